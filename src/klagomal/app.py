@@ -1,0 +1,365 @@
+"""The composition root and service layer: :class:`Klagomal`.
+
+One instance ties together an organisation, a clock, a plugin manager, a
+converter and a storage backend.  Every command runs as one unit of work:
+read the case, let :mod:`klagomal.lifecycle` decide the event, project it,
+store event and projection together, commit, and only then tell the event
+listeners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Self
+
+import pluggy
+from sqlalchemy.engine import Engine, make_url
+
+from klagomal import lifecycle
+from klagomal.clock import Clock, SystemClock
+from klagomal.errors import InvalidInputError
+from klagomal.events import Event, EventData
+from klagomal.i18n import _
+from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
+from klagomal.organisation import Organisation, default_organisation
+from klagomal.pluginmanager import Registry, create_plugin_manager
+from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
+from klagomal.storage.base import CaseQuery, Storage, UnitOfWork
+
+__all__ = ["DEFAULT_DB", "Klagomal"]
+
+log = logging.getLogger(__name__)
+
+#: The embedded default database.
+DEFAULT_DB = "sqlite:///klagomal.db"
+
+
+class Klagomal:
+    """A kommun's complaint handling, ready to use.
+
+    :param db: a SQLAlchemy URL or an ``Engine`` (default: SQLite file
+        ``klagomal.db`` in the working directory).
+    :param organisation: the kommun's organisation (default: Exempelkommun).
+    :param clock: where "today" comes from (default: the system clock).
+    :param plugins: plugin objects or modules to register besides the
+        built-ins and the installed entry points.
+    :param load_entrypoints: whether to load installed plugins of the entry
+        point group ``klagomal``.
+    """
+
+    def __init__(
+        self,
+        db: str | Engine = DEFAULT_DB,
+        *,
+        organisation: Organisation | None = None,
+        clock: Clock | None = None,
+        plugins: Iterable[object] = (),
+        load_entrypoints: bool = True,
+    ) -> None:
+        self.organisation = organisation or default_organisation()
+        self.clock: Clock = clock or SystemClock()
+        self.plugin_manager: pluggy.PluginManager = create_plugin_manager(
+            plugins, load_entrypoints=load_entrypoints
+        )
+        self.registry = Registry.from_plugin_manager(self.plugin_manager)
+        # Built after the plugins, whose registrations it may need to know.
+        self.converter = make_converter()
+        scheme = db.url.drivername if isinstance(db, Engine) else make_url(db).drivername
+        self.storage: Storage = self.registry.storage_backend(scheme).open(db, self.converter)
+        self._schema_checked = False
+
+    # -- resources -------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    def dispose(self) -> None:
+        """Release the database connections."""
+        self.storage.dispose()
+
+    def init(self) -> str:
+        """Create or upgrade the database schema; return its revision."""
+        revision = self.storage.initialise()
+        self._schema_checked = True
+        return revision
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """Every registered channel by id (R4)."""
+        return dict(self.registry.channels)
+
+    @property
+    def dimensions(self) -> dict[str, QualityDimension]:
+        """Every registered quality dimension by id (R6)."""
+        return dict(self.registry.dimensions)
+
+    def _context(self) -> lifecycle.Context:
+        return lifecycle.Context(
+            today=self.clock.today(),
+            organisation=self.organisation,
+            channels=self.registry.channels,
+            dimensions=self.registry.dimensions,
+        )
+
+    def _transaction(self) -> Any:
+        if not self._schema_checked:
+            self.storage.check_schema()
+            self._schema_checked = True
+        return self.storage.transaction()
+
+    # -- the one write path ----------------------------------------------
+
+    def _commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
+        new_case = lifecycle.evolve(case, event)
+        uow.append(new_case, event, lifecycle.citizen_notice(new_case, event))
+        return new_case
+
+    def _after_commit(self, case: Case, event: Event) -> None:
+        # Listeners cannot veto: the event is stored.  One failing listener
+        # must not hide the others or the fact that the step succeeded.
+        for impl in self.plugin_manager.hook.klagomal_on_event.get_hookimpls():
+            try:
+                impl.function(klagomal=self, case=case, event=event)
+            except Exception:
+                log.exception(
+                    "klagomal: plugin %r failed in klagomal_on_event for %s (event %s)",
+                    impl.plugin_name,
+                    case.reference,
+                    event.type,
+                )
+
+    def _event(self, reference: str, seq: int, data: EventData, actor: str | None) -> Event:
+        return Event(
+            reference=reference,
+            seq=seq,
+            day=self.clock.today(),
+            recorded_at=self.clock.now().astimezone(dt.UTC),
+            data=data,
+            actor=actor,
+        )
+
+    def _step(
+        self, reference: str, decide: Callable[[Case, lifecycle.Context], EventData], actor: str | None
+    ) -> Case:
+        with self._transaction() as uow:
+            case = uow.get(reference)
+            data = decide(case, self._context())
+            event = self._event(reference, case.version + 1, data, actor)
+            new_case = self._commit(case, event, uow)
+        self._after_commit(new_case, event)
+        return new_case
+
+    # -- commands --------------------------------------------------------
+
+    def register(
+        self,
+        *,
+        kind: str | Kind,
+        channel: str,
+        unit: str,
+        text: str,
+        received: dt.date | None = None,
+        contact: Contact | None = None,
+        dimensions: Sequence[str] = (),
+        serious: bool = False,
+        actor: str | None = None,
+    ) -> Case:
+        """Register new feedback and return the case with its new reference.
+
+        ``contact=None`` means anonymous (R5).  ``received`` defaults to today.
+        """
+        data = lifecycle.register(
+            self._context(),
+            kind=kind,
+            channel=channel,
+            unit=unit,
+            text=text,
+            received=received,
+            contact=contact,
+            dimensions=dimensions,
+            serious=serious,
+        )
+        with self._transaction() as uow:
+            reference = uow.next_reference(self.clock.today().year)
+            event = self._event(reference, 1, data, actor)
+            case = self._commit(None, event, uow)  # type: ignore[arg-type]
+        self._after_commit(case, event)
+        return case
+
+    def forward(self, reference: str, to_unit: str, *, actor: str | None = None) -> Case:
+        """Send the case on to the unit it concerns (R12)."""
+        return self._step(reference, lambda c, ctx: lifecycle.forward(c, ctx, to_unit), actor)
+
+    def acknowledge(
+        self, reference: str, handler: str, respond_by: dt.date, *, actor: str | None = None
+    ) -> Case:
+        """Give the besked: the handler and the promised date (R7)."""
+        return self._step(reference, lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by), actor)
+
+    def inform(self, reference: str, text: str, *, actor: str | None = None) -> Case:
+        """Tell the person how the handling proceeds (R9)."""
+        return self._step(reference, lambda c, ctx: lifecycle.inform(c, ctx, text), actor)
+
+    def postpone(self, reference: str, respond_by: dt.date, reason: str, *, actor: str | None = None) -> Case:
+        """Promise a new date, with the reason (R11)."""
+        return self._step(reference, lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason), actor)
+
+    def answer(self, reference: str, mode: str, text: str, *, actor: str | None = None) -> Case:
+        """Answer in writing (``skriftligt``) or orally (``muntligt``) (R13)."""
+        return self._step(reference, lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor)
+
+    def record_action(self, reference: str, text: str, *, actor: str | None = None) -> Case:
+        """Record an action taken (R16)."""
+        return self._step(reference, lambda c, ctx: lifecycle.record_action(c, ctx, text), actor)
+
+    def close(self, reference: str, satisfied: bool | None, *, actor: str | None = None) -> Case:
+        """Close the case; ``satisfied`` is ``None`` only for anonymous cases."""
+        return self._step(reference, lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor)
+
+    def escalate(self, reference: str, reason: str, *, actor: str | None = None) -> Case:
+        """Take the case to the next level (R19–R21)."""
+        return self._step(reference, lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor)
+
+    def pass_on_praise(
+        self, reference: str, recipients: Sequence[str], text: str = "", *, actor: str | None = None
+    ) -> Case:
+        """Pass praise on to the staff it concerns (R22)."""
+        return self._step(reference, lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text), actor)
+
+    def reclassify(self, reference: str, kind: str | Kind, reason: str, *, actor: str | None = None) -> Case:
+        """Correct the kind; never away from a complaint (R2)."""
+        return self._step(reference, lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason), actor)
+
+    # -- queries ---------------------------------------------------------
+
+    def get(self, reference: str) -> Case:
+        """The case with this reference."""
+        with self._transaction() as uow:
+            case: Case = uow.get(reference)
+            return case
+
+    def history(self, reference: str) -> list[Event]:
+        """The case's events, oldest first."""
+        with self._transaction() as uow:
+            events: list[Event] = uow.history(reference)
+            return events
+
+    def notices(self, reference: str) -> list[tuple[int, str]]:
+        """``(event seq, kind)`` of the citizen notices the case gave rise to."""
+        with self._transaction() as uow:
+            notices: list[tuple[int, str]] = uow.notices(reference)
+            return notices
+
+    def cases(
+        self,
+        *,
+        unit: str | None = None,
+        subtree: bool = False,
+        state: CaseState | str | None = None,
+        overdue: bool = False,
+    ) -> list[Case]:
+        """Cases, optionally at *unit* (and below it with ``subtree``), in
+        *state*, or overdue today."""
+        units: list[str] | None = None
+        if unit is not None:
+            self.organisation.unit(unit)  # a clear error for an unknown unit
+            units = self.organisation.subtree(unit) if subtree else [unit]
+        if state is not None:
+            try:
+                state = CaseState(state)
+            except ValueError:
+                valid = ", ".join(s.value for s in CaseState)
+                raise InvalidInputError(
+                    _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid), step="list"
+                ) from None
+        query = CaseQuery(units=units, state=state, overdue_on=self.clock.today() if overdue else None)
+        with self._transaction() as uow:
+            found: list[Case] = uow.find(query)
+            return found
+
+    def rebuild(self, reference: str) -> Case:
+        """The case replayed from its events alone, ignoring the stored projection."""
+        return lifecycle.replay(self.history(reference))
+
+    # -- export and import -----------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """The whole database as one JSON-ready object.
+
+        Events are the source of truth, so they are all that is exported,
+        with the reference counters so that numbering continues after import.
+        """
+        if not self._schema_checked:
+            self.storage.check_schema()
+            self._schema_checked = True
+        with self.storage.transaction() as uow:
+            counters = uow.references()
+        return {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "references": {str(year): last for year, last in counters.items()},
+            "cases": [
+                {
+                    "reference": history[0].reference,
+                    "events": [self.converter.unstructure(e, Event) for e in history],
+                }
+                for history in self.storage.iter_histories()
+            ],
+        }
+
+    def import_(self, data: dict[str, Any]) -> int:
+        """Load an :meth:`export` into this database, all or nothing.
+
+        Every case is replayed from its events and checked against this
+        instance's channels, dimensions and organisation before anything is
+        written.  Returns the number of cases imported.
+        """
+        if data.get("format") != EXPORT_FORMAT or data.get("version") != EXPORT_VERSION:
+            raise InvalidInputError(
+                _("filen är ingen klagomal-export av version {version}").format(version=EXPORT_VERSION),
+                step="import",
+            )
+        restored: list[tuple[Case, list[Event]]] = []
+        for item in data.get("cases", []):
+            reference = str(item.get("reference"))
+            try:
+                history = [self.converter.structure(e, Event) for e in item["events"]]
+                case = lifecycle.replay(history)
+            except Exception as exc:  # cattrs raises several kinds; all mean unreadable input
+                raise InvalidInputError(
+                    _("händelserna kan inte läsas: {reason}").format(reason=exc), step="import", reference=reference
+                ) from exc
+            self._check_imported(case, history)
+            restored.append((case, history))
+        with self._transaction() as uow:
+            for case, history in restored:
+                notices: list[str | None] = []
+                projected: Case | None = None
+                for event in history:
+                    projected = lifecycle.evolve(projected, event)
+                    notices.append(lifecycle.citizen_notice(projected, event))
+                uow.restore(case, history, notices)
+            for year, last in data.get("references", {}).items():
+                uow.raise_reference_counter(int(year), int(last))
+        return len(restored)
+
+    def _check_imported(self, case: Case, history: list[Event]) -> None:
+        problems = []
+        if any(e.reference != case.reference for e in history):
+            problems.append(_("händelser för ett annat ärende"))
+        if [e.seq for e in history] != list(range(1, len(history) + 1)):
+            problems.append(_("händelsernas ordningsnummer har luckor"))
+        if case.channel not in self.registry.channels:
+            problems.append(_("okänd kanal '{channel}'").format(channel=case.channel))
+        problems += [
+            _("okänd kvalitetsdimension '{d}'").format(d=d) for d in case.dimensions if d not in self.registry.dimensions
+        ]
+        if not self.organisation.has_unit(case.unit):
+            problems.append(_("okänd enhet '{unit}'").format(unit=case.unit))
+        if problems:
+            raise InvalidInputError("; ".join(problems), step="import", reference=case.reference)

@@ -1,0 +1,107 @@
+"""Typed errors.
+
+Every error carries a Swedish message meant for the handler who sees it on the
+command line (translatable through :mod:`klagomal.i18n`), and enough structured
+fields for a program to react without parsing text.  Errors that concern a case
+name the case, its state and the step that was refused, as the project's
+standards require.
+"""
+
+from __future__ import annotations
+
+from klagomal.i18n import _
+
+__all__ = [
+    "CaseNotFoundError",
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidInputError",
+    "InvalidStepError",
+    "KlagomalError",
+    "OrganisationError",
+    "SchemaError",
+    "UnknownUnitError",
+]
+
+
+class KlagomalError(Exception):
+    """Base class of every error klagomal raises on purpose."""
+
+
+class ConfigurationError(KlagomalError):
+    """A setting, plugin registry or file is inconsistent."""
+
+
+class OrganisationError(ConfigurationError):
+    """An organisation file cannot be read or does not describe a valid organisation."""
+
+
+class UnknownUnitError(KlagomalError, LookupError):
+    """A unit id that the organisation does not know."""
+
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+        super().__init__(_("Okänd enhet: {unit}").format(unit=unit))
+
+
+class CaseNotFoundError(KlagomalError, LookupError):
+    """No case has this reference."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(_("Ärendet {reference} finns inte").format(reference=reference))
+
+
+class InvalidInputError(KlagomalError, ValueError):
+    """Input that cannot be accepted as it is (unknown channel, bad date, ...).
+
+    ``step`` names what was being attempted; ``reference`` names the case when
+    there is one.
+    """
+
+    def __init__(self, reason: str, *, step: str | None = None, reference: str | None = None) -> None:
+        self.reason = reason
+        self.step = step
+        self.reference = reference
+        parts = []
+        if reference:
+            parts.append(_("Ärende {reference}").format(reference=reference))
+        if step:
+            parts.append(_("steg '{step}'").format(step=step))
+        prefix = ", ".join(parts)
+        super().__init__(f"{prefix}: {reason}" if prefix else reason)
+
+
+class InvalidStepError(KlagomalError):
+    """A lifecycle step that the routine does not allow for the case as it is now.
+
+    Nothing is changed when this is raised.
+    """
+
+    def __init__(self, reference: str, state: str, step: str, reason: str) -> None:
+        self.reference = reference
+        self.state = state
+        self.step = step
+        self.reason = reason
+        super().__init__(
+            _("Ärende {reference} (status {state}): steget '{step}' är inte tillåtet: {reason}").format(
+                reference=reference, state=state, step=step, reason=reason
+            )
+        )
+
+
+class ConflictError(KlagomalError):
+    """Someone else changed the case between reading and writing it."""
+
+    def __init__(self, reference: str, reason: str | None = None) -> None:
+        self.reference = reference
+        super().__init__(
+            reason
+            or _("Ärende {reference} ändrades av någon annan samtidigt. Läs in det igen och försök på nytt.").format(
+                reference=reference
+            )
+        )
+
+
+class SchemaError(KlagomalError):
+    """The database has no klagomal schema, or one this version cannot use."""

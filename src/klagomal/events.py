@@ -1,0 +1,218 @@
+"""Events: the append-only history that is the source of truth of a case.
+
+An :class:`Event` is an envelope (which case, which position in its history,
+on which day, by whom) around one payload class per kind of step.  Payloads
+hold exactly what the step decided, including derived dates such as a new
+deadline, so that replaying the history never needs the calendar or the
+organisation again and always gives the same case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+import attrs
+
+from klagomal.model import AnswerMode, Contact, Kind, Level
+
+__all__ = [
+    "EVENT_TYPES",
+    "Acknowledged",
+    "ActionRecorded",
+    "Answered",
+    "Closed",
+    "Escalated",
+    "Event",
+    "EventData",
+    "Forwarded",
+    "Informed",
+    "Postponed",
+    "PraisePassedOn",
+    "Reclassified",
+    "Registered",
+]
+
+
+@attrs.frozen
+class Registered:
+    """The case was registered (R8).  ``handler`` is set when the routine
+    assigns one at once: the nearest manager for a serious complaint (R15)."""
+
+    TYPE: ClassVar[str] = "registered"
+
+    kind: Kind
+    channel: str
+    unit: str
+    department: str
+    text: str
+    received: dt.date
+    acknowledge_by: dt.date
+    contact: Contact | None = None
+    dimensions: tuple[str, ...] = ()
+    serious: bool = False
+    handler: str | None = None
+
+
+@attrs.frozen
+class Reclassified:
+    """The kind was corrected.  Never away from ``klagomal`` (R2)."""
+
+    TYPE: ClassVar[str] = "reclassified"
+
+    kind: Kind
+    reason: str
+
+
+@attrs.frozen
+class Forwarded:
+    """The case was sent on to the unit it concerns (R12)."""
+
+    TYPE: ClassVar[str] = "forwarded"
+
+    from_unit: str
+    to_unit: str
+    department: str
+    handler: str | None = None
+
+
+@attrs.frozen
+class Acknowledged:
+    """The person was told who handles the case and by when (besked, R7)."""
+
+    TYPE: ClassVar[str] = "acknowledged"
+
+    handler: str
+    respond_by: dt.date
+
+
+@attrs.frozen
+class Informed:
+    """The person was told how the handling proceeds (R9)."""
+
+    TYPE: ClassVar[str] = "informed"
+
+    text: str
+
+
+@attrs.frozen
+class Postponed:
+    """A new promised date, with the reason (R11).  ``in_time`` records whether
+    the person was told before the old date had passed."""
+
+    TYPE: ClassVar[str] = "postponed"
+
+    respond_by: dt.date
+    previous: dt.date
+    reason: str
+    in_time: bool
+
+
+@attrs.frozen
+class Answered:
+    """The case was answered, in writing or orally (R13)."""
+
+    TYPE: ClassVar[str] = "answered"
+
+    mode: AnswerMode
+    text: str
+
+
+@attrs.frozen
+class ActionRecorded:
+    """An action taken about what the feedback showed (R16)."""
+
+    TYPE: ClassVar[str] = "action_recorded"
+
+    text: str
+
+
+@attrs.frozen
+class Closed:
+    """The case was closed.  ``satisfied`` is ``None`` for an anonymous case,
+    whose opinion of the outcome cannot be known."""
+
+    TYPE: ClassVar[str] = "closed"
+
+    satisfied: bool | None
+
+
+@attrs.frozen
+class Escalated:
+    """A person who was not satisfied took the case to the next level
+    (R19–R21); it gets a new acknowledgement deadline."""
+
+    TYPE: ClassVar[str] = "escalated"
+
+    level: Level
+    reason: str
+    handler: str
+    acknowledge_by: dt.date
+
+
+@attrs.frozen
+class PraisePassedOn:
+    """Praise was passed on to the staff it concerns (R22)."""
+
+    TYPE: ClassVar[str] = "praise_passed_on"
+
+    recipients: tuple[str, ...]
+    text: str = ""
+
+
+EventData = (
+    Registered
+    | Reclassified
+    | Forwarded
+    | Acknowledged
+    | Informed
+    | Postponed
+    | Answered
+    | ActionRecorded
+    | Closed
+    | Escalated
+    | PraisePassedOn
+)
+
+#: Every payload class by its stable type id.
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.TYPE: cls
+    for cls in (
+        Registered,
+        Reclassified,
+        Forwarded,
+        Acknowledged,
+        Informed,
+        Postponed,
+        Answered,
+        ActionRecorded,
+        Closed,
+        Escalated,
+        PraisePassedOn,
+    )
+}
+
+
+@attrs.frozen
+class Event:
+    """One step in a case's history.
+
+    :param reference: the case.
+    :param seq: position in the case's history, from 1, without gaps.
+    :param day: the business date the step was taken on.
+    :param recorded_at: when it was stored.
+    :param actor: who took the step, when known.
+    :param data: what happened.
+    """
+
+    reference: str
+    seq: int
+    day: dt.date
+    recorded_at: dt.datetime
+    data: EventData
+    actor: str | None = None
+
+    @property
+    def type(self) -> str:
+        """The payload's stable type id, such as ``"acknowledged"``."""
+        return self.data.TYPE

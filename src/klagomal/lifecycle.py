@@ -1,0 +1,479 @@
+"""The lifecycle of a case as an explicit state machine over its events.
+
+Each step is split in two, as in any event-sourced design:
+
+* a *decide* function (``register``, ``forward``, ``acknowledge``, ...) checks
+  the step against the routine and the case as it is now and returns the
+  event payload, or raises :class:`~klagomal.errors.InvalidStepError` or
+  :class:`~klagomal.errors.InvalidInputError`.  It has no side effects, so a
+  refused step changes nothing;
+* :func:`evolve` applies a payload to a case.  It never refuses: whatever was
+  decided and stored is history.  :func:`replay` folds a whole history.
+
+Allowed steps (states in ``CaseState``)::
+
+    register      -> registrerat
+    forward       registrerat | handlaggning        -> registrerat      (R12)
+    acknowledge   registrerat                       -> handlaggning     (R7)
+    inform        registrerat | handlaggning        (not anonymous; R9)
+    postpone      handlaggning                      (R11)
+    answer        handlaggning                      -> besvarat (not anonymous; R13)
+    action        any state                         (R16)
+    close         besvarat, or handlaggning when anonymous -> avslutat
+    escalate      avslutat, not satisfied, level < 3 -> registrerat at level + 1 (R19–R21)
+    pass-on       praise, not avslutat              (R22)
+    reclassify    not avslutat, never away from klagomal (R2)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from klagomal import deadlines
+from klagomal.errors import InvalidInputError, InvalidStepError
+from klagomal.events import (
+    Acknowledged,
+    ActionRecorded,
+    Answered,
+    Closed,
+    Escalated,
+    Event,
+    EventData,
+    Forwarded,
+    Informed,
+    Postponed,
+    PraisePassedOn,
+    Reclassified,
+    Registered,
+)
+from klagomal.i18n import _
+from klagomal.model import AnswerMode, Case, CaseState, Channel, Contact, Kind, Level, QualityDimension
+from klagomal.organisation import Organisation
+
+__all__ = [
+    "Context",
+    "acknowledge",
+    "answer",
+    "citizen_notice",
+    "close",
+    "escalate",
+    "evolve",
+    "forward",
+    "inform",
+    "pass_on_praise",
+    "postpone",
+    "reclassify",
+    "record_action",
+    "register",
+    "replay",
+]
+
+
+@attrs.frozen
+class Context:
+    """What a decision may consult besides the case itself."""
+
+    today: dt.date
+    organisation: Organisation
+    channels: Mapping[str, Channel]
+    dimensions: Mapping[str, QualityDimension]
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _refuse(case: Case, step: str, reason: str) -> InvalidStepError:
+    return InvalidStepError(case.reference, case.state.value, step, reason)
+
+
+def _require_state(case: Case, step: str, *allowed: CaseState) -> None:
+    if case.state not in allowed:
+        names = ", ".join(s.value for s in allowed)
+        raise _refuse(case, step, _("kräver status {states}").format(states=names))
+
+
+def _text(value: str, step: str, field: str, reference: str | None = None) -> str:
+    if not value or not value.strip():
+        raise InvalidInputError(
+            _("{field} får inte vara tomt").format(field=field), step=step, reference=reference
+        )
+    return value
+
+
+def parse_kind(value: str | Kind, step: str = "register") -> Kind:
+    """The :class:`Kind` for *value*, or a clear error listing the valid ones."""
+    try:
+        return Kind(value)
+    except ValueError:
+        valid = ", ".join(k.value for k in Kind)
+        raise InvalidInputError(
+            _("okänd typ '{value}' (giltiga: {valid})").format(value=value, valid=valid), step=step
+        ) from None
+
+
+# -- decisions -------------------------------------------------------------
+
+
+def register(
+    ctx: Context,
+    *,
+    kind: str | Kind,
+    channel: str,
+    unit: str,
+    text: str,
+    received: dt.date | None = None,
+    contact: Contact | None = None,
+    dimensions: Sequence[str] = (),
+    serious: bool = False,
+) -> Registered:
+    """Decide the registration of new feedback (R1, R4–R8, R15).
+
+    ``contact=None`` registers an anonymous case; the channel's anonymity
+    policy must allow it (R5).
+    """
+    step = "register"
+    kind = parse_kind(kind, step)
+    if channel not in ctx.channels:
+        valid = ", ".join(sorted(ctx.channels))
+        raise InvalidInputError(
+            _("okänd kanal '{channel}' (giltiga: {valid})").format(channel=channel, valid=valid), step=step
+        )
+    if not ctx.organisation.has_unit(unit):
+        raise InvalidInputError(_("okänd enhet '{unit}'").format(unit=unit), step=step)
+    _text(text, step, _("texten"))
+    received = received or ctx.today
+    if received > ctx.today:
+        raise InvalidInputError(
+            _("mottagningsdatum {received} ligger efter dagens datum {today}").format(
+                received=received, today=ctx.today
+            ),
+            step=step,
+        )
+    if contact is not None and contact.is_empty():
+        raise InvalidInputError(
+            _("ange minst ett sätt att nå personen, eller registrera ärendet som anonymt"), step=step
+        )
+    if contact is None and not ctx.channels[channel].allows_anonymous:
+        # R5: the routine does not accept anonymous feedback through the web form.
+        raise InvalidInputError(
+            _("anonyma synpunkter tas inte emot via kanalen '{channel}'").format(channel=channel), step=step
+        )
+    unknown = [d for d in dimensions if d not in ctx.dimensions]
+    if unknown:
+        valid = ", ".join(sorted(ctx.dimensions))
+        raise InvalidInputError(
+            _("okänd kvalitetsdimension '{dimension}' (giltiga: {valid})").format(
+                dimension=unknown[0], valid=valid
+            ),
+            step=step,
+        )
+    if serious and kind is not Kind.KLAGOMAL:
+        raise InvalidInputError(_("bara klagomål kan markeras som allvarliga"), step=step)
+    return Registered(
+        kind=kind,
+        channel=channel,
+        unit=unit,
+        department=ctx.organisation.unit(unit).department,
+        text=text,
+        received=received,
+        acknowledge_by=deadlines.acknowledge_by(received),
+        contact=contact,
+        dimensions=tuple(dict.fromkeys(dimensions)),
+        serious=serious,
+        # R15: a serious complaint goes to the nearest manager at once.
+        handler=ctx.organisation.nearest_manager(unit) if serious else None,
+    )
+
+
+def forward(case: Case, ctx: Context, to_unit: str) -> Forwarded:
+    """Send the case on to the unit it concerns; every hop is counted (R12)."""
+    step = "forward"
+    _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
+    if not ctx.organisation.has_unit(to_unit):
+        raise InvalidInputError(_("okänd enhet '{unit}'").format(unit=to_unit), step=step, reference=case.reference)
+    if to_unit == case.unit:
+        raise _refuse(case, step, _("ärendet ligger redan hos {unit}").format(unit=to_unit))
+    handler = ctx.organisation.nearest_manager(to_unit) if case.serious else None
+    return Forwarded(
+        from_unit=case.unit,
+        to_unit=to_unit,
+        department=ctx.organisation.unit(to_unit).department,
+        handler=handler,
+    )
+
+
+def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date) -> Acknowledged:
+    """Record the besked: who handles the case and by when it will be answered (R7)."""
+    step = "acknowledge"
+    _require_state(case, step, CaseState.REGISTRERAT)
+    _text(handler, step, _("handläggare"), case.reference)
+    _check_respond_by(case, ctx, step, respond_by)
+    return Acknowledged(handler=handler, respond_by=respond_by)
+
+
+def _check_respond_by(case: Case, ctx: Context, step: str, respond_by: dt.date) -> None:
+    if respond_by < case.received:
+        raise InvalidInputError(
+            _("svarsdatum {date} ligger före mottagningsdatum {received}").format(
+                date=respond_by, received=case.received
+            ),
+            step=step,
+            reference=case.reference,
+        )
+    if respond_by < ctx.today:
+        raise InvalidInputError(
+            _("svarsdatum {date} har redan passerat").format(date=respond_by),
+            step=step,
+            reference=case.reference,
+        )
+
+
+def inform(case: Case, ctx: Context, text: str) -> Informed:
+    """Tell the person how the handling proceeds (R9)."""
+    step = "inform"
+    _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
+    if case.anonymous:
+        raise _refuse(case, step, _("ärendet är anonymt och kan inte få besked"))  # R5
+    _text(text, step, _("texten"), case.reference)
+    return Informed(text=text)
+
+
+def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Postponed:
+    """Promise a new date.  Telling the person before the old date passed is
+    what R11 asks; doing it later is allowed but recorded as late."""
+    step = "postpone"
+    _require_state(case, step, CaseState.HANDLAGGNING)
+    assert case.respond_by is not None  # set by every acknowledgement
+    _text(reason, step, _("skälet"), case.reference)
+    _check_respond_by(case, ctx, step, respond_by)
+    if respond_by <= case.respond_by:
+        raise InvalidInputError(
+            _("nytt svarsdatum {date} måste ligga efter det lovade {previous}").format(
+                date=respond_by, previous=case.respond_by
+            ),
+            step=step,
+            reference=case.reference,
+        )
+    return Postponed(
+        respond_by=respond_by,
+        previous=case.respond_by,
+        reason=reason,
+        in_time=ctx.today <= case.respond_by,
+    )
+
+
+def answer(case: Case, ctx: Context, mode: str | AnswerMode, text: str) -> Answered:
+    """Record the answer and whether it was given in writing or orally (R13)."""
+    step = "answer"
+    _require_state(case, step, CaseState.HANDLAGGNING)
+    if case.anonymous:
+        raise _refuse(case, step, _("ärendet är anonymt; inget personligt svar kan ges"))  # R5
+    try:
+        mode = AnswerMode(mode)
+    except ValueError:
+        raise InvalidInputError(
+            _("okänt svarssätt '{mode}' (giltiga: skriftligt, muntligt)").format(mode=mode),
+            step=step,
+            reference=case.reference,
+        ) from None
+    _text(text, step, _("svaret"), case.reference)
+    return Answered(mode=mode, text=text)
+
+
+def record_action(case: Case, ctx: Context, text: str) -> ActionRecorded:
+    """Record an action taken about what the feedback showed (R16)."""
+    _text(text, "action", _("åtgärden"), case.reference)
+    return ActionRecorded(text=text)
+
+
+def close(case: Case, ctx: Context, satisfied: bool | None) -> Closed:
+    """Close the case, recording whether the person was satisfied.
+
+    An answered case is closed with ``satisfied`` true or false.  An anonymous
+    case cannot be answered, so it is closed from ``handlaggning`` with
+    ``satisfied=None``.
+    """
+    step = "close"
+    if case.anonymous:
+        _require_state(case, step, CaseState.HANDLAGGNING, CaseState.BESVARAT)
+        if satisfied is not None:
+            raise _refuse(case, step, _("ett anonymt ärende kan inte ange om personen är nöjd"))
+    else:
+        _require_state(case, step, CaseState.BESVARAT)
+        if satisfied is None:
+            raise _refuse(case, step, _("ange om personen är nöjd eller inte"))
+    return Closed(satisfied=satisfied)
+
+
+def escalate(case: Case, ctx: Context, reason: str) -> Escalated:
+    """Take the case to the next level after the person was not satisfied.
+
+    Level 2 goes to the förvaltningschef (R20), level 3 to the nämnd or
+    styrelse (R21); there is no level 4.  The new level owes a new besked
+    within the acknowledgement deadline, counted from today.
+    """
+    step = "escalate"
+    _require_state(case, step, CaseState.AVSLUTAT)
+    if case.satisfied is not False:
+        raise _refuse(case, step, _("bara ett ärende där personen inte är nöjd kan lyftas"))  # R19
+    if case.level is Level.NAMND:
+        raise _refuse(case, step, _("ärendet är redan på högsta nivån (nämnden)"))  # R21
+    _text(reason, step, _("skälet"), case.reference)
+    level = Level(case.level + 1)
+    department = ctx.organisation.departments[case.department]
+    handler = department.head if level is Level.FORVALTNINGSCHEF else department.board
+    return Escalated(
+        level=level,
+        reason=reason,
+        handler=handler,
+        acknowledge_by=deadlines.acknowledge_by(ctx.today),
+    )
+
+
+def pass_on_praise(case: Case, ctx: Context, recipients: Sequence[str], text: str = "") -> PraisePassedOn:
+    """Pass praise on to the staff it concerns (R22)."""
+    step = "pass-on"
+    if case.kind is not Kind.BEROM:
+        raise _refuse(case, step, _("bara beröm förs vidare till personalen"))
+    _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
+    names = tuple(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
+    if not names:
+        raise InvalidInputError(_("ange vem berömmet ska föras vidare till"), step=step, reference=case.reference)
+    return PraisePassedOn(recipients=names, text=text)
+
+
+def reclassify(case: Case, ctx: Context, kind: str | Kind, reason: str) -> Reclassified:
+    """Correct the kind.  The person decides what is a complaint (R2), so a
+    complaint can never be turned into something else."""
+    step = "reclassify"
+    new_kind = parse_kind(kind, step)
+    if case.kind is Kind.KLAGOMAL and new_kind is not Kind.KLAGOMAL:
+        raise _refuse(case, step, _("ett klagomål kan aldrig omklassificeras; den enskilde avgör (R2)"))
+    if new_kind is case.kind:
+        raise _refuse(case, step, _("ärendet är redan av typen {kind}").format(kind=new_kind.value))
+    _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
+    _text(reason, step, _("skälet"), case.reference)
+    return Reclassified(kind=new_kind, reason=reason)
+
+
+# -- projection ------------------------------------------------------------
+
+
+def evolve(case: Case | None, event: Event) -> Case:
+    """Apply one stored event to the case it belongs to."""
+    data = event.data
+    if isinstance(data, Registered):
+        return Case(
+            reference=event.reference,
+            kind=data.kind,
+            channel=data.channel,
+            unit=data.unit,
+            department=data.department,
+            text=data.text,
+            received=data.received,
+            registered=event.day,
+            acknowledge_by=data.acknowledge_by,
+            contact=data.contact,
+            dimensions=data.dimensions,
+            serious=data.serious,
+            handler=data.handler,
+            version=event.seq,
+        )
+    if case is None:
+        raise ValueError(f"{event.reference}: the history must start with 'registered', not {event.type!r}")
+    case = attrs.evolve(case, version=event.seq)
+    match data:
+        case Reclassified(kind=kind):
+            return attrs.evolve(case, kind=kind)
+        case Forwarded(to_unit=to_unit, department=department, handler=handler):
+            return attrs.evolve(
+                case,
+                unit=to_unit,
+                department=department,
+                handler=handler,
+                state=CaseState.REGISTRERAT,
+                respond_by=None,
+                acknowledged=None,
+                forwards=case.forwards + 1,
+            )
+        case Acknowledged(handler=handler, respond_by=respond_by):
+            return attrs.evolve(
+                case,
+                handler=handler,
+                respond_by=respond_by,
+                acknowledged=event.day,
+                state=CaseState.HANDLAGGNING,
+            )
+        case Informed():
+            return case
+        case Postponed(respond_by=respond_by, in_time=in_time):
+            return attrs.evolve(
+                case,
+                respond_by=respond_by,
+                postponements=case.postponements + 1,
+                late_postponements=case.late_postponements + (0 if in_time else 1),
+            )
+        case Answered(mode=mode):
+            return attrs.evolve(case, answered=event.day, answer_mode=mode, state=CaseState.BESVARAT)
+        case ActionRecorded():
+            return attrs.evolve(case, actions=case.actions + 1)
+        case Closed(satisfied=satisfied):
+            return attrs.evolve(case, closed=event.day, satisfied=satisfied, state=CaseState.AVSLUTAT)
+        case Escalated(level=level, handler=handler, acknowledge_by=ack_by):
+            return attrs.evolve(
+                case,
+                level=level,
+                handler=handler,
+                acknowledge_by=ack_by,
+                state=CaseState.REGISTRERAT,
+                respond_by=None,
+                acknowledged=None,
+                answered=None,
+                answer_mode=None,
+                closed=None,
+                satisfied=None,
+            )
+        case PraisePassedOn():
+            return attrs.evolve(case, praise_passed_on=True)
+    raise TypeError(f"unknown event payload {type(data).__name__}")  # pragma: no cover
+
+
+def replay(events: Iterable[Event]) -> Case:
+    """The case that a history describes.
+
+    >>> replay([])
+    Traceback (most recent call last):
+    ...
+    ValueError: an empty history describes no case
+    """
+    case: Case | None = None
+    for event in events:
+        case = evolve(case, event)
+    if case is None:
+        raise ValueError("an empty history describes no case")
+    return case
+
+
+#: The notice (to the person) that each kind of step gives rise to.
+_NOTICES: dict[type[EventData], str] = {
+    Acknowledged: "besked",
+    Informed: "information",
+    Postponed: "forsening",
+    Answered: "svar",
+}
+
+
+def citizen_notice(case: Case, event: Event) -> str | None:
+    """The kind of notice the person is owed because of *event*, if any.
+
+    An anonymous case never gets one (R5); an oral answer was already given
+    in person, so it is not sent again.
+    """
+    if case.anonymous:
+        return None
+    if isinstance(event.data, Answered) and event.data.mode is AnswerMode.MUNTLIGT:
+        return None
+    return _NOTICES.get(type(event.data))

@@ -1,0 +1,199 @@
+"""The domain model: cases and the vocabulary they are described with.
+
+Everything here is a frozen attrs value with no knowledge of storage.  Stable
+identifiers are ASCII Swedish words (``klagomal``, ``bemotande``); what people
+read is in the ``label`` fields, in Swedish.
+
+Kinds, states, escalation levels and answer modes are closed sets fixed by the
+routine, so they are enums.  Channels and quality dimensions are open sets: a
+förvaltning may add its own through plugins (R4, R6, R25), so they are records
+registered through hooks and referred to by id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+
+from klagomal.i18n import _
+
+__all__ = [
+    "AnswerMode",
+    "Case",
+    "CaseState",
+    "Channel",
+    "Contact",
+    "Kind",
+    "Level",
+    "QualityDimension",
+]
+
+
+class Kind(enum.StrEnum):
+    """The three kinds of feedback registered in the same system (R1)."""
+
+    KLAGOMAL = "klagomal"
+    FORSLAG = "forslag"
+    BEROM = "berom"
+
+    @property
+    def label(self) -> str:
+        """Swedish display label."""
+        return {"klagomal": _("Klagomål"), "forslag": _("Förslag"), "berom": _("Beröm")}[self.value]
+
+
+class CaseState(enum.StrEnum):
+    """Where a case is in its lifecycle.
+
+    ``registrerat`` → ``handlaggning`` (acknowledged, R7) → ``besvarat`` (R13)
+    → ``avslutat``; a person who is not satisfied may take a closed case to the
+    next level, which starts again at ``registrerat`` (R19–R21).
+    """
+
+    REGISTRERAT = "registrerat"
+    HANDLAGGNING = "handlaggning"
+    BESVARAT = "besvarat"
+    AVSLUTAT = "avslutat"
+
+    @property
+    def label(self) -> str:
+        """Swedish display label."""
+        return {
+            "registrerat": _("Registrerat"),
+            "handlaggning": _("Under handläggning"),
+            "besvarat": _("Besvarat"),
+            "avslutat": _("Avslutat"),
+        }[self.value]
+
+
+class Level(enum.IntEnum):
+    """Escalation levels, the routine's *turordning* (R19–R21)."""
+
+    ENHET = 1
+    """Level 1: the unit where the matter arose (R19)."""
+    FORVALTNINGSCHEF = 2
+    """Level 2: the förvaltningschef decides who continues (R20)."""
+    NAMND = 3
+    """Level 3: the responsible nämnd or styrelse (R21)."""
+
+    @property
+    def label(self) -> str:
+        """Swedish display label."""
+        return {1: _("Nivå 1: enheten"), 2: _("Nivå 2: förvaltningschefen"), 3: _("Nivå 3: nämnden")}[
+            int(self)
+        ]
+
+
+class AnswerMode(enum.StrEnum):
+    """How a case was answered (R13)."""
+
+    SKRIFTLIGT = "skriftligt"
+    MUNTLIGT = "muntligt"
+
+
+@attrs.frozen
+class Channel:
+    """A way feedback reaches the kommun (R4).
+
+    :param id: stable ASCII id, such as ``telefon``.
+    :param label: Swedish display label.
+    :param allows_anonymous: whether the default anonymity policy accepts an
+        anonymous case through this channel (R5).
+    """
+
+    id: str
+    label: str
+    allows_anonymous: bool = True
+    description: str = ""
+
+
+@attrs.frozen
+class QualityDimension:
+    """A classification axis for what went wrong or right (R6).
+
+    :param department: ``None`` for the municipality-wide dimensions, else the
+        id of the förvaltning that added it.
+    """
+
+    id: str
+    label: str
+    description: str = ""
+    department: str | None = None
+
+
+@attrs.frozen
+class Contact:
+    """How to reach the person who gave the feedback.  Every field is optional
+    (R30: ask only for what is needed), but a contact must hold at least one."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+    def is_empty(self) -> bool:
+        """Whether no field is filled in."""
+        return not any((self.name, self.email, self.phone, self.address))
+
+
+@attrs.frozen
+class Case:
+    """The current state of a case, projected from its events.
+
+    Never build or change one by hand in application code: it is the result
+    of :func:`klagomal.lifecycle.replay`, and storage keeps a copy only to
+    make queries fast.
+
+    :param unit: the unit that currently handles the case.
+    :param handler: the person responsible, if one is assigned.
+    :param forwards: how many times it was forwarded (R12).
+    :param version: the number of events, for optimistic concurrency.
+    """
+
+    reference: str
+    kind: Kind
+    channel: str
+    unit: str
+    department: str
+    text: str
+    received: dt.date
+    registered: dt.date
+    acknowledge_by: dt.date
+    contact: Contact | None = None
+    dimensions: tuple[str, ...] = ()
+    serious: bool = False
+    state: CaseState = CaseState.REGISTRERAT
+    level: Level = Level.ENHET
+    handler: str | None = None
+    respond_by: dt.date | None = None
+    acknowledged: dt.date | None = None
+    answered: dt.date | None = None
+    answer_mode: AnswerMode | None = None
+    closed: dt.date | None = None
+    satisfied: bool | None = None
+    forwards: int = 0
+    postponements: int = 0
+    late_postponements: int = 0
+    actions: int = 0
+    praise_passed_on: bool = False
+    version: int = 0
+
+    @property
+    def anonymous(self) -> bool:
+        """An anonymous case has no contact and never gets a notice (R5)."""
+        return self.contact is None
+
+    def is_overdue(self, today: dt.date) -> bool:
+        """Whether a deadline has passed without the step it asks for."""
+        return self.overdue_reason(today) is not None
+
+    def overdue_reason(self, today: dt.date) -> str | None:
+        """``"besked"`` if not acknowledged by ``acknowledge_by``, ``"svar"`` if
+        not answered by ``respond_by``, else ``None``."""
+        if self.state is CaseState.REGISTRERAT and today > self.acknowledge_by:
+            return "besked"
+        if self.state is CaseState.HANDLAGGNING and self.respond_by is not None and today > self.respond_by:
+            return "svar"
+        return None

@@ -1,0 +1,105 @@
+"""Building the plugin manager and collecting what plugins register.
+
+There is no module-level plugin manager: each :class:`~klagomal.Klagomal`
+builds its own, so two instances (or two tests) never see each other's
+plugins.  Load order is explicit: built-in plugins first, then plugins passed
+by the caller, then installed entry points of the group ``klagomal``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+import attrs
+import pluggy
+
+from klagomal import builtin, hookspecs
+from klagomal.errors import ConfigurationError
+from klagomal.i18n import _
+from klagomal.model import Channel, QualityDimension
+from klagomal.storage.base import StorageBackend
+
+__all__ = ["DEFAULT_PLUGINS", "Registry", "create_plugin_manager"]
+
+log = logging.getLogger(__name__)
+
+#: Built-in features, registered through the same hooks as outside plugins.
+DEFAULT_PLUGINS: tuple[object, ...] = (builtin,)
+
+
+def create_plugin_manager(
+    plugins: Iterable[object] = (), *, load_entrypoints: bool = True
+) -> pluggy.PluginManager:
+    """A new plugin manager with the built-ins, *plugins* and, unless told
+    otherwise, the installed entry points.
+
+    An entry point that fails to load is logged and skipped, so that one
+    broken plugin does not stop a kommun's registration of feedback.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for plugin in DEFAULT_PLUGINS:
+        pm.register(plugin, name=f"klagomal.{plugin.__name__.rsplit('.', 1)[-1]}")  # type: ignore[attr-defined]
+    for plugin in plugins:
+        pm.register(plugin)
+    if load_entrypoints:
+        for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
+            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except Exception:
+                log.exception("klagomal: plugin %r (%s) could not be loaded and is skipped", ep.name, ep.value)
+    # An implementation whose name matches no hook is a typo in a plugin.
+    pm.check_pending()
+    return pm
+
+
+_T = TypeVar("_T", Channel, QualityDimension)
+
+
+def _collect(results: Iterable[Iterable[_T]], what: str) -> dict[str, _T]:
+    found: dict[str, _T] = {}
+    for batch in results:
+        for item in batch:
+            if item.id in found:
+                raise ConfigurationError(
+                    _("{what} '{id}' registreras av två insticksmoduler").format(what=what, id=item.id)
+                )
+            found[item.id] = item
+    return dict(sorted(found.items()))
+
+
+@attrs.frozen
+class Registry:
+    """What the loaded plugins registered, by id."""
+
+    channels: Mapping[str, Channel]
+    dimensions: Mapping[str, QualityDimension]
+    storage_backends: tuple[StorageBackend, ...]
+
+    @classmethod
+    def from_plugin_manager(cls, pm: pluggy.PluginManager) -> Registry:
+        """Call the registration hooks and check the results."""
+        hook = pm.hook
+        backends = tuple(b for batch in hook.klagomal_storage_backends() for b in batch)
+        return cls(
+            channels=_collect(hook.klagomal_channels(), _("kanalen")),
+            dimensions=_collect(hook.klagomal_quality_dimensions(), _("kvalitetsdimensionen")),
+            storage_backends=backends,
+        )
+
+    def storage_backend(self, scheme: str) -> StorageBackend:
+        """The backend for a URL scheme such as ``sqlite`` or ``postgresql+psycopg``.
+
+        Plugins' backends come before the built-in one (pluggy calls later
+        registered plugins first), so the first match wins.
+        """
+        base = scheme.split("+", 1)[0]
+        for backend in self.storage_backends:
+            if base in backend.schemes:
+                return backend
+        raise ConfigurationError(_("ingen lagring kan hantera databasadresser av typen '{scheme}'").format(scheme=scheme))

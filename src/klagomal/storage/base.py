@@ -1,0 +1,130 @@
+"""The storage interface that the service layer talks to.
+
+The shape follows the repository and unit-of-work patterns: a command opens
+one unit of work, reads the case, appends one event together with the new
+projection, and either all of it is committed or none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cattrs import Converter
+    from sqlalchemy.engine import Engine
+
+    from klagomal.events import Event
+    from klagomal.model import Case, CaseState
+
+__all__ = ["CaseQuery", "Storage", "StorageBackend", "UnitOfWork"]
+
+
+@attrs.frozen
+class CaseQuery:
+    """Which cases a worklist or report wants.
+
+    :param units: only cases currently at one of these units.
+    :param state: only cases in this state.
+    :param overdue_on: only cases overdue on this date (see
+        :meth:`klagomal.model.Case.overdue_reason`).
+    """
+
+    units: Collection[str] | None = None
+    state: CaseState | None = None
+    overdue_on: dt.date | None = None
+
+
+class UnitOfWork(Protocol):
+    """One transaction.  Leaving the ``with`` block commits; an exception
+    rolls everything back."""
+
+    def get(self, reference: str) -> Case:
+        """The stored projection of a case, or :class:`~klagomal.errors.CaseNotFoundError`."""
+        ...
+
+    def history(self, reference: str) -> list[Event]:
+        """The case's events in order."""
+        ...
+
+    def next_reference(self, year: int) -> str:
+        """Allocate the next reference of *year*, such as ``2026-00042``.
+
+        Allocation is part of the transaction, so a rolled-back registration
+        gives its number back.
+        """
+        ...
+
+    def append(self, case: Case, event: Event, notice: str | None) -> None:
+        """Store *event* and the projection *case* it led to.
+
+        ``case.version`` must be one more than the stored version (optimistic
+        concurrency); else :class:`~klagomal.errors.ConflictError`.
+        ``notice`` is the kind of citizen notice the event gives rise to.
+        """
+        ...
+
+    def find(self, query: CaseQuery) -> list[Case]:
+        """Cases matching *query*, ordered by reference."""
+        ...
+
+    def references(self) -> dict[int, int]:
+        """The last reference number allocated per year."""
+        ...
+
+    def restore(self, case: Case, events: Sequence[Event], notices: Sequence[str | None]) -> None:
+        """Insert an imported case with its whole history."""
+        ...
+
+    def raise_reference_counter(self, year: int, last: int) -> None:
+        """Make sure the next reference of *year* is after *last*."""
+        ...
+
+    def notices(self, reference: str) -> list[tuple[int, str]]:
+        """``(event seq, notice kind)`` for every citizen notice the case gave rise to."""
+        ...
+
+
+class Storage(Protocol):
+    """A place to keep cases."""
+
+    url: str
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """Open a unit of work."""
+        ...
+
+    def initialise(self) -> str:
+        """Create or upgrade the schema; return the revision it is now at."""
+        ...
+
+    def check_schema(self) -> None:
+        """Raise :class:`~klagomal.errors.SchemaError` unless the schema is current."""
+        ...
+
+    def iter_histories(self) -> Iterator[list[Event]]:
+        """Every case's history, by reference, for export and rebuilds."""
+        ...
+
+    def dispose(self) -> None:
+        """Release connections."""
+        ...
+
+
+@attrs.frozen
+class StorageBackend:
+    """A storage backend a plugin offers.
+
+    :param name: a short name shown by ``klagomal plugins``.
+    :param schemes: SQLAlchemy URL schemes it serves (without ``+driver``).
+    :param open: builds a :class:`Storage` from a URL or an existing SQLAlchemy
+        ``Engine`` and the converter used for event payloads.
+    """
+
+    name: str
+    schemes: tuple[str, ...]
+    open: Callable[[str | Engine, Converter], Storage]

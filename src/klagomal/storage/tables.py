@@ -1,0 +1,125 @@
+"""SQLAlchemy Core tables.
+
+Kept here, out of the domain model, and translated into domain values by
+:mod:`klagomal.storage.sql`.  The migrations in ``migrations/versions`` create
+exactly these tables; a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+__all__ = [
+    "SCHEMA_HEAD",
+    "SCHEMA_REVISIONS",
+    "case_dimensions",
+    "cases",
+    "events",
+    "metadata",
+    "notices",
+    "reference_counters",
+]
+
+#: Alembic revisions shipped with this version, oldest first.  Checked
+#: against the migration scripts by a test; read without importing Alembic so
+#: that every command can verify the schema cheaply.
+SCHEMA_REVISIONS = ("0001",)
+SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# MariaDB/MySQL keep no fractional seconds unless asked to.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("reference", sa.String(20), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("unit", sa.String(80), nullable=False),
+    sa.Column("department", sa.String(80), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("received", sa.Date, nullable=False),
+    sa.Column("registered", sa.Date, nullable=False),
+    sa.Column("acknowledge_by", sa.Date, nullable=False),
+    sa.Column("respond_by", sa.Date),
+    sa.Column("acknowledged", sa.Date),
+    sa.Column("answered", sa.Date),
+    sa.Column("answer_mode", sa.String(16)),
+    sa.Column("closed", sa.Date),
+    sa.Column("satisfied", sa.Boolean),
+    sa.Column("serious", sa.Boolean, nullable=False),
+    sa.Column("anonymous", sa.Boolean, nullable=False),
+    sa.Column("handler", sa.String(200)),
+    sa.Column("contact_name", sa.String(200)),
+    sa.Column("contact_email", sa.String(320)),
+    sa.Column("contact_phone", sa.String(40)),
+    sa.Column("contact_address", sa.String(400)),
+    sa.Column("forwards", sa.Integer, nullable=False),
+    sa.Column("postponements", sa.Integer, nullable=False),
+    sa.Column("late_postponements", sa.Integer, nullable=False),
+    sa.Column("actions", sa.Integer, nullable=False),
+    sa.Column("praise_passed_on", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    # Worklists filter by unit and state, and overdue lists by deadline.
+    sa.Index(None, "unit", "state"),
+    sa.Index(None, "state", "acknowledge_by"),
+    sa.Index(None, "state", "respond_by"),
+    # Reports group by period, förvaltning and kind.
+    sa.Index(None, "received"),
+    sa.Index(None, "department", "kind"),
+)
+
+case_dimensions = sa.Table(
+    "case_dimensions",
+    metadata,
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), primary_key=True),
+    sa.Column("dimension", sa.String(40), primary_key=True),
+    sa.Column("position", sa.SmallInteger, nullable=False),
+    sa.Index(None, "dimension"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.UniqueConstraint("reference", "seq"),
+)
+
+# Citizen notices owed because of an event.  Delivery is a later concern; the
+# row is written in the same transaction as the event so none is ever lost.
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.UniqueConstraint("reference", "seq"),
+)
+
+reference_counters = sa.Table(
+    "reference_counters",
+    metadata,
+    sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last", sa.Integer, nullable=False),
+)
