@@ -249,6 +249,12 @@ class Klagomal:
             events: list[Event] = uow.history(reference)
             return events
 
+    def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
+        """The events of several cases, by reference."""
+        with self._transaction() as uow:
+            found: dict[str, list[Event]] = uow.histories(references)
+            return found
+
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, kind)`` of the citizen notices the case gave rise to."""
         with self._transaction() as uow:

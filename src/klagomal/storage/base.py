@@ -68,6 +68,10 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
+        """The events of several cases at once."""
+        ...
+
     def find(self, query: CaseQuery) -> list[Case]:
         """Cases matching *query*, ordered by reference."""
         ...

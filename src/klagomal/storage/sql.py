@@ -181,6 +181,18 @@ class SqlUnitOfWork:
             raise CaseNotFoundError(reference)
         return [self.event_from_row(row) for row in rows]
 
+    def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
+        """The events of several cases at once, for listings."""
+        result: dict[str, list[Event]] = {ref: [] for ref in references}
+        for start in range(0, len(references), 500):
+            chunk = list(references[start : start + 500])
+            rows = self.conn.execute(
+                sa.select(events).where(events.c.reference.in_(chunk)).order_by(events.c.reference, events.c.seq)
+            )
+            for row in rows:
+                result[row.reference].append(self.event_from_row(row))
+        return result
+
     def find(self, query: CaseQuery) -> list[Case]:
         """Cases matching *query*, by reference."""
         stmt = sa.select(cases).order_by(cases.c.reference)

@@ -1,0 +1,507 @@
+"""The ``klagomal`` command line.
+
+The command and option names are a contract: scripts depend on them.  What a
+handler reads (help, results, errors) is Swedish and translatable; with
+``--json`` every command prints exactly one JSON object on stdout.  Errors go
+to stderr in plain Swedish with a non-zero exit status, never as a traceback:
+1 for a refused or failed step, 2 for a command line that cannot be parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from klagomal.errors import KlagomalError
+from klagomal.i18n import _
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.app import Klagomal
+    from klagomal.model import Case
+
+__all__ = ["main"]
+
+#: argparse's own messages are English; these patterns make them Swedish.
+_ARGPARSE_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"the following arguments are required: (.*)", "följande argument saknas: {0}"),
+    (r"unrecognized arguments: (.*)", "okända argument: {0}"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", "argument {0}: ogiltigt val {1} (välj bland {2})"),
+    (r"argument (\S+): expected one argument", "argument {0}: ett värde behövs"),
+    (r"argument (\S+): not allowed with argument (\S+)", "argument {0} kan inte kombineras med {1}"),
+    (r"one of the arguments (.*) is required", "ett av argumenten {0} krävs"),
+    (r"argument (\S+): (.*)", "argument {0}: {1}"),
+)
+
+
+#: argparse's fixed headings, in Swedish.
+_ARGPARSE_HEADINGS = (
+    ("usage: ", "användning: "),
+    ("\noptions:\n", "\nflaggor:\n"),
+    ("\npositional arguments:\n", "\nargument:\n"),
+    ("show this help message and exit", "visa denna hjälp och avsluta"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def format_usage(self) -> str:
+        return self._swedish(super().format_usage())
+
+    def format_help(self) -> str:
+        return self._swedish(super().format_help())
+
+    @staticmethod
+    def _swedish(text: str) -> str:
+        for english, swedish in _ARGPARSE_HEADINGS:
+            text = text.replace(english, _(swedish))
+        return text
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, swedish in _ARGPARSE_MESSAGES:
+            match = re.fullmatch(pattern, message)
+            if match:
+                message = _(swedish).format(*match.groups())
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, _("klagomal: fel: {message}\n").format(message=message))
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("'{value}' är inget datum i formen ÅÅÅÅ-MM-DD").format(value=value)
+        ) from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="klagomal",
+        description=_("Klagomål, förslag och beröm: registrera, handlägg och följ upp synpunkter."),
+    )
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("KLAGOMAL_DB"),
+        help=_("databasadress (SQLAlchemy-URL); standard sqlite:///klagomal.db eller $KLAGOMAL_DB"),
+    )
+    parser.add_argument(
+        "--org",
+        default=os.environ.get("KLAGOMAL_ORG"),
+        metavar="FIL",
+        help=_("organisationsfil (TOML); standard är Exempelkommun eller $KLAGOMAL_ORG"),
+    )
+    parser.add_argument("--today", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("låtsas att dagens datum är detta"))
+    parser.add_argument("--json", action="store_true", help=_("skriv resultatet som ett JSON-objekt"))
+    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
+    sub.required = True
+
+    def cmd(name: str, help_text: str, handler: Callable[..., Any]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    cmd("init", _("skapa eller uppgradera databasen"), _cmd_init)
+    p = cmd("demo", _("simulera ett år av synpunkter i Exempelkommun och visa en sammanställning"), _cmd_demo)
+    p.add_argument("--seed", type=int, default=2026, help=_("slumpfrö (standard 2026)"))
+    p.add_argument("--year", type=int, default=2026, help=_("året som simuleras (standard 2026)"))
+    p.add_argument("--cases", type=int, default=600, help=_("ungefärligt antal ärenden (standard 600)"))
+    cmd("units", _("visa organisationens enheter"), _cmd_units)
+
+    p = cmd("register", _("registrera en synpunkt"), _cmd_register)
+    p.add_argument("--kind", required=True, help=_("klagomal, forslag eller berom"))
+    p.add_argument("--channel", required=True, help=_("kanal, t.ex. telefon, brev, epost, webbformular"))
+    p.add_argument("--unit", required=True, help=_("enhetens id (se 'klagomal units')"))
+    p.add_argument("--text", required=True, help=_("personens egna ord"))
+    p.add_argument("--received", type=_date, help=_("mottagningsdatum (standard i dag)"))
+    p.add_argument(
+        "--dimension", action="append", default=[], help=_("kvalitetsdimension; kan anges flera gånger")
+    )
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--anonymous", action="store_true", help=_("personen är anonym"))
+    p.add_argument("--name", help=_("personens namn"))
+    p.add_argument("--email", help=_("personens e-postadress"))
+    p.add_argument("--phone", help=_("personens telefonnummer"))
+    p.add_argument("--address", help=_("personens postadress"))
+    p.add_argument("--serious", action="store_true", help=_("allvarligt klagomål: går direkt till närmaste chef"))
+
+    p = cmd("show", _("visa ett ärende med dess historik"), _cmd_show)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p = cmd("list", _("lista ärenden"), _cmd_list)
+    p.add_argument("--unit", help=_("bara ärenden hos denna enhet och enheterna under den"))
+    p.add_argument("--state", help=_("bara ärenden med denna status"))
+    p.add_argument("--overdue", action="store_true", help=_("bara ärenden där en tidsfrist har passerat"))
+
+    p = cmd("forward", _("skicka ärendet vidare till rätt enhet"), _cmd_forward)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--to", required=True, metavar="ENHET")
+    p = cmd("acknowledge", _("ge besked om handläggare och svarsdatum"), _cmd_acknowledge)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--handler", required=True)
+    p.add_argument("--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD")
+    p = cmd("inform", _("informera personen om hur handläggningen går"), _cmd_inform)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--text", required=True)
+    p = cmd("postpone", _("meddela nytt svarsdatum"), _cmd_postpone)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD")
+    p.add_argument("--reason", required=True)
+    p = cmd("answer", _("besvara ärendet"), _cmd_answer)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--mode", required=True, choices=["skriftligt", "muntligt"])
+    p.add_argument("--text", required=True)
+    p = cmd("action", _("registrera en vidtagen åtgärd"), _cmd_action)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--text", required=True)
+    p = cmd("close", _("avsluta ärendet"), _cmd_close)
+    p.add_argument("reference", metavar="ÄRENDE")
+    satisfied = p.add_mutually_exclusive_group()
+    satisfied.add_argument("--satisfied", dest="satisfied", action="store_const", const=True)
+    satisfied.add_argument("--not-satisfied", dest="satisfied", action="store_const", const=False)
+    p = cmd("escalate", _("lyft ärendet till nästa nivå (förvaltningschef, nämnd)"), _cmd_escalate)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--reason", required=True)
+    p = cmd("pass-on", _("för beröm vidare till berörd personal"), _cmd_pass_on)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--to", required=True, action="append", metavar="NAMN")
+    p.add_argument("--text", default="")
+    p = cmd("reclassify", _("ändra typ (ett klagomål kan aldrig ändras till något annat)"), _cmd_reclassify)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--kind", required=True)
+    p.add_argument("--reason", required=True)
+
+    p = cmd("export", _("exportera hela databasen som JSON"), _cmd_export)
+    p.add_argument("--output", "-o", metavar="FIL", help=_("skriv till fil i stället för standard ut"))
+    p = cmd("import", _("importera en export (allt eller inget)"), _cmd_import)
+    p.add_argument("file", metavar="FIL", help=_("exportfil, eller - för standard in"))
+    cmd("plugins", _("visa insticksmoduler och vad de lägger till"), _cmd_plugins)
+    return parser
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+class _Output:
+    def __init__(self, args: argparse.Namespace, stream: TextIO) -> None:
+        self.json = bool(args.json)
+        self.stream = stream
+
+    def emit(self, obj: dict[str, Any], text: str) -> None:
+        if self.json:
+            self.stream.write(json.dumps(obj, ensure_ascii=False, indent=None, default=str) + "\n")
+        else:
+            self.stream.write(text.rstrip("\n") + "\n")
+
+
+def _open(args: argparse.Namespace) -> Klagomal:
+    from klagomal.app import DEFAULT_DB, Klagomal
+    from klagomal.clock import FixedClock, SystemClock
+    from klagomal.organisation import load_organisation
+
+    clock = FixedClock(args.today) if args.today else SystemClock()
+    return Klagomal(args.db or DEFAULT_DB, organisation=load_organisation(args.org), clock=clock)
+
+
+def _case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[str, Any]:
+    from klagomal.serialization import case_to_json
+
+    if events is None:
+        events = k.history(case.reference)
+    obj = case_to_json(k.converter, case, events)
+    obj["overdue"] = case.overdue_reason(k.clock.today())
+    return obj
+
+
+def _summary_line(k: Klagomal, case: Case) -> str:
+    unit = k.organisation.unit(case.unit).name
+    parts = [f"{case.reference}", case.kind.label, unit, case.state.label, f"{_('nivå')} {int(case.level)}"]
+    return "  ".join(parts)
+
+
+def _describe(k: Klagomal, case: Case) -> str:
+    org = k.organisation
+    dims = ", ".join(k.dimensions[d].label if d in k.dimensions else d for d in case.dimensions) or "-"
+    channel = k.channels[case.channel].label if case.channel in k.channels else case.channel
+    lines = [
+        _("Ärende {reference}: {kind}").format(reference=case.reference, kind=case.kind.label),
+        _("  Status:        {state}, {level}").format(state=case.state.label, level=case.level.label),
+        _("  Enhet:         {unit} ({department})").format(
+            unit=org.unit(case.unit).name, department=org.departments[case.department].name
+        ),
+        _("  Kanal:         {channel}").format(channel=channel),
+        _("  Mottaget:      {date}").format(date=case.received),
+        _("  Besked senast: {date}").format(date=case.acknowledge_by),
+        _("  Svar senast:   {date}").format(date=case.respond_by or "-"),
+        _("  Handläggare:   {handler}").format(handler=case.handler or "-"),
+        _("  Dimensioner:   {dims}").format(dims=dims),
+        _("  Anonym:        {value}").format(value=_("ja") if case.anonymous else _("nej")),
+        _("  Allvarligt:    {value}").format(value=_("ja") if case.serious else _("nej")),
+        _("  Vidarebefordrat: {n} gånger").format(n=case.forwards),
+    ]
+    reason = case.overdue_reason(k.clock.today())
+    if reason:
+        lines.append(_("  FÖRSENAT:      {what} har inte getts i tid").format(what=reason))
+    lines.append(_("  Text:          {text}").format(text=case.text))
+    return "\n".join(lines)
+
+
+def _step_result(k: Klagomal, args: argparse.Namespace, out: _Output, case: Case, message: str) -> int:
+    out.emit(_case_obj(k, case), message)
+    return 0
+
+
+# -- commands ------------------------------------------------------------------
+
+
+def _cmd_init(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        revision = k.init()
+        out.emit(
+            {"db": k.storage.url, "revision": revision},
+            _("Databasen {url} är klar (schemaversion {revision}).").format(url=k.storage.url, revision=revision),
+        )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.demo import DEMO_DB, run_demo
+
+    result = run_demo(db=args.db or DEMO_DB, seed=args.seed, year=args.year, cases=args.cases)
+    out.emit(result.to_json(), result.render())
+    return 0
+
+
+def _cmd_units(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.organisation import load_organisation
+
+    org = load_organisation(args.org)
+    lines = [_("{name} (systemägare: {owner})").format(name=org.name, owner=org.departments[org.system_owner].name)]
+    units = []
+    for unit in org.units.values():
+        depth = len(org.path(unit.id)) - 1
+        lines.append(f"{'  ' * (depth + 1)}{unit.id:<28} {unit.name}  ({_('chef')}: {unit.manager})")
+        obj = {
+            "id": unit.id,
+            "name": unit.name,
+            "level": unit.level.value,
+            "manager": unit.manager,
+            "parent": unit.parent,
+            "department": unit.department,
+        }
+        if unit.parent is None:
+            dep = org.departments[unit.id]
+            obj.update(head=dep.head, board=dep.board)
+        units.append(obj)
+    out.emit({"organisation": org.id, "name": org.name, "system_owner": org.system_owner, "units": units}, "\n".join(lines))
+    return 0
+
+
+def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.errors import InvalidInputError
+    from klagomal.model import Contact
+
+    details = {"name": args.name, "email": args.email, "phone": args.phone, "address": args.address}
+    if args.anonymous and any(details.values()):
+        raise InvalidInputError(_("en anonym synpunkt kan inte ha kontaktuppgifter"), step="register")
+    if not args.anonymous and not any(details.values()):
+        raise InvalidInputError(
+            _("ange --anonymous eller minst en av --name, --email, --phone, --address"), step="register"
+        )
+    contact = None if args.anonymous else Contact(**details)
+    with _open(args) as k:
+        case = k.register(
+            kind=args.kind,
+            channel=args.channel,
+            unit=args.unit,
+            text=args.text,
+            received=args.received,
+            contact=contact,
+            dimensions=args.dimension,
+            serious=args.serious,
+        )
+        message = _("Registrerade {reference} ({kind}) hos {unit}. Besked ska ges senast {date}.").format(
+            reference=case.reference,
+            kind=case.kind.label,
+            unit=k.organisation.unit(case.unit).name,
+            date=case.acknowledge_by,
+        )
+        if case.handler:
+            message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(handler=case.handler)
+        return _step_result(k, args, out, case, message)
+
+
+def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        case = k.get(args.reference)
+        events = k.history(args.reference)
+        lines = [_describe(k, case), _("Historik:")]
+        lines += [f"  {e.seq:>3}  {e.day}  {e.type}" + (f"  ({e.actor})" if e.actor else "") for e in events]
+        out.emit(_case_obj(k, case, events), "\n".join(lines))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        found = k.cases(unit=args.unit, subtree=args.unit is not None, state=args.state, overdue=args.overdue)
+        histories = k.histories([c.reference for c in found])
+        today = k.clock.today()
+        lines = []
+        for case in found:
+            line = _summary_line(k, case)
+            reason = case.overdue_reason(today)
+            if reason:
+                line += "  " + _("FÖRSENAT ({what})").format(what=reason)
+            lines.append(line)
+        lines.append(_("{n} ärenden").format(n=len(found)))
+        out.emit({"cases": [_case_obj(k, c, histories[c.reference]) for c in found]}, "\n".join(lines))
+    return 0
+
+
+def _simple_step(
+    step: Callable[[Klagomal, argparse.Namespace], Case], message: str
+) -> Callable[[argparse.Namespace, _Output], int]:
+    def handler(args: argparse.Namespace, out: _Output) -> int:
+        with _open(args) as k:
+            case = step(k, args)
+            text = _(message).format(reference=case.reference, case=case, level=int(case.level))
+            return _step_result(k, args, out, case, text)
+
+    return handler
+
+
+_cmd_forward = _simple_step(
+    lambda k, a: k.forward(a.reference, a.to),
+    "{reference} skickades vidare till {case.unit} (vidarebefordrat {case.forwards} gånger).",
+)
+_cmd_acknowledge = _simple_step(
+    lambda k, a: k.acknowledge(a.reference, a.handler, a.respond_by),
+    "Besked registrerat för {reference}: {case.handler} svarar senast {case.respond_by}.",
+)
+_cmd_inform = _simple_step(lambda k, a: k.inform(a.reference, a.text), "Information registrerad för {reference}.")
+_cmd_postpone = _simple_step(
+    lambda k, a: k.postpone(a.reference, a.respond_by, a.reason),
+    "Nytt svarsdatum för {reference}: {case.respond_by}.",
+)
+_cmd_answer = _simple_step(lambda k, a: k.answer(a.reference, a.mode, a.text), "{reference} är besvarat.")
+_cmd_action = _simple_step(lambda k, a: k.record_action(a.reference, a.text), "Åtgärd registrerad för {reference}.")
+_cmd_close = _simple_step(lambda k, a: k.close(a.reference, a.satisfied), "{reference} är avslutat.")
+_cmd_escalate = _simple_step(
+    lambda k, a: k.escalate(a.reference, a.reason),
+    "{reference} är lyft till nivå {level} ({case.handler}). Nytt besked senast {case.acknowledge_by}.",
+)
+_cmd_pass_on = _simple_step(
+    lambda k, a: k.pass_on_praise(a.reference, a.to, a.text), "Berömmet i {reference} är vidarebefordrat."
+)
+_cmd_reclassify = _simple_step(
+    lambda k, a: k.reclassify(a.reference, a.kind, a.reason), "{reference} är nu av typen {case.kind.label}."
+)
+
+
+def _cmd_export(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        data = k.export()
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        out.emit(
+            {"file": args.output, "cases": len(data["cases"])},
+            _("Exporterade {n} ärenden till {file}.").format(n=len(data["cases"]), file=args.output),
+        )
+    else:
+        out.stream.write(text + "\n")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.errors import InvalidInputError
+
+    try:
+        if args.file == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8") as fh:
+                data = json.load(fh)
+    except OSError as exc:
+        raise InvalidInputError(_("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="import") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            _("{file} är inte giltig JSON (rad {line}): {reason}").format(file=args.file, line=exc.lineno, reason=exc.msg),
+            step="import",
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError(_("filen är ingen klagomal-export"), step="import")
+    with _open(args) as k:
+        n = k.import_(data)
+    out.emit({"imported": n}, _("Importerade {n} ärenden.").format(n=n))
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        pm = k.plugin_manager
+        plugins = []
+        lines = []
+        dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+        for name, plugin in sorted(pm.list_name_plugin()):
+            hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+            dist = dists.get(id(plugin))
+            version = dist.version if dist is not None else None
+            dims = [d.id for d in _call_one(plugin, "klagomal_quality_dimensions")]
+            chans = [c.id for c in _call_one(plugin, "klagomal_channels")]
+            plugins.append({"name": name, "version": version, "hooks": hooks, "dimensions": dims, "channels": chans})
+            lines.append(f"{name}" + (f" {version}" if version else ""))
+            lines.append("  " + _("krokar: {hooks}").format(hooks=", ".join(hooks) or "-"))
+            if dims:
+                lines.append("  " + _("dimensioner: {items}").format(items=", ".join(dims)))
+            if chans:
+                lines.append("  " + _("kanaler: {items}").format(items=", ".join(chans)))
+        out.emit({"plugins": plugins}, "\n".join(lines))
+    return 0
+
+
+def _call_one(plugin: object, hook: str) -> list[Any]:
+    function = getattr(plugin, hook, None)
+    return list(function()) if callable(function) else []
+
+
+# -- entry point ---------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    out = _Output(args, stdout or sys.stdout)
+    try:
+        status: int = args.handler(args, out)
+    except KlagomalError as exc:
+        sys.stderr.write(_("klagomal: {message}\n").format(message=exc))
+        return 1
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.stderr.write(_("klagomal: avbrutet\n"))
+        return 130
+    except Exception as exc:
+        # A handler must never see a traceback; the cause still goes with the message.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            reason = getattr(exc, "orig", None) or exc
+            sys.stderr.write(_("klagomal: databasfel: {reason}\n").format(reason=reason))
+        else:
+            sys.stderr.write(
+                _("klagomal: oväntat fel ({kind}): {reason}\n").format(kind=type(exc).__name__, reason=exc)
+            )
+        if os.environ.get("KLAGOMAL_DEBUG"):
+            raise
+        return 3
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
