@@ -24,7 +24,7 @@ from klagomal.events import Event, EventData
 from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
 from klagomal.organisation import Organisation, default_organisation
-from klagomal.pluginmanager import Registry, create_plugin_manager
+from klagomal.pluginmanager import Registry, call_impl, create_plugin_manager, implementations
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
 from klagomal.storage.base import CaseQuery, Storage, UnitOfWork
 
@@ -122,9 +122,9 @@ class Klagomal:
     def _after_commit(self, case: Case, event: Event) -> None:
         # Listeners cannot veto: the event is stored.  One failing listener
         # must not hide the others or the fact that the step succeeded.
-        for impl in self.plugin_manager.hook.klagomal_on_event.get_hookimpls():
+        for impl in implementations(self.plugin_manager.hook.klagomal_on_event):
             try:
-                impl.function(klagomal=self, case=case, event=event)
+                call_impl(impl, klagomal=self, case=case, event=event)
             except Exception:
                 log.exception(
                     "klagomal: plugin %r failed in klagomal_on_event for %s (event %s)",
@@ -281,7 +281,8 @@ class Klagomal:
             except ValueError:
                 valid = ", ".join(s.value for s in CaseState)
                 raise InvalidInputError(
-                    _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid), step="list"
+                    _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid),
+                    step="list",
                 ) from None
         query = CaseQuery(units=units, state=state, overdue_on=self.clock.today() if overdue else None)
         with self._transaction() as uow:
@@ -303,19 +304,26 @@ class Klagomal:
         if not self._schema_checked:
             self.storage.check_schema()
             self._schema_checked = True
+        # One transaction, so counters, events and notices agree.
         with self.storage.transaction() as uow:
             counters = uow.references()
+            notices = uow.notice_log()
+            cases = [
+                {
+                    "reference": history[0].reference,
+                    "events": [self.converter.unstructure(e, Event) for e in history],
+                    "notices": [
+                        {"seq": seq, "kind": kind, "status": status}
+                        for seq, kind, status in notices.get(history[0].reference, [])
+                    ],
+                }
+                for history in uow.iter_histories()
+            ]
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "references": {str(year): last for year, last in counters.items()},
-            "cases": [
-                {
-                    "reference": history[0].reference,
-                    "events": [self.converter.unstructure(e, Event) for e in history],
-                }
-                for history in self.storage.iter_histories()
-            ],
+            "cases": cases,
         }
 
     def import_(self, data: dict[str, Any]) -> int:
@@ -330,29 +338,47 @@ class Klagomal:
                 _("filen är ingen klagomal-export av version {version}").format(version=EXPORT_VERSION),
                 step="import",
             )
-        restored: list[tuple[Case, list[Event]]] = []
+        restored: list[tuple[Case, list[Event], list[tuple[int, str, str]]]] = []
         for item in data.get("cases", []):
             reference = str(item.get("reference"))
             try:
                 history = [self.converter.structure(e, Event) for e in item["events"]]
                 case = lifecycle.replay(history)
+                notices = self._imported_notices(item, history)
             except Exception as exc:  # cattrs raises several kinds; all mean unreadable input
                 raise InvalidInputError(
-                    _("händelserna kan inte läsas: {reason}").format(reason=exc), step="import", reference=reference
+                    _("händelserna kan inte läsas: {reason}").format(reason=exc),
+                    step="import",
+                    reference=reference,
                 ) from exc
             self._check_imported(case, history)
-            restored.append((case, history))
+            restored.append((case, history, notices))
         with self._transaction() as uow:
-            for case, history in restored:
-                notices: list[str | None] = []
-                projected: Case | None = None
-                for event in history:
-                    projected = lifecycle.evolve(projected, event)
-                    notices.append(lifecycle.citizen_notice(projected, event))
+            for case, history, notices in restored:
                 uow.restore(case, history, notices)
             for year, last in data.get("references", {}).items():
                 uow.raise_reference_counter(int(year), int(last))
         return len(restored)
+
+    @staticmethod
+    def _imported_notices(item: dict[str, Any], history: list[Event]) -> list[tuple[int, str, str]]:
+        """The notices of an imported case: as exported, with their delivery
+        status, so that nothing already sent is sent again; derived from the
+        events as still owed when the export predates notice records."""
+        if "notices" in item:
+            seqs = {e.seq for e in history}
+            rows = [(int(n["seq"]), str(n["kind"]), str(n["status"])) for n in item["notices"]]
+            if any(seq not in seqs for seq, _kind, _status in rows):
+                raise ValueError("a notice refers to an event that does not exist")
+            return rows
+        rows = []
+        projected: Case | None = None
+        for event in history:
+            projected = lifecycle.evolve(projected, event)
+            kind = lifecycle.citizen_notice(projected, event)
+            if kind is not None:
+                rows.append((event.seq, kind, "pending"))
+        return rows
 
     def _check_imported(self, case: Case, history: list[Event]) -> None:
         problems = []
@@ -363,7 +389,9 @@ class Klagomal:
         if case.channel not in self.registry.channels:
             problems.append(_("okänd kanal '{channel}'").format(channel=case.channel))
         problems += [
-            _("okänd kvalitetsdimension '{d}'").format(d=d) for d in case.dimensions if d not in self.registry.dimensions
+            _("okänd kvalitetsdimension '{d}'").format(d=d)
+            for d in case.dimensions
+            if d not in self.registry.dimensions
         ]
         if not self.organisation.has_unit(case.unit):
             problems.append(_("okänd enhet '{unit}'").format(unit=case.unit))

@@ -31,7 +31,10 @@ __all__ = ["main"]
 _ARGPARSE_MESSAGES: tuple[tuple[str, str], ...] = (
     (r"the following arguments are required: (.*)", "följande argument saknas: {0}"),
     (r"unrecognized arguments: (.*)", "okända argument: {0}"),
-    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", "argument {0}: ogiltigt val {1} (välj bland {2})"),
+    (
+        r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)",
+        "argument {0}: ogiltigt val {1} (välj bland {2})",
+    ),
     (r"argument (\S+): expected one argument", "argument {0}: ett värde behövs"),
     (r"argument (\S+): not allowed with argument (\S+)", "argument {0} kan inte kombineras med {1}"),
     (r"one of the arguments (.*) is required", "ett av argumenten {0} krävs"),
@@ -96,7 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FIL",
         help=_("organisationsfil (TOML); standard är Exempelkommun eller $KLAGOMAL_ORG"),
     )
-    parser.add_argument("--today", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("låtsas att dagens datum är detta"))
+    parser.add_argument(
+        "--today", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("låtsas att dagens datum är detta")
+    )
     parser.add_argument("--json", action="store_true", help=_("skriv resultatet som ett JSON-objekt"))
     sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
     sub.required = True
@@ -128,7 +133,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", help=_("personens e-postadress"))
     p.add_argument("--phone", help=_("personens telefonnummer"))
     p.add_argument("--address", help=_("personens postadress"))
-    p.add_argument("--serious", action="store_true", help=_("allvarligt klagomål: går direkt till närmaste chef"))
+    p.add_argument(
+        "--serious", action="store_true", help=_("allvarligt klagomål: går direkt till närmaste chef")
+    )
 
     p = cmd("show", _("visa ett ärende med dess historik"), _cmd_show)
     p.add_argument("reference", metavar="ÄRENDE")
@@ -263,7 +270,9 @@ def _cmd_init(args: argparse.Namespace, out: _Output) -> int:
         revision = k.init()
         out.emit(
             {"db": k.storage.url, "revision": revision},
-            _("Databasen {url} är klar (schemaversion {revision}).").format(url=k.storage.url, revision=revision),
+            _("Databasen {url} är klar (schemaversion {revision}).").format(
+                url=k.storage.url, revision=revision
+            ),
         )
     return 0
 
@@ -280,7 +289,9 @@ def _cmd_units(args: argparse.Namespace, out: _Output) -> int:
     from klagomal.organisation import load_organisation
 
     org = load_organisation(args.org)
-    lines = [_("{name} (systemägare: {owner})").format(name=org.name, owner=org.departments[org.system_owner].name)]
+    lines = [
+        _("{name} (systemägare: {owner})").format(name=org.name, owner=org.departments[org.system_owner].name)
+    ]
     units = []
     for unit in org.units.values():
         depth = len(org.path(unit.id)) - 1
@@ -297,7 +308,10 @@ def _cmd_units(args: argparse.Namespace, out: _Output) -> int:
             dep = org.departments[unit.id]
             obj.update(head=dep.head, board=dep.board)
         units.append(obj)
-    out.emit({"organisation": org.id, "name": org.name, "system_owner": org.system_owner, "units": units}, "\n".join(lines))
+    out.emit(
+        {"organisation": org.id, "name": org.name, "system_owner": org.system_owner, "units": units},
+        "\n".join(lines),
+    )
     return 0
 
 
@@ -331,7 +345,9 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
             date=case.acknowledge_by,
         )
         if case.handler:
-            message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(handler=case.handler)
+            message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(
+                handler=case.handler
+            )
         return _step_result(k, args, out, case, message)
 
 
@@ -382,13 +398,17 @@ _cmd_acknowledge = _simple_step(
     lambda k, a: k.acknowledge(a.reference, a.handler, a.respond_by),
     "Besked registrerat för {reference}: {case.handler} svarar senast {case.respond_by}.",
 )
-_cmd_inform = _simple_step(lambda k, a: k.inform(a.reference, a.text), "Information registrerad för {reference}.")
+_cmd_inform = _simple_step(
+    lambda k, a: k.inform(a.reference, a.text), "Information registrerad för {reference}."
+)
 _cmd_postpone = _simple_step(
     lambda k, a: k.postpone(a.reference, a.respond_by, a.reason),
     "Nytt svarsdatum för {reference}: {case.respond_by}.",
 )
 _cmd_answer = _simple_step(lambda k, a: k.answer(a.reference, a.mode, a.text), "{reference} är besvarat.")
-_cmd_action = _simple_step(lambda k, a: k.record_action(a.reference, a.text), "Åtgärd registrerad för {reference}.")
+_cmd_action = _simple_step(
+    lambda k, a: k.record_action(a.reference, a.text), "Åtgärd registrerad för {reference}."
+)
 _cmd_close = _simple_step(lambda k, a: k.close(a.reference, a.satisfied), "{reference} är avslutat.")
 _cmd_escalate = _simple_step(
     lambda k, a: k.escalate(a.reference, a.reason),
@@ -428,10 +448,14 @@ def _cmd_import(args: argparse.Namespace, out: _Output) -> int:
             with open(args.file, encoding="utf-8") as fh:
                 data = json.load(fh)
     except OSError as exc:
-        raise InvalidInputError(_("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="import") from exc
+        raise InvalidInputError(
+            _("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="import"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            _("{file} är inte giltig JSON (rad {line}): {reason}").format(file=args.file, line=exc.lineno, reason=exc.msg),
+            _("{file} är inte giltig JSON (rad {line}): {reason}").format(
+                file=args.file, line=exc.lineno, reason=exc.msg
+            ),
             step="import",
         ) from exc
     if not isinstance(data, dict):
@@ -454,7 +478,9 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
             version = dist.version if dist is not None else None
             dims = [d.id for d in _call_one(plugin, "klagomal_quality_dimensions")]
             chans = [c.id for c in _call_one(plugin, "klagomal_channels")]
-            plugins.append({"name": name, "version": version, "hooks": hooks, "dimensions": dims, "channels": chans})
+            plugins.append(
+                {"name": name, "version": version, "hooks": hooks, "dimensions": dims, "channels": chans}
+            )
             lines.append(f"{name}" + (f" {version}" if version else ""))
             lines.append("  " + _("krokar: {hooks}").format(hooks=", ".join(hooks) or "-"))
             if dims:

@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from klagomal.errors import InvalidInputError
 from klagomal.i18n import _
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 __all__ = ["ACKNOWLEDGE_WORKING_DAYS", "acknowledge_by", "add_working_days", "is_working_day"]
 

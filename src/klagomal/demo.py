@@ -24,6 +24,7 @@ from klagomal import deadlines
 from klagomal.app import Klagomal
 from klagomal.clock import FixedClock
 from klagomal.errors import InvalidInputError, KlagomalError
+from klagomal.events import Escalated
 from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Contact, Kind, Level
 from klagomal.organisation import default_organisation
@@ -48,7 +49,10 @@ _KIND_WEIGHTS = {Kind.KLAGOMAL: 60, Kind.FORSLAG: 22, Kind.BEROM: 18}
 
 _TEXTS: dict[str, dict[Kind, list[str]]] = {
     "klf": {
-        Kind.KLAGOMAL: ["Fick inget svar på mitt mejl till kommunen på tre veckor.", "Växeln kopplade fel fyra gånger."],
+        Kind.KLAGOMAL: [
+            "Fick inget svar på mitt mejl till kommunen på tre veckor.",
+            "Växeln kopplade fel fyra gånger.",
+        ],
         Kind.FORSLAG: ["Publicera kommunfullmäktiges handlingar tidigare på webben."],
         Kind.BEROM: ["Kontaktcenter hjälpte mig snabbt och vänligt."],
     },
@@ -62,17 +66,26 @@ _TEXTS: dict[str, dict[Kind, list[str]]] = {
         Kind.BEROM: ["Tack till personalen på Solgården för fin omsorg om min far."],
     },
     "bou": {
-        Kind.KLAGOMAL: ["Skolskjutsen har inte kommit tre dagar i rad.", "Förskolan informerade inte om stängningsdagen."],
+        Kind.KLAGOMAL: [
+            "Skolskjutsen har inte kommit tre dagar i rad.",
+            "Förskolan informerade inte om stängningsdagen.",
+        ],
         Kind.FORSLAG: ["Inför läxhjälp på biblioteket för mellanstadiet."],
         Kind.BEROM: ["Fantastisk lärare i klass 4B på Norrskolan."],
     },
     "sbf": {
-        Kind.KLAGOMAL: ["Cykelbanan längs ån plogas aldrig.", "Handläggningen av mitt bygglov tar orimligt lång tid."],
+        Kind.KLAGOMAL: [
+            "Cykelbanan längs ån plogas aldrig.",
+            "Handläggningen av mitt bygglov tar orimligt lång tid.",
+        ],
         Kind.FORSLAG: ["Sätt upp fler papperskorgar i stadsparken."],
         Kind.BEROM: ["Parkenheten har gjort lekplatsen jättefin."],
     },
     "kof": {
-        Kind.KLAGOMAL: ["Badhuset var stängt trots att webben sa öppet.", "Biblioteket har för korta öppettider."],
+        Kind.KLAGOMAL: [
+            "Badhuset var stängt trots att webben sa öppet.",
+            "Biblioteket har för korta öppettider.",
+        ],
         Kind.FORSLAG: ["Öppna fritidsgården även på söndagar."],
         Kind.BEROM: ["Biblioteket ordnade en underbar sagostund."],
     },
@@ -152,11 +165,11 @@ class _Simulation:
     k: Klagomal
     clock: FixedClock
     rng: random.Random
-    queue: list[tuple[dt.date, int, str, Callable[[Case], None]]] = attrs.field(factory=list)
+    queue: list[tuple[dt.date, int, str, Callable[[Case], object]]] = attrs.field(factory=list)
     counter: int = 0
     refused: int = 0
 
-    def later(self, case: Case, working_days: int, step: Callable[[Case], None]) -> None:
+    def later(self, case: Case, working_days: int, step: Callable[[Case], object]) -> None:
         when = deadlines.add_working_days(self.clock.today(), max(1, working_days))
         self.counter += 1
         heapq.heappush(self.queue, (when, self.counter, case.reference, step))
@@ -177,7 +190,9 @@ class _Simulation:
     def start(self, case: Case, plan: str) -> None:
         rng = self.rng
         if plan == "forward":
-            wrong = [u for u in self.k.organisation.units if u != case.unit and not u.startswith(case.department)]
+            wrong = [
+                u for u in self.k.organisation.units if u != case.unit and not u.startswith(case.department)
+            ]
             target = case.unit
 
             def forward_then_continue(c: Case) -> None:
@@ -218,7 +233,9 @@ class _Simulation:
         assert case.respond_by is not None
         new_date = deadlines.add_working_days(max(case.respond_by, self.clock.today()), 10)
         c = self.k.postpone(case.reference, new_date, _("Vi behöver inhämta yttrande från verksamheten."))
-        self.later(c, _working_days_until(self.clock.today(), new_date) - 1, lambda c2: self.finish(c2, "normal"))
+        self.later(
+            c, _working_days_until(self.clock.today(), new_date) - 1, lambda c2: self.finish(c2, "normal")
+        )
 
     def pass_on(self, case: Case) -> None:
         staff = self.k.organisation.nearest_manager(case.unit)
@@ -232,7 +249,9 @@ class _Simulation:
             self.k.close(case.reference, None)
             return
         mode = "skriftligt" if rng.random() < 0.7 else "muntligt"
-        case = self.k.answer(case.reference, mode, _("Tack för att du hörde av dig. Vi ber om ursäkt och har åtgärdat."))
+        case = self.k.answer(
+            case.reference, mode, _("Tack för att du hörde av dig. Vi ber om ursäkt och har åtgärdat.")
+        )
         satisfied = plan not in ("escalate_2", "escalate_3") and rng.random() < 0.85
         self.later(case, rng.randint(1, 5), lambda c: self.close(c, satisfied, plan))
 
@@ -291,12 +310,16 @@ def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: in
     try:
         k.init()
         if k.cases():
-            raise InvalidInputError(_("demon behöver en tom databas; {db} innehåller redan ärenden").format(db=db), step="demo")
+            raise InvalidInputError(
+                _("demon behöver en tom databas; {db} innehåller redan ärenden").format(db=db), step="demo"
+            )
         sim = _Simulation(k, clock, random.Random(seed))
         org = k.organisation
         leaves = [u for u in org.units.values() if not org.children(u.id)]
         working_days = sum(
-            1 for d in range(366) if (dt.date(year, 1, 1) + dt.timedelta(d)).year == year
+            1
+            for d in range(366)
+            if (dt.date(year, 1, 1) + dt.timedelta(d)).year == year
             and deadlines.is_working_day(dt.date(year, 1, 1) + dt.timedelta(d))
         )
         per_day = cases / working_days
@@ -321,10 +344,14 @@ def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: in
 def _try_forbidden_steps(sim: _Simulation) -> None:
     """Show that the routine's rules hold: a complaint cannot be turned into
     something else (R2), and the web form does not take anonymous feedback (R5)."""
-    complaint = next(c for c in sim.k.cases() if c.kind is Kind.KLAGOMAL and c.state is not CaseState.AVSLUTAT)
+    complaint = next(
+        c for c in sim.k.cases() if c.kind is Kind.KLAGOMAL and c.state is not CaseState.AVSLUTAT
+    )
     attempts: list[Callable[[], object]] = [
         lambda: sim.k.reclassify(complaint.reference, Kind.FORSLAG, _("Det här är väl inget klagomål?")),
-        lambda: sim.k.register(kind=Kind.KLAGOMAL, channel="webbformular", unit="klf", text="Anonymt", contact=None),
+        lambda: sim.k.register(
+            kind=Kind.KLAGOMAL, channel="webbformular", unit="klf", text="Anonymt", contact=None
+        ),
     ]
     for attempt in attempts:
         try:
@@ -383,7 +410,7 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
     types: Counter[str] = Counter(e.type for h in histories.values() for e in h)
     overdue = Counter(c.overdue_reason(today) for c in all_cases)
     escalations = Counter(
-        int(e.data.level) for h in histories.values() for e in h if e.type == "escalated"  # type: ignore[union-attr]
+        int(e.data.level) for h in histories.values() for e in h if isinstance(e.data, Escalated)
     )
     examples = {}
     level_3 = [c.reference for c in all_cases if c.level is Level.NAMND]

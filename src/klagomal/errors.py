@@ -97,9 +97,9 @@ class ConflictError(KlagomalError):
         self.reference = reference
         super().__init__(
             reason
-            or _("Ärende {reference} ändrades av någon annan samtidigt. Läs in det igen och försök på nytt.").format(
-                reference=reference
-            )
+            or _(
+                "Ärende {reference} ändrades av någon annan samtidigt. Läs in det igen och försök på nytt."
+            ).format(reference=reference)
         )
 
 

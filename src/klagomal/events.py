@@ -66,13 +66,20 @@ class Reclassified:
 
 @attrs.frozen
 class Forwarded:
-    """The case was sent on to the unit it concerns (R12)."""
+    """The case was sent on to the unit it concerns (R12).
+
+    ``acknowledge_by`` is the deadline for the besked after the hop: the
+    original one while no besked has been given (the person has waited since
+    receipt), a new one counted from the hop when a besked had already been
+    given by the unit that passed the case on.
+    """
 
     TYPE: ClassVar[str] = "forwarded"
 
     from_unit: str
     to_unit: str
     department: str
+    acknowledge_by: dt.date
     handler: str | None = None
 
 

@@ -13,13 +13,13 @@ Each step is split in two, as in any event-sourced design:
 Allowed steps (states in ``CaseState``)::
 
     register      -> registrerat
-    forward       registrerat | handlaggning        -> registrerat      (R12)
+    forward       registrerat | handlaggning        -> registrerat      (R12; a new besked is owed)
     acknowledge   registrerat                       -> handlaggning     (R7)
     inform        registrerat | handlaggning        (not anonymous; R9)
     postpone      handlaggning                      (R11)
     answer        handlaggning                      -> besvarat (not anonymous; R13)
     action        any state                         (R16)
-    close         besvarat, or handlaggning when anonymous -> avslutat
+    close         besvarat; handlaggning when anonymous (no answer possible) -> avslutat
     escalate      avslutat, not satisfied, level < 3 -> registrerat at level + 1 (R19–R21)
     pass-on       praise, not avslutat              (R22)
     reclassify    not avslutat, never away from klagomal (R2)
@@ -63,6 +63,7 @@ __all__ = [
     "evolve",
     "forward",
     "inform",
+    "parse_kind",
     "pass_on_praise",
     "postpone",
     "reclassify",
@@ -193,14 +194,18 @@ def forward(case: Case, ctx: Context, to_unit: str) -> Forwarded:
     step = "forward"
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
     if not ctx.organisation.has_unit(to_unit):
-        raise InvalidInputError(_("okänd enhet '{unit}'").format(unit=to_unit), step=step, reference=case.reference)
+        raise InvalidInputError(
+            _("okänd enhet '{unit}'").format(unit=to_unit), step=step, reference=case.reference
+        )
     if to_unit == case.unit:
         raise _refuse(case, step, _("ärendet ligger redan hos {unit}").format(unit=to_unit))
     handler = ctx.organisation.nearest_manager(to_unit) if case.serious else None
+    acknowledged = case.state is CaseState.HANDLAGGNING
     return Forwarded(
         from_unit=case.unit,
         to_unit=to_unit,
         department=ctx.organisation.unit(to_unit).department,
+        acknowledge_by=deadlines.acknowledge_by(ctx.today) if acknowledged else case.acknowledge_by,
         handler=handler,
     )
 
@@ -298,7 +303,7 @@ def close(case: Case, ctx: Context, satisfied: bool | None) -> Closed:
     """
     step = "close"
     if case.anonymous:
-        _require_state(case, step, CaseState.HANDLAGGNING, CaseState.BESVARAT)
+        _require_state(case, step, CaseState.HANDLAGGNING)
         if satisfied is not None:
             raise _refuse(case, step, _("ett anonymt ärende kan inte ange om personen är nöjd"))
     else:
@@ -341,7 +346,9 @@ def pass_on_praise(case: Case, ctx: Context, recipients: Sequence[str], text: st
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
     names = tuple(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
     if not names:
-        raise InvalidInputError(_("ange vem berömmet ska föras vidare till"), step=step, reference=case.reference)
+        raise InvalidInputError(
+            _("ange vem berömmet ska föras vidare till"), step=step, reference=case.reference
+        )
     return PraisePassedOn(recipients=names, text=text)
 
 
@@ -388,12 +395,13 @@ def evolve(case: Case | None, event: Event) -> Case:
     match data:
         case Reclassified(kind=kind):
             return attrs.evolve(case, kind=kind)
-        case Forwarded(to_unit=to_unit, department=department, handler=handler):
+        case Forwarded(to_unit=to_unit, department=department, handler=handler, acknowledge_by=ack_by):
             return attrs.evolve(
                 case,
                 unit=to_unit,
                 department=department,
                 handler=handler,
+                acknowledge_by=ack_by,
                 state=CaseState.REGISTRERAT,
                 respond_by=None,
                 acknowledged=None,

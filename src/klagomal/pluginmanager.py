@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import types
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
+from pluggy import HookImpl
 
 from klagomal import builtin, hookspecs
 from klagomal.errors import ConfigurationError
@@ -22,7 +24,14 @@ from klagomal.i18n import _
 from klagomal.model import Channel, QualityDimension
 from klagomal.storage.base import StorageBackend
 
-__all__ = ["DEFAULT_PLUGINS", "Registry", "create_plugin_manager"]
+__all__ = [
+    "BUILTIN_NAMES",
+    "DEFAULT_PLUGINS",
+    "Registry",
+    "call_impl",
+    "create_plugin_manager",
+    "implementations",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +53,7 @@ def create_plugin_manager(
     for plugin in DEFAULT_PLUGINS:
         pm.register(plugin, name=f"klagomal.{plugin.__name__.rsplit('.', 1)[-1]}")  # type: ignore[attr-defined]
     for plugin in plugins:
-        pm.register(plugin)
+        pm.register(plugin, name=_unique_name(pm, plugin))
     if load_entrypoints:
         for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
@@ -52,24 +61,69 @@ def create_plugin_manager(
             try:
                 pm.register(ep.load(), name=ep.name)
             except Exception:
-                log.exception("klagomal: plugin %r (%s) could not be loaded and is skipped", ep.name, ep.value)
+                log.exception(
+                    "klagomal: plugin %r (%s) could not be loaded and is skipped", ep.name, ep.value
+                )
     # An implementation whose name matches no hook is a typo in a plugin.
     pm.check_pending()
     return pm
 
 
+def _unique_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A readable name for logs and ``klagomal plugins``: the module's name,
+    or the plugin's ``name`` attribute, or its class."""
+    if isinstance(plugin, types.ModuleType):
+        base = plugin.__name__
+    else:
+        base = getattr(plugin, "name", None) or f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+    name, n = str(base), 1
+    while pm.has_plugin(name):
+        n += 1
+        name = f"{base}#{n}"
+    return name
+
+
 _T = TypeVar("_T", Channel, QualityDimension)
 
 
-def _collect(results: Iterable[Iterable[_T]], what: str) -> dict[str, _T]:
+#: Names under which the built-in plugins are registered.
+BUILTIN_NAMES = frozenset(f"klagomal.{p.__name__.rsplit('.', 1)[-1]}" for p in DEFAULT_PLUGINS)  # type: ignore[attr-defined]
+
+
+def implementations(hook: pluggy.HookCaller) -> list[HookImpl]:
+    """The implementations of *hook* in the order pluggy calls them
+    (``tryfirst`` first, built-in ``trylast`` ones last; wrappers left out).
+
+    Calling them one by one, with :func:`call_impl`, tells which plugin gave
+    which result and lets the caller isolate one plugin's failure.
+    """
+    # pluggy keeps implementations in ascending priority and calls the last first.
+    return [impl for impl in reversed(hook.get_hookimpls()) if not (impl.hookwrapper or impl.wrapper)]
+
+
+def call_impl(impl: HookImpl, **kwargs: Any) -> Any:
+    """Call one implementation with the arguments it declares, as pluggy would."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
+def _collect(hook: pluggy.HookCaller, what: str) -> dict[str, _T]:
+    """Records by id.  A plugin may replace a built-in record by registering
+    the same id (built-ins run last); two outside plugins may not."""
     found: dict[str, _T] = {}
-    for batch in results:
-        for item in batch:
+    owner: dict[str, str] = {}
+    for impl in implementations(hook):
+        plugin_name = impl.plugin_name
+        for item in call_impl(impl):
             if item.id in found:
+                if plugin_name in BUILTIN_NAMES:
+                    continue  # overridden by an outside plugin
                 raise ConfigurationError(
-                    _("{what} '{id}' registreras av två insticksmoduler").format(what=what, id=item.id)
+                    _("{what} '{id}' registreras av både {first} och {second}").format(
+                        what=what, id=item.id, first=owner[item.id], second=plugin_name
+                    )
                 )
             found[item.id] = item
+            owner[item.id] = plugin_name
     return dict(sorted(found.items()))
 
 
@@ -87,8 +141,8 @@ class Registry:
         hook = pm.hook
         backends = tuple(b for batch in hook.klagomal_storage_backends() for b in batch)
         return cls(
-            channels=_collect(hook.klagomal_channels(), _("kanalen")),
-            dimensions=_collect(hook.klagomal_quality_dimensions(), _("kvalitetsdimensionen")),
+            channels=_collect(hook.klagomal_channels, _("kanalen")),
+            dimensions=_collect(hook.klagomal_quality_dimensions, _("kvalitetsdimensionen")),
             storage_backends=backends,
         )
 
@@ -102,4 +156,6 @@ class Registry:
         for backend in self.storage_backends:
             if base in backend.schemes:
                 return backend
-        raise ConfigurationError(_("ingen lagring kan hantera databasadresser av typen '{scheme}'").format(scheme=scheme))
+        raise ConfigurationError(
+            _("ingen lagring kan hantera databasadresser av typen '{scheme}'").format(scheme=scheme)
+        )

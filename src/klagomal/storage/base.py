@@ -80,8 +80,18 @@ class UnitOfWork(Protocol):
         """The last reference number allocated per year."""
         ...
 
-    def restore(self, case: Case, events: Sequence[Event], notices: Sequence[str | None]) -> None:
-        """Insert an imported case with its whole history."""
+    def restore(self, case: Case, history: Sequence[Event], notices: Sequence[tuple[int, str, str]]) -> None:
+        """Insert an imported case with its whole history and its notices
+        as ``(event seq, kind, status)``."""
+        ...
+
+    def iter_histories(self) -> Iterator[list[Event]]:
+        """Every case's history, by reference, read inside this transaction
+        so that an export is one consistent snapshot."""
+        ...
+
+    def notice_log(self) -> dict[str, list[tuple[int, str, str]]]:
+        """Every notice as ``(event seq, kind, status)``, by case."""
         ...
 
     def raise_reference_counter(self, year: int, last: int) -> None:
@@ -108,10 +118,6 @@ class Storage(Protocol):
 
     def check_schema(self) -> None:
         """Raise :class:`~klagomal.errors.SchemaError` unless the schema is current."""
-        ...
-
-    def iter_histories(self) -> Iterator[list[Event]]:
-        """Every case's history, by reference, for export and rebuilds."""
         ...
 
     def dispose(self) -> None:

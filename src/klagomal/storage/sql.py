@@ -113,13 +113,16 @@ class SqlStorage:
             return
         if revision is None:
             raise SchemaError(
-                _("Databasen {url} har inget klagomal-schema. Kör 'klagomal init' först.").format(url=self.url)
+                _("Databasen {url} har inget klagomal-schema. Kör 'klagomal init' först.").format(
+                    url=self.url
+                )
             )
         if revision in SCHEMA_REVISIONS:
             raise SchemaError(
-                _("Databasen {url} har ett äldre schema ({revision}). Kör 'klagomal init' för att uppgradera.").format(
-                    url=self.url, revision=revision
-                )
+                _(
+                    "Databasen {url} har ett äldre schema ({revision}). "
+                    "Kör 'klagomal init' för att uppgradera."
+                ).format(url=self.url, revision=revision)
             )
         raise SchemaError(
             _(
@@ -135,21 +138,6 @@ class SqlStorage:
         """One unit of work in one database transaction."""
         with self.engine.begin() as conn:
             yield SqlUnitOfWork(conn, self.converter)
-
-    def iter_histories(self) -> Iterator[list[Event]]:
-        """Every case's history, ordered by reference."""
-        with self.engine.connect() as conn:
-            uow = SqlUnitOfWork(conn, self.converter)
-            current: list[Event] = []
-            rows = conn.execute(sa.select(events).order_by(events.c.reference, events.c.seq))
-            for row in rows:
-                event = uow.event_from_row(row)
-                if current and current[0].reference != event.reference:
-                    yield current
-                    current = []
-                current.append(event)
-            if current:
-                yield current
 
     def dispose(self) -> None:
         """Close pooled connections."""
@@ -187,7 +175,9 @@ class SqlUnitOfWork:
         for start in range(0, len(references), 500):
             chunk = list(references[start : start + 500])
             rows = self.conn.execute(
-                sa.select(events).where(events.c.reference.in_(chunk)).order_by(events.c.reference, events.c.seq)
+                sa.select(events)
+                .where(events.c.reference.in_(chunk))
+                .order_by(events.c.reference, events.c.seq)
             )
             for row in rows:
                 result[row.reference].append(self.event_from_row(row))
@@ -220,7 +210,9 @@ class SqlUnitOfWork:
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """The citizen notices *reference* gave rise to."""
         rows = self.conn.execute(
-            sa.select(notices.c.seq, notices.c.kind).where(notices.c.reference == reference).order_by(notices.c.seq)
+            sa.select(notices.c.seq, notices.c.kind)
+            .where(notices.c.reference == reference)
+            .order_by(notices.c.seq)
         )
         return [(row.seq, row.kind) for row in rows]
 
@@ -268,19 +260,55 @@ class SqlUnitOfWork:
         self._insert_dimensions(case)
         self._insert_event(event, notice)
 
-    def restore(self, case: Case, history: Sequence[Event], notice_kinds: Sequence[str | None]) -> None:
+    def iter_histories(self) -> Iterator[list[Event]]:
+        """Every case's history, ordered by reference."""
+        current: list[Event] = []
+        rows = self.conn.execute(sa.select(events).order_by(events.c.reference, events.c.seq))
+        for row in rows:
+            event = self.event_from_row(row)
+            if current and current[0].reference != event.reference:
+                yield current
+                current = []
+            current.append(event)
+        if current:
+            yield current
+
+    def notice_log(self) -> dict[str, list[tuple[int, str, str]]]:
+        """Every notice with its delivery status, by case."""
+        result: dict[str, list[tuple[int, str, str]]] = {}
+        rows = self.conn.execute(
+            sa.select(notices.c.reference, notices.c.seq, notices.c.kind, notices.c.status).order_by(
+                notices.c.reference, notices.c.seq
+            )
+        )
+        for row in rows:
+            result.setdefault(row.reference, []).append((row.seq, row.kind, row.status))
+        return result
+
+    def restore(
+        self, case: Case, history: Sequence[Event], notice_rows: Sequence[tuple[int, str, str]]
+    ) -> None:
         """Insert an imported case with its history."""
         exists = self.conn.execute(
             sa.select(cases.c.reference).where(cases.c.reference == case.reference)
         ).one_or_none()
         if exists is not None:
             raise ConflictError(
-                case.reference, _("Ärende {reference} finns redan i databasen").format(reference=case.reference)
+                case.reference,
+                _("Ärende {reference} finns redan i databasen").format(reference=case.reference),
             )
         self.conn.execute(sa.insert(cases).values(self._case_row(case)))
         self._insert_dimensions(case)
-        for event, notice in zip(history, notice_kinds, strict=True):
-            self._insert_event(event, notice)
+        for event in history:
+            self._insert_event(event, None)
+        if notice_rows:
+            self.conn.execute(
+                sa.insert(notices),
+                [
+                    {"reference": case.reference, "seq": q, "kind": k, "status": st}
+                    for q, k, st in notice_rows
+                ],
+            )
 
     # -- translation -----------------------------------------------------
 
@@ -309,12 +337,14 @@ class SqlUnitOfWork:
         )
         if notice is not None:
             self.conn.execute(
-                sa.insert(notices).values(reference=event.reference, seq=event.seq, kind=notice, status="pending")
+                sa.insert(notices).values(
+                    reference=event.reference, seq=event.seq, kind=notice, status="pending"
+                )
             )
 
     def event_from_row(self, row: sa.Row[Any]) -> Event:
         """The :class:`Event` a row of ``events`` holds."""
-        data = self.converter.structure(json.loads(row.payload), EventData)  # type: ignore[arg-type]
+        data: EventData = self.converter.structure(json.loads(row.payload), EventData)  # type: ignore[arg-type]
         return Event(
             reference=row.reference,
             seq=row.seq,

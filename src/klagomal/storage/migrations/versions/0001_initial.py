@@ -65,7 +65,9 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(20), nullable=False),
         sa.Column("dimension", sa.String(40), nullable=False),
         sa.Column("position", sa.SmallInteger, nullable=False),
-        sa.ForeignKeyConstraint(["reference"], ["cases.reference"], name="fk_case_dimensions_reference_cases"),
+        sa.ForeignKeyConstraint(
+            ["reference"], ["cases.reference"], name="fk_case_dimensions_reference_cases"
+        ),
         sa.PrimaryKeyConstraint("reference", "dimension", name="pk_case_dimensions"),
     )
     op.create_index("ix_case_dimensions_dimension", "case_dimensions", ["dimension"])
