@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from klagomal import lifecycle
 from klagomal.clock import Clock, SystemClock
-from klagomal.errors import InvalidInputError
-from klagomal.events import Event, EventData
+from klagomal.errors import CaseNotFoundError, InvalidInputError
+from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
 from klagomal.organisation import Organisation, default_organisation
@@ -144,11 +144,20 @@ class Klagomal:
         )
 
     def _step(
-        self, reference: str, decide: Callable[[Case, lifecycle.Context], EventData], actor: str | None
+        self,
+        reference: str,
+        step: str,
+        decide: Callable[[Case, lifecycle.Context], EventData],
+        actor: str | None,
     ) -> Case:
         with self._transaction() as uow:
-            case = uow.get(reference)
-            data = decide(case, self._context())
+            try:
+                case = uow.get(reference)
+            except CaseNotFoundError:
+                raise CaseNotFoundError(reference, step) from None
+            ctx = self._context()
+            lifecycle.check_date(case, ctx, step)
+            data = decide(case, ctx)
             event = self._event(reference, case.version + 1, data, actor)
             new_case = self._commit(case, event, uow)
         self._after_commit(new_case, event)
@@ -193,47 +202,55 @@ class Klagomal:
 
     def forward(self, reference: str, to_unit: str, *, actor: str | None = None) -> Case:
         """Send the case on to the unit it concerns (R12)."""
-        return self._step(reference, lambda c, ctx: lifecycle.forward(c, ctx, to_unit), actor)
+        return self._step(reference, "forward", lambda c, ctx: lifecycle.forward(c, ctx, to_unit), actor)
 
     def acknowledge(
         self, reference: str, handler: str, respond_by: dt.date, *, actor: str | None = None
     ) -> Case:
         """Give the besked: the handler and the promised date (R7)."""
-        return self._step(reference, lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by), actor)
+        return self._step(
+            reference, "acknowledge", lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by), actor
+        )
 
     def inform(self, reference: str, text: str, *, actor: str | None = None) -> Case:
         """Tell the person how the handling proceeds (R9)."""
-        return self._step(reference, lambda c, ctx: lifecycle.inform(c, ctx, text), actor)
+        return self._step(reference, "inform", lambda c, ctx: lifecycle.inform(c, ctx, text), actor)
 
     def postpone(self, reference: str, respond_by: dt.date, reason: str, *, actor: str | None = None) -> Case:
         """Promise a new date, with the reason (R11)."""
-        return self._step(reference, lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason), actor)
+        return self._step(
+            reference, "postpone", lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason), actor
+        )
 
     def answer(self, reference: str, mode: str, text: str, *, actor: str | None = None) -> Case:
         """Answer in writing (``skriftligt``) or orally (``muntligt``) (R13)."""
-        return self._step(reference, lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor)
+        return self._step(reference, "answer", lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor)
 
     def record_action(self, reference: str, text: str, *, actor: str | None = None) -> Case:
         """Record an action taken (R16)."""
-        return self._step(reference, lambda c, ctx: lifecycle.record_action(c, ctx, text), actor)
+        return self._step(reference, "action", lambda c, ctx: lifecycle.record_action(c, ctx, text), actor)
 
     def close(self, reference: str, satisfied: bool | None, *, actor: str | None = None) -> Case:
         """Close the case; ``satisfied`` is ``None`` only for anonymous cases."""
-        return self._step(reference, lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor)
+        return self._step(reference, "close", lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor)
 
     def escalate(self, reference: str, reason: str, *, actor: str | None = None) -> Case:
         """Take the case to the next level (R19–R21)."""
-        return self._step(reference, lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor)
+        return self._step(reference, "escalate", lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor)
 
     def pass_on_praise(
         self, reference: str, recipients: Sequence[str], text: str = "", *, actor: str | None = None
     ) -> Case:
         """Pass praise on to the staff it concerns (R22)."""
-        return self._step(reference, lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text), actor)
+        return self._step(
+            reference, "pass-on", lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text), actor
+        )
 
     def reclassify(self, reference: str, kind: str | Kind, reason: str, *, actor: str | None = None) -> Case:
         """Correct the kind; never away from a complaint (R2)."""
-        return self._step(reference, lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason), actor)
+        return self._step(
+            reference, "reclassify", lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason), actor
+        )
 
     # -- queries ---------------------------------------------------------
 
@@ -338,8 +355,23 @@ class Klagomal:
                 _("filen är ingen klagomal-export av version {version}").format(version=EXPORT_VERSION),
                 step="import",
             )
+        cases, references = data.get("cases", []), data.get("references", {})
+        if not isinstance(cases, list) or not isinstance(references, dict):
+            raise InvalidInputError(
+                _("'cases' måste vara en lista och 'references' ett objekt"), step="import"
+            )
+        try:
+            counters = {int(year): int(last) for year, last in references.items()}
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                _("'references' ska ange år och senaste nummer som heltal"), step="import"
+            ) from None
         restored: list[tuple[Case, list[Event], list[tuple[int, str, str]]]] = []
-        for item in data.get("cases", []):
+        for position, item in enumerate(cases):
+            if not isinstance(item, dict):
+                raise InvalidInputError(
+                    _("post nr {n} i 'cases' är inget ärende").format(n=position + 1), step="import"
+                )
             reference = str(item.get("reference"))
             try:
                 history = [self.converter.structure(e, Event) for e in item["events"]]
@@ -351,38 +383,49 @@ class Klagomal:
                     step="import",
                     reference=reference,
                 ) from exc
-            self._check_imported(case, history)
+            self._check_imported(reference, case, history)
             restored.append((case, history, notices))
         with self._transaction() as uow:
             for case, history, notices in restored:
                 uow.restore(case, history, notices)
-            for year, last in data.get("references", {}).items():
-                uow.raise_reference_counter(int(year), int(last))
+            for year, last in counters.items():
+                uow.raise_reference_counter(year, last)
         return len(restored)
 
     @staticmethod
     def _imported_notices(item: dict[str, Any], history: list[Event]) -> list[tuple[int, str, str]]:
-        """The notices of an imported case: as exported, with their delivery
-        status, so that nothing already sent is sent again; derived from the
-        events as still owed when the export predates notice records."""
-        if "notices" in item:
-            seqs = {e.seq for e in history}
-            rows = [(int(n["seq"]), str(n["kind"]), str(n["status"])) for n in item["notices"]]
-            if any(seq not in seqs for seq, _kind, _status in rows):
-                raise ValueError("a notice refers to an event that does not exist")
-            return rows
-        rows = []
+        """The notices of an imported case.
+
+        Which notices a case owes follows from its events, so the file may
+        only carry exactly those, each with its delivery status (so that
+        nothing already sent is sent again).  An export without notice
+        records gets them derived, as still owed.
+        """
+        owed: dict[int, str] = {}
         projected: Case | None = None
         for event in history:
             projected = lifecycle.evolve(projected, event)
             kind = lifecycle.citizen_notice(projected, event)
             if kind is not None:
-                rows.append((event.seq, kind, "pending"))
+                owed[event.seq] = kind
+        if "notices" not in item:
+            return [(seq, kind, "pending") for seq, kind in owed.items()]
+        rows = [(int(n["seq"]), str(n["kind"]), str(n["status"])) for n in item["notices"]]
+        if sorted((seq, kind) for seq, kind, _status in rows) != sorted(owed.items()):
+            raise ValueError(
+                f"the notices {[(s, k) for s, k, _st in rows]} are not the ones the events give rise to "
+                f"{sorted(owed.items())}"
+            )
+        if any(not status or len(status) > 16 for _seq, _kind, status in rows):
+            raise ValueError("a notice has no valid status")
         return rows
 
-    def _check_imported(self, case: Case, history: list[Event]) -> None:
+    def _check_imported(self, reference: str, case: Case, history: list[Event]) -> None:
+        """Refuse a case whose history this instance could not have written:
+        another case's events, gaps, or ids its plugins and organisation do
+        not know, anywhere in the history."""
         problems = []
-        if any(e.reference != case.reference for e in history):
+        if case.reference != reference or any(e.reference != reference for e in history):
             problems.append(_("händelser för ett annat ärende"))
         if [e.seq for e in history] != list(range(1, len(history) + 1)):
             problems.append(_("händelsernas ordningsnummer har luckor"))
@@ -393,7 +436,21 @@ class Klagomal:
             for d in case.dimensions
             if d not in self.registry.dimensions
         ]
-        if not self.organisation.has_unit(case.unit):
-            problems.append(_("okänd enhet '{unit}'").format(unit=case.unit))
+        for event in history:
+            if isinstance(event.data, Registered):
+                places = [(event.data.unit, event.data.department)]
+            elif isinstance(event.data, Forwarded):
+                places = [(event.data.to_unit, event.data.department)]
+            else:
+                continue
+            for unit, department in places:
+                if not self.organisation.has_unit(unit):
+                    problems.append(_("okänd enhet '{unit}'").format(unit=unit))
+                elif self.organisation.unit(unit).department != department:
+                    problems.append(
+                        _("enheten '{unit}' hör inte till förvaltningen '{department}'").format(
+                            unit=unit, department=department
+                        )
+                    )
         if problems:
-            raise InvalidInputError("; ".join(problems), step="import", reference=case.reference)
+            raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)

@@ -108,7 +108,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     def cmd(name: str, help_text: str, handler: Callable[..., Any]) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(handler=handler)
+        p.set_defaults(run=handler)  # not 'handler': acknowledge has a --handler option
         return p
 
     cmd("init", _("skapa eller uppgradera databasen"), _cmd_init)
@@ -505,7 +505,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     out = _Output(args, stdout or sys.stdout)
     try:
-        status: int = args.handler(args, out)
+        status: int = args.run(args, out)
     except KlagomalError as exc:
         sys.stderr.write(_("klagomal: {message}\n").format(message=exc))
         return 1

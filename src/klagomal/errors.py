@@ -47,9 +47,13 @@ class UnknownUnitError(KlagomalError, LookupError):
 class CaseNotFoundError(KlagomalError, LookupError):
     """No case has this reference."""
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, reference: str, step: str | None = None) -> None:
         self.reference = reference
-        super().__init__(_("Ärendet {reference} finns inte").format(reference=reference))
+        self.step = step
+        message = _("Ärendet {reference} finns inte").format(reference=reference)
+        if step:
+            message += " " + _("(steg '{step}')").format(step=step)
+        super().__init__(message)
 
 
 class InvalidInputError(KlagomalError, ValueError):

@@ -57,6 +57,7 @@ __all__ = [
     "Context",
     "acknowledge",
     "answer",
+    "check_date",
     "citizen_notice",
     "close",
     "escalate",
@@ -113,6 +114,19 @@ def parse_kind(value: str | Kind, step: str = "register") -> Kind:
         raise InvalidInputError(
             _("okänd typ '{value}' (giltiga: {valid})").format(value=value, valid=valid), step=step
         ) from None
+
+
+def check_date(case: Case, ctx: Context, step: str) -> None:
+    """Refuse a step dated before the case's latest event (a clock set back,
+    or ``--today`` mistyped): the history must stay in order."""
+    if ctx.today < case.updated:
+        raise InvalidInputError(
+            _("dagens datum {today} ligger före ärendets senaste händelse {day}").format(
+                today=ctx.today, day=case.updated
+            ),
+            step=step,
+            reference=case.reference,
+        )
 
 
 # -- decisions -------------------------------------------------------------
@@ -383,6 +397,7 @@ def evolve(case: Case | None, event: Event) -> Case:
             received=data.received,
             registered=event.day,
             acknowledge_by=data.acknowledge_by,
+            updated=event.day,
             contact=data.contact,
             dimensions=data.dimensions,
             serious=data.serious,
@@ -391,7 +406,7 @@ def evolve(case: Case | None, event: Event) -> Case:
         )
     if case is None:
         raise ValueError(f"{event.reference}: the history must start with 'registered', not {event.type!r}")
-    case = attrs.evolve(case, version=event.seq)
+    case = attrs.evolve(case, version=event.seq, updated=event.day)
     match data:
         case Reclassified(kind=kind):
             return attrs.evolve(case, kind=kind)

@@ -149,6 +149,8 @@ class Case:
     :param unit: the unit that currently handles the case.
     :param handler: the person responsible, if one is assigned.
     :param forwards: how many times it was forwarded (R12).
+    :param updated: the day of the latest event; no later step may be dated
+        before it, so the history stays in order.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -161,6 +163,7 @@ class Case:
     received: dt.date
     registered: dt.date
     acknowledge_by: dt.date
+    updated: dt.date
     contact: Contact | None = None
     dimensions: tuple[str, ...] = ()
     serious: bool = False

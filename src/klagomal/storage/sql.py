@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -89,9 +90,14 @@ class SqlStorage:
     # -- schema ----------------------------------------------------------
 
     def initialise(self) -> str:
-        """Create or upgrade the schema through the packaged Alembic migrations."""
+        """Create or upgrade the schema through the packaged Alembic migrations.
+
+        A database at a revision this version does not know is newer than
+        the package: it is refused, never downgraded.
+        """
         from klagomal.storage.migrate import upgrade
 
+        self._refuse_newer_schema(self.current_revision())
         return upgrade(self.engine)
 
     def current_revision(self) -> str | None:
@@ -101,8 +107,24 @@ class SqlStorage:
                 return None
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
+    def _refuse_newer_schema(self, revision: str | None) -> None:
+        if revision is not None and revision not in SCHEMA_REVISIONS:
+            raise SchemaError(
+                _(
+                    "Databasen {url} har schemaversion {revision}, som är nyare än denna version "
+                    "av klagomal. Uppgradera klagomal; databasen nedgraderas aldrig automatiskt."
+                ).format(url=self.url, revision=revision)
+            )
+
     def check_schema(self) -> None:
         """Raise :class:`SchemaError` with what to do unless the schema is current."""
+        url = self.engine.url
+        # Connecting would create an empty SQLite file where a typo in --db points.
+        is_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        if is_file and not os.path.exists(str(url.database)):
+            raise SchemaError(
+                _("Databasen {url} finns inte. Kör 'klagomal init' för att skapa den.").format(url=self.url)
+            )
         try:
             revision = self.current_revision()
         except sa.exc.OperationalError as exc:
@@ -117,17 +139,10 @@ class SqlStorage:
                     url=self.url
                 )
             )
-        if revision in SCHEMA_REVISIONS:
-            raise SchemaError(
-                _(
-                    "Databasen {url} har ett äldre schema ({revision}). "
-                    "Kör 'klagomal init' för att uppgradera."
-                ).format(url=self.url, revision=revision)
-            )
+        self._refuse_newer_schema(revision)
         raise SchemaError(
             _(
-                "Databasen {url} har schemaversion {revision}, som är nyare än denna version av klagomal. "
-                "Uppgradera klagomal; databasen nedgraderas aldrig automatiskt."
+                "Databasen {url} har ett äldre schema ({revision}). Kör 'klagomal init' för att uppgradera."
             ).format(url=self.url, revision=revision)
         )
 
@@ -383,6 +398,7 @@ class SqlUnitOfWork:
             "received": case.received,
             "registered": case.registered,
             "acknowledge_by": case.acknowledge_by,
+            "updated": case.updated,
             "respond_by": case.respond_by,
             "acknowledged": case.acknowledged,
             "answered": case.answered,
@@ -426,6 +442,7 @@ class SqlUnitOfWork:
             received=row.received,
             registered=row.registered,
             acknowledge_by=row.acknowledge_by,
+            updated=row.updated,
             contact=contact,
             dimensions=dimensions,
             serious=bool(row.serious),

@@ -53,6 +53,7 @@ cases = sa.Table(
     sa.Column("received", sa.Date, nullable=False),
     sa.Column("registered", sa.Date, nullable=False),
     sa.Column("acknowledge_by", sa.Date, nullable=False),
+    sa.Column("updated", sa.Date, nullable=False),
     sa.Column("respond_by", sa.Date),
     sa.Column("acknowledged", sa.Date),
     sa.Column("answered", sa.Date),
