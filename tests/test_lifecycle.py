@@ -1,0 +1,368 @@
+"""The lifecycle state machine, through ``klagomal.lifecycle`` and the public API.
+
+Allowed steps (see the module docstring of :mod:`klagomal.lifecycle`)::
+
+    forward       registrerat | handlaggning        -> registrerat      (R12)
+    acknowledge   registrerat                       -> handlaggning     (R7)
+    inform        registrerat | handlaggning        (not anonymous; R9)
+    postpone      handlaggning                      (R11)
+    answer        handlaggning                      -> besvarat (R13)
+    action        any state                         (R16)
+    close         besvarat, or handlaggning when anonymous -> avslutat
+    escalate      avslutat, not satisfied, level < 3 (R19–R21)
+    pass-on       praise, not avslutat              (R22)
+    reclassify    not avslutat, never away from klagomal (R2)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import attrs
+import pytest
+
+from conftest import EVA, START, UNIT, register_case
+from klagomal import (
+    AnswerMode,
+    Case,
+    CaseNotFoundError,
+    CaseState,
+    Event,
+    InvalidInputError,
+    InvalidStepError,
+    Kind,
+    Klagomal,
+    Level,
+)
+from klagomal import lifecycle as lc
+from klagomal.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
+from klagomal.organisation import default_organisation
+
+R, H, B, A = CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT, CaseState.AVSLUTAT
+RESPOND_BY = dt.date(2026, 3, 27)
+
+
+def _ctx(k: Klagomal, today: dt.date = START) -> lc.Context:
+    return lc.Context(
+        today=today, organisation=default_organisation(), channels=k.channels, dimensions=k.dimensions
+    )
+
+
+def _apply(case: Case | None, data: object, reference: str = "2026-00001", day: dt.date = START) -> Case:
+    seq = 1 if case is None else case.version + 1
+    event = Event(
+        reference=reference,
+        seq=seq,
+        day=day,
+        recorded_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
+        data=data,  # type: ignore[arg-type]
+    )
+    return lc.evolve(case, event)
+
+
+def _case_in(k: Klagomal, state: CaseState, *, kind: str = "berom", anonymous: bool = False) -> Case:
+    """A case in *state*, built with lifecycle decisions and ``evolve`` only."""
+    ctx = _ctx(k)
+    contact = None if anonymous else EVA
+    case = _apply(
+        None, lc.register(ctx, kind=kind, channel="telefon", unit=UNIT, text="Tack!", contact=contact)
+    )
+    if state is R:
+        return case
+    case = _apply(case, lc.acknowledge(case, ctx, "Handläggare Hanna", RESPOND_BY))
+    if state is H:
+        return case
+    if anonymous:
+        return _apply(case, lc.close(case, ctx, None))
+    case = _apply(case, lc.answer(case, ctx, "skriftligt", "Svar"))
+    if state is B:
+        return case
+    return _apply(case, lc.close(case, ctx, False))
+
+
+# Every step, with arguments that are valid whenever the state allows the step.
+STEPS: dict[str, Callable[[Case, lc.Context], object]] = {
+    "forward": lambda c, ctx: lc.forward(c, ctx, "soc-aldre-solgarden"),
+    "acknowledge": lambda c, ctx: lc.acknowledge(c, ctx, "Handläggare Hanna", RESPOND_BY),
+    "inform": lambda c, ctx: lc.inform(c, ctx, "Vi utreder."),
+    "postpone": lambda c, ctx: lc.postpone(c, ctx, RESPOND_BY + dt.timedelta(days=14), "Semester"),
+    "answer": lambda c, ctx: lc.answer(c, ctx, "skriftligt", "Svar"),
+    "action": lambda c, ctx: lc.record_action(c, ctx, "Rutinen ändrad"),
+    "close": lambda c, ctx: lc.close(c, ctx, True),
+    "escalate": lambda c, ctx: lc.escalate(c, ctx, "Inte nöjd"),
+    "pass-on": lambda c, ctx: lc.pass_on_praise(c, ctx, ["Lisa"]),
+    "reclassify": lambda c, ctx: lc.reclassify(c, ctx, "forslag", "Egentligen ett förslag"),
+}
+
+# Which states allow each step, for a non-anonymous praise case.
+ALLOWED: dict[str, set[CaseState]] = {
+    "forward": {R, H},
+    "acknowledge": {R},
+    "inform": {R, H},
+    "postpone": {H},
+    "answer": {H},
+    "action": {R, H, B, A},
+    "close": {B},
+    "escalate": {A},
+    "pass-on": {R, H, B},
+    "reclassify": {R, H, B},
+}
+
+
+@pytest.mark.parametrize("state", [R, H, B, A], ids=lambda s: s.value)
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_transition_table(k: Klagomal, step: str, state: CaseState) -> None:
+    case = _case_in(k, state)
+    assert case.state is state
+    ctx = _ctx(k)
+    if state in ALLOWED[step]:
+        data = STEPS[step](case, ctx)
+        after = _apply(case, data)
+        assert after.version == case.version + 1
+    else:
+        with pytest.raises(InvalidStepError) as info:
+            STEPS[step](case, ctx)
+        # The error names the case, its state and the refused step.
+        assert info.value.reference == case.reference
+        assert info.value.state == state.value
+        assert info.value.step == step
+        assert case.reference in str(info.value)
+        assert step in str(info.value)
+
+
+def test_state_targets_of_each_step(k: Klagomal) -> None:
+    ctx = _ctx(k)
+    case = _case_in(k, H)
+    assert _apply(case, STEPS["forward"](case, ctx)).state is R
+    assert _apply(case, STEPS["inform"](case, ctx)).state is H
+    assert _apply(case, STEPS["postpone"](case, ctx)).state is H
+    assert _apply(case, STEPS["action"](case, ctx)).state is H
+    assert _apply(case, STEPS["answer"](case, ctx)).state is B
+    answered = _case_in(k, B)
+    assert _apply(answered, STEPS["close"](answered, ctx)).state is A
+    closed = _case_in(k, A)
+    escalated = _apply(closed, STEPS["escalate"](closed, ctx))
+    assert escalated.state is R
+    assert escalated.level is Level.FORVALTNINGSCHEF
+
+
+def test_decisions_have_no_side_effects(k: Klagomal) -> None:
+    case = register_case(k)
+    before = k.get(case.reference)
+    data = lc.acknowledge(before, _ctx(k), "Hanna", RESPOND_BY)
+    assert isinstance(data, Acknowledged)
+    # Deciding does not store anything: the case and its history are as before.
+    assert k.get(case.reference) == before
+    assert len(k.history(case.reference)) == 1
+
+
+def test_full_lifecycle_through_the_api(k: Klagomal, clock) -> None:
+    case = register_case(k, dimensions=["bemotande"])
+    assert case.state is R
+    assert case.version == 1
+    assert case.registered == START
+
+    clock.advance(3)
+    case = k.acknowledge(case.reference, "Handläggare Hanna", RESPOND_BY)
+    assert (case.state, case.handler, case.respond_by, case.acknowledged) == (
+        H,
+        "Handläggare Hanna",
+        RESPOND_BY,
+        clock.today(),
+    )
+
+    case = k.inform(case.reference, "Vi har pratat med personalen.")
+    case = k.record_action(case.reference, "Nytt schema")
+    clock.advance(5)
+    case = k.answer(case.reference, "skriftligt", "Vi ber om ursäkt.")
+    assert (case.state, case.answered, case.answer_mode) == (B, clock.today(), AnswerMode.SKRIFTLIGT)
+
+    clock.advance(1)
+    case = k.close(case.reference, True)
+    assert (case.state, case.closed, case.satisfied) == (A, clock.today(), True)
+    assert case.version == 6
+    assert [e.type for e in k.history(case.reference)] == [
+        "registered",
+        "acknowledged",
+        "informed",
+        "action_recorded",
+        "answered",
+        "closed",
+    ]
+    assert k.get(case.reference) == case
+
+
+def test_forward_resets_the_acknowledgement(k: Klagomal) -> None:
+    case = register_case(k)
+    k.acknowledge(case.reference, "Hanna", RESPOND_BY)
+    case = k.forward(case.reference, "soc-aldre-solgarden")
+    # The new unit owes its own besked.
+    assert (case.state, case.respond_by, case.acknowledged, case.handler) == (R, None, None, None)
+    assert (case.unit, case.department) == ("soc-aldre-solgarden", "soc")
+
+
+def test_forward_before_besked_keeps_the_deadline(k: Klagomal, clock) -> None:
+    # The person has waited since receipt: the hop does not restart R7's clock.
+    case = register_case(k)
+    clock.advance(7)
+    forwarded = k.forward(case.reference, "soc-aldre-solgarden")
+    assert forwarded.acknowledge_by == case.acknowledge_by == dt.date(2026, 3, 16)
+
+
+def test_forward_after_besked_owes_a_new_one(k: Klagomal, clock) -> None:
+    case = register_case(k)
+    k.acknowledge(case.reference, "Hanna", RESPOND_BY)
+    clock.set(dt.date(2026, 3, 20))
+    forwarded = k.forward(case.reference, "soc-aldre-solgarden")
+    # Ten working days from the hop: Friday 20 March → Tuesday 7 April, past
+    # långfredag (3 April) and annandag påsk (6 April).
+    assert forwarded.acknowledge_by == dt.date(2026, 4, 7)
+    assert k.history(case.reference)[-1].data.acknowledge_by == dt.date(2026, 4, 7)  # type: ignore[union-attr]
+
+
+def test_forward_across_departments_changes_department(k: Klagomal) -> None:
+    case = register_case(k)
+    case = k.forward(case.reference, "sbf-gatapark-park")
+    assert (case.unit, case.department) == ("sbf-gatapark-park", "sbf")
+
+
+def test_forward_to_unknown_unit_refused(k: Klagomal) -> None:
+    case = register_case(k)
+    with pytest.raises(InvalidInputError) as info:
+        k.forward(case.reference, "finns-inte")
+    assert info.value.reference == case.reference
+    assert info.value.step == "forward"
+    assert k.get(case.reference) == case
+
+
+def test_acknowledge_respond_by_in_the_past_refused(k: Klagomal, clock) -> None:
+    case = register_case(k)
+    with pytest.raises(InvalidInputError) as info:
+        k.acknowledge(case.reference, "Hanna", START - dt.timedelta(days=1))
+    assert info.value.step == "acknowledge"
+    with pytest.raises(InvalidInputError):
+        k.acknowledge(case.reference, "   ", RESPOND_BY)
+    # Today itself is allowed.
+    assert k.acknowledge(case.reference, "Hanna", START).respond_by == START
+
+
+def test_postpone_must_move_the_date_forward(k: Klagomal) -> None:
+    case = register_case(k)
+    k.acknowledge(case.reference, "Hanna", RESPOND_BY)
+    with pytest.raises(InvalidInputError):
+        k.postpone(case.reference, RESPOND_BY, "Samma dag")
+    with pytest.raises(InvalidInputError):
+        k.postpone(case.reference, RESPOND_BY + dt.timedelta(days=1), " ")
+    case = k.postpone(case.reference, RESPOND_BY + dt.timedelta(days=1), "Sjukdom")
+    assert case.respond_by == RESPOND_BY + dt.timedelta(days=1)
+    assert case.postponements == 1
+    event = k.history(case.reference)[-1].data
+    assert event == Postponed(
+        respond_by=RESPOND_BY + dt.timedelta(days=1), previous=RESPOND_BY, reason="Sjukdom", in_time=True
+    )
+
+
+def test_answer_mode_unknown_refused(k: Klagomal) -> None:
+    case = register_case(k)
+    k.acknowledge(case.reference, "Hanna", RESPOND_BY)
+    with pytest.raises(InvalidInputError) as info:
+        k.answer(case.reference, "telepatiskt", "Svar")
+    assert info.value.step == "answer"
+
+
+def test_close_requires_satisfaction_unless_anonymous(k: Klagomal) -> None:
+    case = _case_in(k, B)
+    with pytest.raises(InvalidStepError):
+        lc.close(case, _ctx(k), None)
+    anonymous = _case_in(k, H, anonymous=True)
+    assert lc.close(anonymous, _ctx(k), None) == Closed(satisfied=None)
+    with pytest.raises(InvalidStepError):
+        lc.close(anonymous, _ctx(k), True)
+    # A non-anonymous case cannot skip the answer.
+    with pytest.raises(InvalidStepError):
+        lc.close(_case_in(k, H), _ctx(k), True)
+
+
+def test_escalation_resets_the_handling(k: Klagomal) -> None:
+    closed = _case_in(k, A)
+    case = _apply(closed, lc.escalate(closed, _ctx(k), "Inte nöjd"))
+    assert case.state is R
+    assert (case.respond_by, case.acknowledged, case.answered, case.answer_mode) == (None, None, None, None)
+    assert (case.closed, case.satisfied) == (None, None)
+    # What happened before is still counted.
+    assert case.version == closed.version + 1
+
+
+def test_unknown_case(k: Klagomal) -> None:
+    with pytest.raises(CaseNotFoundError) as info:
+        k.acknowledge("2026-99999", "Hanna", RESPOND_BY)
+    assert info.value.reference == "2026-99999"
+    with pytest.raises(CaseNotFoundError):
+        k.get("2026-99999")
+    with pytest.raises(CaseNotFoundError):
+        k.history("2026-99999")
+
+
+def test_register_refuses_bad_input(k: Klagomal) -> None:
+    with pytest.raises(InvalidInputError, match="okänd typ"):
+        register_case(k, kind="klagomål")
+    with pytest.raises(InvalidInputError, match="okänd enhet"):
+        register_case(k, unit="nowhere")
+    with pytest.raises(InvalidInputError):
+        register_case(k, text="   ")
+    with pytest.raises(InvalidInputError):
+        register_case(k, received=START + dt.timedelta(days=1))
+    with pytest.raises(InvalidInputError):
+        register_case(k, contact=attrs.evolve(EVA, name=None, email=None))
+    assert k.cases() == []
+
+
+def test_replay_and_evolve_edge_cases() -> None:
+    with pytest.raises(ValueError, match="empty history"):
+        lc.replay([])
+    stray = Event(
+        reference="2026-00001",
+        seq=1,
+        day=START,
+        recorded_at=dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC),
+        data=Informed(text="x"),
+    )
+    with pytest.raises(ValueError, match="must start with 'registered'"):
+        lc.evolve(None, stray)
+
+
+def test_replay_equals_stepwise_evolve(k: Klagomal) -> None:
+    case = register_case(k)
+    k.acknowledge(case.reference, "Hanna", RESPOND_BY)
+    k.forward(case.reference, "soc-aldre-solgarden")
+    history = k.history(case.reference)
+    assert [type(e.data) for e in history] == [Registered, Acknowledged, Forwarded]
+    assert lc.replay(history) == k.get(case.reference)
+
+
+def test_citizen_notice_mapping(k: Klagomal) -> None:
+    case = _case_in(k, H)
+    anonymous = _case_in(k, H, anonymous=True)
+
+    def event(data: object) -> Event:
+        return Event("2026-00001", 9, START, dt.datetime(2026, 3, 2, tzinfo=dt.UTC), data)  # type: ignore[arg-type]
+
+    assert lc.citizen_notice(case, event(Acknowledged("Hanna", RESPOND_BY))) == "besked"
+    assert lc.citizen_notice(case, event(Informed("x"))) == "information"
+    assert lc.citizen_notice(case, event(Postponed(RESPOND_BY, START, "x", True))) == "forsening"
+    assert lc.citizen_notice(case, event(Answered(AnswerMode.SKRIFTLIGT, "x"))) == "svar"
+    assert lc.citizen_notice(case, event(Answered(AnswerMode.MUNTLIGT, "x"))) is None
+    assert lc.citizen_notice(case, event(Closed(True))) is None
+    assert lc.citizen_notice(anonymous, event(Acknowledged("Hanna", RESPOND_BY))) is None
+
+
+def test_reclassify_changes_only_the_kind(k: Klagomal) -> None:
+    case = register_case(k, kind="forslag")
+    after = k.reclassify(case.reference, "berom", "Det var beröm")
+    assert after.kind is Kind.BEROM
+    assert attrs.evolve(after, kind=case.kind, version=case.version) == case
+    with pytest.raises(InvalidStepError):
+        k.reclassify(case.reference, "berom", "Igen")
+    with pytest.raises(InvalidInputError):
+        k.reclassify(case.reference, "forslag", "  ")

@@ -1,0 +1,298 @@
+"""Export and import of the whole database (events are the source of truth)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import register_case
+from klagomal import Contact, FixedClock, InvalidInputError, Klagomal, KlagomalError
+from klagomal.events import EVENT_TYPES
+
+RESPOND_BY = dt.date(2026, 3, 27)
+
+
+@pytest.fixture
+def fresh(tmp_path: Any, clock: FixedClock) -> Iterator[Klagomal]:
+    """A second, empty database to import into."""
+    k = Klagomal(f"sqlite:///{tmp_path / 'fresh.db'}", clock=clock, load_entrypoints=False)
+    k.init()
+    yield k
+    k.dispose()
+
+
+def _populate(k: Klagomal, clock: FixedClock) -> None:
+    """A varied database: every event type, anonymous, dimensions, several years."""
+    # A complaint that goes all the way to the nämnd.
+    ref = register_case(k, dimensions=["bemotande", "kompetens"], actor="reception").reference
+    k.forward(ref, "soc-aldre-solgarden", actor="reception")
+    k.inform(ref, "Ärendet är hos Solgården")
+    k.acknowledge(ref, "Maria", RESPOND_BY)
+    k.record_action(ref, "Samtal")
+    clock.set(dt.date(2026, 3, 30))
+    k.postpone(ref, dt.date(2026, 4, 15), "Semester")  # late
+    k.answer(ref, "skriftligt", "Vi ber om ursäkt")
+    k.close(ref, False)
+    k.escalate(ref, "Inte nöjd")
+    k.acknowledge(ref, "Socialchefen", dt.date(2026, 4, 30))
+    k.answer(ref, "muntligt", "Samtal")
+    k.close(ref, False)
+    k.escalate(ref, "Fortfarande inte nöjd")
+    # Anonymous, serious, closed without an answer.
+    anon = register_case(k, channel="svarskort", contact=None, serious=True, dimensions=["tillganglighet"])
+    k.acknowledge(anon.reference, anon.handler or "Chefen", dt.date(2026, 4, 20))
+    k.close(anon.reference, None)
+    # Praise, reclassified from a suggestion, passed on.
+    praise = register_case(k, kind="forslag", channel="epost", contact=Contact(email="a@b.se", phone="070"))
+    k.reclassify(praise.reference, "berom", "Det var beröm")
+    k.pass_on_praise(praise.reference, ["Lisa", "Omar"], "Tack!")
+    # Next year, received in the old one.
+    clock.set(dt.date(2027, 1, 4))
+    register_case(k, kind="forslag", channel="webbformular", received=dt.date(2026, 12, 28))
+    last = register_case(k, channel="telefonsvarare", contact=Contact(address="Storgatan 1")).reference
+    k.acknowledge(last, "Nils", dt.date(2027, 1, 20))
+
+
+def _case_count(k: Klagomal) -> int:
+    return len(k.cases())
+
+
+def test_export_covers_every_event_type(k: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    data = k.export()
+    types = {e["data"]["type"] for case in data["cases"] for e in case["events"]}
+    assert types == set(EVENT_TYPES)
+    assert data["references"] == {"2026": 3, "2027": 2}
+    assert [c["reference"] for c in data["cases"]] == [
+        "2026-00001",
+        "2026-00002",
+        "2026-00003",
+        "2027-00001",
+        "2027-00002",
+    ]
+
+
+def test_export_import_export_identical(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    # The export is JSON: import what a file would hold.
+    assert fresh.import_(json.loads(json.dumps(exported, ensure_ascii=False))) == 5
+    assert fresh.export() == exported
+    for case in k.cases():
+        ref = case.reference
+        assert fresh.get(ref) == case
+        assert fresh.history(ref) == k.history(ref)
+        assert fresh.notices(ref) == k.notices(ref)
+        assert fresh.rebuild(ref) == case
+    assert fresh.notices("2026-00002") == []  # the anonymous case
+
+
+def test_import_twice_refused_and_changes_nothing(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    fresh.import_(exported)
+    before = fresh.export()
+    with pytest.raises(KlagomalError, match="2026-00001"):
+        fresh.import_(exported)
+    assert _case_count(fresh) == 5
+    assert fresh.export() == before
+
+
+def test_import_is_all_or_nothing(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    # The new database already has one of the cases; the others must not be
+    # written either.
+    fresh.import_({**exported, "cases": exported["cases"][2:3]})
+    assert _case_count(fresh) == 1
+    with pytest.raises(KlagomalError, match="2026-00003"):
+        fresh.import_(exported)
+    assert [c.reference for c in fresh.cases()] == ["2026-00003"]
+
+
+def _corrupt(data: dict[str, Any], case_index: int, event_index: int, **changes: Any) -> dict[str, Any]:
+    broken = copy.deepcopy(data)
+    payload = broken["cases"][case_index]["events"][event_index]["data"]
+    for key, value in changes.items():
+        if value is None:
+            del payload[key]
+        else:
+            payload[key] = value
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("case_index", "event_index", "changes", "message"),
+    [
+        (1, 1, {"respond_by": "inte ett datum"}, None),
+        (1, 1, {"handler": None}, None),
+        (1, 1, {"type": "deleted"}, None),
+        (2, 0, {"kind": "klagomål"}, None),
+        (3, 0, {"channel": "fax"}, "fax"),
+        (2, 0, {"dimensions": ["trygghet"]}, "trygghet"),
+        (4, 0, {"unit": "finns-inte", "department": "finns-inte"}, "finns-inte"),
+    ],
+)
+def test_bad_import_names_case_and_step(
+    k: Klagomal,
+    fresh: Klagomal,
+    clock: FixedClock,
+    case_index: int,
+    event_index: int,
+    changes: dict[str, Any],
+    message: str | None,
+) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    reference = exported["cases"][case_index]["reference"]
+    with pytest.raises(InvalidInputError) as info:
+        fresh.import_(_corrupt(exported, case_index, event_index, **changes))
+    assert info.value.step == "import"
+    assert info.value.reference == reference
+    assert reference in str(info.value)
+    if message:
+        assert message in str(info.value)
+    assert _case_count(fresh) == 0
+    assert fresh.export()["references"] == {}
+
+
+def test_import_refuses_gaps_and_foreign_events(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    gap = copy.deepcopy(exported)
+    del gap["cases"][0]["events"][3]
+    with pytest.raises(InvalidInputError, match="2026-00001"):
+        fresh.import_(gap)
+    foreign = copy.deepcopy(exported)
+    foreign["cases"][0]["events"][2]["reference"] = "2026-00002"
+    with pytest.raises(InvalidInputError, match="2026-00001"):
+        fresh.import_(foreign)
+    empty = copy.deepcopy(exported)
+    empty["cases"][1]["events"] = []
+    with pytest.raises(InvalidInputError) as info:
+        fresh.import_(empty)
+    assert info.value.reference == "2026-00002"
+    assert _case_count(fresh) == 0
+
+
+def test_import_refuses_other_formats(fresh: Klagomal) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        fresh.import_({"format": "klagomal-export", "version": 99, "cases": []})
+    assert info.value.step == "import"
+    with pytest.raises(InvalidInputError):
+        fresh.import_({"cases": []})
+
+
+def test_reference_counters_continue_after_import(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    fresh.import_(k.export())
+    clock.set(dt.date(2027, 2, 1))
+    assert register_case(fresh).reference == "2027-00003"
+    clock.set(dt.date(2026, 12, 30))
+    assert register_case(fresh).reference == "2026-00004"
+    clock.set(dt.date(2028, 1, 3))
+    assert register_case(fresh).reference == "2028-00001"
+
+
+def test_import_keeps_higher_local_counters(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    # The target already numbered further in 2027 than the export did.
+    for _ in range(4):
+        register_case(fresh)  # 2027-00001 .. 2027-00004 would collide with the export
+    clock.set(dt.date(2026, 6, 1))
+    only_2026 = {**exported, "cases": exported["cases"][:3], "references": {"2026": 3}}
+    fresh.import_(only_2026)
+    assert register_case(fresh).reference == "2026-00004"
+    clock.set(dt.date(2027, 1, 4))
+    assert register_case(fresh).reference == "2027-00005"
+
+
+def test_empty_export_round_trip(k: Klagomal, fresh: Klagomal) -> None:
+    exported = k.export()
+    assert exported["cases"] == []
+    assert fresh.import_(exported) == 0
+    assert fresh.export() == exported
+
+
+def test_import_refuses_unknown_department(k: Klagomal, fresh: Klagomal) -> None:
+    ref = register_case(k).reference
+    broken = _corrupt(k.export(), 0, 0, department="finns-inte")
+    with pytest.raises(InvalidInputError) as info:
+        fresh.import_(broken)
+    assert info.value.reference == ref
+    assert _case_count(fresh) == 0
+
+
+def test_notices_and_their_status_survive_the_round_trip(
+    k: Klagomal, fresh: Klagomal, clock: FixedClock
+) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    # A notice already sent must not be owed again after an import.
+    with k.storage.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE notices SET status = 'sent' WHERE seq = 2"))
+    exported = k.export()
+    statuses = {(c["reference"], n["seq"]): n["status"] for c in exported["cases"] for n in c["notices"]}
+    assert "sent" in statuses.values()
+    fresh.import_(exported)
+    assert fresh.export() == exported
+
+
+def test_import_without_notice_records_derives_them(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    old_style = copy.deepcopy(exported)
+    for case in old_style["cases"]:
+        del case["notices"]
+    fresh.import_(old_style)
+    for case in k.cases():
+        assert fresh.notices(case.reference) == k.notices(case.reference)
+
+
+def test_notice_for_missing_event_refused(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    broken = copy.deepcopy(k.export())
+    broken["cases"][0]["notices"].append({"seq": 99, "kind": "svar", "status": "pending"})
+    with pytest.raises(InvalidInputError) as info:
+        fresh.import_(broken)
+    assert (info.value.step, info.value.reference) == ("import", "2026-00001")
+    assert _case_count(fresh) == 0
+
+
+def test_duplicate_notice_refused_as_invalid_input(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:
+    _populate(k, clock)
+    broken = copy.deepcopy(k.export())
+    broken["cases"][0]["notices"].append(dict(broken["cases"][0]["notices"][0]))
+    try:
+        with pytest.raises(InvalidInputError) as info:
+            fresh.import_(broken)
+        assert (info.value.step, info.value.reference) == ("import", "2026-00001")
+    finally:
+        assert _case_count(fresh) == 0
+
+
+@pytest.mark.parametrize(
+    ("case_index", "notice"),
+    [
+        (1, {"seq": 2, "kind": "besked", "status": "pending"}),  # the anonymous case
+        (0, {"seq": 1, "kind": "svar", "status": "pending"}),  # 'registered' owes no notice
+        (4, {"seq": 2, "kind": "reklam", "status": "pending"}),
+    ],
+)
+def test_notices_that_the_events_do_not_owe_refused(
+    k: Klagomal, fresh: Klagomal, clock: FixedClock, case_index: int, notice: dict[str, Any]
+) -> None:
+    _populate(k, clock)
+    broken = copy.deepcopy(k.export())
+    notices = broken["cases"][case_index]["notices"]
+    broken["cases"][case_index]["notices"] = [n for n in notices if n["seq"] != notice["seq"]] + [notice]
+    with pytest.raises(InvalidInputError):
+        fresh.import_(broken)
+    assert _case_count(fresh) == 0

@@ -1,0 +1,337 @@
+"""SQLite storage: schema through Alembic, references, atomicity, concurrency,
+the projection and the worklist queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from conftest import UNIT, register_case
+from klagomal import (
+    CaseState,
+    ConflictError,
+    Event,
+    FixedClock,
+    InvalidInputError,
+    InvalidStepError,
+    Klagomal,
+    KlagomalError,
+    SchemaError,
+)
+from klagomal import lifecycle as lc
+from klagomal.events import Informed
+from klagomal.storage import migrate, tables
+
+RESPOND_BY = dt.date(2026, 3, 27)
+TABLES = {"alembic_version", "cases", "case_dimensions", "events", "notices", "reference_counters"}
+
+
+def _table_names(k: Klagomal) -> set[str]:
+    with k.storage.engine.connect() as conn:
+        return set(sa.inspect(conn).get_table_names())
+
+
+def _snapshot(k: Klagomal, ref: str) -> tuple[object, ...]:
+    return (k.get(ref), k.history(ref), k.notices(ref))
+
+
+# -- schema ------------------------------------------------------------------
+
+
+def test_init_creates_schema_and_is_idempotent(db_url: str, clock: FixedClock) -> None:
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        assert _table_names(k) == set()
+        assert k.init() == tables.SCHEMA_HEAD
+        assert _table_names(k) == TABLES
+        ref = register_case(k).reference
+        # Running init again changes nothing and keeps the data.
+        assert k.init() == tables.SCHEMA_HEAD
+        assert _table_names(k) == TABLES
+        assert [c.reference for c in k.cases()] == [ref]
+        assert k.storage.current_revision() == tables.SCHEMA_HEAD
+    # A new instance on the initialised file works without init.
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as again:
+        assert again.get(ref).reference == ref
+
+
+def test_klagomal_init_command(db_url: str, clock: FixedClock) -> None:
+    # `klagomal init` on the command line, twice: the second run is a no-op.
+    from klagomal import cli
+
+    for _ in range(2):
+        out = io.StringIO()
+        assert cli.main(["--db", db_url, "--json", "init"], stdout=out) == 0
+        assert json.loads(out.getvalue())["revision"] == tables.SCHEMA_HEAD
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        assert _table_names(k) == TABLES
+        assert register_case(k).reference == "2026-00001"
+
+
+def test_schema_revisions_match_migration_scripts() -> None:
+    assert list(tables.SCHEMA_REVISIONS) == migrate.script_revisions()
+    assert migrate.script_revisions()[-1] == tables.SCHEMA_HEAD
+
+
+def test_migrated_schema_equals_metadata(k: Klagomal) -> None:
+    with k.storage.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, tables.metadata) == []
+
+
+def test_compare_metadata_would_notice_a_difference(k: Klagomal) -> None:
+    # Guard for the test above: a column missing from the database is found.
+    extra = sa.MetaData()
+    for table in tables.metadata.sorted_tables:
+        table.to_metadata(extra)
+    sa.Table("cases", extra, sa.Column("extra", sa.Integer), extend_existing=True)
+    with k.storage.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), extra)
+    assert [d[0] for d in diff] == ["add_column"]
+
+
+def test_uninitialised_database_refused(db_url: str, clock: FixedClock) -> None:
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        with pytest.raises(SchemaError, match="klagomal init"):
+            k.get("2026-00001")
+        with pytest.raises(SchemaError, match="klagomal init"):
+            register_case(k)
+        with pytest.raises(SchemaError, match="klagomal init"):
+            k.export()
+        assert _table_names(k) == set()  # nothing was created behind the user's back
+
+
+def test_newer_schema_refused(db_url: str, clock: FixedClock) -> None:
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        k.init()
+        with k.storage.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        with pytest.raises(SchemaError, match="nyare") as info:
+            k.cases()
+        assert "ffff9999" in str(info.value)
+        assert "klagomal init" not in str(info.value)  # init would not help
+
+
+def test_init_on_newer_schema_gives_schema_error(db_url: str, clock: FixedClock) -> None:
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        k.init()
+        with k.storage.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+        with pytest.raises(SchemaError, match="nyare"):
+            k.init()
+
+
+# -- references --------------------------------------------------------------
+
+
+def test_references_sequential_per_year(k: Klagomal, clock: FixedClock) -> None:
+    refs = [register_case(k).reference for _ in range(3)]
+    assert refs == ["2026-00001", "2026-00002", "2026-00003"]
+    clock.set(dt.date(2026, 12, 31))
+    assert register_case(k).reference == "2026-00004"
+    clock.set(dt.date(2027, 1, 4))
+    assert register_case(k).reference == "2027-00001"
+    assert register_case(k).reference == "2027-00002"
+    # The counters are kept per year.
+    with k.storage.transaction() as uow:
+        assert uow.references() == {2026: 4, 2027: 2}
+
+
+def test_refused_registration_uses_no_number(k: Klagomal) -> None:
+    with pytest.raises(InvalidInputError):
+        register_case(k, channel="webbformular", contact=None)
+    assert register_case(k).reference == "2026-00001"
+
+
+def test_reference_format(k: Klagomal) -> None:
+    ref = register_case(k).reference
+    assert re.fullmatch(r"\d{4}-\d{5}", ref)
+    assert ref == "2026-00001"
+
+
+# -- a refused step changes nothing ------------------------------------------
+
+
+def test_refused_steps_leave_case_unchanged(k: Klagomal) -> None:
+    ref = register_case(k, dimensions=["kompetens", "bemotande"]).reference
+    k.acknowledge(ref, "Hanna", RESPOND_BY)
+    before = _snapshot(k, ref)
+    refusals = [
+        (InvalidStepError, lambda: k.acknowledge(ref, "Hanna", RESPOND_BY)),
+        (InvalidStepError, lambda: k.close(ref, True)),
+        (InvalidStepError, lambda: k.escalate(ref, "x")),
+        (InvalidStepError, lambda: k.reclassify(ref, "berom", "x")),
+        (InvalidStepError, lambda: k.pass_on_praise(ref, ["Lisa"])),
+        (InvalidStepError, lambda: k.forward(ref, UNIT)),
+        (InvalidInputError, lambda: k.postpone(ref, RESPOND_BY, "x")),
+        (InvalidInputError, lambda: k.answer(ref, "sms", "x")),
+        (InvalidInputError, lambda: k.forward(ref, "finns-inte")),
+        (InvalidInputError, lambda: k.inform(ref, "")),
+    ]
+    for error, step in refusals:
+        with pytest.raises(error):
+            step()
+        assert _snapshot(k, ref) == before
+
+
+# -- optimistic concurrency --------------------------------------------------
+
+
+def test_stale_write_conflicts(k: Klagomal, db_url: str, clock: FixedClock) -> None:
+    ref = register_case(k).reference
+    stale = k.get(ref)
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as other:
+        other.acknowledge(ref, "Hanna", RESPOND_BY)
+    current = k.get(ref)
+    assert current.version == stale.version + 1
+
+    event = Event(
+        reference=ref,
+        seq=stale.version + 1,
+        day=clock.today(),
+        recorded_at=clock.now(),
+        data=Informed("Från en gammal läsning"),
+    )
+    with pytest.raises(ConflictError) as info, k.storage.transaction() as uow:
+        uow.append(lc.evolve(stale, event), event, "information")
+    assert info.value.reference == ref
+    assert ref in str(info.value)
+    # Nothing of the stale write was stored.
+    assert k.get(ref) == current
+    assert [e.type for e in k.history(ref)] == ["registered", "acknowledged"]
+    assert k.notices(ref) == [(2, "besked")]
+
+
+def test_two_instances_take_turns(k: Klagomal, db_url: str, clock: FixedClock) -> None:
+    ref = register_case(k).reference
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as other:
+        other.acknowledge(ref, "Hanna", RESPOND_BY)
+        # The first instance reads fresh state and continues from there.
+        case = k.inform(ref, "Vi utreder")
+        assert case.version == 3
+        assert other.get(ref) == case
+        assert register_case(other).reference == "2026-00002"
+        assert register_case(k).reference == "2026-00003"
+
+
+# -- projection --------------------------------------------------------------
+
+
+def test_rebuild_equals_projection_after_long_history(k: Klagomal, clock: FixedClock) -> None:
+    ref = register_case(k, kind="forslag", dimensions=["inflytande", "kompetens"], channel="brev").reference
+    k.forward(ref, "soc-aldre")
+    k.reclassify(ref, "klagomal", "Personen menar ett klagomål")
+    k.forward(ref, "soc-aldre-solgarden")
+    k.inform(ref, "Vi har tagit emot ditt ärende")
+    k.acknowledge(ref, "Maria", RESPOND_BY)
+    k.record_action(ref, "Samtal med personalen")
+    clock.set(dt.date(2026, 3, 30))
+    k.postpone(ref, dt.date(2026, 4, 10), "Sent")
+    k.postpone(ref, dt.date(2026, 4, 20), "Ännu senare")
+    k.answer(ref, "muntligt", "Vi ringde")
+    k.close(ref, False)
+    k.escalate(ref, "Inte nöjd")
+    k.acknowledge(ref, "Socialchefen", dt.date(2026, 5, 1))
+    k.answer(ref, "skriftligt", "Brev")
+    k.close(ref, False)
+    k.escalate(ref, "Fortfarande inte nöjd")
+    k.record_action(ref, "Nämnden beslutar ny rutin")
+
+    case = k.get(ref)
+    assert case.version == len(k.history(ref)) == 17
+    assert k.rebuild(ref) == case
+    assert (case.forwards, case.postponements, case.late_postponements, case.actions) == (2, 2, 1, 2)
+    assert case.level == 3
+
+
+# -- queries -----------------------------------------------------------------
+
+
+def test_cases_by_unit_and_subtree(k: Klagomal) -> None:
+    a = register_case(k, unit="soc").reference
+    b = register_case(k, unit="soc-aldre").reference
+    c = register_case(k, unit="soc-aldre-solgarden").reference
+    d = register_case(k, unit="soc-ifo-barn-familj").reference
+    e = register_case(k, unit="sbf").reference
+
+    def refs(**query: object) -> list[str]:
+        return [case.reference for case in k.cases(**query)]  # type: ignore[arg-type]
+
+    assert refs() == [a, b, c, d, e]
+    assert refs(unit="soc-aldre") == [b]
+    assert refs(unit="soc-aldre", subtree=True) == [b, c]
+    assert refs(unit="soc", subtree=True) == [a, b, c, d]
+    assert refs(unit="sbf", subtree=True) == [e]
+    assert refs(unit="kof", subtree=True) == []
+    # A forwarded case is listed where it is now.
+    k.forward(c, "sbf-gatapark-park")
+    assert refs(unit="soc", subtree=True) == [a, b, d]
+    assert refs(unit="sbf", subtree=True) == [c, e]
+    with pytest.raises(KlagomalError):
+        k.cases(unit="finns-inte")
+
+
+def test_cases_by_state(k: Klagomal) -> None:
+    registered = register_case(k).reference
+    handled = register_case(k).reference
+    k.acknowledge(handled, "Hanna", RESPOND_BY)
+    answered = register_case(k).reference
+    k.acknowledge(answered, "Hanna", RESPOND_BY)
+    k.answer(answered, "skriftligt", "Svar")
+    assert [c.reference for c in k.cases(state="registrerat")] == [registered]
+    assert [c.reference for c in k.cases(state=CaseState.HANDLAGGNING)] == [handled]
+    assert [c.reference for c in k.cases(state="besvarat", unit=UNIT)] == [answered]
+    assert k.cases(state="avslutat") == []
+    with pytest.raises(InvalidInputError, match="okänd status"):
+        k.cases(state="klar")
+
+
+def test_overdue_both_kinds(k: Klagomal, clock: FixedClock) -> None:
+    not_acknowledged = register_case(k).reference  # acknowledge_by 2026-03-16
+    not_answered = register_case(k).reference
+    k.acknowledge(not_answered, "Hanna", dt.date(2026, 3, 10))
+    answered = register_case(k).reference
+    k.acknowledge(answered, "Hanna", dt.date(2026, 3, 10))
+    k.answer(answered, "skriftligt", "Svar")
+    postponed = register_case(k).reference
+    k.acknowledge(postponed, "Hanna", dt.date(2026, 3, 10))
+    k.postpone(postponed, dt.date(2026, 3, 31), "Utredning")
+
+    def overdue() -> list[str]:
+        found = k.cases(overdue=True)
+        assert all(c.is_overdue(clock.today()) for c in found)
+        return [c.reference for c in found]
+
+    assert overdue() == []
+    clock.set(dt.date(2026, 3, 10))  # the promised day itself is not late
+    assert overdue() == []
+    clock.set(dt.date(2026, 3, 11))
+    assert overdue() == [not_answered]
+    assert k.get(not_answered).overdue_reason(clock.today()) == "svar"
+    clock.set(dt.date(2026, 3, 16))
+    assert overdue() == [not_answered]
+    clock.set(dt.date(2026, 3, 17))
+    assert overdue() == [not_acknowledged, not_answered]
+    assert k.get(not_acknowledged).overdue_reason(clock.today()) == "besked"
+    assert [c.reference for c in k.cases(overdue=True, state="registrerat")] == [not_acknowledged]
+    clock.set(dt.date(2026, 4, 1))
+    assert overdue() == [not_acknowledged, not_answered, postponed]
+    # Acknowledging late takes it off the besked list.
+    k.acknowledge(not_acknowledged, "Hanna", dt.date(2026, 4, 10))
+    assert overdue() == [not_answered, postponed]
+
+
+def test_in_memory_database(clock: FixedClock) -> None:
+    with Klagomal("sqlite://", clock=clock, load_entrypoints=False) as k:
+        k.init()
+        ref = register_case(k).reference
+        k.acknowledge(ref, "Hanna", RESPOND_BY)
+        assert k.rebuild(ref) == k.get(ref)
+        assert k.export()["cases"][0]["reference"] == ref
