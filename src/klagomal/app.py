@@ -14,12 +14,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
+import cattrs
 import pluggy
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from klagomal import lifecycle
 from klagomal.clock import Clock, SystemClock
-from klagomal.errors import CaseNotFoundError, InvalidInputError
+from klagomal.errors import CaseNotFoundError, ConfigurationError, InvalidInputError
 from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
@@ -34,6 +36,15 @@ log = logging.getLogger(__name__)
 
 #: The embedded default database.
 DEFAULT_DB = "sqlite:///klagomal.db"
+
+
+def _readable(exc: Exception) -> str:
+    """What is wrong with unreadable import data, with the path to it."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc, path="events"))
+    if isinstance(exc, KeyError):
+        return _("fältet {key} saknas").format(key=exc)
+    return str(exc)
 
 
 class Klagomal:
@@ -66,9 +77,27 @@ class Klagomal:
         self.registry = Registry.from_plugin_manager(self.plugin_manager)
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()
-        scheme = db.url.drivername if isinstance(db, Engine) else make_url(db).drivername
-        self.storage: Storage = self.registry.storage_backend(scheme).open(db, self.converter)
+        self.storage: Storage = self._open_storage(db)
         self._schema_checked = False
+
+    def _open_storage(self, db: str | Engine) -> Storage:
+        if isinstance(db, Engine):
+            return self.registry.storage_backend(db.url.drivername).open(db, self.converter)
+        try:
+            url = make_url(db)
+        except ArgumentError:
+            raise ConfigurationError(
+                _("'{db}' är ingen databasadress; skriv till exempel sqlite:///klagomal.db").format(db=db)
+            ) from None
+        try:
+            return self.registry.storage_backend(url.drivername).open(db, self.converter)
+        except (ImportError, NoSuchModuleError) as exc:
+            raise ConfigurationError(
+                _(
+                    "databasdrivrutinen för {scheme} saknas ({reason}); installera den, till exempel "
+                    "'pip install psycopg' för PostgreSQL eller 'pip install pymysql' för MariaDB"
+                ).format(scheme=url.drivername, reason=exc)
+            ) from exc
 
     # -- resources -------------------------------------------------------
 
@@ -379,7 +408,7 @@ class Klagomal:
                 notices = self._imported_notices(item, history)
             except Exception as exc:  # cattrs raises several kinds; all mean unreadable input
                 raise InvalidInputError(
-                    _("händelserna kan inte läsas: {reason}").format(reason=exc),
+                    _("händelserna kan inte läsas: {reason}").format(reason=_readable(exc)),
                     step="import",
                     reference=reference,
                 ) from exc

@@ -19,7 +19,20 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from klagomal.errors import KlagomalError
-from klagomal.i18n import _
+from klagomal.events import (
+    Acknowledged,
+    ActionRecorded,
+    Answered,
+    Closed,
+    Escalated,
+    Event,
+    Forwarded,
+    Informed,
+    Postponed,
+    PraisePassedOn,
+    Reclassified,
+)
+from klagomal.i18n import _, ngettext
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -76,6 +89,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _date(value: str) -> dt.date:
     try:
+        # fromisoformat alone would also take 20260302 and 2026-W10-1.
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
@@ -90,6 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db",
+        metavar="URL",
         default=os.environ.get("KLAGOMAL_DB"),
         help=_("databasadress (SQLAlchemy-URL); standard sqlite:///klagomal.db eller $KLAGOMAL_DB"),
     )
@@ -119,20 +136,27 @@ def _build_parser() -> argparse.ArgumentParser:
     cmd("units", _("visa organisationens enheter"), _cmd_units)
 
     p = cmd("register", _("registrera en synpunkt"), _cmd_register)
-    p.add_argument("--kind", required=True, help=_("klagomal, forslag eller berom"))
-    p.add_argument("--channel", required=True, help=_("kanal, t.ex. telefon, brev, epost, webbformular"))
-    p.add_argument("--unit", required=True, help=_("enhetens id (se 'klagomal units')"))
-    p.add_argument("--text", required=True, help=_("personens egna ord"))
-    p.add_argument("--received", type=_date, help=_("mottagningsdatum (standard i dag)"))
+    p.add_argument("--kind", required=True, metavar="TYP", help=_("klagomal, forslag eller berom"))
     p.add_argument(
-        "--dimension", action="append", default=[], help=_("kvalitetsdimension; kan anges flera gånger")
+        "--channel", required=True, metavar="KANAL", help=_("kanal, t.ex. telefon, brev, epost, webbformular")
     )
-    who = p.add_mutually_exclusive_group()
-    who.add_argument("--anonymous", action="store_true", help=_("personen är anonym"))
-    p.add_argument("--name", help=_("personens namn"))
-    p.add_argument("--email", help=_("personens e-postadress"))
-    p.add_argument("--phone", help=_("personens telefonnummer"))
-    p.add_argument("--address", help=_("personens postadress"))
+    p.add_argument("--unit", required=True, metavar="ENHET", help=_("enhetens id (se 'klagomal units')"))
+    p.add_argument("--text", required=True, metavar="TEXT", help=_("personens egna ord"))
+    p.add_argument(
+        "--received", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("mottagningsdatum (standard i dag)")
+    )
+    p.add_argument(
+        "--dimension",
+        action="append",
+        default=[],
+        metavar="DIMENSION",
+        help=_("kvalitetsdimension; kan anges flera gånger"),
+    )
+    p.add_argument("--anonymous", action="store_true", help=_("personen är anonym (inga kontaktuppgifter)"))
+    p.add_argument("--name", metavar="NAMN", help=_("personens namn"))
+    p.add_argument("--email", metavar="E-POST", help=_("personens e-postadress"))
+    p.add_argument("--phone", metavar="TELEFON", help=_("personens telefonnummer"))
+    p.add_argument("--address", metavar="ADRESS", help=_("personens postadress"))
     p.add_argument(
         "--serious", action="store_true", help=_("allvarligt klagomål: går direkt till närmaste chef")
     )
@@ -140,47 +164,63 @@ def _build_parser() -> argparse.ArgumentParser:
     p = cmd("show", _("visa ett ärende med dess historik"), _cmd_show)
     p.add_argument("reference", metavar="ÄRENDE")
     p = cmd("list", _("lista ärenden"), _cmd_list)
-    p.add_argument("--unit", help=_("bara ärenden hos denna enhet och enheterna under den"))
-    p.add_argument("--state", help=_("bara ärenden med denna status"))
+    p.add_argument("--unit", metavar="ENHET", help=_("bara ärenden hos denna enhet och enheterna under den"))
+    p.add_argument(
+        "--state", metavar="STATUS", help=_("bara ärenden med denna status (registrerat, handlaggning, ...)")
+    )
     p.add_argument("--overdue", action="store_true", help=_("bara ärenden där en tidsfrist har passerat"))
 
     p = cmd("forward", _("skicka ärendet vidare till rätt enhet"), _cmd_forward)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--to", required=True, metavar="ENHET")
+    p.add_argument("--to", required=True, metavar="ENHET", help=_("enheten som ärendet gäller"))
     p = cmd("acknowledge", _("ge besked om handläggare och svarsdatum"), _cmd_acknowledge)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--handler", required=True)
-    p.add_argument("--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD")
+    p.add_argument("--handler", required=True, metavar="NAMN", help=_("vem som handlägger ärendet"))
+    p.add_argument(
+        "--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("lovat svarsdatum")
+    )
     p = cmd("inform", _("informera personen om hur handläggningen går"), _cmd_inform)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--text", required=True)
+    p.add_argument("--text", required=True, metavar="TEXT", help=_("vad personen fick veta"))
     p = cmd("postpone", _("meddela nytt svarsdatum"), _cmd_postpone)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD")
-    p.add_argument("--reason", required=True)
+    p.add_argument("--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("nytt svarsdatum"))
+    p.add_argument("--reason", required=True, metavar="SKÄL", help=_("varför det tar längre tid"))
     p = cmd("answer", _("besvara ärendet"), _cmd_answer)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--mode", required=True, choices=["skriftligt", "muntligt"])
-    p.add_argument("--text", required=True)
+    p.add_argument(
+        "--mode", required=True, choices=["skriftligt", "muntligt"], help=_("skriftligt eller muntligt svar")
+    )
+    p.add_argument("--text", required=True, metavar="TEXT", help=_("svaret"))
     p = cmd("action", _("registrera en vidtagen åtgärd"), _cmd_action)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--text", required=True)
+    p.add_argument("--text", required=True, metavar="TEXT", help=_("vad som gjordes"))
     p = cmd("close", _("avsluta ärendet"), _cmd_close)
     p.add_argument("reference", metavar="ÄRENDE")
     satisfied = p.add_mutually_exclusive_group()
-    satisfied.add_argument("--satisfied", dest="satisfied", action="store_const", const=True)
-    satisfied.add_argument("--not-satisfied", dest="satisfied", action="store_const", const=False)
+    satisfied.add_argument(
+        "--satisfied", dest="satisfied", action="store_const", const=True, help=_("personen är nöjd")
+    )
+    satisfied.add_argument(
+        "--not-satisfied",
+        dest="satisfied",
+        action="store_const",
+        const=False,
+        help=_("personen är inte nöjd (kan sedan lyftas med escalate)"),
+    )
     p = cmd("escalate", _("lyft ärendet till nästa nivå (förvaltningschef, nämnd)"), _cmd_escalate)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, metavar="SKÄL", help=_("varför personen inte är nöjd"))
     p = cmd("pass-on", _("för beröm vidare till berörd personal"), _cmd_pass_on)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--to", required=True, action="append", metavar="NAMN")
-    p.add_argument("--text", default="")
+    p.add_argument(
+        "--to", required=True, action="append", metavar="NAMN", help=_("mottagare; kan anges flera gånger")
+    )
+    p.add_argument("--text", default="", metavar="TEXT", help=_("hälsning till personalen"))
     p = cmd("reclassify", _("ändra typ (ett klagomål kan aldrig ändras till något annat)"), _cmd_reclassify)
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--kind", required=True)
-    p.add_argument("--reason", required=True)
+    p.add_argument("--kind", required=True, metavar="TYP", help=_("ny typ: klagomal, forslag eller berom"))
+    p.add_argument("--reason", required=True, metavar="SKÄL", help=_("varför typen ändras"))
 
     p = cmd("export", _("exportera hela databasen som JSON"), _cmd_export)
     p.add_argument("--output", "-o", metavar="FIL", help=_("skriv till fil i stället för standard ut"))
@@ -224,37 +264,100 @@ def _case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[
     return obj
 
 
-def _summary_line(k: Klagomal, case: Case) -> str:
-    unit = k.organisation.unit(case.unit).name
-    parts = [f"{case.reference}", case.kind.label, unit, case.state.label, f"{_('nivå')} {int(case.level)}"]
-    return "  ".join(parts)
+def _table(rows: list[list[str]]) -> list[str]:
+    """Rows as left-aligned columns."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def _list_row(k: Klagomal, case: Case, today: dt.date) -> list[str]:
+    reason = case.overdue_reason(today)
+    return [
+        case.reference,
+        case.kind.label,
+        k.organisation.unit(case.unit).name,
+        case.state.label,
+        _("nivå {n}").format(n=int(case.level)),
+        case.handler or "-",
+        _("FÖRSENAT ({what})").format(what=reason) if reason else "",
+    ]
+
+
+def _yes_no(value: bool | None) -> str:
+    return "-" if value is None else (_("ja") if value else _("nej"))
 
 
 def _describe(k: Klagomal, case: Case) -> str:
     org = k.organisation
     dims = ", ".join(k.dimensions[d].label if d in k.dimensions else d for d in case.dimensions) or "-"
     channel = k.channels[case.channel].label if case.channel in k.channels else case.channel
-    lines = [
-        _("Ärende {reference}: {kind}").format(reference=case.reference, kind=case.kind.label),
-        _("  Status:        {state}, {level}").format(state=case.state.label, level=case.level.label),
-        _("  Enhet:         {unit} ({department})").format(
-            unit=org.unit(case.unit).name, department=org.departments[case.department].name
+    fields = [
+        (_("Status"), f"{case.state.label}, {case.level.label}"),
+        (_("Enhet"), f"{org.unit(case.unit).name} ({org.departments[case.department].name})"),
+        (_("Kanal"), channel),
+        (_("Mottaget"), str(case.received)),
+        (_("Besked senast"), str(case.acknowledge_by)),
+        (_("Besked givet"), str(case.acknowledged or "-")),
+        (_("Svar senast"), str(case.respond_by or "-")),
+        (
+            _("Besvarat"),
+            f"{case.answered} ({case.answer_mode.value})" if case.answered and case.answer_mode else "-",
         ),
-        _("  Kanal:         {channel}").format(channel=channel),
-        _("  Mottaget:      {date}").format(date=case.received),
-        _("  Besked senast: {date}").format(date=case.acknowledge_by),
-        _("  Svar senast:   {date}").format(date=case.respond_by or "-"),
-        _("  Handläggare:   {handler}").format(handler=case.handler or "-"),
-        _("  Dimensioner:   {dims}").format(dims=dims),
-        _("  Anonym:        {value}").format(value=_("ja") if case.anonymous else _("nej")),
-        _("  Allvarligt:    {value}").format(value=_("ja") if case.serious else _("nej")),
-        _("  Vidarebefordrat: {n} gånger").format(n=case.forwards),
+        (_("Avslutat"), str(case.closed or "-")),
+        (_("Nöjd"), _yes_no(case.satisfied)),
+        (_("Handläggare"), case.handler or "-"),
+        (_("Dimensioner"), dims),
+        (_("Anonym"), _yes_no(case.anonymous)),
+        (_("Allvarligt"), _yes_no(case.serious)),
+        (
+            _("Vidarebefordrat"),
+            ngettext("{n} gång", "{n} gånger", case.forwards).format(n=case.forwards),
+        ),
+        (
+            _("Nya svarsdatum"),
+            _("{n} (varav {late} för sent)").format(n=case.postponements, late=case.late_postponements),
+        ),
+        (_("Åtgärder"), str(case.actions)),
     ]
     reason = case.overdue_reason(k.clock.today())
     if reason:
-        lines.append(_("  FÖRSENAT:      {what} har inte getts i tid").format(what=reason))
-    lines.append(_("  Text:          {text}").format(text=case.text))
+        fields.append((_("FÖRSENAT"), _("{what} har inte getts i tid").format(what=reason)))
+    fields.append((_("Text"), case.text))
+    width = max(len(label) for label, _value in fields) + 1
+    lines = [_("Ärende {reference}: {kind}").format(reference=case.reference, kind=case.kind.label)]
+    lines += [f"  {label + ':':<{width}} {value}" for label, value in fields]
     return "\n".join(lines)
+
+
+def _event_details(k: Klagomal, event: Event) -> str:
+    """A short Swedish description of what an event recorded."""
+    data = event.data
+    org = k.organisation
+    match data:
+        case Forwarded():
+            return _("till {unit}").format(unit=org.unit(data.to_unit).name)
+        case Acknowledged():
+            return _("{handler}, svar senast {date}").format(handler=data.handler, date=data.respond_by)
+        case Postponed():
+            timing = _("i tid") if data.in_time else _("för sent")
+            return _("till {date} ({timing}): {reason}").format(
+                date=data.respond_by, timing=timing, reason=data.reason
+            )
+        case Answered():
+            return data.mode.value
+        case Closed():
+            return {True: _("nöjd"), False: _("inte nöjd"), None: _("anonym")}[data.satisfied]
+        case Escalated():
+            return _("nivå {n}, {handler}").format(n=int(data.level), handler=data.handler)
+        case PraisePassedOn():
+            return ", ".join(data.recipients)
+        case Reclassified():
+            return data.kind.label
+        case ActionRecorded() | Informed():
+            return data.text
+    return ""
 
 
 def _step_result(k: Klagomal, args: argparse.Namespace, out: _Output, case: Case, message: str) -> int:
@@ -344,6 +447,17 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
             unit=k.organisation.unit(case.unit).name,
             date=case.acknowledge_by,
         )
+        if case.anonymous:
+            # R5: nobody can be told; the deadline is for choosing a handler.
+            message = _(
+                "Registrerade {reference} ({kind}, anonymt) hos {unit}. Inget besked kan skickas; "
+                "utse handläggare senast {date}."
+            ).format(
+                reference=case.reference,
+                kind=case.kind.label,
+                unit=k.organisation.unit(case.unit).name,
+                date=case.acknowledge_by,
+            )
         if case.handler:
             message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(
                 handler=case.handler
@@ -356,7 +470,10 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
         case = k.get(args.reference)
         events = k.history(args.reference)
         lines = [_describe(k, case), _("Historik:")]
-        lines += [f"  {e.seq:>3}  {e.day}  {e.type}" + (f"  ({e.actor})" if e.actor else "") for e in events]
+        lines += [
+            "  " + line
+            for line in _table([[str(e.seq), str(e.day), e.label, _event_details(k, e)] for e in events])
+        ]
         out.emit(_case_obj(k, case, events), "\n".join(lines))
     return 0
 
@@ -366,14 +483,8 @@ def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
         found = k.cases(unit=args.unit, subtree=args.unit is not None, state=args.state, overdue=args.overdue)
         histories = k.histories([c.reference for c in found])
         today = k.clock.today()
-        lines = []
-        for case in found:
-            line = _summary_line(k, case)
-            reason = case.overdue_reason(today)
-            if reason:
-                line += "  " + _("FÖRSENAT ({what})").format(what=reason)
-            lines.append(line)
-        lines.append(_("{n} ärenden").format(n=len(found)))
+        lines = _table([_list_row(k, case, today) for case in found])
+        lines.append(ngettext("{n} ärende", "{n} ärenden", len(found)).format(n=len(found)))
         out.emit({"cases": [_case_obj(k, c, histories[c.reference]) for c in found]}, "\n".join(lines))
     return 0
 
@@ -384,7 +495,13 @@ def _simple_step(
     def handler(args: argparse.Namespace, out: _Output) -> int:
         with _open(args) as k:
             case = step(k, args)
-            text = _(message).format(reference=case.reference, case=case, level=int(case.level))
+            text = _(message).format(
+                reference=case.reference,
+                case=case,
+                level=int(case.level),
+                unit=k.organisation.unit(case.unit).name,
+                forwards=ngettext("{n} gång", "{n} gånger", case.forwards).format(n=case.forwards),
+            )
             return _step_result(k, args, out, case, text)
 
     return handler
@@ -392,7 +509,7 @@ def _simple_step(
 
 _cmd_forward = _simple_step(
     lambda k, a: k.forward(a.reference, a.to),
-    "{reference} skickades vidare till {case.unit} (vidarebefordrat {case.forwards} gånger).",
+    "{reference} skickades vidare till {unit} (vidarebefordrat {forwards}).",
 )
 _cmd_acknowledge = _simple_step(
     lambda k, a: k.acknowledge(a.reference, a.handler, a.respond_by),
@@ -431,7 +548,11 @@ def _cmd_export(args: argparse.Namespace, out: _Output) -> int:
             fh.write(text + "\n")
         out.emit(
             {"file": args.output, "cases": len(data["cases"])},
-            _("Exporterade {n} ärenden till {file}.").format(n=len(data["cases"]), file=args.output),
+            ngettext(
+                "Exporterade {n} ärende till {file}.",
+                "Exporterade {n} ärenden till {file}.",
+                len(data["cases"]),
+            ).format(n=len(data["cases"]), file=args.output),
         )
     else:
         out.stream.write(text + "\n")
@@ -462,7 +583,7 @@ def _cmd_import(args: argparse.Namespace, out: _Output) -> int:
         raise InvalidInputError(_("filen är ingen klagomal-export"), step="import")
     with _open(args) as k:
         n = k.import_(data)
-    out.emit({"imported": n}, _("Importerade {n} ärenden.").format(n=n))
+    out.emit({"imported": n}, ngettext("Importerade {n} ärende.", "Importerade {n} ärenden.", n).format(n=n))
     return 0
 
 

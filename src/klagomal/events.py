@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import attrs
 
+from klagomal.i18n import _
 from klagomal.model import AnswerMode, Contact, Kind, Level
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PraisePassedOn",
     "Reclassified",
     "Registered",
+    "event_label",
 ]
 
 
@@ -200,6 +202,24 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 }
 
 
+def event_label(type_id: str) -> str:
+    """The Swedish display label of an event type id, such as ``"acknowledged"``."""
+    labels = {
+        "registered": _("Registrerat"),
+        "reclassified": _("Typ ändrad"),
+        "forwarded": _("Vidarebefordrat"),
+        "acknowledged": _("Besked givet"),
+        "informed": _("Information lämnad"),
+        "postponed": _("Nytt svarsdatum"),
+        "answered": _("Besvarat"),
+        "action_recorded": _("Åtgärd registrerad"),
+        "closed": _("Avslutat"),
+        "escalated": _("Lyft till nästa nivå"),
+        "praise_passed_on": _("Beröm vidarebefordrat"),
+    }
+    return labels.get(type_id, type_id)
+
+
 @attrs.frozen
 class Event:
     """One step in a case's history.
@@ -223,3 +243,8 @@ class Event:
     def type(self) -> str:
         """The payload's stable type id, such as ``"acknowledged"``."""
         return self.data.TYPE
+
+    @property
+    def label(self) -> str:
+        """The Swedish display label of the event's type."""
+        return event_label(self.type)

@@ -13,7 +13,7 @@ import functools
 import gettext
 import os
 
-__all__ = ["_"]
+__all__ = ["_", "ngettext"]
 
 DOMAIN = "klagomal"
 
@@ -27,3 +27,8 @@ def _translation() -> gettext.NullTranslations:
 def _(message: str) -> str:
     """Translate *message* (a Swedish source string) to the active language."""
     return _translation().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate and choose the singular or plural form for *n*."""
+    return _translation().ngettext(singular, plural, n)

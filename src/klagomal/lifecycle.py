@@ -99,20 +99,20 @@ def _require_state(case: Case, step: str, *allowed: CaseState) -> None:
 
 def _text(value: str, step: str, field: str, reference: str | None = None) -> str:
     if not value or not value.strip():
-        raise InvalidInputError(
-            _("{field} får inte vara tomt").format(field=field), step=step, reference=reference
-        )
+        raise InvalidInputError(_("{field} saknas").format(field=field), step=step, reference=reference)
     return value
 
 
-def parse_kind(value: str | Kind, step: str = "register") -> Kind:
+def parse_kind(value: str | Kind, step: str = "register", reference: str | None = None) -> Kind:
     """The :class:`Kind` for *value*, or a clear error listing the valid ones."""
     try:
         return Kind(value)
     except ValueError:
         valid = ", ".join(k.value for k in Kind)
         raise InvalidInputError(
-            _("okänd typ '{value}' (giltiga: {valid})").format(value=value, valid=valid), step=step
+            _("okänd typ '{value}' (giltiga: {valid})").format(value=value, valid=valid),
+            step=step,
+            reference=reference,
         ) from None
 
 
@@ -255,7 +255,7 @@ def inform(case: Case, ctx: Context, text: str) -> Informed:
     step = "inform"
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
     if case.anonymous:
-        raise _refuse(case, step, _("ärendet är anonymt och kan inte få besked"))  # R5
+        raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås"))  # R5
     _text(text, step, _("texten"), case.reference)
     return Informed(text=text)
 
@@ -370,11 +370,11 @@ def reclassify(case: Case, ctx: Context, kind: str | Kind, reason: str) -> Recla
     """Correct the kind.  The person decides what is a complaint (R2), so a
     complaint can never be turned into something else."""
     step = "reclassify"
-    new_kind = parse_kind(kind, step)
+    new_kind = parse_kind(kind, step, case.reference)
     if case.kind is Kind.KLAGOMAL and new_kind is not Kind.KLAGOMAL:
         raise _refuse(case, step, _("ett klagomål kan aldrig omklassificeras; den enskilde avgör (R2)"))
     if new_kind is case.kind:
-        raise _refuse(case, step, _("ärendet är redan av typen {kind}").format(kind=new_kind.value))
+        raise _refuse(case, step, _("ärendet är redan av typen {kind}").format(kind=new_kind.label))
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
     _text(reason, step, _("skälet"), case.reference)
     return Reclassified(kind=new_kind, reason=reason)

@@ -97,6 +97,15 @@ class SqlStorage:
         """
         from klagomal.storage.migrate import upgrade
 
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            folder = os.path.dirname(os.path.abspath(str(url.database)))
+            if not os.path.isdir(folder):
+                raise SchemaError(
+                    _("Katalogen {folder} finns inte; skapa den först eller välj en annan --db.").format(
+                        folder=folder
+                    )
+                )
         self._refuse_newer_schema(self.current_revision())
         return upgrade(self.engine)
 
