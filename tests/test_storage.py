@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from klagomal import (
 from klagomal import lifecycle as lc
 from klagomal.events import Informed
 from klagomal.storage import migrate, tables
+from klagomal.storage.sql import SqlStorage
 
 RESPOND_BY = dt.date(2026, 3, 27)
 TABLES = {"alembic_version", "cases", "case_dimensions", "events", "notices", "reference_counters"}
@@ -335,3 +337,16 @@ def test_in_memory_database(clock: FixedClock) -> None:
         k.acknowledge(ref, "Hanna", RESPOND_BY)
         assert k.rebuild(ref) == k.get(ref)
         assert k.export()["cases"][0]["reference"] == ref
+
+
+def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(k: Klagomal, db_url: str) -> None:
+    # WAL lets the CLI read while the daily job writes; foreign keys keep events tied to cases.
+    storage = k.storage
+    assert isinstance(storage, SqlStorage)
+    with storage.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    path = sa.engine.make_url(db_url).database
+    assert path is not None
+    register_case(k)
+    assert Path(path + "-wal").exists()

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
 import cattrs
-import pluggy
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -26,7 +25,7 @@ from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
 from klagomal.organisation import Organisation, default_organisation
-from klagomal.pluginmanager import Registry, call_impl, create_plugin_manager, implementations
+from klagomal.pluginmanager import PluginManager, Registry, call_impl, create_plugin_manager, implementations
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
 from klagomal.storage.base import CaseQuery, Storage, UnitOfWork
 
@@ -71,9 +70,7 @@ class Klagomal:
     ) -> None:
         self.organisation = organisation or default_organisation()
         self.clock: Clock = clock or SystemClock()
-        self.plugin_manager: pluggy.PluginManager = create_plugin_manager(
-            plugins, load_entrypoints=load_entrypoints
-        )
+        self.plugin_manager: PluginManager = create_plugin_manager(plugins, load_entrypoints=load_entrypoints)
         self.registry = Registry.from_plugin_manager(self.plugin_manager)
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()

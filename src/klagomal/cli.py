@@ -592,11 +592,9 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
         pm = k.plugin_manager
         plugins = []
         lines = []
-        dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
         for name, plugin in sorted(pm.list_name_plugin()):
             hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-            dist = dists.get(id(plugin))
-            version = dist.version if dist is not None else None
+            version = pm.version_of(name)
             dims = [d.id for d in _call_one(plugin, "klagomal_quality_dimensions")]
             chans = [c.id for c in _call_one(plugin, "klagomal_channels")]
             plugins.append(

@@ -39,16 +39,28 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS: tuple[object, ...] = (builtin,)
 
 
-def create_plugin_manager(
-    plugins: Iterable[object] = (), *, load_entrypoints: bool = True
-) -> pluggy.PluginManager:
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, remembering which distribution each entry-point
+    plugin came from (for its version in ``klagomal plugins``)."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.distributions: dict[str, importlib.metadata.Distribution] = {}
+
+    def version_of(self, name: str) -> str | None:
+        """The installed version of the plugin registered as *name*, if known."""
+        dist = self.distributions.get(name)
+        return dist.version if dist is not None else None
+
+
+def create_plugin_manager(plugins: Iterable[object] = (), *, load_entrypoints: bool = True) -> PluginManager:
     """A new plugin manager with the built-ins, *plugins* and, unless told
     otherwise, the installed entry points.
 
     An entry point that fails to load is logged and skipped, so that one
     broken plugin does not stop a kommun's registration of feedback.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm = PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     for plugin in DEFAULT_PLUGINS:
         pm.register(plugin, name=f"klagomal.{plugin.__name__.rsplit('.', 1)[-1]}")  # type: ignore[attr-defined]
@@ -60,6 +72,8 @@ def create_plugin_manager(
                 continue
             try:
                 pm.register(ep.load(), name=ep.name)
+                if ep.dist is not None:
+                    pm.distributions[ep.name] = ep.dist
             except Exception:
                 log.exception(
                     "klagomal: plugin %r (%s) could not be loaded and is skipped", ep.name, ep.value

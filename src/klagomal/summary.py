@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from klagomal.i18n import _
+from klagomal.i18n import _, ngettext
 from klagomal.model import Case, Kind
 
 __all__ = ["TertialSummary", "summarise_by_tertial", "tertial_of"]
@@ -75,9 +75,11 @@ class TertialSummary:
             lines.append("")
         total = [self.total[t] for t in (1, 2, 3)]
         lines.append(
-            _("Totalt {year}: {n} ärenden (T1 {t1}, T2 {t2}, T3 {t3})").format(
-                year=self.year, n=sum(total), t1=total[0], t2=total[1], t3=total[2]
-            )
+            ngettext(
+                "Totalt {year}: {n} ärende (T1 {t1}, T2 {t2}, T3 {t3})",
+                "Totalt {year}: {n} ärenden (T1 {t1}, T2 {t2}, T3 {t3})",
+                sum(total),
+            ).format(year=self.year, n=sum(total), t1=total[0], t2=total[1], t3=total[2])
         )
         return "\n".join(lines)
 
