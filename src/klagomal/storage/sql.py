@@ -62,6 +62,20 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+# Statements built once: building ``.values(...)`` per call costs more than
+# executing it on SQLite.  Parameters are passed at execution.
+_INSERT_CASE = sa.insert(cases)
+_UPDATE_CASE = (
+    sa.update(cases)
+    .where(
+        cases.c.reference == sa.bindparam("b_reference"), cases.c.version == sa.bindparam("expected_version")
+    )
+    .values({c.name: sa.bindparam(c.name) for c in cases.columns if c.name != "reference"})
+)
+_INSERT_EVENT = sa.insert(events)
+_INSERT_NOTICE = sa.insert(notices)
+
+
 class SqlStorage:
     """Cases in a relational database through SQLAlchemy Core."""
 
@@ -270,18 +284,17 @@ class SqlUnitOfWork:
 
     def append(self, case: Case, event: Event, notice: str | None) -> None:
         """Store *event* and the projection it led to, checking the version."""
+        row = self._case_row(case)
         if event.seq == 1:
-            self.conn.execute(sa.insert(cases).values(self._case_row(case)))
+            self.conn.execute(_INSERT_CASE, row)
+            # Dimensions are set at registration; no later event changes them.
+            self._insert_dimensions(case)
         else:
-            updated = self.conn.execute(
-                sa.update(cases)
-                .where(cases.c.reference == case.reference, cases.c.version == case.version - 1)
-                .values(self._case_row(case))
-            )
+            row["expected_version"] = case.version - 1
+            row["b_reference"] = row.pop("reference")
+            updated = self.conn.execute(_UPDATE_CASE, row)
             if updated.rowcount != 1:
                 raise ConflictError(case.reference)
-            self.conn.execute(sa.delete(case_dimensions).where(case_dimensions.c.reference == case.reference))
-        self._insert_dimensions(case)
         self._insert_event(event, notice)
 
     def iter_histories(self) -> Iterator[list[Event]]:
@@ -321,7 +334,7 @@ class SqlUnitOfWork:
                 case.reference,
                 _("Ärende {reference} finns redan i databasen").format(reference=case.reference),
             )
-        self.conn.execute(sa.insert(cases).values(self._case_row(case)))
+        self.conn.execute(_INSERT_CASE, self._case_row(case))
         self._insert_dimensions(case)
         for event in history:
             self._insert_event(event, None)
@@ -349,21 +362,21 @@ class SqlUnitOfWork:
     def _insert_event(self, event: Event, notice: str | None) -> None:
         payload = json.dumps(self.converter.unstructure(event.data, EventData), ensure_ascii=False)
         self.conn.execute(
-            sa.insert(events).values(
-                reference=event.reference,
-                seq=event.seq,
-                type=event.type,
-                day=event.day,
-                recorded_at=_utc(event.recorded_at),
-                actor=event.actor,
-                payload=payload,
-            )
+            _INSERT_EVENT,
+            {
+                "reference": event.reference,
+                "seq": event.seq,
+                "type": event.type,
+                "day": event.day,
+                "recorded_at": _utc(event.recorded_at),
+                "actor": event.actor,
+                "payload": payload,
+            },
         )
         if notice is not None:
             self.conn.execute(
-                sa.insert(notices).values(
-                    reference=event.reference, seq=event.seq, kind=notice, status="pending"
-                )
+                _INSERT_NOTICE,
+                {"reference": event.reference, "seq": event.seq, "kind": notice, "status": "pending"},
             )
 
     def event_from_row(self, row: sa.Row[Any]) -> Event:
