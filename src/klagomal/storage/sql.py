@@ -210,15 +210,8 @@ class SqlUnitOfWork:
     def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
         """The events of several cases at once, for listings."""
         result: dict[str, list[Event]] = {ref: [] for ref in references}
-        for start in range(0, len(references), 500):
-            chunk = list(references[start : start + 500])
-            rows = self.conn.execute(
-                sa.select(events)
-                .where(events.c.reference.in_(chunk))
-                .order_by(events.c.reference, events.c.seq)
-            )
-            for row in rows:
-                result[row.reference].append(self.event_from_row(row))
+        for row in self._rows_of(events, references, events.c.seq):
+            result[row.reference].append(self.event_from_row(row))
         return result
 
     def find(self, query: CaseQuery) -> list[Case]:
@@ -393,17 +386,23 @@ class SqlUnitOfWork:
 
     def _dimensions(self, references: Sequence[str]) -> dict[str, tuple[str, ...]]:
         result: dict[str, list[str]] = {ref: [] for ref in references}
-        # Chunked so that a long worklist never exceeds a backend's parameter limit.
+        for row in self._rows_of(case_dimensions, references, case_dimensions.c.position):
+            result[row.reference].append(row.dimension)
+        return {ref: tuple(dims) for ref, dims in result.items()}
+
+    def _rows_of(
+        self, table: sa.Table, references: Sequence[str], position: sa.Column[Any]
+    ) -> Iterator[sa.Row[Any]]:
+        """The rows of *table* that belong to *references*, in case and position order.
+
+        Chunked, so that a long worklist never exceeds a backend's limit on
+        the number of bound parameters.
+        """
         for start in range(0, len(references), 500):
             chunk = list(references[start : start + 500])
-            rows = self.conn.execute(
-                sa.select(case_dimensions)
-                .where(case_dimensions.c.reference.in_(chunk))
-                .order_by(case_dimensions.c.reference, case_dimensions.c.position)
+            yield from self.conn.execute(
+                sa.select(table).where(table.c.reference.in_(chunk)).order_by(table.c.reference, position)
             )
-            for row in rows:
-                result[row.reference].append(row.dimension)
-        return {ref: tuple(dims) for ref, dims in result.items()}
 
     @staticmethod
     def _case_row(case: Case) -> dict[str, Any]:
