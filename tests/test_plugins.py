@@ -220,3 +220,42 @@ def test_instances_have_separate_plugin_managers(db_url: str, clock: FixedClock,
         assert "trygghet" not in without.dimensions
         assert len(with_plugin.plugin_manager.get_plugins()) == 2
         assert len(without.plugin_manager.get_plugins()) == 1
+
+
+class AuditedSqlite:
+    """A storage backend plugin: the SQLAlchemy storage, plus a log of what it opened."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+
+    def _open(self, db: Any, converter: Any) -> Any:
+        from klagomal.storage.sql import SqlStorage
+
+        self.opened.append(str(db))
+        return SqlStorage.open(db, converter)
+
+    @hookimpl
+    def klagomal_storage_backends(self) -> list[Any]:
+        from klagomal import StorageBackend
+
+        return [StorageBackend(name="audited", schemes=("sqlite",), open=self._open)]
+
+
+def test_klagomal_storage_backends_a_plugin_backend_wins_over_the_builtin(
+    db_url: str, clock: FixedClock
+) -> None:
+    plugin = AuditedSqlite()
+    with Klagomal(db_url, clock=clock, plugins=[plugin], load_entrypoints=False) as k:
+        k.init()
+        case = register_case(k)
+        assert k.get(case.reference) == case
+    assert plugin.opened == [db_url]
+    # Without the plugin the built-in backend serves the same URL.
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        assert k.get(case.reference) == case
+    assert plugin.opened == [db_url]
+
+
+def test_klagomal_storage_backends_unknown_scheme_is_a_clear_error(clock: FixedClock) -> None:
+    with pytest.raises(ConfigurationError, match="oracle"):
+        Klagomal("oracle://scott:tiger@localhost/xe", clock=clock, load_entrypoints=False)
