@@ -350,3 +350,37 @@ def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(k: Klagomal, db_url: str
     assert path is not None
     register_case(k)
     assert Path(path + "-wal").exists()
+
+
+def test_references_stay_unique_when_several_instances_register_at_once(
+    db_url: str, clock: FixedClock
+) -> None:
+    # Reference allocation is part of the registering transaction, which SQLite
+    # serialises (BEGIN IMMEDIATE), so concurrent handlers never share a number.
+    import threading
+
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as setup:
+        setup.init()
+    references: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def handler() -> None:
+        try:
+            with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+                for _ in range(15):
+                    case = register_case(k)
+                    with lock:
+                        references.append(case.reference)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=handler) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(references) == [f"2026-{n:05d}" for n in range(1, 61)]
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        assert [c.reference for c in k.cases()] == sorted(references)
