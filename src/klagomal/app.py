@@ -341,14 +341,12 @@ class Klagomal:
     def export(self) -> dict[str, Any]:
         """The whole database as one JSON-ready object.
 
-        Events are the source of truth, so they are all that is exported,
-        with the reference counters so that numbering continues after import.
+        Events are the source of truth, so they are what is exported, with
+        each notice's delivery status and the reference counters, so that
+        numbering continues after import and nothing sent is sent again.
         """
-        if not self._schema_checked:
-            self.storage.check_schema()
-            self._schema_checked = True
         # One transaction, so counters, events and notices agree.
-        with self.storage.transaction() as uow:
+        with self._transaction() as uow:
             counters = uow.references()
             notices = uow.notice_log()
             cases = [
