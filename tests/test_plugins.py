@@ -259,3 +259,17 @@ def test_klagomal_storage_backends_a_plugin_backend_wins_over_the_builtin(
 def test_klagomal_storage_backends_unknown_scheme_is_a_clear_error(clock: FixedClock) -> None:
     with pytest.raises(ConfigurationError, match="oracle"):
         Klagomal("oracle://scott:tiger@localhost/xe", clock=clock, load_entrypoints=False)
+
+
+def test_registry_credits_an_overridden_channel_to_the_plugin_in_effect(
+    db_url: str, clock: FixedClock
+) -> None:
+    # `klagomal plugins` reads this: the web form's policy now comes from the kommun's plugin.
+    with Klagomal(db_url, clock=clock, plugins=[AnonymousWebForm()], load_entrypoints=False) as k:
+        plugin_name = next(
+            n for n, p in k.plugin_manager.list_name_plugin() if isinstance(p, AnonymousWebForm)
+        )
+        assert k.registry.registered_by(plugin_name, "channels") == ["webbformular"]
+        builtin_channels = k.registry.registered_by("klagomal.builtin", "channels")
+        assert "webbformular" not in builtin_channels
+        assert "telefon" in builtin_channels

@@ -595,8 +595,8 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
         for name, plugin in sorted(pm.list_name_plugin()):
             hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
             version = pm.version_of(name)
-            dims = [d.id for d in _call_one(plugin, "klagomal_quality_dimensions")]
-            chans = [c.id for c in _call_one(plugin, "klagomal_channels")]
+            dims = k.registry.registered_by(name, "dimensions")
+            chans = k.registry.registered_by(name, "channels")
             plugins.append(
                 {"name": name, "version": version, "hooks": hooks, "dimensions": dims, "channels": chans}
             )
@@ -608,11 +608,6 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
                 lines.append("  " + _("kanaler: {items}").format(items=", ".join(chans)))
         out.emit({"plugins": plugins}, "\n".join(lines))
     return 0
-
-
-def _call_one(plugin: object, hook: str) -> list[Any]:
-    function = getattr(plugin, hook, None)
-    return list(function()) if callable(function) else []
 
 
 # -- entry point ---------------------------------------------------------------

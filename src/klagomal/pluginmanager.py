@@ -120,9 +120,10 @@ def call_impl(impl: HookImpl, **kwargs: Any) -> Any:
     return impl.function(*(kwargs[name] for name in impl.argnames))
 
 
-def _collect(hook: pluggy.HookCaller, what: str) -> dict[str, _T]:
-    """Records by id.  A plugin may replace a built-in record by registering
-    the same id (built-ins run last); two outside plugins may not."""
+def _collect(hook: pluggy.HookCaller, what: str) -> tuple[dict[str, _T], dict[str, str]]:
+    """Records by id, and the plugin that registered each.  A plugin may
+    replace a built-in record by registering the same id (built-ins run
+    last); two outside plugins may not."""
     found: dict[str, _T] = {}
     owner: dict[str, str] = {}
     for impl in implementations(hook):
@@ -138,27 +139,39 @@ def _collect(hook: pluggy.HookCaller, what: str) -> dict[str, _T]:
                 )
             found[item.id] = item
             owner[item.id] = plugin_name
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items())), owner
 
 
 @attrs.frozen
 class Registry:
-    """What the loaded plugins registered, by id."""
+    """What the loaded plugins registered, by id, and which plugin each
+    record in effect came from (for ``klagomal plugins``)."""
 
     channels: Mapping[str, Channel]
     dimensions: Mapping[str, QualityDimension]
     storage_backends: tuple[StorageBackend, ...]
+    owners: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
 
     @classmethod
     def from_plugin_manager(cls, pm: pluggy.PluginManager) -> Registry:
         """Call the registration hooks and check the results."""
         hook = pm.hook
         backends = tuple(b for batch in hook.klagomal_storage_backends() for b in batch)
+        channels: dict[str, Channel]
+        dimensions: dict[str, QualityDimension]
+        channels, channel_owners = _collect(hook.klagomal_channels, _("kanalen"))
+        dimensions, dimension_owners = _collect(hook.klagomal_quality_dimensions, _("kvalitetsdimensionen"))
         return cls(
-            channels=_collect(hook.klagomal_channels, _("kanalen")),
-            dimensions=_collect(hook.klagomal_quality_dimensions, _("kvalitetsdimensionen")),
+            channels=channels,
+            dimensions=dimensions,
             storage_backends=backends,
+            owners={"channels": channel_owners, "dimensions": dimension_owners},
         )
+
+    def registered_by(self, plugin_name: str, what: str) -> list[str]:
+        """The ids of *what* (``"channels"`` or ``"dimensions"``) in effect
+        from *plugin_name*, in the order the plugin registered them."""
+        return [i for i, owner in self.owners.get(what, {}).items() if owner == plugin_name]
 
     def storage_backend(self, scheme: str) -> StorageBackend:
         """The backend for a URL scheme such as ``sqlite`` or ``postgresql+psycopg``.
