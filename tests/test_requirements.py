@@ -435,3 +435,16 @@ def test_r22_suggestion_answered_too(k: Klagomal) -> None:
 def test_start_is_a_working_monday() -> None:
     # The fixtures' start date matters to the deadline assertions above.
     assert START.weekday() == 0
+
+
+def test_r10_working_days_between_is_the_inverse_of_adding_them() -> None:
+    # R10: keeping the promised time needs "how many working days are left" to agree with the deadline.
+    from klagomal import deadlines
+
+    start = dt.date(2026, 12, 18)
+    for n in (0, 1, 5, 10, 25):
+        assert deadlines.working_days_between(start, deadlines.add_working_days(start, n)) == n
+    assert (
+        deadlines.working_days_between(dt.date(2026, 12, 23), dt.date(2026, 12, 27)) == 0
+    )  # julafton–söndag
+    assert deadlines.working_days_between(start, start - dt.timedelta(days=3)) == 0

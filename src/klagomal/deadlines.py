@@ -22,7 +22,13 @@ from typing import Any
 from klagomal.errors import InvalidInputError
 from klagomal.i18n import _
 
-__all__ = ["ACKNOWLEDGE_WORKING_DAYS", "acknowledge_by", "add_working_days", "is_working_day"]
+__all__ = [
+    "ACKNOWLEDGE_WORKING_DAYS",
+    "acknowledge_by",
+    "add_working_days",
+    "is_working_day",
+    "working_days_between",
+]
 
 #: R7: the person is told within ten working days who handles the case.
 ACKNOWLEDGE_WORKING_DAYS = 10
@@ -53,6 +59,23 @@ def add_working_days(day: dt.date, n: int) -> dt.date:
         return day
     result: dt.date = _sweden().add_working_days(day, n)
     return result
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """How many working days lie strictly after *start* up to and including *end*;
+    0 when *end* is not after *start*.  The inverse of :func:`add_working_days`.
+
+    >>> import datetime as dt
+    >>> working_days_between(dt.date(2026, 12, 18), dt.date(2027, 1, 8))
+    10
+    """
+    count = 0
+    day = start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            count += 1
+    return count
 
 
 def acknowledge_by(received: dt.date, days: int = ACKNOWLEDGE_WORKING_DAYS) -> dt.date:

@@ -212,7 +212,7 @@ class _Simulation:
         handler = case.handler or rng.choice(_HANDLERS)
         c = self.k.acknowledge(case.reference, handler, self.respond_by(rng.randint(10, 25)))
         assert c.respond_by is not None
-        days_left = _working_days_until(self.clock.today(), c.respond_by)
+        days_left = deadlines.working_days_between(self.clock.today(), c.respond_by)
         if case.kind is Kind.BEROM:
             self.later(c, 1, self.pass_on)
         if plan == "neglected_answer":
@@ -234,7 +234,9 @@ class _Simulation:
         new_date = deadlines.add_working_days(max(case.respond_by, self.clock.today()), 10)
         c = self.k.postpone(case.reference, new_date, _("Vi behöver inhämta yttrande från verksamheten."))
         self.later(
-            c, _working_days_until(self.clock.today(), new_date) - 1, lambda c2: self.finish(c2, "normal")
+            c,
+            deadlines.working_days_between(self.clock.today(), new_date) - 1,
+            lambda c2: self.finish(c2, "normal"),
         )
 
     def pass_on(self, case: Case) -> None:
@@ -265,16 +267,6 @@ class _Simulation:
         plan = "escalate_3" if case.level is Level.ENHET or self.rng.random() < 0.5 else "normal"
         c = self.k.escalate(case.reference, _("Personen är inte nöjd med hanteringen."))
         self.later(c, self.rng.randint(2, 8), lambda c2: self.acknowledge(c2, plan))
-
-
-def _working_days_until(start: dt.date, end: dt.date) -> int:
-    n = 0
-    day = start
-    while day < end:
-        day += dt.timedelta(days=1)
-        if deadlines.is_working_day(day):
-            n += 1
-    return n
 
 
 _PLANS = {
@@ -316,12 +308,7 @@ def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: in
         sim = _Simulation(k, clock, random.Random(seed))
         org = k.organisation
         leaves = [u for u in org.units.values() if not org.children(u.id)]
-        working_days = sum(
-            1
-            for d in range(366)
-            if (dt.date(year, 1, 1) + dt.timedelta(d)).year == year
-            and deadlines.is_working_day(dt.date(year, 1, 1) + dt.timedelta(d))
-        )
+        working_days = deadlines.working_days_between(dt.date(year - 1, 12, 31), dt.date(year, 12, 31))
         per_day = cases / working_days
         showcase = list(_SHOWCASE)
         channels = list(_CHANNEL_WEIGHTS)
