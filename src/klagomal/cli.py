@@ -360,7 +360,7 @@ def _event_details(k: Klagomal, event: Event) -> str:
     return ""
 
 
-def _step_result(k: Klagomal, args: argparse.Namespace, out: _Output, case: Case, message: str) -> int:
+def _step_result(k: Klagomal, out: _Output, case: Case, message: str) -> int:
     out.emit(_case_obj(k, case), message)
     return 0
 
@@ -462,7 +462,7 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
             message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(
                 handler=case.handler
             )
-        return _step_result(k, args, out, case, message)
+        return _step_result(k, out, case, message)
 
 
 def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
@@ -502,7 +502,7 @@ def _simple_step(
                 unit=k.organisation.unit(case.unit).name,
                 forwards=ngettext("{n} gång", "{n} gånger", case.forwards).format(n=case.forwards),
             )
-            return _step_result(k, args, out, case, text)
+            return _step_result(k, out, case, text)
 
     return handler
 

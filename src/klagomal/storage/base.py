@@ -80,7 +80,9 @@ class UnitOfWork(Protocol):
         """The last reference number allocated per year."""
         ...
 
-    def restore(self, case: Case, history: Sequence[Event], notices: Sequence[tuple[int, str, str]]) -> None:
+    def restore(
+        self, case: Case, history: Sequence[Event], notices_owed: Sequence[tuple[int, str, str]]
+    ) -> None:
         """Insert an imported case with its whole history and its notices
         as ``(event seq, kind, status)``."""
         ...

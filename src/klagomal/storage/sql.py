@@ -316,7 +316,7 @@ class SqlUnitOfWork:
         return result
 
     def restore(
-        self, case: Case, history: Sequence[Event], notice_rows: Sequence[tuple[int, str, str]]
+        self, case: Case, history: Sequence[Event], notices_owed: Sequence[tuple[int, str, str]]
     ) -> None:
         """Insert an imported case with its history."""
         exists = self.conn.execute(
@@ -331,12 +331,12 @@ class SqlUnitOfWork:
         self._insert_dimensions(case)
         for event in history:
             self._insert_event(event, None)
-        if notice_rows:
+        if notices_owed:
             self.conn.execute(
                 sa.insert(notices),
                 [
                     {"reference": case.reference, "seq": q, "kind": k, "status": st}
-                    for q, k, st in notice_rows
+                    for q, k, st in notices_owed
                 ],
             )
 
