@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
     from klagomal.app import DEFAULT_DB, Klagomal
     from klagomal.clock import Clock, FixedClock, SystemClock
     from klagomal.errors import (
+        CalendarError,
         CaseNotFoundError,
         ConfigurationError,
         ConflictError,
@@ -41,6 +42,7 @@ _LOCATIONS = {
     "Clock": "klagomal.clock",
     "FixedClock": "klagomal.clock",
     "SystemClock": "klagomal.clock",
+    "CalendarError": "klagomal.errors",
     "CaseNotFoundError": "klagomal.errors",
     "ConfigurationError": "klagomal.errors",
     "ConflictError": "klagomal.errors",
@@ -86,6 +88,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_DB",
     "AnswerMode",
+    "CalendarError",
     "Case",
     "CaseNotFoundError",
     "CaseState",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from klagomal.i18n import _
 
 __all__ = [
+    "CalendarError",
     "CaseNotFoundError",
     "ConfigurationError",
     "ConflictError",
@@ -74,6 +75,26 @@ class InvalidInputError(KlagomalError, ValueError):
             parts.append(_("steg '{step}'").format(step=step))
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
+
+    def in_context(self, *, step: str | None, reference: str | None) -> InvalidInputError:
+        """The same error naming *step* and *reference* where it did not yet.
+
+        Lower layers (the calendar, a deadline policy) know the reason but not
+        which case or step they were asked for; the service layer adds that,
+        so that every error a handler sees names the case, the step and the
+        reason.
+        """
+        if (self.step or not step) and (self.reference or not reference):
+            return self
+        return type(self)(self.reason, step=self.step or step, reference=self.reference or reference)
+
+
+class CalendarError(InvalidInputError):
+    """A working-day calendar cannot answer: an unknown calendar, a date
+    outside the calendar's range, or a negative number of working days.
+
+    It never guesses: a deadline it cannot compute exactly is an error.
+    """
 
 
 class InvalidStepError(KlagomalError):
