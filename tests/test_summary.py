@@ -59,3 +59,18 @@ def test_render_uses_swedish_labels_and_yearly_totals(k: Klagomal, clock: FixedC
     assert lines[1].split() == ["Klagomål", "1", "0", "0", "1"]
     assert "Tillgång och tillgänglighet      1      0      0      1" in text
     assert lines[-1] == "Totalt 2026: 1 ärende (T1 1, T2 0, T3 0)"
+
+
+def test_equal_totals_are_ordered_by_label_in_every_process() -> None:
+    # Eight channels with one case each: any order but the labels' would show.
+    from collections import Counter
+
+    from klagomal.summary import TertialSummary
+
+    channels = {f"k{n}": f"Kanal {chr(ord('H') - n)}" for n in range(8)}
+    counts = {1: Counter(dict.fromkeys(channels, 1)), 2: Counter(), 3: Counter()}
+    empty = {t: Counter[str]() for t in (1, 2, 3)}
+    summary = TertialSummary(2026, {1: 8, 2: 0, 3: 0}, empty, empty, empty, counts)
+    lines = summary.render({"channel": channels}).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Kanal "))
+    assert [line.split()[1] for line in lines[start + 1 : start + 9]] == list("ABCDEFGH")

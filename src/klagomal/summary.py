@@ -63,10 +63,10 @@ class TertialSummary:
         ]
         lines: list[str] = []
         for title, key, counts in sections:
-            ids = sorted(
-                {i for c in counts.values() for i in c}, key=lambda i: -sum(c[i] for c in counts.values())
-            )
-            names = {i: labels.get(key, {}).get(i, i) for i in ids}
+            names = {i: labels.get(key, {}).get(i, i) for c in counts.values() for i in c}
+            # Most first; equal totals by label, so that the order never
+            # depends on the process's hash seed.
+            ids = sorted(names, key=lambda i: (-sum(c[i] for c in counts.values()), names[i]))
             width = max([len(title), *(len(n) for n in names.values())])
             lines.append(f"{title:<{width}}  " + "  ".join(f"{h:>5}" for h in heads))
             for i in ids:
