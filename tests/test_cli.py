@@ -469,9 +469,12 @@ def test_list_by_unit_includes_the_subtree(seeded: Cli) -> None:
     assert refs("list --state registrerat") == ["2026-00001", "2026-00002", "2026-00003"]
     assert refs("list --state avslutat") == []
     assert refs("list --unit soc --state registrerat --overdue") == []
+    # R7: a worklist says when each besked is due, in working days.
     assert seeded.ok("list --unit soc", today="2026-03-03").out == (
-        "2026-00001  Klagomål  Hemtjänst Norr          Registrerat  nivå 1  -\n"
-        "2026-00003  Förslag   Äldreboendet Solgården  Registrerat  nivå 1  -\n"
+        "2026-00001  Klagomål  Hemtjänst Norr          Registrerat  nivå 1  -  "
+        "besked senast 2026-03-16 (om 9 arbetsdagar)\n"
+        "2026-00003  Förslag   Äldreboendet Solgården  Registrerat  nivå 1  -  "
+        "besked senast 2026-03-16 (om 9 arbetsdagar)\n"
         "2 ärenden\n"
     )
 
@@ -485,7 +488,8 @@ def test_list_overdue_besked(seeded: Cli) -> None:
         ("2026-00003", "besked"),
     ]
     assert seeded.ok("list --overdue --unit kof", today="2026-03-17").out == (
-        "2026-00002  Beröm  Biblioteket  Registrerat  nivå 1  -  FÖRSENAT (besked)\n1 ärende\n"
+        "2026-00002  Beröm  Biblioteket  Registrerat  nivå 1  -  FÖRSENAT (besked, senast 2026-03-16)\n"
+        "1 ärende\n"
     )
 
 
@@ -839,10 +843,10 @@ ERRORS: list[Any] = [
     ),
     pytest.param(register()[:7], 2, ["följande argument saknas: --text"], id="missing-text"),
     pytest.param(
-        "acknowledge 2026-00001 --handler Lena",
+        "acknowledge 2026-00001 --respond-by 2026-04-01",
         2,
-        ["följande argument saknas: --respond-by"],
-        id="missing-respond-by",
+        ["följande argument saknas: --handler"],
+        id="missing-handler",
     ),
     pytest.param("show", 2, ["följande argument saknas: ÄRENDE"], id="missing-reference"),
     pytest.param("", 2, ["följande argument saknas: KOMMANDO"], id="missing-command"),
@@ -1101,13 +1105,16 @@ def test_a_missing_org_file_is_a_clean_error(cli: Cli) -> None:
 
 def test_plugins(cli: Cli) -> None:
     cli.ok("init")
+    text = cli.ok("plugins").out
     assert (
-        "klagomal.builtin\n  krokar: klagomal_channels, klagomal_quality_dimensions" in cli.ok("plugins").out
+        "klagomal.builtin\n  krokar: klagomal_calendars, klagomal_channels, klagomal_deadline_policy" in text
     )
+    assert "  kalendrar: se\n  aviseringssätt: log" in text
     plugins = {p["name"]: p for p in cli.ok("plugins", json=True).json()["plugins"]}
     builtin = plugins["klagomal.builtin"]
     assert set(builtin["channels"]) == CHANNELS
     assert builtin["dimensions"] == ["tillganglighet", "kompetens", "bemotande", "inflytande"]
+    assert (builtin["calendars"], builtin["notifiers"]) == (["se"], ["log"])
     assert "klagomal_channels" in builtin["hooks"]
 
 
@@ -1171,8 +1178,29 @@ def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:
     assert {"db", "year", "seconds", "summary", "figures", "examples"} <= data.keys()
     assert (data["db"], data["year"]) == ("sqlite:///klagomal-demo.db", 2026)
     figures = data["figures"]
-    for name in ("anonymous", "forwarded", "postponed_in_time", "praise_passed_on", "level_3", "overdue"):
+    for name in (
+        "anonymous",
+        "forwarded",
+        "postponed_in_time",
+        "paused",
+        "praise_passed_on",
+        "level_3",
+        "overdue",
+        "reminders",
+        "breach_alerts",
+    ):
         assert figures[name] > 0, name
+    # R7, R10, R11: the year's timeliness, in the JSON and in the text alike.
+    timeliness = data["timeliness"]
+    assert 0 < timeliness["acknowledged_in_time"] <= timeliness["acknowledgements"]
+    assert 0 < timeliness["answered_in_time"] <= timeliness["answers"]
+    assert timeliness["delay_notices"] == figures["postponed_in_time"] + figures["postponed_late"]
+    assert timeliness["delay_notices_in_time"] == figures["postponed_in_time"]
+    share = round(100 * timeliness["acknowledged_in_time"] / timeliness["acknowledgements"])
+    assert (
+        f"  besked inom tidsfristen:         {share} % "
+        f"({timeliness['acknowledged_in_time']} av {timeliness['acknowledgements']})\n"
+    ) in demo_runs.first.stdout
     assert figures["overdue"] == figures["overdue_besked"] + figures["overdue_svar"]
     summary = data["summary"]
     assert set(summary["total"]) == {"2026-T1", "2026-T2", "2026-T3"}
@@ -1193,6 +1221,134 @@ def test_demo_refuses_a_database_with_cases(cli: Cli) -> None:
         "klagomal: steg 'demo': demon behöver en tom databas; sqlite:///other.db innehåller redan ärenden\n"
     )
     assert cli.export(db=other) == before
+
+
+# -- deadlines: worklists, the paused clock, reminders (R7, R10, R11) ------------------
+
+
+def test_acknowledge_without_a_date_promises_the_response_time_of_the_kind(seeded: Cli) -> None:
+    # R10: 20 working days for a complaint (1 April), 30 for a suggestion (17 April).
+    case = seeded.case("acknowledge 2026-00001 --handler 'Enhetschef Lena Holm'", today="2026-03-04")
+    assert case["respond_by"] == "2026-04-01"
+    assert seeded.ok("acknowledge 2026-00003 --handler Hanna", today="2026-03-04").out == (
+        "Besked registrerat för 2026-00003: Hanna svarar senast 2026-04-17.\n"
+    )
+
+
+def test_pause_and_resume(seeded: Cli) -> None:
+    seeded.ok("acknowledge 2026-00001 --handler Hanna --respond-by 2026-03-27", today="2026-03-04")
+    assert seeded.ok("pause 2026-00001 --reason 'Väntar på läkarintyg.'", today="2026-03-20").out == (
+        "2026-00001 är pausat i väntan på personen. "
+        "Tidsfristen står still tills ärendet återupptas (resume).\n"
+    )
+    # Past the promised date, the paused case is not overdue (R10).
+    assert (
+        seeded.ok("list --unit soc-aldre-hemtjanst-norr", today="2026-04-01")
+        .out.splitlines()[0]
+        .endswith("Hanna  pausat sedan 2026-03-20")
+    )
+    shown = seeded.ok("show 2026-00001", today="2026-04-01").out
+    assert "  Pausat:          sedan 2026-03-20, väntar på personen\n" in shown
+    assert "FÖRSENAT" not in shown
+    assert seeded.refused("answer 2026-00001 --mode skriftligt --text Svar", today="2026-04-01").err == (
+        "klagomal: Ärende 2026-00001 (status handlaggning): steget 'answer' är inte tillåtet: "
+        "ärendet väntar på personen sedan 2026-03-20; återuppta det först (resume)\n"
+    )
+    # Eleven working days stood still (23 March–8 April, Easter excluded).
+    assert seeded.ok("resume 2026-00001", today="2026-04-08").out == (
+        "2026-00001 är återupptaget. Svar senast 2026-04-15.\n"
+    )
+    case = seeded.case("show 2026-00001", today="2026-04-08")
+    assert event_types(case)[-2:] == ["paused", "resumed"]
+    assert case["deadline"] == {"kind": "svar", "due": "2026-04-15", "working_days_left": 5, "overdue": False}
+    assert re.search(
+        r"^  4  2026-04-08  Återupptaget\s+svar senast 2026-04-15 \(11 arbetsdagar pausad\)$",
+        seeded.ok("show 2026-00001", today="2026-04-08").out,
+        re.M,
+    )
+    assert seeded.refused("resume 2026-00001", today="2026-04-08").err.endswith("ärendet är inte pausat\n")
+
+
+def test_worklists_by_deadline_handler_and_manager(seeded: Cli) -> None:
+    seeded.ok("acknowledge 2026-00003 --handler 'Maria Persson' --respond-by 2026-03-13", today="2026-03-03")
+    today = "2026-03-11"
+    # Two working days from Wednesday 11 March reach Friday 13; three reach Monday 16.
+    assert seeded.refs("list --due-within 2", today=today) == [("2026-00003", None)]
+    assert [ref for ref, _ in seeded.refs("list --due-within 3", today=today)] == [
+        "2026-00001",
+        "2026-00002",
+        "2026-00003",
+    ]
+    assert seeded.refs("list --handler 'Maria Persson'", today=today) == [("2026-00003", None)]
+    assert [ref for ref, _ in seeded.refs("list --manager 'Avdelningschef Birgitta Åberg'", today=today)] == [
+        "2026-00001",
+        "2026-00003",
+    ]
+    lines = seeded.ok("list --due-within 3", today=today).out.splitlines()
+    assert lines[0].endswith("besked senast 2026-03-16 (om 3 arbetsdagar)")
+    assert lines[2].endswith("Maria Persson  svar senast 2026-03-13 (om 2 arbetsdagar)")
+    assert lines[3] == "3 ärenden"
+    # The overdue and the soon due together: a day's worklist.
+    assert seeded.refs("list --overdue --due-within 1", today="2026-03-16") == [
+        ("2026-00001", None),
+        ("2026-00002", None),
+        ("2026-00003", "svar"),
+    ]
+    case = seeded.case("show 2026-00003", today="2026-03-16")
+    assert case["deadline"] == {"kind": "svar", "due": "2026-03-13", "working_days_left": -1, "overdue": True}
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "message"),
+    [
+        (
+            "list --due-within -1",
+            2,
+            "klagomal: fel: argument --due-within: '-1' är inget antal arbetsdagar (ett heltal, 0 eller mer)",
+        ),
+        (
+            "list --manager 'Okänd Chef'",
+            1,
+            "klagomal: steg 'list': ingen enhet har chefen 'Okänd Chef' (se 'klagomal units')",
+        ),
+        ("remind --notifier epost", 1, "klagomal: aviseringssättet 'epost' finns inte (kända: log)"),
+        (
+            "pause 2026-00001 --reason Väntar",
+            1,
+            "klagomal: Ärende 2026-00001 (status registrerat): steget 'pause' är inte tillåtet: "
+            "kräver status handlaggning",
+        ),
+    ],
+    ids=["negative-due-within", "unknown-manager", "unknown-notifier", "pause-before-besked"],
+)
+def test_deadline_commands_refuse_bad_input_cleanly(
+    seeded: Cli, command: str, status: int, message: str
+) -> None:
+    before = seeded.export()
+    assert seeded.refused(command, status=status, today="2026-03-12").err.splitlines()[-1] == message
+    assert seeded.export() == before
+
+
+def test_remind_tells_each_person_once(seeded: Cli) -> None:
+    first = seeded.ok("remind", today="2026-03-12").out.splitlines()
+    assert first[0] == "Påminnelser 2026-03-12 via log: 3 skickade, 0 misslyckade, 0 inaktuella."
+    assert [re.split(r"\s{2,}", line.strip()) for line in first[1:]] == [
+        ["2026-00001", "påminnelse", "besked senast 2026-03-16", "till Enhetschef Lena Holm (chef)"],
+        ["2026-00002", "påminnelse", "besked senast 2026-03-16", "till Bibliotekschef Ulla Rydén (chef)"],
+        ["2026-00003", "påminnelse", "besked senast 2026-03-16", "till Enhetschef Maria Persson (chef)"],
+    ]
+    # A cron job that runs twice sends nothing twice.
+    assert seeded.ok("remind", today="2026-03-12").out == (
+        "Påminnelser 2026-03-12 via log: 0 skickade, 0 misslyckade, 0 inaktuella.\n"
+    )
+    seeded.ok("acknowledge 2026-00001 --handler Hanna --respond-by 2026-03-31", today="2026-03-13")
+    data = seeded.ok("remind", today="2026-03-17", json=True).json()
+    assert set(data) == {"today", "notifier", "created", "sent", "failed", "obsolete", "uncertain"}
+    assert [(r["reference"], r["kind"], r["recipient"]) for r in data["sent"]] == [
+        ("2026-00002", "overskriden", "Bibliotekschef Ulla Rydén"),
+        ("2026-00003", "overskriden", "Enhetschef Maria Persson"),
+    ]
+    assert (data["today"], data["notifier"], data["created"], data["failed"]) == ("2026-03-17", "log", 2, [])
 
 
 # -- the worked session in docs/cli.md ------------------------------------------------------------

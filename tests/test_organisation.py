@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import pathlib
 import re
 import textwrap
@@ -429,3 +430,53 @@ def test_direct_construction_checks_parents() -> None:
             departments={"klf": department},
             source="test",
         )
+
+
+# --- closed days (klämdagar) for deadlines ------------------------------------------
+
+
+def _with_closed_days(kommun: str, forvaltning: str) -> str:
+    text = MINIMAL.replace('systemagare = "klf"', f'systemagare = "klf"\n{kommun}', 1)
+    return text.replace('namnd = "Kommunstyrelsen"', f'namnd = "Kommunstyrelsen"\n{forvaltning}', 1)
+
+
+def test_closed_days_of_the_kommun_and_a_forvaltning() -> None:
+    # TOML dates and ISO text alike; sorted, each once.
+    org = parse_organisation(
+        _with_closed_days(
+            'stangda_dagar = [2026-05-15, "2026-01-05", 2026-05-15]', 'stangda_dagar = ["2026-08-21"]'
+        )
+    )
+    assert org.closed_days == (dt.date(2026, 1, 5), dt.date(2026, 5, 15))
+    assert org.departments["klf"].closed_days == (dt.date(2026, 8, 21),)
+    assert parse_organisation(MINIMAL).closed_days == ()
+    assert parse_organisation(MINIMAL).departments["klf"].closed_days == ()
+
+
+@pytest.mark.parametrize(
+    ("kommun", "forvaltning", "expected"),
+    [
+        (
+            'stangda_dagar = "2026-05-15"',
+            "",
+            "[kommun]: 'stangda_dagar' ska vara en lista av datum, till exempel [2026-05-15]",
+        ),
+        (
+            "",
+            'stangda_dagar = ["15/5"]',
+            "förvaltning 'klf': 'stangda_dagar' innehåller '15/5', som inte är ett datum i formen ÅÅÅÅ-MM-DD",
+        ),
+        ("", 'stangda_dagar = ["2026-02-30"]', "innehåller '2026-02-30', som inte är ett datum"),
+        ("", "stangda_dagar = [2026-05-15T08:00:00]", "som inte är ett datum i formen ÅÅÅÅ-MM-DD"),
+    ],
+    ids=["not-a-list", "not-iso", "no-such-day", "a-time"],
+)
+def test_bad_closed_days_are_named(kommun: str, forvaltning: str, expected: str) -> None:
+    assert expected in parse_error(_with_closed_days(kommun, forvaltning))
+
+
+def test_closed_days_belong_to_the_kommun_or_a_forvaltning_only() -> None:
+    text = MINIMAL.replace(
+        'chef = "Ekonomichef Per Ek"', 'chef = "Ekonomichef Per Ek"\nstangda_dagar = []', 1
+    )
+    assert "avdelning 'klf-ekonomi': okänd nyckel 'stangda_dagar'" in parse_error(text)

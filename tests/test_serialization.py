@@ -35,7 +35,11 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.inform(ref, "Ärendet är hos Solgården")
     k.acknowledge(ref, "Maria", RESPOND_BY)
     k.record_action(ref, "Samtal")
-    clock.set(dt.date(2026, 3, 30))
+    clock.set(dt.date(2026, 3, 20))
+    k.pause(ref, "Väntar på läkarintyg")
+    clock.set(dt.date(2026, 3, 24))
+    k.resume(ref)  # two working days paused: due 2026-03-31
+    clock.set(dt.date(2026, 4, 2))
     k.postpone(ref, dt.date(2026, 4, 15), "Semester")  # late
     k.answer(ref, "skriftligt", "Vi ber om ursäkt")
     k.close(ref, False)

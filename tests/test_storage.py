@@ -32,7 +32,15 @@ from klagomal.storage import migrate, tables
 from klagomal.storage.sql import SqlStorage
 
 RESPOND_BY = dt.date(2026, 3, 27)
-TABLES = {"alembic_version", "cases", "case_dimensions", "events", "notices", "reference_counters"}
+TABLES = {
+    "alembic_version",
+    "cases",
+    "case_dimensions",
+    "events",
+    "notices",
+    "reference_counters",
+    "reminders",
+}
 
 
 def _table_names(k: Klagomal) -> set[str]:
@@ -79,6 +87,51 @@ def test_klagomal_init_command(db_url: str, clock: FixedClock) -> None:
 def test_schema_revisions_match_migration_scripts() -> None:
     assert list(tables.SCHEMA_REVISIONS) == migrate.script_revisions()
     assert migrate.script_revisions()[-1] == tables.SCHEMA_HEAD
+
+
+def test_upgrading_a_0001_database_keeps_every_case(tmp_path: Path, clock: FixedClock) -> None:
+    # A database from before the deadlines work (revision 0001), with cases in it:
+    # written with the rows the current code writes, minus what 0002 adds.
+    with Klagomal(f"sqlite:///{tmp_path / 'source.db'}", clock=clock, load_entrypoints=False) as source:
+        source.init()
+        acknowledged = register_case(source, dimensions=["bemotande"]).reference
+        source.acknowledge(acknowledged, "Hanna", RESPOND_BY)
+        register_case(source, contact=None, channel="svarskort")
+        expected = source.export()
+        with source.storage.engine.connect() as conn:
+            rows = {
+                table.name: [dict(row._mapping) for row in conn.execute(sa.select(table))]
+                for table in tables.metadata.sorted_tables
+                if table.name != "reminders"
+            }
+    old_url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(old_url)
+    assert migrate.upgrade(engine, "0001") == "0001"
+    old = sa.MetaData()
+    old.reflect(engine)
+    assert "paused_since" not in old.tables["cases"].c
+    with engine.begin() as conn:
+        for name, table_rows in rows.items():
+            columns = set(old.tables[name].c.keys())
+            conn.execute(
+                sa.insert(old.tables[name]),
+                [{c: v for c, v in r.items() if c in columns} for r in table_rows],
+            )
+    engine.dispose()
+
+    with Klagomal(old_url, clock=clock, load_entrypoints=False) as k:
+        with pytest.raises(SchemaError, match=r"äldre schema \(0001\). Kör 'klagomal init'"):
+            k.get(acknowledged)
+        assert k.init() == "0002"
+        # Nothing is lost, every projection equals its replay, and the clocks run.
+        assert k.export() == expected
+        for case in k.cases():
+            assert k.rebuild(case.reference) == case
+            assert case.paused_since is None
+        assert _table_names(k) == TABLES
+        # The upgraded database takes the new steps.
+        clock.set(dt.date(2026, 3, 10))
+        assert k.pause(acknowledged, "Väntar på intyg").paused_since == dt.date(2026, 3, 10)
 
 
 def test_migrated_schema_equals_metadata(k: Klagomal) -> None:

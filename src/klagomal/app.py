@@ -9,25 +9,31 @@ listeners.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Self
 
+import attrs
 import cattrs
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from klagomal import lifecycle
 from klagomal.clock import Clock, SystemClock
+from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.errors import CaseNotFoundError, ConfigurationError, InvalidInputError
 from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
+from klagomal.notifiers import LOG_NOTIFIER
 from klagomal.organisation import Organisation, default_organisation
 from klagomal.pluginmanager import PluginManager, Registry, call_impl, create_plugin_manager, implementations
+from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
-from klagomal.storage.base import CaseQuery, Storage, UnitOfWork
+from klagomal.storage.base import CaseQuery, DueWindow, Storage, UnitOfWork
+from klagomal.timeliness import Timeliness, measure_timeliness
 
 __all__ = ["DEFAULT_DB", "Klagomal"]
 
@@ -44,6 +50,19 @@ def _readable(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return _("fältet {key} saknas").format(key=exc)
     return str(exc)
+
+
+@contextlib.contextmanager
+def _naming(step: str, reference: str | None) -> Iterator[None]:
+    """Let an error from a lower layer (the calendar, a policy) name the step
+    and the case it happened in."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        named = exc.in_context(step=step, reference=reference)
+        if named is exc:
+            raise
+        raise named from exc
 
 
 class Klagomal:
@@ -72,6 +91,9 @@ class Klagomal:
         self.clock: Clock = clock or SystemClock()
         self.plugin_manager: PluginManager = create_plugin_manager(plugins, load_entrypoints=load_entrypoints)
         self.registry = Registry.from_plugin_manager(self.plugin_manager)
+        #: Each förvaltning's calendar and deadline policy, checked now so that
+        #: a bad policy stops start-up instead of a handler's step.
+        self.deadlines = Deadlines(self.organisation, self.registry.calendars, self._deadline_policy)
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()
         self.storage: Storage = self._open_storage(db)
@@ -124,12 +146,43 @@ class Klagomal:
         """Every registered quality dimension by id (R6)."""
         return dict(self.registry.dimensions)
 
+    def _deadline_policy(self, department: str) -> tuple[DeadlinePolicy, str]:
+        """The first policy a plugin gives for *department*, and the plugin.
+
+        A plugin that raises is logged and skipped, so that one broken plugin
+        does not stop a kommun's complaint handling; one that returns
+        something else than a policy is a configuration error.
+        """
+        hook = self.plugin_manager.hook.klagomal_deadline_policy
+        for impl in implementations(hook):
+            try:
+                policy = call_impl(impl, department=department, organisation=self.organisation)
+            except Exception:
+                log.exception(
+                    "klagomal: plugin %r failed in klagomal_deadline_policy for %r and is skipped",
+                    impl.plugin_name,
+                    department,
+                )
+                continue
+            if policy is None:
+                continue
+            if not isinstance(policy, DeadlinePolicy):
+                raise ConfigurationError(
+                    _(
+                        "{plugin} gav {value!r} som tidsfristpolicy för '{department}', "
+                        "inte en DeadlinePolicy"
+                    ).format(plugin=impl.plugin_name, value=policy, department=department)
+                )
+            return policy, impl.plugin_name
+        return DeadlinePolicy(), "klagomal"  # only if the built-in plugin is blocked
+
     def _context(self) -> lifecycle.Context:
         return lifecycle.Context(
             today=self.clock.today(),
             organisation=self.organisation,
             channels=self.registry.channels,
             dimensions=self.registry.dimensions,
+            deadlines=self.deadlines,
         )
 
     def _transaction(self) -> Any:
@@ -183,7 +236,8 @@ class Klagomal:
                 raise CaseNotFoundError(reference, step) from None
             ctx = self._context()
             lifecycle.check_date(case, ctx, step)
-            data = decide(case, ctx)
+            with _naming(step, reference):
+                data = decide(case, ctx)
             event = self._event(reference, case.version + 1, data, actor)
             new_case = self._commit(case, event, uow)
         self._after_commit(new_case, event)
@@ -208,17 +262,18 @@ class Klagomal:
 
         ``contact=None`` means anonymous (R5).  ``received`` defaults to today.
         """
-        data = lifecycle.register(
-            self._context(),
-            kind=kind,
-            channel=channel,
-            unit=unit,
-            text=text,
-            received=received,
-            contact=contact,
-            dimensions=dimensions,
-            serious=serious,
-        )
+        with _naming("register", None):
+            data = lifecycle.register(
+                self._context(),
+                kind=kind,
+                channel=channel,
+                unit=unit,
+                text=text,
+                received=received,
+                contact=contact,
+                dimensions=dimensions,
+                serious=serious,
+            )
         with self._transaction() as uow:
             reference = uow.next_reference(self.clock.today().year)
             event = self._event(reference, 1, data, actor)
@@ -231,12 +286,26 @@ class Klagomal:
         return self._step(reference, "forward", lambda c, ctx: lifecycle.forward(c, ctx, to_unit), actor)
 
     def acknowledge(
-        self, reference: str, handler: str, respond_by: dt.date, *, actor: str | None = None
+        self, reference: str, handler: str, respond_by: dt.date | None = None, *, actor: str | None = None
     ) -> Case:
-        """Give the besked: the handler and the promised date (R7)."""
+        """Give the besked: the handler and the promised date (R7).
+
+        Without *respond_by*, the date promised is the förvaltning's response
+        time for the case's kind, in working days from today (R10).
+        """
         return self._step(
             reference, "acknowledge", lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by), actor
         )
+
+    def pause(self, reference: str, reason: str, *, actor: str | None = None) -> Case:
+        """Stop the clock while the case waits for the person, for example for
+        missing details; *reason* says what it waits for."""
+        return self._step(reference, "pause", lambda c, ctx: lifecycle.pause(c, ctx, reason), actor)
+
+    def resume(self, reference: str, *, actor: str | None = None) -> Case:
+        """Start the clock again; the promised date moves by the working days
+        it stood still."""
+        return self._step(reference, "resume", lifecycle.resume, actor)
 
     def inform(self, reference: str, text: str, *, actor: str | None = None) -> Case:
         """Tell the person how the handling proceeds (R9)."""
@@ -311,13 +380,33 @@ class Klagomal:
         subtree: bool = False,
         state: CaseState | str | None = None,
         overdue: bool = False,
+        due_within: int | None = None,
+        handler: str | None = None,
+        manager: str | None = None,
     ) -> list[Case]:
-        """Cases, optionally at *unit* (and below it with ``subtree``), in
-        *state*, or overdue today."""
+        """Cases: a worklist.
+
+        :param unit: only cases at this unit (and below it with ``subtree``).
+        :param state: only cases in this state.
+        :param overdue: only cases whose deadline has passed (R7, R10).
+        :param due_within: only cases whose deadline falls within this many
+            working days from today (0: today).  With ``overdue`` too, cases
+            that are either.
+        :param handler: only cases with this handler.
+        :param manager: only cases in the subtree of every unit this person
+            is chef of: a manager's whole worklist.
+        """
         units: list[str] | None = None
         if unit is not None:
             self.organisation.unit(unit)  # a clear error for an unknown unit
             units = self.organisation.subtree(unit) if subtree else [unit]
+        if manager is not None:
+            managed = self._managed_units(manager)
+            units = managed if units is None else [u for u in units if u in set(managed)]
+        if due_within is not None and due_within < 0:
+            raise InvalidInputError(
+                _("antalet arbetsdagar kan inte vara negativt: {n}").format(n=due_within), step="list"
+            )
         if state is not None:
             try:
                 state = CaseState(state)
@@ -327,10 +416,146 @@ class Klagomal:
                     _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid),
                     step="list",
                 ) from None
-        query = CaseQuery(units=units, state=state, overdue_on=self.clock.today() if overdue else None)
+        today = self.clock.today()
+        with _naming("list", None):
+            due = None if due_within is None else self._due_window(today, lambda _department: due_within)
+        query = CaseQuery(
+            units=units,
+            state=state,
+            overdue_on=today if overdue else None,
+            due=due,
+            handler=handler,
+        )
         with self._transaction() as uow:
             found: list[Case] = uow.find(query)
             return found
+
+    def _managed_units(self, manager: str) -> list[str]:
+        """Every unit in the subtree of a unit whose chef is *manager*."""
+        heads = [u.id for u in self.organisation.units.values() if u.manager == manager]
+        if not heads:
+            raise InvalidInputError(
+                _("ingen enhet har chefen '{manager}' (se 'klagomal units')").format(manager=manager),
+                step="list",
+            )
+        return list(dict.fromkeys(unit for head in heads for unit in self.organisation.subtree(head)))
+
+    def _due_window(self, today: dt.date, days: Callable[[str], int]) -> DueWindow:
+        """From *today* to *days(förvaltning)* working days ahead, per
+        förvaltning calendar."""
+        last = {d: self.deadlines.limit(d, today, days(d)) for d in self.organisation.departments}
+        # Every case's förvaltning is in the organisation (import checks it);
+        # the default only keeps the query total.
+        return DueWindow(start=today, last=last, default=max(last.values()))
+
+    def open_deadline(self, case: Case) -> OpenDeadline | None:
+        """The deadline *case* waits for today, with the working days left."""
+        return self.deadlines.open_deadline(case, self.clock.today())
+
+    # -- reminders and timeliness ----------------------------------------
+
+    def remind(self, notifier: str = LOG_NOTIFIER) -> ReminderRun:
+        """Remind handlers of deadlines that are close and tell managers of
+        deadlines that have passed, through *notifier*.  Meant to run daily.
+
+        Idempotent: a reminder is owed once per case, deadline and due date,
+        and is recorded before it is sent, so running twice sends nothing
+        twice.  A reminder whose notifier failed is retried on the next run;
+        one the case has since outgrown (answered, postponed) is not sent.
+        """
+        if notifier not in self.registry.notifiers:
+            raise ConfigurationError(
+                _("aviseringssättet '{name}' finns inte (kända: {known})").format(
+                    name=notifier, known=", ".join(sorted(self.registry.notifiers))
+                )
+            )
+        send = self.registry.notifiers[notifier].send
+        today = self.clock.today()
+        window = self._due_window(today, lambda department: self.deadlines.policy(department).reminder_days)
+        with self._transaction() as uow:
+            owed: list[Reminder] = []
+            for case in uow.find(CaseQuery(overdue_on=today, due=window)):
+                deadline = self.deadlines.open_deadline(case, today)
+                assert deadline is not None  # the query found it by its deadline
+                reminder_days = self.deadlines.policy(case.department).reminder_days
+                reminder = owed_reminder(case, deadline, reminder_days, self.organisation, today)
+                if reminder is not None:
+                    owed.append(reminder)
+            created = uow.add_reminders(owed)
+            waiting = uow.reminders(statuses=("pending", "failed"))
+            uncertain = uow.reminders(statuses=("sending",))
+        sent: list[Reminder] = []
+        failed: list[Reminder] = []
+        obsolete: list[Reminder] = []
+        for reminder in waiting:
+            # Record the attempt before the notifier is called: if this run
+            # dies while sending, the reminder is never sent a second time.
+            with self._transaction() as uow:
+                case = uow.get(reminder.reference)
+                deadline = self.deadlines.open_deadline(case, today)
+                current = (
+                    deadline is not None
+                    and (deadline.kind, deadline.due) == (reminder.deadline, reminder.due)
+                    and deadline.overdue == (reminder.kind == BREACH)
+                )
+                reminder = attrs.evolve(
+                    reminder,
+                    status="sending" if current else "obsolete",
+                    attempts=reminder.attempts + int(current),
+                )
+                uow.update_reminder(reminder)
+            if not current:
+                obsolete.append(reminder)
+                continue
+            assert deadline is not None
+            try:
+                send(staff_message(reminder, case, deadline, self.organisation))
+            except Exception as exc:
+                log.exception("klagomal: notifier %r failed for %s", notifier, reminder.reference)
+                reminder = attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
+                failed.append(reminder)
+            else:
+                reminder = attrs.evolve(reminder, status="sent", last_error=None, sent_at=self.clock.now())
+                sent.append(reminder)
+            with self._transaction() as uow:
+                uow.update_reminder(reminder)
+        return ReminderRun(today, notifier, created, sent, failed, obsolete, uncertain)
+
+    def reminders(self, reference: str | None = None) -> list[Reminder]:
+        """Every reminder and breach alert recorded, or those of one case."""
+        with self._transaction() as uow:
+            found: list[Reminder] = uow.reminders(reference=reference)
+            return found
+
+    def timeliness(
+        self,
+        start: dt.date,
+        end: dt.date,
+        *,
+        department: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> Timeliness:
+        """How well the deadlines were kept for the cases received from
+        *start* to *end* (R7, R10, R11), as known on *as_of* (default today).
+
+        See :mod:`klagomal.timeliness` for what each figure counts.
+        """
+        if department is not None and department not in self.organisation.departments:
+            raise InvalidInputError(
+                _("okänd förvaltning '{department}'").format(department=department), step="timeliness"
+            )
+        query = CaseQuery(
+            received_from=start,
+            received_to=end,
+            departments=None if department is None else [department],
+        )
+        with self._transaction() as uow:
+            references = [case.reference for case in uow.find(query)]
+            histories = uow.histories(references)
+        with _naming("timeliness", None):
+            return measure_timeliness(
+                histories.values(), self.deadlines.calendar, as_of or self.clock.today()
+            )
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from klagomal.calendars import Calendar, swedish_calendar
+from klagomal.deadlines import DeadlinePolicy
 from klagomal.hookspecs import hookimpl
 from klagomal.i18n import _
 from klagomal.model import Channel, QualityDimension
+from klagomal.notifiers import Notifier, log_notifier
+from klagomal.organisation import Organisation
 from klagomal.storage.base import StorageBackend
 
 __all__ = ["BUILTIN_CHANNELS", "BUILTIN_DIMENSIONS"]
@@ -58,3 +62,21 @@ def klagomal_storage_backends() -> Iterator[StorageBackend]:
         schemes=("sqlite", "postgresql", "mysql", "mariadb", "mssql"),
         open=SqlStorage.open,
     )
+
+
+@hookimpl(trylast=True)
+def klagomal_calendars() -> Iterator[Calendar]:
+    """The Swedish calendar (lag 1930:173); its index is built on first use."""
+    yield swedish_calendar()
+
+
+@hookimpl(trylast=True)
+def klagomal_notifiers() -> Iterator[Notifier]:
+    """The log notifier."""
+    yield log_notifier()
+
+
+@hookimpl(trylast=True)
+def klagomal_deadline_policy(department: str, organisation: Organisation) -> DeadlinePolicy:
+    """The routine's defaults: besked within ten working days (R7)."""
+    return DeadlinePolicy()

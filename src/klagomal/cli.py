@@ -28,15 +28,19 @@ from klagomal.events import (
     Event,
     Forwarded,
     Informed,
+    Paused,
     Postponed,
     PraisePassedOn,
     Reclassified,
+    Resumed,
 )
 from klagomal.i18n import _, ngettext
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
+    from klagomal.deadlines import OpenDeadline
     from klagomal.model import Case
+    from klagomal.reminders import Reminder
 
 __all__ = ["main"]
 
@@ -97,6 +101,14 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(
             _("'{value}' är inget datum i formen ÅÅÅÅ-MM-DD").format(value=value)
         ) from None
+
+
+def _working_days(value: str) -> int:
+    if not re.fullmatch(r"\d+", value.strip()):
+        raise argparse.ArgumentTypeError(
+            _("'{value}' är inget antal arbetsdagar (ett heltal, 0 eller mer)").format(value=value)
+        )
+    return int(value)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -169,6 +181,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "--state", metavar="STATUS", help=_("bara ärenden med denna status (registrerat, handlaggning, ...)")
     )
     p.add_argument("--overdue", action="store_true", help=_("bara ärenden där en tidsfrist har passerat"))
+    p.add_argument(
+        "--due-within",
+        type=_working_days,
+        metavar="N",
+        help=_("bara ärenden vars tidsfrist infaller inom N arbetsdagar (med --overdue: även försenade)"),
+    )
+    p.add_argument("--handler", metavar="NAMN", help=_("bara ärenden med denna handläggare"))
+    p.add_argument(
+        "--manager",
+        metavar="NAMN",
+        help=_("bara ärenden hos enheterna där denna person är chef, med underenheter"),
+    )
 
     p = cmd("forward", _("skicka ärendet vidare till rätt enhet"), _cmd_forward)
     p.add_argument("reference", metavar="ÄRENDE")
@@ -177,7 +201,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument("--handler", required=True, metavar="NAMN", help=_("vem som handlägger ärendet"))
     p.add_argument(
-        "--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("lovat svarsdatum")
+        "--respond-by",
+        type=_date,
+        metavar="ÅÅÅÅ-MM-DD",
+        help=_("lovat svarsdatum (standard: förvaltningens svarstid för ärendetypen)"),
     )
     p = cmd("inform", _("informera personen om hur handläggningen går"), _cmd_inform)
     p.add_argument("reference", metavar="ÄRENDE")
@@ -186,6 +213,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument("--respond-by", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("nytt svarsdatum"))
     p.add_argument("--reason", required=True, metavar="SKÄL", help=_("varför det tar längre tid"))
+    p = cmd("pause", _("pausa tidsfristen medan ärendet väntar på personen"), _cmd_pause)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument(
+        "--reason", required=True, metavar="SKÄL", help=_("vad ärendet väntar på, t.ex. en komplettering")
+    )
+    p = cmd("resume", _("återuppta ett pausat ärende; svarsdatumet flyttas"), _cmd_resume)
+    p.add_argument("reference", metavar="ÄRENDE")
     p = cmd("answer", _("besvara ärendet"), _cmd_answer)
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument(
@@ -227,6 +261,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p = cmd("import", _("importera en export (allt eller inget)"), _cmd_import)
     p.add_argument("file", metavar="FIL", help=_("exportfil, eller - för standard in"))
     cmd("plugins", _("visa insticksmoduler och vad de lägger till"), _cmd_plugins)
+    p = cmd(
+        "remind",
+        _("påminn handläggare om frister som närmar sig och chefer om passerade (körs dagligen)"),
+        _cmd_remind,
+    )
+    p.add_argument(
+        "--notifier",
+        default="log",
+        metavar="NAMN",
+        help=_("aviseringssätt (standard log; se 'klagomal plugins')"),
+    )
     return parser
 
 
@@ -261,6 +306,8 @@ def _case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[
         events = k.history(case.reference)
     obj = case_to_json(k.converter, case, events)
     obj["overdue"] = case.overdue_reason(k.clock.today())
+    deadline = k.open_deadline(case)
+    obj["deadline"] = None if deadline is None else k.converter.unstructure(deadline)
     return obj
 
 
@@ -272,8 +319,22 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def _list_row(k: Klagomal, case: Case, today: dt.date) -> list[str]:
-    reason = case.overdue_reason(today)
+def _deadline_text(case: Case, deadline: OpenDeadline | None) -> str:
+    """What a worklist says about the case's deadline."""
+    if case.paused_since is not None:
+        return _("pausat sedan {day}").format(day=case.paused_since)
+    if deadline is None:
+        return ""
+    if deadline.overdue:
+        return _("FÖRSENAT ({what}, senast {due})").format(what=deadline.kind, due=deadline.due)
+    left = deadline.working_days_left
+    when = (
+        _("i dag") if left == 0 else ngettext("om {n} arbetsdag", "om {n} arbetsdagar", left).format(n=left)
+    )
+    return _("{what} senast {due} ({when})").format(what=deadline.kind, due=deadline.due, when=when)
+
+
+def _list_row(k: Klagomal, case: Case) -> list[str]:
     return [
         case.reference,
         case.kind.label,
@@ -281,7 +342,7 @@ def _list_row(k: Klagomal, case: Case, today: dt.date) -> list[str]:
         case.state.label,
         _("nivå {n}").format(n=int(case.level)),
         case.handler or "-",
-        _("FÖRSENAT ({what})").format(what=reason) if reason else "",
+        _deadline_text(case, k.open_deadline(case)),
     ]
 
 
@@ -321,6 +382,8 @@ def _describe(k: Klagomal, case: Case) -> str:
         ),
         (_("Åtgärder"), str(case.actions)),
     ]
+    if case.paused_since is not None:
+        fields.append((_("Pausat"), _("sedan {day}, väntar på personen").format(day=case.paused_since)))
     reason = case.overdue_reason(k.clock.today())
     if reason:
         fields.append((_("FÖRSENAT"), _("{what} har inte getts i tid").format(what=reason)))
@@ -345,6 +408,14 @@ def _event_details(k: Klagomal, event: Event) -> str:
             return _("till {date} ({timing}): {reason}").format(
                 date=data.respond_by, timing=timing, reason=data.reason
             )
+        case Paused():
+            return data.reason
+        case Resumed():
+            return ngettext(
+                "svar senast {date} ({n} arbetsdag pausad)",
+                "svar senast {date} ({n} arbetsdagar pausad)",
+                data.paused_days,
+            ).format(date=data.respond_by, n=data.paused_days)
         case Answered():
             return data.mode.value
         case Closed():
@@ -480,10 +551,17 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
 
 def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
-        found = k.cases(unit=args.unit, subtree=args.unit is not None, state=args.state, overdue=args.overdue)
+        found = k.cases(
+            unit=args.unit,
+            subtree=args.unit is not None,
+            state=args.state,
+            overdue=args.overdue,
+            due_within=args.due_within,
+            handler=args.handler,
+            manager=args.manager,
+        )
         histories = k.histories([c.reference for c in found])
-        today = k.clock.today()
-        lines = _table([_list_row(k, case, today) for case in found])
+        lines = _table([_list_row(k, case) for case in found])
         lines.append(ngettext("{n} ärende", "{n} ärenden", len(found)).format(n=len(found)))
         out.emit({"cases": [_case_obj(k, c, histories[c.reference]) for c in found]}, "\n".join(lines))
     return 0
@@ -521,6 +599,13 @@ _cmd_inform = _simple_step(
 _cmd_postpone = _simple_step(
     lambda k, a: k.postpone(a.reference, a.respond_by, a.reason),
     "Nytt svarsdatum för {reference}: {case.respond_by}.",
+)
+_cmd_pause = _simple_step(
+    lambda k, a: k.pause(a.reference, a.reason),
+    "{reference} är pausat i väntan på personen. Tidsfristen står still tills ärendet återupptas (resume).",
+)
+_cmd_resume = _simple_step(
+    lambda k, a: k.resume(a.reference), "{reference} är återupptaget. Svar senast {case.respond_by}."
 )
 _cmd_answer = _simple_step(lambda k, a: k.answer(a.reference, a.mode, a.text), "{reference} är besvarat.")
 _cmd_action = _simple_step(
@@ -595,18 +680,80 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
         for name, plugin in sorted(pm.list_name_plugin()):
             hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
             version = pm.version_of(name)
-            dims = k.registry.registered_by(name, "dimensions")
-            chans = k.registry.registered_by(name, "channels")
-            plugins.append(
-                {"name": name, "version": version, "hooks": hooks, "dimensions": dims, "channels": chans}
-            )
+            registered = {
+                what: k.registry.registered_by(name, what)
+                for what in ("dimensions", "channels", "calendars", "notifiers")
+            }
+            plugins.append({"name": name, "version": version, "hooks": hooks, **registered})
             lines.append(f"{name}" + (f" {version}" if version else ""))
             lines.append("  " + _("krokar: {hooks}").format(hooks=", ".join(hooks) or "-"))
-            if dims:
-                lines.append("  " + _("dimensioner: {items}").format(items=", ".join(dims)))
-            if chans:
-                lines.append("  " + _("kanaler: {items}").format(items=", ".join(chans)))
+            labels = {
+                "dimensions": _("dimensioner: {items}"),
+                "channels": _("kanaler: {items}"),
+                "calendars": _("kalendrar: {items}"),
+                "notifiers": _("aviseringssätt: {items}"),
+            }
+            for what, items in registered.items():
+                if items:
+                    lines.append("  " + labels[what].format(items=", ".join(items)))
         out.emit({"plugins": plugins}, "\n".join(lines))
+    return 0
+
+
+def _reminder_row(reminder: Reminder) -> list[str]:
+    kind = {"paminnelse": _("påminnelse"), "overskriden": _("överskriden")}.get(reminder.kind, reminder.kind)
+    return [
+        reminder.reference,
+        kind,
+        _("{what} senast {due}").format(what=reminder.deadline, due=reminder.due),
+        _("till {recipient} ({role})").format(recipient=reminder.recipient, role=reminder.role),
+    ]
+
+
+def _cmd_remind(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        run = k.remind(args.notifier)
+        as_json = {
+            "today": run.today,
+            "notifier": run.notifier,
+            "created": len(run.created),
+            **{
+                what: [k.converter.unstructure(r) for r in getattr(run, what)]
+                for what in ("sent", "failed", "obsolete", "uncertain")
+            },
+        }
+    lines = [
+        _(
+            "Påminnelser {today} via {notifier}: {sent} skickade, {failed} misslyckade, "
+            "{obsolete} inaktuella."
+        ).format(
+            today=run.today,
+            notifier=run.notifier,
+            sent=len(run.sent),
+            failed=len(run.failed),
+            obsolete=len(run.obsolete),
+        )
+    ]
+    lines += ["  " + line for line in _table([_reminder_row(r) for r in run.sent])]
+    if run.failed:
+        lines.append(_("Kunde inte skickas (försöks igen vid nästa körning):"))
+        lines += [
+            "  " + line + f"  {r.last_error}"
+            for line, r in zip(_table([_reminder_row(r) for r in run.failed]), run.failed, strict=True)
+        ]
+    if run.uncertain:
+        lines.append(_("Avbröts under ett tidigare utskick; kontrollera om de kom fram (skickas inte igen):"))
+        lines += ["  " + line for line in _table([_reminder_row(r) for r in run.uncertain])]
+    out.emit(as_json, "\n".join(lines))
+    if run.failed:
+        sys.stderr.write(
+            ngettext(
+                "klagomal: {n} påminnelse kunde inte skickas\n",
+                "klagomal: {n} påminnelser kunde inte skickas\n",
+                len(run.failed),
+            ).format(n=len(run.failed))
+        )
+        return 1
     return 0
 
 

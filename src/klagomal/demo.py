@@ -4,8 +4,10 @@ The simulation is seeded and deterministic.  It goes through the public
 :class:`~klagomal.Klagomal` API day by day with a :class:`FixedClock`, so
 every deadline, refusal and notice is the real thing.  It covers every
 channel and every lifecycle path: anonymous cases, forwarding, a delay
-notice, escalation to level 3, praise passed on, and cases left overdue at
-the end of the year.  Then it prints a per-tertial summary.
+notice, a clock paused while the person sends missing details, escalation
+to level 3, praise passed on, and cases left overdue at the end of the year.
+Every working day it runs ``remind``, as a kommun's cron job would.  Then it
+prints a per-tertial summary and how well the deadlines were kept.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from klagomal.i18n import _
 from klagomal.model import Case, CaseState, Contact, Kind, Level
 from klagomal.organisation import default_organisation
 from klagomal.summary import TertialSummary, summarise_by_tertial
+from klagomal.timeliness import Timeliness
 
 __all__ = ["DEMO_DB", "DemoResult", "run_demo"]
 
@@ -105,10 +108,23 @@ class DemoResult:
     figures: dict[str, int]
     labels: dict[str, dict[str, str]]
     examples: dict[str, str]
+    timeliness: Timeliness
 
     def render(self) -> str:
         """The Swedish text the CLI prints."""
         f = self.figures
+        t = self.timeliness
+
+        def share(part: int, whole: int) -> str:
+            if not whole:
+                return "-"
+            return _("{percent} % ({part} av {whole})").format(
+                percent=round(100 * part / whole), part=part, whole=whole
+            )
+
+        def median(value: float | None) -> str:
+            return "-" if value is None else f"{value:g}".replace(".", ",")
+
         lines = [
             _("Exempelkommun: ett år av synpunkter ({year})").format(year=self.year),
             "",
@@ -120,6 +136,7 @@ class DemoResult:
             _("  allvarliga klagomål (R15):       {n}").format(n=f["serious"]),
             _("  förseningsbesked i tid (R11):    {n}").format(n=f["postponed_in_time"]),
             _("  förseningsbesked för sent:       {n}").format(n=f["postponed_late"]),
+            _("  pausade i väntan på personen:    {n}").format(n=f["paused"]),
             _("  åtgärder (R16):                  {n}").format(n=f["actions"]),
             _("  beröm vidarebefordrat (R22):     {n}").format(n=f["praise_passed_on"]),
             _("  lyfta till nivå 2 (R20):         {n}").format(n=f["level_2"]),
@@ -130,6 +147,21 @@ class DemoResult:
                 n=f["overdue"], a=f["overdue_besked"], b=f["overdue_svar"]
             ),
             _("  steg som rutinen vägrade (R2, R5): {n}").format(n=f["refused"]),
+            _("  påminnelser / larm till chef:    {a} / {b}").format(a=f["reminders"], b=f["breach_alerts"]),
+            "",
+            _("Tidsfrister (R7, R10, R11), räknat i arbetsdagar:"),
+            _("  besked inom tidsfristen:         {share}").format(
+                share=share(t.acknowledged_in_time, t.acknowledgements)
+            ),
+            _("  svar senast lovat datum:         {share}").format(
+                share=share(t.answered_in_time, t.answers)
+            ),
+            _("  förseningsbesked i tid:          {share}").format(
+                share=share(t.delay_notices_in_time, t.delay_notices)
+            ),
+            _("  median till besked / svar:       {a} / {b} arbetsdagar").format(
+                a=median(t.median_days_to_acknowledge), b=median(t.median_days_to_answer)
+            ),
             "",
             _("Exempel: 'klagomal --db {db} show {ref}' visar ett ärende som gick till nämnden.").format(
                 db=self.db, ref=self.examples.get("level_3", "-")
@@ -147,6 +179,7 @@ class DemoResult:
             "summary": self.summary.to_json(),
             "figures": self.figures,
             "examples": self.examples,
+            "timeliness": self.timeliness.to_json(),
         }
 
 
@@ -168,6 +201,7 @@ class _Simulation:
     queue: list[tuple[dt.date, int, str, Callable[[Case], object]]] = attrs.field(factory=list)
     counter: int = 0
     refused: int = 0
+    reminders: Counter[str] = attrs.field(factory=Counter)
 
     def later(self, case: Case, working_days: int, step: Callable[[Case], object]) -> None:
         when = deadlines.add_working_days(self.clock.today(), max(1, working_days))
@@ -217,6 +251,10 @@ class _Simulation:
             self.later(c, 1, self.pass_on)
         if plan == "neglected_answer":
             return
+        if plan == "pause" and not c.anonymous:
+            # The handler needs details from the person; they arrive some days later.
+            self.later(c, max(1, days_left // 3), self.pause)
+            return
         if plan in ("postpone", "late_postpone"):
             when = max(1, days_left - 2) if plan == "postpone" else days_left + 2
             self.later(c, when, self.postpone)
@@ -224,6 +262,16 @@ class _Simulation:
         if not c.anonymous and rng.random() < 0.3:
             self.later(c, max(1, days_left // 2), self.inform)
         self.later(c, rng.randint(2, max(2, days_left)), lambda c2: self.finish(c2, plan))
+
+    def pause(self, case: Case) -> None:
+        c = self.k.pause(case.reference, _("Vi behöver ett läkarintyg för att kunna utreda vidare."))
+        self.later(c, self.rng.randint(3, 8), self.resume)
+
+    def resume(self, case: Case) -> None:
+        c = self.k.resume(case.reference)
+        assert c.respond_by is not None
+        days_left = deadlines.working_days_between(self.clock.today(), c.respond_by)
+        self.later(c, self.rng.randint(1, max(1, days_left)), lambda c2: self.finish(c2, "normal"))
 
     def inform(self, case: Case) -> None:
         if case.state is CaseState.HANDLAGGNING:  # it may already be answered
@@ -270,7 +318,8 @@ class _Simulation:
 
 
 _PLANS = {
-    "normal": 70,
+    "normal": 66,
+    "pause": 4,
     "forward": 8,
     "postpone": 6,
     "late_postpone": 2,
@@ -283,7 +332,7 @@ _PLANS = {
 
 # The first cases of the year walk the rarer paths, so that every path is
 # shown whatever the seed.
-_SHOWCASE = ["escalate_3", "forward", "postpone", "late_postpone", "escalate_2", "late_ack"]
+_SHOWCASE = ["escalate_3", "forward", "postpone", "late_postpone", "escalate_2", "late_ack", "pause"]
 
 
 def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: int = 600) -> DemoResult:
@@ -320,6 +369,9 @@ def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: in
                 n = int(per_day) + (1 if sim.rng.random() < per_day % 1 else 0)
                 for _i in range(n):
                     _register_one(sim, leaves, channels, showcase)
+                # The kommun's daily cron job.
+                run = k.remind()
+                sim.reminders.update(r.kind for r in run.sent)
             day += dt.timedelta(days=1)
         clock.set(dt.date(year, 12, 31))
         _try_forbidden_steps(sim)
@@ -351,7 +403,7 @@ def _register_one(sim: _Simulation, leaves: list[Any], channels: list[str], show
     rng = sim.rng
     k = sim.k
     plan = showcase.pop(0) if showcase else rng.choices(list(_PLANS), weights=list(_PLANS.values()))[0]
-    if plan.startswith("escalate"):
+    if plan.startswith("escalate") or plan == "pause":
         kind = Kind.KLAGOMAL
     else:
         kind = rng.choices(list(_KIND_WEIGHTS), weights=list(_KIND_WEIGHTS.values()))[0]
@@ -411,6 +463,7 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
         "serious": sum(c.serious for c in all_cases),
         "postponed_in_time": sum(c.postponements - c.late_postponements for c in all_cases),
         "postponed_late": sum(c.late_postponements for c in all_cases),
+        "paused": sum(1 for h in histories.values() if any(e.type == "paused" for e in h)),
         "actions": types["action_recorded"],
         "praise_passed_on": sum(c.praise_passed_on for c in all_cases),
         "level_2": escalations[2],
@@ -422,6 +475,8 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
         "overdue_besked": overdue["besked"],
         "overdue_svar": overdue["svar"],
         "refused": sim.refused,
+        "reminders": sim.reminders["paminnelse"],
+        "breach_alerts": sim.reminders["overskriden"],
     }
     labels = {
         "kind": {kind.value: kind.label for kind in Kind},
@@ -429,4 +484,7 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
         "department": {d.id: d.name for d in k.organisation.departments.values()},
         "channel": {c.id: c.label for c in k.channels.values()},
     }
-    return DemoResult(db, year, seconds, summarise_by_tertial(all_cases, year), figures, labels, examples)
+    timeliness = k.timeliness(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return DemoResult(
+        db, year, seconds, summarise_by_tertial(all_cases, year), figures, labels, examples, timeliness
+    )

@@ -28,10 +28,12 @@ __all__ = [
     "EventData",
     "Forwarded",
     "Informed",
+    "Paused",
     "Postponed",
     "PraisePassedOn",
     "Reclassified",
     "Registered",
+    "Resumed",
     "event_label",
 ]
 
@@ -118,6 +120,29 @@ class Postponed:
 
 
 @attrs.frozen
+class Paused:
+    """The clock stopped while the case waits for the person, for example for
+    details that are missing.  Until :class:`Resumed` the promised date does
+    not come closer and the case is never overdue."""
+
+    TYPE: ClassVar[str] = "paused"
+
+    reason: str
+
+
+@attrs.frozen
+class Resumed:
+    """The clock runs again.  The promised date moved by the working days the
+    clock stood still, so the handler has the time that was left (R10)."""
+
+    TYPE: ClassVar[str] = "resumed"
+
+    respond_by: dt.date
+    previous: dt.date
+    paused_days: int
+
+
+@attrs.frozen
 class Answered:
     """The case was answered, in writing or orally (R13)."""
 
@@ -176,6 +201,8 @@ EventData = (
     | Acknowledged
     | Informed
     | Postponed
+    | Paused
+    | Resumed
     | Answered
     | ActionRecorded
     | Closed
@@ -193,6 +220,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         Acknowledged,
         Informed,
         Postponed,
+        Paused,
+        Resumed,
         Answered,
         ActionRecorded,
         Closed,
@@ -211,6 +240,8 @@ def event_label(type_id: str) -> str:
         "acknowledged": _("Besked givet"),
         "informed": _("Information lämnad"),
         "postponed": _("Nytt svarsdatum"),
+        "paused": _("Pausat i väntan på personen"),
+        "resumed": _("Återupptaget"),
         "answered": _("Besvarat"),
         "action_recorded": _("Åtgärd registrerad"),
         "closed": _("Avslutat"),

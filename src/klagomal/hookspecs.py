@@ -27,8 +27,12 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from klagomal.app import Klagomal
+    from klagomal.calendars import Calendar
+    from klagomal.deadlines import DeadlinePolicy
     from klagomal.events import Event
     from klagomal.model import Case, Channel, QualityDimension
+    from klagomal.notifiers import Notifier
+    from klagomal.organisation import Organisation
     from klagomal.storage.base import StorageBackend
 
 __all__ = ["PROJECT_NAME", "hookimpl"]
@@ -75,6 +79,56 @@ def klagomal_storage_backends() -> Iterable[StorageBackend]:  # type: ignore[emp
     wins over the built-in one.
 
     .. versionadded:: 0.1
+    """
+
+
+@_hookspec
+def klagomal_calendars() -> Iterable[Calendar]:  # type: ignore[empty-body]
+    """Working-day calendars, each with its own ``name`` (R7, R10).
+
+    A calendar is any object with the :class:`klagomal.calendars.Calendar`
+    protocol; :class:`klagomal.calendars.WorkingCalendar` builds one from a
+    rule.  A förvaltning's deadline policy chooses a calendar by name.
+    Results from all plugins are collected; a plugin may replace the built-in
+    ``"se"`` by registering the same name; the same name from two outside
+    plugins is an error at start-up.
+
+    .. versionadded:: 0.2
+    """
+
+
+@_hookspec
+def klagomal_notifiers() -> Iterable[Notifier]:  # type: ignore[empty-body]
+    """Ways to reach staff (reminders and breach alerts), each with its own
+    ``name``.  Built in: ``log``.
+
+    Results from all plugins are collected; duplicate names are an error.
+
+    .. versionadded:: 0.2
+    """
+
+
+# -- decision hooks: the first result wins ----------------------------------
+
+
+@_hookspec(firstresult=True)
+def klagomal_deadline_policy(department: str, organisation: Organisation) -> DeadlinePolicy | None:
+    """The deadline policy of a förvaltning (R7, R10, R11, R25): its
+    calendar, the working days for the besked (at most ten), the default
+    response time per kind, the reminder lead time, which channels count
+    from registration rather than receipt, and closed days of its own.
+
+    :param department: the förvaltning's id, such as ``"soc"``.
+    :param organisation: the kommun's organisation.
+
+    Stops at the first result that is not ``None``; the built-in policy
+    (:class:`klagomal.deadlines.DeadlinePolicy` with its defaults) comes
+    last.  Called once per förvaltning when a :class:`~klagomal.Klagomal` is
+    created; an invalid policy is a
+    :class:`~klagomal.errors.ConfigurationError` then, naming the plugin.  An
+    implementation that raises is logged with its plugin's name and skipped.
+
+    .. versionadded:: 0.2
     """
 
 

@@ -13,11 +13,13 @@ Each step is split in two, as in any event-sourced design:
 Allowed steps (states in ``CaseState``)::
 
     register      -> registrerat
-    forward       registrerat | handlaggning        -> registrerat      (R12; a new besked is owed)
+    forward       registrerat | handlaggning (clock running) -> registrerat (R12; a new besked is owed)
     acknowledge   registrerat                       -> handlaggning     (R7)
     inform        registrerat | handlaggning        (not anonymous; R9)
-    postpone      handlaggning                      (R11)
-    answer        handlaggning                      -> besvarat (not anonymous; R13)
+    postpone      handlaggning, clock running       (R11)
+    pause         handlaggning, clock running, not anonymous, promised date not passed
+    resume        handlaggning, clock paused        (the promised date moves by the days paused)
+    answer        handlaggning, clock running       -> besvarat (not anonymous; R13)
     action        any state                         (R16)
     close         besvarat; handlaggning when anonymous (no answer possible) -> avslutat
     escalate      avslutat, not satisfied, level < 3 -> registrerat at level + 1 (R19–R21)
@@ -32,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from klagomal import deadlines
+from klagomal.deadlines import Deadlines
 from klagomal.errors import InvalidInputError, InvalidStepError
 from klagomal.events import (
     Acknowledged,
@@ -44,10 +46,12 @@ from klagomal.events import (
     EventData,
     Forwarded,
     Informed,
+    Paused,
     Postponed,
     PraisePassedOn,
     Reclassified,
     Registered,
+    Resumed,
 )
 from klagomal.i18n import _
 from klagomal.model import AnswerMode, Case, CaseState, Channel, Contact, Kind, Level, QualityDimension
@@ -66,22 +70,33 @@ __all__ = [
     "inform",
     "parse_kind",
     "pass_on_praise",
+    "pause",
     "postpone",
     "reclassify",
     "record_action",
     "register",
     "replay",
+    "resume",
 ]
+
+
+def _builtin_deadlines(ctx: Context) -> Deadlines:
+    return Deadlines.builtin(ctx.organisation)
 
 
 @attrs.frozen
 class Context:
-    """What a decision may consult besides the case itself."""
+    """What a decision may consult besides the case itself.
+
+    ``deadlines`` holds each förvaltning's calendar and deadline policy; by
+    default the built-in Swedish calendar and policy.
+    """
 
     today: dt.date
     organisation: Organisation
     channels: Mapping[str, Channel]
     dimensions: Mapping[str, QualityDimension]
+    deadlines: Deadlines = attrs.field(default=attrs.Factory(_builtin_deadlines, takes_self=True))
 
 
 # -- helpers ---------------------------------------------------------------
@@ -95,6 +110,18 @@ def _require_state(case: Case, step: str, *allowed: CaseState) -> None:
     if case.state not in allowed:
         names = ", ".join(s.value for s in allowed)
         raise _refuse(case, step, _("kräver status {states}").format(states=names))
+
+
+def _require_running(case: Case, step: str) -> None:
+    """Refuse a step that needs the clock running while it is paused."""
+    if case.paused_since is not None:
+        raise _refuse(
+            case,
+            step,
+            _("ärendet väntar på personen sedan {day}; återuppta det först (resume)").format(
+                day=case.paused_since
+            ),
+        )
 
 
 def _text(value: str, step: str, field: str, reference: str | None = None) -> str:
@@ -187,14 +214,18 @@ def register(
         )
     if serious and kind is not Kind.KLAGOMAL:
         raise InvalidInputError(_("bara klagomål kan markeras som allvarliga"), step=step)
+    department = ctx.organisation.unit(unit).department
     return Registered(
         kind=kind,
         channel=channel,
         unit=unit,
-        department=ctx.organisation.unit(unit).department,
+        department=department,
         text=text,
         received=received,
-        acknowledge_by=deadlines.acknowledge_by(received),
+        # R7, counted from receipt unless the förvaltning's policy says otherwise.
+        acknowledge_by=ctx.deadlines.acknowledge_by(
+            department, received, channel=channel, registered=ctx.today
+        ),
         contact=contact,
         dimensions=tuple(dict.fromkeys(dimensions)),
         serious=serious,
@@ -207,6 +238,7 @@ def forward(case: Case, ctx: Context, to_unit: str) -> Forwarded:
     """Send the case on to the unit it concerns; every hop is counted (R12)."""
     step = "forward"
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
+    _require_running(case, step)
     if not ctx.organisation.has_unit(to_unit):
         raise InvalidInputError(
             _("okänd enhet '{unit}'").format(unit=to_unit), step=step, reference=case.reference
@@ -214,26 +246,39 @@ def forward(case: Case, ctx: Context, to_unit: str) -> Forwarded:
     if to_unit == case.unit:
         raise _refuse(case, step, _("ärendet ligger redan hos {unit}").format(unit=to_unit))
     handler = ctx.organisation.nearest_manager(to_unit) if case.serious else None
-    acknowledged = case.state is CaseState.HANDLAGGNING
+    department = ctx.organisation.unit(to_unit).department
+    if case.state is CaseState.HANDLAGGNING:
+        # The new unit owes its own besked, under its förvaltning's policy.
+        acknowledge_by = ctx.deadlines.acknowledge_by(department, ctx.today)
+    else:
+        acknowledge_by = case.acknowledge_by  # the person has waited since receipt
     return Forwarded(
         from_unit=case.unit,
         to_unit=to_unit,
-        department=ctx.organisation.unit(to_unit).department,
-        acknowledge_by=deadlines.acknowledge_by(ctx.today) if acknowledged else case.acknowledge_by,
+        department=department,
+        acknowledge_by=acknowledge_by,
         handler=handler,
     )
 
 
-def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date) -> Acknowledged:
-    """Record the besked: who handles the case and by when it will be answered (R7)."""
+def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date | None = None) -> Acknowledged:
+    """Record the besked: who handles the case and by when it will be answered (R7).
+
+    Without *respond_by*, the date promised is the förvaltning's response
+    time for the case's kind, counted in working days from today (R10).
+    """
     step = "acknowledge"
     _require_state(case, step, CaseState.REGISTRERAT)
     _text(handler, step, _("handläggare"), case.reference)
+    if respond_by is None:
+        respond_by = ctx.deadlines.default_respond_by(case.department, case.kind, ctx.today)
     _check_respond_by(case, ctx, step, respond_by)
     return Acknowledged(handler=handler, respond_by=respond_by)
 
 
 def _check_respond_by(case: Case, ctx: Context, step: str, respond_by: dt.date) -> None:
+    # The calendar must be able to count to the date, for reminders and reports.
+    ctx.deadlines.check_date(case.department, respond_by)
     if respond_by < case.received:
         raise InvalidInputError(
             _("svarsdatum {date} ligger före mottagningsdatum {received}").format(
@@ -265,6 +310,7 @@ def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Post
     what R11 asks; doing it later is allowed but recorded as late."""
     step = "postpone"
     _require_state(case, step, CaseState.HANDLAGGNING)
+    _require_running(case, step)
     assert case.respond_by is not None  # set by every acknowledgement
     _text(reason, step, _("skälet"), case.reference)
     _check_respond_by(case, ctx, step, respond_by)
@@ -284,10 +330,50 @@ def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Post
     )
 
 
+def pause(case: Case, ctx: Context, reason: str) -> Paused:
+    """Stop the clock while the case waits for the person, for example for
+    details that are missing.  *reason* says what the case waits for.
+
+    Only a case under handling can wait for a person who can be reached, and
+    only before its promised date has passed: a promise already broken is
+    not mended by waiting, but by a new date (``postpone``, R11).
+    """
+    step = "pause"
+    _require_state(case, step, CaseState.HANDLAGGNING)
+    _require_running(case, step)
+    if case.anonymous:
+        raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås"))  # R5
+    assert case.respond_by is not None  # set by every acknowledgement
+    if ctx.today > case.respond_by:
+        raise _refuse(
+            case,
+            step,
+            _("svarsdatumet {date} har redan passerat; meddela ett nytt datum (postpone)").format(
+                date=case.respond_by
+            ),
+        )
+    _text(reason, step, _("skälet"), case.reference)
+    return Paused(reason=reason)
+
+
+def resume(case: Case, ctx: Context) -> Resumed:
+    """Start the clock again; the promised date moves by the working days it
+    stood still."""
+    step = "resume"
+    if case.paused_since is None:
+        raise _refuse(case, step, _("ärendet är inte pausat"))
+    assert case.respond_by is not None  # only a case under handling is paused
+    respond_by, paused = ctx.deadlines.resumed_respond_by(
+        case.department, case.respond_by, case.paused_since, ctx.today
+    )
+    return Resumed(respond_by=respond_by, previous=case.respond_by, paused_days=paused)
+
+
 def answer(case: Case, ctx: Context, mode: str | AnswerMode, text: str) -> Answered:
     """Record the answer and whether it was given in writing or orally (R13)."""
     step = "answer"
     _require_state(case, step, CaseState.HANDLAGGNING)
+    _require_running(case, step)
     if case.anonymous:
         raise _refuse(case, step, _("ärendet är anonymt; inget personligt svar kan ges"))  # R5
     try:
@@ -348,7 +434,7 @@ def escalate(case: Case, ctx: Context, reason: str) -> Escalated:
         level=level,
         reason=reason,
         handler=handler,
-        acknowledge_by=deadlines.acknowledge_by(ctx.today),
+        acknowledge_by=ctx.deadlines.acknowledge_by(case.department, ctx.today),
     )
 
 
@@ -439,6 +525,10 @@ def evolve(case: Case | None, event: Event) -> Case:
                 postponements=case.postponements + 1,
                 late_postponements=case.late_postponements + (0 if in_time else 1),
             )
+        case Paused():
+            return attrs.evolve(case, paused_since=event.day)
+        case Resumed(respond_by=respond_by):
+            return attrs.evolve(case, respond_by=respond_by, paused_since=None)
         case Answered(mode=mode):
             return attrs.evolve(case, answered=event.day, answer_mode=mode, state=CaseState.BESVARAT)
         case ActionRecorded():
@@ -485,6 +575,10 @@ _NOTICES: dict[type[EventData], str] = {
     Acknowledged: "besked",
     Informed: "information",
     Postponed: "forsening",
+    # Waiting for the person means asking them for what is missing (R9) ...
+    Paused: "komplettering",
+    # ... and when it has come, telling them the new date (R10).
+    Resumed: "aterupptaget",
     Answered: "svar",
 }
 

@@ -151,6 +151,8 @@ class Case:
     :param forwards: how many times it was forwarded (R12).
     :param updated: the day of the latest event; no later step may be dated
         before it, so the history stays in order.
+    :param paused_since: the day the clock was paused while the case waits
+        for the person (for example for missing details); ``None`` while it runs.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -181,6 +183,7 @@ class Case:
     late_postponements: int = 0
     actions: int = 0
     praise_passed_on: bool = False
+    paused_since: dt.date | None = None
     version: int = 0
 
     @property
@@ -188,15 +191,29 @@ class Case:
         """An anonymous case has no contact and never gets a notice (R5)."""
         return self.contact is None
 
+    @property
+    def paused(self) -> bool:
+        """Whether the clock stands still while the case waits for the person."""
+        return self.paused_since is not None
+
+    def deadline(self) -> tuple[str, dt.date] | None:
+        """The deadline the case waits for: ``("besked", acknowledge_by)``
+        while ``registrerat`` (R7), ``("svar", respond_by)`` while
+        ``handlaggning`` with the clock running (R10), else ``None``."""
+        if self.state is CaseState.REGISTRERAT:
+            return "besked", self.acknowledge_by
+        if self.state is CaseState.HANDLAGGNING and self.respond_by is not None and self.paused_since is None:
+            return "svar", self.respond_by
+        return None
+
     def is_overdue(self, today: dt.date) -> bool:
         """Whether a deadline has passed without the step it asks for."""
         return self.overdue_reason(today) is not None
 
     def overdue_reason(self, today: dt.date) -> str | None:
         """``"besked"`` if not acknowledged by ``acknowledge_by``, ``"svar"`` if
-        not answered by ``respond_by``, else ``None``."""
-        if self.state is CaseState.REGISTRERAT and today > self.acknowledge_by:
-            return "besked"
-        if self.state is CaseState.HANDLAGGNING and self.respond_by is not None and today > self.respond_by:
-            return "svar"
+        not answered by ``respond_by`` (and not paused), else ``None``."""
+        deadline = self.deadline()
+        if deadline is not None and today > deadline[1]:
+            return deadline[0]
         return None

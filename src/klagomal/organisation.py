@@ -13,6 +13,7 @@ and a nämnd or styrelse, the next steps of the escalation ladder (R20, R21).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import functools
 import importlib.resources
@@ -104,6 +105,9 @@ class Department:
     """The förvaltningschef, who decides who continues at escalation level 2 (R20)."""
     board: str
     """The nämnd or styrelse, which may handle a case at escalation level 3 (R21)."""
+    closed_days: tuple[dt.date, ...] = ()
+    """Days the förvaltning is closed besides the calendar's own non-working
+    days (klämdagar, local closures), sorted; deadlines skip them."""
 
 
 # Named, typed converters: mypy's attrs plugin cannot infer the type
@@ -139,6 +143,9 @@ class Organisation:
     """Every förvaltning's department facts, by id, in file order."""
     source: str = attrs.field(default="<package>", eq=False)
     """Where the organisation was loaded from, so that errors can name the file."""
+    closed_days: tuple[dt.date, ...] = ()
+    """Days the whole kommun is closed besides the calendar's own non-working
+    days (a klämdag every förvaltning takes), sorted; deadlines skip them."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -280,6 +287,35 @@ class _Parser:
             self.fail(_("{where}: obligatorisk nyckel '{key}' saknas").format(where=where, key=key))
         return value
 
+    def dates(self, table: Mapping[str, object], key: str, where: str) -> tuple[dt.date, ...]:
+        """A list of dates, written as TOML dates (2026-05-15) or as text
+        ("2026-05-15"); sorted, without duplicates."""
+        value = table.get(key, [])
+        if not isinstance(value, list):
+            self.fail(
+                _("{where}: '{key}' ska vara en lista av datum, till exempel [2026-05-15]").format(
+                    where=where, key=key
+                )
+            )
+        days: set[dt.date] = set()
+        for item in value:
+            day: dt.date | None = None
+            if isinstance(item, dt.date) and not isinstance(item, dt.datetime):
+                day = item
+            elif isinstance(item, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", item.strip()):
+                try:
+                    day = dt.date.fromisoformat(item.strip())
+                except ValueError:
+                    day = None
+            if day is None:
+                self.fail(
+                    _(
+                        "{where}: '{key}' innehåller {value!r}, som inte är ett datum i formen ÅÅÅÅ-MM-DD"
+                    ).format(where=where, key=key, value=item)
+                )
+            days.add(day)
+        return tuple(sorted(days))
+
     def identifier(self, table: Mapping[str, object], where: str) -> str:
         value = self.text(table, "id", where)
         if not _ID_PATTERN.fullmatch(value):
@@ -327,7 +363,7 @@ class _Parser:
         child_levels = _CHILD_LEVELS[level]
         allowed = {"id", "namn", "chef", "epost", *child_levels}
         if level is UnitLevel.FORVALTNING:
-            allowed.add("namnd")
+            allowed.update(("namnd", "stangda_dagar"))
         self.check_keys(table, allowed, where)
 
         unit_id = self.identifier(table, where)
@@ -359,7 +395,13 @@ class _Parser:
             # The förvaltning's chef is its förvaltningschef: one key, not two
             # that could disagree.
             board = self.text(table, "namnd", where)
-            self.departments[unit_id] = Department(id=unit_id, name=name, head=manager, board=board)
+            self.departments[unit_id] = Department(
+                id=unit_id,
+                name=name,
+                head=manager,
+                board=board,
+                closed_days=self.dates(table, "stangda_dagar", where),
+            )
 
         for child_level in child_levels:
             child_header = f"{header}.{child_level}"
@@ -385,10 +427,11 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     kommun = document.get("kommun")
     if not isinstance(kommun, dict):
         _fail(source, _("tabellen [kommun] saknas"))
-    parser.check_keys(kommun, ("id", "namn", "systemagare"), "[kommun]")
+    parser.check_keys(kommun, ("id", "namn", "systemagare", "stangda_dagar"), "[kommun]")
     kommun_id = parser.identifier(kommun, "[kommun]")
     kommun_name = parser.text(kommun, "namn", "[kommun]")
     system_owner = parser.text(kommun, "systemagare", "[kommun]")
+    closed_days = parser.dates(kommun, "stangda_dagar", "[kommun]")
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
     if not forvaltningar:
@@ -404,6 +447,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         units=parser.units,
         departments=parser.departments,
         source=source,
+        closed_days=closed_days,
     )
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import types
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import pluggy
@@ -23,6 +23,10 @@ from klagomal.errors import ConfigurationError
 from klagomal.i18n import _
 from klagomal.model import Channel, QualityDimension
 from klagomal.storage.base import StorageBackend
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.calendars import Calendar
+    from klagomal.notifiers import Notifier
 
 __all__ = [
     "BUILTIN_NAMES",
@@ -97,7 +101,7 @@ def _unique_name(pm: pluggy.PluginManager, plugin: object) -> str:
     return name
 
 
-_T = TypeVar("_T", Channel, QualityDimension)
+_T = TypeVar("_T")
 
 
 #: Names under which the built-in plugins are registered.
@@ -120,25 +124,36 @@ def call_impl(impl: HookImpl, **kwargs: Any) -> Any:
     return impl.function(*(kwargs[name] for name in impl.argnames))
 
 
-def _collect(hook: pluggy.HookCaller, what: str) -> tuple[dict[str, _T], dict[str, str]]:
-    """Records by id, and the plugin that registered each.  A plugin may
-    replace a built-in record by registering the same id (built-ins run
-    last); two outside plugins may not."""
-    found: dict[str, _T] = {}
+def _by_id(item: Any) -> str:
+    return str(item.id)
+
+
+def _by_name(item: Any) -> str:
+    return str(item.name)
+
+
+def _collect(
+    hook: pluggy.HookCaller, what: str, key: Callable[[Any], str] = _by_id
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Records by their id (or other *key*), and the plugin that registered
+    each.  A plugin may replace a built-in record by registering the same id
+    (built-ins run last); two outside plugins may not."""
+    found: dict[str, Any] = {}
     owner: dict[str, str] = {}
     for impl in implementations(hook):
         plugin_name = impl.plugin_name
         for item in call_impl(impl):
-            if item.id in found:
+            item_id = key(item)
+            if item_id in found:
                 if plugin_name in BUILTIN_NAMES:
                     continue  # overridden by an outside plugin
                 raise ConfigurationError(
                     _("{what} '{id}' registreras av både {first} och {second}").format(
-                        what=what, id=item.id, first=owner[item.id], second=plugin_name
+                        what=what, id=item_id, first=owner[item_id], second=plugin_name
                     )
                 )
-            found[item.id] = item
-            owner[item.id] = plugin_name
+            found[item_id] = item
+            owner[item_id] = plugin_name
     return dict(sorted(found.items())), owner
 
 
@@ -150,6 +165,8 @@ class Registry:
     channels: Mapping[str, Channel]
     dimensions: Mapping[str, QualityDimension]
     storage_backends: tuple[StorageBackend, ...]
+    calendars: Mapping[str, Calendar] = attrs.field(factory=dict)
+    notifiers: Mapping[str, Notifier] = attrs.field(factory=dict)
     owners: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
 
     @classmethod
@@ -161,16 +178,26 @@ class Registry:
         dimensions: dict[str, QualityDimension]
         channels, channel_owners = _collect(hook.klagomal_channels, _("kanalen"))
         dimensions, dimension_owners = _collect(hook.klagomal_quality_dimensions, _("kvalitetsdimensionen"))
+        calendars, calendar_owners = _collect(hook.klagomal_calendars, _("kalendern"), _by_name)
+        notifiers, notifier_owners = _collect(hook.klagomal_notifiers, _("aviseringssättet"), _by_name)
         return cls(
             channels=channels,
             dimensions=dimensions,
             storage_backends=backends,
-            owners={"channels": channel_owners, "dimensions": dimension_owners},
+            calendars=calendars,
+            notifiers=notifiers,
+            owners={
+                "channels": channel_owners,
+                "dimensions": dimension_owners,
+                "calendars": calendar_owners,
+                "notifiers": notifier_owners,
+            },
         )
 
     def registered_by(self, plugin_name: str, what: str) -> list[str]:
-        """The ids of *what* (``"channels"`` or ``"dimensions"``) in effect
-        from *plugin_name*, in the order the plugin registered them."""
+        """The ids of *what* (``"channels"``, ``"dimensions"``, ``"calendars"``
+        or ``"notifiers"``) in effect from *plugin_name*, in the order the
+        plugin registered them."""
         return [i for i, owner in self.owners.get(what, {}).items() if owner == plugin_name]
 
     def storage_backend(self, scheme: str) -> StorageBackend:

@@ -8,7 +8,7 @@ projection, and either all of it is committed or none of it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,23 +20,54 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from klagomal.events import Event
     from klagomal.model import Case, CaseState
+    from klagomal.reminders import Reminder
 
-__all__ = ["CaseQuery", "Storage", "StorageBackend", "UnitOfWork"]
+__all__ = ["CaseQuery", "DueWindow", "Storage", "StorageBackend", "UnitOfWork"]
+
+
+@attrs.frozen
+class DueWindow:
+    """Cases whose open deadline (see :meth:`klagomal.model.Case.deadline`)
+    falls from *start* up to and including a last day per förvaltning.
+
+    The last day is per förvaltning because "within *n* working days"
+    depends on the förvaltning's calendar.
+
+    :param start: the first day of the window, normally today.
+    :param last: the last day, by förvaltning id.
+    :param default: the last day for a förvaltning not in *last*.
+    """
+
+    start: dt.date
+    last: Mapping[str, dt.date]
+    default: dt.date
 
 
 @attrs.frozen
 class CaseQuery:
-    """Which cases a worklist or report wants.
+    """Which cases a worklist or report wants.  The conditions combine with
+    *and*, except *overdue_on* and *due*: given both, a case matches if it is
+    overdue **or** due within the window (a worklist of what needs attention).
 
     :param units: only cases currently at one of these units.
     :param state: only cases in this state.
     :param overdue_on: only cases overdue on this date (see
         :meth:`klagomal.model.Case.overdue_reason`).
+    :param due: only cases whose open deadline falls within this window.
+    :param handler: only cases with this handler.
+    :param departments: only cases currently at one of these förvaltningar.
+    :param received_from: only cases received on or after this day.
+    :param received_to: only cases received on or before this day.
     """
 
     units: Collection[str] | None = None
     state: CaseState | None = None
     overdue_on: dt.date | None = None
+    due: DueWindow | None = None
+    handler: str | None = None
+    departments: Collection[str] | None = None
+    received_from: dt.date | None = None
+    received_to: dt.date | None = None
 
 
 class UnitOfWork(Protocol):
@@ -102,6 +133,21 @@ class UnitOfWork(Protocol):
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, notice kind)`` for every citizen notice the case gave rise to."""
+        ...
+
+    def add_reminders(self, owed: Sequence[Reminder]) -> list[Reminder]:
+        """Store those of *owed* whose ``(reference, deadline, due, kind)`` is
+        not stored yet, and return them."""
+        ...
+
+    def reminders(
+        self, *, statuses: Collection[str] | None = None, reference: str | None = None
+    ) -> list[Reminder]:
+        """Stored reminders, optionally with one of *statuses* or of one case, oldest first."""
+        ...
+
+    def update_reminder(self, reminder: Reminder) -> None:
+        """Store the new status, attempts, error and time of a stored reminder."""
         ...
 
 

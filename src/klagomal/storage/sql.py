@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from cattrs import Converter
 from sqlalchemy.engine import Connection, Engine
@@ -20,7 +21,8 @@ from klagomal.errors import CaseNotFoundError, ConflictError, SchemaError
 from klagomal.events import Event, EventData
 from klagomal.i18n import _
 from klagomal.model import AnswerMode, Case, CaseState, Contact, Kind, Level
-from klagomal.storage.base import CaseQuery
+from klagomal.reminders import Reminder
+from klagomal.storage.base import CaseQuery, DueWindow
 from klagomal.storage.tables import (
     SCHEMA_HEAD,
     SCHEMA_REVISIONS,
@@ -29,6 +31,7 @@ from klagomal.storage.tables import (
     events,
     notices,
     reference_counters,
+    reminders,
 )
 
 __all__ = ["SqlStorage", "SqlUnitOfWork"]
@@ -74,6 +77,40 @@ _UPDATE_CASE = (
 )
 _INSERT_EVENT = sa.insert(events)
 _INSERT_NOTICE = sa.insert(notices)
+_SELECT_CASE = sa.select(cases).where(cases.c.reference == sa.bindparam("reference"))
+_SELECT_DIMENSIONS = (
+    sa.select(case_dimensions.c.dimension)
+    .where(case_dimensions.c.reference == sa.bindparam("reference"))
+    .order_by(case_dimensions.c.position)
+)
+
+
+def _open_deadline(test: Callable[[sa.Column[Any]], sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
+    """Cases whose open deadline passes *test*: the besked deadline of a
+    registered case (R7), or the promised date of a case under handling whose
+    clock runs (R10).  The same rule as :meth:`Case.deadline`, written so
+    that the deadline indexes can be used."""
+    return sa.or_(
+        sa.and_(cases.c.state == CaseState.REGISTRERAT.value, test(cases.c.acknowledge_by)),
+        sa.and_(
+            cases.c.state == CaseState.HANDLAGGNING.value,
+            cases.c.paused_since.is_(None),
+            test(cases.c.respond_by),
+        ),
+    )
+
+
+def _due_within(window: DueWindow) -> sa.ColumnElement[bool]:
+    # The last day depends on the förvaltning's calendar: one CASE, not one
+    # query per förvaltning.
+    last: sa.ColumnElement[Any] = sa.literal(window.default, sa.Date)
+    if window.last:
+        last = sa.case(
+            {department: sa.literal(day, sa.Date) for department, day in window.last.items()},
+            value=cases.c.department,
+            else_=sa.literal(window.default, sa.Date),
+        )
+    return _open_deadline(lambda column: sa.and_(column >= window.start, column <= last))
 
 
 class SqlStorage:
@@ -193,10 +230,11 @@ class SqlUnitOfWork:
 
     def get(self, reference: str) -> Case:
         """The stored projection of *reference*."""
-        row = self.conn.execute(sa.select(cases).where(cases.c.reference == reference)).one_or_none()
+        row = self.conn.execute(_SELECT_CASE, {"reference": reference}).one_or_none()
         if row is None:
             raise CaseNotFoundError(reference)
-        return self._case_from_row(row, self._dimensions([reference])[reference])
+        dimensions = self.conn.execute(_SELECT_DIMENSIONS, {"reference": reference}).scalars()
+        return self._case_from_row(row, tuple(dimensions))
 
     def history(self, reference: str) -> list[Event]:
         """The events of *reference* in order."""
@@ -221,14 +259,22 @@ class SqlUnitOfWork:
             stmt = stmt.where(cases.c.unit.in_(list(query.units)))
         if query.state is not None:
             stmt = stmt.where(cases.c.state == query.state.value)
+        if query.handler is not None:
+            stmt = stmt.where(cases.c.handler == query.handler)
+        if query.departments is not None:
+            stmt = stmt.where(cases.c.department.in_(list(query.departments)))
+        if query.received_from is not None:
+            stmt = stmt.where(cases.c.received >= query.received_from)
+        if query.received_to is not None:
+            stmt = stmt.where(cases.c.received <= query.received_to)
+        deadline_tests = []
         if query.overdue_on is not None:
             day = query.overdue_on
-            stmt = stmt.where(
-                sa.or_(
-                    sa.and_(cases.c.state == CaseState.REGISTRERAT.value, cases.c.acknowledge_by < day),
-                    sa.and_(cases.c.state == CaseState.HANDLAGGNING.value, cases.c.respond_by < day),
-                )
-            )
+            deadline_tests.append(_open_deadline(lambda column: column < day))
+        if query.due is not None:
+            deadline_tests.append(_due_within(query.due))
+        if deadline_tests:
+            stmt = stmt.where(sa.or_(*deadline_tests))
         rows = self.conn.execute(stmt).all()
         dims = self._dimensions([r.reference for r in rows]) if rows else {}
         return [self._case_from_row(r, dims.get(r.reference, ())) for r in rows]
@@ -246,6 +292,66 @@ class SqlUnitOfWork:
             .order_by(notices.c.seq)
         )
         return [(row.seq, row.kind) for row in rows]
+
+    # -- reminders -------------------------------------------------------
+
+    def add_reminders(self, owed: Sequence[Reminder]) -> list[Reminder]:
+        """Store those of *owed* whose key is not stored yet; return them.
+
+        One look-up of the stored keys of these cases, then one insert: a
+        daily run looks at every overdue case again.  A plain look-up rather
+        than a backend's INSERT ... ON CONFLICT keeps this portable; the
+        unique key still guards against two runs racing.
+        """
+        if not owed:
+            return []
+        key = reminders.c
+        stored = {
+            (row.reference, row.deadline, row.due, row.kind)
+            for row in self._rows_of(reminders, sorted({r.reference for r in owed}), key.id)
+        }
+        new = [r for r in owed if r.key not in stored]
+        if new:
+            rows = []
+            for reminder in new:
+                values = attrs.asdict(reminder)
+                del values["id"]
+                values["sent_at"] = _utc(reminder.sent_at) if reminder.sent_at else None
+                rows.append(values)
+            self.conn.execute(sa.insert(reminders), rows)
+        return new
+
+    def reminders(
+        self, *, statuses: Collection[str] | None = None, reference: str | None = None
+    ) -> list[Reminder]:
+        """Stored reminders, oldest first."""
+        stmt = sa.select(reminders).order_by(reminders.c.id)
+        if statuses is not None:
+            stmt = stmt.where(reminders.c.status.in_(list(statuses)))
+        if reference is not None:
+            stmt = stmt.where(reminders.c.reference == reference)
+        return [
+            Reminder(
+                **{
+                    **row._asdict(),
+                    "sent_at": row.sent_at.replace(tzinfo=dt.UTC) if row.sent_at else None,
+                }
+            )
+            for row in self.conn.execute(stmt)
+        ]
+
+    def update_reminder(self, reminder: Reminder) -> None:
+        """Store the delivery state of a stored reminder."""
+        self.conn.execute(
+            sa.update(reminders)
+            .where(reminders.c.id == reminder.id)
+            .values(
+                status=reminder.status,
+                attempts=reminder.attempts,
+                last_error=reminder.last_error,
+                sent_at=_utc(reminder.sent_at) if reminder.sent_at else None,
+            )
+        )
 
     # -- writing ---------------------------------------------------------
 
@@ -438,6 +544,7 @@ class SqlUnitOfWork:
             "late_postponements": case.late_postponements,
             "actions": case.actions,
             "praise_passed_on": case.praise_passed_on,
+            "paused_since": case.paused_since,
             "version": case.version,
         }
 
@@ -481,5 +588,6 @@ class SqlUnitOfWork:
             late_postponements=row.late_postponements,
             actions=row.actions,
             praise_passed_on=bool(row.praise_passed_on),
+            paused_since=row.paused_since,
             version=row.version,
         )

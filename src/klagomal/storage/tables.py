@@ -19,12 +19,13 @@ __all__ = [
     "metadata",
     "notices",
     "reference_counters",
+    "reminders",
 ]
 
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001",)
+SCHEMA_REVISIONS = ("0001", "0002")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -73,8 +74,10 @@ cases = sa.Table(
     sa.Column("actions", sa.Integer, nullable=False),
     sa.Column("praise_passed_on", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("paused_since", sa.Date),
     # Worklists filter by unit and state, and overdue lists by deadline.
     sa.Index(None, "unit", "state"),
+    sa.Index(None, "handler", "state"),
     sa.Index(None, "state", "acknowledge_by"),
     sa.Index(None, "state", "respond_by"),
     # Reports group by period, förvaltning and kind.
@@ -123,4 +126,29 @@ reference_counters = sa.Table(
     metadata,
     sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last", sa.Integer, nullable=False),
+)
+
+# Reminders to handlers and breach alerts to managers (``klagomal remind``).
+# One row per case, deadline, due date and kind of alert: the unique key is
+# what makes a second run on the same day send nothing twice.  The row is
+# written before anything is sent ('pending'), marked 'sending' before the
+# notifier is called and 'sent' after, so a crash never causes a resend.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("deadline", sa.String(8), nullable=False),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("recipient", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("email", sa.String(320)),
+    sa.Column("created", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", Timestamp),
+    sa.UniqueConstraint("reference", "deadline", "due", "kind"),
+    sa.Index(None, "status"),
 )
