@@ -473,7 +473,16 @@ def test_the_open_deadline_counts_the_working_days_left(k: Klagomal, clock: Fixe
         10,
         False,
     )
+    assert deadline.when == "om 10 arbetsdagar"
+    clock.set(dt.date(2026, 3, 13))
+    assert k.open_deadline(case).when == "om 1 arbetsdag"  # type: ignore[union-attr]
+    clock.set(ACK_BY)
+    assert k.open_deadline(case).when == "i dag"  # type: ignore[union-attr]
     clock.set(dt.date(2026, 3, 18))  # two working days late
     deadline = k.open_deadline(case)
     assert deadline is not None
-    assert (deadline.working_days_left, deadline.overdue) == (-2, True)
+    assert (deadline.working_days_left, deadline.overdue, deadline.when) == (
+        -2,
+        True,
+        "för 2 arbetsdagar sedan",
+    )

@@ -290,3 +290,19 @@ def test_due_within_counts_each_forvaltning_in_its_own_calendar(tmp_path: Any, c
         assert [c.reference for c in k.cases(due_within=1)] == []
         assert [c.reference for c in k.cases(due_within=2)] == [kof]
         assert [c.reference for c in k.cases(due_within=3)] == [soc, kof]
+
+
+def test_an_alert_on_the_saturday_after_a_friday_deadline(
+    ki: Klagomal, inbox: Inbox, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2026, 2, 27))
+    ref = register_case(ki).reference  # besked due Friday 13 March
+    remind(ki, dt.date(2026, 3, 14), clock)
+    [alert] = inbox.messages
+    # Overdue, though no working day has passed since: no "för 0 arbetsdagar sedan".
+    assert alert.body.splitlines()[0] == (
+        f"Ärende {ref} (Klagomål) hos Hemtjänst Norr skulle ha fått besked senast 2026-03-13."
+    )
+    inbox.take()
+    remind(ki, dt.date(2026, 3, 17), clock)  # the same breach: not again
+    assert inbox.take() == []

@@ -327,11 +327,7 @@ def _deadline_text(case: Case, deadline: OpenDeadline | None) -> str:
         return ""
     if deadline.overdue:
         return _("FÖRSENAT ({what}, senast {due})").format(what=deadline.kind, due=deadline.due)
-    left = deadline.working_days_left
-    when = (
-        _("i dag") if left == 0 else ngettext("om {n} arbetsdag", "om {n} arbetsdagar", left).format(n=left)
-    )
-    return _("{what} senast {due} ({when})").format(what=deadline.kind, due=deadline.due, when=when)
+    return _("{what} senast {due} ({when})").format(what=deadline.kind, due=deadline.due, when=deadline.when)
 
 
 def _list_row(k: Klagomal, case: Case) -> list[str]:

@@ -39,7 +39,7 @@ from klagomal.calendars import (
     swedish_calendar,
 )
 from klagomal.errors import CalendarError, ConfigurationError
-from klagomal.i18n import _
+from klagomal.i18n import _, ngettext
 from klagomal.model import Case, Kind
 from klagomal.organisation import Organisation
 
@@ -161,6 +161,23 @@ class OpenDeadline:
     due: dt.date
     working_days_left: int
     overdue: bool
+
+    @property
+    def when(self) -> str:
+        """The time left, in Swedish: ``i dag``, ``om 3 arbetsdagar``, or
+        once passed ``för 2 arbetsdagar sedan`` (empty on the weekend right
+        after the deadline, when no working day has passed yet)."""
+        left = self.working_days_left
+        if self.overdue:
+            days = -left
+            return (
+                ngettext("för {n} arbetsdag sedan", "för {n} arbetsdagar sedan", days).format(n=days)
+                if days
+                else ""
+            )
+        if left == 0:
+            return _("i dag")
+        return ngettext("om {n} arbetsdag", "om {n} arbetsdagar", left).format(n=left)
 
 
 # -- the built-in Swedish calendar, for code without an instance -------------

@@ -23,7 +23,7 @@ import datetime as dt
 import attrs
 
 from klagomal.deadlines import OpenDeadline
-from klagomal.i18n import _, ngettext
+from klagomal.i18n import _
 from klagomal.model import Case, Level
 from klagomal.notifiers import StaffMessage
 from klagomal.organisation import Organisation
@@ -143,7 +143,6 @@ def staff_message(
     """The Swedish message for *reminder* about *case* as it is now."""
     unit = organisation.units[case.unit].name if organisation.has_unit(case.unit) else case.unit
     what = {"besked": _("besked"), "svar": _("svar")}[reminder.deadline]
-    days = abs(deadline.working_days_left)
     if reminder.kind == BREACH:
         subject = _(
             "Tidsfristen har passerat: {what} i ärende {reference} skulle ha getts senast {due}"
@@ -151,12 +150,9 @@ def staff_message(
         passed = _("Ärende {reference} ({kind}) hos {unit} skulle ha fått {what} senast {due}").format(
             reference=case.reference, kind=case.kind.label, unit=unit, what=what, due=reminder.due
         )
-        if days:  # on a weekend right after the deadline, no working day has passed yet
-            passed += ngettext(", för {n} arbetsdag sedan", ", för {n} arbetsdagar sedan", days).format(
-                n=days
-            )
         lines = [
-            passed + ".",
+            # On the weekend right after the deadline no working day has passed yet.
+            f"{passed}, {deadline.when}." if deadline.when else f"{passed}.",
             _("Handläggare: {handler}.").format(handler=case.handler or _("ingen utsedd")),
         ]
         if reminder.deadline == "svar":
@@ -166,11 +162,6 @@ def staff_message(
         else:
             lines.append(_("Utse en handläggare och ge besked så snart som möjligt (R7)."))
     else:
-        when = (
-            _("i dag")
-            if days == 0
-            else ngettext("om {n} arbetsdag", "om {n} arbetsdagar", days).format(n=days)
-        )
         subject = _("Påminnelse: {what} i ärende {reference} senast {due}").format(
             what=what, reference=case.reference, due=reminder.due
         )
@@ -181,7 +172,7 @@ def staff_message(
                 unit=unit,
                 what=what,
                 due=reminder.due,
-                when=when,
+                when=deadline.when,
             )
         ]
         if reminder.deadline == "svar":
