@@ -486,3 +486,38 @@ def test_the_open_deadline_counts_the_working_days_left(k: Klagomal, clock: Fixe
         True,
         "för 2 arbetsdagar sedan",
     )
+
+
+def test_forvaltningar_sharing_a_plugin_calendar_share_its_index(make: Callable[..., Klagomal]) -> None:
+    class Protocolish:
+        """A plugin calendar that is not a WorkingCalendar: only the protocol."""
+
+        name, label = "enkel", "Måndag–fredag"
+        first_day, last_day = dt.date(2020, 1, 1), dt.date(2030, 12, 31)
+        asked = 0
+
+        def is_working_day(self, day: dt.date) -> bool:
+            Protocolish.asked += 1
+            return day.weekday() < 5
+
+        def add_working_days(self, day: dt.date, n: int) -> dt.date:  # pragma: no cover - indexed instead
+            raise NotImplementedError
+
+        def working_days_between(self, start: dt.date, end: dt.date) -> int:  # pragma: no cover
+            raise NotImplementedError
+
+    class Plugin:
+        @hookimpl
+        def klagomal_calendars(self) -> Iterator[object]:
+            yield Protocolish()
+
+        @hookimpl
+        def klagomal_deadline_policy(self, department: str) -> DeadlinePolicy | None:
+            return DeadlinePolicy(calendar="enkel") if department in ("kof", "bou") else None
+
+    k = make(Plugin())
+    assert k.deadlines.calendar("kof") is k.deadlines.calendar("bou")
+    assert register_case(k, unit="kof").acknowledge_by == ACK_BY  # no holidays in March anyway
+    register_case(k, unit="bou")
+    # Asked once per day of its range, however many förvaltningar use it.
+    assert Protocolish.asked == (dt.date(2030, 12, 31) - dt.date(2020, 1, 1)).days + 1

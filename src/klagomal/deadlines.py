@@ -247,7 +247,9 @@ class Deadlines:
         policies: PolicySource = _builtin_policy,
     ) -> None:
         self.organisation = organisation
-        self.calendars = dict(calendars)
+        # Wrapped once each (the index itself is built on first use), so
+        # förvaltningar that share a calendar share its index.
+        self.calendars = {name: as_working_calendar(calendar) for name, calendar in calendars.items()}
         self._policies = policies
         self._resolved: dict[str, tuple[DeadlinePolicy, WorkingCalendar]] = {}
         for department in organisation.departments:
@@ -278,7 +280,7 @@ class Deadlines:
                 ).format(department=department, plugin=source, problems="; ".join(problems))
             )
         assert base is not None
-        calendar = as_working_calendar(base)
+        calendar = base
         closed = set(policy.closed_days) | set(self.organisation.closed_days)
         if department in self.organisation.departments:
             closed |= set(self.organisation.departments[department].closed_days)
