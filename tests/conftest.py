@@ -1,8 +1,23 @@
-"""Shared fixtures: a fixed clock and a Klagomal on a fresh SQLite file."""
+"""Shared fixtures: a fixed clock, a Klagomal on a fresh SQLite file, and
+fresh databases on every backend.
+
+``new_database`` runs a test on SQLite, PostgreSQL and MariaDB.  The server
+tests need a server URL with an administrative database, from which they
+create (and afterwards drop) a throw-away database per test::
+
+    KLAGOMAL_TEST_POSTGRESQL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    KLAGOMAL_TEST_MARIADB=mysql+pymysql://root@127.0.0.1:3306/test
+
+Without them those tests skip, saying so; in CI (``CI=true``) they fail
+instead, because there they must run (``.ci/run`` sets both).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,6 +59,58 @@ def clock() -> FixedClock:
 def db_url(tmp_path: Any) -> str:
     """The URL of a SQLite file in the test's own directory."""
     return f"sqlite:///{tmp_path / 'klagomal.db'}"
+
+
+#: The backends ``new_database`` runs on, with the variable naming each server.
+BACKENDS = {"sqlite": None, "postgresql": "KLAGOMAL_TEST_POSTGRESQL", "mariadb": "KLAGOMAL_TEST_MARIADB"}
+
+_EXAMPLE_URLS = {
+    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test",
+}
+
+
+@pytest.fixture(params=list(BACKENDS))
+def new_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Callable[[], str]]:
+    """``new_database()`` returns the URL of a new, empty database on this
+    test's backend; server databases are dropped afterwards."""
+    backend: str = request.param
+    variable = BACKENDS[backend]
+    if variable is None:
+        numbers = itertools.count()
+        yield lambda: f"sqlite:///{tmp_path / f'db{next(numbers)}.db'}"
+        return
+    server = os.environ.get(variable)
+    if not server:
+        how = f"set {variable}, for example {variable}={_EXAMPLE_URLS[backend]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{backend}: the server tests must run in CI; {how} (.ci/run does)")
+        pytest.skip(f"{backend} is not configured; {how}")
+    import sqlalchemy as sa
+
+    admin_url = sa.make_url(server)
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"klagomal_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        created.append(name)
+        return admin_url.set(database=name).render_as_string(hide_password=False)
+
+    yield create
+    with admin.connect() as conn:
+        for name in created:
+            force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+    admin.dispose()
+
+
+@pytest.fixture
+def any_db_url(new_database: Callable[[], str]) -> str:
+    """A new, empty database on each backend in turn."""
+    return new_database()
 
 
 @pytest.fixture

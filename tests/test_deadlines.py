@@ -50,13 +50,19 @@ class Policy:
 
 
 @pytest.fixture
-def make(tmp_path: Any, clock: FixedClock) -> Iterator[Callable[..., Klagomal]]:
-    """``make(*plugins, organisation=None)``: an initialised Klagomal on its own SQLite file."""
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite, PostgreSQL and MariaDB."""
+    return any_db_url
+
+
+@pytest.fixture
+def make(new_database: Callable[[], str], clock: FixedClock) -> Iterator[Callable[..., Klagomal]]:
+    """``make(*plugins, organisation=None)``: an initialised Klagomal on its own new database."""
     made: list[Klagomal] = []
 
     def factory(*plugins: object, organisation: Any = None) -> Klagomal:
         k = Klagomal(
-            f"sqlite:///{tmp_path / f'k{len(made)}.db'}",
+            new_database(),
             clock=clock,
             plugins=plugins,
             organisation=organisation,
@@ -449,8 +455,8 @@ def test_every_deadline_change_is_an_event(k: Klagomal, clock: FixedClock) -> No
     assert k.rebuild(ref) == k.get(ref)
 
 
-def test_a_policy_change_does_not_move_deadlines_already_decided(tmp_path: Any, clock: FixedClock) -> None:
-    url = f"sqlite:///{tmp_path / 'k.db'}"
+def test_a_policy_change_does_not_move_deadlines_already_decided(any_db_url: str, clock: FixedClock) -> None:
+    url = any_db_url
     with Klagomal(url, clock=clock, load_entrypoints=False) as k:
         k.init()
         ref = register_case(k).reference

@@ -19,6 +19,12 @@ from klagomal import ConfigurationError, FixedClock, InvalidInputError, Klagomal
 from klagomal.notifiers import Notifier, StaffMessage
 
 
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite, PostgreSQL and MariaDB."""
+    return any_db_url
+
+
 class Inbox:
     """A notifier plugin (name ``inbox``) that keeps every message; it can be
     told to fail the next deliveries, or to stop the process mid-send."""

@@ -20,6 +20,12 @@ HOLIDAYS_2026 = {dt.date(2026, 4, 3), dt.date(2026, 4, 6), dt.date(2026, 5, 1), 
 AS_OF = dt.date(2026, 4, 30)
 
 
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite, PostgreSQL and MariaDB."""
+    return any_db_url
+
+
 def working_days(start: dt.date, end: dt.date) -> int:
     """Working days after *start* up to and including *end*, counted day by day."""
     days = (start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1))
