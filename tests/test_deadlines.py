@@ -217,6 +217,9 @@ def test_closed_days_from_the_organisation_file(make: Callable[..., Klagomal]) -
     assert register_case(k, unit=UNIT).acknowledge_by == dt.date(2026, 3, 18)
     assert not k.deadlines.calendar("soc").is_working_day(dt.date(2026, 3, 10))
     assert k.deadlines.calendar("kof").is_working_day(dt.date(2026, 3, 10))
+    # Those with only the kommun's closed day share one index.
+    assert k.deadlines.calendar("kof") is k.deadlines.calendar("bou")
+    assert k.deadlines.calendar("kof") is not k.deadlines.calendar("soc")
 
 
 def test_a_klamdag_from_a_policy(make: Callable[..., Klagomal], clock: FixedClock) -> None:

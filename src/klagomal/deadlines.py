@@ -252,6 +252,9 @@ class Deadlines:
         self.calendars = {name: as_working_calendar(calendar) for name, calendar in calendars.items()}
         self._policies = policies
         self._resolved: dict[str, tuple[DeadlinePolicy, WorkingCalendar]] = {}
+        # Förvaltningar with the same calendar and closed days (the kommun's
+        # klämdagar alone, say) share one index.
+        self._with_closed: dict[tuple[str, frozenset[dt.date]], WorkingCalendar] = {}
         for department in organisation.departments:
             self._resolve(department)
 
@@ -266,8 +269,7 @@ class Deadlines:
             return found
         policy, source = self._policies(department)
         problems = policy.problems()
-        base = self.calendars.get(policy.calendar)
-        if base is None:
+        if policy.calendar not in self.calendars:
             problems.append(
                 _("kalendern '{calendar}' finns inte (kända kalendrar: {known})").format(
                     calendar=policy.calendar, known=", ".join(sorted(self.calendars)) or "-"
@@ -279,20 +281,22 @@ class Deadlines:
                     "tidsfristpolicyn för förvaltningen '{department}' från {plugin} är ogiltig: {problems}"
                 ).format(department=department, plugin=source, problems="; ".join(problems))
             )
-        assert base is not None
-        calendar = base
+        calendar = self.calendars[policy.calendar]
         closed = set(policy.closed_days) | set(self.organisation.closed_days)
         if department in self.organisation.departments:
             closed |= set(self.organisation.departments[department].closed_days)
         if closed:
+            key = (policy.calendar, frozenset(closed))
             try:
-                calendar = calendar.with_closed_days(closed, name=f"{calendar.name}+{department}")
+                if key not in self._with_closed:
+                    self._with_closed[key] = calendar.with_closed_days(closed)
             except CalendarError as exc:
                 raise ConfigurationError(
                     _("stängda dagar för förvaltningen '{department}': {reason}").format(
                         department=department, reason=exc.reason
                     )
                 ) from exc
+            calendar = self._with_closed[key]
         self._resolved[department] = (policy, calendar)
         return policy, calendar
 
