@@ -269,6 +269,11 @@ def test_worklists_by_deadline_handler_and_manager(
         "svar-due-13-lena",
     ]
     assert listed(manager="Enhetschef Lena Holm", handler="Hanna") == ["svar-due-06", "paused", "answered"]
+    # A unit within a manager's subtree narrows it; one outside it leaves nothing.
+    assert listed(manager="Avdelningschef Birgitta Åberg", unit="soc-aldre-solgarden", subtree=True) == [
+        "svar-due-13-lena"
+    ]
+    assert listed(manager="Enhetschef Lena Holm", unit="kof", subtree=True) == []
     with pytest.raises(InvalidInputError, match="ingen enhet har chefen 'Okänd Chef'"):
         k.cases(manager="Okänd Chef")
 

@@ -402,7 +402,10 @@ class Klagomal:
             units = self.organisation.subtree(unit) if subtree else [unit]
         if manager is not None:
             managed = self._managed_units(manager)
-            units = managed if units is None else [u for u in units if u in set(managed)]
+            if units is not None:
+                within = set(units)
+                managed = [u for u in managed if u in within]
+            units = managed
         if due_within is not None and due_within < 0:
             raise InvalidInputError(
                 _("antalet arbetsdagar kan inte vara negativt: {n}").format(n=due_within), step="list"

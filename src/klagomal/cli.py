@@ -268,7 +268,6 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--notifier",
-        default="log",
         metavar="NAMN",
         help=_("aviseringssätt (standard log; se 'klagomal plugins')"),
     )
@@ -708,7 +707,7 @@ def _reminder_row(reminder: Reminder) -> list[str]:
 
 def _cmd_remind(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
-        run = k.remind(args.notifier)
+        run = k.remind() if args.notifier is None else k.remind(args.notifier)
         as_json = {
             "today": run.today,
             "notifier": run.notifier,

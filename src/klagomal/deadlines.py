@@ -50,7 +50,6 @@ __all__ = [
     "DeadlinePolicy",
     "Deadlines",
     "OpenDeadline",
-    "acknowledge_by",
     "add_working_days",
     "is_working_day",
     "working_days_between",
@@ -207,11 +206,6 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     10
     """
     return swedish_calendar().working_days_between(start, end)
-
-
-def acknowledge_by(received: dt.date, days: int = ACKNOWLEDGE_WORKING_DAYS) -> dt.date:
-    """The last day for the besked on the built-in calendar (R7)."""
-    return add_working_days(received, days)
 
 
 # -- per-instance deadline rules ----------------------------------------------
