@@ -1107,15 +1107,23 @@ def test_plugins(cli: Cli) -> None:
     cli.ok("init")
     text = cli.ok("plugins").out
     assert (
-        "klagomal.builtin\n  krokar: klagomal_calendars, klagomal_channels, klagomal_deadline_policy" in text
+        "klagomal.builtin\n  krokar: klagomal_allows_anonymous, klagomal_calendars, klagomal_channels" in text
     )
-    assert "  kalendrar: se\n  aviseringssätt: log" in text
+    assert "  kalendrar: se\n  aviseringssätt: log\n  lagring: sqlalchemy\n" in text
+    assert "  tidsfristpolicy för: klf, soc, bou, sbf, kof\n" in text
     plugins = {p["name"]: p for p in cli.ok("plugins", json=True).json()["plugins"]}
     builtin = plugins["klagomal.builtin"]
     assert set(builtin["channels"]) == CHANNELS
     assert builtin["dimensions"] == ["tillganglighet", "kompetens", "bemotande", "inflytande"]
     assert (builtin["calendars"], builtin["notifiers"]) == (["se"], ["log"])
     assert "klagomal_channels" in builtin["hooks"]
+    assert builtin["decisions"] == [
+        "klagomal_allows_anonymous",
+        "klagomal_is_serious",
+        "klagomal_route",
+        "klagomal_validate_intake",
+    ]
+    assert builtin["deadline_policies"] == ["klf", "soc", "bou", "sbf", "kof"]
 
 
 # -- demo ---------------------------------------------------------------------------------------

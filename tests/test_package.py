@@ -37,5 +37,5 @@ def test_the_package_ships_its_type_information_and_data() -> None:
     root = Path(klagomal.__file__).parent
     assert (root / "py.typed").exists()
     assert (root / "data" / "exempelkommun.toml").exists()
-    for revision in ("0001_initial.py", "0002_deadlines.py"):
+    for revision in ("0001_initial.py", "0002_deadlines.py", "0003_secrecy.py"):
         assert (root / "storage" / "migrations" / "versions" / revision).exists()

@@ -23,14 +23,17 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from klagomal import lifecycle
 from klagomal.clock import Clock, SystemClock
 from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
+from klagomal.decisions import Decisions
 from klagomal.errors import CaseNotFoundError, ConfigurationError, InvalidInputError
 from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
+from klagomal.letters import Letter, Letters
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
 from klagomal.notifiers import LOG_NOTIFIER
 from klagomal.organisation import Organisation, default_organisation
 from klagomal.pluginmanager import PluginManager, Registry, call_impl, create_plugin_manager, implementations
 from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
+from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
 from klagomal.storage.base import CaseQuery, DueWindow, Storage, UnitOfWork
 from klagomal.timeliness import Timeliness, measure_timeliness
@@ -76,6 +79,8 @@ class Klagomal:
         built-ins and the installed entry points.
     :param load_entrypoints: whether to load installed plugins of the entry
         point group ``klagomal``.
+    :param disabled_plugins: names of plugins to leave out; by default those
+        in ``KLAGOMAL_DISABLE_PLUGINS`` (comma-separated).
     """
 
     def __init__(
@@ -86,18 +91,35 @@ class Klagomal:
         clock: Clock | None = None,
         plugins: Iterable[object] = (),
         load_entrypoints: bool = True,
+        disabled_plugins: Iterable[str] | None = None,
     ) -> None:
         self.organisation = organisation or default_organisation()
         self.clock: Clock = clock or SystemClock()
-        self.plugin_manager: PluginManager = create_plugin_manager(plugins, load_entrypoints=load_entrypoints)
+        self.plugin_manager: PluginManager = create_plugin_manager(
+            plugins, load_entrypoints=load_entrypoints, disabled=disabled_plugins
+        )
         self.registry = Registry.from_plugin_manager(self.plugin_manager)
         #: Each förvaltning's calendar and deadline policy, checked now so that
         #: a bad policy stops start-up instead of a handler's step.
         self.deadlines = Deadlines(self.organisation, self.registry.calendars, self._deadline_policy)
+        #: Seriousness, routing, anonymity, intake checks and secrecy at registration.
+        self.decisions = Decisions(self.plugin_manager, self.organisation)
+        self.letters = self._letters()
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()
         self.storage: Storage = self._open_storage(db)
         self._schema_checked = False
+
+    def _letters(self) -> Letters:
+        owners = self.registry.owners.get("template_dirs", {})
+        for folder in self.registry.template_dirs:
+            if not folder.is_dir():
+                raise ConfigurationError(
+                    _("mallmappen {path} från {plugin} (klagomal_template_dirs) finns inte").format(
+                        path=folder, plugin=owners.get(str(folder), "?")
+                    )
+                )
+        return Letters(self.organisation, self.registry.template_dirs)
 
     def _open_storage(self, db: str | Engine) -> Storage:
         if isinstance(db, Engine):
@@ -250,8 +272,8 @@ class Klagomal:
         *,
         kind: str | Kind,
         channel: str,
-        unit: str,
         text: str,
+        unit: str | None = None,
         received: dt.date | None = None,
         contact: Contact | None = None,
         dimensions: Sequence[str] = (),
@@ -261,10 +283,16 @@ class Klagomal:
         """Register new feedback and return the case with its new reference.
 
         ``contact=None`` means anonymous (R5).  ``received`` defaults to today.
+        ``unit`` is the unit the feedback concerns; without it, a plugin's
+        ``klagomal_route`` must find one.  The plugins then decide whether a
+        complaint is serious, where the case goes, whether it may be
+        anonymous, whether it is accepted and whether it is secret
+        (:mod:`klagomal.decisions`); their notes are stored with the case.
         """
         with _naming("register", None):
-            data = lifecycle.register(
-                self._context(),
+            ctx = self._context()
+            intake = lifecycle.check_intake(
+                ctx,
                 kind=kind,
                 channel=channel,
                 unit=unit,
@@ -273,6 +301,15 @@ class Klagomal:
                 contact=contact,
                 dimensions=dimensions,
                 serious=serious,
+            )
+            decision = self.decisions.decide(intake, ctx.channels[intake.channel])
+            data = lifecycle.registered(
+                ctx,
+                intake,
+                decision.route,
+                serious=decision.serious,
+                secrecy=decision.secrecy,
+                notes=decision.notes,
             )
         with self._transaction() as uow:
             reference = uow.next_reference(self.clock.today().year)
@@ -559,6 +596,62 @@ class Klagomal:
             return measure_timeliness(
                 histories.values(), self.deadlines.calendar, as_of or self.clock.today()
             )
+
+    def cases_received(self, start: dt.date, end: dt.date, *, department: str | None = None) -> list[Case]:
+        """The cases received from *start* to *end* (both included), in one
+        förvaltning or all."""
+        if department is not None and department not in self.organisation.departments:
+            raise InvalidInputError(_("okänd förvaltning '{department}'").format(department=department))
+        query = CaseQuery(
+            received_from=start,
+            received_to=end,
+            departments=None if department is None else [department],
+        )
+        with self._transaction() as uow:
+            found: list[Case] = uow.find(query)
+            return found
+
+    def report_sections(
+        self, start: dt.date, end: dt.date, *, department: str | None = None
+    ) -> list[SectionResult]:
+        """The plugins' report sections (``klagomal_report_sections``) for the
+        cases received from *start* to *end*, in one förvaltning or the whole
+        kommun.  A section that fails is reported as missing, not raised."""
+        if department is not None and department not in self.organisation.departments:
+            raise InvalidInputError(
+                _("okänd förvaltning '{department}'").format(department=department), step="report"
+            )
+        scope = ReportScope(self, start, end, department)
+        owners = dict(self.registry.owners.get("report_sections", {}))
+        return build_sections(list(self.registry.report_sections.values()), scope, owners)
+
+    # -- letters -----------------------------------------------------------
+
+    def letter(self, reference: str, seq: int | None = None) -> Letter:
+        """The letter owed to the person because of event *seq* (default: the
+        latest event that owes one), in the wording of the case's förvaltning
+        (``klagomal_template_dirs``)."""
+        history = self.history(reference)
+        owed = dict(self.notices(reference))
+        if seq is None:
+            if not owed:
+                raise InvalidInputError(
+                    _("ärendet har inga brev till personen (anonymt, eller inget besked ännu)"),
+                    step="letter",
+                    reference=reference,
+                )
+            seq = max(owed)
+        if seq not in owed:
+            raise InvalidInputError(
+                _("händelse {seq} ger inget brev till personen (brev finns för {owed})").format(
+                    seq=seq, owed=", ".join(map(str, sorted(owed))) or "-"
+                ),
+                step="letter",
+                reference=reference,
+            )
+        case = lifecycle.replay(history[:seq])
+        with _naming("letter", reference):
+            return self.letters.render(case, history[seq - 1], owed[seq], self.clock.today())
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""

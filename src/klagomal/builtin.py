@@ -6,13 +6,16 @@ override it.
 
 from __future__ import annotations
 
+import pathlib
+import re
 from collections.abc import Iterator
 
 from klagomal.calendars import Calendar, swedish_calendar
 from klagomal.deadlines import DeadlinePolicy
 from klagomal.hookspecs import hookimpl
 from klagomal.i18n import _
-from klagomal.model import Channel, QualityDimension
+from klagomal.letters import BUILTIN_TEMPLATES
+from klagomal.model import Channel, Finding, Intake, QualityDimension, Route
 from klagomal.notifiers import Notifier, log_notifier
 from klagomal.organisation import Organisation
 from klagomal.storage.base import StorageBackend
@@ -80,3 +83,54 @@ def klagomal_notifiers() -> Iterator[Notifier]:
 def klagomal_deadline_policy(department: str, organisation: Organisation) -> DeadlinePolicy:
     """The routine's defaults: besked within ten working days (R7)."""
     return DeadlinePolicy()
+
+
+@hookimpl(trylast=True)
+def klagomal_template_dirs() -> Iterator[pathlib.Path]:
+    """The built-in Swedish letters, searched after every plugin's."""
+    yield BUILTIN_TEMPLATES
+
+
+@hookimpl(trylast=True)
+def klagomal_is_serious(intake: Intake) -> bool:
+    """Serious when the registrar marked it so (R15)."""
+    return intake.serious
+
+
+@hookimpl(trylast=True)
+def klagomal_route(intake: Intake) -> Route | None:
+    """The unit the registrar named; without one, no route (the caller is
+    asked to name a unit)."""
+    return None if intake.unit is None else Route(intake.unit)
+
+
+@hookimpl(trylast=True)
+def klagomal_allows_anonymous(channel: Channel) -> bool:
+    """The channel's own policy: anonymous everywhere but the web form (R5)."""
+    return channel.allows_anonymous
+
+
+# Words that suggest another route also applies (R3).  Matched at the start
+# of a word, so that "överklagandet" and "felanmälde" count too.
+_OTHER_ROUTES = (
+    (
+        re.compile(r"\böverklag", re.IGNORECASE),
+        _(
+            "texten nämner ett överklagande; om personen vill överklaga ett beslut gäller andra "
+            "regler, ge vägledning om hur och när (R3)"
+        ),
+    ),
+    (
+        re.compile(r"\bfelanmäl", re.IGNORECASE),
+        _("texten nämner en felanmälan; se till att felet också anmäls på vanligt sätt (R3)"),
+    ),
+)
+
+
+@hookimpl(trylast=True)
+def klagomal_validate_intake(intake: Intake) -> Iterator[Finding]:
+    """A note when another route may also apply (R3).  The case is still
+    registered: the person decides what is a complaint (R2)."""
+    for pattern, message in _OTHER_ROUTES:
+        if pattern.search(intake.text):
+            yield Finding.warning(message)

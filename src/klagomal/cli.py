@@ -32,6 +32,7 @@ from klagomal.events import (
     Postponed,
     PraisePassedOn,
     Reclassified,
+    Registered,
     Resumed,
 )
 from klagomal.i18n import _, ngettext
@@ -152,7 +153,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--channel", required=True, metavar="KANAL", help=_("kanal, t.ex. telefon, brev, epost, webbformular")
     )
-    p.add_argument("--unit", required=True, metavar="ENHET", help=_("enhetens id (se 'klagomal units')"))
+    p.add_argument(
+        "--unit",
+        metavar="ENHET",
+        help=_("enhetens id (se 'klagomal units'); utan den avgör en insticksmodul vart ärendet ska"),
+    )
     p.add_argument("--text", required=True, metavar="TEXT", help=_("personens egna ord"))
     p.add_argument(
         "--received", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("mottagningsdatum (standard i dag)")
@@ -261,6 +266,22 @@ def _build_parser() -> argparse.ArgumentParser:
     p = cmd("import", _("importera en export (allt eller inget)"), _cmd_import)
     p.add_argument("file", metavar="FIL", help=_("exportfil, eller - för standard in"))
     cmd("plugins", _("visa insticksmoduler och vad de lägger till"), _cmd_plugins)
+    p = cmd("letter", _("visa brevet till personen för en händelse i ärendet"), _cmd_letter)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument(
+        "--seq",
+        type=int,
+        metavar="NR",
+        help=_("händelsens nummer i historiken (standard: det senaste brevet)"),
+    )
+    p = cmd("report", _("antal ärenden och förvaltningarnas egna rapportavsnitt för en period"), _cmd_report)
+    p.add_argument(
+        "--from", dest="start", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("från och med")
+    )
+    p.add_argument(
+        "--to", dest="end", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("till och med")
+    )
+    p.add_argument("--forvaltning", metavar="ID", help=_("bara denna förvaltning (standard: hela kommunen)"))
     p = cmd(
         "remind",
         _("påminn handläggare om frister som närmar sig och chefer om passerade (körs dagligen)"),
@@ -377,6 +398,8 @@ def _describe(k: Klagomal, case: Case) -> str:
         ),
         (_("Åtgärder"), str(case.actions)),
     ]
+    if case.secrecy:
+        fields.append((_("Sekretess"), case.secrecy))
     if case.paused_since is not None:
         fields.append((_("Pausat"), _("sedan {day}, väntar på personen").format(day=case.paused_since)))
     reason = case.overdue_reason(k.clock.today())
@@ -524,18 +547,35 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
                 unit=k.organisation.unit(case.unit).name,
                 date=case.acknowledge_by,
             )
-        if case.handler:
+        if case.serious and case.handler:
             message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(
                 handler=case.handler
             )
+        elif case.handler:
+            message += "\n" + _("Handläggare: {handler}.").format(handler=case.handler)
+        if case.secrecy:
+            message += "\n" + _("Sekretessmarkerat: {ground}.").format(ground=case.secrecy)
+        message += "".join(
+            "\n" + _("Notering: {note}").format(note=n) for n in _notes(k.history(case.reference))
+        )
         return _step_result(k, out, case, message)
+
+
+def _notes(events: Sequence[Event]) -> tuple[str, ...]:
+    """What plugins noted for the handler at registration."""
+    return events[0].data.notes if events and isinstance(events[0].data, Registered) else ()
 
 
 def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
         case = k.get(args.reference)
         events = k.history(args.reference)
-        lines = [_describe(k, case), _("Historik:")]
+        lines = [_describe(k, case)]
+        notes = _notes(events)
+        if notes:
+            lines.append(_("Noteringar:"))
+            lines += [f"  - {note}" for note in notes]
+        lines.append(_("Historik:"))
         lines += [
             "  " + line
             for line in _table([[str(e.seq), str(e.day), e.label, _event_details(k, e)] for e in events])
@@ -668,30 +708,130 @@ def _cmd_import(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
+    import attrs
+
+    from klagomal.hookspecs import HOOK_GROUPS
+    from klagomal.pluginmanager import DISABLE_VARIABLE
+
     with _open(args) as k:
         pm = k.plugin_manager
+        decision_hooks = set(HOOK_GROUPS["decision"]) | set(HOOK_GROUPS["validation"])
+        labels = {
+            "dimensions": _("dimensioner: {items}"),
+            "channels": _("kanaler: {items}"),
+            "calendars": _("kalendrar: {items}"),
+            "notifiers": _("aviseringssätt: {items}"),
+            "storage_backends": _("lagring: {items}"),
+            "template_dirs": _("brevmallar: {items}"),
+            "report_sections": _("rapportavsnitt: {items}"),
+            "deadline_policies": _("tidsfristpolicy för: {items}"),
+            "decisions": _("beslut: {items}"),
+        }
         plugins = []
         lines = []
         for name, plugin in sorted(pm.list_name_plugin()):
+            if plugin is None:  # blocked (disabled)
+                continue
             hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
             version = pm.version_of(name)
-            registered = {
+            registered: dict[str, list[str]] = {
                 what: k.registry.registered_by(name, what)
-                for what in ("dimensions", "channels", "calendars", "notifiers")
+                for what in (
+                    "dimensions",
+                    "channels",
+                    "calendars",
+                    "notifiers",
+                    "storage_backends",
+                    "template_dirs",
+                    "report_sections",
+                )
             }
+            registered["deadline_policies"] = [
+                d for d, source in k.deadlines.sources.items() if source == name
+            ]
+            registered["decisions"] = [
+                h for h in hooks if h in decision_hooks and h != "klagomal_deadline_policy"
+            ]
             plugins.append({"name": name, "version": version, "hooks": hooks, **registered})
             lines.append(f"{name}" + (f" {version}" if version else ""))
             lines.append("  " + _("krokar: {hooks}").format(hooks=", ".join(hooks) or "-"))
-            labels = {
-                "dimensions": _("dimensioner: {items}"),
-                "channels": _("kanaler: {items}"),
-                "calendars": _("kalendrar: {items}"),
-                "notifiers": _("aviseringssätt: {items}"),
-            }
             for what, items in registered.items():
                 if items:
                     lines.append("  " + labels[what].format(items=", ".join(items)))
-        out.emit({"plugins": plugins}, "\n".join(lines))
+        for name in pm.disabled:
+            lines.append(_("{name}: avstängd ({variable})").format(name=name, variable=DISABLE_VARIABLE))
+        failures = [attrs.asdict(f) for f in pm.failures]
+        for failure in pm.failures:
+            lines.append(
+                _("{plugin}: fel i {hook}, används inte: {error}").format(
+                    plugin=failure.plugin, hook=failure.hook, error=failure.error
+                )
+            )
+        out.emit({"plugins": plugins, "disabled": list(pm.disabled), "failures": failures}, "\n".join(lines))
+    return 0
+
+
+def _cmd_letter(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        letter = k.letter(args.reference, args.seq)
+        out.emit(
+            {
+                "reference": letter.reference,
+                "seq": letter.seq,
+                "kind": letter.kind,
+                "subject": letter.subject,
+                "text": letter.text,
+                "template": letter.template,
+            },
+            _("Ämne: {subject}").format(subject=letter.subject) + "\n\n" + letter.text,
+        )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.errors import InvalidInputError
+    from klagomal.model import Kind
+
+    if args.end < args.start:
+        raise InvalidInputError(
+            _("perioden slutar {end} före sin början {start}").format(start=args.start, end=args.end),
+            step="report",
+        )
+    with _open(args) as k:
+        results = k.report_sections(args.start, args.end, department=args.forvaltning)
+        cases = k.cases_received(args.start, args.end, department=args.forvaltning)
+        scope = k.organisation.departments[args.forvaltning].name if args.forvaltning else k.organisation.name
+        counts = {kind.value: sum(1 for c in cases if c.kind is kind) for kind in Kind}
+        lines = [
+            _("Rapport {start} – {end}, {scope}").format(start=args.start, end=args.end, scope=scope),
+            ngettext("{n} ärende", "{n} ärenden", len(cases)).format(n=len(cases))
+            + " ("
+            + ", ".join(f"{Kind(kind).label} {n}" for kind, n in counts.items())
+            + ")",
+        ]
+        for result in results:
+            lines += ["", result.render()]
+        sections = [
+            {
+                "id": r.section.id,
+                "title": r.section.title,
+                "columns": list(r.table.columns) if r.table else None,
+                "rows": [list(row) for row in r.table.rows] if r.table else None,
+                "error": r.error,
+            }
+            for r in results
+        ]
+        out.emit(
+            {
+                "start": args.start,
+                "end": args.end,
+                "department": args.forvaltning,
+                "total": len(cases),
+                "kind": counts,
+                "sections": sections,
+            },
+            "\n".join(lines),
+        )
     return 0
 
 

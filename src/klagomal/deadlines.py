@@ -246,6 +246,8 @@ class Deadlines:
         self.calendars = {name: as_working_calendar(calendar) for name, calendar in calendars.items()}
         self._policies = policies
         self._resolved: dict[str, tuple[DeadlinePolicy, WorkingCalendar]] = {}
+        #: The plugin each förvaltning's policy came from (``klagomal plugins``).
+        self.sources: dict[str, str] = {}
         # Förvaltningar with the same calendar and closed days (the kommun's
         # klämdagar alone, say) share one index.
         self._with_closed: dict[tuple[str, frozenset[dt.date]], WorkingCalendar] = {}
@@ -292,6 +294,7 @@ class Deadlines:
                 ) from exc
             calendar = self._with_closed[key]
         self._resolved[department] = (policy, calendar)
+        self.sources[department] = source
         return policy, calendar
 
     # -- look-ups ----------------------------------------------------------

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidStepError",
     "KlagomalError",
     "OrganisationError",
+    "PluginRejectedError",
     "SchemaError",
     "UnknownUnitError",
 ]
@@ -87,6 +88,28 @@ class InvalidInputError(KlagomalError, ValueError):
         if (self.step or not step) and (self.reference or not reference):
             return self
         return type(self)(self.reason, step=self.step or step, reference=self.reference or reference)
+
+
+class PluginRejectedError(InvalidInputError):
+    """A plugin's intake check refused new feedback (``klagomal_validate_intake``).
+
+    ``plugin`` names the plugin, ``reason`` is its message.  Nothing was
+    registered.
+    """
+
+    def __init__(
+        self, plugin: str, reason: str, *, step: str | None = "register", reference: str | None = None
+    ) -> None:
+        self.plugin = plugin
+        super().__init__(
+            _("avvisat av insticksmodulen {plugin}: {reason}").format(plugin=plugin, reason=reason),
+            step=step,
+            reference=reference,
+        )
+        self.reason = reason
+
+    def in_context(self, *, step: str | None, reference: str | None) -> InvalidInputError:
+        return self
 
 
 class CalendarError(InvalidInputError):

@@ -41,7 +41,13 @@ __all__ = [
 @attrs.frozen
 class Registered:
     """The case was registered (R8).  ``handler`` is set when the routine
-    assigns one at once: the nearest manager for a serious complaint (R15)."""
+    assigns one at once: the nearest manager for a serious complaint (R15).
+
+    ``secrecy`` is the legal ground when the case is marked secret from the
+    start (a förvaltning's default); ``notes`` are what plugins told the
+    handler at intake (how the case was routed, warnings), with the plugin's
+    name.
+    """
 
     TYPE: ClassVar[str] = "registered"
 
@@ -56,6 +62,8 @@ class Registered:
     dimensions: tuple[str, ...] = ()
     serious: bool = False
     handler: str | None = None
+    secrecy: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""The hooks through which klagomal is extended.
+"""The hooks through which klagomal is extended: the whole catalogue.
 
 Only the core defines hooks (the spec marker is private); plugins implement
 them with the public :data:`hookimpl` marker::
@@ -9,17 +9,41 @@ them with the public :data:`hookimpl` marker::
     def klagomal_quality_dimensions():
         yield QualityDimension("trygghet", "Trygghet och säkerhet", department="soc")
 
+The hooks come in four groups, and each group combines results its own way:
+
+* **registration hooks** (``klagomal_quality_dimensions``, ``klagomal_channels``,
+  ``klagomal_calendars``, ``klagomal_notifiers``, ``klagomal_storage_backends``,
+  ``klagomal_template_dirs``, ``klagomal_report_sections``) are called once
+  when a :class:`~klagomal.Klagomal` is created; every plugin's records are
+  collected.  Two plugins that register the same id are an error at
+  start-up; a plugin may replace a built-in record by registering its id.
+* **decision hooks** (``klagomal_deadline_policy``, ``klagomal_is_serious``,
+  ``klagomal_route``, ``klagomal_allows_anonymous``,
+  ``klagomal_default_secrecy``) stop at the first result that is not
+  ``None``.  The built-in answer comes last.
+* the **validation hook** (``klagomal_validate_intake``) collects findings
+  from every plugin; it is the only hook that may *veto* a registration.
+* the **listener hook** (``klagomal_on_event``) is called after commit and
+  can never veto: the event is already stored.
+
+A plugin that raises inside a hook is isolated: the failure is logged with
+the plugin's name and the hook, and the plugin's answer is skipped.  At
+registration a skipped plugin leaves a note on the case, so the handler
+knows a check did not run; a case being registered is never lost because of
+a plugin.
+
 pluggy ignores defaults on hook arguments, so the core always calls every
 hook with every keyword argument.  Arguments may be added in later versions,
 never renamed or removed; an implementation may accept any subset of them.
 
 Built-in features are ordinary plugins (:mod:`klagomal.builtin`) registered
 through these same hooks, marked ``trylast`` so that any plugin can override
-them.
+them.  ``docs/plugins.md`` documents every hook; a test checks that it does.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -30,12 +54,13 @@ if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from klagomal.calendars import Calendar
     from klagomal.deadlines import DeadlinePolicy
     from klagomal.events import Event
-    from klagomal.model import Case, Channel, QualityDimension
+    from klagomal.model import Case, Channel, Finding, Intake, QualityDimension, Route
     from klagomal.notifiers import Notifier
     from klagomal.organisation import Organisation
+    from klagomal.reports import ReportSection
     from klagomal.storage.base import StorageBackend
 
-__all__ = ["PROJECT_NAME", "hookimpl"]
+__all__ = ["HOOK_GROUPS", "PROJECT_NAME", "hookimpl"]
 
 #: The pluggy project name, also the entry-point group plugins register under.
 PROJECT_NAME = "klagomal"
@@ -44,6 +69,28 @@ _hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
 #: Marker for hook implementations in plugins.
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+#: Every hook by group, in the order ``docs/plugins.md`` documents them.
+HOOK_GROUPS: dict[str, tuple[str, ...]] = {
+    "registration": (
+        "klagomal_quality_dimensions",
+        "klagomal_channels",
+        "klagomal_calendars",
+        "klagomal_notifiers",
+        "klagomal_storage_backends",
+        "klagomal_template_dirs",
+        "klagomal_report_sections",
+    ),
+    "decision": (
+        "klagomal_deadline_policy",
+        "klagomal_is_serious",
+        "klagomal_route",
+        "klagomal_allows_anonymous",
+        "klagomal_default_secrecy",
+    ),
+    "validation": ("klagomal_validate_intake",),
+    "listener": ("klagomal_on_event",),
+}
 
 
 # -- registration hooks: each returns an iterable of small records ------------
@@ -108,6 +155,35 @@ def klagomal_notifiers() -> Iterable[Notifier]:  # type: ignore[empty-body]
     """
 
 
+@_hookspec
+def klagomal_template_dirs() -> Iterable[str | os.PathLike[str]]:  # type: ignore[empty-body]
+    """Folders of Jinja2 templates for the letters to citizens, searched
+    before the built-in ones (:mod:`klagomal.letters`).
+
+    A template named ``<förvaltning>/<notice>.txt`` (for example
+    ``bou/besked.txt``) changes the wording for that förvaltning's cases
+    only; ``<notice>.txt`` changes it for every case.  Folders from all
+    plugins are collected, in the order pluggy calls the plugins (later
+    registered first), then the built-in folder.  A folder that does not
+    exist is an error at start-up.
+
+    .. versionadded:: 0.3
+    """
+
+
+@_hookspec
+def klagomal_report_sections() -> Iterable[ReportSection]:  # type: ignore[empty-body]
+    """Sections a förvaltning adds to reports (R16–R18), each a
+    :class:`klagomal.reports.ReportSection` with its own ``id``.
+
+    Results from all plugins are collected; duplicate ids are an error.  A
+    section is built when a report covering its förvaltning is made; a
+    section that raises is left out of the report, with a note saying so.
+
+    .. versionadded:: 0.3
+    """
+
+
 # -- decision hooks: the first result wins ----------------------------------
 
 
@@ -132,7 +208,107 @@ def klagomal_deadline_policy(department: str, organisation: Organisation) -> Dea
     """
 
 
-# -- event hooks: called after the event is committed ------------------------
+@_hookspec(firstresult=True)
+def klagomal_is_serious(intake: Intake, organisation: Organisation) -> bool | None:
+    """Whether a new complaint is serious, so that it goes to the nearest
+    manager at once (R15).
+
+    :param intake: the feedback as given, with ``intake.serious`` set when
+        the registrar marked it.
+    :param organisation: the kommun's organisation.
+
+    Called at registration, for complaints (``klagomal``) only.  Stops at the
+    first result that is not ``None``; the built-in answer is the
+    registrar's marking.  A plugin can make a complaint serious but never
+    unmark one the registrar marked: ``True`` from either side wins.
+
+    .. versionadded:: 0.3
+    """
+
+
+@_hookspec(firstresult=True)
+def klagomal_route(intake: Intake, serious: bool, organisation: Organisation) -> Route | None:
+    """Where a new case goes: the unit that handles it, and the handler when
+    one is assigned at once (R12, R15).
+
+    :param intake: the feedback as given; ``intake.unit`` is the unit the
+        registrar named, or ``None``.
+    :param serious: whether the complaint is serious (after
+        :func:`klagomal_is_serious`).
+    :param organisation: the kommun's organisation.
+
+    Called at registration, after the seriousness is decided.  Stops at the
+    first result that is not ``None``.  The built-in route keeps the named
+    unit.  When the route names no handler and the complaint is serious,
+    the core assigns the routed unit's nearest manager (R15).  A route to a
+    unit the organisation does not know is logged and skipped, like a
+    plugin that raises.
+
+    .. versionadded:: 0.3
+    """
+
+
+@_hookspec(firstresult=True)
+def klagomal_allows_anonymous(channel: Channel, department: str, organisation: Organisation) -> bool | None:
+    """Whether anonymous feedback is accepted through *channel* for a case
+    of *department* (R5).
+
+    :param channel: the channel the feedback came through.
+    :param department: the förvaltning the case was routed to.
+    :param organisation: the kommun's organisation.
+
+    Called at registration of a case without contact details.  Stops at the
+    first result that is not ``None``; the built-in answer is the channel's
+    own ``allows_anonymous`` (every channel but the web form).
+
+    .. versionadded:: 0.3
+    """
+
+
+@_hookspec(firstresult=True)
+def klagomal_default_secrecy(intake: Intake, route: Route, organisation: Organisation) -> str | None:
+    """The legal ground on which a new case is marked secret from the start,
+    such as ``"OSL 26 kap. 1 §"``, or ``None`` for a public document.
+
+    :param intake: the feedback as given.
+    :param route: where the case goes (after :func:`klagomal_route`).
+    :param organisation: the kommun's organisation.
+
+    Called at registration.  Stops at the first result that is not ``None``;
+    built in, no case is secret.  The marking is stored with the case
+    (``Case.secrecy``).
+
+    .. versionadded:: 0.3
+    """
+
+
+# -- validation hook: every plugin may warn or refuse ----------------------
+
+
+@_hookspec
+def klagomal_validate_intake(
+    intake: Intake, route: Route, organisation: Organisation
+) -> Iterable[Finding] | None:
+    """Check new feedback before it is registered.
+
+    :param intake: the feedback as given.
+    :param route: where the case would go.
+    :param organisation: the kommun's organisation.
+
+    Return :class:`~klagomal.model.Finding` values, or nothing.  Findings
+    from every plugin are collected.  A rejection (``Finding.rejection``)
+    stops the registration with a
+    :class:`~klagomal.errors.PluginRejectedError` that names the plugin and
+    gives its reason; nothing is stored.  A warning is stored with the case
+    as a note for the handler.  This is the only hook that may veto.  A
+    plugin that *raises* does not veto: it is logged, and the case is
+    registered with a note that the plugin's check did not run.
+
+    .. versionadded:: 0.3
+    """
+
+
+# -- listener hook: called after the event is committed ---------------------
 
 
 @_hookspec

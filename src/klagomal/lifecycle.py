@@ -12,7 +12,7 @@ Each step is split in two, as in any event-sourced design:
 
 Allowed steps (states in ``CaseState``)::
 
-    register      -> registrerat
+    register      -> registrerat (check_intake, then the plugins decide, then registered)
     forward       registrerat | handlaggning (clock running) -> registrerat (R12; a new besked is owed)
     acknowledge   registrerat                       -> handlaggning     (R7)
     inform        registrerat | handlaggning        (not anonymous; R9)
@@ -54,7 +54,18 @@ from klagomal.events import (
     Resumed,
 )
 from klagomal.i18n import _
-from klagomal.model import AnswerMode, Case, CaseState, Channel, Contact, Kind, Level, QualityDimension
+from klagomal.model import (
+    AnswerMode,
+    Case,
+    CaseState,
+    Channel,
+    Contact,
+    Intake,
+    Kind,
+    Level,
+    QualityDimension,
+    Route,
+)
 from klagomal.organisation import Organisation
 
 __all__ = [
@@ -62,6 +73,7 @@ __all__ = [
     "acknowledge",
     "answer",
     "check_date",
+    "check_intake",
     "citizen_notice",
     "close",
     "escalate",
@@ -75,6 +87,7 @@ __all__ = [
     "reclassify",
     "record_action",
     "register",
+    "registered",
     "replay",
     "resume",
 ]
@@ -159,23 +172,23 @@ def check_date(case: Case, ctx: Context, step: str) -> None:
 # -- decisions -------------------------------------------------------------
 
 
-def register(
+def check_intake(
     ctx: Context,
     *,
     kind: str | Kind,
     channel: str,
-    unit: str,
+    unit: str | None,
     text: str,
     received: dt.date | None = None,
     contact: Contact | None = None,
     dimensions: Sequence[str] = (),
     serious: bool = False,
-) -> Registered:
-    """Decide the registration of new feedback (R1, R4–R8, R15).
-
-    ``contact=None`` registers an anonymous case; the channel's anonymity
-    policy must allow it (R5).
-    """
+) -> Intake:
+    """Check new feedback for form (R1, R4, R6, R15): a known kind, channel,
+    unit (when one is named) and dimensions, a text, a date not in the
+    future, and a contact that holds something.  What the plugins decide
+    (seriousness, routing, anonymity, secrecy) comes after, in
+    :mod:`klagomal.decisions`."""
     step = "register"
     kind = parse_kind(kind, step)
     if channel not in ctx.channels:
@@ -183,7 +196,7 @@ def register(
         raise InvalidInputError(
             _("okänd kanal '{channel}' (giltiga: {valid})").format(channel=channel, valid=valid), step=step
         )
-    if not ctx.organisation.has_unit(unit):
+    if unit is not None and not ctx.organisation.has_unit(unit):
         raise InvalidInputError(_("okänd enhet '{unit}'").format(unit=unit), step=step)
     _text(text, step, _("texten"))
     received = received or ctx.today
@@ -198,11 +211,6 @@ def register(
         raise InvalidInputError(
             _("ange minst ett sätt att nå personen, eller registrera ärendet som anonymt"), step=step
         )
-    if contact is None and not ctx.channels[channel].allows_anonymous:
-        # R5: the routine does not accept anonymous feedback through the web form.
-        raise InvalidInputError(
-            _("anonyma synpunkter tas inte emot via kanalen '{channel}'").format(channel=channel), step=step
-        )
     unknown = [d for d in dimensions if d not in ctx.dimensions]
     if unknown:
         valid = ", ".join(sorted(ctx.dimensions))
@@ -214,24 +222,86 @@ def register(
         )
     if serious and kind is not Kind.KLAGOMAL:
         raise InvalidInputError(_("bara klagomål kan markeras som allvarliga"), step=step)
-    department = ctx.organisation.unit(unit).department
-    return Registered(
+    return Intake(
         kind=kind,
         channel=channel,
-        unit=unit,
-        department=department,
         text=text,
         received=received,
-        # R7, counted from receipt unless the förvaltning's policy says otherwise.
-        acknowledge_by=ctx.deadlines.acknowledge_by(
-            department, received, channel=channel, registered=ctx.today
-        ),
+        unit=unit,
         contact=contact,
         dimensions=tuple(dict.fromkeys(dimensions)),
         serious=serious,
-        # R15: a serious complaint goes to the nearest manager at once.
-        handler=ctx.organisation.nearest_manager(unit) if serious else None,
     )
+
+
+def registered(
+    ctx: Context,
+    intake: Intake,
+    route: Route,
+    *,
+    serious: bool,
+    secrecy: str | None = None,
+    notes: Sequence[str] = (),
+) -> Registered:
+    """Decide the registration of checked feedback once the plugins have
+    decided where it goes (R7, R8, R15)."""
+    department = ctx.organisation.unit(route.unit).department
+    return Registered(
+        kind=intake.kind,
+        channel=intake.channel,
+        unit=route.unit,
+        department=department,
+        text=intake.text,
+        received=intake.received,
+        # R7, counted from receipt unless the förvaltning's policy says otherwise.
+        acknowledge_by=ctx.deadlines.acknowledge_by(
+            department, intake.received, channel=intake.channel, registered=ctx.today
+        ),
+        contact=intake.contact,
+        dimensions=intake.dimensions,
+        serious=serious,
+        handler=route.handler,
+        secrecy=secrecy,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def register(
+    ctx: Context,
+    *,
+    kind: str | Kind,
+    channel: str,
+    unit: str,
+    text: str,
+    received: dt.date | None = None,
+    contact: Contact | None = None,
+    dimensions: Sequence[str] = (),
+    serious: bool = False,
+) -> Registered:
+    """Decide the registration of new feedback with the routine's own rules
+    and no plugins: the named unit, the registrar's marking of seriousness
+    (a serious complaint goes to the nearest manager, R15), and the
+    channel's anonymity policy (R5).  :class:`~klagomal.Klagomal` asks its
+    plugins instead (:mod:`klagomal.decisions`)."""
+    intake = check_intake(
+        ctx,
+        kind=kind,
+        channel=channel,
+        unit=unit,
+        text=text,
+        received=received,
+        contact=contact,
+        dimensions=dimensions,
+        serious=serious,
+    )
+    if contact is None and not ctx.channels[channel].allows_anonymous:
+        # R5: the routine does not accept anonymous feedback through the web form.
+        raise InvalidInputError(
+            _("anonyma synpunkter tas inte emot via kanalen '{channel}'").format(channel=channel),
+            step="register",
+        )
+    handler = ctx.organisation.nearest_manager(unit) if serious else None
+    return registered(ctx, intake, Route(unit, handler), serious=serious)
 
 
 def forward(case: Case, ctx: Context, to_unit: str) -> Forwarded:
@@ -488,6 +558,7 @@ def evolve(case: Case | None, event: Event) -> Case:
             dimensions=data.dimensions,
             serious=data.serious,
             handler=data.handler,
+            secrecy=data.secrecy,
             version=event.seq,
         )
     if case is None:

@@ -25,9 +25,12 @@ __all__ = [
     "CaseState",
     "Channel",
     "Contact",
+    "Finding",
+    "Intake",
     "Kind",
     "Level",
     "QualityDimension",
+    "Route",
 ]
 
 
@@ -139,6 +142,66 @@ class Contact:
 
 
 @attrs.frozen
+class Intake:
+    """New feedback as it was given, checked for form but not yet decided on.
+
+    Registration hooks (:mod:`klagomal.hookspecs`) receive it to decide
+    whether the case is serious, where it goes, and whether it is accepted.
+
+    :param unit: the unit the person or the registrar named; ``None`` when
+        nobody knew, and routing must find one.
+    :param serious: whether the registrar marked the complaint as serious (R15).
+    """
+
+    kind: Kind
+    channel: str
+    text: str
+    received: dt.date
+    unit: str | None = None
+    contact: Contact | None = None
+    dimensions: tuple[str, ...] = ()
+    serious: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        """No contact was given (R5)."""
+        return self.contact is None
+
+
+@attrs.frozen
+class Route:
+    """Where a new case goes: the unit that handles it and, when one is
+    assigned at once, the handler (R12, R15).
+
+    :param note: why, in Swedish, for the handler (for example which keyword
+        matched); shown with the case.
+    """
+
+    unit: str
+    handler: str | None = None
+    note: str = ""
+
+
+@attrs.frozen
+class Finding:
+    """What an intake check found: a warning the handler sees with the case,
+    or, with ``reject=True``, the reason the feedback is not registered."""
+
+    message: str
+    reject: bool = False
+
+    @classmethod
+    def warning(cls, message: str) -> Finding:
+        """A note for the handler; the case is registered."""
+        return cls(message)
+
+    @classmethod
+    def rejection(cls, message: str) -> Finding:
+        """A refusal; *message* tells the registrar why and what to do instead."""
+        return cls(message, reject=True)
+
+
+@attrs.frozen
 class Case:
     """The current state of a case, projected from its events.
 
@@ -153,6 +216,9 @@ class Case:
         before it, so the history stays in order.
     :param paused_since: the day the clock was paused while the case waits
         for the person (for example for missing details); ``None`` while it runs.
+    :param secrecy: the legal ground for secrecy (for example
+        ``"OSL 26 kap. 1 §"``) when the case is marked secret, by default from
+        the förvaltning's plugin; ``None`` for an ordinary public document.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -184,6 +250,7 @@ class Case:
     actions: int = 0
     praise_passed_on: bool = False
     paused_since: dt.date | None = None
+    secrecy: str | None = None
     version: int = 0
 
     @property

@@ -120,6 +120,10 @@ def _read_only_departments(departments: Mapping[str, Department]) -> Mapping[str
     return types.MappingProxyType(dict(departments))
 
 
+def _read_only_settings(settings: Mapping[str, Mapping[str, object]]) -> Mapping[str, Mapping[str, object]]:
+    return types.MappingProxyType({name: types.MappingProxyType(dict(v)) for name, v in settings.items()})
+
+
 @attrs.frozen
 class Organisation:
     """A kommun's whole organisation, with look-ups by unit id.
@@ -146,6 +150,11 @@ class Organisation:
     closed_days: tuple[dt.date, ...] = ()
     """Days the whole kommun is closed besides the calendar's own non-working
     days (a klämdag every förvaltning takes), sorted; deadlines skip them."""
+    plugin_settings: Mapping[str, Mapping[str, object]] = attrs.field(
+        factory=dict, converter=_read_only_settings, hash=False
+    )
+    """Each plugin's own settings, from the file's ``[insticksmodul.<namn>]``
+    tables, by plugin name; read them with :meth:`settings`."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -196,6 +205,12 @@ class Organisation:
             return self.units[unit_id]
         except KeyError:
             raise UnknownUnitError(unit_id) from None
+
+    def settings(self, plugin: str) -> Mapping[str, object]:
+        """The settings the organisation file gives *plugin* in its table
+        ``[insticksmodul.<plugin>]``; empty when there is none.  The plugin
+        checks them itself."""
+        return self.plugin_settings.get(plugin, types.MappingProxyType({}))
 
     def has_unit(self, unit_id: str) -> bool:
         """Whether the organisation has a unit with this id."""
@@ -423,7 +438,15 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         _fail(source, _("ogiltig TOML: {reason}").format(reason=exc))
 
     parser = _Parser(source)
-    parser.check_keys(document, ("kommun", "forvaltning"), _("filen"))
+    parser.check_keys(document, ("kommun", "forvaltning", "insticksmodul"), _("filen"))
+    plugin_settings = document.get("insticksmodul", {})
+    if not isinstance(plugin_settings, dict) or not all(
+        isinstance(v, dict) for v in plugin_settings.values()
+    ):
+        _fail(
+            source,
+            _("[insticksmodul] ska bara innehålla tabeller, en per insticksmodul: [insticksmodul.namn]"),
+        )
     kommun = document.get("kommun")
     if not isinstance(kommun, dict):
         _fail(source, _("tabellen [kommun] saknas"))
@@ -448,6 +471,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         departments=parser.departments,
         source=source,
         closed_days=closed_days,
+        plugin_settings=plugin_settings,
     )
 
 

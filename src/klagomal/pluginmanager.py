@@ -4,12 +4,23 @@ There is no module-level plugin manager: each :class:`~klagomal.Klagomal`
 builds its own, so two instances (or two tests) never see each other's
 plugins.  Load order is explicit: built-in plugins first, then plugins passed
 by the caller, then installed entry points of the group ``klagomal``.
+
+``KLAGOMAL_DISABLE_PLUGINS=name,...`` disables plugins by their entry-point
+name, their distribution name (``klagomal-socialtjanst``) or, for plugins
+passed by the caller, the name they are registered under.
+
+A plugin that fails to import, or that raises inside a registration hook, is
+logged with its name and the hook and left out; what it failed with is kept
+(:attr:`PluginManager.failures`) so that ``klagomal plugins`` can show it.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
+import pathlib
+import re
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,15 +38,22 @@ from klagomal.storage.base import StorageBackend
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.calendars import Calendar
     from klagomal.notifiers import Notifier
+    from klagomal.reports import ReportSection
 
 __all__ = [
     "BUILTIN_NAMES",
     "DEFAULT_PLUGINS",
+    "DISABLE_VARIABLE",
+    "PluginFailure",
     "Registry",
     "call_impl",
     "create_plugin_manager",
+    "disabled_from_environment",
     "implementations",
 ]
+
+#: The environment variable that disables plugins by name.
+DISABLE_VARIABLE = "KLAGOMAL_DISABLE_PLUGINS"
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +61,56 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS: tuple[object, ...] = (builtin,)
 
 
+@attrs.frozen
+class PluginFailure:
+    """A plugin that failed: at import (``hook`` is ``"import"``) or inside a
+    hook.  ``error`` is the exception's type and message."""
+
+    plugin: str
+    hook: str
+    error: str
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _normalise(name: str) -> str:
+    """A distribution name as packaging compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def disabled_from_environment(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The plugin names listed in ``KLAGOMAL_DISABLE_PLUGINS`` (comma-separated)."""
+    value = (os.environ if environ is None else environ).get(DISABLE_VARIABLE, "")
+    return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
 class PluginManager(pluggy.PluginManager):
     """pluggy's manager, remembering which distribution each entry-point
-    plugin came from (for its version in ``klagomal plugins``)."""
+    plugin came from (for its version in ``klagomal plugins``), which
+    plugins were disabled, and which failed."""
 
     def __init__(self, project_name: str) -> None:
         super().__init__(project_name)
         self.distributions: dict[str, importlib.metadata.Distribution] = {}
+        #: Names of plugins left out because of ``KLAGOMAL_DISABLE_PLUGINS``.
+        self.disabled: list[str] = []
+        #: Plugins that failed to import or raised in a registration hook.
+        self.failures: list[PluginFailure] = []
+
+    def record_failure(self, plugin: str, hook: str, exc: BaseException) -> PluginFailure:
+        """Log a plugin's failure with its name and the hook, and keep it."""
+        failure = PluginFailure(plugin, hook, _describe(exc))
+        self.failures.append(failure)
+        log.error(
+            "klagomal: plugin %r failed in %s and is left out of it: %s",
+            plugin,
+            hook,
+            failure.error,
+            exc_info=exc,
+        )
+        return failure
 
     def version_of(self, name: str) -> str | None:
         """The installed version of the plugin registered as *name*, if known."""
@@ -57,31 +118,66 @@ class PluginManager(pluggy.PluginManager):
         return dist.version if dist is not None else None
 
 
-def create_plugin_manager(plugins: Iterable[object] = (), *, load_entrypoints: bool = True) -> PluginManager:
+def create_plugin_manager(
+    plugins: Iterable[object] = (),
+    *,
+    load_entrypoints: bool = True,
+    disabled: Iterable[str] | None = None,
+) -> PluginManager:
     """A new plugin manager with the built-ins, *plugins* and, unless told
     otherwise, the installed entry points.
+
+    :param disabled: names of plugins to leave out; by default those in
+        ``KLAGOMAL_DISABLE_PLUGINS``.  The built-in plugin cannot be
+        disabled (override its records instead); a name that matches no
+        plugin is logged as a warning, since it is probably a typo.
 
     An entry point that fails to load is logged and skipped, so that one
     broken plugin does not stop a kommun's registration of feedback.
     """
+    off = disabled_from_environment() if disabled is None else frozenset(disabled)
+    builtin_off = sorted(off & BUILTIN_NAMES)
+    if builtin_off:
+        raise ConfigurationError(
+            _(
+                "{names} är klagomals inbyggda delar och kan inte stängas av ({variable}); "
+                "en insticksmodul kan i stället ersätta det den lägger till"
+            ).format(names=", ".join(builtin_off), variable=DISABLE_VARIABLE)
+        )
     pm = PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
+    matched: set[str] = set()
     for plugin in DEFAULT_PLUGINS:
         pm.register(plugin, name=f"klagomal.{plugin.__name__.rsplit('.', 1)[-1]}")  # type: ignore[attr-defined]
     for plugin in plugins:
-        pm.register(plugin, name=_unique_name(pm, plugin))
+        name = _unique_name(pm, plugin)
+        if name in off:
+            matched.add(name)
+            pm.disabled.append(name)
+            continue
+        pm.register(plugin, name=name)
     if load_entrypoints:
+        off_dists = {_normalise(n) for n in off}
         for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
+            dist_name = ep.dist.name if ep.dist is not None else None
+            if ep.name in off or (dist_name is not None and _normalise(dist_name) in off_dists):
+                matched.update(
+                    {ep.name, *(n for n in off if dist_name and _normalise(n) == _normalise(dist_name))}
+                )
+                pm.disabled.append(ep.name)
+                pm.set_blocked(ep.name)
+                continue
             try:
                 pm.register(ep.load(), name=ep.name)
-                if ep.dist is not None:
-                    pm.distributions[ep.name] = ep.dist
-            except Exception:
-                log.exception(
-                    "klagomal: plugin %r (%s) could not be loaded and is skipped", ep.name, ep.value
-                )
+            except Exception as exc:
+                pm.record_failure(ep.name, "import", exc)
+                continue
+            if ep.dist is not None:
+                pm.distributions[ep.name] = ep.dist
+    for name in sorted(off - matched):
+        log.warning("klagomal: %s names %r, but no plugin has that name", DISABLE_VARIABLE, name)
     # An implementation whose name matches no hook is a typo in a plugin.
     pm.check_pending()
     return pm
@@ -132,17 +228,29 @@ def _by_name(item: Any) -> str:
     return str(item.name)
 
 
+def _results(pm: PluginManager, hook: pluggy.HookCaller) -> Iterable[tuple[str, list[Any]]]:
+    """Each implementation's records, as a list, with its plugin's name.  A
+    plugin that raises (or returns something that is not iterable) is
+    recorded as failed and left out."""
+    for impl in implementations(hook):
+        try:
+            items = list(call_impl(impl) or ())
+        except Exception as exc:
+            pm.record_failure(impl.plugin_name, hook.name, exc)
+            continue
+        yield impl.plugin_name, items
+
+
 def _collect(
-    hook: pluggy.HookCaller, what: str, key: Callable[[Any], str] = _by_id
+    pm: PluginManager, hook: pluggy.HookCaller, what: str, key: Callable[[Any], str] = _by_id
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Records by their id (or other *key*), and the plugin that registered
     each.  A plugin may replace a built-in record by registering the same id
     (built-ins run last); two outside plugins may not."""
     found: dict[str, Any] = {}
     owner: dict[str, str] = {}
-    for impl in implementations(hook):
-        plugin_name = impl.plugin_name
-        for item in call_impl(impl):
+    for plugin_name, items in _results(pm, hook):
+        for item in items:
             item_id = key(item)
             if item_id in found:
                 if plugin_name in BUILTIN_NAMES:
@@ -167,36 +275,58 @@ class Registry:
     storage_backends: tuple[StorageBackend, ...]
     calendars: Mapping[str, Calendar] = attrs.field(factory=dict)
     notifiers: Mapping[str, Notifier] = attrs.field(factory=dict)
+    template_dirs: tuple[pathlib.Path, ...] = ()
+    report_sections: Mapping[str, ReportSection] = attrs.field(factory=dict)
     owners: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
 
     @classmethod
-    def from_plugin_manager(cls, pm: pluggy.PluginManager) -> Registry:
+    def from_plugin_manager(cls, pm: PluginManager) -> Registry:
         """Call the registration hooks and check the results."""
         hook = pm.hook
-        backends = tuple(b for batch in hook.klagomal_storage_backends() for b in batch)
+        backends: list[StorageBackend] = []
+        backend_owners: dict[str, str] = {}
+        for plugin_name, items in _results(pm, hook.klagomal_storage_backends):
+            backends += items
+            for backend in items:
+                backend_owners.setdefault(backend.name, plugin_name)
+        template_dirs: list[pathlib.Path] = []
+        template_owners: dict[str, str] = {}
+        for plugin_name, items in _results(pm, hook.klagomal_template_dirs):
+            for folder in items:
+                template_dirs.append(pathlib.Path(folder))
+                template_owners[str(folder)] = plugin_name
         channels: dict[str, Channel]
         dimensions: dict[str, QualityDimension]
-        channels, channel_owners = _collect(hook.klagomal_channels, _("kanalen"))
-        dimensions, dimension_owners = _collect(hook.klagomal_quality_dimensions, _("kvalitetsdimensionen"))
-        calendars, calendar_owners = _collect(hook.klagomal_calendars, _("kalendern"), _by_name)
-        notifiers, notifier_owners = _collect(hook.klagomal_notifiers, _("aviseringssättet"), _by_name)
+        channels, channel_owners = _collect(pm, hook.klagomal_channels, _("kanalen"))
+        dimensions, dimension_owners = _collect(
+            pm, hook.klagomal_quality_dimensions, _("kvalitetsdimensionen")
+        )
+        calendars, calendar_owners = _collect(pm, hook.klagomal_calendars, _("kalendern"), _by_name)
+        notifiers, notifier_owners = _collect(pm, hook.klagomal_notifiers, _("aviseringssättet"), _by_name)
+        sections, section_owners = _collect(pm, hook.klagomal_report_sections, _("rapportavsnittet"))
         return cls(
             channels=channels,
             dimensions=dimensions,
-            storage_backends=backends,
+            storage_backends=tuple(backends),
             calendars=calendars,
             notifiers=notifiers,
+            template_dirs=tuple(template_dirs),
+            report_sections=sections,
             owners={
                 "channels": channel_owners,
                 "dimensions": dimension_owners,
                 "calendars": calendar_owners,
                 "notifiers": notifier_owners,
+                "storage_backends": backend_owners,
+                "template_dirs": template_owners,
+                "report_sections": section_owners,
             },
         )
 
     def registered_by(self, plugin_name: str, what: str) -> list[str]:
-        """The ids of *what* (``"channels"``, ``"dimensions"``, ``"calendars"``
-        or ``"notifiers"``) in effect from *plugin_name*, in the order the
+        """The ids of *what* (``"channels"``, ``"dimensions"``, ``"calendars"``,
+        ``"notifiers"``, ``"storage_backends"``, ``"template_dirs"`` or
+        ``"report_sections"``) in effect from *plugin_name*, in the order the
         plugin registered them."""
         return [i for i, owner in self.owners.get(what, {}).items() if owner == plugin_name]
 

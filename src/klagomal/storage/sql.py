@@ -545,6 +545,7 @@ class SqlUnitOfWork:
             "actions": case.actions,
             "praise_passed_on": case.praise_passed_on,
             "paused_since": case.paused_since,
+            "secrecy": case.secrecy,
             "version": case.version,
         }
 
@@ -589,5 +590,6 @@ class SqlUnitOfWork:
             actions=row.actions,
             praise_passed_on=bool(row.praise_passed_on),
             paused_since=row.paused_since,
+            secrecy=row.secrecy,
             version=row.version,
         )

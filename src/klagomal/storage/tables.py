@@ -25,7 +25,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002")
+SCHEMA_REVISIONS = ("0001", "0002", "0003")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -75,6 +75,8 @@ cases = sa.Table(
     sa.Column("praise_passed_on", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("paused_since", sa.Date),
+    # The legal ground when the case is secret (OSL), else NULL.
+    sa.Column("secrecy", sa.String(200)),
     # Worklists filter by unit and state, and overdue lists by deadline.
     sa.Index(None, "unit", "state"),
     sa.Index(None, "handler", "state"),

@@ -1,0 +1,62 @@
+"""pytest fixtures for plugin authors, registered through the ``pytest11``
+entry point, so they are available wherever klagomal is installed.
+
+* ``klagomal_clock``: a :class:`~klagomal.FixedClock` at 2026-03-02;
+* ``klagomal_plugins``: the plugins every ``klagomal_instance`` gets;
+  empty, override it in your ``conftest.py`` to add yours;
+* ``klagomal_instance``: a ready :class:`~klagomal.Klagomal` on a temporary
+  SQLite file, with ``klagomal_plugins`` and the clock;
+* ``make_klagomal``: a factory, ``make_klagomal(plugins=[...], today=...,
+  organisation=..., load_entrypoints=...)``, for tests that need another
+  set of plugins or a second instance.
+
+Every instance is disposed of after the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from klagomal.app import Klagomal
+from klagomal.clock import FixedClock
+from klagomal.testing import START, instance
+
+
+@pytest.fixture
+def klagomal_clock() -> FixedClock:
+    """A clock standing at 2026-03-02 until the test moves it."""
+    return FixedClock(START)
+
+
+@pytest.fixture
+def klagomal_plugins() -> Sequence[object]:
+    """The plugins ``klagomal_instance`` registers; override to add yours."""
+    return ()
+
+
+@pytest.fixture
+def make_klagomal(tmp_path: Path, klagomal_clock: FixedClock) -> Iterator[Callable[..., Klagomal]]:
+    """``make_klagomal(**options)`` builds an instance as
+    :func:`klagomal.testing.instance` does, on the test's clock unless
+    ``today`` is given, in the test's temporary directory."""
+    made: list[Klagomal] = []
+
+    def make(**options: Any) -> Klagomal:
+        options.setdefault("today", klagomal_clock)
+        k = instance(tmp_path, **options)
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.dispose()
+
+
+@pytest.fixture
+def klagomal_instance(make_klagomal: Callable[..., Klagomal], klagomal_plugins: Sequence[object]) -> Klagomal:
+    """A ready instance with ``klagomal_plugins``, on a temporary SQLite file."""
+    return make_klagomal(plugins=klagomal_plugins)
