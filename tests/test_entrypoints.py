@@ -114,3 +114,44 @@ def test_klagomal_plugins_lists_the_version_hooks_and_dimensions(
     assert plugins["larande"]["hooks"] == ["klagomal_quality_dimensions"]
     assert plugins["larande"]["dimensions"] == ["larande"]
     assert "tillganglighet" in plugins["klagomal.builtin"]["dimensions"]
+
+
+def test_klagomal_plugins_lists_disabled_and_failed_plugins(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install(
+        site,
+        "klagomal_broken",
+        "0.1",
+        {"broken": "klagomal_broken", "larande": "klagomal_larande"},
+        {"klagomal_broken": "raise RuntimeError('trasig')\n", "klagomal_larande": PLUGIN_SOURCE},
+    )
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    assert main(["--json", "plugins"], stdout=out) == 0
+    listing = json.loads(out.getvalue())
+    assert listing["failures"] == [{"plugin": "broken", "hook": "import", "error": "RuntimeError: trasig"}]
+    assert "larande" in {p["name"] for p in listing["plugins"]}
+    # Disabled by entry-point name, the broken one is not even imported.
+    monkeypatch.setenv("KLAGOMAL_DISABLE_PLUGINS", "broken")
+    out = io.StringIO()
+    assert main(["plugins"], stdout=out) == 0
+    assert "broken: avstängd (KLAGOMAL_DISABLE_PLUGINS)" in out.getvalue()
+    assert "fel i" not in out.getvalue()
+
+
+def test_klagomal_disable_plugins_accepts_the_distribution_name(
+    site: Path, db_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install(
+        site,
+        "klagomal_larande",
+        "1.2.0",
+        {"larande": "klagomal_larande"},
+        {"klagomal_larande": PLUGIN_SOURCE},
+    )
+    # pip's spelling of the name, with a hyphen, disables every entry point of the distribution.
+    monkeypatch.setenv("KLAGOMAL_DISABLE_PLUGINS", "klagomal-larande")
+    with Klagomal(db_url, clock=clock) as k:
+        assert "larande" not in k.dimensions
+        assert k.plugin_manager.disabled == ["larande"]

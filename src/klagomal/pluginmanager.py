@@ -157,15 +157,13 @@ def create_plugin_manager(
             continue
         pm.register(plugin, name=name)
     if load_entrypoints:
-        off_dists = {_normalise(n) for n in off}
         for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
-            dist_name = ep.dist.name if ep.dist is not None else None
-            if ep.name in off or (dist_name is not None and _normalise(dist_name) in off_dists):
-                matched.update(
-                    {ep.name, *(n for n in off if dist_name and _normalise(n) == _normalise(dist_name))}
-                )
+            dist = _normalise(ep.dist.name) if ep.dist is not None else None
+            names = {n for n in off if n == ep.name or _normalise(n) == dist}
+            if names:
+                matched |= names
                 pm.disabled.append(ep.name)
                 pm.set_blocked(ep.name)
                 continue
