@@ -431,3 +431,76 @@ def test_the_testing_helpers_plugin_is_checked_by_pluggy(make_klagomal: Make) ->
 def test_an_instance_from_the_fixture_has_the_fixed_clock(klagomal_instance: Klagomal) -> None:
     assert klagomal_instance.clock.today() == START
     assert register(klagomal_instance).received == START
+
+
+def test_klagomal_default_secrecy_a_case_forwarded_into_social_services_becomes_secret(
+    make_klagomal: Make,
+) -> None:
+    # R27: the marking follows the case to the förvaltning whose cases are secret, and stays.
+    def secrecy(route: Route, organisation: Organisation) -> str | None:
+        return "OSL 26 kap. 1 §" if organisation.unit(route.unit).department == "soc" else None
+
+    k = make_klagomal(plugins=[plugin(klagomal_default_secrecy=secrecy)])
+    case = register(k, unit="bou-gymnasium", text="Min son får inget stöd.")
+    assert case.secrecy is None
+    forwarded = k.forward(case.reference, "soc-ifo-barn-familj")
+    assert forwarded.secrecy == "OSL 26 kap. 1 §"
+    assert k.rebuild(case.reference) == k.get(case.reference) == forwarded
+    # A forward out again never lifts it.
+    assert k.forward(case.reference, "bou-gymnasium").secrecy == "OSL 26 kap. 1 §"
+
+
+def test_klagomal_validate_intake_sees_the_seriousness_another_plugin_decided(make_klagomal: Make) -> None:
+    seen: list[bool] = []
+
+    def check(serious: bool) -> list[Finding]:
+        seen.append(serious)
+        return [Finding.warning("följ rutinen för lex Sarah")] if serious else []
+
+    k = make_klagomal(
+        plugins=[
+            plugin("allvar", klagomal_is_serious=lambda intake: True if "våld" in intake.text else None),
+            plugin("lexsarah", klagomal_validate_intake=check),
+        ]
+    )
+    case = register(k, text="Personalen använde våld.")
+    assert seen == [True]
+    assert _notes(k, case.reference) == ("lexsarah: följ rutinen för lex Sarah",)
+
+
+def test_klagomal_quality_dimensions_a_plugin_reads_its_settings_from_the_organisation(
+    make_klagomal: Make,
+) -> None:
+    import importlib.resources
+
+    from klagomal.organisation import parse_organisation
+
+    source = (importlib.resources.files("klagomal") / "data" / "exempelkommun.toml").read_text(
+        encoding="utf-8"
+    )
+    org = parse_organisation(source + '\n[insticksmodul.egen]\nforvaltning = "kof"\n')
+
+    def dimensions(organisation: Organisation) -> list[QualityDimension]:
+        department = str(organisation.settings("egen").get("forvaltning", "soc"))
+        return [QualityDimension("egen", "Egen", department=department)]
+
+    k = make_klagomal(plugins=[plugin("egen", klagomal_quality_dimensions=dimensions)], organisation=org)
+    assert k.dimensions["egen"].department == "kof"
+
+
+def test_a_configuration_error_from_a_plugin_stops_start_up_naming_it(make_klagomal: Make) -> None:
+    # A plugin that cannot work with its settings says so at start-up, not at the first case.
+    def dimensions(organisation: Organisation) -> list[QualityDimension]:
+        raise ConfigurationError("[insticksmodul.egen] forvaltning 'xyz' finns inte")
+
+    with pytest.raises(
+        ConfigurationError,
+        match=r"insticksmodulen egen \(klagomal_quality_dimensions\): \[insticksmodul.egen\] forvaltning",
+    ):
+        make_klagomal(plugins=[plugin("egen", klagomal_quality_dimensions=dimensions)])
+
+    def policy(department: str) -> DeadlinePolicy:
+        raise ConfigurationError("beskedsdagar måste vara ett heltal")
+
+    with pytest.raises(ConfigurationError, match=r"insticksmodulen tider \(klagomal_deadline_policy\)"):
+        make_klagomal(plugins=[plugin("tider", klagomal_deadline_policy=policy)])

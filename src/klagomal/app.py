@@ -31,7 +31,14 @@ from klagomal.letters import Letter, Letters
 from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
 from klagomal.notifiers import LOG_NOTIFIER
 from klagomal.organisation import Organisation, default_organisation
-from klagomal.pluginmanager import PluginManager, Registry, call_impl, create_plugin_manager, implementations
+from klagomal.pluginmanager import (
+    PluginManager,
+    Registry,
+    call_impl,
+    create_plugin_manager,
+    implementations,
+    plugin_configuration_error,
+)
 from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
@@ -98,7 +105,7 @@ class Klagomal:
         self.plugin_manager: PluginManager = create_plugin_manager(
             plugins, load_entrypoints=load_entrypoints, disabled=disabled_plugins
         )
-        self.registry = Registry.from_plugin_manager(self.plugin_manager)
+        self.registry = Registry.from_plugin_manager(self.plugin_manager, self.organisation)
         #: Each förvaltning's calendar and deadline policy, checked now so that
         #: a bad policy stops start-up instead of a handler's step.
         self.deadlines = Deadlines(self.organisation, self.registry.calendars, self._deadline_policy)
@@ -179,6 +186,9 @@ class Klagomal:
         for impl in implementations(hook):
             try:
                 policy = call_impl(impl, department=department, organisation=self.organisation)
+            except ConfigurationError as exc:
+                # Deliberate: the plugin refuses its settings; start-up stops.
+                raise plugin_configuration_error(impl.plugin_name, "klagomal_deadline_policy", exc) from exc
             except Exception:
                 log.exception(
                     "klagomal: plugin %r failed in klagomal_deadline_policy for %r and is skipped",
@@ -320,7 +330,16 @@ class Klagomal:
 
     def forward(self, reference: str, to_unit: str, *, actor: str | None = None) -> Case:
         """Send the case on to the unit it concerns (R12)."""
-        return self._step(reference, "forward", lambda c, ctx: lifecycle.forward(c, ctx, to_unit), actor)
+
+        def decide(case: Case, ctx: lifecycle.Context) -> EventData:
+            data = lifecycle.forward(case, ctx, to_unit)
+            if case.secrecy is None:
+                # R27: a case forwarded into a förvaltning whose cases are secret becomes secret.
+                secrecy, _notes = self.decisions.secrecy_on_forward(case, to_unit)
+                data = attrs.evolve(data, secrecy=secrecy)
+            return data
+
+        return self._step(reference, "forward", decide, actor)
 
     def acknowledge(
         self, reference: str, handler: str, respond_by: dt.date | None = None, *, actor: str | None = None

@@ -29,7 +29,7 @@ import attrs
 
 from klagomal.errors import InvalidInputError, PluginRejectedError
 from klagomal.i18n import _
-from klagomal.model import Channel, Finding, Intake, Route
+from klagomal.model import Case, Channel, Finding, Intake, Route
 from klagomal.organisation import Organisation
 from klagomal.pluginmanager import PluginManager, call_impl, implementations
 
@@ -121,11 +121,35 @@ class Decisions:
             if not (channel.allows_anonymous if allowed is None else allowed):
                 # R5: the routine does not accept anonymous feedback through the web form.
                 raise _anonymous_refused(channel, department)
-        notes += self._validate(intake, route)
+        notes += self._validate(intake, route, serious)
         secrecy, _plugin = self._first(
             "klagomal_default_secrecy", _legal_ground, notes, intake=intake, route=route, organisation=org
         )
         return Decision(serious=serious, route=route, secrecy=secrecy, notes=tuple(notes))
+
+    def secrecy_on_forward(self, case: Case, to_unit: str) -> tuple[str | None, tuple[str, ...]]:
+        """The secrecy marking a case that is not yet secret gets when it is
+        forwarded to *to_unit* (R27), and notes on skipped plugins."""
+        notes: list[str] = []
+        intake = Intake(
+            kind=case.kind,
+            channel=case.channel,
+            text=case.text,
+            received=case.received,
+            unit=case.unit,
+            contact=case.contact,
+            dimensions=case.dimensions,
+            serious=case.serious,
+        )
+        secrecy, _plugin = self._first(
+            "klagomal_default_secrecy",
+            _legal_ground,
+            notes,
+            intake=intake,
+            route=Route(to_unit),
+            organisation=self.organisation,
+        )
+        return secrecy, tuple(notes)
 
     def _route(self, intake: Intake, serious: bool, notes: list[str]) -> Route:
         org = self.organisation
@@ -150,13 +174,16 @@ class Decisions:
             notes.append(f"{plugin}: {route.note}")
         return route
 
-    def _validate(self, intake: Intake, route: Route) -> list[str]:
+    def _validate(self, intake: Intake, route: Route, serious: bool) -> list[str]:
         notes: list[str] = []
         hook = self.pm.hook.klagomal_validate_intake
         for impl in implementations(hook):
             try:
                 findings = list(
-                    call_impl(impl, intake=intake, route=route, organisation=self.organisation) or ()
+                    call_impl(
+                        impl, intake=intake, route=route, serious=serious, organisation=self.organisation
+                    )
+                    or ()
                 )
                 if not all(isinstance(f, Finding) for f in findings):
                     raise TypeError(f"returned {findings!r}, not Finding values")

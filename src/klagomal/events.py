@@ -93,6 +93,9 @@ class Forwarded:
     department: str
     acknowledge_by: dt.date
     handler: str | None = None
+    #: The secrecy marking the case gets at the new unit (a case forwarded
+    #: into social services becomes secret); ``None`` keeps the case's own.
+    secrecy: str | None = None
 
 
 @attrs.frozen

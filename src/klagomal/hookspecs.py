@@ -14,8 +14,9 @@ The hooks come in four groups, and each group combines results its own way:
 * **registration hooks** (``klagomal_quality_dimensions``, ``klagomal_channels``,
   ``klagomal_calendars``, ``klagomal_notifiers``, ``klagomal_storage_backends``,
   ``klagomal_template_dirs``, ``klagomal_report_sections``) are called once
-  when a :class:`~klagomal.Klagomal` is created; every plugin's records are
-  collected.  Two plugins that register the same id are an error at
+  when a :class:`~klagomal.Klagomal` is created, with the kommun's
+  ``organisation`` (whose ``settings(name)`` holds a plugin's own settings);
+  every plugin's records are collected.  Two plugins that register the same id are an error at
   start-up; a plugin may replace a built-in record by registering its id.
 * **decision hooks** (``klagomal_deadline_policy``, ``klagomal_is_serious``,
   ``klagomal_route``, ``klagomal_allows_anonymous``,
@@ -27,7 +28,11 @@ The hooks come in four groups, and each group combines results its own way:
   can never veto: the event is already stored.
 
 A plugin that raises inside a hook is isolated: the failure is logged with
-the plugin's name and the hook, and the plugin's answer is skipped.  At
+the plugin's name and the hook, and the plugin's answer is skipped.  The one
+exception is deliberate: a :class:`~klagomal.errors.ConfigurationError`
+raised from a hook called at start-up (the registration hooks and
+``klagomal_deadline_policy``) stops start-up, naming the plugin, so that a
+plugin can refuse settings it cannot work with.  At
 registration a skipped plugin leaves a note on the case, so the handler
 knows a check did not run; a case being registered is never lost because of
 a plugin.
@@ -97,7 +102,7 @@ HOOK_GROUPS: dict[str, tuple[str, ...]] = {
 
 
 @_hookspec
-def klagomal_quality_dimensions() -> Iterable[QualityDimension]:  # type: ignore[empty-body]
+def klagomal_quality_dimensions(organisation: Organisation) -> Iterable[QualityDimension]:  # type: ignore[empty-body]
     """Quality dimensions this plugin adds (R6).
 
     Results from all plugins are collected; two plugins that add the same id
@@ -108,7 +113,7 @@ def klagomal_quality_dimensions() -> Iterable[QualityDimension]:  # type: ignore
 
 
 @_hookspec
-def klagomal_channels() -> Iterable[Channel]:  # type: ignore[empty-body]
+def klagomal_channels(organisation: Organisation) -> Iterable[Channel]:  # type: ignore[empty-body]
     """Channels through which feedback can arrive (R4), each with its
     anonymity policy (R5).
 
@@ -119,7 +124,7 @@ def klagomal_channels() -> Iterable[Channel]:  # type: ignore[empty-body]
 
 
 @_hookspec
-def klagomal_storage_backends() -> Iterable[StorageBackend]:  # type: ignore[empty-body]
+def klagomal_storage_backends(organisation: Organisation) -> Iterable[StorageBackend]:  # type: ignore[empty-body]
     """Storage backends, each claiming the SQLAlchemy URL schemes it serves.
 
     Results from all plugins are collected; a plugin's backend for a scheme
@@ -130,7 +135,7 @@ def klagomal_storage_backends() -> Iterable[StorageBackend]:  # type: ignore[emp
 
 
 @_hookspec
-def klagomal_calendars() -> Iterable[Calendar]:  # type: ignore[empty-body]
+def klagomal_calendars(organisation: Organisation) -> Iterable[Calendar]:  # type: ignore[empty-body]
     """Working-day calendars, each with its own ``name`` (R7, R10).
 
     A calendar is any object with the :class:`klagomal.calendars.Calendar`
@@ -145,7 +150,7 @@ def klagomal_calendars() -> Iterable[Calendar]:  # type: ignore[empty-body]
 
 
 @_hookspec
-def klagomal_notifiers() -> Iterable[Notifier]:  # type: ignore[empty-body]
+def klagomal_notifiers(organisation: Organisation) -> Iterable[Notifier]:  # type: ignore[empty-body]
     """Ways to reach staff (reminders and breach alerts), each with its own
     ``name``.  Built in: ``log``.
 
@@ -156,7 +161,7 @@ def klagomal_notifiers() -> Iterable[Notifier]:  # type: ignore[empty-body]
 
 
 @_hookspec
-def klagomal_template_dirs() -> Iterable[str | os.PathLike[str]]:  # type: ignore[empty-body]
+def klagomal_template_dirs(organisation: Organisation) -> Iterable[str | os.PathLike[str]]:  # type: ignore[empty-body]
     """Folders of Jinja2 templates for the letters to citizens, searched
     before the built-in ones (:mod:`klagomal.letters`).
 
@@ -172,7 +177,7 @@ def klagomal_template_dirs() -> Iterable[str | os.PathLike[str]]:  # type: ignor
 
 
 @_hookspec
-def klagomal_report_sections() -> Iterable[ReportSection]:  # type: ignore[empty-body]
+def klagomal_report_sections(organisation: Organisation) -> Iterable[ReportSection]:  # type: ignore[empty-body]
     """Sections a förvaltning adds to reports (R16–R18), each a
     :class:`klagomal.reports.ReportSection` with its own ``id``.
 
@@ -274,9 +279,12 @@ def klagomal_default_secrecy(intake: Intake, route: Route, organisation: Organis
     :param route: where the case goes (after :func:`klagomal_route`).
     :param organisation: the kommun's organisation.
 
-    Called at registration.  Stops at the first result that is not ``None``;
+    Called at registration, and when a case that is not yet secret is
+    forwarded to another unit (then *intake* is the case as registered and
+    *route* the new unit), so that a case forwarded into social services
+    becomes secret too.  Stops at the first result that is not ``None``;
     built in, no case is secret.  The marking is stored with the case
-    (``Case.secrecy``).
+    (``Case.secrecy``) and is never lifted by a forward.
 
     .. versionadded:: 0.3
     """
@@ -287,12 +295,14 @@ def klagomal_default_secrecy(intake: Intake, route: Route, organisation: Organis
 
 @_hookspec
 def klagomal_validate_intake(
-    intake: Intake, route: Route, organisation: Organisation
+    intake: Intake, route: Route, serious: bool, organisation: Organisation
 ) -> Iterable[Finding] | None:
     """Check new feedback before it is registered.
 
     :param intake: the feedback as given.
     :param route: where the case would go.
+    :param serious: whether the complaint is serious (after
+        :func:`klagomal_is_serious`).
     :param organisation: the kommun's organisation.
 
     Return :class:`~klagomal.model.Finding` values, or nothing.  Findings

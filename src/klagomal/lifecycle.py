@@ -570,6 +570,7 @@ def evolve(case: Case | None, event: Event) -> Case:
         case Forwarded(to_unit=to_unit, department=department, handler=handler, acknowledge_by=ack_by):
             return attrs.evolve(
                 case,
+                secrecy=case.secrecy or data.secrecy,
                 unit=to_unit,
                 department=department,
                 handler=handler,

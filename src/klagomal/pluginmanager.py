@@ -38,6 +38,7 @@ from klagomal.storage.base import StorageBackend
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.calendars import Calendar
     from klagomal.notifiers import Notifier
+    from klagomal.organisation import Organisation
     from klagomal.reports import ReportSection
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "create_plugin_manager",
     "disabled_from_environment",
     "implementations",
+    "plugin_configuration_error",
 ]
 
 #: The environment variable that disables plugins by name.
@@ -157,7 +159,9 @@ def create_plugin_manager(
             continue
         pm.register(plugin, name=name)
     if load_entrypoints:
-        for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
+        # By name, so that the order plugins are called in (the last
+        # registered first) does not depend on how the installation lists them.
+        for ep in sorted(importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME), key=_by_ep_name):
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
             dist = _normalise(ep.dist.name) if ep.dist is not None else None
@@ -179,6 +183,10 @@ def create_plugin_manager(
     # An implementation whose name matches no hook is a typo in a plugin.
     pm.check_pending()
     return pm
+
+
+def _by_ep_name(ep: importlib.metadata.EntryPoint) -> str:
+    return ep.name
 
 
 def _unique_name(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -226,28 +234,44 @@ def _by_name(item: Any) -> str:
     return str(item.name)
 
 
-def _results(pm: PluginManager, hook: pluggy.HookCaller) -> Iterable[tuple[str, list[Any]]]:
+def _results(
+    pm: PluginManager, hook: pluggy.HookCaller, organisation: Organisation
+) -> Iterable[tuple[str, list[Any]]]:
     """Each implementation's records, as a list, with its plugin's name.  A
     plugin that raises (or returns something that is not iterable) is
-    recorded as failed and left out."""
+    recorded as failed and left out; one that raises
+    :class:`~klagomal.errors.ConfigurationError` stops start-up, naming it."""
     for impl in implementations(hook):
         try:
-            items = list(call_impl(impl) or ())
+            items = list(call_impl(impl, organisation=organisation) or ())
+        except ConfigurationError as exc:
+            raise plugin_configuration_error(impl.plugin_name, hook.name, exc) from exc
         except Exception as exc:
             pm.record_failure(impl.plugin_name, hook.name, exc)
             continue
         yield impl.plugin_name, items
 
 
+def plugin_configuration_error(plugin: str, hook: str, exc: ConfigurationError) -> ConfigurationError:
+    """*exc*, raised by *plugin* in *hook*, as an error that names both."""
+    return ConfigurationError(
+        _("insticksmodulen {plugin} ({hook}): {reason}").format(plugin=plugin, hook=hook, reason=exc)
+    )
+
+
 def _collect(
-    pm: PluginManager, hook: pluggy.HookCaller, what: str, key: Callable[[Any], str] = _by_id
+    pm: PluginManager,
+    hook: pluggy.HookCaller,
+    organisation: Organisation,
+    what: str,
+    key: Callable[[Any], str] = _by_id,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Records by their id (or other *key*), and the plugin that registered
     each.  A plugin may replace a built-in record by registering the same id
     (built-ins run last); two outside plugins may not."""
     found: dict[str, Any] = {}
     owner: dict[str, str] = {}
-    for plugin_name, items in _results(pm, hook):
+    for plugin_name, items in _results(pm, hook, organisation):
         for item in items:
             item_id = key(item)
             if item_id in found:
@@ -278,30 +302,34 @@ class Registry:
     owners: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
 
     @classmethod
-    def from_plugin_manager(cls, pm: PluginManager) -> Registry:
-        """Call the registration hooks and check the results."""
+    def from_plugin_manager(cls, pm: PluginManager, organisation: Organisation) -> Registry:
+        """Call the registration hooks with the kommun's *organisation* and
+        check the results."""
         hook = pm.hook
+        org = organisation
         backends: list[StorageBackend] = []
         backend_owners: dict[str, str] = {}
-        for plugin_name, items in _results(pm, hook.klagomal_storage_backends):
+        for plugin_name, items in _results(pm, hook.klagomal_storage_backends, org):
             backends += items
             for backend in items:
                 backend_owners.setdefault(backend.name, plugin_name)
         template_dirs: list[pathlib.Path] = []
         template_owners: dict[str, str] = {}
-        for plugin_name, items in _results(pm, hook.klagomal_template_dirs):
+        for plugin_name, items in _results(pm, hook.klagomal_template_dirs, org):
             for folder in items:
                 template_dirs.append(pathlib.Path(folder))
                 template_owners[str(folder)] = plugin_name
         channels: dict[str, Channel]
         dimensions: dict[str, QualityDimension]
-        channels, channel_owners = _collect(pm, hook.klagomal_channels, _("kanalen"))
+        channels, channel_owners = _collect(pm, hook.klagomal_channels, org, _("kanalen"))
         dimensions, dimension_owners = _collect(
-            pm, hook.klagomal_quality_dimensions, _("kvalitetsdimensionen")
+            pm, hook.klagomal_quality_dimensions, org, _("kvalitetsdimensionen")
         )
-        calendars, calendar_owners = _collect(pm, hook.klagomal_calendars, _("kalendern"), _by_name)
-        notifiers, notifier_owners = _collect(pm, hook.klagomal_notifiers, _("aviseringssättet"), _by_name)
-        sections, section_owners = _collect(pm, hook.klagomal_report_sections, _("rapportavsnittet"))
+        calendars, calendar_owners = _collect(pm, hook.klagomal_calendars, org, _("kalendern"), _by_name)
+        notifiers, notifier_owners = _collect(
+            pm, hook.klagomal_notifiers, org, _("aviseringssättet"), _by_name
+        )
+        sections, section_owners = _collect(pm, hook.klagomal_report_sections, org, _("rapportavsnittet"))
         return cls(
             channels=channels,
             dimensions=dimensions,
