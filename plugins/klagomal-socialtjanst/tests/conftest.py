@@ -1,0 +1,16 @@
+"""Every ``klagomal_instance`` gets the plugin, registered as a module (its
+name in notes is then ``klagomal_socialtjanst``; installed through its entry
+point it is ``socialtjanst``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+import klagomal_socialtjanst
+
+
+@pytest.fixture
+def klagomal_plugins() -> Sequence[object]:
+    return (klagomal_socialtjanst,)
