@@ -504,3 +504,16 @@ def test_a_configuration_error_from_a_plugin_stops_start_up_naming_it(make_klago
 
     with pytest.raises(ConfigurationError, match=r"insticksmodulen tider \(klagomal_deadline_policy\)"):
         make_klagomal(plugins=[plugin("tider", klagomal_deadline_policy=policy)])
+
+
+def test_the_testing_helpers_reopen_a_database_with_other_plugins(make_klagomal: Make) -> None:
+    # The next day's run, after a plugin was installed.
+    first = make_klagomal()
+    case = register(first)
+    second = make_klagomal(
+        db=str(first.storage.engine.url),
+        plugins=[plugin(klagomal_channels=lambda: [Channel("sms", "SMS")])],
+    )
+    assert second.get(case.reference) == case
+    assert "sms" in second.channels
+    assert "sms" not in first.channels

@@ -24,7 +24,7 @@ from klagomal import lifecycle
 from klagomal.clock import Clock, SystemClock
 from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.decisions import Decisions
-from klagomal.errors import CaseNotFoundError, ConfigurationError, InvalidInputError
+from klagomal.errors import CaseNotFoundError, ConfigurationError, InvalidInputError, KlagomalError
 from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.letters import Letter, Letters
@@ -570,7 +570,16 @@ class Klagomal:
             try:
                 send(staff_message(reminder, case, deadline, self.organisation))
             except Exception as exc:
-                log.exception("klagomal: notifier %r failed for %s", notifier, reminder.reference)
+                # An expected refusal (a KlagomalError, such as a name missing
+                # from a directory) needs no traceback in a daily cron log.
+                log.error(
+                    "klagomal: notifier %r failed for %s: %s: %s",
+                    notifier,
+                    reminder.reference,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=not isinstance(exc, KlagomalError),
+                )
                 reminder = attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
                 failed.append(reminder)
             else:

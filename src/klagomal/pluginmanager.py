@@ -163,6 +163,8 @@ def create_plugin_manager(
         # registered first) does not depend on how the installation lists them.
         for ep in sorted(importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME), key=_by_ep_name):
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                # A plugin passed in code under the same name takes its place.
+                log.debug("klagomal: entry point %r skipped: a plugin of that name is registered", ep.name)
                 continue
             dist = _normalise(ep.dist.name) if ep.dist is not None else None
             names = {n for n in off if n == ep.name or _normalise(n) == dist}

@@ -55,6 +55,7 @@ def instance(
     organisation: Organisation | None = None,
     load_entrypoints: bool = False,
     disabled: Iterable[str] = (),
+    db: str | None = None,
 ) -> Klagomal:
     """A :class:`~klagomal.Klagomal` on a new SQLite file in *directory*,
     with its schema created, a :class:`~klagomal.FixedClock` (``k.clock``)
@@ -67,16 +68,21 @@ def instance(
         for.  Turn it on to test that your package's entry point works.
     :param disabled: plugin names to leave out, as ``KLAGOMAL_DISABLE_PLUGINS``
         would; the environment variable itself is ignored here.
+    :param db: the URL of a database to open instead of a new file, for
+        example ``str(k.storage.engine.url)`` of an earlier instance, to simulate
+        the next run with other plugins.
 
     The caller disposes of it (``with instance(...) as k:``).
     """
-    folder = pathlib.Path(directory)
-    n = 1
-    while (folder / f"klagomal-{n}.db").exists():
-        n += 1
+    if db is None:
+        folder = pathlib.Path(directory)
+        n = 1
+        while (folder / f"klagomal-{n}.db").exists():
+            n += 1
+        db = f"sqlite:///{folder / f'klagomal-{n}.db'}"
     clock = today if isinstance(today, FixedClock) else FixedClock(today)
     k = Klagomal(
-        f"sqlite:///{folder / f'klagomal-{n}.db'}",
+        db,
         clock=clock,
         organisation=organisation,
         plugins=plugins,
