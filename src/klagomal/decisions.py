@@ -29,6 +29,7 @@ import attrs
 
 from klagomal.errors import InvalidInputError, PluginRejectedError
 from klagomal.i18n import _
+from klagomal.lifecycle import anonymous_refused
 from klagomal.model import Case, Channel, Finding, Intake, Route
 from klagomal.organisation import Organisation
 from klagomal.pluginmanager import PluginManager, call_impl, implementations
@@ -120,7 +121,7 @@ class Decisions:
             )
             if not (channel.allows_anonymous if allowed is None else allowed):
                 # R5: the routine does not accept anonymous feedback through the web form.
-                raise _anonymous_refused(channel, department)
+                raise anonymous_refused(channel.id)
         notes += self._validate(intake, route, serious)
         secrecy, _plugin = self._first(
             "klagomal_default_secrecy", _legal_ground, notes, intake=intake, route=route, organisation=org
@@ -216,13 +217,6 @@ def _legal_ground(answer: Any) -> str | None:
     if not isinstance(answer, str) or not answer.strip() or len(answer) > 200:
         return f"{answer!r} is not a legal ground (a text of 1-200 characters)"
     return None
-
-
-def _anonymous_refused(channel: Channel, department: str) -> InvalidInputError:
-    return InvalidInputError(
-        _("anonyma synpunkter tas inte emot via kanalen '{channel}'").format(channel=channel.id),
-        step="register",
-    )
 
 
 def _no_route() -> InvalidInputError:

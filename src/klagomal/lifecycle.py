@@ -71,6 +71,7 @@ from klagomal.organisation import Organisation
 __all__ = [
     "Context",
     "acknowledge",
+    "anonymous_refused",
     "answer",
     "check_date",
     "check_intake",
@@ -234,6 +235,13 @@ def check_intake(
     )
 
 
+def anonymous_refused(channel: str) -> InvalidInputError:
+    """The error for anonymous feedback through a channel that does not take it (R5)."""
+    return InvalidInputError(
+        _("anonyma synpunkter tas inte emot via kanalen '{channel}'").format(channel=channel), step="register"
+    )
+
+
 def registered(
     ctx: Context,
     intake: Intake,
@@ -296,10 +304,7 @@ def register(
     )
     if contact is None and not ctx.channels[channel].allows_anonymous:
         # R5: the routine does not accept anonymous feedback through the web form.
-        raise InvalidInputError(
-            _("anonyma synpunkter tas inte emot via kanalen '{channel}'").format(channel=channel),
-            step="register",
-        )
+        raise anonymous_refused(channel)
     handler = ctx.organisation.nearest_manager(unit) if serious else None
     return registered(ctx, intake, Route(unit, handler), serious=serious)
 
