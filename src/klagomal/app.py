@@ -608,15 +608,7 @@ class Klagomal:
 
         See :mod:`klagomal.timeliness` for what each figure counts.
         """
-        if department is not None and department not in self.organisation.departments:
-            raise InvalidInputError(
-                _("okänd förvaltning '{department}'").format(department=department), step="timeliness"
-            )
-        query = CaseQuery(
-            received_from=start,
-            received_to=end,
-            departments=None if department is None else [department],
-        )
+        query = self._received(start, end, department, "timeliness")
         with self._transaction() as uow:
             references = [case.reference for case in uow.find(query)]
             histories = uow.histories(references)
@@ -628,16 +620,23 @@ class Klagomal:
     def cases_received(self, start: dt.date, end: dt.date, *, department: str | None = None) -> list[Case]:
         """The cases received from *start* to *end* (both included), in one
         förvaltning or all."""
+        query = self._received(start, end, department, "report")
+        with self._transaction() as uow:
+            found: list[Case] = uow.find(query)
+            return found
+
+    def _received(self, start: dt.date, end: dt.date, department: str | None, step: str) -> CaseQuery:
+        """The query for the cases received from *start* to *end* in
+        *department* (or all), refusing an unknown förvaltning."""
         if department is not None and department not in self.organisation.departments:
-            raise InvalidInputError(_("okänd förvaltning '{department}'").format(department=department))
-        query = CaseQuery(
+            raise InvalidInputError(
+                _("okänd förvaltning '{department}'").format(department=department), step=step
+            )
+        return CaseQuery(
             received_from=start,
             received_to=end,
             departments=None if department is None else [department],
         )
-        with self._transaction() as uow:
-            found: list[Case] = uow.find(query)
-            return found
 
     def report_sections(
         self, start: dt.date, end: dt.date, *, department: str | None = None
@@ -645,10 +644,7 @@ class Klagomal:
         """The plugins' report sections (``klagomal_report_sections``) for the
         cases received from *start* to *end*, in one förvaltning or the whole
         kommun.  A section that fails is reported as missing, not raised."""
-        if department is not None and department not in self.organisation.departments:
-            raise InvalidInputError(
-                _("okänd förvaltning '{department}'").format(department=department), step="report"
-            )
+        self._received(start, end, department, "report")  # refuses an unknown förvaltning
         scope = ReportScope(self, start, end, department)
         owners = dict(self.registry.owners.get("report_sections", {}))
         return build_sections(list(self.registry.report_sections.values()), scope, owners)

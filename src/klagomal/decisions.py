@@ -30,7 +30,7 @@ import attrs
 from klagomal.errors import InvalidInputError, PluginRejectedError
 from klagomal.i18n import _
 from klagomal.lifecycle import anonymous_refused
-from klagomal.model import Case, Channel, Finding, Intake, Route
+from klagomal.model import Case, Channel, Finding, Intake, Kind, Route
 from klagomal.organisation import Organisation
 from klagomal.pluginmanager import PluginManager, call_impl, implementations
 
@@ -103,7 +103,7 @@ class Decisions:
         notes: list[str] = []
         org = self.organisation
         serious = intake.serious
-        if intake.kind.value == "klagomal" and not serious:
+        if intake.kind is Kind.KLAGOMAL and not serious:
             answer, _plugin = self._first(
                 "klagomal_is_serious", _yes_or_no, notes, intake=intake, organisation=org
             )
