@@ -14,7 +14,6 @@ instead, because there they must run (``.ci/run`` sets both).
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
 import uuid
@@ -23,30 +22,13 @@ from typing import Any
 
 import pytest
 
-from klagomal import Case, Contact, FixedClock, Klagomal
+from klagomal import Case, FixedClock, Klagomal
+from klagomal.testing import CONTACT, START, UNIT, register  # noqa: F401 - re-exported for the tests
 
-#: The day every test starts on: Monday 2 March 2026, an ordinary working day.
-START = dt.date(2026, 3, 2)
-
-#: A unit deep in the example organisation (soc → soc-aldre → here).
-UNIT = "soc-aldre-hemtjanst-norr"
-
-#: A contact, so that a case is not anonymous unless a test asks for that.
-EVA = Contact(name="Eva Svensson", email="eva@example.se")
-
-
-def register_case(k: Klagomal, **overrides: Any) -> Case:
-    """Register a case with sensible defaults; any argument of
-    :meth:`Klagomal.register` may be overridden (``contact=None`` for anonymous)."""
-    args: dict[str, Any] = {
-        "kind": "klagomal",
-        "channel": "telefon",
-        "unit": UNIT,
-        "text": "Hemtjänsten kom inte som utlovat.",
-        "contact": EVA,
-    }
-    args.update(overrides)
-    return k.register(**args)
+# The same defaults as the helpers plugin authors use (klagomal.testing),
+# under the names the core's tests have always used.
+EVA = CONTACT
+register_case = register
 
 
 @pytest.fixture
