@@ -90,26 +90,15 @@ class Letter:
     template: str
 
 
-def _check_dirs(dirs: Sequence[str | os.PathLike[str]]) -> list[str]:
-    folders = []
-    for folder in dirs:
-        path = pathlib.Path(folder)
-        if not path.is_dir():
-            raise ConfigurationError(
-                _("mallmappen {path} finns inte (från klagomal_template_dirs)").format(path=path)
-            )
-        folders.append(str(path))
-    return folders
-
-
 class Letters:
     """Renders the letters of one kommun from the plugins' folders and the
     built-in ones."""
 
     def __init__(self, organisation: Organisation, dirs: Sequence[str | os.PathLike[str]] = ()) -> None:
         self.organisation = organisation
-        # The built-in folder comes through the built-in plugin, last.
-        self.dirs = _check_dirs(dirs) or [str(BUILTIN_TEMPLATES)]
+        # The built-in folder comes through the built-in plugin, last;
+        # Klagomal checks that every folder exists, naming the plugin.
+        self.dirs = [str(d) for d in dirs] or [str(BUILTIN_TEMPLATES)]
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.dirs),
             # Plain text: nothing to escape.  The HTML letters of the notices
