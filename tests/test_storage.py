@@ -38,6 +38,7 @@ TABLES = {
     "cases",
     "case_dimensions",
     "events",
+    "external_ids",
     "notices",
     "reference_counters",
     "reminders",

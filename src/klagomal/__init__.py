@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
         KlagomalError,
         OrganisationError,
         SchemaError,
+        StorageUnavailableError,
+        TransientStorageError,
         UnknownUnitError,
     )
     from klagomal.events import Event
@@ -51,6 +53,8 @@ _LOCATIONS = {
     "KlagomalError": "klagomal.errors",
     "OrganisationError": "klagomal.errors",
     "SchemaError": "klagomal.errors",
+    "StorageUnavailableError": "klagomal.errors",
+    "TransientStorageError": "klagomal.errors",
     "UnknownUnitError": "klagomal.errors",
     "Event": "klagomal.events",
     "hookimpl": "klagomal.hookspecs",
@@ -110,7 +114,9 @@ __all__ = [
     "QualityDimension",
     "SchemaError",
     "StorageBackend",
+    "StorageUnavailableError",
     "SystemClock",
+    "TransientStorageError",
     "UnknownUnitError",
     "__version__",
     "hookimpl",

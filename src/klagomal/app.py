@@ -12,19 +12,30 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import attrs
 import cattrs
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
-from klagomal import lifecycle
+from klagomal import bulk, lifecycle
+from klagomal.bulk import BulkImportResult
 from klagomal.clock import Clock, SystemClock
 from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.decisions import Decisions
-from klagomal.errors import CaseNotFoundError, ConfigurationError, InvalidInputError, KlagomalError
+from klagomal.errors import (
+    CaseNotFoundError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    KlagomalError,
+    TransientStorageError,
+)
 from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.letters import Letter, Letters
@@ -51,6 +62,12 @@ log = logging.getLogger(__name__)
 
 #: The embedded default database.
 DEFAULT_DB = "sqlite:///klagomal.db"
+
+#: How often a write transaction is tried when the database breaks it off
+#: for a passing reason (deadlock, serialization failure).
+_WRITE_ATTEMPTS = 8
+
+T = TypeVar("T")
 
 
 def _readable(exc: Exception) -> str:
@@ -254,24 +271,53 @@ class Klagomal:
             actor=actor,
         )
 
+    def _write(self, body: Callable[[UnitOfWork], T]) -> T:
+        """Run *body* in one write transaction, again if the database broke
+        it off for a passing reason (a deadlock, a serialization failure):
+        the whole transaction was rolled back, so running it again is safe.
+        Gives up with :class:`TransientStorageError` after a few tries."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self._transaction() as uow:
+                    return body(uow)
+            except TransientStorageError:
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise
+                # Jitter, so that the transactions that collided do not collide again.
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _step(
         self,
         reference: str,
         step: str,
         decide: Callable[[Case, lifecycle.Context], EventData],
         actor: str | None,
+        expected_version: int | None = None,
     ) -> Case:
-        with self._transaction() as uow:
+        """Read the case, decide the step, and store its event, all in one
+        transaction.  With *expected_version* (the version the caller showed
+        its user), a case changed since then is a :class:`ConflictError`
+        instead of a step decided on a stale view."""
+
+        def body(uow: UnitOfWork) -> tuple[Case, Event]:
             try:
                 case = uow.get(reference)
             except CaseNotFoundError:
                 raise CaseNotFoundError(reference, step) from None
+            if expected_version is not None and case.version != expected_version:
+                raise ConflictError(reference, step=step, expected=expected_version, found=case.version)
             ctx = self._context()
             lifecycle.check_date(case, ctx, step)
             with _naming(step, reference):
                 data = decide(case, ctx)
             event = self._event(reference, case.version + 1, data, actor)
-            new_case = self._commit(case, event, uow)
+            try:
+                return self._commit(case, event, uow), event
+            except ConflictError as exc:
+                raise ConflictError(reference, step=step, expected=exc.expected, found=exc.found) from exc
+
+        new_case, event = self._write(body)
         self._after_commit(new_case, event)
         return new_case
 
@@ -321,14 +367,19 @@ class Klagomal:
                 secrecy=decision.secrecy,
                 notes=decision.notes,
             )
-        with self._transaction() as uow:
+
+        def body(uow: UnitOfWork) -> tuple[Case, Event]:
             reference = uow.next_reference(self.clock.today().year)
             event = self._event(reference, 1, data, actor)
-            case = self._commit(None, event, uow)  # type: ignore[arg-type]
+            return self._commit(None, event, uow), event  # type: ignore[arg-type]
+
+        case, event = self._write(body)
         self._after_commit(case, event)
         return case
 
-    def forward(self, reference: str, to_unit: str, *, actor: str | None = None) -> Case:
+    def forward(
+        self, reference: str, to_unit: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
         """Send the case on to the unit it concerns (R12)."""
 
         def decide(case: Case, ctx: lifecycle.Context) -> EventData:
@@ -339,10 +390,16 @@ class Klagomal:
                 data = attrs.evolve(data, secrecy=secrecy)
             return data
 
-        return self._step(reference, "forward", decide, actor)
+        return self._step(reference, "forward", decide, actor, expected_version)
 
     def acknowledge(
-        self, reference: str, handler: str, respond_by: dt.date | None = None, *, actor: str | None = None
+        self,
+        reference: str,
+        handler: str,
+        respond_by: dt.date | None = None,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
     ) -> Case:
         """Give the besked: the handler and the promised date (R7).
 
@@ -350,57 +407,132 @@ class Klagomal:
         time for the case's kind, in working days from today (R10).
         """
         return self._step(
-            reference, "acknowledge", lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by), actor
+            reference,
+            "acknowledge",
+            lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by),
+            actor,
+            expected_version,
         )
 
-    def pause(self, reference: str, reason: str, *, actor: str | None = None) -> Case:
+    def pause(
+        self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
         """Stop the clock while the case waits for the person, for example for
         missing details; *reason* says what it waits for."""
-        return self._step(reference, "pause", lambda c, ctx: lifecycle.pause(c, ctx, reason), actor)
-
-    def resume(self, reference: str, *, actor: str | None = None) -> Case:
-        """Start the clock again; the promised date moves by the working days
-        it stood still."""
-        return self._step(reference, "resume", lifecycle.resume, actor)
-
-    def inform(self, reference: str, text: str, *, actor: str | None = None) -> Case:
-        """Tell the person how the handling proceeds (R9)."""
-        return self._step(reference, "inform", lambda c, ctx: lifecycle.inform(c, ctx, text), actor)
-
-    def postpone(self, reference: str, respond_by: dt.date, reason: str, *, actor: str | None = None) -> Case:
-        """Promise a new date, with the reason (R11)."""
         return self._step(
-            reference, "postpone", lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason), actor
+            reference, "pause", lambda c, ctx: lifecycle.pause(c, ctx, reason), actor, expected_version
         )
 
-    def answer(self, reference: str, mode: str, text: str, *, actor: str | None = None) -> Case:
+    def resume(
+        self, reference: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Start the clock again; the promised date moves by the working days
+        it stood still."""
+        return self._step(reference, "resume", lifecycle.resume, actor, expected_version)
+
+    def inform(
+        self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Tell the person how the handling proceeds (R9)."""
+        return self._step(
+            reference, "inform", lambda c, ctx: lifecycle.inform(c, ctx, text), actor, expected_version
+        )
+
+    def postpone(
+        self,
+        reference: str,
+        respond_by: dt.date,
+        reason: str,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Promise a new date, with the reason (R11)."""
+        return self._step(
+            reference,
+            "postpone",
+            lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason),
+            actor,
+            expected_version,
+        )
+
+    def answer(
+        self,
+        reference: str,
+        mode: str,
+        text: str,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
         """Answer in writing (``skriftligt``) or orally (``muntligt``) (R13)."""
-        return self._step(reference, "answer", lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor)
+        return self._step(
+            reference, "answer", lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor, expected_version
+        )
 
-    def record_action(self, reference: str, text: str, *, actor: str | None = None) -> Case:
+    def record_action(
+        self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
         """Record an action taken (R16)."""
-        return self._step(reference, "action", lambda c, ctx: lifecycle.record_action(c, ctx, text), actor)
+        return self._step(
+            reference, "action", lambda c, ctx: lifecycle.record_action(c, ctx, text), actor, expected_version
+        )
 
-    def close(self, reference: str, satisfied: bool | None, *, actor: str | None = None) -> Case:
+    def close(
+        self,
+        reference: str,
+        satisfied: bool | None,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
         """Close the case; ``satisfied`` is ``None`` only for anonymous cases."""
-        return self._step(reference, "close", lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor)
+        return self._step(
+            reference, "close", lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor, expected_version
+        )
 
-    def escalate(self, reference: str, reason: str, *, actor: str | None = None) -> Case:
+    def escalate(
+        self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
         """Take the case to the next level (R19–R21)."""
-        return self._step(reference, "escalate", lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor)
+        return self._step(
+            reference, "escalate", lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor, expected_version
+        )
 
     def pass_on_praise(
-        self, reference: str, recipients: Sequence[str], text: str = "", *, actor: str | None = None
+        self,
+        reference: str,
+        recipients: Sequence[str],
+        text: str = "",
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
     ) -> Case:
         """Pass praise on to the staff it concerns (R22)."""
         return self._step(
-            reference, "pass-on", lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text), actor
+            reference,
+            "pass-on",
+            lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text),
+            actor,
+            expected_version,
         )
 
-    def reclassify(self, reference: str, kind: str | Kind, reason: str, *, actor: str | None = None) -> Case:
+    def reclassify(
+        self,
+        reference: str,
+        kind: str | Kind,
+        reason: str,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
         """Correct the kind; never away from a complaint (R2)."""
         return self._step(
-            reference, "reclassify", lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason), actor
+            reference,
+            "reclassify",
+            lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason),
+            actor,
+            expected_version,
         )
 
     # -- queries ---------------------------------------------------------
@@ -760,6 +892,77 @@ class Klagomal:
             for year, last in counters.items():
                 uow.raise_reference_counter(year, last)
         return len(restored)
+
+    def import_cases(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        batch_size: int = 1000,
+        rejects: str | os.PathLike[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        actor: str | None = None,
+    ) -> BulkImportResult:
+        """Bulk-import cases from another system (:mod:`klagomal.bulk`).
+
+        *source* is a JSON Lines or CSV file (by its ending, or *format*).
+        It is read a batch of *batch_size* rows at a time, one transaction
+        per batch, so memory stays constant and a crash loses at most the
+        batch in flight.  Rows whose ``external_id`` is stored already are
+        skipped: running the same file again, or after a crash, stores
+        nothing twice.  Rows the lifecycle refuses are written to *rejects*
+        (default: ``<source>.rejected.jsonl``) with their line and reason.
+
+        :param progress: called after each batch with the bytes read so far
+            and the size of the file.
+        """
+        path = os.fspath(source)
+        fmt = bulk.detect_format(path, format)
+        try:
+            stream = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise InvalidInputError(
+                _("kan inte läsa {file}: {reason}").format(file=path, reason=exc.strerror), step="bulk-import"
+            ) from exc
+        total = os.fstat(stream.fileno()).st_size
+        base = self._context()
+        builder = bulk.RowBuilder(
+            context=lambda day: attrs.evolve(base, today=day),
+            decide=lambda intake, ctx: self.decisions.decide(intake, ctx.channels[intake.channel]),
+            now=self.clock.now().astimezone(dt.UTC),
+            actor=actor,
+        )
+        reject = bulk.RejectsFile(rejects if rejects is not None else path + ".rejected.jsonl")
+
+        def known(ids: list[str]) -> set[str]:
+            with self._transaction() as uow:
+                found: set[str] = uow.known_external_ids(ids)
+            return found
+
+        def store(batch: list[bulk.ImportedCase]) -> int:
+            try:
+                return len(self._write(lambda uow: uow.insert_imported(batch)))
+            except IntegrityError:
+                # Another import stored some of these meanwhile: leave those out.
+                stored = known([item.external_id for item in batch])
+                rest = [item for item in batch if item.external_id not in stored]
+                return len(self._write(lambda uow: uow.insert_imported(rest))) if rest else 0
+
+        try:
+            rows, lines = bulk.read_rows(stream, fmt)
+            read, imported, skipped, rejected = bulk.import_cases(
+                rows,
+                builder=builder,
+                store=store,
+                known=known,
+                reject=reject,
+                batch_size=batch_size,
+                progress=None if progress is None else lambda: progress(lines.bytes_read, total),
+            )
+        finally:
+            stream.close()
+            reject.close()
+        return BulkImportResult(read, imported, skipped, rejected, reject.written)
 
     @staticmethod
     def _imported_notices(item: dict[str, Any], history: list[Event]) -> list[tuple[int, str, str]]:

@@ -22,6 +22,8 @@ __all__ = [
     "OrganisationError",
     "PluginRejectedError",
     "SchemaError",
+    "StorageUnavailableError",
+    "TransientStorageError",
     "UnknownUnitError",
 ]
 
@@ -139,16 +141,57 @@ class InvalidStepError(KlagomalError):
 
 
 class ConflictError(KlagomalError):
-    """Someone else changed the case between reading and writing it."""
+    """Someone else changed the case between reading and writing it.
 
-    def __init__(self, reference: str, reason: str | None = None) -> None:
+    Nothing was changed by the step that got this error: reload the case,
+    look at what the other person did, and decide again.
+
+    :param reference: the case.
+    :param reason: a message of its own instead of the standard one.
+    :param step: the step that lost, when known.
+    :param expected: the version the caller had read, when it said so.
+    :param found: the version the case is at now, when known.
+    """
+
+    def __init__(
+        self,
+        reference: str,
+        reason: str | None = None,
+        *,
+        step: str | None = None,
+        expected: int | None = None,
+        found: int | None = None,
+    ) -> None:
         self.reference = reference
-        super().__init__(
-            reason
-            or _(
-                "Ärende {reference} ändrades av någon annan samtidigt. Läs in det igen och försök på nytt."
-            ).format(reference=reference)
-        )
+        self.step = step
+        self.expected = expected
+        self.found = found
+        if reason is None:
+            if expected is not None and found is not None:
+                reason = _(
+                    "Ärende {reference} har ändrats av någon annan sedan du läste det "
+                    "(version {expected}, nu {found}). Läs in det igen och försök på nytt."
+                ).format(reference=reference, expected=expected, found=found)
+            else:
+                reason = _(
+                    "Ärende {reference} ändrades av någon annan samtidigt. "
+                    "Läs in det igen och försök på nytt."
+                ).format(reference=reference)
+            if step is not None:
+                reason = _("{reason} (steget '{step}' gjordes inte)").format(reason=reason, step=step)
+        super().__init__(reason)
+
+
+class TransientStorageError(KlagomalError):
+    """The database refused a transaction for a reason that passes by itself:
+    a deadlock, a serialization failure or a lock that timed out.  The whole
+    transaction was rolled back, so the service layer may simply run it again,
+    and does so a few times before it gives up with this error."""
+
+
+class StorageUnavailableError(KlagomalError):
+    """The database cannot be reached or refuses the login.  The message says
+    which database (without the password) and what to check."""
 
 
 class SchemaError(KlagomalError):

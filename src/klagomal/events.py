@@ -46,7 +46,8 @@ class Registered:
     ``secrecy`` is the legal ground when the case is marked secret from the
     start (a förvaltning's default); ``notes`` are what plugins told the
     handler at intake (how the case was routed, warnings), with the plugin's
-    name.
+    name.  ``external_id`` is the case's id in another system it was
+    bulk-imported from (:mod:`klagomal.bulk`).
     """
 
     TYPE: ClassVar[str] = "registered"
@@ -64,6 +65,8 @@ class Registered:
     handler: str | None = None
     secrecy: str | None = None
     notes: tuple[str, ...] = ()
+    #: The case's id in the system it was bulk-imported from, if any; unique.
+    external_id: str | None = None
 
 
 @attrs.frozen

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cattrs import Converter
     from sqlalchemy.engine import Engine
 
+    from klagomal.bulk import ImportedCase
     from klagomal.events import Event
     from klagomal.model import Case, CaseState
     from klagomal.reminders import Reminder
@@ -127,6 +128,20 @@ class UnitOfWork(Protocol):
         """Every notice as ``(event seq, kind, status)``, by case."""
         ...
 
+    def allocate_references(self, year: int, count: int) -> int:
+        """Allocate *count* consecutive numbers of *year* in this transaction;
+        return the last of them."""
+        ...
+
+    def known_external_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these external ids (bulk import) are stored already."""
+        ...
+
+    def insert_imported(self, batch: Sequence[ImportedCase]) -> list[str]:
+        """Store bulk-imported cases with their events under new references,
+        numbered by the year each was received; return the references."""
+        ...
+
     def raise_reference_counter(self, year: int, last: int) -> None:
         """Make sure the next reference of *year* is after *last*."""
         ...
@@ -158,6 +173,11 @@ class Storage(Protocol):
 
     def transaction(self) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[UnitOfWork]:
+        """Open a read-only unit of work that sees one consistent state
+        however long it reads, without holding up writers (exports)."""
         ...
 
     def initialise(self) -> str:

@@ -1,6 +1,10 @@
 """The SQLAlchemy storage backend: SQLite by default, any SQLAlchemy server too.
 
-Backend-specific code is confined to :func:`_configure_sqlite`.
+Every statement is built with SQLAlchemy Core and runs unchanged on SQLite,
+PostgreSQL, MariaDB/MySQL and Microsoft SQL Server.  Backend-specific code is
+confined to the functions marked *backend-specific* below:
+:func:`_configure_sqlite`, :func:`_connect_args`, :func:`_classify` and the
+isolation level of :meth:`SqlStorage.snapshot`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ import sqlalchemy as sa
 from cattrs import Converter
 from sqlalchemy.engine import Connection, Engine
 
-from klagomal.errors import CaseNotFoundError, ConflictError, SchemaError
-from klagomal.events import Event, EventData
+from klagomal.bulk import ImportedCase
+from klagomal.errors import (
+    CaseNotFoundError,
+    ConflictError,
+    KlagomalError,
+    SchemaError,
+    StorageUnavailableError,
+    TransientStorageError,
+)
+from klagomal.events import Event, EventData, Registered
 from klagomal.i18n import _
 from klagomal.model import AnswerMode, Case, CaseState, Contact, Kind, Level
 from klagomal.reminders import Reminder
@@ -29,6 +41,7 @@ from klagomal.storage.tables import (
     case_dimensions,
     cases,
     events,
+    external_ids,
     notices,
     reference_counters,
     reminders,
@@ -55,7 +68,74 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A snapshot only reads: a deferred BEGIN lets writers go on (WAL).
+        read_only = conn.get_execution_options().get("klagomal_read_only")
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _connect_args(url: sa.URL) -> dict[str, Any]:
+    """*Backend-specific.*  A bounded wait for a server that does not answer,
+    unless the URL sets one: a command should fail with a clear message,
+    not hang."""
+    if url.get_backend_name() in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in url.query:
+        return {"connect_timeout": 10}
+    return {}
+
+
+#: *Backend-specific.*  Error codes that mean "run the transaction again":
+#: PostgreSQL's serialization failure and deadlock (SQLSTATE), MariaDB/MySQL's
+#: deadlock and lock wait timeout (error numbers).  SQLite waits for its lock
+#: (busy_timeout) and says "database is locked" only when that runs out.
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}
+_TRANSIENT_MYSQL = {1205, 1213}
+#: Login refused: PostgreSQL's invalid authorization/password, MariaDB's access denied.
+_LOGIN_SQLSTATES = {"28000", "28P01"}
+_LOGIN_MYSQL = {1044, 1045, 1698}
+#: The database named in the URL does not exist.
+_NO_DATABASE_SQLSTATES = {"3D000"}
+_NO_DATABASE_MYSQL = {1049}
+
+
+def _classify(exc: sa.exc.DBAPIError, url: str) -> KlagomalError | None:
+    """*Backend-specific.*  The klagomal error a driver's error stands for:
+    :class:`TransientStorageError` for a deadlock or a serialization
+    failure, :class:`StorageUnavailableError` for a server that cannot be
+    reached or refuses the login; ``None`` for anything else."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    args = getattr(orig, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None  # PyMySQL, mysqlclient
+    text = str(orig)
+    if sqlstate in _TRANSIENT_SQLSTATES or code in _TRANSIENT_MYSQL or "database is locked" in text:
+        return TransientStorageError(
+            _("Databasen {url} avbröt transaktionen tillfälligt ({reason}); försök igen.").format(
+                url=url, reason=text.strip().splitlines()[0] if text.strip() else type(orig).__name__
+            )
+        )
+    if sqlstate in _LOGIN_SQLSTATES or code in _LOGIN_MYSQL:
+        hint = _("Kontrollera användarnamn och lösenord i databasadressen (--db eller KLAGOMAL_DB).")
+    elif sqlstate in _NO_DATABASE_SQLSTATES or code in _NO_DATABASE_MYSQL:
+        hint = _("Databasen finns inte på servern; skapa den först (till exempel CREATE DATABASE).")
+    elif (
+        exc.connection_invalidated
+        or code in (2002, 2003, 2005, 2006, 2013)
+        or (sqlstate is None and isinstance(exc, sa.exc.OperationalError) and _unreachable(text))
+    ):
+        hint = _("Kontrollera att databasservern är igång och att värd och port i databasadressen stämmer.")
+    else:
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else type(orig).__name__
+    return StorageUnavailableError(
+        _("Kan inte ansluta till databasen {url}: {reason}. {hint}").format(url=url, reason=first, hint=hint)
+    )
+
+
+def _unreachable(text: str) -> bool:
+    lowered = text.lower()
+    return any(
+        words in lowered
+        for words in ("connection refused", "could not connect", "timeout expired", "timed out", "no route")
+    )
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -133,6 +213,8 @@ class SqlStorage:
             # One shared connection, or every checkout would see a new empty database.
             kwargs["poolclass"] = sa.pool.StaticPool
             kwargs["connect_args"] = {"check_same_thread": False}
+        if connect_args := _connect_args(url):
+            kwargs["connect_args"] = connect_args
         engine = sa.create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             _configure_sqlite(engine)
@@ -210,9 +292,41 @@ class SqlStorage:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
-        """One unit of work in one database transaction."""
-        with self.engine.begin() as conn:
-            yield SqlUnitOfWork(conn, self.converter)
+        """One unit of work in one database transaction.
+
+        A deadlock or serialization failure rolls everything back and is
+        raised as :class:`TransientStorageError` (the caller may run the
+        transaction again); an unreachable server or a refused login as
+        :class:`StorageUnavailableError`.
+        """
+        try:
+            with self.engine.begin() as conn:
+                yield SqlUnitOfWork(conn, self.converter)
+        except sa.exc.DBAPIError as exc:
+            if (error := _classify(exc, self.url)) is not None:
+                raise error from exc
+            raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlUnitOfWork]:
+        """A read-only unit of work that sees one consistent state of the
+        whole database however long it reads (an export), without holding
+        up the handlers who write meanwhile.
+
+        *Backend-specific:* SQLite reads in a deferred transaction, which
+        WAL keeps consistent; PostgreSQL and MariaDB/MySQL use REPEATABLE
+        READ; other servers get their default isolation.
+        """
+        options: dict[str, Any] = {"klagomal_read_only": True}
+        if self.engine.dialect.name in ("postgresql", "mysql", "mariadb"):
+            options["isolation_level"] = "REPEATABLE READ"
+        try:
+            with self.engine.connect().execution_options(**options) as conn, conn.begin():
+                yield SqlUnitOfWork(conn, self.converter)
+        except sa.exc.DBAPIError as exc:
+            if (error := _classify(exc, self.url)) is not None:
+                raise error from exc
+            raise
 
     def dispose(self) -> None:
         """Close pooled connections."""
@@ -357,19 +471,99 @@ class SqlUnitOfWork:
 
     def next_reference(self, year: int) -> str:
         """Allocate the next number of *year* inside this transaction."""
-        updated = self.conn.execute(
-            sa.update(reference_counters)
-            .where(reference_counters.c.year == year)
-            .values(last=reference_counters.c.last + 1)
+        return f"{year}-{self.allocate_references(year, 1):05d}"
+
+    def allocate_references(self, year: int, count: int) -> int:
+        """Allocate *count* consecutive numbers of *year*; return the last.
+
+        The counter row is locked by the UPDATE until this transaction ends,
+        so concurrent registrations queue for it and never share a number.
+        The first registration of a year creates the row; when two do that
+        at once, the loser's INSERT fails inside a savepoint and it takes the
+        winner's row instead.
+        """
+        counter = reference_counters.c
+        for _attempt in range(3):
+            updated = self.conn.execute(
+                sa.update(reference_counters).where(counter.year == year).values(last=counter.last + count)
+            )
+            if updated.rowcount == 1:
+                last: int = self.conn.execute(
+                    sa.select(counter.last).where(counter.year == year)
+                ).scalar_one()
+                return last
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(sa.insert(reference_counters).values(year=year, last=count))
+            except sa.exc.IntegrityError:
+                continue  # another transaction created the row first; update it
+            return count
+        raise TransientStorageError(  # pragma: no cover - needs three lost races in a row
+            _("referensräknaren för {year} kunde inte låsas; försök igen").format(year=year)
         )
-        if updated.rowcount == 0:
-            self.conn.execute(sa.insert(reference_counters).values(year=year, last=1))
-            number = 1
-        else:
-            number = self.conn.execute(
-                sa.select(reference_counters.c.last).where(reference_counters.c.year == year)
-            ).scalar_one()
-        return f"{year}-{number:05d}"
+
+    def known_external_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of *ids* are stored already."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            found.update(
+                self.conn.execute(
+                    sa.select(external_ids.c.external_id).where(external_ids.c.external_id.in_(chunk))
+                ).scalars()
+            )
+        return found
+
+    def insert_imported(self, batch: Sequence[ImportedCase]) -> list[str]:
+        """Store bulk-imported cases with new references, one statement per
+        table for the whole batch; return the references, in batch order.
+
+        References are numbered by the year each case was received, so an
+        old case keeps its year.  No notices are owed for imported steps.
+        """
+        by_year: dict[int, int] = {}
+        for item in batch:
+            by_year[item.case.registered.year] = by_year.get(item.case.registered.year, 0) + 1
+        next_number = {
+            year: self.allocate_references(year, count) - count + 1 for year, count in sorted(by_year.items())
+        }
+        references: list[str] = []
+        case_rows: list[dict[str, Any]] = []
+        dimension_rows: list[dict[str, Any]] = []
+        id_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        dumps, unstructure = json.dumps, self.converter.unstructure
+        for item in batch:
+            year = item.case.registered.year
+            reference = f"{year}-{next_number[year]:05d}"
+            next_number[year] += 1
+            references.append(reference)
+            row = self._case_row(item.case)
+            row["reference"] = reference
+            case_rows.append(row)
+            dimension_rows += (
+                {"reference": reference, "dimension": d, "position": i}
+                for i, d in enumerate(item.case.dimensions)
+            )
+            id_rows.append({"external_id": item.external_id, "reference": reference})
+            for event in item.events:
+                event_rows.append(
+                    {
+                        "reference": reference,
+                        "seq": event.seq,
+                        "type": event.type,
+                        "day": event.day,
+                        "recorded_at": _utc(event.recorded_at),
+                        "actor": event.actor,
+                        "payload": dumps(unstructure(event.data, EventData), ensure_ascii=False),
+                    }
+                )
+        self.conn.execute(_INSERT_CASE, case_rows)
+        if dimension_rows:
+            self.conn.execute(sa.insert(case_dimensions), dimension_rows)
+        self.conn.execute(sa.insert(external_ids), id_rows)
+        self.conn.execute(_INSERT_EVENT, event_rows)
+        return references
 
     def raise_reference_counter(self, year: int, last: int) -> None:
         """Make sure numbers of *year* continue after *last*."""
@@ -388,12 +582,16 @@ class SqlUnitOfWork:
             self.conn.execute(_INSERT_CASE, row)
             # Dimensions are set at registration; no later event changes them.
             self._insert_dimensions(case)
+            self._insert_external_id(event)
         else:
             row["expected_version"] = case.version - 1
             row["b_reference"] = row.pop("reference")
             updated = self.conn.execute(_UPDATE_CASE, row)
             if updated.rowcount != 1:
-                raise ConflictError(case.reference)
+                found = self.conn.execute(
+                    sa.select(cases.c.version).where(cases.c.reference == case.reference)
+                ).scalar()
+                raise ConflictError(case.reference, expected=case.version - 1, found=found)
         self._insert_event(event, notice)
 
     def iter_histories(self) -> Iterator[list[Event]]:
@@ -435,6 +633,7 @@ class SqlUnitOfWork:
             )
         self.conn.execute(_INSERT_CASE, self._case_row(case))
         self._insert_dimensions(case)
+        self._insert_external_id(history[0])
         for event in history:
             self._insert_event(event, None)
         if notices_owed:
@@ -456,6 +655,13 @@ class SqlUnitOfWork:
                     {"reference": case.reference, "dimension": d, "position": i}
                     for i, d in enumerate(case.dimensions)
                 ],
+            )
+
+    def _insert_external_id(self, event: Event) -> None:
+        if isinstance(event.data, Registered) and event.data.external_id is not None:
+            self.conn.execute(
+                sa.insert(external_ids),
+                {"external_id": event.data.external_id, "reference": event.reference},
             )
 
     def _insert_event(self, event: Event, notice: str | None) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "case_dimensions",
     "cases",
     "events",
+    "external_ids",
     "metadata",
     "notices",
     "reference_counters",
@@ -25,7 +26,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -85,6 +86,7 @@ cases = sa.Table(
     # Reports group by period, förvaltning and kind.
     sa.Index(None, "received"),
     sa.Index(None, "department", "kind"),
+    sa.Index(None, "department", "received"),
 )
 
 case_dimensions = sa.Table(
@@ -121,6 +123,15 @@ notices = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.UniqueConstraint("reference", "seq"),
+)
+
+# The id a case had in the system it was imported from (bulk import): the
+# primary key is what makes a rerun or a resumed import store nothing twice.
+external_ids = sa.Table(
+    "external_ids",
+    metadata,
+    sa.Column("external_id", sa.String(200), primary_key=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False, unique=True),
 )
 
 reference_counters = sa.Table(
