@@ -52,6 +52,20 @@ _EXAMPLE_URLS = {
 }
 
 
+def server_url(backend: str) -> str:
+    """The administrative URL of *backend*'s test server; skips the test
+    (fails it in CI) when none is configured."""
+    variable = BACKENDS[backend]
+    assert variable is not None, backend
+    server = os.environ.get(variable)
+    if not server:
+        how = f"set {variable}, for example {variable}={_EXAMPLE_URLS[backend]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{backend}: the server tests must run in CI; {how} (.ci/run does)")
+        pytest.skip(f"{backend} is not configured; {how}")
+    return server
+
+
 @pytest.fixture(params=list(BACKENDS))
 def new_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Callable[[], str]]:
     """``new_database()`` returns the URL of a new, empty database on this
@@ -62,12 +76,7 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Call
         numbers = itertools.count()
         yield lambda: f"sqlite:///{tmp_path / f'db{next(numbers)}.db'}"
         return
-    server = os.environ.get(variable)
-    if not server:
-        how = f"set {variable}, for example {variable}={_EXAMPLE_URLS[backend]}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{backend}: the server tests must run in CI; {how} (.ci/run does)")
-        pytest.skip(f"{backend} is not configured; {how}")
+    server = server_url(backend)
     import sqlalchemy as sa
 
     admin_url = sa.make_url(server)

@@ -1,4 +1,5 @@
-"""The lifecycle state machine, through ``klagomal.lifecycle`` and the public API.
+"""The lifecycle state machine, through ``klagomal.lifecycle`` and the public API,
+on SQLite, PostgreSQL and MariaDB.
 
 Allowed steps (see the module docstring of :mod:`klagomal.lifecycle`)::
 
@@ -41,6 +42,12 @@ from klagomal.organisation import default_organisation
 
 R, H, B, A = CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT, CaseState.AVSLUTAT
 RESPOND_BY = dt.date(2026, 3, 27)
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite, PostgreSQL and MariaDB."""
+    return any_db_url
 
 
 def _ctx(k: Klagomal, today: dt.date = START) -> lc.Context:

@@ -1,5 +1,9 @@
-"""SQLite storage: schema through Alembic, references, atomicity, concurrency,
-the projection and the worklist queries."""
+"""Storage: schema through Alembic, references, atomicity, concurrency, the
+projection and the worklist queries, on SQLite, PostgreSQL and MariaDB.
+
+A few tests are about SQLite itself (in-memory databases, WAL, foreign keys
+by pragma) and run on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,21 @@ TABLES = {
     "reference_counters",
     "reminders",
 }
+
+#: The tables revisions after 0001 add: 0002 the reminders, 0004 the external ids.
+LATER_TABLES = {"reminders", "external_ids"}
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite, PostgreSQL and MariaDB."""
+    return any_db_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file, for the tests of what klagomal does to SQLite itself."""
+    return f"sqlite:///{tmp_path / 'klagomal.db'}"
 
 
 def _table_names(k: Klagomal) -> set[str]:
@@ -95,7 +114,7 @@ def test_upgrading_a_0001_database_keeps_every_case(
     tmp_path: Path, clock: FixedClock, new_database: Callable[[], str]
 ) -> None:
     # A database from before the deadlines work (revision 0001), with cases in it:
-    # written with the rows the current code writes, minus what 0002 adds.
+    # written with the rows the current code writes, minus the tables later revisions add.
     with Klagomal(f"sqlite:///{tmp_path / 'source.db'}", clock=clock, load_entrypoints=False) as source:
         source.init()
         acknowledged = register_case(source, dimensions=["bemotande"]).reference
@@ -106,7 +125,7 @@ def test_upgrading_a_0001_database_keeps_every_case(
             rows = {
                 table.name: [dict(row._mapping) for row in conn.execute(sa.select(table))]
                 for table in tables.metadata.sorted_tables
-                if table.name != "reminders"
+                if table.name not in LATER_TABLES
             }
     old_url = new_database()  # on every backend
     engine = sa.create_engine(old_url)
@@ -114,6 +133,7 @@ def test_upgrading_a_0001_database_keeps_every_case(
     old = sa.MetaData()
     old.reflect(engine)
     assert "paused_since" not in old.tables["cases"].c
+    assert LATER_TABLES.isdisjoint(old.tables)
     with engine.begin() as conn:
         for name, table_rows in rows.items():
             # Surrogate ids are left to the database, as when the app wrote the rows.
@@ -390,6 +410,7 @@ def test_overdue_both_kinds(k: Klagomal, clock: FixedClock) -> None:
 
 
 def test_in_memory_database(clock: FixedClock) -> None:
+    # SQLite only: an in-memory database needs one shared connection (StaticPool).
     with Klagomal("sqlite://", clock=clock, load_entrypoints=False) as k:
         k.init()
         ref = register_case(k).reference
@@ -398,24 +419,28 @@ def test_in_memory_database(clock: FixedClock) -> None:
         assert k.export()["cases"][0]["reference"] == ref
 
 
-def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(k: Klagomal, db_url: str) -> None:
+def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(sqlite_url: str, clock: FixedClock) -> None:
+    # SQLite only: pragmas and the -wal file are SQLite's; the servers do both by themselves.
     # WAL lets the CLI read while the daily job writes; foreign keys keep events tied to cases.
-    storage = k.storage
-    assert isinstance(storage, SqlStorage)
-    with storage.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    path = sa.engine.make_url(db_url).database
-    assert path is not None
-    register_case(k)
-    assert Path(path + "-wal").exists()
+    with Klagomal(sqlite_url, clock=clock, load_entrypoints=False) as k:
+        k.init()
+        storage = k.storage
+        assert isinstance(storage, SqlStorage)
+        with storage.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        path = sa.engine.make_url(sqlite_url).database
+        assert path is not None
+        register_case(k)
+        assert Path(path + "-wal").exists()
 
 
 def test_references_stay_unique_when_several_instances_register_at_once(
     db_url: str, clock: FixedClock
 ) -> None:
-    # Reference allocation is part of the registering transaction, which SQLite
-    # serialises (BEGIN IMMEDIATE), so concurrent handlers never share a number.
+    # Reference allocation is part of the registering transaction: SQLite
+    # serialises it (BEGIN IMMEDIATE), the servers lock the year's counter row,
+    # so concurrent handlers never share a number.
     import threading
 
     with Klagomal(db_url, clock=clock, load_entrypoints=False) as setup:

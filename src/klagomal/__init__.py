@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
     from klagomal.hookspecs import hookimpl
     from klagomal.model import AnswerMode, Case, CaseState, Channel, Contact, Kind, Level, QualityDimension
     from klagomal.organisation import Organisation, load_organisation
-    from klagomal.storage.base import StorageBackend
+    from klagomal.storage.base import MigrationBranch, StorageBackend
 
 # Where each public name lives.  Importing them lazily keeps `klagomal --help`
 # and other light uses from loading SQLAlchemy, cattrs and pluggy.
@@ -68,6 +68,7 @@ _LOCATIONS = {
     "QualityDimension": "klagomal.model",
     "Organisation": "klagomal.organisation",
     "load_organisation": "klagomal.organisation",
+    "MigrationBranch": "klagomal.storage.base",
     "StorageBackend": "klagomal.storage.base",
 }
 
@@ -109,6 +110,7 @@ __all__ = [
     "Klagomal",
     "KlagomalError",
     "Level",
+    "MigrationBranch",
     "Organisation",
     "OrganisationError",
     "QualityDimension",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Self, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 import attrs
 import cattrs
@@ -147,7 +148,9 @@ class Klagomal:
 
     def _open_storage(self, db: str | Engine) -> Storage:
         if isinstance(db, Engine):
-            return self.registry.storage_backend(db.url.drivername).open(db, self.converter)
+            return self.registry.storage_backend(db.url.drivername).open_storage(
+                db, self.converter, self.registry.plugin_migrations
+            )
         try:
             url = make_url(db)
         except ArgumentError:
@@ -155,7 +158,9 @@ class Klagomal:
                 _("'{db}' är ingen databasadress; skriv till exempel sqlite:///klagomal.db").format(db=db)
             ) from None
         try:
-            return self.registry.storage_backend(url.drivername).open(db, self.converter)
+            return self.registry.storage_backend(url.drivername).open_storage(
+                db, self.converter, self.registry.plugin_migrations
+            )
         except (ImportError, NoSuchModuleError) as exc:
             raise ConfigurationError(
                 _(
@@ -235,10 +240,17 @@ class Klagomal:
         )
 
     def _transaction(self) -> Any:
+        self._check_schema()
+        return self.storage.transaction()
+
+    def _snapshot(self) -> Any:
+        self._check_schema()
+        return self.storage.snapshot()
+
+    def _check_schema(self) -> None:
         if not self._schema_checked:
             self.storage.check_schema()
             self._schema_checked = True
-        return self.storage.transaction()
 
     # -- the one write path ----------------------------------------------
 
@@ -821,28 +833,48 @@ class Klagomal:
         Events are the source of truth, so they are what is exported, with
         each notice's delivery status and the reference counters, so that
         numbering continues after import and nothing sent is sent again.
+        For a large database, :meth:`export_to` writes the same JSON
+        without holding it in memory.
         """
-        # One transaction, so counters, events and notices agree.
-        with self._transaction() as uow:
-            counters = uow.references()
-            notices = uow.notice_log()
-            cases = [
-                {
-                    "reference": history[0].reference,
-                    "events": [self.converter.unstructure(e, Event) for e in history],
-                    "notices": [
-                        {"seq": seq, "kind": kind, "status": status}
-                        for seq, kind, status in notices.get(history[0].reference, [])
-                    ],
-                }
-                for history in uow.iter_histories()
-            ]
+        with self._snapshot() as uow:
+            return {**self._export_head(uow), "cases": list(self._export_cases(uow))}
+
+    def export_to(self, stream: IO[str]) -> int:
+        """Write :meth:`export`'s JSON to *stream*, as ``json.dumps(...,
+        ensure_ascii=False, indent=1)`` would, a few hundred cases at a
+        time, so that memory stays bounded; return the number of cases.
+
+        It reads one consistent snapshot of the database (see
+        :meth:`~klagomal.storage.base.Storage.snapshot`), while handlers go
+        on writing.
+        """
+        count = 0
+        with self._snapshot() as uow:
+            head = json.dumps(self._export_head(uow), ensure_ascii=False, indent=1)
+            # The head without its closing brace, then the cases one by one,
+            # each indented as json.dumps would indent it at that depth.
+            stream.write(head[: -len("\n}")] + ',\n "cases": [')
+            for item in self._export_cases(uow):
+                text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+                stream.write(("\n  " if count == 0 else ",\n  ") + text)
+                count += 1
+            stream.write("\n ]\n}\n" if count else "]\n}\n")
+        return count
+
+    def _export_head(self, uow: UnitOfWork) -> dict[str, Any]:
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
-            "references": {str(year): last for year, last in counters.items()},
-            "cases": cases,
+            "references": {str(year): last for year, last in uow.references().items()},
         }
+
+    def _export_cases(self, uow: UnitOfWork) -> Iterator[dict[str, Any]]:
+        for history, notices in uow.iter_export():
+            yield {
+                "reference": history[0].reference,
+                "events": [self.converter.unstructure(e, Event) for e in history],
+                "notices": [{"seq": seq, "kind": kind, "status": status} for seq, kind, status in notices],
+            }
 
     def import_(self, data: dict[str, Any]) -> int:
         """Load an :meth:`export` into this database, all or nothing.

@@ -18,7 +18,7 @@ from klagomal.letters import BUILTIN_TEMPLATES
 from klagomal.model import Channel, Finding, Intake, QualityDimension, Route
 from klagomal.notifiers import Notifier, log_notifier
 from klagomal.organisation import Organisation
-from klagomal.storage.base import StorageBackend
+from klagomal.storage.base import MigrationBranch, StorageBackend
 
 __all__ = ["BUILTIN_CHANNELS", "BUILTIN_DIMENSIONS"]
 
@@ -89,6 +89,13 @@ def klagomal_deadline_policy(department: str, organisation: Organisation) -> Dea
 def klagomal_template_dirs() -> Iterator[pathlib.Path]:
     """The built-in Swedish letters, searched after every plugin's."""
     yield BUILTIN_TEMPLATES
+
+
+@hookimpl(trylast=True)
+def klagomal_migrations() -> Iterator[MigrationBranch]:
+    """None: klagomal's own migrations are no plugin branch; ``klagomal
+    init`` always runs them, and first."""
+    yield from ()
 
 
 @hookimpl(trylast=True)

@@ -13,7 +13,8 @@ The hooks come in four groups, and each group combines results its own way:
 
 * **registration hooks** (``klagomal_quality_dimensions``, ``klagomal_channels``,
   ``klagomal_calendars``, ``klagomal_notifiers``, ``klagomal_storage_backends``,
-  ``klagomal_template_dirs``, ``klagomal_report_sections``) are called once
+  ``klagomal_template_dirs``, ``klagomal_report_sections``,
+  ``klagomal_migrations``) are called once
   when a :class:`~klagomal.Klagomal` is created, with the kommun's
   ``organisation`` (whose ``settings(name)`` holds a plugin's own settings);
   every plugin's records are collected.  Two plugins that register the same id are an error at
@@ -63,7 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from klagomal.notifiers import Notifier
     from klagomal.organisation import Organisation
     from klagomal.reports import ReportSection
-    from klagomal.storage.base import StorageBackend
+    from klagomal.storage.base import MigrationBranch, StorageBackend
 
 __all__ = ["HOOK_GROUPS", "PROJECT_NAME", "hookimpl"]
 
@@ -85,6 +86,7 @@ HOOK_GROUPS: dict[str, tuple[str, ...]] = {
         "klagomal_storage_backends",
         "klagomal_template_dirs",
         "klagomal_report_sections",
+        "klagomal_migrations",
     ),
     "decision": (
         "klagomal_deadline_policy",
@@ -186,6 +188,25 @@ def klagomal_report_sections(organisation: Organisation) -> Iterable[ReportSecti
     section that raises is left out of the report, with a note saying so.
 
     .. versionadded:: 0.3
+    """
+
+
+@_hookspec
+def klagomal_migrations(organisation: Organisation) -> Iterable[MigrationBranch]:  # type: ignore[empty-body]
+    """The plugin's own tables: folders of Alembic revision scripts, each a
+    :class:`klagomal.storage.base.MigrationBranch` that forms one branch of
+    its own next to klagomal's schema, with its own ``name`` (also the
+    branch label of its first revision).
+
+    ``klagomal init`` upgrades klagomal's own schema first and then every
+    branch to its head; every other command checks that each branch is at
+    the ``head`` the plugin declares and otherwise asks for ``klagomal
+    init``.  Results from all plugins are collected; the same name from two
+    plugins is an error at start-up, as is a folder that does not exist.  A
+    database keeps the tables of a plugin that is no longer installed: they
+    are never downgraded or dropped.
+
+    .. versionadded:: 0.4
     """
 
 

@@ -33,7 +33,7 @@ from klagomal import builtin, hookspecs
 from klagomal.errors import ConfigurationError
 from klagomal.i18n import _
 from klagomal.model import Channel, QualityDimension
-from klagomal.storage.base import StorageBackend
+from klagomal.storage.base import MigrationBranch, StorageBackend
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.calendars import Calendar
@@ -301,6 +301,7 @@ class Registry:
     notifiers: Mapping[str, Notifier] = attrs.field(factory=dict)
     template_dirs: tuple[pathlib.Path, ...] = ()
     report_sections: Mapping[str, ReportSection] = attrs.field(factory=dict)
+    migrations: Mapping[str, MigrationBranch] = attrs.field(factory=dict)
     owners: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
 
     @classmethod
@@ -332,6 +333,16 @@ class Registry:
             pm, hook.klagomal_notifiers, org, _("aviseringssättet"), _by_name
         )
         sections, section_owners = _collect(pm, hook.klagomal_report_sections, org, _("rapportavsnittet"))
+        migrations, migration_owners = _collect(
+            pm, hook.klagomal_migrations, org, _("migreringsgrenen"), _by_name
+        )
+        for name, branch in migrations.items():
+            if not branch.folder.is_dir():
+                raise ConfigurationError(
+                    _("migreringsmappen {path} från {plugin} (klagomal_migrations) finns inte").format(
+                        path=branch.folder, plugin=migration_owners[name]
+                    )
+                )
         return cls(
             channels=channels,
             dimensions=dimensions,
@@ -340,6 +351,7 @@ class Registry:
             notifiers=notifiers,
             template_dirs=tuple(template_dirs),
             report_sections=sections,
+            migrations=migrations,
             owners={
                 "channels": channel_owners,
                 "dimensions": dimension_owners,
@@ -348,15 +360,23 @@ class Registry:
                 "storage_backends": backend_owners,
                 "template_dirs": template_owners,
                 "report_sections": section_owners,
+                "migrations": migration_owners,
             },
         )
 
     def registered_by(self, plugin_name: str, what: str) -> list[str]:
         """The ids of *what* (``"channels"``, ``"dimensions"``, ``"calendars"``,
-        ``"notifiers"``, ``"storage_backends"``, ``"template_dirs"`` or
-        ``"report_sections"``) in effect from *plugin_name*, in the order the
-        plugin registered them."""
+        ``"notifiers"``, ``"storage_backends"``, ``"template_dirs"``,
+        ``"report_sections"`` or ``"migrations"``) in effect from
+        *plugin_name*, in the order the plugin registered them."""
         return [i for i, owner in self.owners.get(what, {}).items() if owner == plugin_name]
+
+    @property
+    def plugin_migrations(self) -> tuple[tuple[str, MigrationBranch], ...]:
+        """Every plugin's migration branch with the plugin that registered
+        it, by branch name: what the storage upgrades and checks."""
+        owners = self.owners.get("migrations", {})
+        return tuple((owners.get(name, "?"), branch) for name, branch in self.migrations.items())
 
     def storage_backend(self, scheme: str) -> StorageBackend:
         """The backend for a URL scheme such as ``sqlite`` or ``postgresql+psycopg``.

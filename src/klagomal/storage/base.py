@@ -8,11 +8,17 @@ projection, and either all of it is committed or none of it.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import pathlib
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+
+from klagomal.errors import ConfigurationError
+from klagomal.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
     from cattrs import Converter
@@ -23,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.model import Case, CaseState
     from klagomal.reminders import Reminder
 
-__all__ = ["CaseQuery", "DueWindow", "Storage", "StorageBackend", "UnitOfWork"]
+__all__ = ["CaseQuery", "DueWindow", "MigrationBranch", "Storage", "StorageBackend", "UnitOfWork"]
 
 
 @attrs.frozen
@@ -119,13 +125,9 @@ class UnitOfWork(Protocol):
         as ``(event seq, kind, status)``."""
         ...
 
-    def iter_histories(self) -> Iterator[list[Event]]:
-        """Every case's history, by reference, read inside this transaction
-        so that an export is one consistent snapshot."""
-        ...
-
-    def notice_log(self) -> dict[str, list[tuple[int, str, str]]]:
-        """Every notice as ``(event seq, kind, status)``, by case."""
+    def iter_export(self, chunk: int = 500) -> Iterator[tuple[list[Event], list[tuple[int, str, str]]]]:
+        """Every case's history with its notices as ``(event seq, kind,
+        status)``, by reference, read *chunk* cases at a time."""
         ...
 
     def allocate_references(self, year: int, count: int) -> int:
@@ -181,11 +183,14 @@ class Storage(Protocol):
         ...
 
     def initialise(self) -> str:
-        """Create or upgrade the schema; return the revision it is now at."""
+        """Create or upgrade the schema, klagomal's own and then every
+        plugin branch the storage was opened with; return the revision of
+        klagomal's own schema."""
         ...
 
     def check_schema(self) -> None:
-        """Raise :class:`~klagomal.errors.SchemaError` unless the schema is current."""
+        """Raise :class:`~klagomal.errors.SchemaError` unless the schema is
+        current, klagomal's own and every plugin branch's."""
         ...
 
     def dispose(self) -> None:
@@ -200,9 +205,99 @@ class StorageBackend:
     :param name: a short name shown by ``klagomal plugins``.
     :param schemes: SQLAlchemy URL schemes it serves (without ``+driver``).
     :param open: builds a :class:`Storage` from a URL or an existing SQLAlchemy
-        ``Engine`` and the converter used for event payloads.
+        ``Engine`` and the converter used for event payloads:
+        ``open(db, converter)``.  When plugins register migration branches
+        (``klagomal_migrations``), it is called as ``open(db, converter,
+        migrations=...)`` with the branches as ``(plugin, MigrationBranch)``
+        pairs, which the storage's ``initialise`` and ``check_schema`` must
+        honour; :meth:`SqlStorage.open <klagomal.storage.sql.SqlStorage.open>`
+        does.
     """
 
     name: str
     schemes: tuple[str, ...]
-    open: Callable[[str | Engine, Converter], Storage]
+    open: Callable[..., Storage]
+
+    def open_storage(
+        self,
+        db: str | Engine,
+        converter: Converter,
+        migrations: Sequence[tuple[str, MigrationBranch]] = (),
+    ) -> Storage:
+        """Open *db* through :attr:`open`, with the plugins' *migrations*.
+
+        They are passed only when there are any, so that a backend written
+        before ``klagomal_migrations`` existed, whose ``open`` takes two
+        arguments, keeps working; such a backend together with a plugin that
+        has tables of its own is a :class:`~klagomal.errors.ConfigurationError`,
+        never a database without the plugin's tables.
+        """
+        if not migrations:
+            return self.open(db, converter)
+        if not _accepts_keyword(self.open, "migrations"):
+            raise ConfigurationError(
+                _(
+                    "lagringen '{name}' kan inte skapa insticksmodulers egna tabeller (dess open tar "
+                    "inget argument migrations), men {plugins} har migreringar (klagomal_migrations)"
+                ).format(name=self.name, plugins=", ".join(sorted({plugin for plugin, _b in migrations})))
+            )
+        return self.open(db, converter, migrations=tuple(migrations))
+
+
+def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a callable without a signature: try it
+        return True
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == name and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
+
+
+#: A branch's name is also its Alembic branch label, written ``<name>@head``.
+_BRANCH_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def _check_branch_name(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not _BRANCH_NAME.match(value):
+        raise ConfigurationError(
+            _(
+                "migreringsgrenens namn {name!r} duger inte: skriv små bokstäver a–z, siffror och _, "
+                "och börja med en bokstav (det är också grenens branch_labels i Alembic)"
+            ).format(name=value)
+        )
+
+
+def _check_head(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(
+            _("migreringsgrenens head måste vara id:t på grenens sista revision, inte {value!r}").format(
+                value=value
+            )
+        )
+
+
+@attrs.frozen
+class MigrationBranch:
+    """A plugin's own tables: a folder of Alembic revision scripts that form
+    one branch of their own next to klagomal's schema (``klagomal_migrations``).
+
+    :param name: the branch's name, also the ``branch_labels`` of its first
+        revision (``branch_labels = ("<name>",)``): lowercase letters
+        ``a``–``z``, digits and ``_``, starting with a letter.
+    :param folder: the folder of revision scripts, shipped with the plugin.
+        Its first revision has ``down_revision = None`` and
+        ``depends_on = None``; every later one revises one of the branch's
+        own.  ``klagomal init`` upgrades klagomal's own schema first, so a
+        plugin's tables may refer to ``cases``.
+    :param head: the id of the branch's last revision, the one the plugin's
+        code needs.  Every command compares it with the database without
+        loading Alembic (as the core does with its ``SCHEMA_REVISIONS``);
+        ``klagomal init`` checks it against the scripts.
+    """
+
+    name: str = attrs.field(validator=_check_branch_name)
+    folder: pathlib.Path = attrs.field(converter=pathlib.Path)
+    head: str = attrs.field(validator=_check_head)

@@ -34,7 +34,7 @@ from klagomal.events import Event, EventData, Registered
 from klagomal.i18n import _
 from klagomal.model import AnswerMode, Case, CaseState, Contact, Kind, Level
 from klagomal.reminders import Reminder
-from klagomal.storage.base import CaseQuery, DueWindow
+from klagomal.storage.base import CaseQuery, DueWindow, MigrationBranch
 from klagomal.storage.tables import (
     SCHEMA_HEAD,
     SCHEMA_REVISIONS,
@@ -112,9 +112,21 @@ def _classify(exc: sa.exc.DBAPIError, url: str) -> KlagomalError | None:
                 url=url, reason=text.strip().splitlines()[0] if text.strip() else type(orig).__name__
             )
         )
-    if sqlstate in _LOGIN_SQLSTATES or code in _LOGIN_MYSQL:
+    # psycopg reports a refused connection without a SQLSTATE; its text says why.
+    lowered = text.lower()
+    if (
+        sqlstate in _LOGIN_SQLSTATES
+        or code in _LOGIN_MYSQL
+        or ("role" in lowered and "does not exist" in lowered)
+        or "password authentication failed" in lowered
+        or "no pg_hba.conf entry" in lowered
+    ):
         hint = _("Kontrollera användarnamn och lösenord i databasadressen (--db eller KLAGOMAL_DB).")
-    elif sqlstate in _NO_DATABASE_SQLSTATES or code in _NO_DATABASE_MYSQL:
+    elif (
+        sqlstate in _NO_DATABASE_SQLSTATES
+        or code in _NO_DATABASE_MYSQL
+        or ('database "' in lowered and "does not exist" in lowered)
+    ):
         hint = _("Databasen finns inte på servern; skapa den först (till exempel CREATE DATABASE).")
     elif (
         exc.connection_invalidated
@@ -130,12 +142,31 @@ def _classify(exc: sa.exc.DBAPIError, url: str) -> KlagomalError | None:
     )
 
 
+def _translated(exc: sa.exc.DBAPIError, url: str) -> KlagomalError | None:
+    """The klagomal error *exc* stands for, if any.
+
+    Earlier errors in the chain count too: MariaDB ends the whole
+    transaction on a deadlock, savepoints included, so the ROLLBACK TO
+    SAVEPOINT that follows fails (1305) and would hide the deadlock.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, sa.exc.DBAPIError) and (error := _classify(cause, url)) is not None:
+            return error
+        cause = cause.__context__
+    return None
+
+
 def _unreachable(text: str) -> bool:
     lowered = text.lower()
     return any(
         words in lowered
         for words in ("connection refused", "could not connect", "timeout expired", "timed out", "no route")
     )
+
+
+#: The status of a notice that the system a case was imported from gave.
+IMPORTED = "imported"
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -196,17 +227,30 @@ def _due_within(window: DueWindow) -> sa.ColumnElement[bool]:
 class SqlStorage:
     """Cases in a relational database through SQLAlchemy Core."""
 
-    def __init__(self, engine: Engine, converter: Converter) -> None:
+    def __init__(
+        self, engine: Engine, converter: Converter, migrations: Sequence[tuple[str, MigrationBranch]] = ()
+    ) -> None:
         self.engine = engine
         self.converter = converter
         self.url = engine.url.render_as_string(hide_password=True)
+        #: The plugins' migration branches as ``(plugin, branch)``: upgraded
+        #: by :meth:`initialise`, checked by :meth:`check_schema`.
+        self.migrations = tuple(migrations)
+        #: Disposed by :meth:`dispose` only if klagomal created it: an Engine
+        #: the embedding application passed in stays the application's.
+        self.owns_engine = True
 
     @classmethod
-    def open(cls, db: str | Engine, converter: Converter) -> SqlStorage:
+    def open(
+        cls, db: str | Engine, converter: Converter, *, migrations: Sequence[tuple[str, MigrationBranch]] = ()
+    ) -> SqlStorage:
         """Open *db*: a SQLAlchemy URL, or an ``Engine`` the embedding
-        application already configured (used as it is)."""
+        application already configured (used as it is).  *migrations* are
+        the plugins' branches (``klagomal_migrations``)."""
         if isinstance(db, Engine):
-            return cls(db, converter)
+            storage = cls(db, converter, migrations)
+            storage.owns_engine = False
+            return storage
         url = sa.engine.make_url(db)
         kwargs: dict[str, Any] = {}
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
@@ -218,15 +262,18 @@ class SqlStorage:
         engine = sa.create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             _configure_sqlite(engine)
-        return cls(engine, converter)
+        return cls(engine, converter, migrations)
 
     # -- schema ----------------------------------------------------------
 
     def initialise(self) -> str:
-        """Create or upgrade the schema through the packaged Alembic migrations.
+        """Create or upgrade the schema through the packaged Alembic
+        migrations, then every plugin branch in :attr:`migrations`; return
+        the revision of klagomal's own schema.
 
         A database at a revision this version does not know is newer than
-        the package: it is refused, never downgraded.
+        the package: it is refused, never downgraded.  A branch of a plugin
+        that is no longer installed is left as it is, with its tables.
         """
         from klagomal.storage.migrate import upgrade
 
@@ -240,14 +287,44 @@ class SqlStorage:
                     )
                 )
         self._refuse_newer_schema(self.current_revision())
-        return upgrade(self.engine)
+        return upgrade(self.engine, branches=self.migrations)
 
     def current_revision(self) -> str | None:
-        """The schema revision the database is at, or ``None`` without one."""
-        with self.engine.connect() as conn:
-            if not sa.inspect(conn).has_table("alembic_version"):
-                return None
-            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        """The revision of klagomal's own schema the database is at, or
+        ``None`` without one.
+
+        ``alembic_version`` holds one row per head: klagomal's, and one for
+        each plugin branch applied (installed or not).  klagomal's is the
+        row that is one of ``SCHEMA_REVISIONS``.  Without one the schema is
+        newer than this version, and this is every row that is no installed
+        plugin's head, comma-separated: one of them is klagomal's.
+        """
+        return self._core_revision(self._schema_heads())
+
+    def _schema_heads(self) -> list[str]:
+        """Every row of ``alembic_version``, sorted; none without the table.
+
+        This is the first thing every command reads, so a server that cannot
+        be reached or refuses the login is reported here, saying what to check.
+        """
+        try:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("alembic_version"):
+                    return []
+                return sorted(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+        except sa.exc.DBAPIError as exc:
+            if (error := _translated(exc, self.url)) is None:
+                raise
+            raise error from exc
+
+    def _core_revision(self, heads: Sequence[str]) -> str | None:
+        if not heads:
+            return None
+        plugin_heads = {branch.head for _plugin, branch in self.migrations}
+        known = [h for h in heads if h in SCHEMA_REVISIONS]
+        if known:
+            return known[0]
+        return ", ".join([h for h in heads if h not in plugin_heads] or heads)
 
     def _refuse_newer_schema(self, revision: str | None) -> None:
         if revision is not None and revision not in SCHEMA_REVISIONS:
@@ -259,7 +336,14 @@ class SqlStorage:
             )
 
     def check_schema(self) -> None:
-        """Raise :class:`SchemaError` with what to do unless the schema is current."""
+        """Raise :class:`SchemaError` with what to do unless the schema is
+        current: klagomal's own at ``SCHEMA_HEAD``, and each plugin branch
+        at the ``head`` its plugin declares.  Rows of branches no installed
+        plugin declares are ignored: a plugin's tables outlive the plugin.
+
+        Reads ``alembic_version`` only, never Alembic's scripts, so that
+        every command can afford it.
+        """
         url = self.engine.url
         # Connecting would create an empty SQLite file where a typo in --db points.
         is_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
@@ -268,12 +352,29 @@ class SqlStorage:
                 _("Databasen {url} finns inte. Kör 'klagomal init' för att skapa den.").format(url=self.url)
             )
         try:
-            revision = self.current_revision()
+            heads = self._schema_heads()
         except sa.exc.OperationalError as exc:
             raise SchemaError(
                 _("Kan inte öppna databasen {url}: {reason}").format(url=self.url, reason=exc.orig)
             ) from exc
+        revision = self._core_revision(heads)
         if revision == SCHEMA_HEAD:
+            missing = [(plugin, branch) for plugin, branch in self.migrations if branch.head not in heads]
+            if missing:
+                raise SchemaError(
+                    _(
+                        "Databasen {url} saknar tabeller som {plugins} behöver, eller har dem i en äldre "
+                        "version. Kör 'klagomal init' för att lägga till eller uppgradera dem."
+                    ).format(
+                        url=self.url,
+                        plugins=", ".join(
+                            _(
+                                "insticksmodulen {plugin} (migreringsgrenen '{branch}', revision {head})"
+                            ).format(plugin=plugin, branch=branch.name, head=branch.head)
+                            for plugin, branch in missing
+                        ),
+                    )
+                )
             return
         if revision is None:
             raise SchemaError(
@@ -303,9 +404,9 @@ class SqlStorage:
             with self.engine.begin() as conn:
                 yield SqlUnitOfWork(conn, self.converter)
         except sa.exc.DBAPIError as exc:
-            if (error := _classify(exc, self.url)) is not None:
-                raise error from exc
-            raise
+            if (error := _translated(exc, self.url)) is None:
+                raise
+            raise error from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[SqlUnitOfWork]:
@@ -324,13 +425,14 @@ class SqlStorage:
             with self.engine.connect().execution_options(**options) as conn, conn.begin():
                 yield SqlUnitOfWork(conn, self.converter)
         except sa.exc.DBAPIError as exc:
-            if (error := _classify(exc, self.url)) is not None:
-                raise error from exc
-            raise
+            if (error := _translated(exc, self.url)) is None:
+                raise
+            raise error from exc
 
     def dispose(self) -> None:
-        """Close pooled connections."""
-        self.engine.dispose()
+        """Close pooled connections, unless the engine is the application's."""
+        if self.owns_engine:
+            self.engine.dispose()
 
 
 class SqlUnitOfWork:
@@ -519,7 +621,9 @@ class SqlUnitOfWork:
         table for the whole batch; return the references, in batch order.
 
         References are numbered by the year each case was received, so an
-        old case keeps its year.  No notices are owed for imported steps.
+        old case keeps its year.  The notices the imported steps gave rise to
+        are stored with status ``imported``: the old system gave them, and
+        they are never sent.
         """
         by_year: dict[int, int] = {}
         for item in batch:
@@ -532,7 +636,19 @@ class SqlUnitOfWork:
         dimension_rows: list[dict[str, Any]] = []
         id_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
-        dumps, unstructure = json.dumps, self.converter.unstructure
+        notice_rows: list[dict[str, Any]] = []
+        # The payloads are what _insert_event writes, json.dumps(...,
+        # ensure_ascii=False) of the converter's EventData; with the encoder
+        # and the hook looked up once per batch rather than per event, they
+        # cost half as much (a million cases have four million events).
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        converter = self.converter
+        hook = getattr(converter, "get_unstructure_hook", None)  # cattrs 24.1 and later
+        unstructure: Callable[[EventData], Any] = (
+            hook(EventData) if hook is not None else lambda data: converter.unstructure(data, EventData)
+        )
+        # Every event of an import is recorded at the same moment.
+        recorded_at: dict[dt.datetime, dt.datetime] = {}
         for item in batch:
             year = item.case.registered.year
             reference = f"{year}-{next_number[year]:05d}"
@@ -546,16 +662,23 @@ class SqlUnitOfWork:
                 for i, d in enumerate(item.case.dimensions)
             )
             id_rows.append({"external_id": item.external_id, "reference": reference})
+            notice_rows += (
+                {"reference": reference, "seq": seq, "kind": kind, "status": IMPORTED}
+                for seq, kind in item.notices
+            )
             for event in item.events:
+                moment = recorded_at.get(event.recorded_at)
+                if moment is None:
+                    moment = recorded_at[event.recorded_at] = _utc(event.recorded_at)
                 event_rows.append(
                     {
                         "reference": reference,
                         "seq": event.seq,
                         "type": event.type,
                         "day": event.day,
-                        "recorded_at": _utc(event.recorded_at),
+                        "recorded_at": moment,
                         "actor": event.actor,
-                        "payload": dumps(unstructure(event.data, EventData), ensure_ascii=False),
+                        "payload": encode(unstructure(event.data)),
                     }
                 )
         self.conn.execute(_INSERT_CASE, case_rows)
@@ -563,6 +686,8 @@ class SqlUnitOfWork:
             self.conn.execute(sa.insert(case_dimensions), dimension_rows)
         self.conn.execute(sa.insert(external_ids), id_rows)
         self.conn.execute(_INSERT_EVENT, event_rows)
+        if notice_rows:
+            self.conn.execute(_INSERT_NOTICE, notice_rows)
         return references
 
     def raise_reference_counter(self, year: int, last: int) -> None:
@@ -594,30 +719,31 @@ class SqlUnitOfWork:
                 raise ConflictError(case.reference, expected=case.version - 1, found=found)
         self._insert_event(event, notice)
 
-    def iter_histories(self) -> Iterator[list[Event]]:
-        """Every case's history, ordered by reference."""
-        current: list[Event] = []
-        rows = self.conn.execute(sa.select(events).order_by(events.c.reference, events.c.seq))
-        for row in rows:
-            event = self.event_from_row(row)
-            if current and current[0].reference != event.reference:
-                yield current
-                current = []
-            current.append(event)
-        if current:
-            yield current
-
-    def notice_log(self) -> dict[str, list[tuple[int, str, str]]]:
-        """Every notice with its delivery status, by case."""
-        result: dict[str, list[tuple[int, str, str]]] = {}
-        rows = self.conn.execute(
-            sa.select(notices.c.reference, notices.c.seq, notices.c.kind, notices.c.status).order_by(
-                notices.c.reference, notices.c.seq
+    def iter_export(self, chunk: int = 500) -> Iterator[tuple[list[Event], list[tuple[int, str, str]]]]:
+        """Every case's history and notices ``(event seq, kind, status)``, by
+        reference, *chunk* cases at a time, so that memory stays bounded
+        however many cases there are (keyset pagination on the reference)."""
+        last = ""
+        while True:
+            refs = list(
+                self.conn.execute(
+                    sa.select(cases.c.reference)
+                    .where(cases.c.reference > last)
+                    .order_by(cases.c.reference)
+                    .limit(chunk)
+                ).scalars()
             )
-        )
-        for row in rows:
-            result.setdefault(row.reference, []).append((row.seq, row.kind, row.status))
-        return result
+            if not refs:
+                return
+            histories: dict[str, list[Event]] = {ref: [] for ref in refs}
+            for row in self._rows_of(events, refs, events.c.seq):
+                histories[row.reference].append(self.event_from_row(row))
+            owed: dict[str, list[tuple[int, str, str]]] = {ref: [] for ref in refs}
+            for row in self._rows_of(notices, refs, notices.c.seq):
+                owed[row.reference].append((row.seq, row.kind, row.status))
+            for ref in refs:
+                yield histories[ref], owed[ref]
+            last = refs[-1]
 
     def restore(
         self, case: Case, history: Sequence[Event], notices_owed: Sequence[tuple[int, str, str]]
