@@ -17,8 +17,9 @@ closing, each decided by :mod:`klagomal.lifecycle` exactly as a handler's
 step would be, and each dated on its own day.  A row that the lifecycle
 refuses is not imported: it is written, as it was, with its line number and
 the reason, to a file of rejected rows, so that nothing the old system held
-is lost.  No notices are owed for imported steps (the old system gave them),
-and no event listeners are told (they are for what happens now).
+is lost.  The notices the imported steps gave rise to are recorded as given
+by the old system (status ``imported``) and are never sent, and no event
+listeners are told (they are for what happens now).
 
 The row's fields are listed in :data:`FIELDS`; ``docs/storage.md`` documents
 them with an example.
@@ -31,6 +32,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -57,8 +59,9 @@ __all__ = [
 
 #: The fields of an import row, and whether each is required.  Dates are
 #: ``YYYY-MM-DD``.  ``dimensions`` is a JSON list, or in CSV ids separated by
-#: ``;`` or ``|``.  Booleans are ``true``/``false`` (also ``ja``/``nej``,
-#: ``1``/``0``).  A row with no contact field filled in is anonymous.
+#: ``,``, ``;`` or ``|`` (whichever is not the CSV's own delimiter).
+#: Booleans are ``true``/``false`` (also ``ja``/``nej``, ``1``/``0``).  A row
+#: with no contact field filled in is anonymous.
 FIELDS: dict[str, bool] = {
     "external_id": True,
     "kind": True,
@@ -88,6 +91,8 @@ MAX_EXTERNAL_ID = 200
 _TRUE = {"true", "1", "ja", "yes", "j", "sant"}
 _FALSE = {"false", "0", "nej", "no", "n", "falskt"}
 _STEP = "bulk-import"
+#: How many days' lifecycle contexts a :class:`RowBuilder` keeps.
+_CONTEXTS_KEPT = 4096
 
 
 @attrs.frozen
@@ -131,12 +136,16 @@ class ImportedCase:
     """One row made into a case, before it has a reference.
 
     ``case`` and every event carry the external id as their reference until
-    the batch is stored and real references are allocated.
+    the batch is stored and real references are allocated.  ``notices`` are
+    the ``(event seq, kind)`` of the notices the steps gave rise to; they
+    are stored as given by the old system (status ``imported``), so that
+    nothing is sent again and an export of the case is complete.
     """
 
     external_id: str
     case: Case
     events: tuple[Event, ...]
+    notices: tuple[tuple[int, str], ...] = ()
 
 
 # -- reading -----------------------------------------------------------------
@@ -327,7 +336,7 @@ def _dimensions(fields: Mapping[str, Any]) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
     if isinstance(value, str):
-        return tuple(d.strip() for d in value.replace("|", ";").split(";") if d.strip())
+        return tuple(d.strip() for d in re.split(r"[,;|]", value) if d.strip())
     if isinstance(value, list) and all(isinstance(d, str) for d in value):
         return tuple(value)
     raise InvalidInputError(_("fältet dimensions ska vara en lista med id:n"), step=_STEP)
@@ -367,6 +376,18 @@ class RowBuilder:
         self.now = now
         self.today = now.date()
         self.actor = actor
+        self._contexts: dict[dt.date, lifecycle.Context] = {}
+
+    def _context(self, day: dt.date) -> lifecycle.Context:
+        """The context of *day*, made once per day: an old register comes in
+        date order, with many steps on each day.  A context is immutable, so
+        the same one serves every step of its day."""
+        ctx = self._contexts.get(day)
+        if ctx is None:
+            if len(self._contexts) >= _CONTEXTS_KEPT:
+                self._contexts.clear()  # memory stays bounded whatever the dates
+            ctx = self._contexts[day] = self.context(day)
+        return ctx
 
     def build(self, fields: Mapping[str, Any]) -> ImportedCase:
         """The case and its events that *fields* describe, or an
@@ -411,7 +432,7 @@ class RowBuilder:
             phone=_text_field(fields, "phone"),
             address=_text_field(fields, "address"),
         )
-        ctx = self.context(received)
+        ctx = self._context(received)
         intake = lifecycle.check_intake(
             ctx,
             kind=_text_field(fields, "kind") or "",
@@ -433,8 +454,11 @@ class RowBuilder:
             notes=decision.notes,
         )
         data: EventData = attrs.evolve(registered, external_id=external_id)
+        # The events so far and the notices they gave rise to.
         events: list[Event] = []
-        case = self._apply(None, external_id, received, data, events)
+        notices: list[tuple[int, str]] = []
+        trail = (events, notices)
+        case = self._apply(None, external_id, received, data, trail)
         if acknowledged is not None:
             handler = _text_field(fields, "handler") or ""
             respond_by = _date_field(fields, "respond_by")
@@ -442,7 +466,7 @@ class RowBuilder:
                 case,
                 acknowledged,
                 "acknowledge",
-                events,
+                trail,
                 external_id,
                 lambda c, x: lifecycle.acknowledge(c, x, handler, respond_by),
             )
@@ -450,35 +474,41 @@ class RowBuilder:
             mode = _text_field(fields, "answer_mode") or "skriftligt"
             text = _text_field(fields, "answer") or _("(svaret finns i det tidigare systemet)")
             case = self._step(
-                case, answered, "answer", events, external_id, lambda c, x: lifecycle.answer(c, x, mode, text)
+                case, answered, "answer", trail, external_id, lambda c, x: lifecycle.answer(c, x, mode, text)
             )
         if closed is not None:
             satisfied = _bool_field(fields, "satisfied")
             case = self._step(
-                case, closed, "close", events, external_id, lambda c, x: lifecycle.close(c, x, satisfied)
+                case, closed, "close", trail, external_id, lambda c, x: lifecycle.close(c, x, satisfied)
             )
-        return ImportedCase(external_id, case, tuple(events))
+        return ImportedCase(external_id, case, tuple(events), tuple(notices))
 
     def _step(
         self,
         case: Case,
         day: dt.date,
         step: str,
-        events: list[Event],
+        trail: tuple[list[Event], list[tuple[int, str]]],
         external_id: str,
         decide: Callable[[Case, lifecycle.Context], EventData],
     ) -> Case:
-        ctx = self.context(day)
+        ctx = self._context(day)
         lifecycle.check_date(case, ctx, step)
         try:
             data = decide(case, ctx)
         except InvalidInputError as exc:
             raise exc.in_context(step=step, reference=external_id) from exc
-        return self._apply(case, external_id, day, data, events)
+        return self._apply(case, external_id, day, data, trail)
 
     def _apply(
-        self, case: Case | None, external_id: str, day: dt.date, data: EventData, events: list[Event]
+        self,
+        case: Case | None,
+        external_id: str,
+        day: dt.date,
+        data: EventData,
+        trail: tuple[list[Event], list[tuple[int, str]]],
     ) -> Case:
+        events, notices = trail
         event = Event(
             reference=external_id,
             seq=len(events) + 1,
@@ -488,7 +518,11 @@ class RowBuilder:
             actor=self.actor,
         )
         events.append(event)
-        return lifecycle.evolve(case, event)
+        case = lifecycle.evolve(case, event)
+        notice = lifecycle.citizen_notice(case, event)
+        if notice is not None:
+            notices.append((event.seq, notice))
+        return case
 
 
 # -- the import --------------------------------------------------------------

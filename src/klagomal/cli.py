@@ -265,6 +265,31 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="FIL", help=_("skriv till fil i stället för standard ut"))
     p = cmd("import", _("importera en export (allt eller inget)"), _cmd_import)
     p.add_argument("file", metavar="FIL", help=_("exportfil, eller - för standard in"))
+    p = cmd(
+        "import-cases",
+        _(
+            "massimportera ärenden från ett annat system (JSON Lines eller CSV), "
+            "i omgångar som kan återupptas"
+        ),
+        _cmd_import_cases,
+    )
+    p.add_argument("file", metavar="FIL", help=_("en .jsonl- eller .csv-fil med en rad per ärende"))
+    p.add_argument(
+        "--format", choices=["jsonl", "csv"], help=_("filens format (standard: efter filändelsen)")
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=1000,
+        metavar="N",
+        help=_("ärenden per transaktion (standard: 1000)"),
+    )
+    p.add_argument(
+        "--rejects",
+        metavar="FIL",
+        help=_("var avvisade rader skrivs (standard: FIL.rejected.jsonl)"),
+    )
+    p.add_argument("--no-progress", action="store_true", help=_("visa ingen förloppsindikator"))
     cmd("plugins", _("visa insticksmoduler och vad de lägger till"), _cmd_plugins)
     p = cmd("letter", _("visa brevet till personen för en händelse i ärendet"), _cmd_letter)
     p.add_argument("reference", metavar="ÄRENDE")
@@ -660,23 +685,59 @@ _cmd_reclassify = _simple_step(
 
 
 def _cmd_export(args: argparse.Namespace, out: _Output) -> int:
+    # Streamed: a million cases never sit in memory at once.
     with _open(args) as k:
-        data = k.export()
-    text = json.dumps(data, ensure_ascii=False, indent=1)
-    if args.output:
+        if not args.output:
+            k.export_to(out.stream)
+            return 0
         with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        out.emit(
-            {"file": args.output, "cases": len(data["cases"])},
-            ngettext(
-                "Exporterade {n} ärende till {file}.",
-                "Exporterade {n} ärenden till {file}.",
-                len(data["cases"]),
-            ).format(n=len(data["cases"]), file=args.output),
-        )
-    else:
-        out.stream.write(text + "\n")
+            n = k.export_to(fh)
+    out.emit(
+        {"file": args.output, "cases": n},
+        ngettext("Exporterade {n} ärende till {file}.", "Exporterade {n} ärenden till {file}.", n).format(
+            n=n, file=args.output
+        ),
+    )
     return 0
+
+
+def _cmd_import_cases(args: argparse.Namespace, out: _Output) -> int:
+    bar: Any = None
+    progress = None
+    if not args.no_progress and not args.json and os.path.isfile(args.file):
+        from tqdm import tqdm
+
+        # On stderr, so that the summary on stdout stays clean for scripts.
+        bar = tqdm(
+            total=os.path.getsize(args.file), unit="B", unit_scale=True, desc=args.file, file=sys.stderr
+        )
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - bar.n)
+
+    try:
+        with _open(args) as k:
+            result = k.import_cases(
+                args.file,
+                format=args.format,
+                batch_size=args.batch_size,
+                rejects=args.rejects,
+                progress=progress,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    text = _(
+        "Läste {read} rader: {imported} ärenden importerade, {skipped} fanns redan, {rejected} avvisade."
+    ).format(read=result.read, imported=result.imported, skipped=result.skipped, rejected=result.rejected)
+    if result.rejects_file:
+        text += "\n" + _("De avvisade raderna, med radnummer och skäl, finns i {file}.").format(
+            file=result.rejects_file
+        )
+    import attrs
+
+    out.emit(attrs.asdict(result), text)
+    return 1 if result.rejected else 0
 
 
 def _cmd_import(args: argparse.Namespace, out: _Output) -> int:
@@ -724,6 +785,7 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
             "storage_backends": _("lagring: {items}"),
             "template_dirs": _("brevmallar: {items}"),
             "report_sections": _("rapportavsnitt: {items}"),
+            "migrations": _("migreringar: {items}"),
             "deadline_policies": _("tidsfristpolicy för: {items}"),
             "decisions": _("beslut: {items}"),
         }
@@ -744,6 +806,7 @@ def _cmd_plugins(args: argparse.Namespace, out: _Output) -> int:
                     "storage_backends",
                     "template_dirs",
                     "report_sections",
+                    "migrations",
                 )
             }
             registered["deadline_policies"] = [
