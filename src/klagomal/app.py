@@ -971,14 +971,21 @@ class Klagomal:
                 found: set[str] = uow.known_external_ids(ids)
             return found
 
+        def insert(batch: list[bulk.ImportedCase]) -> int:
+            return len(self._write(lambda uow: uow.insert_imported(batch)))
+
         def store(batch: list[bulk.ImportedCase]) -> int:
-            try:
-                return len(self._write(lambda uow: uow.insert_imported(batch)))
-            except IntegrityError:
-                # Another import stored some of these meanwhile: leave those out.
-                stored = known([item.external_id for item in batch])
-                rest = [item for item in batch if item.external_id not in stored]
-                return len(self._write(lambda uow: uow.insert_imported(rest))) if rest else 0
+            while batch:
+                try:
+                    return insert(batch)
+                except IntegrityError:
+                    # Another import stored some of these meanwhile: leave those
+                    # out, as often as it happens (it may be ahead again).
+                    stored = known([item.external_id for item in batch])
+                    if not stored:
+                        raise  # not another import's doing
+                    batch = [item for item in batch if item.external_id not in stored]
+            return 0
 
         try:
             rows, lines = bulk.read_rows(stream, fmt)

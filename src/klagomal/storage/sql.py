@@ -713,8 +713,12 @@ class SqlUnitOfWork:
             row["b_reference"] = row.pop("reference")
             updated = self.conn.execute(_UPDATE_CASE, row)
             if updated.rowcount != 1:
+                # A locking read sees the version now, not this transaction's
+                # snapshot (MariaDB's REPEATABLE READ would show the one this step read).
                 found = self.conn.execute(
-                    sa.select(cases.c.version).where(cases.c.reference == case.reference)
+                    sa.select(cases.c.version)
+                    .where(cases.c.reference == case.reference)
+                    .with_for_update(read=True)
                 ).scalar()
                 raise ConflictError(case.reference, expected=case.version - 1, found=found)
         self._insert_event(event, notice)
