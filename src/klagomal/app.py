@@ -40,7 +40,7 @@ from klagomal.errors import (
 from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.letters import Letter, Letters
-from klagomal.model import Case, CaseState, Channel, Contact, Kind, QualityDimension
+from klagomal.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.notifiers import LOG_NOTIFIER
 from klagomal.organisation import Organisation, default_organisation
 from klagomal.pluginmanager import (
@@ -370,15 +370,7 @@ class Klagomal:
                 dimensions=dimensions,
                 serious=serious,
             )
-            decision = self.decisions.decide(intake, ctx.channels[intake.channel])
-            data = lifecycle.registered(
-                ctx,
-                intake,
-                decision.route,
-                serious=decision.serious,
-                secrecy=decision.secrecy,
-                notes=decision.notes,
-            )
+            data = self.registration(intake, ctx)
 
         def body(uow: UnitOfWork) -> tuple[Case, Event]:
             reference = uow.next_reference(self.clock.today().year)
@@ -388,6 +380,21 @@ class Klagomal:
         case, event = self._write(body)
         self._after_commit(case, event)
         return case
+
+    def registration(self, intake: Intake, ctx: lifecycle.Context) -> Registered:
+        """The registration of checked feedback once the plugins have decided
+        whether it is serious, where it goes, whether it may be anonymous,
+        whether it is accepted and whether it is secret; used by
+        :meth:`register` and the bulk import alike."""
+        decision = self.decisions.decide(intake, ctx.channels[intake.channel])
+        return lifecycle.registered(
+            ctx,
+            intake,
+            decision.route,
+            serious=decision.serious,
+            secrecy=decision.secrecy,
+            notes=decision.notes,
+        )
 
     def forward(
         self, reference: str, to_unit: str, *, actor: str | None = None, expected_version: int | None = None
@@ -960,7 +967,7 @@ class Klagomal:
         base = self._context()
         builder = bulk.RowBuilder(
             context=lambda day: attrs.evolve(base, today=day),
-            decide=lambda intake, ctx: self.decisions.decide(intake, ctx.channels[intake.channel]),
+            registration=self.registration,
             now=self.clock.now().astimezone(dt.UTC),
             actor=actor,
         )

@@ -358,8 +358,9 @@ class RowBuilder:
 
     :param context: a lifecycle context for a given day; each step of a row
         is decided on the day the row says it happened.
-    :param decide: the plugins' registration decisions (seriousness,
-        routing, anonymity, intake checks, secrecy).
+    :param registration: the registration of checked feedback, as the
+        plugins decide it (seriousness, routing, anonymity, intake checks,
+        secrecy): :meth:`klagomal.Klagomal.registration`.
     :param now: the moment recorded on every event (when it was imported);
         no step may be dated after its day.
     """
@@ -367,12 +368,12 @@ class RowBuilder:
     def __init__(
         self,
         context: Callable[[dt.date], lifecycle.Context],
-        decide: Callable[[Intake, lifecycle.Context], Any],
+        registration: Callable[[Intake, lifecycle.Context], Registered],
         now: dt.datetime,
         actor: str | None,
     ) -> None:
         self.context = context
-        self.decide = decide
+        self.registration = registration
         self.now = now
         self.today = now.date()
         self.actor = actor
@@ -444,15 +445,7 @@ class RowBuilder:
             dimensions=_dimensions(fields),
             serious=bool(_bool_field(fields, "serious")),
         )
-        decision = self.decide(intake, ctx)
-        registered: Registered = lifecycle.registered(
-            ctx,
-            intake,
-            decision.route,
-            serious=decision.serious,
-            secrecy=decision.secrecy,
-            notes=decision.notes,
-        )
+        registered = self.registration(intake, ctx)
         data: EventData = attrs.evolve(registered, external_id=external_id)
         # The events so far and the notices they gave rise to.
         events: list[Event] = []
