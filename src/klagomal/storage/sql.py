@@ -605,7 +605,19 @@ class SqlUnitOfWork:
         )
 
     def known_external_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of *ids* are stored already."""
+        """Which of *ids* are stored already.
+
+        *Backend-specific:* on PostgreSQL the look-up is planned afresh for
+        the ids at hand.  The driver prepares a statement it has run a few
+        times, and the server may then keep a generic plan made while the
+        table was still small (a sequential scan): without statistics (no
+        ANALYZE yet, or autovacuum off) it keeps that plan however much the
+        table grows, and a bulk import into a new database slowed down
+        quadratically, from milliseconds to seconds a batch after 90,000
+        cases.  Planned with the ids themselves, the primary key is used.
+        """
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         found: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
@@ -887,45 +899,48 @@ class SqlUnitOfWork:
 
     @staticmethod
     def _case_from_row(row: sa.Row[Any], dimensions: tuple[str, ...]) -> Case:
+        # One dict, not 33 attribute look-ups on the Row: a worklist builds
+        # hundreds of cases, and Row.__getattr__ cost most of the time (~20 µs a case).
+        v = dict(zip(row._fields, row, strict=True))
         contact = (
             None
-            if row.anonymous
+            if v["anonymous"]
             else Contact(
-                name=row.contact_name,
-                email=row.contact_email,
-                phone=row.contact_phone,
-                address=row.contact_address,
+                name=v["contact_name"],
+                email=v["contact_email"],
+                phone=v["contact_phone"],
+                address=v["contact_address"],
             )
         )
         return Case(
-            reference=row.reference,
-            kind=Kind(row.kind),
-            channel=row.channel,
-            unit=row.unit,
-            department=row.department,
-            text=row.text,
-            received=row.received,
-            registered=row.registered,
-            acknowledge_by=row.acknowledge_by,
-            updated=row.updated,
+            reference=v["reference"],
+            kind=Kind(v["kind"]),
+            channel=v["channel"],
+            unit=v["unit"],
+            department=v["department"],
+            text=v["text"],
+            received=v["received"],
+            registered=v["registered"],
+            acknowledge_by=v["acknowledge_by"],
+            updated=v["updated"],
             contact=contact,
             dimensions=dimensions,
-            serious=bool(row.serious),
-            state=CaseState(row.state),
-            level=Level(row.level),
-            handler=row.handler,
-            respond_by=row.respond_by,
-            acknowledged=row.acknowledged,
-            answered=row.answered,
-            answer_mode=AnswerMode(row.answer_mode) if row.answer_mode else None,
-            closed=row.closed,
-            satisfied=None if row.satisfied is None else bool(row.satisfied),
-            forwards=row.forwards,
-            postponements=row.postponements,
-            late_postponements=row.late_postponements,
-            actions=row.actions,
-            praise_passed_on=bool(row.praise_passed_on),
-            paused_since=row.paused_since,
-            secrecy=row.secrecy,
-            version=row.version,
+            serious=bool(v["serious"]),
+            state=CaseState(v["state"]),
+            level=Level(v["level"]),
+            handler=v["handler"],
+            respond_by=v["respond_by"],
+            acknowledged=v["acknowledged"],
+            answered=v["answered"],
+            answer_mode=AnswerMode(v["answer_mode"]) if v["answer_mode"] else None,
+            closed=v["closed"],
+            satisfied=None if v["satisfied"] is None else bool(v["satisfied"]),
+            forwards=v["forwards"],
+            postponements=v["postponements"],
+            late_postponements=v["late_postponements"],
+            actions=v["actions"],
+            praise_passed_on=bool(v["praise_passed_on"]),
+            paused_since=v["paused_since"],
+            secrecy=v["secrecy"],
+            version=v["version"],
         )

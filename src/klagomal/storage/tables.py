@@ -78,8 +78,11 @@ cases = sa.Table(
     sa.Column("paused_since", sa.Date),
     # The legal ground when the case is secret (OSL), else NULL.
     sa.Column("secrecy", sa.String(200)),
-    # Worklists filter by unit and state, and overdue lists by deadline.
-    sa.Index(None, "unit", "state"),
+    # Worklists filter by unit and state, and a unit's overdue list by its
+    # deadlines too: without the deadline in the index, the plan reads every
+    # overdue case in the kommun and keeps the unit's.
+    sa.Index(None, "unit", "state", "acknowledge_by"),
+    sa.Index(None, "unit", "state", "respond_by"),
     sa.Index(None, "handler", "state"),
     sa.Index(None, "state", "acknowledge_by"),
     sa.Index(None, "state", "respond_by"),
