@@ -131,7 +131,12 @@ def test_unit_of_hemtjanst_norr(org: Organisation) -> None:
 
 def test_department_of(org: Organisation) -> None:
     assert org.department_of("soc-aldre-hemtjanst-norr") == Department(
-        id="soc", name="Socialförvaltningen", head="Socialchef Eva Nyström", board="Socialnämnden"
+        id="soc",
+        name="Socialförvaltningen",
+        head="Socialchef Eva Nyström",
+        board="Socialnämnden",
+        board_secretary="Nämndsekreterare Maria Holm",
+        board_email="socialnamnden@exempelkommun.se",
     )
     assert org.department_of("bou-grundskola-norrskolan").board == "Barn- och utbildningsnämnden"
     assert org.department_of("kof-bibliotek").board == "Kultur- och fritidsnämnden"

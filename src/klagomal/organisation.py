@@ -29,6 +29,7 @@ import attrs
 
 from klagomal.errors import OrganisationError, UnknownUnitError
 from klagomal.i18n import _
+from klagomal.settings import PROFILE_KEYS, DeliverySettings, KommunProfile, parse_delivery, parse_profile
 
 __all__ = [
     "Department",
@@ -108,6 +109,14 @@ class Department:
     closed_days: tuple[dt.date, ...] = ()
     """Days the förvaltning is closed besides the calendar's own non-working
     days (klämdagar, local closures), sorted; deadlines skip them."""
+    head_email: str | None = None
+    """The förvaltningschef's e-mail address (``chef_epost``), for escalation
+    notices at level 2 (R20); without it they go to the förvaltning's mailbox."""
+    board_secretary: str | None = None
+    """The nämnd's secretary (``namnd_sekreterare``), who receives escalation
+    notices at level 3 (R21)."""
+    board_email: str | None = None
+    """The nämnd secretary's or registrar's e-mail address (``namnd_epost``)."""
 
 
 # Named, typed converters: mypy's attrs plugin cannot infer the type
@@ -155,6 +164,10 @@ class Organisation:
     )
     """Each plugin's own settings, from the file's ``[insticksmodul.<namn>]``
     tables, by plugin name; read them with :meth:`settings`."""
+    profile: KommunProfile = attrs.field(factory=KommunProfile)
+    """The letterhead: logo text, contact details and signature (``[kommun]``)."""
+    delivery: DeliverySettings = attrs.field(factory=DeliverySettings)
+    """How notices are delivered (``[utskick]``)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -296,6 +309,16 @@ class _Parser:
             self.fail(_("{where}: '{key}' är tom").format(where=where, key=key))
         return value
 
+    def email(self, table: Mapping[str, object], key: str, where: str) -> str | None:
+        email = self.optional_text(table, key, where)
+        if email is not None and ("@" not in email or any(c.isspace() for c in email)):
+            self.fail(
+                _("{where}: '{key}' är ingen e-postadress: '{email}'").format(
+                    where=where, key=key, email=email
+                )
+            )
+        return email
+
     def text(self, table: Mapping[str, object], key: str, where: str) -> str:
         value = self.optional_text(table, key, where)
         if value is None:
@@ -378,7 +401,7 @@ class _Parser:
         child_levels = _CHILD_LEVELS[level]
         allowed = {"id", "namn", "chef", "epost", *child_levels}
         if level is UnitLevel.FORVALTNING:
-            allowed.update(("namnd", "stangda_dagar"))
+            allowed.update(("namnd", "stangda_dagar", "chef_epost", "namnd_epost", "namnd_sekreterare"))
         self.check_keys(table, allowed, where)
 
         unit_id = self.identifier(table, where)
@@ -392,9 +415,7 @@ class _Parser:
 
         name = self.text(table, "namn", where)
         manager = self.text(table, "chef", where)
-        email = self.optional_text(table, "epost", where)
-        if email is not None and ("@" not in email or any(c.isspace() for c in email)):
-            self.fail(_("{where}: 'epost' är ingen e-postadress: '{email}'").format(where=where, email=email))
+        email = self.email(table, "epost", where)
 
         unit = OrgUnit(
             id=unit_id,
@@ -416,6 +437,9 @@ class _Parser:
                 head=manager,
                 board=board,
                 closed_days=self.dates(table, "stangda_dagar", where),
+                head_email=self.email(table, "chef_epost", where),
+                board_secretary=self.optional_text(table, "namnd_sekreterare", where),
+                board_email=self.email(table, "namnd_epost", where),
             )
 
         for child_level in child_levels:
@@ -438,7 +462,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         _fail(source, _("ogiltig TOML: {reason}").format(reason=exc))
 
     parser = _Parser(source)
-    parser.check_keys(document, ("kommun", "forvaltning", "insticksmodul"), _("filen"))
+    parser.check_keys(document, ("kommun", "forvaltning", "insticksmodul", "utskick"), _("filen"))
     plugin_settings = document.get("insticksmodul", {})
     if not isinstance(plugin_settings, dict) or not all(
         isinstance(v, dict) for v in plugin_settings.values()
@@ -450,11 +474,13 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     kommun = document.get("kommun")
     if not isinstance(kommun, dict):
         _fail(source, _("tabellen [kommun] saknas"))
-    parser.check_keys(kommun, ("id", "namn", "systemagare", "stangda_dagar"), "[kommun]")
+    parser.check_keys(kommun, ("id", "namn", "systemagare", "stangda_dagar", *PROFILE_KEYS), "[kommun]")
     kommun_id = parser.identifier(kommun, "[kommun]")
     kommun_name = parser.text(kommun, "namn", "[kommun]")
     system_owner = parser.text(kommun, "systemagare", "[kommun]")
     closed_days = parser.dates(kommun, "stangda_dagar", "[kommun]")
+    profile = parse_profile(kommun, parser.fail)
+    delivery = parse_delivery(document.get("utskick"), parser.fail)
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
     if not forvaltningar:
@@ -472,6 +498,8 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         source=source,
         closed_days=closed_days,
         plugin_settings=plugin_settings,
+        profile=profile,
+        delivery=delivery,
     )
 
 

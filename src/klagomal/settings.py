@@ -1,0 +1,255 @@
+"""The kommun's letterhead and delivery settings, from the organisation file.
+
+Letters carry the kommun's name, logo text, signature and contact details
+(:class:`KommunProfile`, keys in ``[kommun]``), and notices are delivered as
+the table ``[utskick]`` says (:class:`DeliverySettings`)::
+
+    [kommun]
+    id = "exempelkommun"
+    namn = "Exempelkommun"
+    systemagare = "klf"
+    logotyp = "EXEMPELKOMMUN"                   # the logo text at the top of a letter
+    adress = "Box 1, 123 45 Exempelstad"
+    telefon = "0123-45 00 00"
+    epost = "kommun@exempelkommun.se"
+    webbplats = "https://www.exempelkommun.se"
+    signatur = "Välkommen att höra av dig igen!"
+
+    [utskick]
+    avsandare = "Exempelkommun <synpunkter@exempelkommun.se>"
+    svarsadress = "synpunkter@exempelkommun.se" # Reply-To: replies come back into the case
+    leverans = "kommando"                       # or "direkt": deliver at once after each step
+    epost = "smtp"                              # the notifier for e-mail
+    brev = "utskrift"                           # the notifier for letters on paper
+    katalog = "utskick"                         # where the file notifiers write
+    max_forsok = 8
+
+    [utskick.smtp]
+    vard = "smtp.exempelkommun.se"
+    port = 587
+    sakerhet = "starttls"                       # "starttls", "ssl" or "ingen"
+    anvandare = "klagomal"
+    losenord_miljovariabel = "KLAGOMAL_SMTP_LOSENORD"
+    tidsgrans = 30
+
+The password is never written in the file: it is read from the environment
+variable the file names, when the e-mail notifier connects.  Every key is
+optional; the defaults suit a developer's machine (notices are written as
+files to ``utskick/``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import NoReturn
+
+import attrs
+
+from klagomal.i18n import _
+
+__all__ = [
+    "DELIVERY_MODES",
+    "PROFILE_KEYS",
+    "SMTP_SECURITY",
+    "DeliverySettings",
+    "KommunProfile",
+    "SmtpSettings",
+    "parse_delivery",
+    "parse_profile",
+]
+
+#: ``kommando``: notices wait in the outbox for ``klagomal deliver``;
+#: ``direkt``: each step delivers its own notices right after its commit.
+DELIVERY_MODES = ("kommando", "direkt")
+
+#: How the SMTP connection is protected.
+SMTP_SECURITY = ("starttls", "ssl", "ingen")
+
+PROFILE_KEYS = ("logotyp", "adress", "telefon", "epost", "webbplats", "signatur")
+
+
+@attrs.frozen
+class KommunProfile:
+    """The kommun's letterhead: what every letter shows besides the handler's
+    own name and unit.  Every field is optional."""
+
+    logo_text: str | None = None
+    """A line of text in place of a logo, such as ``"EXEMPELKOMMUN"``."""
+    address: str | None = None
+    """The kommun's postal address."""
+    phone: str | None = None
+    """The kommun's switchboard."""
+    email: str | None = None
+    """The kommun's general mailbox."""
+    website: str | None = None
+    """The kommun's website."""
+    signature: str | None = None
+    """A closing line under every letter's signature."""
+
+
+@attrs.frozen
+class SmtpSettings:
+    """How the e-mail notifier reaches the kommun's mail server."""
+
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    password_variable: str = "KLAGOMAL_SMTP_LOSENORD"
+    timeout: float = 30.0
+
+    def password(self) -> str | None:
+        """The password from the environment, or ``None`` when the variable is not set."""
+        return os.environ.get(self.password_variable) or None
+
+
+@attrs.frozen
+class DeliverySettings:
+    """How notices leave the outbox (:mod:`klagomal.notices`)."""
+
+    sender: str | None = None
+    """The ``From`` of every e-mail, such as ``"Exempelkommun <synpunkter@exempelkommun.se>"``."""
+    reply_to: str | None = None
+    """The ``Reply-To``: where replies go, so they can be threaded into the case."""
+    mode: str = "kommando"
+    """One of :data:`DELIVERY_MODES`."""
+    email_notifier: str | None = None
+    """The notifier for notices by e-mail; by default ``smtp`` when
+    ``[utskick.smtp]`` names a host, else ``fil`` (``.eml`` files)."""
+    letter_notifier: str = "utskrift"
+    """The notifier for notices on paper (printable HTML letters)."""
+    folder: str = "utskick"
+    """Where the file notifiers write, relative to the working directory."""
+    max_attempts: int = 8
+    """How often a notice is tried before automatic retries stop."""
+    smtp: SmtpSettings = SmtpSettings()
+
+    @property
+    def notifier_for_email(self) -> str:
+        """The notifier that delivers e-mail notices."""
+        if self.email_notifier:
+            return self.email_notifier
+        return "smtp" if self.smtp.host else "fil"
+
+
+Fail = Callable[[str], NoReturn]
+
+
+def _text(table: Mapping[str, object], key: str, where: str, fail: Fail) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        fail(_("{where}: '{key}' ska vara en text som inte är tom").format(where=where, key=key))
+    return value.strip()
+
+
+def _number(
+    table: Mapping[str, object], key: str, where: str, fail: Fail, low: float, high: float
+) -> float | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        fail(
+            _("{where}: '{key}' ska vara ett tal från {low} till {high}, inte {value!r}").format(
+                where=where, key=key, low=low, high=high, value=value
+            )
+        )
+    return value
+
+
+def _check_keys(table: Mapping[str, object], allowed: tuple[str, ...], where: str, fail: Fail) -> None:
+    for key in table:
+        if key not in allowed:
+            fail(
+                _("{where}: okänd nyckel '{key}' (tillåtna nycklar: {allowed})").format(
+                    where=where, key=key, allowed=", ".join(sorted(allowed))
+                )
+            )
+
+
+def parse_profile(kommun: Mapping[str, object], fail: Fail) -> KommunProfile:
+    """The letterhead keys of ``[kommun]`` (the caller checks the other keys)."""
+    where = "[kommun]"
+    values = {key: _text(kommun, key, where, fail) for key in PROFILE_KEYS}
+    return KommunProfile(
+        logo_text=values["logotyp"],
+        address=values["adress"],
+        phone=values["telefon"],
+        email=values["epost"],
+        website=values["webbplats"],
+        signature=values["signatur"],
+    )
+
+
+def parse_delivery(table: object, fail: Fail) -> DeliverySettings:
+    """The table ``[utskick]``; *fail* raises the organisation file's error."""
+    if table is None:
+        return DeliverySettings()
+    where = "[utskick]"
+    if not isinstance(table, Mapping):
+        fail(_("{where} ska vara en tabell").format(where=where))
+    _check_keys(
+        table,
+        ("avsandare", "svarsadress", "leverans", "epost", "brev", "katalog", "max_forsok", "smtp"),
+        where,
+        fail,
+    )
+    mode = _text(table, "leverans", where, fail) or "kommando"
+    if mode not in DELIVERY_MODES:
+        fail(
+            _("{where}: 'leverans' ska vara {modes}, inte '{mode}'").format(
+                where=where, modes=" eller ".join(DELIVERY_MODES), mode=mode
+            )
+        )
+    for key in ("avsandare", "svarsadress"):
+        address = _text(table, key, where, fail)
+        if address is not None and "@" not in address:
+            fail(
+                _("{where}: '{key}' är ingen e-postadress: '{value}'").format(
+                    where=where, key=key, value=address
+                )
+            )
+    attempts = _number(table, "max_forsok", where, fail, 1, 100)
+    smtp_table = table.get("smtp", {})
+    smtp_where = "[utskick.smtp]"
+    if not isinstance(smtp_table, Mapping):
+        fail(_("{where} ska vara en tabell").format(where=smtp_where))
+    _check_keys(
+        smtp_table,
+        ("vard", "port", "sakerhet", "anvandare", "losenord_miljovariabel", "tidsgrans"),
+        smtp_where,
+        fail,
+    )
+    security = _text(smtp_table, "sakerhet", smtp_where, fail) or "starttls"
+    if security not in SMTP_SECURITY:
+        fail(
+            _("{where}: 'sakerhet' ska vara {allowed}, inte '{value}'").format(
+                where=smtp_where, allowed=", ".join(SMTP_SECURITY), value=security
+            )
+        )
+    port = _number(smtp_table, "port", smtp_where, fail, 1, 65535)
+    if port is not None and not isinstance(port, int):
+        fail(_("{where}: 'port' ska vara ett heltal").format(where=smtp_where))
+    timeout = _number(smtp_table, "tidsgrans", smtp_where, fail, 1, 600)
+    smtp = SmtpSettings(
+        host=_text(smtp_table, "vard", smtp_where, fail),
+        port=int(port) if port is not None else (465 if security == "ssl" else 587),
+        security=security,
+        user=_text(smtp_table, "anvandare", smtp_where, fail),
+        password_variable=_text(smtp_table, "losenord_miljovariabel", smtp_where, fail)
+        or "KLAGOMAL_SMTP_LOSENORD",
+        timeout=float(timeout) if timeout is not None else 30.0,
+    )
+    return DeliverySettings(
+        sender=_text(table, "avsandare", where, fail),
+        reply_to=_text(table, "svarsadress", where, fail),
+        mode=mode,
+        email_notifier=_text(table, "epost", where, fail),
+        letter_notifier=_text(table, "brev", where, fail) or "utskrift",
+        folder=_text(table, "katalog", where, fail) or "utskick",
+        max_attempts=int(attempts) if attempts is not None else 8,
+        smtp=smtp,
+    )
