@@ -217,7 +217,9 @@ def test_the_log_notifier_writes_swedish_to_the_notices_logger(
 def test_an_unknown_notifier_is_refused_before_anything_is_recorded(k: Klagomal, clock: FixedClock) -> None:
     register_case(k)
     clock.set(dt.date(2026, 3, 12))
-    with pytest.raises(ConfigurationError, match=r"aviseringssättet 'epost' finns inte \(kända: log\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"aviseringssättet 'epost' finns inte \(kända: fil, log, smtp, utskrift\)"
+    ):
         k.remind("epost")
     assert k.reminders() == []
 

@@ -24,8 +24,9 @@ import attrs
 
 from klagomal.deadlines import OpenDeadline
 from klagomal.i18n import _
+from klagomal.letters import Letters
 from klagomal.model import Case, Level
-from klagomal.notifiers import StaffMessage
+from klagomal.notifiers import Recipient, StaffMessage
 from klagomal.organisation import Organisation
 
 __all__ = ["BREACH", "REMINDER", "Reminder", "ReminderRun", "owed_reminder", "staff_message"]
@@ -138,58 +139,39 @@ def owed_reminder(
 
 
 def staff_message(
-    reminder: Reminder, case: Case, deadline: OpenDeadline, organisation: Organisation
+    reminder: Reminder,
+    case: Case,
+    deadline: OpenDeadline,
+    organisation: Organisation,
+    letters: Letters | None = None,
 ) -> StaffMessage:
-    """The Swedish message for *reminder* about *case* as it is now."""
-    unit = organisation.units[case.unit].name if organisation.has_unit(case.unit) else case.unit
+    """The Swedish message for *reminder* about *case* as it is now, rendered
+    from the templates ``paminnelse`` or ``overskriden`` (:mod:`klagomal.letters`):
+    the text as ``body``, the HTML as ``html``.
+
+    The text is kept short, without greeting or signature, because notifiers
+    such as SMS send it as it is.  The templates see, besides the usual
+    context, ``reminder``, ``deadline`` (:class:`~klagomal.deadlines.OpenDeadline`,
+    whose ``when`` says the time left in words) and ``what`` (``besked`` or
+    ``svar``).  Without *letters*, the built-in templates are used.
+    """
+    letters = letters if letters is not None else Letters(organisation)
     what = {"besked": _("besked"), "svar": _("svar")}[reminder.deadline]
-    if reminder.kind == BREACH:
-        subject = _(
-            "Tidsfristen har passerat: {what} i ärende {reference} skulle ha getts senast {due}"
-        ).format(what=what, reference=case.reference, due=reminder.due)
-        passed = _("Ärende {reference} ({kind}) hos {unit} skulle ha fått {what} senast {due}").format(
-            reference=case.reference, kind=case.kind.label, unit=unit, what=what, due=reminder.due
-        )
-        lines = [
-            # On the weekend right after the deadline no working day has passed yet.
-            f"{passed}, {deadline.when}." if deadline.when else f"{passed}.",
-            _("Handläggare: {handler}.").format(handler=case.handler or _("ingen utsedd")),
-        ]
-        if reminder.deadline == "svar":
-            lines.append(
-                _("Personen ska få svar, eller besked om ett nytt datum, så snart som möjligt (R11).")
-            )
-        else:
-            lines.append(_("Utse en handläggare och ge besked så snart som möjligt (R7)."))
-    else:
-        subject = _("Påminnelse: {what} i ärende {reference} senast {due}").format(
-            what=what, reference=case.reference, due=reminder.due
-        )
-        lines = [
-            _("Ärende {reference} ({kind}) hos {unit} ska ha {what} senast {due}, {when}.").format(
-                reference=case.reference,
-                kind=case.kind.label,
-                unit=unit,
-                what=what,
-                due=reminder.due,
-                when=deadline.when,
-            )
-        ]
-        if reminder.deadline == "svar":
-            lines.append(
-                _(
-                    "Hinner svaret inte ges i tid ska personen få veta det före {due}, "
-                    "med ett nytt datum (R11)."
-                ).format(due=reminder.due)
-            )
-        elif not case.handler:
-            lines.append(_("Ingen handläggare är utsedd ännu."))
+    letter = letters.render(
+        case,
+        None,
+        reminder.kind,
+        reminder.created,
+        recipient=Recipient(role=reminder.role, name=reminder.recipient, email=reminder.email),
+        extra={"reminder": reminder, "deadline": deadline, "what": what, "due": reminder.due},
+    )
     return StaffMessage(
         reference=case.reference,
         kind=reminder.kind,
         recipient=reminder.recipient,
         role=reminder.role,
-        subject=subject,
-        body="\n".join(lines),
+        subject=letter.subject,
+        body=letter.text.strip(),
         email=reminder.email,
+        html=letter.html,
     )
