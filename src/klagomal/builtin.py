@@ -16,7 +16,7 @@ from klagomal.hookspecs import hookimpl
 from klagomal.i18n import _
 from klagomal.letters import BUILTIN_TEMPLATES
 from klagomal.model import Channel, Finding, Intake, QualityDimension, Route
-from klagomal.notifiers import Notifier, log_notifier
+from klagomal.notifiers import Notifier, file_notifier, letter_notifier, log_notifier, smtp_notifier
 from klagomal.organisation import Organisation
 from klagomal.storage.base import MigrationBranch, StorageBackend
 
@@ -74,9 +74,17 @@ def klagomal_calendars() -> Iterator[Calendar]:
 
 
 @hookimpl(trylast=True)
-def klagomal_notifiers() -> Iterator[Notifier]:
-    """The log notifier."""
+def klagomal_notifiers(organisation: Organisation) -> Iterator[Notifier]:
+    """The built-in notifiers, set up from the organisation file's
+    ``[utskick]``: ``log`` (the ``klagomal.notices`` logger), ``fil``
+    (e-mail as ``.eml`` files), ``utskrift`` (printable letters) and
+    ``smtp`` (e-mail through ``[utskick.smtp]``).  The file notifiers write
+    to ``[utskick] katalog``."""
+    delivery = organisation.delivery
     yield log_notifier()
+    yield file_notifier(delivery.folder, sender=delivery.sender, reply_to=delivery.reply_to)
+    yield letter_notifier(delivery.folder)
+    yield smtp_notifier(delivery)
 
 
 @hookimpl(trylast=True)

@@ -16,6 +16,8 @@ __all__ = [
     "CaseNotFoundError",
     "ConfigurationError",
     "ConflictError",
+    "DeliveryError",
+    "DeliveryUncertainError",
     "InvalidInputError",
     "InvalidStepError",
     "KlagomalError",
@@ -196,3 +198,29 @@ class StorageUnavailableError(KlagomalError):
 
 class SchemaError(KlagomalError):
     """The database has no klagomal schema, or one this version cannot use."""
+
+
+class DeliveryError(KlagomalError):
+    """A notifier could not deliver a notice (:mod:`klagomal.notices`).
+
+    ``permanent`` means that trying again cannot help until something is
+    changed (an invalid address, a missing setting): the notice stays in the
+    outbox but is not retried automatically.  Otherwise it is retried with
+    backoff.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        self.reason = reason
+        self.permanent = permanent
+        super().__init__(reason)
+
+
+class DeliveryUncertainError(KlagomalError):
+    """A notifier lost contact after handing the notice over, so it may have
+    arrived (an SMTP connection broken while the message was being sent).
+    The notice is never sent again automatically; a person checks and resends
+    it with ``klagomal deliver --resend``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
