@@ -16,12 +16,15 @@ would type them: ``cli.ok("forward 2026-00001 --to soc", today="2026-03-03")``.
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import io
 import json
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -34,6 +37,7 @@ import pytest
 from klagomal.cli import main
 
 DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
+ORG_FILE = Path(__file__).parent.parent / "src" / "klagomal" / "data" / "exempelkommun.toml"
 
 #: Fields that every case object printed with --json must have.
 CASE_KEYS = {
@@ -411,6 +415,7 @@ def test_register_named_complaint_with_received_and_dimensions(cli: Cli) -> None
         "name": "Ahmed Hassan",
         "email": None,
         "phone": None,
+        "preferred": None,
         "address": "Storgatan 1, 123 45 Exempelstad",
     }
 
@@ -664,7 +669,7 @@ def test_every_command_prints_exactly_one_json_object(cli: Cli, tmp_path: Path) 
     ]
 
     export = j("export")
-    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 1, 3)
+    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 2, 3)
     assert j("export -o backup.json") == {"file": "backup.json", "cases": 3}
     assert json.loads((tmp_path / "backup.json").read_text(encoding="utf-8")) == export
     cli.ok("init", db="sqlite:///copy.db")
@@ -995,7 +1000,7 @@ BAD_IMPORTS: list[Any] = [
     pytest.param("", ["är inte giltig JSON"], id="empty-file"),
     pytest.param("[1, 2, 3]", ["filen är ingen klagomal-export"], id="json-list"),
     pytest.param('{"a": 1}', ["filen är ingen klagomal-export"], id="json-not-an-export"),
-    pytest.param(_wrong_version, ["filen är ingen klagomal-export av version 1"], id="wrong-version"),
+    pytest.param(_wrong_version, ["filen är ingen klagomal-export av version 1 eller 2"], id="wrong-version"),
     pytest.param(
         _unknown_channel_in_the_last_case, ["2026-00003", "okänd kanal 'fax'"], id="unknown-channel"
     ),
@@ -1109,13 +1114,13 @@ def test_plugins(cli: Cli) -> None:
     assert (
         "klagomal.builtin\n  krokar: klagomal_allows_anonymous, klagomal_calendars, klagomal_channels" in text
     )
-    assert "  kalendrar: se\n  aviseringssätt: log\n  lagring: sqlalchemy\n" in text
+    assert "  kalendrar: se\n  aviseringssätt: log, fil, utskrift, smtp\n  lagring: sqlalchemy\n" in text
     assert "  tidsfristpolicy för: klf, soc, bou, sbf, kof\n" in text
     plugins = {p["name"]: p for p in cli.ok("plugins", json=True).json()["plugins"]}
     builtin = plugins["klagomal.builtin"]
     assert set(builtin["channels"]) == CHANNELS
     assert builtin["dimensions"] == ["tillganglighet", "kompetens", "bemotande", "inflytande"]
-    assert (builtin["calendars"], builtin["notifiers"]) == (["se"], ["log"])
+    assert (builtin["calendars"], builtin["notifiers"]) == (["se"], ["log", "fil", "utskrift", "smtp"])
     assert "klagomal_channels" in builtin["hooks"]
     assert builtin["decisions"] == [
         "klagomal_allows_anonymous",
@@ -1253,7 +1258,7 @@ def test_pause_and_resume(seeded: Cli) -> None:
     assert (
         seeded.ok("list --unit soc-aldre-hemtjanst-norr", today="2026-04-01")
         .out.splitlines()[0]
-        .endswith("Hanna  pausat sedan 2026-03-20")
+        .endswith("Hanna  pausat sedan 2026-03-20  kontakta personen (2)")
     )
     shown = seeded.ok("show 2026-00001", today="2026-04-01").out
     assert "  Pausat:          sedan 2026-03-20, väntar på personen\n" in shown
@@ -1319,7 +1324,11 @@ def test_worklists_by_deadline_handler_and_manager(seeded: Cli) -> None:
             1,
             "klagomal: steg 'list': ingen enhet har chefen 'Okänd Chef' (se 'klagomal units')",
         ),
-        ("remind --notifier epost", 1, "klagomal: aviseringssättet 'epost' finns inte (kända: log)"),
+        (
+            "remind --notifier epost",
+            1,
+            "klagomal: aviseringssättet 'epost' finns inte (kända: fil, log, smtp, utskrift)",
+        ),
         (
             "pause 2026-00001 --reason Väntar",
             1,
@@ -1408,3 +1417,114 @@ def test_worked_session_covers_the_lifecycle() -> None:
 def test_worked_session_in_the_docs_runs_as_shown(cli: Cli) -> None:
     steps = worked_session()
     assert run_session(steps) == steps
+
+
+# -- notices: deliver, outbox, guide ---------------------------------------------------------
+
+EVA_MAIL = (
+    "register --kind klagomal --channel epost --unit soc-aldre-hemtjanst-norr "
+    "--text 'Hemtjänsten kom för sent.' --name 'Eva Åström' --email eva@example.se"
+)
+
+
+def test_deliver_writes_the_besked_and_show_tells_where_it_went(cli: Cli, tmp_path: Path) -> None:
+    # R7: without a mail server, Exempelkommun's e-mail goes to utskick/ as .eml files.
+    cli.ok("init")
+    cli.ok(EVA_MAIL, today="2026-03-02")
+    cli.ok("acknowledge 2026-00001 --handler 'Hanna Lind'", today="2026-03-04")
+    assert cli.ok("deliver", today="2026-03-04").out == (
+        "Utskick: 1 skickade, 0 försöks igen senare, 0 misslyckade, 0 osäkra.\n"
+    )
+    [eml] = (tmp_path / "utskick").iterdir()
+    assert eml.name == "2026-00001-02-besked-1.eml"
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Besked om ditt ärende 2026-00001"
+    assert message["To"] == "Eva Åström <eva@example.se>"
+    shown = cli.ok("show 2026-00001", today="2026-03-04").out
+    assert shown.endswith(
+        "Meddelanden:\n"
+        "  1  2026-00001  händelse 2  besked  personen  e-post  "
+        "skickat 2026-03-04 12:00 till eva@example.se\n"
+    )
+    assert cli.ok("deliver", today="2026-03-05").out.startswith("Utskick: 0 skickade")
+    as_json = cli.ok("show 2026-00001", json=True).json()
+    assert [(n["kind"], n["status"], n["message_id"]) for n in as_json["notices"]] == [
+        ("besked", "sent", "<2026-00001.2.person.besked@exempelkommun.se>")
+    ]
+    assert cli.ok("outbox").out == "0 meddelanden\n"  # nothing needs anyone
+    assert len(cli.ok("outbox --all", json=True).json()["notices"]) == 1
+
+
+def test_a_phone_contact_is_a_task_until_the_handler_marks_it_done(cli: Cli) -> None:
+    cli.ok("init")
+    cli.ok(COMPLAINT, today="2026-03-02")
+    cli.ok("acknowledge 2026-00001 --handler Hanna", today="2026-03-03")
+    assert cli.ok("list", today="2026-03-03").out.splitlines()[0].endswith("kontakta personen (1)")
+    assert cli.ok("deliver", today="2026-03-03").out == (
+        "Utskick: 0 skickade, 0 försöks igen senare, 0 misslyckade, 0 osäkra.\n"
+        "1 uppgift väntar på en handläggare (se 'klagomal outbox --status task').\n"
+    )
+    assert "att göra för handläggaren" in cli.ok("outbox --status task").out
+    assert cli.ok("outbox --done 1").out == "Uppgift 1 i ärende 2026-00001 är utförd.\n"
+    assert "kontakta personen" not in cli.ok("list", today="2026-03-03").out
+    assert "ingen uppgift som väntar" in cli.refused("outbox --done 1").err
+
+
+def test_an_unreachable_mail_server_is_shown_and_retried(cli: Cli, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    org = tmp_path / "kommun.toml"
+    org.write_text(
+        ORG_FILE.read_text(encoding="utf-8")
+        + f'\n[utskick.smtp]\nvard = "127.0.0.1"\nport = {port}\nsakerhet = "ingen"\ntidsgrans = 5\n',
+        encoding="utf-8",
+    )
+    cli.ok("init")
+    for command, today in (
+        (EVA_MAIL, "2026-03-02"),
+        ("acknowledge 2026-00001 --handler Hanna", "2026-03-04"),
+    ):
+        cli.ok(["--org", str(org), *argv_of(command)], today=today)
+    run = cli(["--org", str(org), "deliver"], today="2026-03-04")
+    assert run.status == 1
+    assert run.err == "klagomal: 1 meddelande kom inte fram\n"
+    assert "Utskick: 0 skickade, 1 försöks igen senare, 0 misslyckade, 0 osäkra." in run.out
+    assert "meddelande 1 (besked till personen) i ärende 2026-00001: väntar: " in run.out
+    assert str(port) in run.out  # the reason names the server
+    listed = cli.ok(["--org", str(org), "list"], today="2026-03-04").out
+    assert listed.splitlines()[0].endswith("utskick försöks igen (1)")
+    shown = cli.ok(["--org", str(org), "show", "2026-00001"], today="2026-03-04").out
+    assert "försök 1 misslyckades: " in shown
+    assert "nytt försök 2026-03-04 12:01" in shown
+
+
+def test_guide_tells_the_person_how_to_appeal(cli: Cli, tmp_path: Path) -> None:
+    # R3: the case is kept, and the person gets a guidance letter.
+    cli.ok("init")
+    cli.ok(EVA_MAIL, today="2026-03-02")
+    assert cli.ok(
+        [
+            "guide", "2026-00001", "--route", "overklagande", "--decision", "Beslut om hemtjänst",
+            "--appeal-to", "Socialnämnden", "--notified", "2026-03-05", "--text", "Skriv till nämnden.",
+        ],
+        today="2026-03-06",
+    ).out == "Vägledning registrerad för 2026-00001; personen får ett brev om den andra vägen.\n"  # fmt: skip
+    letter = cli.ok("letter 2026-00001", today="2026-03-06").out
+    assert "Socialnämnden" in letter
+    assert "26 mars 2026" in letter
+    refused = cli.refused("guide 2026-00001 --route overklagande --text x", today="2026-03-06")
+    assert "beslutet som kan överklagas saknas" in refused.err
+    cli.ok(PRAISE, today="2026-03-02")
+    refused = cli.refused(
+        "guide 2026-00002 --route felanmalan --text 'Ring 0123-45 00 00.'", today="2026-03-06"
+    )
+    assert "anonymt" in refused.err
+
+
+def test_a_preferred_way_needs_its_detail(cli: Cli) -> None:
+    cli.ok("init")
+    refused = cli.refused([*argv_of(EVA_MAIL), "--prefer", "brev"], today="2026-03-02")
+    assert "vill bli kontaktad via brev, men den uppgiften saknas" in refused.err
+    case = cli.case([*argv_of(EVA_MAIL), "--address", "Storgatan 1", "--prefer", "brev"], today="2026-03-02")
+    assert case["contact"]["preferred"] == "brev"

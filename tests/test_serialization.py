@@ -61,6 +61,15 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     register_case(k, kind="forslag", channel="webbformular", received=dt.date(2026, 12, 28))
     last = register_case(k, channel="telefonsvarare", contact=Contact(address="Storgatan 1")).reference
     k.acknowledge(last, "Nils", dt.date(2027, 1, 20))
+    # R3: the person is also told how to appeal a decision.
+    k.guide(
+        last,
+        "overklagande",
+        "Skicka överklagandet till nämnden.",
+        decision="Beslut om färdtjänst",
+        appeal_to="Omsorgsnämnden",
+        notified=dt.date(2027, 1, 4),
+    )
 
 
 def _case_count(k: Klagomal) -> int:

@@ -149,6 +149,12 @@ def test_upgrading_a_0001_database_keeps_every_case(
             k.get(acknowledged)
         assert k.init() == tables.SCHEMA_HEAD
         # Nothing is lost, every projection equals its replay, and the clocks run.
+        # Notices owed before the outbox (0005) were handled by hand: never sent.
+        for item in expected["cases"]:
+            item["notices"] = [
+                {"seq": n["seq"], "kind": n["kind"], "status": "manual", "recipient": "person"}
+                for n in item["notices"]
+            ]
         assert k.export() == expected
         for case in k.cases():
             assert k.rebuild(case.reference) == case

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import json
 import logging
 import os
@@ -33,6 +34,8 @@ from klagomal.errors import (
     CaseNotFoundError,
     ConfigurationError,
     ConflictError,
+    DeliveryError,
+    DeliveryUncertainError,
     InvalidInputError,
     KlagomalError,
     TransientStorageError,
@@ -41,7 +44,19 @@ from klagomal.events import Event, EventData, Forwarded, Registered
 from klagomal.i18n import _
 from klagomal.letters import Letter, Letters
 from klagomal.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
-from klagomal.notifiers import LOG_NOTIFIER
+from klagomal.notices import (
+    AUTOMATIC_KINDS,
+    SENDING_LEASE,
+    DeliveryRun,
+    Notice,
+    describe_failure,
+    message_id,
+    owed_notices,
+    resolve_recipient,
+    retry_delay,
+    way_label,
+)
+from klagomal.notifiers import EMAIL, LETTER, LOG_NOTIFIER, Message, Notifier
 from klagomal.organisation import Organisation, default_organisation
 from klagomal.pluginmanager import (
     PluginManager,
@@ -256,10 +271,20 @@ class Klagomal:
 
     def _commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
         new_case = lifecycle.evolve(case, event)
-        uow.append(new_case, event, lifecycle.citizen_notice(new_case, event))
+        uow.append(new_case, event, owed_notices(new_case, event, self.organisation))
         return new_case
 
     def _after_commit(self, case: Case, event: Event) -> None:
+        if self.organisation.delivery.mode == "direkt":
+            # Configured to deliver at once; what fails stays in the outbox
+            # for 'klagomal deliver', and the step has succeeded either way.
+            try:
+                self.deliver(reference=case.reference)
+            except Exception:
+                log.exception(
+                    "klagomal: immediate delivery for %s failed; the notices wait in the outbox",
+                    case.reference,
+                )
         # Listeners cannot veto: the event is stored.  One failing listener
         # must not hide the others or the fact that the step succeeded.
         for impl in implementations(self.plugin_manager.hook.klagomal_on_event):
@@ -536,6 +561,35 @@ class Klagomal:
             expected_version,
         )
 
+    def guide(
+        self,
+        reference: str,
+        route: str,
+        text: str,
+        *,
+        decision: str | None = None,
+        appeal_to: str | None = None,
+        notified: dt.date | None = None,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Tell the person that another route also applies (R3): an appeal
+        of an authority decision (``route="overklagande"``, with the
+        *decision*, where to send the appeal (*appeal_to*) and the day the
+        person was *notified* of the decision, from which the three weeks
+        run) or a fault report (``route="felanmalan"``).  *text* is the
+        handler's guidance.  The case is kept and goes on as before; the
+        person gets a guidance letter (``vagledning``)."""
+        return self._step(
+            reference,
+            "guide",
+            lambda c, ctx: lifecycle.guide(
+                c, ctx, route, text, decision=decision, appeal_to=appeal_to, notified=notified
+            ),
+            actor,
+            expected_version,
+        )
+
     def reclassify(
         self,
         reference: str,
@@ -575,7 +629,8 @@ class Klagomal:
             return found
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
-        """``(event seq, kind)`` of the citizen notices the case gave rise to."""
+        """``(event seq, kind)`` of the notices to the person the case gave
+        rise to; :meth:`outbox` has every notice with its delivery state."""
         with self._transaction() as uow:
             notices: list[tuple[int, str]] = uow.notices(reference)
             return notices
@@ -680,6 +735,10 @@ class Klagomal:
                 )
             )
         send = self.registry.notifiers[notifier].send
+        if send is None:
+            raise ConfigurationError(
+                _("aviseringssättet '{name}' kan inte skicka påminnelser till personal").format(name=notifier)
+            )
         today = self.clock.today()
         window = self._due_window(today, lambda department: self.deadlines.policy(department).reminder_days)
         with self._transaction() as uow:
@@ -719,7 +778,8 @@ class Klagomal:
                 continue
             assert deadline is not None
             try:
-                send(staff_message(reminder, case, deadline, self.organisation))
+                message = staff_message(reminder, case, deadline, self.organisation, self.letters)
+                send(attrs.evolve(message, date=self.clock.now()))
             except Exception as exc:
                 # An expected refusal (a KlagomalError, such as a name missing
                 # from a directory) needs no traceback in a daily cron log.
@@ -828,6 +888,241 @@ class Klagomal:
         with _naming("letter", reference):
             return self.letters.render(case, history[seq - 1], owed[seq], self.clock.today())
 
+    # -- the outbox -----------------------------------------------------------
+
+    def _utcnow(self) -> dt.datetime:
+        """Now, as the outbox stores times: naive UTC."""
+        return self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+
+    def outbox(self, *, reference: str | None = None, statuses: Sequence[str] | None = None) -> list[Notice]:
+        """The notices in the outbox with their delivery state, oldest first:
+        those of one case, or with one of *statuses* (see :mod:`klagomal.notices`)."""
+        with self._transaction() as uow:
+            found: list[Notice] = uow.outbox(reference=reference, statuses=statuses)
+            return found
+
+    def open_notices(self, references: Sequence[str]) -> dict[str, list[Notice]]:
+        """The notices of these cases that need a person's attention: failed,
+        uncertain, waiting for a retry after a failure, or a task for the
+        handler; by reference."""
+        with self._transaction() as uow:
+            found = uow.notices_with(references, ("pending", "failed", "uncertain", "task"))
+        return {
+            ref: kept
+            for ref, notices in found.items()
+            if (kept := [n for n in notices if n.status != "pending" or n.last_error])
+        }
+
+    def _notifiers(self) -> dict[str, Notifier]:
+        """The notifier for each way of delivery, checked before anything is claimed."""
+        settings = self.organisation.delivery
+        chosen: dict[str, Notifier] = {}
+        for way, name in ((EMAIL, settings.notifier_for_email), (LETTER, settings.letter_notifier)):
+            notifier = self.registry.notifiers.get(name)
+            if notifier is None or notifier.deliver is None:
+                usable = sorted(n for n, v in self.registry.notifiers.items() if v.deliver is not None)
+                raise ConfigurationError(
+                    _(
+                        "aviseringssättet '{name}' för {way} finns inte eller kan inte leverera meddelanden "
+                        "(användbara: {known}); se [utskick] i organisationsfilen"
+                    ).format(name=name, way=way_label(way), known=", ".join(usable))
+                )
+            chosen[way] = notifier
+        return chosen
+
+    def deliver(
+        self,
+        *,
+        reference: str | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> DeliveryRun:
+        """Deliver the notices waiting in the outbox: those due now, of one
+        case, with these ids, or at most *limit* of them.  Meant to run often
+        (every few minutes from cron) unless ``[utskick] leverans = "direkt"``
+        delivers each step's notices at once.
+
+        Each notice is sent at most once.  Its attempt is recorded
+        (``sending``) and committed before the notifier is called, and the
+        outcome after; a run that stopped in between leaves it ``sending``,
+        and the next run marks it ``uncertain`` instead of sending it again.
+        A notice that failed for a passing reason is retried with backoff
+        (:func:`klagomal.notices.retry_delay`) up to ``[utskick]
+        max_forsok`` attempts; one that cannot succeed until something is
+        changed is ``failed`` at once.  Every error names the notice, the
+        case and the reason.  A task for the handler is never delivered.
+        """
+        notifiers = self._notifiers()
+        now = self._utcnow()
+        run = DeliveryRun(now)
+        with self._transaction() as uow:
+            for notice in uow.outbox(reference=reference, ids=ids, statuses=("sending",)):
+                if notice.attempted_at is not None and now - notice.attempted_at < SENDING_LEASE:
+                    continue  # another delivery may be sending it right now
+                notice = attrs.evolve(
+                    notice,
+                    status="uncertain",
+                    last_error=_("avbröts under utskicket och kan ha kommit fram; kontrollera och skicka om"),
+                )
+                uow.update_notice(notice)
+                run.uncertain.append(notice)
+            due = uow.outbox(
+                reference=reference,
+                ids=ids,
+                statuses=("pending",),
+                ways=(EMAIL, LETTER),
+                due=now,
+                limit=limit,
+            )
+        for notice in due:
+            self._deliver_one(notice, notifiers[notice.way or EMAIL], now, run)
+        with self._transaction() as uow:
+            run.tasks = len(uow.outbox(reference=reference, statuses=("task",)))
+        return run
+
+    def _deliver_one(self, notice: Notice, notifier: Notifier, now: dt.datetime, run: DeliveryRun) -> None:
+        with self._transaction() as uow:
+            if not uow.claim_notice(notice.id, ("pending",), now):
+                return  # another delivery took it
+            history = uow.history(notice.reference)
+            earlier = [
+                n.message_id
+                for n in uow.outbox(reference=notice.reference, statuses=("sent", "uncertain"))
+                if n.recipient == notice.recipient and n.message_id and n.id != notice.id
+            ]
+        notice = attrs.evolve(notice, status="sending", attempts=notice.attempts + 1, attempted_at=now)
+        address: str | None = None
+        try:
+            message = self._message(notice, history, tuple(earlier))
+            address = message.recipient.email if notice.way == EMAIL else message.recipient.address
+            assert notifier.deliver is not None
+            notifier.deliver(message)
+        except DeliveryUncertainError as exc:
+            notice = attrs.evolve(notice, status="uncertain", last_error=exc.reason, address=address)
+            run.uncertain.append(notice)
+        except (DeliveryError, ConfigurationError, InvalidInputError) as exc:
+            reason = exc.reason if isinstance(exc, DeliveryError | InvalidInputError) else str(exc)
+            permanent = not isinstance(exc, DeliveryError) or exc.permanent
+            notice = self._not_delivered(notice, reason, address, now, run, permanent=permanent)
+        except Exception as exc:
+            # A notifier's own failure: not delivered, so it is tried again.
+            log.exception("klagomal: notifier %r failed for notice %s", notifier.name, notice.id)
+            notice = self._not_delivered(notice, f"{type(exc).__name__}: {exc}", address, now, run)
+        else:
+            notice = attrs.evolve(
+                notice,
+                status="sent",
+                sent_at=self._utcnow(),
+                address=address,
+                last_error=None,
+                next_attempt=None,
+            )
+            run.sent.append(notice)
+        if notice.status != "sent":
+            log.warning("klagomal: %s", describe_failure(notice))
+        with self._transaction() as uow:
+            uow.update_notice(notice)
+
+    def _not_delivered(
+        self,
+        notice: Notice,
+        reason: str,
+        address: str | None,
+        now: dt.datetime,
+        run: DeliveryRun,
+        *,
+        permanent: bool = False,
+    ) -> Notice:
+        """*notice* after a definite failure: retried after the backoff, or
+        ``failed`` when trying again cannot help or the attempts are used up."""
+        if permanent or notice.attempts >= self.organisation.delivery.max_attempts:
+            notice = attrs.evolve(
+                notice, status="failed", last_error=reason, address=address, next_attempt=None
+            )
+            run.failed.append(notice)
+        else:
+            notice = attrs.evolve(
+                notice,
+                status="pending",
+                last_error=reason,
+                address=address,
+                next_attempt=now + retry_delay(notice.attempts),
+            )
+            run.retry.append(notice)
+        return notice
+
+    def _message(self, notice: Notice, history: Sequence[Event], earlier: tuple[str, ...]) -> Message:
+        """The notice rendered for its notifier, as the case was right after its event."""
+        case = lifecycle.replay(history[: notice.seq])
+        event = history[notice.seq - 1]
+        recipient = resolve_recipient(notice, case, event, self.organisation)
+        letter = self.letters.render(case, event, notice.kind, event.day, recipient=recipient)
+        settings = self.organisation.delivery
+        return Message(
+            notice_id=notice.id,
+            reference=notice.reference,
+            seq=notice.seq,
+            kind=notice.kind,
+            way=notice.way or EMAIL,
+            recipient=recipient,
+            subject=letter.subject,
+            text=letter.text,
+            html=letter.html,
+            message_id=notice.message_id
+            or message_id(self.organisation, notice.reference, notice.seq, notice.recipient, notice.kind),
+            sender=settings.sender
+            or email.utils.formataddr(
+                (self.organisation.name, f"noreply@{self.organisation.id}.klagomal.invalid")
+            ),
+            reply_to=settings.reply_to,
+            auto_submitted=notice.kind in AUTOMATIC_KINDS,
+            references=earlier,
+            date=self.clock.now(),
+        )
+
+    def requeue(
+        self, ids: Sequence[int] | None = None, *, statuses: Sequence[str] = ("failed",)
+    ) -> list[Notice]:
+        """Queue notices again for :meth:`deliver`: those with these *ids*, or
+        every notice with one of *statuses*.  Only ``failed`` and
+        ``uncertain`` notices can be queued again; a person should check that
+        an uncertain one did not arrive first.  Their attempts start over."""
+        allowed = {"failed", "uncertain"}
+        with self._transaction() as uow:
+            found = uow.outbox(ids=ids) if ids is not None else uow.outbox(statuses=list(statuses))
+            if ids is not None:
+                missing = sorted(set(ids) - {n.id for n in found})
+                wrong = [n for n in found if n.status not in allowed]
+                if missing or wrong:
+                    raise InvalidInputError(
+                        _(
+                            "meddelande {ids} finns inte eller kan inte skickas om "
+                            "(bara misslyckade och osäkra)"
+                        ).format(ids=", ".join(map(str, missing + [n.id for n in wrong]))),
+                        step="outbox",
+                    )
+            queued = [
+                attrs.evolve(n, status="pending", attempts=0, next_attempt=None)
+                for n in found
+                if n.status in allowed
+            ]
+            for notice in queued:
+                uow.update_notice(notice)
+        return queued
+
+    def complete_task(self, notice_id: int) -> Notice:
+        """Record that the handler has carried out a task (phoned the person,
+        or told them at a visit)."""
+        with self._transaction() as uow:
+            found = uow.outbox(ids=[notice_id])
+            if not found or found[0].status != "task":
+                raise InvalidInputError(
+                    _("meddelande {id} är ingen uppgift som väntar").format(id=notice_id), step="outbox"
+                )
+            notice: Notice = attrs.evolve(found[0], status="done", sent_at=self._utcnow())
+            uow.update_notice(notice)
+        return notice
+
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""
         return lifecycle.replay(self.history(reference))
@@ -880,8 +1175,23 @@ class Klagomal:
             yield {
                 "reference": history[0].reference,
                 "events": [self.converter.unstructure(e, Event) for e in history],
-                "notices": [{"seq": seq, "kind": kind, "status": status} for seq, kind, status in notices],
+                "notices": [self._export_notice(n) for n in notices],
             }
+
+    @staticmethod
+    def _export_notice(notice: Notice) -> dict[str, Any]:
+        """A notice as the export writes it: everything but its row id and case,
+        times as ISO 8601 UTC, unset fields left out."""
+        item: dict[str, Any] = {"seq": notice.seq, "kind": notice.kind, "status": notice.status}
+        for name in ("recipient", "way", "message_id", "attempts", "address", "last_error"):
+            value = getattr(notice, name)
+            if value not in (None, 0) or name == "recipient":
+                item[name] = value
+        for name in ("next_attempt", "attempted_at", "sent_at"):
+            moment = getattr(notice, name)
+            if moment is not None:
+                item[name] = moment.isoformat()
+        return item
 
     def import_(self, data: dict[str, Any]) -> int:
         """Load an :meth:`export` into this database, all or nothing.
@@ -890,9 +1200,11 @@ class Klagomal:
         instance's channels, dimensions and organisation before anything is
         written.  Returns the number of cases imported.
         """
-        if data.get("format") != EXPORT_FORMAT or data.get("version") != EXPORT_VERSION:
+        if data.get("format") != EXPORT_FORMAT or data.get("version") not in (1, EXPORT_VERSION):
             raise InvalidInputError(
-                _("filen är ingen klagomal-export av version {version}").format(version=EXPORT_VERSION),
+                _("filen är ingen klagomal-export av version {versions}").format(
+                    versions=_("{old} eller {new}").format(old=1, new=EXPORT_VERSION)
+                ),
                 step="import",
             )
         cases, references = data.get("cases", []), data.get("references", {})
@@ -906,7 +1218,7 @@ class Klagomal:
             raise InvalidInputError(
                 _("'references' ska ange år och senaste nummer som heltal"), step="import"
             ) from None
-        restored: list[tuple[Case, list[Event], list[tuple[int, str, str]]]] = []
+        restored: list[tuple[Case, list[Event], list[Notice]]] = []
         for position, item in enumerate(cases):
             if not isinstance(item, dict):
                 raise InvalidInputError(
@@ -916,7 +1228,7 @@ class Klagomal:
             try:
                 history = [self.converter.structure(e, Event) for e in item["events"]]
                 case = lifecycle.replay(history)
-                notices = self._imported_notices(item, history)
+                notices = self._imported_notices(item, history, legacy=data.get("version") == 1)
             except Exception as exc:  # cattrs raises several kinds; all mean unreadable input
                 raise InvalidInputError(
                     _("händelserna kan inte läsas: {reason}").format(reason=_readable(exc)),
@@ -1010,33 +1322,61 @@ class Klagomal:
             reject.close()
         return BulkImportResult(read, imported, skipped, rejected, reject.written)
 
-    @staticmethod
-    def _imported_notices(item: dict[str, Any], history: list[Event]) -> list[tuple[int, str, str]]:
-        """The notices of an imported case.
+    def _imported_notices(self, item: dict[str, Any], history: list[Event], *, legacy: bool) -> list[Notice]:
+        """The outbox notices of an imported case, with their delivery state.
 
         Which notices a case owes follows from its events, so the file may
-        only carry exactly those, each with its delivery status (so that
-        nothing already sent is sent again).  An export without notice
-        records gets them derived, as still owed.
+        only carry those, each with its delivery state (so that nothing sent
+        is sent again).  Notices to staff missing from the file, and every
+        notice of an export without notice records, are added as
+        ``manual``: handled outside klagomal, never sent.  A version 1
+        export predates delivery, so its ``pending`` notices are ``manual``
+        too.
         """
-        owed: dict[int, str] = {}
+        owed: dict[tuple[int, str], Notice] = {}
         projected: Case | None = None
         for event in history:
             projected = lifecycle.evolve(projected, event)
-            kind = lifecycle.citizen_notice(projected, event)
-            if kind is not None:
-                owed[event.seq] = kind
-        if "notices" not in item:
-            return [(seq, kind, "pending") for seq, kind in owed.items()]
-        rows = [(int(n["seq"]), str(n["kind"]), str(n["status"])) for n in item["notices"]]
-        if sorted((seq, kind) for seq, kind, _status in rows) != sorted(owed.items()):
-            raise ValueError(
-                f"the notices {[(s, k) for s, k, _st in rows]} are not the ones the events give rise to "
-                f"{sorted(owed.items())}"
+            for n in owed_notices(projected, event, self.organisation):
+                owed[event.seq, n.recipient] = Notice(
+                    0, event.reference, event.seq, n.kind, n.recipient, "manual", n.way, n.message_id
+                )
+        given: dict[tuple[int, str], Notice] = {}
+        for raw in item.get("notices", []):
+            status = str(raw["status"])
+            if not status or len(status) > 16:
+                raise ValueError("a notice has no valid status")
+            if legacy and status == "pending":
+                status = "manual"
+            key = (int(raw["seq"]), str(raw.get("recipient", "person")))
+            expected = owed.get(key)
+            if expected is None or expected.kind != raw["kind"] or key in given:
+                raise ValueError(
+                    f"the notice {raw} is not one the events give rise to "
+                    f"{sorted((s, r, n.kind) for (s, r), n in owed.items())}"
+                )
+
+            def moment(name: str, raw: dict[str, Any] = raw) -> dt.datetime | None:
+                return dt.datetime.fromisoformat(raw[name]) if raw.get(name) else None
+
+            given[key] = attrs.evolve(
+                expected,
+                status=status,
+                way=raw.get("way", expected.way if not legacy else None),
+                message_id=raw.get("message_id", expected.message_id),
+                attempts=int(raw.get("attempts", 0)),
+                address=raw.get("address"),
+                last_error=raw.get("last_error"),
+                next_attempt=moment("next_attempt"),
+                attempted_at=moment("attempted_at"),
+                sent_at=moment("sent_at"),
             )
-        if any(not status or len(status) > 16 for _seq, _kind, status in rows):
-            raise ValueError("a notice has no valid status")
-        return rows
+        missing_person = [k for k in owed if k[1] == "person" and k not in given]
+        if "notices" in item and missing_person:
+            raise ValueError(
+                f"the notices to the person for events {[s for s, _r in missing_person]} are missing"
+            )
+        return [given.get(key, notice) for key, notice in owed.items()]
 
     def _check_imported(self, reference: str, case: Case, history: list[Event]) -> None:
         """Refuse a case whose history this instance could not have written:

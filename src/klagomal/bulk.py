@@ -41,9 +41,10 @@ import attrs
 
 from klagomal import lifecycle
 from klagomal.errors import InvalidInputError, KlagomalError
-from klagomal.events import Event, EventData, Registered
+from klagomal.events import Escalated, Event, EventData, PraisePassedOn, Registered
 from klagomal.i18n import _
 from klagomal.model import Case, Contact, Intake
+from klagomal.notices import owed_recipients
 
 __all__ = [
     "FIELDS",
@@ -140,7 +141,7 @@ class ImportedCase:
 
     ``case`` and every event carry the external id as their reference until
     the batch is stored and real references are allocated.  ``notices`` are
-    the ``(event seq, kind)`` of the notices the steps gave rise to; they
+    the ``(event seq, kind, recipient)`` of the notices the steps gave rise to; they
     are stored as given by the old system (status ``imported``), so that
     nothing is sent again and an export of the case is complete.
     """
@@ -148,7 +149,7 @@ class ImportedCase:
     external_id: str
     case: Case
     events: tuple[Event, ...]
-    notices: tuple[tuple[int, str], ...] = ()
+    notices: tuple[tuple[int, str, str], ...] = ()
 
 
 # -- reading -----------------------------------------------------------------
@@ -457,7 +458,7 @@ class RowBuilder:
         data: EventData = attrs.evolve(registered, external_id=external_id)
         # The events so far and the notices they gave rise to.
         events: list[Event] = []
-        notices: list[tuple[int, str]] = []
+        notices: list[tuple[int, str, str]] = []
         trail = (events, notices)
         case = self._apply(None, external_id, received, data, trail)
         if acknowledged is not None:
@@ -489,7 +490,7 @@ class RowBuilder:
         case: Case,
         day: dt.date,
         step: str,
-        trail: tuple[list[Event], list[tuple[int, str]]],
+        trail: tuple[list[Event], list[tuple[int, str, str]]],
         external_id: str,
         decide: Callable[[Case, lifecycle.Context], EventData],
     ) -> Case:
@@ -507,7 +508,7 @@ class RowBuilder:
         external_id: str,
         day: dt.date,
         data: EventData,
-        trail: tuple[list[Event], list[tuple[int, str]]],
+        trail: tuple[list[Event], list[tuple[int, str, str]]],
     ) -> Case:
         events, notices = trail
         event = Event(
@@ -520,9 +521,16 @@ class RowBuilder:
         )
         events.append(event)
         case = lifecycle.evolve(case, event)
-        notice = lifecycle.citizen_notice(case, event)
-        if notice is not None:
-            notices.append((event.seq, notice))
+        if isinstance(data, PraisePassedOn | Escalated):
+            # Staff notices too, so that an export of the case is complete.
+            organisation = self.context(day).organisation
+            notices += (
+                (event.seq, kind, who) for kind, who, _way in owed_recipients(case, event, organisation)
+            )
+        else:
+            notice = lifecycle.citizen_notice(case, event)
+            if notice is not None:
+                notices.append((event.seq, notice, "person"))
         return case
 
 

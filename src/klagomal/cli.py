@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.deadlines import OpenDeadline
     from klagomal.model import Case
+    from klagomal.notices import Notice
     from klagomal.reminders import Reminder
 
 __all__ = ["main"]
@@ -146,6 +147,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026, help=_("slumpfrö (standard 2026)"))
     p.add_argument("--year", type=int, default=2026, help=_("året som simuleras (standard 2026)"))
     p.add_argument("--cases", type=int, default=600, help=_("ungefärligt antal ärenden (standard 600)"))
+    p.add_argument(
+        "--outbox",
+        metavar="MAPP",
+        help=_("mappen där meddelandena skrivs som .eml- och .html-filer (standard klagomal-demo-utskick)"),
+    )
     cmd("units", _("visa organisationens enheter"), _cmd_units)
 
     p = cmd("register", _("registrera en synpunkt"), _cmd_register)
@@ -174,6 +180,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", metavar="E-POST", help=_("personens e-postadress"))
     p.add_argument("--phone", metavar="TELEFON", help=_("personens telefonnummer"))
     p.add_argument("--address", metavar="ADRESS", help=_("personens postadress"))
+    p.add_argument(
+        "--prefer",
+        choices=("epost", "brev", "telefon"),
+        help=_("hur personen vill bli kontaktad (standard: e-post, annars brev, annars telefon)"),
+    )
     p.add_argument(
         "--serious", action="store_true", help=_("allvarligt klagomål: går direkt till närmaste chef")
     )
@@ -256,6 +267,22 @@ def _build_parser() -> argparse.ArgumentParser:
         "--to", required=True, action="append", metavar="NAMN", help=_("mottagare; kan anges flera gånger")
     )
     p.add_argument("--text", default="", metavar="TEXT", help=_("hälsning till personalen"))
+    p = cmd(
+        "guide",
+        _("vägled personen till en annan väg som också gäller: överklagande eller felanmälan (R3)"),
+        _cmd_guide,
+    )
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--route", required=True, choices=("overklagande", "felanmalan"), help=_("vilken väg"))
+    p.add_argument("--text", required=True, metavar="TEXT", help=_("vägledningen: vart och hur"))
+    p.add_argument("--decision", metavar="BESLUT", help=_("överklagande: beslutet det gäller"))
+    p.add_argument("--appeal-to", metavar="MYNDIGHET", help=_("överklagande: vart överklagandet skickas"))
+    p.add_argument(
+        "--notified",
+        type=_date,
+        metavar="ÅÅÅÅ-MM-DD",
+        help=_("överklagande: dagen personen fick del av beslutet (tre veckor räknas därifrån)"),
+    )
     p = cmd("reclassify", _("ändra typ (ett klagomål kan aldrig ändras till något annat)"), _cmd_reclassify)
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument("--kind", required=True, metavar="TYP", help=_("ny typ: klagomal, forslag eller berom"))
@@ -307,6 +334,35 @@ def _build_parser() -> argparse.ArgumentParser:
         "--to", dest="end", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("till och med")
     )
     p.add_argument("--forvaltning", metavar="ID", help=_("bara denna förvaltning (standard: hela kommunen)"))
+    p = cmd(
+        "deliver",
+        _("skicka meddelandena som väntar i utkorgen (körs ofta, t.ex. var femte minut)"),
+        _cmd_deliver,
+    )
+    p.add_argument("--reference", metavar="ÄRENDE", help=_("bara detta ärendes meddelanden"))
+    p.add_argument("--limit", type=int, metavar="N", help=_("högst så många meddelanden"))
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help=_("köa först om alla misslyckade meddelanden (efter att felet är rättat)"),
+    )
+    p = cmd("outbox", _("visa utkorgen: meddelanden, uppgifter och fel"), _cmd_outbox)
+    p.add_argument("--reference", metavar="ÄRENDE", help=_("bara detta ärendes meddelanden"))
+    p.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help=_("bara denna status (pending, sending, sent, failed, uncertain, task, done); kan upprepas"),
+    )
+    p.add_argument("--all", action="store_true", help=_("även skickade och utförda"))
+    p.add_argument(
+        "--resend",
+        type=int,
+        action="append",
+        metavar="ID",
+        help=_("köa om ett misslyckat eller osäkert meddelande; kontrollera först att det inte kom fram"),
+    )
+    p.add_argument("--done", type=int, metavar="ID", help=_("uppgiften är utförd (personen är kontaktad)"))
     p = cmd(
         "remind",
         _("påminn handläggare om frister som närmar sig och chefer om passerade (körs dagligen)"),
@@ -375,7 +431,7 @@ def _deadline_text(case: Case, deadline: OpenDeadline | None) -> str:
     return _("{what} senast {due} ({when})").format(what=deadline.kind, due=deadline.due, when=deadline.when)
 
 
-def _list_row(k: Klagomal, case: Case) -> list[str]:
+def _list_row(k: Klagomal, case: Case, attention: Sequence[Notice] = ()) -> list[str]:
     return [
         case.reference,
         case.kind.label,
@@ -384,7 +440,26 @@ def _list_row(k: Klagomal, case: Case) -> list[str]:
         _("nivå {n}").format(n=int(case.level)),
         case.handler or "-",
         _deadline_text(case, k.open_deadline(case)),
+        _attention_text(attention),
     ]
+
+
+def _attention_text(attention: Sequence[Notice]) -> str:
+    """What a worklist says about notices that need someone: failures first."""
+    counts: dict[str, int] = {}
+    for notice in attention:
+        key = "retry" if notice.status == "pending" else notice.status
+        counts[key] = counts.get(key, 0) + 1
+    parts = []
+    if counts.get("failed"):
+        parts.append(_("UTSKICK MISSLYCKADES ({n})").format(n=counts["failed"]))
+    if counts.get("uncertain"):
+        parts.append(_("utskick osäkert ({n})").format(n=counts["uncertain"]))
+    if counts.get("retry"):
+        parts.append(_("utskick försöks igen ({n})").format(n=counts["retry"]))
+    if counts.get("task"):
+        parts.append(_("kontakta personen ({n})").format(n=counts["task"]))
+    return ", ".join(parts)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -495,9 +570,15 @@ def _cmd_init(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
-    from klagomal.demo import DEMO_DB, run_demo
+    from klagomal.demo import DEMO_DB, DEMO_OUTBOX, run_demo
 
-    result = run_demo(db=args.db or DEMO_DB, seed=args.seed, year=args.year, cases=args.cases)
+    result = run_demo(
+        db=args.db or DEMO_DB,
+        seed=args.seed,
+        year=args.year,
+        cases=args.cases,
+        outbox=args.outbox or DEMO_OUTBOX,
+    )
     out.emit(result.to_json(), result.render())
     return 0
 
@@ -543,7 +624,7 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
         raise InvalidInputError(
             _("ange --anonymous eller minst en av --name, --email, --phone, --address"), step="register"
         )
-    contact = None if args.anonymous else Contact(**details)
+    contact = None if args.anonymous else Contact(**details, preferred=args.prefer)
     with _open(args) as k:
         case = k.register(
             kind=args.kind,
@@ -605,8 +686,49 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
             "  " + line
             for line in _table([[str(e.seq), str(e.day), e.label, _event_details(k, e)] for e in events])
         ]
-        out.emit(_case_obj(k, case, events), "\n".join(lines))
+        notices = k.outbox(reference=args.reference)
+        if notices:
+            lines.append(_("Meddelanden:"))
+            zone = k.clock.now().tzinfo
+            lines += ["  " + line for line in _table([_notice_row(n, zone) for n in notices])]
+        obj = _case_obj(k, case, events)
+        obj["notices"] = [k.converter.unstructure(n) for n in notices]
+        out.emit(obj, "\n".join(lines))
     return 0
+
+
+def _notice_row(notice: Notice, zone: dt.tzinfo | None = None) -> list[str]:
+    """A notice as ``show`` and ``outbox`` list it: what, to whom, how, and its state."""
+    from klagomal.notices import recipient_label, way_label
+
+    state = notice.status_label
+    if notice.status == "pending" and notice.last_error:
+        state = _("försök {n} misslyckades: {reason}; nytt försök {when}").format(
+            n=notice.attempts, reason=notice.last_error, when=_local(notice.next_attempt, zone)
+        )
+    elif notice.status in ("failed", "uncertain") and notice.last_error:
+        state = f"{state}: {notice.last_error}"
+    elif notice.status == "sent":
+        state = _("skickat {when} till {address}").format(
+            when=_local(notice.sent_at, zone), address=notice.address or "-"
+        )
+    return [
+        str(notice.id),
+        notice.reference,
+        _("händelse {seq}").format(seq=notice.seq),
+        notice.kind,
+        recipient_label(notice.recipient),
+        way_label(notice.way),
+        state,
+    ]
+
+
+def _local(moment: dt.datetime | None, zone: dt.tzinfo | None) -> str:
+    """A stored (naive UTC) time in the clock's time zone, to the minute: the
+    machine's own, or UTC with ``--today``."""
+    if moment is None:
+        return "-"
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
@@ -621,9 +743,17 @@ def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
             manager=args.manager,
         )
         histories = k.histories([c.reference for c in found])
-        lines = _table([_list_row(k, case) for case in found])
+        attention = k.open_notices([c.reference for c in found])
+        lines = _table([_list_row(k, case, attention.get(case.reference, [])) for case in found])
         lines.append(ngettext("{n} ärende", "{n} ärenden", len(found)).format(n=len(found)))
-        out.emit({"cases": [_case_obj(k, c, histories[c.reference]) for c in found]}, "\n".join(lines))
+        cases = []
+        for c in found:
+            obj = _case_obj(k, c, histories[c.reference])
+            obj["notices_needing_attention"] = [
+                k.converter.unstructure(n) for n in attention.get(c.reference, [])
+            ]
+            cases.append(obj)
+        out.emit({"cases": cases}, "\n".join(lines))
     return 0
 
 
@@ -678,6 +808,12 @@ _cmd_escalate = _simple_step(
 )
 _cmd_pass_on = _simple_step(
     lambda k, a: k.pass_on_praise(a.reference, a.to, a.text), "Berömmet i {reference} är vidarebefordrat."
+)
+_cmd_guide = _simple_step(
+    lambda k, a: k.guide(
+        a.reference, a.route, a.text, decision=a.decision, appeal_to=a.appeal_to, notified=a.notified
+    ),
+    "Vägledning registrerad för {reference}; personen får ett brev om den andra vägen.",
 )
 _cmd_reclassify = _simple_step(
     lambda k, a: k.reclassify(a.reference, a.kind, a.reason), "{reference} är nu av typen {case.kind.label}."
@@ -895,6 +1031,89 @@ def _cmd_report(args: argparse.Namespace, out: _Output) -> int:
             },
             "\n".join(lines),
         )
+    return 0
+
+
+def _cmd_deliver(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.notices import describe_failure
+
+    with _open(args) as k:
+        queued = k.requeue(statuses=("failed",)) if args.retry_failed else []
+        run = k.deliver(reference=args.reference, limit=args.limit)
+        as_json = {
+            "requeued": len(queued),
+            "tasks": run.tasks,
+            **{
+                what: [k.converter.unstructure(n) for n in getattr(run, what)]
+                for what in ("sent", "retry", "failed", "uncertain")
+            },
+        }
+    lines = []
+    if queued:
+        lines.append(
+            ngettext(
+                "{n} misslyckat meddelande köades om.", "{n} misslyckade meddelanden köades om.", len(queued)
+            ).format(n=len(queued))
+        )
+    lines.append(
+        _(
+            "Utskick: {sent} skickade, {retry} försöks igen senare, {failed} misslyckade, {uncertain} osäkra."
+        ).format(
+            sent=len(run.sent), retry=len(run.retry), failed=len(run.failed), uncertain=len(run.uncertain)
+        )
+    )
+    for notice in run.retry + run.failed + run.uncertain:
+        lines.append("  " + describe_failure(notice))
+    if run.tasks:
+        lines.append(
+            ngettext(
+                "{n} uppgift väntar på en handläggare (se 'klagomal outbox --status task').",
+                "{n} uppgifter väntar på handläggare (se 'klagomal outbox --status task').",
+                run.tasks,
+            ).format(n=run.tasks)
+        )
+    out.emit(as_json, "\n".join(lines))
+    problems = len(run.retry) + len(run.failed) + len(run.uncertain)
+    if problems:
+        sys.stderr.write(
+            ngettext(
+                "klagomal: {n} meddelande kom inte fram\n",
+                "klagomal: {n} meddelanden kom inte fram\n",
+                problems,
+            ).format(n=problems)
+        )
+        return 1
+    return 0
+
+
+def _cmd_outbox(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.notices import OPEN_STATUSES
+
+    with _open(args) as k:
+        if args.resend:
+            queued = k.requeue(args.resend)
+            out.emit(
+                {"requeued": [n.id for n in queued]},
+                _("Köade om {ids}; de skickas vid nästa 'klagomal deliver'.").format(
+                    ids=", ".join(str(n.id) for n in queued)
+                ),
+            )
+            return 0
+        if args.done is not None:
+            notice = k.complete_task(args.done)
+            out.emit(
+                k.converter.unstructure(notice),
+                _("Uppgift {id} i ärende {reference} är utförd.").format(
+                    id=notice.id, reference=notice.reference
+                ),
+            )
+            return 0
+        statuses = args.status or (None if args.all else list(OPEN_STATUSES))
+        notices = k.outbox(reference=args.reference, statuses=statuses)
+        zone = k.clock.now().tzinfo
+    lines = _table([_notice_row(n, zone) for n in notices])
+    lines.append(ngettext("{n} meddelande", "{n} meddelanden", len(notices)).format(n=len(notices)))
+    out.emit({"notices": [k.converter.unstructure(n) for n in notices]}, "\n".join(lines))
     return 0
 
 

@@ -6,8 +6,11 @@ every deadline, refusal and notice is the real thing.  It covers every
 channel and every lifecycle path: anonymous cases, forwarding, a delay
 notice, a clock paused while the person sends missing details, escalation
 to level 3, praise passed on, and cases left overdue at the end of the year.
-Every working day it runs ``remind``, as a kommun's cron job would.  Then it
-prints a per-tertial summary and how well the deadlines were kept.
+Every working day it runs ``remind`` and ``deliver``, as a kommun's cron
+jobs would: the notices it would send are written as ``.eml`` files (e-mail)
+and printable ``.html`` letters into an outbox folder, so that a newcomer can
+open them.  Then it prints a per-tertial summary and how well the deadlines
+were kept.
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ from klagomal.organisation import default_organisation
 from klagomal.summary import TertialSummary, summarise_by_tertial
 from klagomal.timeliness import Timeliness
 
-__all__ = ["DEMO_DB", "DemoResult", "run_demo"]
+__all__ = ["DEMO_DB", "DEMO_OUTBOX", "DemoResult", "run_demo"]
 
 #: Where the demo writes unless told otherwise; replaced on every run, so
 #: that the demo never touches the real ``klagomal.db``.
 DEMO_DB = "sqlite:///klagomal-demo.db"
+
+#: Where the demo writes the notices it would send (emptied on every run).
+DEMO_OUTBOX = "klagomal-demo-utskick"
 
 _CHANNEL_WEIGHTS = {
     "telefon": 28,
@@ -109,6 +115,7 @@ class DemoResult:
     labels: dict[str, dict[str, str]]
     examples: dict[str, str]
     timeliness: Timeliness
+    outbox: str = DEMO_OUTBOX
 
     def render(self) -> str:
         """The Swedish text the CLI prints."""
@@ -142,7 +149,7 @@ class DemoResult:
             _("  lyfta till nivå 2 (R20):         {n}").format(n=f["level_2"]),
             _("  lyfta till nivå 3 (R21):         {n}").format(n=f["level_3"]),
             _("  avslutade, nöjda / inte nöjda:   {a} / {b}").format(a=f["satisfied"], b=f["not_satisfied"]),
-            _("  brev och besked att skicka:      {n}").format(n=f["notices"]),
+            _("  brev och besked till personen:   {n}").format(n=f["notices"]),
             _("  försenade vid årets slut:        {n} (besked {a}, svar {b})").format(
                 n=f["overdue"], a=f["overdue_besked"], b=f["overdue_svar"]
             ),
@@ -163,6 +170,12 @@ class DemoResult:
                 a=median(t.median_days_to_acknowledge), b=median(t.median_days_to_answer)
             ),
             "",
+            _("Utskick (docs/notices.md):"),
+            _("  e-post som .eml-filer:           {n}").format(n=f["emails"]),
+            _("  brev att skriva ut (.html):      {n}").format(n=f["letters"]),
+            _("  uppgifter: ring personen:        {n}").format(n=f["tasks"]),
+            _("  Öppna dem i mappen {folder}/").format(folder=self.outbox),
+            "",
             _("Exempel: 'klagomal --db {db} show {ref}' visar ett ärende som gick till nämnden.").format(
                 db=self.db, ref=self.examples.get("level_3", "-")
             ),
@@ -174,6 +187,7 @@ class DemoResult:
         """The result as one JSON object."""
         return {
             "db": self.db,
+            "outbox": self.outbox,
             "year": self.year,
             "seconds": round(self.seconds, 2),
             "summary": self.summary.to_json(),
@@ -191,6 +205,14 @@ def _fresh_sqlite(db: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
+
+
+def _fresh_outbox(folder: str) -> None:
+    """Empty the demo's outbox folder of the files an earlier run wrote."""
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.endswith((".eml", ".html")):
+                os.remove(os.path.join(folder, name))
 
 
 @attrs.define
@@ -335,19 +357,31 @@ _PLANS = {
 _SHOWCASE = ["escalate_3", "forward", "postpone", "late_postpone", "escalate_2", "late_ack", "pause"]
 
 
-def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: int = 600) -> DemoResult:
+def run_demo(
+    db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: int = 600, outbox: str = DEMO_OUTBOX
+) -> DemoResult:
     """Simulate *year* with about *cases* cases and return the result.
 
     The demo's default SQLite file is replaced on each run.  Any other
     database must be empty, so that the demo never mixes with real cases.
+    The notices go to the folder *outbox*, whose ``.eml`` and ``.html``
+    files are removed first.
     """
     import time
 
     started = time.perf_counter()
     if db == DEMO_DB:
         _fresh_sqlite(db)
+    _fresh_outbox(outbox)
     clock = FixedClock(dt.date(year, 1, 1))
-    k = Klagomal(db, organisation=default_organisation(), clock=clock, load_entrypoints=False)
+    organisation = default_organisation()
+    # E-mail as .eml files and letters as printable HTML, whatever the file configures.
+    delivery = attrs.evolve(
+        organisation.delivery, email_notifier="fil", letter_notifier="utskrift", folder=outbox
+    )
+    k = Klagomal(
+        db, organisation=attrs.evolve(organisation, delivery=delivery), clock=clock, load_entrypoints=False
+    )
     try:
         k.init()
         if k.cases():
@@ -369,13 +403,15 @@ def run_demo(db: str = DEMO_DB, *, seed: int = 2026, year: int = 2026, cases: in
                 n = int(per_day) + (1 if sim.rng.random() < per_day % 1 else 0)
                 for _i in range(n):
                     _register_one(sim, leaves, channels, showcase)
-                # The kommun's daily cron job.
-                run = k.remind()
+                # The kommun's daily cron jobs.
+                run = k.remind("fil")
                 sim.reminders.update(r.kind for r in run.sent)
+                k.deliver()
             day += dt.timedelta(days=1)
         clock.set(dt.date(year, 12, 31))
         _try_forbidden_steps(sim)
-        return _result(k, db, year, sim, time.perf_counter() - started)
+        k.deliver()
+        return _result(k, db, year, sim, time.perf_counter() - started, outbox)
     finally:
         k.dispose()
 
@@ -442,7 +478,7 @@ def _register_one(sim: _Simulation, leaves: list[Any], channels: list[str], show
     sim.start(case, plan)
 
 
-def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -> DemoResult:
+def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float, outbox: str) -> DemoResult:
     today = k.clock.today()
     all_cases = k.cases()
     histories = k.histories([c.reference for c in all_cases])
@@ -456,6 +492,7 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
     if level_3:
         examples["level_3"] = level_3[0]
     notices = sum(len(k.notices(c.reference)) for c in all_cases)
+    sent = k.outbox(statuses=("sent",))
     figures = {
         "cases": len(all_cases),
         "anonymous": sum(c.anonymous for c in all_cases),
@@ -471,6 +508,9 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
         "satisfied": sum(1 for c in all_cases if c.state is CaseState.AVSLUTAT and c.satisfied is True),
         "not_satisfied": sum(1 for c in all_cases if c.state is CaseState.AVSLUTAT and c.satisfied is False),
         "notices": notices,
+        "emails": sum(1 for n in sent if n.way == "epost"),
+        "letters": sum(1 for n in sent if n.way == "brev"),
+        "tasks": sum(1 for n in k.outbox(statuses=("task",))),
         "overdue": overdue["besked"] + overdue["svar"],
         "overdue_besked": overdue["besked"],
         "overdue_svar": overdue["svar"],
@@ -486,5 +526,13 @@ def _result(k: Klagomal, db: str, year: int, sim: _Simulation, seconds: float) -
     }
     timeliness = k.timeliness(dt.date(year, 1, 1), dt.date(year, 12, 31))
     return DemoResult(
-        db, year, seconds, summarise_by_tertial(all_cases, year), figures, labels, examples, timeliness
+        db,
+        year,
+        seconds,
+        summarise_by_tertial(all_cases, year),
+        figures,
+        labels,
+        examples,
+        timeliness,
+        outbox,
     )

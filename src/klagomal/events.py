@@ -18,7 +18,10 @@ from klagomal.i18n import _
 from klagomal.model import AnswerMode, Contact, Kind, Level
 
 __all__ = [
+    "APPEAL",
     "EVENT_TYPES",
+    "FAULT_REPORT",
+    "GUIDANCE_ROUTES",
     "Acknowledged",
     "ActionRecorded",
     "Answered",
@@ -27,6 +30,7 @@ __all__ = [
     "Event",
     "EventData",
     "Forwarded",
+    "Guided",
     "Informed",
     "Paused",
     "Postponed",
@@ -208,6 +212,38 @@ class PraisePassedOn:
     text: str = ""
 
 
+#: The other routes a matter may also need (R3).
+APPEAL = "overklagande"
+FAULT_REPORT = "felanmalan"
+GUIDANCE_ROUTES = (APPEAL, FAULT_REPORT)
+
+
+@attrs.frozen
+class Guided:
+    """The person was told that another route also applies (R3): an appeal
+    of an authority decision (överklagande) or a fault report (felanmälan).
+    The case itself goes on as before.
+
+    :param route: :data:`APPEAL` or :data:`FAULT_REPORT`.
+    :param text: the handler's guidance: where and how.
+    :param decision: for an appeal, the decision it concerns.
+    :param appeal_to: for an appeal, the authority the appeal is sent to
+        (the one that made the decision, which forwards it to the court).
+    :param appeal_by: for an appeal, the last day it can arrive: three weeks
+        after the person was told of the decision (förvaltningslagen 44 §),
+        moved to the next working day when that is a Saturday, Sunday or
+        holiday (lagen om beräkning av lagstadgad tid).
+    """
+
+    TYPE: ClassVar[str] = "guided"
+
+    route: str
+    text: str
+    decision: str | None = None
+    appeal_to: str | None = None
+    appeal_by: dt.date | None = None
+
+
 EventData = (
     Registered
     | Reclassified
@@ -222,6 +258,7 @@ EventData = (
     | Closed
     | Escalated
     | PraisePassedOn
+    | Guided
 )
 
 #: Every payload class by its stable type id.
@@ -241,6 +278,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         Closed,
         Escalated,
         PraisePassedOn,
+        Guided,
     )
 }
 
@@ -261,6 +299,7 @@ def event_label(type_id: str) -> str:
         "closed": _("Avslutat"),
         "escalated": _("Lyft till nästa nivå"),
         "praise_passed_on": _("Beröm vidarebefordrat"),
+        "guided": _("Vägledning om annan väg"),
     }
     return labels.get(type_id, type_id)
 

@@ -153,8 +153,11 @@ def klagomal_calendars(organisation: Organisation) -> Iterable[Calendar]:  # typ
 
 @_hookspec
 def klagomal_notifiers(organisation: Organisation) -> Iterable[Notifier]:  # type: ignore[empty-body]
-    """Ways to reach staff (reminders and breach alerts), each with its own
-    ``name``.  Built in: ``log``.
+    """Ways to reach people, each a :class:`klagomal.notifiers.Notifier`
+    with its own ``name``: ``send`` delivers reminders and breach alerts to
+    staff, ``deliver`` delivers notices from the outbox
+    (:mod:`klagomal.notices`).  Built in: ``log``, ``fil``, ``utskrift``
+    and ``smtp``.
 
     Results from all plugins are collected; duplicate names are an error.
 
@@ -164,14 +167,16 @@ def klagomal_notifiers(organisation: Organisation) -> Iterable[Notifier]:  # typ
 
 @_hookspec
 def klagomal_template_dirs(organisation: Organisation) -> Iterable[str | os.PathLike[str]]:  # type: ignore[empty-body]
-    """Folders of Jinja2 templates for the letters to citizens, searched
-    before the built-in ones (:mod:`klagomal.letters`).
+    """Folders of Jinja2 templates for the notices (letters to the person
+    and messages to staff), searched before the built-in ones
+    (:mod:`klagomal.letters`, ``docs/letters.md``).
 
     A template named ``<förvaltning>/<notice>.txt`` (for example
     ``bou/besked.txt``) changes the wording for that förvaltning's cases
-    only; ``<notice>.txt`` changes it for every case.  Folders from all
-    plugins are collected, in the order pluggy calls the plugins (later
-    registered first), then the built-in folder.  A folder that does not
+    only; ``<notice>.txt`` changes it for every case.  A ``.html`` next to
+    it gives the HTML version; without one, the HTML is made from the text.
+    Folders from all plugins are collected, in the order pluggy calls the
+    plugins (later registered first), then the built-in folder.  A folder that does not
     exist is an error at start-up.
 
     .. versionadded:: 0.3

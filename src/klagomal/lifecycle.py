@@ -35,9 +35,11 @@ from typing import Any
 
 import attrs
 
-from klagomal.deadlines import Deadlines
+from klagomal.deadlines import Deadlines, is_working_day
 from klagomal.errors import InvalidInputError, InvalidStepError
 from klagomal.events import (
+    APPEAL,
+    GUIDANCE_ROUTES,
     Acknowledged,
     ActionRecorded,
     Answered,
@@ -46,6 +48,7 @@ from klagomal.events import (
     Event,
     EventData,
     Forwarded,
+    Guided,
     Informed,
     Paused,
     Postponed,
@@ -70,10 +73,12 @@ from klagomal.model import (
 from klagomal.organisation import Organisation
 
 __all__ = [
+    "APPEAL_PERIOD",
     "Context",
     "acknowledge",
     "anonymous_refused",
     "answer",
+    "appeal_deadline",
     "check_date",
     "check_intake",
     "citizen_notice",
@@ -81,6 +86,7 @@ __all__ = [
     "escalate",
     "evolve",
     "forward",
+    "guide",
     "inform",
     "parse_kind",
     "pass_on_praise",
@@ -213,6 +219,20 @@ def check_intake(
         raise InvalidInputError(
             _("ange minst ett sätt att nå personen, eller registrera ärendet som anonymt"), step=step
         )
+    if contact is not None and contact.preferred is not None:
+        needs = {"epost": contact.email, "brev": contact.address, "telefon": contact.phone}
+        if contact.preferred not in needs:
+            raise InvalidInputError(
+                _("okänt kontaktsätt '{way}' (giltiga: epost, brev, telefon)").format(way=contact.preferred),
+                step=step,
+            )
+        if not needs[contact.preferred]:
+            raise InvalidInputError(
+                _("personen vill bli kontaktad via {way}, men den uppgiften saknas").format(
+                    way=contact.preferred
+                ),
+                step=step,
+            )
     unknown = [d for d in dimensions if d not in ctx.dimensions]
     if unknown:
         valid = ", ".join(sorted(ctx.dimensions))
@@ -470,6 +490,72 @@ def record_action(case: Case, ctx: Context, text: str) -> ActionRecorded:
     return ActionRecorded(text=text)
 
 
+#: An appeal of an authority decision must arrive within three weeks of the
+#: day the person was told of the decision (förvaltningslagen 44 §).
+APPEAL_PERIOD = dt.timedelta(weeks=3)
+
+
+def appeal_deadline(notified: dt.date) -> dt.date:
+    """The last day an appeal can arrive: three weeks after *notified*,
+    moved to the next working day when that is a Saturday, Sunday or holiday
+    (lagen om beräkning av lagstadgad tid, 1930:173).  Local closed days do
+    not move a time limit set by law.
+
+    >>> import datetime as dt
+    >>> appeal_deadline(dt.date(2026, 12, 3))   # three weeks later is julafton
+    datetime.date(2026, 12, 28)
+    """
+    last = notified + APPEAL_PERIOD
+    while not is_working_day(last):
+        last += dt.timedelta(days=1)
+    return last
+
+
+def guide(
+    case: Case,
+    ctx: Context,
+    route: str,
+    text: str,
+    *,
+    decision: str | None = None,
+    appeal_to: str | None = None,
+    notified: dt.date | None = None,
+) -> Guided:
+    """Tell the person that another route also applies (R3): an appeal of an
+    authority decision (``overklagande``: which decision, to whom, and by
+    when) or a fault report (``felanmalan``).  The case itself is kept and
+    handled as before.  An anonymous person cannot be told, so the step is
+    refused for an anonymous case (R5)."""
+    step = "guide"
+    if route not in GUIDANCE_ROUTES:
+        raise InvalidInputError(
+            _("okänd väg '{route}' (giltiga: {valid})").format(route=route, valid=", ".join(GUIDANCE_ROUTES)),
+            step=step,
+            reference=case.reference,
+        )
+    _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
+    if case.anonymous:
+        raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås med vägledning"))  # R5
+    _text(text, step, _("vägledningen"), case.reference)
+    if route == APPEAL:
+        _text(decision or "", step, _("beslutet som kan överklagas"), case.reference)
+        _text(appeal_to or "", step, _("vart överklagandet ska skickas"), case.reference)
+        if notified is None:
+            raise InvalidInputError(
+                _("ange dagen då personen fick del av beslutet"), step=step, reference=case.reference
+            )
+        if notified > ctx.today:
+            raise InvalidInputError(
+                _("personen kan inte ha fått del av beslutet i framtiden ({day})").format(day=notified),
+                step=step,
+                reference=case.reference,
+            )
+        return Guided(
+            route, text, decision=decision, appeal_to=appeal_to, appeal_by=appeal_deadline(notified)
+        )
+    return Guided(route, text)
+
+
 def close(case: Case, ctx: Context, satisfied: bool | None) -> Closed:
     """Close the case, recording whether the person was satisfied.
 
@@ -647,6 +733,8 @@ def evolve(case: Case | None, event: Event) -> Case:
             )
         case PraisePassedOn():
             return _changed(case, stamp, praise_passed_on=True)
+        case Guided():
+            return _changed(case, stamp)
     raise TypeError(f"unknown event payload {type(data).__name__}")  # pragma: no cover
 
 
@@ -676,6 +764,8 @@ _NOTICES: dict[type[EventData], str] = {
     # ... and when it has come, telling them the new date (R10).
     Resumed: "aterupptaget",
     Answered: "svar",
+    # Another route also applies (R3): tell the person how to take it.
+    Guided: "vagledning",
 }
 
 

@@ -129,12 +129,18 @@ class QualityDimension:
 @attrs.frozen
 class Contact:
     """How to reach the person who gave the feedback.  Every field is optional
-    (R30: ask only for what is needed), but a contact must hold at least one."""
+    (R30: ask only for what is needed), but a contact must hold at least one.
+
+    :param preferred: how the person wants to be reached: ``"epost"``,
+        ``"brev"`` or ``"telefon"``, or ``None`` for no preference (then
+        e-mail, else a letter, else a phone call).
+    """
 
     name: str | None = None
     email: str | None = None
     phone: str | None = None
     address: str | None = None
+    preferred: str | None = None
 
     def is_empty(self) -> bool:
         """Whether no field is filled in."""

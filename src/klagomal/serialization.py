@@ -20,7 +20,9 @@ from klagomal.model import Case
 __all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "case_to_json", "make_converter"]
 
 EXPORT_FORMAT = "klagomal-export"
-EXPORT_VERSION = 1
+#: 2: notices carry their recipient and delivery state (the outbox); version 1
+#: files are still read, their owed notices counted as handled by hand.
+EXPORT_VERSION = 2
 
 
 def _event_type(cls: type) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.bulk import ImportedCase
     from klagomal.events import Event
     from klagomal.model import Case, CaseState
+    from klagomal.notices import Notice, OwedNotice
     from klagomal.reminders import Reminder
 
 __all__ = ["CaseQuery", "DueWindow", "MigrationBranch", "Storage", "StorageBackend", "UnitOfWork"]
@@ -97,12 +98,12 @@ class UnitOfWork(Protocol):
         """
         ...
 
-    def append(self, case: Case, event: Event, notice: str | None) -> None:
-        """Store *event* and the projection *case* it led to.
+    def append(self, case: Case, event: Event, owed: Sequence[OwedNotice] = ()) -> None:
+        """Store *event*, the projection *case* it led to, and the notices
+        *owed* because of it (the outbox, :mod:`klagomal.notices`).
 
         ``case.version`` must be one more than the stored version (optimistic
         concurrency); else :class:`~klagomal.errors.ConflictError`.
-        ``notice`` is the kind of citizen notice the event gives rise to.
         """
         ...
 
@@ -118,16 +119,14 @@ class UnitOfWork(Protocol):
         """The last reference number allocated per year."""
         ...
 
-    def restore(
-        self, case: Case, history: Sequence[Event], notices_owed: Sequence[tuple[int, str, str]]
-    ) -> None:
-        """Insert an imported case with its whole history and its notices
-        as ``(event seq, kind, status)``."""
+    def restore(self, case: Case, history: Sequence[Event], notices_owed: Sequence[Notice]) -> None:
+        """Insert an imported case with its whole history and its outbox
+        notices with their delivery state (their ``id`` is not kept)."""
         ...
 
-    def iter_export(self, chunk: int = 500) -> Iterator[tuple[list[Event], list[tuple[int, str, str]]]]:
-        """Every case's history with its notices as ``(event seq, kind,
-        status)``, by reference, read *chunk* cases at a time."""
+    def iter_export(self, chunk: int = 500) -> Iterator[tuple[list[Event], list[Notice]]]:
+        """Every case's history with its outbox notices, by reference, read
+        *chunk* cases at a time."""
         ...
 
     def allocate_references(self, year: int, count: int) -> int:
@@ -149,7 +148,34 @@ class UnitOfWork(Protocol):
         ...
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
-        """``(event seq, notice kind)`` for every citizen notice the case gave rise to."""
+        """``(event seq, notice kind)`` for every notice to the person the case gave rise to."""
+        ...
+
+    def outbox(
+        self,
+        *,
+        reference: str | None = None,
+        statuses: Sequence[str] | None = None,
+        due: dt.datetime | None = None,
+        ways: Sequence[str] | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> list[Notice]:
+        """Outbox notices, oldest first, filtered by case, status, way, id,
+        and (with *due*) a next attempt not later than *due*."""
+        ...
+
+    def notices_with(self, references: Sequence[str], statuses: Sequence[str]) -> dict[str, list[Notice]]:
+        """The notices of these cases that have one of *statuses*, by reference."""
+        ...
+
+    def claim_notice(self, notice_id: int, expected: Sequence[str], now: dt.datetime) -> bool:
+        """Mark a notice ``sending`` and count the attempt if its status is one
+        of *expected*; whether it was (never true for two callers at once)."""
+        ...
+
+    def update_notice(self, notice: Notice) -> None:
+        """Store a notice's delivery state."""
         ...
 
     def add_reminders(self, owed: Sequence[Reminder]) -> list[Reminder]:

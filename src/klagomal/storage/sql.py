@@ -33,6 +33,7 @@ from klagomal.errors import (
 from klagomal.events import Event, EventData, Registered
 from klagomal.i18n import _
 from klagomal.model import AnswerMode, Case, CaseState, Contact, Kind, Level
+from klagomal.notices import Notice, OwedNotice
 from klagomal.reminders import Reminder
 from klagomal.storage.base import CaseQuery, DueWindow, MigrationBranch
 from klagomal.storage.tables import (
@@ -174,6 +175,21 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+_NOTICE_FIELDS = tuple(f.name for f in attrs.fields(Notice))
+
+
+def _notice_from_row(row: sa.Row[Any]) -> Notice:
+    return Notice(**{name: getattr(row, name) for name in _NOTICE_FIELDS})
+
+
+def _notice_row(notice: Notice) -> dict[str, Any]:
+    row = {name: getattr(notice, name) for name in _NOTICE_FIELDS if name != "id"}
+    for name in ("next_attempt", "attempted_at", "sent_at"):
+        if row[name] is not None:
+            row[name] = _utc(row[name])
+    return row
 
 
 # Statements built once: building ``.values(...)`` per call costs more than
@@ -501,13 +517,86 @@ class SqlUnitOfWork:
         return {row.year: row.last for row in rows}
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
-        """The citizen notices *reference* gave rise to."""
+        """The notices to the person *reference* gave rise to."""
         rows = self.conn.execute(
             sa.select(notices.c.seq, notices.c.kind)
-            .where(notices.c.reference == reference)
+            .where(notices.c.reference == reference, notices.c.recipient == "person")
             .order_by(notices.c.seq)
         )
         return [(row.seq, row.kind) for row in rows]
+
+    # -- the outbox --------------------------------------------------------
+
+    def outbox(
+        self,
+        *,
+        reference: str | None = None,
+        statuses: Sequence[str] | None = None,
+        due: dt.datetime | None = None,
+        ways: Sequence[str] | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> list[Notice]:
+        """Notices in the outbox, oldest first: those of one case, with
+        these statuses, by these ways, with these ids, or (with *due*) those
+        whose next attempt is not later than *due*."""
+        query = sa.select(notices).order_by(notices.c.id)
+        if reference is not None:
+            query = query.where(notices.c.reference == reference)
+        if statuses is not None:
+            query = query.where(notices.c.status.in_(list(statuses)))
+        if ways is not None:
+            query = query.where(notices.c.way.in_(list(ways)))
+        if ids is not None:
+            query = query.where(notices.c.id.in_(list(ids)))
+        if due is not None:
+            query = query.where(sa.or_(notices.c.next_attempt.is_(None), notices.c.next_attempt <= _utc(due)))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_notice_from_row(row) for row in self.conn.execute(query)]
+
+    def notices_with(self, references: Sequence[str], statuses: Sequence[str]) -> dict[str, list[Notice]]:
+        """The notices of these cases that have one of *statuses*, by reference."""
+        found: dict[str, list[Notice]] = {}
+        for start in range(0, len(references), 500):
+            rows = self.conn.execute(
+                sa.select(notices)
+                .where(
+                    notices.c.reference.in_(list(references[start : start + 500])),
+                    notices.c.status.in_(list(statuses)),
+                )
+                .order_by(notices.c.id)
+            )
+            for row in rows:
+                found.setdefault(row.reference, []).append(_notice_from_row(row))
+        return found
+
+    def claim_notice(self, notice_id: int, expected: Sequence[str], now: dt.datetime) -> bool:
+        """Mark the notice ``sending`` and count the attempt, if its status
+        is still one of *expected*; return whether it was.  Two deliveries
+        running at once never both claim a notice."""
+        claimed = self.conn.execute(
+            sa.update(notices)
+            .where(notices.c.id == notice_id, notices.c.status.in_(list(expected)))
+            .values(status="sending", attempts=notices.c.attempts + 1, attempted_at=_utc(now))
+        )
+        return bool(claimed.rowcount == 1)
+
+    def update_notice(self, notice: Notice) -> None:
+        """Store the delivery state of *notice*."""
+        self.conn.execute(
+            sa.update(notices)
+            .where(notices.c.id == notice.id)
+            .values(
+                status=notice.status,
+                attempts=notice.attempts,
+                next_attempt=None if notice.next_attempt is None else _utc(notice.next_attempt),
+                attempted_at=None if notice.attempted_at is None else _utc(notice.attempted_at),
+                sent_at=None if notice.sent_at is None else _utc(notice.sent_at),
+                address=notice.address,
+                last_error=notice.last_error,
+            )
+        )
 
     # -- reminders -------------------------------------------------------
 
@@ -675,8 +764,8 @@ class SqlUnitOfWork:
             )
             id_rows.append({"external_id": item.external_id, "reference": reference})
             notice_rows += (
-                {"reference": reference, "seq": seq, "kind": kind, "status": IMPORTED}
-                for seq, kind in item.notices
+                {"reference": reference, "seq": seq, "kind": kind, "recipient": recipient, "status": IMPORTED}
+                for seq, kind, recipient in item.notices
             )
             for event in item.events:
                 moment = recorded_at.get(event.recorded_at)
@@ -712,7 +801,7 @@ class SqlUnitOfWork:
                 sa.update(reference_counters).where(reference_counters.c.year == year).values(last=last)
             )
 
-    def append(self, case: Case, event: Event, notice: str | None) -> None:
+    def append(self, case: Case, event: Event, owed: Sequence[OwedNotice] = ()) -> None:
         """Store *event* and the projection it led to, checking the version."""
         row = self._case_row(case)
         if event.seq == 1:
@@ -733,10 +822,10 @@ class SqlUnitOfWork:
                     .with_for_update(read=True)
                 ).scalar()
                 raise ConflictError(case.reference, expected=case.version - 1, found=found)
-        self._insert_event(event, notice)
+        self._insert_event(event, owed)
 
-    def iter_export(self, chunk: int = 500) -> Iterator[tuple[list[Event], list[tuple[int, str, str]]]]:
-        """Every case's history and notices ``(event seq, kind, status)``, by
+    def iter_export(self, chunk: int = 500) -> Iterator[tuple[list[Event], list[Notice]]]:
+        """Every case's history and outbox notices, by
         reference, *chunk* cases at a time, so that memory stays bounded
         however many cases there are (keyset pagination on the reference)."""
         last = ""
@@ -754,16 +843,14 @@ class SqlUnitOfWork:
             histories: dict[str, list[Event]] = {ref: [] for ref in refs}
             for row in self._rows_of(events, refs, events.c.seq):
                 histories[row.reference].append(self.event_from_row(row))
-            owed: dict[str, list[tuple[int, str, str]]] = {ref: [] for ref in refs}
-            for row in self._rows_of(notices, refs, notices.c.seq):
-                owed[row.reference].append((row.seq, row.kind, row.status))
+            owed: dict[str, list[Notice]] = {ref: [] for ref in refs}
+            for row in self._rows_of(notices, refs, notices.c.id):
+                owed[row.reference].append(_notice_from_row(row))
             for ref in refs:
                 yield histories[ref], owed[ref]
             last = refs[-1]
 
-    def restore(
-        self, case: Case, history: Sequence[Event], notices_owed: Sequence[tuple[int, str, str]]
-    ) -> None:
+    def restore(self, case: Case, history: Sequence[Event], notices_owed: Sequence[Notice]) -> None:
         """Insert an imported case with its history."""
         exists = self.conn.execute(
             sa.select(cases.c.reference).where(cases.c.reference == case.reference)
@@ -777,14 +864,11 @@ class SqlUnitOfWork:
         self._insert_dimensions(case)
         self._insert_external_id(history[0])
         for event in history:
-            self._insert_event(event, None)
+            self._insert_event(event, ())
         if notices_owed:
             self.conn.execute(
                 sa.insert(notices),
-                [
-                    {"reference": case.reference, "seq": q, "kind": k, "status": st}
-                    for q, k, st in notices_owed
-                ],
+                [_notice_row(attrs.evolve(n, reference=case.reference)) for n in notices_owed],
             )
 
     # -- translation -----------------------------------------------------
@@ -806,7 +890,7 @@ class SqlUnitOfWork:
                 {"external_id": event.data.external_id, "reference": event.reference},
             )
 
-    def _insert_event(self, event: Event, notice: str | None) -> None:
+    def _insert_event(self, event: Event, owed: Sequence[OwedNotice]) -> None:
         payload = json.dumps(self.converter.unstructure(event.data, EventData), ensure_ascii=False)
         self.conn.execute(
             _INSERT_EVENT,
@@ -820,10 +904,22 @@ class SqlUnitOfWork:
                 "payload": payload,
             },
         )
-        if notice is not None:
+        if owed:
             self.conn.execute(
                 _INSERT_NOTICE,
-                {"reference": event.reference, "seq": event.seq, "kind": notice, "status": "pending"},
+                [
+                    {
+                        "reference": event.reference,
+                        "seq": event.seq,
+                        "kind": n.kind,
+                        "recipient": n.recipient,
+                        "way": n.way,
+                        "message_id": n.message_id,
+                        "status": n.status,
+                        "attempts": 0,
+                    }
+                    for n in owed
+                ],
             )
 
     def event_from_row(self, row: sa.Row[Any]) -> Event:
@@ -887,6 +983,7 @@ class SqlUnitOfWork:
             "contact_email": contact.email,
             "contact_phone": contact.phone,
             "contact_address": contact.address,
+            "contact_preferred": contact.preferred,
             "forwards": case.forwards,
             "postponements": case.postponements,
             "late_postponements": case.late_postponements,
@@ -910,6 +1007,7 @@ class SqlUnitOfWork:
                 email=v["contact_email"],
                 phone=v["contact_phone"],
                 address=v["contact_address"],
+                preferred=v["contact_preferred"],
             )
         )
         return Case(

@@ -26,7 +26,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -69,6 +69,8 @@ cases = sa.Table(
     sa.Column("contact_email", sa.String(320)),
     sa.Column("contact_phone", sa.String(40)),
     sa.Column("contact_address", sa.String(400)),
+    # How the person wants to be reached: epost, brev or telefon.
+    sa.Column("contact_preferred", sa.String(16)),
     sa.Column("forwards", sa.Integer, nullable=False),
     sa.Column("postponements", sa.Integer, nullable=False),
     sa.Column("late_postponements", sa.Integer, nullable=False),
@@ -115,8 +117,12 @@ events = sa.Table(
     sa.UniqueConstraint("reference", "seq"),
 )
 
-# Citizen notices owed because of an event.  Delivery is a later concern; the
-# row is written in the same transaction as the event so none is ever lost.
+# The outbox: every notice an event gives rise to, to the person or to staff
+# (klagomal.notices).  Written in the same transaction as the event, so none
+# is ever lost; delivered afterwards by ``klagomal deliver``.  The attempt is
+# recorded ('sending') before a notifier is called, so a crash never causes a
+# second send.  ``message_id`` is fixed when the row is written, so every
+# attempt carries the same Message-ID and replies can be threaded back.
 notices = sa.Table(
     "notices",
     metadata,
@@ -125,7 +131,21 @@ notices = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.UniqueConstraint("reference", "seq"),
+    # Who it is for: person, chef, forvaltningschef, namnd, personal-1, ...
+    sa.Column("recipient", sa.String(40), nullable=False, server_default="person"),
+    # epost, brev or uppgift (a task for the handler); NULL for rows never delivered by klagomal.
+    sa.Column("way", sa.String(16)),
+    sa.Column("message_id", sa.String(250)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt", Timestamp),
+    sa.Column("attempted_at", Timestamp),
+    sa.Column("sent_at", Timestamp),
+    # Where it went: the e-mail or postal address used.
+    sa.Column("address", sa.String(400)),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("reference", "seq", "recipient"),
+    sa.Index(None, "status", "next_attempt"),
+    sa.Index(None, "message_id"),
 )
 
 # The id a case had in the system it was imported from (bulk import): the
