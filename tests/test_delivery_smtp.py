@@ -273,3 +273,19 @@ def test_delivery_killed_mid_send_never_sends_twice(tmp_path: Path) -> None:
         assert resend.returncode == 0, resend.stderr
         assert run("deliver", today="2026-03-05").returncode == 0
         assert [r.message["Message-ID"] for r in server.messages] == [received["Message-ID"]] * 2
+
+
+def test_reminders_go_by_mail_once_a_server_is_configured(
+    k: Klagomal, server: SmtpServer, clock: FixedClock
+) -> None:
+    # R7: two working days before the besked deadline the unit is reminded, by e-mail.
+    ref = register_case(k, contact=EVA).reference
+    clock.set(dt.date(2026, 3, 12))
+    run = k.remind()
+    assert run.notifier == "smtp"
+    assert [r.reference for r in run.sent] == [ref]
+    [received] = server.messages
+    assert received.rcpt_tos == ["hemtjanst.norr@exempelkommun.se"]
+    assert ref in received.message["Subject"]
+    assert received.message.get_body(("html",)) is not None
+    assert k.remind().sent == []  # once

@@ -56,7 +56,7 @@ from klagomal.notices import (
     retry_delay,
     way_label,
 )
-from klagomal.notifiers import EMAIL, LETTER, LOG_NOTIFIER, Message, Notifier
+from klagomal.notifiers import EMAIL, LETTER, LOG_NOTIFIER, SMTP_NOTIFIER, Message, Notifier
 from klagomal.organisation import Organisation, default_organisation
 from klagomal.pluginmanager import (
     PluginManager,
@@ -719,15 +719,20 @@ class Klagomal:
 
     # -- reminders and timeliness ----------------------------------------
 
-    def remind(self, notifier: str = LOG_NOTIFIER) -> ReminderRun:
+    def remind(self, notifier: str | None = None) -> ReminderRun:
         """Remind handlers of deadlines that are close and tell managers of
         deadlines that have passed, through *notifier*.  Meant to run daily.
+
+        Without *notifier*: ``smtp`` when the organisation file names a mail
+        server (``[utskick.smtp] vard``), else ``log``.
 
         Idempotent: a reminder is owed once per case, deadline and due date,
         and is recorded before it is sent, so running twice sends nothing
         twice.  A reminder whose notifier failed is retried on the next run;
         one the case has since outgrown (answered, postponed) is not sent.
         """
+        if notifier is None:
+            notifier = SMTP_NOTIFIER if self.organisation.delivery.smtp.host else LOG_NOTIFIER
         if notifier not in self.registry.notifiers:
             raise ConfigurationError(
                 _("aviseringssättet '{name}' finns inte (kända: {known})").format(

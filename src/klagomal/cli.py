@@ -371,7 +371,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--notifier",
         metavar="NAMN",
-        help=_("aviseringssätt (standard log; se 'klagomal plugins')"),
+        help=_(
+            "aviseringssätt (standard smtp om [utskick.smtp] anger en server, annars log; "
+            "se 'klagomal plugins')"
+        ),
     )
     return parser
 
@@ -981,6 +984,8 @@ def _cmd_letter(args: argparse.Namespace, out: _Output) -> int:
                 "subject": letter.subject,
                 "text": letter.text,
                 "template": letter.template,
+                "html": letter.html,
+                "html_template": letter.html_template,
             },
             _("Ämne: {subject}").format(subject=letter.subject) + "\n\n" + letter.text,
         )
@@ -1129,7 +1134,7 @@ def _reminder_row(reminder: Reminder) -> list[str]:
 
 def _cmd_remind(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
-        run = k.remind() if args.notifier is None else k.remind(args.notifier)
+        run = k.remind(args.notifier)
         as_json = {
             "today": run.today,
             "notifier": run.notifier,
