@@ -1,0 +1,641 @@
+"""The web form "Tala om vad du tycker", framework-neutral.
+
+The kommun's own web platform draws the form and receives the post; this
+module knows what the form asks, checks what came in and registers it:
+
+* :data:`FIELDS` is the form as data (ids, Swedish labels, help texts, limits,
+  choices), and :func:`form_schema` gives it as JSON for a front end, with the
+  organisation's units as choices;
+* :func:`validate_form` turns the posted fields into a :class:`FormSubmission`,
+  or a :class:`FormErrors` with one Swedish message per field;
+* :func:`register_submission` registers a submission through the channel
+  ``webbformular`` (R4).
+
+The form asks only for what is needed (R30): what kind of feedback, the
+text, and a way to reach the person; the unit is optional.  Anonymous
+feedback is not taken through the web form by default (R5): the person is
+told that it can be given by telephone, letter or reply card instead.  A
+förvaltning may allow it with the hook ``klagomal_allows_anonymous``;
+:func:`anonymous_allowed` asks that hook as registration will.
+
+The person's text is kept as written: whitespace at the ends is stripped,
+line breaks are normalised to ``\\n``, and control characters are refused,
+but nothing is escaped here.  Escaping belongs to whatever renders the text
+(a Jinja2 template with autoescape, for example).
+
+See ``docs/intake-webform.md`` and the example application in
+``examples/webform/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from klagomal.i18n import _
+from klagomal.model import Case, Contact, Kind
+from klagomal.organisation import Organisation
+from klagomal.pluginmanager import call_impl, implementations
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.app import Klagomal
+
+__all__ = [
+    "ANONYMOUS_ELSEWHERE",
+    "CHANNEL",
+    "CONSENT_TEXT",
+    "CONTACT_GROUP",
+    "CONTACT_HELP",
+    "FIELDS",
+    "FORM_INTRO",
+    "FORM_TITLE",
+    "Choice",
+    "FormErrors",
+    "FormField",
+    "FormSubmission",
+    "anonymous_allowed",
+    "checked",
+    "field",
+    "form_schema",
+    "register_submission",
+    "unit_choices",
+    "validate_form",
+]
+
+log = logging.getLogger(__name__)
+
+#: The channel web form feedback is registered through (R4).
+CHANNEL = "webbformular"
+
+#: The key of the contact details as a group in :attr:`FormErrors.messages`
+#: and in the schema: "at least one way to reach you" is about all of them.
+CONTACT_GROUP = "kontakt"
+
+FORM_TITLE = _("Tala om vad du tycker")
+
+FORM_INTRO = _(
+    "Vi vill gärna veta vad du tycker om kommunens verksamhet, både när något blivit fel och när "
+    "något varit bra. Tack för att du hör av dig: dina synpunkter hjälper oss att bli bättre. "
+    "Vill du överklaga ett beslut eller felanmäla något, till exempel en trasig gatlykta, finns "
+    "särskilda vägar för det; vi hjälper dig gärna att hitta rätt."
+)
+
+#: The help text of the contact details.
+CONTACT_HELP = _(
+    "Fyll i minst ett sätt att nå dig (e-post, telefon eller postadress) så att vi kan svara dig."
+)
+
+#: Where anonymous feedback can be given instead (R5: not through the web form by default).
+ANONYMOUS_ELSEWHERE = _(
+    "Via webbformuläret tar vi normalt inte emot anonyma synpunkter. Vill du vara anonym kan du "
+    "ringa, skriva ett brev eller lämna ett svarskort."
+)
+
+#: What the person is told about their personal data before they send
+#: contact details.  Modest on purpose: the kommun's own policy applies, and
+#: the web page should link to it.
+CONSENT_TEXT = _(
+    "Så hanterar vi dina personuppgifter\n"
+    "\n"
+    "Kommunen sparar det du skriver och de kontaktuppgifter du lämnar (namn, e-postadress, "
+    "telefonnummer, postadress). Vi använder dem för att handlägga din synpunkt, svara dig och "
+    "hålla dig informerad, och för att förbättra verksamheten.\n"
+    "\n"
+    "Det du skickar till kommunen är normalt en allmän handling, som vem som helst kan begära att "
+    "få läsa. Sekretess kan gälla för vissa uppgifter, till exempel inom socialtjänsten. Skriv "
+    "därför inte mer om dig själv eller andra än vad som behövs.\n"
+    "\n"
+    "Uppgifterna sparas så länge kommunens regler för bevarande och gallring säger. Du har rätt "
+    "att få veta vilka uppgifter om dig som kommunen behandlar och att få felaktiga uppgifter "
+    "rättade. Kommunens egen information om behandling av personuppgifter gäller, där finns också "
+    "kontaktuppgifter till dataskyddsombudet."
+)
+
+
+@attrs.frozen
+class Choice:
+    """One choice of a field: the value posted and the Swedish label shown.
+    ``group`` is a heading to group choices under (the förvaltning of a unit)."""
+
+    value: str
+    label: str
+    group: str | None = None
+
+
+@attrs.frozen
+class FormField:
+    """One field of the form.
+
+    :param id: the ASCII name the field is posted under.
+    :param label: the Swedish label.
+    :param help: a Swedish help text shown with the field, or ``""``.
+    :param type: how to draw it: ``radio``, ``select``, ``textarea``,
+        ``text``, ``email``, ``tel`` or ``checkbox``.
+    :param required: whether it must always be filled in.
+    :param max_length: the most characters accepted, or ``None``.
+    :param choices: the valid values, for ``radio`` and ``select``; the unit
+        choices come from the organisation (:func:`unit_choices`).
+    :param noun: how a message names the field ("Texten", "E-postadressen").
+    :param group: ``"kontakt"`` for the contact details.
+    :param required_when: ``"kontakt"`` when the field is required as soon as
+        any contact detail is given (the consent).
+    :param multiline: whether line breaks are allowed in the value.
+    :param autocomplete: the HTML ``autocomplete`` token, or ``None``.
+    :param honeypot: the hidden field that only a robot fills in.
+    """
+
+    id: str
+    label: str
+    help: str = ""
+    type: str = "text"
+    required: bool = False
+    max_length: int | None = None
+    choices: tuple[Choice, ...] = ()
+    noun: str = ""
+    group: str | None = None
+    required_when: str | None = None
+    multiline: bool = False
+    autocomplete: str | None = None
+    honeypot: bool = False
+
+    def to_json(self, choices: Sequence[Choice] | None = None) -> dict[str, Any]:
+        """The field as a JSON-ready dict, with *choices* instead of its own."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "help": self.help,
+            "type": self.type,
+            "required": self.required,
+            "required_when": self.required_when,
+            "max_length": self.max_length,
+            "multiline": self.multiline,
+            "choices": [
+                {"value": c.value, "label": c.label, "group": c.group}
+                for c in (self.choices if choices is None else choices)
+            ],
+            "group": self.group,
+            "autocomplete": self.autocomplete,
+            "honeypot": self.honeypot,
+        }
+
+
+#: The ways of contact a person may prefer, as :class:`~klagomal.model.Contact`
+#: names them, with the field each one needs.
+_PREFERRED = {"epost": "epost", "brev": "adress", "telefon": "telefon"}
+
+#: The form "Tala om vad du tycker", in the order it is shown.
+FIELDS: tuple[FormField, ...] = (
+    FormField(
+        "typ",
+        _("Vad vill du lämna?"),
+        _(
+            "Klagomål: något du är missnöjd med eller som inte blev som du väntat dig. Förslag: en "
+            "idé om hur vi kan bli bättre. Beröm: något som var bra. Du väljer själv."
+        ),
+        type="radio",
+        required=True,
+        choices=tuple(Choice(k.value, k.label) for k in Kind),
+        noun=_("Typen"),
+    ),
+    FormField(
+        "text",
+        _("Din synpunkt"),
+        _("Berätta vad det gäller, gärna var och när det hände."),
+        type="textarea",
+        required=True,
+        max_length=5000,
+        noun=_("Texten"),
+        multiline=True,
+    ),
+    FormField(
+        "enhet",
+        _("Vilken verksamhet gäller det?"),
+        _("Välj om du vet. Vet du inte, lämna fältet tomt så ser vi till att synpunkten hamnar rätt."),
+        type="select",
+        noun=_("Verksamheten"),
+    ),
+    FormField(
+        "namn",
+        _("Namn"),
+        type="text",
+        max_length=200,
+        noun=_("Namnet"),
+        group=CONTACT_GROUP,
+        autocomplete="name",
+    ),
+    FormField(
+        "epost",
+        _("E-postadress"),
+        type="email",
+        max_length=254,
+        noun=_("E-postadressen"),
+        group=CONTACT_GROUP,
+        autocomplete="email",
+    ),
+    FormField(
+        "telefon",
+        _("Telefonnummer"),
+        type="tel",
+        max_length=40,
+        noun=_("Telefonnumret"),
+        group=CONTACT_GROUP,
+        autocomplete="tel",
+    ),
+    FormField(
+        "adress",
+        _("Postadress"),
+        _("Gatuadress, postnummer och ort, om du vill ha svar med brev."),
+        type="textarea",
+        max_length=500,
+        noun=_("Postadressen"),
+        group=CONTACT_GROUP,
+        multiline=True,
+        autocomplete="street-address",
+    ),
+    FormField(
+        "kontaktsatt",
+        _("Hur vill du helst bli kontaktad?"),
+        type="radio",
+        choices=(Choice("epost", _("E-post")), Choice("brev", _("Brev")), Choice("telefon", _("Telefon"))),
+        noun=_("Kontaktsättet"),
+        group=CONTACT_GROUP,
+    ),
+    FormField(
+        "anonym",
+        _("Jag vill vara anonym"),
+        _(
+            "Lämna då inga kontaktuppgifter. En anonym synpunkt kan vi inte svara på, och du får "
+            "inget besked om hur den handläggs."
+        ),
+        type="checkbox",
+        noun=_("Anonymiteten"),
+    ),
+    FormField(
+        "samtycke",
+        _("Jag har läst informationen om personuppgifter och godkänner att mina kontaktuppgifter sparas"),
+        _("Krävs när du lämnar kontaktuppgifter."),
+        type="checkbox",
+        noun=_("Godkännandet"),
+        required_when=CONTACT_GROUP,
+    ),
+    FormField(
+        "webbplats",
+        _("Lämna det här fältet tomt"),
+        type="text",
+        max_length=None,
+        noun=_("Fältet"),
+        autocomplete="off",
+        honeypot=True,
+    ),
+)
+
+_BY_ID = {f.id: f for f in FIELDS}
+
+
+def field(field_id: str) -> FormField:
+    """The field with this id; ``KeyError`` if there is none."""
+    return _BY_ID[field_id]
+
+
+def unit_choices(organisation: Organisation) -> tuple[Choice, ...]:
+    """Every unit of *organisation* as a choice, in file order, labelled
+    with its path below the förvaltning ("Äldreomsorg – Hemtjänst Norr") and
+    grouped by förvaltning."""
+    choices = []
+    for unit in organisation.units.values():
+        path = organisation.path(unit.id)
+        label = " – ".join(u.name for u in path[1:]) or path[0].name
+        choices.append(Choice(unit.id, label, organisation.departments[unit.department].name))
+    return tuple(choices)
+
+
+def anonymous_allowed(klagomal: Klagomal, unit: str | None = None) -> bool:
+    """Whether anonymous feedback through the web form is accepted for
+    *unit*, as registration will decide (R5): the first plugin's answer to
+    ``klagomal_allows_anonymous`` for the unit's förvaltning, else the
+    channel's own policy (no).  Without a unit (or with one the organisation
+    does not know), only when every förvaltning accepts it, since the case
+    may be routed to any of them."""
+    org = klagomal.organisation
+    channel = klagomal.channels[CHANNEL]
+    departments = [org.unit(unit).department] if unit and org.has_unit(unit) else list(org.departments)
+    hook = klagomal.plugin_manager.hook.klagomal_allows_anonymous
+    for department in departments:
+        answer: bool | None = None
+        for impl in implementations(hook):
+            try:
+                result = call_impl(impl, channel=channel, department=department, organisation=org)
+            except Exception:  # registration logs it and notes it with the case
+                log.debug("plugin %r failed in klagomal_allows_anonymous", impl.plugin_name, exc_info=True)
+                continue
+            if isinstance(result, bool):
+                answer = result
+                break
+        if not (channel.allows_anonymous if answer is None else answer):
+            return False
+    return True
+
+
+def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) -> dict[str, Any]:
+    """The form as a JSON-ready description for a front end: title, intro,
+    consent text, the fields with the organisation's units as choices, and
+    the anonymity policy (R5).
+
+    With *klagomal*, ``anonymous_allowed`` and ``anonymous_units`` follow its
+    plugins (``klagomal_allows_anonymous``): whether anonymous feedback is
+    accepted whatever unit it concerns, and the units for which it is.
+    Without, the built-in policy applies: never through the web form.
+    """
+    units = unit_choices(organisation)
+    if klagomal is None:
+        everywhere, anonymous_units = False, []
+    else:
+        everywhere = anonymous_allowed(klagomal)
+        anonymous_units = [c.value for c in units if anonymous_allowed(klagomal, c.value)]
+    return {
+        "id": "tala-om-vad-du-tycker",
+        "title": FORM_TITLE,
+        "intro": FORM_INTRO,
+        "kommun": organisation.name,
+        "channel": CHANNEL,
+        "consent_text": CONSENT_TEXT,
+        "anonymous_allowed": everywhere,
+        "anonymous_units": anonymous_units,
+        "groups": {
+            CONTACT_GROUP: {
+                "label": _("Hur når vi dig?"),
+                "help": CONTACT_HELP if everywhere else f"{CONTACT_HELP} {ANONYMOUS_ELSEWHERE}",
+            }
+        },
+        "fields": [f.to_json(units if f.id == "enhet" else None) for f in FIELDS],
+    }
+
+
+# -- validation ------------------------------------------------------------
+
+
+@attrs.frozen
+class FormSubmission:
+    """A valid form: what :meth:`klagomal.Klagomal.register` needs.
+
+    :param contact: ``None`` when the person chose to be anonymous (only
+        when that was allowed).
+    :param received: the day the form was received.
+    """
+
+    kind: Kind
+    text: str
+    unit: str | None
+    contact: Contact | None
+    received: dt.date
+
+    @property
+    def anonymous(self) -> bool:
+        """No contact details (R5)."""
+        return self.contact is None
+
+
+@attrs.frozen
+class FormErrors:
+    """Why a form cannot be accepted.
+
+    :param messages: Swedish messages by field id (``"kontakt"`` for the
+        contact details as a whole), in the order of the form.
+    :param values: what the person wrote, cleaned as far as it could be, by
+        field id, to fill the form in again (not escaped).
+    :param spam: the hidden honeypot field was filled in: a robot.  Then
+        there are no messages; show the ordinary thank-you page and store
+        nothing.
+    """
+
+    messages: dict[str, str] = attrs.field(factory=dict)
+    values: dict[str, str] = attrs.field(factory=dict)
+    spam: bool = False
+
+
+_TRUE = frozenset({"on", "ja", "1", "true", "yes", "y"})
+
+# A practical check, not RFC 5322: one @, something before it, and a domain
+# with a dot and no empty labels.  Non-ASCII letters are allowed (IDN, å ä ö).
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def checked(value: str | None) -> bool:
+    """Whether a posted checkbox value means yes (``on``, ``ja``, ``1``, ...)."""
+    return value is not None and value.strip().lower() in _TRUE
+
+
+def _number(n: int) -> str:
+    """A count as Swedes write it: 5 000."""
+    return f"{n:,}".replace(",", " ")
+
+
+def _single(value: str | Sequence[str] | None) -> tuple[str, bool]:
+    """The one value posted for a field, and whether more than one came."""
+    if value is None:
+        return "", False
+    if isinstance(value, str):
+        return value, False
+    values = list(value)
+    if not values:
+        return "", False
+    return values[-1], len(values) > 1
+
+
+def _clean(value: str) -> str:
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _bad_character(value: str, multiline: bool) -> bool:
+    for char in value:
+        if char == "\t" or (char == "\n" and multiline):
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return True
+    return False
+
+
+def validate_form(
+    data: Mapping[str, str | list[str]],
+    organisation: Organisation,
+    *,
+    allow_anonymous: bool = False,
+    today: dt.date,
+) -> FormSubmission | FormErrors:
+    """Check a posted form; return what to register or why not.
+
+    :param data: the posted fields by id, each a text or a list of texts (as
+        many frameworks give them); other keys, such as a CSRF token, are
+        ignored.
+    :param organisation: the kommun's organisation, for the units.
+    :param allow_anonymous: whether the person may choose to be anonymous
+        (R5; by default not through the web form).  Ask
+        :func:`anonymous_allowed` for the kommun's policy.
+    :param today: the day the form is received.
+    """
+    values: dict[str, str] = {}
+    messages: dict[str, str] = {}
+    for f in FIELDS:
+        raw, several = _single(data.get(f.id))
+        if f.honeypot:
+            if raw.strip():
+                return FormErrors(spam=True)
+            continue
+        value = _clean(raw)
+        values[f.id] = value
+        if several and f.type != "checkbox":
+            messages[f.id] = _("{noun} kom flera gånger. Ladda om sidan och skicka formuläret igen.").format(
+                noun=f.noun
+            )
+        elif _bad_character(value, f.multiline):
+            messages[f.id] = (
+                _("{noun} innehåller tecken som inte kan tas emot (radbrytning eller styrtecken).")
+                if not f.multiline
+                else _("{noun} innehåller styrtecken som inte kan tas emot. Ta bort dem och försök igen.")
+            ).format(noun=f.noun)
+        elif f.max_length is not None and len(value) > f.max_length:
+            messages[f.id] = _("{noun} får vara högst {limit} tecken (du skrev {count}).").format(
+                noun=f.noun, limit=_number(f.max_length), count=_number(len(value))
+            )
+
+    def check(field_id: str, message: str) -> None:
+        messages.setdefault(field_id, message)
+
+    kind: Kind | None = None
+    if not values["typ"]:
+        check("typ", _("Välj om du vill lämna ett klagomål, ett förslag eller beröm."))
+    elif "typ" not in messages:
+        try:
+            kind = Kind(values["typ"])
+        except ValueError:
+            check("typ", _("Välj Klagomål, Förslag eller Beröm."))
+    if not values["text"]:
+        check("text", _("Skriv din synpunkt."))
+    unit = values["enhet"] or None
+    if unit is not None and not organisation.has_unit(unit):
+        check("enhet", _("Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt."))
+
+    email, phone, address, name = values["epost"], values["telefon"], values["adress"], values["namn"]
+    if email and not _EMAIL.fullmatch(email):
+        check("epost", _("E-postadressen ser inte ut att stämma. Skriv den som namn@exempel.se."))
+    if phone and sum(c.isdigit() for c in phone) < 5:
+        check("telefon", _("Telefonnumret behöver innehålla minst fem siffror, med riktnummer."))
+    preferred = values["kontaktsatt"] or None
+    if preferred is not None and preferred not in _PREFERRED:
+        check("kontaktsatt", _("Välj e-post, brev eller telefon, eller lämna frågan obesvarad."))
+        preferred = None
+    anonymous = checked(values["anonym"])
+    reachable = bool(email or phone or address)
+    given = reachable or bool(name)
+    if anonymous and not allow_anonymous:
+        check(
+            "anonym",
+            _(
+                "Det går inte att lämna en anonym synpunkt via webbformuläret. Fyll i hur vi kan nå "
+                "dig, eller ring, skriv ett brev eller lämna ett svarskort om du vill vara anonym."
+            ),
+        )
+    elif anonymous and given:
+        check(
+            "anonym",
+            _(
+                "Du har valt att vara anonym men fyllt i kontaktuppgifter. Ta bort dem, eller ta bort "
+                "krysset för anonym så kan vi svara dig."
+            ),
+        )
+    elif not anonymous:
+        if preferred is not None and not values[_PREFERRED[preferred]]:
+            detail = _PREFERRED[preferred]
+            check(
+                detail,
+                {
+                    "epost": _("Fyll i din e-postadress, eftersom du vill bli kontaktad med e-post."),
+                    "adress": _("Fyll i din postadress, eftersom du vill ha svar med brev."),
+                    "telefon": _("Fyll i ditt telefonnummer, eftersom du vill bli kontaktad per telefon."),
+                }[detail],
+            )
+        elif not reachable:
+            check(
+                CONTACT_GROUP,
+                _(
+                    "Fyll i minst ett sätt att nå dig: e-post, telefon eller postadress. Anonyma "
+                    "synpunkter kan vi inte svara på; vill du vara anonym kan du välja det här i "
+                    "formuläret."
+                )
+                if allow_anonymous
+                else _(
+                    "Fyll i minst ett sätt att nå dig: e-post, telefon eller postadress. Via "
+                    "webbformuläret tar vi inte emot anonyma synpunkter; vill du vara anonym kan du "
+                    "ringa, skriva ett brev eller lämna ett svarskort."
+                ),
+            )
+    consent = checked(values["samtycke"])
+    if given and not consent and not anonymous:
+        check(
+            "samtycke",
+            _("Du behöver godkänna att vi sparar dina kontaktuppgifter, så att vi kan svara dig."),
+        )
+
+    if messages or kind is None:
+        order = [f.id for f in FIELDS]
+        ranked = sorted(messages.items(), key=lambda item: _rank(item[0], order))
+        return FormErrors(messages=dict(ranked), values=values)
+    contact = (
+        None
+        if anonymous
+        else Contact(
+            name=name or None,
+            email=email or None,
+            phone=phone or None,
+            address=address or None,
+            preferred=preferred,
+        )
+    )
+    return FormSubmission(kind=kind, text=values["text"], unit=unit, contact=contact, received=today)
+
+
+def _rank(key: str, order: list[str]) -> int:
+    """Where a message stands: the contact group just before its first field."""
+    if key == CONTACT_GROUP:
+        return order.index("namn")
+    return order.index(key)
+
+
+def register_submission(
+    klagomal: Klagomal,
+    submission: FormSubmission,
+    *,
+    actor: str | None = CHANNEL,
+    fallback_unit: str | None = None,
+) -> Case:
+    """Register *submission* through the channel ``webbformular`` and return
+    the new case.
+
+    :param actor: who the registration event names.
+    :param fallback_unit: the unit that receives feedback where the person
+        named none, for example the kommun's contact centre, which forwards
+        it where it belongs (R12); by default the organisation file's
+        ``[intag] enhet``.  Without either, a plugin's ``klagomal_route``
+        must place such feedback, or registration is refused.  Note that a
+        routing plugin then sees this unit, not ``None``.
+
+    Raises :class:`~klagomal.errors.InvalidInputError` when registration
+    refuses it, for example when a plugin's intake check rejects it
+    (:class:`~klagomal.errors.PluginRejectedError`) or a förvaltning does not
+    accept it anonymously.
+    """
+    return klagomal.register(
+        kind=submission.kind,
+        channel=CHANNEL,
+        text=submission.text,
+        unit=submission.unit or fallback_unit or klagomal.organisation.intake.unit,
+        received=submission.received,
+        contact=submission.contact,
+        actor=actor,
+    )

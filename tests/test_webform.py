@@ -1,0 +1,391 @@
+"""The web form "Tala om vad du tycker": its fields, validation and
+registration (R4, R5, R23, R30)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from klagomal import Contact, InvalidInputError, Kind, Klagomal
+from klagomal.intake import webform
+from klagomal.intake.webform import FormErrors, FormSubmission, validate_form
+from klagomal.organisation import default_organisation
+from klagomal.testing import instance, plugin
+
+TODAY = dt.date(2026, 3, 2)
+ORG = default_organisation()
+
+#: A valid form as a browser posts it: what a person must fill in, no more (R30).
+VALID = {"typ": "klagomal", "text": "Hemtjänsten kom inte.", "epost": "eva@example.se", "samtycke": "on"}
+
+
+def validate(allow_anonymous: bool = False, **changes: Any) -> FormSubmission | FormErrors:
+    data = {**VALID, **changes}
+    return validate_form(data, ORG, allow_anonymous=allow_anonymous, today=TODAY)
+
+
+def errors(allow_anonymous: bool = False, **changes: Any) -> dict[str, str]:
+    result = validate(allow_anonymous, **changes)
+    assert isinstance(result, FormErrors), result
+    assert not result.spam
+    return result.messages
+
+
+def submission(allow_anonymous: bool = False, **changes: Any) -> FormSubmission:
+    result = validate(allow_anonymous, **changes)
+    assert isinstance(result, FormSubmission), result
+    return result
+
+
+# -- the form as data ------------------------------------------------------
+
+
+def test_fields_are_the_form_in_order_with_ascii_ids() -> None:
+    ids = [f.id for f in webform.FIELDS]
+    assert ids == [
+        "typ",
+        "text",
+        "enhet",
+        "namn",
+        "epost",
+        "telefon",
+        "adress",
+        "kontaktsatt",
+        "anonym",
+        "samtycke",
+        "webbplats",
+    ]
+    assert all(i.isascii() for i in ids)
+    # R30: only the kind and the text are always required.
+    assert [f.id for f in webform.FIELDS if f.required] == ["typ", "text"]
+    assert webform.field("samtycke").required_when == "kontakt"
+    assert [f.id for f in webform.FIELDS if f.honeypot] == ["webbplats"]
+    assert [(c.value, c.label) for c in webform.field("typ").choices] == [
+        ("klagomal", "Klagomål"),
+        ("forslag", "Förslag"),
+        ("berom", "Beröm"),
+    ]
+
+
+def test_schema_is_json_with_the_units_and_the_consent_text() -> None:
+    schema = webform.form_schema(ORG)
+    assert json.loads(json.dumps(schema)) == schema
+    assert schema["title"] == "Tala om vad du tycker"
+    assert schema["consent_text"] == webform.CONSENT_TEXT
+    assert schema["anonymous_allowed"] is False
+    assert schema["anonymous_units"] == []
+    fields = {f["id"]: f for f in schema["fields"]}
+    assert list(fields) == [f.id for f in webform.FIELDS]
+    assert fields["text"]["max_length"] == 5000
+    units = {c["value"]: c for c in fields["enhet"]["choices"]}
+    assert list(units) == list(ORG.units)
+    assert units["soc-aldre-hemtjanst-norr"] == {
+        "value": "soc-aldre-hemtjanst-norr",
+        "label": "Äldreomsorg – Hemtjänst Norr",
+        "group": "Socialförvaltningen",
+    }
+    assert units["soc"]["label"] == "Socialförvaltningen"
+    # R5: the person is told where anonymous feedback can be given instead.
+    assert "svarskort" in schema["groups"]["kontakt"]["help"]
+
+
+def test_consent_text_says_what_a_person_needs_to_know() -> None:
+    text = webform.CONSENT_TEXT
+    for words in ("allmän handling", "Sekretess", "gallring", "rätt att få veta", "Kommunens egen"):
+        assert words in text
+
+
+# -- validation --------------------------------------------------------------
+
+LONG = "a" * 5213
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        pytest.param(
+            {"typ": ""}, "typ", "Välj om du vill lämna ett klagomål, ett förslag eller beröm.", id="typ"
+        ),
+        pytest.param({"typ": "fraga"}, "typ", "Välj Klagomål, Förslag eller Beröm.", id="unknown-kind"),
+        pytest.param({"typ": "Klagomål"}, "typ", "Välj Klagomål, Förslag eller Beröm.", id="label-not-id"),
+        pytest.param({"text": " \r\n\t "}, "text", "Skriv din synpunkt.", id="text-blank"),
+        pytest.param(
+            {"text": LONG}, "text", "Texten får vara högst 5 000 tecken (du skrev 5 213).", id="text-length"
+        ),
+        pytest.param(
+            {"namn": "N" * 201}, "namn", "Namnet får vara högst 200 tecken (du skrev 201).", id="name-length"
+        ),
+        pytest.param(
+            {"epost": "e" * 245 + "@example.se"},
+            "epost",
+            "E-postadressen får vara högst 254 tecken (du skrev 256).",
+            id="email-length",
+        ),
+        pytest.param(
+            {"telefon": "0" * 41},
+            "telefon",
+            "Telefonnumret får vara högst 40 tecken (du skrev 41).",
+            id="phone",
+        ),
+        pytest.param(
+            {"adress": "A" * 501},
+            "adress",
+            "Postadressen får vara högst 500 tecken (du skrev 501).",
+            id="address-length",
+        ),
+        pytest.param(
+            {"enhet": "finns-inte"},
+            "enhet",
+            "Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt.",
+            id="unknown-unit",
+        ),
+        pytest.param(
+            {"epost": "", "samtycke": ""}, "kontakt", "Fyll i minst ett sätt att nå dig", id="no-contact"
+        ),
+        pytest.param(
+            {"epost": "", "namn": "Eva"}, "kontakt", "Fyll i minst ett sätt att nå dig", id="name-only"
+        ),
+        pytest.param(
+            {"samtycke": ""},
+            "samtycke",
+            "Du behöver godkänna att vi sparar dina kontaktuppgifter",
+            id="consent",
+        ),
+        pytest.param(
+            {"epost": "", "telefon": "070-123 45 67", "samtycke": "off"},
+            "samtycke",
+            "Du behöver godkänna",
+            id="consent-phone",
+        ),
+        pytest.param({"kontaktsatt": "brev"}, "adress", "Fyll i din postadress", id="prefers-letter"),
+        pytest.param({"kontaktsatt": "telefon"}, "telefon", "Fyll i ditt telefonnummer", id="prefers-phone"),
+        pytest.param(
+            {"epost": "", "telefon": "070-1234567", "kontaktsatt": "epost"},
+            "epost",
+            "Fyll i din e-postadress, eftersom du vill bli kontaktad med e-post.",
+            id="prefers-email",
+        ),
+        pytest.param(
+            {"kontaktsatt": "sms"}, "kontaktsatt", "Välj e-post, brev eller telefon", id="unknown-way"
+        ),
+        pytest.param({"telefon": "ring mig"}, "telefon", "minst fem siffror", id="phone-without-digits"),
+        pytest.param({"text": "Hej\x00då"}, "text", "styrtecken", id="nul"),
+        pytest.param({"text": "Hej\x1b[31m"}, "text", "styrtecken", id="escape"),
+        pytest.param({"text": "Hej\x7f"}, "text", "styrtecken", id="delete"),
+        pytest.param(
+            {"namn": "Eva\x07"}, "namn", "Namnet innehåller tecken som inte kan tas emot", id="bell"
+        ),
+        pytest.param({"namn": "Eva\nSvensson"}, "namn", "radbrytning", id="newline-in-name"),
+        pytest.param(
+            {"epost": "eva@example.se\r\nBcc: x@y.se"}, "epost", "radbrytning", id="header-injection"
+        ),
+        pytest.param({"text": ["Ett", "Två"]}, "text", "Texten kom flera gånger", id="twice"),
+    ],
+)
+def test_validation_messages(changes: dict[str, Any], field: str, message: str) -> None:
+    messages = errors(**changes)
+    assert field in messages, messages
+    assert message in messages[field]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "eva",
+        "eva@",
+        "@example.se",
+        "eva@example",
+        "eva @example.se",
+        "eva@@example.se",
+        "eva@example..se",
+        "a,b",
+    ],
+)
+def test_email_syntax(address: str) -> None:
+    assert errors(epost=address) == {
+        "epost": "E-postadressen ser inte ut att stämma. Skriv den som namn@exempel.se."
+    }
+
+
+@pytest.mark.parametrize(
+    "address", ["eva@example.se", "eva.svensson+synpunkt@exempel.kommun.se", "åsa@exempelkommun.se"]
+)
+def test_email_that_looks_right_is_accepted(address: str) -> None:
+    assert submission(epost=address).contact == Contact(email=address)
+
+
+def test_every_message_is_given_at_once_in_form_order() -> None:
+    messages = errors(typ="", text="", epost="fel", samtycke="")
+    assert list(messages) == ["typ", "text", "epost", "samtycke"]
+
+
+def test_anonymous_is_refused_through_the_web_form_with_the_other_ways() -> None:
+    # R5: not through the web form by default; say where it can be given.
+    messages = errors(epost="", samtycke="", anonym="on")
+    assert list(messages) == ["anonym"]
+    assert messages["anonym"] == (
+        "Det går inte att lämna en anonym synpunkt via webbformuläret. Fyll i hur vi kan nå dig, "
+        "eller ring, skriv ett brev eller lämna ett svarskort om du vill vara anonym."
+    )
+    assert "ringa, skriva ett brev eller lämna ett svarskort" in errors(epost="")["kontakt"]
+
+
+def test_anonymous_when_allowed() -> None:
+    sub = submission(allow_anonymous=True, epost="", samtycke="", anonym="ja")
+    assert sub.contact is None
+    assert sub.anonymous
+    # Without the box ticked, the person is asked for a way or to choose anonymity.
+    assert "välja det här" in errors(allow_anonymous=True, epost="")["kontakt"]
+    # Anonymous and contact details at once is a contradiction the person resolves.
+    assert (
+        "Du har valt att vara anonym men fyllt i kontaktuppgifter"
+        in (errors(allow_anonymous=True, anonym="on")["anonym"])
+    )
+
+
+def test_a_valid_form_becomes_a_submission() -> None:
+    sub = submission(
+        typ="berom",
+        enhet="kof-bibliotek",
+        namn="  Eva Svensson ",
+        telefon="070-123 45 67",
+        adress="Storgatan 1\r\n123 45 Exempelstad",
+        kontaktsatt="brev",
+        csrf_token="abc",  # what a web platform adds is ignored
+    )
+    assert sub == FormSubmission(
+        kind=Kind.BEROM,
+        text="Hemtjänsten kom inte.",
+        unit="kof-bibliotek",
+        contact=Contact(
+            name="Eva Svensson",
+            email="eva@example.se",
+            phone="070-123 45 67",
+            address="Storgatan 1\n123 45 Exempelstad",
+            preferred="brev",
+        ),
+        received=TODAY,
+    )
+
+
+def test_lists_of_values_as_frameworks_give_them() -> None:
+    data = {k: [v] for k, v in VALID.items()} | {"samtycke": ["0", "on"], "webbplats": []}
+    result = validate_form(data, ORG, today=TODAY)
+    assert isinstance(result, FormSubmission)
+
+
+def test_swedish_text_and_markup_are_kept_verbatim() -> None:
+    # Escaping is the renderer's job: the person's words are stored as written.
+    text = "  Hej!\r\n<script>alert('å')</script>\r\n\tÄlskar Ö & \"citat\" \u00a0\U0001f600\rslut  "
+    assert submission(text=text).text == (
+        "Hej!\n<script>alert('å')</script>\n\tÄlskar Ö & \"citat\" \u00a0\U0001f600\nslut"
+    )
+
+
+def test_length_counts_characters_after_newlines_are_normalised() -> None:
+    # A browser's textarea posts CRLF; 5 000 characters with line breaks fit.
+    text = ("a" * 99 + "\r\n") * 50
+    assert len(submission(text=text).text) == 4999
+
+
+def test_errors_keep_what_the_person_wrote() -> None:
+    result = validate(text="  <b>Hej</b>\r\n", epost="fel")
+    assert isinstance(result, FormErrors)
+    assert result.values["text"] == "<b>Hej</b>"
+    assert result.values["epost"] == "fel"
+    assert "webbplats" not in result.values
+
+
+@pytest.mark.parametrize("changes", [{}, {"typ": "", "text": "", "epost": "fel"}])
+def test_filled_honeypot_is_spam_with_no_messages(changes: dict[str, Any]) -> None:
+    result = validate(webbplats="http://example.com/", **changes)
+    assert result == FormErrors(spam=True)
+    assert result.messages == {}
+
+
+def test_blank_honeypot_is_not_spam() -> None:
+    assert isinstance(validate(webbplats=" "), FormSubmission)
+
+
+# -- registration ----------------------------------------------------------
+
+
+def test_register_submission_stores_a_real_case(k: Klagomal) -> None:
+    sub = validate_form(
+        {**VALID, "text": "Tack för ett fint bemötande på Solgården! <3", "enhet": "soc-aldre-solgarden"},
+        k.organisation,
+        today=k.clock.today(),
+    )
+    assert isinstance(sub, FormSubmission)
+    case = webform.register_submission(k, sub)
+    stored = k.get(case.reference)
+    assert stored.channel == "webbformular"
+    assert stored.kind is Kind.KLAGOMAL
+    assert stored.unit == "soc-aldre-solgarden"
+    assert stored.text == "Tack för ett fint bemötande på Solgården! <3"
+    assert stored.contact == Contact(email="eva@example.se")
+    assert stored.received == k.clock.today()
+    assert k.history(case.reference)[0].actor == "webbformular"
+
+
+def test_feedback_without_a_unit_goes_to_the_fallback_unit(k: Klagomal) -> None:
+    sub = submission()
+    assert sub.unit is None
+    case = webform.register_submission(k, sub, fallback_unit="klf-kontaktcenter", actor="webb")
+    assert case.unit == "klf-kontaktcenter"
+    assert k.history(case.reference)[0].actor == "webb"
+    # Without a fallback, the organisation file's [intag] enhet receives it.
+    assert webform.register_submission(k, sub).unit == k.organisation.intake.unit == "klf-kontaktcenter"
+
+
+def test_registration_refuses_anonymous_even_if_the_form_let_it_through(k: Klagomal) -> None:
+    # R5 is enforced by registration too, not only by the form.
+    sub = submission(allow_anonymous=True, epost="", samtycke="", anonym="on", enhet="kof-badhus")
+    with pytest.raises(InvalidInputError, match="anonyma synpunkter tas inte emot"):
+        webform.register_submission(k, sub)
+
+
+def test_a_forvaltning_may_allow_anonymous_feedback_through_the_web_form(tmp_path: Any) -> None:
+    # The hook klagomal_allows_anonymous changes R5's default for one förvaltning.
+    def kof_only(channel: Any, department: str) -> bool | None:
+        return True if (channel.id, department) == ("webbformular", "kof") else None
+
+    with instance(tmp_path, plugins=[plugin(klagomal_allows_anonymous=kof_only)]) as k:
+        assert webform.anonymous_allowed(k, "kof-badhus")
+        assert not webform.anonymous_allowed(k, "soc-aldre-solgarden")
+        assert not webform.anonymous_allowed(k)  # it could be routed anywhere
+        assert not webform.anonymous_allowed(k, "finns-inte")
+        schema = webform.form_schema(k.organisation, k)
+        assert schema["anonymous_allowed"] is False
+        assert schema["anonymous_units"] == ["kof", "kof-bibliotek", "kof-badhus", "kof-fritidsgardar"]
+        sub = validate_form(
+            {
+                "typ": "forslag",
+                "text": "Längre öppettider i badhuset.",
+                "enhet": "kof-badhus",
+                "anonym": "on",
+            },
+            k.organisation,
+            allow_anonymous=webform.anonymous_allowed(k, "kof-badhus"),
+            today=k.clock.today(),
+        )
+        assert isinstance(sub, FormSubmission)
+        case = webform.register_submission(k, sub)
+        assert k.get(case.reference).anonymous
+
+
+def test_a_plugin_that_fails_is_skipped_when_asking_about_anonymity(tmp_path: Any) -> None:
+    def broken(channel: Any) -> bool:
+        raise RuntimeError("trasig")
+
+    with instance(tmp_path, plugins=[plugin(klagomal_allows_anonymous=broken)]) as k:
+        assert not webform.anonymous_allowed(k, "kof-badhus")
+
+
+def test_everywhere_allowed(tmp_path: Any) -> None:
+    with instance(tmp_path, plugins=[plugin(klagomal_allows_anonymous=lambda: True)]) as k:
+        assert webform.anonymous_allowed(k)
+        assert webform.form_schema(k.organisation, k)["anonymous_allowed"] is True
