@@ -70,6 +70,14 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
         appeal_to="Omsorgsnämnden",
         notified=dt.date(2027, 1, 4),
     )
+    # The person writes again by e-mail (threaded by the subject), and a
+    # visitor's complaint is put right at once (R14).
+    reply = (
+        f"From: Anna <anna@example.se>\nSubject: SV: ärende {last}\nMessage-ID: <svar-1@example.se>\n\n"
+        "Jag har fått beslutet nu.\n"
+    )
+    assert k.receive_email(reply.encode()).outcome == "reply"
+    k.resolve_at_once("2027-00001", "Ringde upp och svarade direkt.", "Handläggare Ola")
 
 
 def _case_count(k: Klagomal) -> int:

@@ -155,3 +155,14 @@ def test_exempelkommun_has_a_letterhead_and_a_sender() -> None:
     assert example.delivery.sender == "Exempelkommun <synpunkter@exempelkommun.se>"
     # Every nämnd's secretary can be reached (R21).
     assert all(d.board_email for d in example.departments.values())
+
+
+def test_the_receiving_unit_must_exist() -> None:
+    parsed = org(rest='[intag]\nenhet = "klf"\ntyp = "klagomal"')
+    assert (parsed.intake.unit, parsed.intake.kind) == ("klf", "klagomal")
+    with pytest.raises(OrganisationError) as error:
+        org(rest='[intag]\nenhet = "kontaktcenter"')
+    assert str(error.value) == "kommun.toml: [intag]: enheten 'kontaktcenter' finns inte i organisationen"
+    with pytest.raises(OrganisationError) as error:
+        org(rest='[intag]\ntyp = "fraga"')
+    assert "[intag]: 'typ' ska vara klagomal, forslag eller berom, inte 'fraga'" in str(error.value)

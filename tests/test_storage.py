@@ -46,10 +46,13 @@ TABLES = {
     "notices",
     "reference_counters",
     "reminders",
+    "received_messages",
+    "attachments",
 }
 
-#: The tables revisions after 0001 add: 0002 the reminders, 0004 the external ids.
-LATER_TABLES = {"reminders", "external_ids"}
+#: The tables revisions after 0001 add: 0002 the reminders, 0004 the external
+#: ids, 0006 the received messages and their attachments.
+LATER_TABLES = {"reminders", "external_ids", "received_messages", "attachments"}
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any, Self, TypeVar
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 import cattrs
@@ -41,7 +41,11 @@ from klagomal.errors import (
     TransientStorageError,
 )
 from klagomal.events import Event, EventData, Forwarded, Registered
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.intake.service import IntakeOutcome
 from klagomal.i18n import _
+from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.letters import Letter, Letters
 from klagomal.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.notices import (
@@ -372,6 +376,8 @@ class Klagomal:
         dimensions: Sequence[str] = (),
         serious: bool = False,
         actor: str | None = None,
+        resolved: str | None = None,
+        resolved_by: str | None = None,
     ) -> Case:
         """Register new feedback and return the case with its new reference.
 
@@ -381,6 +387,11 @@ class Klagomal:
         complaint is serious, where the case goes, whether it may be
         anonymous, whether it is accepted and whether it is secret
         (:mod:`klagomal.decisions`); their notes are stored with the case.
+
+        The quick path for staff on the phone or at the counter (R14, R29):
+        with *resolved* (what was done) and *resolved_by* (who did it), the
+        case is registered and put right at once in the same transaction
+        (:meth:`resolve_at_once`), closed with the person satisfied.
         """
         with _naming("register", None):
             ctx = self._context()
@@ -397,14 +408,81 @@ class Klagomal:
             )
             data = self.registration(intake, ctx)
 
-        def body(uow: UnitOfWork) -> tuple[Case, Event]:
+        if resolved is not None and not (resolved_by or actor):
+            raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
+
+        def body(uow: UnitOfWork) -> list[tuple[Case, Event]]:
             reference = uow.next_reference(self.clock.today().year)
             event = self._event(reference, 1, data, actor)
-            return self._commit(None, event, uow), event  # type: ignore[arg-type]
+            done = [(self._commit(None, event, uow), event)]  # type: ignore[arg-type]
+            if resolved is not None:
+                ctx = self._context()
+                with _naming("resolve", reference):
+                    solved = lifecycle.resolve_at_once(done[0][0], ctx, resolved_by or actor or "", resolved)
+                event = self._event(reference, 2, solved, actor)
+                done.append((self._commit(done[0][0], event, uow), event))
+            return done
 
-        case, event = self._write(body)
-        self._after_commit(case, event)
-        return case
+        done = self._write(body)
+        for case, event in done:
+            self._after_commit(case, event)
+        return done[-1][0]
+
+    def resolve_at_once(
+        self,
+        reference: str,
+        text: str,
+        handler: str,
+        *,
+        satisfied: bool | None = True,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """The one who received the feedback put it right at once (R14, R29):
+        the besked, the oral answer and the closing in one step, recorded as
+        such (``Case.resolved_at_once``) so that it counts in statistics.
+        Only for a newly registered case at its first level, and never for a
+        serious complaint (R15)."""
+        return self._step(
+            reference,
+            "resolve",
+            lambda c, ctx: lifecycle.resolve_at_once(c, ctx, handler, text, satisfied),
+            actor,
+            expected_version,
+        )
+
+    # -- intake ------------------------------------------------------------------
+
+    def receive_email(self, raw: bytes, *, source: str = "api", unit: str | None = None) -> IntakeOutcome:
+        """Take one received e-mail, exactly as its bytes arrived: a new case,
+        a reply in its case, an automatic message, a duplicate, or the
+        quarantine (:mod:`klagomal.intake.service`).  Whatever it holds, it
+        is stored and never raises for its content."""
+        from klagomal.intake.service import receive_email
+
+        return receive_email(self, raw, source=source, unit=unit)
+
+    def received_messages(
+        self,
+        *,
+        outcomes: Sequence[str] | None = None,
+        reference: str | None = None,
+        ids: Sequence[int] | None = None,
+        with_raw: bool = False,
+    ) -> list[ReceivedMessage]:
+        """The received messages, oldest first: those in quarantine
+        (``outcomes=["quarantined"]``), those of one case, or with these ids."""
+        with self._transaction() as uow:
+            found: list[ReceivedMessage] = uow.received(
+                outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
+            )
+            return found
+
+    def attachments(self, reference: str) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages (without their data)."""
+        with self._transaction() as uow:
+            found: list[StoredAttachment] = uow.attachments_of(reference)
+            return found
 
     def registration(self, intake: Intake, ctx: lifecycle.Context) -> Registered:
         """The registration of checked feedback once the plugins have decided
@@ -1183,6 +1261,33 @@ class Klagomal:
                 "notices": [self._export_notice(n) for n in notices],
             }
 
+    def intake_cards(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        rejects: str | os.PathLike[str] | None = None,
+        actor: str | None = None,
+    ) -> BulkImportResult:
+        """Register scanned or typed reply cards (svarskort, R4) from a CSV
+        file with Swedish headers (:data:`klagomal.intake.cards.COLUMNS`).
+
+        A row with an error is written to *rejects* with its line number and
+        reason, and the valid rows are registered.  Each card is identified by
+        its ``kort`` column, or by its content when there is none, so running
+        the same file again registers nothing twice.
+        """
+        from klagomal.intake.cards import COLUMNS, card_fields
+
+        today = self.clock.today()
+        return self.import_cases(
+            source,
+            format="csv",
+            rejects=rejects,
+            actor=actor,
+            transform=lambda fields: card_fields(fields, today, self.organisation.intake.unit),
+            columns=COLUMNS,
+        )
+
     @staticmethod
     def _export_notice(notice: Notice) -> dict[str, Any]:
         """A notice as the export writes it: everything but its row id and case,
@@ -1258,6 +1363,8 @@ class Klagomal:
         rejects: str | os.PathLike[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
         actor: str | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        columns: Collection[str] = bulk.FIELDS,
     ) -> BulkImportResult:
         """Bulk-import cases from another system (:mod:`klagomal.bulk`).
 
@@ -1271,6 +1378,8 @@ class Klagomal:
 
         :param progress: called after each batch with the bytes read so far
             and the size of the file.
+        :param transform: turns each row's fields into the import's own
+            fields first (as :meth:`intake_cards` does for reply cards).
         """
         path = os.fspath(source)
         fmt = bulk.detect_format(path, format)
@@ -1312,7 +1421,12 @@ class Klagomal:
             return 0
 
         try:
-            rows, lines = bulk.read_rows(stream, fmt)
+            rows, lines = bulk.read_rows(stream, fmt, columns)
+            if transform is not None:
+                rows = (
+                    attrs.evolve(row, fields=transform(dict(row.fields))) if row.fields is not None else row
+                    for row in rows
+                )
             read, imported, skipped, rejected = bulk.import_cases(
                 rows,
                 builder=builder,

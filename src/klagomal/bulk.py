@@ -33,7 +33,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -229,7 +229,7 @@ def _jsonl_rows(lines: _CountingLines) -> Iterator[_Row]:
         yield _Row(line, raw, fields)
 
 
-def _csv_rows(lines: _CountingLines) -> Iterator[_Row]:
+def _csv_rows(lines: _CountingLines, columns: Collection[str] = FIELDS) -> Iterator[_Row]:
     records = iter(lines)
     try:
         header_line = next(records)
@@ -239,11 +239,11 @@ def _csv_rows(lines: _CountingLines) -> Iterator[_Row]:
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     header = next(csv.reader([header_line], delimiter=delimiter))
     header = [name.strip() for name in header]
-    unknown = [name for name in header if name not in FIELDS]
+    unknown = [name for name in header if name not in columns]
     if unknown:
         raise InvalidInputError(
             _("okända kolumner i rubrikraden: {names} (giltiga: {valid})").format(
-                names=", ".join(unknown), valid=", ".join(FIELDS)
+                names=", ".join(unknown), valid=", ".join(columns)
             ),
             step=_STEP,
         )
@@ -282,11 +282,14 @@ def _csv_rows(lines: _CountingLines) -> Iterator[_Row]:
         yield _Row(first, raw, dict(zip(header, values, strict=True)))
 
 
-def read_rows(stream: IO[bytes], format: str) -> tuple[Iterator[_Row], _CountingLines]:
+def read_rows(
+    stream: IO[bytes], format: str, columns: Collection[str] = FIELDS
+) -> tuple[Iterator[_Row], _CountingLines]:
     """The rows of *stream* in *format* (``jsonl`` or ``csv``), lazily, and
-    the line reader that counts the bytes read so far."""
+    the line reader that counts the bytes read so far.  A CSV header may only
+    name *columns*."""
     lines = _CountingLines(stream)
-    return (_jsonl_rows(lines) if format == "jsonl" else _csv_rows(lines)), lines
+    return (_jsonl_rows(lines) if format == "jsonl" else _csv_rows(lines, columns)), lines
 
 
 # -- one row -----------------------------------------------------------------

@@ -27,12 +27,15 @@ from klagomal.events import (
     Escalated,
     Event,
     Forwarded,
+    Guided,
     Informed,
+    MessageReceived,
     Paused,
     Postponed,
     PraisePassedOn,
     Reclassified,
     Registered,
+    ResolvedAtOnce,
     Resumed,
 )
 from klagomal.i18n import _, ngettext
@@ -188,6 +191,12 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--serious", action="store_true", help=_("allvarligt klagomål: går direkt till närmaste chef")
     )
+    p.add_argument(
+        "--resolved",
+        metavar="TEXT",
+        help=_("löst direkt av den som tog emot det (R14): vad som gjordes; ärendet avslutas"),
+    )
+    p.add_argument("--resolved-by", metavar="NAMN", help=_("vem som löste det direkt (med --resolved)"))
 
     p = cmd("show", _("visa ett ärende med dess historik"), _cmd_show)
     p.add_argument("reference", metavar="ÄRENDE")
@@ -208,6 +217,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--manager",
         metavar="NAMN",
         help=_("bara ärenden hos enheterna där denna person är chef, med underenheter"),
+    )
+    p.add_argument(
+        "--quarantine",
+        action="store_true",
+        help=_(
+            "i stället för ärenden: mottagna meddelanden i karantän, som inte kunde läsas eller registreras"
+        ),
     )
 
     p = cmd("forward", _("skicka ärendet vidare till rätt enhet"), _cmd_forward)
@@ -334,6 +350,41 @@ def _build_parser() -> argparse.ArgumentParser:
         "--to", dest="end", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("till och med")
     )
     p.add_argument("--forvaltning", metavar="ID", help=_("bara denna förvaltning (standard: hela kommunen)"))
+    p = cmd("resolve", _("ärendet löstes direkt av den som tog emot det (R14, R29)"), _cmd_resolve)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--text", required=True, metavar="TEXT", help=_("vad som gjordes"))
+    p.add_argument("--handler", required=True, metavar="NAMN", help=_("vem som löste det"))
+    p.add_argument("--not-satisfied", action="store_true", help=_("personen var inte nöjd (annars: nöjd)"))
+    p = cmd(
+        "intake",
+        _("ta emot synpunkter: e-post, en brevlåda (Maildir, mbox) eller svarskort (CSV)"),
+        _cmd_help,
+    )
+    intake = p.add_subparsers(dest="source", metavar="KÄLLA", parser_class=_Parser)
+    intake.required = True
+    q = intake.add_parser("email", help=_("ett e-postmeddelande från en fil, eller - för standard in"))
+    q.add_argument("file", metavar="FIL")
+    q.set_defaults(run=_cmd_intake_email)
+    q = intake.add_parser("maildir", help=_("alla nya meddelanden i en Maildir-katalog"))
+    q.add_argument("folder", metavar="KATALOG")
+    q.set_defaults(run=_cmd_intake_mailbox, kind="maildir")
+    q = intake.add_parser("mbox", help=_("alla meddelanden i en mbox-fil"))
+    q.add_argument("folder", metavar="FIL")
+    q.set_defaults(run=_cmd_intake_mailbox, kind="mbox")
+    q = intake.add_parser("csv", help=_("svarskort, skannade eller inskrivna, ett per rad (CSV)"))
+    q.add_argument("file", metavar="FIL")
+    q.add_argument(
+        "--rejects", metavar="FIL", help=_("där felaktiga rader skrivs (standard FIL.rejected.jsonl)")
+    )
+    q.set_defaults(run=_cmd_intake_csv)
+    p = cmd(
+        "serve-smtp",
+        _("ta emot e-post över SMTP eller LMTP och spara varje meddelande innan det kvitteras"),
+        _cmd_serve_smtp,
+    )
+    p.add_argument("--host", default="127.0.0.1", help=_("adressen att lyssna på (standard 127.0.0.1)"))
+    p.add_argument("--port", type=int, default=8025, help=_("porten (standard 8025)"))
+    p.add_argument("--lmtp", action="store_true", help=_("tala LMTP i stället för SMTP"))
     p = cmd(
         "deliver",
         _("skicka meddelandena som väntar i utkorgen (körs ofta, t.ex. var femte minut)"),
@@ -549,7 +600,21 @@ def _event_details(k: Klagomal, event: Event) -> str:
             return data.kind.label
         case ActionRecorded() | Informed():
             return data.text
+        case MessageReceived():
+            files = (
+                _(" (bilagor: {files})").format(files=", ".join(data.attachments)) if data.attachments else ""
+            )
+            return f"{data.sender or '-'}: {_first_line(data.text)}{files}"
+        case ResolvedAtOnce():
+            return _("{handler}: {text}").format(handler=data.handler, text=_first_line(data.text))
+        case Guided():
+            return data.route
     return ""
+
+
+def _first_line(text: str, width: int = 80) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _step_result(k: Klagomal, out: _Output, case: Case, message: str) -> int:
@@ -638,7 +703,19 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
             contact=contact,
             dimensions=args.dimension,
             serious=args.serious,
+            resolved=args.resolved,
+            resolved_by=args.resolved_by,
         )
+        if case.resolved_at_once:
+            message = _(
+                "Registrerade {reference} ({kind}) hos {unit}, löst direkt av {handler} och avslutat."
+            ).format(
+                reference=case.reference,
+                kind=case.kind.label,
+                unit=k.organisation.unit(case.unit).name,
+                handler=case.handler,
+            )
+            return _step_result(k, out, case, message)
         message = _("Registrerade {reference} ({kind}) hos {unit}. Besked ska ges senast {date}.").format(
             reference=case.reference,
             kind=case.kind.label,
@@ -689,6 +766,15 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
             "  " + line
             for line in _table([[str(e.seq), str(e.day), e.label, _event_details(k, e)] for e in events])
         ]
+        files = k.attachments(args.reference)
+        if files:
+            lines.append(_("Bilagor:"))
+            lines += [
+                "  " + line
+                for line in _table(
+                    [[f.filename or "-", f.content_type, _("{n} byte").format(n=f.size)] for f in files]
+                )
+            ]
         notices = k.outbox(reference=args.reference)
         if notices:
             lines.append(_("Meddelanden:"))
@@ -696,6 +782,10 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
             lines += ["  " + line for line in _table([_notice_row(n, zone) for n in notices])]
         obj = _case_obj(k, case, events)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
+        obj["attachments"] = [
+            {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
+            for f in files
+        ]
         out.emit(obj, "\n".join(lines))
     return 0
 
@@ -735,6 +825,8 @@ def _local(moment: dt.datetime | None, zone: dt.tzinfo | None) -> str:
 
 
 def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
+    if args.quarantine:
+        return _list_quarantine(args, out)
     with _open(args) as k:
         found = k.cases(
             unit=args.unit,
@@ -817,6 +909,10 @@ _cmd_guide = _simple_step(
         a.reference, a.route, a.text, decision=a.decision, appeal_to=a.appeal_to, notified=a.notified
     ),
     "Vägledning registrerad för {reference}; personen får ett brev om den andra vägen.",
+)
+_cmd_resolve = _simple_step(
+    lambda k, a: k.resolve_at_once(a.reference, a.text, a.handler, satisfied=not a.not_satisfied),
+    "{reference} löstes direkt av {case.handler} och är avslutat.",
 )
 _cmd_reclassify = _simple_step(
     lambda k, a: k.reclassify(a.reference, a.kind, a.reason), "{reference} är nu av typen {case.kind.label}."
@@ -1119,6 +1215,175 @@ def _cmd_outbox(args: argparse.Namespace, out: _Output) -> int:
     lines = _table([_notice_row(n, zone) for n in notices])
     lines.append(ngettext("{n} meddelande", "{n} meddelanden", len(notices)).format(n=len(notices)))
     out.emit({"notices": [k.converter.unstructure(n) for n in notices]}, "\n".join(lines))
+    return 0
+
+
+def _list_quarantine(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        found = k.received_messages(outcomes=["quarantined"])
+        zone = k.clock.now().tzinfo
+    rows = [
+        [
+            str(m.id),
+            _local(m.received_at, zone),
+            m.source,
+            m.sender or "-",
+            (m.subject or "-")[:40],
+            m.reason or "",
+        ]
+        for m in found
+    ]
+    lines = _table(rows)
+    lines.append(
+        ngettext("{n} meddelande i karantän", "{n} meddelanden i karantän", len(found)).format(n=len(found))
+    )
+    as_json = [
+        {
+            "id": m.id,
+            "message_key": m.message_key,
+            "received_at": m.received_at.isoformat(),
+            "source": m.source,
+            "sender": m.sender,
+            "subject": m.subject,
+            "reason": m.reason,
+            "size": m.size,
+        }
+        for m in found
+    ]
+    out.emit({"quarantine": as_json}, "\n".join(lines))
+    return 0
+
+
+def _cmd_help(args: argparse.Namespace, out: _Output) -> int:  # pragma: no cover - a subcommand is required
+    return 2
+
+
+def _cmd_intake_email(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.errors import InvalidInputError
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
+    except OSError as exc:
+        raise InvalidInputError(
+            _("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="intake"
+        ) from exc
+    with _open(args) as k:
+        try:
+            outcome = k.receive_email(raw, source="api")
+        except Exception as exc:
+            # Only the database can fail here, never the message: tell a mail
+            # server's pipe transport to keep it and try again (EX_TEMPFAIL).
+            sys.stderr.write(
+                _(
+                    "klagomal: meddelandet kunde inte sparas; det ska ligga kvar "
+                    "för ett nytt försök: {reason}\n"
+                ).format(reason=exc)
+            )
+            return 75
+    out.emit(_outcome_json(outcome), outcome.describe())
+    return 0
+
+
+def _outcome_json(outcome: Any) -> dict[str, Any]:
+    return {
+        "outcome": outcome.outcome,
+        "message_key": outcome.message_key,
+        "reference": outcome.reference,
+        "reason": outcome.reason,
+    }
+
+
+def _cmd_intake_mailbox(args: argparse.Namespace, out: _Output) -> int:
+    import mailbox
+
+    from klagomal.errors import InvalidInputError
+
+    outcomes = []
+    lines = []
+    with _open(args) as k:
+        if args.kind == "maildir":
+            if not os.path.isdir(os.path.join(args.folder, "new")):
+                raise InvalidInputError(
+                    _("{folder} är ingen Maildir-katalog (den saknar new/)").format(folder=args.folder),
+                    step="intake",
+                )
+            # By the Maildir convention itself, not through mailbox.Maildir,
+            # which would rewrite a message it cannot parse when marking it.
+            found = [
+                (sub, name)
+                for sub in ("new", "cur")
+                if os.path.isdir(os.path.join(args.folder, sub))
+                for name in sorted(os.listdir(os.path.join(args.folder, sub)))
+            ]
+            for sub, name in found:
+                path = os.path.join(args.folder, sub, name)
+                with open(path, "rb") as fh:
+                    outcome = k.receive_email(fh.read(), source="maildir")
+                outcomes.append(outcome)
+                lines.append(f"{sub}/{name}: {outcome.describe()}")
+                if sub == "new":
+                    # Stored (or known): mark it read, so a mail program shows it handled.
+                    os.rename(path, os.path.join(args.folder, "cur", name.split(":", 1)[0] + ":2,S"))
+        else:
+            if not os.path.isfile(args.folder):
+                raise InvalidInputError(
+                    _("mbox-filen {folder} finns inte").format(folder=args.folder), step="intake"
+                )
+            box = mailbox.mbox(args.folder, create=False)
+            for key in box.iterkeys():
+                outcome = k.receive_email(box.get_bytes(key), source="mbox")
+                outcomes.append(outcome)
+                lines.append(f"{key}: {outcome.describe()}")
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    lines.append(
+        _(
+            "{n} meddelanden: {registered} nya ärenden, {reply} svar, {duplicate} redan mottagna, "
+            "{automatic} automatiska, {quarantined} i karantän"
+        ).format(
+            n=len(outcomes),
+            **{
+                name: counts.get(name, 0)
+                for name in ("registered", "reply", "duplicate", "automatic", "quarantined")
+            },
+        )
+    )
+    out.emit({"messages": [_outcome_json(o) for o in outcomes], "counts": counts}, "\n".join(lines))
+    return 0
+
+
+def _cmd_intake_csv(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        result = k.intake_cards(args.file, rejects=args.rejects)
+    text = _(
+        "{read} kort lästa: {imported} registrerade, {skipped} redan registrerade, {rejected} med fel."
+    ).format(read=result.read, imported=result.imported, skipped=result.skipped, rejected=result.rejected)
+    if result.rejects_file:
+        text += "\n" + _("Raderna med fel, med radnummer och orsak: {file}").format(file=result.rejects_file)
+    out.emit(
+        {
+            "read": result.read,
+            "imported": result.imported,
+            "skipped": result.skipped,
+            "rejected": result.rejected,
+            "rejects_file": result.rejects_file,
+        },
+        text,
+    )
+    return 1 if result.rejected else 0
+
+
+def _cmd_serve_smtp(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.intake.smtpd import serve
+
+    with _open(args) as k:
+        sys.stderr.write(
+            _("klagomal: tar emot {protocol} på {host}:{port} (Ctrl-C avslutar)\n").format(
+                protocol="LMTP" if args.lmtp else "SMTP", host=args.host, port=args.port
+            )
+        )
+        serve(k, host=args.host, port=args.port, lmtp=args.lmtp)
     return 0
 
 

@@ -32,11 +32,13 @@ __all__ = [
     "Forwarded",
     "Guided",
     "Informed",
+    "MessageReceived",
     "Paused",
     "Postponed",
     "PraisePassedOn",
     "Reclassified",
     "Registered",
+    "ResolvedAtOnce",
     "Resumed",
     "event_label",
 ]
@@ -212,6 +214,46 @@ class PraisePassedOn:
     text: str = ""
 
 
+@attrs.frozen
+class MessageReceived:
+    """The person wrote again about the case (a reply by e-mail, threaded
+    into the case by the intake).  It changes nothing but the record: the
+    handler reads it in the case's history.
+
+    :param text: the person's new text (the quoted earlier message left out).
+    :param sender: who wrote it, as the message said.
+    :param message: the intake's key of the stored message (its Message-ID),
+        whose raw bytes and attachments are kept.
+    :param attachments: the file names of the attachments kept with it.
+    """
+
+    TYPE: ClassVar[str] = "message_received"
+
+    text: str
+    sender: str | None = None
+    message: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ResolvedAtOnce:
+    """The one who received the feedback put it right at once, on the phone
+    or at the counter (R14, R29): the besked, the (oral) answer and the
+    closing in one step.  Counted as such in statistics.
+
+    :param handler: who resolved it.
+    :param text: what was done.
+    :param satisfied: whether the person said they were satisfied; ``None``
+        when they did not say.
+    """
+
+    TYPE: ClassVar[str] = "resolved_at_once"
+
+    handler: str
+    text: str
+    satisfied: bool | None = True
+
+
 #: The other routes a matter may also need (R3).
 APPEAL = "overklagande"
 FAULT_REPORT = "felanmalan"
@@ -259,6 +301,8 @@ EventData = (
     | Escalated
     | PraisePassedOn
     | Guided
+    | MessageReceived
+    | ResolvedAtOnce
 )
 
 #: Every payload class by its stable type id.
@@ -279,6 +323,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         Escalated,
         PraisePassedOn,
         Guided,
+        MessageReceived,
+        ResolvedAtOnce,
     )
 }
 
@@ -300,6 +346,8 @@ def event_label(type_id: str) -> str:
         "escalated": _("Lyft till nästa nivå"),
         "praise_passed_on": _("Beröm vidarebefordrat"),
         "guided": _("Vägledning om annan väg"),
+        "message_received": _("Meddelande från personen"),
+        "resolved_at_once": _("Löst direkt"),
     }
     return labels.get(type_id, type_id)
 

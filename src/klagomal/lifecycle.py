@@ -50,11 +50,13 @@ from klagomal.events import (
     Forwarded,
     Guided,
     Informed,
+    MessageReceived,
     Paused,
     Postponed,
     PraisePassedOn,
     Reclassified,
     Registered,
+    ResolvedAtOnce,
     Resumed,
 )
 from klagomal.i18n import _
@@ -92,11 +94,13 @@ __all__ = [
     "pass_on_praise",
     "pause",
     "postpone",
+    "receive_message",
     "reclassify",
     "record_action",
     "register",
     "registered",
     "replay",
+    "resolve_at_once",
     "resume",
 ]
 
@@ -556,6 +560,44 @@ def guide(
     return Guided(route, text)
 
 
+def receive_message(
+    case: Case,
+    ctx: Context,
+    text: str,
+    sender: str | None,
+    message: str | None,
+    attachments: tuple[str, ...] = (),
+) -> MessageReceived:
+    """Record that the person wrote again about the case: in any state, so
+    that nothing they send is lost (a reply after closing may start an
+    escalation, R20)."""
+    if not text.strip() and not attachments:
+        raise InvalidInputError(
+            _("meddelandet har varken text eller bilagor"), step="message", reference=case.reference
+        )
+    return MessageReceived(text=text, sender=sender, message=message, attachments=attachments)
+
+
+def resolve_at_once(
+    case: Case, ctx: Context, handler: str, text: str, satisfied: bool | None = True
+) -> ResolvedAtOnce:
+    """The one who received the feedback puts it right at once (R14, R29):
+    besked, oral answer and closing in one step, only while the case is
+    newly registered at its first level, and never for a serious complaint,
+    which goes to the nearest manager (R15)."""
+    step = "resolve"
+    _require_state(case, step, CaseState.REGISTRERAT)
+    if case.level is not Level.ENHET:
+        raise _refuse(case, step, _("ett ärende som lyfts till en högre nivå kan inte lösas direkt"))
+    if case.serious:
+        raise _refuse(
+            case, step, _("ett allvarligt klagomål går till närmaste chef och löses inte direkt (R15)")
+        )
+    _text(handler, step, _("vem som löste det"), case.reference)
+    _text(text, step, _("vad som gjordes"), case.reference)
+    return ResolvedAtOnce(handler=handler, text=text, satisfied=satisfied)
+
+
 def close(case: Case, ctx: Context, satisfied: bool | None) -> Closed:
     """Close the case, recording whether the person was satisfied.
 
@@ -733,8 +775,21 @@ def evolve(case: Case | None, event: Event) -> Case:
             )
         case PraisePassedOn():
             return _changed(case, stamp, praise_passed_on=True)
-        case Guided():
+        case Guided() | MessageReceived():
             return _changed(case, stamp)
+        case ResolvedAtOnce():
+            return _changed(
+                case,
+                stamp,
+                state=CaseState.AVSLUTAT,
+                handler=data.handler,
+                acknowledged=event.day,
+                answered=event.day,
+                answer_mode=AnswerMode.MUNTLIGT,
+                closed=event.day,
+                satisfied=data.satisfied,
+                resolved_at_once=True,
+            )
     raise TypeError(f"unknown event payload {type(data).__name__}")  # pragma: no cover
 
 

@@ -225,6 +225,8 @@ class Case:
     :param secrecy: the legal ground for secrecy (for example
         ``"OSL 26 kap. 1 §"``) when the case is marked secret, by default from
         the förvaltning's plugin; ``None`` for an ordinary public document.
+    :param resolved_at_once: the one who received it put it right at once
+        (R14, R29), without a separate besked and answer.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -257,6 +259,7 @@ class Case:
     praise_passed_on: bool = False
     paused_since: dt.date | None = None
     secrecy: str | None = None
+    resolved_at_once: bool = False
     version: int = 0
 
     @property

@@ -29,7 +29,15 @@ import attrs
 
 from klagomal.errors import OrganisationError, UnknownUnitError
 from klagomal.i18n import _
-from klagomal.settings import PROFILE_KEYS, DeliverySettings, KommunProfile, parse_delivery, parse_profile
+from klagomal.settings import (
+    PROFILE_KEYS,
+    DeliverySettings,
+    IntakeSettings,
+    KommunProfile,
+    parse_delivery,
+    parse_intake,
+    parse_profile,
+)
 
 __all__ = [
     "Department",
@@ -168,6 +176,8 @@ class Organisation:
     """The letterhead: logo text, contact details and signature (``[kommun]``)."""
     delivery: DeliverySettings = attrs.field(factory=DeliverySettings)
     """How notices are delivered (``[utskick]``)."""
+    intake: IntakeSettings = attrs.field(factory=IntakeSettings)
+    """Where feedback that names no unit lands (``[intag]``)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -201,6 +211,12 @@ class Organisation:
                         source=self.source, unit=department_id
                     )
                 )
+        if self.intake.unit is not None and self.intake.unit not in self.units:
+            raise OrganisationError(
+                _("{source}: [intag]: enheten '{unit}' finns inte i organisationen").format(
+                    source=self.source, unit=self.intake.unit
+                )
+            )
         if self.system_owner not in self.departments:
             raise OrganisationError(
                 _(
@@ -462,7 +478,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         _fail(source, _("ogiltig TOML: {reason}").format(reason=exc))
 
     parser = _Parser(source)
-    parser.check_keys(document, ("kommun", "forvaltning", "insticksmodul", "utskick"), _("filen"))
+    parser.check_keys(document, ("kommun", "forvaltning", "insticksmodul", "utskick", "intag"), _("filen"))
     plugin_settings = document.get("insticksmodul", {})
     if not isinstance(plugin_settings, dict) or not all(
         isinstance(v, dict) for v in plugin_settings.values()
@@ -481,6 +497,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     closed_days = parser.dates(kommun, "stangda_dagar", "[kommun]")
     profile = parse_profile(kommun, parser.fail)
     delivery = parse_delivery(document.get("utskick"), parser.fail)
+    intake = parse_intake(document.get("intag"), parser.fail)
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
     if not forvaltningar:
@@ -500,6 +517,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         plugin_settings=plugin_settings,
         profile=profile,
         delivery=delivery,
+        intake=intake,
     )
 
 

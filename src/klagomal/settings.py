@@ -53,9 +53,11 @@ __all__ = [
     "PROFILE_KEYS",
     "SMTP_SECURITY",
     "DeliverySettings",
+    "IntakeSettings",
     "KommunProfile",
     "SmtpSettings",
     "parse_delivery",
+    "parse_intake",
     "parse_profile",
 ]
 
@@ -131,6 +133,21 @@ class DeliverySettings:
         if self.email_notifier:
             return self.email_notifier
         return "smtp" if self.smtp.host else "fil"
+
+
+@attrs.frozen
+class IntakeSettings:
+    """Where feedback that names no unit lands (``[intag]``): e-mail to the
+    kommun's shared mailbox, reply cards without a unit.  That unit reads it
+    and forwards it to the unit it concerns (R12)."""
+
+    unit: str | None = None
+    """The receiving unit (``enhet``), such as the kommun's contact centre."""
+    kind: str = "forslag"
+    """The kind (``typ``) of an e-mail that does not say what it is.  A
+    suggestion by default, because the person decides what is a complaint
+    (R2): a suggestion can still become a complaint or praise, a complaint
+    can never become anything else."""
 
 
 Fail = Callable[[str], NoReturn]
@@ -253,3 +270,21 @@ def parse_delivery(table: object, fail: Fail) -> DeliverySettings:
         max_attempts=int(attempts) if attempts is not None else 8,
         smtp=smtp,
     )
+
+
+def parse_intake(table: object, fail: Fail) -> IntakeSettings:
+    """The table ``[intag]``; the organisation checks that the unit exists."""
+    if table is None:
+        return IntakeSettings()
+    where = "[intag]"
+    if not isinstance(table, Mapping):
+        fail(_("{where} ska vara en tabell").format(where=where))
+    _check_keys(table, ("enhet", "typ"), where, fail)
+    kind = _text(table, "typ", where, fail) or "forslag"
+    if kind not in ("klagomal", "forslag", "berom"):
+        fail(
+            _("{where}: 'typ' ska vara klagomal, forslag eller berom, inte '{kind}'").format(
+                where=where, kind=kind
+            )
+        )
+    return IntakeSettings(unit=_text(table, "enhet", where, fail), kind=kind)

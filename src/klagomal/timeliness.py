@@ -49,6 +49,7 @@ from klagomal.events import (
     Paused,
     Postponed,
     Registered,
+    ResolvedAtOnce,
     Resumed,
 )
 
@@ -224,6 +225,16 @@ def _walk(history: Sequence[Event], tally: _Tally, as_of: dt.date) -> None:
                 starts.append(level_start)
                 ends.append(event.day)
                 promise = None
+        elif isinstance(data, ResolvedAtOnce):
+            # R14: besked and (oral) answer at once, the same day.
+            if ack is not None:
+                tally.ack_due += 1
+                tally.ack_in_time += event.day <= ack[0]
+                starts, ends = tally.ack_spans[department]
+                starts.append(ack[1])
+                ends.append(event.day)
+                ack = None
+            promise = None
         elif isinstance(data, Closed):
             promise = None  # an anonymous case closes unanswered; no answer was owed
         elif isinstance(data, Escalated):

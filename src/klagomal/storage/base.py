@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from klagomal.bulk import ImportedCase
     from klagomal.events import Event
+    from klagomal.intake.records import ReceivedMessage, StoredAttachment
     from klagomal.model import Case, CaseState
     from klagomal.notices import Notice, OwedNotice
     from klagomal.reminders import Reminder
@@ -167,6 +168,35 @@ class UnitOfWork(Protocol):
 
     def notices_with(self, references: Sequence[str], statuses: Sequence[str]) -> dict[str, list[Notice]]:
         """The notices of these cases that have one of *statuses*, by reference."""
+        ...
+
+    def received(
+        self,
+        *,
+        key: str | None = None,
+        outcomes: Sequence[str] | None = None,
+        reference: str | None = None,
+        ids: Sequence[int] | None = None,
+        with_raw: bool = False,
+    ) -> list[ReceivedMessage]:
+        """Received messages (the intake), oldest first, by key, outcome, case or id."""
+        ...
+
+    def store_received(self, message: ReceivedMessage, files: Sequence[StoredAttachment] = ()) -> int:
+        """Store a received message with its attachments; return its id.  A
+        key stored already is an integrity error."""
+        ...
+
+    def attachments_of(self, reference: str) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages, without their data."""
+        ...
+
+    def case_of_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The case whose notice carried one of these Message-IDs."""
+        ...
+
+    def exists(self, reference: str) -> bool:
+        """Whether a case has this reference."""
         ...
 
     def claim_notice(self, notice_id: int, expected: Sequence[str], now: dt.datetime) -> bool:

@@ -32,6 +32,7 @@ from klagomal.errors import (
 )
 from klagomal.events import Event, EventData, Registered
 from klagomal.i18n import _
+from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.model import AnswerMode, Case, CaseState, Contact, Kind, Level
 from klagomal.notices import Notice, OwedNotice
 from klagomal.reminders import Reminder
@@ -39,11 +40,13 @@ from klagomal.storage.base import CaseQuery, DueWindow, MigrationBranch
 from klagomal.storage.tables import (
     SCHEMA_HEAD,
     SCHEMA_REVISIONS,
+    attachments,
     case_dimensions,
     cases,
     events,
     external_ids,
     notices,
+    received_messages,
     reference_counters,
     reminders,
 )
@@ -525,6 +528,93 @@ class SqlUnitOfWork:
         )
         return [(row.seq, row.kind) for row in rows]
 
+    # -- intake ------------------------------------------------------------
+
+    def received(
+        self,
+        *,
+        key: str | None = None,
+        outcomes: Sequence[str] | None = None,
+        reference: str | None = None,
+        ids: Sequence[int] | None = None,
+        with_raw: bool = False,
+    ) -> list[ReceivedMessage]:
+        """Received messages, oldest first: by key, outcome, case or id.
+        The raw bytes are read only *with_raw* (a worklist does not need them)."""
+        columns = [c for c in received_messages.c if with_raw or c.name != "raw"]
+        query = sa.select(*columns).order_by(received_messages.c.id)
+        if key is not None:
+            query = query.where(received_messages.c.message_key == key)
+        if outcomes is not None:
+            query = query.where(received_messages.c.outcome.in_(list(outcomes)))
+        if reference is not None:
+            query = query.where(received_messages.c.reference == reference)
+        if ids is not None:
+            query = query.where(received_messages.c.id.in_(list(ids)))
+        return [
+            ReceivedMessage(
+                **{**{c.name: getattr(row, c.name) for c in columns}, "raw": getattr(row, "raw", b"")}
+            )
+            for row in self.conn.execute(query)
+        ]
+
+    def store_received(self, message: ReceivedMessage, files: Sequence[StoredAttachment] = ()) -> int:
+        """Store a received message and its attachments; return its id.  A
+        message whose key is stored already raises ``IntegrityError``."""
+        row = attrs.asdict(message, recurse=False)
+        row.pop("id")
+        row["received_at"] = _utc(message.received_at)
+        key = self.conn.execute(sa.insert(received_messages), row).inserted_primary_key
+        assert key is not None
+        new_id = int(key[0])
+        if files:
+            self.conn.execute(
+                sa.insert(attachments),
+                [
+                    {
+                        "message_id": new_id,
+                        "reference": message.reference,
+                        "filename": f.filename,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                        "data": f.data,
+                    }
+                    for f in files
+                ],
+            )
+        return new_id
+
+    def attachments_of(self, reference: str) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages, without their data."""
+        rows = self.conn.execute(
+            sa.select(
+                attachments.c.id, attachments.c.filename, attachments.c.content_type, attachments.c.size
+            )
+            .where(attachments.c.reference == reference)
+            .order_by(attachments.c.id)
+        )
+        return [StoredAttachment(r.filename, r.content_type, r.size, None, r.id) for r in rows]
+
+    def case_of_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The case a notice with one of these Message-IDs was sent from,
+        the latest such notice first."""
+        if not message_ids:
+            return None
+        found = self.conn.execute(
+            sa.select(notices.c.reference)
+            .where(notices.c.message_id.in_(list(message_ids)))
+            .order_by(notices.c.id.desc())
+            .limit(1)
+        ).scalar()
+        return None if found is None else str(found)
+
+    def exists(self, reference: str) -> bool:
+        """Whether a case has this reference."""
+        return (
+            self.conn.execute(sa.select(cases.c.reference).where(cases.c.reference == reference)).first()
+            is not None
+        )
+
     # -- the outbox --------------------------------------------------------
 
     def outbox(
@@ -991,6 +1081,7 @@ class SqlUnitOfWork:
             "praise_passed_on": case.praise_passed_on,
             "paused_since": case.paused_since,
             "secrecy": case.secrecy,
+            "resolved_at_once": case.resolved_at_once,
             "version": case.version,
         }
 
@@ -1040,5 +1131,6 @@ class SqlUnitOfWork:
             praise_passed_on=bool(v["praise_passed_on"]),
             paused_since=v["paused_since"],
             secrecy=v["secrecy"],
+            resolved_at_once=bool(v["resolved_at_once"]),
             version=v["version"],
         )

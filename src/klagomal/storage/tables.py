@@ -13,12 +13,14 @@ from sqlalchemy.dialects import mysql
 __all__ = [
     "SCHEMA_HEAD",
     "SCHEMA_REVISIONS",
+    "attachments",
     "case_dimensions",
     "cases",
     "events",
     "external_ids",
     "metadata",
     "notices",
+    "received_messages",
     "reference_counters",
     "reminders",
 ]
@@ -26,7 +28,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -37,6 +39,9 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+# Raw messages and attachments: MariaDB's BLOB holds only 64 KB.
+Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
 # MariaDB/MySQL keep no fractional seconds unless asked to.
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -80,6 +85,8 @@ cases = sa.Table(
     sa.Column("paused_since", sa.Date),
     # The legal ground when the case is secret (OSL), else NULL.
     sa.Column("secrecy", sa.String(200)),
+    # Put right at once by the one who received it (R14, R29).
+    sa.Column("resolved_at_once", sa.Boolean, nullable=False, server_default=sa.false()),
     # Worklists filter by unit and state, and a unit's overdue list by its
     # deadlines too: without the deadline in the index, the plan reads every
     # overdue case in the kommun and keeps the unit's.
@@ -187,4 +194,42 @@ reminders = sa.Table(
     sa.Column("sent_at", Timestamp),
     sa.UniqueConstraint("reference", "deadline", "due", "kind"),
     sa.Index(None, "status"),
+)
+
+
+# Every message the intake received (klagomal.intake): its raw bytes exactly
+# as they arrived, whatever became of it.  ``message_key`` is the Message-ID,
+# or a digest of the bytes when there is none: the unique key is what makes
+# a message received twice (a resend, a rerun of a mailbox) count once.
+# ``outcome`` is registered, reply, automatic or quarantined.
+received_messages = sa.Table(
+    "received_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_key", sa.String(250), nullable=False, unique=True),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("sender", sa.String(320)),
+    sa.Column("subject", sa.String(400)),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference")),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("raw", Blob, nullable=False),
+    sa.Index(None, "outcome", "received_at"),
+)
+
+# Attachments of received messages, with their declared type and size; the
+# data is NULL when it was over the limits (it is still in the raw message).
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("received_messages.id"), nullable=False),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference")),
+    sa.Column("filename", sa.String(255)),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("data", Blob),
+    sa.Index(None, "reference"),
 )

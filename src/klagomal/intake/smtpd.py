@@ -1,0 +1,115 @@
+"""``klagomal serve-smtp``: a small SMTP or LMTP receiver for the kommun's
+mail server to forward ``synpunkter@kommun.se`` to (aiosmtpd).
+
+It answers ``250`` only after the message is stored in the database
+(:func:`klagomal.intake.service.receive_email` has committed), so a message
+is either stored or refused, never lost: if the database cannot take it, the
+answer is ``451`` and the sending server keeps the message and tries again.
+A message stored twice (the ``250`` was lost and the server resent it) is
+recognised by its Message-ID and counted once.  A message over the size
+limit is refused with ``552`` before it is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from klagomal.i18n import _
+from klagomal.intake.mailparse import MailLimits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.app import Klagomal
+
+__all__ = ["IntakeHandler", "serve"]
+
+log = logging.getLogger("klagomal.intake")
+
+
+class IntakeHandler:
+    """The aiosmtpd handler: each message's bytes into the database."""
+
+    def __init__(self, k: Klagomal, *, source: str = "smtp") -> None:
+        self.k = k
+        self.source = source
+        # One database write at a time keeps SQLite simple; a server backend
+        # would take more, but a kommun's mail volume never needs it.
+        self._lock = threading.Lock()
+
+    def _receive(self, raw: bytes) -> str:
+        with self._lock:
+            outcome = self.k.receive_email(raw, source=self.source)
+        log.info("klagomal: %s: %s", outcome.message_key, outcome.describe())
+        return outcome.describe()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        loop = asyncio.get_running_loop()
+        try:
+            description = await loop.run_in_executor(None, self._receive, raw)
+        except Exception:
+            log.exception("klagomal: a received message could not be stored; the sender will retry")
+            return "451 4.3.0 " + _("meddelandet kunde inte sparas, försök igen senare")
+        # The reply is ASCII-safe: SMTP replies are not where UTF-8 belongs.
+        return "250 2.0.0 " + description.encode("ascii", "replace").decode("ascii")
+
+
+class _IntakeSMTP(SMTP):
+    # aiosmtpd reads through an asyncio stream whose buffer limit is this
+    # line limit; with the RFC's 1,000 octets, this Python refuses a message
+    # of short lines once more than that is buffered ("500 Line too long").
+    # Real mail has long lines too (unwrapped HTML), and refusing them would
+    # refuse a person's message, so the whole message size is the limit.
+    line_length_limit = MailLimits().max_bytes + (1 << 20)
+
+
+class _IntakeLMTP(LMTP):
+    line_length_limit = _IntakeSMTP.line_length_limit
+
+
+class _Controller(Controller):
+    def __init__(self, handler: IntakeHandler, *, lmtp: bool, **kwargs: Any) -> None:
+        self.lmtp = lmtp
+        super().__init__(handler, **kwargs)
+
+    def factory(self) -> SMTP:
+        protocol = _IntakeLMTP if self.lmtp else _IntakeSMTP
+        return protocol(
+            self.handler,
+            data_size_limit=MailLimits().max_bytes,
+            enable_SMTPUTF8=True,
+            hostname="klagomal",
+            ident="klagomal intake",
+        )
+
+
+def serve(
+    k: Klagomal,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8025,
+    lmtp: bool = False,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Receive until SIGTERM, SIGINT, or *stop* is set."""
+    controller = _Controller(IntakeHandler(k), lmtp=lmtp, hostname=host, port=port)
+    controller.start()
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_args: stop.set())
+    log.info("klagomal: receiving %s on %s:%s", "LMTP" if lmtp else "SMTP", host, port)
+    if ready is not None:
+        ready.set()
+    try:
+        stop.wait()
+    finally:
+        controller.stop()

@@ -1,0 +1,377 @@
+"""Intake into the database: e-mail (one message, Maildir, mbox), the
+quarantine, replies threaded into their case, duplicates, auto-replies,
+reply cards (CSV), and the quick path for staff (resolved at once).
+
+Messages are built with the standard library's ``email`` package; the
+hand-written fixtures of real mail clients are parsed in test_mailparse.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import register_case
+from klagomal import FixedClock, Klagomal, hookimpl
+from klagomal.errors import InvalidInputError, InvalidStepError
+from klagomal.model import Finding
+from test_cli import Cli
+
+RESPOND_BY = dt.date(2026, 3, 27)
+
+
+def mail(
+    text: str = "Hej! Jag vill klaga på snöröjningen på Storgatan, den har inte plogats på tre dagar.",
+    *,
+    subject: str = "Snöröjning",
+    sender: str = "Eva Åström <eva.astrom@example.se>",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    attachment: tuple[str, bytes] | None = None,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "synpunkter@exempelkommun.se"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain="example.se")
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    if attachment:
+        message.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
+    return message.as_bytes()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The CLI, in-process, in an empty working directory of its own."""
+    for name in ("KLAGOMAL_DB", "KLAGOMAL_ORG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return Cli()
+
+
+@pytest.fixture
+def k(new_database: Callable[[], str], clock: FixedClock) -> Iterator[Klagomal]:
+    instance = Klagomal(new_database(), clock=clock, load_entrypoints=False)
+    instance.init()
+    yield instance
+    instance.dispose()
+
+
+def test_an_email_becomes_a_case_with_its_bytes_kept(k: Klagomal) -> None:
+    # R4: e-mail straight into the database, no retyping; R30: nothing to fill in.
+    raw = mail(attachment=("bild.pdf", b"%PDF-1.4 snohog"))
+    outcome = k.receive_email(raw, source="smtp")
+    assert outcome.outcome == "registered"
+    case = k.get(outcome.reference or "")
+    assert (case.channel, case.unit, case.kind.value) == ("epost", "klf-kontaktcenter", "klagomal")
+    assert case.contact is not None
+    assert (case.contact.name, case.contact.email) == ("Eva Åström", "eva.astrom@example.se")
+    assert "inte plogats på tre dagar" in case.text
+    [stored] = k.received_messages(reference=case.reference, with_raw=True)
+    assert (stored.outcome, stored.source, stored.raw) == ("registered", "smtp", raw)
+    [attachment] = k.attachments(case.reference)
+    assert (attachment.filename, attachment.content_type, attachment.size) == (
+        "bild.pdf",
+        "application/pdf",
+        15,
+    )
+    notes = k.history(case.reference)[0].data.notes
+    assert any("Snöröjning" in note for note in notes)  # the subject, for the handler
+
+
+def test_the_kind_is_what_the_person_says_or_a_suggestion_to_check(k: Klagomal) -> None:
+    # R2: the person decides; a message that does not say can still become anything.
+    said = k.receive_email(mail("Stort beröm till personalen på biblioteket!", subject="Tack"))
+    assert k.get(said.reference or "").kind.value == "berom"
+    unsaid = k.receive_email(mail("Kan ni ringa mig om parkeringen?", subject="Parkering"))
+    case = k.get(unsaid.reference or "")
+    assert case.kind.value == "forslag"
+    assert any("reclassify" in note for note in k.history(case.reference)[0].data.notes)
+
+
+def test_the_same_message_twice_is_stored_once(k: Klagomal) -> None:
+    raw = mail(message_id="<abc123@example.se>")
+    first = k.receive_email(raw)
+    again = k.receive_email(raw)
+    assert (first.outcome, again.outcome, again.reference) == ("registered", "duplicate", first.reference)
+    assert len(k.cases()) == 1
+    # Without a Message-ID the bytes themselves identify it.
+    bare = mail().replace(b"Message-ID:", b"X-Old-Id:")
+    assert [k.receive_email(bare).outcome, k.receive_email(bare).outcome] == ["registered", "duplicate"]
+
+
+def test_a_reply_to_a_notice_is_threaded_into_its_case(k: Klagomal) -> None:
+    ref = register_case(k).reference
+    k.acknowledge(ref, "Hanna Lind", RESPOND_BY)
+    [besked] = k.outbox(reference=ref)
+    reply = mail(
+        "Tack för beskedet. Det hände igen i morse.\n\n> Ditt ärende har nummer " + ref,
+        subject="SV: Besked om ditt ärende",
+        in_reply_to=besked.message_id,
+        sender="Eva Svensson <eva@example.se>",
+    )
+    outcome = k.receive_email(reply)
+    assert (outcome.outcome, outcome.reference) == ("reply", ref)
+    event = k.history(ref)[-1]
+    assert event.type == "message_received"
+    assert "Det hände igen i morse." in event.data.text
+    assert "Ditt ärende har nummer" not in event.data.text  # the quote is not new text
+    assert len(k.cases()) == 1
+    assert k.rebuild(ref) == k.get(ref)
+
+
+def test_a_reply_naming_the_case_in_the_subject_is_threaded(k: Klagomal) -> None:
+    ref = register_case(k).reference
+    outcome = k.receive_email(mail("Jag har ett foto också.", subject=f"Re: ärende {ref}"))
+    assert (outcome.outcome, outcome.reference) == ("reply", ref)
+    # A reference that does not exist makes a new case instead.
+    other = k.receive_email(mail("Om ärende 2026-09999", subject="Ärende 2026-09999"))
+    assert other.outcome == "registered"
+
+
+def test_auto_replies_and_bounces_make_no_case(k: Klagomal) -> None:
+    away = mail("Jag är på semester.", subject="Frånvaro", headers={"Auto-Submitted": "auto-replied"})
+    assert k.receive_email(away).outcome == "automatic"
+    assert k.cases() == []
+    assert [m.outcome for m in k.received_messages()] == ["automatic"]  # kept all the same
+
+
+def test_what_cannot_be_read_goes_to_quarantine_never_dropped(k: Klagomal) -> None:
+    junk = b"\x00\x01\x02 not a message \xff\xfe" * 40
+    outcome = k.receive_email(junk)
+    assert outcome.outcome == "quarantined"
+    assert outcome.reason
+    [kept] = k.received_messages(outcomes=["quarantined"], with_raw=True)
+    assert kept.raw == junk
+    assert kept.reason == outcome.reason
+    assert k.receive_email(junk).outcome == "duplicate"
+
+
+def test_a_registration_a_plugin_refuses_goes_to_quarantine(
+    new_database: Callable[[], str], clock: FixedClock
+) -> None:
+    class Strict:
+        @hookimpl
+        def klagomal_validate_intake(self) -> list[Finding]:
+            return [Finding.rejection("e-post tas inte emot här")]
+
+    with Klagomal(new_database(), clock=clock, plugins=[Strict()], load_entrypoints=False) as k:
+        k.init()
+        outcome = k.receive_email(mail())
+        assert outcome.outcome == "quarantined"
+        assert "e-post tas inte emot här" in (outcome.reason or "")
+        assert k.cases() == []
+
+
+def test_sql_and_script_in_mail_are_just_text(k: Klagomal) -> None:
+    text = "Robert'); DROP TABLE cases; -- <script>alert('x')</script> tack"
+    outcome = k.receive_email(mail(text))
+    case = k.get(outcome.reference or "")
+    assert "DROP TABLE cases;" in case.text
+    assert len(k.cases()) == 1
+
+
+ANY_BYTES = st.one_of(
+    st.binary(max_size=2000),
+    st.builds(
+        lambda head, body: head + b"\r\n\r\n" + body,
+        st.sampled_from([b"From: a@b.se", b"Subject: =?utf-8?q?=C3=A5?=", b"Content-Type: multipart/mixed"]),
+        st.binary(max_size=500),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=ANY_BYTES)
+def test_any_bytes_end_as_a_case_or_in_quarantine(
+    tmp_path_factory: pytest.TempPathFactory, raw: bytes
+) -> None:
+    """Whatever arrives, it is stored with an outcome; nothing raises."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('intake') / 'k.db'}"
+    with Klagomal(url, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False) as k:
+        k.init()
+        outcome = k.receive_email(raw)
+        assert outcome.outcome in {"registered", "reply", "automatic", "quarantined"}
+        [kept] = k.received_messages(with_raw=True)
+        assert kept.raw == raw
+
+
+# -- mailboxes and reply cards on the command line --------------------------------------------
+
+
+def test_a_maildir_is_taken_in_once(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "inkorg"
+    box = mailbox.Maildir(folder, create=True)
+    for raw in (
+        mail(message_id="<1@example.se>"),
+        mail("Jag föreslår fler bänkar i parken.", message_id="<2@example.se>"),
+        mail(
+            "Borta",
+            subject="Autosvar",
+            message_id="<3@example.se>",
+            headers={"Auto-Submitted": "auto-replied"},
+        ),
+        b"\x00\x00 skrap",
+    ):
+        box.add(raw)
+    cli.ok("init")
+    first = cli.ok(f"intake maildir {folder}", today="2026-03-02", json=True).json()
+    assert first["counts"] == {"registered": 2, "automatic": 1, "quarantined": 1}
+    again = cli.ok(f"intake maildir {folder}", today="2026-03-02", json=True).json()
+    assert again["counts"] == {"duplicate": 4}
+    assert all(m.get_subdir() == "cur" for m in mailbox.Maildir(folder, create=False))
+    listed = cli.ok("list --quarantine").out
+    assert listed.endswith("1 meddelande i karantän\n")
+
+
+def test_an_mbox_is_taken_in(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "synpunkter.mbox"
+    box = mailbox.mbox(path)
+    box.add(mail(message_id="<m1@example.se>"))
+    box.add(mail("Tack för hjälpen i receptionen, stort beröm!", message_id="<m2@example.se>"))
+    box.flush()
+    cli.ok("init")
+    run = cli.ok(f"intake mbox {path}", today="2026-03-02")
+    assert run.out.endswith(
+        "2 meddelanden: 2 nya ärenden, 0 svar, 0 redan mottagna, 0 automatiska, 0 i karantän\n"
+    )
+
+
+def test_a_single_message_from_a_file(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "brev.eml").write_bytes(mail())
+    cli.ok("init")
+    assert cli.ok("intake email brev.eml", today="2026-03-02").out == "registrerat som 2026-00001\n"
+    assert cli.ok("intake email brev.eml", today="2026-03-02").out == "redan mottaget (2026-00001)\n"
+
+
+CARDS = """\ufeffkort;typ;text;enhet;mottaget;namn;telefon;dimensioner
+101;klagomal;Maten på Solgården är kall.;soc-aldre-solgarden;2026-02-27;Gösta Berg;070-111 22 33;bemotande
+102;berom;Underbar personal!;soc-aldre-solgarden;;;;
+103;klagomal;Ingen enhet som finns;soc-finns-inte;2026-02-27;;;
+;forslag;Fler bänkar i parken.;;;;;tillganglighet
+"""
+
+
+def test_reply_cards_from_csv(cli: Cli, tmp_path: Path) -> None:
+    # R4: reply cards, scanned or typed; an error is reported, the rest registered, nothing twice.
+    (tmp_path / "kort.csv").write_text(CARDS, encoding="utf-8")
+    cli.ok("init")
+    run = cli("intake csv kort.csv", today="2026-03-02")
+    assert run.status == 1
+    assert run.out.startswith("4 kort lästa: 3 registrerade, 0 redan registrerade, 1 med fel.")
+    rejected = (tmp_path / "kort.csv.rejected.jsonl").read_text(encoding="utf-8")
+    assert '"line": 4' in rejected
+    assert "soc-finns-inte" in rejected
+    again = cli("intake csv kort.csv", today="2026-03-02")
+    assert again.out.startswith("4 kort lästa: 0 registrerade, 3 redan registrerade, 1 med fel.")
+    listed = cli.ok("list", json=True).json()["cases"]
+    assert sorted(c["channel"] for c in listed) == ["svarskort"] * 3
+    anonymous = [c for c in listed if c["anonymous"]]
+    assert len(anonymous) == 2  # R5: reply cards may be anonymous
+    assert {c["unit"] for c in listed} == {"soc-aldre-solgarden", "klf-kontaktcenter"}
+
+
+# -- the quick path: resolved at once (R14, R29) ---------------------------------------------
+
+
+def test_staff_can_register_and_resolve_at_once(k: Klagomal) -> None:
+    case = k.register(
+        kind="klagomal",
+        channel="telefon",
+        unit="kof-badhus",
+        text="Duschen i herrarnas omklädningsrum är kall.",
+        contact=None,
+        resolved="Bytte termostat medan personen väntade.",
+        resolved_by="Badmästare Ola",
+    )
+    assert (case.state.value, case.resolved_at_once, case.handler, case.satisfied) == (
+        "avslutat",
+        True,
+        "Badmästare Ola",
+        True,
+    )
+    assert [e.type for e in k.history(case.reference)] == ["registered", "resolved_at_once"]
+    assert k.outbox(reference=case.reference) == []  # told in person
+    assert k.rebuild(case.reference) == case
+    timeliness = k.timeliness(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert (timeliness.acknowledgements, timeliness.acknowledged_in_time) == (1, 1)
+
+
+def test_resolving_at_once_is_refused_where_the_routine_says_no(k: Klagomal) -> None:
+    serious = register_case(k, serious=True).reference
+    with pytest.raises(InvalidStepError, match="R15"):
+        k.resolve_at_once(serious, "Pratade med personalen.", "Lena Holm")
+    acknowledged = register_case(k).reference
+    k.acknowledge(acknowledged, "Hanna Lind", RESPOND_BY)
+    with pytest.raises(InvalidStepError, match="kräver status registrerat"):
+        k.resolve_at_once(acknowledged, "Klart.", "Hanna Lind")
+    with pytest.raises(InvalidInputError, match="vem som löste det direkt"):
+        k.register(kind="klagomal", channel="besok", unit="kof-badhus", text="Kallt.", resolved="Fixat.")
+    assert len(k.cases()) == 2
+
+
+def test_the_quick_path_on_the_command_line(cli: Cli) -> None:
+    cli.ok("init")
+    run = cli.ok(
+        [
+            "register", "--kind", "klagomal", "--channel", "besok", "--unit", "kof-bibliotek",
+            "--text", "Hittar inga lånekort.", "--anonymous", "--resolved", "Gav ett nytt lånekort.",
+            "--resolved-by", "Bibliotekarie Sara",
+        ],
+        today="2026-03-02",
+    )  # fmt: skip
+    assert run.out.startswith("Registrerade 2026-00001 (Klagomål) hos Biblioteket, löst direkt av ")
+    assert run.out.endswith("Bibliotekarie Sara och avslutat.\n")
+    assert "Löst direkt" in cli.ok("show 2026-00001").out
+
+
+FIXTURES = sorted((Path(__file__).parent / "data" / "mail").glob("*.eml"))
+EXPECTED = {
+    "binary-junk.eml": "quarantined",
+    "nul-in-header.eml": "quarantined",
+    "out-of-office-sv.eml": "automatic",
+    "bounce-delivery-status.eml": "automatic",
+    "mailing-list.eml": "automatic",
+}
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_every_kind_of_real_mail_is_stored_with_an_outcome(
+    db_url: str, clock: FixedClock, path: Path
+) -> None:
+    # R4: real clients' mail, and broken mail, all end up stored; never an exception.
+    raw = path.read_bytes()
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        k.init()
+        outcome = k.receive_email(raw, source="maildir")
+        assert outcome.outcome == EXPECTED.get(path.name, "registered"), outcome
+        [kept] = k.received_messages(with_raw=True)
+        assert kept.raw == raw
+        if outcome.outcome == "registered":
+            case = k.get(outcome.reference or "")
+            assert case.channel == "epost"
+            assert case.text.strip()
+            assert "<script" not in case.text.lower()
+
+
+def test_show_lists_the_attachments(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "brev.eml").write_bytes(mail(attachment=("bild.pdf", b"%PDF-1.4 snohog")))
+    cli.ok("init")
+    cli.ok("intake email brev.eml", today="2026-03-02")
+    shown = cli.ok("show 2026-00001", today="2026-03-02").out
+    assert "Bilagor:\n  bild.pdf  application/pdf  15 byte\n" in shown
+    assert cli.ok("show 2026-00001", json=True).json()["attachments"][0]["filename"] == "bild.pdf"

@@ -1,0 +1,177 @@
+"""``klagomal serve-smtp`` as a real process: a real SMTP (and LMTP) session
+from the standard library's client, a receiver killed in the middle of a
+message, and a resend.  A message is either stored or refused, never lost,
+and never stored twice (R4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from klagomal import FixedClock, Klagomal
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _message(message_id: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Karin Lund <karin.lund@example.se>"
+    message["To"] = "synpunkter@exempelkommun.se"
+    message["Subject"] = "Klagomål på skolskjutsen"
+    message["Message-ID"] = message_id
+    message.set_content(
+        "Skolskjutsen har inte kommit tre dagar i rad. Jag vill klaga.\n" + "Mer text om bussen.\n" * 2000
+    )
+    return message.as_bytes()
+
+
+class Receiver:
+    """``klagomal serve-smtp`` in a child process, on a free port."""
+
+    def __init__(self, db: str, *, lmtp: bool = False) -> None:
+        self.db = db
+        self.lmtp = lmtp
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "klagomal.cli", "--db", self.db, "--today", "2026-03-02", "serve-smtp"]
+        argv += ["--port", str(self.port), *(["--lmtp"] if self.lmtp else [])]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")}
+        self.process = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                assert self.process.poll() is None, self.process.stderr.read() if self.process.stderr else ""
+                time.sleep(0.1)
+        raise AssertionError("serve-smtp did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    with Klagomal(url, load_entrypoints=False) as k:
+        k.init()
+    return url
+
+
+def _cases(db: str) -> list[str]:
+    with Klagomal(db, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False) as k:
+        return [c.reference for c in k.cases()]
+
+
+def test_a_message_is_stored_before_it_is_acknowledged(db: str) -> None:
+    receiver = Receiver(db)
+    receiver.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", receiver.port, timeout=30) as client:
+            refused = client.sendmail(
+                "karin.lund@example.se", ["synpunkter@exempelkommun.se"], _message("<a1@example.se>")
+            )
+            assert refused == {}
+            # The 250 came after the commit: the case is there now.
+            assert _cases(db) == ["2026-00001"]
+            client.sendmail(
+                "karin.lund@example.se", ["synpunkter@exempelkommun.se"], _message("<a1@example.se>")
+            )
+        assert _cases(db) == ["2026-00001"]  # the resend is recognised
+    finally:
+        receiver.stop()
+    with Klagomal(db, load_entrypoints=False) as k:
+        case = k.get("2026-00001")
+        assert (case.channel, case.kind.value) == ("epost", "klagomal")
+        assert case.contact is not None
+        assert case.contact.email == "karin.lund@example.se"
+
+
+def test_a_receiver_killed_mid_message_loses_nothing_and_stores_nothing_twice(db: str) -> None:
+    raw = _message("<mitt-i@example.se>")
+    receiver = Receiver(db)
+    receiver.start()
+    # Half a message, then the receiver dies.
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=30) as conn:
+        reader = conn.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        for command in (
+            b"EHLO klient",
+            b"MAIL FROM:<karin.lund@example.se>",
+            b"RCPT TO:<synpunkter@exempelkommun.se>",
+        ):
+            conn.sendall(command + b"\r\n")
+            line = reader.readline()
+            while line[3:4] == b"-":
+                line = reader.readline()
+            assert line[:1] == b"2", line
+        conn.sendall(b"DATA\r\n")
+        assert reader.readline().startswith(b"354")
+        conn.sendall(raw[: len(raw) // 2].replace(b"\n", b"\r\n"))
+        receiver.kill()
+    assert _cases(db) == []  # not acknowledged, not stored: the sender still has it
+    with Klagomal(db, load_entrypoints=False) as k:
+        assert k.received_messages() == []
+    # The sender's server tries again, and once more (its 250 went missing).
+    receiver.start()
+    try:
+        for _attempt in range(2):
+            with smtplib.SMTP("127.0.0.1", receiver.port, timeout=30) as client:
+                client.sendmail("karin.lund@example.se", ["synpunkter@exempelkommun.se"], raw)
+    finally:
+        receiver.stop()
+    assert _cases(db) == ["2026-00001"]
+    with Klagomal(db, load_entrypoints=False) as k:
+        assert [m.outcome for m in k.received_messages()] == ["registered"]
+
+
+def test_lmtp_for_a_mail_server_transport(db: str) -> None:
+    receiver = Receiver(db, lmtp=True)
+    receiver.start()
+    try:
+        with smtplib.LMTP("127.0.0.1", receiver.port, timeout=30) as client:
+            client.sendmail(
+                "karin.lund@example.se", ["synpunkter@exempelkommun.se"], _message("<l1@example.se>")
+            )
+    finally:
+        receiver.stop()
+    assert _cases(db) == ["2026-00001"]
+
+
+def test_an_unreadable_message_is_acknowledged_into_quarantine(db: str) -> None:
+    receiver = Receiver(db)
+    receiver.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", receiver.port, timeout=30) as client:
+            client.sendmail("x@example.se", ["synpunkter@exempelkommun.se"], b"\x00\x01 inget meddelande")
+    finally:
+        receiver.stop()
+    with Klagomal(db, load_entrypoints=False) as k:
+        [kept] = k.received_messages(outcomes=["quarantined"], with_raw=True)
+        assert kept.raw.startswith(b"\x00\x01 inget meddelande")
+        assert kept.source == "smtp"
