@@ -375,3 +375,27 @@ def test_show_lists_the_attachments(cli: Cli, tmp_path: Path) -> None:
     shown = cli.ok("show 2026-00001", today="2026-03-02").out
     assert "Bilagor:\n  bild.pdf  application/pdf  15 byte\n" in shown
     assert cli.ok("show 2026-00001", json=True).json()["attachments"][0]["filename"] == "bild.pdf"
+
+
+def test_received_messages_move_with_an_export(k: Klagomal, db_url: str, clock: FixedClock) -> None:
+    # Moving to another database keeps the original e-mails and the quarantine.
+    registered = k.receive_email(mail(attachment=("bild.pdf", b"%PDF-1.4 snohog")))
+    k.receive_email(b"\x00 skrap")
+    exported = k.export()
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as copy:
+        copy.init()
+        copy.import_(exported)
+        assert copy.export() == exported
+        [kept] = copy.received_messages(reference=registered.reference, with_raw=True)
+        [original] = k.received_messages(reference=registered.reference, with_raw=True)
+        assert kept.raw == original.raw
+        assert [a.filename for a in copy.attachments(registered.reference or "")] == ["bild.pdf"]
+        assert [m.raw for m in copy.received_messages(outcomes=["quarantined"], with_raw=True)] == [
+            b"\x00 skrap"
+        ]
+        # A message for a case that is not in the file is refused, with nothing written.
+        with Klagomal(f"{db_url}-2", clock=clock, load_entrypoints=False) as other:
+            other.init()
+            with pytest.raises(InvalidInputError, match="hör till ärende"):
+                other.import_({**exported, "cases": []})
+            assert other.received_messages() == []

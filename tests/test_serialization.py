@@ -130,7 +130,7 @@ def test_import_is_all_or_nothing(k: Klagomal, fresh: Klagomal, clock: FixedCloc
     exported = k.export()
     # The new database already has one of the cases; the others must not be
     # written either.
-    fresh.import_({**exported, "cases": exported["cases"][2:3]})
+    fresh.import_({**exported, "cases": exported["cases"][2:3], "received": []})
     assert _case_count(fresh) == 1
     with pytest.raises(KlagomalError, match="2026-00003"):
         fresh.import_(exported)
@@ -228,7 +228,7 @@ def test_import_keeps_higher_local_counters(k: Klagomal, fresh: Klagomal, clock:
     for _ in range(4):
         register_case(fresh)  # 2027-00001 .. 2027-00004 would collide with the export
     clock.set(dt.date(2026, 6, 1))
-    only_2026 = {**exported, "cases": exported["cases"][:3], "references": {"2026": 3}}
+    only_2026 = {**exported, "cases": exported["cases"][:3], "references": {"2026": 3}, "received": []}
     fresh.import_(only_2026)
     assert register_case(fresh).reference == "2026-00004"
     clock.set(dt.date(2027, 1, 4))

@@ -9,6 +9,7 @@ listeners.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import email.utils
@@ -1222,7 +1223,11 @@ class Klagomal:
         without holding it in memory.
         """
         with self._snapshot() as uow:
-            return {**self._export_head(uow), "cases": list(self._export_cases(uow))}
+            return {
+                **self._export_head(uow),
+                "cases": list(self._export_cases(uow)),
+                "received": list(self._export_received(uow)),
+            }
 
     def export_to(self, stream: IO[str]) -> int:
         """Write :meth:`export`'s JSON to *stream*, as ``json.dumps(...,
@@ -1238,13 +1243,51 @@ class Klagomal:
             head = json.dumps(self._export_head(uow), ensure_ascii=False, indent=1)
             # The head without its closing brace, then the cases one by one,
             # each indented as json.dumps would indent it at that depth.
-            stream.write(head[: -len("\n}")] + ',\n "cases": [')
-            for item in self._export_cases(uow):
-                text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
-                stream.write(("\n  " if count == 0 else ",\n  ") + text)
-                count += 1
-            stream.write("\n ]\n}\n" if count else "]\n}\n")
+            stream.write(head[: -len("\n}")])
+            count = self._write_array(stream, "cases", self._export_cases(uow))
+            self._write_array(stream, "received", self._export_received(uow))
+            stream.write("\n}\n")
         return count
+
+    @staticmethod
+    def _write_array(stream: IO[str], name: str, items: Iterator[dict[str, Any]]) -> int:
+        """``,\n "name": [...]`` as ``json.dumps(..., indent=1)`` writes it
+        at the second level, one item at a time; return how many."""
+        stream.write(f',\n "{name}": [')
+        count = 0
+        for item in items:
+            text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+            stream.write(("\n  " if count == 0 else ",\n  ") + text)
+            count += 1
+        stream.write("\n ]" if count else "]")
+        return count
+
+    def _export_received(self, uow: UnitOfWork) -> Iterator[dict[str, Any]]:
+        """Every received message with its raw bytes and attachments (base64),
+        so that moving to another database keeps the quarantine and the
+        original e-mails too."""
+        for message, files in uow.iter_received():
+            yield {
+                "message_key": message.message_key,
+                "received_at": message.received_at.isoformat(),
+                "source": message.source,
+                "sender": message.sender,
+                "subject": message.subject,
+                "outcome": message.outcome,
+                "reason": message.reason,
+                "reference": message.reference,
+                "size": message.size,
+                "raw": base64.b64encode(message.raw).decode("ascii"),
+                "attachments": [
+                    {
+                        "filename": f.filename,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                        "data": None if f.data is None else base64.b64encode(f.data).decode("ascii"),
+                    }
+                    for f in files
+                ],
+            }
 
     def _export_head(self, uow: UnitOfWork) -> dict[str, Any]:
         return {
@@ -1347,12 +1390,63 @@ class Klagomal:
                 ) from exc
             self._check_imported(reference, case, history)
             restored.append((case, history, notices))
+        received = self._imported_received(data.get("received", []), {c.reference for c, _h, _n in restored})
         with self._transaction() as uow:
             for case, history, notices in restored:
                 uow.restore(case, history, notices)
             for year, last in counters.items():
                 uow.raise_reference_counter(year, last)
+            for message, files in received:
+                uow.store_received(message, files)
         return len(restored)
+
+    @staticmethod
+    def _imported_received(
+        items: Any, references: set[str]
+    ) -> list[tuple[ReceivedMessage, list[StoredAttachment]]]:
+        """The received messages of an export, checked before anything is written."""
+        if not isinstance(items, list):
+            raise InvalidInputError(_("'received' måste vara en lista"), step="import")
+        found = []
+        for position, item in enumerate(items, 1):
+            try:
+                files = [
+                    StoredAttachment(
+                        f["filename"],
+                        str(f["content_type"]),
+                        int(f["size"]),
+                        None if f["data"] is None else base64.b64decode(f["data"], validate=True),
+                    )
+                    for f in item["attachments"]
+                ]
+                message = ReceivedMessage(
+                    message_key=str(item["message_key"]),
+                    received_at=dt.datetime.fromisoformat(item["received_at"]),
+                    source=str(item["source"]),
+                    outcome=str(item["outcome"]),
+                    size=int(item["size"]),
+                    raw=base64.b64decode(item["raw"], validate=True),
+                    sender=item["sender"],
+                    subject=item["subject"],
+                    reason=item["reason"],
+                    reference=item["reference"],
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InvalidInputError(
+                    _("mottaget meddelande nr {n} kan inte läsas: {reason}").format(
+                        n=position, reason=_readable(exc)
+                    ),
+                    step="import",
+                ) from exc
+            if message.reference is not None and message.reference not in references:
+                raise InvalidInputError(
+                    _(
+                        "mottaget meddelande nr {n} hör till ärende {reference}, som inte finns i filen"
+                    ).format(n=position, reference=message.reference),
+                    step="import",
+                )
+            found.append((message, files))
+        return found
 
     def import_cases(
         self,

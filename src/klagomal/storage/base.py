@@ -187,6 +187,10 @@ class UnitOfWork(Protocol):
         key stored already is an integrity error."""
         ...
 
+    def iter_received(self, chunk: int = 200) -> Iterator[tuple[ReceivedMessage, list[StoredAttachment]]]:
+        """Every received message with its raw bytes and its attachments, oldest first."""
+        ...
+
     def attachments_of(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages, without their data."""
         ...

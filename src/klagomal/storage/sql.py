@@ -584,6 +584,35 @@ class SqlUnitOfWork:
             )
         return new_id
 
+    def iter_received(self, chunk: int = 200) -> Iterator[tuple[ReceivedMessage, list[StoredAttachment]]]:
+        """Every received message with its raw bytes and its attachments with
+        their data, oldest first, *chunk* at a time (keyset pagination)."""
+        last = 0
+        while True:
+            rows = list(
+                self.conn.execute(
+                    sa.select(received_messages)
+                    .where(received_messages.c.id > last)
+                    .order_by(received_messages.c.id)
+                    .limit(chunk)
+                )
+            )
+            if not rows:
+                return
+            files: dict[int, list[StoredAttachment]] = {row.id: [] for row in rows}
+            for row in self.conn.execute(
+                sa.select(attachments)
+                .where(attachments.c.message_id.in_(list(files)))
+                .order_by(attachments.c.id)
+            ):
+                files[row.message_id].append(
+                    StoredAttachment(row.filename, row.content_type, row.size, row.data, row.id)
+                )
+            for row in rows:
+                values = {c.name: getattr(row, c.name) for c in received_messages.c}
+                yield ReceivedMessage(**values), files[row.id]
+            last = rows[-1].id
+
     def attachments_of(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages, without their data."""
         rows = self.conn.execute(
