@@ -166,3 +166,13 @@ def test_the_receiving_unit_must_exist() -> None:
     with pytest.raises(OrganisationError) as error:
         org(rest='[intag]\ntyp = "fraga"')
     assert "[intag]: 'typ' ska vara klagomal, forslag eller berom, inte 'fraga'" in str(error.value)
+
+
+def test_the_second_half_year_and_the_threshold() -> None:
+    parsed = org(rest='[rapporter]\nhalvar2 = "09-01"\nundertryck_under = 5')
+    assert (parsed.reports.second_half, parsed.reports.threshold) == ((9, 1), 5)
+    assert org().reports.second_half == (7, 1)
+    for bad in ('"13-01"', '"02-30"', '"01-01"', '"sept"'):
+        with pytest.raises(OrganisationError) as error:
+            org(rest=f"[rapporter]\nhalvar2 = {bad}")
+        assert "[rapporter]: 'halvar2' ska vara en dag i formen MM-DD" in str(error.value)

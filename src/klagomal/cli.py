@@ -342,14 +342,34 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NR",
         help=_("händelsens nummer i historiken (standard: det senaste brevet)"),
     )
-    p = cmd("report", _("antal ärenden och förvaltningarnas egna rapportavsnitt för en period"), _cmd_report)
-    p.add_argument(
-        "--from", dest="start", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("från och med")
+    p = cmd(
+        "report",
+        _("rapport för en period: till personalen (tertial) eller de förtroendevalda (halvår)"),
+        _cmd_report,
     )
     p.add_argument(
-        "--to", dest="end", required=True, type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("till och med")
+        "--period", metavar="PERIOD", help=_("2026-T2, 2026-H1, 2026 eller 2026-03-01..2026-05-31")
     )
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        metavar="ÅÅÅÅ-MM-DD",
+        help=_("från och med (i stället för --period)"),
+    )
+    p.add_argument("--to", dest="end", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("till och med"))
     p.add_argument("--forvaltning", metavar="ID", help=_("bara denna förvaltning (standard: hela kommunen)"))
+    p.add_argument("--unit", metavar="ENHET", help=_("bara denna enhet och enheterna under den"))
+    p.add_argument(
+        "--audience",
+        choices=("staff", "politicians"),
+        default="staff",
+        help=_("staff: till personalen; politicians: till de förtroendevalda, en allmän handling"),
+    )
+    p.add_argument("--format", choices=("text", "html", "csv", "json"), default="text", help=_("utformat"))
+    p.add_argument(
+        "--out", metavar="FIL", help=_("skriv till filen (csv: till mappen) i stället för standard ut")
+    )
     p = cmd("resolve", _("ärendet löstes direkt av den som tog emot det (R14, R29)"), _cmd_resolve)
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument("--text", required=True, metavar="TEXT", help=_("vad som gjordes"))
@@ -1090,48 +1110,49 @@ def _cmd_letter(args: argparse.Namespace, out: _Output) -> int:
 
 def _cmd_report(args: argparse.Namespace, out: _Output) -> int:
     from klagomal.errors import InvalidInputError
-    from klagomal.model import Kind
+    from klagomal.periods import parse_period
+    from klagomal.report_data import build_report
+    from klagomal.report_render import render_json, render_text, write_report
 
-    if args.end < args.start:
-        raise InvalidInputError(
-            _("perioden slutar {end} före sin början {start}").format(start=args.start, end=args.end),
-            step="report",
-        )
     with _open(args) as k:
-        results = k.report_sections(args.start, args.end, department=args.forvaltning)
-        cases = k.cases_received(args.start, args.end, department=args.forvaltning)
-        scope = k.organisation.departments[args.forvaltning].name if args.forvaltning else k.organisation.name
-        counts = {kind.value: sum(1 for c in cases if c.kind is kind) for kind in Kind}
-        lines = [
-            _("Rapport {start} – {end}, {scope}").format(start=args.start, end=args.end, scope=scope),
-            ngettext("{n} ärende", "{n} ärenden", len(cases)).format(n=len(cases))
-            + " ("
-            + ", ".join(f"{Kind(kind).label} {n}" for kind, n in counts.items())
-            + ")",
-        ]
-        for result in results:
-            lines += ["", result.render()]
-        sections = [
-            {
-                "id": r.section.id,
-                "title": r.section.title,
-                "columns": list(r.table.columns) if r.table else None,
-                "rows": [list(row) for row in r.table.rows] if r.table else None,
-                "error": r.error,
-            }
-            for r in results
-        ]
-        out.emit(
-            {
-                "start": args.start,
-                "end": args.end,
-                "department": args.forvaltning,
-                "total": len(cases),
-                "kind": counts,
-                "sections": sections,
-            },
-            "\n".join(lines),
+        settings = k.organisation.reports
+        try:
+            if args.period is not None:
+                if args.start or args.end:
+                    raise ValueError(_("ange antingen --period eller --from och --to"))
+                period = parse_period(args.period, half_years=((1, 1), settings.second_half))
+            elif args.start and args.end:
+                period = parse_period(f"{args.start.isoformat()}..{args.end.isoformat()}")
+            else:
+                raise ValueError(_("ange --period, till exempel 2026-T2, eller --from och --to"))
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), step="report") from None
+        report = build_report(
+            k,
+            period,
+            department=args.forvaltning,
+            unit=args.unit,
+            audience=args.audience,
+            threshold=settings.threshold,
         )
+    if args.out is None:
+        if args.format == "text":
+            out.emit(render_json(report), render_text(report))
+        elif args.format == "json":
+            out.stream.write(json.dumps(render_json(report), ensure_ascii=False, indent=1) + "\n")
+        elif args.format == "html":
+            out.stream.write(write_report(report, "html", None) or "")
+        else:
+            raise InvalidInputError(
+                _("--format csv skriver en fil per tabell; ange en mapp med --out"), step="report"
+            )
+        return 0
+    try:
+        written = write_report(report, args.format, args.out)
+    except (ValueError, OSError) as exc:
+        raise InvalidInputError(str(exc), step="report") from exc
+    message = written or _("Skrev rapporten till {file}.").format(file=args.out)
+    out.emit({"file": args.out, "format": args.format, "total": report.total}, message)
     return 0
 
 

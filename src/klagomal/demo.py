@@ -36,7 +36,7 @@ from klagomal.organisation import default_organisation
 from klagomal.summary import TertialSummary, summarise_by_tertial
 from klagomal.timeliness import Timeliness
 
-__all__ = ["DEMO_DB", "DEMO_OUTBOX", "DemoResult", "run_demo"]
+__all__ = ["DEMO_DB", "DEMO_OUTBOX", "DEMO_REPORTS", "DemoResult", "run_demo"]
 
 #: Where the demo writes unless told otherwise; replaced on every run, so
 #: that the demo never touches the real ``klagomal.db``.
@@ -44,6 +44,9 @@ DEMO_DB = "sqlite:///klagomal-demo.db"
 
 #: Where the demo writes the notices it would send (emptied on every run).
 DEMO_OUTBOX = "klagomal-demo-utskick"
+
+#: Where the demo writes its reports: staff per tertial, politicians per half-year.
+DEMO_REPORTS = "klagomal-demo-rapporter"
 
 _CHANNEL_WEIGHTS = {
     "telefon": 28,
@@ -116,6 +119,7 @@ class DemoResult:
     examples: dict[str, str]
     timeliness: Timeliness
     outbox: str = DEMO_OUTBOX
+    reports: tuple[str, ...] = ()
 
     def render(self) -> str:
         """The Swedish text the CLI prints."""
@@ -176,6 +180,9 @@ class DemoResult:
             _("  uppgifter: ring personen:        {n}").format(n=f["tasks"]),
             _("  Öppna dem i mappen {folder}/").format(folder=self.outbox),
             "",
+            _("Rapporter (R17, R18), som HTML:"),
+            *(f"  {path}" for path in self.reports),
+            "",
             _("Exempel: 'klagomal --db {db} show {ref}' visar ett ärende som gick till nämnden.").format(
                 db=self.db, ref=self.examples.get("level_3", "-")
             ),
@@ -188,6 +195,7 @@ class DemoResult:
         return {
             "db": self.db,
             "outbox": self.outbox,
+            "reports": list(self.reports),
             "year": self.year,
             "seconds": round(self.seconds, 2),
             "summary": self.summary.to_json(),
@@ -205,6 +213,27 @@ def _fresh_sqlite(db: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
+
+
+def _write_reports(k: Klagomal, year: int, folder: str) -> tuple[str, ...]:
+    """The staff's report for each tertial (R17) and the politicians' for
+    each half-year (R18), as HTML files in *folder*."""
+    from klagomal.periods import parse_period
+    from klagomal.report_data import build_report
+    from klagomal.report_render import write_report
+
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for audience, name, periods in (
+        ("staff", "personal", ("T1", "T2", "T3")),
+        ("politicians", "fortroendevalda", ("H1", "H2")),
+    ):
+        for part in periods:
+            report = build_report(k, parse_period(f"{year}-{part}"), audience=audience)
+            path = os.path.join(folder, f"{name}-{year}-{part}.html")
+            write_report(report, "html", path)
+            written.append(path)
+    return tuple(written)
 
 
 def _fresh_outbox(folder: str) -> None:
@@ -411,7 +440,9 @@ def run_demo(
         clock.set(dt.date(year, 12, 31))
         _try_forbidden_steps(sim)
         k.deliver()
-        return _result(k, db, year, sim, time.perf_counter() - started, outbox)
+        reports = _write_reports(k, year, DEMO_REPORTS)
+        result = _result(k, db, year, sim, time.perf_counter() - started, outbox)
+        return attrs.evolve(result, reports=reports)
     finally:
         k.dispose()
 

@@ -34,9 +34,11 @@ from klagomal.settings import (
     DeliverySettings,
     IntakeSettings,
     KommunProfile,
+    ReportSettings,
     parse_delivery,
     parse_intake,
     parse_profile,
+    parse_reports,
 )
 
 __all__ = [
@@ -178,6 +180,8 @@ class Organisation:
     """How notices are delivered (``[utskick]``)."""
     intake: IntakeSettings = attrs.field(factory=IntakeSettings)
     """Where feedback that names no unit lands (``[intag]``)."""
+    reports: ReportSettings = attrs.field(factory=ReportSettings)
+    """Half-years and disclosure control of reports (``[rapporter]``)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -478,7 +482,9 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         _fail(source, _("ogiltig TOML: {reason}").format(reason=exc))
 
     parser = _Parser(source)
-    parser.check_keys(document, ("kommun", "forvaltning", "insticksmodul", "utskick", "intag"), _("filen"))
+    parser.check_keys(
+        document, ("kommun", "forvaltning", "insticksmodul", "utskick", "intag", "rapporter"), _("filen")
+    )
     plugin_settings = document.get("insticksmodul", {})
     if not isinstance(plugin_settings, dict) or not all(
         isinstance(v, dict) for v in plugin_settings.values()
@@ -498,6 +504,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     profile = parse_profile(kommun, parser.fail)
     delivery = parse_delivery(document.get("utskick"), parser.fail)
     intake = parse_intake(document.get("intag"), parser.fail)
+    reports = parse_reports(document.get("rapporter"), parser.fail)
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
     if not forvaltningar:
@@ -518,6 +525,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         profile=profile,
         delivery=delivery,
         intake=intake,
+        reports=reports,
     )
 
 

@@ -40,6 +40,7 @@ files to ``utskick/``).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from typing import NoReturn
@@ -55,10 +56,12 @@ __all__ = [
     "DeliverySettings",
     "IntakeSettings",
     "KommunProfile",
+    "ReportSettings",
     "SmtpSettings",
     "parse_delivery",
     "parse_intake",
     "parse_profile",
+    "parse_reports",
 ]
 
 #: ``kommando``: notices wait in the outbox for ``klagomal deliver``;
@@ -148,6 +151,18 @@ class IntakeSettings:
     suggestion by default, because the person decides what is a complaint
     (R2): a suggestion can still become a complaint or praise, a complaint
     can never become anything else."""
+
+
+@attrs.frozen
+class ReportSettings:
+    """Reports (``[rapporter]``): when the second half-year starts, to match
+    the kommun's budget forecasts (R18), and the disclosure threshold of the
+    politicians' report."""
+
+    second_half: tuple[int, int] = (7, 1)
+    """(month, day) the second half-year starts (``halvar2``, ``"09-01"``)."""
+    threshold: int = 3
+    """Counts below this are shown as ``<N`` in the politicians' report (``undertryck_under``)."""
 
 
 Fail = Callable[[str], NoReturn]
@@ -288,3 +303,27 @@ def parse_intake(table: object, fail: Fail) -> IntakeSettings:
             )
         )
     return IntakeSettings(unit=_text(table, "enhet", where, fail), kind=kind)
+
+
+def parse_reports(table: object, fail: Fail) -> ReportSettings:
+    """The table ``[rapporter]``."""
+    if table is None:
+        return ReportSettings()
+    where = "[rapporter]"
+    if not isinstance(table, Mapping):
+        fail(_("{where} ska vara en tabell").format(where=where))
+    _check_keys(table, ("halvar2", "undertryck_under"), where, fail)
+    second = _text(table, "halvar2", where, fail) or "07-01"
+    try:
+        month, day = (int(part) for part in second.split("-"))
+        dt.date(2001, month, day)  # a day that exists every year
+        if (month, day) == (1, 1):
+            raise ValueError
+    except ValueError:
+        fail(
+            _(
+                "{where}: 'halvar2' ska vara en dag i formen MM-DD, till exempel \"09-01\", inte '{value}'"
+            ).format(where=where, value=second)
+        )
+    threshold = _number(table, "undertryck_under", where, fail, 1, 100)
+    return ReportSettings((month, day), int(threshold) if threshold is not None else 3)

@@ -43,7 +43,6 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from html.parser import HTMLParser
 
 import attrs
 
@@ -531,11 +530,39 @@ _VOID_ELEMENTS = frozenset(
 )  # fmt: skip
 
 
-class _HtmlText(HTMLParser):
+# The tokenizer: linear in the length of the markup, whatever it is.  (The
+# standard library's html.parser is not: in Python 3.11 twenty thousand
+# unclosed "<a " take it twenty seconds, which a sender could use to stall
+# intake.)
+_TAG_OPEN = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:._-]*)")
+_TAG_STOP = re.compile(r">|=\s*([\"'])")  # the end of a tag, or a quoted attribute value
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+# Elements whose content is text, not markup, up to their end tag.
+_RAW_TEXT_ELEMENTS = frozenset(
+    {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"}
+)
+_RAW_TEXT_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS}
+
+
+def _tag_end(markup: str, start: int) -> int:
+    """The index of the ">" that ends the tag whose attributes start at *start*, or -1."""
+    position = start
+    while True:
+        stop = _TAG_STOP.search(markup, position)
+        if stop is None:
+            return -1
+        if stop.group() == ">":
+            return stop.start()
+        close = markup.find(stop.group(1), stop.end())
+        if close < 0:
+            return -1
+        position = close + 1
+
+
+class _HtmlText:
     """Collects the visible text of an HTML document as lines with a quote depth."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self._current: list[str] = []
         self._current_depth = 0
@@ -566,8 +593,54 @@ class _HtmlText(HTMLParser):
         if self.lines and self.lines[-1][1]:
             self.lines.append((self._depth, ""))
 
-    # -- parser callbacks
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    # -- the tokenizer
+    def feed(self, markup: str) -> None:
+        """Read the whole document, calling the handlers below; never fails, whatever the markup."""
+        position, length = 0, len(markup)
+        while position < length:
+            lt = markup.find("<", position)
+            if lt < 0:
+                self.handle_data(html.unescape(markup[position:]))
+                return
+            if lt > position:
+                self.handle_data(html.unescape(markup[position:lt]))
+            if markup.startswith("<!--", lt):  # a comment (also Outlook's conditional ones)
+                end = markup.find("-->", lt + 4)
+                position = length if end < 0 else end + 3
+                continue
+            if markup.startswith(("<!", "<?"), lt):  # doctype, <![if ...]>, CDATA, processing instruction
+                end = markup.find(">", lt + 2)
+                position = length if end < 0 else end + 1
+                continue
+            tag = _TAG_OPEN.match(markup, lt)
+            if tag is None:
+                self.handle_data("<")
+                position = lt + 1
+                continue
+            gt = _tag_end(markup, tag.end())
+            if gt < 0:
+                return  # a tag left open runs to the end, as in a browser: nothing more shows
+            name = tag.group(2).lower()
+            position = gt + 1
+            if tag.group(1):
+                self.handle_endtag(name)
+                continue
+            attributes = [
+                (
+                    match.group(1).lower(),
+                    html.unescape(match.group(2) or match.group(3) or match.group(4) or ""),
+                )
+                for match in _ATTRIBUTE.finditer(markup, tag.end(), gt)
+            ]
+            self.handle_starttag(name, attributes)
+            if name in _RAW_TEXT_ELEMENTS:
+                end_tag = _RAW_TEXT_END[name].search(markup, position)
+                self.handle_data(markup[position : end_tag.start() if end_tag else length])
+                self.handle_endtag(name)
+                position = end_tag.end() if end_tag else length
+
+    # -- handlers
+    def handle_starttag(self, tag: str, attributes: list[tuple[str, str]]) -> None:
         if tag == "body":
             self._skip = [name for name in self._skip if name not in ("head", "title")]
             return
@@ -578,14 +651,12 @@ class _HtmlText(HTMLParser):
             return
         if tag == "a":
             self._end_link()
-            href = dict(attrs).get("href") or ""
+            href = dict(attributes).get("href", "")
             self._href = href.strip() if re.match(r"^\s*https?://", href, re.IGNORECASE) else ""
             self._link_text = []
         elif tag == "blockquote":
-            values = dict(attrs)
-            cite = (values.get("type") or "").lower() == "cite" or "quote" in (
-                values.get("class") or ""
-            ).lower()
+            values = dict(attributes)
+            cite = values.get("type", "").lower() == "cite" or "quote" in values.get("class", "").lower()
             self._quote_stack.append(cite)
             self._blank()
             if cite:
@@ -663,29 +734,10 @@ class _HtmlText(HTMLParser):
         return "\n".join(out)
 
 
-def _html_fallback(markup: str) -> str:
-    """Visible text by regular expressions, for HTML that :class:`HTMLParser` gives up on."""
-    text = re.sub(r"<!--.*?(?:-->|$)", " ", markup, flags=re.DOTALL)
-    text = re.sub(
-        r"<(script|style|head|title|template|noscript|xml|svg|textarea)\b.*?(?:</\1\s*>|$)",
-        " ",
-        text,
-        flags=re.DOTALL | re.IGNORECASE,
-    )
-    text = re.sub(r"<(?:br|/p|/div|/li|/tr|/h\d|/blockquote)\b[^>]*>", "\n", text, flags=re.IGNORECASE)
-    text = re.sub(r"<[^>]*(?:>|$)", " ", text)
-    text = html.unescape(text).replace("\xa0", " ")
-    return "\n".join(_WHITESPACE.sub(" ", line).strip() for line in text.split("\n"))
-
-
 def _html_to_text(markup: str) -> str:
     """The visible text of *markup*: no scripts, styles or tags; paragraphs and lines kept."""
     parser = _HtmlText()
-    try:
-        parser.feed(markup)
-        parser.close()
-    except Exception:  # html.parser raises AssertionError on some malformed declarations
-        return _normalise_text(_html_fallback(markup))
+    parser.feed(markup)
     return _normalise_text(parser.text())
 
 
@@ -1154,6 +1206,9 @@ def _automatic(
 # The whole message
 
 
+# Real messages have a few dozen parts; reading hundreds of thousands of
+# tiny ones would stall intake for minutes.
+_MAX_SEPARATOR_LINES = 20_000
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _MESSAGE_HEADERS = frozenset(
     {"from", "to", "cc", "subject", "date", "message-id", "mime-version", "received", "return-path",
@@ -1269,6 +1324,14 @@ def _parse(raw: bytes, limits: MailLimits) -> ParsedMail:
     if not raw.strip():
         raise MailParseError(_("meddelandet är tomt"))
     _check_header_block(raw)
+    separators = raw.count(b"\n--")
+    if separators > _MAX_SEPARATOR_LINES:
+        raise MailParseError(
+            _(
+                'meddelandet har {count} rader som börjar med "--" (gränser mellan MIME-delar); '
+                "fler än {limit} delar läses inte"
+            ).format(count=_count(separators), limit=_count(_MAX_SEPARATOR_LINES))
+        )
     message: email.message.Message
     try:
         message = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
