@@ -208,6 +208,21 @@ def test_every_number_equals_an_independent_computation(
         "Median till svar, arbetsdagar": median(to_ans),
     }
 
+    # The trend, month by month: the same definitions per month received.
+    months = sorted({(c.received.year, c.received.month) for c in now})
+    trend = [chart for chart in report.charts if chart.id == "tidsfrister-trend"]
+    if len(months) > 1:
+        [chart] = trend
+        for i, (y, m) in enumerate(months):
+            month_cases = [c for c in now if (c.received.year, c.received.month) == (y, m)]
+            due = [c for c in month_cases if c.acknowledged is not None or c.acknowledge_by < today]
+            ok = [c for c in month_cases if c.acknowledged is not None and c.acknowledged <= c.acknowledge_by]
+            expected_share = round(100 * len(ok) / len(due), 1) if due else None
+            value = chart.series[0].values[i]
+            assert (None if value != value else value) == expected_share
+    else:
+        assert trend == []
+
     # The quality deficiencies: complaints' top three dimensions per förvaltning.
     top: dict[str, Counter[str]] = {}
     for c in now:

@@ -58,6 +58,8 @@ __all__ = ["DEFAULT_THRESHOLD", "build_report"]
 #: Counts below this are suppressed in the politicians' report.
 DEFAULT_THRESHOLD = 3
 
+_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+
 #: How many praise quotes and actions a staff report shows.
 _QUOTES = 5
 _ACTIONS = 20
@@ -379,6 +381,56 @@ def build_report(
                 ),
             )
         )
+
+        # -- the timeliness trend, month by month (R7, R10) ------------------
+        year, month = sa.extract("year", cases.c.received), sa.extract("month", cases.c.received)
+        rows = conn.execute(
+            scoped(
+                sa.select(
+                    year.label("y"),
+                    month.label("m"),
+                    flag(cases.c.acknowledged.is_not(None) | (cases.c.acknowledge_by < today)).label(
+                        "ack_due"
+                    ),
+                    flag(
+                        cases.c.acknowledged.is_not(None) & (cases.c.acknowledged <= cases.c.acknowledge_by)
+                    ).label("ack_in_time"),
+                    flag(cases.c.answered.is_not(None)).label("answered"),
+                    flag(
+                        cases.c.answered.is_not(None)
+                        & (cases.c.answered <= cases.c.respond_by)
+                        & (cases.c.late_postponements == 0)
+                    ).label("answer_in_time"),
+                )
+                .where(within(period))
+                .group_by(year, month)
+                .order_by(year, month)
+            )
+        ).all()
+        if len(rows) > 1:
+
+            def percent(part: int, whole: int) -> float:
+                return float("nan") if not whole else round(100 * part / whole, 1)
+
+            charts.append(
+                Chart(
+                    "tidsfrister-trend",
+                    _("Tidsfrister månad för månad"),
+                    "line",
+                    tuple(f"{_MONTHS[int(r.m) - 1]} {int(r.y)}" for r in rows),
+                    (
+                        Series(
+                            _("Besked i tid"),
+                            tuple(percent(int(r.ack_in_time or 0), int(r.ack_due or 0)) for r in rows),
+                        ),
+                        Series(
+                            _("Svar senast utlovat datum"),
+                            tuple(percent(int(r.answer_in_time or 0), int(r.answered or 0)) for r in rows),
+                        ),
+                    ),
+                    "%",
+                )
+            )
 
         # -- quality deficiencies to work on: complaints' top dimensions ----
         rows = conn.execute(
