@@ -126,6 +126,24 @@ def baseline(conn: sa.Connection, start: dt.date, end: dt.date, today: dt.date) 
     out["to_answer"] = statistics.median(
         calendar.working_days_between_many([d[0] for d in answered], [d[2] for d in answered]) or [0]  # type: ignore[misc]
     )
+    out["trend"] = conn.execute(
+        sa.select(
+            sa.extract("year", sa.column("received")),
+            sa.extract("month", sa.column("received")),
+            sa.text(
+                "sum(CASE WHEN acknowledged IS NOT NULL OR acknowledge_by < :today THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN acknowledged IS NOT NULL AND acknowledged <= acknowledge_by "
+                "THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN answered IS NOT NULL THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN answered IS NOT NULL AND answered <= respond_by AND late_postponements = 0 "
+                "THEN 1 ELSE 0 END)"
+            ),
+        )
+        .select_from(sa.table("cases"))
+        .where(sa.text("received BETWEEN :a AND :b"))
+        .group_by(sa.text("1"), sa.text("2")),
+        args,
+    ).all()
     out["top"] = conn.execute(
         sa.text(
             "SELECT c.department, d.dimension, count(*) FROM cases c "
