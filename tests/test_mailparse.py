@@ -18,6 +18,7 @@ import datetime as dt
 import email.message
 import email.policy
 import html
+import time
 import unicodedata
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -896,6 +897,7 @@ def test_stripping_never_leaves_nothing(body: str) -> None:
         "Från: Eva Svensson\nsnön ligger kvar.\nTill: kommunen",  # a letter header, not Outlook's block
         "--\nEtt streck ovan, men inte sista raden:\nsnön ligger kvar.",
         "Sent from my office window I can see the snow.\nIt is still there.",
+        "Snön ligger kvar.\n--\n" + "\n".join(f"Punkt {i}: inget har hänt." for i in range(11)),
     ],
 )
 def test_things_that_only_look_like_quotes_stay(body: str) -> None:
@@ -972,7 +974,12 @@ def test_quote_below_a_forward_is_kept_but_a_reply_above_it_is_cut() -> None:
         ('<img src="x" onerror="alert(1)">Bild', "Bild"),
         ("<textarea>hemligt</textarea><p>Synligt</p>", "Synligt"),
         ("<![if !supportLists]>- <![endif]>Punkt", "- Punkt"),
-        ("<p>a<![ b", "a"),  # html.parser gives up on this: the fallback still drops all markup
+        ("<p>a<![ b", "a"),  # html.parser raises on this one
+        ("<p>Hej<a href='x>borta</a></p>", "Hej"),  # an unclosed quote: the rest is inside the tag
+        ("a < b och c > d", "a < b och c > d"),
+        ("<p class=x don't>Hej</p><p>Du är 'bäst'</p>", "Hej\n\nDu är 'bäst'"),
+        ("<P>Versaler</P><BR>Rad", "Versaler\n\nRad"),
+        ("<plaintext><b>allt</b> är text", "<b>allt</b> är text"),
         ('<blockquote type="cite">Citat</blockquote>Svar', "> Citat\n\nSvar"),
         ("<blockquote>Lagtext</blockquote>Min kommentar", "Lagtext\n\nMin kommentar"),
     ],
@@ -1168,6 +1175,69 @@ def test_deep_nesting() -> None:
     assert parse_mail(nested(10)).text == "Djupt ner."
     assert "för djupt nästlat" in reason(nested(40))
     assert "för djupt nästlat" in reason(nested(3000))  # the stdlib parser's own recursion limit
+
+
+def test_a_very_long_subject_is_cut_with_a_note() -> None:
+    subject = "Snö " * 400 + "2026-00042"
+    mail = parse_mail(_raw(f"Subject: {subject}\n"))
+    assert mail.subject == subject[:1000].rstrip()
+    assert mail.notes == ("ämnesraden var 1 610 tecken och har kortats till 1 000",)
+    assert mail.references == ()  # the cut took it
+
+
+def test_at_most_a_hundred_thread_ids() -> None:
+    references = " ".join(f"<id{i}@kommun.se>" for i in range(500))
+    mail = parse_mail(_raw(f"In-Reply-To: <svar@kommun.se>\nReferences: {references}\n"))
+    assert len(mail.in_reply_to) == 100
+    assert mail.in_reply_to[:2] == ("<svar@kommun.se>", "<id0@kommun.se>")
+
+
+def test_too_many_mime_parts_is_quarantined() -> None:
+    head = b"From: a@b.se\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n\n"
+    assert parse_mail(head + b"--b\n\nx\n" * 100 + b"--b--\n").text.startswith("x")
+    got = reason(head + b"--b\n\nx\n" * 20_001 + b"--b--\n")
+    assert got == (
+        'meddelandet har 20 002 rader som börjar med "--" (gränser mellan MIME-delar); '
+        "fler än 20 000 delar läses inte"
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Content-Type: application/pdf; name=rapport.pdf; " + "x=y; " * 2000,
+        "Content-Type: application/pdf; name=rapport.pdf;" + "\n x=y;" * 2000,
+    ],
+)
+def test_an_absurdly_long_mime_header_is_read_with_compat32(header: str) -> None:
+    # The modern header parser is superlinear on such a header; the message is read all the same.
+    raw = (
+        "From: a@b.se\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nSe bilagan.\n"
+        f"--b\n{header}\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
+    ).encode()
+    mail = parse_mail(raw)
+    assert mail.text == "Se bilagan."
+    assert [(a.filename, a.content_type, a.data) for a in mail.attachments] == [
+        ("rapport.pdf", "application/pdf", b"%PDF-1.4\n")
+    ]
+
+
+def test_html_takes_linear_time_on_unclosed_tags() -> None:
+    # html.parser in Python 3.11 needs about 20 s for 20 000 of these, and hours for this many.
+    started = time.monotonic()
+    assert mailparse._html_to_text("<p>Hej</p>" + "<a " * 300_000) == "Hej"
+    assert mailparse._html_to_text("<b>x</b>" * 100_000).startswith("xxx")
+    assert time.monotonic() - started < 30
+
+
+def test_a_huge_text_is_read_only_as_far_as_needed() -> None:
+    body = "Snön ligger kvar.\n" * 100_000
+    mail = parse_mail(_raw("Subject: x\n", body), MailLimits(max_text_chars=1000))
+    assert mail.text == body[:1000].rstrip()
+    assert mail.notes == (
+        "texten var 1 800 000 tecken och har kortats till 1 000; hela meddelandet finns sparat",
+    )
+    assert len(body) == 1_800_000
 
 
 def test_limits_are_validated() -> None:

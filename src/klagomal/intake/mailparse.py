@@ -11,8 +11,13 @@ any bytes: the caller stores the raw message either way, so nothing is lost.
 
 The parser is pure: no database, no network, no clock.  It uses only the
 standard library: :mod:`email` (with :data:`email.policy.default`, and
-:data:`email.policy.compat32` as a second reading when a header defeats the
-modern policy), :mod:`html.parser` and :mod:`codecs`.
+:data:`email.policy.compat32` for a message whose headers defeat the modern
+policy or are so long that its parser would take minutes), :mod:`codecs`,
+and :func:`html.unescape` under a small HTML tokenizer of its own, which
+unlike :mod:`html.parser` takes time in proportion to the markup whatever
+the markup is.  Every step is bounded so that no message, however made,
+stalls intake: the text read is a few times ``max_text_chars``, HTML at most
+a million characters, at most 20 000 MIME parts.
 
 What it recognises:
 
@@ -186,6 +191,7 @@ def _guess(data: bytes) -> tuple[str, str]:
 
 
 _UTF8_LEAD = re.compile(rb"[\xc0-\xff]")
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
 # Lead bytes of the UTF-8 that Swedish text mislabelled as a one-byte
 # charset shows: Latin-1 letters (å ä ö é ü: C2, C3), punctuation (– ” €: E2)
 # and emoji (F0).
@@ -233,7 +239,7 @@ def _decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         try:
             return data.decode(codec), None
         except UnicodeDecodeError as exc:
-            if exc.reason == "unexpected end of data" and _is_utf8(data[: exc.start]):
+            if exc.reason == "unexpected end of data":  # the first error, and at the very end
                 return data[: exc.start].decode(codec), None  # cut in the middle of a character
             return data.decode("cp1252", "replace"), mislabelled.format(
                 declared=_shown_label(label), actual=_CP1252
@@ -243,7 +249,7 @@ def _decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         # characters: Swedish text in ISO-8859-1 practically never is.
         if _looks_like_utf8(data):
             return data.decode("utf-8"), mislabelled.format(declared=_shown_label(label), actual=_UTF8)
-        if codec != "cp1252" and any(0x80 <= byte <= 0x9F for byte in data):
+        if codec != "cp1252" and _C1_BYTES.search(data):
             # 0x80-0x9F are control characters in ISO-8859-1 but quotes,
             # dashes and the euro sign in Windows-1252: the usual mislabel.
             return data.decode("cp1252", "replace"), mislabelled.format(
@@ -343,6 +349,9 @@ def _decoded_header(part: email.message.Message, name: str) -> str:
     return _clean_line(_decode_words(value)) if value is not None else ""
 
 
+_MAX_FIELD_BYTES = 8192  # of From, Content-Type and Content-Disposition: what is read of them
+_MAX_SUBJECT_CHARS = 1000
+_MAX_THREAD_IDS = 100
 _MSGID = re.compile(r"<([^<>\s]*)>")
 _MSGID_TEXT = re.compile(r"^[\x21-\x3b\x3d\x3f-\x7e]+$")  # printable ASCII without < and >
 
@@ -379,7 +388,10 @@ def _sender(part: email.message.Message) -> tuple[str | None, str | None]:
     raw = _raw_header(part, "From")
     if raw is None:
         return None, None
-    value = _bytes_to_str(raw)  # encoded words stay encoded, so a "=2C" is no comma here
+    # Encoded words stay encoded, so a "=2C" is no comma here; only the first address is
+    # wanted, and the address parser is slow on a megabyte of them.
+    raw = raw[:_MAX_FIELD_BYTES]
+    value = _bytes_to_str(raw)
     name, address = "", ""
     try:
         pairs = email.utils.getaddresses([value])
@@ -452,7 +464,8 @@ def _mime(part: email.message.Message) -> _Mime:
     for key, value in part.raw_items():
         name = str(key).lower()
         if name in ("content-type", "content-disposition") and name not in helper:
-            helper[name] = _header_bytes(value).decode("utf-8", "surrogateescape")
+            # compat32's parameter parser is quadratic: a real header is far shorter than this.
+            helper[name] = _header_bytes(value)[:_MAX_FIELD_BYTES].decode("utf-8", "surrogateescape")
     content_type = helper.get_default_type()
     charset: str | None = None
     filename: str | None = None
@@ -888,6 +901,31 @@ def _quote_block_after_attribution(
     return None
 
 
+def _signature_end(lines: Sequence[str], hints: Sequence[bool], index: int, stop: int) -> int | None:
+    """If a signature starts at *index* ("-- "), the index just after it: the next quote, or *stop*.
+
+    A signature is short: a "-- " with more than 30 lines below it (10 for a
+    bare "--", which people also use as a dash) is the person's text.
+    """
+    if not _SIGNATURE.match(lines[index]):
+        return None
+    limit = 30 if lines[index] == "-- " else 10
+    size = 0
+    end = index + 1
+    while end < stop:
+        if (
+            _QUOTE_LINE.match(lines[end])
+            or _quote_block_after_attribution(lines, hints, end, stop) is not None
+        ):
+            break
+        if lines[end].strip():
+            size += 1
+            if size > limit:
+                return None
+        end += 1
+    return end
+
+
 def _split_quoted(text: str, *, forwarded: bool) -> tuple[str, str]:
     """Split *text* into the person's new text and what is quoted (earlier message, signature)."""
     lines = text.split("\n")
@@ -934,15 +972,11 @@ def _split_quoted(text: str, *, forwarded: bool) -> tuple[str, str]:
                 quoted[marked] = True
             index = following
             continue
-        if _SIGNATURE.match(line):
-            # The signature runs to the next quoted block or the end.
-            while index < stop:
-                if _QUOTE_LINE.match(lines[index]) or _quote_block_after_attribution(
-                    lines, hints, index, stop
-                ):
-                    break
-                quoted[index] = True
-                index += 1
+        end = _signature_end(lines, hints, index, stop)
+        if end is not None:
+            for marked in range(index, end):
+                quoted[marked] = True
+            index = end
             continue
         stripped = line.strip()
         if len(stripped) <= 80 and any(pattern.match(stripped) for pattern in _MOBILE):
@@ -1209,6 +1243,10 @@ def _automatic(
 # Real messages have a few dozen parts; reading hundreds of thousands of
 # tiny ones would stall intake for minutes.
 _MAX_SEPARATOR_LINES = 20_000
+# A Content-* header (at any level) longer than a real one ever is.
+_LONG_MIME_HEADER = re.compile(
+    rb"^content-[\w-]{1,40}[ \t]*:(?:[^\r\n]|\r?\n[ \t]){4096}", re.IGNORECASE | re.MULTILINE
+)
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _MESSAGE_HEADERS = frozenset(
     {"from", "to", "cc", "subject", "date", "message-id", "mime-version", "received", "return-path",
@@ -1239,19 +1277,24 @@ def _interpret(message: email.message.Message, limits: MailLimits) -> ParsedMail
         raise MailParseError(
             _("inga kända rubriker (From, To, Subject, Date …): det ser inte ut som ett e-postmeddelande")
         )
+    notes: list[str] = []
     subject = _decoded_header(message, "Subject")
+    if len(subject) > _MAX_SUBJECT_CHARS:
+        notes.append(
+            _("ämnesraden var {count} tecken och har kortats till {limit}").format(
+                count=_count(len(subject)), limit=_count(_MAX_SUBJECT_CHARS)
+            )
+        )
+        subject = subject[:_MAX_SUBJECT_CHARS].rstrip()
     sender_name, sender_address = _sender(message)
     message_ids = _message_ids(_raw_headers(message, "Message-ID"))
-    in_reply_to = tuple(
-        dict.fromkeys(
-            _message_ids(_raw_headers(message, "In-Reply-To") + _raw_headers(message, "References"))
-        )
-    )
+    thread_ids = _message_ids(_raw_headers(message, "In-Reply-To") + _raw_headers(message, "References"))
+    in_reply_to = tuple(thread_ids[:_MAX_THREAD_IDS])
     references = _references(subject)
 
     ctx = _Context(limits)
     own_segments, forwards, from_html = _choose(_walk(message, ctx, 0))
-    notes = [note for segment in (*own_segments, *forwards) for note in segment.notes]
+    notes.extend(note for segment in (*own_segments, *forwards) for note in segment.notes)
     if from_html:
         notes.append(_("texten fanns bara som HTML och har gjorts om till vanlig text"))
     own_text = "\n\n".join(s.text for s in own_segments)
@@ -1333,16 +1376,20 @@ def _parse(raw: bytes, limits: MailLimits) -> ParsedMail:
             ).format(count=_count(separators), limit=_count(_MAX_SEPARATOR_LINES))
         )
     message: email.message.Message
-    try:
-        message = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
-        return _interpret(message, limits)
-    except (MailParseError, RecursionError):
-        raise
-    except Exception:
-        # A header that the modern policy cannot make sense of: read the
-        # message again with compat32, which keeps headers as plain strings.
-        message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
-        return _interpret(message, limits)
+    if _LONG_MIME_HEADER.search(raw) is None:
+        try:
+            message = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+            return _interpret(message, limits)
+        except (MailParseError, RecursionError):
+            raise
+        except Exception:  # read it again with compat32, below
+            pass
+    # A header that the modern policy cannot make sense of, or one so long
+    # that its parser would take minutes over it (it is superlinear in
+    # Python 3.11): read the message with compat32, which keeps headers as
+    # plain strings.  Everything below reads raw headers either way.
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    return _interpret(message, limits)
 
 
 def parse_mail(raw: bytes, limits: MailLimits = _DEFAULT_LIMITS) -> ParsedMail:
