@@ -61,6 +61,7 @@ from klagomal.organisation import Organisation, OrgUnit, UnitLevel
 __all__ = [
     "BUILTIN_TEMPLATES",
     "CITIZEN_NOTICES",
+    "MONTHS",
     "STAFF_NOTICES",
     "Letter",
     "Letters",
@@ -91,7 +92,8 @@ STAFF_NOTICES = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "paminne
 #: The built-in template that puts a text letter into the HTML layout.
 DERIVED_HTML = "_fran_text.html"
 
-_MONTHS = (
+#: The Swedish month names, January first.
+MONTHS = (
     "januari",
     "februari",
     "mars",
@@ -113,7 +115,7 @@ def swedish_date(day: dt.date) -> str:
         str(day)  # a strict undefined raises the error that names the missing name
     if not isinstance(day, dt.date):
         raise TypeError(_("datum: {value!r} är inget datum").format(value=day))
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def join_names(names: Iterable[object]) -> str:

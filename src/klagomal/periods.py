@@ -27,7 +27,7 @@ import datetime as dt
 import re
 
 from klagomal.i18n import _
-from klagomal.letters import swedish_date
+from klagomal.letters import MONTHS, swedish_date
 from klagomal.report_model import Period
 
 __all__ = [
@@ -42,20 +42,7 @@ __all__ = [
 #: Where the two half-years start, as (month, day): January and July.
 DEFAULT_HALF_YEARS: tuple[tuple[int, int], tuple[int, int]] = ((1, 1), (7, 1))
 
-_MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+_MONTHS = MONTHS
 
 _ONE_DAY = dt.timedelta(days=1)
 _YEAR = re.compile(r"(\d{4})")

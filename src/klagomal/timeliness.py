@@ -196,7 +196,7 @@ def _walk(history: Sequence[Event], tally: _Tally, as_of: dt.date) -> None:
                 ack = (data.acknowledge_by, event.day)
             elif ack is not None:
                 ack = (data.acknowledge_by, ack[1])
-        elif isinstance(data, Acknowledged):
+        elif isinstance(data, Acknowledged | ResolvedAtOnce):
             if ack is not None:
                 tally.ack_due += 1
                 tally.ack_in_time += event.day <= ack[0]
@@ -204,7 +204,8 @@ def _walk(history: Sequence[Event], tally: _Tally, as_of: dt.date) -> None:
                 starts.append(ack[1])
                 ends.append(event.day)
                 ack = None
-            promise = _Promise(data.respond_by)
+            # R14: a case resolved at once got its (oral) answer the same day; nothing is owed.
+            promise = _Promise(data.respond_by) if isinstance(data, Acknowledged) else None
         elif isinstance(data, Postponed):
             tally.delays += 1
             tally.delays_in_time += data.in_time
@@ -225,16 +226,6 @@ def _walk(history: Sequence[Event], tally: _Tally, as_of: dt.date) -> None:
                 starts.append(level_start)
                 ends.append(event.day)
                 promise = None
-        elif isinstance(data, ResolvedAtOnce):
-            # R14: besked and (oral) answer at once, the same day.
-            if ack is not None:
-                tally.ack_due += 1
-                tally.ack_in_time += event.day <= ack[0]
-                starts, ends = tally.ack_spans[department]
-                starts.append(ack[1])
-                ends.append(event.day)
-                ack = None
-            promise = None
         elif isinstance(data, Closed):
             promise = None  # an anonymous case closes unanswered; no answer was owed
         elif isinstance(data, Escalated):
