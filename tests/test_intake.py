@@ -399,3 +399,58 @@ def test_received_messages_move_with_an_export(k: Klagomal, db_url: str, clock: 
             with pytest.raises(InvalidInputError, match="hör till ärende"):
                 other.import_({**exported, "cases": []})
             assert other.received_messages() == []
+
+
+def test_a_quarantined_message_is_released_once_its_cause_is_fixed(
+    new_database: Callable[[], str], clock: FixedClock
+) -> None:
+    import attrs
+
+    from klagomal.organisation import default_organisation
+    from klagomal.settings import IntakeSettings
+
+    # No receiving unit configured: new e-mail cannot be registered, so it waits in quarantine.
+    organisation = attrs.evolve(default_organisation(), intake=IntakeSettings())
+    with Klagomal(new_database(), clock=clock, organisation=organisation, load_entrypoints=False) as k:
+        k.init()
+        raw = mail(attachment=("bild.pdf", b"%PDF-1.4 snohog"))
+        held = k.receive_email(raw)
+        assert held.outcome == "quarantined"
+        assert "enhet" in (held.reason or "")
+        junk = k.receive_email(b"\x00 skrap")
+        [first, second] = k.received_messages(outcomes=["quarantined"])
+        with pytest.raises(InvalidInputError, match="kan fortfarande inte registreras"):
+            k.release_from_quarantine(first.id or 0)
+        released = k.release_from_quarantine(first.id or 0, unit="klf-kontaktcenter")
+        assert released.outcome == "registered"
+        case = k.get(released.reference or "")
+        assert case.unit == "klf-kontaktcenter"
+        assert [a.filename for a in k.attachments(case.reference)] == ["bild.pdf"]
+        [kept] = k.received_messages(reference=case.reference, with_raw=True)
+        assert (kept.outcome, kept.raw) == ("registered", raw)
+        assert [m.id for m in k.received_messages(outcomes=["quarantined"])] == [second.id]
+        with pytest.raises(InvalidInputError, match="finns inte i karantänen"):
+            k.release_from_quarantine(first.id or 0, unit="klf-kontaktcenter")
+        with pytest.raises(InvalidInputError, match="kan fortfarande inte läsas"):
+            k.release_from_quarantine(second.id or 0)
+        assert junk.outcome == "quarantined"
+        assert k.receive_email(raw).outcome == "duplicate"  # still known by its Message-ID
+
+
+def test_release_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    source = (Path(__file__).parent.parent / "src" / "klagomal" / "data" / "exempelkommun.toml").read_text(
+        "utf-8"
+    )
+    start = source.index("[intag]")
+    (tmp_path / "kommun.toml").write_text(source[:start] + source[source.index("\n\n", start) :], "utf-8")
+    (tmp_path / "brev.eml").write_bytes(mail())
+    org = ["--org", "kommun.toml"]
+    cli.ok([*org, "init"])
+    held = cli.ok([*org, "intake", "email", "brev.eml"], today="2026-03-02").out
+    assert held.startswith("i karantän: registreringen gick inte: ")
+    listed = cli.ok([*org, "list", "--quarantine"]).out
+    assert listed.startswith("1  ")
+    released = cli.ok([*org, "intake", "release", "1", "--unit", "klf-kontaktcenter"], today="2026-03-02")
+    assert released.out == "registrerat som 2026-00001\n"
+    assert cli.ok([*org, "list", "--quarantine"]).out == "0 meddelanden i karantän\n"
+    assert "finns inte i karantänen" in cli.refused([*org, "intake", "release", "1"]).err

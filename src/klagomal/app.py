@@ -463,6 +463,13 @@ class Klagomal:
 
         return receive_email(self, raw, source=source, unit=unit)
 
+    def release_from_quarantine(self, message_id: int, *, unit: str | None = None) -> IntakeOutcome:
+        """Take a quarantined message in after all, once what stopped it is
+        put right (:func:`klagomal.intake.service.release`)."""
+        from klagomal.intake.service import release
+
+        return release(self, message_id, unit=unit)
+
     def received_messages(
         self,
         *,

@@ -391,6 +391,12 @@ def _build_parser() -> argparse.ArgumentParser:
     q = intake.add_parser("mbox", help=_("alla meddelanden i en mbox-fil"))
     q.add_argument("folder", metavar="FIL")
     q.set_defaults(run=_cmd_intake_mailbox, kind="mbox")
+    q = intake.add_parser(
+        "release", help=_("ta in ett meddelande ur karantänen, när det som stoppade det är rättat")
+    )
+    q.add_argument("id", type=int, metavar="ID", help=_("meddelandets nummer i 'klagomal list --quarantine'"))
+    q.add_argument("--unit", metavar="ENHET", help=_("enheten som ska ta emot det (standard: [intag] enhet)"))
+    q.set_defaults(run=_cmd_intake_release)
     q = intake.add_parser("csv", help=_("svarskort, skannade eller inskrivna, ett per rad (CSV)"))
     q.add_argument("file", metavar="FIL")
     q.add_argument(
@@ -1371,6 +1377,13 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: _Output) -> int:
         )
     )
     out.emit({"messages": [_outcome_json(o) for o in outcomes], "counts": counts}, "\n".join(lines))
+    return 0
+
+
+def _cmd_intake_release(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        outcome = k.release_from_quarantine(args.id, unit=args.unit)
+    out.emit(_outcome_json(outcome), outcome.describe())
     return 0
 
 

@@ -28,13 +28,13 @@ import email.parser
 import email.policy
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from sqlalchemy.exc import IntegrityError
 
 from klagomal import lifecycle
-from klagomal.errors import KlagomalError
+from klagomal.errors import InvalidInputError, KlagomalError
 from klagomal.events import Event, Registered
 from klagomal.i18n import _
 from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.storage.base import UnitOfWork
 
-__all__ = ["IntakeOutcome", "kind_of", "message_key", "receive_email"]
+__all__ = ["IntakeOutcome", "kind_of", "message_key", "receive_email", "release"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,246}>")
 
@@ -264,3 +264,81 @@ def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Register
     if parsed.subject:
         notes.insert(0, _("ämnesrad: {subject}").format(subject=parsed.subject))
     return attrs.evolve(data, notes=tuple(dict.fromkeys(notes)))
+
+
+def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeOutcome:
+    """Take a quarantined message in after all, once what stopped it is put
+    right: a unit to register it at (*unit*, or a corrected ``[intag]
+    enhet``), a plugin that no longer refuses it.  It becomes a new case or
+    a reply, exactly as if it had just arrived, and leaves the quarantine;
+    its raw bytes stay as they were.  A message that still cannot be read
+    or registered is refused with the reason, and nothing changes."""
+    step = "release"
+    found = k.received_messages(ids=[message_id], with_raw=True)
+    if not found or found[0].outcome != "quarantined":
+        raise InvalidInputError(_("meddelande {id} finns inte i karantänen").format(id=message_id), step=step)
+    stored = found[0]
+    limits = MailLimits()
+    try:
+        parsed = parse_mail(stored.raw, limits)
+    except MailParseError as exc:
+        raise InvalidInputError(
+            _("meddelande {id} kan fortfarande inte läsas: {reason}").format(
+                id=message_id, reason=exc.reason
+            ),
+            step=step,
+        ) from None
+    files = _attachments(parsed, limits)
+
+    def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
+        target = _reply_target(uow, parsed)
+        if target is not None:
+            case = uow.get(target)
+            sender = (
+                f"{parsed.sender_name} <{parsed.sender_address}>"
+                if parsed.sender_name
+                else parsed.sender_address
+            )
+            data: Any = lifecycle.receive_message(
+                case,
+                k._context(),
+                parsed.text or _("(bara bilagor)"),
+                sender,
+                stored.message_key,
+                tuple(f.filename or f.content_type for f in files),
+            )
+            event = k._event(target, case.version + 1, data, None)
+            new_case = k._commit(case, event, uow)
+            outcome = "reply"
+        else:
+            if registration is None:  # pragma: no cover - the case it replied to vanished meanwhile
+                raise InvalidInputError(
+                    _("meddelande {id} kan inte registreras").format(id=message_id), step=step
+                )
+            data = registration
+            target = uow.next_reference(k.clock.today().year)
+            event = k._event(target, 1, data, None)
+            new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
+            outcome = "registered"
+        if not uow.release_received(message_id, outcome, target, _("släppt ur karantänen"), files):
+            raise InvalidInputError(
+                _("meddelande {id} har redan släppts ur karantänen").format(id=message_id), step=step
+            )
+        return IntakeOutcome(outcome, stored.message_key, target), new_case, event
+
+    registration: Registered | None = None
+    with k._transaction() as uow:
+        replying = _reply_target(uow, parsed) is not None
+    if not replying:
+        try:
+            registration = _registration(k, parsed, unit)
+        except KlagomalError as exc:
+            raise InvalidInputError(
+                _("meddelande {id} kan fortfarande inte registreras: {reason}").format(
+                    id=message_id, reason=exc
+                ),
+                step=step,
+            ) from None
+    outcome, case, event = k._write(body)
+    k._after_commit(case, event)
+    return outcome

@@ -187,6 +187,17 @@ class UnitOfWork(Protocol):
         key stored already is an integrity error."""
         ...
 
+    def release_received(
+        self,
+        message_id: int,
+        outcome: str,
+        reference: str | None,
+        reason: str | None,
+        files: Sequence[StoredAttachment],
+    ) -> bool:
+        """Move a quarantined message to *outcome*; whether it was still in quarantine."""
+        ...
+
     def iter_received(self, chunk: int = 200) -> Iterator[tuple[ReceivedMessage, list[StoredAttachment]]]:
         """Every received message with its raw bytes and its attachments, oldest first."""
         ...

@@ -584,6 +584,40 @@ class SqlUnitOfWork:
             )
         return new_id
 
+    def release_received(
+        self,
+        message_id: int,
+        outcome: str,
+        reference: str | None,
+        reason: str | None,
+        files: Sequence[StoredAttachment],
+    ) -> bool:
+        """Move a quarantined message to *outcome* (it could be taken in after
+        all), with its attachments; whether it was still in quarantine."""
+        moved = self.conn.execute(
+            sa.update(received_messages)
+            .where(received_messages.c.id == message_id, received_messages.c.outcome == "quarantined")
+            .values(outcome=outcome, reference=reference, reason=reason)
+        )
+        if moved.rowcount != 1:
+            return False
+        if files:
+            self.conn.execute(
+                sa.insert(attachments),
+                [
+                    {
+                        "message_id": message_id,
+                        "reference": reference,
+                        "filename": f.filename,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                        "data": f.data,
+                    }
+                    for f in files
+                ],
+            )
+        return True
+
     def iter_received(self, chunk: int = 200) -> Iterator[tuple[ReceivedMessage, list[StoredAttachment]]]:
         """Every received message with its raw bytes and its attachments with
         their data, oldest first, *chunk* at a time (keyset pagination)."""
