@@ -28,7 +28,7 @@ import email.parser
 import email.policy
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 from sqlalchemy.exc import IntegrityError
@@ -189,22 +189,8 @@ def receive_email(
             reason = trouble or _("meddelandet kunde inte registreras")
             uow.store_received(record("quarantined", reason), files)
             return IntakeOutcome("quarantined", key, None, reason), None, None
-        sender = (
-            f"{parsed.sender_name} <{parsed.sender_address}>" if parsed.sender_name else parsed.sender_address
-        )
         if target is not None:
-            case = uow.get(target)
-            ctx = k._context()
-            data = lifecycle.receive_message(
-                case,
-                ctx,
-                parsed.text or _("(bara bilagor)"),
-                sender,
-                key,
-                tuple(f.filename or f.content_type for f in files),
-            )
-            event = k._event(target, case.version + 1, data, None)
-            new_case = k._commit(case, event, uow)
+            new_case, event = _thread(k, uow, target, parsed, key, files)
             uow.store_received(record("reply", "; ".join(parsed.notes) or None, target), files)
             return IntakeOutcome("reply", key, target), new_case, event
         assert registration is not None
@@ -222,6 +208,26 @@ def receive_email(
     if case is not None and event is not None:
         k._after_commit(case, event)
     return outcome
+
+
+def _thread(
+    k: Klagomal, uow: UnitOfWork, target: str, parsed: ParsedMail, key: str, files: list[StoredAttachment]
+) -> tuple[Case, Event]:
+    """Store *parsed* as a ``message_received`` event in case *target*."""
+    case = uow.get(target)
+    sender = (
+        f"{parsed.sender_name} <{parsed.sender_address}>" if parsed.sender_name else parsed.sender_address
+    )
+    data = lifecycle.receive_message(
+        case,
+        k._context(),
+        parsed.text or _("(bara bilagor)"),
+        sender,
+        key,
+        tuple(f.filename or f.content_type for f in files),
+    )
+    event = k._event(target, case.version + 1, data, None)
+    return k._commit(case, event, uow), event
 
 
 def _reply_target(uow: UnitOfWork, parsed: ParsedMail) -> str | None:
@@ -293,22 +299,7 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
     def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
         target = _reply_target(uow, parsed)
         if target is not None:
-            case = uow.get(target)
-            sender = (
-                f"{parsed.sender_name} <{parsed.sender_address}>"
-                if parsed.sender_name
-                else parsed.sender_address
-            )
-            data: Any = lifecycle.receive_message(
-                case,
-                k._context(),
-                parsed.text or _("(bara bilagor)"),
-                sender,
-                stored.message_key,
-                tuple(f.filename or f.content_type for f in files),
-            )
-            event = k._event(target, case.version + 1, data, None)
-            new_case = k._commit(case, event, uow)
+            new_case, event = _thread(k, uow, target, parsed, stored.message_key, files)
             outcome = "reply"
         else:
             if registration is None:  # pragma: no cover - the case it replied to vanished meanwhile
