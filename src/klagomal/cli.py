@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import pathlib
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -1289,7 +1290,7 @@ def _cmd_intake_email(args: argparse.Namespace, out: _Output) -> int:
     from klagomal.errors import InvalidInputError
 
     try:
-        raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
+        raw = sys.stdin.buffer.read() if args.file == "-" else pathlib.Path(args.file).read_bytes()
     except OSError as exc:
         raise InvalidInputError(
             _("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="intake"

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-from collections.abc import Sequence
 
 import attrs
 
@@ -391,8 +390,3 @@ def retry_delay(attempts: int) -> dt.timedelta:
     minutes, at most six hours."""
     delay: dt.timedelta = RETRY_BASE * 2 ** max(attempts - 1, 0)
     return min(delay, RETRY_CAP)
-
-
-def open_tasks(notices: Sequence[Notice]) -> list[Notice]:
-    """The tasks the handler has not carried out yet."""
-    return [n for n in notices if n.status == "task"]

@@ -16,8 +16,10 @@ OUTCOMES = ("registered", "reply", "automatic", "quarantined")
 
 @attrs.frozen
 class StoredAttachment:
-    """An attachment kept with a received message; ``data`` is ``None`` when
-    it was over the limits (the raw message still holds it)."""
+    """An attachment kept with a received message.  ``data`` is ``None`` only
+    for a listing that leaves the bytes out (:meth:`~klagomal.Klagomal.attachments`);
+    what was over the intake's limits is not kept as an attachment at all,
+    but stays in the raw message."""
 
     filename: str | None
     content_type: str

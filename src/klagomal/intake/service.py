@@ -116,16 +116,10 @@ def kind_of(parsed: ParsedMail, default: str) -> tuple[Kind, str | None]:
     return kind, note
 
 
-def _attachments(parsed: ParsedMail, limits: MailLimits) -> list[StoredAttachment]:
-    return [
-        StoredAttachment(
-            a.filename,
-            a.content_type[:100],
-            a.size,
-            a.data if a.size <= limits.max_attachment_bytes else None,
-        )
-        for a in parsed.attachments
-    ]
+def _attachments(parsed: ParsedMail) -> list[StoredAttachment]:
+    """The attachments to keep: the parser has already left out what is over
+    the limits, with a note (the raw message still holds them)."""
+    return [StoredAttachment(a.filename, a.content_type[:100], a.size, a.data) for a in parsed.attachments]
 
 
 def receive_email(
@@ -181,9 +175,9 @@ def receive_email(
             uow.store_received(record("quarantined", reason))
             return IntakeOutcome("quarantined", key, None, reason), None, None
         if parsed.automatic:
-            uow.store_received(record("automatic", parsed.automatic), _attachments(parsed, limits))
+            uow.store_received(record("automatic", parsed.automatic), _attachments(parsed))
             return IntakeOutcome("automatic", key, None, parsed.automatic), None, None
-        files = _attachments(parsed, limits)
+        files = _attachments(parsed)
         target = _reply_target(uow, parsed)
         if target is None and registration is None:
             reason = trouble or _("meddelandet kunde inte registreras")
@@ -284,9 +278,8 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
     if not found or found[0].outcome != "quarantined":
         raise InvalidInputError(_("meddelande {id} finns inte i karantänen").format(id=message_id), step=step)
     stored = found[0]
-    limits = MailLimits()
     try:
-        parsed = parse_mail(stored.raw, limits)
+        parsed = parse_mail(stored.raw)
     except MailParseError as exc:
         raise InvalidInputError(
             _("meddelande {id} kan fortfarande inte läsas: {reason}").format(
@@ -294,7 +287,7 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
             ),
             step=step,
         ) from None
-    files = _attachments(parsed, limits)
+    files = _attachments(parsed)
 
     def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
         target = _reply_target(uow, parsed)

@@ -567,13 +567,19 @@ class SqlUnitOfWork:
         key = self.conn.execute(sa.insert(received_messages), row).inserted_primary_key
         assert key is not None
         new_id = int(key[0])
+        self._insert_attachments(new_id, message.reference, files)
+        return new_id
+
+    def _insert_attachments(
+        self, message_id: int, reference: str | None, files: Sequence[StoredAttachment]
+    ) -> None:
         if files:
             self.conn.execute(
                 sa.insert(attachments),
                 [
                     {
-                        "message_id": new_id,
-                        "reference": message.reference,
+                        "message_id": message_id,
+                        "reference": reference,
                         "filename": f.filename,
                         "content_type": f.content_type,
                         "size": f.size,
@@ -582,7 +588,6 @@ class SqlUnitOfWork:
                     for f in files
                 ],
             )
-        return new_id
 
     def release_received(
         self,
@@ -601,21 +606,7 @@ class SqlUnitOfWork:
         )
         if moved.rowcount != 1:
             return False
-        if files:
-            self.conn.execute(
-                sa.insert(attachments),
-                [
-                    {
-                        "message_id": message_id,
-                        "reference": reference,
-                        "filename": f.filename,
-                        "content_type": f.content_type,
-                        "size": f.size,
-                        "data": f.data,
-                    }
-                    for f in files
-                ],
-            )
+        self._insert_attachments(message_id, reference, files)
         return True
 
     def iter_received(self, chunk: int = 200) -> Iterator[tuple[ReceivedMessage, list[StoredAttachment]]]:
