@@ -329,6 +329,20 @@ class _Parser:
             self.fail(_("{where}: '{key}' är tom").format(where=where, key=key))
         return value
 
+    def number(
+        self, table: Mapping[str, object], key: str, where: str, low: float, high: float
+    ) -> float | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            self.fail(
+                _("{where}: '{key}' ska vara ett tal från {low} till {high}, inte {value!r}").format(
+                    where=where, key=key, low=low, high=high, value=value
+                )
+            )
+        return value
+
     def email(self, table: Mapping[str, object], key: str, where: str) -> str | None:
         email = self.optional_text(table, key, where)
         if email is not None and ("@" not in email or any(c.isspace() for c in email)):
@@ -501,10 +515,10 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     kommun_name = parser.text(kommun, "namn", "[kommun]")
     system_owner = parser.text(kommun, "systemagare", "[kommun]")
     closed_days = parser.dates(kommun, "stangda_dagar", "[kommun]")
-    profile = parse_profile(kommun, parser.fail)
-    delivery = parse_delivery(document.get("utskick"), parser.fail)
-    intake = parse_intake(document.get("intag"), parser.fail)
-    reports = parse_reports(document.get("rapporter"), parser.fail)
+    profile = parse_profile(kommun, parser)
+    delivery = parse_delivery(document.get("utskick"), parser)
+    intake = parse_intake(document.get("intag"), parser)
+    reports = parse_reports(document.get("rapporter"), parser)
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
     if not forvaltningar:

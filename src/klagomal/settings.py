@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
-from typing import NoReturn
+from collections.abc import Iterable, Mapping
+from typing import NoReturn, Protocol
 
 import attrs
 
@@ -165,47 +165,34 @@ class ReportSettings:
     """Counts below this are shown as ``<N`` in the politicians' report (``undertryck_under``)."""
 
 
-Fail = Callable[[str], NoReturn]
+class TableReader(Protocol):
+    """How the organisation file's parser reads a table's values, naming the
+    file, the table and the key when one is wrong
+    (:class:`klagomal.organisation` uses its own parser)."""
+
+    def fail(self, message: str) -> NoReturn: ...
+
+    def check_keys(self, table: Mapping[str, object], allowed: Iterable[str], where: str) -> None: ...
+
+    def optional_text(self, table: Mapping[str, object], key: str, where: str) -> str | None: ...
+
+    def email(self, table: Mapping[str, object], key: str, where: str) -> str | None: ...
+
+    def number(
+        self, table: Mapping[str, object], key: str, where: str, low: float, high: float
+    ) -> float | None: ...
 
 
-def _text(table: Mapping[str, object], key: str, where: str, fail: Fail) -> str | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        fail(_("{where}: '{key}' ska vara en text som inte är tom").format(where=where, key=key))
-    return value.strip()
-
-
-def _number(
-    table: Mapping[str, object], key: str, where: str, fail: Fail, low: float, high: float
-) -> float | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        fail(
-            _("{where}: '{key}' ska vara ett tal från {low} till {high}, inte {value!r}").format(
-                where=where, key=key, low=low, high=high, value=value
-            )
-        )
+def _table(value: object, where: str, reader: TableReader) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        reader.fail(_("{where} ska vara en tabell").format(where=where))
     return value
 
 
-def _check_keys(table: Mapping[str, object], allowed: tuple[str, ...], where: str, fail: Fail) -> None:
-    for key in table:
-        if key not in allowed:
-            fail(
-                _("{where}: okänd nyckel '{key}' (tillåtna nycklar: {allowed})").format(
-                    where=where, key=key, allowed=", ".join(sorted(allowed))
-                )
-            )
-
-
-def parse_profile(kommun: Mapping[str, object], fail: Fail) -> KommunProfile:
+def parse_profile(kommun: Mapping[str, object], reader: TableReader) -> KommunProfile:
     """The letterhead keys of ``[kommun]`` (the caller checks the other keys)."""
     where = "[kommun]"
-    values = {key: _text(kommun, key, where, fail) for key in PROFILE_KEYS}
+    values = {key: reader.optional_text(kommun, key, where) for key in PROFILE_KEYS}
     return KommunProfile(
         logo_text=values["logotyp"],
         address=values["adress"],
@@ -216,114 +203,108 @@ def parse_profile(kommun: Mapping[str, object], fail: Fail) -> KommunProfile:
     )
 
 
-def parse_delivery(table: object, fail: Fail) -> DeliverySettings:
-    """The table ``[utskick]``; *fail* raises the organisation file's error."""
+def parse_delivery(table: object, reader: TableReader) -> DeliverySettings:
+    """The table ``[utskick]``; *reader* raises the organisation file's error."""
     if table is None:
         return DeliverySettings()
     where = "[utskick]"
-    if not isinstance(table, Mapping):
-        fail(_("{where} ska vara en tabell").format(where=where))
-    _check_keys(
+    table = _table(table, where, reader)
+    reader.check_keys(
         table,
         ("avsandare", "svarsadress", "leverans", "epost", "brev", "katalog", "max_forsok", "smtp"),
         where,
-        fail,
     )
-    mode = _text(table, "leverans", where, fail) or "kommando"
+    mode = reader.optional_text(table, "leverans", where) or "kommando"
     if mode not in DELIVERY_MODES:
-        fail(
+        reader.fail(
             _("{where}: 'leverans' ska vara {modes}, inte '{mode}'").format(
                 where=where, modes=" eller ".join(DELIVERY_MODES), mode=mode
             )
         )
     for key in ("avsandare", "svarsadress"):
-        address = _text(table, key, where, fail)
+        # A mailbox, which may carry a name: "Exempelkommun <synpunkter@exempelkommun.se>".
+        address = reader.optional_text(table, key, where)
         if address is not None and "@" not in address:
-            fail(
+            reader.fail(
                 _("{where}: '{key}' är ingen e-postadress: '{value}'").format(
                     where=where, key=key, value=address
                 )
             )
-    attempts = _number(table, "max_forsok", where, fail, 1, 100)
-    smtp_table = table.get("smtp", {})
+    attempts = reader.number(table, "max_forsok", where, 1, 100)
     smtp_where = "[utskick.smtp]"
-    if not isinstance(smtp_table, Mapping):
-        fail(_("{where} ska vara en tabell").format(where=smtp_where))
-    _check_keys(
+    smtp_table = _table(table.get("smtp", {}), smtp_where, reader)
+    reader.check_keys(
         smtp_table,
         ("vard", "port", "sakerhet", "anvandare", "losenord_miljovariabel", "tidsgrans"),
         smtp_where,
-        fail,
     )
-    security = _text(smtp_table, "sakerhet", smtp_where, fail) or "starttls"
+    security = reader.optional_text(smtp_table, "sakerhet", smtp_where) or "starttls"
     if security not in SMTP_SECURITY:
-        fail(
+        reader.fail(
             _("{where}: 'sakerhet' ska vara {allowed}, inte '{value}'").format(
                 where=smtp_where, allowed=", ".join(SMTP_SECURITY), value=security
             )
         )
-    port = _number(smtp_table, "port", smtp_where, fail, 1, 65535)
+    port = reader.number(smtp_table, "port", smtp_where, 1, 65535)
     if port is not None and not isinstance(port, int):
-        fail(_("{where}: 'port' ska vara ett heltal").format(where=smtp_where))
-    timeout = _number(smtp_table, "tidsgrans", smtp_where, fail, 1, 600)
+        reader.fail(_("{where}: 'port' ska vara ett heltal").format(where=smtp_where))
+    timeout = reader.number(smtp_table, "tidsgrans", smtp_where, 1, 600)
     smtp = SmtpSettings(
-        host=_text(smtp_table, "vard", smtp_where, fail),
+        host=reader.optional_text(smtp_table, "vard", smtp_where),
         port=int(port) if port is not None else (465 if security == "ssl" else 587),
         security=security,
-        user=_text(smtp_table, "anvandare", smtp_where, fail),
-        password_variable=_text(smtp_table, "losenord_miljovariabel", smtp_where, fail)
+        user=reader.optional_text(smtp_table, "anvandare", smtp_where),
+        password_variable=reader.optional_text(smtp_table, "losenord_miljovariabel", smtp_where)
         or "KLAGOMAL_SMTP_LOSENORD",
         timeout=float(timeout) if timeout is not None else 30.0,
     )
     return DeliverySettings(
-        sender=_text(table, "avsandare", where, fail),
-        reply_to=_text(table, "svarsadress", where, fail),
+        sender=reader.optional_text(table, "avsandare", where),
+        reply_to=reader.optional_text(table, "svarsadress", where),
         mode=mode,
-        email_notifier=_text(table, "epost", where, fail),
-        letter_notifier=_text(table, "brev", where, fail) or "utskrift",
-        folder=_text(table, "katalog", where, fail) or "utskick",
+        email_notifier=reader.optional_text(table, "epost", where),
+        letter_notifier=reader.optional_text(table, "brev", where) or "utskrift",
+        folder=reader.optional_text(table, "katalog", where) or "utskick",
         max_attempts=int(attempts) if attempts is not None else 8,
         smtp=smtp,
     )
 
 
-def parse_intake(table: object, fail: Fail) -> IntakeSettings:
+def parse_intake(table: object, reader: TableReader) -> IntakeSettings:
     """The table ``[intag]``; the organisation checks that the unit exists."""
     if table is None:
         return IntakeSettings()
     where = "[intag]"
-    if not isinstance(table, Mapping):
-        fail(_("{where} ska vara en tabell").format(where=where))
-    _check_keys(table, ("enhet", "typ"), where, fail)
-    kind = _text(table, "typ", where, fail) or "forslag"
+    table = _table(table, where, reader)
+    reader.check_keys(table, ("enhet", "typ"), where)
+    kind = reader.optional_text(table, "typ", where) or "forslag"
     if kind not in ("klagomal", "forslag", "berom"):
-        fail(
+        reader.fail(
             _("{where}: 'typ' ska vara klagomal, forslag eller berom, inte '{kind}'").format(
                 where=where, kind=kind
             )
         )
-    return IntakeSettings(unit=_text(table, "enhet", where, fail), kind=kind)
+    return IntakeSettings(unit=reader.optional_text(table, "enhet", where), kind=kind)
 
 
-def parse_reports(table: object, fail: Fail) -> ReportSettings:
+def parse_reports(table: object, reader: TableReader) -> ReportSettings:
     """The table ``[rapporter]``."""
     if table is None:
         return ReportSettings()
     where = "[rapporter]"
-    if not isinstance(table, Mapping):
-        fail(_("{where} ska vara en tabell").format(where=where))
-    _check_keys(table, ("halvar2", "undertryck_under"), where, fail)
-    second = _text(table, "halvar2", where, fail) or "07-01"
+    table = _table(table, where, reader)
+    reader.check_keys(table, ("halvar2", "undertryck_under"), where)
+    second = reader.optional_text(table, "halvar2", where) or "07-01"
     try:
         month, day = (int(part) for part in second.split("-"))
         dt.date(2001, month, day)  # a day that exists every year
         if (month, day) == (1, 1):
             raise ValueError
     except ValueError:
-        fail(
+        reader.fail(
             _(
                 "{where}: 'halvar2' ska vara en dag i formen MM-DD, till exempel \"09-01\", inte '{value}'"
             ).format(where=where, value=second)
         )
-    threshold = _number(table, "undertryck_under", where, fail, 1, 100)
+    threshold = reader.number(table, "undertryck_under", where, 1, 100)
     return ReportSettings((month, day), int(threshold) if threshold is not None else 3)
