@@ -258,24 +258,20 @@ def build_email(message: Message, *, date: dt.datetime | None = None) -> EmailMe
     message_id = _check_message_id(message.message_id, "Message-ID")
     references = [_check_message_id(ref, "References") for ref in message.references]
 
-    email_message = _new_email([sender, to, *([reply_to] if reply_to else [])])
-    email_message["From"] = sender
-    email_message["To"] = to
-    if reply_to is not None:
-        email_message["Reply-To"] = reply_to
-    email_message["Subject"] = _one_line(message.subject)
-    email_message["Date"] = _date(date)
-    email_message["Message-ID"] = message_id
-    if references:
-        email_message["In-Reply-To"] = references[-1]
-        email_message["References"] = " ".join(references)
-    if message.auto_submitted:
-        email_message["Auto-Submitted"] = "auto-generated"
-        email_message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    email_message["X-Klagomal-Reference"] = _one_line(message.reference)
-    email_message["X-Klagomal-Notice"] = _one_line(message.kind)
-    _body(email_message, message.text, message.html, message_id)
-    return email_message
+    return _assemble(
+        sender,
+        to,
+        reply_to,
+        message.subject,
+        _date(date),
+        message_id,
+        references,
+        auto_submitted=message.auto_submitted,
+        reference=message.reference,
+        kind=message.kind,
+        text=message.text,
+        html=message.html,
+    )
 
 
 def build_staff_email(
@@ -309,19 +305,56 @@ def build_staff_email(
     reply = _mailbox(reply_to, _("Svarsadressen ([utskick] svarsadress)")) if reply_to else None
     message_id = _check_message_id(message_id, "Message-ID")
 
-    email_message = _new_email([from_, to, *([reply] if reply else [])])
+    return _assemble(
+        from_,
+        to,
+        reply,
+        message.subject,
+        _date(date),
+        message_id,
+        [],
+        auto_submitted=True,
+        reference=message.reference,
+        kind=message.kind,
+        text=message.body,
+        html=message.html,
+    )
+
+
+def _assemble(
+    from_: Address,
+    to: Address,
+    reply_to: Address | None,
+    subject: str,
+    date: dt.datetime,
+    message_id: str,
+    references: list[str],
+    *,
+    auto_submitted: bool,
+    reference: str,
+    kind: str,
+    text: str,
+    html: str | None,
+) -> EmailMessage:
+    """The e-mail itself, from checked addresses and ids: the headers every
+    klagomal e-mail carries, in one order, and the text and HTML body."""
+    email_message = _new_email([from_, to, *([reply_to] if reply_to else [])])
     email_message["From"] = from_
     email_message["To"] = to
-    if reply is not None:
-        email_message["Reply-To"] = reply
-    email_message["Subject"] = _one_line(message.subject)
-    email_message["Date"] = _date(date)
+    if reply_to is not None:
+        email_message["Reply-To"] = reply_to
+    email_message["Subject"] = _one_line(subject)
+    email_message["Date"] = date
     email_message["Message-ID"] = message_id
-    email_message["Auto-Submitted"] = "auto-generated"
-    email_message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    email_message["X-Klagomal-Reference"] = _one_line(message.reference)
-    email_message["X-Klagomal-Notice"] = _one_line(message.kind)
-    _body(email_message, message.body, message.html, message_id)
+    if references:
+        email_message["In-Reply-To"] = references[-1]
+        email_message["References"] = " ".join(references)
+    if auto_submitted:
+        email_message["Auto-Submitted"] = "auto-generated"
+        email_message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    email_message["X-Klagomal-Reference"] = _one_line(reference)
+    email_message["X-Klagomal-Notice"] = _one_line(kind)
+    _body(email_message, text, html, message_id)
     return email_message
 
 
