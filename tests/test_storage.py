@@ -48,11 +48,23 @@ TABLES = {
     "reminders",
     "received_messages",
     "attachments",
+    "audit_log",
+    "audit_head",
+    "disposals",
 }
 
 #: The tables revisions after 0001 add: 0002 the reminders, 0004 the external
-#: ids, 0006 the received messages and their attachments.
-LATER_TABLES = {"reminders", "external_ids", "received_messages", "attachments"}
+#: ids, 0006 the received messages and their attachments, 0007 the audit log
+#: and the disposal log.
+LATER_TABLES = {
+    "reminders",
+    "external_ids",
+    "received_messages",
+    "attachments",
+    "audit_log",
+    "audit_head",
+    "disposals",
+}
 
 
 @pytest.fixture

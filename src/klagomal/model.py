@@ -134,6 +134,17 @@ class Contact:
     :param preferred: how the person wants to be reached: ``"epost"``,
         ``"brev"`` or ``"telefon"``, or ``None`` for no preference (then
         e-mail, else a letter, else a phone call).
+    :param personnummer: the person's personnummer or samordningsnummer,
+        normalised to twelve digits (``YYYYMMDDNNNC``) when registered
+        (:mod:`klagomal.identity_numbers`); only where the matter needs it.
+    :param protected: the person has skyddade personuppgifter (sekretess-
+        markering or skyddad folkbokföring): the contact never appears in a
+        report, an export, a log, a public extract or a notice to anyone but
+        the person, and only users allowed to see it are shown it
+        (:mod:`klagomal.access`, R27).
+
+    The contact is kept in these fields, never in the case text, so that it
+    can be protected, exported and anonymised on its own (R27, GDPR).
     """
 
     name: str | None = None
@@ -141,10 +152,12 @@ class Contact:
     phone: str | None = None
     address: str | None = None
     preferred: str | None = None
+    personnummer: str | None = None
+    protected: bool = False
 
     def is_empty(self) -> bool:
         """Whether no field is filled in."""
-        return not any((self.name, self.email, self.phone, self.address))
+        return not any((self.name, self.email, self.phone, self.address, self.personnummer))
 
 
 @attrs.frozen
@@ -227,6 +240,9 @@ class Case:
         the förvaltning's plugin; ``None`` for an ordinary public document.
     :param resolved_at_once: the one who received it put it right at once
         (R14, R29), without a separate besked and answer.
+    :param summary: the register entry's short description of what the case
+        is about, written by the handler (OSL 5 kap. 1 §), kept apart from
+        the person's own text; ``None`` until someone writes it.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -260,12 +276,18 @@ class Case:
     paused_since: dt.date | None = None
     secrecy: str | None = None
     resolved_at_once: bool = False
+    summary: str | None = None
     version: int = 0
 
     @property
     def anonymous(self) -> bool:
         """An anonymous case has no contact and never gets a notice (R5)."""
         return self.contact is None
+
+    @property
+    def protected(self) -> bool:
+        """The person has skyddade personuppgifter (R27)."""
+        return self.contact is not None and self.contact.protected
 
     @property
     def paused(self) -> bool:

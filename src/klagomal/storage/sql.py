@@ -1128,6 +1128,8 @@ class SqlUnitOfWork:
             "contact_phone": contact.phone,
             "contact_address": contact.address,
             "contact_preferred": contact.preferred,
+            "contact_personnummer": contact.personnummer,
+            "contact_protected": contact.protected,
             "forwards": case.forwards,
             "postponements": case.postponements,
             "late_postponements": case.late_postponements,
@@ -1136,6 +1138,7 @@ class SqlUnitOfWork:
             "paused_since": case.paused_since,
             "secrecy": case.secrecy,
             "resolved_at_once": case.resolved_at_once,
+            "summary": case.summary,
             "version": case.version,
         }
 
@@ -1153,6 +1156,8 @@ class SqlUnitOfWork:
                 phone=v["contact_phone"],
                 address=v["contact_address"],
                 preferred=v["contact_preferred"],
+                personnummer=v["contact_personnummer"],
+                protected=bool(v["contact_protected"]),
             )
         )
         return Case(
@@ -1186,5 +1191,6 @@ class SqlUnitOfWork:
             paused_since=v["paused_since"],
             secrecy=v["secrecy"],
             resolved_at_once=bool(v["resolved_at_once"]),
+            summary=v["summary"],
             version=v["version"],
         )

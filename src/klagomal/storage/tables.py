@@ -14,8 +14,11 @@ __all__ = [
     "SCHEMA_HEAD",
     "SCHEMA_REVISIONS",
     "attachments",
+    "audit_head",
+    "audit_log",
     "case_dimensions",
     "cases",
+    "disposals",
     "events",
     "external_ids",
     "metadata",
@@ -28,7 +31,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -87,6 +90,12 @@ cases = sa.Table(
     sa.Column("secrecy", sa.String(200)),
     # Put right at once by the one who received it (R14, R29).
     sa.Column("resolved_at_once", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The register entry's short description (OSL 5 kap. 1 §), by the handler.
+    sa.Column("summary", sa.String(300)),
+    # Twelve digits, validated at registration (klagomal.identity_numbers).
+    sa.Column("contact_personnummer", sa.String(12)),
+    # Skyddade personuppgifter: never shown to anyone not allowed to see it.
+    sa.Column("contact_protected", sa.Boolean, nullable=False, server_default=sa.false()),
     # Worklists filter by unit and state, and a unit's overdue list by its
     # deadlines too: without the deadline in the index, the plan reads every
     # overdue case in the kommun and keeps the unit's.
@@ -231,5 +240,58 @@ attachments = sa.Table(
     sa.Column("content_type", sa.String(100), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("data", Blob),
+    sa.Index(None, "reference"),
+)
+
+
+# The audit log (klagomal.audit): who read or wrote personal data or case
+# text, when, what, and in which case; also every denial.  Append-only, and
+# each entry carries the hash of the one before it, so an edited, removed or
+# inserted row breaks the chain (``klagomal audit verify``).  No foreign key:
+# a denied request for a case that does not exist is logged too.  The entries
+# hold no personal data of the person, so disposal never touches them.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    # allowed or denied
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reference", sa.String(20)),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "reference"),
+    sa.Index(None, "user_id", "at"),
+)
+
+# The head of the audit chain: one row (id 1), locked by every writer of
+# the log, so that concurrent writers append one after the other and the
+# chain never forks.  It also lets verify notice rows cut off the end.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)
+
+# What disposal (gallring) and anonymisation removed: which case, under
+# which rule and decision, what was done, by whom and when (R27).
+disposals = sa.Table(
+    "disposals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("rule", sa.String(80), nullable=False),
+    sa.Column("decision", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
     sa.Index(None, "reference"),
 )

@@ -1,0 +1,797 @@
+"""The audit log and its hash chain (klagomal.audit), on SQLite, PostgreSQL
+and MariaDB.
+
+# R27: who read or wrote a person's data or a case's text is logged, denials
+# too, in a log that is append-only and whose tampering is detectable: each
+# entry carries the hash of the one before it, and the head row the last one.
+The tamper tests change the tables behind klagomal's back with plain SQL, as
+someone with write access to the database would, and check that
+:func:`klagomal.audit.verify` reports exactly what was done, at the entry
+where it was done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from klagomal import Klagomal
+from klagomal.audit import (
+    ALLOWED,
+    DENIED,
+    GENESIS,
+    MAX_PROBLEMS,
+    AuditEntry,
+    AuditProblem,
+    AuditVerification,
+    append,
+    canonical,
+    entries,
+    entry_hash,
+    verify,
+)
+from klagomal.errors import InvalidInputError, TransientStorageError
+from klagomal.storage.tables import audit_head, audit_log
+
+#: A moment with microseconds, so that losing them would show.
+T0 = dt.datetime(2026, 3, 2, 8, 15, 0, 1)
+STOCKHOLM_WINTER = dt.timezone(dt.timedelta(hours=1))
+
+
+@pytest.fixture
+def k(new_database: Callable[[], str]) -> Iterator[Klagomal]:
+    """An initialised Klagomal on each backend in turn, with an empty audit log."""
+    instance = Klagomal(new_database(), load_entrypoints=False)
+    instance.init()
+    yield instance
+    instance.dispose()
+
+
+def engine(k: Klagomal) -> sa.Engine:
+    return k.storage.engine
+
+
+def sample(i: int, **changes: Any) -> AuditEntry:
+    """The *i*-th of a series of entries: several users, roles and cases,
+    some denied, some without a case.  # R27: detail names what was done, no personal data."""
+    values: dict[str, Any] = {
+        "user_id": f"handl{i % 3}",
+        "role": ("handläggare", "registrator", "granskare")[i % 3],
+        "action": ("read", "step", "extract", "denied")[i % 4],
+        "outcome": DENIED if i % 4 == 3 else ALLOWED,
+        "reference": None if i % 5 == 4 else f"2026-{i % 7 + 1:05d}",
+        "detail": f"post {i}: steg besked – åäö",
+        "at": T0 + dt.timedelta(seconds=i, microseconds=i),
+    }
+    values.update(changes)
+    return AuditEntry(**values)
+
+
+def log(k: Klagomal, count: int, *, first: int = 1) -> list[int]:
+    """Append *count* sample entries in one write transaction."""
+    with k.storage.transaction() as uow:
+        return append(uow.conn, [sample(i) for i in range(first, first + count)])
+
+
+def check(k: Klagomal, **options: Any) -> AuditVerification:
+    """Verify the log in a snapshot, as ``klagomal audit verify`` would."""
+    with k.storage.snapshot() as uow:
+        return verify(uow.conn, **options)
+
+
+def found(result: AuditVerification) -> list[tuple[int | None, str]]:
+    return [(p.entry, p.reason) for p in result.problems]
+
+
+def execute(k: Klagomal, *statements: sa.Executable) -> None:
+    """Run *statements* in one transaction straight through the engine, as
+    someone with write access to the database could."""
+    with engine(k).begin() as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def row(k: Klagomal, entry_id: int) -> sa.Row[Any]:
+    with engine(k).connect() as conn:
+        return conn.execute(sa.select(audit_log).where(audit_log.c.id == entry_id)).one()
+
+
+def head(k: Klagomal) -> tuple[int, str]:
+    with engine(k).connect() as conn:
+        found_head = conn.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash)).one()
+    return found_head.last_id, found_head.last_hash
+
+
+def as_entry(stored: sa.Row[Any]) -> AuditEntry:
+    """The entry a raw row holds, as the attacker who recomputes hashes reads it."""
+    return AuditEntry(
+        stored.user_id,
+        stored.role,
+        stored.action,
+        stored.outcome,
+        stored.reference,
+        stored.detail,
+        stored.at,
+    )
+
+
+def edit(entry_id: int, **values: Any) -> sa.Executable:
+    return sa.update(audit_log).where(audit_log.c.id == entry_id).values(**values)
+
+
+def checksum(entry_id: int) -> str:
+    return f"post {entry_id}: kontrollsumman stämmer inte; raden har ändrats"
+
+
+def link(entry_id: int) -> str:
+    return f"post {entry_id} pekar inte på post {entry_id - 1}"
+
+
+# -- appending -----------------------------------------------------------------
+
+
+def test_an_empty_log_verifies(k: Klagomal) -> None:
+    result = check(k)
+    assert result.ok
+    assert (result.checked, result.last_id, result.last_hash) == (0, 0, GENESIS)
+    assert result.summary() == "Granskningsloggen är hel: 0 poster kontrollerade."
+    assert head(k) == (0, GENESIS)
+
+
+def test_appended_entries_are_numbered_from_1_and_chained(k: Klagomal) -> None:
+    # R27: who, when, what and which case, in the order it happened.
+    assert log(k, 3) == [1, 2, 3]
+    assert log(k, 1, first=4) == [4]
+    assert log(k, 5, first=5) == [5, 6, 7, 8, 9]
+    with engine(k).connect() as conn:
+        stored = entries(conn)
+    assert [e.id for e in stored] == list(range(1, 10))
+    prev = GENESIS
+    for number, entry in enumerate(stored, start=1):
+        assert entry.prev_hash == prev
+        assert entry.hash == entry_hash(prev, entry.id, sample(number))
+        assert entry.hash == hashlib.sha256(canonical(prev, entry.id, entry)).hexdigest()
+        assert attrs_of(entry) == attrs_of(sample(number))
+        prev = entry.hash
+    assert head(k) == (9, prev)
+    result = check(k)
+    assert result.ok, result.summary()
+    assert (result.checked, result.last_id, result.last_hash) == (9, 9, prev)
+
+
+def attrs_of(entry: AuditEntry) -> tuple[Any, ...]:
+    """The logged fields, with ``at`` as naive UTC."""
+    at = entry.at if entry.at.tzinfo is None else entry.at.astimezone(dt.UTC).replace(tzinfo=None)
+    return (entry.user_id, entry.role, entry.action, entry.outcome, entry.reference, entry.detail, at)
+
+
+def test_the_canonical_form_is_compact_json_in_utf8() -> None:
+    # Published so that the chain can be checked without klagomal (R27).
+    entry = sample(1, reference=None, at=dt.datetime(2026, 3, 2, 9, 15, 0, 1, tzinfo=STOCKHOLM_WINTER))
+    expected = (
+        '["' + GENESIS + '",1,"2026-03-02T08:15:00.000001","handl1","registrator","step","allowed",'
+        'null,"post 1: steg besked – åäö"]'
+    ).encode()
+    assert canonical(GENESIS, 1, entry) == expected
+    assert entry_hash(GENESIS, 1, entry) == hashlib.sha256(expected).hexdigest()
+
+
+def test_aware_moments_are_stored_as_utc_with_microseconds(k: Klagomal) -> None:
+    local = dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=STOCKHOLM_WINTER)
+    with k.storage.transaction() as uow:
+        append(uow.conn, [sample(1, at=local)])
+    assert row(k, 1).at == dt.datetime(2026, 3, 2, 9, 0, 0, 123456)
+    with engine(k).connect() as conn:
+        (stored,) = entries(conn)
+    assert stored.at == local
+    assert stored.at.tzinfo is dt.UTC
+    assert check(k).ok
+
+
+def test_nothing_is_logged_by_a_transaction_that_is_rolled_back(k: Klagomal) -> None:
+    log(k, 2)
+
+    def failing_step() -> None:
+        with k.storage.transaction() as uow:
+            append(uow.conn, [sample(3), sample(4)])
+            raise RuntimeError("the step failed")
+
+    with pytest.raises(RuntimeError):
+        failing_step()
+    assert head(k) == (2, row(k, 2).hash)
+    assert log(k, 1, first=3) == [3]
+    assert check(k).ok
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"outcome": "maybe"}, "utfallet 'maybe'"),
+        ({"user_id": "x" * 201}, "user_id är längre än 200 tecken"),
+        ({"action": "a" * 41}, "action är längre än 40 tecken"),
+        ({"reference": "2026-" + "1" * 16}, "reference är längre än 20 tecken"),
+        ({"detail": "d" * 4001}, "beskrivning är längre än 4000 tecken"),
+    ],
+)
+def test_an_entry_that_does_not_fit_is_refused_before_anything_is_written(
+    k: Klagomal, changes: dict[str, Any], words: str
+) -> None:
+    # A server that cut the value to fit would store a row whose hash no longer matched.
+    with pytest.raises(InvalidInputError, match=words), k.storage.transaction() as uow:
+        append(uow.conn, [sample(1), sample(2, **changes)])
+    assert head(k) == (0, GENESIS)
+    assert check(k).checked == 0
+
+
+def test_appending_nothing_writes_nothing(k: Klagomal) -> None:
+    with k.storage.transaction() as uow:
+        assert append(uow.conn, []) == []
+    assert head(k) == (0, GENESIS)
+
+
+def test_entries_by_case_user_and_time_newest_last(k: Klagomal) -> None:
+    # R27: "who has looked at my case?" and "what has this user done?"
+    log(k, 20)
+    with engine(k).connect() as conn:
+        by_case = entries(conn, reference="2026-00002")
+        assert [e.id for e in by_case] == [1, 8, 15]
+        assert [e.id for e in entries(conn, user_id="handl0")] == [3, 6, 9, 12, 15, 18]
+        assert [e.id for e in entries(conn, user_id="handl0", limit=2)] == [15, 18]
+        assert [e.id for e in entries(conn, limit=3)] == [18, 19, 20]
+        since = (T0 + dt.timedelta(seconds=18, microseconds=18)).replace(tzinfo=dt.UTC)
+        assert [e.id for e in entries(conn, since=since)] == [18, 19, 20]
+        assert [e.id for e in entries(conn, since=since.astimezone(STOCKHOLM_WINTER))] == [18, 19, 20]
+        assert entries(conn, reference="2026-99999") == []
+    assert all(e.reference == "2026-00002" for e in by_case)
+
+
+# -- tampering -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "what"),
+    [
+        ({"detail": "post 3: steg besked – åäö!"}, "detail"),
+        ({"user_id": "handl9"}, "user_id"),
+        ({"role": "granskare"}, "role"),
+        ({"action": "read"}, "action"),
+        ({"outcome": ALLOWED}, "outcome"),
+        ({"reference": None}, "reference"),
+        ({"at": T0 + dt.timedelta(seconds=3, microseconds=4)}, "at, one microsecond later"),
+    ],
+)
+def test_an_edited_field_is_reported_at_its_entry(k: Klagomal, values: dict[str, Any], what: str) -> None:
+    # R27: an edited row gives another hash; the next link still holds, so
+    # exactly this entry is reported.
+    log(k, 6)
+    assert row(k, 3).at == T0 + dt.timedelta(seconds=3, microseconds=3)
+    execute(k, edit(3, **values))
+    result = check(k)
+    assert found(result) == [(3, checksum(3))], what
+    assert not result.ok
+    assert result.checked == 6
+
+
+def test_an_edited_hash_is_reported_at_its_entry_and_the_next(k: Klagomal) -> None:
+    log(k, 6)
+    execute(k, edit(3, hash="a" * 64))
+    assert found(check(k)) == [(3, checksum(3)), (4, link(4))]
+
+
+def test_an_edited_link_is_reported(k: Klagomal) -> None:
+    log(k, 6)
+    execute(k, edit(1, prev_hash="1" * 64), edit(4, prev_hash=row(k, 2).hash))
+    assert found(check(k)) == [
+        (1, "post 1 pekar inte på kedjans början"),
+        (1, checksum(1)),
+        (4, link(4)),
+        (4, checksum(4)),
+    ]
+
+
+def test_a_deleted_entry_in_the_middle_is_reported(k: Klagomal) -> None:
+    # R27: removing who looked at a case leaves a gap.
+    log(k, 6)
+    execute(k, sa.delete(audit_log).where(audit_log.c.id == 4))
+    assert found(check(k)) == [(4, "post 4 saknas (nummerföljden hoppar från 3 till 5)")]
+
+
+def test_several_deleted_entries_are_reported_as_one_gap(k: Klagomal) -> None:
+    log(k, 6)
+    execute(k, sa.delete(audit_log).where(audit_log.c.id.in_([2, 3, 4])))
+    assert found(check(k)) == [(2, "posterna 2–4 saknas (nummerföljden hoppar från 1 till 5)")]
+
+
+def test_a_deleted_first_entry_is_reported(k: Klagomal) -> None:
+    log(k, 3)
+    execute(k, sa.delete(audit_log).where(audit_log.c.id == 1))
+    assert found(check(k)) == [(1, "post 1 saknas (nummerföljden hoppar från 0 till 2)")]
+
+
+def test_a_deleted_last_entry_is_reported_through_the_head(k: Klagomal) -> None:
+    # R27: the last entry has no successor to betray it; the head does.
+    log(k, 6)
+    execute(k, sa.delete(audit_log).where(audit_log.c.id == 6))
+    result = check(k)
+    assert found(result) == [
+        (6, "loggen slutar vid post 5 men huvudet anger post 6; poster har tagits bort i slutet")
+    ]
+    assert result.checked == 5
+
+
+def test_a_log_emptied_behind_the_heads_back_is_reported(k: Klagomal) -> None:
+    log(k, 3)
+    execute(k, sa.delete(audit_log))
+    assert found(check(k)) == [(1, "loggen är tom men huvudet anger post 3; poster har tagits bort")]
+
+
+def test_a_forged_entry_inserted_in_the_middle_breaks_the_next_link(k: Klagomal) -> None:
+    # R27: the attacker makes room at 4, inserts a forged entry chained to 3
+    # with a correct hash, gives the moved entries correct hashes for their
+    # new numbers and moves the head, but entry 5 still points at entry 3.
+    log(k, 6)
+    before = [row(k, i) for i in range(1, 7)]
+    forged = sample(4, user_id="handl1", detail="inget att se här")
+    forged_hash = entry_hash(before[2].hash, 4, forged)
+    statements: list[sa.Executable] = [
+        edit_where(audit_log.c.id >= 4, id=-audit_log.c.id),
+        edit_where(audit_log.c.id < 0, id=-audit_log.c.id + 1),
+        sa.insert(audit_log).values(id=4, **attrs_dict(forged), prev_hash=before[2].hash, hash=forged_hash),
+    ]
+    prev_hash = before[3].prev_hash  # not changed to forged_hash: the broken link
+    new_hash = ""
+    for old in before[3:]:
+        new_hash = entry_hash(prev_hash, old.id + 1, as_entry(old))
+        statements.append(edit(old.id + 1, prev_hash=prev_hash, hash=new_hash))
+        prev_hash = new_hash
+    statements.append(sa.update(audit_head).values(last_id=7, last_hash=new_hash))
+    execute(k, *statements)
+    result = check(k)
+    assert found(result) == [(5, link(5))]
+    assert result.checked == 7
+
+
+def edit_where(condition: sa.ColumnElement[bool], **values: Any) -> sa.Executable:
+    return sa.update(audit_log).where(condition).values(**values)
+
+
+def attrs_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "user_id": entry.user_id,
+        "role": entry.role,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "reference": entry.reference,
+        "detail": entry.detail,
+    }
+
+
+def test_a_forged_entry_put_in_place_of_a_deleted_one_breaks_the_next_link(k: Klagomal) -> None:
+    log(k, 6)
+    forged = sample(4, detail="inget att se här")
+    prev_hash = row(k, 3).hash
+    execute(
+        k,
+        sa.delete(audit_log).where(audit_log.c.id == 4),
+        sa.insert(audit_log).values(
+            id=4, **attrs_dict(forged), prev_hash=prev_hash, hash=entry_hash(prev_hash, 4, forged)
+        ),
+    )
+    assert found(check(k)) == [(5, link(5))]
+
+
+def test_a_forged_entry_added_at_the_end_without_the_head_is_reported(k: Klagomal) -> None:
+    log(k, 6)
+    forged = sample(7)
+    prev_hash = row(k, 6).hash
+    execute(
+        k,
+        sa.insert(audit_log).values(
+            id=7, **attrs_dict(forged), prev_hash=prev_hash, hash=entry_hash(prev_hash, 7, forged)
+        ),
+    )
+    assert found(check(k)) == [
+        (7, "huvudet anger post 6 men loggen slutar vid post 7; huvudet pekar inte på den sista posten")
+    ]
+
+
+def test_an_entry_numbered_below_1_is_reported(k: Klagomal) -> None:
+    # (-1 rather than 0: MariaDB would number an inserted 0 itself, AUTO_INCREMENT.)
+    log(k, 2)
+    forged = sample(0)
+    execute(
+        k,
+        sa.insert(audit_log).values(
+            id=-1, **attrs_dict(forged), prev_hash=GENESIS, hash=entry_hash(GENESIS, -1, forged)
+        ),
+    )
+    result = check(k)
+    assert found(result) == [(-1, "post -1 har ett nummer utanför nummerföljden, som börjar på 1")]
+    assert result.checked == 3
+
+
+def test_two_swapped_entries_are_reported(k: Klagomal) -> None:
+    # R27: reordering who did what first changes the hashes (they include
+    # the number) and the links of both entries and of the one after them.
+    log(k, 6)
+    execute(k, edit(3, id=-1), edit(4, id=3), edit(-1, id=4))
+    assert found(check(k)) == [
+        (3, link(3)),
+        (3, checksum(3)),
+        (4, link(4)),
+        (4, checksum(4)),
+        (5, link(5)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"last_hash": "f" * 64}, (6, "huvudet pekar inte på den sista posten (post 6)")),
+        (
+            {"last_id": 5},
+            (6, "huvudet anger post 5 men loggen slutar vid post 6; huvudet pekar inte på den sista posten"),
+        ),
+        (
+            {"last_id": 8},
+            (7, "loggen slutar vid post 6 men huvudet anger post 8; poster har tagits bort i slutet"),
+        ),
+    ],
+)
+def test_an_edited_head_is_reported(k: Klagomal, values: dict[str, Any], problem: tuple[int, str]) -> None:
+    log(k, 6)
+    execute(k, sa.update(audit_head).values(**values))
+    assert found(check(k)) == [problem]
+
+
+def test_the_head_of_an_empty_log_is_checked_too(k: Klagomal) -> None:
+    execute(k, sa.update(audit_head).values(last_hash="f" * 64))
+    assert found(check(k)) == [(None, "loggen är tom men huvudet pekar inte på kedjans början")]
+    execute(k, sa.delete(audit_head))
+    assert found(check(k)) == [(None, "huvudet (tabellen audit_head) saknas")]
+
+
+def test_a_rewritten_chain_is_caught_by_the_hash_kept_outside_the_database(k: Klagomal) -> None:
+    # R27: whoever can write the tables can rewrite the chain from an edited
+    # entry on; only the last hash noted in the diarium shows it.
+    log(k, 6)
+    noted = check(k)
+    assert noted.ok
+    assert f"Sista posten: nummer 6, kontrollsumma {noted.last_hash}." in noted.summary()
+    execute(k, edit(3, detail="ändrad"))
+    prev_hash = row(k, 2).hash
+    statements: list[sa.Executable] = []
+    for entry_id in range(3, 7):
+        new_hash = entry_hash(prev_hash, entry_id, as_entry(row(k, entry_id)))
+        statements.append(edit(entry_id, prev_hash=prev_hash, hash=new_hash))
+        prev_hash = new_hash
+    statements.append(sa.update(audit_head).values(last_hash=prev_hash))
+    execute(k, *statements)
+    assert check(k).ok  # the chain alone looks whole
+    assert found(check(k, anchors=[(noted.last_id, noted.last_hash), (2, row(k, 2).hash)])) == [
+        (
+            6,
+            "post 6 har inte den kontrollsumma som antecknades vid en tidigare kontroll; "
+            "kedjan har skrivits om",
+        )
+    ]
+    assert found(check(k, anchors=[(9, "b" * 64)])) == [
+        (9, "post 9 finns inte, men den antecknades vid en tidigare kontroll; poster har tagits bort")
+    ]
+
+
+def test_problems_are_listed_up_to_a_limit_and_counted_beyond_it(k: Klagomal) -> None:
+    count = MAX_PROBLEMS + 30
+    with k.storage.transaction() as uow:
+        append(uow.conn, [sample(i) for i in range(1, count + 1)])
+    execute(k, sa.update(audit_log).values(detail="ändrad"))
+    result = check(k)
+    assert result.checked == count
+    assert len(result.problems) == MAX_PROBLEMS
+    assert result.omitted == 30
+    assert result.problems[0] == AuditProblem(1, checksum(1))
+    text = result.summary()
+    assert text.startswith("Granskningsloggen är inte hel: 130 fel bland 130 kontrollerade poster.\n")
+    assert "  - post 100: kontrollsumman stämmer inte; raden har ändrats\n  ... och 30 fel till.\n" in text
+    assert "post 101:" not in text
+
+
+def test_verify_reads_in_chunks_and_still_finds_every_problem(k: Klagomal) -> None:
+    # Keyset pagination on the id, never OFFSET: memory stays bounded however long the log is.
+    log(k, 50)
+    execute(
+        k,
+        edit(20, outcome=DENIED if row(k, 20).outcome == ALLOWED else ALLOWED),
+        sa.delete(audit_log).where(audit_log.c.id == 22),  # the first entry of the fourth chunk
+        edit(35, at=row(k, 35).at + dt.timedelta(microseconds=1)),
+    )
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if "FROM audit_log" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine(k), "before_cursor_execute", capture)
+    try:
+        result = check(k, chunk=7)
+    finally:
+        sa.event.remove(engine(k), "before_cursor_execute", capture)
+    assert found(result) == [
+        (20, checksum(20)),
+        (22, "post 22 saknas (nummerföljden hoppar från 21 till 23)"),
+        (35, checksum(35)),
+    ]
+    assert result.checked == 49
+    assert len(statements) == 8  # 49 entries: seven full chunks, then an empty one
+    assert "WHERE" not in statements[0][0]
+    assert all("WHERE audit_log.id >" in statement for statement, _ in statements[1:])
+    # SQLite's dialect writes "LIMIT ? OFFSET ?" with an offset of 0 for every LIMIT.
+    assert all("OFFSET" not in statement or list(parameters)[-1] == 0 for statement, parameters in statements)
+    assert check(k, chunk=7).problems == check(k).problems == check(k, chunk=1).problems
+
+
+def test_the_summary_gives_the_last_entry_to_keep_outside_the_database() -> None:
+    whole = AuditVerification(checked=1234, problems=(), last_id=1234, last_hash="ab" * 32)
+    assert whole.summary() == (
+        "Granskningsloggen är hel: 1 234 poster kontrollerade.\n"
+        f"Sista posten: nummer 1234, kontrollsumma {'ab' * 32}.\n"
+        "Anteckna numret och kontrollsumman utanför databasen, till exempel i diariet: vid nästa kontroll "
+        "ska post 1234 ha samma kontrollsumma, annars har loggen skrivits om."
+    )
+    assert (
+        AuditVerification(1, (), 1, "cd" * 32)
+        .summary()
+        .startswith("Granskningsloggen är hel: 1 post kontrollerad.\n")
+    )
+    broken = AuditVerification(5, (AuditProblem(3, checksum(3)),), 5, "ef" * 32)
+    assert not broken.ok
+    assert broken.summary().splitlines()[:2] == [
+        "Granskningsloggen är inte hel: 1 fel bland 5 kontrollerade poster.",
+        "  - post 3: kontrollsumman stämmer inte; raden har ändrats",
+    ]
+
+
+# -- properties (SQLite) -------------------------------------------------------
+
+#: Any text the databases keep: no lone surrogates (not UTF-8), no NUL (PostgreSQL refuses it).
+TEXT = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+ENTRIES = st.builds(
+    AuditEntry,
+    user_id=st.text(TEXT, max_size=30),
+    role=st.text(TEXT, max_size=40),
+    action=st.text(TEXT, max_size=40),
+    outcome=st.sampled_from([ALLOWED, DENIED]),
+    reference=st.none() | st.text(TEXT, max_size=20),
+    detail=st.text(TEXT, max_size=100),
+    at=st.datetimes(
+        min_value=dt.datetime(2000, 1, 1),
+        max_value=dt.datetime(2100, 1, 1),
+        timezones=st.sampled_from([None, dt.UTC, STOCKHOLM_WINTER, dt.timezone(-dt.timedelta(hours=5))]),
+    ),
+)
+FIELDS = ("at", "user_id", "role", "action", "outcome", "reference", "detail", "prev_hash")
+
+
+def changed(field: str, value: Any) -> Any:
+    """A value of *field* that differs from *value*."""
+    if field == "at":
+        return value + dt.timedelta(microseconds=1)
+    if field == "outcome":
+        return DENIED if value == ALLOWED else ALLOWED
+    if field == "reference":
+        return "2026-00001" if value is None else None
+    if field == "prev_hash":
+        return ("1" if value[0] != "1" else "2") + value[1:]
+    return value + "å"
+
+
+@pytest.fixture
+def sqlite_k(db_url: str) -> Iterator[Klagomal]:
+    """One SQLite database for all the examples of a property, emptied by each."""
+    instance = Klagomal(db_url, load_entrypoints=False)
+    instance.init()
+    yield instance
+    instance.dispose()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), logged=st.lists(ENTRIES, min_size=1, max_size=25))
+def test_any_entries_verify_and_any_edited_field_is_found_at_its_entry(
+    sqlite_k: Klagomal, data: st.DataObject, logged: list[AuditEntry]
+) -> None:
+    # R27: whatever is logged, in whatever batches, the chain holds; and any
+    # one field changed in any one entry is reported at exactly that entry.
+    k = sqlite_k
+    execute(k, sa.delete(audit_log), sa.update(audit_head).values(last_id=0, last_hash=GENESIS))
+    rest = list(logged)
+    while rest:
+        size = data.draw(st.integers(1, len(rest)), label="batch")
+        with k.storage.transaction() as uow:
+            append(uow.conn, rest[:size])
+        rest = rest[size:]
+    result = check(k)
+    assert result.ok, result.summary()
+    assert result.checked == len(logged)
+    with engine(k).connect() as conn:
+        stored = entries(conn)
+    assert [attrs_of(e) for e in stored] == [attrs_of(e) for e in logged]
+
+    target = data.draw(st.integers(1, len(logged)), label="entry")
+    field = data.draw(st.sampled_from(FIELDS), label="field")
+    execute(k, edit(target, **{field: changed(field, getattr(row(k, target), field))}))
+    problems = check(k).problems
+    assert problems
+    assert {p.entry for p in problems} == {target}, (field, problems)
+
+
+# -- concurrency ---------------------------------------------------------------
+
+
+def _append_concurrently(
+    k: Klagomal, *, per_writer: int = 200, isolation: str | None = None
+) -> tuple[float, dict[str, int]]:
+    """Two writers appending *per_writer* entries each in small batches, each
+    batch in its own transaction, retried on a transient failure as
+    klagomal's write path does; return the seconds taken and the retries."""
+    barrier = threading.Barrier(2)
+    retries = {"a": 0, "b": 0}
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        rng = random.Random(name)
+        pending = [sample(i, user_id=f"writer-{name}", detail=f"{name} {i}") for i in range(per_writer)]
+        try:
+            barrier.wait()
+            while pending:
+                batch = pending[: rng.randint(1, 5)]
+                for attempt in range(50):
+                    try:
+                        with k.storage.transaction() as uow:
+                            if isolation:
+                                uow.conn.exec_driver_sql(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                            append(uow.conn, batch)
+                        break
+                    except TransientStorageError:
+                        retries[name] += 1
+                        time.sleep(rng.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+                else:
+                    raise AssertionError("too many retries")
+                pending = pending[len(batch) :]
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(name,)) for name in retries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    return time.perf_counter() - started, retries
+
+
+def _check_after_concurrent_appends(k: Klagomal, per_writer: int = 200) -> int:
+    """Check the log two writers left; return how often the writer changed
+    from one entry to the next (a sign that they really ran at once)."""
+    result = check(k)
+    assert result.ok, result.summary()
+    assert result.checked == 2 * per_writer
+    assert head(k)[0] == 2 * per_writer
+    with engine(k).connect() as conn:
+        stored = entries(conn)
+    assert [e.id for e in stored] == list(range(1, 2 * per_writer + 1))
+    for name in "ab":
+        # Each writer's entries in the order it appended them, none lost or doubled.
+        mine = [e.detail for e in stored if e.user_id == f"writer-{name}"]
+        assert mine == [f"{name} {i}" for i in range(per_writer)]
+    return sum(1 for a, b in itertools.pairwise(stored) if a.user_id != b.user_id)
+
+
+def test_concurrent_writers_never_fork_the_chain(k: Klagomal) -> None:
+    # R27: every access is logged even when many handlers work at once, in
+    # one chain: the head row is the lock that orders the writers.
+    seconds, retries = _append_concurrently(k)
+    switches = _check_after_concurrent_appends(k)
+    if engine(k).dialect.name != "sqlite":  # SQLite may run one writer's batches all in one go
+        assert switches > 1  # interleaved, not one writer after the other
+    print(
+        f"{engine(k).dialect.name}: 400 entries by two writers in {seconds:.2f} s, "
+        f"{switches} changes of writer, retries {retries}"
+    )
+
+
+@pytest.mark.parametrize("new_database", ["postgresql"], indirect=True)
+def test_concurrent_writers_at_repeatable_read_retry_and_never_fork_the_chain(k: Klagomal) -> None:
+    # PostgreSQL at REPEATABLE READ refuses to update a head another
+    # transaction changed since its snapshot (a serialization failure): the
+    # transaction raises TransientStorageError and runs again.
+    seconds, retries = _append_concurrently(k, isolation="REPEATABLE READ")
+    switches = _check_after_concurrent_appends(k)
+    print(
+        f"postgresql REPEATABLE READ: 400 entries in {seconds:.2f} s, "
+        f"{switches} changes of writer, retries {retries}"
+    )
+
+
+@pytest.mark.parametrize("new_database", ["postgresql"], indirect=True)
+def test_a_serialization_failure_in_append_is_a_transient_error(k: Klagomal) -> None:
+    # The write path runs a transaction again only on TransientStorageError:
+    # an error raised inside k.storage.transaction() is translated too.
+    log(k, 1)
+
+    def late_append() -> None:
+        with k.storage.transaction() as uow:
+            uow.conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            uow.conn.execute(sa.select(audit_head))  # the snapshot is taken
+            log(k, 1, first=2)  # another transaction appends and commits meanwhile
+            append(uow.conn, [sample(3)])
+
+    with pytest.raises(TransientStorageError, match="avbröt transaktionen tillfälligt"):
+        late_append()
+    assert head(k)[0] == 2
+    assert log(k, 1, first=3) == [3]
+    assert check(k).ok
+
+
+@pytest.mark.parametrize("new_database", ["mariadb"], indirect=True)
+def test_a_lock_wait_timeout_in_append_is_a_transient_error(k: Klagomal) -> None:
+    # MariaDB/MySQL: a writer that waited too long for the head may run again.
+
+    def impatient_append() -> None:
+        with k.storage.transaction() as second:
+            second.conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+            append(second.conn, [sample(2)])
+
+    with k.storage.transaction() as first:
+        append(first.conn, [sample(1)])  # holds the head until commit
+        with pytest.raises(TransientStorageError, match="avbröt transaktionen tillfälligt"):
+            impatient_append()
+    assert check(k).ok
+    assert head(k)[0] == 1
+
+
+@pytest.mark.parametrize("new_database", ["postgresql", "mariadb"], indirect=True)
+def test_writers_wait_for_the_head_lock(k: Klagomal) -> None:
+    # The second writer blocks on the head until the first commits, then
+    # continues the chain from the first one's last entry.  (On SQLite,
+    # BEGIN IMMEDIATE already keeps write transactions apart.)
+    locked = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with k.storage.transaction() as uow:
+            append(uow.conn, [sample(1)])
+            locked.set()
+            release.wait(10)
+            order.append("first commits")
+
+    def second() -> None:
+        locked.wait(10)
+        with k.storage.transaction() as uow:
+            ids = append(uow.conn, [sample(2)])
+            order.append(f"second appended {ids}")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    locked.wait(10)
+    time.sleep(0.5)
+    assert order == []  # the second writer is waiting for the head
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert order == ["first commits", "second appended [2]"]
+    assert check(k).ok
