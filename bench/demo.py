@@ -72,7 +72,9 @@ def main() -> None:
             if run == 0:
                 from klagomal import Klagomal
 
-                with Klagomal(f"sqlite:///{Path(tmp) / 'demo.db'}", load_entrypoints=False) as k:
+                with Klagomal(
+                    f"sqlite:///{Path(tmp) / 'demo.db'}", load_entrypoints=False, user="system"
+                ) as k:
                     refs = [c.reference for c in k.cases()]
                     events = sum(len(h) for h in k.histories(refs).values())
                 cases = result.figures["cases"]

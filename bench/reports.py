@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                 storage.analyse(url)
             period = parse_period(PERIOD)
             today = storage.TODAY
-            with Klagomal(url, clock=FixedClock(today), load_entrypoints=False) as k:
+            with Klagomal(url, clock=FixedClock(today), load_entrypoints=False, user="system") as k:
                 report = build_report(k, period)  # warm: the schema check, the plugins, the caches
                 engine = k.storage.engine
                 with engine.connect() as conn:

@@ -321,7 +321,7 @@ class Databases:
 
 def initialise(url: str) -> None:
     """``klagomal init``: the schema, through the migrations."""
-    with Klagomal(url, load_entrypoints=False) as k:
+    with Klagomal(url, load_entrypoints=False, user="system") as k:
         k.init()
 
 
@@ -332,7 +332,8 @@ _IMPORT = """
 import datetime, json, resource, sys, time
 from klagomal import FixedClock, Klagomal
 path, url, batch_size, today = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-with Klagomal(url, clock=FixedClock(datetime.date.fromisoformat(today)), load_entrypoints=False) as k:
+clock = FixedClock(datetime.date.fromisoformat(today))
+with Klagomal(url, clock=clock, load_entrypoints=False, user="system") as k:
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = k.import_cases(path, batch_size=batch_size, rejects=path + ".rejected.jsonl")
@@ -505,7 +506,7 @@ def analyse(url: str) -> None:
 
 def measure_reads(url: str, *, worklist_repeats: int = 50, fetches: int = 1000, seed: int = SEED) -> Reads:
     """Time the overdue worklists and the fetch of single cases on *url*."""
-    with Klagomal(url, clock=FixedClock(TODAY), load_entrypoints=False) as k:
+    with Klagomal(url, clock=FixedClock(TODAY), load_entrypoints=False, user="system") as k:
         units = list(k.organisation.units)
         sizes = {unit: len(k.cases(unit=unit, overdue=True)) for unit in units}  # also warms up
         busiest = max(units, key=lambda unit: (sizes[unit], unit))

@@ -8,7 +8,7 @@ Socialförvaltningen in Exempelkommun wants two things the core does not do:
 
 Register it per instance::
 
-    Klagomal(db, plugins=[DiariumPlugin("diarium.csv")])
+    Klagomal(db, plugins=[DiariumPlugin("diarium.csv")], user="system")
 
 or, once packaged, through the entry-point group ``klagomal`` in its
 ``pyproject.toml``::
@@ -57,7 +57,9 @@ def main(workdir: Path) -> None:
     """Register and acknowledge one case with the plugin, then print the diarium."""
     clock = FixedClock(dt.date(2026, 5, 4))
     diarium = workdir / "diarium.csv"
-    with Klagomal(f"sqlite:///{workdir / 'soc.db'}", clock=clock, plugins=[DiariumPlugin(diarium)]) as k:
+    with Klagomal(
+        f"sqlite:///{workdir / 'soc.db'}", clock=clock, plugins=[DiariumPlugin(diarium)], user="system"
+    ) as k:
         k.init()
         case = k.register(
             kind="klagomal",

@@ -25,6 +25,12 @@ import pytest
 from klagomal import Case, FixedClock, Klagomal
 from klagomal.testing import CONTACT, START, UNIT, register  # noqa: F401 - re-exported for the tests
 
+# Every test acts as the reserved system owner, ``system``, unless it says
+# otherwise (``k.as_user(...)``, ``monkeypatch.setenv("KLAGOMAL_USER", ...)``);
+# the access control itself is tested in tests/test_access.py.  Set for the
+# whole session, so module-scoped fixtures and child processes have it too.
+os.environ["KLAGOMAL_USER"] = "system"
+
 # The same defaults as the helpers plugin authors use (klagomal.testing),
 # under the names the core's tests have always used.
 EVA = CONTACT

@@ -417,6 +417,8 @@ def test_register_named_complaint_with_received_and_dimensions(cli: Cli) -> None
         "phone": None,
         "preferred": None,
         "address": "Storgatan 1, 123 45 Exempelstad",
+        "personnummer": None,
+        "protected": False,
     }
 
 
@@ -454,6 +456,7 @@ def test_show_text(seeded: Cli) -> None:
         "  Vidarebefordrat: 0 gånger\n"
         "  Nya svarsdatum:  0 (varav 0 för sent)\n"
         "  Åtgärder:        0\n"
+        "  Kontakt:         Eva Svensson, 070-123 45 67\n"
         "  FÖRSENAT:        besked har inte getts i tid\n"
         "  Text:            Hemtjänsten kom inte som utlovat.\n"
         "Historik:\n"
@@ -1124,6 +1127,7 @@ def test_plugins(cli: Cli) -> None:
     assert "klagomal_channels" in builtin["hooks"]
     assert builtin["decisions"] == [
         "klagomal_allows_anonymous",
+        "klagomal_identify",
         "klagomal_is_serious",
         "klagomal_route",
         "klagomal_validate_intake",
@@ -1414,7 +1418,8 @@ def test_worked_session_covers_the_lifecycle() -> None:
         assert "--today" in argv or {"init", "export", "import"} & set(argv), argv
 
 
-def test_worked_session_in_the_docs_runs_as_shown(cli: Cli) -> None:
+def test_worked_session_in_the_docs_runs_as_shown(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")  # as the docs say
     steps = worked_session()
     assert run_session(steps) == steps
 

@@ -78,6 +78,11 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     )
     assert k.receive_email(reply.encode()).outcome == "reply"
     k.resolve_at_once("2027-00001", "Ringde upp och svarade direkt.", "Handläggare Ola")
+    # R27: the register description, and secrecy marked, for a part and for the whole, and lifted.
+    k.describe(last, "Synpunkt på färdtjänstbeslut")
+    k.mark_secret(last, "OSL 26 kap. 1 §", parts=[1], reason="Uppgifter om hälsa")
+    k.mark_secret(ref, "OSL 26 kap. 1 §")
+    k.lift_secrecy(ref, "Prövat vid begäran om utlämnande")
 
 
 def _case_count(k: Klagomal) -> int:

@@ -53,6 +53,7 @@ class Receiver:
         argv = [sys.executable, "-m", "klagomal.cli", "--db", self.db, "--today", "2026-03-02", "serve-smtp"]
         argv += ["--port", str(self.port), *(["--lmtp"] if self.lmtp else [])]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")}
+        env["KLAGOMAL_USER"] = "system"  # the receiver acts as klagomal itself
         self.process = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

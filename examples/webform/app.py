@@ -35,15 +35,26 @@ def create_app(
     fallback_unit: str | None = None,
     plugins: Iterable[object] = (),
     load_entrypoints: bool = True,
+    user: str | None = None,
 ) -> Flask:
     """The application, on the database *db_url* (created or upgraded at
     start).  Feedback that names no unit goes to *fallback_unit*, by default
     the organisation file's ``[intag] enhet``, else the system owner's
-    förvaltning (R24), which forwards it (R12)."""
+    förvaltning (R24), which forwards it (R12).
+
+    The form registers on behalf of the public, so it acts as *user*, by
+    default ``KLAGOMAL_USER`` or else ``system``, klagomal itself; a kommun
+    may give it a user of its own with the role ``handlaggare``."""
     db_url = db_url or os.environ.get("KLAGOMAL_DB") or DEFAULT_DB
     if organisation is None and os.environ.get("KLAGOMAL_ORG"):
         organisation = load_organisation(os.environ["KLAGOMAL_ORG"])
-    k = Klagomal(db_url, organisation=organisation, plugins=plugins, load_entrypoints=load_entrypoints)
+    k = Klagomal(
+        db_url,
+        organisation=organisation,
+        plugins=plugins,
+        load_entrypoints=load_entrypoints,
+        user=user or os.environ.get("KLAGOMAL_USER") or "system",
+    )
     k.init()
     org = k.organisation
     fallback = fallback_unit or org.intake.unit or org.system_owner

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import datetime as dt
 import email.utils
 import json
@@ -23,25 +24,38 @@ from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 import cattrs
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
-from klagomal import bulk, lifecycle
+from klagomal import audit, bulk, disposal, gdpr, lifecycle
+from klagomal.access import (
+    PROTECTED_PLACEHOLDER,
+    SYSTEM_USER,
+    AccessPolicy,
+    Operation,
+    Role,
+    User,
+    protected_stand_in,
+)
 from klagomal.bulk import BulkImportResult
 from klagomal.clock import Clock, SystemClock
 from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.decisions import Decisions
 from klagomal.errors import (
+    AccessDeniedError,
     CaseNotFoundError,
     ConfigurationError,
     ConflictError,
     DeliveryError,
     DeliveryUncertainError,
     InvalidInputError,
+    InvalidPersonNumberError,
     KlagomalError,
     TransientStorageError,
 )
-from klagomal.events import Event, EventData, Forwarded, Registered
+from klagomal.events import Event, EventData, Forwarded, MessageReceived, Registered, event_label
+from klagomal.gdpr import PersonQuery
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.intake.service import IntakeOutcome
@@ -71,6 +85,7 @@ from klagomal.pluginmanager import (
     implementations,
     plugin_configuration_error,
 )
+from klagomal.public_records import PublicExtract, RegisterEntry, public_extract, register_entries
 from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
@@ -89,6 +104,17 @@ DEFAULT_DB = "sqlite:///klagomal.db"
 _WRITE_ATTEMPTS = 8
 
 T = TypeVar("T")
+
+#: What stands in for a protected person's e-mail in an export (R27).
+PROTECTED_RAW = b"X-Klagomal: skyddade personuppgifter, utelamnat vid export\r\n\r\n"
+
+#: The operation an event is written under, in the audit log; the rest are HANDLE.
+_WRITE_OPERATIONS = {
+    "registered": Operation.REGISTER,
+    "message_received": Operation.REGISTER,
+    "secrecy_marked": Operation.SECRECY,
+    "secrecy_lifted": Operation.SECRECY,
+}
 
 
 def _readable(exc: Exception) -> str:
@@ -126,6 +152,12 @@ class Klagomal:
         point group ``klagomal``.
     :param disabled_plugins: names of plugins to leave out; by default those
         in ``KLAGOMAL_DISABLE_PLUGINS`` (comma-separated).
+    :param user: who acts: a :class:`~klagomal.access.User`, or a login name
+        that the ``klagomal_identify`` hook knows; by default the login name
+        in ``KLAGOMAL_USER``.  Every operation checks the acting user's
+        access and is written to the audit log (:mod:`klagomal.access`,
+        :mod:`klagomal.audit`, R27).  A web application keeps one instance
+        and acts for each request's user with :meth:`as_user`.
     """
 
     def __init__(
@@ -137,6 +169,7 @@ class Klagomal:
         plugins: Iterable[object] = (),
         load_entrypoints: bool = True,
         disabled_plugins: Iterable[str] | None = None,
+        user: User | str | None = None,
     ) -> None:
         self.organisation = organisation or default_organisation()
         self.clock: Clock = clock or SystemClock()
@@ -154,6 +187,199 @@ class Klagomal:
         self.converter = make_converter()
         self.storage: Storage = self._open_storage(db)
         self._schema_checked = False
+        #: Who may do what (:mod:`klagomal.access`).
+        self.access = AccessPolicy(self.organisation)
+        self.user: User | None = None
+        self._identity_error: AccessDeniedError | None = None
+        self._set_user(user if user is not None else os.environ.get("KLAGOMAL_USER") or None)
+        #: The kommun's disposal rules, from the organisation file and the
+        #: plugins, checked against each other now: contradicting rules stop
+        #: start-up rather than a disposal run (R27).
+        self.disposal_rules = self._disposal_rules()
+
+    def _disposal_rules(self) -> tuple[disposal.DisposalRule, ...]:
+        rules = list(self.organisation.disposal_rules)
+        hook = self.plugin_manager.hook.klagomal_disposal_rules
+        for impl in implementations(hook):
+            try:
+                found = call_impl(impl, organisation=self.organisation)
+            except ConfigurationError as exc:
+                raise plugin_configuration_error(impl.plugin_name, "klagomal_disposal_rules", exc) from exc
+            for rule in found or ():
+                if not isinstance(rule, disposal.DisposalRule):
+                    raise ConfigurationError(
+                        _("{plugin} gav {value!r} som gallringsregel, inte en DisposalRule").format(
+                            plugin=impl.plugin_name, value=rule
+                        )
+                    )
+                rules.append(rule if rule.source else attrs.evolve(rule, source=impl.plugin_name))
+        try:
+            disposal.check_rules(rules, departments=list(self.organisation.departments))
+        except ConfigurationError as exc:
+            self._record_denial(AccessDeniedError(Operation.DISPOSE, None, str(exc)), Operation.DISPOSE)
+            raise
+        return tuple(rules)
+
+    # -- the acting user ----------------------------------------------------
+
+    def as_user(self, user: User | str) -> Self:
+        """The same instance (database, plugins, organisation) acting as
+        *user*: a web application's one instance, per request.  Cheap: it
+        shares everything but the user."""
+        other = copy.copy(self)
+        other._set_user(user)
+        return other
+
+    def _set_user(self, user: User | str | None) -> None:
+        self.user, self._identity_error = None, None
+        if user is None or isinstance(user, User):
+            self.user = user
+            return
+        found = self.plugin_manager.hook.klagomal_identify(user_id=user, organisation=self.organisation)
+        if found is None:
+            self._identity_error = AccessDeniedError(
+                None,
+                None,
+                _("okänd användare '{user}'; lägg till den under [[anvandare]] i organisationsfilen").format(
+                    user=user
+                ),
+            )
+        elif not isinstance(found, User) or not isinstance(found.role, Role):
+            role = getattr(found, "role", None)
+            self._identity_error = AccessDeniedError(
+                None,
+                None,
+                _("användaren '{user}' har en okänd roll '{role}' (roller: {roles})").format(
+                    user=user, role=role, roles=", ".join(r.value for r in Role)
+                ),
+            )
+        else:
+            self.user = found
+
+    def _internal(self) -> Self:
+        """This instance acting as klagomal itself, for what a step sets off
+        (immediate delivery) once the step's own access was checked."""
+        other = copy.copy(self)
+        other.user, other._identity_error = SYSTEM_USER, None
+        return other
+
+    def _check(self, operation: Operation, case: Case | None = None) -> User:
+        """The acting user, if they may do *operation* (on *case*); else
+        :class:`AccessDeniedError`.  Inside a transaction, raise it out
+        through :meth:`_denials`, which records it once the transaction is
+        rolled back."""
+        if self._identity_error is not None:
+            raise AccessDeniedError(operation, case.reference if case else None, self._identity_error.reason)
+        return self.access.check(self.user, operation, case)
+
+    @contextlib.contextmanager
+    def _denials(self, operation: Operation) -> Iterator[None]:
+        """Log a denial raised inside and write it to the audit log."""
+        try:
+            yield
+        except AccessDeniedError as exc:
+            self._record_denial(exc, operation)
+            raise
+
+    @contextlib.contextmanager
+    def _refusals(self, operation: Operation, kind: type[KlagomalError]) -> Iterator[None]:
+        """Write a refusal of the kind *kind* (bad personal data) to the
+        audit log as a refused attempt, then let it go on."""
+        try:
+            yield
+        except KlagomalError as exc:
+            if isinstance(exc, kind):
+                reason = getattr(exc, "reason", str(exc))
+                self._record_denial(AccessDeniedError(operation, None, reason), operation)
+            raise
+
+    def _allowed(self, operation: Operation, case: Case | None = None) -> User:
+        """The acting user, if they may do *operation* (on *case*); else the
+        denial is logged, written to the audit log, and raised."""
+        with self._denials(operation):
+            return self._check(operation, case)
+
+    def _allowed_units(self, operation: Operation, units: Sequence[str]) -> User:
+        """The acting user, if they may do *operation* for all of *units*
+        (the whole kommun when empty)."""
+        try:
+            if self._identity_error is not None:
+                raise AccessDeniedError(operation, None, self._identity_error.reason)
+            return self.access.check_units(self.user, operation, units)
+        except AccessDeniedError as exc:
+            self._record_denial(exc, operation)
+            raise
+
+    def _allowed_identity(self) -> User:
+        """The acting user, or the denial that there is none (``whoami``)."""
+        if self._identity_error is not None or self.user is None:
+            exc = self._identity_error or AccessDeniedError(
+                None, None, _("ingen användare är angiven; ange en med --user eller KLAGOMAL_USER")
+            )
+            self._record_denial(exc, None)
+            raise exc
+        return self.user
+
+    def _record_denial(self, exc: AccessDeniedError, operation: Operation | None) -> None:
+        # The denial is written in a transaction of its own: the operation's
+        # own is rolled back.  A database that cannot take it (not yet
+        # initialised, down) must not hide the denial itself.
+        user = self.user
+        # The audit log is the record; this line is for the application's log.
+        log.info("klagomal: %s", exc)
+        entry = audit.AuditEntry(
+            user_id=user.id if user else "-",
+            role=user.role.value if user else "-",
+            action=operation.value if operation else "-",
+            outcome=audit.DENIED,
+            reference=exc.reference[:20] if exc.reference else None,
+            detail=exc.reason[:500],
+            at=_audit_time(),
+        )
+        try:
+            with self._transaction() as uow:
+                audit.append(uow.conn, [entry])
+        except Exception as error:
+            log.warning("klagomal: the denial could not be written to the audit log: %s", error)
+
+    def _audit(
+        self,
+        uow: Any,
+        operation: Operation,
+        references: Iterable[str | None],
+        detail: str = "",
+    ) -> None:
+        """Write that the acting user did *operation* on each case in
+        *references* (``None``: no case), in *uow*'s transaction."""
+        user = self.user or SYSTEM_USER
+        at = _audit_time()
+        entries = [
+            audit.AuditEntry(
+                user_id=user.id,
+                role=user.role.value,
+                action=operation.value,
+                outcome=audit.ALLOWED,
+                reference=reference,
+                detail=detail,
+                at=at,
+            )
+            for reference in references
+        ]
+        if entries:
+            audit.append(uow.conn, entries)
+
+    def _shown(self, case: Case) -> Case:
+        """*case* as the acting user may see it: a protected contact they
+        may not see replaced (R27)."""
+        if not case.protected or self.access.sees_protected(self.user, case):
+            return case
+        return attrs.evolve(case, contact=self.access.shown_contact(self.user, case))
+
+    def _shown_events(self, case: Case, events: list[Event]) -> list[Event]:
+        """*events* as the acting user may see them (see :meth:`_shown`)."""
+        if not case.protected or self.access.sees_protected(self.user, case):
+            return events
+        return [_without_contact(event) for event in events]
 
     def _letters(self) -> Letters:
         owners = self.registry.owners.get("template_dirs", {})
@@ -202,9 +428,14 @@ class Klagomal:
         self.storage.dispose()
 
     def init(self) -> str:
-        """Create or upgrade the database schema; return its revision."""
+        """Create or upgrade the database schema; return its revision.
+        Only the system owner may (on a new database the refusal cannot be
+        written to the audit log, which does not exist yet)."""
+        self._allowed(Operation.ADMINISTER)
         revision = self.storage.initialise()
         self._schema_checked = True
+        with self._transaction() as uow:
+            self._audit(uow, Operation.ADMINISTER, [None], f"init: schema {revision}")
         return revision
 
     @property
@@ -277,14 +508,22 @@ class Klagomal:
     def _commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
         new_case = lifecycle.evolve(case, event)
         uow.append(new_case, event, owed_notices(new_case, event, self.organisation))
+        # Every write of case text or personal data, in its own transaction (R27).
+        self._audit(
+            uow,
+            _WRITE_OPERATIONS.get(event.type, Operation.HANDLE),
+            [event.reference],
+            f"{event.seq} {event.type}",
+        )
         return new_case
 
     def _after_commit(self, case: Case, event: Event) -> None:
         if self.organisation.delivery.mode == "direkt":
             # Configured to deliver at once; what fails stays in the outbox
             # for 'klagomal deliver', and the step has succeeded either way.
+            # The step's access was checked: the delivery it sets off is klagomal's.
             try:
-                self.deliver(reference=case.reference)
+                self._internal().deliver(reference=case.reference)
             except Exception:
                 log.exception(
                     "klagomal: immediate delivery for %s failed; the notices wait in the outbox",
@@ -310,7 +549,7 @@ class Klagomal:
             day=self.clock.today(),
             recorded_at=self.clock.now().astimezone(dt.UTC),
             data=data,
-            actor=actor,
+            actor=actor if actor is not None else (self.user.id if self.user else None),
         )
 
     def _write(self, body: Callable[[UnitOfWork], T]) -> T:
@@ -336,8 +575,10 @@ class Klagomal:
         decide: Callable[[Case, lifecycle.Context], EventData],
         actor: str | None,
         expected_version: int | None = None,
+        operation: Operation = Operation.HANDLE,
     ) -> Case:
-        """Read the case, decide the step, and store its event, all in one
+        """Read the case, check the acting user's access to it, decide the
+        step, and store its event and the audit entry, all in one
         transaction.  With *expected_version* (the version the caller showed
         its user), a case changed since then is a :class:`ConflictError`
         instead of a step decided on a stale view."""
@@ -347,6 +588,7 @@ class Klagomal:
                 case = uow.get(reference)
             except CaseNotFoundError:
                 raise CaseNotFoundError(reference, step) from None
+            self._check(operation, case)
             if expected_version is not None and case.version != expected_version:
                 raise ConflictError(reference, step=step, expected=expected_version, found=case.version)
             ctx = self._context()
@@ -355,13 +597,16 @@ class Klagomal:
                 data = decide(case, ctx)
             event = self._event(reference, case.version + 1, data, actor)
             try:
-                return self._commit(case, event, uow), event
+                new_case = self._commit(case, event, uow)
             except ConflictError as exc:
                 raise ConflictError(reference, step=step, expected=exc.expected, found=exc.found) from exc
+            return new_case, event
 
-        new_case, event = self._write(body)
+        self._allowed(operation)  # the role at all, before the case is read
+        with self._denials(operation):
+            new_case, event = self._write(body)
         self._after_commit(new_case, event)
-        return new_case
+        return self._shown(new_case)
 
     # -- commands --------------------------------------------------------
 
@@ -379,6 +624,7 @@ class Klagomal:
         actor: str | None = None,
         resolved: str | None = None,
         resolved_by: str | None = None,
+        summary: str | None = None,
     ) -> Case:
         """Register new feedback and return the case with its new reference.
 
@@ -389,12 +635,15 @@ class Klagomal:
         anonymous, whether it is accepted and whether it is secret
         (:mod:`klagomal.decisions`); their notes are stored with the case.
 
+        *summary* is the register entry's short description of what the case
+        is about (:meth:`describe` writes it later).
+
         The quick path for staff on the phone or at the counter (R14, R29):
         with *resolved* (what was done) and *resolved_by* (who did it), the
         case is registered and put right at once in the same transaction
         (:meth:`resolve_at_once`), closed with the person satisfied.
         """
-        with _naming("register", None):
+        with _naming("register", None), self._refusals(Operation.REGISTER, InvalidPersonNumberError):
             ctx = self._context()
             intake = lifecycle.check_intake(
                 ctx,
@@ -408,9 +657,14 @@ class Klagomal:
                 serious=serious,
             )
             data = self.registration(intake, ctx)
+            if summary is not None and summary.strip():
+                # The register entry's short description (OSL 5 kap. 1 §, R27).
+                lifecycle.check_summary(summary.strip(), "register")
+                data = attrs.evolve(data, summary=summary.strip())
 
         if resolved is not None and not (resolved_by or actor):
             raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
+        self._allowed(Operation.REGISTER)
 
         def body(uow: UnitOfWork) -> list[tuple[Case, Event]]:
             reference = uow.next_reference(self.clock.today().year)
@@ -427,7 +681,7 @@ class Klagomal:
         done = self._write(body)
         for case, event in done:
             self._after_commit(case, event)
-        return done[-1][0]
+        return self._shown(done[-1][0])
 
     def resolve_at_once(
         self,
@@ -461,6 +715,7 @@ class Klagomal:
         is stored and never raises for its content."""
         from klagomal.intake.service import receive_email
 
+        self._allowed(Operation.REGISTER)
         return receive_email(self, raw, source=source, unit=unit)
 
     def release_from_quarantine(self, message_id: int, *, unit: str | None = None) -> IntakeOutcome:
@@ -468,6 +723,7 @@ class Klagomal:
         put right (:func:`klagomal.intake.service.release`)."""
         from klagomal.intake.service import release
 
+        self._allowed(Operation.REGISTER)
         return release(self, message_id, unit=unit)
 
     def received_messages(
@@ -479,16 +735,31 @@ class Klagomal:
         with_raw: bool = False,
     ) -> list[ReceivedMessage]:
         """The received messages, oldest first: those in quarantine
-        (``outcomes=["quarantined"]``), those of one case, or with these ids."""
-        with self._transaction() as uow:
+        (``outcomes=["quarantined"]``), those of one case, or with these ids.
+
+        The messages of a case need access to the case; the others (the
+        quarantine, unattached messages) are the intake's, for those who
+        register feedback."""
+        self._allowed(Operation.REGISTER if reference is None else Operation.READ)
+        with self._denials(Operation.READ), self._transaction() as uow:
+            if reference is not None:
+                self._check(Operation.READ, uow.get(reference))
             found: list[ReceivedMessage] = uow.received(
                 outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
+            )
+            if reference is None:
+                # Messages that became cases are read through their case.
+                cases = {m.reference for m in found if m.reference}
+                readable = {ref for ref in cases if self._may_read(uow.get(ref))}
+                found = [m for m in found if m.reference is None or m.reference in readable]
+            self._audit(
+                uow, Operation.READ, sorted({m.reference for m in found}, key=str), "received messages"
             )
             return found
 
     def attachments(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages (without their data)."""
-        with self._transaction() as uow:
+        with self._reading(reference, "attachments") as uow:
             found: list[StoredAttachment] = uow.attachments_of(reference)
             return found
 
@@ -694,30 +965,94 @@ class Klagomal:
             expected_version,
         )
 
+    def describe(
+        self, reference: str, summary: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Write the register entry's short description of the case (OSL 5
+        kap. 1 §, R27): one public line, apart from the person's own text."""
+        return self._step(
+            reference, "describe", lambda c, ctx: lifecycle.describe(c, ctx, summary), actor, expected_version
+        )
+
+    def mark_secret(
+        self,
+        reference: str,
+        ground: str,
+        *,
+        parts: Sequence[int] = (),
+        reason: str = "",
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Mark the case, or the steps *parts* (event numbers), as secret on
+        the legal *ground*, such as ``"OSL 26 kap. 1 §"`` (R27).  A public
+        extract then leaves those parts out and says on which ground."""
+        return self._step(
+            reference,
+            "secrecy",
+            lambda c, ctx: lifecycle.mark_secret(c, ctx, ground, parts, reason),
+            actor,
+            expected_version,
+            Operation.SECRECY,
+        )
+
+    def lift_secrecy(
+        self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Lift the whole case's secrecy marking (R27)."""
+        return self._step(
+            reference,
+            "secrecy",
+            lambda c, ctx: lifecycle.lift_secrecy(c, ctx, reason),
+            actor,
+            expected_version,
+            Operation.SECRECY,
+        )
+
     # -- queries ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self, reference: str, what: str) -> Iterator[UnitOfWork]:
+        """A transaction in which the acting user reads case *reference*:
+        access checked (a denial recorded) and the read audited (R27)."""
+        self._allowed(Operation.READ)
+        with self._denials(Operation.READ), self._transaction() as uow:
+            self._check(Operation.READ, uow.get(reference))
+            self._audit(uow, Operation.READ, [reference], what)
+            yield uow
+
+    def _may_read(self, case: Case) -> bool:
+        return self.user is not None and self.access.scope(self.user).covers(case)
 
     def get(self, reference: str) -> Case:
         """The case with this reference."""
-        with self._transaction() as uow:
-            case: Case = uow.get(reference)
-            return case
+        with self._reading(reference, "case") as uow:
+            return self._shown(uow.get(reference))
 
     def history(self, reference: str) -> list[Event]:
         """The case's events, oldest first."""
-        with self._transaction() as uow:
-            events: list[Event] = uow.history(reference)
-            return events
+        with self._reading(reference, "history") as uow:
+            case = uow.get(reference)
+            return self._shown_events(case, uow.history(reference))
 
     def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
-        """The events of several cases, by reference."""
+        """The events of several cases, by reference; only of the cases the
+        acting user may read."""
+        self._allowed(Operation.READ)
         with self._transaction() as uow:
             found: dict[str, list[Event]] = uow.histories(references)
-            return found
+            shown: dict[str, list[Event]] = {}
+            for reference, events in found.items():
+                case = lifecycle.replay(events)
+                if self._may_read(case):
+                    shown[reference] = self._shown_events(case, events)
+            self._audit(uow, Operation.READ, list(shown), "history")
+            return shown
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, kind)`` of the notices to the person the case gave
         rise to; :meth:`outbox` has every notice with its delivery state."""
-        with self._transaction() as uow:
+        with self._reading(reference, "notices") as uow:
             notices: list[tuple[int, str]] = uow.notices(reference)
             return notices
 
@@ -770,15 +1105,20 @@ class Klagomal:
         today = self.clock.today()
         with _naming("list", None):
             due = None if due_within is None else self._due_window(today, lambda _department: due_within)
+        user = self._allowed(Operation.LIST)
+        departments = list(user.departments) if user.role is Role.DEPARTMENT_ADMIN else None
         query = CaseQuery(
             units=units,
             state=state,
             overdue_on=today if overdue else None,
             due=due,
             handler=handler,
+            departments=departments,
         )
+        scope = self.access.scope(user)
         with self._transaction() as uow:
-            found: list[Case] = uow.find(query)
+            found = [self._shown(case) for case in uow.find(query) if scope.covers(case)]
+            self._audit(uow, Operation.LIST, [case.reference for case in found], "list")
             return found
 
     def _managed_units(self, manager: str) -> list[str]:
@@ -817,6 +1157,7 @@ class Klagomal:
         twice.  A reminder whose notifier failed is retried on the next run;
         one the case has since outgrown (answered, postponed) is not sent.
         """
+        self._allowed(Operation.REMIND)
         if notifier is None:
             notifier = SMTP_NOTIFIER if self.organisation.delivery.smtp.host else LOG_NOTIFIER
         if notifier not in self.registry.notifiers:
@@ -893,6 +1234,7 @@ class Klagomal:
 
     def reminders(self, reference: str | None = None) -> list[Reminder]:
         """Every reminder and breach alert recorded, or those of one case."""
+        self._allowed(Operation.REMIND)
         with self._transaction() as uow:
             found: list[Reminder] = uow.reminders(reference=reference)
             return found
@@ -910,6 +1252,7 @@ class Klagomal:
 
         See :mod:`klagomal.timeliness` for what each figure counts.
         """
+        self._allowed_units(Operation.STATISTICS, self._department_units(department))
         query = self._received(start, end, department, "timeliness")
         with self._transaction() as uow:
             references = [case.reference for case in uow.find(query)]
@@ -921,11 +1264,19 @@ class Klagomal:
 
     def cases_received(self, start: dt.date, end: dt.date, *, department: str | None = None) -> list[Case]:
         """The cases received from *start* to *end* (both included), in one
-        förvaltning or all."""
+        förvaltning or all.  For the plugins' report sections, which turn
+        them into numbers: the acting user needs access to the statistics."""
+        self._allowed_units(Operation.STATISTICS, self._department_units(department))
         query = self._received(start, end, department, "report")
         with self._transaction() as uow:
             found: list[Case] = uow.find(query)
             return found
+
+    def _department_units(self, department: str | None) -> list[str]:
+        """Every unit of *department*; none (the whole kommun) for ``None``."""
+        if department is None or department not in self.organisation.departments:
+            return []
+        return self.organisation.subtree(department)
 
     def _received(self, start: dt.date, end: dt.date, department: str | None, step: str) -> CaseQuery:
         """The query for the cases received from *start* to *end* in
@@ -946,10 +1297,244 @@ class Klagomal:
         """The plugins' report sections (``klagomal_report_sections``) for the
         cases received from *start* to *end*, in one förvaltning or the whole
         kommun.  A section that fails is reported as missing, not raised."""
+        self._allowed_units(Operation.STATISTICS, self._department_units(department))
         self._received(start, end, department, "report")  # refuses an unknown förvaltning
         scope = ReportScope(self, start, end, department)
         owners = dict(self.registry.owners.get("report_sections", {}))
         return build_sections(list(self.registry.report_sections.values()), scope, owners)
+
+    # -- public records, secrecy and GDPR (R27) ---------------------------
+
+    def register_list(
+        self, start: dt.date, end: dt.date, *, department: str | None = None
+    ) -> list[RegisterEntry]:
+        """The public register entries (OSL 5 kap. 1 §) of the cases received
+        from *start* to *end*: date, reference, from whom and what about,
+        with the sender and description left out where the law says so
+        (:mod:`klagomal.public_records`).  Public by law, so every role may
+        have it; reading the names in it is audited all the same."""
+        self._allowed(Operation.REGISTER_LIST)
+        query = self._received(start, end, department, "register-extract")
+        with self._transaction() as uow:
+            found = uow.find(query)
+            self._audit(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register entry")
+        return register_entries(found, self.organisation)
+
+    def public_extract(self, reference: str) -> PublicExtract:
+        """The case as it may be handed out to anyone who asks (utlämnande av
+        allmän handling): secret parts removed with the ground, personal
+        data masked, the person never named (:mod:`klagomal.public_records`).
+        Only for a user who may read the case; a denial is audited."""
+        self._allowed(Operation.EXTRACT)
+        with self._denials(Operation.EXTRACT), self._transaction() as uow:
+            case = uow.get(reference)
+            self._check(Operation.EXTRACT, case)
+            history = uow.history(reference)
+            self._audit(uow, Operation.EXTRACT, [reference], f"secret: {case.secrecy or '-'}")
+        return public_extract(case, history, self.organisation, self.clock.today())
+
+    def _person_cases(self, uow: UnitOfWork, query: PersonQuery) -> list[Case]:
+        """The person's cases the acting user may handle personal data of."""
+        scope = self.access.scope(self.user or SYSTEM_USER)
+        return [case for ref in gdpr.find_cases(uow.conn, query) if scope.covers(case := uow.get(ref))]  # type: ignore[attr-defined]
+
+    def person_export(self, query: PersonQuery) -> dict[str, Any]:
+        """Everything klagomal holds on one person (GDPR article 15), as a
+        JSON-ready object: every case with its contact, steps and texts, the
+        notices and where they went, the e-mails received, and what was
+        disposed of (:mod:`klagomal.gdpr`).  A förvaltning's administrator
+        gets the cases of their förvaltningar; the system owner all."""
+        user = self._allowed(Operation.PERSON_DATA)
+        query = query.checked(self.clock.today())
+        with self._transaction() as uow:
+            found = self._person_cases(uow, query)
+            exported = [self._person_case(uow, case) for case in found]
+            unattached = (
+                uow.received(ids=gdpr.unattached_messages(uow.conn, query))
+                if user.role is Role.SYSTEM_OWNER
+                else []
+            )
+            self._audit(
+                uow,
+                Operation.PERSON_DATA,
+                [c.reference for c in found] or [None],
+                f"export: {query.describe()}",
+            )
+        return {
+            "format": "klagomal-person",
+            "made": self.clock.today().isoformat(),
+            "kommun": self.organisation.name,
+            "cases": exported,
+            "unattached": [
+                {"received_at": m.received_at.isoformat(), "subject": m.subject, "sender": m.sender}
+                for m in unattached
+            ],
+        }
+
+    def _person_case(self, uow: UnitOfWork, case: Case) -> dict[str, Any]:
+        history = uow.history(case.reference)
+        contact = case.contact
+        return {
+            "reference": case.reference,
+            "kind": case.kind.label,
+            "unit": self.organisation.units[case.unit].name
+            if case.unit in self.organisation.units
+            else case.unit,
+            "received": case.received.isoformat(),
+            "state": case.state.label,
+            "contact": {
+                _("Namn"): contact.name if contact else None,
+                _("E-post"): contact.email if contact else None,
+                _("Telefon"): contact.phone if contact else None,
+                _("Adress"): contact.address if contact else None,
+                _("Personnummer"): contact.personnummer if contact else None,
+                _("Skyddade personuppgifter"): _("ja") if case.protected else None,
+            },
+            "events": [
+                {
+                    "seq": e.seq,
+                    "day": e.day.isoformat(),
+                    "label": event_label(e.type),
+                    "actor": e.actor,
+                    "texts": list(gdpr.texts_of(self.converter.unstructure(e.data, EventData))),
+                }
+                for e in history
+            ],
+            "notices": [
+                {
+                    "kind": n.kind,
+                    "recipient": n.recipient,
+                    "status": n.status_label,
+                    "address": n.address if n.recipient == "person" else None,
+                    "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+                }
+                for n in uow.outbox(reference=case.reference)
+            ],
+            "messages": [
+                {
+                    "received_at": m.received_at.isoformat(),
+                    "subject": m.subject,
+                    "sender": m.sender,
+                    "attachments": [a.filename or "-" for a in uow.attachments_of(case.reference)],
+                }
+                for m in uow.received(reference=case.reference)
+            ],
+            "disposed": [
+                {"day": d.day.isoformat(), "action": d.action, "decision": d.decision}
+                for d in disposal.disposed(uow.conn, case.reference)  # type: ignore[attr-defined]
+            ],
+        }
+
+    def anonymise_person(self, query: PersonQuery, decision: str) -> list[disposal.Applied]:
+        """Anonymise one person in every case the acting user may handle
+        their data in, keeping the statistics: the contact and every text are
+        replaced, and kinds, dimensions, units, dates and steps stay, so
+        reports do not change (GDPR article 17, R27).
+
+        *decision* names the decision on the request and its legal ground;
+        a complaint is an allmän handling, so archive law comes first: a
+        case that a ``bevara`` rule keeps is refused, and nothing is done.
+        Irreversible."""
+        self._allowed(Operation.PERSON_DATA)
+        if not decision or not decision.strip():
+            raise InvalidInputError(
+                _("ange beslutet som anonymiseringen görs enligt (till exempel diarienummer)"),
+                step="anonymise",
+            )
+        query = query.checked(self.clock.today())
+        user = self.user or SYSTEM_USER
+
+        def body(uow: UnitOfWork) -> list[disposal.Applied]:
+            conn = uow.conn  # type: ignore[attr-defined]
+            found = self._person_cases(uow, query)
+            for case in found:
+                kept = disposal.keeping_rule(conn, self.disposal_rules, case.reference)
+                if kept is not None:
+                    raise InvalidInputError(
+                        _(
+                            "ärendet ska bevaras enligt regeln '{rule}' ({decision}); inget har anonymiserats"
+                        ).format(rule=kept.id, decision=kept.decision),
+                        step="anonymise",
+                        reference=case.reference,
+                    )
+            done = [
+                disposal.anonymise(
+                    conn,
+                    self.converter,
+                    case.reference,
+                    decision=decision.strip(),
+                    user_id=user.id,
+                    at=self._utcnow(),
+                    day=self.clock.today(),
+                )
+                for case in found
+            ]
+            self._audit(
+                uow,
+                Operation.PERSON_DATA,
+                [c.reference for c in found] or [None],
+                f"anonymise: {query.describe()}",
+            )
+            return done
+
+        return self._write(body)
+
+    def run_disposal(self, *, dry_run: bool = False) -> list[disposal.Planned]:
+        """Dispose of what the kommun's disposal rules say is due today
+        (gallring, ``klagomal gallra``): each case's disposal is logged with
+        its rule, decision, user and day.  With *dry_run*, only list what
+        would go.  Reports over past periods add up the same afterwards: only
+        texts and contact details are replaced (:mod:`klagomal.disposal`)."""
+        self._allowed(Operation.DISPOSE)
+        user = self.user or SYSTEM_USER
+        today = self.clock.today()
+
+        def body(uow: UnitOfWork) -> list[disposal.Planned]:
+            conn = uow.conn  # type: ignore[attr-defined]
+            planned = disposal.plan(conn, self.disposal_rules, today)
+            if dry_run:
+                self._audit(uow, Operation.DISPOSE, [None], f"dry run: {len(planned)} planned")
+                return planned
+            applied = disposal.apply(
+                conn, self.converter, planned, user_id=user.id, at=self._utcnow(), day=today
+            )
+            for item in applied:
+                self._audit(
+                    uow,
+                    Operation.DISPOSE,
+                    [item.planned.reference],
+                    f"{item.planned.action.value} ({item.planned.rule.id})",
+                )
+            return [item.planned for item in applied]
+
+        return self._write(body)
+
+    def audit_verify(self) -> audit.AuditVerification:
+        """Check the audit log's hash chain (``klagomal audit verify``)."""
+        self._allowed(Operation.AUDIT)
+        # Read in a snapshot, so that a long check does not hold the write
+        # lock (SQLite); the check itself is logged afterwards.
+        with self._snapshot() as uow:
+            result = audit.verify(uow.conn)
+        with self._transaction() as uow:
+            self._audit(
+                uow,
+                Operation.AUDIT,
+                [None],
+                f"verify: {result.checked} entries, {len(result.problems)} problems",
+            )
+        return result
+
+    def audit_log(
+        self, *, reference: str | None = None, user_id: str | None = None, limit: int | None = None
+    ) -> list[audit.StoredAuditEntry]:
+        """The audit log's entries, oldest first: of one case, of one user,
+        or the latest *limit*."""
+        self._allowed(Operation.AUDIT)
+        with self._transaction() as uow:
+            found = audit.entries(uow.conn, reference=reference, user_id=user_id, limit=limit)
+            self._audit(uow, Operation.AUDIT, [reference], f"read log: user={user_id or '-'}")
+        return found
 
     # -- letters -----------------------------------------------------------
 
@@ -988,6 +1573,11 @@ class Klagomal:
     def outbox(self, *, reference: str | None = None, statuses: Sequence[str] | None = None) -> list[Notice]:
         """The notices in the outbox with their delivery state, oldest first:
         those of one case, or with one of *statuses* (see :mod:`klagomal.notices`)."""
+        if reference is not None:
+            with self._reading(reference, "outbox") as uow:
+                of_case: list[Notice] = uow.outbox(reference=reference, statuses=statuses)
+                return of_case
+        self._allowed(Operation.DELIVER)
         with self._transaction() as uow:
             found: list[Notice] = uow.outbox(reference=reference, statuses=statuses)
             return found
@@ -996,6 +1586,7 @@ class Klagomal:
         """The notices of these cases that need a person's attention: failed,
         uncertain, waiting for a retry after a failure, or a task for the
         handler; by reference."""
+        self._allowed(Operation.LIST)
         with self._transaction() as uow:
             found = uow.notices_with(references, ("pending", "failed", "uncertain", "task"))
         return {
@@ -1043,6 +1634,7 @@ class Klagomal:
         changed is ``failed`` at once.  Every error names the notice, the
         case and the reason.  A task for the handler is never delivered.
         """
+        self._allowed(Operation.DELIVER)
         notifiers = self._notifiers()
         now = self._utcnow()
         run = DeliveryRun(now)
@@ -1178,6 +1770,7 @@ class Klagomal:
         every notice with one of *statuses*.  Only ``failed`` and
         ``uncertain`` notices can be queued again; a person should check that
         an uncertain one did not arrive first.  Their attempts start over."""
+        self._allowed(Operation.DELIVER)
         allowed = {"failed", "uncertain"}
         with self._transaction() as uow:
             found = uow.outbox(ids=ids) if ids is not None else uow.outbox(statuses=list(statuses))
@@ -1204,23 +1797,27 @@ class Klagomal:
     def complete_task(self, notice_id: int) -> Notice:
         """Record that the handler has carried out a task (phoned the person,
         or told them at a visit)."""
-        with self._transaction() as uow:
+        self._allowed(Operation.HANDLE)
+        with self._denials(Operation.HANDLE), self._transaction() as uow:
             found = uow.outbox(ids=[notice_id])
             if not found or found[0].status != "task":
                 raise InvalidInputError(
                     _("meddelande {id} är ingen uppgift som väntar").format(id=notice_id), step="outbox"
                 )
+            self._check(Operation.HANDLE, uow.get(found[0].reference))
+            self._audit(uow, Operation.HANDLE, [found[0].reference], f"task {notice_id} done")
             notice: Notice = attrs.evolve(found[0], status="done", sent_at=self._utcnow())
             uow.update_notice(notice)
         return notice
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""
-        return lifecycle.replay(self.history(reference))
+        with self._reading(reference, "rebuild") as uow:
+            return self._shown(lifecycle.replay(uow.history(reference)))
 
     # -- export and import -----------------------------------------------
 
-    def export(self) -> dict[str, Any]:
+    def export(self, *, include_protected: bool = False) -> dict[str, Any]:
         """The whole database as one JSON-ready object.
 
         Events are the source of truth, so they are what is exported, with
@@ -1228,15 +1825,37 @@ class Klagomal:
         numbering continues after import and nothing sent is sent again.
         For a large database, :meth:`export_to` writes the same JSON
         without holding it in memory.
-        """
-        with self._snapshot() as uow:
-            return {
-                **self._export_head(uow),
-                "cases": list(self._export_cases(uow)),
-                "received": list(self._export_received(uow)),
-            }
 
-    def export_to(self, stream: IO[str]) -> int:
+        Skyddade personuppgifter are left out (the contact, the addresses
+        notices went to, the person's e-mails) unless *include_protected*:
+        for moving the database (R27).  Only the system owner may export.
+        """
+        self._allowed(Operation.EXPORT)
+        with self._snapshot() as uow:
+            protected = self._protected_references(uow, include_protected)
+            exported = {
+                **self._export_head(uow),
+                "cases": list(self._export_cases(uow, protected)),
+                "received": list(self._export_received(uow, protected)),
+            }
+        self._audit_export(len(exported["cases"]), include_protected)
+        return exported
+
+    def _protected_references(self, uow: UnitOfWork, include_protected: bool) -> frozenset[str]:
+        """The cases whose contact is protected, unless they are to be included."""
+        if include_protected:
+            return frozenset()
+        from klagomal.storage.tables import cases
+
+        rows = uow.conn.execute(sa.select(cases.c.reference).where(cases.c.contact_protected))  # type: ignore[attr-defined]
+        return frozenset(row.reference for row in rows)
+
+    def _audit_export(self, count: int, include_protected: bool) -> None:
+        detail = f"{count} ärenden" + (", med skyddade personuppgifter" if include_protected else "")
+        with self._transaction() as uow:
+            self._audit(uow, Operation.EXPORT, [None], detail)
+
+    def export_to(self, stream: IO[str], *, include_protected: bool = False) -> int:
         """Write :meth:`export`'s JSON to *stream*, as ``json.dumps(...,
         ensure_ascii=False, indent=1)`` would, a few hundred cases at a
         time, so that memory stays bounded; return the number of cases.
@@ -1245,15 +1864,18 @@ class Klagomal:
         :meth:`~klagomal.storage.base.Storage.snapshot`), while handlers go
         on writing.
         """
+        self._allowed(Operation.EXPORT)
         count = 0
         with self._snapshot() as uow:
+            protected = self._protected_references(uow, include_protected)
             head = json.dumps(self._export_head(uow), ensure_ascii=False, indent=1)
             # The head without its closing brace, then the cases one by one,
             # each indented as json.dumps would indent it at that depth.
             stream.write(head[: -len("\n}")])
-            count = self._write_array(stream, "cases", self._export_cases(uow))
-            self._write_array(stream, "received", self._export_received(uow))
+            count = self._write_array(stream, "cases", self._export_cases(uow, protected))
+            self._write_array(stream, "received", self._export_received(uow, protected))
             stream.write("\n}\n")
+        self._audit_export(count, include_protected)
         return count
 
     @staticmethod
@@ -1269,11 +1891,21 @@ class Klagomal:
         stream.write("\n ]" if count else "]")
         return count
 
-    def _export_received(self, uow: UnitOfWork) -> Iterator[dict[str, Any]]:
+    def _export_received(self, uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:
         """Every received message with its raw bytes and attachments (base64),
         so that moving to another database keeps the quarantine and the
-        original e-mails too."""
+        original e-mails too.  A protected person's messages are replaced by
+        a stub that says so."""
         for message, files in uow.iter_received():
+            if message.reference in protected:
+                message = attrs.evolve(
+                    message,
+                    sender=PROTECTED_PLACEHOLDER,
+                    subject=PROTECTED_PLACEHOLDER,
+                    raw=PROTECTED_RAW,
+                    size=len(PROTECTED_RAW),
+                )
+                files = [attrs.evolve(f, filename=PROTECTED_PLACEHOLDER, data=None) for f in files]
             yield {
                 "message_key": message.message_key,
                 "received_at": message.received_at.isoformat(),
@@ -1303,11 +1935,15 @@ class Klagomal:
             "references": {str(year): last for year, last in uow.references().items()},
         }
 
-    def _export_cases(self, uow: UnitOfWork) -> Iterator[dict[str, Any]]:
+    def _export_cases(self, uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:
         for history, notices in uow.iter_export():
+            events = [self.converter.unstructure(e, Event) for e in history]
+            if history[0].reference in protected:
+                events = _protected_export(history, events, self.clock.today())
+                notices = [attrs.evolve(n, address=None) for n in notices]
             yield {
                 "reference": history[0].reference,
-                "events": [self.converter.unstructure(e, Event) for e in history],
+                "events": events,
                 "notices": [self._export_notice(n) for n in notices],
             }
 
@@ -1336,6 +1972,7 @@ class Klagomal:
             actor=actor,
             transform=lambda fields: card_fields(fields, today, self.organisation.intake.unit),
             columns=COLUMNS,
+            _operation=Operation.REGISTER,
         )
 
     @staticmethod
@@ -1360,6 +1997,7 @@ class Klagomal:
         instance's channels, dimensions and organisation before anything is
         written.  Returns the number of cases imported.
         """
+        self._allowed(Operation.IMPORT)
         if data.get("format") != EXPORT_FORMAT or data.get("version") not in (1, EXPORT_VERSION):
             raise InvalidInputError(
                 _("filen är ingen klagomal-export av version {versions}").format(
@@ -1405,6 +2043,7 @@ class Klagomal:
                 uow.raise_reference_counter(year, last)
             for message, files in received:
                 uow.store_received(message, files)
+            self._audit(uow, Operation.IMPORT, [None], f"{len(restored)} ärenden")
         return len(restored)
 
     @staticmethod
@@ -1466,6 +2105,7 @@ class Klagomal:
         actor: str | None = None,
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         columns: Collection[str] = bulk.FIELDS,
+        _operation: Operation = Operation.IMPORT,
     ) -> BulkImportResult:
         """Bulk-import cases from another system (:mod:`klagomal.bulk`).
 
@@ -1482,6 +2122,7 @@ class Klagomal:
         :param transform: turns each row's fields into the import's own
             fields first (as :meth:`intake_cards` does for reply cards).
         """
+        self._allowed(_operation)
         path = os.fspath(source)
         fmt = bulk.detect_format(path, format)
         try:
@@ -1506,7 +2147,15 @@ class Klagomal:
             return found
 
         def insert(batch: list[bulk.ImportedCase]) -> int:
-            return len(self._write(lambda uow: uow.insert_imported(batch)))
+            def body(uow: UnitOfWork) -> list[str]:
+                stored: list[str] = uow.insert_imported(batch)
+                # One audit entry per batch, not per case: a million-case
+                # import must stay a bulk write (the entry names the range).
+                if stored:
+                    self._audit(uow, _operation, [None], f"{len(stored)} ärenden {stored[0]}–{stored[-1]}")
+                return stored
+
+            return len(self._write(body))
 
         def store(batch: list[bulk.ImportedCase]) -> int:
             while batch:
@@ -1632,3 +2281,49 @@ class Klagomal:
                     )
         if problems:
             raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)
+
+
+def _without_contact(event: Event) -> Event:
+    """*event* with a protected contact replaced by its stand-in (R27)."""
+    data = event.data
+    if isinstance(data, Registered) and data.contact is not None:
+        return attrs.evolve(event, data=attrs.evolve(data, contact=protected_stand_in(data.contact)))
+    if isinstance(data, MessageReceived) and data.sender:
+        return attrs.evolve(event, data=attrs.evolve(data, sender=PROTECTED_PLACEHOLDER))
+    return event
+
+
+def _audit_time() -> dt.datetime:
+    """When an audit entry is written: the machine's real time, never the
+    business clock, which a handler may set (``--today``)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _protected_export(
+    history: Sequence[Event], events: list[dict[str, Any]], today: dt.date
+) -> list[dict[str, Any]]:
+    """The exported events of a case whose person has skyddade
+    personuppgifter: the contact replaced, and whatever in the texts names
+    or reaches them masked (:mod:`klagomal.masking`), since people write
+    their address and number into their own words (R27)."""
+    from klagomal.masking import mask_text
+
+    first = history[0].data
+    contact = first.contact if isinstance(first, Registered) else None
+    names = [n for n in (contact.name if contact else None,) if n]
+    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
+    shown = []
+    for event, exported in zip(history, events, strict=True):
+        data = dict(exported["data"])
+        plain = _without_contact(event).data
+        if isinstance(plain, Registered) and plain.contact is not None:
+            data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
+        if isinstance(plain, MessageReceived):
+            data["sender"] = plain.sender
+        for key in ("text", "reason", "decision"):
+            if isinstance(data.get(key), str):
+                data[key] = mask_text(data[key], names=names, today=today).text
+        if isinstance(data.get("notes"), list):
+            data["notes"] = [mask_text(n, names=names, today=today).text for n in data["notes"]]
+        shown.append({**exported, "data": data})
+    return shown

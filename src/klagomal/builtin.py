@@ -10,6 +10,7 @@ import pathlib
 import re
 from collections.abc import Iterator
 
+from klagomal.access import SYSTEM_USER, User
 from klagomal.calendars import Calendar, swedish_calendar
 from klagomal.deadlines import DeadlinePolicy
 from klagomal.hookspecs import hookimpl
@@ -104,6 +105,15 @@ def klagomal_migrations() -> Iterator[MigrationBranch]:
     """None: klagomal's own migrations are no plugin branch; ``klagomal
     init`` always runs them, and first."""
     yield from ()
+
+
+@hookimpl(trylast=True)
+def klagomal_identify(user_id: str, organisation: Organisation) -> User | None:
+    """The organisation file's ``[[anvandare]]``, and the reserved ``system``
+    (scheduled jobs) unless ``[behorighet] systemanvandare = false``."""
+    if user_id == SYSTEM_USER.id and organisation.system_user:
+        return SYSTEM_USER
+    return organisation.users.get(user_id)
 
 
 @hookimpl(trylast=True)

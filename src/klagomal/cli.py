@@ -19,7 +19,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from klagomal.errors import KlagomalError
+import attrs
+
+from klagomal.errors import AccessDeniedError, KlagomalError
 from klagomal.events import (
     Acknowledged,
     ActionRecorded,
@@ -40,6 +42,10 @@ from klagomal.events import (
     Resumed,
 )
 from klagomal.i18n import _, ngettext
+
+#: The exit status when the acting user may not do what was asked
+#: (sysexits.h EX_NOPERM), so that a script can tell a denial from an error.
+EXIT_DENIED = 77
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -137,6 +143,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--today", type=_date, metavar="ÅÅÅÅ-MM-DD", help=_("låtsas att dagens datum är detta")
     )
+    parser.add_argument(
+        "--user",
+        default=os.environ.get("KLAGOMAL_USER"),
+        metavar="ANVÄNDARE",
+        help=_("vem som utför kommandot (användar-id, se [[anvandare]]); standard $KLAGOMAL_USER"),
+    )
     parser.add_argument("--json", action="store_true", help=_("skriv resultatet som ett JSON-objekt"))
     sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
     sub.required = True
@@ -198,6 +210,21 @@ def _build_parser() -> argparse.ArgumentParser:
         help=_("löst direkt av den som tog emot det (R14): vad som gjordes; ärendet avslutas"),
     )
     p.add_argument("--resolved-by", metavar="NAMN", help=_("vem som löste det direkt (med --resolved)"))
+    p.add_argument(
+        "--personnummer",
+        metavar="PNR",
+        help=_("personens person- eller samordningsnummer, bara om ärendet kräver det"),
+    )
+    p.add_argument(
+        "--protected",
+        action="store_true",
+        help=_("personen har skyddade personuppgifter: visas bara för den som har behörighet"),
+    )
+    p.add_argument(
+        "--summary",
+        metavar="TEXT",
+        help=_("kort beskrivning för diariet: vad ärendet gäller, utan personuppgifter"),
+    )
 
     p = cmd("show", _("visa ett ärende med dess historik"), _cmd_show)
     p.add_argument("reference", metavar="ÄRENDE")
@@ -371,6 +398,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", metavar="FIL", help=_("skriv till filen (csv: till mappen) i stället för standard ut")
     )
+    _records_commands(cmd)
     p = cmd("resolve", _("ärendet löstes direkt av den som tog emot det (R14, R29)"), _cmd_resolve)
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument("--text", required=True, metavar="TEXT", help=_("vad som gjordes"))
@@ -472,13 +500,84 @@ class _Output:
             self.stream.write(text.rstrip("\n") + "\n")
 
 
+def _records_commands(cmd: Callable[[str, str, Callable[..., Any]], argparse.ArgumentParser]) -> None:
+    """Public records, secrecy, GDPR, disposal and the audit log (R27)."""
+    p = cmd("whoami", _("visa vem kommandona utförs som och vad rollen får göra"), _cmd_whoami)
+    p = cmd("describe", _("skriv diariets korta beskrivning av vad ärendet gäller"), _cmd_describe)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("summary", metavar="BESKRIVNING", help=_("en rad utan personuppgifter"))
+    p = cmd("secrecy", _("sekretessmarkera ärendet eller delar av det, eller häv markeringen"), _cmd_secrecy)
+    p.add_argument("reference", metavar="ÄRENDE")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--ground", metavar="GRUND", help=_("sekretessgrunden, t.ex. 'OSL 26 kap. 1 §'"))
+    what.add_argument("--lift", metavar="SKÄL", help=_("häv markeringen av hela ärendet, med skälet"))
+    p.add_argument(
+        "--part",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help=_("bara händelse N (se 'klagomal show'); kan anges flera gånger"),
+    )
+    p.add_argument("--reason", default="", metavar="SKÄL", help=_("varför, för nästa handläggare"))
+    p = cmd(
+        "register-extract", _("diarieförteckning: inkomna ärenden under en period"), _cmd_register_extract
+    )
+    p.add_argument(
+        "--period", metavar="PERIOD", help=_("2026-T2, 2026-H1, 2026-03 eller 2026-03-01..2026-03-31")
+    )
+    p.add_argument("--forvaltning", metavar="ID", help=_("bara denna förvaltning"))
+    p = cmd("extract", _("utdrag ur ett ärende för utlämnande: personuppgifter maskerade"), _cmd_extract)
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument("--out", metavar="FIL", help=_("skriv till filen i stället för standard ut"))
+    p = cmd("person", _("en persons uppgifter (GDPR): registerutdrag och anonymisering"), _cmd_help)
+    person = p.add_subparsers(dest="person_command", metavar="KOMMANDO", parser_class=type(p))
+    person.required = True
+    for name, help_text, handler in (
+        ("export", _("allt om personen (artikel 15), som JSON eller läsbar HTML"), _cmd_person_export),
+        ("anonymise", _("anonymisera personen men behåll statistiken"), _cmd_person_anonymise),
+    ):
+        q = person.add_parser(name, help=help_text, description=help_text)
+        q.set_defaults(run=handler)
+        q.add_argument("--email", metavar="E-POST")
+        q.add_argument("--phone", metavar="TELEFON")
+        q.add_argument("--personnummer", metavar="PNR")
+        q.add_argument("--name", metavar="NAMN", help=_("hela namnet, som det registrerades"))
+        if name == "export":
+            q.add_argument("--format", choices=("json", "html"), default="json", help=_("utformat"))
+            q.add_argument("--out", metavar="FIL", help=_("skriv till filen i stället för standard ut"))
+        else:
+            q.add_argument(
+                "--decision",
+                required=True,
+                metavar="BESLUT",
+                help=_("beslutet om anonymiseringen och dess grund, t.ex. diarienummer"),
+            )
+    p = cmd("gallra", _("gallra enligt kommunens gallringsbeslut ([[gallring]])"), _cmd_gallra)
+    p.add_argument("--dry-run", action="store_true", help=_("visa bara vad som skulle gallras"))
+    p = cmd("audit", _("granskningsloggen: vem har läst och ändrat vad"), _cmd_help)
+    audit = p.add_subparsers(dest="audit_command", metavar="KOMMANDO", parser_class=type(p))
+    audit.required = True
+    q = audit.add_parser("verify", help=_("kontrollera att loggen är hel och oförändrad"))
+    q.set_defaults(run=_cmd_audit_verify)
+    q = audit.add_parser("log", help=_("visa loggens poster"))
+    q.set_defaults(run=_cmd_audit_log)
+    q.add_argument("--case", metavar="ÄRENDE", help=_("bara detta ärende"))
+    q.add_argument("--of-user", metavar="ANVÄNDARE", help=_("bara denna användare"))
+    q.add_argument(
+        "--limit", type=int, default=50, metavar="N", help=_("de senaste N posterna (standard 50)")
+    )
+
+
 def _open(args: argparse.Namespace) -> Klagomal:
     from klagomal.app import DEFAULT_DB, Klagomal
     from klagomal.clock import FixedClock, SystemClock
     from klagomal.organisation import load_organisation
 
     clock = FixedClock(args.today) if args.today else SystemClock()
-    return Klagomal(args.db or DEFAULT_DB, organisation=load_organisation(args.org), clock=clock)
+    return Klagomal(
+        args.db or DEFAULT_DB, organisation=load_organisation(args.org), clock=clock, user=args.user or None
+    )
 
 
 def _case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[str, Any]:
@@ -579,6 +678,16 @@ def _describe(k: Klagomal, case: Case) -> str:
         ),
         (_("Åtgärder"), str(case.actions)),
     ]
+    if case.contact is not None:
+        contact = case.contact
+        parts = [contact.name, contact.email, contact.phone, contact.address]
+        if contact.personnummer:
+            parts.append(contact.personnummer[:8] + "-" + contact.personnummer[8:])
+        fields.append((_("Kontakt"), ", ".join(p for p in parts if p) or "-"))
+        if contact.protected:
+            fields.append((_("Skyddad"), _("ja, skyddade personuppgifter: lämna aldrig ut")))
+    if case.summary:
+        fields.append((_("Diariet"), case.summary))
     if case.secrecy:
         fields.append((_("Sekretess"), case.secrecy))
     if case.paused_since is not None:
@@ -712,14 +821,22 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
     from klagomal.errors import InvalidInputError
     from klagomal.model import Contact
 
-    details = {"name": args.name, "email": args.email, "phone": args.phone, "address": args.address}
+    details = {
+        "name": args.name,
+        "email": args.email,
+        "phone": args.phone,
+        "address": args.address,
+        "personnummer": args.personnummer,
+    }
     if args.anonymous and any(details.values()):
         raise InvalidInputError(_("en anonym synpunkt kan inte ha kontaktuppgifter"), step="register")
     if not args.anonymous and not any(details.values()):
         raise InvalidInputError(
             _("ange --anonymous eller minst en av --name, --email, --phone, --address"), step="register"
         )
-    contact = None if args.anonymous else Contact(**details, preferred=args.prefer)
+    if args.anonymous and args.protected:
+        raise InvalidInputError(_("en anonym synpunkt har inga personuppgifter att skydda"), step="register")
+    contact = None if args.anonymous else Contact(**details, preferred=args.prefer, protected=args.protected)
     with _open(args) as k:
         case = k.register(
             kind=args.kind,
@@ -732,6 +849,7 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
             serious=args.serious,
             resolved=args.resolved,
             resolved_by=args.resolved_by,
+            summary=args.summary,
         )
         if case.resolved_at_once:
             message = _(
@@ -941,6 +1059,282 @@ _cmd_resolve = _simple_step(
     lambda k, a: k.resolve_at_once(a.reference, a.text, a.handler, satisfied=not a.not_satisfied),
     "{reference} löstes direkt av {case.handler} och är avslutat.",
 )
+_cmd_describe = _simple_step(
+    lambda k, a: k.describe(a.reference, a.summary), "Diariets beskrivning av {reference}: {case.summary}"
+)
+
+
+def _cmd_secrecy(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        if args.lift is not None:
+            if args.part:
+                from klagomal.errors import InvalidInputError
+
+                raise InvalidInputError(
+                    _("--lift häver markeringen av hela ärendet; markeringar av delar står kvar"),
+                    step="secrecy",
+                    reference=args.reference,
+                )
+            case = k.lift_secrecy(args.reference, args.lift)
+            return _step_result(
+                k,
+                out,
+                case,
+                _("Sekretessmarkeringen av {reference} är hävd.").format(reference=case.reference),
+            )
+        case = k.mark_secret(args.reference, args.ground, parts=args.part, reason=args.reason)
+        if args.part:
+            message = _("Händelse {parts} i {reference} är sekretessmarkerad enligt {ground}.").format(
+                parts=", ".join(map(str, sorted(set(args.part)))),
+                reference=case.reference,
+                ground=args.ground,
+            )
+        else:
+            message = _("{reference} är sekretessmarkerat enligt {ground}.").format(
+                reference=case.reference, ground=case.secrecy
+            )
+        return _step_result(k, out, case, message)
+
+
+def _cmd_whoami(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.access import PERMISSIONS
+
+    with _open(args) as k:
+        user = k._allowed_identity()
+        allowed = sorted(PERMISSIONS[user.role], key=lambda o: o.value)
+        scope = k.access.scope(user)
+        where = (
+            _("hela kommunen")
+            if scope.everything
+            else ", ".join(sorted(scope.departments | scope.units)) or _("inga ärenden")
+        )
+        text = "\n".join(
+            [
+                _("{name} ({id}), roll: {role}").format(name=user.name, id=user.id, role=user.role.label),
+                _("Ärenden: {where}").format(where=where),
+                _("Skyddade personuppgifter: {yes}").format(
+                    yes=_yes_no(k.access.sees_protected_at_all(user))
+                ),
+                _("Får: {what}").format(what=", ".join(o.label for o in allowed)),
+            ]
+        )
+        out.emit(
+            {
+                "id": user.id,
+                "name": user.name,
+                "role": user.role.value,
+                "operations": [o.value for o in allowed],
+            },
+            text,
+        )
+    return 0
+
+
+def _period_of(args: argparse.Namespace, k: Klagomal, step: str) -> Any:
+    from klagomal.errors import InvalidInputError
+    from klagomal.periods import parse_period
+
+    if not args.period:
+        raise InvalidInputError(_("ange --period, till exempel 2026-T2 eller 2026-03"), step=step)
+    try:
+        return parse_period(args.period, half_years=((1, 1), k.organisation.reports.second_half))
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), step=step) from None
+
+
+def _cmd_register_extract(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.public_records import render_register
+
+    with _open(args) as k:
+        period = _period_of(args, k, "register-extract")
+        entries = k.register_list(period.start, period.end, department=args.forvaltning)
+        title = _("Diarieförteckning, {kommun}: synpunkter som kom in {start}–{end}").format(
+            kommun=k.organisation.name, start=period.start.isoformat(), end=period.end.isoformat()
+        )
+    out.emit(
+        {
+            "period": [period.start.isoformat(), period.end.isoformat()],
+            "entries": [
+                {
+                    "received": e.received.isoformat(),
+                    "reference": e.reference,
+                    "kind": e.kind,
+                    "unit": e.unit,
+                    "sender": e.sender,
+                    "summary": e.summary,
+                }
+                for e in entries
+            ],
+        },
+        render_register(entries, title),
+    )
+    return 0
+
+
+def _cmd_extract(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.public_records import render_extract
+
+    with _open(args) as k:
+        extract = k.public_extract(args.reference)
+        text = render_extract(extract, k.organisation)
+    if args.out:
+        pathlib.Path(args.out).write_text(text, encoding="utf-8")
+        out.emit(
+            {"file": args.out},
+            _("Skrev utdraget ur {reference} till {file}.").format(
+                reference=extract.reference, file=args.out
+            ),
+        )
+    else:
+        out.emit(json.loads(json.dumps(attrs.asdict(extract), default=str)), text)
+    return 0
+
+
+def _person_query(args: argparse.Namespace) -> Any:
+    from klagomal.gdpr import PersonQuery
+
+    return PersonQuery(email=args.email, phone=args.phone, personnummer=args.personnummer, name=args.name)
+
+
+def _cmd_person_export(args: argparse.Namespace, out: _Output) -> int:
+    from klagomal.gdpr import render_html
+
+    with _open(args) as k:
+        data = k.person_export(_person_query(args))
+        made = k.clock.today()
+        kommun = k.organisation.name
+    text = (
+        render_html(data, kommun, made)
+        if args.format == "html"
+        else json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    )
+    if args.out:
+        pathlib.Path(args.out).write_text(text, encoding="utf-8")
+        out.emit(
+            {"file": args.out, "cases": len(data["cases"])},
+            _("Skrev personens uppgifter ({n} ärenden) till {file}.").format(
+                n=len(data["cases"]), file=args.out
+            ),
+        )
+    else:
+        out.stream.write(text)
+    return 0
+
+
+def _cmd_person_anonymise(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        done = k.anonymise_person(_person_query(args), args.decision)
+    references = [item.planned.reference for item in done]
+    text = (
+        _("Anonymiserade personen i {n} ärenden: {refs}.").format(
+            n=len(references), refs=", ".join(references)
+        )
+        if references
+        else _("Inga ärenden hittades för personen; inget har ändrats.")
+    )
+    out.emit({"anonymised": references}, text)
+    return 0
+
+
+def _cmd_gallra(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        planned = k.run_disposal(dry_run=args.dry_run)
+    rows = [
+        [p.reference, p.action.label, p.rule.id, p.rule.decision, p.closed.isoformat(), p.due.isoformat()]
+        for p in planned
+    ]
+    if args.dry_run:
+        head = _("Skulle gallras: {n} ärenden (inget är ändrat).").format(n=len(planned))
+    else:
+        head = _("Gallrat: {n} ärenden. Varje gallring är loggad med regel, beslut och dag.").format(
+            n=len(planned)
+        )
+    table = _table(
+        [[_("Ärende"), _("Åtgärd"), _("Regel"), _("Beslut"), _("Avslutat"), _("Gallras från")], *rows]
+    )
+    out.emit(
+        {
+            "dry_run": args.dry_run,
+            "disposed": [
+                {
+                    "reference": p.reference,
+                    "action": p.action.value,
+                    "rule": p.rule.id,
+                    "decision": p.rule.decision,
+                }
+                for p in planned
+            ],
+        },
+        "\n".join([head, *(table if rows else [])]),
+    )
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        result = k.audit_verify()
+    out.emit(
+        {
+            "ok": result.ok,
+            "checked": result.checked,
+            "problems": [{"entry": p.entry, "reason": p.reason} for p in result.problems],
+        },
+        result.summary(),
+    )
+    return 0 if result.ok else 2
+
+
+def _cmd_audit_log(args: argparse.Namespace, out: _Output) -> int:
+    with _open(args) as k:
+        found = k.audit_log(reference=args.case, user_id=args.of_user, limit=args.limit)
+    rows = [
+        [
+            str(e.id),
+            e.at.isoformat(sep=" ", timespec="seconds"),
+            e.user_id,
+            e.action,
+            e.outcome,
+            e.reference or "-",
+            e.detail,
+        ]
+        for e in found
+    ]
+    out.emit(
+        {
+            "entries": [
+                {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "user": e.user_id,
+                    "role": e.role,
+                    "action": e.action,
+                    "outcome": e.outcome,
+                    "reference": e.reference,
+                    "detail": e.detail,
+                }
+                for e in found
+            ]
+        },
+        "\n".join(
+            _table(
+                [
+                    [
+                        _("Nr"),
+                        _("Tid (UTC)"),
+                        _("Användare"),
+                        _("Åtgärd"),
+                        _("Utfall"),
+                        _("Ärende"),
+                        _("Vad"),
+                    ],
+                    *rows,
+                ]
+            )
+        ),
+    )
+    return 0
+
+
 _cmd_reclassify = _simple_step(
     lambda k, a: k.reclassify(a.reference, a.kind, a.reason), "{reference} är nu av typen {case.kind.label}."
 )
@@ -1489,6 +1883,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     out = _Output(args, stdout or sys.stdout)
     try:
         status: int = args.run(args, out)
+    except AccessDeniedError as exc:
+        sys.stderr.write(_("klagomal: {message}\n").format(message=exc))
+        return EXIT_DENIED
     except KlagomalError as exc:
         sys.stderr.write(_("klagomal: {message}\n").format(message=exc))
         return 1

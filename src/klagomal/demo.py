@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from klagomal import deadlines
+from klagomal.access import SYSTEM_USER
 from klagomal.app import Klagomal
 from klagomal.clock import FixedClock
 from klagomal.errors import InvalidInputError, KlagomalError
@@ -408,8 +409,13 @@ def run_demo(
     delivery = attrs.evolve(
         organisation.delivery, email_notifier="fil", letter_notifier="utskrift", folder=outbox
     )
+    # The simulation acts as klagomal itself: it plays every role at once.
     k = Klagomal(
-        db, organisation=attrs.evolve(organisation, delivery=delivery), clock=clock, load_entrypoints=False
+        db,
+        organisation=attrs.evolve(organisation, delivery=delivery),
+        clock=clock,
+        load_entrypoints=False,
+        user=SYSTEM_USER,
     )
     try:
         k.init()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from klagomal.i18n import _
 
 __all__ = [
+    "AccessDeniedError",
     "CalendarError",
     "CaseNotFoundError",
     "ConfigurationError",
@@ -19,6 +20,7 @@ __all__ = [
     "DeliveryError",
     "DeliveryUncertainError",
     "InvalidInputError",
+    "InvalidPersonNumberError",
     "InvalidStepError",
     "KlagomalError",
     "OrganisationError",
@@ -32,6 +34,27 @@ __all__ = [
 
 class KlagomalError(Exception):
     """Base class of every error klagomal raises on purpose."""
+
+
+class AccessDeniedError(KlagomalError, PermissionError):
+    """The acting user may not do this (:mod:`klagomal.access`).
+
+    ``operation`` is the :class:`~klagomal.access.Operation` refused (or
+    ``None``), ``reference`` the case, ``user`` the acting user, ``reason``
+    why, in Swedish.  Every denial is also written to the audit log.
+    """
+
+    def __init__(self, operation: object, reference: str | None, reason: str, *, user: object = None) -> None:
+        self.operation = operation
+        self.reference = reference
+        self.reason = reason
+        self.user = user
+        parts = [_("Åtkomst nekad")]
+        if reference:
+            parts.append(_("ärende {reference}").format(reference=reference))
+        if operation is not None:
+            parts.append(_("åtgärd '{operation}'").format(operation=operation))
+        super().__init__(", ".join(parts) + f": {reason}")
 
 
 class ConfigurationError(KlagomalError):
@@ -114,6 +137,11 @@ class PluginRejectedError(InvalidInputError):
 
     def in_context(self, *, step: str | None, reference: str | None) -> InvalidInputError:
         return self
+
+
+class InvalidPersonNumberError(InvalidInputError):
+    """A personnummer or samordningsnummer that is not valid.  The message
+    says what is wrong, never the number itself (it would end up in logs)."""
 
 
 class CalendarError(InvalidInputError):

@@ -26,6 +26,7 @@ __all__ = [
     "ActionRecorded",
     "Answered",
     "Closed",
+    "Described",
     "Escalated",
     "Event",
     "EventData",
@@ -40,6 +41,8 @@ __all__ = [
     "Registered",
     "ResolvedAtOnce",
     "Resumed",
+    "SecrecyLifted",
+    "SecrecyMarked",
     "event_label",
 ]
 
@@ -73,6 +76,8 @@ class Registered:
     notes: tuple[str, ...] = ()
     #: The case's id in the system it was bulk-imported from, if any; unique.
     external_id: str | None = None
+    #: The register entry's short description (OSL 5 kap. 1 §), by the registrar.
+    summary: str | None = None
 
 
 @attrs.frozen
@@ -286,6 +291,50 @@ class Guided:
     appeal_by: dt.date | None = None
 
 
+@attrs.frozen
+class Described:
+    """The handler wrote or changed the register entry's short description
+    of what the case is about (OSL 5 kap. 1 §, R27).  It is public unless
+    the case is secret, so it is written for the public register: no name,
+    no personal details, apart from the person's own text."""
+
+    TYPE: ClassVar[str] = "described"
+
+    summary: str
+
+
+@attrs.frozen
+class SecrecyMarked:
+    """A handler marked the case, or parts of it, as secret (R27).
+
+    The marking is a warning to whoever handles a request for the document:
+    the assessment under offentlighets- och sekretesslagen (OSL) is made at
+    each request, and the marking says on which ground to make it.
+
+    :param ground: the legal ground, such as ``"OSL 26 kap. 1 §"``.
+    :param parts: the steps (event numbers) whose texts are secret; empty
+        for the whole case: the person's text, every text written in it and
+        who the person is.
+    :param reason: why, for the next handler.
+    """
+
+    TYPE: ClassVar[str] = "secrecy_marked"
+
+    ground: str
+    parts: tuple[int, ...] = ()
+    reason: str = ""
+
+
+@attrs.frozen
+class SecrecyLifted:
+    """A handler lifted the secrecy marking of the whole case (R27); the
+    markings of single parts stay."""
+
+    TYPE: ClassVar[str] = "secrecy_lifted"
+
+    reason: str
+
+
 EventData = (
     Registered
     | Reclassified
@@ -303,6 +352,9 @@ EventData = (
     | Guided
     | MessageReceived
     | ResolvedAtOnce
+    | Described
+    | SecrecyMarked
+    | SecrecyLifted
 )
 
 #: Every payload class by its stable type id.
@@ -325,6 +377,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         Guided,
         MessageReceived,
         ResolvedAtOnce,
+        Described,
+        SecrecyMarked,
+        SecrecyLifted,
     )
 }
 
@@ -348,6 +403,9 @@ def event_label(type_id: str) -> str:
         "guided": _("Vägledning om annan väg"),
         "message_received": _("Meddelande från personen"),
         "resolved_at_once": _("Löst direkt"),
+        "described": _("Kort beskrivning i diariet"),
+        "secrecy_marked": _("Sekretessmarkerat"),
+        "secrecy_lifted": _("Sekretessmarkering hävd"),
     }
     return labels.get(type_id, type_id)
 

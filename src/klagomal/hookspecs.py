@@ -25,6 +25,10 @@ The hooks come in four groups, and each group combines results its own way:
   ``None``.  The built-in answer comes last.
 * the **validation hook** (``klagomal_validate_intake``) collects findings
   from every plugin; it is the only hook that may *veto* a registration.
+* the **identity hook** (``klagomal_identify``) turns a login name into a
+  :class:`~klagomal.access.User` and stops at the first answer; the
+  **disposal rules hook** (``klagomal_disposal_rules``) collects every
+  plugin's rules, which are checked against each other at start-up.
 * the **listener hook** (``klagomal_on_event``) is called after commit and
   can never veto: the event is already stored.
 
@@ -56,9 +60,11 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
+    from klagomal.access import User
     from klagomal.app import Klagomal
     from klagomal.calendars import Calendar
     from klagomal.deadlines import DeadlinePolicy
+    from klagomal.disposal import DisposalRule
     from klagomal.events import Event
     from klagomal.model import Case, Channel, Finding, Intake, QualityDimension, Route
     from klagomal.notifiers import Notifier
@@ -87,6 +93,7 @@ HOOK_GROUPS: dict[str, tuple[str, ...]] = {
         "klagomal_template_dirs",
         "klagomal_report_sections",
         "klagomal_migrations",
+        "klagomal_disposal_rules",
     ),
     "decision": (
         "klagomal_deadline_policy",
@@ -94,6 +101,7 @@ HOOK_GROUPS: dict[str, tuple[str, ...]] = {
         "klagomal_route",
         "klagomal_allows_anonymous",
         "klagomal_default_secrecy",
+        "klagomal_identify",
     ),
     "validation": ("klagomal_validate_intake",),
     "listener": ("klagomal_on_event",),
@@ -313,6 +321,45 @@ def klagomal_default_secrecy(intake: Intake, route: Route, organisation: Organis
     (``Case.secrecy``) and is never lifted by a forward.
 
     .. versionadded:: 0.3
+    """
+
+
+# -- access and records hooks -----------------------------------------------
+
+
+@_hookspec(firstresult=True)
+def klagomal_identify(user_id: str, organisation: Organisation) -> User | None:
+    """The user with the login name *user_id*, or ``None`` if this plugin
+    does not know them.
+
+    :param user_id: the login name the CLI got from ``KLAGOMAL_USER`` (or
+        ``--user``), or the embedding application passed to
+        ``Klagomal(user="...")`` or ``as_user("...")``.
+    :param organisation: the kommun's organisation.
+
+    This is where an embedding application plugs in its own identity source:
+    its single sign-on, its directory's groups mapped to roles.  Stops at the
+    first result that is not ``None``; the built-in source, last, knows the
+    organisation file's ``[[anvandare]]`` and the reserved ``system``.  An id
+    nobody knows is refused (:class:`~klagomal.errors.AccessDeniedError`).
+
+    .. versionadded:: 0.4
+    """
+
+
+@_hookspec
+def klagomal_disposal_rules(organisation: Organisation) -> Iterable[DisposalRule] | None:
+    """The kommun's disposal rules (gallring) that come from this plugin,
+    besides the organisation file's ``[[gallring]]`` tables.
+
+    :param organisation: the kommun's organisation.
+
+    Every plugin's rules are collected at start-up and checked together:
+    rules that contradict each other stop start-up
+    (:class:`~klagomal.errors.ConfigurationError`).  Each rule must name the
+    decision it rests on.  See :mod:`klagomal.disposal`.
+
+    .. versionadded:: 0.4
     """
 
 

@@ -51,6 +51,7 @@ import attrs
 import jinja2
 from markupsafe import Markup, escape
 
+from klagomal.access import protected_stand_in
 from klagomal.errors import ConfigurationError
 from klagomal.events import Event
 from klagomal.i18n import _
@@ -338,6 +339,10 @@ class Letters:
                 parent=department.id,
                 department=department.id,
             )
+        if case.protected and (recipient is None or recipient.role != "person"):
+            # R27: a letter to anyone but the person never says who a person
+            # with skyddade personuppgifter is, whatever the template asks for.
+            case = attrs.evolve(case, contact=protected_stand_in(case.contact))  # type: ignore[arg-type]
         context: dict[str, Any] = {
             "kommun": organisation,
             "profile": organisation.profile,

@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from klagomal.deadlines import Deadlines, is_working_day
-from klagomal.errors import InvalidInputError, InvalidStepError
+from klagomal.errors import InvalidInputError, InvalidPersonNumberError, InvalidStepError
 from klagomal.events import (
     APPEAL,
     GUIDANCE_ROUTES,
@@ -44,6 +44,7 @@ from klagomal.events import (
     ActionRecorded,
     Answered,
     Closed,
+    Described,
     Escalated,
     Event,
     EventData,
@@ -58,8 +59,11 @@ from klagomal.events import (
     Registered,
     ResolvedAtOnce,
     Resumed,
+    SecrecyLifted,
+    SecrecyMarked,
 )
 from klagomal.i18n import _
+from klagomal.identity_numbers import parse_person_number
 from klagomal.model import (
     AnswerMode,
     Case,
@@ -237,6 +241,20 @@ def check_intake(
                 ),
                 step=step,
             )
+    if contact is not None and contact.personnummer is not None:
+        # R27, R30: validated and normalised to twelve digits; a wrong one is
+        # refused with what is wrong (never the number itself, which would
+        # end up in logs), and the case can be registered without it.
+        try:
+            number = parse_person_number(contact.personnummer, today=ctx.today)
+        except InvalidInputError as exc:
+            raise InvalidPersonNumberError(
+                _("personnumret är ogiltigt: {reason}; rätta det, eller registrera utan personnummer").format(
+                    reason=exc.reason
+                ),
+                step=step,
+            ) from None
+        contact = attrs.evolve(contact, personnummer=number.digits)
     unknown = [d for d in dimensions if d not in ctx.dimensions]
     if unknown:
         valid = ", ".join(sorted(ctx.dimensions))
@@ -670,6 +688,72 @@ def reclassify(case: Case, ctx: Context, kind: str | Kind, reason: str) -> Recla
     return Reclassified(kind=new_kind, reason=reason)
 
 
+#: The longest register description: a line in the public register, not a text.
+SUMMARY_MAX = 300
+
+
+def describe(case: Case, ctx: Context, summary: str) -> Described:
+    """Write the register entry's short description (OSL 5 kap. 1 §, R27).
+    Allowed in every state: the register must be complete also for closed
+    cases."""
+    step = "describe"
+    summary = _text(summary, step, _("beskrivningen"), case.reference).strip()
+    check_summary(summary, step, case.reference)
+    if summary == case.summary:
+        raise _refuse(case, step, _("ärendet har redan den beskrivningen"))
+    return Described(summary=summary)
+
+
+def check_summary(summary: str, step: str, reference: str | None = None) -> None:
+    """A register description is one short line."""
+    if len(summary) > SUMMARY_MAX or "\n" in summary:
+        raise InvalidInputError(
+            _(
+                "beskrivningen ska vara en rad på högst {n} tecken: ett diarieuttryck, inte ärendets text"
+            ).format(n=SUMMARY_MAX),
+            step=step,
+            reference=reference,
+        )
+
+
+def mark_secret(
+    case: Case, ctx: Context, ground: str, parts: Sequence[int] = (), reason: str = ""
+) -> SecrecyMarked:
+    """Mark the case, or some of its steps, as secret on *ground* (R27).
+
+    *parts* are event numbers; each must be a step of the case that holds a
+    text.  Marking the whole case again replaces the ground."""
+    step = "secrecy"
+    ground = _text(ground, step, _("sekretessgrunden"), case.reference).strip()
+    if len(ground) > 200:
+        raise InvalidInputError(
+            _("sekretessgrunden är för lång (högst 200 tecken)"), step=step, reference=case.reference
+        )
+    for seq in parts:
+        if not 1 <= seq <= case.version:
+            raise InvalidInputError(
+                _("ärendet har ingen händelse {seq} (händelserna är 1 till {last})").format(
+                    seq=seq, last=case.version
+                ),
+                step=step,
+                reference=case.reference,
+            )
+    if not parts and case.secrecy == ground:
+        raise _refuse(
+            case, step, _("ärendet är redan sekretessmarkerat enligt {ground}").format(ground=ground)
+        )
+    return SecrecyMarked(ground=ground, parts=tuple(sorted(set(parts))), reason=reason.strip())
+
+
+def lift_secrecy(case: Case, ctx: Context, reason: str) -> SecrecyLifted:
+    """Lift the whole case's secrecy marking (R27)."""
+    step = "secrecy"
+    reason = _text(reason, step, _("skälet"), case.reference)
+    if case.secrecy is None:
+        raise _refuse(case, step, _("ärendet är inte sekretessmarkerat"))
+    return SecrecyLifted(reason=reason.strip())
+
+
 # -- projection ------------------------------------------------------------
 
 
@@ -707,6 +791,7 @@ def evolve(case: Case | None, event: Event) -> Case:
             serious=data.serious,
             handler=data.handler,
             secrecy=data.secrecy,
+            summary=data.summary,
             version=event.seq,
         )
     if case is None:
@@ -777,6 +862,12 @@ def evolve(case: Case | None, event: Event) -> Case:
             return _changed(case, stamp, praise_passed_on=True)
         case Guided() | MessageReceived():
             return _changed(case, stamp)
+        case Described(summary=summary):
+            return _changed(case, stamp, summary=summary)
+        case SecrecyMarked(ground=ground, parts=parts):
+            return _changed(case, stamp, secrecy=case.secrecy if parts else ground)
+        case SecrecyLifted():
+            return _changed(case, stamp, secrecy=None)
         case ResolvedAtOnce():
             return _changed(
                 case,

@@ -333,7 +333,9 @@ def resolve_recipient(notice: Notice, case: Case, event: Event, organisation: Or
         contact = case.contact
         if contact is None:  # pragma: no cover - never stored for anonymous cases (R5)
             raise DeliveryError(_("ärendet är anonymt och får inga meddelanden"), permanent=True)
-        recipient = Recipient(_PERSON, contact.name, contact.email, contact.address, contact.phone)
+        recipient = Recipient(
+            _PERSON, contact.name, contact.email, contact.address, contact.phone, protected=contact.protected
+        )
     elif role.startswith("personal-"):
         assert isinstance(event.data, PraisePassedOn)
         name, address = staff_address(event.data.recipients[int(role.split("-", 1)[1]) - 1])

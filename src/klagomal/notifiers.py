@@ -123,6 +123,9 @@ class Recipient:
     :param email: the e-mail address, for notices by e-mail.
     :param address: the postal address, for letters on paper.
     :param phone: the telephone number, for a task to phone the person.
+    :param protected: the person has skyddade personuppgifter: the notice
+        goes to them, but no log or copy may say who they are or what was
+        written to them (R27).
     """
 
     role: str
@@ -130,6 +133,7 @@ class Recipient:
     email: str | None = None
     address: str | None = None
     phone: str | None = None
+    protected: bool = False
 
 
 @attrs.frozen
@@ -228,6 +232,15 @@ def _describe(recipient: Recipient) -> str:
 
 
 def _log_notice(message: Message) -> None:
+    if message.recipient.protected:
+        # R27: a log must not tell who a protected person is, nor what they were sent.
+        log.info(
+            "%s i ärende %s (%s) till en person med skyddade personuppgifter",
+            message.kind,
+            message.reference,
+            message.way,
+        )
+        return
     log.info(
         "%s i ärende %s (%s) till %s: %s\n%s",
         message.kind,

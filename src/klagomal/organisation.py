@@ -27,6 +27,8 @@ from typing import NoReturn
 
 import attrs
 
+from klagomal.access import User, parse_users
+from klagomal.disposal import DisposalRule, parse_rules
 from klagomal.errors import OrganisationError, UnknownUnitError
 from klagomal.i18n import _
 from klagomal.settings import (
@@ -135,6 +137,10 @@ def _read_only_units(units: Mapping[str, OrgUnit]) -> Mapping[str, OrgUnit]:
     return types.MappingProxyType(dict(units))
 
 
+def _read_only_users(users: Mapping[str, User]) -> Mapping[str, User]:
+    return types.MappingProxyType(dict(users))
+
+
 def _read_only_departments(departments: Mapping[str, Department]) -> Mapping[str, Department]:
     return types.MappingProxyType(dict(departments))
 
@@ -182,6 +188,12 @@ class Organisation:
     """Where feedback that names no unit lands (``[intag]``)."""
     reports: ReportSettings = attrs.field(factory=ReportSettings)
     """Half-years and disclosure control of reports (``[rapporter]``)."""
+    users: Mapping[str, User] = attrs.field(factory=dict, converter=_read_only_users, hash=False)
+    """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.access`)."""
+    system_user: bool = True
+    """Whether the reserved user ``system`` exists (``[behorighet] systemanvandare``)."""
+    disposal_rules: tuple[DisposalRule, ...] = ()
+    """The kommun's disposal rules (``[[gallring]]``, :mod:`klagomal.disposal`)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -497,7 +509,19 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
 
     parser = _Parser(source)
     parser.check_keys(
-        document, ("kommun", "forvaltning", "insticksmodul", "utskick", "intag", "rapporter"), _("filen")
+        document,
+        (
+            "kommun",
+            "forvaltning",
+            "insticksmodul",
+            "utskick",
+            "intag",
+            "rapporter",
+            "anvandare",
+            "behorighet",
+            "gallring",
+        ),
+        _("filen"),
     )
     plugin_settings = document.get("insticksmodul", {})
     if not isinstance(plugin_settings, dict) or not all(
@@ -526,8 +550,22 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     for index, table in enumerate(forvaltningar, 1):
         parser.unit(table, UnitLevel.FORVALTNING, "forvaltning", index, None)
 
+    users = parse_users(document.get("anvandare"), parser, parser.units, parser.departments)
+    access = document.get("behorighet", {})
+    if not isinstance(access, dict):
+        _fail(source, _("[behorighet] ska vara en tabell"))
+    parser.check_keys(access, ("systemanvandare",), "[behorighet]")
+    system_user = access.get("systemanvandare", True)
+    if not isinstance(system_user, bool):
+        _fail(source, _("[behorighet]: 'systemanvandare' ska vara true eller false"))
+
+    disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
+
     # Organisation itself checks that system_owner is one of the förvaltningar.
     return Organisation(
+        disposal_rules=disposal_rules,
+        users=users,
+        system_user=system_user,
         id=kommun_id,
         name=kommun_name,
         system_owner=system_owner,

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from klagomal.access import Operation
 from klagomal.calendars import swedish_calendar
 from klagomal.errors import InvalidInputError
 from klagomal.i18n import _
@@ -48,7 +49,7 @@ from klagomal.model import Kind
 from klagomal.periods import previous_period, same_period_last_year
 from klagomal.report_model import AUDIENCES, Chart, Period, Report, Series, Table
 from klagomal.reports import ReportScope, build_sections
-from klagomal.storage.tables import case_dimensions, cases, events
+from klagomal.storage.tables import case_dimensions, cases, disposals, events
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -99,6 +100,10 @@ def build_report(
         scope_label = org.departments[department].name
     else:
         scope_label = _("hela kommunen")
+    # R27: the staff report quotes texts; the politicians' report is numbers only.
+    operation = Operation.STATISTICS if audience == "politicians" else Operation.STAFF_REPORT
+    k._allowed_units(operation, units or (org.subtree(department) if department is not None else []))
+    quoted: list[str] = []
 
     def scoped(query: Any) -> Any:
         if units is not None:
@@ -466,24 +471,47 @@ def build_report(
         # -- texts: only for staff, and never from a secret case -----------
         praise = volume.get(("now", Kind.BEROM.value), 0)
         if not public:
+            # Never from a secret case, nor from one whose person has
+            # skyddade personuppgifter: their text may tell who they are; nor
+            # from one whose texts were disposed of (only a marker is left).
+            texts_kept = sa.not_(
+                sa.exists().where(
+                    disposals.c.reference == cases.c.reference,
+                    disposals.c.action.in_(("ta_bort_texter", "anonymisera")),
+                )
+            )
             quotes = conn.execute(
                 scoped(
-                    sa.select(cases.c.text)
-                    .where(within(period), cases.c.kind == Kind.BEROM.value, cases.c.secrecy.is_(None))
+                    sa.select(cases.c.reference, cases.c.text)
+                    .where(
+                        within(period),
+                        cases.c.kind == Kind.BEROM.value,
+                        cases.c.secrecy.is_(None),
+                        sa.not_(cases.c.contact_protected),
+                        texts_kept,
+                    )
                     .order_by(cases.c.received.desc(), cases.c.reference.desc())
                     .limit(_QUOTES)
                 )
-            ).scalars()
-            highlights = [_first_sentence(text) for text in quotes]
+            ).all()
+            highlights = [_first_sentence(row.text) for row in quotes]
+            quoted += [row.reference for row in quotes]
             actions = conn.execute(
                 scoped(
                     sa.select(cases.c.reference, events.c.day, events.c.payload)
                     .select_from(cases.join(events, events.c.reference == cases.c.reference))
-                    .where(within(period), events.c.type == "action_recorded", cases.c.secrecy.is_(None))
+                    .where(
+                        within(period),
+                        events.c.type == "action_recorded",
+                        cases.c.secrecy.is_(None),
+                        sa.not_(cases.c.contact_protected),
+                        texts_kept,
+                    )
                     .order_by(events.c.day.desc(), events.c.id.desc())
                     .limit(_ACTIONS)
                 )
             ).all()
+            quoted += [a.reference for a in actions]
             tables.append(
                 Table(
                     "atgarder",
@@ -493,7 +521,7 @@ def build_report(
                         (a.reference, a.day.isoformat(), json.loads(a.payload).get("text", ""))
                         for a in actions
                     ),
-                    _("Ärenden med sekretess visas inte."),
+                    _("Ärenden med sekretess eller skyddade personuppgifter visas inte."),
                 )
             )
         notes.append(_praise_line(praise))
@@ -504,6 +532,11 @@ def build_report(
                     "och den innehåller inga personuppgifter eller texter ur ärendena."
                 ).format(threshold=threshold)
             )
+
+    if quoted:
+        # The texts quoted were read: the audit log says by whom (R27).
+        with k._transaction() as uow:
+            k._audit(uow, Operation.STAFF_REPORT, sorted(set(quoted)), "quoted in the staff report")
 
     # -- the förvaltningar's own sections (klagomal_report_sections) ---------
     scope = ReportScope(k, period.start, period.end, department)

@@ -29,6 +29,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from klagomal.access import SYSTEM_USER, User
 from klagomal.app import Klagomal
 from klagomal.clock import FixedClock
 from klagomal.hookspecs import hookimpl
@@ -56,6 +57,7 @@ def instance(
     load_entrypoints: bool = False,
     disabled: Iterable[str] = (),
     db: str | None = None,
+    user: User | str | None = None,
 ) -> Klagomal:
     """A :class:`~klagomal.Klagomal` on a new SQLite file in *directory*,
     with its schema created, a :class:`~klagomal.FixedClock` (``k.clock``)
@@ -71,6 +73,9 @@ def instance(
     :param db: the URL of a database to open instead of a new file, for
         example ``str(k.storage.engine.url)`` of an earlier instance, to simulate
         the next run with other plugins.
+    :param user: who acts (:mod:`klagomal.access`); default the reserved
+        system owner ``system``, so a plugin's test sees everything.  Use
+        ``k.as_user(...)`` to test what a handler or reader may do.
 
     The caller disposes of it (``with instance(...) as k:``).
     """
@@ -88,6 +93,7 @@ def instance(
         plugins=plugins,
         load_entrypoints=load_entrypoints,
         disabled_plugins=disabled,
+        user=user if user is not None else SYSTEM_USER,
     )
     k.init()
     return k

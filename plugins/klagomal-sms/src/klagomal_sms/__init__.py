@@ -16,7 +16,7 @@ and tests, pass an :class:`SmsPlugin`::
         SmsGateway("https://api.46elks.com", user, password, "Kommunen"),
         PhoneDirectory.load("telefonkatalog.toml"),
     )
-    k = Klagomal(db, plugins=[sms])
+    k = Klagomal(db, plugins=[sms], user="system")
     k.remind(notifier="sms")
 """
 

@@ -1,0 +1,201 @@
+"""A person's data (GDPR): finding it, handing it over (article 15), and
+anonymising it while the statistics stay (R27, R30).
+
+:class:`PersonQuery` says who: an e-mail address, a phone number, a
+personnummer or a name (exact, any case), any of which finds the person's
+cases.  :func:`find_cases` finds them in SQL; :func:`person_data` gathers
+everything klagomal holds on them, case by case: the contact, every step
+with its text, the notices sent and where, the e-mails received with their
+attachments' names, and what disposal has removed; :func:`render_html`
+makes it readable for the person.
+
+Anonymisation is :func:`klagomal.disposal.redact_case` with both the
+contact and the texts: kinds, dimensions, units, dates and every step stay,
+so reports over past periods do not change.  It is irreversible and, since
+a complaint is an allmän handling, allowed only where the kommun's
+gallringsbeslut or another legal ground permits: the caller must name it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import jinja2
+import sqlalchemy as sa
+
+from klagomal.errors import InvalidInputError
+from klagomal.i18n import _
+from klagomal.identity_numbers import parse_person_number
+from klagomal.storage.tables import cases, received_messages
+
+__all__ = ["PersonQuery", "find_cases", "normalise_phone", "render_html"]
+
+
+def normalise_phone(phone: str) -> str:
+    """Digits only, with a Swedish +46 written as a leading 0."""
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+46") or phone.strip().startswith("0046"):
+        digits = "0" + digits.removeprefix("00").removeprefix("46")
+    return digits
+
+
+@attrs.frozen
+class PersonQuery:
+    """Who to look for; at least one field.  A personnummer is validated."""
+
+    email: str | None = None
+    phone: str | None = None
+    personnummer: str | None = None
+    name: str | None = None
+
+    def checked(self, today: dt.date) -> PersonQuery:
+        """The query normalised, or :class:`InvalidInputError`."""
+        if not any((self.email, self.phone, self.personnummer, self.name)):
+            raise InvalidInputError(
+                _("ange personens e-postadress, telefonnummer, personnummer eller namn"), step="person"
+            )
+        number = None
+        if self.personnummer:
+            try:
+                number = parse_person_number(self.personnummer, today=today).digits
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    _("personnumret är ogiltigt: {reason}").format(reason=exc.reason), step="person"
+                ) from None
+        phone = normalise_phone(self.phone) if self.phone else None
+        if self.phone and not phone:
+            raise InvalidInputError(_("telefonnumret innehåller inga siffror"), step="person")
+        return PersonQuery(
+            email=self.email.strip().lower() if self.email else None,
+            phone=phone,
+            personnummer=number,
+            name=self.name.strip().lower() if self.name else None,
+        )
+
+    def describe(self) -> str:
+        """What was searched for, for the audit log: which fields, not their values."""
+        return ", ".join(
+            field for field in ("email", "phone", "personnummer", "name") if getattr(self, field)
+        )
+
+
+def _phone_digits(column: Any) -> Any:
+    """The phone column with the usual separators removed, in SQL."""
+    for character in ("-", " ", "(", ")", "."):
+        column = sa.func.replace(column, character, "")
+    return column
+
+
+def find_cases(conn: sa.Connection, query: PersonQuery) -> list[str]:
+    """The references of the cases whose contact matches *query* (checked)."""
+    conditions = []
+    if query.email:
+        conditions.append(sa.func.lower(cases.c.contact_email) == query.email)
+    if query.personnummer:
+        conditions.append(cases.c.contact_personnummer == query.personnummer)
+    if query.name:
+        conditions.append(sa.func.lower(cases.c.contact_name) == query.name)
+    if query.phone:
+        digits = _phone_digits(cases.c.contact_phone)
+        conditions.append(
+            sa.or_(
+                digits == query.phone, digits == "+46" + query.phone[1:], digits == "0046" + query.phone[1:]
+            )
+        )
+    rows = conn.execute(sa.select(cases.c.reference).where(sa.or_(*conditions)).order_by(cases.c.reference))
+    return [row.reference for row in rows]
+
+
+def unattached_messages(conn: sa.Connection, query: PersonQuery) -> list[int]:
+    """The ids of received messages from the person's e-mail address that
+    belong to no case (the quarantine, automatic replies)."""
+    if not query.email:
+        return []
+    rows = conn.execute(
+        sa.select(received_messages.c.id, received_messages.c.sender).where(
+            received_messages.c.reference.is_(None)
+        )
+    )
+    return [row.id for row in rows if row.sender and query.email in row.sender.lower()]
+
+
+_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><title>{{ title }}</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; line-height: 1.45; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-top: 1px solid #999; }
+dl { display: grid; grid-template-columns: 12rem 1fr; gap: .2rem 1rem; }
+dt { font-weight: 600; } .text { white-space: pre-wrap; background: #f4f4f4; padding: .4rem .6rem; }
+@media print { body { margin: 0; } h2 { break-before: auto; } }
+</style></head><body>
+<h1>{{ title }}</h1>
+<p>{{ intro }}</p>
+<p>{{ made }}</p>
+{% for case in data.cases %}
+<h2>{{ labels.case }} {{ case.reference }}</h2>
+<dl>
+<dt>{{ labels.kind }}</dt><dd>{{ case.kind }}</dd>
+<dt>{{ labels.unit }}</dt><dd>{{ case.unit }}</dd>
+<dt>{{ labels.received }}</dt><dd>{{ case.received }}</dd>
+<dt>{{ labels.state }}</dt><dd>{{ case.state }}</dd>
+{% for key, value in case.contact.items() if value %}<dt>{{ key }}</dt><dd>{{ value }}</dd>{% endfor %}
+</dl>
+<h3>{{ labels.steps }}</h3>
+{% for step in case.events %}
+<p><strong>{{ step.day }} {{ step.label }}</strong>{% if step.actor %} ({{ step.actor }}){% endif %}</p>
+{% for text in step.texts %}<div class="text">{{ text }}</div>{% endfor %}
+{% endfor %}
+{% if case.notices %}<h3>{{ labels.notices }}</h3><ul>
+{% for n in case.notices %}<li>{{ n.kind }}: {{ n.status }}
+{%- if n.address %}, {{ n.address }}{% endif %}{% if n.sent_at %}, {{ n.sent_at }}{% endif %}</li>{% endfor %}
+</ul>{% endif %}
+{% if case.messages %}<h3>{{ labels.messages }}</h3><ul>
+{% for m in case.messages %}<li>{{ m.received_at }}: {{ m.subject or "-" }}
+{%- if m.attachments %} ({{ m.attachments | join(", ") }}){% endif %}</li>{% endfor %}
+</ul>{% endif %}
+{% if case.disposed %}<h3>{{ labels.disposed }}</h3><ul>
+{% for d in case.disposed %}<li>{{ d.day }}: {{ d.action }} ({{ d.decision }})</li>{% endfor %}
+</ul>{% endif %}
+{% endfor %}
+{% if data.unattached %}<h2>{{ labels.unattached }}</h2><ul>
+{% for m in data.unattached %}<li>{{ m.received_at }}: {{ m.subject or "-" }}</li>{% endfor %}
+</ul>{% endif %}
+</body></html>
+"""
+)
+
+
+def render_html(data: dict[str, Any], kommun: str, made: dt.date) -> str:
+    """The person's data as one readable, self-contained HTML page."""
+    return _HTML.render(
+        data=data,
+        title=_("Dina uppgifter hos {kommun}").format(kommun=kommun),
+        intro=_(
+            "Här är alla synpunkter och alla uppgifter om dig som {kommun} har i sitt system för "
+            "klagomål, förslag och beröm (artikel 15 i dataskyddsförordningen)."
+        ).format(kommun=kommun),
+        made=_("Utdraget gjordes {day}.").format(day=made.isoformat()),
+        labels={
+            "case": _("Ärende"),
+            "kind": _("Typ"),
+            "unit": _("Enhet"),
+            "received": _("Inkom"),
+            "state": _("Status"),
+            "steps": _("Händelser"),
+            "notices": _("Meddelanden till dig och till personal"),
+            "messages": _("E-post från dig"),
+            "disposed": _("Gallrat"),
+            "unattached": _("E-post som inte hör till något ärende"),
+        },
+    )
+
+
+def texts_of(data: Any) -> Sequence[str]:
+    """Every free text of an event payload (as exported), for the export."""
+    keys = ("text", "reason", "summary", "decision")
+    return [data[k] for k in keys if isinstance(data.get(k), str) and data[k]]

@@ -1,0 +1,321 @@
+"""Access control: every role against every operation (R27).
+
+The table below is the specification: for each role, which operations it
+may do at all, and for operations on a case, that it may do them on a case
+in its scope and not on one outside it.  Every call is made through the
+real API on a real database; every denial must also be in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from klagomal import Case, FixedClock, Klagomal
+from klagomal.access import PERMISSIONS, SYSTEM_USER, Operation, Role, User
+from klagomal.audit import DENIED
+from klagomal.errors import AccessDeniedError, ConfigurationError, OrganisationError
+from klagomal.gdpr import PersonQuery
+from klagomal.model import Contact
+from klagomal.organisation import parse_organisation
+from klagomal.periods import parse_period
+from klagomal.report_data import build_report
+from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION
+
+#: Exempelkommun's users (src/klagomal/data/exempelkommun.toml), one per role.
+USERS = {
+    Role.SYSTEM_OWNER: "nora.lind",
+    Role.DEPARTMENT_ADMIN: "kim.berg",  # förvaltningsadmin for soc
+    Role.MANAGER: "lena.holm",  # chef of Hemtjänst Norr
+    Role.HANDLER: "omar.ali",  # handläggare at Hemtjänst Norr
+    Role.READER: "sven.ek",
+}
+
+#: A unit every role with case access has in scope, and one only the system owner has.
+INSIDE = "soc-aldre-hemtjanst-norr"
+OUTSIDE = "bou-forskola-ekorren"
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def cases(k: Klagomal) -> dict[str, Case]:
+    """A case inside everyone's scope, and one outside, with a contact."""
+    contact = Contact(name="Eva Lund", email="eva.lund@example.se")
+    return {
+        "inside": k.register(
+            kind="klagomal", channel="telefon", unit=INSIDE, text="Ingen kom.", contact=contact
+        ),
+        "outside": k.register(kind="forslag", channel="brev", unit=OUTSIDE, text="Mer lek.", contact=contact),
+    }
+
+
+def _report(k: Klagomal, audience: str, department: str | None = None) -> Any:
+    return build_report(k, parse_period("2026-T1"), audience=audience, department=department)
+
+
+#: Each operation exercised through the API; *ref* is the case to act on
+#: (ignored by operations that are not about one case).
+OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
+    Operation.REGISTER: lambda k, ref: k.register(
+        kind="berom", channel="telefon", unit=OUTSIDE, text="Tack!", contact=None
+    ),
+    Operation.READ: lambda k, ref: k.get(ref),
+    Operation.LIST: lambda k, ref: k.cases(),
+    Operation.HANDLE: lambda k, ref: k.describe(ref, f"Synpunkt nummer {next(_counter)}"),
+    Operation.SECRECY: lambda k, ref: k.mark_secret(ref, f"OSL 26 kap. {next(_counter)} §"),
+    Operation.STATISTICS: lambda k, ref: _report(k, "politicians", department="soc"),
+    Operation.STAFF_REPORT: lambda k, ref: _report(k, "staff", department="soc"),
+    Operation.REGISTER_LIST: lambda k, ref: k.register_list(dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+    Operation.EXTRACT: lambda k, ref: k.public_extract(ref),
+    Operation.PERSON_DATA: lambda k, ref: k.person_export(PersonQuery(email="eva.lund@example.se")),
+    Operation.DELIVER: lambda k, ref: k.deliver(),
+    Operation.REMIND: lambda k, ref: k.remind(),
+    Operation.EXPORT: lambda k, ref: k.export(),
+    Operation.IMPORT: lambda k, ref: k.import_(
+        {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "references": {}, "cases": []}
+    ),
+    Operation.DISPOSE: lambda k, ref: k.run_disposal(dry_run=True),
+    Operation.AUDIT: lambda k, ref: k.audit_verify(),
+    Operation.ADMINISTER: lambda k, ref: k.init(),
+}
+
+#: Where a role's statistics reach: the staff report of Socialförvaltningen
+#: needs soc in scope, which a chef or handler of one unit does not have.
+SCOPED_STATISTICS = {Role.MANAGER, Role.HANDLER}
+
+
+def test_every_operation_is_in_the_table() -> None:
+    assert set(OPERATIONS) == set(Operation)
+
+
+def _denials(k: Klagomal, user: str) -> list[Any]:
+    return [e for e in k.as_user(SYSTEM_USER).audit_log(user_id=user) if e.outcome == DENIED]
+
+
+@pytest.mark.parametrize("operation", list(Operation), ids=lambda o: o.value)
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_role_against_operation(
+    k: Klagomal, cases: dict[str, Case], role: Role, operation: Operation
+) -> None:
+    user_id = USERS[role]
+    acting = k.as_user(user_id)
+    allowed = operation in PERMISSIONS[role]
+    if operation in (Operation.STATISTICS, Operation.STAFF_REPORT) and role in SCOPED_STATISTICS:
+        allowed = False  # their statistics are of their units, not of the whole förvaltning
+    before = len(_denials(k, user_id))
+    if allowed:
+        OPERATIONS[operation](acting, cases["inside"].reference)
+        assert len(_denials(k, user_id)) == before
+    else:
+        with pytest.raises(AccessDeniedError) as denied:
+            OPERATIONS[operation](acting, cases["inside"].reference)
+        assert denied.value.operation == operation
+        assert user_id in str(denied.value)
+        after = _denials(k, user_id)
+        assert len(after) == before + 1
+        assert after[-1].action == operation.value
+
+
+CASE_SCOPED = [Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT]
+
+
+@pytest.mark.parametrize("operation", CASE_SCOPED, ids=lambda o: o.value)
+@pytest.mark.parametrize("role", [Role.DEPARTMENT_ADMIN, Role.MANAGER, Role.HANDLER], ids=lambda r: r.value)
+def test_a_case_outside_the_scope_is_denied_and_logged(
+    k: Klagomal, cases: dict[str, Case], role: Role, operation: Operation
+) -> None:
+    acting = k.as_user(USERS[role])
+    outside = cases["outside"].reference
+    with pytest.raises(AccessDeniedError, match=OUTSIDE) as denied:
+        OPERATIONS[operation](acting, outside)
+    assert denied.value.reference == outside
+    entry = _denials(k, USERS[role])[-1]
+    assert (entry.reference, entry.action) == (outside, operation.value)
+    # Nothing was written: the case is as it was.
+    assert k.get(outside) == cases["outside"]
+
+
+def test_the_system_owner_reaches_every_case(k: Klagomal, cases: dict[str, Case]) -> None:
+    owner = k.as_user(USERS[Role.SYSTEM_OWNER])
+    for operation in CASE_SCOPED:
+        OPERATIONS[operation](owner, cases["outside"].reference)
+
+
+def test_lists_hold_only_the_cases_in_scope(k: Klagomal, cases: dict[str, Case]) -> None:
+    inside, outside = cases["inside"].reference, cases["outside"].reference
+    assert {c.reference for c in k.as_user("nora.lind").cases()} == {inside, outside}
+    for user in ("kim.berg", "lena.holm", "omar.ali"):
+        assert [c.reference for c in k.as_user(user).cases()] == [inside]
+    # A handler also sees the cases they handle elsewhere.
+    k.acknowledge(outside, "Omar Ali")
+    assert {c.reference for c in k.as_user("omar.ali").cases()} == {inside, outside}
+
+
+def test_a_manager_reaches_the_whole_subtree(k: Klagomal, clock: FixedClock) -> None:
+    org = k.organisation
+    above = next(u for u in org.units.values() if u.manager == "Avdelningschef Birgitta Åberg")
+    birgitta = User(id="birgitta", name=above.manager, role=Role.MANAGER)
+    acting = k.as_user(birgitta)
+    for unit in org.subtree(above.id):
+        case = k.register(kind="klagomal", channel="telefon", unit=unit, text="Synpunkt", contact=None)
+        assert acting.get(case.reference).unit == unit
+    outside = k.register(kind="klagomal", channel="telefon", unit=OUTSIDE, text="Synpunkt", contact=None)
+    with pytest.raises(AccessDeniedError):
+        acting.get(outside.reference)
+
+
+def test_the_unit_report_of_a_manager_is_allowed(k: Klagomal, cases: dict[str, Case]) -> None:
+    report = build_report(k.as_user("lena.holm"), parse_period("2026-T1"), unit=INSIDE, audience="staff")
+    assert report.total == 1
+    with pytest.raises(AccessDeniedError, match="hela kommunen"):
+        build_report(k.as_user("lena.holm"), parse_period("2026-T1"), audience="staff")
+
+
+def test_a_reader_gets_the_whole_kommuns_numbers_but_no_case(k: Klagomal, cases: dict[str, Case]) -> None:
+    reader = k.as_user("sven.ek")
+    assert _report(reader, "politicians").total == 2
+    with pytest.raises(AccessDeniedError):
+        _report(reader, "staff")
+    with pytest.raises(AccessDeniedError):
+        reader.cases()
+
+
+# -- who is acting -------------------------------------------------------------
+
+
+def test_no_user_is_denied_with_how_to_give_one(db_url: str, clock: FixedClock, monkeypatch: Any) -> None:
+    monkeypatch.delenv("KLAGOMAL_USER")
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        with pytest.raises(AccessDeniedError, match="KLAGOMAL_USER"):
+            k.init()  # refused before the database exists: nothing to log it in
+        k.as_user(SYSTEM_USER).init()
+        with pytest.raises(AccessDeniedError, match="KLAGOMAL_USER"):
+            k.cases()
+        entry = k.as_user(SYSTEM_USER).audit_log()[-1]
+        assert (entry.user_id, entry.outcome, entry.action) == ("-", DENIED, "lista")
+
+
+def test_an_unknown_user_is_denied_and_logged(k: Klagomal) -> None:
+    with pytest.raises(AccessDeniedError, match="okänd användare 'mallory'"):
+        k.as_user("mallory").cases()
+    assert _denials(k, "-")[-1].detail.startswith("okänd användare 'mallory'")
+
+
+def test_klagomal_identify_plugs_in_an_identity_source(db_url: str, clock: FixedClock) -> None:
+    from klagomal.testing import plugin
+
+    directory = {"ad\\anna": User(id="anna", name="Anna Ek", role=Role.READER)}
+    sso = plugin("sso", klagomal_identify=lambda user_id, organisation: directory.get(user_id))
+    with Klagomal(db_url, clock=clock, load_entrypoints=False, plugins=[sso], user="ad\\anna") as k:
+        assert k.user == directory["ad\\anna"]
+        # Exempelkommun's own users are still known after the plugin's.
+        assert k.as_user("omar.ali").user is not None
+
+
+def test_an_unknown_role_from_an_identity_source_is_denied(db_url: str, clock: FixedClock) -> None:
+    from klagomal.testing import plugin
+
+    class Stranger:
+        id, name, role = "x", "X", "superadmin"
+
+    odd = plugin("odd", klagomal_identify=lambda user_id, organisation: Stranger())
+    with Klagomal(db_url, clock=clock, load_entrypoints=False, plugins=[odd], user="x") as k:
+        k.as_user(SYSTEM_USER).init()
+        with pytest.raises(AccessDeniedError, match="okänd roll 'superadmin'"):
+            k.cases()
+        assert any("superadmin" in e.detail for e in k.as_user(SYSTEM_USER).audit_log())
+
+
+def test_an_unknown_role_in_the_organisation_file_stops_start_up() -> None:
+    text = _small_org('roll = "superadmin"')
+    with pytest.raises(OrganisationError, match="okänd roll 'superadmin'"):
+        parse_organisation(text, "org.toml")
+
+
+def test_the_system_user_can_be_turned_off(db_url: str, clock: FixedClock) -> None:
+    org = parse_organisation(_small_org('roll = "lasare"', "[behorighet]\nsystemanvandare = false\n"))
+    with (
+        Klagomal(db_url, clock=clock, load_entrypoints=False, organisation=org, user="system") as k,
+        pytest.raises(AccessDeniedError, match="okänd användare 'system'"),
+    ):
+        k.cases()
+
+
+def _small_org(role_line: str, extra: str = "") -> str:
+    return f"""
+[kommun]
+id = "liten"
+namn = "Lilla kommunen"
+systemagare = "klf"
+
+[[forvaltning]]
+id = "klf"
+namn = "Kommunledningsförvaltningen"
+chef = "Chef"
+namnd = "Kommunstyrelsen"
+
+  [[forvaltning.enhet]]
+  id = "klf-kc"
+  namn = "Kontaktcenter"
+  chef = "Enhetschef"
+
+[[anvandare]]
+id = "x"
+namn = "X"
+{role_line}
+
+{extra}"""
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('roll = "handlaggare"', "en handläggare måste ha 'enheter'"),
+        ('roll = "forvaltningsadmin"', "förvaltningsadministratör måste ha 'forvaltningar'"),
+        ('roll = "handlaggare"\nenheter = ["nope"]', "'enheter' nämner okänt id 'nope'"),
+        ('roll = "lasare"\nskyddade = "ja"', "'skyddade' ska vara true eller false"),
+        ('roll = "lasare"\nlosen = "x"', "okänd nyckel 'losen'"),
+    ],
+)
+def test_user_tables_are_checked(table: str, message: str) -> None:
+    with pytest.raises(OrganisationError, match=message):
+        parse_organisation(_small_org(table))
+
+
+def test_klagomal_disposal_rules_that_contradict_stop_start_up(db_url: str, clock: FixedClock) -> None:
+    from klagomal.disposal import Action, DisposalRule
+    from klagomal.testing import plugin
+
+    rules = [
+        DisposalRule("a", "KS 1", Action.REMOVE_TEXTS, 12),
+        DisposalRule("b", "KS 2", Action.KEEP, 0),
+    ]
+    archive = plugin("arkiv", klagomal_disposal_rules=lambda organisation: rules)
+    with pytest.raises(ConfigurationError, match=r"'a'.*'b'|'b'.*'a'"):
+        Klagomal(db_url, clock=clock, load_entrypoints=False, plugins=[archive])
+
+
+def test_klagomal_disposal_rules_from_a_plugin_are_applied(db_url: str, clock: FixedClock) -> None:
+    from klagomal.disposal import Action, DisposalRule
+    from klagomal.testing import plugin
+
+    rule = DisposalRule("berom-12", "KS 2025-11-12 § 45", Action.REMOVE_TEXTS, 12, kinds=["berom"])
+    archive = plugin("arkiv", klagomal_disposal_rules=lambda organisation: [rule])
+    with Klagomal(db_url, clock=clock, load_entrypoints=False, plugins=[archive]) as k:
+        k.init()
+        assert [r.id for r in k.disposal_rules] == ["berom-12"]
+        assert k.disposal_rules[0].source == "arkiv"
+        praise = k.register(kind="berom", channel="telefon", unit=INSIDE, text="Tack Omar!", contact=None)
+        k.acknowledge(praise.reference, "Omar Ali")
+        k.close(praise.reference, None)
+        clock.set(dt.date(2027, 3, 2))
+        assert [p.reference for p in k.run_disposal(dry_run=True)] == [praise.reference]
+        assert k.get(praise.reference).text == "Tack Omar!"
+        k.run_disposal()
+        assert k.get(praise.reference).text.startswith("[gallrat 2027-03-02 enligt KS 2025-11-12 § 45]")
+        assert k.run_disposal(dry_run=True) == []

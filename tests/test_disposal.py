@@ -1,0 +1,980 @@
+"""Disposal (gallring) and the redaction GDPR anonymisation shares with it
+(klagomal.disposal, R27): the rules from the organisation file and their
+contradictions, which cases are due, that nothing of what was removed is
+left anywhere in the database, and that reports over past periods still add
+up afterwards.
+
+The database tests run on SQLite, PostgreSQL and MariaDB (``new_database``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from conftest import register_case
+from klagomal import Contact, FixedClock, Klagomal, lifecycle
+from klagomal.disposal import (
+    GDPR_RULE,
+    KEPT_FIELDS,
+    OWN_FIELDS,
+    TEXT_FIELDS,
+    Action,
+    Applied,
+    DisposalRule,
+    Planned,
+    _last_closing_due,
+    _scrubber,
+    add_months,
+    anonymise,
+    apply,
+    check_rules,
+    disposed,
+    keeping_rule,
+    parse_rules,
+    plan,
+    record,
+    redact_case,
+)
+from klagomal.errors import CaseNotFoundError, ConfigurationError, OrganisationError
+from klagomal.events import EVENT_TYPES
+from klagomal.model import Case, Kind
+from klagomal.organisation import _Parser
+from klagomal.periods import parse_period
+from klagomal.report_data import build_report
+from klagomal.report_model import Report
+from klagomal.storage import tables
+
+DEPARTMENTS = ("klf", "soc", "bou", "sbf", "kof")
+DECISION = "KS 2025-11-12 § 45, dnr KS 2025/123"
+
+
+def rule(
+    rule_id: str,
+    action: Action,
+    months: int = 0,
+    *,
+    kinds: Sequence[Kind] | None = None,
+    departments: Sequence[str] | None = None,
+    serious: bool | None = None,
+    source: str = "org.toml",
+) -> DisposalRule:
+    return DisposalRule(
+        rule_id,
+        DECISION,
+        action,
+        months,
+        None if kinds is None else frozenset(kinds),
+        None if departments is None else frozenset(departments),
+        serious,
+        source,
+    )
+
+
+# -- the rules in the organisation file ---------------------------------------------------------
+
+
+def parse(text: str) -> tuple[DisposalRule, ...]:
+    return parse_rules(_Parser("org.toml"), tomllib.loads(text).get("gallring"), "[[gallring]]", DEPARTMENTS)
+
+
+def test_rules_are_read_from_the_organisation_file() -> None:
+    rules = parse(
+        """
+        [[gallring]]
+        id = "kontakter-24"
+        beslut = "KS 2025-11-12 § 45, dnr KS 2025/123"
+        atgard = "pseudonymisera_kontakt"
+        efter_manader = 24
+        allvarliga = false
+
+        [[gallring]]
+        id = "berom-12"
+        beslut = "KS 2025-11-12 § 45"
+        atgard = "ta_bort_texter"
+        efter_manader = 12
+        typer = ["berom"]
+
+        [[gallring]]
+        id = "bevara-allvarliga"
+        beslut = "KF 2024-06-10 § 80, arkivbeslut"
+        atgard = "bevara"
+        typer = ["klagomal"]
+        forvaltningar = ["soc", "bou"]
+        allvarliga = true
+        """
+    )
+    assert rules == (
+        DisposalRule("kontakter-24", DECISION, Action.PSEUDONYMISE_CONTACT, 24, serious=False),
+        DisposalRule("berom-12", "KS 2025-11-12 § 45", Action.REMOVE_TEXTS, 12, frozenset({Kind.BEROM})),
+        DisposalRule(
+            "bevara-allvarliga",
+            "KF 2024-06-10 § 80, arkivbeslut",
+            Action.KEEP,
+            0,
+            frozenset({Kind.KLAGOMAL}),
+            frozenset({"soc", "bou"}),
+            True,
+        ),
+    )
+    assert {r.source for r in rules} == {"org.toml"}
+    assert rules[2].label == (
+        "bevara-allvarliga: bevara (klagomål; förvaltning bou, soc; bara allvarliga), "
+        "enligt KF 2024-06-10 § 80, arkivbeslut"
+    )
+    assert Action.PSEUDONYMISE_CONTACT.label == "Pseudonymisera kontaktuppgifter"
+    assert parse("") == ()
+    # The file's rules are one set; with the plugins' they are checked together.
+    check_rules(rules)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "bevara"\nmanader = 3',
+            "org.toml: [[gallring]] 'a': okänd nyckel 'manader' (tillåtna nycklar: allvarliga, atgard, "
+            "beslut, efter_manader, forvaltningar, id, typer)",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "radera"\nefter_manader = 3',
+            "org.toml: [[gallring]] 'a': 'atgard' ska vara pseudonymisera_kontakt, ta_bort_texter, "
+            "anonymisera, bevara, inte 'radera'",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "ta_bort_texter"\nefter_manader = -1',
+            "org.toml: [[gallring]] 'a': 'efter_manader' ska vara ett tal från 0 till 1200, inte -1",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "ta_bort_texter"\nefter_manader = 1.5',
+            "org.toml: [[gallring]] 'a': 'efter_manader' ska vara ett heltal",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "ta_bort_texter"',
+            "org.toml: [[gallring]] 'a': obligatorisk nyckel 'efter_manader' saknas (månader efter avslut)",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "bevara"\nforvaltningar = ["soc", "vard"]',
+            "org.toml: [[gallring]] 'a': 'forvaltningar' innehåller 'vard', som inte är en förvaltning "
+            "(förvaltningar: klf, soc, bou, sbf, kof)",
+        ),
+        (
+            'id = "a"\natgard = "ta_bort_texter"\nefter_manader = 12',
+            "org.toml: [[gallring]] 'a': obligatorisk nyckel 'beslut' saknas: gallring får bara ske enligt "
+            'ett beslut, till exempel "KS 2025-11-12 § 45, dnr KS 2025/123"',
+        ),
+        (
+            'id = "a"\nbeslut = "  "\natgard = "ta_bort_texter"\nefter_manader = 12',
+            "org.toml: [[gallring]] 'a': 'beslut' är tom",
+        ),
+        (
+            'beslut = "KS 1"\natgard = "bevara"',
+            "org.toml: [[gallring]] nr 1: obligatorisk nyckel 'id' saknas",
+        ),
+        (
+            'id = "Kontakter 24"\nbeslut = "KS 1"\natgard = "bevara"',
+            "org.toml: [[gallring]] 'Kontakter 24': ogiltigt id 'Kontakter 24': bara små bokstäver a–z, "
+            "siffror och '-' är tillåtna (skriv å, ä, ö som a, a, o), högst 80 tecken",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "bevara"\ntyper = ["klagomål"]',
+            "org.toml: [[gallring]] 'a': 'typer' innehåller 'klagomål'; giltiga typer är klagomal, "
+            "forslag, berom",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "bevara"\ntyper = "berom"',
+            "org.toml: [[gallring]] 'a': 'typer' ska vara en lista av texter, till exempel "
+            '["klagomal", "berom"]',
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "bevara"\ntyper = []',
+            "org.toml: [[gallring]] 'a': 'typer' är tom; utelämna nyckeln för att regeln ska gälla alla",
+        ),
+        (
+            'id = "a"\nbeslut = "KS 1"\natgard = "bevara"\nallvarliga = "ja"',
+            "org.toml: [[gallring]] 'a': 'allvarliga' ska vara true eller false, inte 'ja'",
+        ),
+    ],
+    ids=[
+        "unknown-key",
+        "bad-action",
+        "negative-months",
+        "fractional-months",
+        "missing-months",
+        "unknown-department",
+        "missing-decision",
+        "empty-decision",
+        "missing-id",
+        "bad-id",
+        "unknown-kind",
+        "kinds-not-a-list",
+        "empty-kinds",
+        "serious-not-a-bool",
+    ],
+)
+def test_a_wrong_rule_is_refused_naming_file_rule_and_key(table: str, message: str) -> None:
+    with pytest.raises(OrganisationError) as error:
+        parse("[[gallring]]\n" + table)
+    assert str(error.value) == message
+
+
+def test_gallring_must_be_an_array_of_tables() -> None:
+    with pytest.raises(
+        OrganisationError, match=r"^org\.toml: \[\[gallring\]\] ska vara en lista av tabeller"
+    ):
+        parse('[gallring]\nid = "a"')
+
+
+def test_a_plugins_rule_is_checked_when_made() -> None:
+    # R27: never a disposal without the decision it rests on, wherever the rule comes from.
+    with pytest.raises(ConfigurationError) as error:
+        DisposalRule("a", " ", Action.ANONYMISE, 12, source="exempel-plugin")
+    assert str(error.value) == "gallringsregeln 'a' (exempel-plugin): beslutet som regeln vilar på saknas"
+    with pytest.raises(ConfigurationError, match="antalet månader ska vara ett heltal, 0 eller större"):
+        DisposalRule("a", DECISION, Action.ANONYMISE, -3, source="exempel-plugin")
+    # Plain values are accepted and converted.
+    made = DisposalRule("a", DECISION, "anonymisera", 3, ["berom"], ["kof"])  # type: ignore[arg-type]
+    assert (made.action, made.kinds, made.departments) == (
+        Action.ANONYMISE,
+        frozenset({Kind.BEROM}),
+        frozenset({"kof"}),
+    )
+
+
+# -- contradictions ------------------------------------------------------------------------------
+
+
+def test_two_rules_with_one_id_are_refused() -> None:
+    first = rule("kontakter", Action.PSEUDONYMISE_CONTACT, 24)
+    second = rule("kontakter", Action.REMOVE_TEXTS, 12, source="arkiv-plugin")
+    with pytest.raises(ConfigurationError) as error:
+        check_rules([first, second])
+    assert str(error.value) == (
+        "Två gallringsregler har samma id 'kontakter': en från org.toml och en från arkiv-plugin. "
+        "Ge dem olika id."
+    )
+
+
+def test_the_same_action_after_different_times_for_the_same_cases_is_refused() -> None:
+    a = rule("kontakter-24", Action.PSEUDONYMISE_CONTACT, 24)
+    b = rule("kontakter-soc", Action.PSEUDONYMISE_CONTACT, 36, departments=["soc"], source="soc-plugin")
+    with pytest.raises(ConfigurationError) as error:
+        check_rules([a, b])
+    assert str(error.value) == (
+        "Gallringsregeln 'kontakter-24' (org.toml) och gallringsregeln 'kontakter-soc' (soc-plugin) ska "
+        "båda pseudonymisera kontaktuppgifter i samma ärenden (alla typer; förvaltning soc; allvarliga "
+        "och andra) men efter olika tid, 24 och 36 månader, så det är oklart vilken som gäller. "
+        "Avgränsa en av dem (typer, forvaltningar, allvarliga) eller ange samma tid."
+    )
+
+
+def test_a_keep_rule_overlapping_a_removing_rule_is_refused() -> None:
+    keep = rule("bevara-allvarliga", Action.KEEP, kinds=[Kind.KLAGOMAL], serious=True)
+    remove = rule("texter-12", Action.REMOVE_TEXTS, 12, kinds=[Kind.KLAGOMAL, Kind.FORSLAG])
+    for rules in ([keep, remove], [remove, keep]):
+        with pytest.raises(ConfigurationError) as error:
+            check_rules(rules)
+        assert str(error.value) == (
+            "Gallringsregeln 'bevara-allvarliga' (org.toml) bevarar ärenden som gallringsregeln "
+            "'texter-12' (org.toml) ska ta bort texter (klagomål; alla förvaltningar; bara allvarliga); "
+            "ett beslut att bevara går före gallring. Avgränsa en av dem så att de inte gäller samma "
+            "ärenden, till exempel med allvarliga = false, typer eller forvaltningar."
+        )
+    # Narrowed as the message says, they no longer contradict each other.
+    narrowed = rule("texter-12", Action.REMOVE_TEXTS, 12, kinds=[Kind.KLAGOMAL, Kind.FORSLAG], serious=False)
+    check_rules([keep, narrowed])
+
+
+def test_a_plugins_rule_naming_an_unknown_department_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"'a' \(p\) gäller förvaltningen 'vard', som inte finns"):
+        check_rules([rule("a", Action.KEEP, departments=["vard"], source="p")], departments=DEPARTMENTS)
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        # The earlier one simply happens first.
+        [rule("kontakter", Action.PSEUDONYMISE_CONTACT, 24), rule("allt", Action.ANONYMISE, 60)],
+        [rule("texter", Action.REMOVE_TEXTS, 12), rule("allt", Action.ANONYMISE, 6)],
+        # Different actions, different times.
+        [rule("kontakter", Action.PSEUDONYMISE_CONTACT, 24), rule("texter", Action.REMOVE_TEXTS, 12)],
+        # The same action, scopes apart by kind, förvaltning or seriousness.
+        [
+            rule("berom", Action.REMOVE_TEXTS, 12, kinds=[Kind.BEROM]),
+            rule("klagomal", Action.REMOVE_TEXTS, 36, kinds=[Kind.KLAGOMAL, Kind.FORSLAG]),
+        ],
+        [
+            rule("soc", Action.ANONYMISE, 60, departments=["soc"]),
+            rule("ovriga", Action.ANONYMISE, 24, departments=["klf", "bou", "sbf", "kof"]),
+        ],
+        [
+            rule("allvarliga", Action.REMOVE_TEXTS, 120, serious=True),
+            rule("andra", Action.REMOVE_TEXTS, 12, serious=False),
+        ],
+        # The same action and time twice is redundant, not contradictory.
+        [rule("a", Action.REMOVE_TEXTS, 12), rule("b", Action.REMOVE_TEXTS, 12, kinds=[Kind.BEROM])],
+        # Two decisions to keep.
+        [rule("a", Action.KEEP), rule("b", Action.KEEP, serious=True)],
+        # Keeping one förvaltning's cases, removing the others'.
+        [
+            rule("bevara-soc", Action.KEEP, departments=["soc"]),
+            rule("allt", Action.ANONYMISE, 24, departments=["klf", "bou", "sbf", "kof"]),
+        ],
+    ],
+)
+def test_rules_that_do_not_contradict_each_other_are_accepted(rules: list[DisposalRule]) -> None:
+    check_rules(rules)
+
+
+# -- months --------------------------------------------------------------------------------------
+
+
+def test_months_are_calendar_months_clamped_to_the_months_end() -> None:
+    assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28)
+    assert add_months(dt.date(2025, 11, 30), 3) == dt.date(2026, 2, 28)
+    assert add_months(dt.date(2026, 3, 15), -15) == dt.date(2024, 12, 15)
+    assert add_months(dt.date(2026, 3, 15), 0) == dt.date(2026, 3, 15)
+
+
+@pytest.mark.parametrize("months", [0, 1, 2, 12, 24])
+def test_the_database_cutoff_is_exactly_closing_plus_months(months: int) -> None:
+    # plan() compares 'closed' with one day in SQL; that must be the same as
+    # adding the months to each closing day, month ends included.
+    closings = [dt.date(2023, 11, 1) + dt.timedelta(days=n) for n in range(520)]
+    todays = [dt.date(2024, 1, 1) + dt.timedelta(days=n) for n in range(0, 800, 3)]
+    todays += [dt.date(2024, 2, 29), dt.date(2025, 2, 28), dt.date(2026, 2, 28), dt.date(2025, 4, 30)]
+    for today in todays:
+        cutoff = _last_closing_due(today, months)
+        for closed in closings:
+            assert (closed <= cutoff) == (add_months(closed, months) <= today), (closed, today)
+
+
+# -- what redaction touches ---------------------------------------------------------------------
+
+
+def test_every_event_field_is_classified() -> None:
+    # A new kind of event, or a new text in one, must be decided on here:
+    # removed with the texts, or kept for the statistics and the register.
+    for cls in EVENT_TYPES.values():
+        assert cls in TEXT_FIELDS, cls.__name__
+        texts, kept, own = TEXT_FIELDS[cls], KEPT_FIELDS.get(cls, ()), OWN_FIELDS.get(cls, ())
+        names = {f.name for f in attrs.fields(cls)}
+        assert set(texts) | set(kept) | set(own) <= names, cls.__name__
+        assert len(texts) + len(kept) + len(own) == len({*texts, *kept, *own}), cls.__name__
+        for field in attrs.fields(cls):
+            if "str" in str(field.type) or "Contact" in str(field.type):
+                assert field.name in (*texts, *kept, *own), f"{cls.__name__}.{field.name}"
+    assert "summary" not in TEXT_FIELDS[EVENT_TYPES["described"]]  # the public register entry stays
+
+
+def test_contact_data_in_a_kept_text_is_recognised() -> None:
+    scrub = _scrubber(["Karin Lindqvist", "Storgatan 1"], "[gallrad]")
+    assert scrub(
+        "Hej! Jag heter karin lindqvist och bor på Storgatan 1. Ring 070-123 45 67 eller +46 70 123 45 67, "
+        "mejla k.l@example.se. Personnummer 19121212-1212, eller 121212-1212."
+    ) == (
+        "Hej! Jag heter [gallrad] och bor på [gallrad]. Ring [gallrad] eller [gallrad], mejla [gallrad]. "
+        "Personnummer [gallrad], eller [gallrad]."
+    )
+    # What is not contact data stays: references, dates, times, postcodes,
+    # amounts, diary numbers, organisation numbers, parts of words.
+    kept = (
+        "Ärende 2024-00001 den 2024-04-08 kl 08.00 vid Storgatan 12, 123 45 Exempelstad, dnr KS 2025/123, "
+        "1500 kr, organisationsnummer 212000-1234, Karin Lindqvists hund."
+    )
+    assert scrub(kept) == kept
+
+
+def test_a_disposal_is_never_logged_without_its_decision(k: Klagomal, clock: FixedClock) -> None:
+    reference = closed_case(k, clock, dt.date(2024, 1, 10))
+    with k.storage.transaction() as uow:
+        with pytest.raises(ConfigurationError, match="loggas inte utan det beslut"):
+            record(
+                uow.conn,
+                reference,
+                "manuell",
+                Action.ANONYMISE,
+                decision=" ",
+                user_id="arkivarie",
+                at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                day=dt.date(2026, 1, 1),
+                detail="",
+            )
+        with pytest.raises(CaseNotFoundError):
+            redact_case(uow.conn, k.converter, "2024-99999", contact=True, texts=True, marker="x")
+        nothing = redact_case(uow.conn, k.converter, reference, contact=False, texts=False, marker="x")
+        assert (nothing.fields, nothing.events, nothing.messages) == (0, 0, 0)
+        assert disposed(uow.conn, reference) == []
+
+
+# -- the database --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def k(new_database: Callable[[], str], clock: FixedClock) -> Iterator[Klagomal]:
+    """A Klagomal on a new database of each backend, acting as the reserved user ``system``."""
+    instance = Klagomal(new_database(), clock=clock, load_entrypoints=False, user="system")
+    instance.init()
+    yield instance
+    instance.dispose()
+
+
+def closed_case(k: Klagomal, clock: FixedClock, day: dt.date, **overrides: Any) -> str:
+    """A case registered, answered and closed on *day*."""
+    clock.set(day)
+    satisfied = overrides.pop("satisfied", True)
+    case = register_case(k, **overrides)
+    k.acknowledge(case.reference, "Hanna Holm")
+    if case.anonymous:
+        k.close(case.reference, None)
+    else:
+        k.answer(case.reference, "skriftligt", "Tack, vi har ordnat det.")
+        k.close(case.reference, satisfied)
+    return case.reference
+
+
+def planned(
+    k: Klagomal, rules: Sequence[DisposalRule], today: dt.date
+) -> list[tuple[str, str, str, dt.date]]:
+    with k.storage.transaction() as uow:
+        found = plan(uow.conn, rules, today)
+    return [(p.reference, p.rule.id, p.action.value, p.due) for p in found]
+
+
+def dispose(
+    k: Klagomal, rules: Sequence[DisposalRule], today: dt.date, user_id: str = "arkivarie"
+) -> list[Applied]:
+    """What ``klagomal gallra`` does: plan and apply in one transaction."""
+    at = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
+    with k.storage.transaction() as uow:
+        return apply(uow.conn, k.converter, plan(uow.conn, rules, today), user_id=user_id, at=at, day=today)
+
+
+def stored_equals_replay(k: Klagomal, reference: str) -> Case:
+    with k.storage.transaction() as uow:
+        stored = uow.get(reference)
+        assert stored == lifecycle.replay(uow.history(reference))
+    return stored
+
+
+def dump(k: Klagomal) -> str:
+    """Every text and blob of every table, lower-cased, as one string."""
+    parts: list[str] = []
+    with k.storage.engine.connect() as conn:
+        for table in tables.metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)):
+                for value in row:
+                    if isinstance(value, bytes | memoryview):
+                        parts.append(bytes(value).decode("utf-8", "replace"))
+                    elif value is not None:
+                        parts.append(str(value))
+    return "\n".join(parts).lower()
+
+
+def test_what_is_due_around_the_boundaries(k: Klagomal, clock: FixedClock) -> None:
+    rules = [
+        rule("kontakter-24", Action.PSEUDONYMISE_CONTACT, 24),
+        rule("berom-12", Action.REMOVE_TEXTS, 12, kinds=[Kind.BEROM]),
+    ]
+    a = closed_case(k, clock, dt.date(2024, 3, 14))
+    b = closed_case(k, clock, dt.date(2024, 3, 15))
+    c = closed_case(k, clock, dt.date(2025, 3, 14), kind="berom")
+    d = closed_case(k, clock, dt.date(2025, 3, 17), kind="berom")
+    closed_case(k, clock, dt.date(2024, 1, 10), contact=None)  # nothing to pseudonymise, no praise
+    # Open cases are never due, however old.
+    clock.set(dt.date(2024, 1, 10))
+    register_case(k)
+    k.acknowledge(register_case(k, kind="berom").reference, "Hanna Holm")
+    # Closed, then raised to the next level: open again, so not due.
+    reopened = closed_case(k, clock, dt.date(2024, 1, 11), satisfied=False)
+    k.escalate(reopened, "Inte nöjd med svaret")
+
+    assert planned(k, rules, dt.date(2026, 3, 13)) == []
+    assert planned(k, rules, dt.date(2026, 3, 14)) == [
+        (a, "kontakter-24", "pseudonymisera_kontakt", dt.date(2026, 3, 14)),
+        (c, "berom-12", "ta_bort_texter", dt.date(2026, 3, 14)),
+    ]
+    assert planned(k, rules, dt.date(2026, 3, 16)) == [
+        (a, "kontakter-24", "pseudonymisera_kontakt", dt.date(2026, 3, 14)),
+        (b, "kontakter-24", "pseudonymisera_kontakt", dt.date(2026, 3, 15)),
+        (c, "berom-12", "ta_bort_texter", dt.date(2026, 3, 14)),
+    ]
+    assert planned(k, rules, dt.date(2026, 3, 17))[-1] == (
+        d,
+        "berom-12",
+        "ta_bort_texter",
+        dt.date(2026, 3, 17),
+    )
+    with k.storage.transaction() as uow:
+        [first, *_rest] = plan(uow.conn, rules, dt.date(2026, 3, 17))
+    assert first == Planned(
+        a, rules[0], Action.PSEUDONYMISE_CONTACT, dt.date(2024, 3, 14), dt.date(2026, 3, 14)
+    )
+
+
+def test_a_month_is_clamped_to_the_months_last_day(k: Klagomal, clock: FixedClock) -> None:
+    rules = [rule("en-manad", Action.ANONYMISE, 1)]
+    reference = closed_case(k, clock, dt.date(2026, 1, 30))
+    clock.set(dt.date(2026, 1, 31))
+    k.record_action(reference, "Rutinen ändrad")  # the case was closed on the 30th
+    last = closed_case(k, clock, dt.date(2026, 1, 31))
+    assert planned(k, rules, dt.date(2026, 2, 27)) == []
+    assert planned(k, rules, dt.date(2026, 2, 28)) == [
+        (reference, "en-manad", "anonymisera", dt.date(2026, 2, 28)),
+        (last, "en-manad", "anonymisera", dt.date(2026, 2, 28)),
+    ]
+
+
+def test_a_keep_rule_excludes_its_cases_whatever_the_other_rules_say(k: Klagomal, clock: FixedClock) -> None:
+    # R27: archive law before erasure.  check_rules refuses this pair at
+    # start-up; plan() keeps the cases even if it were given them.
+    keep = rule("bevara-allvarliga", Action.KEEP, kinds=[Kind.KLAGOMAL], serious=True)
+    remove = rule("allt", Action.ANONYMISE, 12)
+    with pytest.raises(ConfigurationError):
+        check_rules([keep, remove])
+    serious = closed_case(k, clock, dt.date(2024, 2, 5), serious=True)
+    ordinary = closed_case(k, clock, dt.date(2024, 2, 5))
+    praise = closed_case(k, clock, dt.date(2024, 2, 5), kind="berom")
+    assert [p[0] for p in planned(k, [remove, keep], dt.date(2026, 1, 1))] == [ordinary, praise]
+    assert [p[0] for p in planned(k, [remove], dt.date(2026, 1, 1))] == [serious, ordinary, praise]
+    with k.storage.transaction() as uow:
+        assert keeping_rule(uow.conn, [remove, keep], serious) == keep
+        assert keeping_rule(uow.conn, [remove, keep], ordinary) is None
+
+
+def test_what_was_done_is_not_done_again(k: Klagomal, clock: FixedClock) -> None:
+    contacts = rule("kontakter-12", Action.PSEUDONYMISE_CONTACT, 12)
+    everything = rule("allt-36", Action.ANONYMISE, 36)
+    texts = rule("texter-24", Action.REMOVE_TEXTS, 24)
+    reference = closed_case(k, clock, dt.date(2023, 1, 9), satisfied=False)
+    anonymous = closed_case(k, clock, dt.date(2023, 1, 9), contact=None)
+    # Both due at once: anonymisation does what pseudonymisation would.
+    assert planned(k, [contacts, everything], dt.date(2026, 6, 1)) == [
+        (reference, "allt-36", "anonymisera", dt.date(2026, 1, 9)),
+        (anonymous, "allt-36", "ta_bort_texter", dt.date(2026, 1, 9)),  # it has no contact
+    ]
+    assert planned(k, [contacts, texts], dt.date(2026, 6, 1)) == [
+        (reference, "kontakter-12", "pseudonymisera_kontakt", dt.date(2024, 1, 9)),
+        (reference, "texter-24", "ta_bort_texter", dt.date(2025, 1, 9)),
+        (anonymous, "texter-24", "ta_bort_texter", dt.date(2025, 1, 9)),
+    ]
+    [done] = dispose(k, [contacts], dt.date(2024, 2, 1))
+    assert done.planned.reference == reference
+    assert planned(k, [contacts], dt.date(2024, 2, 2)) == []
+    # The anonymisation that follows only has the texts left to remove.
+    assert planned(k, [contacts, everything], dt.date(2026, 6, 1)) == [
+        (reference, "allt-36", "ta_bort_texter", dt.date(2026, 1, 9)),
+        (anonymous, "allt-36", "ta_bort_texter", dt.date(2026, 1, 9)),
+    ]
+    assert len(dispose(k, [everything], dt.date(2026, 6, 1))) == 2
+    assert planned(k, [contacts, texts, everything], dt.date(2026, 6, 2)) == []
+
+    # New events after a disposal bring new texts: the case is due again
+    # once it is closed again and the months have passed.
+    clock.set(dt.date(2026, 6, 3))
+    k.escalate(reference, "Jag är fortfarande inte nöjd")
+    assert planned(k, [contacts, texts, everything], dt.date(2029, 6, 2)) == []  # open
+    k.acknowledge(reference, "Förvaltningschefen")
+    k.answer(reference, "skriftligt", "Förvaltningschefens svar")
+    k.close(reference, True)
+    assert planned(k, [contacts, texts, everything], dt.date(2027, 6, 2)) == []
+    assert planned(k, [contacts, texts, everything], dt.date(2027, 6, 3)) == [
+        (reference, "kontakter-12", "pseudonymisera_kontakt", dt.date(2027, 6, 3)),
+    ]
+    assert planned(k, [contacts, texts, everything], dt.date(2028, 6, 3)) == [
+        (reference, "kontakter-12", "pseudonymisera_kontakt", dt.date(2027, 6, 3)),
+        (reference, "texter-24", "ta_bort_texter", dt.date(2028, 6, 3)),
+    ]
+    with k.storage.transaction() as uow:
+        log = disposed(uow.conn, reference)
+    assert [(d.rule, d.action, d.day) for d in log] == [
+        ("kontakter-12", Action.PSEUDONYMISE_CONTACT, dt.date(2024, 2, 1)),
+        ("allt-36", Action.REMOVE_TEXTS, dt.date(2026, 6, 1)),
+    ]
+
+
+# -- what is left afterwards ---------------------------------------------------------------------
+
+NAME = "Karin Lindqvist"
+EMAIL = "karin.lindqvist@example.se"
+PHONE = "070-123 45 67"
+ADDRESS = "Storgatan 1, 123 45 Exempelstad"
+PERSONNUMMER = "191212121212"
+
+
+def mail(text: str, *, subject: str, attachment: tuple[str, bytes] | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"{NAME} <{EMAIL}>"
+    message["To"] = "synpunkter@exempelkommun.se"
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="mail.example.net")
+    message.set_content(text)
+    if attachment:
+        message.add_attachment(attachment[1], maintype="application", subtype="pdf", filename=attachment[0])
+    return message.as_bytes()
+
+
+def test_pseudonymisation_leaves_no_trace_of_the_person(
+    k: Klagomal, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the file notifier writes its letters here
+    clock.set(dt.date(2024, 4, 8))
+    outcome = k.receive_email(
+        mail(
+            f"Hej! Snöröjningen vid skolan är dålig. Ring mig på {PHONE}.\n\nMvh {NAME}",
+            subject=f"Klagomål från {NAME}",
+            attachment=("karin-lindqvist-foto.pdf", b"%PDF-1.4 KARINS BILD"),
+        )
+    )
+    by_mail = outcome.reference or ""
+    k.forward(by_mail, "sbf-gatapark-gata")
+    k.acknowledge(by_mail, "Hanna Holm")
+    k.answer(by_mail, "skriftligt", "Vi plogar i morgon.")
+    k.close(by_mail, False)
+    reply = k.receive_email(
+        mail(
+            f"Det är fortfarande inte plogat. /{NAME}",
+            subject=f"Re: Ärende {by_mail}",
+            attachment=("ny-bild-lindqvist.pdf", b"%PDF-1.4 KARINS ANDRA BILD"),
+        )
+    )
+    assert (reply.outcome, reply.reference) == ("reply", by_mail)
+    by_phone = register_case(
+        k,
+        text=f"Mitt personnummer är 121212-1212 och jag bor på {ADDRESS}. Matlådan kom inte.",
+        contact=Contact(NAME, EMAIL, PHONE, ADDRESS, personnummer=PERSONNUMMER, protected=True),
+    ).reference
+    k.describe(by_phone, "Klagomål på matdistributionen")
+    k.acknowledge(by_phone, "Hanna Holm")
+    k.answer(by_phone, "muntligt", "Vi ringde upp.")
+    k.close(by_phone, True)
+    k.deliver()  # the outbox keeps the address each notice went to
+    other = register_case(k, contact=Contact("Olle Berg", "olle@example.se")).reference
+    before = dump(k)
+    for value in (NAME, EMAIL, PHONE, ADDRESS, PERSONNUMMER, "121212-1212", "lindqvist-foto", "karins"):
+        assert value.lower() in before, value
+    histories = {ref: [(e.seq, e.type, e.day) for e in k.history(ref)] for ref in (by_mail, by_phone)}
+    shown = {ref: k.get(ref) for ref in (by_mail, by_phone)}
+
+    applied = dispose(k, [rule("kontakter-24", Action.PSEUDONYMISE_CONTACT, 24)], dt.date(2026, 5, 1))
+
+    assert [(a.planned.reference, a.planned.action) for a in applied] == [
+        (by_mail, Action.PSEUDONYMISE_CONTACT),
+        (by_phone, Action.PSEUDONYMISE_CONTACT),
+    ]
+    after = dump(k)
+    for value in (NAME, EMAIL, PHONE, ADDRESS, PERSONNUMMER, "121212-1212", "lindqvist", "karins"):
+        assert value.lower() not in after, value
+    # The texts themselves stay; only what names or reaches the person went.
+    assert "snöröjningen vid skolan är dålig" in after
+    assert "matlådan kom inte" in after
+    assert "olle@example.se" in after  # another person's case is untouched
+    assert k.get(other).contact == Contact("Olle Berg", "olle@example.se")
+    for ref in (by_mail, by_phone):
+        case = stored_equals_replay(k, ref)
+        assert [(e.seq, e.type, e.day) for e in k.history(ref)] == histories[ref]
+        assert not case.anonymous
+        assert attrs_except(case, "contact", "text") == attrs_except(shown[ref], "contact", "text")
+    with k.storage.transaction() as uow:
+        assert uow.get(by_phone).contact == Contact("[gallrad]", protected=True)
+        assert uow.get(by_mail).contact == Contact("[gallrad]")
+        assert uow.get(by_phone).summary == "Klagomål på matdistributionen"  # the public register entry
+        log = disposed(uow.conn, by_mail)
+        messages = uow.received(reference=by_mail, with_raw=True)
+        files = uow.attachments_of(by_mail)
+    [entry] = log
+    assert (entry.rule, entry.decision, entry.action, entry.user_id, entry.day) == (
+        "kontakter-24",
+        DECISION,
+        Action.PSEUDONYMISE_CONTACT,
+        "arkivarie",
+        dt.date(2026, 5, 1),
+    )
+    assert entry.at == dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
+    assert entry.detail.startswith("Pseudonymisera kontaktuppgifter enligt regeln 'kontakter-24', 24 månader")
+    assert [m.raw for m in messages] == [b"X-Klagomal-Gallrat: [gallrad]\r\n\r\n"] * 2
+    assert [(f.filename, f.content_type) for f in files] == [("[gallrad]", "application/pdf")] * 2
+    assert applied[0].result.messages == 2
+    assert applied[0].result.attachments == 2
+    assert applied[0].result.contact
+
+
+def attrs_except(case: Case, *names: str) -> dict[str, Any]:
+    """The fields of *case* but *names*."""
+    return {key: value for key, value in attrs.asdict(case, recurse=False).items() if key not in names}
+
+
+def test_text_removal_leaves_no_trace_of_the_texts(k: Klagomal, clock: FixedClock) -> None:
+    clock.set(dt.date(2024, 9, 2))
+    ref = register_case(k, kind="forslag", text="QXTEXT01 förslaget", unit="soc-aldre-solgarden").reference
+    k.reclassify(ref, "klagomal", "QXTEXT02 det är ett klagomål")
+    k.inform(ref, "QXTEXT03 information")
+    k.acknowledge(ref, "Hanna Holm")
+    k.postpone(ref, dt.date(2024, 10, 30), "QXTEXT04 semester")
+    k.pause(ref, "QXTEXT05 väntar på uppgifter")
+    clock.set(dt.date(2024, 9, 9))
+    k.resume(ref)
+    k.guide(
+        ref,
+        "overklagande",
+        "QXTEXT06 så här överklagar du",
+        decision="QXTEXT07 beslut om bistånd",
+        appeal_to="Förvaltningsrätten i Exempelstad",
+        notified=dt.date(2024, 9, 5),
+    )
+    k.record_action(ref, "QXTEXT08 rutinen ändrad")
+    k.mark_secret(ref, "OSL 26 kap. 1 §", reason="QXTEXT09 uppgifter om hälsa")
+    k.lift_secrecy(ref, "QXTEXT10 inget känsligt")
+    k.describe(ref, "QXSUMMARY synpunkt på bemötandet")
+    k.answer(ref, "skriftligt", "QXTEXT11 svaret")
+    k.close(ref, False)
+    k.escalate(ref, "QXTEXT12 inte nöjd")
+    k.acknowledge(ref, "Förvaltningschefen")
+    k.answer(ref, "skriftligt", "QXTEXT13 nytt svar")
+    k.close(ref, True)
+    praise = register_case(k, kind="berom", text="QXTEXT14 tack").reference
+    k.pass_on_praise(praise, ["Personalen på Solgården"], "QXTEXT15 vidare")
+    k.acknowledge(praise, "Hanna Holm")
+    k.answer(praise, "skriftligt", "QXTEXT16 tack själv")
+    k.close(praise, True)
+    at_once = register_case(
+        k, text="QXTEXT17 fel tid", resolved="QXTEXT18 ordnat", resolved_by="Hanna"
+    ).reference
+    by_mail = (
+        k.receive_email(mail("QXTEXT19 gatlyktan är trasig", subject="QXTEXT20 gatlyktan")).reference or ""
+    )
+    k.acknowledge(by_mail, "Hanna Holm")
+    k.answer(by_mail, "skriftligt", "QXTEXT21 lagad")
+    k.close(by_mail, True)
+    references = [ref, praise, at_once, by_mail]
+    before = dump(k)
+    assert all(f"qxtext{n:02d}" in before for n in range(1, 22))
+    shown = {r: stored_equals_replay(k, r) for r in references}
+    histories = {r: k.history(r) for r in references}
+
+    applied = dispose(k, [rule("texter", Action.REMOVE_TEXTS, 12)], dt.date(2025, 12, 1))
+
+    assert sorted(a.planned.reference for a in applied) == sorted(references)
+    after = dump(k)
+    assert "qxtext" not in after
+    assert "qxsummary synpunkt på bemötandet" in after  # the register entry stays
+    assert "osl 26 kap. 1 §" in after  # so does the legal ground
+    assert "förvaltningsrätten i exempelstad" in after
+    assert "eva svensson" in after  # the contact is another action's
+    marker = f"[gallrat 2025-12-01 enligt {DECISION}]"
+    for r in references:
+        case = stored_equals_replay(k, r)
+        assert case.text == marker
+        assert attrs_except(case, "text") == attrs_except(shown[r], "text")
+        history = k.history(r)
+        assert [(e.seq, e.type, e.day, e.actor, e.recorded_at) for e in history] == [
+            (e.seq, e.type, e.day, e.actor, e.recorded_at) for e in histories[r]
+        ]
+    escalated = k.history(ref)[14].data
+    assert (escalated.TYPE, escalated.reason, escalated.level, escalated.handler) == (
+        "escalated",
+        marker,
+        2,
+        histories[ref][14].data.handler,
+    )
+    guided = k.history(ref)[7].data
+    assert (guided.TYPE, guided.text, guided.decision, guided.appeal_by) == (
+        "guided",
+        marker,
+        marker,
+        histories[ref][7].data.appeal_by,
+    )
+    assert k.get(ref).summary == "QXSUMMARY synpunkt på bemötandet"
+    # The person's text, eleven texts and reasons of later steps, the guidance's decision, and the notes.
+    notes = sum(1 for note in histories[ref][0].data.notes if note)
+    assert [a.result.fields for a in applied if a.planned.reference == ref] == [13 + notes]
+
+
+def test_gdpr_anonymisation_on_request(k: Klagomal, clock: FixedClock) -> None:
+    reference = closed_case(
+        k, clock, dt.date(2026, 2, 2), contact=Contact(NAME, EMAIL, personnummer=PERSONNUMMER)
+    )
+    with k.storage.transaction() as uow:
+        done = anonymise(
+            uow.conn,
+            k.converter,
+            reference,
+            decision="Begäran om radering, dnr KS 2026/77",
+            user_id="dataskyddsombud",
+            at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
+            day=dt.date(2026, 3, 2),
+        )
+    after = dump(k)
+    assert NAME.lower() not in after
+    assert PERSONNUMMER not in after
+    case = stored_equals_replay(k, reference)
+    assert case.contact == Contact("[anonymiserad]")
+    assert case.text == "[anonymiserat 2026-03-02 enligt Begäran om radering, dnr KS 2026/77]"
+    assert (done.disposal.rule, done.disposal.action) == (GDPR_RULE, Action.ANONYMISE)
+    # Done is done: no rule anonymises it again.
+    assert planned(k, [rule("allt", Action.ANONYMISE, 0)], dt.date(2026, 3, 3)) == []
+    # A second redaction changes nothing more.
+    with k.storage.transaction() as uow:
+        again = redact_case(
+            uow.conn,
+            k.converter,
+            reference,
+            contact=True,
+            texts=True,
+            marker=case.text,
+            name_marker="[anonymiserad]",
+        )
+    assert (again.fields, again.events) == (0, 0)
+
+
+# -- reports over past periods still add up (R27) ------------------------------------------------
+
+UNITS = [
+    "soc-aldre-hemtjanst-norr",
+    "soc-aldre-solgarden",
+    "kof-badhus",
+    "sbf-gatapark-park",
+    "bou-forskola-blaklinten",
+    "soc-ifo-forsorjningsstod",
+]
+CHANNELS = ["telefon", "brev", "besok", "svarskort", "telefonsvarare"]
+DIMENSIONS = ["tillganglighet", "kompetens", "bemotande", "inflytande"]
+
+
+def populate(k: Klagomal, clock: FixedClock) -> list[str]:
+    """About forty cases from January 2024 to March 2026, of every kind and
+    outcome: anonymous ones, serious ones, escalated, forwarded, resolved at
+    once, by e-mail with replies, with dimensions, actions and praise."""
+    references: list[str] = []
+    day = dt.date(2024, 1, 8)
+    for n in range(42):
+        clock.set(day)
+        kind = ["klagomal", "klagomal", "forslag", "berom"][n % 4]
+        anonymous = n % 7 == 3
+        serious = kind == "klagomal" and n % 5 == 0
+        person = Contact(
+            f"Person {n}", f"person{n}@example.se", phone=f"070-000 00 {n:02d}", protected=n % 10 == 7
+        )
+        if n % 6 == 2:
+            raw = mail(f"Synpunkt nr {n}: gatan är hal.", subject=f"Synpunkt {n}")
+            ref = k.receive_email(raw).reference or ""
+            k.forward(ref, UNITS[n % len(UNITS)])
+        else:
+            ref = register_case(
+                k,
+                kind=kind,
+                channel=CHANNELS[n % len(CHANNELS)] if not anonymous else "telefon",
+                unit=UNITS[n % len(UNITS)],
+                text=f"Synpunkt nr {n} om {UNITS[n % len(UNITS)]}.",
+                contact=None if anonymous else person,
+                dimensions=[DIMENSIONS[n % 4], *([DIMENSIONS[(n + 1) % 4]] if n % 3 == 0 else [])],
+                serious=serious,
+            ).reference
+        references.append(ref)
+        case = k.get(ref)
+        anonymous = case.anonymous
+        if n % 9 == 4 and not anonymous and not case.serious:
+            k.resolve_at_once(ref, f"Ordnat direkt {n}", "Hanna Holm")
+        elif n % 11 != 10:  # some are never acknowledged
+            clock.set(day + dt.timedelta(days=n % 10))
+            k.acknowledge(ref, "Hanna Holm", clock.today() + dt.timedelta(days=20 + n % 15))
+            if case.kind is Kind.BEROM:
+                k.pass_on_praise(ref, ["Personalen"], f"Beröm nr {n}")
+            if n % 4 == 0:
+                k.record_action(ref, f"Åtgärd för ärende {n}")
+            if n % 8 == 3:
+                k.postpone(ref, clock.today() + dt.timedelta(days=40), "Semester")
+            if anonymous:
+                k.close(ref, None)
+            elif n % 5 != 4:
+                clock.set(clock.today() + dt.timedelta(days=n % 25))
+                k.answer(ref, "skriftligt", f"Svar nr {n}")
+                k.close(ref, n % 5 not in (0, 3))
+                if n % 6 == 2:
+                    k.receive_email(mail(f"Tack för svaret {n}", subject=f"Re: {ref}"))
+                if n % 5 in (0, 3) and n % 2 == 0:
+                    k.escalate(ref, f"Inte nöjd {n}")
+                    if n < 30:
+                        k.acknowledge(ref, "Förvaltningschefen")
+                        k.answer(ref, "skriftligt", f"Nytt svar {n}")
+                        k.close(ref, n % 4 == 0)
+        day += dt.timedelta(days=19)
+    return references
+
+
+def numbers(report: Report) -> dict[str, Any]:
+    """Everything a report counts: every table but the staff's list of the
+    latest actions (texts, which disposal replaces), every chart, the total
+    and the notes.  The staff's praise quotes are texts too, and left out."""
+    figures: dict[str, Any] = {
+        "total": report.total,
+        "charts": repr(report.charts),  # repr: a share of nothing is NaN, never equal to itself
+        "notes": report.notes,
+    }
+    figures.update({table.id: table for table in report.tables if table.id != "atgarder"})
+    return figures
+
+
+def test_reports_over_past_periods_are_the_same_after_disposal(k: Klagomal, clock: FixedClock) -> None:
+    # R27: disposal removes personal data and texts, never what reports count.
+    references = populate(k, clock)
+    assert len(references) == 42
+    today = dt.date(2026, 6, 15)
+    clock.set(today)
+    reports = [
+        (period, department, audience)
+        for period in ("2024", "2024-T2", "2025", "2025-H2", "2026-T1")
+        for department in (None, "soc")
+        for audience in ("staff", "politicians")
+    ]
+    before = {
+        key: numbers(build_report(k, parse_period(key[0]), department=key[1], audience=key[2]))
+        for key in reports
+    }
+    assert before["2025", None, "staff"]["total"] > 10
+    assert {
+        "volym-per-typ",
+        "kvalitetsdimension",
+        "per-kanal",
+        "handlaggning",
+        "tidsfrister",
+        "brister",
+    } <= set(before["2025", "soc", "politicians"])
+    rules = [
+        rule("kontakter-6", Action.PSEUDONYMISE_CONTACT, 6, serious=False),
+        rule("berom-1", Action.REMOVE_TEXTS, 1, kinds=[Kind.BEROM]),
+        rule("allt-12", Action.ANONYMISE, 12, serious=False),
+        rule("bevara-allvarliga", Action.KEEP, kinds=[Kind.KLAGOMAL], serious=True),
+    ]
+    check_rules(rules)
+    anonymous_before = {ref: k.get(ref).anonymous for ref in references}
+
+    applied = dispose(k, rules, today)
+
+    assert len({a.planned.reference for a in applied}) >= 25
+    assert {a.planned.action for a in applied} == {
+        Action.ANONYMISE,
+        Action.PSEUDONYMISE_CONTACT,
+        Action.REMOVE_TEXTS,
+    }
+    for key in reports:
+        after = numbers(build_report(k, parse_period(key[0]), department=key[1], audience=key[2]))
+        assert after == before[key], key
+    assert {ref: k.get(ref).anonymous for ref in references} == anonymous_before
+    for ref in references:
+        stored_equals_replay(k, ref)
+    # The serious complaints the kommun decided to keep are untouched.
+    kept = [ref for ref in references if k.get(ref).serious]
+    assert kept
+    assert not {a.planned.reference for a in applied} & set(kept)
