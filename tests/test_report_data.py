@@ -319,7 +319,7 @@ def test_a_forvaltnings_own_section_is_included(tmp_path: Any, clock: FixedClock
                 ReportSection(
                     "soc-ivo",
                     "Allvarliga klagomål inom omsorgen",
-                    lambda scope: ReportTable(("Mått", "Antal"), (("Allvarliga", 1),)),
+                    lambda scope: ReportTable(("Mått", "Antal"), (("Allvarliga", len(scope.cases())),)),
                     department="soc",
                 )
             ]
@@ -336,6 +336,10 @@ def test_a_forvaltnings_own_section_is_included(tmp_path: Any, clock: FixedClock
         assert "soc-ivo" not in {
             t.id for t in build_report(k, parse_period("2026-T1"), department="kof").tables
         }
+        # R27: a chef's report of her unit has the section too, though the
+        # section itself counts over the förvaltning she has no access to.
+        lena = build_report(k.as_user("lena.holm"), parse_period("2026-T1"), unit="soc-aldre-hemtjanst-norr")
+        assert _table(lena, "soc-ivo").rows == (("Allvarliga", 1),)
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -184,9 +184,10 @@ class DemoResult:
             _("Rapporter (R17, R18), som HTML:"),
             *(f"  {path}" for path in self.reports),
             "",
-            _("Exempel: 'klagomal --db {db} show {ref}' visar ett ärende som gick till nämnden.").format(
-                db=self.db, ref=self.examples.get("level_3", "-")
-            ),
+            _(
+                "Exempel: 'klagomal --db {db} --user nora.lind show {ref}' visar ett ärende som gick "
+                "till nämnden (som systemägaren i Exempelkommun)."
+            ).format(db=self.db, ref=self.examples.get("level_3", "-")),
             _("Klart på {seconds:.1f} s.").format(seconds=self.seconds),
         ]
         return "\n".join(lines)

@@ -539,7 +539,9 @@ def build_report(
             k._audit(uow, Operation.STAFF_REPORT, sorted(set(quoted)), "quoted in the staff report")
 
     # -- the förvaltningar's own sections (klagomal_report_sections) ---------
-    scope = ReportScope(k, period.start, period.end, department)
+    # The acting user's access to this report was checked above; the
+    # sections count for it as klagomal itself.
+    scope = ReportScope(k._internal(), period.start, period.end, department)
     owners = dict(k.registry.owners.get("report_sections", {}))
     for result in build_sections(list(k.registry.report_sections.values()), scope, owners):
         if result.table is None:
