@@ -296,8 +296,15 @@ def test_klagomal_disposal_rules_that_contradict_stop_start_up(db_url: str, cloc
         DisposalRule("b", "KS 2", Action.KEEP, 0),
     ]
     archive = plugin("arkiv", klagomal_disposal_rules=lambda organisation: rules)
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        k.init()
     with pytest.raises(ConfigurationError, match=r"'a'.*'b'|'b'.*'a'"):
         Klagomal(db_url, clock=clock, load_entrypoints=False, plugins=[archive])
+    # The refusal is in the audit log of the database it was started on.
+    with Klagomal(db_url, clock=clock, load_entrypoints=False) as k:
+        entry = k.audit_log()[-1]
+        assert (entry.action, entry.outcome) == ("gallra", DENIED)
+        assert "bevara" in entry.detail
 
 
 def test_klagomal_disposal_rules_from_a_plugin_are_applied(db_url: str, clock: FixedClock) -> None:
