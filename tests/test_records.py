@@ -376,3 +376,42 @@ def test_the_staff_report_quotes_no_disposed_text(k: Klagomal) -> None:
     report = build_report(k, parse_period("2026-T1"), audience="staff")
     assert report.highlights == ("Tack till Badhuset!",)
     assert (kept.reference, gone.reference) == ("2026-00001", "2026-00002")
+
+
+# -- the command line --------------------------------------------------------------
+
+
+def test_the_records_commands_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_cli import Cli
+
+    for name in ("KLAGOMAL_DB", "KLAGOMAL_ORG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    cli = Cli()
+    cli.ok("init")
+    cli.ok(
+        "register --kind klagomal --channel telefon --unit soc-aldre-hemtjanst-norr --text 'Ingen kom.' "
+        "--name 'Sanna Gömd' --phone '070-987 65 43' --personnummer 19850412-1230 --protected "
+        "--summary 'Synpunkt på hemtjänsten'",
+        today="2026-03-02",
+    )
+    shown = cli.ok("show 2026-00001", today="2026-03-02").out
+    assert "Kontakt:         Sanna Gömd, 070-987 65 43, 19850412-1230" in shown
+    assert "Diariet:         Synpunkt på hemtjänsten" in shown
+    assert "Sanna" not in cli.ok("--user omar.ali show 2026-00001", today="2026-03-02").out
+    assert "Sanna" not in cli.ok("export").out
+    assert "Sanna" in cli.ok("export --with-protected").out
+    denied = cli.refused("--user sven.ek extract 2026-00001", status=77)
+    assert "Åtkomst nekad" in denied.err
+    refused = cli.refused(
+        "register --kind klagomal --channel telefon --unit kof-badhus --text x --name X "
+        "--personnummer 19850412-1231",
+        today="2026-03-02",
+    )
+    assert "kontrollsiffran stämmer inte" in refused.err
+    assert "1231" not in refused.err
+    person = cli.ok("person export --personnummer 850412-1230").out
+    assert json.loads(person)["cases"][0]["reference"] == "2026-00001"
+    assert cli.ok("audit verify").out.startswith("Granskningsloggen är hel:")
+    assert "Skulle gallras: 0 ärenden" in cli.ok("gallra --dry-run", today="2026-03-02").out

@@ -334,6 +334,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = cmd("export", _("exportera hela databasen som JSON"), _cmd_export)
     p.add_argument("--output", "-o", metavar="FIL", help=_("skriv till fil i stället för standard ut"))
+    p.add_argument(
+        "--with-protected",
+        action="store_true",
+        help=_("ta med skyddade personuppgifter, för att flytta databasen (annars utelämnas de)"),
+    )
     p = cmd("import", _("importera en export (allt eller inget)"), _cmd_import)
     p.add_argument("file", metavar="FIL", help=_("exportfil, eller - för standard in"))
     p = cmd(
@@ -1344,10 +1349,10 @@ def _cmd_export(args: argparse.Namespace, out: _Output) -> int:
     # Streamed: a million cases never sit in memory at once.
     with _open(args) as k:
         if not args.output:
-            k.export_to(out.stream)
+            k.export_to(out.stream, include_protected=args.with_protected)
             return 0
         with open(args.output, "w", encoding="utf-8") as fh:
-            n = k.export_to(fh)
+            n = k.export_to(fh, include_protected=args.with_protected)
     out.emit(
         {"file": args.output, "cases": n},
         ngettext("Exporterade {n} ärende till {file}.", "Exporterade {n} ärenden till {file}.", n).format(
