@@ -415,3 +415,8 @@ def test_the_records_commands_on_the_command_line(tmp_path: Path, monkeypatch: p
     assert json.loads(person)["cases"][0]["reference"] == "2026-00001"
     assert cli.ok("audit verify").out.startswith("Granskningsloggen är hel:")
     assert "Skulle gallras: 0 ärenden" in cli.ok("gallra --dry-run", today="2026-03-02").out
+    cli.ok("person anonymise --personnummer 198504121230 --decision 'Begäran, dnr KS 2026/77'")
+    shown = cli.ok("show 2026-00001", today="2026-03-03").out
+    assert "Gallrat:\n" in shown
+    assert "Anonymisera  gdpr-anonymisering  Begäran, dnr KS 2026/77" in shown
+    assert "Sanna" not in shown

@@ -1012,7 +1012,7 @@ class Klagomal:
     # -- queries ---------------------------------------------------------
 
     @contextlib.contextmanager
-    def _reading(self, reference: str, what: str) -> Iterator[UnitOfWork]:
+    def _reading(self, reference: str, what: str) -> Iterator[Any]:
         """A transaction in which the acting user reads case *reference*:
         access checked (a denial recorded) and the read audited (R27)."""
         self._allowed(Operation.READ)
@@ -1508,6 +1508,12 @@ class Klagomal:
             return [item.planned for item in applied]
 
         return self._write(body)
+
+    def disposals(self, reference: str) -> list[disposal.Disposal]:
+        """What disposal and anonymisation removed from the case: when, under
+        which rule and decision, and by whom (R27)."""
+        with self._reading(reference, "disposals") as uow:
+            return disposal.disposed(uow.conn, reference)
 
     def audit_verify(self) -> audit.AuditVerification:
         """Check the audit log's hash chain (``klagomal audit verify``)."""

@@ -930,8 +930,19 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
             lines.append(_("Meddelanden:"))
             zone = k.clock.now().tzinfo
             lines += ["  " + line for line in _table([_notice_row(n, zone) for n in notices])]
+        disposed = k.disposals(args.reference)
+        if disposed:
+            lines.append(_("Gallrat:"))
+            lines += [
+                "  " + line
+                for line in _table([[str(d.day), d.action.label, d.rule, d.decision] for d in disposed])
+            ]
         obj = _case_obj(k, case, events)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
+        obj["disposed"] = [
+            {"day": str(d.day), "action": d.action.value, "rule": d.rule, "decision": d.decision}
+            for d in disposed
+        ]
         obj["attachments"] = [
             {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
             for f in files
@@ -1248,12 +1259,19 @@ def _cmd_gallra(args: argparse.Namespace, out: _Output) -> int:
         [p.reference, p.action.label, p.rule.id, p.rule.decision, p.closed.isoformat(), p.due.isoformat()]
         for p in planned
     ]
+    n = len(planned)
     if args.dry_run:
-        head = _("Skulle gallras: {n} ärenden (inget är ändrat).").format(n=len(planned))
+        head = ngettext(
+            "Skulle gallras: {n} ärende (inget är ändrat).",
+            "Skulle gallras: {n} ärenden (inget är ändrat).",
+            n,
+        ).format(n=n)
     else:
-        head = _("Gallrat: {n} ärenden. Varje gallring är loggad med regel, beslut och dag.").format(
-            n=len(planned)
-        )
+        head = ngettext(
+            "Gallrat: {n} ärende. Gallringen är loggad med regel, beslut och dag.",
+            "Gallrat: {n} ärenden. Varje gallring är loggad med regel, beslut och dag.",
+            n,
+        ).format(n=n)
     table = _table(
         [[_("Ärende"), _("Åtgärd"), _("Regel"), _("Beslut"), _("Avslutat"), _("Gallras från")], *rows]
     )
