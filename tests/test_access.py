@@ -326,3 +326,33 @@ def test_klagomal_disposal_rules_from_a_plugin_are_applied(db_url: str, clock: F
         k.run_disposal()
         assert k.get(praise.reference).text.startswith("[gallrat 2027-03-02 enligt KS 2025-11-12 § 45]")
         assert k.run_disposal(dry_run=True) == []
+
+
+def test_a_list_is_one_audit_entry_and_each_case_listed_finds_it(k: Klagomal, cases: dict[str, Case]) -> None:
+    # R27: a worklist of hundreds of cases writes one entry naming them all, and the
+    # log of each case still shows that it was listed, and by whom.
+    before = len(k.audit_log())
+    k.as_user("omar.ali").cases()
+    after = k.audit_log()
+    listed = [e for e in after[before:] if e.action == "lista"]
+    assert len(listed) == 1
+    assert (listed[0].user_id, listed[0].reference) == ("omar.ali", cases["inside"].reference)
+    k.cases()  # the system owner lists both cases: one entry, naming both
+    both = k.audit_log()[-1]
+    assert both.reference is None
+    assert both.detail == f"list (2): {cases['inside'].reference} {cases['outside'].reference}"
+    of_outside = [(e.user_id, e.action) for e in k.audit_log(reference=cases["outside"].reference)]
+    assert ("system", "lista") in of_outside
+    assert ("omar.ali", "lista") not in of_outside
+
+
+def test_a_very_long_list_is_split_over_entries_that_each_fit(k: Klagomal) -> None:
+    for _ in range(400):
+        k.register(kind="berom", channel="telefon", unit=INSIDE, text="Tack!", contact=None)
+    before = len(k.audit_log())
+    assert len(k.cases()) == 400
+    entries = [e for e in k.audit_log()[before:] if e.action == "lista"]
+    assert len(entries) == 2
+    named = [ref for e in entries for ref in e.detail.split(": ", 1)[1].split()]
+    assert named == [f"2026-{n:05d}" for n in range(1, 401)]
+    assert k.audit_verify().ok

@@ -421,18 +421,3 @@ def test_the_records_commands_on_the_command_line(tmp_path: Path, monkeypatch: p
     assert "Anonymisera  gdpr-anonymisering  Begäran, dnr KS 2026/77" in shown
     assert "Sanna" not in shown
 
-
-def test_a_read_waits_for_no_disk_flush_on_postgresql_and_a_step_does(k: Klagomal) -> None:
-    # The audit entry of a read commits without waiting for the disk (docs/performance.md);
-    # a step, its audit entry included, keeps PostgreSQL's synchronous commit.  Elsewhere
-    # marking a read changes nothing.
-    postgresql = k.storage.engine.dialect.name == "postgresql"
-    case = _register(k)
-    with k._transaction() as uow:
-        k._reads_only(uow)
-        if postgresql:
-            assert uow.conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
-        assert uow.get(case.reference) == case
-    if postgresql:
-        with k._transaction() as uow:
-            assert uow.conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"

@@ -105,6 +105,9 @@ _WRITE_ATTEMPTS = 8
 
 T = TypeVar("T")
 
+#: The room for references in one audit entry of a list read.
+_LIST_DETAIL = 3800
+
 #: What stands in for a protected person's e-mail in an export (R27).
 PROTECTED_RAW = b"X-Klagomal: skyddade personuppgifter, utelamnat vid export\r\n\r\n"
 
@@ -342,19 +345,6 @@ class Klagomal:
         except Exception as error:
             log.warning("klagomal: the denial could not be written to the audit log: %s", error)
 
-    @staticmethod
-    def _reads_only(uow: Any) -> None:
-        """Mark a transaction that writes nothing but the audit entries of a
-        read: on PostgreSQL its commit does not wait for the disk
-        (``synchronous_commit = off`` for this transaction only).  A crash
-        may then lose the last fraction of a second of such entries, never a
-        step, and never the chain's consistency (the entries and the head
-        row commit together).  Without it every read of a case waited for a
-        flush to disk, which doubled the time to show a case; see
-        docs/performance.md."""
-        if uow.conn.dialect.name == "postgresql":
-            uow.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-
     def _audit(
         self,
         uow: Any,
@@ -377,6 +367,41 @@ class Klagomal:
                 at=at,
             )
             for reference in references
+        ]
+        if entries:
+            audit.append(uow.conn, entries)
+
+    def _audit_list(self, uow: Any, operation: Operation, references: Sequence[str], what: str) -> None:
+        """Write that the acting user read the cases *references* in one
+        list: one entry naming them all (a few, for a long list), not one
+        per case.  An entry per case made a worklist of 283 cases on
+        PostgreSQL miss its 20 ms (docs/performance.md); the log of a case
+        still finds it (:func:`klagomal.audit.entries`)."""
+        if len(references) == 1:
+            self._audit(uow, operation, references, what)
+            return
+        chunks: list[list[str]] = [[]]
+        size = 0
+        for reference in references:
+            if size + len(reference) + 1 > _LIST_DETAIL:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(reference)
+            size += len(reference) + 1
+        user = self.user or SYSTEM_USER
+        at = _audit_time()
+        entries = [
+            audit.AuditEntry(
+                user_id=user.id,
+                role=user.role.value,
+                action=operation.value,
+                outcome=audit.ALLOWED,
+                reference=None,
+                detail=f"{what} ({len(references)}): " + " ".join(chunk),
+                at=at,
+            )
+            for chunk in chunks
+            if chunk
         ]
         if entries:
             audit.append(uow.conn, entries)
@@ -443,12 +468,11 @@ class Klagomal:
     def init(self) -> str:
         """Create or upgrade the database schema; return its revision.
         Only the system owner may (on a new database the refusal cannot be
-        written to the audit log, which does not exist yet)."""
+        written to the audit log, which does not exist yet).  It reads and
+        writes no case, so it leaves no audit entry of its own."""
         self._allowed(Operation.ADMINISTER)
         revision = self.storage.initialise()
         self._schema_checked = True
-        with self._transaction() as uow:
-            self._audit(uow, Operation.ADMINISTER, [None], f"init: schema {revision}")
         return revision
 
     @property
@@ -765,14 +789,17 @@ class Klagomal:
                 cases = {m.reference for m in found if m.reference}
                 readable = {ref for ref in cases if self._may_read(uow.get(ref))}
                 found = [m for m in found if m.reference is None or m.reference in readable]
-            self._audit(
-                uow, Operation.READ, sorted({m.reference for m in found}, key=str), "received messages"
+            self._audit_list(
+                uow, Operation.READ, sorted({m.reference for m in found if m.reference}), "received messages"
             )
+            unattached = sum(1 for m in found if m.reference is None)
+            if unattached:
+                self._audit(uow, Operation.READ, [None], f"received messages without a case: {unattached}")
             return found
 
     def attachments(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages (without their data)."""
-        with self._reading(reference, "attachments") as uow:
+        with self._reading(reference, "attachments") as (uow, _case):
             found: list[StoredAttachment] = uow.attachments_of(reference)
             return found
 
@@ -1025,49 +1052,64 @@ class Klagomal:
     # -- queries ---------------------------------------------------------
 
     @contextlib.contextmanager
-    def _reading(self, reference: str, what: str) -> Iterator[Any]:
+    def _reading(
+        self, reference: str, what: str, load: Callable[[Any], Case] | None = None
+    ) -> Iterator[tuple[Any, Case]]:
         """A transaction in which the acting user reads case *reference*:
-        access checked (a denial recorded) and the read audited (R27)."""
+        access checked (a denial recorded) and the read audited (R27).
+        Yields the unit of work and the case, read by *load* (default: the
+        stored projection), so that the caller need not read it again."""
         self._allowed(Operation.READ)
         with self._denials(Operation.READ), self._transaction() as uow:
-            self._reads_only(uow)
-            self._check(Operation.READ, uow.get(reference))
+            case = load(uow) if load is not None else uow.get(reference)
+            self._check(Operation.READ, case)
             self._audit(uow, Operation.READ, [reference], what)
-            yield uow
+            yield uow, case
+
+    def _replayed(self, reference: str, events: list[Event]) -> Callable[[Any], Case]:
+        """A *load* for :meth:`_reading` that reads the case's events into
+        *events* and replays them: one query instead of two more."""
+
+        def load(uow: Any) -> Case:
+            events.extend(uow.history(reference))
+            if not events:
+                raise CaseNotFoundError(reference)
+            return lifecycle.replay(events)
+
+        return load
 
     def _may_read(self, case: Case) -> bool:
         return self.user is not None and self.access.scope(self.user).covers(case)
 
     def get(self, reference: str) -> Case:
         """The case with this reference."""
-        with self._reading(reference, "case") as uow:
-            return self._shown(uow.get(reference))
+        with self._reading(reference, "case") as (_uow, case):
+            return self._shown(case)
 
     def history(self, reference: str) -> list[Event]:
         """The case's events, oldest first."""
-        with self._reading(reference, "history") as uow:
-            case = uow.get(reference)
-            return self._shown_events(case, uow.history(reference))
+        events: list[Event] = []
+        with self._reading(reference, "history", self._replayed(reference, events)) as (_uow, case):
+            return self._shown_events(case, events)
 
     def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
         """The events of several cases, by reference; only of the cases the
         acting user may read."""
         self._allowed(Operation.READ)
         with self._transaction() as uow:
-            self._reads_only(uow)
             found: dict[str, list[Event]] = uow.histories(references)
             shown: dict[str, list[Event]] = {}
             for reference, events in found.items():
                 case = lifecycle.replay(events)
                 if self._may_read(case):
                     shown[reference] = self._shown_events(case, events)
-            self._audit(uow, Operation.READ, list(shown), "history")
+            self._audit_list(uow, Operation.READ, list(shown), "histories")
             return shown
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, kind)`` of the notices to the person the case gave
         rise to; :meth:`outbox` has every notice with its delivery state."""
-        with self._reading(reference, "notices") as uow:
+        with self._reading(reference, "notices") as (uow, _case):
             notices: list[tuple[int, str]] = uow.notices(reference)
             return notices
 
@@ -1132,9 +1174,8 @@ class Klagomal:
         )
         scope = self.access.scope(user)
         with self._transaction() as uow:
-            self._reads_only(uow)
             found = [self._shown(case) for case in uow.find(query) if scope.covers(case)]
-            self._audit(uow, Operation.LIST, [case.reference for case in found], "list")
+            self._audit_list(uow, Operation.LIST, [case.reference for case in found], "list")
             return found
 
     def _managed_units(self, manager: str) -> list[str]:
@@ -1333,7 +1374,7 @@ class Klagomal:
         query = self._received(start, end, department, "register-extract")
         with self._transaction() as uow:
             found = uow.find(query)
-            self._audit(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register entry")
+            self._audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register list")
         return register_entries(found, self.organisation)
 
     def public_extract(self, reference: str) -> PublicExtract:
@@ -1528,7 +1569,7 @@ class Klagomal:
     def disposals(self, reference: str) -> list[disposal.Disposal]:
         """What disposal and anonymisation removed from the case: when, under
         which rule and decision, and by whom (R27)."""
-        with self._reading(reference, "disposals") as uow:
+        with self._reading(reference, "disposals") as (uow, _case):
             return disposal.disposed(uow.conn, reference)
 
     def audit_verify(self) -> audit.AuditVerification:
@@ -1596,7 +1637,7 @@ class Klagomal:
         """The notices in the outbox with their delivery state, oldest first:
         those of one case, or with one of *statuses* (see :mod:`klagomal.notices`)."""
         if reference is not None:
-            with self._reading(reference, "outbox") as uow:
+            with self._reading(reference, "outbox") as (uow, _case):
                 of_case: list[Notice] = uow.outbox(reference=reference, statuses=statuses)
                 return of_case
         self._allowed(Operation.DELIVER)
@@ -1834,8 +1875,8 @@ class Klagomal:
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""
-        with self._reading(reference, "rebuild") as uow:
-            return self._shown(lifecycle.replay(uow.history(reference)))
+        with self._reading(reference, "rebuild", self._replayed(reference, [])) as (_uow, case):
+            return self._shown(case)
 
     # -- export and import -----------------------------------------------
 

@@ -437,10 +437,21 @@ def entries(
     limit: int | None = None,
 ) -> list[StoredAuditEntry]:
     """Logged entries, oldest first: those of one case, of one user, from
-    *since* on (inclusive).  With *limit*, the newest *limit* of them."""
+    *since* on (inclusive).  With *limit*, the newest *limit* of them.
+
+    The entries of one case include those that name it among others: a
+    list read is one entry naming every case listed (``reference`` empty,
+    the references in ``detail``), and is found by a search of ``detail``."""
     query = sa.select(audit_log)
     if reference is not None:
-        query = query.where(audit_log.c.reference == reference)
+        query = query.where(
+            sa.or_(
+                audit_log.c.reference == reference,
+                sa.and_(
+                    audit_log.c.reference.is_(None), audit_log.c.detail.contains(reference, autoescape=True)
+                ),
+            )
+        )
     if user_id is not None:
         query = query.where(audit_log.c.user_id == user_id)
     if since is not None:
