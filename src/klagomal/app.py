@@ -354,22 +354,7 @@ class Klagomal:
     ) -> None:
         """Write that the acting user did *operation* on each case in
         *references* (``None``: no case), in *uow*'s transaction."""
-        user = self.user or SYSTEM_USER
-        at = _audit_time()
-        entries = [
-            audit.AuditEntry(
-                user_id=user.id,
-                role=user.role.value,
-                action=operation.value,
-                outcome=audit.ALLOWED,
-                reference=reference,
-                detail=detail,
-                at=at,
-            )
-            for reference in references
-        ]
-        if entries:
-            audit.append(uow.conn, entries)
+        self._append_audit(uow, operation, [(reference, detail) for reference in references])
 
     def _audit_list(self, uow: Any, operation: Operation, references: Sequence[str], what: str) -> None:
         """Write that the acting user read the cases *references* in one
@@ -388,23 +373,32 @@ class Klagomal:
                 size = 0
             chunks[-1].append(reference)
             size += len(reference) + 1
+        head = f"{what} ({len(references)}): "
+        self._append_audit(uow, operation, [(None, head + " ".join(chunk)) for chunk in chunks if chunk])
+
+    def _append_audit(
+        self, uow: Any, operation: Operation, entries: Sequence[tuple[str | None, str]]
+    ) -> None:
+        """Append allowed entries ``(reference, detail)`` for the acting user."""
+        if not entries:
+            return
         user = self.user or SYSTEM_USER
         at = _audit_time()
-        entries = [
-            audit.AuditEntry(
-                user_id=user.id,
-                role=user.role.value,
-                action=operation.value,
-                outcome=audit.ALLOWED,
-                reference=None,
-                detail=f"{what} ({len(references)}): " + " ".join(chunk),
-                at=at,
-            )
-            for chunk in chunks
-            if chunk
-        ]
-        if entries:
-            audit.append(uow.conn, entries)
+        audit.append(
+            uow.conn,
+            [
+                audit.AuditEntry(
+                    user_id=user.id,
+                    role=user.role.value,
+                    action=operation.value,
+                    outcome=audit.ALLOWED,
+                    reference=reference,
+                    detail=detail,
+                    at=at,
+                )
+                for reference, detail in entries
+            ],
+        )
 
     def _shown(self, case: Case) -> Case:
         """*case* as the acting user may see it: a protected contact they
