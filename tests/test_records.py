@@ -420,4 +420,3 @@ def test_the_records_commands_on_the_command_line(tmp_path: Path, monkeypatch: p
     assert "Gallrat:\n" in shown
     assert "Anonymisera  gdpr-anonymisering  Begäran, dnr KS 2026/77" in shown
     assert "Sanna" not in shown
-
