@@ -59,6 +59,7 @@ from klagomal.gdpr import PersonQuery
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.intake.service import IntakeOutcome
+    from klagomal.public_records import PublicExtract, RegisterEntry
 from klagomal.i18n import _
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.letters import Letter, Letters
@@ -85,7 +86,6 @@ from klagomal.pluginmanager import (
     implementations,
     plugin_configuration_error,
 )
-from klagomal.public_records import PublicExtract, RegisterEntry, public_extract, register_entries
 from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
@@ -1369,6 +1369,10 @@ class Klagomal:
         with self._transaction() as uow:
             found = uow.find(query)
             self._audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register list")
+        # Imported here: the masking it brings loads phonenumbers' data, which
+        # no other command needs.
+        from klagomal.public_records import register_entries
+
         return register_entries(found, self.organisation)
 
     def public_extract(self, reference: str) -> PublicExtract:
@@ -1382,6 +1386,8 @@ class Klagomal:
             self._check(Operation.EXTRACT, case)
             history = uow.history(reference)
             self._audit(uow, Operation.EXTRACT, [reference], f"secret: {case.secrecy or '-'}")
+        from klagomal.public_records import public_extract
+
         return public_extract(case, history, self.organisation, self.clock.today())
 
     def _person_cases(self, uow: UnitOfWork, query: PersonQuery) -> list[Case]:
@@ -1447,7 +1453,7 @@ class Klagomal:
                     "day": e.day.isoformat(),
                     "label": event_label(e.type),
                     "actor": e.actor,
-                    "texts": list(gdpr.texts_of(self.converter.unstructure(e.data, EventData))),
+                    "texts": gdpr.texts_of(e.data),
                 }
                 for e in history
             ],
@@ -2377,7 +2383,7 @@ def _protected_export(
             data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
         if isinstance(plain, MessageReceived):
             data["sender"] = plain.sender
-        for key in ("text", "reason", "decision"):
+        for key in disposal.TEXT_FIELDS[type(event.data)]:
             if isinstance(data.get(key), str):
                 data[key] = mask_text(data[key], names=names, today=today).text
         if isinstance(data.get("notes"), list):

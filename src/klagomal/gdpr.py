@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import jinja2
 import sqlalchemy as sa
 
+from klagomal.disposal import TEXT_FIELDS
 from klagomal.errors import InvalidInputError
+from klagomal.events import EventData
 from klagomal.i18n import _
 from klagomal.identity_numbers import parse_person_number
 from klagomal.storage.tables import cases, received_messages
@@ -195,7 +196,8 @@ def render_html(data: dict[str, Any], kommun: str, made: dt.date) -> str:
     )
 
 
-def texts_of(data: Any) -> Sequence[str]:
-    """Every free text of an event payload (as exported), for the export."""
-    keys = ("text", "reason", "summary", "decision")
-    return [data[k] for k in keys if isinstance(data.get(k), str) and data[k]]
+def texts_of(data: EventData) -> list[str]:
+    """Every free text of a step (:data:`klagomal.disposal.TEXT_FIELDS`),
+    and the register description, for the person's export."""
+    keys = (*TEXT_FIELDS[type(data)], "summary")
+    return [value for key in keys if isinstance(value := getattr(data, key, None), str) and value]

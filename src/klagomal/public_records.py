@@ -29,23 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from klagomal.events import (
-    ActionRecorded,
-    Answered,
-    Escalated,
-    Event,
-    Guided,
-    Informed,
-    MessageReceived,
-    Paused,
-    Postponed,
-    PraisePassedOn,
-    Reclassified,
-    Registered,
-    ResolvedAtOnce,
-    SecrecyMarked,
-    event_label,
-)
+from klagomal.disposal import TEXT_FIELDS
+from klagomal.events import Event, MessageReceived, PraisePassedOn, SecrecyLifted, SecrecyMarked, event_label
 from klagomal.i18n import _
 from klagomal.masking import mask_text
 from klagomal.model import Case
@@ -155,19 +140,14 @@ class PublicExtract:
 
 
 def _texts(event: Event) -> list[str]:
-    """The free texts of a step, as written."""
-    data = event.data
-    match data:
-        case Registered() | Informed() | Answered() | ActionRecorded() | MessageReceived() | ResolvedAtOnce():
-            return [data.text]
-        case PraisePassedOn():
-            return [data.text] if data.text else []
-        case Guided():
-            return [t for t in (data.decision, data.text) if t]
-        case Postponed() | Paused() | Escalated() | Reclassified():
-            return [data.reason]
-    # The register description is shown once, at the top (``summary``).
-    return []
+    """The free texts of a step, as written (:data:`klagomal.disposal.TEXT_FIELDS`).
+    Why a case was marked secret is itself left out: the reason may say
+    what the secret is about.  The register description is shown once, at
+    the top (``summary``)."""
+    if isinstance(event.data, SecrecyMarked | SecrecyLifted):
+        return []
+    values = (getattr(event.data, key) for key in TEXT_FIELDS[type(event.data)])
+    return [value for value in values if value]
 
 
 def public_extract(
