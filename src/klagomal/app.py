@@ -30,13 +30,11 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
 from klagomal import audit, bulk, disposal, gdpr, lifecycle
 from klagomal.access import (
-    PROTECTED_PLACEHOLDER,
     SYSTEM_USER,
     AccessPolicy,
     Operation,
     Role,
     User,
-    protected_stand_in,
 )
 from klagomal.bulk import BulkImportResult
 from klagomal.clock import Clock, SystemClock
@@ -86,6 +84,7 @@ from klagomal.pluginmanager import (
     implementations,
     plugin_configuration_error,
 )
+from klagomal.redaction import Redaction, for_statistics
 from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
@@ -107,9 +106,6 @@ T = TypeVar("T")
 
 #: The room for references in one audit entry of a list read.
 _LIST_DETAIL = 3800
-
-#: What stands in for a protected person's e-mail in an export (R27).
-PROTECTED_RAW = b"X-Klagomal: skyddade personuppgifter, utelamnat vid export\r\n\r\n"
 
 #: The operation an event is written under, in the audit log; the rest are HANDLE.
 _WRITE_OPERATIONS = {
@@ -400,18 +396,18 @@ class Klagomal:
             ],
         )
 
+    def _redaction(self, case: Case) -> Redaction:
+        """What the acting user may see of *case* (:mod:`klagomal.redaction`):
+        the one decision every read path applies."""
+        return Redaction.for_reader(case, sees_protected=self.access.sees_protected(self.user, case))
+
     def _shown(self, case: Case) -> Case:
-        """*case* as the acting user may see it: a protected contact they
-        may not see replaced (R27)."""
-        if not case.protected or self.access.sees_protected(self.user, case):
-            return case
-        return attrs.evolve(case, contact=self.access.shown_contact(self.user, case))
+        """*case* as the acting user may see it (:meth:`_redaction`)."""
+        return self._redaction(case).case(case)
 
     def _shown_events(self, case: Case, events: list[Event]) -> list[Event]:
-        """*events* as the acting user may see them (see :meth:`_shown`)."""
-        if not case.protected or self.access.sees_protected(self.user, case):
-            return events
-        return [_without_contact(event) for event in events]
+        """*events* as the acting user may see them (:meth:`_redaction`)."""
+        return self._redaction(case).events(events)
 
     def _letters(self) -> Letters:
         owners = self.registry.owners.get("template_dirs", {})
@@ -778,11 +774,18 @@ class Klagomal:
             found: list[ReceivedMessage] = uow.received(
                 outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
             )
-            if reference is None:
-                # Messages that became cases are read through their case.
-                cases = {m.reference for m in found if m.reference}
-                readable = {ref for ref in cases if self._may_read(uow.get(ref))}
-                found = [m for m in found if m.reference is None or m.reference in readable]
+            # Messages that became cases are read through their case, as the
+            # acting user may see it.
+            shown = {
+                ref: self._redaction(case)
+                for ref in {m.reference for m in found if m.reference}
+                if self._may_read(case := uow.get(ref))
+            }
+            found = [
+                m if m.reference is None else shown[m.reference].received(m)
+                for m in found
+                if m.reference is None or m.reference in shown
+            ]
             self._audit_list(
                 uow, Operation.READ, sorted({m.reference for m in found if m.reference}), "received messages"
             )
@@ -793,9 +796,9 @@ class Klagomal:
 
     def attachments(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages (without their data)."""
-        with self._reading(reference, "attachments") as (uow, _case):
-            found: list[StoredAttachment] = uow.attachments_of(reference)
-            return found
+        with self._reading(reference, "attachments") as (uow, case):
+            shown = self._redaction(case)
+            return [shown.attachment(f) for f in uow.attachments_of(reference)]
 
     def registration(self, intake: Intake, ctx: lifecycle.Context) -> Registered:
         """The registration of checked feedback once the plugins have decided
@@ -1208,7 +1211,8 @@ class Klagomal:
         twice.  A reminder whose notifier failed is retried on the next run;
         one the case has since outgrown (answered, postponed) is not sent.
         """
-        self._allowed(Operation.REMIND)
+        user = self._allowed(Operation.REMIND)
+        departments = self._delivery_departments(user)
         if notifier is None:
             notifier = SMTP_NOTIFIER if self.organisation.delivery.smtp.host else LOG_NOTIFIER
         if notifier not in self.registry.notifiers:
@@ -1226,7 +1230,7 @@ class Klagomal:
         window = self._due_window(today, lambda department: self.deadlines.policy(department).reminder_days)
         with self._transaction() as uow:
             owed: list[Reminder] = []
-            for case in uow.find(CaseQuery(overdue_on=today, due=window)):
+            for case in uow.find(CaseQuery(overdue_on=today, due=window, departments=departments)):
                 deadline = self.deadlines.open_deadline(case, today)
                 assert deadline is not None  # the query found it by its deadline
                 reminder_days = self.deadlines.policy(case.department).reminder_days
@@ -1234,8 +1238,8 @@ class Klagomal:
                 if reminder is not None:
                     owed.append(reminder)
             created = uow.add_reminders(owed)
-            waiting = uow.reminders(statuses=("pending", "failed"))
-            uncertain = uow.reminders(statuses=("sending",))
+            waiting = uow.reminders(statuses=("pending", "failed"), departments=departments)
+            uncertain = uow.reminders(statuses=("sending",), departments=departments)
         sent: list[Reminder] = []
         failed: list[Reminder] = []
         obsolete: list[Reminder] = []
@@ -1244,6 +1248,7 @@ class Klagomal:
             # dies while sending, the reminder is never sent a second time.
             with self._transaction() as uow:
                 case = uow.get(reminder.reference)
+                history = uow.history(reminder.reference)
                 deadline = self.deadlines.open_deadline(case, today)
                 current = (
                     deadline is not None
@@ -1261,7 +1266,14 @@ class Klagomal:
                 continue
             assert deadline is not None
             try:
-                message = staff_message(reminder, case, deadline, self.organisation, self.letters)
+                message = staff_message(
+                    reminder,
+                    case,
+                    deadline,
+                    self.organisation,
+                    self.letters,
+                    Redaction.for_staff(case, history),
+                )
                 send(attrs.evolve(message, date=self.clock.now()))
             except Exception as exc:
                 # An expected refusal (a KlagomalError, such as a name missing
@@ -1284,10 +1296,13 @@ class Klagomal:
         return ReminderRun(today, notifier, created, sent, failed, obsolete, uncertain)
 
     def reminders(self, reference: str | None = None) -> list[Reminder]:
-        """Every reminder and breach alert recorded, or those of one case."""
-        self._allowed(Operation.REMIND)
+        """Every reminder and breach alert recorded, or those of one case:
+        of the förvaltningar the acting user sends reminders for."""
+        user = self._allowed(Operation.REMIND)
         with self._transaction() as uow:
-            found: list[Reminder] = uow.reminders(reference=reference)
+            found: list[Reminder] = uow.reminders(
+                reference=reference, departments=self._delivery_departments(user)
+            )
             return found
 
     def timeliness(
@@ -1316,11 +1331,29 @@ class Klagomal:
     def cases_received(self, start: dt.date, end: dt.date, *, department: str | None = None) -> list[Case]:
         """The cases received from *start* to *end* (both included), in one
         förvaltning or all.  For the plugins' report sections, which turn
-        them into numbers: the acting user needs access to the statistics."""
+        them into numbers: the acting user needs access to the statistics.
+
+        A case the acting user may read comes as they may see it
+        (:meth:`get`); every other case (all of them, for a ``lasare``)
+        comes as numbers are made of it: without its text, its register
+        description and who the person is (:func:`klagomal.redaction.for_statistics`).
+        Reading the cases with their texts is audited as a list read."""
         self._allowed_units(Operation.STATISTICS, self._department_units(department))
         query = self._received(start, end, department, "report")
         with self._transaction() as uow:
-            found: list[Case] = uow.find(query)
+            found = []
+            readable = []
+            for case in uow.find(query):
+                if self.access.allows(self.user, Operation.READ) and self._may_read(case):  # type: ignore[arg-type]
+                    found.append(self._shown(case))
+                    readable.append(case.reference)
+                else:
+                    found.append(for_statistics(case))
+            self._audit_list(uow, Operation.READ, readable, "cases received")
+            if len(found) > len(readable):
+                self._audit(
+                    uow, Operation.STATISTICS, [None], f"cases received: {len(found) - len(readable)}"
+                )
             return found
 
     def _department_units(self, department: str | None) -> list[str]:
@@ -1429,8 +1462,23 @@ class Klagomal:
         }
 
     def _person_case(self, uow: UnitOfWork, case: Case) -> dict[str, Any]:
+        """One case of a person's export, as the acting user may see it: a
+        user who may not see skyddade personuppgifter gets the stand-in for
+        the contact, no addresses, and the texts masked (R27)."""
+        shown = self._redaction(case)
         history = uow.history(case.reference)
-        contact = case.contact
+        contact = shown.case(case).contact
+
+        def texts(event: Event) -> list[str]:
+            found = gdpr.texts_of(event.data)
+            if not shown.hides_contact:
+                return found
+            from klagomal.masking import mask_text
+
+            names = _names_in(history)
+            return [mask_text(text, names=names, today=self.clock.today()).text for text in found]
+
+        files = [shown.attachment(a).filename or "-" for a in uow.attachments_of(case.reference)]
         return {
             "reference": case.reference,
             "kind": case.kind.label,
@@ -1453,7 +1501,7 @@ class Klagomal:
                     "day": e.day.isoformat(),
                     "label": event_label(e.type),
                     "actor": e.actor,
-                    "texts": gdpr.texts_of(e.data),
+                    "texts": texts(e),
                 }
                 for e in history
             ],
@@ -1465,16 +1513,16 @@ class Klagomal:
                     "address": n.address if n.recipient == "person" else None,
                     "sent_at": n.sent_at.isoformat() if n.sent_at else None,
                 }
-                for n in uow.outbox(reference=case.reference)
+                for n in shown.notices(uow.outbox(reference=case.reference))
             ],
             "messages": [
                 {
                     "received_at": m.received_at.isoformat(),
                     "subject": m.subject,
                     "sender": m.sender,
-                    "attachments": [a.filename or "-" for a in uow.attachments_of(case.reference)],
+                    "attachments": files,
                 }
-                for m in uow.received(reference=case.reference)
+                for m in map(shown.received, uow.received(reference=case.reference))
             ],
             "disposed": [
                 {"day": d.day.isoformat(), "action": d.action, "decision": d.decision}
@@ -1625,7 +1673,15 @@ class Klagomal:
             )
         case = lifecycle.replay(history[:seq])
         with _naming("letter", reference):
-            return self.letters.render(case, history[seq - 1], owed[seq], self.clock.today())
+            # The letter as the person will get it, shown to the acting user:
+            # who a protected person is only if the user may see it.
+            return self.letters.render(
+                case,
+                history[seq - 1],
+                owed[seq],
+                self.clock.today(),
+                redaction=self._redaction(case),
+            )
 
     # -- the outbox -----------------------------------------------------------
 
@@ -1635,28 +1691,50 @@ class Klagomal:
 
     def outbox(self, *, reference: str | None = None, statuses: Sequence[str] | None = None) -> list[Notice]:
         """The notices in the outbox with their delivery state, oldest first:
-        those of one case, or with one of *statuses* (see :mod:`klagomal.notices`)."""
+        those of one case, or with one of *statuses* (see :mod:`klagomal.notices`).
+        The whole outbox holds only the cases of the förvaltningar the
+        acting user delivers for."""
         if reference is not None:
-            with self._reading(reference, "outbox") as (uow, _case):
-                of_case: list[Notice] = uow.outbox(reference=reference, statuses=statuses)
-                return of_case
-        self._allowed(Operation.DELIVER)
+            with self._reading(reference, "outbox") as (uow, case):
+                return self._redaction(case).notices(uow.outbox(reference=reference, statuses=statuses))
+        user = self._allowed(Operation.DELIVER)
         with self._transaction() as uow:
-            found: list[Notice] = uow.outbox(reference=reference, statuses=statuses)
+            found = self._visible_notices(
+                uow, uow.outbox(statuses=statuses, departments=self._delivery_departments(user))
+            )
+            self._audit_list(uow, Operation.DELIVER, sorted({n.reference for n in found}), "outbox")
             return found
+
+    def _delivery_departments(self, user: User) -> list[str] | None:
+        """The förvaltningar whose outbox and reminders *user* works with:
+        every one (``None``) for the system owner, else their own."""
+        scope = self.access.scope(user)
+        return None if scope.everything else sorted(scope.departments)
+
+    def _visible_notices(self, uow: UnitOfWork, notices: Sequence[Notice]) -> list[Notice]:
+        """Those of *notices* whose case the acting user may read, as they may
+        see them (a protected person's address withheld)."""
+        references = sorted({n.reference for n in notices})
+        shown = {
+            case.reference: self._redaction(case)
+            for case in uow.find(CaseQuery(references=references))
+            if self._may_read(case)
+        }
+        return [shown[n.reference].notice(n) for n in notices if n.reference in shown]
 
     def open_notices(self, references: Sequence[str]) -> dict[str, list[Notice]]:
         """The notices of these cases that need a person's attention: failed,
         uncertain, waiting for a retry after a failure, or a task for the
-        handler; by reference."""
+        handler; by reference.  Only of the cases the acting user may read."""
         self._allowed(Operation.LIST)
         with self._transaction() as uow:
             found = uow.notices_with(references, ("pending", "failed", "uncertain", "task"))
-        return {
-            ref: kept
-            for ref, notices in found.items()
-            if (kept := [n for n in notices if n.status != "pending" or n.last_error])
-        }
+            visible = self._visible_notices(uow, [n for notices in found.values() for n in notices])
+        grouped: dict[str, list[Notice]] = {}
+        for notice in visible:
+            if notice.status != "pending" or notice.last_error:
+                grouped.setdefault(notice.reference, []).append(notice)
+        return grouped
 
     def _notifiers(self) -> dict[str, Notifier]:
         """The notifier for each way of delivery, checked before anything is claimed."""
@@ -1697,12 +1775,14 @@ class Klagomal:
         changed is ``failed`` at once.  Every error names the notice, the
         case and the reason.  A task for the handler is never delivered.
         """
-        self._allowed(Operation.DELIVER)
+        user = self._allowed(Operation.DELIVER)
+        departments = self._delivery_departments(user)
         notifiers = self._notifiers()
         now = self._utcnow()
         run = DeliveryRun(now)
         with self._transaction() as uow:
-            for notice in uow.outbox(reference=reference, ids=ids, statuses=("sending",)):
+            sending = uow.outbox(reference=reference, ids=ids, statuses=("sending",), departments=departments)
+            for notice in sending:
                 if notice.attempted_at is not None and now - notice.attempted_at < SENDING_LEASE:
                     continue  # another delivery may be sending it right now
                 notice = attrs.evolve(
@@ -1719,11 +1799,15 @@ class Klagomal:
                 ways=(EMAIL, LETTER),
                 due=now,
                 limit=limit,
+                departments=departments,
             )
         for notice in due:
             self._deliver_one(notice, notifiers[notice.way or EMAIL], now, run)
         with self._transaction() as uow:
-            run.tasks = len(uow.outbox(reference=reference, statuses=("task",)))
+            run.tasks = len(uow.outbox(reference=reference, statuses=("task",), departments=departments))
+            # What the run tells its user, as they may see it.
+            for name in ("sent", "retry", "failed", "uncertain"):
+                setattr(run, name, self._visible_notices(uow, getattr(run, name)))
         return run
 
     def _deliver_one(self, notice: Notice, notifier: Notifier, now: dt.datetime, run: DeliveryRun) -> None:
@@ -1802,7 +1886,16 @@ class Klagomal:
         case = lifecycle.replay(history[: notice.seq])
         event = history[notice.seq - 1]
         recipient = resolve_recipient(notice, case, event, self.organisation)
-        letter = self.letters.render(case, event, notice.kind, event.day, recipient=recipient)
+        # The person gets their own case; staff get no secret text and never
+        # who a protected person is (the whole history knows the markings).
+        shown = (
+            Redaction(contact_visible=True, protected=case.protected)
+            if notice.to_person
+            else Redaction.for_staff(case, history)
+        )
+        letter = self.letters.render(
+            case, event, notice.kind, event.day, recipient=recipient, redaction=shown
+        )
         settings = self.organisation.delivery
         return Message(
             notice_id=notice.id,
@@ -1833,10 +1926,13 @@ class Klagomal:
         every notice with one of *statuses*.  Only ``failed`` and
         ``uncertain`` notices can be queued again; a person should check that
         an uncertain one did not arrive first.  Their attempts start over."""
-        self._allowed(Operation.DELIVER)
+        user = self._allowed(Operation.DELIVER)
+        departments = self._delivery_departments(user)
         allowed = {"failed", "uncertain"}
         with self._transaction() as uow:
-            found = uow.outbox(ids=ids) if ids is not None else uow.outbox(statuses=list(statuses))
+            found = uow.outbox(
+                ids=ids, statuses=None if ids is not None else list(statuses), departments=departments
+            )
             if ids is not None:
                 missing = sorted(set(ids) - {n.id for n in found})
                 wrong = [n for n in found if n.status not in allowed]
@@ -1855,7 +1951,8 @@ class Klagomal:
             ]
             for notice in queued:
                 uow.update_notice(notice)
-        return queued
+            self._audit_list(uow, Operation.DELIVER, sorted({n.reference for n in queued}), "requeue")
+            return self._visible_notices(uow, queued)
 
     def complete_task(self, notice_id: int) -> Notice:
         """Record that the handler has carried out a task (phoned the person,
@@ -1867,11 +1964,12 @@ class Klagomal:
                 raise InvalidInputError(
                     _("meddelande {id} är ingen uppgift som väntar").format(id=notice_id), step="outbox"
                 )
-            self._check(Operation.HANDLE, uow.get(found[0].reference))
+            case = uow.get(found[0].reference)
+            self._check(Operation.HANDLE, case)
             self._audit(uow, Operation.HANDLE, [found[0].reference], f"task {notice_id} done")
             notice: Notice = attrs.evolve(found[0], status="done", sent_at=self._utcnow())
             uow.update_notice(notice)
-        return notice
+        return self._redaction(case).notice(notice)
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""
@@ -1959,16 +2057,11 @@ class Klagomal:
         so that moving to another database keeps the quarantine and the
         original e-mails too.  A protected person's messages are replaced by
         a stub that says so."""
+        hidden = Redaction(contact_visible=False, protected=True)
         for message, files in uow.iter_received():
             if message.reference in protected:
-                message = attrs.evolve(
-                    message,
-                    sender=PROTECTED_PLACEHOLDER,
-                    subject=PROTECTED_PLACEHOLDER,
-                    raw=PROTECTED_RAW,
-                    size=len(PROTECTED_RAW),
-                )
-                files = [attrs.evolve(f, filename=PROTECTED_PLACEHOLDER, data=None) for f in files]
+                message = hidden.received(message)
+                files = [hidden.attachment(f) for f in files]
             yield {
                 "message_key": message.message_key,
                 "received_at": message.received_at.isoformat(),
@@ -2346,14 +2439,14 @@ class Klagomal:
             raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)
 
 
-def _without_contact(event: Event) -> Event:
-    """*event* with a protected contact replaced by its stand-in (R27)."""
-    data = event.data
-    if isinstance(data, Registered) and data.contact is not None:
-        return attrs.evolve(event, data=attrs.evolve(data, contact=protected_stand_in(data.contact)))
-    if isinstance(data, MessageReceived) and data.sender:
-        return attrs.evolve(event, data=attrs.evolve(data, sender=PROTECTED_PLACEHOLDER))
-    return event
+def _names_in(history: Sequence[Event]) -> list[str]:
+    """The names a history knows the person by: the contact's, and the
+    senders of the messages they wrote to the case."""
+    first = history[0].data
+    contact = first.contact if isinstance(first, Registered) else None
+    names = [n for n in (contact.name if contact else None,) if n]
+    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
+    return names
 
 
 def _audit_time() -> dt.datetime:
@@ -2371,14 +2464,12 @@ def _protected_export(
     their address and number into their own words (R27)."""
     from klagomal.masking import mask_text
 
-    first = history[0].data
-    contact = first.contact if isinstance(first, Registered) else None
-    names = [n for n in (contact.name if contact else None,) if n]
-    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
+    names = _names_in(history)
+    hidden = Redaction(contact_visible=False, protected=True)
     shown = []
     for event, exported in zip(history, events, strict=True):
         data = dict(exported["data"])
-        plain = _without_contact(event).data
+        plain = hidden.event(event).data
         if isinstance(plain, Registered) and plain.contact is not None:
             data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
         if isinstance(plain, MessageReceived):

@@ -51,13 +51,13 @@ import attrs
 import jinja2
 from markupsafe import Markup, escape
 
-from klagomal.access import protected_stand_in
 from klagomal.errors import ConfigurationError
 from klagomal.events import Event
 from klagomal.i18n import _
 from klagomal.model import Case
 from klagomal.notifiers import Recipient
 from klagomal.organisation import Organisation, OrgUnit, UnitLevel
+from klagomal.redaction import Markings, Redaction
 
 __all__ = [
     "BUILTIN_TEMPLATES",
@@ -239,6 +239,21 @@ def _failing_template(exc: BaseException, fallback: str) -> str:
     return where
 
 
+def default_redaction(case: Case, recipient: Recipient | None) -> Redaction:
+    """What a letter may say when its caller did not say: everything to the
+    person it is for; to anyone else, nothing of a secret case (as far as
+    the case itself tells; give :meth:`Redaction.for_staff` the history for
+    the markings of single steps) and never who a protected person is."""
+    if recipient is not None and recipient.role == "person":
+        return Redaction(contact_visible=True, protected=case.protected)
+    return Redaction(
+        contact_visible=False,
+        markings=Markings(whole=case.secrecy),
+        withhold_secret=True,
+        protected=case.protected,
+    )
+
+
 class Letters:
     """Renders the notices of one kommun from the plugins' folders and the
     built-in one.
@@ -316,9 +331,12 @@ class Letters:
         *,
         recipient: Recipient | None = None,
         extra: Mapping[str, object] | None = None,
+        redaction: Redaction | None = None,
     ) -> dict[str, Any]:
         """What the templates see (see the module's docstring); the keys of
-        *extra* are added last, so they may also replace one."""
+        *extra* are added last, so they may also replace one.  The case and
+        the event are shown as *redaction* allows (:func:`default_redaction`
+        when it is not given)."""
         organisation = self.organisation
         department = organisation.departments.get(case.department)
         if department is None:
@@ -339,10 +357,11 @@ class Letters:
                 parent=department.id,
                 department=department.id,
             )
-        if case.protected and (recipient is None or recipient.role != "person"):
-            # R27: a letter to anyone but the person never says who a person
-            # with skyddade personuppgifter is, whatever the template asks for.
-            case = attrs.evolve(case, contact=protected_stand_in(case.contact))  # type: ignore[arg-type]
+        # R27: the values themselves are withheld, not only the templates'
+        # wording, so that a förvaltning's own template cannot quote them.
+        shown = redaction if redaction is not None else default_redaction(case, recipient)
+        case = shown.case(case)
+        event = shown.event(event) if event is not None else None
         context: dict[str, Any] = {
             "kommun": organisation,
             "profile": organisation.profile,
@@ -368,6 +387,7 @@ class Letters:
         *,
         recipient: Recipient | None = None,
         extra: Mapping[str, object] | None = None,
+        redaction: Redaction | None = None,
     ) -> Letter:
         """Notice *kind* owed because of *event*, in text and in HTML; *case*
         is the case as it was right after the event.
@@ -376,12 +396,15 @@ class Letters:
         a reminder; the letter's ``seq`` is then the case's version.
         *recipient* is who the notice is for, when the template needs to
         know (praise goes to staff and to their chef in other words).
+        *redaction* is what the recipient may be told of the case
+        (:mod:`klagomal.redaction`): a letter to staff carries no secret
+        text and never says who a person with skyddade personuppgifter is.
 
         :raises ConfigurationError: naming the template and the reason, when
             a template is missing, invalid or fails to render.
         """
         text_name, html_name = self._names(case.department, kind)
-        context = self.context(case, event, today, recipient=recipient, extra=extra)
+        context = self.context(case, event, today, recipient=recipient, extra=extra, redaction=redaction)
         details = {key: value for key, value in (extra or {}).items() if key != "reference"}
         context.setdefault("subject", subject(kind, case.reference, **details))
         text, text_file = self._render(text_name, context)

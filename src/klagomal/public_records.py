@@ -35,6 +35,7 @@ from klagomal.i18n import _
 from klagomal.masking import mask_text
 from klagomal.model import Case
 from klagomal.organisation import Organisation
+from klagomal.redaction import Markings, withheld
 
 __all__ = [
     "ExtractPart",
@@ -45,13 +46,6 @@ __all__ = [
     "render_extract",
     "render_register",
 ]
-
-#: The note on what was withheld; ``{ground}`` is the legal ground.
-WITHHELD = _("Uppgifter har utelämnats med stöd av {ground}.")
-
-
-def _withheld(ground: str) -> str:
-    return WITHHELD.format(ground=ground)
 
 
 @attrs.frozen
@@ -72,7 +66,7 @@ def register_entries(cases: Iterable[Case], organisation: Organisation) -> list[
     entries = []
     for case in sorted(cases, key=lambda c: (c.received, c.reference)):
         if case.secrecy is not None:
-            sender = summary = _withheld(case.secrecy)
+            sender = summary = withheld(case.secrecy)
         else:
             summary = case.summary or _("(beskrivning saknas)")
             if case.contact is None:
@@ -154,11 +148,7 @@ def public_extract(
     case: Case, history: Sequence[Event], organisation: Organisation, today: dt.date
 ) -> PublicExtract:
     """The public extract of *case* (see the module's description)."""
-    secret_parts: dict[int, str] = {}
-    for event in history:
-        if isinstance(event.data, SecrecyMarked) and event.data.parts:
-            for seq in event.data.parts:
-                secret_parts[seq] = event.data.ground
+    markings = Markings.of(history)
     # The names known from the case: the person's, and whoever wrote to it.
     names = [case.contact.name] if case.contact is not None and case.contact.name else []
     names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
@@ -170,11 +160,11 @@ def public_extract(
         texts = _texts(event)
         if not texts:
             continue
-        ground = case.secrecy or secret_parts.get(event.seq)
+        ground = markings.ground(event.seq)
         if ground is not None:
             grounds.append(ground)
             parts.append(
-                ExtractPart(event.seq, event.day, event_label(event.type), "", withheld=_withheld(ground))
+                ExtractPart(event.seq, event.day, event_label(event.type), "", withheld=withheld(ground))
             )
             continue
         masked_texts = []
@@ -185,7 +175,7 @@ def public_extract(
                 counts[category] = counts.get(category, 0) + n
         parts.append(ExtractPart(event.seq, event.day, event_label(event.type), "\n\n".join(masked_texts)))
     if case.secrecy is not None:
-        sender = summary = _withheld(case.secrecy)
+        sender = summary = withheld(case.secrecy)
     else:
         sender = _("Anonym") if case.contact is None else _("[uppgift maskerad]")
         summary = case.summary or _("(beskrivning saknas)")

@@ -28,6 +28,7 @@ from klagomal.letters import Letters
 from klagomal.model import Case, Level
 from klagomal.notifiers import Recipient, StaffMessage
 from klagomal.organisation import Organisation
+from klagomal.redaction import Redaction
 
 __all__ = ["BREACH", "REMINDER", "Reminder", "ReminderRun", "owed_reminder", "staff_message"]
 
@@ -144,6 +145,7 @@ def staff_message(
     deadline: OpenDeadline,
     organisation: Organisation,
     letters: Letters | None = None,
+    redaction: Redaction | None = None,
 ) -> StaffMessage:
     """The Swedish message for *reminder* about *case* as it is now, rendered
     from the templates ``paminnelse`` or ``overskriden`` (:mod:`klagomal.letters`):
@@ -154,6 +156,9 @@ def staff_message(
     context, ``reminder``, ``deadline`` (:class:`~klagomal.deadlines.OpenDeadline`,
     whose ``when`` says the time left in words) and ``what`` (``besked`` or
     ``svar``).  Without *letters*, the built-in templates are used.
+    *redaction* is what staff may be told of the case
+    (:meth:`klagomal.redaction.Redaction.for_staff`, from its history);
+    without it, what the case itself says is secret.
     """
     letters = letters if letters is not None else Letters(organisation)
     what = {"besked": _("besked"), "svar": _("svar")}[reminder.deadline]
@@ -164,6 +169,7 @@ def staff_message(
         reminder.created,
         recipient=Recipient(role=reminder.role, name=reminder.recipient, email=reminder.email),
         extra={"reminder": reminder, "deadline": deadline, "what": what, "due": reminder.due},
+        redaction=redaction,
     )
     return StaffMessage(
         reference=case.reference,

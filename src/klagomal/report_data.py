@@ -480,6 +480,16 @@ def build_report(
                     disposals.c.action.in_(("ta_bort_texter", "anonymisera")),
                 )
             )
+            # Nor from a case with a step marked secret: a marking by part
+            # leaves cases.secrecy empty, and the staff report is read by
+            # everyone at the unit (R27).  Any marking, also one since lifted
+            # for the whole case, keeps the case's texts out.
+            markings = events.alias("markings")
+            unmarked = sa.not_(
+                sa.exists().where(
+                    markings.c.reference == cases.c.reference, markings.c.type == "secrecy_marked"
+                )
+            )
             quotes = conn.execute(
                 scoped(
                     sa.select(cases.c.reference, cases.c.text)
@@ -489,6 +499,7 @@ def build_report(
                         cases.c.secrecy.is_(None),
                         sa.not_(cases.c.contact_protected),
                         texts_kept,
+                        unmarked,
                     )
                     .order_by(cases.c.received.desc(), cases.c.reference.desc())
                     .limit(_QUOTES)
@@ -506,6 +517,7 @@ def build_report(
                         cases.c.secrecy.is_(None),
                         sa.not_(cases.c.contact_protected),
                         texts_kept,
+                        unmarked,
                     )
                     .order_by(events.c.day.desc(), events.c.id.desc())
                     .limit(_ACTIONS)

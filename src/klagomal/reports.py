@@ -65,8 +65,14 @@ class ReportScope:
     department: str | None = None
 
     def cases(self) -> list[Case]:
-        """The cases in scope, as they are now."""
-        return self.klagomal.cases_received(self.start, self.end, department=self.department)
+        """The cases in scope, as they are now, as numbers are made of them:
+        without their texts and without who the person is
+        (:func:`klagomal.redaction.for_statistics`), since a section's table
+        goes into a report to many readers (R27)."""
+        from klagomal.redaction import for_statistics
+
+        found = self.klagomal.cases_received(self.start, self.end, department=self.department)
+        return [for_statistics(case) for case in found]
 
 
 @attrs.frozen

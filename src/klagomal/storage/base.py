@@ -67,6 +67,7 @@ class CaseQuery:
     :param departments: only cases currently at one of these förvaltningar.
     :param received_from: only cases received on or after this day.
     :param received_to: only cases received on or before this day.
+    :param references: only the cases with these references.
     """
 
     units: Collection[str] | None = None
@@ -77,6 +78,7 @@ class CaseQuery:
     departments: Collection[str] | None = None
     received_from: dt.date | None = None
     received_to: dt.date | None = None
+    references: Collection[str] | None = None
 
 
 class UnitOfWork(Protocol):
@@ -161,9 +163,11 @@ class UnitOfWork(Protocol):
         ways: Sequence[str] | None = None,
         ids: Sequence[int] | None = None,
         limit: int | None = None,
+        departments: Collection[str] | None = None,
     ) -> list[Notice]:
         """Outbox notices, oldest first, filtered by case, status, way, id,
-        and (with *due*) a next attempt not later than *due*."""
+        the förvaltning the case is at now, and (with *due*) a next attempt
+        not later than *due*."""
         ...
 
     def notices_with(self, references: Sequence[str], statuses: Sequence[str]) -> dict[str, list[Notice]]:
@@ -229,9 +233,14 @@ class UnitOfWork(Protocol):
         ...
 
     def reminders(
-        self, *, statuses: Collection[str] | None = None, reference: str | None = None
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        reference: str | None = None,
+        departments: Collection[str] | None = None,
     ) -> list[Reminder]:
-        """Stored reminders, optionally with one of *statuses* or of one case, oldest first."""
+        """Stored reminders, optionally with one of *statuses*, of one case or
+        of the cases now at these förvaltningar, oldest first."""
         ...
 
     def update_reminder(self, reminder: Reminder) -> None:

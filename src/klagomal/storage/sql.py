@@ -173,6 +173,11 @@ def _unreachable(text: str) -> bool:
 IMPORTED = "imported"
 
 
+def _at_departments(departments: Collection[str]) -> Any:
+    """The references of the cases now at one of *departments*, as a subquery."""
+    return sa.select(cases.c.reference).where(cases.c.department.in_(list(departments)))
+
+
 def _utc(moment: dt.datetime) -> dt.datetime:
     """Stored timestamps are naive UTC, which every backend keeps the same way."""
     if moment.tzinfo is None:
@@ -489,7 +494,21 @@ class SqlUnitOfWork:
 
     def find(self, query: CaseQuery) -> list[Case]:
         """Cases matching *query*, by reference."""
+        if query.references is not None:
+            # In slices, within every backend's limit on bound parameters.
+            wanted = sorted(set(query.references))
+            found = [
+                case
+                for start in range(0, len(wanted), 500)
+                for case in self._find(query, wanted[start : start + 500])
+            ]
+            return sorted(found, key=lambda c: c.reference)
+        return self._find(query)
+
+    def _find(self, query: CaseQuery, references: Sequence[str] | None = None) -> list[Case]:
         stmt = sa.select(cases).order_by(cases.c.reference)
+        if references is not None:
+            stmt = stmt.where(cases.c.reference.in_(list(references)))
         if query.units is not None:
             stmt = stmt.where(cases.c.unit.in_(list(query.units)))
         if query.state is not None:
@@ -680,11 +699,15 @@ class SqlUnitOfWork:
         ways: Sequence[str] | None = None,
         ids: Sequence[int] | None = None,
         limit: int | None = None,
+        departments: Collection[str] | None = None,
     ) -> list[Notice]:
         """Notices in the outbox, oldest first: those of one case, with
-        these statuses, by these ways, with these ids, or (with *due*) those
-        whose next attempt is not later than *due*."""
+        these statuses, by these ways, with these ids, of the cases now at
+        these förvaltningar, or (with *due*) those whose next attempt is not
+        later than *due*."""
         query = sa.select(notices).order_by(notices.c.id)
+        if departments is not None:
+            query = query.where(notices.c.reference.in_(_at_departments(departments)))
         if reference is not None:
             query = query.where(notices.c.reference == reference)
         if statuses is not None:
@@ -771,10 +794,16 @@ class SqlUnitOfWork:
         return new
 
     def reminders(
-        self, *, statuses: Collection[str] | None = None, reference: str | None = None
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        reference: str | None = None,
+        departments: Collection[str] | None = None,
     ) -> list[Reminder]:
         """Stored reminders, oldest first."""
         stmt = sa.select(reminders).order_by(reminders.c.id)
+        if departments is not None:
+            stmt = stmt.where(reminders.c.reference.in_(_at_departments(departments)))
         if statuses is not None:
             stmt = stmt.where(reminders.c.status.in_(list(statuses)))
         if reference is not None:

@@ -1,0 +1,296 @@
+"""The leaks a review found (issue 17), each as it was reproduced (R27).
+
+Secret parts in staff e-mail and the staff report, a protected person's
+address in notices and a person's export, a refused step that was stored
+anyway and a business date that locked a case, a förvaltning's
+administrator reaching other förvaltningar's outbox, and a reader of
+statistics given whole cases.  ``tests/test_canaries.py`` then runs every
+output path for every role; these tests name each defect on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from klagomal import Contact, FixedClock, Klagomal, hookimpl
+from klagomal.access import PROTECTED_PLACEHOLDER, Role, User
+from klagomal.audit import entries
+from klagomal.cli import main
+from klagomal.errors import InvalidInputError
+from klagomal.gdpr import PersonQuery, render_html
+from klagomal.notifiers import Message, Notifier
+from klagomal.organisation import Organisation, default_organisation
+from klagomal.periods import parse_period
+from klagomal.report_data import build_report
+from klagomal.report_render import render_csv, render_text
+from klagomal.report_render import render_html as render_report_html
+from klagomal.settings import DeliverySettings
+
+UNIT = "soc-aldre-hemtjanst-norr"
+BOU_UNIT = "bou-forskola-ekorren"
+SECRET_TEXT = "Min son har en diagnos som ingen får veta om."
+GROUND = "OSL 26 kap. 1 §"
+
+HIDDEN = Contact(name="Sanna Gömd", email="sanna.gomd@example.se", phone="070-987 65 43", protected=True)
+HIDDEN_STRINGS = ("Sanna", "Gömd", "sanna.gomd", "987 65 43")
+
+#: Users besides Exempelkommun's: without skyddade, and at another förvaltning.
+EXTRA_USERS = {
+    "ada.utan": User("ada.utan", "Administratör Ada Utan", Role.DEPARTMENT_ADMIN, departments=("soc",)),
+    "bo.bou": User("bo.bou", "Administratör Bo Bou", Role.DEPARTMENT_ADMIN, departments=("bou",)),
+}
+
+
+class Recorder:
+    """A notifier that keeps what it is given: the messages as rendered."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    @hookimpl
+    def klagomal_notifiers(self) -> Iterator[Notifier]:
+        yield Notifier("inspelning", "Inspelning (test)", deliver=self.messages.append)
+
+
+def _organisation() -> Organisation:
+    base = default_organisation()
+    delivery = DeliverySettings(email_notifier="inspelning", letter_notifier="inspelning")
+    return attrs.evolve(base, users={**base.users, **EXTRA_USERS}, delivery=delivery)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def make(
+    new_database: Callable[[], str], clock: FixedClock, recorder: Recorder
+) -> Iterator[Callable[[], Klagomal]]:
+    opened: list[Klagomal] = []
+
+    def build() -> Klagomal:
+        k = Klagomal(
+            new_database(),
+            clock=clock,
+            organisation=_organisation(),
+            plugins=[recorder],
+            load_entrypoints=False,
+        )
+        k.init()
+        opened.append(k)
+        return k
+
+    yield build
+    for k in opened:
+        k.dispose()
+
+
+@pytest.fixture
+def k(db_url: str, clock: FixedClock, recorder: Recorder) -> Iterator[Klagomal]:
+    """On SQLite: these paths do not differ by backend."""
+    with Klagomal(
+        db_url, clock=clock, organisation=_organisation(), plugins=[recorder], load_entrypoints=False
+    ) as instance:
+        instance.init()
+        yield instance
+
+
+def _register(k: Klagomal, **overrides: Any) -> str:
+    args: dict[str, Any] = {
+        "kind": "klagomal",
+        "channel": "epost",
+        "unit": UNIT,
+        "text": SECRET_TEXT,
+        "contact": Contact(name="Eva Lund", email="eva.lund@example.se"),
+    }
+    args.update(overrides)
+    return str(k.register(**args).reference)
+
+
+def _escalated(k: Klagomal, clock: FixedClock, reason: str = "Inte nöjd.") -> str:
+    ref = _register(k)
+    k.mark_secret(ref, GROUND, parts=[1])
+    k.acknowledge(ref, "Hanna Lind", dt.date(2026, 3, 27))
+    k.answer(ref, "skriftligt", "Vi beklagar.")
+    k.close(ref, False)
+    k.escalate(ref, reason)
+    return ref
+
+
+# -- 1. secret by part: staff e-mail and the staff report ------------------------------------
+
+
+def test_a_text_marked_secret_by_part_is_not_quoted_to_the_forvaltningschef(
+    k: Klagomal, clock: FixedClock, recorder: Recorder
+) -> None:
+    ref = _escalated(k, clock)
+    k.deliver()
+    [to_chef] = [m for m in recorder.messages if m.kind == "eskalering_chef"]
+    assert SECRET_TEXT not in to_chef.text
+    assert SECRET_TEXT not in to_chef.html
+    assert f"sekretess ({GROUND})" in to_chef.text  # says why, and where to read it
+    assert ref in to_chef.text
+    # The person's own answer still reaches them: secrecy is not against the party.
+    assert any(m.kind == "svar" and "Vi beklagar." in m.text for m in recorder.messages)
+
+
+def test_a_marking_made_after_the_step_still_holds_at_delivery(
+    k: Klagomal, clock: FixedClock, recorder: Recorder
+) -> None:
+    # The escalation's reason is marked once the case is at level 2, before the e-mail goes.
+    ref = _escalated(k, clock, reason="Handläggaren sa att min son är sjuk.")
+    k.mark_secret(ref, GROUND, parts=[k.get(ref).version])
+    k.deliver()
+    [to_chef] = [m for m in recorder.messages if m.kind == "eskalering_chef"]
+    assert "min son är sjuk" not in to_chef.text + to_chef.html
+
+
+def test_praise_marked_secret_by_part_is_not_quoted_to_staff(k: Klagomal, recorder: Recorder) -> None:
+    ref = _register(k, kind="berom", text="Tack Lisa för hjälpen med min missbruksbehandling!")
+    k.mark_secret(ref, GROUND, parts=[1])
+    k.pass_on_praise(ref, ["Lisa Holm <lisa.holm@exempelkommun.se>"], "Fint jobbat!")
+    k.deliver()
+    passed = [m for m in recorder.messages if m.kind == "berom_vidare"]
+    assert len(passed) == 2  # Lisa and her chef
+    for message in passed:
+        assert "missbruksbehandling" not in message.text + message.html
+        assert "Fint jobbat!" in message.text  # the handler's own greeting is not marked
+
+
+def test_the_staff_report_quotes_no_marked_praise_nor_marked_action(k: Klagomal) -> None:
+    praise = _register(k, kind="berom", text="Tack för stödet med min skuldsanering!")
+    k.mark_secret(praise, GROUND, parts=[1])
+    plain = _register(k, kind="berom", text="Tack för ett trevligt bemötande!")
+    case = _register(k)
+    k.record_action(case, "Samtal med familjen om barnets diagnos.")
+    k.mark_secret(case, GROUND, parts=[2])
+    k.record_action(plain, "Berömmet lästes upp på arbetsplatsträffen.")
+    report = build_report(k, parse_period("2026-T1"), audience="staff", department="soc")
+    text, html, csv = render_text(report), render_report_html(report), "\n".join(render_csv(report).values())
+    for shown in (text, html, csv):
+        assert "skuldsanering" not in shown
+        assert "barnets diagnos" not in shown
+        assert "arbetsplatsträffen" in shown  # what is not marked is still quoted
+    assert "Tack för ett trevligt bemötande!" in text + html
+
+
+# -- 2. protected identity ------------------------------------------------------------------
+
+
+def test_a_protected_persons_address_is_not_in_the_notices_shown_to_a_handler(
+    k: Klagomal, tmp_path: Path
+) -> None:
+    ref = _register(k, contact=HIDDEN)
+    k.acknowledge(ref, "Omar Ali", dt.date(2026, 3, 27))
+    k.deliver()
+    owner = k.outbox(reference=ref)
+    assert owner[0].address == HIDDEN.email  # the system owner sees where it went
+    for user in ("omar.ali", "lena.holm"):
+        shown = k.as_user(user).outbox(reference=ref)
+        assert [n.address for n in shown] == [PROTECTED_PLACEHOLDER]
+        assert k.as_user(user).get(ref).contact.email is None  # type: ignore[union-attr]
+    # And as the CLI shows it, in text and JSON.
+    db = k.storage.url
+    for argv in (["show", ref], ["--json", "show", ref]):
+        out = io.StringIO()
+        assert main(["--db", db, "--user", "omar.ali", *argv], stdout=out) == 0
+        for hidden in HIDDEN_STRINGS:
+            assert hidden not in out.getvalue(), (argv, hidden)
+
+
+def test_a_forvaltningsadmin_without_skyddade_gets_no_protected_contact_in_a_persons_export(
+    k: Klagomal,
+) -> None:
+    ref = _register(k, contact=HIDDEN, text="Jag heter Sanna Gömd och bor på Hemliga vägen 7.")
+    k.acknowledge(ref, "Omar Ali", dt.date(2026, 3, 27))
+    k.deliver()
+    query = PersonQuery(email=HIDDEN.email)
+    owner = json.dumps(k.person_export(query), ensure_ascii=False)
+    assert "Sanna Gömd" in owner
+    assert HIDDEN.email in owner
+    exported = k.as_user("ada.utan").person_export(query)
+    assert [c["reference"] for c in exported["cases"]] == [ref]
+    for text in (
+        json.dumps(exported, ensure_ascii=False),
+        render_html(exported, "Exempelkommun", dt.date(2026, 3, 2)),
+    ):
+        for hidden in (*HIDDEN_STRINGS, "Hemliga vägen"):
+            assert hidden not in text, hidden
+    # One with skyddade at the same förvaltning gets it all.
+    assert "Sanna Gömd" in json.dumps(k.as_user("kim.berg").person_export(query), ensure_ascii=False)
+
+
+# -- 4. the outbox of another förvaltning ----------------------------------------------------------
+
+
+def test_a_forvaltningsadmin_reaches_only_the_outbox_of_their_forvaltningar(
+    make: Callable[[], Klagomal], recorder: Recorder
+) -> None:
+    k = make()
+    soc = _register(k, contact=Contact(name="Eva Lund", email="eva.lund@example.se"))
+    bou = _register(
+        k, unit=BOU_UNIT, text="Skolan.", contact=Contact(name="Per Bou", email="per.bou@example.se")
+    )
+    for ref in (soc, bou):
+        k.acknowledge(ref, "Hanna Lind", dt.date(2026, 3, 27))
+    admin = k.as_user("ada.utan")
+    # The whole outbox, as `outbox --all` lists it:
+    assert {n.reference for n in admin.outbox()} == {soc}
+    # Delivery, as `deliver` runs it: only the förvaltning's own notices go.
+    run = admin.deliver()
+    assert [n.reference for n in run.sent] == [soc]
+    assert [m.reference for m in recorder.messages] == [soc]
+    assert {n.reference: n.status for n in k.outbox()} == {soc: "sent", bou: "pending"}
+    # Re-sending, as `outbox --resend` does: another förvaltning's notice "does not exist".
+    bou_notice = next(n for n in k.outbox() if n.reference == bou)
+    with pytest.raises(InvalidInputError, match=str(bou_notice.id)):
+        admin.requeue([bou_notice.id])
+    assert {n.reference for n in admin.open_notices([soc, bou])} <= {soc}
+    # And bo.bou, of the other förvaltning, the other way round.
+    assert {n.reference for n in k.as_user("bo.bou").outbox()} == {bou}
+
+
+def test_reminders_of_an_administrator_are_of_their_forvaltningar(k: Klagomal, clock: FixedClock) -> None:
+    soc = _register(k)
+    bou = _register(k, unit=BOU_UNIT, text="Skolan.")
+    clock.set(dt.date(2026, 3, 17))  # both besked deadlines passed yesterday
+    run = k.as_user("ada.utan").remind(notifier="log")
+    assert {r.reference for r in run.created} == {soc}
+    assert {r.reference for r in k.as_user("ada.utan").reminders()} == {soc}
+    assert bou in {r.reference for r in k.remind(notifier="log").created}
+
+
+# -- 5. a reader of statistics ---------------------------------------------------------------------
+
+
+def test_a_reader_of_statistics_gets_numbers_not_cases(k: Klagomal) -> None:
+    ref = _register(k, contact=HIDDEN, summary="Synpunkt på hemtjänsten")
+    found = k.as_user("sven.ek").cases_received(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    [case] = found
+    assert case.reference == ref
+    assert case.kind.value == "klagomal"
+    assert case.unit == UNIT
+    assert (case.text, case.summary) == ("", None)
+    assert case.contact is not None
+    assert case.contact.is_empty()
+    assert not case.anonymous
+    with k._transaction() as uow:
+        read = [e for e in entries(uow.conn) if e.user_id == "sven.ek"]
+    assert [(e.action, e.detail) for e in read] == [("statistik", "cases received: 1")]
+    # One who may read the case reads it as they may see it, and the read is audited by case.
+    [shown] = k.as_user("ada.utan").cases_received(
+        dt.date(2026, 3, 1), dt.date(2026, 3, 31), department="soc"
+    )
+    assert shown.text == SECRET_TEXT
+    assert shown.contact.name == PROTECTED_PLACEHOLDER
+    with k._transaction() as uow:
+        assert any(e.user_id == "ada.utan" for e in entries(uow.conn, reference=ref))
