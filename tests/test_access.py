@@ -8,6 +8,7 @@ real API on a real database; every denial must also be in the audit log.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from klagomal import Case, FixedClock, Klagomal
+from klagomal import BusinessDate, Case, FixedClock, Klagomal
 from klagomal.access import PERMISSIONS, SYSTEM_USER, Operation, Role, User
 from klagomal.audit import DENIED
 from klagomal.errors import AccessDeniedError, ConfigurationError, OrganisationError
@@ -82,7 +83,18 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     Operation.DISPOSE: lambda k, ref: k.run_disposal(dry_run=True),
     Operation.AUDIT: lambda k, ref: k.audit_verify(),
     Operation.ADMINISTER: lambda k, ref: k.init(),
+    Operation.BACKDATE: lambda k, ref: _backdated(k).describe(ref, f"Synpunkt nummer {next(_counter)}"),
 }
+
+
+def _backdated(k: Klagomal) -> Klagomal:
+    """*k* with today set by hand as the business date, on a system whose
+    real date is tomorrow: a step dated one day afterwards."""
+    other = copy.copy(k)
+    today = k.clock.today()
+    other.clock = BusinessDate(today, real=FixedClock(today + dt.timedelta(days=1)))
+    return other
+
 
 #: Where a role's statistics reach: the staff report of Socialförvaltningen
 #: needs soc in scope, which a chef or handler of one unit does not have.
@@ -114,11 +126,13 @@ def test_role_against_operation(
     else:
         with pytest.raises(AccessDeniedError) as denied:
             OPERATIONS[operation](acting, cases["inside"].reference)
-        assert denied.value.operation == operation
+        # Dating a step afterwards is asked of those who may take the step at all.
+        first = Operation.HANDLE if operation is Operation.BACKDATE else operation
+        assert denied.value.operation == (operation if first in PERMISSIONS[role] else first)
         assert user_id in str(denied.value)
         after = _denials(k, user_id)
         assert len(after) == before + 1
-        assert after[-1].action == operation.value
+        assert after[-1].action in (operation.value, first.value)
 
 
 CASE_SCOPED = [Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT]

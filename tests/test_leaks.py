@@ -20,11 +20,11 @@ from typing import Any
 import attrs
 import pytest
 
-from klagomal import Contact, FixedClock, Klagomal, hookimpl
+from klagomal import BusinessDate, Contact, FixedClock, Klagomal, hookimpl
 from klagomal.access import PROTECTED_PLACEHOLDER, Role, User
 from klagomal.audit import entries
 from klagomal.cli import main
-from klagomal.errors import InvalidInputError
+from klagomal.errors import AccessDeniedError, InvalidInputError
 from klagomal.gdpr import PersonQuery, render_html
 from klagomal.notifiers import Message, Notifier
 from klagomal.organisation import Organisation, default_organisation
@@ -227,6 +227,117 @@ def test_a_forvaltningsadmin_without_skyddade_gets_no_protected_contact_in_a_per
             assert hidden not in text, hidden
     # One with skyddade at the same förvaltning gets it all.
     assert "Sanna Gömd" in json.dumps(k.as_user("kim.berg").person_export(query), ensure_ascii=False)
+
+
+# -- 3. the business date ----------------------------------------------------------------------
+
+
+def _cli(db: str, *argv: str, user: str = "nora.lind") -> tuple[int, str, str]:
+    import contextlib
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["--db", db, "--user", user, *argv], stdout=out)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_a_step_dated_after_the_real_date_is_refused_and_stores_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    real = dt.date.today()
+    assert _cli(db, "init")[0] == 0
+    status, _out, _err = _cli(
+        db, "register", "--kind", "klagomal", "--channel", "telefon", "--unit", UNIT, "--text", "Hej.",
+        "--phone", "070-1234567",
+    )  # fmt: skip
+    assert status == 0
+    ref = f"{real.year}-00001"
+    for day, step in (
+        ("2101-01-05", ["action", ref, "--text", "x"]),  # beyond the calendar
+        ((real + dt.timedelta(days=1)).isoformat(), ["describe", ref, "En rad"]),
+        ("2062-03-05", ["inform", ref, "--text", "Vi återkommer."]),  # an in-range typo
+        ("2062-03-05", ["forward", ref, "--to", "soc-aldre-solgarden"]),
+    ):
+        status, _out, err = _cli(db, "--today", day, *step)
+        assert status == 1, (day, step, err)
+        assert "ett steg kan inte dateras i framtiden" in err
+        assert ref in err
+        assert step[0] in err
+    # Nothing was stored: the case takes the next step today, by anyone allowed.
+    with Klagomal(db, user="nora.lind") as k:
+        assert [e.type for e in k.history(ref)] == ["registered"]
+    assert _cli(db, "inform", ref, "--text", "Vi återkommer.")[0] == 0
+
+
+@pytest.fixture
+def dated(db_url: str) -> Callable[..., Klagomal]:
+    """``dated(day, user)``: an instance whose business date *day* was set by
+    hand on a system whose real date is 2026-03-20 (BusinessDate)."""
+    opened: list[Klagomal] = []
+    real = FixedClock(dt.date(2026, 3, 20))
+
+    def build(day: dt.date, user: str) -> Klagomal:
+        k = Klagomal(
+            db_url,
+            clock=BusinessDate(day, real=real),
+            organisation=_organisation(),
+            load_entrypoints=False,
+            user=user,
+        )
+        opened.append(k)
+        return k
+
+    with Klagomal(db_url, clock=FixedClock(dt.date(2026, 3, 2)), organisation=_organisation(),
+                  load_entrypoints=False) as setup:  # fmt: skip
+        setup.init()
+        _register(setup)
+    yield build
+    for k in opened:
+        k.dispose()
+
+
+def test_backdating_is_for_chefs_and_administrators_within_the_bound(dated: Callable[..., Klagomal]) -> None:
+    ref = "2026-00001"
+    # A handler records what they do on the day they do it.
+    with pytest.raises(AccessDeniedError, match="datera steg i efterhand"):
+        dated(dt.date(2026, 3, 19), "omar.ali").inform(ref, "Vi har ringt dig.")
+    # A chef may, ten days back by default (efterregistrering_dagar) ...
+    assert dated(dt.date(2026, 3, 10), "lena.holm").inform(ref, "Vi ringde i tisdags.").version == 2
+    # ... and not further back: a late besked cannot be made to look on time.
+    with pytest.raises(AccessDeniedError, match="högst 10 dagar bakåt"):
+        dated(dt.date(2026, 3, 9), "lena.holm").acknowledge(ref, "Lena Holm", dt.date(2026, 3, 31))
+    # The system owner, who enters a backlog, is not bound; the real date stays the limit.
+    assert dated(dt.date(2026, 3, 10), "nora.lind").acknowledge(ref, "Lena Holm").version == 3
+    with pytest.raises(InvalidInputError, match="framtiden"):
+        dated(dt.date(2026, 3, 21), "nora.lind").record_action(ref, "Samtal.")
+    owner = dated(dt.date(2026, 3, 20), "nora.lind")
+    assert [e.day for e in owner.history(ref)] == [
+        dt.date(2026, 3, 2),
+        dt.date(2026, 3, 10),
+        dt.date(2026, 3, 10),
+    ]
+    # The audit log has the real time of each write, and says when a step was dated afterwards.
+    with owner._transaction() as uow:
+        written = [
+            e for e in entries(uow.conn, reference=ref) if e.action == "handlagga" and e.outcome == "allowed"
+        ]
+    assert [e.detail for e in written] == [
+        "2 informed (daterat 2026-03-10)",
+        "3 acknowledged (daterat 2026-03-10)",
+    ]
+    assert all(e.at.date() == dt.date.today() for e in written)
+    with owner._transaction() as uow:
+        denied = [e for e in entries(uow.conn) if e.outcome == "denied"]
+    assert [(e.user_id, e.reference) for e in denied] == [("omar.ali", ref), ("lena.holm", ref)]
+
+
+def test_the_bound_is_the_kommuns_setting() -> None:
+    from klagomal.organisation import parse_organisation
+
+    text = (Path(__file__).parents[1] / "src/klagomal/data/exempelkommun.toml").read_text(encoding="utf-8")
+    org = parse_organisation(text + "\n[behorighet]\nefterregistrering_dagar = 3\n")
+    assert org.backdating_days == 3
+    with pytest.raises(Exception, match="efterregistrering_dagar"):
+        parse_organisation(text + "\n[behorighet]\nefterregistrering_dagar = -1\n")
 
 
 # -- 4. the outbox of another förvaltning ----------------------------------------------------------

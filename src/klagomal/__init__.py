@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and readers
     from klagomal.app import DEFAULT_DB, Klagomal
-    from klagomal.clock import Clock, FixedClock, SystemClock
+    from klagomal.clock import BusinessDate, Clock, FixedClock, SystemClock
     from klagomal.errors import (
         CalendarError,
         CaseNotFoundError,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
 _LOCATIONS = {
     "DEFAULT_DB": "klagomal.app",
     "Klagomal": "klagomal.app",
+    "BusinessDate": "klagomal.clock",
     "Clock": "klagomal.clock",
     "FixedClock": "klagomal.clock",
     "SystemClock": "klagomal.clock",
@@ -93,6 +94,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_DB",
     "AnswerMode",
+    "BusinessDate",
     "CalendarError",
     "Case",
     "CaseNotFoundError",

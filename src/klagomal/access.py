@@ -120,6 +120,10 @@ class Operation(enum.StrEnum):
     """Read and verify the audit log."""
     ADMINISTER = "administrera"
     """Create or upgrade the database schema (``klagomal init``)."""
+    BACKDATE = "efterregistrera"
+    """Date a step before the real date (``klagomal --today``), within the
+    organisation file's bound (``[behorighet] efterregistrering_dagar``);
+    the system owner without bound."""
 
     @property
     def label(self) -> str:
@@ -145,6 +149,7 @@ _OPERATION_LABELS = {
     "gallra": _("gallra"),
     "granska": _("granska granskningsloggen"),
     "administrera": _("skapa och uppgradera databasen"),
+    "efterregistrera": _("datera steg i efterhand"),
 }
 
 #: What a handler does with the cases in their scope; the other roles add to it.
@@ -166,8 +171,14 @@ _CASE_WORK = frozenset(
 PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
     Role.SYSTEM_OWNER: frozenset(Operation),
     Role.DEPARTMENT_ADMIN: _CASE_WORK
-    | {Operation.STAFF_REPORT, Operation.PERSON_DATA, Operation.DELIVER, Operation.REMIND},
-    Role.MANAGER: _CASE_WORK | {Operation.STAFF_REPORT},
+    | {
+        Operation.STAFF_REPORT,
+        Operation.PERSON_DATA,
+        Operation.DELIVER,
+        Operation.REMIND,
+        Operation.BACKDATE,
+    },
+    Role.MANAGER: _CASE_WORK | {Operation.STAFF_REPORT, Operation.BACKDATE},
     Role.HANDLER: _CASE_WORK,
     Role.READER: frozenset({Operation.STATISTICS, Operation.REGISTER_LIST}),
 }

@@ -37,7 +37,7 @@ from klagomal.access import (
     User,
 )
 from klagomal.bulk import BulkImportResult
-from klagomal.clock import Clock, SystemClock
+from klagomal.clock import BusinessDate, Clock, SystemClock
 from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.decisions import Decisions
 from klagomal.errors import (
@@ -536,11 +536,17 @@ class Klagomal:
         new_case = lifecycle.evolve(case, event)
         uow.append(new_case, event, owed_notices(new_case, event, self.organisation))
         # Every write of case text or personal data, in its own transaction (R27).
+        # A step dated afterwards says so: the entry's own time is the real one.
+        dated = (
+            f" (daterat {event.day})"
+            if isinstance(self.clock, BusinessDate) and event.day < self.clock.real_today()
+            else ""
+        )
         self._audit(
             uow,
             _WRITE_OPERATIONS.get(event.type, Operation.HANDLE),
             [event.reference],
-            f"{event.seq} {event.type}",
+            f"{event.seq} {event.type}{dated}",
         )
         return new_case
 
@@ -569,11 +575,55 @@ class Klagomal:
                     event.type,
                 )
 
+    def _business_day(self, step: str, reference: str | None = None) -> dt.date:
+        """Today, for a write.  A business date set by hand
+        (:class:`~klagomal.clock.BusinessDate`, ``klagomal --today``) is held
+        to the rules: never after the real date, so that no mistyped year
+        locks a case until then; before it only for a user who may date
+        steps afterwards (:attr:`Operation.BACKDATE`), and no further back
+        than ``[behorighet] efterregistrering_dagar`` unless they are the
+        system owner.  The audit log always has the real time."""
+        today = self.clock.today()
+        if not isinstance(self.clock, BusinessDate):
+            return today  # the clock is the world (a system clock, a test's, the demo's)
+        real = self.clock.real_today()
+        if today > real:
+            raise InvalidInputError(
+                _(
+                    "datumet {today} ligger efter dagens datum {real}; ett steg kan inte dateras i framtiden"
+                ).format(today=today, real=real),
+                step=step,
+                reference=reference,
+            )
+        if today < real:
+            try:
+                user = self._check(Operation.BACKDATE)
+            except AccessDeniedError as exc:
+                raise AccessDeniedError(exc.operation, reference, exc.reason, user=exc.user) from None
+            days = (real - today).days
+            if user.role is not Role.SYSTEM_OWNER and days > self.organisation.backdating_days:
+                raise AccessDeniedError(
+                    Operation.BACKDATE,
+                    reference,
+                    _(
+                        "{user} får datera steg högst {limit} dagar bakåt, men {today} ligger {days} dagar "
+                        "före dagens datum {real}"
+                    ).format(
+                        user=user.describe(),
+                        limit=self.organisation.backdating_days,
+                        today=today,
+                        days=days,
+                        real=real,
+                    ),
+                    user=user,
+                )
+        return today
+
     def _event(self, reference: str, seq: int, data: EventData, actor: str | None) -> Event:
         return Event(
             reference=reference,
             seq=seq,
-            day=self.clock.today(),
+            day=self._business_day(data.TYPE, reference),
             recorded_at=self.clock.now().astimezone(dt.UTC),
             data=data,
             actor=actor if actor is not None else (self.user.id if self.user else None),
@@ -631,6 +681,7 @@ class Klagomal:
 
         self._allowed(operation)  # the role at all, before the case is read
         with self._denials(operation):
+            self._business_day(step, reference)
             new_case, event = self._write(body)
         self._after_commit(new_case, event)
         return self._shown(new_case)
@@ -692,6 +743,8 @@ class Klagomal:
         if resolved is not None and not (resolved_by or actor):
             raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
         self._allowed(Operation.REGISTER)
+        with self._denials(Operation.REGISTER):
+            self._business_day("register")
 
         def body(uow: UnitOfWork) -> list[tuple[Case, Event]]:
             reference = uow.next_reference(self.clock.today().year)
@@ -1221,6 +1274,8 @@ class Klagomal:
                     name=notifier, known=", ".join(sorted(self.registry.notifiers))
                 )
             )
+        with self._denials(Operation.REMIND):
+            self._business_day("remind")
         send = self.registry.notifiers[notifier].send
         if send is None:
             raise ConfigurationError(
@@ -1548,6 +1603,8 @@ class Klagomal:
             )
         query = query.checked(self.clock.today())
         user = self.user or SYSTEM_USER
+        with self._denials(Operation.PERSON_DATA):
+            self._business_day("anonymise")
 
         def body(uow: UnitOfWork) -> list[disposal.Applied]:
             conn = uow.conn  # type: ignore[attr-defined]
@@ -1592,7 +1649,9 @@ class Klagomal:
         texts and contact details are replaced (:mod:`klagomal.disposal`)."""
         self._allowed(Operation.DISPOSE)
         user = self.user or SYSTEM_USER
-        today = self.clock.today()
+        with self._denials(Operation.DISPOSE):
+            # A date set ahead would dispose of what is not yet due: never.
+            today = self._business_day("gallra")
 
         def body(uow: UnitOfWork) -> list[disposal.Planned]:
             conn = uow.conn  # type: ignore[attr-defined]
@@ -2279,6 +2338,8 @@ class Klagomal:
             fields first (as :meth:`intake_cards` does for reply cards).
         """
         self._allowed(_operation)
+        with self._denials(_operation):
+            self._business_day("bulk-import")
         path = os.fspath(source)
         fmt = bulk.detect_format(path, format)
         try:

@@ -576,10 +576,12 @@ def _records_commands(cmd: Callable[[str, str, Callable[..., Any]], argparse.Arg
 
 def _open(args: argparse.Namespace) -> Klagomal:
     from klagomal.app import DEFAULT_DB, Klagomal
-    from klagomal.clock import FixedClock, SystemClock
+    from klagomal.clock import BusinessDate, SystemClock
     from klagomal.organisation import load_organisation
 
-    clock = FixedClock(args.today) if args.today else SystemClock()
+    # --today is a business date set by hand: held to the rules of a real
+    # system (never ahead of the real date; afterwards only for some roles).
+    clock = BusinessDate(args.today) if args.today else SystemClock()
     return Klagomal(
         args.db or DEFAULT_DB, organisation=load_organisation(args.org), clock=clock, user=args.user or None
     )

@@ -1,9 +1,16 @@
 """Where "today" comes from.
 
 Deadlines are counted in working days from dates, so every part of klagomal
-asks a clock instead of calling :func:`datetime.date.today` itself.  Tests,
-the demo and ``klagomal --today`` use a :class:`FixedClock` to move through
-time.
+asks a clock instead of calling :func:`datetime.date.today` itself.  Tests
+and the demo use a :class:`FixedClock` to move through time: the clock is
+their whole world.
+
+``klagomal --today`` is something else: a **business date** set by a person
+on a real system, to record a step on the day it was taken
+(:class:`BusinessDate`).  Such a date is held to the rules of
+``docs/offentlighet-sekretess-gdpr.md`` ("Dagens datum"): never later than
+the real date, and earlier only for the roles and within the bound the
+organisation file allows; the audit log records the real time.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Protocol
 
 import attrs
 
-__all__ = ["Clock", "FixedClock", "SystemClock"]
+__all__ = ["BusinessDate", "Clock", "FixedClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -67,3 +74,21 @@ class FixedClock:
         """Move the clock *days* calendar days forward and return the new date."""
         self.current += dt.timedelta(days=days)
         return self.current
+
+
+@attrs.define
+class BusinessDate(FixedClock):
+    """A business date set by hand on a real system (``klagomal --today``):
+    a :class:`FixedClock` that also knows the real date, so that a step
+    dated by it can be held to the business-date rules
+    (:meth:`klagomal.Klagomal.business_day`).
+
+    :param real: the clock of the real world (the system clock; tests give
+        a fixed one).
+    """
+
+    real: Clock = attrs.field(factory=SystemClock)
+
+    def real_today(self) -> dt.date:
+        """The real date, whatever the business date says."""
+        return self.real.today()

@@ -29,8 +29,9 @@ Allowed steps (states in ``CaseState``)::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -174,7 +175,11 @@ def parse_kind(value: str | Kind, step: str = "register", reference: str | None 
 
 def check_date(case: Case, ctx: Context, step: str) -> None:
     """Refuse a step dated before the case's latest event (a clock set back,
-    or ``--today`` mistyped): the history must stay in order."""
+    or ``--today`` mistyped): the history must stay in order.  Refuse one
+    dated where the case's calendar cannot count too, before anything is
+    stored: the case's deadlines are counted from the step's day."""
+    with _in_case(case, step):
+        ctx.deadlines.check_date(case.department, ctx.today)
     if ctx.today < case.updated:
         raise InvalidInputError(
             _("dagens datum {today} ligger före ärendets senaste händelse {day}").format(
@@ -183,6 +188,18 @@ def check_date(case: Case, ctx: Context, step: str) -> None:
             step=step,
             reference=case.reference,
         )
+
+
+@contextlib.contextmanager
+def _in_case(case: Case, step: str) -> Iterator[None]:
+    """Let an error of a lower layer (the calendar) name the case and the step."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        named = exc.in_context(step=step, reference=case.reference)
+        if named is exc:
+            raise
+        raise named from exc
 
 
 # -- decisions -------------------------------------------------------------

@@ -192,6 +192,10 @@ class Organisation:
     """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.access`)."""
     system_user: bool = True
     """Whether the reserved user ``system`` exists (``[behorighet] systemanvandare``)."""
+    backdating_days: int = 10
+    """How many days before the real date a chef or a förvaltning's
+    administrator may date a step (``[behorighet] efterregistrering_dagar``;
+    the system owner without bound, a handler not at all)."""
     disposal_rules: tuple[DisposalRule, ...] = ()
     """The kommun's disposal rules (``[[gallring]]``, :mod:`klagomal.disposal`)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
@@ -554,10 +558,17 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     access = document.get("behorighet", {})
     if not isinstance(access, dict):
         _fail(source, _("[behorighet] ska vara en tabell"))
-    parser.check_keys(access, ("systemanvandare",), "[behorighet]")
+    parser.check_keys(access, ("systemanvandare", "efterregistrering_dagar"), "[behorighet]")
     system_user = access.get("systemanvandare", True)
     if not isinstance(system_user, bool):
         _fail(source, _("[behorighet]: 'systemanvandare' ska vara true eller false"))
+    backdating_days = access.get("efterregistrering_dagar", 10)
+    if (
+        isinstance(backdating_days, bool)
+        or not isinstance(backdating_days, int)
+        or not 0 <= backdating_days <= 366
+    ):
+        _fail(source, _("[behorighet]: 'efterregistrering_dagar' ska vara ett heltal från 0 till 366"))
 
     disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
 
@@ -566,6 +577,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         disposal_rules=disposal_rules,
         users=users,
         system_user=system_user,
+        backdating_days=backdating_days,
         id=kommun_id,
         name=kommun_name,
         system_owner=system_owner,
