@@ -26,13 +26,13 @@ from klagomal.audit import entries
 from klagomal.cli import main
 from klagomal.errors import AccessDeniedError, InvalidInputError
 from klagomal.gdpr import PersonQuery, render_html
-from klagomal.notifiers import Message, Notifier
-from klagomal.organisation import Organisation, default_organisation
+from klagomal.organisation import Organisation
 from klagomal.periods import parse_period
 from klagomal.report_data import build_report
 from klagomal.report_render import render_csv, render_text
 from klagomal.report_render import render_html as render_report_html
-from klagomal.settings import DeliverySettings
+from test_outbox import Recorder
+from test_outbox import _organisation as outbox_organisation
 
 UNIT = "soc-aldre-hemtjanst-norr"
 BOU_UNIT = "bou-forskola-ekorren"
@@ -49,21 +49,10 @@ EXTRA_USERS = {
 }
 
 
-class Recorder:
-    """A notifier that keeps what it is given: the messages as rendered."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    @hookimpl
-    def klagomal_notifiers(self) -> Iterator[Notifier]:
-        yield Notifier("inspelning", "Inspelning (test)", deliver=self.messages.append)
-
-
 def _organisation() -> Organisation:
-    base = default_organisation()
-    delivery = DeliverySettings(email_notifier="inspelning", letter_notifier="inspelning")
-    return attrs.evolve(base, users={**base.users, **EXTRA_USERS}, delivery=delivery)
+    """Exempelkommun with the users above, delivering through the test's recorder."""
+    base = outbox_organisation()
+    return attrs.evolve(base, users={**base.users, **EXTRA_USERS})
 
 
 @pytest.fixture
@@ -74,7 +63,8 @@ def recorder() -> Recorder:
 @pytest.fixture
 def make(
     new_database: Callable[[], str], clock: FixedClock, recorder: Recorder
-) -> Iterator[Callable[[], Klagomal]]:
+) -> Iterator[Callable[..., Klagomal]]:
+    """``make()``: an initialised instance on a new database of this test's backend."""
     opened: list[Klagomal] = []
 
     def build() -> Klagomal:
@@ -152,6 +142,43 @@ def test_a_marking_made_after_the_step_still_holds_at_delivery(
     k.deliver()
     [to_chef] = [m for m in recorder.messages if m.kind == "eskalering_chef"]
     assert "min son är sjuk" not in to_chef.text + to_chef.html
+
+
+def test_a_forvaltnings_own_template_cannot_quote_what_staff_may_not_read(
+    db_url: str, clock: FixedClock, recorder: Recorder, tmp_path: Path
+) -> None:
+    # The values themselves are withheld, not only the built-in wording's branch.
+    folder = tmp_path / "mallar"
+    folder.mkdir()
+    (folder / "eskalering_chef.txt").write_text(
+        "{{ case.text }} | {{ event.reason }} | {{ case.contact.name }} {{ case.contact.email }}\n",
+        encoding="utf-8",
+    )
+
+    class Wording:
+        @hookimpl
+        def klagomal_template_dirs(self) -> list[Path]:
+            return [folder]
+
+    with Klagomal(
+        db_url,
+        clock=clock,
+        organisation=_organisation(),
+        plugins=[recorder, Wording()],
+        load_entrypoints=False,
+    ) as k:
+        k.init()
+        ref = _register(k, contact=HIDDEN)
+        k.mark_secret(ref, GROUND, parts=[1])
+        k.acknowledge(ref, "Hanna Lind", dt.date(2026, 3, 27))
+        k.answer(ref, "skriftligt", "Vi beklagar.")
+        k.close(ref, False)
+        k.escalate(ref, "Min son mår dåligt av detta.")
+        k.mark_secret(ref, GROUND, parts=[k.get(ref).version])
+        k.deliver()
+    [to_chef] = [m for m in recorder.messages if m.kind == "eskalering_chef"]
+    withheld = f"Uppgifter har utelämnats med stöd av {GROUND}."
+    assert to_chef.text == f"{withheld} | {withheld} | {PROTECTED_PLACEHOLDER} None\n"
 
 
 def test_praise_marked_secret_by_part_is_not_quoted_to_staff(k: Klagomal, recorder: Recorder) -> None:
@@ -344,7 +371,7 @@ def test_the_bound_is_the_kommuns_setting() -> None:
 
 
 def test_a_forvaltningsadmin_reaches_only_the_outbox_of_their_forvaltningar(
-    make: Callable[[], Klagomal], recorder: Recorder
+    make: Callable[..., Klagomal], recorder: Recorder
 ) -> None:
     k = make()
     soc = _register(k, contact=Contact(name="Eva Lund", email="eva.lund@example.se"))

@@ -187,3 +187,36 @@ def test_a_gateway_that_is_down_fails_every_reminder_and_sends_none(
     run = k.remind(notifier="sms")
     assert [r.reference for r in run.failed] == [first, second]
     assert all("gick inte att nå" in (r.last_error or "") for r in run.failed)
+
+
+def test_a_text_to_staff_never_carries_a_secret_text_or_a_protected_person(
+    make_klagomal: Callable[..., Klagomal],
+    sms: SmsPlugin,
+    klagomal_clock: FixedClock,
+    gateway_server: FakeGateway,
+    tmp_path: pathlib.Path,
+) -> None:
+    # R27: even a förvaltning's own reminder that asks for the person's words
+    # and name gets what staff may be told, which an SMS may carry.
+    from klagomal import Contact, hookimpl
+
+    folder = tmp_path / "mallar"
+    folder.mkdir()
+    (folder / "paminnelse.txt").write_text(
+        "Ärende {{ reference }}: {{ case.text }} Från {{ case.contact.name }}.\n", encoding="utf-8"
+    )
+
+    class Wording:
+        @hookimpl
+        def klagomal_template_dirs(self) -> list[pathlib.Path]:
+            return [folder]
+
+    k = make_klagomal(plugins=[sms, Wording()])
+    contact = Contact(name="Sanna Gömd", phone="070-987 65 43", protected=True)
+    ref = register(k, text="Min diagnos är hemlig.", contact=contact).reference
+    k.mark_secret(ref, "OSL 26 kap. 1 §", parts=[1])
+    assert remind(k, klagomal_clock, dt.date(2026, 3, 12)) == [ref]
+    [text] = gateway_server.received
+    assert "diagnos" not in text.message
+    assert "Sanna" not in text.message
+    assert "OSL 26 kap. 1 §" in text.message
