@@ -457,15 +457,20 @@ def run_demo(
 def _try_forbidden_steps(sim: _Simulation) -> None:
     """Show that the routine's rules hold: a complaint cannot be turned into
     something else (R2), and the web form does not take anonymous feedback (R5)."""
-    complaint = next(
-        c for c in sim.k.cases() if c.kind is Kind.KLAGOMAL and c.state is not CaseState.AVSLUTAT
-    )
     attempts: list[Callable[[], object]] = [
-        lambda: sim.k.reclassify(complaint.reference, Kind.FORSLAG, _("Det här är väl inget klagomål?")),
         lambda: sim.k.register(
             kind=Kind.KLAGOMAL, channel="webbformular", unit="klf", text="Anonymt", contact=None
         ),
     ]
+    # A small demo may have no open complaint to try it on.
+    complaint = next(
+        (c for c in sim.k.cases() if c.kind is Kind.KLAGOMAL and c.state is not CaseState.AVSLUTAT), None
+    )
+    if complaint is not None:
+        reference = complaint.reference
+        attempts.append(
+            lambda: sim.k.reclassify(reference, Kind.FORSLAG, _("Det här är väl inget klagomål?"))
+        )
     for attempt in attempts:
         try:
             attempt()
