@@ -143,6 +143,16 @@ def test_a_reply_naming_the_case_in_the_subject_is_threaded(k: Klagomal) -> None
     assert other.outcome == "registered"
 
 
+def test_a_display_name_without_letters_is_no_name(k: Klagomal) -> None:
+    raw = mail(subject="Gatlyktan", sender="Robert'); DROP TABLE cases;-- <robert@example.se>")
+    outcome = k.receive_email(raw)
+    case = k.get(outcome.reference or "")
+    assert case.contact is not None
+    assert (case.contact.name, case.contact.email) == (None, "robert@example.se")
+    k.acknowledge(case.reference, "Hanna Lind", RESPOND_BY)
+    assert k.letter(case.reference).text.startswith("Hej!\n")
+
+
 def test_auto_replies_and_bounces_make_no_case(k: Klagomal) -> None:
     away = mail("Jag är på semester.", subject="Frånvaro", headers={"Auto-Submitted": "auto-replied"})
     assert k.receive_email(away).outcome == "automatic"
