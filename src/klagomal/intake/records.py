@@ -10,7 +10,8 @@ __all__ = ["OUTCOMES", "ReceivedMessage", "StoredAttachment"]
 
 #: What became of a received message: a new case, a reply threaded into a
 #: case, a machine-made message (auto-reply, bounce) that makes no case, or
-#: the quarantine (it could not be read; a person looks at it).
+#: the quarantine (it could not be read or registered, or it claims a case
+#: its sender is not known to; a person looks at it).
 OUTCOMES = ("registered", "reply", "automatic", "quarantined")
 
 

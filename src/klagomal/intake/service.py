@@ -10,9 +10,15 @@ stored at all (and the sender's server tries again).
 
 * A message with a Message-ID (or, without one, the same bytes) that is
   stored already is a **duplicate**: nothing changes.
-* A message whose ``In-Reply-To``/``References`` names a notice klagomal
-  sent, or whose subject names an existing case, is a **reply**: a
-  ``message_received`` event in that case.
+* A message that **claims** a case, because its ``In-Reply-To``/``References``
+  names a notice klagomal sent about it or its subject names its reference,
+  is a **reply**, a ``message_received`` event in that case, when its sender
+  is one of the case's correspondents: the contact, someone whose message
+  was taken into the case before, or an address one of its notices went to.
+  From anyone else it goes to the **quarantine**, with a reason naming the
+  case, and a handler of that case takes it in with :func:`release`.  (A
+  reference is no secret and klagomal's Message-IDs can be guessed from it,
+  so naming a case proves nothing about who writes.)
 * An auto-reply, a bounce or a mailing-list message is **automatic**: kept,
   makes no case.
 * Anything else **registers** a new case through the ``epost`` channel, at
@@ -26,20 +32,25 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import email.utils
 import hashlib
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 from sqlalchemy.exc import IntegrityError
 
 from klagomal import lifecycle
-from klagomal.errors import InvalidInputError, KlagomalError
+from klagomal.access import Operation
+from klagomal.errors import CaseNotFoundError, InvalidInputError, KlagomalError
 from klagomal.events import Event, Registered
 from klagomal.i18n import _
 from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.model import Case, Contact, Kind
+from klagomal.notifiers import EMAIL
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -143,20 +154,6 @@ def receive_email(
         parsed, trouble = None, exc.reason
     key = message_key(raw, parsed)
 
-    def record(outcome: str, reason: str | None = None, reference: str | None = None) -> ReceivedMessage:
-        return ReceivedMessage(
-            message_key=key,
-            received_at=now,
-            source=source,
-            outcome=outcome,
-            size=len(raw),
-            raw=raw,
-            sender=(parsed.sender_address if parsed else None),
-            subject=(parsed.subject[:400] if parsed else None),
-            reason=reason,
-            reference=reference,
-        )
-
     # What a new case would be is decided before the transaction: the
     # plugins' decisions need no database, and a refusal means quarantine.
     registration: Registered | None = None
@@ -170,28 +167,55 @@ def receive_email(
         stored = uow.received(key=key)
         if stored:
             return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
+
+        def store(
+            outcome: str,
+            reason: str | None,
+            reference: str | None = None,
+            files: Sequence[StoredAttachment] = (),
+        ) -> str | None:
+            """Store the message with *outcome*; the reason as stored."""
+            uow.store_received(
+                ReceivedMessage(
+                    message_key=key,
+                    received_at=now,
+                    source=source,
+                    outcome=outcome,
+                    size=len(raw),
+                    raw=raw,
+                    sender=(parsed.sender_address if parsed else None),
+                    subject=(parsed.subject[:400] if parsed else None),
+                    reason=reason,
+                    reference=reference,
+                ),
+                files,
+            )
+            return reason
+
         if parsed is None:
-            reason = trouble or _("meddelandet kunde inte läsas")
-            uow.store_received(record("quarantined", reason))
+            reason = store("quarantined", trouble or _("meddelandet kunde inte läsas"))
             return IntakeOutcome("quarantined", key, None, reason), None, None
         if parsed.automatic:
-            uow.store_received(record("automatic", parsed.automatic), _attachments(parsed))
-            return IntakeOutcome("automatic", key, None, parsed.automatic), None, None
+            reason = store("automatic", parsed.automatic, None, _attachments(parsed))
+            return IntakeOutcome("automatic", key, None, reason), None, None
         files = _attachments(parsed)
-        target = _reply_target(uow, parsed)
-        if target is None and registration is None:
-            reason = trouble or _("meddelandet kunde inte registreras")
-            uow.store_received(record("quarantined", reason), files)
+        notes = "; ".join(parsed.notes) or None
+        claims = _claims(uow, parsed)
+        case = _verified(uow, claims, parsed.sender_address)
+        if case is None and claims:
+            reason = store("quarantined", _unverified(claims, parsed), None, files)
             return IntakeOutcome("quarantined", key, None, reason), None, None
-        if target is not None:
-            new_case, event = _thread(k, uow, target, parsed, key, files)
-            uow.store_received(record("reply", "; ".join(parsed.notes) or None, target), files)
-            return IntakeOutcome("reply", key, target), new_case, event
-        assert registration is not None
+        if case is not None:
+            new_case, event = _thread(k, uow, case, parsed, key, files)
+            store("reply", notes, case.reference, files)
+            return IntakeOutcome("reply", key, case.reference), new_case, event
+        if registration is None:
+            reason = store("quarantined", trouble or _("meddelandet kunde inte registreras"), None, files)
+            return IntakeOutcome("quarantined", key, None, reason), None, None
         reference = uow.next_reference(k.clock.today().year)
         event = k._event(reference, 1, registration, None)
         new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
-        uow.store_received(record("registered", "; ".join(parsed.notes) or None, reference), files)
+        store("registered", notes, reference, files)
         return IntakeOutcome("registered", key, reference), new_case, event
 
     try:
@@ -204,11 +228,89 @@ def receive_email(
     return outcome
 
 
+@attrs.frozen
+class _Claim:
+    """A case a message says it belongs to: *by_notice* when its
+    ``In-Reply-To``/``References`` names a notice of the case, else its
+    subject names the reference."""
+
+    reference: str
+    by_notice: bool
+
+
+#: How many references in a subject are looked up: enough for any person's
+#: subject line, and a bound on the work a subject full of them makes.
+_MAX_NAMED = 10
+
+
+def _claims(uow: UnitOfWork, parsed: ParsedMail) -> list[_Claim]:
+    """The existing cases *parsed* claims to belong to, a notice it replies to first."""
+    claims: list[_Claim] = []
+    found = uow.case_of_message_ids(parsed.in_reply_to)
+    if found is not None:
+        claims.append(_Claim(found, by_notice=True))
+    for reference in parsed.references[:_MAX_NAMED]:
+        if reference != found and uow.exists(reference):
+            claims.append(_Claim(reference, by_notice=False))
+    return claims
+
+
+def _address(value: str | None) -> str | None:
+    """An e-mail address as compared: the bare address, NFC, case-folded."""
+    if not value:
+        return None
+    bare = email.utils.parseaddr(value)[1] or value
+    return unicodedata.normalize("NFC", bare).strip().casefold() or None
+
+
+def _correspondents(uow: UnitOfWork, case: Case) -> set[str]:
+    """The addresses that may write into *case*: its contact's, the senders
+    of the messages taken into it (registered from, threaded into, or
+    released into it by a handler), and those its e-mail notices went to."""
+    found = {case.contact.email} if case.contact is not None and case.contact.email else set()
+    found.update(
+        m.sender for m in uow.received(reference=case.reference, outcomes=("registered", "reply")) if m.sender
+    )
+    found.update(n.address for n in uow.outbox(reference=case.reference, ways=[EMAIL]) if n.address)
+    return {a for a in map(_address, found) if a}
+
+
+def _verified(uow: UnitOfWork, claims: Sequence[_Claim], sender: str | None) -> Case | None:
+    """The first claimed case whose correspondents include *sender*."""
+    address = _address(sender)
+    if address is None:
+        return None
+    for claim in claims:
+        case = uow.get(claim.reference)
+        if address in _correspondents(uow, case):
+            return case
+    return None
+
+
+def _unverified(claims: Sequence[_Claim], parsed: ParsedMail) -> str:
+    """Why a message that claims a case was not taken into it: the case and
+    the reason, never the case's contact (it may be protected)."""
+    named = ", ".join(c.reference for c in claims if not c.by_notice)
+    claim = _("ämnesraden nämner ärende {references}").format(references=named) if named else ""
+    if claims[0].by_notice:
+        replied = _("meddelandet svarar på ett besked i ärende {reference}").format(
+            reference=claims[0].reference
+        )
+        claim = _("{replied}, och {named}").format(replied=replied, named=claim) if claim else replied
+    if parsed.sender_address is None:
+        why = _("men det har ingen avsändaradress")
+    else:
+        why = _("men avsändaren är inte ärendets kontaktperson och har inte skrivit i det förut")
+    return _(
+        "{claim}, {why}: det har inte lagts till i ärendet (hör det dit tar 'klagomal intake release' "
+        "in det; '--new' gör ett nytt ärende av det)"
+    ).format(claim=claim, why=why)
+
+
 def _thread(
-    k: Klagomal, uow: UnitOfWork, target: str, parsed: ParsedMail, key: str, files: list[StoredAttachment]
+    k: Klagomal, uow: UnitOfWork, case: Case, parsed: ParsedMail, key: str, files: Sequence[StoredAttachment]
 ) -> tuple[Case, Event]:
-    """Store *parsed* as a ``message_received`` event in case *target*."""
-    case = uow.get(target)
+    """Store *parsed* as a ``message_received`` event in *case*."""
     sender = (
         f"{parsed.sender_name} <{parsed.sender_address}>" if parsed.sender_name else parsed.sender_address
     )
@@ -220,20 +322,8 @@ def _thread(
         key,
         tuple(f.filename or f.content_type for f in files),
     )
-    event = k._event(target, case.version + 1, data, None)
+    event = k._event(case.reference, case.version + 1, data, None)
     return k._commit(case, event, uow), event
-
-
-def _reply_target(uow: UnitOfWork, parsed: ParsedMail) -> str | None:
-    """The case a message answers: a notice it replies to, else a case its
-    subject names."""
-    found = uow.case_of_message_ids(parsed.in_reply_to)
-    if found is not None:
-        return found
-    for reference in parsed.references:
-        if uow.exists(reference):
-            return reference
-    return None
 
 
 def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Registered:
@@ -266,14 +356,29 @@ def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Register
     return attrs.evolve(data, notes=tuple(dict.fromkeys(notes)))
 
 
-def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeOutcome:
-    """Take a quarantined message in after all, once what stopped it is put
-    right: a unit to register it at (*unit*, or a corrected ``[intag]
-    enhet``), a plugin that no longer refuses it.  It becomes a new case or
-    a reply, exactly as if it had just arrived, and leaves the quarantine;
-    its raw bytes stay as they were.  A message that still cannot be read
-    or registered is refused with the reason, and nothing changes."""
+def release(
+    k: Klagomal,
+    message_id: int,
+    *,
+    unit: str | None = None,
+    into: str | None = None,
+    new: bool = False,
+) -> IntakeOutcome:
+    """Take a quarantined message in after all, once a person has looked at
+    it: into the case *into*; with *new*, as a new case (at *unit*, or
+    ``[intag] enhet``); else into the case it claims (a notice it replies
+    to, a reference in its subject), or as a new case when it claims none.
+    Putting it into a case is a step in that case, for a user who may
+    handle it; a denial is written to the audit log.  It leaves the
+    quarantine, and its sender is one of the case's correspondents from
+    then on; its raw bytes stay as they were.  A message that still cannot
+    be read or registered is refused with the reason, and nothing changes."""
     step = "release"
+    if into is not None and new:
+        raise InvalidInputError(
+            _("ange antingen ärendet meddelandet ska läggas i eller att det ska bli ett nytt ärende"),
+            step=step,
+        )
     found = k.received_messages(ids=[message_id], with_raw=True)
     if not found or found[0].outcome != "quarantined":
         raise InvalidInputError(_("meddelande {id} finns inte i karantänen").format(id=message_id), step=step)
@@ -288,32 +393,42 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
             step=step,
         ) from None
     files = _attachments(parsed)
+    if into is None and not new:
+        with k._transaction() as uow:
+            claims = _claims(uow, parsed)
+        into = claims[0].reference if claims else None
+    if into is not None and unit is not None:
+        raise InvalidInputError(
+            _(
+                "meddelande {id} läggs i ärende {reference}, och en enhet (--unit) gäller bara ett nytt "
+                "ärende (--new)"
+            ).format(id=message_id, reference=into),
+            step=step,
+            reference=into,
+        )
 
-    def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
-        target = _reply_target(uow, parsed)
-        if target is not None:
-            new_case, event = _thread(k, uow, target, parsed, stored.message_key, files)
-            outcome = "reply"
-        else:
-            if registration is None:  # pragma: no cover - the case it replied to vanished meanwhile
-                raise InvalidInputError(
-                    _("meddelande {id} kan inte registreras").format(id=message_id), step=step
-                )
-            data = registration
-            target = uow.next_reference(k.clock.today().year)
-            event = k._event(target, 1, data, None)
-            new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
-            outcome = "registered"
-        if not uow.release_received(message_id, outcome, target, _("släppt ur karantänen"), files):
+    def moved(uow: UnitOfWork, outcome: str, reference: str) -> None:
+        if not uow.release_received(message_id, outcome, reference, _("släppt ur karantänen"), files):
             raise InvalidInputError(
                 _("meddelande {id} har redan släppts ur karantänen").format(id=message_id), step=step
             )
-        return IntakeOutcome(outcome, stored.message_key, target), new_case, event
 
-    registration: Registered | None = None
-    with k._transaction() as uow:
-        replying = _reply_target(uow, parsed) is not None
-    if not replying:
+    if into is not None:
+        target = into
+
+        def into_case(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
+            try:
+                case = uow.get(target)
+            except CaseNotFoundError:
+                raise CaseNotFoundError(target, step) from None
+            k._check(Operation.HANDLE, case)
+            new_case, event = _thread(k, uow, case, parsed, stored.message_key, files)
+            moved(uow, "reply", target)
+            return IntakeOutcome("reply", stored.message_key, target), new_case, event
+
+        with k._denials(Operation.HANDLE):
+            outcome, case, event = k._write(into_case)
+    else:
         try:
             registration = _registration(k, parsed, unit)
         except KlagomalError as exc:
@@ -323,6 +438,14 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
                 ),
                 step=step,
             ) from None
-    outcome, case, event = k._write(body)
+
+        def as_new_case(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
+            reference = uow.next_reference(k.clock.today().year)
+            event = k._event(reference, 1, registration, None)
+            new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
+            moved(uow, "registered", reference)
+            return IntakeOutcome("registered", stored.message_key, reference), new_case, event
+
+        outcome, case, event = k._write(as_new_case)
     k._after_commit(case, event)
     return outcome
