@@ -16,6 +16,7 @@ from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -241,6 +242,62 @@ def test_release_into_a_case_needs_the_right_to_handle_it(k: Klagomal) -> None:
     assert [(e.action, e.reference) for e in denied] == [("handlagga", ref)] * 2
     released = k.as_user("omar.ali").release_from_quarantine(held.id or 0)
     assert (released.outcome, released.reference) == ("reply", ref)
+
+
+def test_the_same_message_id_with_other_bytes_is_a_new_message(k: Klagomal) -> None:
+    # Only the same bytes are the same message: a Message-ID is whatever the sender wrote.
+    first = mail("Gatlyktan på Storgatan är trasig.", message_id="<samma@example.se>")
+    second = mail("Jag vill klaga på bussen, den kom aldrig.", message_id="<samma@example.se>")
+    one = k.receive_email(first)
+    two = k.receive_email(second)
+    assert (one.outcome, two.outcome) == ("registered", "registered")
+    assert one.reference != two.reference
+    assert "<samma@example.se>" in (two.reason or "")
+    assert "bussen" in k.get(two.reference or "").text
+    assert any("<samma@example.se>" in n for n in k.history(two.reference or "")[0].data.notes)
+    assert [k.receive_email(first).outcome, k.receive_email(second).outcome] == ["duplicate", "duplicate"]
+    kept = k.received_messages(with_raw=True)
+    assert [m.raw for m in kept] == [first, second]
+    assert kept[0].message_key == "<samma@example.se>"
+    assert kept[1].message_key != kept[0].message_key
+    assert k.received_messages(reference=two.reference)[0].reason == two.reason
+
+
+def test_a_message_stored_meanwhile_under_its_message_id_does_not_swallow_it(
+    new_database: Callable[[], str], clock: FixedClock
+) -> None:
+    # Two receivers at once: the other one stores a message with the same Message-ID between
+    # this one's look-up and its insert.  This one's message is still stored, under its digest.
+    import attrs
+
+    from klagomal.organisation import default_organisation
+    from klagomal.settings import IntakeSettings
+
+    url = new_database()
+    if url.startswith("sqlite"):
+        pytest.skip("SQLite takes the write lock at BEGIN: the two cannot interleave")
+    # No receiving unit: both wait in the quarantine, so neither takes a lock the other needs.
+    organisation = attrs.evolve(default_organisation(), intake=IntakeSettings())
+    with (
+        Klagomal(url, clock=clock, organisation=organisation, load_entrypoints=False) as k,
+        Klagomal(url, clock=clock, organisation=organisation, load_entrypoints=False) as other,
+    ):
+        k.init()
+        mine = mail("Min text.", message_id="<krock@example.se>")
+        theirs = mail("Deras text.", message_id="<krock@example.se>")
+        meanwhile: list[str] = []
+
+        def interleave(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.startswith("INSERT INTO received_messages") and not meanwhile:
+                meanwhile.append(other.receive_email(theirs).outcome)
+
+        sa.event.listen(k.storage.engine, "before_cursor_execute", interleave)
+        outcome = k.receive_email(mine)
+        assert (meanwhile, outcome.outcome) == (["quarantined"], "quarantined")
+        kept = k.received_messages(with_raw=True)
+        assert [m.raw for m in kept] == [theirs, mine]
+        assert [m.message_key for m in kept] == ["<krock@example.se>", outcome.message_key]
+        assert outcome.message_key.startswith("sha256:")
 
 
 def test_a_display_name_without_letters_is_no_name(k: Klagomal) -> None:
@@ -599,3 +656,22 @@ def test_a_stranger_and_a_release_into_its_case_on_the_command_line(
     assert "finns inte" in cli.refused("intake release 3 --into 2026-00042", today="2026-03-02").err
     assert "--unit" in cli.refused("intake release 3 --into 2026-00001 --unit kof-badhus").err
     assert cli.ok("intake release 3 --new", today="2026-03-02").out == "registrerat som 2026-00002\n"
+
+
+def test_same_message_id_and_a_name_without_letters_on_the_command_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    cli.ok("init")
+    sender = "Robert'); DROP TABLE cases;-- <robert@example.se>"
+    (tmp_path / "a.eml").write_bytes(mail("Gatlyktan är trasig.", message_id="<x@example.se>", sender=sender))
+    (tmp_path / "b.eml").write_bytes(mail("Bussen kom aldrig.", message_id="<x@example.se>", sender=sender))
+    assert cli.ok("intake email a.eml", today="2026-03-02").out == "registrerat som 2026-00001\n"
+    second = cli.ok("intake email b.eml", today="2026-03-02").out
+    assert second.startswith("registrerat som 2026-00002 (")
+    assert "<x@example.se>" in second
+    for name, reference in (("a", "2026-00001"), ("b", "2026-00002")):
+        assert cli.ok(f"intake email {name}.eml", today="2026-03-02").out == f"redan mottaget ({reference})\n"
+    assert "Bussen kom aldrig." in cli.ok("show 2026-00002").out
+    cli.ok("acknowledge 2026-00002 --handler Hanna", today="2026-03-02")
+    assert cli.ok("letter 2026-00002", today="2026-03-02").out.split("\n")[2] == "Hej!"

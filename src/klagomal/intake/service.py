@@ -8,8 +8,10 @@ stores the raw bytes, whatever becomes of them, in the same transaction as
 the case's event, so that a message is either stored with its outcome or not
 stored at all (and the sender's server tries again).
 
-* A message with a Message-ID (or, without one, the same bytes) that is
-  stored already is a **duplicate**: nothing changes.
+* A message with the same bytes as one stored already is a **duplicate**:
+  nothing changes.  A message with the Message-ID of a stored one but other
+  bytes is a message of its own: stored under the digest of its bytes, with
+  a note that the Message-ID was seen before.
 * A message that **claims** a case, because its ``In-Reply-To``/``References``
   names a notice klagomal sent about it or its subject names its reference,
   is a **reply**, a ``message_received`` event in that case, when its sender
@@ -56,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.storage.base import UnitOfWork
 
-__all__ = ["IntakeOutcome", "kind_of", "message_key", "receive_email", "release"]
+__all__ = ["IntakeOutcome", "digest_key", "kind_of", "message_key", "receive_email", "release"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,246}>")
 
@@ -68,7 +70,9 @@ class IntakeOutcome:
     :param outcome: ``registered``, ``reply``, ``automatic``, ``quarantined``
         or ``duplicate`` (stored before; nothing changed).
     :param reference: the case it registered or was threaded into.
-    :param reason: why it is in quarantine or automatic.
+    :param reason: why it is in quarantine or automatic; for a new case or a
+        reply, a note for the one who runs the intake (its Message-ID was
+        seen before with other content), else ``None``.
     """
 
     outcome: str
@@ -78,10 +82,12 @@ class IntakeOutcome:
 
     def describe(self) -> str:
         """One Swedish line for the person who runs the intake."""
-        if self.outcome == "registered":
-            return _("registrerat som {reference}").format(reference=self.reference)
-        if self.outcome == "reply":
-            return _("svar i ärende {reference}").format(reference=self.reference)
+        if self.outcome in ("registered", "reply"):
+            if self.outcome == "registered":
+                line = _("registrerat som {reference}").format(reference=self.reference)
+            else:
+                line = _("svar i ärende {reference}").format(reference=self.reference)
+            return f"{line} ({self.reason})" if self.reason else line
         if self.outcome == "duplicate":
             return _("redan mottaget ({reference})").format(reference=self.reference or "-")
         if self.outcome == "automatic":
@@ -90,8 +96,10 @@ class IntakeOutcome:
 
 
 def message_key(raw: bytes, parsed: ParsedMail | None) -> str:
-    """The key a message is stored under: its Message-ID, or a digest of the
-    bytes when it has none (or cannot be read)."""
+    """The key a message is first looked up and stored under: its Message-ID,
+    or the digest of its bytes (:func:`digest_key`) when it has none.  A
+    message whose Message-ID is stored already with other bytes is stored
+    under its digest instead (:func:`receive_email`)."""
     if parsed is not None and parsed.message_id:
         return parsed.message_id
     if parsed is None:
@@ -102,6 +110,11 @@ def message_key(raw: bytes, parsed: ParsedMail | None) -> str:
             found = None
         if found:
             return found.group(0)
+    return digest_key(raw)
+
+
+def digest_key(raw: bytes) -> str:
+    """``sha256:<hex>``: the key of these bytes, whatever their headers say."""
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -133,6 +146,11 @@ def _attachments(parsed: ParsedMail) -> list[StoredAttachment]:
     return [StoredAttachment(a.filename, a.content_type[:100], a.size, a.data) for a in parsed.attachments]
 
 
+#: How often a message is tried again when another receiver stored a message
+#: under the same key between our look-up and our insert.
+_STORE_ATTEMPTS = 3
+
+
 def receive_email(
     k: Klagomal,
     raw: bytes,
@@ -152,7 +170,7 @@ def receive_email(
         trouble = None
     except MailParseError as exc:
         parsed, trouble = None, exc.reason
-    key = message_key(raw, parsed)
+    first_key = message_key(raw, parsed)
 
     # What a new case would be is decided before the transaction: the
     # plugins' decisions need no database, and a refusal means quarantine.
@@ -164,9 +182,21 @@ def receive_email(
             trouble = _("registreringen gick inte: {reason}").format(reason=exc)
 
     def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case | None, Event | None]:
-        stored = uow.received(key=key)
+        key, note = first_key, None
+        stored = uow.received(key=key, with_raw=True)
         if stored:
-            return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
+            if stored[0].raw == raw:
+                return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
+            # The same Message-ID, other bytes: whatever the sender's software
+            # (or someone else) put in the header, this is a message of its own.
+            key = digest_key(raw)
+            again = uow.received(key=key)
+            if again:
+                return IntakeOutcome("duplicate", key, again[0].reference, again[0].reason), None, None
+            note = _(
+                "Message-ID {message_id} har tagits emot förut med annat innehåll, som meddelande {id}; "
+                "det här är ett eget meddelande"
+            ).format(message_id=first_key, id=stored[0].id)
 
         def store(
             outcome: str,
@@ -174,7 +204,8 @@ def receive_email(
             reference: str | None = None,
             files: Sequence[StoredAttachment] = (),
         ) -> str | None:
-            """Store the message with *outcome*; the reason as stored."""
+            """Store the message with *outcome*; the reason as stored (with the note)."""
+            reason = "; ".join(part for part in (reason, note) if part) or None
             uow.store_received(
                 ReceivedMessage(
                     message_key=key,
@@ -208,21 +239,27 @@ def receive_email(
         if case is not None:
             new_case, event = _thread(k, uow, case, parsed, key, files)
             store("reply", notes, case.reference, files)
-            return IntakeOutcome("reply", key, case.reference), new_case, event
+            return IntakeOutcome("reply", key, case.reference, note), new_case, event
         if registration is None:
             reason = store("quarantined", trouble or _("meddelandet kunde inte registreras"), None, files)
             return IntakeOutcome("quarantined", key, None, reason), None, None
+        data = registration if note is None else attrs.evolve(registration, notes=(*registration.notes, note))
         reference = uow.next_reference(k.clock.today().year)
-        event = k._event(reference, 1, registration, None)
+        event = k._event(reference, 1, data, None)
         new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
         store("registered", notes, reference, files)
-        return IntakeOutcome("registered", key, reference), new_case, event
+        return IntakeOutcome("registered", key, reference, note), new_case, event
 
-    try:
-        outcome, case, event = k._write(body)
-    except IntegrityError:
-        # Another receiver stored the same message meanwhile.
-        return IntakeOutcome("duplicate", key)
+    for attempt in range(_STORE_ATTEMPTS):
+        try:
+            outcome, case, event = k._write(body)
+            break
+        except IntegrityError:
+            # Another receiver stored a message under the same key meanwhile:
+            # look again, now that it is there (the same bytes are then a
+            # duplicate; other bytes are stored under their own digest).
+            if attempt == _STORE_ATTEMPTS - 1:
+                raise
     if case is not None and event is not None:
         k._after_commit(case, event)
     return outcome
