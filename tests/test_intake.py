@@ -183,6 +183,42 @@ def test_a_forged_reply_to_a_notice_is_quarantined(k: Klagomal) -> None:
     assert k.history(ref) == before
 
 
+def test_an_address_a_notice_of_the_case_went_to_may_reply(
+    new_database: Callable[[], str], clock: FixedClock, tmp_path: Path
+) -> None:
+    import attrs
+
+    from klagomal.organisation import default_organisation
+
+    organisation = default_organisation()
+    delivery = attrs.evolve(organisation.delivery, email_notifier="fil", folder=str(tmp_path))
+    organisation = attrs.evolve(organisation, delivery=delivery)
+    with Klagomal(new_database(), clock=clock, organisation=organisation, load_entrypoints=False) as k:
+        k.init()
+        ref = register_case(k).reference
+        k.acknowledge(ref, "Hanna Lind", RESPOND_BY)
+        k.answer(ref, "skriftligt", "Vi har pratat med personalen.")
+        k.close(ref, False)
+        k.escalate(ref, "Inte nöjd")
+        [escalation] = [n for n in k.outbox(reference=ref) if n.kind == "eskalering_chef"]
+
+        def answer() -> bytes:
+            return mail(
+                "Jag tar över ärendet.",
+                subject="SV: Ärende lyft till dig",
+                in_reply_to=escalation.message_id,
+                sender="Socialchefen <socialforvaltningen@exempelkommun.se>",
+            )
+
+        # Not yet e-mailed to anyone: the address is not the case's.
+        assert k.receive_email(answer()).outcome == "quarantined"
+        k.deliver()
+        [sent] = [n for n in k.outbox(reference=ref) if n.kind == "eskalering_chef"]
+        assert sent.address == "socialforvaltningen@exempelkommun.se"
+        again = k.receive_email(answer())
+        assert (again.outcome, again.reference) == ("reply", ref)
+
+
 def test_a_protected_contacts_address_is_never_in_the_reason(k: Klagomal) -> None:
     hidden = Contact(name="Sanna Gömd", email="sanna.gomd@example.se", phone="070-987 65 43", protected=True)
     ref = register_case(k, contact=hidden).reference
