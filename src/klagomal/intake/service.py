@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from klagomal import lifecycle
 from klagomal.access import Operation
 from klagomal.errors import CaseNotFoundError, InvalidInputError, KlagomalError
-from klagomal.events import Event, Registered
+from klagomal.events import Event, MessageReceived, Registered
 from klagomal.i18n import _
 from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
@@ -300,26 +300,34 @@ def _address(value: str | None) -> str | None:
     return unicodedata.normalize("NFC", bare).strip().casefold() or None
 
 
-def _correspondents(uow: UnitOfWork, case: Case) -> set[str]:
-    """The addresses that may write into *case*: its contact's, the senders
-    of the messages taken into it (registered from, threaded into, or
-    released into it by a handler), and those its e-mail notices went to."""
-    found = {case.contact.email} if case.contact is not None and case.contact.email else set()
-    found.update(
-        m.sender for m in uow.received(reference=case.reference, outcomes=("registered", "reply")) if m.sender
-    )
-    found.update(n.address for n in uow.outbox(reference=case.reference, ways=[EMAIL]) if n.address)
-    return {a for a in map(_address, found) if a}
+def _is_correspondent(uow: UnitOfWork, case: Case, address: str) -> bool:
+    """Whether *address* may write into *case*: its contact's, a sender of a
+    message taken into it (registered from, threaded or released into it),
+    or an address one of its e-mail notices went to.  Cheapest first, and
+    only through the case's own indexed rows (its events, its notices)."""
+    if case.contact is not None and _address(case.contact.email) == address:
+        return True
+    for event in uow.history(case.reference):
+        data = event.data
+        if isinstance(data, MessageReceived):
+            known = data.sender
+        elif isinstance(data, Registered):
+            known = data.contact.email if data.contact is not None else None
+        else:
+            continue
+        if _address(known) == address:
+            return True
+    return any(_address(n.address) == address for n in uow.outbox(reference=case.reference, ways=[EMAIL]))
 
 
 def _verified(uow: UnitOfWork, claims: Sequence[_Claim], sender: str | None) -> Case | None:
-    """The first claimed case whose correspondents include *sender*."""
+    """The first claimed case *sender* is a correspondent of."""
     address = _address(sender)
     if address is None:
         return None
     for claim in claims:
         case = uow.get(claim.reference)
-        if address in _correspondents(uow, case):
+        if _is_correspondent(uow, case, address):
             return case
     return None
 
