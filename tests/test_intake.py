@@ -16,13 +16,15 @@ from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import register_case
 from klagomal import FixedClock, Klagomal, hookimpl
-from klagomal.errors import InvalidInputError, InvalidStepError
-from klagomal.model import Finding
+from klagomal.audit import DENIED
+from klagomal.errors import AccessDeniedError, CaseNotFoundError, InvalidInputError, InvalidStepError
+from klagomal.model import Contact, Finding
 from test_cli import Cli
 
 RESPOND_BY = dt.date(2026, 3, 27)
@@ -136,11 +138,212 @@ def test_a_reply_to_a_notice_is_threaded_into_its_case(k: Klagomal) -> None:
 
 def test_a_reply_naming_the_case_in_the_subject_is_threaded(k: Klagomal) -> None:
     ref = register_case(k).reference
-    outcome = k.receive_email(mail("Jag har ett foto också.", subject=f"Re: ärende {ref}"))
+    outcome = k.receive_email(
+        mail("Jag har ett foto också.", subject=f"Re: ärende {ref}", sender="Eva Svensson <eva@example.se>")
+    )
     assert (outcome.outcome, outcome.reference) == ("reply", ref)
     # A reference that does not exist makes a new case instead.
     other = k.receive_email(mail("Om ärende 2026-09999", subject="Ärende 2026-09999"))
     assert other.outcome == "registered"
+
+
+STRANGER = "Mallory Främling <mallory@angripare.example>"
+
+
+def test_a_stranger_naming_a_case_is_quarantined_not_joined(k: Klagomal) -> None:
+    # Whoever knows a reference must not be able to write into that case.
+    ref = register_case(k).reference
+    before = k.history(ref)
+    raw = mail("Jag skriver i ert ärende.", subject=f"hej {ref}", sender=STRANGER)
+    outcome = k.receive_email(raw)
+    assert outcome.outcome == "quarantined"
+    assert f"ärende {ref}" in (outcome.reason or "")
+    assert "avsändaren" in (outcome.reason or "")
+    assert k.history(ref) == before
+    assert len(k.cases()) == 1  # nor a new case: it claims to belong to one
+    [kept] = k.received_messages(outcomes=["quarantined"], with_raw=True)
+    assert (kept.raw, kept.reason, kept.reference) == (raw, outcome.reason, None)
+    assert k.received_messages(reference=ref) == []
+    # The case's contact, however she writes her address, is let in.
+    own = k.receive_email(mail("Ett foto till.", subject=f"Re: {ref}", sender="Eva <EVA@Example.SE>"))
+    assert (own.outcome, own.reference) == ("reply", ref)
+    assert k.history(ref)[-1].type == "message_received"
+
+
+def test_a_forged_reply_to_a_notice_is_quarantined(k: Klagomal) -> None:
+    # klagomal's Message-IDs can be guessed from a reference: naming one proves nothing on its own.
+    ref = register_case(k).reference
+    k.acknowledge(ref, "Hanna Lind", RESPOND_BY)
+    [besked] = k.outbox(reference=ref)
+    before = k.history(ref)
+    forged = k.receive_email(mail("Ändra min adress.", subject="SV: Besked", in_reply_to=besked.message_id,
+                                  sender=STRANGER))  # fmt: skip
+    assert forged.outcome == "quarantined"
+    assert f"besked i ärende {ref}" in (forged.reason or "")
+    assert k.history(ref) == before
+
+
+def test_an_address_a_notice_of_the_case_went_to_may_reply(
+    new_database: Callable[[], str], clock: FixedClock, tmp_path: Path
+) -> None:
+    import attrs
+
+    from klagomal.organisation import default_organisation
+
+    organisation = default_organisation()
+    delivery = attrs.evolve(organisation.delivery, email_notifier="fil", folder=str(tmp_path))
+    organisation = attrs.evolve(organisation, delivery=delivery)
+    with Klagomal(new_database(), clock=clock, organisation=organisation, load_entrypoints=False) as k:
+        k.init()
+        ref = register_case(k).reference
+        k.acknowledge(ref, "Hanna Lind", RESPOND_BY)
+        k.answer(ref, "skriftligt", "Vi har pratat med personalen.")
+        k.close(ref, False)
+        k.escalate(ref, "Inte nöjd")
+        [escalation] = [n for n in k.outbox(reference=ref) if n.kind == "eskalering_chef"]
+
+        def answer() -> bytes:
+            return mail(
+                "Jag tar över ärendet.",
+                subject="SV: Ärende lyft till dig",
+                in_reply_to=escalation.message_id,
+                sender="Socialchefen <socialforvaltningen@exempelkommun.se>",
+            )
+
+        # Not yet e-mailed to anyone: the address is not the case's.
+        assert k.receive_email(answer()).outcome == "quarantined"
+        k.deliver()
+        [sent] = [n for n in k.outbox(reference=ref) if n.kind == "eskalering_chef"]
+        assert sent.address == "socialforvaltningen@exempelkommun.se"
+        again = k.receive_email(answer())
+        assert (again.outcome, again.reference) == ("reply", ref)
+
+
+def test_a_protected_contacts_address_is_never_in_the_reason(k: Klagomal) -> None:
+    hidden = Contact(name="Sanna Gömd", email="sanna.gomd@example.se", phone="070-987 65 43", protected=True)
+    ref = register_case(k, contact=hidden).reference
+    outcome = k.receive_email(mail("Hej", subject=f"SV: {ref}", sender="Sanna <sanna.gomd@annan.example>"))
+    assert outcome.outcome == "quarantined"
+    [kept] = k.received_messages(outcomes=["quarantined"])
+    for reason in (outcome.reason or "", kept.reason or ""):
+        assert ref in reason
+        assert not any(s in reason for s in ("sanna.gomd@example.se", "Gömd", "987 65 43"))
+
+
+def test_release_puts_a_claimed_message_into_its_case(k: Klagomal) -> None:
+    ref = register_case(k).reference
+    other = register_case(k).reference
+    first = k.receive_email(
+        mail("Jag är Evas granne och såg det också.", subject=f"ärende {ref}", sender=STRANGER)
+    )
+    [held] = k.received_messages(outcomes=["quarantined"])
+    # Into the case it named, by default; its sender is known to the case from then on.
+    released = k.release_from_quarantine(held.id or 0)
+    assert (first.outcome, released.outcome, released.reference) == ("quarantined", "reply", ref)
+    assert "Evas granne" in k.history(ref)[-1].data.text
+    again = k.receive_email(mail("Och en sak till.", subject=f"Re: ärende {ref}", sender=STRANGER))
+    assert (again.outcome, again.reference) == ("reply", ref)
+    # Into another case the handler names, or as a new case.
+    k.receive_email(mail("Fel nummer i ämnet.", subject=f"ärende {other}", sender="Bo <bo@example.se>"))
+    k.receive_email(
+        mail("Jag föreslår en ny lekplats.", subject=f"ang. {other}", sender="Cecilia <c@example.se>")
+    )
+    [wrong, new] = k.received_messages(outcomes=["quarantined"])
+    with pytest.raises(CaseNotFoundError):
+        k.release_from_quarantine(wrong.id or 0, into="2026-09999")
+    with pytest.raises(InvalidInputError, match="--unit"):
+        k.release_from_quarantine(wrong.id or 0, into=ref, unit="klf-kontaktcenter")
+    moved = k.release_from_quarantine(wrong.id or 0, into=ref)
+    assert (moved.outcome, moved.reference) == ("reply", ref)
+    assert k.history(other)[-1].type != "message_received"
+    registered = k.release_from_quarantine(new.id or 0, new=True)
+    assert registered.outcome == "registered"
+    assert registered.reference not in (ref, other)
+    assert k.received_messages(outcomes=["quarantined"]) == []
+
+
+def test_release_into_a_case_needs_the_right_to_handle_it(k: Klagomal) -> None:
+    ref = register_case(k).reference  # at soc-aldre-hemtjanst-norr
+    k.receive_email(mail("Hej", subject=f"ärende {ref}", sender=STRANGER))
+    [held] = k.received_messages(outcomes=["quarantined"])
+    before = k.history(ref)
+    outside = k.as_user("kontaktcenter")  # a handler of klf-kontaktcenter only
+    with pytest.raises(AccessDeniedError, match=ref):
+        outside.release_from_quarantine(held.id or 0)
+    with pytest.raises(AccessDeniedError, match=ref):
+        outside.release_from_quarantine(held.id or 0, into=ref)
+    assert k.history(ref) == before
+    assert [m.id for m in k.received_messages(outcomes=["quarantined"])] == [held.id]
+    denied = [e for e in k.audit_log(user_id="kontaktcenter") if e.outcome == DENIED]
+    assert [(e.action, e.reference) for e in denied] == [("handlagga", ref)] * 2
+    released = k.as_user("omar.ali").release_from_quarantine(held.id or 0)
+    assert (released.outcome, released.reference) == ("reply", ref)
+
+
+def test_the_same_message_id_with_other_bytes_is_a_new_message(k: Klagomal) -> None:
+    # Only the same bytes are the same message: a Message-ID is whatever the sender wrote.
+    first = mail("Gatlyktan på Storgatan är trasig.", message_id="<samma@example.se>")
+    second = mail("Jag vill klaga på bussen, den kom aldrig.", message_id="<samma@example.se>")
+    one = k.receive_email(first)
+    two = k.receive_email(second)
+    assert (one.outcome, two.outcome) == ("registered", "registered")
+    assert one.reference != two.reference
+    assert "<samma@example.se>" in (two.reason or "")
+    assert "bussen" in k.get(two.reference or "").text
+    assert any("<samma@example.se>" in n for n in k.history(two.reference or "")[0].data.notes)
+    assert [k.receive_email(first).outcome, k.receive_email(second).outcome] == ["duplicate", "duplicate"]
+    kept = k.received_messages(with_raw=True)
+    assert [m.raw for m in kept] == [first, second]
+    assert kept[0].message_key == "<samma@example.se>"
+    assert kept[1].message_key != kept[0].message_key
+    assert k.received_messages(reference=two.reference)[0].reason == two.reason
+
+
+def test_a_message_stored_meanwhile_under_its_message_id_does_not_swallow_it(
+    new_database: Callable[[], str], clock: FixedClock
+) -> None:
+    # Two receivers at once: the other one stores a message with the same Message-ID between
+    # this one's look-up and its insert.  This one's message is still stored, under its digest.
+    import attrs
+
+    from klagomal.organisation import default_organisation
+    from klagomal.settings import IntakeSettings
+
+    url = new_database()
+    if url.startswith("sqlite"):
+        pytest.skip("SQLite takes the write lock at BEGIN: the two cannot interleave")
+    # No receiving unit: both wait in the quarantine, so neither takes a lock the other needs.
+    organisation = attrs.evolve(default_organisation(), intake=IntakeSettings())
+    with (
+        Klagomal(url, clock=clock, organisation=organisation, load_entrypoints=False) as k,
+        Klagomal(url, clock=clock, organisation=organisation, load_entrypoints=False) as other,
+    ):
+        k.init()
+        mine = mail("Min text.", message_id="<krock@example.se>")
+        theirs = mail("Deras text.", message_id="<krock@example.se>")
+        meanwhile: list[str] = []
+
+        def interleave(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.startswith("INSERT INTO received_messages") and not meanwhile:
+                meanwhile.append(other.receive_email(theirs).outcome)
+
+        sa.event.listen(k.storage.engine, "before_cursor_execute", interleave)
+        outcome = k.receive_email(mine)
+        assert (meanwhile, outcome.outcome) == (["quarantined"], "quarantined")
+        kept = k.received_messages(with_raw=True)
+        assert [m.raw for m in kept] == [theirs, mine]
+        assert [m.message_key for m in kept] == ["<krock@example.se>", outcome.message_key]
+        assert outcome.message_key.startswith("sha256:")
+
+
+def test_a_display_name_without_letters_is_no_name(k: Klagomal) -> None:
+    raw = mail(subject="Gatlyktan", sender="Robert'); DROP TABLE cases;-- <robert@example.se>")
+    outcome = k.receive_email(raw)
+    case = k.get(outcome.reference or "")
+    assert case.contact is not None
+    assert (case.contact.name, case.contact.email) == (None, "robert@example.se")
+    k.acknowledge(case.reference, "Hanna Lind", RESPOND_BY)
+    assert k.letter(case.reference).text.startswith("Hej!\n")
 
 
 def test_auto_replies_and_bounces_make_no_case(k: Klagomal) -> None:
@@ -454,3 +657,57 @@ def test_release_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
     assert released.out == "registrerat som 2026-00001\n"
     assert cli.ok([*org, "list", "--quarantine"]).out == "0 meddelanden i karantän\n"
     assert "finns inte i karantänen" in cli.refused([*org, "intake", "release", "1"]).err
+
+
+def test_a_stranger_and_a_release_into_its_case_on_the_command_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    cli.ok("init")
+    cli.ok(
+        ["register", "--kind", "klagomal", "--channel", "telefon", "--unit", "kof-badhus",
+         "--text", "Duschen är kall.", "--name", "Eva Svensson", "--email", "eva@example.se"],
+        today="2026-03-02",
+    )  # fmt: skip
+    (tmp_path / "hej.eml").write_bytes(
+        mail("Jag skriver i ert ärende.", subject="hej 2026-00001", sender=STRANGER)
+    )
+    held = cli.ok("intake email hej.eml", today="2026-03-02").out
+    assert held.startswith("i karantän: ")
+    assert "2026-00001" in held
+    assert "Jag skriver i ert ärende" not in cli.ok("show 2026-00001").out
+    assert cli.ok("list --quarantine").out.startswith("1  ")
+    released = cli.ok("intake release 1 --into 2026-00001", today="2026-03-02")
+    assert released.out == "svar i ärende 2026-00001\n"
+    assert "Jag skriver i ert ärende" in cli.ok("show 2026-00001").out
+    assert cli.ok("list --quarantine").out == "0 meddelanden i karantän\n"
+    (tmp_path / "ny.eml").write_bytes(
+        mail("Fler bänkar i parken.", subject="hej 2026-00001", sender=STRANGER)
+    )
+    assert cli.ok("intake email ny.eml", today="2026-03-02").out == "svar i ärende 2026-00001\n"
+    (tmp_path / "fel.eml").write_bytes(
+        mail("Fler bänkar.", subject="2026-00001", sender="Bo <bo@example.se>")
+    )
+    cli.ok("intake email fel.eml", today="2026-03-02")
+    assert "finns inte" in cli.refused("intake release 3 --into 2026-00042", today="2026-03-02").err
+    assert "--unit" in cli.refused("intake release 3 --into 2026-00001 --unit kof-badhus").err
+    assert cli.ok("intake release 3 --new", today="2026-03-02").out == "registrerat som 2026-00002\n"
+
+
+def test_same_message_id_and_a_name_without_letters_on_the_command_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    cli.ok("init")
+    sender = "Robert'); DROP TABLE cases;-- <robert@example.se>"
+    (tmp_path / "a.eml").write_bytes(mail("Gatlyktan är trasig.", message_id="<x@example.se>", sender=sender))
+    (tmp_path / "b.eml").write_bytes(mail("Bussen kom aldrig.", message_id="<x@example.se>", sender=sender))
+    assert cli.ok("intake email a.eml", today="2026-03-02").out == "registrerat som 2026-00001\n"
+    second = cli.ok("intake email b.eml", today="2026-03-02").out
+    assert second.startswith("registrerat som 2026-00002 (")
+    assert "<x@example.se>" in second
+    for name, reference in (("a", "2026-00001"), ("b", "2026-00002")):
+        assert cli.ok(f"intake email {name}.eml", today="2026-03-02").out == f"redan mottaget ({reference})\n"
+    assert "Bussen kom aldrig." in cli.ok("show 2026-00002").out
+    cli.ok("acknowledge 2026-00002 --handler Hanna", today="2026-03-02")
+    assert cli.ok("letter 2026-00002", today="2026-03-02").out.split("\n")[2] == "Hej!"

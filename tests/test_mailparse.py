@@ -690,6 +690,12 @@ def test_missing_subject_is_empty() -> None:
         ("undisclosed-recipients:;", None, None),
         ("<<<>>>", None, None),
         ("Eva <eva@example.se", "Eva", "eva@example.se"),
+        # A display name without a letter is no name: the letter says "Hej!", not "Hej --!".
+        ("Robert'); DROP TABLE cases;-- <robert@example.se>", None, "robert@example.se"),
+        ('"--" <eva@example.se>', None, "eva@example.se"),
+        ('"12345" <eva@example.se>', None, "eva@example.se"),
+        ("=?utf-8?q?=E2=80=94_=3B-)?= <eva@example.se>", None, "eva@example.se"),
+        ('"_ _" <eva@example.se>', None, "eva@example.se"),
     ],
 )
 def test_sender(header: str, name: str | None, address: str | None) -> None:
@@ -699,6 +705,21 @@ def test_sender(header: str, name: str | None, address: str | None) -> None:
     ).encode()
     mail = parse_mail(raw)
     assert (mail.sender_name, mail.sender_address) == (name, address)
+
+
+NOT_A_LETTER = st.characters(
+    exclude_categories=("Lu", "Ll", "Lt", "Lm", "Lo", "Cc", "Cs", "Zl", "Zp"), exclude_characters='<>"\\'
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(NOT_A_LETTER, min_size=1, max_size=20))
+def test_property_a_display_name_without_letters_is_no_name(name: str) -> None:
+    # Whatever the display name holds, the sender's name has a letter in it, or there is none.
+    quoted = '"' + name + '"'
+    raw = f"From: {quoted} <eva@example.se>\nSubject: x\n\nHej, snön är kvar.\n".encode()
+    mail = parse_mail(raw)
+    assert (mail.sender_name, mail.sender_address) == (None, "eva@example.se")
 
 
 @pytest.mark.parametrize(

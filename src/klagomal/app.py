@@ -798,13 +798,16 @@ class Klagomal:
         self._allowed(Operation.REGISTER)
         return receive_email(self, raw, source=source, unit=unit)
 
-    def release_from_quarantine(self, message_id: int, *, unit: str | None = None) -> IntakeOutcome:
-        """Take a quarantined message in after all, once what stopped it is
-        put right (:func:`klagomal.intake.service.release`)."""
+    def release_from_quarantine(
+        self, message_id: int, *, unit: str | None = None, into: str | None = None, new: bool = False
+    ) -> IntakeOutcome:
+        """Take a quarantined message in after all, once a person has looked
+        at it: into the case *into* (or the case it claims), or with *new*
+        as a new case (:func:`klagomal.intake.service.release`)."""
         from klagomal.intake.service import release
 
         self._allowed(Operation.REGISTER)
-        return release(self, message_id, unit=unit)
+        return release(self, message_id, unit=unit, into=into, new=new)
 
     def received_messages(
         self,

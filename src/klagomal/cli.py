@@ -430,6 +430,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("id", type=int, metavar="ID", help=_("meddelandets nummer i 'klagomal list --quarantine'"))
     q.add_argument("--unit", metavar="ENHET", help=_("enheten som ska ta emot det (standard: [intag] enhet)"))
+    into = q.add_mutually_exclusive_group()
+    into.add_argument(
+        "--into", metavar="ÄRENDE", help=_("lägg det i detta ärende (standard: ärendet det hänvisar till)")
+    )
+    into.add_argument("--new", action="store_true", help=_("gör ett nytt ärende av det"))
     q.set_defaults(run=_cmd_intake_release)
     q = intake.add_parser("csv", help=_("svarskort, skannade eller inskrivna, ett per rad (CSV)"))
     q.add_argument("file", metavar="FIL")
@@ -1802,7 +1807,7 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: _Output) -> int:
 
 def _cmd_intake_release(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
-        outcome = k.release_from_quarantine(args.id, unit=args.unit)
+        outcome = k.release_from_quarantine(args.id, unit=args.unit, into=args.into, new=args.new)
     out.emit(_outcome_json(outcome), outcome.describe())
     return 0
 

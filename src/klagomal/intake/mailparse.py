@@ -411,6 +411,10 @@ def _sender(part: email.message.Message) -> tuple[str | None, str | None]:
     display = (
         _clean_line(_decode_words(name.encode("utf-8", "surrogateescape"))).strip("\"' ") if name else ""
     )
+    if not any(ch.isalpha() for ch in display):
+        # Without a single letter ("--" of a mangled "Robert'); DROP ...;--", "12345") it is
+        # no name, and a letter greeting "Hej --!" would be worse than "Hej!".
+        display = ""
     if not address:
         # No address: the name alone, if the field reads like one (not a group, not punctuation).
         alone = display or _clean_line(_decode_words(raw))

@@ -10,7 +10,8 @@ __all__ = ["OUTCOMES", "ReceivedMessage", "StoredAttachment"]
 
 #: What became of a received message: a new case, a reply threaded into a
 #: case, a machine-made message (auto-reply, bounce) that makes no case, or
-#: the quarantine (it could not be read; a person looks at it).
+#: the quarantine (it could not be read or registered, or it claims a case
+#: its sender is not known to; a person looks at it).
 OUTCOMES = ("registered", "reply", "automatic", "quarantined")
 
 
@@ -33,7 +34,9 @@ class ReceivedMessage:
     """One received message, as stored, with its raw bytes.
 
     :param message_key: its Message-ID, or ``sha256:<digest>`` of the bytes
-        when it has none; unique, so the same message is stored once.
+        when it has none or when a message with other bytes was stored
+        under its Message-ID already; unique, so the same bytes are stored
+        once, and other bytes never count as a message received before.
     :param source: where it came from: ``smtp``, ``maildir``, ``mbox`` or ``api``.
     :param outcome: one of :data:`OUTCOMES`.
     :param reason: why it is in quarantine, or what made it automatic.

@@ -8,11 +8,19 @@ stores the raw bytes, whatever becomes of them, in the same transaction as
 the case's event, so that a message is either stored with its outcome or not
 stored at all (and the sender's server tries again).
 
-* A message with a Message-ID (or, without one, the same bytes) that is
-  stored already is a **duplicate**: nothing changes.
-* A message whose ``In-Reply-To``/``References`` names a notice klagomal
-  sent, or whose subject names an existing case, is a **reply**: a
-  ``message_received`` event in that case.
+* A message with the same bytes as one stored already is a **duplicate**:
+  nothing changes.  A message with the Message-ID of a stored one but other
+  bytes is a message of its own: stored under the digest of its bytes, with
+  a note that the Message-ID was seen before.
+* A message that **claims** a case, because its ``In-Reply-To``/``References``
+  names a notice klagomal sent about it or its subject names its reference,
+  is a **reply**, a ``message_received`` event in that case, when its sender
+  is one of the case's correspondents: the contact, someone whose message
+  was taken into the case before, or an address one of its notices went to.
+  From anyone else it goes to the **quarantine**, with a reason naming the
+  case, and a handler of that case takes it in with :func:`release`.  (A
+  reference is no secret and klagomal's Message-IDs can be guessed from it,
+  so naming a case proves nothing about who writes.)
 * An auto-reply, a bounce or a mailing-list message is **automatic**: kept,
   makes no case.
 * Anything else **registers** a new case through the ``epost`` channel, at
@@ -26,26 +34,31 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import email.utils
 import hashlib
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 from sqlalchemy.exc import IntegrityError
 
 from klagomal import lifecycle
-from klagomal.errors import InvalidInputError, KlagomalError
-from klagomal.events import Event, Registered
+from klagomal.access import Operation
+from klagomal.errors import CaseNotFoundError, InvalidInputError, KlagomalError
+from klagomal.events import Event, MessageReceived, Registered
 from klagomal.i18n import _
 from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.model import Case, Contact, Kind
+from klagomal.notifiers import EMAIL
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.storage.base import UnitOfWork
 
-__all__ = ["IntakeOutcome", "kind_of", "message_key", "receive_email", "release"]
+__all__ = ["IntakeOutcome", "digest_key", "kind_of", "message_key", "receive_email", "release"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,246}>")
 
@@ -57,7 +70,9 @@ class IntakeOutcome:
     :param outcome: ``registered``, ``reply``, ``automatic``, ``quarantined``
         or ``duplicate`` (stored before; nothing changed).
     :param reference: the case it registered or was threaded into.
-    :param reason: why it is in quarantine or automatic.
+    :param reason: why it is in quarantine or automatic; for a new case or a
+        reply, a note for the one who runs the intake (its Message-ID was
+        seen before with other content), else ``None``.
     """
 
     outcome: str
@@ -67,10 +82,12 @@ class IntakeOutcome:
 
     def describe(self) -> str:
         """One Swedish line for the person who runs the intake."""
-        if self.outcome == "registered":
-            return _("registrerat som {reference}").format(reference=self.reference)
-        if self.outcome == "reply":
-            return _("svar i ärende {reference}").format(reference=self.reference)
+        if self.outcome in ("registered", "reply"):
+            if self.outcome == "registered":
+                line = _("registrerat som {reference}").format(reference=self.reference)
+            else:
+                line = _("svar i ärende {reference}").format(reference=self.reference)
+            return f"{line} ({self.reason})" if self.reason else line
         if self.outcome == "duplicate":
             return _("redan mottaget ({reference})").format(reference=self.reference or "-")
         if self.outcome == "automatic":
@@ -79,8 +96,10 @@ class IntakeOutcome:
 
 
 def message_key(raw: bytes, parsed: ParsedMail | None) -> str:
-    """The key a message is stored under: its Message-ID, or a digest of the
-    bytes when it has none (or cannot be read)."""
+    """The key a message is first looked up and stored under: its Message-ID,
+    or the digest of its bytes (:func:`digest_key`) when it has none.  A
+    message whose Message-ID is stored already with other bytes is stored
+    under its digest instead (:func:`receive_email`)."""
     if parsed is not None and parsed.message_id:
         return parsed.message_id
     if parsed is None:
@@ -91,6 +110,11 @@ def message_key(raw: bytes, parsed: ParsedMail | None) -> str:
             found = None
         if found:
             return found.group(0)
+    return digest_key(raw)
+
+
+def digest_key(raw: bytes) -> str:
+    """``sha256:<hex>``: the key of these bytes, whatever their headers say."""
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -122,6 +146,11 @@ def _attachments(parsed: ParsedMail) -> list[StoredAttachment]:
     return [StoredAttachment(a.filename, a.content_type[:100], a.size, a.data) for a in parsed.attachments]
 
 
+#: How often a message is tried again when another receiver stored a message
+#: under the same key between our look-up and our insert.
+_STORE_ATTEMPTS = 3
+
+
 def receive_email(
     k: Klagomal,
     raw: bytes,
@@ -141,21 +170,7 @@ def receive_email(
         trouble = None
     except MailParseError as exc:
         parsed, trouble = None, exc.reason
-    key = message_key(raw, parsed)
-
-    def record(outcome: str, reason: str | None = None, reference: str | None = None) -> ReceivedMessage:
-        return ReceivedMessage(
-            message_key=key,
-            received_at=now,
-            source=source,
-            outcome=outcome,
-            size=len(raw),
-            raw=raw,
-            sender=(parsed.sender_address if parsed else None),
-            subject=(parsed.subject[:400] if parsed else None),
-            reason=reason,
-            reference=reference,
-        )
+    first_key = message_key(raw, parsed)
 
     # What a new case would be is decided before the transaction: the
     # plugins' decisions need no database, and a refusal means quarantine.
@@ -167,48 +182,180 @@ def receive_email(
             trouble = _("registreringen gick inte: {reason}").format(reason=exc)
 
     def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case | None, Event | None]:
-        stored = uow.received(key=key)
+        key, note = first_key, None
+        stored = uow.received(key=key, with_raw=True)
         if stored:
-            return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
+            if stored[0].raw == raw:
+                return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
+            # The same Message-ID, other bytes: whatever the sender's software
+            # (or someone else) put in the header, this is a message of its own.
+            key = digest_key(raw)
+            again = uow.received(key=key)
+            if again:
+                return IntakeOutcome("duplicate", key, again[0].reference, again[0].reason), None, None
+            note = _(
+                "Message-ID {message_id} har tagits emot förut med annat innehåll, som meddelande {id}; "
+                "det här är ett eget meddelande"
+            ).format(message_id=first_key, id=stored[0].id)
+
+        def store(
+            outcome: str,
+            reason: str | None,
+            reference: str | None = None,
+            files: Sequence[StoredAttachment] = (),
+        ) -> str | None:
+            """Store the message with *outcome*; the reason as stored (with the note)."""
+            reason = "; ".join(part for part in (reason, note) if part) or None
+            uow.store_received(
+                ReceivedMessage(
+                    message_key=key,
+                    received_at=now,
+                    source=source,
+                    outcome=outcome,
+                    size=len(raw),
+                    raw=raw,
+                    sender=(parsed.sender_address if parsed else None),
+                    subject=(parsed.subject[:400] if parsed else None),
+                    reason=reason,
+                    reference=reference,
+                ),
+                files,
+            )
+            return reason
+
         if parsed is None:
-            reason = trouble or _("meddelandet kunde inte läsas")
-            uow.store_received(record("quarantined", reason))
+            reason = store("quarantined", trouble or _("meddelandet kunde inte läsas"))
             return IntakeOutcome("quarantined", key, None, reason), None, None
         if parsed.automatic:
-            uow.store_received(record("automatic", parsed.automatic), _attachments(parsed))
-            return IntakeOutcome("automatic", key, None, parsed.automatic), None, None
+            reason = store("automatic", parsed.automatic, None, _attachments(parsed))
+            return IntakeOutcome("automatic", key, None, reason), None, None
         files = _attachments(parsed)
-        target = _reply_target(uow, parsed)
-        if target is None and registration is None:
-            reason = trouble or _("meddelandet kunde inte registreras")
-            uow.store_received(record("quarantined", reason), files)
+        notes = "; ".join(parsed.notes) or None
+        claims = _claims(uow, parsed)
+        case = _verified(uow, claims, parsed.sender_address)
+        if case is None and claims:
+            reason = store("quarantined", _unverified(claims, parsed), None, files)
             return IntakeOutcome("quarantined", key, None, reason), None, None
-        if target is not None:
-            new_case, event = _thread(k, uow, target, parsed, key, files)
-            uow.store_received(record("reply", "; ".join(parsed.notes) or None, target), files)
-            return IntakeOutcome("reply", key, target), new_case, event
-        assert registration is not None
+        if case is not None:
+            new_case, event = _thread(k, uow, case, parsed, key, files)
+            store("reply", notes, case.reference, files)
+            return IntakeOutcome("reply", key, case.reference, note), new_case, event
+        if registration is None:
+            reason = store("quarantined", trouble or _("meddelandet kunde inte registreras"), None, files)
+            return IntakeOutcome("quarantined", key, None, reason), None, None
+        data = registration if note is None else attrs.evolve(registration, notes=(*registration.notes, note))
         reference = uow.next_reference(k.clock.today().year)
-        event = k._event(reference, 1, registration, None)
+        event = k._event(reference, 1, data, None)
         new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
-        uow.store_received(record("registered", "; ".join(parsed.notes) or None, reference), files)
-        return IntakeOutcome("registered", key, reference), new_case, event
+        store("registered", notes, reference, files)
+        return IntakeOutcome("registered", key, reference, note), new_case, event
 
-    try:
-        outcome, case, event = k._write(body)
-    except IntegrityError:
-        # Another receiver stored the same message meanwhile.
-        return IntakeOutcome("duplicate", key)
+    for attempt in range(_STORE_ATTEMPTS):
+        try:
+            outcome, case, event = k._write(body)
+            break
+        except IntegrityError:
+            # Another receiver stored a message under the same key meanwhile:
+            # look again, now that it is there (the same bytes are then a
+            # duplicate; other bytes are stored under their own digest).
+            if attempt == _STORE_ATTEMPTS - 1:
+                raise
     if case is not None and event is not None:
         k._after_commit(case, event)
     return outcome
 
 
+@attrs.frozen
+class _Claim:
+    """A case a message says it belongs to: *by_notice* when its
+    ``In-Reply-To``/``References`` names a notice of the case, else its
+    subject names the reference."""
+
+    reference: str
+    by_notice: bool
+
+
+#: How many references in a subject are looked up: enough for any person's
+#: subject line, and a bound on the work a subject full of them makes.
+_MAX_NAMED = 10
+
+
+def _claims(uow: UnitOfWork, parsed: ParsedMail) -> list[_Claim]:
+    """The existing cases *parsed* claims to belong to, a notice it replies to first."""
+    claims: list[_Claim] = []
+    found = uow.case_of_message_ids(parsed.in_reply_to)
+    if found is not None:
+        claims.append(_Claim(found, by_notice=True))
+    for reference in parsed.references[:_MAX_NAMED]:
+        if reference != found and uow.exists(reference):
+            claims.append(_Claim(reference, by_notice=False))
+    return claims
+
+
+def _address(value: str | None) -> str | None:
+    """An e-mail address as compared: the bare address, NFC, case-folded."""
+    if not value:
+        return None
+    bare = email.utils.parseaddr(value)[1] or value
+    return unicodedata.normalize("NFC", bare).strip().casefold() or None
+
+
+def _is_correspondent(uow: UnitOfWork, case: Case, address: str) -> bool:
+    """Whether *address* may write into *case*: its contact's, a sender of a
+    message taken into it (registered from, threaded or released into it),
+    or an address one of its e-mail notices went to.  Cheapest first, and
+    only through the case's own indexed rows (its events, its notices)."""
+    if case.contact is not None and _address(case.contact.email) == address:
+        return True
+    for event in uow.history(case.reference):
+        data = event.data
+        if isinstance(data, MessageReceived):
+            known = data.sender
+        elif isinstance(data, Registered):
+            known = data.contact.email if data.contact is not None else None
+        else:
+            continue
+        if _address(known) == address:
+            return True
+    return any(_address(n.address) == address for n in uow.outbox(reference=case.reference, ways=[EMAIL]))
+
+
+def _verified(uow: UnitOfWork, claims: Sequence[_Claim], sender: str | None) -> Case | None:
+    """The first claimed case *sender* is a correspondent of."""
+    address = _address(sender)
+    if address is None:
+        return None
+    for claim in claims:
+        case = uow.get(claim.reference)
+        if _is_correspondent(uow, case, address):
+            return case
+    return None
+
+
+def _unverified(claims: Sequence[_Claim], parsed: ParsedMail) -> str:
+    """Why a message that claims a case was not taken into it: the case and
+    the reason, never the case's contact (it may be protected)."""
+    named = ", ".join(c.reference for c in claims if not c.by_notice)
+    claim = _("ämnesraden nämner ärende {references}").format(references=named) if named else ""
+    if claims[0].by_notice:
+        replied = _("meddelandet svarar på ett besked i ärende {reference}").format(
+            reference=claims[0].reference
+        )
+        claim = _("{replied}, och {named}").format(replied=replied, named=claim) if claim else replied
+    if parsed.sender_address is None:
+        why = _("men det har ingen avsändaradress")
+    else:
+        why = _("men avsändaren är inte ärendets kontaktperson och har inte skrivit i det förut")
+    return _(
+        "{claim}, {why}: det har inte lagts till i ärendet (hör det dit tar 'klagomal intake release' "
+        "in det; '--new' gör ett nytt ärende av det)"
+    ).format(claim=claim, why=why)
+
+
 def _thread(
-    k: Klagomal, uow: UnitOfWork, target: str, parsed: ParsedMail, key: str, files: list[StoredAttachment]
+    k: Klagomal, uow: UnitOfWork, case: Case, parsed: ParsedMail, key: str, files: Sequence[StoredAttachment]
 ) -> tuple[Case, Event]:
-    """Store *parsed* as a ``message_received`` event in case *target*."""
-    case = uow.get(target)
+    """Store *parsed* as a ``message_received`` event in *case*."""
     sender = (
         f"{parsed.sender_name} <{parsed.sender_address}>" if parsed.sender_name else parsed.sender_address
     )
@@ -220,20 +367,8 @@ def _thread(
         key,
         tuple(f.filename or f.content_type for f in files),
     )
-    event = k._event(target, case.version + 1, data, None)
+    event = k._event(case.reference, case.version + 1, data, None)
     return k._commit(case, event, uow), event
-
-
-def _reply_target(uow: UnitOfWork, parsed: ParsedMail) -> str | None:
-    """The case a message answers: a notice it replies to, else a case its
-    subject names."""
-    found = uow.case_of_message_ids(parsed.in_reply_to)
-    if found is not None:
-        return found
-    for reference in parsed.references:
-        if uow.exists(reference):
-            return reference
-    return None
 
 
 def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Registered:
@@ -266,14 +401,29 @@ def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Register
     return attrs.evolve(data, notes=tuple(dict.fromkeys(notes)))
 
 
-def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeOutcome:
-    """Take a quarantined message in after all, once what stopped it is put
-    right: a unit to register it at (*unit*, or a corrected ``[intag]
-    enhet``), a plugin that no longer refuses it.  It becomes a new case or
-    a reply, exactly as if it had just arrived, and leaves the quarantine;
-    its raw bytes stay as they were.  A message that still cannot be read
-    or registered is refused with the reason, and nothing changes."""
+def release(
+    k: Klagomal,
+    message_id: int,
+    *,
+    unit: str | None = None,
+    into: str | None = None,
+    new: bool = False,
+) -> IntakeOutcome:
+    """Take a quarantined message in after all, once a person has looked at
+    it: into the case *into*; with *new*, as a new case (at *unit*, or
+    ``[intag] enhet``); else into the case it claims (a notice it replies
+    to, a reference in its subject), or as a new case when it claims none.
+    Putting it into a case is a step in that case, for a user who may
+    handle it; a denial is written to the audit log.  It leaves the
+    quarantine, and its sender is one of the case's correspondents from
+    then on; its raw bytes stay as they were.  A message that still cannot
+    be read or registered is refused with the reason, and nothing changes."""
     step = "release"
+    if into is not None and new:
+        raise InvalidInputError(
+            _("ange antingen ärendet meddelandet ska läggas i eller att det ska bli ett nytt ärende"),
+            step=step,
+        )
     found = k.received_messages(ids=[message_id], with_raw=True)
     if not found or found[0].outcome != "quarantined":
         raise InvalidInputError(_("meddelande {id} finns inte i karantänen").format(id=message_id), step=step)
@@ -288,32 +438,42 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
             step=step,
         ) from None
     files = _attachments(parsed)
+    if into is None and not new:
+        with k._transaction() as uow:
+            claims = _claims(uow, parsed)
+        into = claims[0].reference if claims else None
+    if into is not None and unit is not None:
+        raise InvalidInputError(
+            _(
+                "meddelande {id} läggs i ärende {reference}, och en enhet (--unit) gäller bara ett nytt "
+                "ärende (--new)"
+            ).format(id=message_id, reference=into),
+            step=step,
+            reference=into,
+        )
 
-    def body(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
-        target = _reply_target(uow, parsed)
-        if target is not None:
-            new_case, event = _thread(k, uow, target, parsed, stored.message_key, files)
-            outcome = "reply"
-        else:
-            if registration is None:  # pragma: no cover - the case it replied to vanished meanwhile
-                raise InvalidInputError(
-                    _("meddelande {id} kan inte registreras").format(id=message_id), step=step
-                )
-            data = registration
-            target = uow.next_reference(k.clock.today().year)
-            event = k._event(target, 1, data, None)
-            new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
-            outcome = "registered"
-        if not uow.release_received(message_id, outcome, target, _("släppt ur karantänen"), files):
+    def moved(uow: UnitOfWork, outcome: str, reference: str) -> None:
+        if not uow.release_received(message_id, outcome, reference, _("släppt ur karantänen"), files):
             raise InvalidInputError(
                 _("meddelande {id} har redan släppts ur karantänen").format(id=message_id), step=step
             )
-        return IntakeOutcome(outcome, stored.message_key, target), new_case, event
 
-    registration: Registered | None = None
-    with k._transaction() as uow:
-        replying = _reply_target(uow, parsed) is not None
-    if not replying:
+    if into is not None:
+        target = into
+
+        def into_case(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
+            try:
+                case = uow.get(target)
+            except CaseNotFoundError:
+                raise CaseNotFoundError(target, step) from None
+            k._check(Operation.HANDLE, case)
+            new_case, event = _thread(k, uow, case, parsed, stored.message_key, files)
+            moved(uow, "reply", target)
+            return IntakeOutcome("reply", stored.message_key, target), new_case, event
+
+        with k._denials(Operation.HANDLE):
+            outcome, case, event = k._write(into_case)
+    else:
         try:
             registration = _registration(k, parsed, unit)
         except KlagomalError as exc:
@@ -323,6 +483,14 @@ def release(k: Klagomal, message_id: int, *, unit: str | None = None) -> IntakeO
                 ),
                 step=step,
             ) from None
-    outcome, case, event = k._write(body)
+
+        def as_new_case(uow: UnitOfWork) -> tuple[IntakeOutcome, Case, Event]:
+            reference = uow.next_reference(k.clock.today().year)
+            event = k._event(reference, 1, registration, None)
+            new_case = k._commit(None, event, uow)  # type: ignore[arg-type]
+            moved(uow, "registered", reference)
+            return IntakeOutcome("registered", stored.message_key, reference), new_case, event
+
+        outcome, case, event = k._write(as_new_case)
     k._after_commit(case, event)
     return outcome
