@@ -786,3 +786,14 @@ def test_every_kind_has_a_text_and_an_html_template_built_in() -> None:
         builtin("besked.txt"),
         builtin("besked.html"),
     )
+
+
+@pytest.mark.parametrize("name", ["--", "'); --", "123 456", "***"])
+def test_a_name_without_a_letter_is_not_greeted(k: Klagomal, name: str) -> None:
+    # Whoever typed it (staff, the web form, an old import), a name with no
+    # letter in it is no name: the letter says "Hej!", not "Hej --!".
+    ref = register(k, contact=Contact(name=name, email="eva@example.se")).reference
+    k.acknowledge(ref, "Handläggare Hanna Ek", dt.date(2026, 3, 20))
+    letter = k.letter(ref)
+    assert letter.text.startswith("Hej!\n")
+    assert name not in letter.text

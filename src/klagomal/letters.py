@@ -239,6 +239,11 @@ def _failing_template(exc: BaseException, fallback: str) -> str:
     return where
 
 
+def _name_to_greet(name: str | None) -> str | None:
+    """*name*, if it has a letter in it; else ``None``, and the letter says ``Hej!``."""
+    return name if name and any(c.isalpha() for c in name) else None
+
+
 def default_redaction(case: Case, recipient: Recipient | None) -> Redaction:
     """What a letter may say when its caller did not say: everything to the
     person it is for; to anyone else, nothing of a secret case (as far as
@@ -370,7 +375,8 @@ class Letters:
             "unit": unit,
             "department": department,
             "reference": case.reference,
-            "name": case.contact.name if case.contact else None,
+            # A name with no letter in it ("--", "'); DROP TABLE") is no name to greet.
+            "name": _name_to_greet(case.contact.name if case.contact else None),
             "recipient": recipient,
             "today": today,
             "day": event.day if event is not None else today,
