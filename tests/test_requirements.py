@@ -1,6 +1,6 @@
 """One test (or a few) per requirement the core encodes, named by its id.
 
-The requirement texts are in ``REQUIREMENTS.md``; the organisation is the
+The requirement texts are in ``docs/requirements.md``; the organisation is the
 example kommun shipped with klagomal.
 """
 
