@@ -16,8 +16,8 @@ five roles:
     (their subtree), and the statistics of those units.
 ``handlaggare``
     A handler: the cases they are responsible for and the cases of their
-    units; they may register feedback for any unit (R11: the one who
-    receives it registers it, whichever unit it concerns).
+    units; they may register feedback for any unit (R29: the one who
+    first receives it registers it, whichever unit it concerns).
 ``lasare``
     A reader: statistics only (the report for the politicians, timeliness);
     never a case, a text or a name.
