@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import itertools
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ from klagomal.audit import (
 )
 from klagomal.errors import InvalidInputError, SchemaError, TransientStorageError
 from klagomal.storage.tables import audit_head, audit_log
+from test_cli import Cli
 
 #: A moment with microseconds, so that losing them would show.
 T0 = dt.datetime(2026, 3, 2, 8, 15, 0, 1)
@@ -1024,3 +1026,117 @@ def test_writers_wait_for_the_head_lock(k: Klagomal) -> None:
         thread.join(20)
     assert order == ["first commits", "second appended [2]"]
     assert check(k).ok
+
+
+# -- the command line: klagomal audit verify ---------------------------------------
+
+REGISTER = (
+    "register --kind klagomal --channel telefon --unit kof-badhus --text 'Kallt vatten' --name 'Eva Lind'"
+)
+
+
+@pytest.fixture
+def cli_db(any_db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database made with ``klagomal init``, on each backend in turn, and
+    the system owner of Exempelkommun acting, as in the attacker's repro."""
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    monkeypatch.chdir(tmp_path)
+    Cli().ok("init", db=any_db_url)
+    return any_db_url
+
+
+def tamper(url: str, *statements: sa.Executable) -> None:
+    """Run *statements* straight against the database at *url*."""
+    direct = sa.create_engine(url)
+    try:
+        with direct.begin() as conn:
+            for statement in statements:
+                conn.execute(statement)
+    finally:
+        direct.dispose()
+
+
+def test_an_inserted_row_is_reported_and_every_command_still_works(cli_db: str) -> None:
+    # The attacker's repro: one row past the head, and every command failed
+    # with a UNIQUE error (exit 3), audit verify too.
+    cli = Cli()
+    whole = cli.ok("audit verify", json=True, db=cli_db).json()
+    assert (whole["ok"], whole["problems"]) == (True, [])
+    last = whole["last_id"]
+    tamper(cli_db, intruder(last + 2))  # + 1: the check just made was logged
+    broken = cli("audit verify", db=cli_db)
+    assert (broken.status, broken.err) == (1, "")
+    assert broken.out.startswith("Granskningsloggen är inte hel: 2 fel bland")
+    assert f"  - {past_head(last + 2, last + 1)}\n" in broken.out
+    assert "spara en kopia av databasen" in broken.out
+    cli.ok(REGISTER, today="2026-03-02", db=cli_db)
+    cli.ok("show 2026-00001", today="2026-03-02", db=cli_db)
+    as_json = cli("audit verify", json=True, db=cli_db)
+    assert (as_json.status, as_json.err, as_json.out.count("\n")) == (1, "", 1)
+    found_json = as_json.json()
+    assert found_json["ok"] is False
+    assert found_json["problems"] == [
+        {"entry": last + 2, "reason": off_chain(last + 2, last + 3, last + 1)},
+        {"entry": last + 2, "reason": checksum(last + 2)},
+    ]
+    assert found_json["last_id"] > last + 3
+    assert found_json["anchor"] == f"{found_json['last_id']}:{found_json['last_hash']}"
+
+
+def test_an_anchor_noted_at_one_check_catches_a_rewritten_chain_at_the_next(cli_db: str) -> None:
+    cli = Cli()
+    cli.ok(REGISTER, today="2026-03-02", db=cli_db)
+    printed = cli.ok("audit verify", db=cli_db).out
+    match = re.search(r"--anchor ([0-9]+):([0-9a-f]{64})'", printed)
+    assert match is not None, printed
+    number, noted = int(match.group(1)), match.group(2)
+    assert f"Sista posten: nummer {number}, kontrollsumma {noted}.\n" in printed
+    held = cli.ok(f"audit verify --anchor {number}:{noted.upper()}", db=cli_db).out
+    assert f"Post {number} har samma kontrollsumma som antecknades vid en tidigare kontroll.\n" in held
+    # Someone rewrites the chain from entry 1 on, hashes and head included.
+    direct = sa.create_engine(cli_db)
+    with direct.connect() as conn:
+        stored = conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).all()
+    direct.dispose()
+    prev_hash, statements = GENESIS, []
+    for old in stored:
+        entry = as_entry(old)
+        if old.id == 1:
+            entry = AuditEntry(**{**attrs_dict(entry), "detail": "något annat"})
+        new_hash = entry_hash(prev_hash, old.id, entry)
+        statements.append(edit(old.id, detail=entry.detail, prev_hash=prev_hash, hash=new_hash))
+        prev_hash = new_hash
+    statements.append(sa.update(audit_head).values(last_hash=prev_hash))
+    tamper(cli_db, *statements)
+    assert cli.ok("audit verify", db=cli_db).out.startswith("Granskningsloggen är hel:")  # the chain alone
+    caught = cli(f"audit verify --anchor {number}:{noted}", db=cli_db)
+    assert (caught.status, caught.err) == (1, "")
+    assert (
+        f"  - post {number} har inte den kontrollsumma som antecknades vid en tidigare kontroll; "
+        "kedjan har skrivits om\n"
+    ) in caught.out
+    gone = cli(f"audit verify --anchor {number}:{noted} --anchor 99999:{'a' * 64}", json=True, db=cli_db)
+    assert gone.status == 1
+    assert gone.json()["problems"][-1] == {
+        "entry": 99999,
+        "reason": "post 99999 finns inte, men den antecknades vid en tidigare kontroll; "
+        "poster har tagits bort",
+    }
+    for bad in ("3:abc", f"0:{noted}", noted, f"x:{noted}"):
+        refused = cli.refused(f"audit verify --anchor {bad}", status=2, db=cli_db)
+        assert "ska skrivas NUMMER:KONTROLLSUMMA" in refused.err
+
+
+def test_a_deleted_head_is_reported_by_verify_and_refused_by_every_writer(cli_db: str) -> None:
+    cli = Cli()
+    cli.ok(REGISTER, today="2026-03-02", db=cli_db)
+    tamper(cli_db, sa.delete(audit_head))
+    broken = cli("audit verify", db=cli_db)
+    assert (broken.status, broken.err) == (1, "")
+    assert "  - huvudet (tabellen audit_head) saknas\n" in broken.out
+    refused = cli.refused(REGISTER, today="2026-03-02", db=cli_db)
+    assert "Granskningsloggens huvud (tabellen audit_head) saknas" in refused.err
+    tamper(cli_db, sa.delete(audit_log))
+    emptied = cli("audit verify", db=cli_db)
+    assert emptied.status == 1
+    assert "tabellen audit_log är tom och huvudet (tabellen audit_head) saknas" in emptied.out

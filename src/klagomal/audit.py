@@ -27,16 +27,25 @@ hash of the one before it (``prev_hash``; the first one chains to
 ``[prev_hash, id, at, user_id, role, action, outcome, reference, detail]``
 (:func:`canonical`).  An edited field changes the hash of its row; a row
 removed from the middle leaves a gap in the ids and a link that points
-nowhere; a row inserted or moved breaks the link of the row after it.
+nowhere; a row inserted or moved is passed by: the link of the entry after
+it names the one before it.
 
 The last entry has no successor to betray it, so the one row of
 ``audit_head`` keeps the id and hash of the last entry: removing entries at
-the end leaves the head pointing past the log.  The head row is also the
-lock that orders concurrent writers: :func:`append` locks it (``SELECT ...
-FOR UPDATE``) before it numbers its entries, so two transactions that log at
-the same moment append one after the other and the chain never forks.  (The
-primary key on the id is a second guard: two writers that both took the
-same number could not both store it.)
+the end leaves the head pointing past the log, and a row added at the end
+lies past the entry the head names.  The head is where :func:`verify`
+starts: the chain is the path from the entry the head names, link by link,
+down to :data:`GENESIS`, and every row off that path is reported.
+
+The head row is also the lock that orders concurrent writers: :func:`append`
+locks it (``SELECT ... FOR UPDATE``) before it numbers its entries, so two
+transactions that log at the same moment append one after the other and
+the chain never forks.  (The primary key on the id is a second guard: two
+writers that both took the same number could not both store it.)  Entries
+are numbered after the head, and a number that a row written behind
+klagomal's back already holds is passed over: whoever can write to the
+table can add rows that verify reports, but cannot stop the log, and so
+every command, by taking the next number first.
 
 Detecting is not preventing
 ---------------------------
@@ -74,11 +83,12 @@ things close that hole.
    backups, instead.
 
 2. Run ``klagomal audit verify`` regularly (:func:`verify`), and keep the
-   last id and hash it prints somewhere the database's users cannot reach,
-   for example in the diarium.  A chain rewritten afterwards gives that
-   entry another hash, which :func:`verify` reports when given the saved
-   pair as an anchor (``anchors=[(id, hash)]``), and which anyone can also
-   see by comparing with the next printout.
+   anchor it prints, the last entry's id and hash as ``id:hash``
+   (:attr:`AuditVerification.anchor`), somewhere the database's users cannot
+   reach, for example in the diarium.  A chain rewritten afterwards gives
+   that entry another hash, which ``klagomal audit verify --anchor id:hash``
+   (``verify(conn, anchors=[(id, hash)])``) reports, as it reports an anchor
+   whose entry is gone.
 """
 
 from __future__ import annotations
