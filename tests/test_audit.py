@@ -867,6 +867,47 @@ def test_any_entries_verify_and_any_edited_field_is_found_at_its_entry(
     assert {p.entry for p in problems} == {target}, (field, problems)
 
 
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("log"), st.integers(1, 4), st.just(0)),
+        # A run of rows written past the newest row, after a hole of 0-3 ids.
+        st.tuples(st.just("intrude"), st.integers(1, 3), st.integers(0, 3)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_rows_written_past_the_log_never_stop_it_and_are_each_reported(
+    sqlite_k: Klagomal, steps: list[tuple[str, int, int]]
+) -> None:
+    # Whatever rows someone writes past the log, and whenever: every append
+    # succeeds, and verify names exactly those rows, at their ids.
+    k = sqlite_k
+    execute(k, sa.delete(audit_log), sa.update(audit_head).values(last_id=0, last_hash=GENESIS))
+    intruders: set[int] = set()
+    logged: list[int] = []
+    for kind, count, hole in steps:
+        if kind == "log":
+            ids = log(k, count, first=len(logged) + 1)
+            assert len(set(ids)) == count
+            assert not set(ids) & intruders
+            assert ids == sorted([*logged, *ids])[len(logged) :]  # numbered on from the last entry
+            logged += ids
+        else:
+            with engine(k).connect() as conn:
+                newest = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0
+            run = [newest + hole + 1 + i for i in range(count)]
+            execute(k, *(intruder(entry_id) for entry_id in run))
+            intruders |= set(run)
+    result = check(k)
+    assert result.checked == len(logged) + len(intruders)
+    assert {p.entry for p in result.problems} == intruders, result.summary()
+    assert (result.last_id, result.last_hash) == head(k)
+
+
 # -- concurrency ---------------------------------------------------------------
 
 
