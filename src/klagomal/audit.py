@@ -369,6 +369,24 @@ def _check(entry: AuditEntry) -> None:
         )
 
 
+#: The head, locked, and the first row stored past it: NULL unless someone
+#: wrote to the log behind klagomal's back.  (Correlated, so that the head
+#: PostgreSQL reads again after waiting for the lock is the one used.)  Built
+#: once: every write of every command runs it.
+_LOCK_HEAD: Final = (
+    sa.select(
+        audit_head.c.last_id,
+        audit_head.c.last_hash,
+        sa.select(sa.func.min(audit_log.c.id))
+        .where(audit_log.c.id > audit_head.c.last_id)
+        .scalar_subquery()
+        .label("taken"),
+    )
+    .where(audit_head.c.id == _HEAD_ID)
+    .with_for_update()
+)
+
+
 def append(conn: Connection, entries: Sequence[AuditEntry]) -> list[int]:
     """Append *entries* to the log, in order, in the caller's transaction;
     return their ids.
@@ -404,17 +422,7 @@ def append(conn: Connection, entries: Sequence[AuditEntry]) -> list[int]:
         return []
     for entry in entries:
         _check(entry)
-    # The first row stored past the head, read with it: NULL unless someone
-    # wrote to the log behind klagomal's back.  (Correlated, so that the
-    # head PostgreSQL reads again after waiting for the lock is the one used.)
-    taken = (
-        sa.select(sa.func.min(audit_log.c.id)).where(audit_log.c.id > audit_head.c.last_id).scalar_subquery()
-    )
-    head = conn.execute(
-        sa.select(audit_head.c.last_id, audit_head.c.last_hash, taken.label("taken"))
-        .where(audit_head.c.id == _HEAD_ID)
-        .with_for_update()
-    ).one_or_none()
+    head = conn.execute(_LOCK_HEAD).one_or_none()
     if head is None:
         raise SchemaError(
             _(
@@ -714,48 +722,32 @@ _VERIFIED_COLUMNS = (
 )
 
 
-def _unreadable(row: sa.Row[Any]) -> tuple[dt.datetime | None, str | None]:
-    """*row*'s moment, and what makes it unreadable (``None``: nothing):
-    values that no column of klagomal's holds."""
-    for name in ("user_id", "role", "action", "outcome", "reference", "detail", "prev_hash", "hash"):
-        value = getattr(row, name)
-        if not isinstance(value, str) and not (value is None and name == "reference"):
-            return None, _("fältet {field} håller {kind}, inte text").format(
-                field=name, kind=type(value).__name__
-            )
-    if isinstance(row.at, dt.datetime):
-        return row.at, None
-    try:
-        return dt.datetime.fromisoformat(row.at), None
-    except (TypeError, ValueError):
-        return None, _("tidpunkten {value!r} går inte att tolka").format(value=row.at)
-
-
 def _check_fields(row: sa.Row[Any], problems: _Problems) -> bool:
     """Whether *row*'s hash is that of its fields; report it if not."""
-    at, trouble = _unreadable(row)
-    if at is None:
+    try:
+        at = row.at if isinstance(row.at, dt.datetime) else dt.datetime.fromisoformat(row.at)
+        computed = hashlib.sha256(
+            _canonical(
+                row.prev_hash,
+                row.id,
+                at,
+                row.user_id,
+                row.role,
+                row.action,
+                row.outcome,
+                row.reference,
+                row.detail,
+            )
+        ).hexdigest()
+    except (TypeError, ValueError):  # a value that no column of klagomal's holds
         problems.add(
             row.id,
             _("post {id} går inte att läsa: {reason}; raden har ändrats utanför klagomal").format(
-                id=row.id, reason=trouble
+                id=row.id, reason=_unreadable(row)
             ),
             _CHECKSUM,
         )
         return False
-    computed = hashlib.sha256(
-        _canonical(
-            row.prev_hash,
-            row.id,
-            at,
-            row.user_id,
-            row.role,
-            row.action,
-            row.outcome,
-            row.reference,
-            row.detail,
-        )
-    ).hexdigest()
     if computed != row.hash:
         problems.add(
             row.id,
@@ -764,6 +756,15 @@ def _check_fields(row: sa.Row[Any], problems: _Problems) -> bool:
         )
         return False
     return True
+
+
+def _unreadable(row: sa.Row[Any]) -> str:
+    """What makes *row* unreadable, in Swedish."""
+    for name in ("user_id", "role", "action", "outcome", "reference", "detail", "prev_hash", "hash"):
+        value = getattr(row, name)
+        if not isinstance(value, str) and not (value is None and name == "reference"):
+            return _("fältet {field} håller {kind}, inte text").format(field=name, kind=type(value).__name__)
+    return _("tidpunkten {value!r} går inte att tolka").format(value=row.at)
 
 
 class _Walk:
@@ -871,7 +872,7 @@ class _Walk:
         """*link* is the entry the link of ``above`` (or the head) names."""
         passed, self.pending = self.pending, []
         self._off_chain(passed, link.id)
-        if self.above is not None:
+        if self.above is not None and (passed or link.id < self.above.id - 1):
             self._gaps(link.id, self.above.id, passed)
         self._accept(link)
 
