@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import itertools
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 
 from klagomal import Klagomal
 from klagomal.audit import (
+    _LOOKAHEAD,
     ALLOWED,
     DENIED,
     GENESIS,
@@ -41,8 +43,9 @@ from klagomal.audit import (
     entry_hash,
     verify,
 )
-from klagomal.errors import InvalidInputError, TransientStorageError
+from klagomal.errors import InvalidInputError, SchemaError, TransientStorageError
 from klagomal.storage.tables import audit_head, audit_log
+from test_cli import Cli
 
 #: A moment with microseconds, so that losing them would show.
 T0 = dt.datetime(2026, 3, 2, 8, 15, 0, 1)
@@ -333,7 +336,26 @@ def test_a_deleted_last_entry_is_reported_through_the_head(k: Klagomal) -> None:
 def test_a_log_emptied_behind_the_heads_back_is_reported(k: Klagomal) -> None:
     log(k, 3)
     execute(k, sa.delete(audit_log))
-    assert found(check(k)) == [(1, "loggen är tom men huvudet anger post 3; poster har tagits bort")]
+    assert found(check(k)) == [
+        (1, "tabellen audit_log är tom men huvudet anger post 3; loggens poster har tagits bort")
+    ]
+    # The writers go on from the head; the entries taken away stay reported.
+    assert log(k, 2, first=4) == [4, 5]
+    assert found(check(k)) == [(1, "posterna 1–3 saknas (nummerföljden hoppar från 0 till 4)")]
+
+
+def test_a_log_emptied_with_its_head_is_reported(k: Klagomal) -> None:
+    log(k, 3)
+    execute(k, sa.delete(audit_log), sa.delete(audit_head))
+    result = check(k)
+    assert found(result) == [
+        (
+            None,
+            "tabellen audit_log är tom och huvudet (tabellen audit_head) saknas; loggen har tömts "
+            "utanför klagomal",
+        )
+    ]
+    assert (result.checked, result.last_id) == (0, 0)
 
 
 def test_a_forged_entry_inserted_in_the_middle_breaks_the_next_link(k: Klagomal) -> None:
@@ -358,8 +380,22 @@ def test_a_forged_entry_inserted_in_the_middle_breaks_the_next_link(k: Klagomal)
     statements.append(sa.update(audit_head).values(last_id=7, last_hash=new_hash))
     execute(k, *statements)
     result = check(k)
-    assert found(result) == [(5, link(5))]
+    assert found(result) == [(4, off_chain(4, 5, 3))]
     assert result.checked == 7
+
+
+def off_chain(entry_id: int, after: int, before: int) -> str:
+    return (
+        f"post {entry_id} hör inte till kedjan: post {after} pekar förbi den, på post {before}; den har "
+        "förts in eller flyttats utanför klagomal"
+    )
+
+
+def past_head(entry_id: int, head_id: int) -> str:
+    return (
+        f"post {entry_id} ligger efter den sista posten i kedjan, den som huvudet anger (post {head_id}); "
+        "den har förts in utanför klagomal, eller huvudet har skrivits tillbaka"
+    )
 
 
 def edit_where(condition: sa.ColumnElement[bool], **values: Any) -> sa.Executable:
@@ -402,9 +438,7 @@ def test_a_forged_entry_added_at_the_end_without_the_head_is_reported(k: Klagoma
             id=7, **attrs_dict(forged), prev_hash=prev_hash, hash=entry_hash(prev_hash, 7, forged)
         ),
     )
-    assert found(check(k)) == [
-        (7, "huvudet anger post 6 men loggen slutar vid post 7; huvudet pekar inte på den sista posten")
-    ]
+    assert found(check(k)) == [(7, past_head(7, 6))]
 
 
 def test_an_entry_numbered_below_1_is_reported(k: Klagomal) -> None:
@@ -424,15 +458,15 @@ def test_an_entry_numbered_below_1_is_reported(k: Klagomal) -> None:
 
 def test_two_swapped_entries_are_reported(k: Klagomal) -> None:
     # R27: reordering who did what first changes the hashes (they include
-    # the number) and the links of both entries and of the one after them.
+    # the number) of both entries; entry 5 still names the old entry 4, now
+    # at 3, so the old 3, now at 4, is off the chain, and the new 3 names 3.
     log(k, 6)
     execute(k, edit(3, id=-1), edit(4, id=3), edit(-1, id=4))
     assert found(check(k)) == [
         (3, link(3)),
         (3, checksum(3)),
-        (4, link(4)),
+        (4, off_chain(4, 5, 3)),
         (4, checksum(4)),
-        (5, link(5)),
     ]
 
 
@@ -442,10 +476,18 @@ def test_two_swapped_entries_are_reported(k: Klagomal) -> None:
         ({"last_hash": "f" * 64}, (6, "huvudet pekar inte på den sista posten (post 6)")),
         (
             {"last_id": 5},
-            (6, "huvudet anger post 5 men loggen slutar vid post 6; huvudet pekar inte på den sista posten"),
+            (6, "huvudet anger post 5 men har kontrollsumman för post 6; huvudet har ändrats"),
         ),
         (
             {"last_id": 8},
+            (6, "huvudet anger post 8 men har kontrollsumman för post 6; huvudet har ändrats"),
+        ),
+        (
+            {"last_id": 5, "last_hash": "f" * 64},
+            (6, "huvudet anger post 5 men loggen slutar vid post 6; huvudet pekar inte på den sista posten"),
+        ),
+        (
+            {"last_id": 8, "last_hash": "f" * 64},
             (7, "loggen slutar vid post 6 men huvudet anger post 8; poster har tagits bort i slutet"),
         ),
     ],
@@ -460,7 +502,27 @@ def test_the_head_of_an_empty_log_is_checked_too(k: Klagomal) -> None:
     execute(k, sa.update(audit_head).values(last_hash="f" * 64))
     assert found(check(k)) == [(None, "loggen är tom men huvudet pekar inte på kedjans början")]
     execute(k, sa.delete(audit_head))
-    assert found(check(k)) == [(None, "huvudet (tabellen audit_head) saknas")]
+    assert found(check(k)) == [
+        (
+            None,
+            "tabellen audit_log är tom och huvudet (tabellen audit_head) saknas; loggen har tömts "
+            "utanför klagomal",
+        )
+    ]
+
+
+def test_a_deleted_head_is_reported_and_stops_the_writers_with_a_swedish_error(k: Klagomal) -> None:
+    # Nothing can be logged without the head (SchemaError); verify still
+    # reads the chain from the newest entry down.
+    log(k, 4)
+    execute(k, sa.delete(audit_head))
+    result = check(k)
+    assert found(result) == [(None, "huvudet (tabellen audit_head) saknas")]
+    assert (result.checked, result.last_id, result.last_hash) == (4, 4, row(k, 4).hash)
+    with pytest.raises(SchemaError, match="Granskningsloggens huvud"):
+        log(k, 1, first=5)
+    # The check that says so is still returned, though it cannot be logged.
+    assert not k.audit_verify().ok
 
 
 def test_a_rewritten_chain_is_caught_by_the_hash_kept_outside_the_database(k: Klagomal) -> None:
@@ -490,6 +552,173 @@ def test_a_rewritten_chain_is_caught_by_the_hash_kept_outside_the_database(k: Kl
     assert found(check(k, anchors=[(9, "b" * 64)])) == [
         (9, "post 9 finns inte, men den antecknades vid en tidigare kontroll; poster har tagits bort")
     ]
+
+
+# -- rows written behind klagomal's back: the writers go on -------------------
+
+
+def intruder(entry_id: int, *, linked_to: str | None = None) -> sa.Insert:
+    """A row written straight into the log by someone with write access to
+    the database: with a made-up hash, or (*linked_to*) chained and hashed
+    as an entry after the one with that hash would be."""
+    entry = sample(entry_id, user_id="inkräktare", detail="inget att se här")
+    if linked_to is None:
+        prev_hash, own_hash = "0" * 64, "e" * 64
+    else:
+        prev_hash, own_hash = linked_to, entry_hash(linked_to, entry_id, entry)
+    return sa.insert(audit_log).values(id=entry_id, **attrs_dict(entry), prev_hash=prev_hash, hash=own_hash)
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["made-up", "chained"])
+def test_a_row_inserted_past_the_head_does_not_stop_the_writers(k: Klagomal, linked: bool) -> None:
+    # The attacker's repro: one row at head + 1 made every later append
+    # collide with it (a UNIQUE error), and so every command fail.
+    log(k, 3)
+    execute(k, intruder(4, linked_to=row(k, 3).hash if linked else None))
+    made_up = [] if linked else [(4, checksum(4))]
+    assert found(check(k)) == [(4, past_head(4, 3)), *made_up]
+    assert log(k, 2, first=4) == [5, 6]
+    assert row(k, 5).prev_hash == row(k, 3).hash  # the chain passes the row by
+    assert head(k) == (6, row(k, 6).hash)
+    result = check(k)
+    assert found(result) == [(4, off_chain(4, 5, 3)), *made_up]
+    assert (result.checked, result.last_id, result.last_hash) == (6, 6, row(k, 6).hash)
+
+
+def test_runs_of_rows_past_the_head_are_passed_over_and_reported_one_by_one(k: Klagomal) -> None:
+    log(k, 2)
+    execute(k, intruder(3), intruder(4), intruder(5), intruder(7))
+    assert log(k, 3, first=3) == [6, 8, 9]
+    assert log(k, 1, first=6) == [10]
+    result = check(k)
+    assert found(result) == [
+        (3, off_chain(3, 6, 2)),
+        (3, checksum(3)),
+        (4, off_chain(4, 6, 2)),
+        (4, checksum(4)),
+        (5, off_chain(5, 6, 2)),
+        (5, checksum(5)),
+        (7, off_chain(7, 8, 6)),
+        (7, checksum(7)),
+    ]
+    assert result.checked == 10
+
+
+def test_a_row_at_the_top_of_the_id_range_does_not_stop_the_writers(k: Klagomal) -> None:
+    top = 2**31 - 1  # the largest INTEGER of PostgreSQL and MariaDB
+    log(k, 2)
+    execute(k, intruder(top))
+    assert log(k, 2, first=3) == [3, 4]
+    assert found(check(k)) == [(top, past_head(top, 4)), (top, checksum(top))]
+
+
+def test_more_rows_in_a_run_than_verify_looks_ahead_are_still_passed_over(k: Klagomal) -> None:
+    # Past the lookahead, verify asks the database for the row the link names.
+    log(k, 2)
+    count = _LOOKAHEAD + 10
+    with engine(k).begin() as conn:
+        conn.execute(
+            sa.insert(audit_log),
+            [
+                {"id": 3 + i, **attrs_dict(sample(3 + i)), "prev_hash": "0" * 64, "hash": "e" * 64}
+                for i in range(count)
+            ],
+        )
+    assert log(k, 2, first=3) == [count + 3, count + 4]
+    result = check(k)
+    assert result.checked == count + 4
+    assert len(result.problems) + result.omitted == 2 * count  # each row off the chain, each hash wrong
+    assert found(result)[:4] == [
+        (3, off_chain(3, count + 3, 2)),
+        (3, checksum(3)),
+        (4, off_chain(4, count + 3, 2)),
+        (4, checksum(4)),
+    ]
+    assert {p.entry for p in result.problems} == set(range(3, 3 + MAX_PROBLEMS // 2))
+    # The same when the rows past the lookahead lie past the head.
+    execute(k, sa.delete(audit_log).where(audit_log.c.id > 2), sa.update(audit_head).values(last_id=2))
+    execute(k, sa.update(audit_head).values(last_hash=row(k, 2).hash))
+    with engine(k).begin() as conn:
+        conn.execute(
+            sa.insert(audit_log),
+            [
+                {"id": 3 + i, **attrs_dict(sample(3 + i)), "prev_hash": "0" * 64, "hash": "e" * 64}
+                for i in range(count)
+            ],
+        )
+    result = check(k)
+    assert len(result.problems) + result.omitted == 2 * count
+    assert found(result)[0] == (3, past_head(3, 2))
+
+
+def test_a_chain_that_starts_past_entry_1_is_reported(k: Klagomal) -> None:
+    # The first entries removed, and the chain rewritten to start at the genesis from entry 3.
+    log(k, 5)
+    prev_hash = GENESIS
+    statements: list[sa.Executable] = [sa.delete(audit_log).where(audit_log.c.id < 3)]
+    for entry_id in range(3, 6):
+        new_hash = entry_hash(prev_hash, entry_id, as_entry(row(k, entry_id)))
+        statements.append(edit(entry_id, prev_hash=prev_hash, hash=new_hash))
+        prev_hash = new_hash
+    statements.append(sa.update(audit_head).values(last_hash=prev_hash))
+    execute(k, *statements)
+    assert found(check(k)) == [(1, "posterna 1–2 saknas (nummerföljden hoppar från 0 till 3)")]
+
+
+TAMPERING: dict[str, Callable[[Klagomal], list[sa.Executable]]] = {
+    "an edited field": lambda k: [edit(3, detail="ändrad")],
+    "an edited hash": lambda k: [edit(3, hash="a" * 64)],
+    "an edited link": lambda k: [edit(3, prev_hash="b" * 64)],
+    "a deleted entry": lambda k: [sa.delete(audit_log).where(audit_log.c.id == 3)],
+    "a deleted first entry": lambda k: [sa.delete(audit_log).where(audit_log.c.id == 1)],
+    "a deleted last entry": lambda k: [sa.delete(audit_log).where(audit_log.c.id == 5)],
+    "a row past the head": lambda k: [intruder(6)],
+    "a chained row past the head": lambda k: [intruder(6, linked_to=row(k, 5).hash)],
+    "a row far past the head": lambda k: [intruder(10**6)],
+    "a row below 1": lambda k: [intruder(-5)],
+    "a row in a gap": lambda k: [sa.delete(audit_log).where(audit_log.c.id == 3), intruder(3)],
+    "an emptied log": lambda k: [sa.delete(audit_log)],
+    "a head moved back": lambda k: [sa.update(audit_head).values(last_id=4, last_hash=row(k, 4).hash)],
+    "a head moved on": lambda k: [sa.update(audit_head).values(last_id=9)],
+    "a head with another hash": lambda k: [sa.update(audit_head).values(last_hash="c" * 64)],
+}
+
+
+def test_every_tampering_is_reported_and_the_writers_go_on(k: Klagomal) -> None:
+    # Whatever someone with write access does to the log, verify reports it
+    # in Swedish instead of raising, and every writer can still log.  (One
+    # database for all of them, emptied between them: a new MariaDB
+    # database takes seconds.)
+    for what, tampering in TAMPERING.items():
+        execute(k, sa.delete(audit_log), sa.update(audit_head).values(last_id=0, last_hash=GENESIS))
+        log(k, 5)
+        assert check(k).ok
+        execute(k, *tampering(k))
+        before = check(k)
+        assert not before.ok, what
+        assert all(problem.reason for problem in before.problems)
+        ids = log(k, 3, first=6)
+        assert len(ids) == 3, what
+        after = check(k)
+        assert not after.ok, what  # the writers do not cover it up
+        assert after.checked == before.checked + 3, what
+        assert (after.last_id, after.last_hash) == (ids[-1], row(k, ids[-1]).hash), what
+
+
+@pytest.mark.parametrize("new_database", ["sqlite"], indirect=True)
+def test_a_row_that_cannot_be_read_is_reported_not_raised(k: Klagomal) -> None:
+    # SQLite keeps whatever it is given: text that is no moment, bytes in a text column.
+    log(k, 4)
+    with engine(k).begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_log SET at = 'i morgon' WHERE id = 2")
+        conn.exec_driver_sql("UPDATE audit_log SET detail = X'00ff' WHERE id = 3")
+    result = check(k)
+    unreadable = "post {} går inte att läsa: {}; raden har ändrats utanför klagomal"
+    assert found(result) == [
+        (2, unreadable.format(2, "tidpunkten 'i morgon' går inte att tolka")),
+        (3, unreadable.format(3, "fältet detail håller bytes, inte text")),
+    ]
+    assert log(k, 1, first=5) == [5]
 
 
 def test_problems_are_listed_up_to_a_limit_and_counted_beyond_it(k: Klagomal) -> None:
@@ -536,7 +765,7 @@ def test_verify_reads_in_chunks_and_still_finds_every_problem(k: Klagomal) -> No
     assert result.checked == 49
     assert len(statements) == 8  # 49 entries: seven full chunks, then an empty one
     assert "WHERE" not in statements[0][0]
-    assert all("WHERE audit_log.id >" in statement for statement, _ in statements[1:])
+    assert all("WHERE audit_log.id <" in statement for statement, _ in statements[1:])
     # SQLite's dialect writes "LIMIT ? OFFSET ?" with an offset of 0 for every LIMIT.
     assert all("OFFSET" not in statement or list(parameters)[-1] == 0 for statement, parameters in statements)
     assert check(k, chunk=7).problems == check(k).problems == check(k, chunk=1).problems
@@ -547,9 +776,11 @@ def test_the_summary_gives_the_last_entry_to_keep_outside_the_database() -> None
     assert whole.summary() == (
         "Granskningsloggen är hel: 1 234 poster kontrollerade.\n"
         f"Sista posten: nummer 1234, kontrollsumma {'ab' * 32}.\n"
-        "Anteckna numret och kontrollsumman utanför databasen, till exempel i diariet: vid nästa kontroll "
-        "ska post 1234 ha samma kontrollsumma, annars har loggen skrivits om."
+        f"Anteckna ankaret 1234:{'ab' * 32} utanför databasen, till exempel i diariet, och kontrollera "
+        f"nästa gång med 'klagomal audit verify --anchor 1234:{'ab' * 32}': har loggen skrivits om sedan "
+        "i dag, har post 1234 inte längre samma kontrollsumma."
     )
+    assert whole.anchor == f"1234:{'ab' * 32}"
     assert (
         AuditVerification(1, (), 1, "cd" * 32)
         .summary()
@@ -634,6 +865,47 @@ def test_any_entries_verify_and_any_edited_field_is_found_at_its_entry(
     problems = check(k).problems
     assert problems
     assert {p.entry for p in problems} == {target}, (field, problems)
+
+
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("log"), st.integers(1, 4), st.just(0)),
+        # A run of rows written past the newest row, after a hole of 0-3 ids.
+        st.tuples(st.just("intrude"), st.integers(1, 3), st.integers(0, 3)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_rows_written_past_the_log_never_stop_it_and_are_each_reported(
+    sqlite_k: Klagomal, steps: list[tuple[str, int, int]]
+) -> None:
+    # Whatever rows someone writes past the log, and whenever: every append
+    # succeeds, and verify names exactly those rows, at their ids.
+    k = sqlite_k
+    execute(k, sa.delete(audit_log), sa.update(audit_head).values(last_id=0, last_hash=GENESIS))
+    intruders: set[int] = set()
+    logged: list[int] = []
+    for kind, count, hole in steps:
+        if kind == "log":
+            ids = log(k, count, first=len(logged) + 1)
+            assert len(set(ids)) == count
+            assert not set(ids) & intruders
+            assert ids == sorted([*logged, *ids])[len(logged) :]  # numbered on from the last entry
+            logged += ids
+        else:
+            with engine(k).connect() as conn:
+                newest = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0
+            run = [newest + hole + 1 + i for i in range(count)]
+            execute(k, *(intruder(entry_id) for entry_id in run))
+            intruders |= set(run)
+    result = check(k)
+    assert result.checked == len(logged) + len(intruders)
+    assert {p.entry for p in result.problems} == intruders, result.summary()
+    assert (result.last_id, result.last_hash) == head(k)
 
 
 # -- concurrency ---------------------------------------------------------------
@@ -795,3 +1067,117 @@ def test_writers_wait_for_the_head_lock(k: Klagomal) -> None:
         thread.join(20)
     assert order == ["first commits", "second appended [2]"]
     assert check(k).ok
+
+
+# -- the command line: klagomal audit verify ---------------------------------------
+
+REGISTER = (
+    "register --kind klagomal --channel telefon --unit kof-badhus --text 'Kallt vatten' --name 'Eva Lind'"
+)
+
+
+@pytest.fixture
+def cli_db(any_db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database made with ``klagomal init``, on each backend in turn, and
+    the system owner of Exempelkommun acting, as in the attacker's repro."""
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    monkeypatch.chdir(tmp_path)
+    Cli().ok("init", db=any_db_url)
+    return any_db_url
+
+
+def tamper(url: str, *statements: sa.Executable) -> None:
+    """Run *statements* straight against the database at *url*."""
+    direct = sa.create_engine(url)
+    try:
+        with direct.begin() as conn:
+            for statement in statements:
+                conn.execute(statement)
+    finally:
+        direct.dispose()
+
+
+def test_an_inserted_row_is_reported_and_every_command_still_works(cli_db: str) -> None:
+    # The attacker's repro: one row past the head, and every command failed
+    # with a UNIQUE error (exit 3), audit verify too.
+    cli = Cli()
+    whole = cli.ok("audit verify", json=True, db=cli_db).json()
+    assert (whole["ok"], whole["problems"]) == (True, [])
+    last = whole["last_id"]
+    tamper(cli_db, intruder(last + 2))  # + 1: the check just made was logged
+    broken = cli("audit verify", db=cli_db)
+    assert (broken.status, broken.err) == (1, "")
+    assert broken.out.startswith("Granskningsloggen är inte hel: 2 fel bland")
+    assert f"  - {past_head(last + 2, last + 1)}\n" in broken.out
+    assert "spara en kopia av databasen" in broken.out
+    cli.ok(REGISTER, today="2026-03-02", db=cli_db)
+    cli.ok("show 2026-00001", today="2026-03-02", db=cli_db)
+    as_json = cli("audit verify", json=True, db=cli_db)
+    assert (as_json.status, as_json.err, as_json.out.count("\n")) == (1, "", 1)
+    found_json = as_json.json()
+    assert found_json["ok"] is False
+    assert found_json["problems"] == [
+        {"entry": last + 2, "reason": off_chain(last + 2, last + 3, last + 1)},
+        {"entry": last + 2, "reason": checksum(last + 2)},
+    ]
+    assert found_json["last_id"] > last + 3
+    assert found_json["anchor"] == f"{found_json['last_id']}:{found_json['last_hash']}"
+
+
+def test_an_anchor_noted_at_one_check_catches_a_rewritten_chain_at_the_next(cli_db: str) -> None:
+    cli = Cli()
+    cli.ok(REGISTER, today="2026-03-02", db=cli_db)
+    printed = cli.ok("audit verify", db=cli_db).out
+    match = re.search(r"--anchor ([0-9]+):([0-9a-f]{64})'", printed)
+    assert match is not None, printed
+    number, noted = int(match.group(1)), match.group(2)
+    assert f"Sista posten: nummer {number}, kontrollsumma {noted}.\n" in printed
+    held = cli.ok(f"audit verify --anchor {number}:{noted.upper()}", db=cli_db).out
+    assert f"Post {number} har samma kontrollsumma som antecknades vid en tidigare kontroll.\n" in held
+    # Someone rewrites the chain from entry 1 on, hashes and head included.
+    direct = sa.create_engine(cli_db)
+    with direct.connect() as conn:
+        stored = conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).all()
+    direct.dispose()
+    prev_hash, statements = GENESIS, []
+    for old in stored:
+        entry = as_entry(old)
+        if old.id == 1:
+            entry = AuditEntry(**{**attrs_dict(entry), "detail": "något annat"})
+        new_hash = entry_hash(prev_hash, old.id, entry)
+        statements.append(edit(old.id, detail=entry.detail, prev_hash=prev_hash, hash=new_hash))
+        prev_hash = new_hash
+    statements.append(sa.update(audit_head).values(last_hash=prev_hash))
+    tamper(cli_db, *statements)
+    assert cli.ok("audit verify", db=cli_db).out.startswith("Granskningsloggen är hel:")  # the chain alone
+    caught = cli(f"audit verify --anchor {number}:{noted}", db=cli_db)
+    assert (caught.status, caught.err) == (1, "")
+    assert (
+        f"  - post {number} har inte den kontrollsumma som antecknades vid en tidigare kontroll; "
+        "kedjan har skrivits om\n"
+    ) in caught.out
+    gone = cli(f"audit verify --anchor {number}:{noted} --anchor 99999:{'a' * 64}", json=True, db=cli_db)
+    assert gone.status == 1
+    assert gone.json()["problems"][-1] == {
+        "entry": 99999,
+        "reason": "post 99999 finns inte, men den antecknades vid en tidigare kontroll; "
+        "poster har tagits bort",
+    }
+    for bad in ("3:abc", f"0:{noted}", noted, f"x:{noted}"):
+        refused = cli.refused(f"audit verify --anchor {bad}", status=2, db=cli_db)
+        assert "ska skrivas NUMMER:KONTROLLSUMMA" in refused.err
+
+
+def test_a_deleted_head_is_reported_by_verify_and_refused_by_every_writer(cli_db: str) -> None:
+    cli = Cli()
+    cli.ok(REGISTER, today="2026-03-02", db=cli_db)
+    tamper(cli_db, sa.delete(audit_head))
+    broken = cli("audit verify", db=cli_db)
+    assert (broken.status, broken.err) == (1, "")
+    assert "  - huvudet (tabellen audit_head) saknas\n" in broken.out
+    refused = cli.refused(REGISTER, today="2026-03-02", db=cli_db)
+    assert "Granskningsloggens huvud (tabellen audit_head) saknas" in refused.err
+    tamper(cli_db, sa.delete(audit_log))
+    emptied = cli("audit verify", db=cli_db)
+    assert emptied.status == 1
+    assert "tabellen audit_log är tom och huvudet (tabellen audit_head) saknas" in emptied.out

@@ -570,6 +570,17 @@ def _records_commands(cmd: Callable[[str, str, Callable[..., Any]], argparse.Arg
     audit.required = True
     q = audit.add_parser("verify", help=_("kontrollera att loggen är hel och oförändrad"))
     q.set_defaults(run=_cmd_audit_verify)
+    q.add_argument(
+        "--anchor",
+        type=_audit_anchor,
+        action="append",
+        default=[],
+        metavar="N:KONTROLLSUMMA",
+        help=_(
+            "ankaret som en tidigare kontroll skrev ut: post N ska ha samma kontrollsumma nu; "
+            "kan anges flera gånger"
+        ),
+    )
     q = audit.add_parser("log", help=_("visa loggens poster"))
     q.set_defaults(run=_cmd_audit_log)
     q.add_argument("--case", metavar="ÄRENDE", help=_("bara detta ärende"))
@@ -1300,18 +1311,36 @@ def _cmd_gallra(args: argparse.Namespace, out: _Output) -> int:
     return 0
 
 
+def _audit_anchor(text: str) -> tuple[int, str]:
+    """An anchor ``N:HASH`` given to ``audit verify --anchor``."""
+    match = re.fullmatch(r"\s*([0-9]+)\s*:\s*([0-9a-fA-F]{64})\s*", text)
+    if match is None or int(match.group(1)) < 1:
+        raise argparse.ArgumentTypeError(
+            _(
+                "ankaret '{anchor}' ska skrivas NUMMER:KONTROLLSUMMA som 'klagomal audit verify' skrev ut "
+                "det: postens nummer (från 1), ett kolon och kontrollsummans 64 hexadecimala tecken"
+            ).format(anchor=text)
+        )
+    return int(match.group(1)), match.group(2).lower()
+
+
 def _cmd_audit_verify(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
-        result = k.audit_verify()
+        result = k.audit_verify(anchors=args.anchor)
     out.emit(
         {
             "ok": result.ok,
             "checked": result.checked,
             "problems": [{"entry": p.entry, "reason": p.reason} for p in result.problems],
+            "omitted": result.omitted,
+            "last_id": result.last_id,
+            "last_hash": result.last_hash,
+            "anchor": result.anchor if result.last_id else None,
+            "anchored": list(result.anchored),
         },
         result.summary(),
     )
-    return 0 if result.ok else 2
+    return 0 if result.ok else 1
 
 
 def _cmd_audit_log(args: argparse.Namespace, out: _Output) -> int:

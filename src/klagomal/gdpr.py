@@ -2,8 +2,14 @@
 anonymising it while the statistics stay (R27, R30).
 
 :class:`PersonQuery` says who: an e-mail address, a phone number, a
-personnummer or a name (exact, any case), any of which finds the person's
-cases.  :func:`find_cases` finds them in SQL; :func:`person_data` gathers
+personnummer or a name, any of which finds the person's cases.  Each is
+matched exactly after both sides are normalised the same way
+(:func:`normalise_email`, :func:`normalise_phone`, :func:`normalise_name`):
+``ANNA@Example.se`` and ``Anna Lind <anna@example.se>`` are the same
+address, ``johanna@example.se`` is not.  :func:`find_cases` narrows the
+cases down in SQL and compares the normalised values in Python, so that
+SQLite, whose ``lower()`` leaves Å, Ä and Ö alone, matches like the server
+databases; :func:`person_data` gathers
 everything klagomal holds on them, case by case: the contact, every step
 with its text, the notices sent and where, the e-mails received with their
 attachments' names, and what disposal has removed; :func:`render_html`
@@ -18,8 +24,11 @@ gallringsbeslut or another legal ground permits: the caller must name it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import email.utils
 import re
+import unicodedata
 from typing import Any
 
 import attrs
@@ -33,7 +42,19 @@ from klagomal.i18n import _
 from klagomal.identity_numbers import parse_person_number
 from klagomal.storage.tables import cases, received_messages
 
-__all__ = ["PersonQuery", "find_cases", "normalise_phone", "render_html"]
+__all__ = [
+    "PersonQuery",
+    "find_cases",
+    "normalise_email",
+    "normalise_name",
+    "normalise_phone",
+    "render_html",
+    "unattached_messages",
+]
+
+#: The escape character of the LIKE patterns below: not a backslash, which
+#: MariaDB's string literals would swallow.
+_ESCAPE = "/"
 
 
 def normalise_phone(phone: str) -> str:
@@ -42,6 +63,47 @@ def normalise_phone(phone: str) -> str:
     if phone.strip().startswith("+46") or phone.strip().startswith("0046"):
         digits = "0" + digits.removeprefix("00").removeprefix("46")
     return digits
+
+
+def normalise_email(value: str) -> str:
+    """The address part of *value*, in the form two spellings of one address share.
+
+    The display name and angle brackets are dropped (``Anna Lind
+    <anna@example.se>``), blanks around it too; the local part is
+    lower-cased (no mail server of a Swedish kommun tells ``Anna`` from
+    ``anna``); the domain is lower-cased and written in its ASCII form
+    (IDNA: ``exämple.se`` and ``xn--exmple-cua.se`` are one domain), without
+    a trailing dot.  Text that is no address is only stripped and
+    lower-cased, so it matches only itself."""
+    text = unicodedata.normalize("NFC", value).strip()
+    _name, address = email.utils.parseaddr(text)
+    text = (address or text).strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text.lower()
+    domain = domain.strip().rstrip(".")
+    with contextlib.suppress(UnicodeError):  # not a valid domain name: compared as written
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local.strip().lower()}@{domain.lower()}"
+
+
+def normalise_name(value: str) -> str:
+    """*value* in the form two spellings of one name share: Unicode NFC,
+    case folded, runs of blanks as one space, none around it."""
+    return " ".join(unicodedata.normalize("NFC", value).casefold().split())
+
+
+def _like(value: str, *, start: bool = True, end: bool = True) -> str:
+    """A LIKE pattern, for ``lower(column)``, that every value normalising to
+    *value* matches (and others besides, which the exact comparison drops):
+    its ASCII characters in order, with ``%`` for the rest, since SQLite's
+    ``lower()`` and a decomposed ``å`` are beyond what SQL compares alike."""
+    pattern = "".join(
+        (_ESCAPE + c if c in "%_" + _ESCAPE else c) if c.isascii() and not c.isspace() else "%"
+        for c in value.lower()
+    )
+    pattern = ("%" if start else "") + pattern + ("%" if end else "")
+    return re.sub("%+", "%", pattern)
 
 
 @attrs.frozen
@@ -70,12 +132,18 @@ class PersonQuery:
         phone = normalise_phone(self.phone) if self.phone else None
         if self.phone and not phone:
             raise InvalidInputError(_("telefonnumret innehåller inga siffror"), step="person")
-        return PersonQuery(
-            email=self.email.strip().lower() if self.email else None,
-            phone=phone,
-            personnummer=number,
-            name=self.name.strip().lower() if self.name else None,
-        )
+        address = normalise_email(self.email) if self.email else None
+        if address is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise InvalidInputError(
+                _("e-postadressen '{address}' är ingen hel adress (namn@domän)").format(
+                    address=self.email.strip() if self.email else ""
+                ),
+                step="person",
+            )
+        name = normalise_name(self.name) if self.name else None
+        if self.name and not name:
+            raise InvalidInputError(_("namnet är tomt"), step="person")
+        return PersonQuery(email=address, phone=phone, personnummer=number, name=name)
 
     def describe(self) -> str:
         """What was searched for, for the audit log: which fields, not their values."""
@@ -84,44 +152,66 @@ class PersonQuery:
         )
 
 
-def _phone_digits(column: Any) -> Any:
-    """The phone column with the usual separators removed, in SQL."""
-    for character in ("-", " ", "(", ")", "."):
-        column = sa.func.replace(column, character, "")
-    return column
+def _matches(row: Any, query: PersonQuery) -> bool:
+    """Whether a case's contact has one of the (checked) values of *query*, exactly."""
+    return bool(
+        (query.email and row.contact_email and normalise_email(row.contact_email) == query.email)
+        or (query.personnummer and row.contact_personnummer == query.personnummer)
+        or (query.name and row.contact_name and normalise_name(row.contact_name) == query.name)
+        or (query.phone and row.contact_phone and normalise_phone(row.contact_phone) == query.phone)
+    )
+
+
+def _email_candidates(column: Any, address: str) -> Any:
+    """A condition every value of *column* that normalises to *address*
+    meets: it holds the local part followed by ``@``."""
+    local = address.rpartition("@")[0]
+    return sa.func.lower(column).like(_like(local, end=False) + "@%", escape=_ESCAPE)
 
 
 def find_cases(conn: sa.Connection, query: PersonQuery) -> list[str]:
-    """The references of the cases whose contact matches *query* (checked)."""
+    """The references of the cases whose contact matches *query* (checked):
+    the same e-mail address, phone number, personnummer or name, after
+    normalisation, never a part of one (``anna@`` is not ``johanna@``)."""
     conditions = []
     if query.email:
-        conditions.append(sa.func.lower(cases.c.contact_email) == query.email)
+        conditions.append(_email_candidates(cases.c.contact_email, query.email))
     if query.personnummer:
         conditions.append(cases.c.contact_personnummer == query.personnummer)
     if query.name:
-        conditions.append(sa.func.lower(cases.c.contact_name) == query.name)
+        conditions.append(sa.func.lower(cases.c.contact_name).like(_like(query.name), escape=_ESCAPE))
     if query.phone:
-        digits = _phone_digits(cases.c.contact_phone)
-        conditions.append(
-            sa.or_(
-                digits == query.phone, digits == "+46" + query.phone[1:], digits == "0046" + query.phone[1:]
-            )
+        # Its digits in order, whatever stands between them; a leading 0 may be +46.
+        conditions.append(cases.c.contact_phone.like("%" + "%".join(query.phone[1:]) + "%"))
+    rows = conn.execute(
+        sa.select(
+            cases.c.reference,
+            cases.c.contact_email,
+            cases.c.contact_personnummer,
+            cases.c.contact_name,
+            cases.c.contact_phone,
         )
-    rows = conn.execute(sa.select(cases.c.reference).where(sa.or_(*conditions)).order_by(cases.c.reference))
-    return [row.reference for row in rows]
+        .where(sa.or_(*conditions))
+        .order_by(cases.c.reference)
+    )
+    return [row.reference for row in rows if _matches(row, query)]
 
 
 def unattached_messages(conn: sa.Connection, query: PersonQuery) -> list[int]:
-    """The ids of received messages from the person's e-mail address that
+    """The ids of received messages from the person's e-mail address (the
+    same address after normalisation, see :func:`normalise_email`) that
     belong to no case (the quarantine, automatic replies)."""
     if not query.email:
         return []
     rows = conn.execute(
-        sa.select(received_messages.c.id, received_messages.c.sender).where(
-            received_messages.c.reference.is_(None)
+        sa.select(received_messages.c.id, received_messages.c.sender)
+        .where(
+            received_messages.c.reference.is_(None),
+            _email_candidates(received_messages.c.sender, query.email),
         )
+        .order_by(received_messages.c.id)
     )
-    return [row.id for row in rows if row.sender and query.email in row.sender.lower()]
+    return [row.id for row in rows if row.sender and normalise_email(row.sender) == query.email]
 
 
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
