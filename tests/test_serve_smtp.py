@@ -20,10 +20,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from held_lock import held_write_lock
 from klagomal import FixedClock, Klagomal
-from klagomal.intake.smtpd import LOCK_WAIT
+from klagomal.intake.smtpd import LOCK_WAIT, ascii_reply
 
 
 def _free_port() -> int:
@@ -240,3 +242,19 @@ def test_a_busy_database_gets_a_451_in_ascii_within_a_minute_and_the_resend_is_s
     finally:
         receiver.stop()
     assert _cases(any_db) == ["2026-00001", "2026-00002"]
+
+
+@given(st.text())
+def test_a_reply_text_is_one_line_of_ascii_whatever_it_says(text: str) -> None:
+    # RFC 5321: a reply line is ASCII, ended by CRLF; a client that did not
+    # ask for SMTPUTF8 gets no other byte, and a line break inside the text
+    # (a quarantine reason) would end the reply early.
+    reply = ascii_reply(text)
+    assert reply.isascii()
+    assert reply.isprintable()
+    assert reply == reply.strip()
+
+
+def test_swedish_letters_lose_their_dots_and_rings_not_their_place() -> None:
+    assert ascii_reply("Försök igen, ÅÄÖ åäö é ü") == "Forsok igen, AAO aao e u"
+    assert ascii_reply("i karantän:\r\nrad två") == "i karantan: rad tva"

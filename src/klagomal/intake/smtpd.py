@@ -47,11 +47,14 @@ LOCK_WAIT = 20.0
 
 
 def ascii_reply(text: str) -> str:
-    """*text* as an SMTP reply may carry it to any client: ASCII, with å, ä
-    and ö as a, a and o (and likewise é, ü, ...), and what has no such
-    letter as ``?``."""
+    """*text* as an SMTP reply may carry it to any client: one line of
+    ASCII, with å, ä and ö as a, a and o (and likewise é, ü, ...), what has
+    no such letter as ``?``, and line breaks and other control characters
+    as spaces."""
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    plain = "".join(
+        char if char.isprintable() else " " for char in decomposed if not unicodedata.combining(char)
+    )
     return " ".join(plain.encode("ascii", "replace").decode("ascii").split())
 
 
