@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,12 +29,14 @@ from klagomal import (
     ConfigurationError,
     FixedClock,
     Klagomal,
+    StorageBackend,
     StorageUnavailableError,
     TransientStorageError,
 )
 from klagomal import cli as cli_module
 from klagomal.storage import tables
-from klagomal.testing import register
+from klagomal.storage.sql import SqlStorage
+from klagomal.testing import plugin, register
 
 SERVERS = ["postgresql", "mariadb"]
 UNREACHABLE = "Kontrollera att databasservern är igång"
@@ -292,3 +295,36 @@ def test_a_pool_without_a_free_connection_is_busy_too(one_case: str) -> None:
             assert len(k.cases()) == 1
     finally:
         engine.dispose()
+
+
+class _StorageWithoutLockWait:
+    """A plugin's storage written before ``lock_wait`` existed: its units
+    of work take no argument (here the SQL storage underneath)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def transaction(self) -> Any:
+        return self._inner.transaction()
+
+    def snapshot(self) -> Any:
+        return self._inner.snapshot()
+
+
+def test_a_plugin_storage_without_lock_wait_is_called_without_it(one_case: str) -> None:
+    backend = StorageBackend(
+        "gammal",
+        ("sqlite", "postgresql", "mysql"),
+        open=lambda db, converter: _StorageWithoutLockWait(SqlStorage.open(db, converter)),
+    )
+    old = plugin("gammal", klagomal_storage_backends=lambda: [backend])
+    with Klagomal(
+        one_case, clock=FixedClock(dt.date(2026, 3, 2)), plugins=[old], load_entrypoints=False
+    ) as k:
+        assert isinstance(k.storage, _StorageWithoutLockWait)
+        assert register(k.with_lock_wait(5)).reference == "2026-00002"
+        assert [c.reference for c in k.cases()] == ["2026-00001", "2026-00002"]
+        assert len(k.export()["cases"]) == 2
