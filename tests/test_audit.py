@@ -1028,7 +1028,7 @@ def test_a_lock_wait_timeout_in_append_is_a_transient_error(k: Klagomal) -> None
 
     with k.storage.transaction() as first:
         append(first.conn, [sample(1)])  # holds the head until commit
-        with pytest.raises(TransientStorageError, match="avbröt transaktionen tillfälligt"):
+        with pytest.raises(TransientStorageError, match="Databasen är upptagen, försök igen om en stund"):
             impatient_append()
     assert check(k).ok
     assert head(k)[0] == 1

@@ -569,6 +569,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "resolve_at_once": (lambda k, r: k.resolve_at_once(r["F"], "Löst.", "Omar Ali"), reader),
     "resume": (lambda k, r: k.resume(r["C"]), reader),
     "run_disposal": (lambda k, r: k.run_disposal(dry_run=True), reader),
+    "with_lock_wait": (lambda k, r: k.with_lock_wait(5).get(r["A"]), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }
 

@@ -1,9 +1,12 @@
-"""A database that cannot be used gets a clear error that says what to do, and
-a transaction the server breaks off for a passing reason is run again.
+"""A database that cannot be used gets a clear error that says what to do, a
+transaction the server breaks off for a passing reason is run again, and a
+lock that another transaction holds is waited for only as long as the caller
+allows.
 
 Against the real PostgreSQL and MariaDB servers (see ``server_url`` in
 conftest.py): a stopped server, a refused login, a missing database, and a
-real deadlock.
+real deadlock; and on SQLite too, a real lock held by another connection
+(``tests/held_lock.py``).
 """
 
 from __future__ import annotations
@@ -14,15 +17,26 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from conftest import server_url
-from klagomal import Case, FixedClock, Klagomal, StorageUnavailableError
+from held_lock import held_write_lock, lock_released_after
+from klagomal import (
+    Case,
+    ConfigurationError,
+    FixedClock,
+    Klagomal,
+    StorageBackend,
+    StorageUnavailableError,
+    TransientStorageError,
+)
 from klagomal import cli as cli_module
 from klagomal.storage import tables
-from klagomal.testing import register
+from klagomal.storage.sql import SqlStorage
+from klagomal.testing import plugin, register
 
 SERVERS = ["postgresql", "mariadb"]
 UNREACHABLE = "Kontrollera att databasservern är igång"
@@ -166,3 +180,151 @@ def _waiting_for_a_lock(engine: sa.Engine) -> bool:
         else:
             query = "SELECT count(*) FROM information_schema.innodb_lock_waits"
         return bool(conn.exec_driver_sql(query).scalar())
+
+
+# -- a lock another transaction holds ---------------------------------------------
+
+#: How every "the database is busy" error begins.
+BUSY = "Databasen är upptagen, försök igen om en stund"
+#: The lock wait of these tests, in seconds.
+WAIT = 1.0
+#: What a lock wait may overshoot by: MariaDB counts it in whole seconds,
+#: and the process runs on a shared machine.
+SLACK = 1.5
+RESPOND_BY = dt.date(2026, 3, 27)
+
+#: What a handler or the public does, each of which needs the write lock.
+OPERATIONS: dict[str, Callable[[Klagomal], object]] = {
+    "register": lambda k: register(k),
+    "a step": lambda k: k.acknowledge("2026-00001", "Hanna", RESPOND_BY),
+    "a list read": lambda k: k.cases(),
+    "a case read": lambda k: k.get("2026-00001"),
+}
+
+
+@pytest.fixture
+def one_case(any_db_url: str) -> str:
+    """A database on each backend with one registered case."""
+    with Klagomal(any_db_url, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False) as k:
+        k.init()
+        register(k)
+    return any_db_url
+
+
+def _rows(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in (tables.cases, tables.events, tables.notices, tables.audit_log)
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_a_held_lock_is_waited_for_at_most_lock_wait(one_case: str, operation: str) -> None:
+    # Another transaction holds the lock and does not let go.  The command
+    # waits lock_wait seconds over all its tries together, not a busy timeout
+    # per try, then says in Swedish that the database is busy, having
+    # changed nothing.
+    with Klagomal(
+        one_case, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False, lock_wait=WAIT
+    ) as k:
+        k.cases()  # the schema is checked before the lock is taken
+        before = _rows(one_case)
+        with held_write_lock(one_case):
+            start = time.monotonic()
+            with pytest.raises(TransientStorageError) as caught:
+                OPERATIONS[operation](k)
+            waited = time.monotonic() - start
+        assert WAIT * 0.9 <= waited < WAIT + SLACK, waited
+        assert str(caught.value).startswith(BUSY + ": ")
+        assert "1 s" in str(caught.value)
+        assert _rows(one_case) == before
+        # The lock is gone: the same instance goes on.
+        OPERATIONS[operation](k)
+
+
+def test_the_first_command_of_a_new_instance_waits_no_longer(one_case: str) -> None:
+    # A new instance first checks the schema, a read that must not wait for
+    # the write lock (it did: SQLite's BEGIN IMMEDIATE, for 30 seconds).
+    with held_write_lock(one_case), Klagomal(one_case, load_entrypoints=False, lock_wait=WAIT) as k:
+        start = time.monotonic()
+        with pytest.raises(TransientStorageError, match=BUSY):
+            k.cases()
+        waited = time.monotonic() - start
+    assert waited < WAIT + SLACK, waited
+
+
+def test_a_lock_let_go_within_lock_wait_is_waited_for(one_case: str) -> None:
+    with Klagomal(one_case, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False) as k:
+        k.cases()
+        patient = k.with_lock_wait(20)
+        with lock_released_after(one_case, 0.5):
+            start = time.monotonic()
+            case = register(patient)
+            waited = time.monotonic() - start
+        assert 0.4 <= waited < 10, waited
+        assert case.reference == "2026-00002"
+        assert k.lock_wait == 30  # with_lock_wait left the instance as it was
+
+
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan"), "5", True])
+def test_lock_wait_is_a_positive_number_of_seconds(db_url: str, value: object) -> None:
+    with pytest.raises(ConfigurationError, match="lock_wait ska vara ett positivt antal sekunder"):
+        Klagomal(db_url, load_entrypoints=False, lock_wait=value)  # type: ignore[arg-type]
+    with Klagomal(db_url, load_entrypoints=False) as k:
+        with pytest.raises(ConfigurationError, match="lock_wait ska vara ett positivt antal sekunder"):
+            k.with_lock_wait(value)  # type: ignore[arg-type]
+        assert k.with_lock_wait(2).lock_wait == 2.0
+
+
+def test_a_pool_without_a_free_connection_is_busy_too(one_case: str) -> None:
+    # The application's pool has one connection, which the application holds.
+    engine = sa.create_engine(one_case, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    try:
+        with Klagomal(engine, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False) as k:
+            k.cases()
+            with engine.connect():
+                start = time.monotonic()
+                with pytest.raises(TransientStorageError, match=BUSY):
+                    k.cases()
+                assert time.monotonic() - start < 0.5 + SLACK
+            assert len(k.cases()) == 1
+    finally:
+        engine.dispose()
+
+
+class _StorageWithoutLockWait:
+    """A plugin's storage written before ``lock_wait`` existed: its units
+    of work take no argument (here the SQL storage underneath)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def transaction(self) -> Any:
+        return self._inner.transaction()
+
+    def snapshot(self) -> Any:
+        return self._inner.snapshot()
+
+
+def test_a_plugin_storage_without_lock_wait_is_called_without_it(one_case: str) -> None:
+    backend = StorageBackend(
+        "gammal",
+        ("sqlite", "postgresql", "mysql"),
+        open=lambda db, converter: _StorageWithoutLockWait(SqlStorage.open(db, converter)),
+    )
+    old = plugin("gammal", klagomal_storage_backends=lambda: [backend])
+    with Klagomal(
+        one_case, clock=FixedClock(dt.date(2026, 3, 2)), plugins=[old], load_entrypoints=False
+    ) as k:
+        assert isinstance(k.storage, _StorageWithoutLockWait)
+        assert register(k.with_lock_wait(5)).reference == "2026-00002"
+        assert [c.reference for c in k.cases()] == ["2026-00001", "2026-00002"]
+        assert len(k.export()["cases"]) == 2

@@ -1,7 +1,8 @@
 """``klagomal serve-smtp`` as a real process: a real SMTP (and LMTP) session
 from the standard library's client, a receiver killed in the middle of a
-message, and a resend.  A message is either stored or refused, never lost,
-and never stored twice (R4).
+message, a database held by another transaction, and a resend.  A message
+is either stored or refused, never lost, and never stored twice (R4); a
+refusal comes within a minute, in ASCII.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from held_lock import held_write_lock
 from klagomal import FixedClock, Klagomal
+from klagomal.intake.smtpd import LOCK_WAIT, ascii_reply
 
 
 def _free_port() -> int:
@@ -176,3 +182,79 @@ def test_an_unreadable_message_is_acknowledged_into_quarantine(db: str) -> None:
         [kept] = k.received_messages(outcomes=["quarantined"], with_raw=True)
         assert kept.raw.startswith(b"\x00\x01 inget meddelande")
         assert kept.source == "smtp"
+
+
+@pytest.fixture
+def any_db(any_db_url: str) -> str:
+    """An initialised database on each backend."""
+    with Klagomal(any_db_url, load_entrypoints=False) as k:
+        k.init()
+    return any_db_url
+
+
+def test_a_busy_database_gets_a_451_in_ascii_within_a_minute_and_the_resend_is_stored(any_db: str) -> None:
+    # Another transaction holds the write lock and does not let go.  Two
+    # sending servers deliver at once, one of them with SMTPUTF8.  Each gets
+    # 451 (try again later) within a minute, however long the lock is held,
+    # with a reply text in ASCII; nothing is stored.  Once the lock is gone,
+    # their retries are stored.
+    receiver = Receiver(any_db)
+    receiver.start()
+    messages = {"plain": _message("<upptagen-1@example.se>"), "utf8": _message("<upptagen-2@example.se>")}
+    answers: dict[str, tuple[int, bytes, float]] = {}
+
+    def send(name: str) -> None:
+        options = ["SMTPUTF8"] if name == "utf8" else []
+        start = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", receiver.port, timeout=120) as client:
+            try:
+                client.sendmail(
+                    "karin.lund@example.se",
+                    ["synpunkter@exempelkommun.se"],
+                    messages[name],
+                    mail_options=options,
+                )
+            except smtplib.SMTPDataError as refused:
+                answers[name] = (refused.smtp_code, refused.smtp_error, time.monotonic() - start)
+            else:
+                answers[name] = (250, b"", time.monotonic() - start)
+
+    try:
+        with held_write_lock(any_db):
+            senders = [threading.Thread(target=send, args=(name,)) for name in messages]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join(timeout=150)
+        assert set(answers) == set(messages)
+        for code, text, waited in answers.values():
+            assert code == 451, (code, text)
+            assert waited < 60, waited
+            assert waited >= LOCK_WAIT * 0.9, waited  # it did wait for the lock
+            reply = text.decode("ascii")  # not a byte outside ASCII
+            assert reply.startswith("4.3.0 databasen ar upptagen"), reply
+            assert "forsok igen" in reply, reply
+        assert _cases(any_db) == []
+        # The sending servers try again, as a 451 tells them to.
+        for raw in messages.values():
+            with smtplib.SMTP("127.0.0.1", receiver.port, timeout=60) as client:
+                assert client.sendmail("karin.lund@example.se", ["synpunkter@exempelkommun.se"], raw) == {}
+    finally:
+        receiver.stop()
+    assert _cases(any_db) == ["2026-00001", "2026-00002"]
+
+
+@given(st.text())
+def test_a_reply_text_is_one_line_of_ascii_whatever_it_says(text: str) -> None:
+    # RFC 5321: a reply line is ASCII, ended by CRLF; a client that did not
+    # ask for SMTPUTF8 gets no other byte, and a line break inside the text
+    # (a quarantine reason) would end the reply early.
+    reply = ascii_reply(text)
+    assert reply.isascii()
+    assert reply.isprintable()
+    assert reply == reply.strip()
+
+
+def test_swedish_letters_lose_their_dots_and_rings_not_their_place() -> None:
+    assert ascii_reply("Försök igen, ÅÄÖ åäö é ü") == "Forsok igen, AAO aao e u"
+    assert ascii_reply("i karantän:\r\nrad två") == "i karantan: rad tva"

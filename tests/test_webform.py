@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import pytest
 
-from klagomal import Contact, InvalidInputError, Kind, Klagomal
+from held_lock import held_write_lock
+from klagomal import Contact, FixedClock, InvalidInputError, Kind, Klagomal, TransientStorageError
 from klagomal.intake import webform
 from klagomal.intake.webform import FormErrors, FormSubmission, validate_form
 from klagomal.organisation import default_organisation
@@ -310,6 +312,16 @@ def test_blank_honeypot_is_not_spam() -> None:
     assert isinstance(validate(webbplats=" "), FormSubmission)
 
 
+def test_form_values_are_what_the_person_wrote_to_fill_the_form_in_again() -> None:
+    posted = {**VALID, "text": ["  <b>Hej</b>\r\nigen  "], "webbplats": "", "csrf_token": "abc"}
+    values = webform.form_values(posted)
+    assert list(values) == [f.id for f in webform.FIELDS if not f.honeypot]
+    assert values["text"] == "<b>Hej</b>\nigen"
+    assert values["epost"] == "eva@example.se"
+    assert values["samtycke"] == "on"
+    assert values["namn"] == ""
+
+
 # -- registration ----------------------------------------------------------
 
 
@@ -329,6 +341,23 @@ def test_register_submission_stores_a_real_case(k: Klagomal) -> None:
     assert stored.contact == Contact(email="eva@example.se")
     assert stored.received == k.clock.today()
     assert k.history(case.reference)[0].actor == "webbformular"
+
+
+def test_registration_gives_up_on_a_busy_database_within_seconds(any_db_url: str) -> None:
+    # Another transaction holds the write lock.  The instance would wait its
+    # default 30 seconds; a person at a web form waits webform.LOCK_WAIT at
+    # most, and nothing is stored.
+    with Klagomal(any_db_url, clock=FixedClock(TODAY), load_entrypoints=False) as k:
+        k.init()
+        sub = submission()
+        with held_write_lock(any_db_url):
+            start = time.monotonic()
+            with pytest.raises(TransientStorageError, match="Databasen är upptagen, försök igen om en stund"):
+                webform.register_submission(k, sub)
+            waited = time.monotonic() - start
+        assert webform.LOCK_WAIT * 0.9 <= waited < webform.LOCK_WAIT + 1.5, waited
+        assert k.cases() == []
+        assert webform.register_submission(k, sub).reference == "2026-00001"
 
 
 def test_feedback_without_a_unit_goes_to_the_fallback_unit(k: Klagomal) -> None:

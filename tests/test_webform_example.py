@@ -1,5 +1,6 @@
 """The example web form in examples/webform/ works over real HTTP: a person's
-feedback becomes a case, mistakes are explained, robots store nothing."""
+feedback becomes a case, mistakes are explained, robots store nothing, and a
+busy database gives the person their form back within seconds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import importlib.util
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from held_lock import held_write_lock
 from klagomal import Contact, Klagomal
+from klagomal.intake import webform
 from klagomal.model import Finding
 from klagomal.testing import plugin
 
@@ -50,15 +54,20 @@ class Site:
             return response.status, response.read().decode("utf-8")
 
     def post(self, fields: dict[str, str]) -> tuple[int, str]:
+        status, _headers, page = self.send(fields)
+        return status, page
+
+    def send(self, fields: dict[str, str]) -> tuple[int, dict[str, str], str]:
+        """Post *fields*; the status, the headers and the page."""
         body = urllib.parse.urlencode(fields, encoding="utf-8").encode("ascii")
         request = urllib.request.Request(self.url, data=body, method="POST")
         request.add_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode("utf-8")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read().decode("utf-8")
         except urllib.error.HTTPError as exc:
             with exc:
-                return exc.code, exc.read().decode("utf-8")
+                return exc.code, dict(exc.headers), exc.read().decode("utf-8")
 
     def cases(self) -> list[Any]:
         with Klagomal(self.db_url, load_entrypoints=False) as k:
@@ -66,9 +75,10 @@ class Site:
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, plugins: Iterable[object] = ()) -> Iterator[Site]:
-    """The example app with *plugins*, on a new SQLite file, while in the block."""
-    db_url = f"sqlite:///{tmp_path / 'webform.db'}"
+def serve(tmp_path: Path, plugins: Iterable[object] = (), db_url: str | None = None) -> Iterator[Site]:
+    """The example app with *plugins*, on *db_url* (default: a new SQLite
+    file), while in the block."""
+    db_url = db_url or f"sqlite:///{tmp_path / 'webform.db'}"
     app = _load().create_app(db_url, plugins=plugins, load_entrypoints=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="webform-example", daemon=True)
@@ -201,3 +211,38 @@ def test_a_refusal_at_registration_is_shown_above_the_form(tmp_path: Path) -> No
         assert "Vi kunde inte ta emot synpunkten: reklam &lt;tas&gt; inte emot" in page
         assert 'value="asa.oberg@example.se"' in page
         assert site.cases() == []
+
+
+def test_a_busy_database_gives_the_form_back_with_everything_written(tmp_path: Path, any_db_url: str) -> None:
+    # Another transaction holds the write lock (a long import, a backup) and
+    # does not let go.  The person gets, within seconds, the form with what
+    # they wrote and a Swedish "try again", as a 503 with Retry-After; nothing
+    # is stored, and the same form sent again once the lock is gone is.
+    text = "Ingen kom på tisdagen & <ingen> ringde. Det här har jag skrivit länge på!"
+    fields = {**FEEDBACK, "text": text, "telefon": "070-123 45 67"}
+    with serve(tmp_path, db_url=any_db_url) as site:
+        with held_write_lock(any_db_url):
+            start = time.monotonic()
+            status, headers, page = site.send(fields)
+            waited = time.monotonic() - start
+        assert status == 503
+        assert waited < webform.LOCK_WAIT + 3, waited
+        assert headers["Retry-After"] == str(webform.RETRY_AFTER)
+        assert "Försök igen om en stund" in page
+        assert "försök igen om en stund genom att trycka på Skicka" in page
+        assert (
+            "Ingen kom på tisdagen &amp; &lt;ingen&gt; ringde. Det här har jag skrivit länge på!</textarea>"
+            in page
+        )
+        for kept in ('value="berom" checked', 'value="soc-aldre-solgarden" selected', 'value="Åsa Öberg"'):
+            assert kept in page
+        assert 'value="asa.oberg@example.se"' in page
+        assert 'value="070-123 45 67"' in page
+        assert 'id="kontaktsatt-epost" name="kontaktsatt" value="epost" checked' in page
+        assert 'id="samtycke" name="samtycke" value="ja" checked' in page
+        assert site.cases() == []
+        status, page = site.post(fields)
+        assert status == 200
+        [case] = site.cases()
+        assert case.text == text
+        assert f'<strong id="arende">{case.reference}</strong>' in page

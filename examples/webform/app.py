@@ -9,6 +9,11 @@ platform must add (CSRF protection, rate limiting, TLS).  Run it with::
 
 The database is ``$KLAGOMAL_DB`` (default ``sqlite:///klagomal.db``) and the
 organisation ``$KLAGOMAL_ORG`` (default Exempelkommun), as for the CLI.
+
+A person never waits long for the page: when the database is busy (another
+transaction holds a lock), the registration gives up after
+``webform.LOCK_WAIT`` seconds and the form comes back, with status 503,
+``Retry-After`` and everything the person wrote, asking them to try again.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from pathlib import Path
 from flask import Flask, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from klagomal import DEFAULT_DB, InvalidInputError, Klagomal, Organisation, load_organisation
+from klagomal import (
+    DEFAULT_DB,
+    InvalidInputError,
+    Klagomal,
+    Organisation,
+    TransientStorageError,
+    load_organisation,
+)
 from klagomal.i18n import _
 from klagomal.intake import webform
 
@@ -54,6 +66,8 @@ def create_app(
         plugins=plugins,
         load_entrypoints=load_entrypoints,
         user=user or os.environ.get("KLAGOMAL_USER") or "system",
+        # A person is waiting for every page that touches the database.
+        lock_wait=webform.LOCK_WAIT,
     )
     k.init()
     org = k.organisation
@@ -71,8 +85,13 @@ def create_app(
     app.extensions["klagomal"] = k
 
     def form_page(
-        values: Mapping[str, str], messages: Mapping[str, str], *, status: int = 200, problem: str = ""
-    ) -> tuple[str, int]:
+        values: Mapping[str, str],
+        messages: Mapping[str, str],
+        *,
+        status: int = 200,
+        problem: str = "",
+        busy: bool = False,
+    ) -> tuple[str, int, dict[str, str]]:
         show_anonymous = schema["anonymous_allowed"] or bool(schema["anonymous_units"])
         page = render_template(
             "form.html",
@@ -82,17 +101,21 @@ def create_app(
             values=values,
             messages=messages,
             problem=problem,
+            busy=busy,
+            busy_text=webform.BUSY_TEXT,
             show_anonymous=show_anonymous,
             consent=schema["consent_text"].split("\n\n"),
         )
-        return page, status
+        # Busy: the browser may send the same form again in a while.
+        headers = {"Retry-After": str(webform.RETRY_AFTER)} if busy else {}
+        return page, status, headers
 
     @app.get("/")
-    def show() -> tuple[str, int]:
+    def show() -> tuple[str, int, dict[str, str]]:
         return form_page({}, {})
 
     @app.post("/")
-    def submit() -> tuple[str, int]:
+    def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         data: MultiDict[str, str] = request.form
         unit = data.get("enhet", "").strip() or fallback
         result = webform.validate_form(
@@ -106,11 +129,15 @@ def create_app(
                 # A robot: the same thanks as a person gets, and nothing stored.
                 return render_template("thanks.html", case=None), 200
             return form_page(result.values, result.messages, status=422)
+        # What the person wrote, for the form again if it cannot be registered.
+        written = webform.form_values(data.to_dict(flat=False))
         try:
             case = webform.register_submission(k, result, fallback_unit=fallback)
         except InvalidInputError as exc:
-            values = {key: data.get(key, "") for key in data}
-            return form_page(values, {}, status=422, problem=exc.reason)
+            return form_page(written, {}, status=422, problem=exc.reason)
+        except TransientStorageError:
+            # The database was busy and nothing was stored.
+            return form_page(written, {}, status=503, busy=True)
         return render_template("thanks.html", case=case), 200
 
     return app

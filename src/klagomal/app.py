@@ -16,6 +16,7 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -88,7 +89,14 @@ from klagomal.redaction import Redaction, for_statistics
 from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
-from klagomal.storage.base import CaseQuery, DueWindow, Storage, UnitOfWork
+from klagomal.storage.base import (
+    DEFAULT_LOCK_WAIT,
+    CaseQuery,
+    DueWindow,
+    Storage,
+    UnitOfWork,
+    takes_lock_wait,
+)
 from klagomal.timeliness import Timeliness, measure_timeliness
 
 __all__ = ["DEFAULT_DB", "Klagomal"]
@@ -98,8 +106,9 @@ log = logging.getLogger(__name__)
 #: The embedded default database.
 DEFAULT_DB = "sqlite:///klagomal.db"
 
-#: How often a write transaction is tried when the database breaks it off
-#: for a passing reason (deadlock, serialization failure).
+#: How often a write transaction is tried at most when the database breaks
+#: it off for a passing reason (deadlock, serialization failure), within
+#: the instance's ``lock_wait``.
 _WRITE_ATTEMPTS = 8
 
 T = TypeVar("T")
@@ -114,6 +123,17 @@ _WRITE_OPERATIONS = {
     "secrecy_marked": Operation.SECRECY,
     "secrecy_lifted": Operation.SECRECY,
 }
+
+
+def _lock_wait(seconds: float) -> float:
+    """*seconds* as a lock wait, or :class:`ConfigurationError`."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
+        raise ConfigurationError(
+            _("lock_wait ska vara ett positivt antal sekunder, till exempel 5, inte {value!r}").format(
+                value=seconds
+            )
+        )
+    return float(seconds)
 
 
 def _readable(exc: Exception) -> str:
@@ -157,6 +177,12 @@ class Klagomal:
         access and is written to the audit log (:mod:`klagomal.access`,
         :mod:`klagomal.audit`, R27).  A web application keeps one instance
         and acts for each request's user with :meth:`as_user`.
+    :param lock_wait: the most seconds a command waits, over all its tries,
+        for a lock that another transaction holds, before it gives up with
+        :class:`~klagomal.errors.TransientStorageError` ("databasen är
+        upptagen, försök igen om en stund") and nothing changed.  A web
+        page wants a few seconds (see :meth:`with_lock_wait`); the default,
+        30, suits the command line and batch jobs.
     """
 
     def __init__(
@@ -169,7 +195,9 @@ class Klagomal:
         load_entrypoints: bool = True,
         disabled_plugins: Iterable[str] | None = None,
         user: User | str | None = None,
+        lock_wait: float = DEFAULT_LOCK_WAIT,
     ) -> None:
+        self.lock_wait = _lock_wait(lock_wait)
         self.organisation = organisation or default_organisation()
         self.clock: Clock = clock or SystemClock()
         self.plugin_manager: PluginManager = create_plugin_manager(
@@ -185,6 +213,9 @@ class Klagomal:
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()
         self.storage: Storage = self._open_storage(db)
+        #: Whether the storage's units of work take ``lock_wait`` (a plugin's
+        #: backend written before it existed does not).
+        self._storage_waits = takes_lock_wait(self.storage)
         self._schema_checked = False
         #: Who may do what (:mod:`klagomal.access`).
         self.access = AccessPolicy(self.organisation)
@@ -227,6 +258,15 @@ class Klagomal:
         shares everything but the user."""
         other = copy.copy(self)
         other._set_user(user)
+        return other
+
+    def with_lock_wait(self, seconds: float) -> Self:
+        """The same instance, waiting at most *seconds* for the database's
+        locks (see ``lock_wait`` above): a web form's request, which must
+        answer within a few seconds, or a mail receiver, within a minute.
+        Cheap, like :meth:`as_user`."""
+        other = copy.copy(self)
+        other.lock_wait = _lock_wait(seconds)
         return other
 
     def _set_user(self, user: User | str | None) -> None:
@@ -517,13 +557,19 @@ class Klagomal:
             deadlines=self.deadlines,
         )
 
-    def _transaction(self) -> Any:
+    def _transaction(self, lock_wait: float | None = None) -> Any:
+        """A unit of work that waits at most *lock_wait* seconds (default:
+        the instance's) for a lock."""
         self._check_schema()
-        return self.storage.transaction()
+        if not self._storage_waits:
+            return self.storage.transaction()
+        return self.storage.transaction(lock_wait=self.lock_wait if lock_wait is None else lock_wait)
 
     def _snapshot(self) -> Any:
         self._check_schema()
-        return self.storage.snapshot()
+        if not self._storage_waits:
+            return self.storage.snapshot()
+        return self.storage.snapshot(lock_wait=self.lock_wait)
 
     def _check_schema(self) -> None:
         if not self._schema_checked:
@@ -631,18 +677,25 @@ class Klagomal:
 
     def _write(self, body: Callable[[UnitOfWork], T]) -> T:
         """Run *body* in one write transaction, again if the database broke
-        it off for a passing reason (a deadlock, a serialization failure):
-        the whole transaction was rolled back, so running it again is safe.
-        Gives up with :class:`TransientStorageError` after a few tries."""
+        it off for a passing reason (a deadlock, a serialization failure, a
+        lock that was not given up in time): the whole transaction was
+        rolled back, so running it again is safe.
+
+        All the tries together wait at most the instance's ``lock_wait``:
+        each try may wait for a lock only as long as is left of it, and none
+        starts once it is used up.  Then, or after a few tries, it gives up
+        with :class:`TransientStorageError`."""
+        deadline = time.monotonic() + self.lock_wait
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                with self._transaction() as uow:
+                with self._transaction(deadline - time.monotonic()) as uow:
                     return body(uow)
             except TransientStorageError:
-                if attempt == _WRITE_ATTEMPTS - 1:
+                left = deadline - time.monotonic()
+                if attempt == _WRITE_ATTEMPTS - 1 or left <= 0:
                     raise
                 # Jitter, so that the transactions that collided do not collide again.
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                time.sleep(min(random.uniform(0, 0.02 * 2**attempt), left))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _step(

@@ -5,6 +5,11 @@ It answers ``250`` only after the message is stored in the database
 (:func:`klagomal.intake.service.receive_email` has committed), so a message
 is either stored or refused, never lost: if the database cannot take it, the
 answer is ``451`` and the sending server keeps the message and tries again.
+A database that is busy (a lock another transaction holds) is waited for at
+most :data:`LOCK_WAIT` seconds, well within the time a sending server waits
+for the answer.  Reply texts are ASCII, with Swedish letters written without
+their dots and rings, as a client that did not ask for SMTPUTF8 must get
+them.
 A message stored twice (the ``250`` was lost and the server resent it) is
 recognised by its Message-ID and counted once.  A message over the size
 limit is refused with ``552`` before it is read.
@@ -16,36 +21,64 @@ import asyncio
 import logging
 import signal
 import threading
+import time
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from klagomal.errors import TransientStorageError
 from klagomal.i18n import _
 from klagomal.intake.mailparse import MailLimits
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
 
-__all__ = ["IntakeHandler", "serve"]
+__all__ = ["LOCK_WAIT", "IntakeHandler", "ascii_reply", "serve"]
 
 log = logging.getLogger("klagomal.intake")
+
+#: The most seconds a message waits for the database before the answer is
+#: ``451``: a sending server waits minutes for the answer to DATA (RFC 5321
+#: 4.5.3.2.6), and then keeps the message and tries again.
+LOCK_WAIT = 20.0
+
+
+def ascii_reply(text: str) -> str:
+    """*text* as an SMTP reply may carry it to any client: one line of
+    ASCII, with å, ä and ö as a, a and o (and likewise é, ü, ...), what has
+    no such letter as ``?``, and line breaks and other control characters
+    as spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(
+        char if char.isprintable() else " " for char in decomposed if not unicodedata.combining(char)
+    )
+    return " ".join(plain.encode("ascii", "replace").decode("ascii").split())
 
 
 class IntakeHandler:
     """The aiosmtpd handler: each message's bytes into the database."""
 
-    def __init__(self, k: Klagomal, *, source: str = "smtp") -> None:
+    def __init__(self, k: Klagomal, *, source: str = "smtp", lock_wait: float = LOCK_WAIT) -> None:
         self.k = k
         self.source = source
+        self.lock_wait = lock_wait
         # One database write at a time keeps SQLite simple; a server backend
         # would take more, but a kommun's mail volume never needs it.
         self._lock = threading.Lock()
 
     def _receive(self, raw: bytes) -> str:
-        with self._lock:
-            outcome = self.k.receive_email(raw, source=self.source)
+        # The wait for the other messages and for the database together.
+        deadline = time.monotonic() + self.lock_wait
+        if not self._lock.acquire(timeout=self.lock_wait):
+            raise TransientStorageError(_("databasen är upptagen med andra meddelanden, försök igen senare"))
+        try:
+            k = self.k.with_lock_wait(max(deadline - time.monotonic(), 0.05))
+            outcome = k.receive_email(raw, source=self.source)
+        finally:
+            self._lock.release()
         log.info("klagomal: %s: %s", outcome.message_key, outcome.describe())
         return outcome.describe()
 
@@ -54,11 +87,15 @@ class IntakeHandler:
         loop = asyncio.get_running_loop()
         try:
             description = await loop.run_in_executor(None, self._receive, raw)
+        except TransientStorageError as exc:
+            log.warning("klagomal: a received message was not stored, the sender will retry: %s", exc)
+            return "451 4.3.0 " + ascii_reply(
+                _("databasen är upptagen, meddelandet är inte sparat; försök igen om en stund")
+            )
         except Exception:
             log.exception("klagomal: a received message could not be stored; the sender will retry")
-            return "451 4.3.0 " + _("meddelandet kunde inte sparas, försök igen senare")
-        # The reply is ASCII-safe: SMTP replies are not where UTF-8 belongs.
-        return "250 2.0.0 " + description.encode("ascii", "replace").decode("ascii")
+            return "451 4.3.0 " + ascii_reply(_("meddelandet kunde inte sparas, försök igen senare"))
+        return "250 2.0.0 " + ascii_reply(description)
 
 
 class _IntakeSMTP(SMTP):
@@ -98,9 +135,11 @@ def serve(
     lmtp: bool = False,
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
+    lock_wait: float = LOCK_WAIT,
 ) -> None:
-    """Receive until SIGTERM, SIGINT, or *stop* is set."""
-    controller = _Controller(IntakeHandler(k), lmtp=lmtp, hostname=host, port=port)
+    """Receive until SIGTERM, SIGINT, or *stop* is set; answer ``451`` to a
+    message the database has not taken within *lock_wait* seconds."""
+    controller = _Controller(IntakeHandler(k, lock_wait=lock_wait), lmtp=lmtp, hostname=host, port=port)
     controller.start()
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():

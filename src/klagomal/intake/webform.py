@@ -9,7 +9,10 @@ module knows what the form asks, checks what came in and registers it:
 * :func:`validate_form` turns the posted fields into a :class:`FormSubmission`,
   or a :class:`FormErrors` with one Swedish message per field;
 * :func:`register_submission` registers a submission through the channel
-  ``webbformular`` (R4).
+  ``webbformular`` (R4), waiting at most :data:`LOCK_WAIT` seconds for a
+  busy database; when it gives up, show the form again with
+  :func:`form_values`, :data:`BUSY_TEXT`, status 503 and a ``Retry-After``
+  of :data:`RETRY_AFTER` seconds: nothing the person wrote is lost.
 
 The form asks only for what is needed (R30): what kind of feedback, the
 text, and a way to reach the person; the unit is optional.  Anonymous
@@ -48,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ANONYMOUS_ELSEWHERE",
+    "BUSY_TEXT",
     "CHANNEL",
     "CONSENT_TEXT",
     "CONTACT_GROUP",
@@ -55,6 +59,8 @@ __all__ = [
     "FIELDS",
     "FORM_INTRO",
     "FORM_TITLE",
+    "LOCK_WAIT",
+    "RETRY_AFTER",
     "Choice",
     "FormErrors",
     "FormField",
@@ -63,6 +69,7 @@ __all__ = [
     "checked",
     "field",
     "form_schema",
+    "form_values",
     "register_submission",
     "unit_choices",
     "validate_form",
@@ -72,6 +79,22 @@ log = logging.getLogger(__name__)
 
 #: The channel web form feedback is registered through (R4).
 CHANNEL = "webbformular"
+
+#: The most seconds a registration from the web form waits for a busy
+#: database (a lock another transaction holds): the person is waiting for
+#: the page.
+LOCK_WAIT = 5.0
+
+#: The seconds to give in ``Retry-After`` when the database was busy.
+RETRY_AFTER = 10
+
+#: What the person is told, above the form they filled in, when the
+#: database was busy and nothing was registered.
+BUSY_TEXT = _(
+    "Vi kunde inte ta emot din synpunkt just nu, eftersom systemet är upptaget. Ingenting har "
+    "skickats, men det du skrev finns kvar här nedan: försök igen om en stund genom att trycka på "
+    "Skicka."
+)
 
 #: The key of the contact details as a group in :attr:`FormErrors.messages`
 #: and in the schema: "at least one way to reach you" is about all of them.
@@ -600,6 +623,14 @@ def validate_form(
     return FormSubmission(kind=kind, text=values["text"], unit=unit, contact=contact, received=today)
 
 
+def form_values(data: Mapping[str, str | list[str]]) -> dict[str, str]:
+    """What the person wrote, by field id, cleaned as :func:`validate_form`
+    cleans it (not escaped), to fill the form in again when a valid form
+    could not be registered (the database was busy, a plugin refused it).
+    The honeypot and fields the form does not have are left out."""
+    return {f.id: _clean(_single(data.get(f.id))[0]) for f in FIELDS if not f.honeypot}
+
+
 def _rank(key: str, order: list[str]) -> int:
     """Where a message stands: the contact group just before its first field."""
     if key == CONTACT_GROUP:
@@ -613,6 +644,7 @@ def register_submission(
     *,
     actor: str | None = CHANNEL,
     fallback_unit: str | None = None,
+    lock_wait: float = LOCK_WAIT,
 ) -> Case:
     """Register *submission* through the channel ``webbformular`` and return
     the new case.
@@ -624,13 +656,16 @@ def register_submission(
         ``[intag] enhet``.  Without either, a plugin's ``klagomal_route``
         must place such feedback, or registration is refused.  Note that a
         routing plugin then sees this unit, not ``None``.
+    :param lock_wait: the most seconds to wait for a busy database.
 
     Raises :class:`~klagomal.errors.InvalidInputError` when registration
     refuses it, for example when a plugin's intake check rejects it
     (:class:`~klagomal.errors.PluginRejectedError`) or a förvaltning does not
-    accept it anonymously.
+    accept it anonymously, and
+    :class:`~klagomal.errors.TransientStorageError` when the database was
+    busy for *lock_wait* seconds.  Either way nothing is stored.
     """
-    return klagomal.register(
+    return klagomal.with_lock_wait(lock_wait).register(
         kind=submission.kind,
         channel=CHANNEL,
         text=submission.text,

@@ -31,7 +31,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices import Notice, OwedNotice
     from klagomal.reminders import Reminder
 
-__all__ = ["CaseQuery", "DueWindow", "MigrationBranch", "Storage", "StorageBackend", "UnitOfWork"]
+__all__ = [
+    "DEFAULT_LOCK_WAIT",
+    "CaseQuery",
+    "DueWindow",
+    "MigrationBranch",
+    "Storage",
+    "StorageBackend",
+    "UnitOfWork",
+    "takes_lock_wait",
+]
 
 
 @attrs.frozen
@@ -248,16 +257,28 @@ class UnitOfWork(Protocol):
         ...
 
 
+#: How many seconds a unit of work waits for a lock another transaction
+#: holds, unless its caller says otherwise (``Klagomal(lock_wait=...)``).
+DEFAULT_LOCK_WAIT = 30.0
+
+
 class Storage(Protocol):
-    """A place to keep cases."""
+    """A place to keep cases.
+
+    ``transaction`` and ``snapshot`` take ``lock_wait``, the most seconds to
+    wait for a lock that another transaction holds before giving up with
+    :class:`~klagomal.errors.TransientStorageError`.  A backend written
+    before it existed, whose methods take no argument, is called without it
+    (:func:`takes_lock_wait`) and waits as long as it waits.
+    """
 
     url: str
 
-    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+    def transaction(self, *, lock_wait: float | None = None) -> AbstractContextManager[UnitOfWork]:
         """Open a unit of work."""
         ...
 
-    def snapshot(self) -> AbstractContextManager[UnitOfWork]:
+    def snapshot(self, *, lock_wait: float | None = None) -> AbstractContextManager[UnitOfWork]:
         """Open a read-only unit of work that sees one consistent state
         however long it reads, without holding up writers (exports)."""
         ...
@@ -322,6 +343,11 @@ class StorageBackend:
                 ).format(name=self.name, plugins=", ".join(sorted({plugin for plugin, _b in migrations})))
             )
         return self.open(db, converter, migrations=tuple(migrations))
+
+
+def takes_lock_wait(storage: Storage) -> bool:
+    """Whether *storage*'s units of work take ``lock_wait``."""
+    return all(_accepts_keyword(method, "lock_wait") for method in (storage.transaction, storage.snapshot))
 
 
 def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
