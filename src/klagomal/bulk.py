@@ -240,7 +240,13 @@ def _csv_rows(lines: _CountingLines, columns: Collection[str] = FIELDS) -> Itera
         return
     # Swedish spreadsheets write ';' between fields, since ',' is the decimal sign.
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    header = next(csv.reader([header_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter))
+    except csv.Error:
+        raise InvalidInputError(
+            _("rubrikraden kan inte läsas som CSV; är filen en CSV-fil?"),
+            step=_STEP,
+        ) from None
     header = [name.strip() for name in header]
     unknown = [name for name in header if name not in columns]
     if unknown:
@@ -264,8 +270,9 @@ def _csv_rows(lines: _CountingLines, columns: Collection[str] = FIELDS) -> Itera
             values = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            yield _Row(lines.line, "".join(raw_lines).rstrip("\r\n"), None, str(exc))
+        except csv.Error:
+            reason = _("raden kan inte läsas som CSV (ett citattecken som inte avslutas, ett styrtecken)")
+            yield _Row(lines.line, "".join(raw_lines).rstrip("\r\n"), None, reason)
             continue
         first = lines.line - len(raw_lines) + 1
         raw = "".join(raw_lines).rstrip("\r\n")
