@@ -475,3 +475,11 @@ def _subparsers(
             for name, sub in action.choices.items():
                 yield (*prefix, name), sub
                 yield from _subparsers(sub, (*prefix, name))
+
+
+def test_intake_email_by_a_user_who_may_not_is_a_denial_not_a_retry(workdir: Path) -> None:
+    # 75 tells the mail server to try again; a denial will not pass by itself.
+    (workdir / "brev.eml").write_bytes(b"From: eva@example.se\r\nSubject: Hej\r\n\r\nHej.\r\n")
+    result = run_main(["--user", "sven.ek", "intake", "email", "brev.eml"])
+    assert result.status == 77, result.err
+    assert result.err.startswith("klagomal: Åtkomst nekad")

@@ -240,6 +240,49 @@ def test_an_e_mail_from_eva_with_her_name_is_registered_with_her_checked_address
     assert case.contact.email == "Eva.Lind@example.se"
 
 
+@pytest.mark.parametrize(
+    ("sender", "name", "note"),
+    [
+        (
+            b"Eva <eva@localhost>",
+            "Eva",
+            "avsändarens adress kan inte användas för svar: e-postadressen 'eva@localhost'",
+        ),
+        (b"eva@[192.0.2.1]", None, "avsändarens adress kan inte användas för svar"),
+        ("Å" * 300 + " <eva@example.se>", "Å" * 200, None),
+    ],
+)
+def test_an_e_mail_is_registered_whatever_its_sender_says(
+    k: Klagomal, sender: bytes | str, name: str | None, note: str | None
+) -> None:
+    # The text rule must not send a person's message to the quarantine for
+    # good (release would refuse it again): an address that cannot be used
+    # is left out with a note, a name too long is cut; the raw message keeps both.
+    raw_sender = sender if isinstance(sender, bytes) else f"=?utf-8?b?{_b64(sender)}?=".encode()
+    raw = (
+        b"From: " + raw_sender + b"\r\nSubject: Kallt\r\nMessage-ID: <x1@example.se>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nDet var kallt i badhuset.\r\n"
+    )
+    outcome = k.receive_email(raw, unit=UNIT)
+    assert outcome.outcome == "registered", outcome
+    case = k.get(outcome.reference or "")
+    (registered,) = [e.data for e in k.history(case.reference)]
+    assert case.text == "Det var kallt i badhuset."
+    if name is None:
+        assert case.contact is None or case.contact.name is None
+    else:
+        assert case.contact is not None
+        assert case.contact.name == name
+    notes = " ".join(getattr(registered, "notes", ()))
+    assert (note in notes) if note else ("avsändarens adress" not in notes)
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 # -- what reaches a terminal --------------------------------------------------------------------
 
 

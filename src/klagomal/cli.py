@@ -1858,6 +1858,8 @@ def _cmd_intake_email(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
         try:
             outcome = k.receive_email(raw, source="api")
+        except AccessDeniedError:
+            raise  # 77: trying again cannot help until someone gives the user the right
         except Exception as exc:
             # Only the database can fail here, never the message: tell a mail
             # server's pipe transport to keep it and try again (EX_TEMPFAIL).
