@@ -317,7 +317,10 @@ BAD_INPUT: list[Any] = [
         id="port-99999",
     ),
     pytest.param(
-        [*REGISTER, "--name", "Eva", "--text", "\udcff"], 2, "'\\udcff' är inte giltig text (UTF-8)", id="xff"
+        [*REGISTER, "--name", "Eva", "--text", "\udcff"],
+        2,
+        "argument --text: '\\udcff' är inte giltig text (UTF-8)",
+        id="xff",
     ),
     pytest.param(
         "--db sqlite:///text.db list",
@@ -362,7 +365,10 @@ BAD_INPUT: list[Any] = [
     pytest.param("register-extract --period 0001-T1", 1, "ligger utanför åren", id="register-extract-year-1"),
     # ... text that is not text ...
     pytest.param(
-        ["--user", "nora\udce4", "list"], 2, "'nora\\udce4' är inte giltig text (UTF-8)", id="user-not-utf8"
+        ["--user", "nora\udce4", "list"],
+        2,
+        "argument --user: 'nora\\udce4' är inte giltig text (UTF-8)",
+        id="user-not-utf8",
     ),
     pytest.param("import latin1.json", 1, "latin1.json är inte text i UTF-8 (byte 18)", id="import-latin1"),
     pytest.param(
@@ -455,7 +461,7 @@ def test_bytes_that_are_not_utf8_exit_2_as_a_real_process(workdir: Path) -> None
     err = done.stderr.decode("utf-8")
     assert done.returncode == 2, err
     assert err.splitlines()[-1] == (
-        "klagomal: fel: '\\udcff' är inte giltig text (UTF-8); "
+        "klagomal: fel: argument --text: '\\udcff' är inte giltig text (UTF-8); "
         "ställ in terminalen på UTF-8 eller skriv om tecknen"
     )
 
@@ -483,3 +489,14 @@ def test_intake_email_by_a_user_who_may_not_is_a_denial_not_a_retry(workdir: Pat
     result = run_main(["--user", "sven.ek", "intake", "email", "brev.eml"])
     assert result.status == 77, result.err
     assert result.err.startswith("klagomal: Åtkomst nekad")
+
+
+def test_an_environment_variable_that_is_not_utf8_exits_2(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLAGOMAL_USER", "nora\udce4")  # the bytes b"nora\xe4", as Python reads them
+    result = run_main(["list"])
+    assert result.status == 2
+    assert result.err.splitlines()[-1].startswith(
+        "klagomal: fel: argument --user: 'nora\\udce4' är inte giltig text"
+    )

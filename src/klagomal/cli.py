@@ -1233,7 +1233,7 @@ def _cmd_secrecy(args: argparse.Namespace, out: _Output) -> int:
             message = _("{reference} är sekretessmarkerat enligt {ground}.").format(
                 reference=case.reference, ground=case.secrecy
             )
-        return _step_result(k, out, case, message)
+        return _step_result(k, out, case, one_line(message))
 
 
 def _cmd_whoami(args: argparse.Namespace, out: _Output) -> int:
@@ -2091,15 +2091,32 @@ def _not_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
     (``KLAGOMAL_USER``, ``KLAGOMAL_DB``, ``KLAGOMAL_ORG``), is not text: bytes
     that are not UTF-8 arrive as lone surrogates (``surrogateescape``) and
     could be neither stored nor printed."""
-    for value in vars(args).values():
+    names = _argument_names(parser)
+    for dest, value in vars(args).items():
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and re.search("[\ud800-\udfff]", item):
                 parser.error(
                     _(
-                        "'{value}' är inte giltig text (UTF-8); ställ in terminalen på UTF-8 "
-                        "eller skriv om tecknen"
-                    ).format(value=item)
+                        "argument {name}: '{value}' är inte giltig text (UTF-8); ställ in terminalen på "
+                        "UTF-8 eller skriv om tecknen"
+                    ).format(name=names.get(dest, dest), value=item)
                 )
+
+
+def _argument_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """How the command line names each argument, by its ``dest``: its first
+    option (``--text``) or its metavar (``ÄRENDE``), in every subcommand."""
+    names: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for dest, name in _argument_names(sub).items():
+                    names.setdefault(dest, name)
+        elif action.option_strings:
+            names.setdefault(action.dest, action.option_strings[0])
+        elif isinstance(action.metavar, str):
+            names.setdefault(action.dest, action.metavar)
+    return names
 
 
 #: What an operating-system error means, for a handler.

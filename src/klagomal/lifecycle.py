@@ -78,7 +78,7 @@ from klagomal.model import (
     Route,
 )
 from klagomal.organisation import Organisation
-from klagomal.text_rules import CONTACT_MAX, LINE_MAX, TEXT_MAX, check_text
+from klagomal.text_rules import CONTACT_MAX, LINE_MAX, TEXT_MAX, check_text, clean_lines
 
 __all__ = [
     "APPEAL_PERIOD",
@@ -202,21 +202,26 @@ _FIELD_NAMES = {
 
 _Payload = TypeVar("_Payload", bound=EventData)
 
-#: The string-valued fields of each payload class that are not free texts,
-#: found once per class (the bulk import checks millions of payloads).
-_ONE_LINE_FIELDS: dict[type[EventData], tuple[str, ...]] = {}
+#: The text-valued fields of each payload class that are not free texts,
+#: found once per class (the bulk import checks millions of payloads):
+#: those holding one text or ``None``, and those holding a tuple of texts.
+_ONE_LINE_FIELDS: dict[type[EventData], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _one_line_fields(cls: type[EventData]) -> tuple[str, ...]:
-    names = _ONE_LINE_FIELDS.get(cls)
-    if names is None:
+def _one_line_fields(cls: type[EventData]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    found = _ONE_LINE_FIELDS.get(cls)
+    if found is None:
         texts = TEXT_FIELDS[cls]
-        names = _ONE_LINE_FIELDS[cls] = tuple(
-            f.name
+        fields = [
+            f
             for f in attrs.fields(cls)
             if f.name not in texts and f.name not in ("contact", "notes") and "str" in str(f.type)
+        ]
+        found = _ONE_LINE_FIELDS[cls] = (
+            tuple(f.name for f in fields if not str(f.type).startswith("tuple")),
+            tuple(f.name for f in fields if str(f.type).startswith("tuple")),
         )
-    return names
+    return found
 
 
 def check_step_texts(data: _Payload, step: str, reference: str | None = None) -> _Payload:
@@ -232,34 +237,57 @@ def check_step_texts(data: _Payload, step: str, reference: str | None = None) ->
     """
     payload: EventData = data
     cls = type(payload)
+    single, several = _one_line_fields(cls)
+    texts_of_step = TEXT_FIELDS[cls]
+    if not (texts_of_step or single or several):
+        return data  # a step with no text at all (closed, resumed)
     changes: dict[str, Any] = {}
-    for name in TEXT_FIELDS[cls]:
+    for name in texts_of_step:
         value = getattr(data, name)
         if value is not None:
             checked = check_text(value, step=step, field=_FIELD_NAMES.get(name, name), reference=reference)
             if checked is not value:
                 changes[name] = checked
-    for name in _one_line_fields(cls):
-        value = getattr(data, name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if isinstance(item, str):
+    # The common case in one search for each kind of value; only when the
+    # rule refuses something is it looked for field by field, for the message.
+    lines = [value for name in single if (value := getattr(data, name)) is not None]
+    for name in several:
+        lines += getattr(data, name)
+    texts: list[str] = []
+    contact = data.contact if isinstance(data, Registered) else None
+    if isinstance(data, Registered):
+        texts += data.notes
+    if contact is not None:
+        lines += [value for value in (contact.name, contact.email, contact.phone) if value is not None]
+        texts += [contact.address] if contact.address is not None else []
+    if not (clean_lines(lines) and clean_lines(texts, multiline=True)):
+        _refuse_texts(data, step, reference)
+    return attrs.evolve(data, **changes) if changes else data
+
+
+def _refuse_texts(data: EventData, step: str, reference: str | None) -> None:
+    """Raise the error for the first field of *data* the text rule refuses."""
+    single, several = _one_line_fields(type(data))
+    named = [(name, getattr(data, name)) for name in single]
+    named += [(name, item) for name in several for item in getattr(data, name)]
+    texts: list[tuple[str, str | None]] = []
+    if isinstance(data, Registered):
+        texts += [("notes", note) for note in data.notes]
+        if data.contact is not None:
+            named += [(name, getattr(data.contact, name)) for name in ("name", "email", "phone")]
+            texts.append(("address", data.contact.address))
+    fields = {**_FIELD_NAMES, **_CONTACT_FIELDS}
+    for multiline, values in ((False, named), (True, texts)):
+        for name, value in values:
+            if value is not None:
                 check_text(
-                    item,
+                    value,
                     step=step,
-                    field=_FIELD_NAMES.get(name, name),
+                    field=fields.get(name, name),
                     reference=reference,
-                    multiline=False,
+                    multiline=multiline,
                     max_length=None,
                 )
-    if isinstance(data, Registered):
-        for note in data.notes:
-            check_text(note, step=step, field=_FIELD_NAMES["notes"], reference=reference, max_length=None)
-        contact = data.contact
-        for name, noun in _CONTACT_FIELDS.items() if contact is not None else ():
-            value = getattr(contact, name)
-            if value is not None:
-                check_text(value, step=step, field=noun, reference=reference, multiline=name == "address")
-    return attrs.evolve(data, **changes) if changes else data
 
 
 def parse_kind(value: str | Kind, step: str = "register", reference: str | None = None) -> Kind:
@@ -297,6 +325,11 @@ _CONTACT_FIELDS = {
 }
 
 
+def _plain(value: str | None, name: str) -> bool:
+    """Whether a contact field needs nothing removed and is within its length."""
+    return value is None or (0 < len(value) <= CONTACT_MAX[name] and value == value.strip())
+
+
 def check_contact(contact: Contact, step: str = "register", reference: str | None = None) -> Contact:
     """*contact* checked against the text rule and the contact fields'
     lengths (:data:`~klagomal.text_rules.CONTACT_MAX`): one line each, a
@@ -308,6 +341,21 @@ def check_contact(contact: Contact, step: str = "register", reference: str | Non
     """
     from klagomal.mail import check_person_address
 
+    name, email, phone, address = contact.name, contact.email, contact.phone, contact.address
+    if (
+        # The common case, for a bulk import's million rows: nothing to strip,
+        # cut or refuse, and only the e-mail address to normalise.
+        _plain(name, "name")
+        and _plain(email, "email")
+        and _plain(phone, "phone")
+        and _plain(address, "address")
+        and clean_lines([value for value in (name, email, phone) if value is not None])
+        and (address is None or ("\r" not in address and clean_lines([address], multiline=True)))
+    ):
+        if email is None:
+            return contact
+        normalised = check_person_address(email, step=step, reference=reference)
+        return contact if normalised == email else attrs.evolve(contact, email=normalised)
     changes: dict[str, Any] = {}
     for name, noun in _CONTACT_FIELDS.items():
         value = getattr(contact, name)
