@@ -25,7 +25,7 @@ import pathlib
 import re
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
 import attrs
@@ -51,7 +51,6 @@ from klagomal.events import (
     Resumed,
 )
 from klagomal.i18n import _, ngettext
-from klagomal.notices import STATUSES as NOTICE_STATUSES
 from klagomal.text_rules import one_line, several_lines, terminal_safe
 
 #: The exit status when the acting user may not do what was asked
@@ -181,6 +180,23 @@ def _host(value: str) -> str:
 _working_days = _integer(0, 10_000, _("antal arbetsdagar"))
 _id = _integer(1, _SQL_INT_MAX, _("id"))
 _count = _integer(1, _SQL_INT_MAX, _("antal"))
+
+
+class _NoticeStatuses:
+    """The statuses a notice can have (:data:`klagomal.notices.STATUSES`),
+    as argparse ``choices`` read only when a command line is checked or the
+    help is shown: ``klagomal --help`` must not load the database layer."""
+
+    def _statuses(self) -> tuple[str, ...]:
+        from klagomal.notices import STATUSES
+
+        return STATUSES
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._statuses()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._statuses())
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -541,9 +557,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--status",
         action="append",
-        choices=NOTICE_STATUSES,
+        choices=_NoticeStatuses(),
         metavar="STATUS",
-        help=_("bara denna status ({statuses}); kan upprepas").format(statuses=", ".join(NOTICE_STATUSES)),
+        help=_("bara denna status (%(choices)s); kan upprepas"),
     )
     p.add_argument("--all", action="store_true", help=_("även skickade och utförda"))
     p.add_argument(
