@@ -1321,7 +1321,8 @@ def test_worklists_by_deadline_handler_and_manager(seeded: Cli) -> None:
         (
             "list --due-within -1",
             2,
-            "klagomal: fel: argument --due-within: '-1' är inget antal arbetsdagar (ett heltal, 0 eller mer)",
+            "klagomal: fel: argument --due-within: '-1' är inget antal arbetsdagar "
+            "(ett heltal från 0 till 10 000)",
         ),
         (
             "list --manager 'Okänd Chef'",

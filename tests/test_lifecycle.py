@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
 from conftest import EVA, START, UNIT, register_case
 from klagomal import (
@@ -29,6 +30,7 @@ from klagomal import (
     Case,
     CaseNotFoundError,
     CaseState,
+    Contact,
     Event,
     InvalidInputError,
     InvalidStepError,
@@ -37,8 +39,11 @@ from klagomal import (
     Level,
 )
 from klagomal import lifecycle as lc
+from klagomal.disposal import TEXT_FIELDS
 from klagomal.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
 from klagomal.organisation import default_organisation
+from klagomal.storage import tables
+from klagomal.text_rules import TEXT_MAX
 
 R, H, B, A = CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT, CaseState.AVSLUTAT
 RESPOND_BY = dt.date(2026, 3, 27)
@@ -373,3 +378,177 @@ def test_reclassify_changes_only_the_kind(k: Klagomal) -> None:
         k.reclassify(case.reference, "berom", "Igen")
     with pytest.raises(InvalidInputError):
         k.reclassify(case.reference, "forslag", "  ")
+
+
+# -- the text rule in every step (klagomal.text_rules, issue 17) ------------------------------------
+
+#: What a careless or hostile user puts in a text: a terminal escape with a
+#: forged line, NUL, DEL, a C1 control (CSI), a lone surrogate (an undecodable byte).
+BAD_TEXTS = {
+    "esc": "Svar\x1b[2J\n2026-00002  Registrerat",
+    "nul": "Svar\x00",
+    "del": "Svar\x7f",
+    "c1": "Svar\x9b31m",
+    "surrogate": "Svar \udcff",
+    "too-long": "x" * (TEXT_MAX + 1),
+}
+
+
+def _stored(k: Klagomal, ref: str) -> Case:
+    """The case as stored, read without an audit entry."""
+    with k._transaction() as uow:
+        return uow.get(ref)
+
+
+def _secret(k: Klagomal, ref: str) -> None:
+    k.mark_secret(ref, "OSL 26 kap. 1 §")
+
+
+def _praise(k: Klagomal) -> str:
+    return register_case(k, kind="berom").reference
+
+
+def _in_handling(k: Klagomal) -> str:
+    ref = register_case(k).reference
+    k.acknowledge(ref, "Hanna", RESPOND_BY)
+    return ref
+
+
+def _closed_not_satisfied(k: Klagomal) -> str:
+    ref = _in_handling(k)
+    k.answer(ref, "skriftligt", "Svar")
+    k.close(ref, False)
+    return ref
+
+
+#: For every free text of every step (disposal.TEXT_FIELDS): how to make a
+#: case where the step is allowed, and how to take the step through the API
+#: with *text* in that field.  None: the step registers the case itself.
+TEXT_STEPS: dict[tuple[str, str], tuple[Callable[[Klagomal], str] | None, Callable[..., object]]] = {
+    ("registered", "text"): (
+        None,
+        lambda k, ref, text: k.register(
+            kind="klagomal", channel="telefon", unit=UNIT, text=text, contact=EVA
+        ),
+    ),
+    ("reclassified", "reason"): (_praise, lambda k, ref, text: k.reclassify(ref, "forslag", text)),
+    ("informed", "text"): (_in_handling, lambda k, ref, text: k.inform(ref, text)),
+    ("postponed", "reason"): (
+        _in_handling,
+        lambda k, ref, text: k.postpone(ref, RESPOND_BY + dt.timedelta(days=7), text),
+    ),
+    ("paused", "reason"): (_in_handling, lambda k, ref, text: k.pause(ref, text)),
+    ("answered", "text"): (_in_handling, lambda k, ref, text: k.answer(ref, "skriftligt", text)),
+    ("action_recorded", "text"): (_in_handling, lambda k, ref, text: k.record_action(ref, text)),
+    ("escalated", "reason"): (_closed_not_satisfied, lambda k, ref, text: k.escalate(ref, text)),
+    ("praise_passed_on", "text"): (_praise, lambda k, ref, text: k.pass_on_praise(ref, ["Lisa"], text)),
+    ("guided", "text"): (_in_handling, lambda k, ref, text: k.guide(ref, "felanmalan", text)),
+    ("guided", "decision"): (
+        _in_handling,
+        lambda k, ref, text: k.guide(
+            ref, "overklagande", "Så överklagar du.", decision=text, appeal_to="Nämnden", notified=START
+        ),
+    ),
+    # The e-mail intake cleans a message's text before this decision; the
+    # decision is the guard for any other caller.
+    ("message_received", "text"): (
+        _in_handling,
+        lambda k, ref, text: lc.receive_message(_stored(k, ref), k._context(), text, "eva@example.se", None),
+    ),
+    ("resolved_at_once", "text"): (
+        lambda k: register_case(k).reference,
+        lambda k, ref, text: k.resolve_at_once(ref, text, "Hanna"),
+    ),
+    ("secrecy_marked", "reason"): (
+        lambda k: register_case(k).reference,
+        lambda k, ref, text: k.mark_secret(ref, "OSL 26 kap. 1 §", reason=text),
+    ),
+    ("secrecy_lifted", "reason"): (
+        lambda k: (ref := register_case(k).reference, _secret(k, ref))[0],
+        lambda k, ref, text: k.lift_secrecy(ref, text),
+    ),
+}
+
+
+def test_every_free_text_of_every_step_has_a_text_step() -> None:
+    # Read from the list of a step's free texts, so that a text added to a
+    # step (and listed for disposal) cannot slip past the rule untested.
+    listed = {(cls.TYPE, name) for cls, names in TEXT_FIELDS.items() for name in names}
+    assert set(TEXT_STEPS) == listed
+
+
+def _written(k: Klagomal) -> tuple[int, int, list[tuple[str, int]]]:
+    """Events, audit entries, and each case's version, straight from the tables."""
+    with k.storage.engine.connect() as conn:  # type: ignore[attr-defined]
+        events = conn.execute(sa.select(sa.func.count()).select_from(tables.events)).scalar_one()
+        entries = conn.execute(sa.select(sa.func.count()).select_from(tables.audit_log)).scalar_one()
+        versions = conn.execute(sa.select(tables.cases.c.reference, tables.cases.c.version)).all()
+    return events, entries, sorted(tuple(row) for row in versions)
+
+
+@pytest.mark.parametrize("step_field", sorted(TEXT_STEPS), ids=lambda s: f"{s[0]}.{s[1]}")
+def test_a_bad_character_or_length_in_any_free_text_is_refused_and_writes_nothing(
+    k: Klagomal, step_field: tuple[str, str]
+) -> None:
+    prepare, take = TEXT_STEPS[step_field]
+    ref = prepare(k) if prepare else None
+    for what, text in BAD_TEXTS.items():
+        before = _written(k)
+        with pytest.raises(InvalidInputError) as refused:
+            take(k, ref, text)
+        message = str(refused.value)
+        assert refused.value.step is not None, (what, message)
+        assert f"steg '{refused.value.step}'" in message
+        if ref is not None:
+            assert message.startswith(f"Ärende {ref}, "), message
+        expected = "för lång" if what == "too-long" else "tecken"
+        assert expected in message, (what, message)
+        assert _written(k) == before, what
+    # The same step with a clean text of the longest length, and a Windows
+    # line break, is taken: the rule refuses nothing else.
+    if step_field[0] != "message_received":
+        result = take(k, ref, "Första raden\r\nandra\tslutet" + "x" * (TEXT_MAX - 26))
+        case = result if isinstance(result, Case) else k.get(ref or "")
+        event = k.history(case.reference)[-1]
+        assert getattr(event.data, step_field[1]).startswith("Första raden\nandra\tslutet")
+
+
+@pytest.mark.parametrize(
+    ("contact", "expected"),
+    [
+        (Contact(name="Eva\x1b[31m"), "namnet innehåller ett styrtecken som inte kan tas emot (U+001B ESC"),
+        (Contact(name="Eva\nSvensson"), "namnet får inte innehålla radbrytningar"),
+        (Contact(phone="070\x00123"), "telefonnumret innehåller ett styrtecken"),
+        (Contact(name="E" * 201), "namnet är för lång: 201 tecken, högst 200"),
+        (Contact(address="Storgatan 1\n" + "x" * 500), "postadressen är för lång"),
+        (
+            Contact(email="bo@example.se\r\nBcc: alla@example.se"),
+            "e-postadressen får inte innehålla radbrytningar",
+        ),
+        (Contact(email="a@example.se, ond@example.se"), "ange en enda adress"),
+        (Contact(email='"ond@example.se" <a@example.se>'), "utan namn eller tecknen"),
+        (Contact(email="eva@example"), "följer inte formen namn@exempel.se"),
+        (Contact(email="eva@example.test"), "följer inte formen namn@exempel.se"),
+        (Contact(email="eva..lind@example.se"), "följer inte formen namn@exempel.se"),
+        (Contact(email="eva@[127.0.0.1]"), "följer inte formen namn@exempel.se"),
+    ],
+)
+def test_a_bad_contact_is_refused_at_registration_and_writes_nothing(
+    k: Klagomal, contact: Contact, expected: str
+) -> None:
+    before = _written(k)
+    with pytest.raises(InvalidInputError) as refused:
+        k.register(kind="klagomal", channel="telefon", unit=UNIT, text="Hej", contact=contact)
+    assert str(refused.value).startswith("steg 'register': ")
+    assert expected in str(refused.value)
+    assert _written(k) == before
+
+
+def test_an_e_mail_address_is_kept_as_the_library_normalises_it(k: Klagomal) -> None:
+    contact = Contact(
+        name=" Åsa Öberg ", email="  Åsa.Öberg@Exempel.SE ", address="Storgatan 1\r\n123 45 Ort"
+    )
+    case = k.register(kind="klagomal", channel="brev", unit=UNIT, text="Hej", contact=contact)
+    assert case.contact == Contact(
+        name="Åsa Öberg", email="Åsa.Öberg@exempel.se", address="Storgatan 1\n123 45 Ort"
+    )

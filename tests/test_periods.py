@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from klagomal.periods import (
+    FIRST_YEAR,
+    LAST_YEAR,
     half_years,
     parse_period,
     previous_period,
@@ -207,3 +210,41 @@ def test_previous_range_has_the_same_length(start: dt.date, days: int) -> None:
     before = previous_period(period)
     assert before.end + ONE_DAY == period.start
     assert before.end - before.start == period.end - period.start
+
+
+# -- the years a period may lie in (issue 17) -------------------------------------------------
+
+
+@given(
+    st.one_of(
+        st.integers(0, 9999).map(lambda y: f"{y:04d}"),
+        st.tuples(st.integers(0, 9999), st.sampled_from("TH"), st.integers(1, 3)).map(
+            lambda t: f"{t[0]:04d}-{t[1]}{t[2]}"
+        ),
+        st.tuples(st.dates(), st.dates()).map(lambda d: f"{d[0].isoformat()}..{d[1].isoformat()}"),
+    )
+)
+def test_a_period_is_refused_in_swedish_or_can_be_compared(text: str) -> None:
+    # A report compares a period with the one before and the same one a year
+    # earlier: whatever a user writes is refused with a Swedish ValueError, or
+    # both exist (no OverflowError, no "year 0 is out of range").
+    try:
+        period = parse_period(text)
+    except ValueError as exc:
+        refused = str(exc)
+    else:
+        refused = ""
+    if refused:
+        assert not re.search(r"out of range|year|month|day is|must be|invalid", refused), refused
+        return
+    assert FIRST_YEAR <= period.start.year <= period.end.year <= LAST_YEAR
+    previous_period(period)
+    same_period_last_year(period)
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-T1", "1899", "2200-H1", "0001-01-01..9999-12-31", "1899-12-31..1900-01-01"]
+)
+def test_a_period_outside_the_years_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=f"perioden {re.escape(text)} ligger utanför åren 1900–2199"):
+        parse_period(text)

@@ -15,9 +15,11 @@ Each row becomes the events the case would have had in klagomal: its
 registration and, when the row says so, the besked, the answer and the
 closing, each decided by :mod:`klagomal.lifecycle` exactly as a handler's
 step would be, and each dated on its own day.  A row that the lifecycle
-refuses is not imported: it is written, as it was, with its line number and
-the reason, to a file of rejected rows, so that nothing the old system held
-is lost.  The notices the imported steps gave rise to are recorded as given
+refuses is not imported (a text with a control character or longer than
+the rule allows, an e-mail address that is not one valid address: the same
+checks as every registration, :mod:`klagomal.text_rules`): it is written, as
+it was, with its line number and the reason, to a file of rejected rows, so
+that nothing the old system held is lost.  The notices the imported steps gave rise to are recorded as given
 by the old system (status ``imported``) and are never sent, and no event
 listeners are told (they are for what happens now).
 
@@ -45,6 +47,7 @@ from klagomal.events import Escalated, Event, EventData, PraisePassedOn, Registe
 from klagomal.i18n import _
 from klagomal.model import Case, Contact, Intake
 from klagomal.notices import owed_recipients
+from klagomal.text_rules import check_text
 
 __all__ = [
     "FIELDS",
@@ -237,7 +240,13 @@ def _csv_rows(lines: _CountingLines, columns: Collection[str] = FIELDS) -> Itera
         return
     # Swedish spreadsheets write ';' between fields, since ',' is the decimal sign.
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    header = next(csv.reader([header_line], delimiter=delimiter))
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter))
+    except csv.Error:
+        raise InvalidInputError(
+            _("rubrikraden kan inte läsas som CSV; är filen en CSV-fil?"),
+            step=_STEP,
+        ) from None
     header = [name.strip() for name in header]
     unknown = [name for name in header if name not in columns]
     if unknown:
@@ -261,8 +270,9 @@ def _csv_rows(lines: _CountingLines, columns: Collection[str] = FIELDS) -> Itera
             values = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            yield _Row(lines.line, "".join(raw_lines).rstrip("\r\n"), None, str(exc))
+        except csv.Error:
+            reason = _("raden kan inte läsas som CSV (ett citattecken som inte avslutas, ett styrtecken)")
+            yield _Row(lines.line, "".join(raw_lines).rstrip("\r\n"), None, reason)
             continue
         first = lines.line - len(raw_lines) + 1
         raw = "".join(raw_lines).rstrip("\r\n")
@@ -421,6 +431,9 @@ class RowBuilder:
             raise InvalidInputError(
                 _("external_id är längre än {n} tecken").format(n=MAX_EXTERNAL_ID), step=_STEP
             )
+        # The texts, names and contact of the row are checked by the
+        # lifecycle's own decisions (klagomal.text_rules); the id is ours.
+        check_text(external_id, step=_STEP, field="external_id", multiline=False, max_length=None)
         received = _date("received", required["received"])
         assert received is not None
         acknowledged = _date_field(fields, "acknowledged")

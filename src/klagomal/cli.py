@@ -4,20 +4,29 @@ The command and option names are a contract: scripts depend on them.  What a
 handler reads (help, results, errors) is Swedish and translatable; with
 ``--json`` every command prints exactly one JSON object on stdout.  Errors go
 to stderr in plain Swedish with a non-zero exit status, never as a traceback:
-1 for a refused or failed step, 2 for a command line that cannot be parsed.
+1 for a refused or failed step or bad input the library finds, 2 for a
+command line that cannot be parsed, 77 for a denial, 3 only for a bug.
+
+Nothing stored or typed reaches the terminal raw: every value shown on one
+line goes through :func:`~klagomal.text_rules.one_line`, a text of several
+lines through :func:`~klagomal.text_rules.several_lines`, and all of stdout
+and stderr through :func:`~klagomal.text_rules.terminal_safe`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import pathlib
 import re
+import socket
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
 import attrs
 
@@ -42,6 +51,7 @@ from klagomal.events import (
     Resumed,
 )
 from klagomal.i18n import _, ngettext
+from klagomal.text_rules import one_line, several_lines, terminal_safe
 
 #: The exit status when the acting user may not do what was asked
 #: (sysexits.h EX_NOPERM), so that a script can tell a denial from an error.
@@ -100,7 +110,7 @@ class _Parser(argparse.ArgumentParser):
                 message = _(swedish).format(*match.groups())
                 break
         self.print_usage(sys.stderr)
-        self.exit(2, _("klagomal: fel: {message}\n").format(message=message))
+        self.exit(2, terminal_safe(_("klagomal: fel: {message}\n").format(message=one_line(message))))
 
 
 def _date(value: str) -> dt.date:
@@ -115,12 +125,78 @@ def _date(value: str) -> dt.date:
         ) from None
 
 
-def _working_days(value: str) -> int:
-    if not re.fullmatch(r"\d+", value.strip()):
+#: The largest id or count the database holds: the id columns are INTEGER,
+#: 32 bits on PostgreSQL and MariaDB.
+_SQL_INT_MAX = 2**31 - 1
+
+
+def _number(n: int) -> str:
+    """*n* as Swedes write it: 2 147 483 647, but 2099 (a year, a port)."""
+    return f"{n:,}".replace(",", " ") if abs(n) >= 10_000 else str(n)
+
+
+def _integer(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from *low* to *high*, or exit 2
+    naming *what* (Swedish, e.g. ``"portnummer"``) and the bounds, so that a
+    number the database or the operating system cannot take never gets
+    further than the command line."""
+
+    def parse(value: str) -> int:
+        text = value.strip()
+        if re.fullmatch(r"[+-]?[0-9]{1,19}", text) and low <= int(text) <= high:
+            return int(text)
         raise argparse.ArgumentTypeError(
-            _("'{value}' är inget antal arbetsdagar (ett heltal, 0 eller mer)").format(value=value)
+            _("'{value}' är inget {what} (ett heltal från {low} till {high})").format(
+                value=value, what=what, low=_number(low), high=_number(high)
+            )
         )
-    return int(value)
+
+    return parse
+
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _host(value: str) -> str:
+    """An argparse type: an IP address or a host name to listen on."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    try:
+        labels = value.encode("idna").decode("ascii").split(".") if value else [""]
+    except UnicodeError:
+        labels = [""]
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise argparse.ArgumentTypeError(
+            _("'{value}' är inget värdnamn eller ip-adress att lyssna på").format(value=value)
+        )
+    return value
+
+
+_working_days = _integer(0, 10_000, _("antal arbetsdagar"))
+_id = _integer(1, _SQL_INT_MAX, _("id"))
+_count = _integer(1, _SQL_INT_MAX, _("antal"))
+
+
+class _NoticeStatuses:
+    """The statuses a notice can have (:data:`klagomal.notices.STATUSES`),
+    as argparse ``choices`` read only when a command line is checked or the
+    help is shown: ``klagomal --help`` must not load the database layer."""
+
+    def _statuses(self) -> tuple[str, ...]:
+        from klagomal.notices import STATUSES
+
+        return STATUSES
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._statuses()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._statuses())
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -160,9 +236,24 @@ def _build_parser() -> argparse.ArgumentParser:
 
     cmd("init", _("skapa eller uppgradera databasen"), _cmd_init)
     p = cmd("demo", _("simulera ett år av synpunkter i Exempelkommun och visa en sammanställning"), _cmd_demo)
-    p.add_argument("--seed", type=int, default=2026, help=_("slumpfrö (standard 2026)"))
-    p.add_argument("--year", type=int, default=2026, help=_("året som simuleras (standard 2026)"))
-    p.add_argument("--cases", type=int, default=600, help=_("ungefärligt antal ärenden (standard 600)"))
+    p.add_argument(
+        "--seed",
+        type=_integer(0, _SQL_INT_MAX, _("slumpfrö")),
+        default=2026,
+        help=_("slumpfrö (standard 2026)"),
+    )
+    p.add_argument(
+        "--year",
+        type=_integer(2000, 2099, _("år")),
+        default=2026,
+        help=_("året som simuleras (standard 2026)"),
+    )
+    p.add_argument(
+        "--cases",
+        type=_integer(1, 100_000, _("antal ärenden")),
+        default=600,
+        help=_("ungefärligt antal ärenden (standard 600)"),
+    )
     p.add_argument(
         "--outbox",
         metavar="MAPP",
@@ -355,7 +446,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=_integer(1, 100_000, _("antal ärenden per transaktion")),
         default=1000,
         metavar="N",
         help=_("ärenden per transaktion (standard: 1000)"),
@@ -371,7 +462,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference", metavar="ÄRENDE")
     p.add_argument(
         "--seq",
-        type=int,
+        type=_id,
         metavar="NR",
         help=_("händelsens nummer i historiken (standard: det senaste brevet)"),
     )
@@ -428,7 +519,7 @@ def _build_parser() -> argparse.ArgumentParser:
     q = intake.add_parser(
         "release", help=_("ta in ett meddelande ur karantänen, när det som stoppade det är rättat")
     )
-    q.add_argument("id", type=int, metavar="ID", help=_("meddelandets nummer i 'klagomal list --quarantine'"))
+    q.add_argument("id", type=_id, metavar="ID", help=_("meddelandets nummer i 'klagomal list --quarantine'"))
     q.add_argument("--unit", metavar="ENHET", help=_("enheten som ska ta emot det (standard: [intag] enhet)"))
     into = q.add_mutually_exclusive_group()
     into.add_argument(
@@ -447,8 +538,12 @@ def _build_parser() -> argparse.ArgumentParser:
         _("ta emot e-post över SMTP eller LMTP och spara varje meddelande innan det kvitteras"),
         _cmd_serve_smtp,
     )
-    p.add_argument("--host", default="127.0.0.1", help=_("adressen att lyssna på (standard 127.0.0.1)"))
-    p.add_argument("--port", type=int, default=8025, help=_("porten (standard 8025)"))
+    p.add_argument(
+        "--host", type=_host, default="127.0.0.1", help=_("adressen att lyssna på (standard 127.0.0.1)")
+    )
+    p.add_argument(
+        "--port", type=_integer(1, 65535, _("portnummer")), default=8025, help=_("porten (standard 8025)")
+    )
     p.add_argument("--lmtp", action="store_true", help=_("tala LMTP i stället för SMTP"))
     p = cmd(
         "deliver",
@@ -456,7 +551,7 @@ def _build_parser() -> argparse.ArgumentParser:
         _cmd_deliver,
     )
     p.add_argument("--reference", metavar="ÄRENDE", help=_("bara detta ärendes meddelanden"))
-    p.add_argument("--limit", type=int, metavar="N", help=_("högst så många meddelanden"))
+    p.add_argument("--limit", type=_count, metavar="N", help=_("högst så många meddelanden"))
     p.add_argument(
         "--retry-failed",
         action="store_true",
@@ -467,18 +562,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--status",
         action="append",
+        choices=_NoticeStatuses(),
         metavar="STATUS",
-        help=_("bara denna status (pending, sending, sent, failed, uncertain, task, done); kan upprepas"),
+        help=_("bara denna status (%(choices)s); kan upprepas"),
     )
     p.add_argument("--all", action="store_true", help=_("även skickade och utförda"))
     p.add_argument(
         "--resend",
-        type=int,
+        type=_id,
         action="append",
         metavar="ID",
         help=_("köa om ett misslyckat eller osäkert meddelande; kontrollera först att det inte kom fram"),
     )
-    p.add_argument("--done", type=int, metavar="ID", help=_("uppgiften är utförd (personen är kontaktad)"))
+    p.add_argument("--done", type=_id, metavar="ID", help=_("uppgiften är utförd (personen är kontaktad)"))
     p = cmd(
         "remind",
         _("påminn handläggare om frister som närmar sig och chefer om passerade (körs dagligen)"),
@@ -498,10 +594,32 @@ def _build_parser() -> argparse.ArgumentParser:
 # -- helpers -----------------------------------------------------------------
 
 
+class _SafeStream:
+    """A text stream that lets no control character through raw
+    (:func:`~klagomal.text_rules.terminal_safe`): stdout and stderr while a
+    command runs, whatever writes to them.  Line feeds and tabs pass; JSON
+    stays valid JSON with the same value."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.raw = stream
+
+    def write(self, text: str) -> int:
+        self.raw.write(terminal_safe(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 class _Output:
     def __init__(self, args: argparse.Namespace, stream: TextIO) -> None:
         self.json = bool(args.json)
         self.stream = stream
+
+    def emit_line(self, obj: dict[str, Any], text: str) -> None:
+        """Like :meth:`emit`, for a message of one line: whatever a file
+        name or a value in it holds, it stays one line."""
+        self.emit(obj, one_line(text))
 
     def emit(self, obj: dict[str, Any], text: str) -> None:
         if self.json:
@@ -523,7 +641,7 @@ def _records_commands(cmd: Callable[[str, str, Callable[..., Any]], argparse.Arg
     what.add_argument("--lift", metavar="SKÄL", help=_("häv markeringen av hela ärendet, med skälet"))
     p.add_argument(
         "--part",
-        type=int,
+        type=_id,
         action="append",
         default=[],
         metavar="N",
@@ -586,7 +704,7 @@ def _records_commands(cmd: Callable[[str, str, Callable[..., Any]], argparse.Arg
     q.add_argument("--case", metavar="ÄRENDE", help=_("bara detta ärende"))
     q.add_argument("--of-user", metavar="ANVÄNDARE", help=_("bara denna användare"))
     q.add_argument(
-        "--limit", type=int, default=50, metavar="N", help=_("de senaste N posterna (standard 50)")
+        "--limit", type=_count, default=50, metavar="N", help=_("de senaste N posterna (standard 50)")
     )
 
 
@@ -603,6 +721,23 @@ def _open(args: argparse.Namespace) -> Klagomal:
     )
 
 
+_Value = TypeVar("_Value")
+
+
+def _lines_escaped(value: _Value, *names: str) -> _Value:
+    """*value* (an attrs value that a document shows) with its one-line
+    fields *names*, texts or tuples of texts, through
+    :func:`~klagomal.text_rules.one_line`."""
+    changes: dict[str, Any] = {}
+    for name in names:
+        field = getattr(value, name)
+        if isinstance(field, str):
+            changes[name] = one_line(field)
+        elif isinstance(field, tuple):
+            changes[name] = tuple(one_line(item) if isinstance(item, str) else item for item in field)
+    return attrs.evolve(value, **changes)  # type: ignore[misc]
+
+
 def _case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[str, Any]:
     from klagomal.serialization import case_to_json
 
@@ -616,9 +751,12 @@ def _case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[
 
 
 def _table(rows: list[list[str]]) -> list[str]:
-    """Rows as left-aligned columns."""
+    """Rows as left-aligned columns; each cell is shown on one line
+    (:func:`~klagomal.text_rules.one_line`), so that no value can start a
+    row of its own."""
     if not rows:
         return []
+    rows = [[one_line(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
@@ -703,7 +841,8 @@ def _describe(k: Klagomal, case: Case) -> str:
     ]
     if case.contact is not None:
         contact = case.contact
-        parts = [contact.name, contact.email, contact.phone, contact.address]
+        address = ", ".join(contact.address.splitlines()) if contact.address else None
+        parts = [contact.name, contact.email, contact.phone, address]
         if contact.personnummer:
             parts.append(contact.personnummer[:8] + "-" + contact.personnummer[8:])
         fields.append((_("Kontakt"), ", ".join(p for p in parts if p) or "-"))
@@ -718,10 +857,12 @@ def _describe(k: Klagomal, case: Case) -> str:
     reason = case.overdue_reason(k.clock.today())
     if reason:
         fields.append((_("FÖRSENAT"), _("{what} har inte getts i tid").format(what=reason)))
-    fields.append((_("Text"), case.text))
-    width = max(len(label) for label, _value in fields) + 1
-    lines = [_("Ärende {reference}: {kind}").format(reference=case.reference, kind=case.kind.label)]
-    lines += [f"  {label + ':':<{width}} {value}" for label, value in fields]
+    width = max(len(label) for label, _value in [*fields, (_("Text"), "")]) + 1
+    lines = [one_line(_("Ärende {reference}: {kind}").format(reference=case.reference, kind=case.kind.label))]
+    lines += [f"  {label + ':':<{width}} {one_line(value)}" for label, value in fields]
+    # The person's text keeps its lines, indented under the value column, so
+    # that no line of it can pass for a field or a record of its own.
+    lines.append(f"  {_('Text') + ':':<{width}} {several_lines(case.text, ' ' * (width + 3))}")
     return "\n".join(lines)
 
 
@@ -787,7 +928,7 @@ def _step_result(k: Klagomal, out: _Output, case: Case, message: str) -> int:
 def _cmd_init(args: argparse.Namespace, out: _Output) -> int:
     with _open(args) as k:
         revision = k.init()
-        out.emit(
+        out.emit_line(
             {"db": k.storage.url, "revision": revision},
             _("Databasen {url} är klar (schemaversion {revision}).").format(
                 url=k.storage.url, revision=revision
@@ -883,7 +1024,7 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
                 unit=k.organisation.unit(case.unit).name,
                 handler=case.handler,
             )
-            return _step_result(k, out, case, message)
+            return _step_result(k, out, case, one_line(message))
         message = _("Registrerade {reference} ({kind}) hos {unit}. Besked ska ges senast {date}.").format(
             reference=case.reference,
             kind=case.kind.label,
@@ -901,18 +1042,17 @@ def _cmd_register(args: argparse.Namespace, out: _Output) -> int:
                 unit=k.organisation.unit(case.unit).name,
                 date=case.acknowledge_by,
             )
+        lines = [message]
         if case.serious and case.handler:
-            message += "\n" + _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(
-                handler=case.handler
+            lines.append(
+                _("Allvarligt klagomål: handläggs av närmaste chef, {handler}.").format(handler=case.handler)
             )
         elif case.handler:
-            message += "\n" + _("Handläggare: {handler}.").format(handler=case.handler)
+            lines.append(_("Handläggare: {handler}.").format(handler=case.handler))
         if case.secrecy:
-            message += "\n" + _("Sekretessmarkerat: {ground}.").format(ground=case.secrecy)
-        message += "".join(
-            "\n" + _("Notering: {note}").format(note=n) for n in _notes(k.history(case.reference))
-        )
-        return _step_result(k, out, case, message)
+            lines.append(_("Sekretessmarkerat: {ground}.").format(ground=case.secrecy))
+        lines += [_("Notering: {note}").format(note=n) for n in _notes(k.history(case.reference))]
+        return _step_result(k, out, case, "\n".join(one_line(line) for line in lines))
 
 
 def _notes(events: Sequence[Event]) -> tuple[str, ...]:
@@ -928,7 +1068,7 @@ def _cmd_show(args: argparse.Namespace, out: _Output) -> int:
         notes = _notes(events)
         if notes:
             lines.append(_("Noteringar:"))
-            lines += [f"  - {note}" for note in notes]
+            lines += [f"  - {one_line(note)}" for note in notes]
         lines.append(_("Historik:"))
         lines += [
             "  " + line
@@ -1044,7 +1184,7 @@ def _simple_step(
                 unit=k.organisation.unit(case.unit).name,
                 forwards=ngettext("{n} gång", "{n} gånger", case.forwards).format(n=case.forwards),
             )
-            return _step_result(k, out, case, text)
+            return _step_result(k, out, case, one_line(text))  # one line, whatever a name holds
 
     return handler
 
@@ -1127,7 +1267,7 @@ def _cmd_secrecy(args: argparse.Namespace, out: _Output) -> int:
             message = _("{reference} är sekretessmarkerat enligt {ground}.").format(
                 reference=case.reference, ground=case.secrecy
             )
-        return _step_result(k, out, case, message)
+        return _step_result(k, out, case, one_line(message))
 
 
 def _cmd_whoami(args: argparse.Namespace, out: _Output) -> int:
@@ -1152,6 +1292,7 @@ def _cmd_whoami(args: argparse.Namespace, out: _Output) -> int:
                 _("Får: {what}").format(what=", ".join(o.label for o in allowed)),
             ]
         )
+        text = "\n".join(one_line(line) for line in text.split("\n"))
         out.emit(
             {
                 "id": user.id,
@@ -1200,7 +1341,9 @@ def _cmd_register_extract(args: argparse.Namespace, out: _Output) -> int:
                 for e in entries
             ],
         },
-        render_register(entries, title),
+        render_register(
+            [_lines_escaped(e, "reference", "kind", "unit", "sender", "summary") for e in entries], title
+        ),
     )
     return 0
 
@@ -1210,10 +1353,15 @@ def _cmd_extract(args: argparse.Namespace, out: _Output) -> int:
 
     with _open(args) as k:
         extract = k.public_extract(args.reference)
-        text = render_extract(extract, k.organisation)
+        # The one-line fields stay one line in the document; the texts keep their lines.
+        shown = attrs.evolve(
+            _lines_escaped(extract, "reference", "summary", "sender", "grounds"),
+            parts=tuple(_lines_escaped(part, "label", "withheld") for part in extract.parts),
+        )
+        text = render_extract(shown, k.organisation)
     if args.out:
         pathlib.Path(args.out).write_text(text, encoding="utf-8")
-        out.emit(
+        out.emit_line(
             {"file": args.out},
             _("Skrev utdraget ur {reference} till {file}.").format(
                 reference=extract.reference, file=args.out
@@ -1407,7 +1555,7 @@ def _cmd_export(args: argparse.Namespace, out: _Output) -> int:
             return 0
         with open(args.output, "w", encoding="utf-8") as fh:
             n = k.export_to(fh, include_protected=args.with_protected)
-    out.emit(
+    out.emit_line(
         {"file": args.output, "cases": n},
         ngettext("Exporterade {n} ärende till {file}.", "Exporterade {n} ärenden till {file}.", n).format(
             n=n, file=args.output
@@ -1417,14 +1565,18 @@ def _cmd_export(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_import_cases(args: argparse.Namespace, out: _Output) -> int:
+    _readable(args.file)
     bar: Any = None
     progress = None
     if not args.no_progress and not args.json and os.path.isfile(args.file):
         from tqdm import tqdm
 
         # On stderr, so that the summary on stdout stays clean for scripts.
+        # tqdm's own \r redraws the bar, so it writes past the escaping of
+        # stderr; the file name it shows is escaped here.
+        stderr = sys.stderr.raw if isinstance(sys.stderr, _SafeStream) else sys.stderr
         bar = tqdm(
-            total=os.path.getsize(args.file), unit="B", unit_scale=True, desc=args.file, file=sys.stderr
+            total=os.path.getsize(args.file), unit="B", unit_scale=True, desc=one_line(args.file), file=stderr
         )
 
         def progress(done: int, _total: int) -> None:
@@ -1446,8 +1598,8 @@ def _cmd_import_cases(args: argparse.Namespace, out: _Output) -> int:
         "Läste {read} rader: {imported} ärenden importerade, {skipped} fanns redan, {rejected} avvisade."
     ).format(read=result.read, imported=result.imported, skipped=result.skipped, rejected=result.rejected)
     if result.rejects_file:
-        text += "\n" + _("De avvisade raderna, med radnummer och skäl, finns i {file}.").format(
-            file=result.rejects_file
+        text += "\n" + one_line(
+            _("De avvisade raderna, med radnummer och skäl, finns i {file}.").format(file=result.rejects_file)
         )
     import attrs
 
@@ -1466,7 +1618,12 @@ def _cmd_import(args: argparse.Namespace, out: _Output) -> int:
                 data = json.load(fh)
     except OSError as exc:
         raise InvalidInputError(
-            _("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="import"
+            _("kan inte läsa {file}: {reason}").format(file=args.file, reason=_os_reason(exc)), step="import"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            _("{file} är inte text i UTF-8 (byte {position})").format(file=args.file, position=exc.start + 1),
+            step="import",
         ) from exc
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
@@ -1563,7 +1720,7 @@ def _cmd_letter(args: argparse.Namespace, out: _Output) -> int:
                 "html": letter.html,
                 "html_template": letter.html_template,
             },
-            _("Ämne: {subject}").format(subject=letter.subject) + "\n\n" + letter.text,
+            one_line(_("Ämne: {subject}").format(subject=letter.subject)) + "\n\n" + letter.text,
         )
     return 0
 
@@ -1609,9 +1766,11 @@ def _cmd_report(args: argparse.Namespace, out: _Output) -> int:
         return 0
     try:
         written = write_report(report, args.format, args.out)
-    except (ValueError, OSError) as exc:
+    except OSError as exc:
+        raise InvalidInputError(_os_problem(exc), step="report") from exc
+    except ValueError as exc:
         raise InvalidInputError(str(exc), step="report") from exc
-    message = written or _("Skrev rapporten till {file}.").format(file=args.out)
+    message = written or one_line(_("Skrev rapporten till {file}.").format(file=args.out))
     out.emit({"file": args.out, "format": args.format, "total": report.total}, message)
     return 0
 
@@ -1645,7 +1804,7 @@ def _cmd_deliver(args: argparse.Namespace, out: _Output) -> int:
         )
     )
     for notice in run.retry + run.failed + run.uncertain:
-        lines.append("  " + describe_failure(notice))
+        lines.append("  " + one_line(describe_failure(notice)))
     if run.tasks:
         lines.append(
             ngettext(
@@ -1746,22 +1905,23 @@ def _cmd_intake_email(args: argparse.Namespace, out: _Output) -> int:
         raw = sys.stdin.buffer.read() if args.file == "-" else pathlib.Path(args.file).read_bytes()
     except OSError as exc:
         raise InvalidInputError(
-            _("kan inte läsa {file}: {reason}").format(file=args.file, reason=exc.strerror), step="intake"
+            _("kan inte läsa {file}: {reason}").format(file=args.file, reason=_os_reason(exc)), step="intake"
         ) from exc
     with _open(args) as k:
         try:
             outcome = k.receive_email(raw, source="api")
+        except AccessDeniedError:
+            raise  # 77: trying again cannot help until someone gives the user the right
         except Exception as exc:
             # Only the database can fail here, never the message: tell a mail
             # server's pipe transport to keep it and try again (EX_TEMPFAIL).
-            sys.stderr.write(
-                _(
-                    "klagomal: meddelandet kunde inte sparas; det ska ligga kvar "
-                    "för ett nytt försök: {reason}\n"
-                ).format(reason=exc)
+            _stderr(
+                _("meddelandet kunde inte sparas; det ska ligga kvar för ett nytt försök: {reason}").format(
+                    reason=exc
+                )
             )
             return 75
-    out.emit(_outcome_json(outcome), outcome.describe())
+    out.emit_line(_outcome_json(outcome), outcome.describe())
     return 0
 
 
@@ -1801,7 +1961,7 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: _Output) -> int:
                 with open(path, "rb") as fh:
                     outcome = k.receive_email(fh.read(), source="maildir")
                 outcomes.append(outcome)
-                lines.append(f"{sub}/{name}: {outcome.describe()}")
+                lines.append(one_line(f"{sub}/{name}: {outcome.describe()}"))
                 if sub == "new":
                     # Stored (or known): mark it read, so a mail program shows it handled.
                     os.rename(path, os.path.join(args.folder, "cur", name.split(":", 1)[0] + ":2,S"))
@@ -1810,11 +1970,22 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: _Output) -> int:
                 raise InvalidInputError(
                     _("mbox-filen {folder} finns inte").format(folder=args.folder), step="intake"
                 )
+            with open(args.folder, "rb") as fh:
+                start = fh.read(5)
+            if start and start != b"From ":
+                # mailbox.mbox would find no message in it, or drop what comes
+                # before the first "From " line without a word.
+                raise InvalidInputError(
+                    _("{folder} är ingen mbox-fil: den ska börja med en rad 'From ...'").format(
+                        folder=args.folder
+                    ),
+                    step="intake",
+                )
             box = mailbox.mbox(args.folder, create=False)
             for key in box.iterkeys():
                 outcome = k.receive_email(box.get_bytes(key), source="mbox")
                 outcomes.append(outcome)
-                lines.append(f"{key}: {outcome.describe()}")
+                lines.append(one_line(f"{key}: {outcome.describe()}"))
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
@@ -1841,14 +2012,24 @@ def _cmd_intake_release(args: argparse.Namespace, out: _Output) -> int:
     return 0
 
 
+def _readable(path: str) -> None:
+    """Raise the operating system's error if *path* cannot be read, so that
+    the handler is told why in Swedish before anything starts."""
+    with open(path, "rb"):
+        pass
+
+
 def _cmd_intake_csv(args: argparse.Namespace, out: _Output) -> int:
+    _readable(args.file)
     with _open(args) as k:
         result = k.intake_cards(args.file, rejects=args.rejects)
     text = _(
         "{read} kort lästa: {imported} registrerade, {skipped} redan registrerade, {rejected} med fel."
     ).format(read=result.read, imported=result.imported, skipped=result.skipped, rejected=result.rejected)
     if result.rejects_file:
-        text += "\n" + _("Raderna med fel, med radnummer och orsak: {file}").format(file=result.rejects_file)
+        text += "\n" + one_line(
+            _("Raderna med fel, med radnummer och orsak: {file}").format(file=result.rejects_file)
+        )
     out.emit(
         {
             "read": result.read,
@@ -1863,15 +2044,37 @@ def _cmd_intake_csv(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_serve_smtp(args: argparse.Namespace, out: _Output) -> int:
+    import threading
+
+    from klagomal.errors import InvalidInputError
     from klagomal.intake.smtpd import serve
 
-    with _open(args) as k:
-        sys.stderr.write(
-            _("klagomal: tar emot {protocol} på {host}:{port} (Ctrl-C avslutar)\n").format(
-                protocol="LMTP" if args.lmtp else "SMTP", host=args.host, port=args.port
+    protocol = "LMTP" if args.lmtp else "SMTP"
+
+    class Ready(threading.Event):
+        """Says that the server listens once it does, not before: a port in
+        use or a host that is not ours fails instead."""
+
+        def set(self) -> None:
+            super().set()
+            _stderr(
+                _("tar emot {protocol} på {host}:{port} (Ctrl-C avslutar)").format(
+                    protocol=protocol, host=args.host, port=args.port
+                )
             )
-        )
-        serve(k, host=args.host, port=args.port, lmtp=args.lmtp)
+
+    ready = Ready()
+    with _open(args) as k:
+        try:
+            serve(k, host=args.host, port=args.port, lmtp=args.lmtp, ready=ready)
+        except OSError as exc:
+            # A host that does not resolve or is not ours, a port in use or not allowed.
+            raise InvalidInputError(
+                _("kan inte ta emot {protocol} på {host}:{port}: {reason}").format(
+                    protocol=protocol, host=args.host, port=args.port, reason=_os_reason(exc)
+                ),
+                step="serve-smtp",
+            ) from exc
     return 0
 
 
@@ -1913,7 +2116,7 @@ def _cmd_remind(args: argparse.Namespace, out: _Output) -> int:
     if run.failed:
         lines.append(_("Kunde inte skickas (försöks igen vid nästa körning):"))
         lines += [
-            "  " + line + f"  {r.last_error}"
+            "  " + line + f"  {one_line(r.last_error)}"
             for line, r in zip(_table([_reminder_row(r) for r in run.failed]), run.failed, strict=True)
         ]
     if run.uncertain:
@@ -1935,33 +2138,152 @@ def _cmd_remind(args: argparse.Namespace, out: _Output) -> int:
 # -- entry point ---------------------------------------------------------------
 
 
+def _not_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit 2 if an argument, or an environment variable that gives one
+    (``KLAGOMAL_USER``, ``KLAGOMAL_DB``, ``KLAGOMAL_ORG``), is not text: bytes
+    that are not UTF-8 arrive as lone surrogates (``surrogateescape``) and
+    could be neither stored nor printed."""
+    names = _argument_names(parser)
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and re.search("[\ud800-\udfff]", item):
+                parser.error(
+                    _(
+                        "argument {name}: '{value}' är inte giltig text (UTF-8); ställ in terminalen på "
+                        "UTF-8 eller skriv om tecknen"
+                    ).format(name=names.get(dest, dest), value=item)
+                )
+
+
+def _argument_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """How the command line names each argument, by its ``dest``: its first
+    option (``--text``) or its metavar (``ÄRENDE``), in every subcommand."""
+    names: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for dest, name in _argument_names(sub).items():
+                    names.setdefault(dest, name)
+        elif action.option_strings:
+            names.setdefault(action.dest, action.option_strings[0])
+        elif isinstance(action.metavar, str):
+            names.setdefault(action.dest, action.metavar)
+    return names
+
+
+#: What an operating-system error means, for a handler.
+_OS_REASONS = {
+    errno.ENOENT: _("filen eller katalogen finns inte"),
+    errno.EACCES: _("behörighet saknas"),
+    errno.EPERM: _("behörighet saknas"),
+    errno.EISDIR: _("det är en katalog"),
+    errno.ENOTDIR: _("en del av sökvägen är ingen katalog"),
+    errno.ENOSPC: _("disken är full"),
+    errno.EROFS: _("filsystemet är skrivskyddat"),
+    errno.EEXIST: _("den finns redan"),
+    errno.EADDRINUSE: _("adressen används redan"),
+    errno.EADDRNOTAVAIL: _("adressen finns inte på den här datorn"),
+    socket.EAI_NONAME: _("värdnamnet går inte att slå upp"),
+    socket.EAI_AGAIN: _("värdnamnet går inte att slå upp just nu"),
+}
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in Swedish where the reason is a common one."""
+    return _OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
+def _os_problem(exc: OSError) -> str:
+    """A Swedish line for an operating-system error: which file or address, and why."""
+    reason = _os_reason(exc)
+    if exc.filename is not None:
+        return _("kan inte använda {file}: {reason}").format(file=exc.filename, reason=reason)
+    return _("systemfel: {reason}").format(reason=reason)
+
+
+#: SQLite's result codes for a file that is not a usable database (sqlite3.h).
+_SQLITE_FILE_CODES = {
+    8: _("filen är skrivskyddad"),  # SQLITE_READONLY
+    10: _("filen kan inte läsas eller skrivas"),  # SQLITE_IOERR
+    11: _("filen är skadad"),  # SQLITE_CORRUPT
+    13: _("disken är full"),  # SQLITE_FULL
+    14: _("filen kan inte öppnas"),  # SQLITE_CANTOPEN
+    23: _("behörighet saknas"),  # SQLITE_AUTH
+    26: _("filen är ingen SQLite-databas"),  # SQLITE_NOTADB
+}
+
+
+def _database_file_problem(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """A Swedish line when *exc* says that the SQLite file ``--db`` points
+    at is no usable database (a text file, a damaged or read-only file):
+    bad input, not a bug."""
+    from sqlalchemy.exc import DBAPIError
+
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    reason = _SQLITE_FILE_CODES.get(code & 0xFF)  # the primary code; extended codes add high bits
+    if reason is None:
+        return None
+    from klagomal.app import DEFAULT_DB
+
+    return _("databasen {db} kan inte användas: {reason}; kontrollera --db").format(
+        db=args.db or DEFAULT_DB, reason=reason
+    )
+
+
+def _stderr(message: object) -> None:
+    """An error for the handler: one line on stderr, never a traceback."""
+    sys.stderr.write(_("klagomal: {message}\n").format(message=one_line(message)))
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    0: done; 1: the step was refused or failed, or the input was wrong
+    (found by klagomal, not by the parser); 2: the command line cannot be
+    parsed (argparse, and arguments that are not text); 77: the acting user
+    may not do it; 3: a bug.  Every message is Swedish, on one line of
+    stderr; stdout and stderr get no control character raw.
+    """
     parser = _build_parser()
     args = parser.parse_args(argv)
-    out = _Output(args, stdout or sys.stdout)
+    _not_text(parser, args)
+    out = _Output(args, cast(TextIO, _SafeStream(stdout or sys.stdout)))
+    with contextlib.redirect_stderr(cast(TextIO, _SafeStream(sys.stderr))):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: _Output) -> int:
     try:
         status: int = args.run(args, out)
     except AccessDeniedError as exc:
-        sys.stderr.write(_("klagomal: {message}\n").format(message=exc))
+        _stderr(exc)
         return EXIT_DENIED
     except KlagomalError as exc:
-        sys.stderr.write(_("klagomal: {message}\n").format(message=exc))
+        _stderr(exc)
         return 1
     except KeyboardInterrupt:  # pragma: no cover
-        sys.stderr.write(_("klagomal: avbrutet\n"))
+        _stderr(_("avbrutet"))
         return 130
+    except OSError as exc:
+        # A file or address the handler named: missing, not allowed, a directory, in use.
+        _stderr(_os_problem(exc))
+        return 1
     except Exception as exc:
         # A handler must never see a traceback; the cause still goes with the message.
         from sqlalchemy.exc import SQLAlchemyError
 
+        problem = _database_file_problem(exc, args)
+        if problem is not None:
+            _stderr(problem)
+            return 1
         if isinstance(exc, SQLAlchemyError):
             reason = getattr(exc, "orig", None) or exc
-            sys.stderr.write(_("klagomal: databasfel: {reason}\n").format(reason=reason))
+            _stderr(_("databasfel: {reason}").format(reason=reason))
         else:
-            sys.stderr.write(
-                _("klagomal: oväntat fel ({kind}): {reason}\n").format(kind=type(exc).__name__, reason=exc)
-            )
+            _stderr(_("oväntat fel ({kind}): {reason}").format(kind=type(exc).__name__, reason=exc))
         if os.environ.get("KLAGOMAL_DEBUG"):
             raise
         return 3

@@ -32,11 +32,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from klagomal.deadlines import Deadlines, is_working_day
+from klagomal.disposal import TEXT_FIELDS
 from klagomal.errors import InvalidInputError, InvalidPersonNumberError, InvalidStepError
 from klagomal.events import (
     APPEAL,
@@ -78,6 +79,7 @@ from klagomal.model import (
     Route,
 )
 from klagomal.organisation import Organisation
+from klagomal.text_rules import CONTACT_MAX, LINE_MAX, TEXT_MAX, check_text, clean_lines
 
 __all__ = [
     "APPEAL_PERIOD",
@@ -86,8 +88,10 @@ __all__ = [
     "anonymous_refused",
     "answer",
     "appeal_deadline",
+    "check_contact",
     "check_date",
     "check_intake",
+    "check_step_texts",
     "citizen_notice",
     "close",
     "escalate",
@@ -154,10 +158,137 @@ def _require_running(case: Case, step: str) -> None:
         )
 
 
-def _text(value: str, step: str, field: str, reference: str | None = None) -> str:
+def _text(
+    value: str,
+    step: str,
+    field: str,
+    reference: str | None = None,
+    *,
+    multiline: bool = True,
+    max_length: int = TEXT_MAX,
+) -> str:
+    """*value*, required, checked against the text rule
+    (:mod:`klagomal.text_rules`): a free text of at most
+    :data:`~klagomal.text_rules.TEXT_MAX` characters with its line breaks
+    as ``\\n``, or with *multiline* false a one-line value."""
     if not value or not value.strip():
         raise InvalidInputError(_("{field} saknas").format(field=field), step=step, reference=reference)
-    return value
+    return check_text(
+        value, step=step, field=field, reference=reference, multiline=multiline, max_length=max_length
+    )
+
+
+def _name(value: str, step: str, field: str, reference: str | None = None) -> str:
+    """A required one-line name typed by staff (a handler, who resolved it)."""
+    return _text(value, step, field, reference, multiline=False, max_length=LINE_MAX)
+
+
+#: How an error names a payload's field, when the decide function has not
+#: already checked it under a name of its own.
+_FIELD_NAMES = {
+    "text": _("texten"),
+    "reason": _("skälet"),
+    "decision": _("beslutet"),
+    "handler": _("handläggaren"),
+    "recipients": _("mottagaren"),
+    "appeal_to": _("vart överklagandet ska skickas"),
+    "ground": _("sekretessgrunden"),
+    "summary": _("beskrivningen"),
+    "sender": _("avsändaren"),
+    "message": _("meddelandets id"),
+    "attachments": _("bilagans namn"),
+    "notes": _("noteringen"),
+    "route": _("vägen"),
+}
+
+_Payload = TypeVar("_Payload", bound=EventData)
+
+#: The text-valued fields of each payload class that are not free texts,
+#: found once per class (the bulk import checks millions of payloads):
+#: those holding one text or ``None``, and those holding a tuple of texts.
+_ONE_LINE_FIELDS: dict[type[EventData], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _one_line_fields(cls: type[EventData]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    found = _ONE_LINE_FIELDS.get(cls)
+    if found is None:
+        texts = TEXT_FIELDS[cls]
+        fields = [
+            f
+            for f in attrs.fields(cls)
+            if f.name not in texts and f.name not in ("contact", "notes") and "str" in str(f.type)
+        ]
+        found = _ONE_LINE_FIELDS[cls] = (
+            tuple(f.name for f in fields if not str(f.type).startswith("tuple")),
+            tuple(f.name for f in fields if str(f.type).startswith("tuple")),
+        )
+    return found
+
+
+def check_step_texts(data: _Payload, step: str, reference: str | None = None) -> _Payload:
+    """*data* with every free text of the step checked against the text
+    rule and its line breaks as ``\\n``, every other text-valued field
+    (ids, names, a sender) checked as one line, and the contact checked.
+
+    The free texts are those :data:`klagomal.disposal.TEXT_FIELDS` lists,
+    so a text field added to a step is checked as soon as it is listed
+    there.  Every decide function ends with this check.
+
+    :raises InvalidInputError: naming *step*, *reference* and the field.
+    """
+    payload: EventData = data
+    cls = type(payload)
+    single, several = _one_line_fields(cls)
+    texts_of_step = TEXT_FIELDS[cls]
+    if not (texts_of_step or single or several):
+        return data  # a step with no text at all (closed, resumed)
+    changes: dict[str, Any] = {}
+    for name in texts_of_step:
+        value = getattr(data, name)
+        if value is not None:
+            checked = check_text(value, step=step, field=_FIELD_NAMES.get(name, name), reference=reference)
+            if checked is not value:
+                changes[name] = checked
+    # The common case in one search for each kind of value; only when the
+    # rule refuses something is it looked for field by field, for the message.
+    lines = [value for name in single if (value := getattr(data, name)) is not None]
+    for name in several:
+        lines += getattr(data, name)
+    texts: list[str] = []
+    contact = data.contact if isinstance(data, Registered) else None
+    if isinstance(data, Registered):
+        texts += data.notes
+    if contact is not None:
+        lines += [value for value in (contact.name, contact.email, contact.phone) if value is not None]
+        texts += [contact.address] if contact.address is not None else []
+    if not (clean_lines(lines) and clean_lines(texts, multiline=True)):
+        _refuse_texts(data, step, reference)
+    return attrs.evolve(data, **changes) if changes else data
+
+
+def _refuse_texts(data: EventData, step: str, reference: str | None) -> None:
+    """Raise the error for the first field of *data* the text rule refuses."""
+    single, several = _one_line_fields(type(data))
+    named = [(name, getattr(data, name)) for name in single]
+    named += [(name, item) for name in several for item in getattr(data, name)]
+    texts: list[tuple[str, str | None]] = []
+    if isinstance(data, Registered):
+        texts += [("notes", note) for note in data.notes]
+        if data.contact is not None:
+            named += [(name, getattr(data.contact, name)) for name in ("name", "email", "phone")]
+            texts.append(("address", data.contact.address))
+    fields = {**_FIELD_NAMES, **_CONTACT_FIELDS}
+    for multiline, values in ((False, named), (True, texts)):
+        for name, value in values:
+            if value is not None:
+                check_text(
+                    value,
+                    step=step,
+                    field=fields.get(name, name),
+                    reference=reference,
+                    multiline=multiline,
+                    max_length=None,
+                )
 
 
 def parse_kind(value: str | Kind, step: str = "register", reference: str | None = None) -> Kind:
@@ -202,6 +333,66 @@ def _in_case(case: Case, step: str) -> Iterator[None]:
         raise named from exc
 
 
+#: How an error names each contact field.
+_CONTACT_FIELDS = {
+    "name": _("namnet"),
+    "email": _("e-postadressen"),
+    "phone": _("telefonnumret"),
+    "address": _("postadressen"),
+}
+
+
+def _plain(value: str | None, name: str) -> bool:
+    """Whether a contact field needs nothing removed and is within its length."""
+    return value is None or (0 < len(value) <= CONTACT_MAX[name] and value == value.strip())
+
+
+def check_contact(contact: Contact, step: str = "register", reference: str | None = None) -> Contact:
+    """*contact* checked against the text rule and the contact fields'
+    lengths (:data:`~klagomal.text_rules.CONTACT_MAX`): one line each, a
+    postal address may have several.  The e-mail address is checked and
+    normalised (:func:`klagomal.mail.check_person_address`); blanks around
+    a value are removed.
+
+    :raises InvalidInputError: naming *step*, *reference* and the field.
+    """
+    from klagomal.mail import check_person_address
+
+    name, email, phone, address = contact.name, contact.email, contact.phone, contact.address
+    if (
+        # The common case, for a bulk import's million rows: nothing to strip,
+        # cut or refuse, and only the e-mail address to normalise.
+        _plain(name, "name")
+        and _plain(email, "email")
+        and _plain(phone, "phone")
+        and _plain(address, "address")
+        and clean_lines([value for value in (name, email, phone) if value is not None])
+        and (address is None or ("\r" not in address and clean_lines([address], multiline=True)))
+    ):
+        if email is None:
+            return contact
+        normalised = check_person_address(email, step=step, reference=reference)
+        return contact if normalised == email else attrs.evolve(contact, email=normalised)
+    changes: dict[str, Any] = {}
+    for name, noun in _CONTACT_FIELDS.items():
+        value = getattr(contact, name)
+        if value is None:
+            continue
+        checked = check_text(
+            value.strip(),
+            step=step,
+            field=noun,
+            reference=reference,
+            multiline=name == "address",
+            max_length=CONTACT_MAX[name],
+        )
+        if name == "email" and checked:
+            checked = check_person_address(checked, step=step, reference=reference)
+        if checked != value:
+            changes[name] = checked or None
+    return attrs.evolve(contact, **changes) if changes else contact
+
+
 # -- decisions -------------------------------------------------------------
 
 
@@ -231,7 +422,7 @@ def check_intake(
         )
     if unit is not None and not ctx.organisation.has_unit(unit):
         raise InvalidInputError(_("okänd enhet '{unit}'").format(unit=unit), step=step)
-    _text(text, step, _("texten"))
+    text = _text(text, step, _("texten"))
     received = received or ctx.today
     if received > ctx.today:
         raise InvalidInputError(
@@ -240,6 +431,8 @@ def check_intake(
             ),
             step=step,
         )
+    if contact is not None:
+        contact = check_contact(contact, step)
     if contact is not None and contact.is_empty():
         raise InvalidInputError(
             _("ange minst ett sätt att nå personen, eller registrera ärendet som anonymt"), step=step
@@ -314,7 +507,7 @@ def registered(
     """Decide the registration of checked feedback once the plugins have
     decided where it goes (R7, R8, R15)."""
     department = ctx.organisation.unit(route.unit).department
-    return Registered(
+    data = Registered(
         kind=intake.kind,
         channel=intake.channel,
         unit=route.unit,
@@ -332,6 +525,7 @@ def registered(
         secrecy=secrecy,
         notes=tuple(dict.fromkeys(notes)),
     )
+    return check_step_texts(data, "register")
 
 
 def register(
@@ -387,13 +581,14 @@ def forward(case: Case, ctx: Context, to_unit: str) -> Forwarded:
         acknowledge_by = ctx.deadlines.acknowledge_by(department, ctx.today)
     else:
         acknowledge_by = case.acknowledge_by  # the person has waited since receipt
-    return Forwarded(
+    data = Forwarded(
         from_unit=case.unit,
         to_unit=to_unit,
         department=department,
         acknowledge_by=acknowledge_by,
         handler=handler,
     )
+    return check_step_texts(data, step, case.reference)
 
 
 def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date | None = None) -> Acknowledged:
@@ -404,11 +599,11 @@ def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date | No
     """
     step = "acknowledge"
     _require_state(case, step, CaseState.REGISTRERAT)
-    _text(handler, step, _("handläggare"), case.reference)
+    handler = _name(handler, step, _("handläggare"), case.reference)
     if respond_by is None:
         respond_by = ctx.deadlines.default_respond_by(case.department, case.kind, ctx.today)
     _check_respond_by(case, ctx, step, respond_by)
-    return Acknowledged(handler=handler, respond_by=respond_by)
+    return check_step_texts(Acknowledged(handler=handler, respond_by=respond_by), step, case.reference)
 
 
 def _check_respond_by(case: Case, ctx: Context, step: str, respond_by: dt.date) -> None:
@@ -436,8 +631,8 @@ def inform(case: Case, ctx: Context, text: str) -> Informed:
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
     if case.anonymous:
         raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås"))  # R5
-    _text(text, step, _("texten"), case.reference)
-    return Informed(text=text)
+    text = _text(text, step, _("texten"), case.reference)
+    return check_step_texts(Informed(text=text), step, case.reference)
 
 
 def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Postponed:
@@ -447,7 +642,7 @@ def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Post
     _require_state(case, step, CaseState.HANDLAGGNING)
     _require_running(case, step)
     assert case.respond_by is not None  # set by every acknowledgement
-    _text(reason, step, _("skälet"), case.reference)
+    reason = _text(reason, step, _("skälet"), case.reference)
     _check_respond_by(case, ctx, step, respond_by)
     if respond_by <= case.respond_by:
         raise InvalidInputError(
@@ -457,12 +652,13 @@ def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Post
             step=step,
             reference=case.reference,
         )
-    return Postponed(
+    data = Postponed(
         respond_by=respond_by,
         previous=case.respond_by,
         reason=reason,
         in_time=ctx.today <= case.respond_by,
     )
+    return check_step_texts(data, step, case.reference)
 
 
 def pause(case: Case, ctx: Context, reason: str) -> Paused:
@@ -487,8 +683,8 @@ def pause(case: Case, ctx: Context, reason: str) -> Paused:
                 date=case.respond_by
             ),
         )
-    _text(reason, step, _("skälet"), case.reference)
-    return Paused(reason=reason)
+    reason = _text(reason, step, _("skälet"), case.reference)
+    return check_step_texts(Paused(reason=reason), step, case.reference)
 
 
 def resume(case: Case, ctx: Context) -> Resumed:
@@ -501,7 +697,9 @@ def resume(case: Case, ctx: Context) -> Resumed:
     respond_by, paused = ctx.deadlines.resumed_respond_by(
         case.department, case.respond_by, case.paused_since, ctx.today
     )
-    return Resumed(respond_by=respond_by, previous=case.respond_by, paused_days=paused)
+    return check_step_texts(
+        Resumed(respond_by=respond_by, previous=case.respond_by, paused_days=paused), step, case.reference
+    )
 
 
 def answer(case: Case, ctx: Context, mode: str | AnswerMode, text: str) -> Answered:
@@ -519,14 +717,14 @@ def answer(case: Case, ctx: Context, mode: str | AnswerMode, text: str) -> Answe
             step=step,
             reference=case.reference,
         ) from None
-    _text(text, step, _("svaret"), case.reference)
-    return Answered(mode=mode, text=text)
+    text = _text(text, step, _("svaret"), case.reference)
+    return check_step_texts(Answered(mode=mode, text=text), step, case.reference)
 
 
 def record_action(case: Case, ctx: Context, text: str) -> ActionRecorded:
     """Record an action taken about what the feedback showed (R16)."""
-    _text(text, "action", _("åtgärden"), case.reference)
-    return ActionRecorded(text=text)
+    text = _text(text, "action", _("åtgärden"), case.reference)
+    return check_step_texts(ActionRecorded(text=text), "action", case.reference)
 
 
 #: An appeal of an authority decision must arrive within three weeks of the
@@ -575,10 +773,10 @@ def guide(
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
     if case.anonymous:
         raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås med vägledning"))  # R5
-    _text(text, step, _("vägledningen"), case.reference)
+    text = _text(text, step, _("vägledningen"), case.reference)
     if route == APPEAL:
-        _text(decision or "", step, _("beslutet som kan överklagas"), case.reference)
-        _text(appeal_to or "", step, _("vart överklagandet ska skickas"), case.reference)
+        decision = _text(decision or "", step, _("beslutet som kan överklagas"), case.reference)
+        appeal_to = _name(appeal_to or "", step, _("vart överklagandet ska skickas"), case.reference)
         if notified is None:
             raise InvalidInputError(
                 _("ange dagen då personen fick del av beslutet"), step=step, reference=case.reference
@@ -589,10 +787,11 @@ def guide(
                 step=step,
                 reference=case.reference,
             )
-        return Guided(
+        data = Guided(
             route, text, decision=decision, appeal_to=appeal_to, appeal_by=appeal_deadline(notified)
         )
-    return Guided(route, text)
+        return check_step_texts(data, step, case.reference)
+    return check_step_texts(Guided(route, text), step, case.reference)
 
 
 def receive_message(
@@ -610,7 +809,8 @@ def receive_message(
         raise InvalidInputError(
             _("meddelandet har varken text eller bilagor"), step="message", reference=case.reference
         )
-    return MessageReceived(text=text, sender=sender, message=message, attachments=attachments)
+    data = MessageReceived(text=text, sender=sender, message=message, attachments=attachments)
+    return check_step_texts(data, "message", case.reference)
 
 
 def resolve_at_once(
@@ -628,9 +828,11 @@ def resolve_at_once(
         raise _refuse(
             case, step, _("ett allvarligt klagomål går till närmaste chef och löses inte direkt (R15)")
         )
-    _text(handler, step, _("vem som löste det"), case.reference)
-    _text(text, step, _("vad som gjordes"), case.reference)
-    return ResolvedAtOnce(handler=handler, text=text, satisfied=satisfied)
+    handler = _name(handler, step, _("vem som löste det"), case.reference)
+    text = _text(text, step, _("vad som gjordes"), case.reference)
+    return check_step_texts(
+        ResolvedAtOnce(handler=handler, text=text, satisfied=satisfied), step, case.reference
+    )
 
 
 def close(case: Case, ctx: Context, satisfied: bool | None) -> Closed:
@@ -649,7 +851,7 @@ def close(case: Case, ctx: Context, satisfied: bool | None) -> Closed:
         _require_state(case, step, CaseState.BESVARAT)
         if satisfied is None:
             raise _refuse(case, step, _("ange om personen är nöjd eller inte"))
-    return Closed(satisfied=satisfied)
+    return check_step_texts(Closed(satisfied=satisfied), step, case.reference)
 
 
 def escalate(case: Case, ctx: Context, reason: str) -> Escalated:
@@ -665,16 +867,17 @@ def escalate(case: Case, ctx: Context, reason: str) -> Escalated:
         raise _refuse(case, step, _("bara ett ärende där personen inte är nöjd kan lyftas"))  # R19
     if case.level is Level.NAMND:
         raise _refuse(case, step, _("ärendet är redan på högsta nivån (nämnden)"))  # R21
-    _text(reason, step, _("skälet"), case.reference)
+    reason = _text(reason, step, _("skälet"), case.reference)
     level = Level(case.level + 1)
     department = ctx.organisation.departments[case.department]
     handler = department.head if level is Level.FORVALTNINGSCHEF else department.board
-    return Escalated(
+    data = Escalated(
         level=level,
         reason=reason,
         handler=handler,
         acknowledge_by=ctx.deadlines.acknowledge_by(case.department, ctx.today),
     )
+    return check_step_texts(data, step, case.reference)
 
 
 def pass_on_praise(case: Case, ctx: Context, recipients: Sequence[str], text: str = "") -> PraisePassedOn:
@@ -683,12 +886,16 @@ def pass_on_praise(case: Case, ctx: Context, recipients: Sequence[str], text: st
     if case.kind is not Kind.BEROM:
         raise _refuse(case, step, _("bara beröm förs vidare till personalen"))
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
-    names = tuple(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
+    names = tuple(
+        dict.fromkeys(
+            _name(r.strip(), step, _("mottagaren"), case.reference) for r in recipients if r and r.strip()
+        )
+    )
     if not names:
         raise InvalidInputError(
             _("ange vem berömmet ska föras vidare till"), step=step, reference=case.reference
         )
-    return PraisePassedOn(recipients=names, text=text)
+    return check_step_texts(PraisePassedOn(recipients=names, text=text), step, case.reference)
 
 
 def reclassify(case: Case, ctx: Context, kind: str | Kind, reason: str) -> Reclassified:
@@ -701,8 +908,8 @@ def reclassify(case: Case, ctx: Context, kind: str | Kind, reason: str) -> Recla
     if new_kind is case.kind:
         raise _refuse(case, step, _("ärendet är redan av typen {kind}").format(kind=new_kind.label))
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
-    _text(reason, step, _("skälet"), case.reference)
-    return Reclassified(kind=new_kind, reason=reason)
+    reason = _text(reason, step, _("skälet"), case.reference)
+    return check_step_texts(Reclassified(kind=new_kind, reason=reason), step, case.reference)
 
 
 #: The longest register description: a line in the public register, not a text.
@@ -718,7 +925,7 @@ def describe(case: Case, ctx: Context, summary: str) -> Described:
     check_summary(summary, step, case.reference)
     if summary == case.summary:
         raise _refuse(case, step, _("ärendet har redan den beskrivningen"))
-    return Described(summary=summary)
+    return check_step_texts(Described(summary=summary), step, case.reference)
 
 
 def check_summary(summary: str, step: str, reference: str | None = None) -> None:
@@ -731,6 +938,9 @@ def check_summary(summary: str, step: str, reference: str | None = None) -> None
             step=step,
             reference=reference,
         )
+    check_text(
+        summary, step=step, field=_("beskrivningen"), reference=reference, multiline=False, max_length=None
+    )
 
 
 def mark_secret(
@@ -741,7 +951,7 @@ def mark_secret(
     *parts* are event numbers; each must be a step of the case that holds a
     text.  Marking the whole case again replaces the ground."""
     step = "secrecy"
-    ground = _text(ground, step, _("sekretessgrunden"), case.reference).strip()
+    ground = _text(ground, step, _("sekretessgrunden"), case.reference, multiline=False).strip()
     if len(ground) > 200:
         raise InvalidInputError(
             _("sekretessgrunden är för lång (högst 200 tecken)"), step=step, reference=case.reference
@@ -759,7 +969,8 @@ def mark_secret(
         raise _refuse(
             case, step, _("ärendet är redan sekretessmarkerat enligt {ground}").format(ground=ground)
         )
-    return SecrecyMarked(ground=ground, parts=tuple(sorted(set(parts))), reason=reason.strip())
+    data = SecrecyMarked(ground=ground, parts=tuple(sorted(set(parts))), reason=reason.strip())
+    return check_step_texts(data, step, case.reference)
 
 
 def lift_secrecy(case: Case, ctx: Context, reason: str) -> SecrecyLifted:
@@ -768,7 +979,7 @@ def lift_secrecy(case: Case, ctx: Context, reason: str) -> SecrecyLifted:
     reason = _text(reason, step, _("skälet"), case.reference)
     if case.secrecy is None:
         raise _refuse(case, step, _("ärendet är inte sekretessmarkerat"))
-    return SecrecyLifted(reason=reason.strip())
+    return check_step_texts(SecrecyLifted(reason=reason.strip()), step, case.reference)
 
 
 # -- projection ------------------------------------------------------------

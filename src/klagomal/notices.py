@@ -67,6 +67,7 @@ __all__ = [
     "OPEN_STATUSES",
     "SENDING_LEASE",
     "STAFF_KINDS",
+    "STATUSES",
     "DeliveryRun",
     "Notice",
     "OwedNotice",
@@ -96,6 +97,8 @@ AUTOMATIC_KINDS = frozenset(
 
 #: Statuses a handler must still act on or that may still change.
 OPEN_STATUSES = ("pending", "sending", "failed", "uncertain", "task")
+#: Every status a notice can have (each has a label, :func:`status_label`).
+STATUSES = (*OPEN_STATUSES, "sent", "done", "imported", "manual")
 
 #: A notice left ``sending`` for longer than this was cut off by a crash.
 SENDING_LEASE = dt.timedelta(minutes=10)

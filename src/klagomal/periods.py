@@ -11,7 +11,10 @@ officials twice a year, per half-year, together with the budget forecasts
 ``2026-03-01..2026-05-31`` any range of days, both included
 =========================  ====================================================
 
-Lower-case ``t2`` and ``h1`` are accepted too.  A kommun whose budget
+Lower-case ``t2`` and ``h1`` are accepted too.  A period lies within the
+years :data:`FIRST_YEAR` to :data:`LAST_YEAR`: a report compares it with the
+period before and the same period a year earlier, which must exist too, and
+no kommun's cases lie further away.  A kommun whose budget
 forecasts follow other dates than January and July moves the half-years with
 ``half_years``: ``((1, 1), (9, 1))`` makes H1 January–August and H2
 September–December.  The first half always starts on 1 January, because a
@@ -32,6 +35,8 @@ from klagomal.report_model import Period
 
 __all__ = [
     "DEFAULT_HALF_YEARS",
+    "FIRST_YEAR",
+    "LAST_YEAR",
     "half_years",
     "parse_period",
     "previous_period",
@@ -41,6 +46,10 @@ __all__ = [
 
 #: Where the two half-years start, as (month, day): January and July.
 DEFAULT_HALF_YEARS: tuple[tuple[int, int], tuple[int, int]] = ((1, 1), (7, 1))
+
+#: The first and the last year a period given by a user may lie in.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
 
 _MONTHS = MONTHS
 
@@ -161,20 +170,41 @@ def parse_period(
     :param half_years: where H1 and H2 start, as (month, day); H1 must start
         on 1 January.
     :raises ValueError: in Swedish, for text that names no period, a date
-        that does not exist or a range that ends before it starts.
+        that does not exist, a range that ends before it starts, or a period
+        outside the years :data:`FIRST_YEAR` to :data:`LAST_YEAR`.
     """
     cleaned = text.strip()
+    period = _parsed(cleaned, half_years)
+    if period.start.year < FIRST_YEAR or period.end.year > LAST_YEAR:
+        raise _outside(cleaned)
+    return period
+
+
+def _outside(text: str) -> ValueError:
+    return ValueError(
+        _("perioden {text} ligger utanför åren {first}–{last}").format(
+            text=text, first=FIRST_YEAR, last=LAST_YEAR
+        )
+    )
+
+
+def _parsed(cleaned: str, half_years: tuple[tuple[int, int], tuple[int, int]]) -> Period:
     if match := _YEAR.fullmatch(cleaned):
-        return _year(int(match[1]))
+        year = int(match[1])
+        if not FIRST_YEAR <= year <= LAST_YEAR:  # before any date: 9999-12-31 has no next day
+            raise _outside(cleaned)
+        return _year(year)
     if match := _PART.fullmatch(cleaned):
         year, kind, number = int(match[1]), match[2].upper(), int(match[3])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise _outside(cleaned)
         if kind == "T":
             return _tertial(year, number)
         split = _check_starts(half_years)
         return _half(year, number, (split.month, split.day))
     if match := _RANGE.fullmatch(cleaned):
         return _range(_date(match[1]), _date(match[2]))
-    raise _unknown(text)
+    raise _unknown(cleaned)
 
 
 def tertials(year: int) -> list[Period]:

@@ -377,11 +377,7 @@ def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Register
     text = parsed.text or _("(meddelandet hade ingen text, bara bilagor: {files})").format(
         files=", ".join(a.filename or a.content_type for a in parsed.attachments)
     )
-    contact = (
-        Contact(name=parsed.sender_name, email=parsed.sender_address)
-        if parsed.sender_address or parsed.sender_name
-        else None
-    )
+    contact, unusable = _sender_contact(parsed)
     ctx = k._context()
     intake = lifecycle.check_intake(
         ctx,
@@ -395,10 +391,30 @@ def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Register
         serious=False,
     )
     data = k.registration(intake, ctx)
-    notes = [*data.notes, *([note] if note else []), *parsed.notes]
+    notes = [*data.notes, *([note] if note else []), *([unusable] if unusable else []), *parsed.notes]
     if parsed.subject:
         notes.insert(0, _("ämnesrad: {subject}").format(subject=parsed.subject))
     return attrs.evolve(data, notes=tuple(dict.fromkeys(notes)))
+
+
+def _sender_contact(parsed: ParsedMail) -> tuple[Contact | None, str | None]:
+    """The sender as the case's contact, and a note for the handler when
+    the address cannot be used: a message is registered whatever its From
+    says (the raw message keeps it), checked like every registration
+    (:func:`klagomal.lifecycle.check_contact`)."""
+    from klagomal.mail import check_person_address
+    from klagomal.text_rules import CONTACT_MAX
+
+    name, address, note = parsed.sender_name, parsed.sender_address, None
+    if address:
+        try:
+            address = check_person_address(address)
+        except InvalidInputError as exc:
+            note = _("avsändarens adress kan inte användas för svar: {reason}").format(reason=exc.reason)
+            address = None
+    if name:
+        name = name[: CONTACT_MAX["name"]]  # what is cut stays in the raw message
+    return (Contact(name=name, email=address) if name or address else None), note
 
 
 def release(

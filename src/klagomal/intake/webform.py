@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ from klagomal.i18n import _
 from klagomal.model import Case, Contact, Kind
 from klagomal.organisation import Organisation
 from klagomal.pluginmanager import call_impl, implementations
+from klagomal.text_rules import bad_character
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -475,15 +475,6 @@ def _clean(value: str) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def _bad_character(value: str, multiline: bool) -> bool:
-    for char in value:
-        if char == "\t" or (char == "\n" and multiline):
-            continue
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            return True
-    return False
-
-
 def validate_form(
     data: Mapping[str, str | list[str]],
     organisation: Organisation,
@@ -516,7 +507,7 @@ def validate_form(
             messages[f.id] = _("{noun} kom flera gånger. Ladda om sidan och skicka formuläret igen.").format(
                 noun=f.noun
             )
-        elif _bad_character(value, f.multiline):
+        elif bad_character(value, f.multiline):
             messages[f.id] = (
                 _("{noun} innehåller tecken som inte kan tas emot (radbrytning eller styrtecken).")
                 if not f.multiline
