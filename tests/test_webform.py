@@ -112,6 +112,11 @@ LONG = "a" * 5213
             {"typ": ""}, "typ", "Välj om du vill lämna ett klagomål, ett förslag eller beröm.", id="typ"
         ),
         pytest.param({"typ": "fraga"}, "typ", "Välj Klagomål, Förslag eller Beröm.", id="unknown-kind"),
+        # What registration refuses, the form refuses first, in the form's words.
+        *(
+            pytest.param({"epost": address}, "epost", "E-postadressen ser inte ut att stämma", id=address)
+            for address in ("x@y.test", "eva@localhost", "a@x.se, b@y.se", '"Eva" <eva@example.se>')
+        ),
         pytest.param({"typ": "Klagomål"}, "typ", "Välj Klagomål, Förslag eller Beröm.", id="label-not-id"),
         pytest.param({"text": " \r\n\t "}, "text", "Skriv din synpunkt.", id="text-blank"),
         pytest.param(

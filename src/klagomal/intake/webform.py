@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klagomal.errors import InvalidInputError
 from klagomal.i18n import _
 from klagomal.model import Case, Contact, Kind
 from klagomal.organisation import Organisation
@@ -444,9 +444,18 @@ class FormErrors:
 
 _TRUE = frozenset({"on", "ja", "1", "true", "yes", "y"})
 
-# A practical check, not RFC 5322: one @, something before it, and a domain
-# with a dot and no empty labels.  Non-ASCII letters are allowed (IDN, å ä ö).
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+def _email_usable(email: str) -> bool:
+    """Whether registration will take *email*: the form asks the same check
+    (:func:`klagomal.mail.check_person_address`), so that an address the
+    form lets through is never refused after it, out of the form's reach."""
+    from klagomal.mail import check_person_address
+
+    try:
+        check_person_address(email, step="webform")
+    except InvalidInputError:
+        return False
+    return True
 
 
 def checked(value: str | None) -> bool:
@@ -536,7 +545,7 @@ def validate_form(
         check("enhet", _("Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt."))
 
     email, phone, address, name = values["epost"], values["telefon"], values["adress"], values["namn"]
-    if email and not _EMAIL.fullmatch(email):
+    if email and not _email_usable(email):
         check("epost", _("E-postadressen ser inte ut att stämma. Skriv den som namn@exempel.se."))
     if phone and sum(c.isdigit() for c in phone) < 5:
         check("telefon", _("Telefonnumret behöver innehålla minst fem siffror, med riktnummer."))
