@@ -719,6 +719,9 @@ def test_a_row_that_cannot_be_read_is_reported_not_raised(k: Klagomal) -> None:
         (3, unreadable.format(3, "fältet detail håller bytes, inte text")),
     ]
     assert log(k, 1, first=5) == [5]
+    # Reading the log says what is wrong and where to look, in Swedish, not a traceback.
+    with pytest.raises(SchemaError, match="granskningsloggen har en post som inte kan läsas"):
+        k.audit_log()
 
 
 def test_problems_are_listed_up_to_a_limit_and_counted_beyond_it(k: Klagomal) -> None:

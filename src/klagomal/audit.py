@@ -537,9 +537,19 @@ def entries(
         query = query.where(audit_log.c.user_id == user_id)
     if since is not None:
         query = query.where(audit_log.c.at >= _naive_utc(since))
-    if limit is None:
-        return [_stored(row) for row in conn.execute(query.order_by(audit_log.c.id))]
-    newest = [_stored(row) for row in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit))]
+    try:
+        if limit is None:
+            return [_stored(row) for row in conn.execute(query.order_by(audit_log.c.id))]
+        newest = [_stored(row) for row in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit))]
+    except (ValueError, TypeError) as exc:
+        # A row written past klagomal with a value its column cannot hold
+        # (SQLite keeps what it is given): say so, as verify does, not crash.
+        raise SchemaError(
+            _(
+                "granskningsloggen har en post som inte kan läsas ({reason}); "
+                "'klagomal audit verify' visar vilken"
+            ).format(reason=exc)
+        ) from exc
     newest.reverse()
     return newest
 
