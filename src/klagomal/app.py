@@ -724,6 +724,9 @@ class Klagomal:
             ctx = self._context()
             lifecycle.check_date(case, ctx, step)
             with _naming(step, reference):
+                # A day the case's calendar cannot count from is refused before
+                # anything is stored: what a step shows afterwards counts from it.
+                self.deadlines.check_date(case.department, ctx.today)
                 data = decide(case, ctx)
             event = self._event(reference, case.version + 1, data, actor)
             try:
