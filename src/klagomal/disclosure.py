@@ -237,8 +237,15 @@ class _Solver:
                 pinned = self.audit()
                 if not pinned:
                     break
-                protected = [self.protect(key) for key in pinned]
-                if not any(protected):
+                # One more count near each, but not near one whose lines just
+                # got one: the next audit tells whether it still needs it.
+                touched: set[int] = set()
+                for key in pinned:
+                    if touched.isdisjoint(self.lines_of[key]):
+                        other = self.protect(key)
+                        if other is not None:
+                            touched.update(self.lines_of[other])
+                if not touched:
                     self.give_up(pinned)
                     self.withhold()
         published = {key: value for key, value in self.values.items() if not self.hidden(key)}
@@ -306,14 +313,14 @@ class _Solver:
                         seen_cells.add(member)
                         frontier.append(member)
 
-    def protect(self, key: Hashable) -> bool:
-        """Withhold one more count near *key*; whether there was one."""
+    def protect(self, key: Hashable) -> Hashable | None:
+        """Withhold one more count near *key*: that count, if there was one."""
         for ring in self.near([key]):
             other = self.complement(ring)
             if other is not None:
                 self.status[other] = Status.SECONDARY
-                return True
-        return False
+                return other
+        return None
 
     def give_up(self, pinned: list[Hashable]) -> None:
         """No count left to withhold near *pinned*, which the marks' bounds
