@@ -302,6 +302,62 @@ def test_a_missing_value_breaks_the_line() -> None:
     assert [len(p.get("points", "").split()) for p in svg.findall(".//polyline")] == [2]
 
 
+def test_a_count_not_shown_is_drawn_as_no_bar_with_its_mark() -> None:
+    # Disclosure control: "<3" and ".." are never drawn at their true height.
+    chart = attrs.evolve(VOLUME_CHART, series=(Series("T2 2026", (40, "..", "<3")),))
+    svg = ET.fromstring(str(svg_chart(chart)))
+    bars = {b.get("data-label"): b for b in svg.findall(".//rect[@class='bar']")}
+    assert [(bars[k].get("data-value"), float(bars[k].get("width", "-1"))) for k in ("Förslag", "Beröm")] == [
+        ("", 0.0),
+        ("", 0.0),
+    ]
+    assert float(bars["Klagomål"].get("width", "0")) > 0
+    texts = ["".join(t.itertext()) for t in svg.iter("text")]
+    assert {"40", "..", "<3"} <= set(texts)
+    assert svg.findtext("desc") == "T2 2026: Klagomål 40, Förslag .., Beröm <3"
+    # The axis is scaled to what is drawn, not to a count not shown.
+    assert max(float(t) for t in texts if t.isdigit()) == 40
+
+
+def test_a_share_not_shown_breaks_the_line_and_keeps_its_mark() -> None:
+    chart = attrs.evolve(TREND_CHART, series=(Series("Besked", (78.0, "..", 88.0, 92.0)),))
+    svg = ET.fromstring(str(svg_chart(chart)))
+    assert [c.get("data-label") for c in svg.findall(".//circle")] == ["T2 2025", "T1 2026", "T2 2026"]
+    assert [len(p.get("points", "").split()) for p in svg.findall(".//polyline")] == [2]
+    assert "T3 2025 .." in (svg.findtext("desc") or "")
+    report = make_report(charts=(chart,))
+    assert render_json(report)["charts"][0]["series"][0]["values"] == [78.0, "..", 88.0, 92.0]
+
+
+@pytest.mark.parametrize(
+    ("total", "line"),
+    [
+        (57, "Totalt 57 ärenden"),
+        ("<3", "Färre än 3 ärenden"),
+        ("..", "Antalet ärenden visas inte (.., röjandekontroll)"),
+    ],
+)
+def test_the_total_as_published(total: int | str, line: str) -> None:
+    report = make_report(total=total)
+    assert line in render_text(report).splitlines()
+    assert f'<p class="summering">{line}</p>' in render_html(report)
+    assert render_json(report)["total"] == total
+
+
+def test_marks_are_aligned_as_numbers() -> None:
+    table = Table(
+        "t", "Tabell", ("Förvaltning", "Antal"), (("Socialförvaltningen", 12), ("Kof", ".."), ("Sbf", "<3"))
+    )
+    lines = render_text(make_report(tables=(table,))).splitlines()
+    start = lines.index("Tabell") + 2
+    assert lines[start + 2 : start + 5] == [
+        "Socialförvaltningen     12",
+        "Kof                     ..",
+        "Sbf                     <3",
+    ]
+    assert '<td class="num">..</td>' in render_html(make_report(tables=(table,)))
+
+
 def test_a_chart_with_a_series_of_the_wrong_length_is_refused() -> None:
     chart = attrs.evolve(VOLUME_CHART, series=(Series("T2 2026", (40, 12)),))
     with pytest.raises(ValueError, match="2 värden för 3 etiketter"):

@@ -18,11 +18,16 @@ period's rows), never a Python loop over cases:
   deficiencies to work on: the dimensions complaints name most, per
   förvaltning (R16).
 
-The politicians' report is a public document (R18): counts below the
-threshold (default 3) are shown as ``<3``, and it holds no text any person
-wrote, so no personal data and nothing secret.  The staff report quotes
-praise where the case is not secret, and lists actions of cases that are
-not secret.
+The counts are read per förvaltning (klagomal.report_counts).  The
+politicians' report is a public document (R18): it holds no text any person
+wrote, so no personal data and nothing secret, and its counts go through
+disclosure control (klagomal.disclosure): a count below the threshold
+(default 3) is shown as ``<3``, and enough other counts as ``..`` that no
+``<3`` can be worked out from totals, from another table, from the kommun's
+report or a förvaltning's, or from a comparison with an earlier period; a
+share or a median is shown only when the counts behind it may be.  The
+staff report quotes praise where the case is not secret, and lists actions
+of cases that are not secret.
 
 Timeliness is read from the cases as they are now, not replayed from every
 event: a besked is in time when it was given by the deadline it answered,
@@ -35,21 +40,21 @@ for the period's cases at once (the calendar's bulk path).
 from __future__ import annotations
 
 import json
-import statistics
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from klagomal.access import Operation
 from klagomal.calendars import swedish_calendar
+from klagomal.disclosure import HIDDEN
 from klagomal.errors import InvalidInputError
 from klagomal.i18n import _
 from klagomal.model import Kind
 from klagomal.periods import previous_period, same_period_last_year
-from klagomal.report_model import AUDIENCES, Chart, Period, Report, Series, Table
+from klagomal.report_counts import PERIODS, View, count_cases, publish, publish_section
+from klagomal.report_model import AUDIENCES, Cell, Chart, Period, Report, Series, Table
 from klagomal.reports import ReportScope, build_sections
-from klagomal.storage.tables import case_dimensions, cases, disposals, events
+from klagomal.storage.tables import cases, disposals, events
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -100,8 +105,20 @@ def build_report(
         scope_label = org.departments[department].name
     else:
         scope_label = _("hela kommunen")
+    public = audience == "politicians"
+    if public and unit is not None:
+        # Its counts would be sums over units that no other report publishes,
+        # outside the disclosure control that links the kommun's report with
+        # the förvaltningar's (klagomal.report_counts).
+        raise InvalidInputError(
+            _(
+                "rapporten till de förtroendevalda görs för hela kommunen eller för en förvaltning, "
+                "inte för enheten '{unit}': ange --forvaltning, eller --audience staff"
+            ).format(unit=unit),
+            step="report",
+        )
     # R27: the staff report quotes texts; the politicians' report is numbers only.
-    operation = Operation.STATISTICS if audience == "politicians" else Operation.STAFF_REPORT
+    operation = Operation.STATISTICS if public else Operation.STAFF_REPORT
     k._allowed_units(operation, units or (org.subtree(department) if department is not None else []))
     quoted: list[str] = []
 
@@ -115,12 +132,6 @@ def build_report(
     def within(p: Period) -> Any:
         return cases.c.received.between(p.start, p.end)
 
-    public = audience == "politicians"
-
-    def count(n: int) -> int | str:
-        """A count as published: suppressed below the threshold for the politicians."""
-        return f"<{threshold}" if public and 0 < n < threshold else n
-
     previous, last_year = previous_period(period), same_period_last_year(period)
     today = k.clock.today()
     tables: list[Table] = []
@@ -130,33 +141,38 @@ def build_report(
     with k._snapshot() as uow:
         conn = uow.conn
 
+        # -- every count, per förvaltning, as it may be published -----------
+        # The politicians' report counts the whole kommun, so that its
+        # disclosure control is the same in the kommun's report and in every
+        # förvaltning's (klagomal.report_counts); the staff's counts its scope.
+        counts = count_cases(
+            conn,
+            {"now": period, "previous": previous, "last_year": last_year},
+            today,
+            scoped=(lambda query: query) if public else scoped,
+            departments=org.departments,
+            units={d: [u.id for u in org.units.values() if u.department == d] for d in org.departments},
+            channels=k.channels,
+            dimensions=k.dimensions,
+            detail=PERIODS if public else ("now",),
+        )
+        view = View(
+            counts,
+            publish(counts, threshold if public else None),
+            department if public else None,
+            units=department is not None or units is not None,
+            threshold=threshold if public else None,
+        )
+        total = view.total()
+
         # -- volume by kind, now, before, and a year ago --------------------
-        volume: dict[tuple[str, str], int] = {}
-        for name, p in (("now", period), ("previous", previous), ("last_year", last_year)):
-            for r in conn.execute(
-                scoped(
-                    sa.select(cases.c.kind, sa.func.count().label("n"))
-                    .where(within(p))
-                    .group_by(cases.c.kind)
-                )
-            ):
-                volume[name, r.kind] = int(r.n)
-        total = sum(n for (b, _kind), n in volume.items() if b == "now")
-
-        def change(now: int, before: int) -> str:
-            if before == 0:
-                return "-"
-            return f"{round(100 * (now - before) / before):+d} %"
-
-        kind_rows = []
-        for kind in Kind:
-            now = volume.get(("now", kind.value), 0)
-            before = volume.get(("previous", kind.value), 0)
-            ago = volume.get(("last_year", kind.value), 0)
-            kind_rows.append((kind.label, count(now), count(before), count(ago), change(now, ago)))
-        totals = [sum(volume.get((b, kd.value), 0) for kd in Kind) for b in ("now", "previous", "last_year")]
+        kind_rows: list[tuple[Cell, ...]] = [
+            (kind.label, view.kind("now", kind), view.kind("previous", kind), view.kind("last_year", kind),
+             view.change(kind))
+            for kind in Kind
+        ]  # fmt: skip
         kind_rows.append(
-            (_("Totalt"), count(totals[0]), count(totals[1]), count(totals[2]), change(totals[0], totals[2]))
+            (_("Totalt"), total, view.total("previous"), view.total("last_year"), view.change(None))
         )
         tables.append(
             Table(
@@ -173,51 +189,22 @@ def build_report(
                 "bar",
                 tuple(kind.label for kind in Kind),
                 (
-                    Series(
-                        last_year.label, tuple(float(volume.get(("last_year", kd.value), 0)) for kd in Kind)
-                    ),
-                    Series(period.label, tuple(float(volume.get(("now", kd.value), 0)) for kd in Kind)),
+                    Series(last_year.label, tuple(_plotted(view.kind("last_year", kind)) for kind in Kind)),
+                    Series(period.label, tuple(_plotted(view.kind("now", kind)) for kind in Kind)),
                 ),
                 _("ärenden"),
             )
         )
 
         # -- by quality dimension, with the actions per dimension (R6, R16) --
-        rows = conn.execute(
-            scoped(
-                sa.select(
-                    case_dimensions.c.dimension,
-                    cases.c.kind,
-                    sa.func.count().label("n"),
-                    sa.func.sum(cases.c.actions).label("actions"),
-                )
-                .select_from(cases.join(case_dimensions, case_dimensions.c.reference == cases.c.reference))
-                .where(within(period))
-                .group_by(case_dimensions.c.dimension, cases.c.kind)
-            )
-        ).all()
-        by_dimension: dict[str, dict[str, int]] = {}
-        for r in rows:
-            entry = by_dimension.setdefault(r.dimension, {"actions": 0})
-            entry[r.kind] = int(r.n)
-            entry["actions"] += int(r.actions or 0)
         labels = {d.id: d.label for d in k.dimensions.values()}
-        ordered = sorted(
-            by_dimension, key=lambda d: (-sum(v for key, v in by_dimension[d].items() if key != "actions"), d)
-        )
+        dimension_rows = view.dimension_rows()
         tables.append(
             Table(
                 "kvalitetsdimension",
                 _("Per kvalitetsdimension, med åtgärder"),
                 (_("Kvalitetsdimension"), *(kind.label for kind in Kind), _("Åtgärder")),
-                tuple(
-                    (
-                        labels.get(d, d),
-                        *(count(by_dimension[d].get(kind.value, 0)) for kind in Kind),
-                        count(by_dimension[d]["actions"]),
-                    )
-                    for d in ordered
-                ),
+                tuple((labels.get(d, d), *cells, actions) for d, cells, actions in dimension_rows),
                 _("Ett ärende kan ha flera dimensioner."),
             )
         )
@@ -226,104 +213,44 @@ def build_report(
                 "dimension",
                 _("Synpunkter per kvalitetsdimension"),
                 "bar",
-                tuple(labels.get(d, d) for d in ordered),
+                tuple(labels.get(d, d) for d, _cells, _actions in dimension_rows),
                 tuple(
-                    Series(kind.label, tuple(float(by_dimension[d].get(kind.value, 0)) for d in ordered))
-                    for kind in Kind
+                    Series(kind.label, tuple(_plotted(cells[i]) for _d, cells, _actions in dimension_rows))
+                    for i, kind in enumerate(Kind)
                 ),
                 _("ärenden"),
             )
         )
 
         # -- where: förvaltning (or unit within one), and channel (R32) ------
-        place = cases.c.unit if (department is not None or units is not None) else cases.c.department
-        rows = conn.execute(
-            scoped(
-                sa.select(place.label("place"), sa.func.count().label("n"))
-                .where(within(period))
-                .group_by(place)
-            )
-        ).all()
         names = {u.id: u.name for u in org.units.values()}
+        names.update({d.id: d.name for d in org.departments.values()})
+        places, withheld = view.places()
         tables.append(
             Table(
-                "per-enhet" if place is cases.c.unit else "per-forvaltning",
-                _("Per enhet") if place is cases.c.unit else _("Per förvaltning"),
-                (_("Enhet") if place is cases.c.unit else _("Förvaltning"), _("Antal")),
-                tuple(
-                    (names.get(r.place, r.place), count(int(r.n)))
-                    for r in sorted(rows, key=lambda r: (-r.n, r.place))
-                ),
+                "per-enhet" if view.units else "per-forvaltning",
+                _("Per enhet") if view.units else _("Per förvaltning"),
+                (_("Enhet") if view.units else _("Förvaltning"), _("Antal")),
+                tuple((names.get(place, place), n) for place, n in places),
+                _withheld_note(threshold) if withheld else "",
             )
         )
-        rows = conn.execute(
-            scoped(
-                sa.select(cases.c.channel, sa.func.count().label("n"))
-                .where(within(period))
-                .group_by(cases.c.channel)
-            )
-        ).all()
         channel_labels = {c.id: c.label for c in k.channels.values()}
+        channels, withheld = view.channels()
         tables.append(
             Table(
                 "per-kanal",
                 _("Per kanal"),
                 (_("Kanal"), _("Antal")),
-                tuple(
-                    (channel_labels.get(r.channel, r.channel), count(int(r.n)))
-                    for r in sorted(rows, key=lambda r: (-r.n, r.channel))
-                ),
+                tuple((channel_labels.get(channel, channel), n) for channel, n in channels),
+                _withheld_note(threshold) if withheld else "",
             )
         )
 
-        # -- handling, reception and timeliness, in one pass ---------------
+        # -- handling, reception and timeliness -----------------------------
         def flag(condition: Any) -> Any:
             """How many cases meet *condition*."""
             return sa.func.sum(sa.case((condition, 1), else_=0))
-
-        row = conn.execute(
-            scoped(
-                sa.select(
-                    sa.func.count().label("cases"),
-                    flag(cases.c.anonymous).label("anonymous"),
-                    flag(cases.c.forwards > 0).label("forwarded"),
-                    sa.func.coalesce(sa.func.sum(cases.c.forwards), 0).label("hops"),
-                    sa.func.coalesce(sa.func.sum(cases.c.actions), 0).label("actions"),
-                    flag(cases.c.closed.is_not(None) & (cases.c.satisfied == sa.true())).label("satisfied"),
-                    flag(cases.c.closed.is_not(None) & (cases.c.satisfied == sa.false())).label(
-                        "not_satisfied"
-                    ),
-                    flag(cases.c.level >= 2).label("level_2"),
-                    flag(cases.c.level >= 3).label("level_3"),
-                    flag(cases.c.resolved_at_once).label("at_once"),
-                    flag(cases.c.acknowledged.is_not(None) | (cases.c.acknowledge_by < today)).label(
-                        "ack_due"
-                    ),
-                    flag(
-                        cases.c.acknowledged.is_not(None) & (cases.c.acknowledged <= cases.c.acknowledge_by)
-                    ).label("ack_in_time"),
-                    flag(
-                        cases.c.answered.is_not(None)
-                        | (
-                            (cases.c.respond_by < today)
-                            & cases.c.paused_since.is_(None)
-                            & cases.c.closed.is_(None)
-                        )
-                    ).label("answer_due"),
-                    flag(
-                        cases.c.answered.is_not(None)
-                        & (cases.c.answered <= cases.c.respond_by)
-                        & (cases.c.late_postponements == 0)
-                    ).label("answer_in_time"),
-                    sa.func.coalesce(sa.func.sum(cases.c.postponements), 0).label("postponements"),
-                    sa.func.coalesce(sa.func.sum(cases.c.late_postponements), 0).label("late"),
-                ).where(within(period))
-            )
-        ).one()
-        figures = {key: int(value or 0) for key, value in row._mapping.items()}
-
-        def share(part: int, whole: int) -> str:
-            return "-" if whole == 0 else f"{round(100 * part / whole)} %"
 
         # Median working days: the pairs come from SQL, the calendar counts them at once.
         pairs = conn.execute(
@@ -342,43 +269,43 @@ def build_report(
             [p.received for p in answered], [p.answered for p in answered]
         )
 
-        def median(values: Sequence[int]) -> str:
-            return "-" if not values else f"{statistics.median(values):g}".replace(".", ",")
-
-        n = figures["cases"]
         tables.append(
             Table(
                 "handlaggning",
                 _("Handläggning och hur åtgärderna togs emot"),
                 (_("Mått"), _("Värde")),
                 (
-                    (_("Ärenden"), count(n)),
-                    (_("Anonyma"), share(figures["anonymous"], n)),
-                    (_("Vidarebefordrade (R12)"), count(figures["forwarded"])),
-                    (_("Vidarebefordringar totalt"), count(figures["hops"])),
-                    (_("Lösta direkt (R14)"), count(figures["at_once"])),
-                    (_("Åtgärder (R16)"), count(figures["actions"])),
-                    (_("Avslutade, nöjda"), count(figures["satisfied"])),
-                    (_("Avslutade, inte nöjda"), count(figures["not_satisfied"])),
-                    (_("Lyfta till förvaltningschefen (nivå 2)"), count(figures["level_2"])),
-                    (_("Lyfta till nämnden (nivå 3)"), count(figures["level_3"])),
+                    (_("Ärenden"), total),
+                    (_("Anonyma"), view.anonymous_share()),
+                    (_("Vidarebefordrade (R12)"), view.handling("forwarded")),
+                    (_("Vidarebefordringar totalt"), view.handling("hops")),
+                    (_("Lösta direkt (R14)"), view.handling("at_once")),
+                    (_("Åtgärder (R16)"), view.handling("actions")),
+                    (_("Avslutade, nöjda"), view.handling("satisfied")),
+                    (_("Avslutade, inte nöjda"), view.handling("not_satisfied")),
+                    (_("Lyfta till förvaltningschefen (nivå 2)"), view.handling("level_2")),
+                    (_("Lyfta till nämnden (nivå 3)"), view.handling("level_3")),
                 ),
             )
         )
+        postponements = view.raw("postponements")
         tables.append(
             Table(
                 "tidsfrister",
                 _("Tidsfrister (R7, R10, R11)"),
                 (_("Mått"), _("Värde")),
                 (
-                    (_("Besked inom tidsfristen"), share(figures["ack_in_time"], figures["ack_due"])),
-                    (_("Svar senast utlovat datum"), share(figures["answer_in_time"], figures["answer_due"])),
+                    (_("Besked inom tidsfristen"), view.share(view.raw("ack_in_time"), view.raw("ack_due"))),
+                    (
+                        _("Svar senast utlovat datum"),
+                        view.share(view.raw("answer_in_time"), view.raw("answer_due")),
+                    ),
                     (
                         _("Förseningsbesked i tid"),
-                        share(figures["postponements"] - figures["late"], figures["postponements"]),
+                        view.share(postponements - view.raw("late"), postponements),
                     ),
-                    (_("Median till besked, arbetsdagar"), median(to_ack)),
-                    (_("Median till svar, arbetsdagar"), median(to_answer)),
+                    (_("Median till besked, arbetsdagar"), view.median(to_ack)),
+                    (_("Median till svar, arbetsdagar"), view.median(to_answer)),
                 ),
                 _(
                     "Räknat på ärendena som de ser ut i dag; "
@@ -414,8 +341,10 @@ def build_report(
         ).all()
         if len(rows) > 1:
 
-            def percent(part: int, whole: int) -> float:
-                return float("nan") if not whole else round(100 * part / whole, 1)
+            def percent(part: int, whole: int) -> float | str:
+                if not whole:
+                    return float("nan")
+                return HIDDEN if view.hides(part, whole) else round(100 * part / whole, 1)
 
             charts.append(
                 Chart(
@@ -438,38 +367,21 @@ def build_report(
             )
 
         # -- quality deficiencies to work on: complaints' top dimensions ----
-        rows = conn.execute(
-            scoped(
-                sa.select(cases.c.department, case_dimensions.c.dimension, sa.func.count().label("n"))
-                .select_from(cases.join(case_dimensions, case_dimensions.c.reference == cases.c.reference))
-                .where(within(period), cases.c.kind == Kind.KLAGOMAL.value)
-                .group_by(cases.c.department, case_dimensions.c.dimension)
-            )
-        ).all()
-        top: dict[str, list[tuple[int, str]]] = {}
-        for r in rows:
-            top.setdefault(r.department, []).append((int(r.n), r.dimension))
         tables.append(
             Table(
                 "brister",
                 _("Kvalitetsbrister att arbeta med: klagomålens vanligaste dimensioner"),
                 (_("Förvaltning"), _("Dimension"), _("Klagomål")),
                 tuple(
-                    (
-                        org.departments[dep].name if dep in org.departments else dep,
-                        labels.get(dim, dim),
-                        count(n_),
-                    )
-                    for dep in sorted(
-                        top, key=lambda d: org.departments[d].name if d in org.departments else d
-                    )
-                    for n_, dim in sorted(top[dep], key=lambda t: (-t[0], t[1]))[:3]
+                    (names.get(dep, dep), labels.get(dim, dim), n)
+                    for dep, dim, n in sorted(view.deficiencies(), key=lambda r: (names.get(r[0], r[0]), 0))
                 ),
+                _("Bara dimensioner med antal som visas räknas.") if public else "",
             )
         )
 
         # -- texts: only for staff, and never from a secret case -----------
-        praise = volume.get(("now", Kind.BEROM.value), 0)
+        praise = view.kind("now", Kind.BEROM)
         if not public:
             # Never from a secret case, nor from one whose person has
             # skyddade personuppgifter: their text may tell who they are; nor
@@ -544,6 +456,13 @@ def build_report(
                     "och den innehåller inga personuppgifter eller texter ur ärendena."
                 ).format(threshold=threshold)
             )
+            notes.append(
+                _(
+                    "{hidden} visas för ett antal som inte redovisas, så att inget antal under "
+                    "{threshold} kan räknas fram ur summor och andra tabeller (röjandekontroll); "
+                    "andelar och medianer visas bara när antalen bakom dem får visas."
+                ).format(hidden=HIDDEN, threshold=threshold)
+            )
 
     if quoted:
         # The texts quoted were read: the audit log says by whom (R27).
@@ -559,9 +478,9 @@ def build_report(
         if result.table is None:
             notes.append(result.render())
             continue
-        rows_ = result.table.rows
+        rows_: tuple[tuple[Cell, ...], ...] = result.table.rows
         if public:
-            rows_ = tuple(tuple(count(c) if isinstance(c, int) else c for c in r) for r in rows_)
+            rows_ = publish_section(result.table, threshold)
         tables.append(Table(result.section.id, result.section.title, result.table.columns, rows_))
 
     title = (
@@ -583,9 +502,20 @@ def build_report(
     )
 
 
-def _praise_line(n: int) -> str:
+def _praise_line(n: int | str) -> str:
     """The Swedish line about the praise of the period (R22)."""
     return _("Beröm under perioden: {n}.").format(n=n)
+
+
+def _plotted(cell: Cell) -> float | str:
+    """A count as a chart draws it: the number, or the mark of a count not shown."""
+    return float(cell) if isinstance(cell, int | float) else str(cell)
+
+
+def _withheld_note(threshold: int) -> str:
+    return _("Färre än {threshold} ärenden: fördelningen visas inte (röjandekontroll).").format(
+        threshold=threshold
+    )
 
 
 def _first_sentence(text: str, width: int = 200) -> str:

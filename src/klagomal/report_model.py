@@ -12,13 +12,22 @@ import datetime as dt
 
 import attrs
 
-__all__ = ["AUDIENCES", "Chart", "Period", "Report", "Series", "Table"]
+__all__ = ["AUDIENCES", "Cell", "Chart", "Period", "Report", "Series", "Table", "is_mark"]
 
 #: Who a report is for: staff (three times a year, R17) or the elected
 #: officials (twice a year, a public document, R18).
 AUDIENCES = ("staff", "politicians")
 
 Cell = str | int | float | None
+
+
+def is_mark(value: object) -> bool:
+    """Whether *value* is the mark of a count the politicians' report does not
+    show (klagomal.disclosure): ``<3`` (fewer than the threshold) or ``..``
+    (withheld so that no ``<3`` can be worked out)."""
+    if not isinstance(value, str):
+        return False
+    return value == ".." or (value.startswith("<") and value[1:].isdigit())
 
 
 @attrs.frozen
@@ -43,8 +52,9 @@ class Table:
     :param id: stable ASCII id, also the CSV file's name (``volym-per-typ``).
     :param title: Swedish heading.
     :param columns: Swedish column headings.
-    :param rows: plain values; ``None`` is shown empty.  A count suppressed by
-        disclosure control is the string ``"<3"`` (the threshold).
+    :param rows: plain values; ``None`` is shown empty.  A count the
+        politicians' report does not show is its mark (:func:`is_mark`):
+        ``"<3"`` below the threshold, ``".."`` withheld.
     :param note: a Swedish line under the table, or ``""``.
     """
 
@@ -57,10 +67,12 @@ class Table:
 
 @attrs.frozen
 class Series:
-    """One named series of a chart, a value per label."""
+    """One named series of a chart, a value per label: a number, or the mark
+    of a count not shown (``"<3"``, ``".."``), which is drawn as no bar or
+    point at all, with the mark in its place."""
 
     name: str
-    values: tuple[float, ...]
+    values: tuple[float | str, ...]
 
 
 @attrs.frozen
@@ -86,7 +98,9 @@ class Report:
 
     :param kommun: the kommun's name, for the heading.
     :param scope: Swedish: ``hela kommunen``, a förvaltning's name, or a unit's.
-    :param total: the number of cases received in the period and scope.
+    :param total: the number of cases received in the period and scope, as
+        published: in the politicians' report ``"<3"`` or ``".."`` when not
+        shown.
     :param highlights: praise quoted (only where the case is not secret, and
         never in the politicians' report unless the text is free of personal
         data; see :mod:`klagomal.report_data`).
@@ -100,7 +114,7 @@ class Report:
     period: Period
     scope: str
     generated: dt.date
-    total: int
+    total: int | str
     tables: tuple[Table, ...] = ()
     charts: tuple[Chart, ...] = ()
     highlights: tuple[str, ...] = ()

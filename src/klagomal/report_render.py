@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 
 from klagomal.i18n import _, ngettext
 from klagomal.letters import swedish_date
-from klagomal.report_model import Chart, Report, Table
+from klagomal.report_model import Chart, Report, Table, is_mark
 
 __all__ = [
     "FORMATS",
@@ -68,7 +68,12 @@ def _empty_sentence() -> str:
 
 
 def _total(report: Report) -> str:
-    return ngettext("Totalt {n} ärende", "Totalt {n} ärenden", report.total).format(n=report.total)
+    total = report.total
+    if isinstance(total, str):  # not shown in the politicians' report (disclosure control)
+        if total.startswith("<"):
+            return _("Färre än {n} ärenden").format(n=total[1:])
+        return _("Antalet ärenden visas inte ({mark}, röjandekontroll)").format(mark=total)
+    return ngettext("Totalt {n} ärende", "Totalt {n} ärenden", total).format(n=total)
 
 
 def _audience(report: Report) -> str:
@@ -102,10 +107,11 @@ def _cell(value: Cell) -> str:
 
 
 def _is_number(value: Cell) -> bool:
-    """Whether a cell is a count or a measure (also a suppressed ``<3``): right-aligned."""
+    """Whether a cell is a count or a measure (also one not shown, ``<3`` or
+    ``..``): right-aligned."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return True
-    return isinstance(value, str) and value.startswith("<") and value[1:].isdigit()
+    return is_mark(value)
 
 
 def _check_table(table: Table) -> None:
@@ -198,9 +204,16 @@ def _nice_scale(top: float, *, whole: bool) -> tuple[float, float]:
     return math.ceil(top / step - 1e-9) * step, step
 
 
-def _data_value(value: float) -> str:
-    """A value for a ``data-value`` attribute: for machines, with a decimal point."""
-    return f"{value:.15g}" if math.isfinite(value) else ""
+def _data_value(value: float | str) -> str:
+    """A value for a ``data-value`` attribute: for machines, with a decimal
+    point; empty for a missing value or a count not shown."""
+    return f"{value:.15g}" if isinstance(value, float | int) and math.isfinite(value) else ""
+
+
+def _drawn(value: float | str) -> float | None:
+    """The height to draw *value* at: ``None`` when missing or not shown (a
+    ``<3`` or ``..`` is never drawn, least of all at its true height)."""
+    return float(value) if isinstance(value, float | int) and math.isfinite(value) else None
 
 
 def _fmt(x: float) -> str:
@@ -208,7 +221,9 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
-def _value_label(value: float, unit: str) -> str:
+def _value_label(value: float | str, unit: str) -> str:
+    if isinstance(value, str):  # the mark of a count not shown
+        return value
     text = _number(value)
     return f"{text} %" if unit == "%" and math.isfinite(value) else text
 
@@ -234,7 +249,8 @@ def _check_chart(chart: Chart) -> None:
 
 
 def _values(chart: Chart) -> list[float]:
-    return [v for s in chart.series for v in s.values if math.isfinite(v)]
+    """The values drawn: not the missing ones, nor the marks of counts not shown."""
+    return [v for s in chart.series for v in map(_drawn, s.values) if v is not None]
 
 
 def _whole(chart: Chart) -> bool:
@@ -339,7 +355,8 @@ def _bar_chart(chart: Chart) -> Markup:
         )
         for number, series in enumerate(chart.series):
             value = series.values[index]
-            length = plot * max(value, 0.0) / top_value if math.isfinite(value) else 0.0
+            drawn = _drawn(value)
+            length = plot * max(drawn, 0.0) / top_value if drawn is not None else 0.0
             tooltip = f"{series.name}, {label}: {_value_label(value, chart.unit)}"
             svg.add(
                 "rect",
@@ -435,11 +452,12 @@ def _line_chart(chart: Chart) -> Markup:
     for number, series in enumerate(chart.series):
         colour = PALETTE[number % len(PALETTE)]
         segments: list[list[tuple[float, float]]] = [[]]
-        for index, value in enumerate(series.values):
-            if not math.isfinite(value):
+        for index, point in enumerate(series.values):
+            drawn = _drawn(point)
+            if drawn is None:
                 segments.append([])
                 continue
-            segments[-1].append((x_of(index), axis - plot_height * max(value, 0.0) / top_value))
+            segments[-1].append((x_of(index), axis - plot_height * max(drawn, 0.0) / top_value))
         for segment in segments:
             if len(segment) > 1:
                 svg.add(
@@ -451,12 +469,13 @@ def _line_chart(chart: Chart) -> Markup:
                     class_="line",
                     data_series=series.name,
                 )
-        for index, value in enumerate(series.values):
-            if not math.isfinite(value):
+        for index, point in enumerate(series.values):
+            drawn = _drawn(point)
+            if drawn is None:
                 continue
-            x, y = x_of(index), axis - plot_height * max(value, 0.0) / top_value
+            x, y = x_of(index), axis - plot_height * max(drawn, 0.0) / top_value
             label = chart.labels[index]
-            tooltip = f"{series.name}, {label}: {_value_label(value, chart.unit)}"
+            tooltip = f"{series.name}, {label}: {_value_label(point, chart.unit)}"
             svg.add(
                 "circle",
                 children=f"<title>{escape(tooltip)}</title>",
@@ -467,11 +486,11 @@ def _line_chart(chart: Chart) -> Markup:
                 class_="point",
                 data_series=series.name,
                 data_label=label,
-                data_value=_data_value(value),
+                data_value=_data_value(point),
             )
             svg.add(
                 "text",
-                _value_label(value, chart.unit),
+                _value_label(point, chart.unit),
                 x=_fmt(x),
                 y=_fmt(y - 8),
                 text_anchor="middle",
@@ -581,6 +600,11 @@ def _json_number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _json_value(value: float | str) -> float | str | None:
+    """A chart's value: the number (``null`` when missing), or the mark of a count not shown."""
+    return value if isinstance(value, str) else _json_number(value)
+
+
 def render_json(report: Report) -> dict[str, Any]:
     """*report* as plain JSON values (``json.dumps`` takes it as it is)."""
     return {
@@ -613,7 +637,7 @@ def render_json(report: Report) -> dict[str, Any]:
                 "title": c.title,
                 "kind": c.kind,
                 "labels": list(c.labels),
-                "series": [{"name": s.name, "values": [_json_number(v) for v in s.values]} for s in c.series],
+                "series": [{"name": s.name, "values": [_json_value(v) for v in s.values]} for s in c.series],
                 "unit": c.unit,
             }
             for c in report.charts
