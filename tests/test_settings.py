@@ -172,6 +172,10 @@ def test_the_second_half_year_and_the_threshold() -> None:
     parsed = org(rest='[rapporter]\nhalvar2 = "09-01"\nundertryck_under = 5')
     assert (parsed.reports.second_half, parsed.reports.threshold) == ((9, 1), 5)
     assert org().reports.second_half == (7, 1)
+    # A threshold below 3 would protect nobody: "<2" can only be 1.
+    for low in (1, 2):
+        with pytest.raises(OrganisationError, match="undertryck_under"):
+            org(rest=f"[rapporter]\nundertryck_under = {low}")
     for bad in ('"13-01"', '"02-30"', '"01-01"', '"sept"'):
         with pytest.raises(OrganisationError) as error:
             org(rest=f"[rapporter]\nhalvar2 = {bad}")

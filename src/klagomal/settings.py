@@ -306,5 +306,6 @@ def parse_reports(table: object, reader: TableReader) -> ReportSettings:
                 "{where}: 'halvar2' ska vara en dag i formen MM-DD, till exempel \"09-01\", inte '{value}'"
             ).format(where=where, value=second)
         )
-    threshold = reader.number(table, "undertryck_under", where, 1, 100)
+    # Below 3 protects nothing: "<2" can only be 1, and "<1" hides nothing.
+    threshold = reader.number(table, "undertryck_under", where, 3, 100)
     return ReportSettings((month, day), int(threshold) if threshold is not None else 3)
