@@ -44,7 +44,7 @@ from importlib.metadata import version
 
 from workalendar.europe import Sweden
 
-from klagomal.calendars import WorkingCalendar, swedish_calendar
+from klagomal.deadlines.calendars import WorkingCalendar, swedish_calendar
 
 TARGET = 100.0
 SEED = 20261123
@@ -56,7 +56,7 @@ import datetime, time
 started = time.perf_counter()
 import workalendar.europe
 imported = time.perf_counter()
-from klagomal.calendars import swedish_calendar
+from klagomal.deadlines.calendars import swedish_calendar
 built = time.perf_counter()
 swedish_calendar().is_working_day(datetime.date(2026, 3, 2))
 done = time.perf_counter()
@@ -195,7 +195,7 @@ def main() -> None:
     index_mib = _memory(se)
 
     print(
-        f"klagomal.calendars vs workalendar {version('workalendar')} Sweden, seed {SEED}, "
+        f"klagomal.deadlines.calendars vs workalendar {version('workalendar')} Sweden, seed {SEED}, "
         f"dates {FIRST}..{LAST}"
     )
     print(f"per call, best of {repeats} (workalendar: best of {slow}; its {args.bulk}-pair loops: 1 run)")

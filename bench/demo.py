@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from klagomal.demo import run_demo
+from klagomal.cli.demo import run_demo
 
 BUDGET_SECONDS = 30.0
 

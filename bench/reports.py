@@ -7,7 +7,7 @@ numbers, measured in the same run.  This builds the database with
 ``bench/storage.py``'s generator and bulk import (2019-2026, seeded), then
 times, alternately and each the median of several runs:
 
-* the report: :func:`klagomal.report_data.build_report` for ``2026-T2``,
+* the report: :func:`klagomal.reports.data.build_report` for ``2026-T2``,
   staff audience, the whole kommun (every table, the timeliness figures and
   medians, the praise quotes and the actions listed);
 * the baseline: the same numbers from plain SQL text, one statement per
@@ -17,7 +17,7 @@ times, alternately and each the median of several runs:
 It prints both, their ratio, and whether the goals are met (exit 1 when one
 is missed, unless ``--no-goals``).  It also times, without a goal, the same
 report for the politicians: every count per förvaltning in all three
-periods, and the disclosure control over all of them (klagomal.disclosure).
+periods, and the disclosure control over all of them (klagomal.reports.disclosure).
 Results are recorded in docs/performance.md.
 
     python bench/reports.py [--cases 1000000] [--no-goals]
@@ -41,9 +41,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from klagomal import FixedClock, Klagomal
-from klagomal.calendars import swedish_calendar
-from klagomal.periods import parse_period, previous_period, same_period_last_year
-from klagomal.report_data import build_report
+from klagomal.deadlines.calendars import swedish_calendar
+from klagomal.reports.data import build_report
+from klagomal.reports.periods import parse_period, previous_period, same_period_last_year
 
 PERIOD = "2026-T2"
 REPEATS = 7

@@ -70,8 +70,8 @@ import attrs
 import sqlalchemy as sa
 
 from klagomal import FixedClock, Klagomal
-from klagomal.organisation import default_organisation
-from klagomal.serialization import make_converter
+from klagomal.core.organisation import default_organisation
+from klagomal.core.serialization import make_converter
 from klagomal.storage.sql import SqlStorage
 from klagomal.storage.tables import case_dimensions, cases, events, external_ids, notices
 

@@ -5,7 +5,7 @@ step stuck on a slow disk) does to everyone else who writes.
 - SQLite: the database's write lock, taken with ``BEGIN IMMEDIATE``;
 - PostgreSQL and MariaDB: the audit log's head row, ``SELECT ... FOR
   UPDATE``; every write of klagomal, and every read (which is audited),
-  appends to the log under that row's lock (:func:`klagomal.audit.append`).
+  appends to the log under that row's lock (:func:`klagomal.records.audit.append`).
 """
 
 from __future__ import annotations

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 
 from klagomal import BusinessDate, Case, FixedClock, Klagomal
-from klagomal.access import PERMISSIONS, SYSTEM_USER, Operation, Role, User
-from klagomal.audit import DENIED
-from klagomal.errors import AccessDeniedError, ConfigurationError, OrganisationError
-from klagomal.gdpr import PersonQuery
-from klagomal.model import Contact
-from klagomal.organisation import parse_organisation
-from klagomal.periods import parse_period
-from klagomal.report_data import build_report
-from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION
+from klagomal.core.errors import AccessDeniedError, ConfigurationError, OrganisationError
+from klagomal.core.model import Contact
+from klagomal.core.organisation import parse_organisation
+from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
+from klagomal.records.access import PERMISSIONS, SYSTEM_USER, Operation, Role, User
+from klagomal.records.audit import DENIED
+from klagomal.records.gdpr import PersonQuery
+from klagomal.reports.data import build_report
+from klagomal.reports.periods import parse_period
 
 #: Exempelkommun's users (src/klagomal/data/exempelkommun.toml), one per role.
 USERS = {
@@ -303,7 +303,7 @@ def test_user_tables_are_checked(table: str, message: str) -> None:
 
 
 def test_klagomal_disposal_rules_that_contradict_stop_start_up(db_url: str, clock: FixedClock) -> None:
-    from klagomal.disposal import Action, DisposalRule
+    from klagomal.records.disposal import Action, DisposalRule
     from klagomal.testing import plugin
 
     rules = [
@@ -323,7 +323,7 @@ def test_klagomal_disposal_rules_that_contradict_stop_start_up(db_url: str, cloc
 
 
 def test_klagomal_disposal_rules_from_a_plugin_are_applied(db_url: str, clock: FixedClock) -> None:
-    from klagomal.disposal import Action, DisposalRule
+    from klagomal.records.disposal import Action, DisposalRule
     from klagomal.testing import plugin
 
     rule = DisposalRule("berom-12", "KS 2025-11-12 § 45", Action.REMOVE_TEXTS, 12, kinds=["berom"])

@@ -1,4 +1,4 @@
-"""The audit log and its hash chain (klagomal.audit), on SQLite, PostgreSQL
+"""The audit log and its hash chain (klagomal.records.audit), on SQLite, PostgreSQL
 and MariaDB.
 
 # R27: who read or wrote a person's data or a case's text is logged, denials
@@ -6,7 +6,7 @@ and MariaDB.
 # entry carries the hash of the one before it, and the head row the last one.
 The tamper tests change the tables behind klagomal's back with plain SQL, as
 someone with write access to the database would, and check that
-:func:`klagomal.audit.verify` reports exactly what was done, at the entry
+:func:`klagomal.records.audit.verify` reports exactly what was done, at the entry
 where it was done.
 """
 
@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from klagomal import Klagomal
-from klagomal.audit import (
+from klagomal.core.errors import InvalidInputError, SchemaError, TransientStorageError
+from klagomal.records.audit import (
     _LOOKAHEAD,
     ALLOWED,
     DENIED,
@@ -43,7 +44,6 @@ from klagomal.audit import (
     entry_hash,
     verify,
 )
-from klagomal.errors import InvalidInputError, SchemaError, TransientStorageError
 from klagomal.storage.tables import audit_head, audit_log
 from test_cli import Cli
 

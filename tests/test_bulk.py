@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from conftest import UNIT, register_case
 from klagomal import CaseState, FixedClock, InvalidInputError, Klagomal
 from klagomal import cli as cli_module
-from klagomal.bulk import FIELDS
+from klagomal.intake.bulk import FIELDS
 from klagomal.storage import tables
 
 TODAY = dt.date(2026, 11, 26)

@@ -1,4 +1,4 @@
-"""The working-day calendar (klagomal.calendars): R7, R10 and R11 are counted on it.
+"""The working-day calendar (klagomal.deadlines.calendars): R7, R10 and R11 are counted on it.
 
 Expected dates are worked out by hand from lag 1930:173 and lag 1989:253 (see
 docs/calendar.md), or taken from workalendar's Sweden where it is right (from
@@ -21,8 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from workalendar.europe import Sweden
 
-from klagomal import calendars
-from klagomal.calendars import (
+from klagomal.core.errors import CalendarError, InvalidInputError
+from klagomal.deadlines import calendars
+from klagomal.deadlines.calendars import (
     SWEDISH_CALENDAR,
     Calendar,
     WorkingCalendar,
@@ -30,7 +31,6 @@ from klagomal.calendars import (
     swedish_calendar,
     swedish_holidays,
 )
-from klagomal.errors import CalendarError, InvalidInputError
 
 FIRST = dt.date(2000, 1, 1)
 LAST = dt.date(2100, 12, 31)
@@ -708,7 +708,7 @@ def naive_add(rule, day: dt.date, n: int) -> dt.date:
 def test_importing_the_module_does_not_import_workalendar():
     code = (
         "import sys, datetime\n"
-        "import klagomal.calendars as c\n"
+        "import klagomal.deadlines.calendars as c\n"
         "se = c.swedish_calendar()\n"
         "assert 'workalendar' not in sys.modules, sorted(m for m in sys.modules if 'workalendar' in m)\n"
         "assert se.is_working_day(datetime.date(2026, 3, 2))\n"

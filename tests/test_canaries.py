@@ -38,10 +38,10 @@ import pytest
 
 from klagomal import Contact, FixedClock, Klagomal
 from klagomal.cli import _build_parser, main
-from klagomal.gdpr import PersonQuery
-from klagomal.letters import BUILTIN_TEMPLATES, STAFF_NOTICES
-from klagomal.organisation import Organisation, parse_organisation
-from klagomal.settings import SmtpSettings
+from klagomal.core.organisation import Organisation, parse_organisation
+from klagomal.core.settings import SmtpSettings
+from klagomal.notices.letters import BUILTIN_TEMPLATES, STAFF_NOTICES
+from klagomal.records.gdpr import PersonQuery
 from smtp_server import SmtpServer
 
 UNIT = "soc-aldre-hemtjanst-norr"

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from klagomal.cli import _build_parser
-from klagomal.notices import STATUSES, status_label
+from klagomal.notices.outbox import STATUSES, status_label
 from test_cli import KLAGOMAL_ENV, Run, argv_of, run_main, script
 
 #: What a careless or hostile user, or an old system's data, holds.

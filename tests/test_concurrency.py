@@ -37,8 +37,8 @@ import sqlalchemy as sa
 
 from conftest import START, register_case
 from klagomal import Case, ConflictError, FixedClock, InvalidStepError, Klagomal
-from klagomal import lifecycle as lc
-from klagomal.bulk import FIELDS
+from klagomal.cases import lifecycle as lc
+from klagomal.intake.bulk import FIELDS
 from klagomal.storage import tables
 
 CHILD = Path(__file__).with_name("concurrency_child.py")

@@ -27,10 +27,10 @@ from klagomal import (
     Klagomal,
     hookimpl,
 )
-from klagomal.calendars import WorkingCalendar
-from klagomal.deadlines import DEFAULT_RESPONSE_DAYS, DeadlinePolicy
-from klagomal.events import Paused, Resumed
-from klagomal.organisation import parse_organisation
+from klagomal.core.events import Paused, Resumed
+from klagomal.core.organisation import parse_organisation
+from klagomal.deadlines.calendars import WorkingCalendar
+from klagomal.deadlines.policies import DEFAULT_RESPONSE_DAYS, DeadlinePolicy
 
 #: Registered on Monday 2 March 2026: the besked is due ten working days later.
 ACK_BY = dt.date(2026, 3, 16)

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from conftest import register_case
 from klagomal import FixedClock, Klagomal
-from klagomal.model import Contact
-from klagomal.organisation import Organisation, default_organisation, load_organisation
-from klagomal.settings import SmtpSettings
+from klagomal.core.model import Contact
+from klagomal.core.organisation import Organisation, default_organisation, load_organisation
+from klagomal.core.settings import SmtpSettings
 from klagomal.storage import tables
 from smtp_server import SmtpServer
 

@@ -1,4 +1,4 @@
-"""Disclosure control (klagomal.disclosure): what is published can never be
+"""Disclosure control (klagomal.reports.disclosure): what is published can never be
 used to work out a count the method withholds.
 
 Three independent attackers read what is published (the numbers and the
@@ -27,14 +27,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import klagomal.disclosure
-from klagomal.disclosure import HIDDEN, Line, Published, Status, Suppression
+import klagomal.reports.disclosure
+from klagomal.reports.disclosure import HIDDEN, Line, Published, Status, Suppression
 
 T = 3
 
 
 def test_the_module_example_runs() -> None:
-    assert doctest.testmod(klagomal.disclosure).failed == 0
+    assert doctest.testmod(klagomal.reports.disclosure).failed == 0
 
 
 # -- the attackers -----------------------------------------------------------------------------

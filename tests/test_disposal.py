@@ -1,5 +1,5 @@
 """Disposal (gallring) and the redaction GDPR anonymisation shares with it
-(klagomal.disposal, R27): the rules from the organisation file and their
+(klagomal.records.disposal, R27): the rules from the organisation file and their
 contradictions, which cases are due, that nothing of what was removed is
 left anywhere in the database, and that reports over past periods still add
 up afterwards.
@@ -22,8 +22,13 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import register_case
-from klagomal import Contact, FixedClock, Klagomal, lifecycle
-from klagomal.disposal import (
+from klagomal import Contact, FixedClock, Klagomal
+from klagomal.cases import lifecycle
+from klagomal.core.errors import CaseNotFoundError, ConfigurationError, OrganisationError
+from klagomal.core.events import EVENT_TYPES
+from klagomal.core.model import Case, Kind
+from klagomal.core.organisation import _Parser
+from klagomal.records.disposal import (
     GDPR_RULE,
     KEPT_FIELDS,
     OWN_FIELDS,
@@ -45,13 +50,9 @@ from klagomal.disposal import (
     record,
     redact_case,
 )
-from klagomal.errors import CaseNotFoundError, ConfigurationError, OrganisationError
-from klagomal.events import EVENT_TYPES
-from klagomal.model import Case, Kind
-from klagomal.organisation import _Parser
-from klagomal.periods import parse_period
-from klagomal.report_data import build_report
-from klagomal.report_model import Report
+from klagomal.reports.data import build_report
+from klagomal.reports.model import Report
+from klagomal.reports.periods import parse_period
 from klagomal.storage import tables
 
 DEPARTMENTS = ("klf", "soc", "bou", "sbf", "kof")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from klagomal import hookspecs
+from klagomal.hooks import specs as hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "plugins.md"

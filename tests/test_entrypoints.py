@@ -85,7 +85,7 @@ def test_a_plugin_that_fails_to_import_is_logged_and_skipped(
         {"broken": "klagomal_broken", "larande": "klagomal_larande"},
         {"klagomal_broken": "raise RuntimeError('trasig')\n", "klagomal_larande": PLUGIN_SOURCE},
     )
-    with caplog.at_level(logging.ERROR, logger="klagomal.pluginmanager"), Klagomal(db_url, clock=clock) as k:
+    with caplog.at_level(logging.ERROR, logger="klagomal.hooks.manager"), Klagomal(db_url, clock=clock) as k:
         # The broken one is skipped; the good one in the same distribution still loads.
         assert not k.plugin_manager.has_plugin("broken")
         assert "larande" in k.dimensions

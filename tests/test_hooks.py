@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from klagomal import Channel, ConfigurationError, InvalidInputError, Klagomal, QualityDimension, hookimpl
-from klagomal.calendars import WorkingCalendar
-from klagomal.deadlines import DeadlinePolicy
-from klagomal.errors import PluginRejectedError
-from klagomal.events import Event, Registered
-from klagomal.model import Finding, Intake, Route
-from klagomal.notifiers import Notifier, StaffMessage
-from klagomal.organisation import Organisation
+from klagomal.core.errors import PluginRejectedError
+from klagomal.core.events import Event, Registered
+from klagomal.core.model import Finding, Intake, Route
+from klagomal.core.organisation import Organisation
+from klagomal.deadlines.calendars import WorkingCalendar
+from klagomal.deadlines.policies import DeadlinePolicy
+from klagomal.notices.notifiers import Notifier, StaffMessage
 from klagomal.reports import ReportScope, ReportSection, ReportTable
 from klagomal.testing import START, plugin, register
 
@@ -473,7 +473,7 @@ def test_klagomal_quality_dimensions_a_plugin_reads_its_settings_from_the_organi
 ) -> None:
     import importlib.resources
 
-    from klagomal.organisation import parse_organisation
+    from klagomal.core.organisation import parse_organisation
 
     source = (importlib.resources.files("klagomal") / "data" / "exempelkommun.toml").read_text(
         encoding="utf-8"

@@ -1,4 +1,4 @@
-"""Personnummer and samordningsnummer (klagomal.identity_numbers).
+"""Personnummer and samordningsnummer (klagomal.core.identity_numbers).
 
 R30: a personnummer is asked for only where the matter needs it, and then it
 must be right.  R27: it is personal data, so no error message repeats it.
@@ -18,8 +18,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from personnummer import personnummer as personnummer_library  # type: ignore[import-untyped]
 
-from klagomal.errors import InvalidInputError
-from klagomal.identity_numbers import PersonNumber, is_person_number, parse_person_number
+from klagomal.core.errors import InvalidInputError
+from klagomal.core.identity_numbers import PersonNumber, is_person_number, parse_person_number
 
 TODAY = dt.date(2026, 3, 2)
 

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from conftest import register_case
 from klagomal import FixedClock, Klagomal, hookimpl
-from klagomal.audit import DENIED
-from klagomal.errors import AccessDeniedError, CaseNotFoundError, InvalidInputError, InvalidStepError
-from klagomal.model import Contact, Finding
+from klagomal.core.errors import AccessDeniedError, CaseNotFoundError, InvalidInputError, InvalidStepError
+from klagomal.core.model import Contact, Finding
+from klagomal.records.audit import DENIED
 from test_cli import Cli
 
 RESPOND_BY = dt.date(2026, 3, 27)
@@ -188,7 +188,7 @@ def test_an_address_a_notice_of_the_case_went_to_may_reply(
 ) -> None:
     import attrs
 
-    from klagomal.organisation import default_organisation
+    from klagomal.core.organisation import default_organisation
 
     organisation = default_organisation()
     delivery = attrs.evolve(organisation.delivery, email_notifier="fil", folder=str(tmp_path))
@@ -306,8 +306,8 @@ def test_a_message_stored_meanwhile_under_its_message_id_does_not_swallow_it(
     # this one's look-up and its insert.  This one's message is still stored, under its digest.
     import attrs
 
-    from klagomal.organisation import default_organisation
-    from klagomal.settings import IntakeSettings
+    from klagomal.core.organisation import default_organisation
+    from klagomal.core.settings import IntakeSettings
 
     url = new_database()
     if url.startswith("sqlite"):
@@ -609,8 +609,8 @@ def test_a_quarantined_message_is_released_once_its_cause_is_fixed(
 ) -> None:
     import attrs
 
-    from klagomal.organisation import default_organisation
-    from klagomal.settings import IntakeSettings
+    from klagomal.core.organisation import default_organisation
+    from klagomal.core.settings import IntakeSettings
 
     # No receiving unit configured: new e-mail cannot be registered, so it waits in quarantine.
     organisation = attrs.evolve(default_organisation(), intake=IntakeSettings())

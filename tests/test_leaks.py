@@ -21,16 +21,16 @@ import attrs
 import pytest
 
 from klagomal import BusinessDate, Contact, FixedClock, Klagomal, hookimpl
-from klagomal.access import PROTECTED_PLACEHOLDER, Role, User
-from klagomal.audit import entries
 from klagomal.cli import main
-from klagomal.errors import AccessDeniedError, InvalidInputError
-from klagomal.gdpr import PersonQuery, render_html
-from klagomal.organisation import Organisation
-from klagomal.periods import parse_period
-from klagomal.report_data import build_report
-from klagomal.report_render import render_csv, render_text
-from klagomal.report_render import render_html as render_report_html
+from klagomal.core.errors import AccessDeniedError, InvalidInputError
+from klagomal.core.organisation import Organisation
+from klagomal.records.access import PROTECTED_PLACEHOLDER, Role, User
+from klagomal.records.audit import entries
+from klagomal.records.gdpr import PersonQuery, render_html
+from klagomal.reports.data import build_report
+from klagomal.reports.periods import parse_period
+from klagomal.reports.render import render_csv, render_text
+from klagomal.reports.render import render_html as render_report_html
 from test_outbox import Recorder
 from test_outbox import _organisation as outbox_organisation
 
@@ -358,7 +358,7 @@ def test_backdating_is_for_chefs_and_administrators_within_the_bound(dated: Call
 
 
 def test_the_bound_is_the_kommuns_setting() -> None:
-    from klagomal.organisation import parse_organisation
+    from klagomal.core.organisation import parse_organisation
 
     text = (Path(__file__).parents[1] / "src/klagomal/data/exempelkommun.toml").read_text(encoding="utf-8")
     org = parse_organisation(text + "\n[behorighet]\nefterregistrering_dagar = 3\n")

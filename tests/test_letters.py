@@ -17,8 +17,11 @@ import attrs
 import pytest
 
 from klagomal import ConfigurationError, FixedClock, Klagomal
-from klagomal.events import APPEAL, FAULT_REPORT, Event, Guided
-from klagomal.letters import (
+from klagomal.core.events import APPEAL, FAULT_REPORT, Event, Guided
+from klagomal.core.model import Case, Contact
+from klagomal.core.organisation import Organisation, default_organisation
+from klagomal.core.settings import KommunProfile
+from klagomal.notices.letters import (
     BUILTIN_TEMPLATES,
     CITIZEN_NOTICES,
     STAFF_NOTICES,
@@ -28,11 +31,8 @@ from klagomal.letters import (
     paragraphs,
     subject,
 )
-from klagomal.model import Case, Contact
-from klagomal.notifiers import Recipient
-from klagomal.organisation import Organisation, default_organisation
-from klagomal.reminders import owed_reminder, staff_message
-from klagomal.settings import KommunProfile
+from klagomal.notices.notifiers import Recipient
+from klagomal.notices.reminders import owed_reminder, staff_message
 from klagomal.testing import plugin
 
 UNIT = "soc-aldre-hemtjanst-norr"

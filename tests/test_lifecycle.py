@@ -1,7 +1,7 @@
-"""The lifecycle state machine, through ``klagomal.lifecycle`` and the public API,
+"""The lifecycle state machine, through ``klagomal.cases.lifecycle`` and the public API,
 on SQLite, PostgreSQL and MariaDB.
 
-Allowed steps (see the module docstring of :mod:`klagomal.lifecycle`)::
+Allowed steps (see the module docstring of :mod:`klagomal.cases.lifecycle`)::
 
     forward       registrerat | handlaggning        -> registrerat      (R12)
     acknowledge   registrerat                       -> handlaggning     (R7)
@@ -38,12 +38,12 @@ from klagomal import (
     Klagomal,
     Level,
 )
-from klagomal import lifecycle as lc
-from klagomal.disposal import TEXT_FIELDS
-from klagomal.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
-from klagomal.organisation import default_organisation
+from klagomal.cases import lifecycle as lc
+from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
+from klagomal.core.organisation import default_organisation
+from klagomal.core.text_rules import TEXT_MAX
+from klagomal.records.disposal import TEXT_FIELDS
 from klagomal.storage import tables
-from klagomal.text_rules import TEXT_MAX
 
 R, H, B, A = CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT, CaseState.AVSLUTAT
 RESPOND_BY = dt.date(2026, 3, 27)
@@ -380,7 +380,7 @@ def test_reclassify_changes_only_the_kind(k: Klagomal) -> None:
         k.reclassify(case.reference, "forslag", "  ")
 
 
-# -- the text rule in every step (klagomal.text_rules, issue 17) ------------------------------------
+# -- the text rule in every step (klagomal.core.text_rules, issue 17) ------------------------------------
 
 #: What a careless or hostile user puts in a text: a terminal escape with a
 #: forged line, NUL, DEL, a C1 control (CSI), a lone surrogate (an undecodable byte).

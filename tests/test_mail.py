@@ -1,10 +1,10 @@
-"""E-mail over SMTP and the built-in notifiers (``klagomal.mail``,
-``klagomal.notifiers``).
+"""E-mail over SMTP and the built-in notifiers (``klagomal.notices.mail``,
+``klagomal.notices.notifiers``).
 
 Every e-mail test talks to a real SMTP server on 127.0.0.1
 (``tests/smtp_server.py``, aiosmtpd) and checks the bytes it received; the
 TLS tests use a throwaway certificate authority (trustme).  The messages are
-built here directly, as the outbox (``klagomal.notices``) would hand them to
+built here directly, as the outbox (``klagomal.notices.outbox``) would hand them to
 a notifier.
 """
 
@@ -27,10 +27,12 @@ import attrs
 import pytest
 
 from klagomal import Klagomal
-from klagomal.builtin import klagomal_notifiers as builtin_notifiers
-from klagomal.errors import DeliveryError, DeliveryUncertainError
-from klagomal.mail import SmtpSender, build_email, build_staff_email, check_address, split_mailbox
-from klagomal.notifiers import (
+from klagomal.core.errors import DeliveryError, DeliveryUncertainError
+from klagomal.core.organisation import default_organisation
+from klagomal.core.settings import DeliverySettings, SmtpSettings
+from klagomal.hooks.builtin import klagomal_notifiers as builtin_notifiers
+from klagomal.notices.mail import SmtpSender, build_email, build_staff_email, check_address, split_mailbox
+from klagomal.notices.notifiers import (
     EMAIL,
     LETTER,
     Message,
@@ -43,8 +45,6 @@ from klagomal.notifiers import (
     render_letter,
     smtp_notifier,
 )
-from klagomal.organisation import default_organisation
-from klagomal.settings import DeliverySettings, SmtpSettings
 from smtp_server import SmtpServer
 
 DATE = dt.datetime(2026, 3, 12, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))

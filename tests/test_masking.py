@@ -1,4 +1,4 @@
-"""Masking personal data for the public extract of a case (klagomal.masking).
+"""Masking personal data for the public extract of a case (klagomal.records.masking).
 
 R27: when someone asks for a case as an allmän handling, the registrar hands
 it out with names, personnummer, phone numbers, e-mail and street addresses
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from klagomal.masking import CATEGORIES, Masked, first_names, mask_text
+from klagomal.records.masking import CATEGORIES, Masked, first_names, mask_text
 from test_identity_numbers import build, luhn_digit
 
 TODAY = dt.date(2026, 3, 2)

@@ -10,8 +10,8 @@ import textwrap
 import attrs
 import pytest
 
-from klagomal.errors import ConfigurationError, OrganisationError, UnknownUnitError
-from klagomal.organisation import (
+from klagomal.core.errors import ConfigurationError, OrganisationError, UnknownUnitError
+from klagomal.core.organisation import (
     Department,
     Organisation,
     OrgUnit,

@@ -1,4 +1,4 @@
-"""The transactional outbox (klagomal.notices, Klagomal.deliver).
+"""The transactional outbox (klagomal.notices.outbox, Klagomal.deliver).
 
 A notice is written in the same transaction as the event that causes it and
 delivered afterwards, at most once.  These tests drive the real service layer
@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 
 from conftest import EVA, register_case
 from klagomal import FixedClock, Klagomal, hookimpl
-from klagomal.errors import DeliveryError, DeliveryUncertainError, InvalidInputError, InvalidStepError
-from klagomal.model import Contact
-from klagomal.notices import RETRY_BASE, retry_delay
-from klagomal.notifiers import Message, Notifier
-from klagomal.organisation import Organisation, default_organisation
-from klagomal.settings import DeliverySettings
+from klagomal.core.errors import DeliveryError, DeliveryUncertainError, InvalidInputError, InvalidStepError
+from klagomal.core.model import Contact
+from klagomal.core.organisation import Organisation, default_organisation
+from klagomal.core.settings import DeliverySettings
+from klagomal.notices.notifiers import Message, Notifier
+from klagomal.notices.outbox import RETRY_BASE, retry_delay
 
 RESPOND_BY = dt.date(2026, 3, 27)
 
@@ -499,7 +499,7 @@ def test_an_unknown_notifier_is_refused_before_anything_is_claimed(make: Callabl
     k = make(email_notifier="brevduva")
     ref = register_case(k).reference
     k.acknowledge(ref, "Hanna Lind", RESPOND_BY)
-    from klagomal.errors import ConfigurationError
+    from klagomal.core.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="'brevduva'"):
         k.deliver()

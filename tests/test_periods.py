@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from klagomal.periods import (
+from klagomal.reports.model import Period
+from klagomal.reports.periods import (
     FIRST_YEAR,
     LAST_YEAR,
     half_years,
@@ -19,7 +20,6 @@ from klagomal.periods import (
     same_period_last_year,
     tertials,
 )
-from klagomal.report_model import Period
 
 D = dt.date
 ONE_DAY = dt.timedelta(days=1)

@@ -1,4 +1,4 @@
-"""Finding a person's data (GDPR, klagomal.gdpr): exact matches of
+"""Finding a person's data (GDPR, klagomal.records.gdpr): exact matches of
 normalised values, never a part of one, on SQLite, PostgreSQL and MariaDB.
 
 # R27: a person's export (article 15) must hold everything about them and
@@ -21,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klagomal import FixedClock, Klagomal
-from klagomal.errors import InvalidInputError
-from klagomal.gdpr import PersonQuery, normalise_email, normalise_name, normalise_phone
-from klagomal.model import Contact
+from klagomal.core.errors import InvalidInputError
+from klagomal.core.model import Contact
+from klagomal.records.gdpr import PersonQuery, normalise_email, normalise_name, normalise_phone
 from klagomal.storage.tables import cases
 
 UNIT = "soc-aldre-hemtjanst-norr"

@@ -20,8 +20,8 @@ from klagomal import (
     QualityDimension,
     hookimpl,
 )
-from klagomal import builtin as builtin_module
-from klagomal.events import Event
+from klagomal.core.events import Event
+from klagomal.hooks import builtin as builtin_module
 
 RESPOND_BY = dt.date(2026, 3, 27)
 

@@ -23,8 +23,8 @@ from hypothesis.stateful import (
 
 from conftest import EVA, START
 from klagomal import CaseState, FixedClock, Kind, Klagomal, KlagomalError, Level
-from klagomal.builtin import BUILTIN_CHANNELS, BUILTIN_DIMENSIONS
-from klagomal.events import Acknowledged, Forwarded, Paused, Resumed
+from klagomal.core.events import Acknowledged, Forwarded, Paused, Resumed
+from klagomal.hooks.builtin import BUILTIN_CHANNELS, BUILTIN_DIMENSIONS
 
 UNITS = ["soc", "soc-aldre", "soc-aldre-hemtjanst-norr", "soc-ifo-barn-familj", "sbf-gatapark-park", "kof"]
 CHANNELS = [c.id for c in BUILTIN_CHANNELS]

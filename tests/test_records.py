@@ -20,14 +20,14 @@ import attrs
 import pytest
 
 from klagomal import FixedClock, Klagomal
-from klagomal.access import PROTECTED_PLACEHOLDER, SYSTEM_USER
-from klagomal.errors import AccessDeniedError, InvalidInputError, InvalidStepError
-from klagomal.gdpr import PersonQuery, render_html
-from klagomal.model import Contact
-from klagomal.periods import parse_period
-from klagomal.public_records import render_extract, render_register
-from klagomal.report_data import build_report
-from klagomal.report_render import render_json, write_report
+from klagomal.core.errors import AccessDeniedError, InvalidInputError, InvalidStepError
+from klagomal.core.model import Contact
+from klagomal.records.access import PROTECTED_PLACEHOLDER, SYSTEM_USER
+from klagomal.records.gdpr import PersonQuery, render_html
+from klagomal.records.public_records import render_extract, render_register
+from klagomal.reports.data import build_report
+from klagomal.reports.periods import parse_period
+from klagomal.reports.render import render_json, write_report
 
 UNIT = "soc-aldre-hemtjanst-norr"
 

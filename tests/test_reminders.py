@@ -16,7 +16,7 @@ import pytest
 
 from conftest import UNIT, register_case
 from klagomal import ConfigurationError, FixedClock, InvalidInputError, Klagomal, hookimpl
-from klagomal.notifiers import Notifier, StaffMessage
+from klagomal.notices.notifiers import Notifier, StaffMessage
 
 
 @pytest.fixture
@@ -281,7 +281,7 @@ def test_worklists_by_deadline_handler_and_manager(
 
 
 def test_due_within_counts_each_forvaltning_in_its_own_calendar(tmp_path: Any, clock: FixedClock) -> None:
-    from klagomal.deadlines import DeadlinePolicy
+    from klagomal.deadlines.policies import DeadlinePolicy
 
     class Closed:
         @hookimpl

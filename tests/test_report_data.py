@@ -1,4 +1,4 @@
-"""The figures of a report (klagomal.report_data), checked against an
+"""The figures of a report (klagomal.reports.data), checked against an
 independent computation from the exported events: every number in the
 tables is recomputed by replaying each case's history in Python (R16–R18,
 R32)."""
@@ -14,15 +14,16 @@ from typing import Any
 import pytest
 
 from conftest import register_case
-from klagomal import Contact, FixedClock, Klagomal, hookimpl, lifecycle
-from klagomal.calendars import swedish_calendar
-from klagomal.errors import InvalidInputError
-from klagomal.events import Event
-from klagomal.model import Case
-from klagomal.periods import parse_period, previous_period, same_period_last_year
-from klagomal.report_data import build_report
-from klagomal.report_model import Period, Report, Table
+from klagomal import Contact, FixedClock, Klagomal, hookimpl
+from klagomal.cases import lifecycle
+from klagomal.core.errors import InvalidInputError
+from klagomal.core.events import Event
+from klagomal.core.model import Case
+from klagomal.deadlines.calendars import swedish_calendar
 from klagomal.reports import ReportSection, ReportTable
+from klagomal.reports.data import build_report
+from klagomal.reports.model import Period, Report, Table
+from klagomal.reports.periods import parse_period, previous_period, same_period_last_year
 
 UNITS = [
     "soc-aldre-hemtjanst-norr",

@@ -31,13 +31,13 @@ from hypothesis import strategies as st
 
 from conftest import register_case
 from klagomal import Contact, FixedClock, Klagomal, hookimpl
-from klagomal.disclosure import HIDDEN, Line, Published, Status
-from klagomal.errors import InvalidInputError
-from klagomal.periods import parse_period
-from klagomal.report_data import build_report
-from klagomal.report_model import Report
-from klagomal.report_render import render_csv, render_html, render_json, render_text
+from klagomal.core.errors import InvalidInputError
 from klagomal.reports import ReportSection, ReportTable
+from klagomal.reports.data import build_report
+from klagomal.reports.disclosure import HIDDEN, Line, Published, Status
+from klagomal.reports.model import Report
+from klagomal.reports.periods import parse_period
+from klagomal.reports.render import render_csv, render_html, render_json, render_text
 from test_disclosure import by_linear_algebra, by_subtraction, pinned
 
 T = 3

@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 import pytest
 
-from klagomal.periods import parse_period
-from klagomal.report_model import Chart, Report, Series, Table
-from klagomal.report_render import (
+from klagomal.reports.model import Chart, Report, Series, Table
+from klagomal.reports.periods import parse_period
+from klagomal.reports.render import (
     render_csv,
     render_html,
     render_json,

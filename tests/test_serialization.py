@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from conftest import register_case
 from klagomal import Contact, FixedClock, InvalidInputError, Klagomal, KlagomalError
-from klagomal.events import EVENT_TYPES
+from klagomal.core.events import EVENT_TYPES
 
 RESPOND_BY = dt.date(2026, 3, 27)
 

@@ -1,13 +1,13 @@
 """The letterhead and delivery settings of the organisation file
-([kommun] and [utskick]; klagomal.settings)."""
+([kommun] and [utskick]; klagomal.core.settings)."""
 
 from __future__ import annotations
 
 import pytest
 
-from klagomal.errors import OrganisationError
-from klagomal.organisation import Organisation, default_organisation, parse_organisation
-from klagomal.settings import DeliverySettings, KommunProfile, SmtpSettings
+from klagomal.core.errors import OrganisationError
+from klagomal.core.organisation import Organisation, default_organisation, parse_organisation
+from klagomal.core.settings import DeliverySettings, KommunProfile, SmtpSettings
 
 BASE = """{top}
 [kommun]

@@ -31,8 +31,8 @@ from klagomal import (
     KlagomalError,
     SchemaError,
 )
-from klagomal import lifecycle as lc
-from klagomal.events import Informed
+from klagomal.cases import lifecycle as lc
+from klagomal.core.events import Informed
 from klagomal.storage import migrate, tables
 from klagomal.storage.sql import SqlStorage
 

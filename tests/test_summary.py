@@ -6,7 +6,7 @@ import datetime as dt
 
 from conftest import register_case
 from klagomal import FixedClock, Klagomal
-from klagomal.summary import summarise_by_tertial, tertial_of
+from klagomal.reports.summary import summarise_by_tertial, tertial_of
 
 
 def test_tertials_are_january_april_may_august_september_december() -> None:
@@ -65,7 +65,7 @@ def test_equal_totals_are_ordered_by_label_in_every_process() -> None:
     # Eight channels with one case each: any order but the labels' would show.
     from collections import Counter
 
-    from klagomal.summary import TertialSummary
+    from klagomal.reports.summary import TertialSummary
 
     channels = {f"k{n}": f"Kanal {chr(ord('H') - n)}" for n in range(8)}
     counts = {1: Counter(dict.fromkeys(channels, 1)), 2: Counter(), 3: Counter()}

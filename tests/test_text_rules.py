@@ -1,6 +1,6 @@
-"""The text rule (klagomal.text_rules): what text is taken in, through every
+"""The text rule (klagomal.core.text_rules): what text is taken in, through every
 way in, and how text reaches a terminal; a person's e-mail address checked
-at registration (klagomal.mail.check_person_address).
+at registration (klagomal.notices.mail.check_person_address).
 
 Every step's free texts are tested through the API in tests/test_lifecycle.py
 (on every backend); the command line's escaping in tests/test_cli_hygiene.py.
@@ -20,11 +20,8 @@ from hypothesis import strategies as st
 
 from conftest import START, UNIT
 from klagomal import InvalidInputError, Klagomal
-from klagomal.intake import webform
-from klagomal.intake.mailparse import MailLimits
-from klagomal.mail import check_address, check_person_address
-from klagomal.organisation import default_organisation
-from klagomal.text_rules import (
+from klagomal.core.organisation import default_organisation
+from klagomal.core.text_rules import (
     CONTACT_MAX,
     TEXT_MAX,
     check_text,
@@ -33,6 +30,9 @@ from klagomal.text_rules import (
     several_lines,
     terminal_safe,
 )
+from klagomal.intake import webform
+from klagomal.intake.mailparse import MailLimits
+from klagomal.notices.mail import check_address, check_person_address
 
 ORGANISATION = default_organisation()
 

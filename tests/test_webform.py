@@ -12,9 +12,9 @@ import pytest
 
 from held_lock import held_write_lock
 from klagomal import Contact, FixedClock, InvalidInputError, Kind, Klagomal, TransientStorageError
+from klagomal.core.organisation import default_organisation
 from klagomal.intake import webform
 from klagomal.intake.webform import FormErrors, FormSubmission, validate_form
-from klagomal.organisation import default_organisation
 from klagomal.testing import instance, plugin
 
 TODAY = dt.date(2026, 3, 2)

@@ -21,8 +21,8 @@ import pytest
 
 from held_lock import held_write_lock
 from klagomal import Contact, Klagomal
+from klagomal.core.model import Finding
 from klagomal.intake import webform
-from klagomal.model import Finding
 from klagomal.testing import plugin
 
 pytest.importorskip("flask", reason="the example web form needs Flask (pip install flask)")

@@ -34,7 +34,7 @@ from klagomal import (
     TransientStorageError,
     load_organisation,
 )
-from klagomal.i18n import _
+from klagomal.core.i18n import _
 from klagomal.intake import webform
 
 HERE = Path(__file__).resolve().parent

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and readers
     from klagomal.app import DEFAULT_DB, Klagomal
-    from klagomal.clock import BusinessDate, Clock, FixedClock, SystemClock
-    from klagomal.errors import (
+    from klagomal.core.clock import BusinessDate, Clock, FixedClock, SystemClock
+    from klagomal.core.errors import (
         CalendarError,
         CaseNotFoundError,
         ConfigurationError,
@@ -30,10 +30,19 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
         TransientStorageError,
         UnknownUnitError,
     )
-    from klagomal.events import Event
-    from klagomal.hookspecs import hookimpl
-    from klagomal.model import AnswerMode, Case, CaseState, Channel, Contact, Kind, Level, QualityDimension
-    from klagomal.organisation import Organisation, load_organisation
+    from klagomal.core.events import Event
+    from klagomal.core.model import (
+        AnswerMode,
+        Case,
+        CaseState,
+        Channel,
+        Contact,
+        Kind,
+        Level,
+        QualityDimension,
+    )
+    from klagomal.core.organisation import Organisation, load_organisation
+    from klagomal.hooks.specs import hookimpl
     from klagomal.storage.base import MigrationBranch, StorageBackend
 
 # Where each public name lives.  Importing them lazily keeps `klagomal --help`
@@ -41,34 +50,34 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
 _LOCATIONS = {
     "DEFAULT_DB": "klagomal.app",
     "Klagomal": "klagomal.app",
-    "BusinessDate": "klagomal.clock",
-    "Clock": "klagomal.clock",
-    "FixedClock": "klagomal.clock",
-    "SystemClock": "klagomal.clock",
-    "CalendarError": "klagomal.errors",
-    "CaseNotFoundError": "klagomal.errors",
-    "ConfigurationError": "klagomal.errors",
-    "ConflictError": "klagomal.errors",
-    "InvalidInputError": "klagomal.errors",
-    "InvalidStepError": "klagomal.errors",
-    "KlagomalError": "klagomal.errors",
-    "OrganisationError": "klagomal.errors",
-    "SchemaError": "klagomal.errors",
-    "StorageUnavailableError": "klagomal.errors",
-    "TransientStorageError": "klagomal.errors",
-    "UnknownUnitError": "klagomal.errors",
-    "Event": "klagomal.events",
-    "hookimpl": "klagomal.hookspecs",
-    "AnswerMode": "klagomal.model",
-    "Case": "klagomal.model",
-    "CaseState": "klagomal.model",
-    "Channel": "klagomal.model",
-    "Contact": "klagomal.model",
-    "Kind": "klagomal.model",
-    "Level": "klagomal.model",
-    "QualityDimension": "klagomal.model",
-    "Organisation": "klagomal.organisation",
-    "load_organisation": "klagomal.organisation",
+    "BusinessDate": "klagomal.core.clock",
+    "Clock": "klagomal.core.clock",
+    "FixedClock": "klagomal.core.clock",
+    "SystemClock": "klagomal.core.clock",
+    "CalendarError": "klagomal.core.errors",
+    "CaseNotFoundError": "klagomal.core.errors",
+    "ConfigurationError": "klagomal.core.errors",
+    "ConflictError": "klagomal.core.errors",
+    "InvalidInputError": "klagomal.core.errors",
+    "InvalidStepError": "klagomal.core.errors",
+    "KlagomalError": "klagomal.core.errors",
+    "OrganisationError": "klagomal.core.errors",
+    "SchemaError": "klagomal.core.errors",
+    "StorageUnavailableError": "klagomal.core.errors",
+    "TransientStorageError": "klagomal.core.errors",
+    "UnknownUnitError": "klagomal.core.errors",
+    "Event": "klagomal.core.events",
+    "hookimpl": "klagomal.hooks.specs",
+    "AnswerMode": "klagomal.core.model",
+    "Case": "klagomal.core.model",
+    "CaseState": "klagomal.core.model",
+    "Channel": "klagomal.core.model",
+    "Contact": "klagomal.core.model",
+    "Kind": "klagomal.core.model",
+    "Level": "klagomal.core.model",
+    "QualityDimension": "klagomal.core.model",
+    "Organisation": "klagomal.core.organisation",
+    "load_organisation": "klagomal.core.organisation",
     "MigrationBranch": "klagomal.storage.base",
     "StorageBackend": "klagomal.storage.base",
 }

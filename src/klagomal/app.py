@@ -2,7 +2,7 @@
 
 One instance ties together an organisation, a clock, a plugin manager, a
 converter and a storage backend.  Every command runs as one unit of work:
-read the case, let :mod:`klagomal.lifecycle` decide the event, project it,
+read the case, let :mod:`klagomal.cases.lifecycle` decide the event, project it,
 store event and projection together, commit, and only then tell the event
 listeners.
 """
@@ -29,19 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
-from klagomal import audit, bulk, disposal, gdpr, lifecycle
-from klagomal.access import (
-    SYSTEM_USER,
-    AccessPolicy,
-    Operation,
-    Role,
-    User,
-)
-from klagomal.bulk import BulkImportResult
-from klagomal.clock import BusinessDate, Clock, SystemClock
-from klagomal.deadlines import DeadlinePolicy, Deadlines, OpenDeadline
-from klagomal.decisions import Decisions
-from klagomal.errors import (
+from klagomal.cases import lifecycle
+from klagomal.core.clock import BusinessDate, Clock, SystemClock
+from klagomal.core.errors import (
     AccessDeniedError,
     CaseNotFoundError,
     ConfigurationError,
@@ -53,17 +43,41 @@ from klagomal.errors import (
     KlagomalError,
     TransientStorageError,
 )
-from klagomal.events import Event, EventData, Forwarded, MessageReceived, Registered, event_label
-from klagomal.gdpr import PersonQuery
+from klagomal.core.events import Event, EventData, Forwarded, MessageReceived, Registered, event_label
+from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
+from klagomal.hooks.decisions import Decisions
+from klagomal.intake import bulk
+from klagomal.intake.bulk import BulkImportResult
+from klagomal.records import audit, disposal, gdpr
+from klagomal.records.access import (
+    SYSTEM_USER,
+    AccessPolicy,
+    Operation,
+    Role,
+    User,
+)
+from klagomal.records.gdpr import PersonQuery
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.intake.service import IntakeOutcome
-    from klagomal.public_records import PublicExtract, RegisterEntry
-from klagomal.i18n import _
+    from klagomal.records.public_records import PublicExtract, RegisterEntry
+from klagomal.core.i18n import _
+from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
+from klagomal.core.organisation import Organisation, default_organisation
+from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
+from klagomal.deadlines.timeliness import Timeliness, measure_timeliness
+from klagomal.hooks.manager import (
+    PluginManager,
+    Registry,
+    call_impl,
+    create_plugin_manager,
+    implementations,
+    plugin_configuration_error,
+)
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
-from klagomal.letters import Letter, Letters
-from klagomal.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
-from klagomal.notices import (
+from klagomal.notices.letters import Letter, Letters
+from klagomal.notices.notifiers import EMAIL, LETTER, LOG_NOTIFIER, SMTP_NOTIFIER, Message, Notifier
+from klagomal.notices.outbox import (
     AUTOMATIC_KINDS,
     SENDING_LEASE,
     DeliveryRun,
@@ -75,20 +89,9 @@ from klagomal.notices import (
     retry_delay,
     way_label,
 )
-from klagomal.notifiers import EMAIL, LETTER, LOG_NOTIFIER, SMTP_NOTIFIER, Message, Notifier
-from klagomal.organisation import Organisation, default_organisation
-from klagomal.pluginmanager import (
-    PluginManager,
-    Registry,
-    call_impl,
-    create_plugin_manager,
-    implementations,
-    plugin_configuration_error,
-)
-from klagomal.redaction import Redaction, for_statistics
-from klagomal.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
+from klagomal.notices.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
+from klagomal.records.redaction import Redaction, for_statistics
 from klagomal.reports import ReportScope, SectionResult, build_sections
-from klagomal.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
 from klagomal.storage.base import (
     DEFAULT_LOCK_WAIT,
     CaseQuery,
@@ -97,7 +100,6 @@ from klagomal.storage.base import (
     UnitOfWork,
     takes_lock_wait,
 )
-from klagomal.timeliness import Timeliness, measure_timeliness
 
 __all__ = ["DEFAULT_DB", "Klagomal"]
 
@@ -171,15 +173,15 @@ class Klagomal:
         point group ``klagomal``.
     :param disabled_plugins: names of plugins to leave out; by default those
         in ``KLAGOMAL_DISABLE_PLUGINS`` (comma-separated).
-    :param user: who acts: a :class:`~klagomal.access.User`, or a login name
+    :param user: who acts: a :class:`~klagomal.records.access.User`, or a login name
         that the ``klagomal_identify`` hook knows; by default the login name
         in ``KLAGOMAL_USER``.  Every operation checks the acting user's
-        access and is written to the audit log (:mod:`klagomal.access`,
-        :mod:`klagomal.audit`, R27).  A web application keeps one instance
+        access and is written to the audit log (:mod:`klagomal.records.access`,
+        :mod:`klagomal.records.audit`, R27).  A web application keeps one instance
         and acts for each request's user with :meth:`as_user`.
     :param lock_wait: the most seconds a command waits, over all its tries,
         for a lock that another transaction holds, before it gives up with
-        :class:`~klagomal.errors.TransientStorageError` ("databasen är
+        :class:`~klagomal.core.errors.TransientStorageError` ("databasen är
         upptagen, försök igen om en stund") and nothing changed.  A web
         page wants a few seconds (see :meth:`with_lock_wait`); the default,
         30, suits the command line and batch jobs.
@@ -217,7 +219,7 @@ class Klagomal:
         #: backend written before it existed does not).
         self._storage_waits = takes_lock_wait(self.storage)
         self._schema_checked = False
-        #: Who may do what (:mod:`klagomal.access`).
+        #: Who may do what (:mod:`klagomal.records.access`).
         self.access = AccessPolicy(self.organisation)
         self.user: User | None = None
         self._identity_error: AccessDeniedError | None = None
@@ -397,7 +399,7 @@ class Klagomal:
         list: one entry naming them all (a few, for a long list), not one
         per case.  An entry per case made a worklist of 283 cases on
         PostgreSQL miss its 20 ms (docs/performance.md); the log of a case
-        still finds it (:func:`klagomal.audit.entries`)."""
+        still finds it (:func:`klagomal.records.audit.entries`)."""
         if len(references) == 1:
             self._audit(uow, operation, references, what)
             return
@@ -437,7 +439,7 @@ class Klagomal:
         )
 
     def _redaction(self, case: Case) -> Redaction:
-        """What the acting user may see of *case* (:mod:`klagomal.redaction`):
+        """What the acting user may see of *case* (:mod:`klagomal.records.redaction`):
         the one decision every read path applies."""
         return Redaction.for_reader(case, sees_protected=self.access.sees_protected(self.user, case))
 
@@ -623,7 +625,7 @@ class Klagomal:
 
     def _business_day(self, step: str, reference: str | None = None) -> dt.date:
         """Today, for a write.  A business date set by hand
-        (:class:`~klagomal.clock.BusinessDate`, ``klagomal --today``) is held
+        (:class:`~klagomal.core.clock.BusinessDate`, ``klagomal --today``) is held
         to the rules: never after the real date, so that no mistyped year
         locks a case until then; before it only for a user who may date
         steps afterwards (:attr:`Operation.BACKDATE`), and no further back
@@ -767,7 +769,7 @@ class Klagomal:
         ``klagomal_route`` must find one.  The plugins then decide whether a
         complaint is serious, where the case goes, whether it may be
         anonymous, whether it is accepted and whether it is secret
-        (:mod:`klagomal.decisions`); their notes are stored with the case.
+        (:mod:`klagomal.hooks.decisions`); their notes are stored with the case.
 
         *summary* is the register entry's short description of what the case
         is about (:meth:`describe` writes it later).
@@ -1430,7 +1432,7 @@ class Klagomal:
         """How well the deadlines were kept for the cases received from
         *start* to *end* (R7, R10, R11), as known on *as_of* (default today).
 
-        See :mod:`klagomal.timeliness` for what each figure counts.
+        See :mod:`klagomal.deadlines.timeliness` for what each figure counts.
         """
         self._allowed_units(Operation.STATISTICS, self._department_units(department))
         query = self._received(start, end, department, "timeliness")
@@ -1450,7 +1452,7 @@ class Klagomal:
         A case the acting user may read comes as they may see it
         (:meth:`get`); every other case (all of them, for a ``lasare``)
         comes as numbers are made of it: without its text, its register
-        description and who the person is (:func:`klagomal.redaction.for_statistics`).
+        description and who the person is (:func:`klagomal.records.redaction.for_statistics`).
         Reading the cases with their texts is audited as a list read."""
         self._allowed_units(Operation.STATISTICS, self._department_units(department))
         query = self._received(start, end, department, "report")
@@ -1509,7 +1511,7 @@ class Klagomal:
         """The public register entries (OSL 5 kap. 1 §) of the cases received
         from *start* to *end*: date, reference, from whom and what about,
         with the sender and description left out where the law says so
-        (:mod:`klagomal.public_records`).  Public by law, so every role may
+        (:mod:`klagomal.records.public_records`).  Public by law, so every role may
         have it; reading the names in it is audited all the same."""
         self._allowed(Operation.REGISTER_LIST)
         query = self._received(start, end, department, "register-extract")
@@ -1518,14 +1520,14 @@ class Klagomal:
             self._audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register list")
         # Imported here: the masking it brings loads phonenumbers' data, which
         # no other command needs.
-        from klagomal.public_records import register_entries
+        from klagomal.records.public_records import register_entries
 
         return register_entries(found, self.organisation)
 
     def public_extract(self, reference: str) -> PublicExtract:
         """The case as it may be handed out to anyone who asks (utlämnande av
         allmän handling): secret parts removed with the ground, personal
-        data masked, the person never named (:mod:`klagomal.public_records`).
+        data masked, the person never named (:mod:`klagomal.records.public_records`).
         Only for a user who may read the case; a denial is audited."""
         self._allowed(Operation.EXTRACT)
         with self._denials(Operation.EXTRACT), self._transaction() as uow:
@@ -1533,7 +1535,7 @@ class Klagomal:
             self._check(Operation.EXTRACT, case)
             history = uow.history(reference)
             self._audit(uow, Operation.EXTRACT, [reference], f"secret: {case.secrecy or '-'}")
-        from klagomal.public_records import public_extract
+        from klagomal.records.public_records import public_extract
 
         return public_extract(case, history, self.organisation, self.clock.today())
 
@@ -1546,7 +1548,7 @@ class Klagomal:
         """Everything klagomal holds on one person (GDPR article 15), as a
         JSON-ready object: every case with its contact, steps and texts, the
         notices and where they went, the e-mails received, and what was
-        disposed of (:mod:`klagomal.gdpr`).  A förvaltning's administrator
+        disposed of (:mod:`klagomal.records.gdpr`).  A förvaltning's administrator
         gets the cases of their förvaltningar; the system owner all."""
         user = self._allowed(Operation.PERSON_DATA)
         query = query.checked(self.clock.today())
@@ -1587,7 +1589,7 @@ class Klagomal:
             found = gdpr.texts_of(event.data)
             if not shown.hides_contact:
                 return found
-            from klagomal.masking import mask_text
+            from klagomal.records.masking import mask_text
 
             names = _names_in(history)
             return [mask_text(text, names=names, today=self.clock.today()).text for text in found]
@@ -1705,7 +1707,7 @@ class Klagomal:
         (gallring, ``klagomal gallra``): each case's disposal is logged with
         its rule, decision, user and day.  With *dry_run*, only list what
         would go.  Reports over past periods add up the same afterwards: only
-        texts and contact details are replaced (:mod:`klagomal.disposal`)."""
+        texts and contact details are replaced (:mod:`klagomal.records.disposal`)."""
         self._allowed(Operation.DISPOSE)
         user = self.user or SYSTEM_USER
         with self._denials(Operation.DISPOSE):
@@ -1741,7 +1743,7 @@ class Klagomal:
     def audit_verify(self, anchors: Iterable[tuple[int, str]] = ()) -> audit.AuditVerification:
         """Check the audit log's hash chain (``klagomal audit verify``),
         and that each of *anchors*, ``(id, hash)`` noted at an earlier check
-        (:attr:`~klagomal.audit.AuditVerification.anchor`), still holds.
+        (:attr:`~klagomal.records.audit.AuditVerification.anchor`), still holds.
         What it finds is returned, never raised."""
         self._allowed(Operation.AUDIT)
         anchors = list(anchors)
@@ -1821,7 +1823,7 @@ class Klagomal:
 
     def outbox(self, *, reference: str | None = None, statuses: Sequence[str] | None = None) -> list[Notice]:
         """The notices in the outbox with their delivery state, oldest first:
-        those of one case, or with one of *statuses* (see :mod:`klagomal.notices`).
+        those of one case, or with one of *statuses* (see :mod:`klagomal.notices.outbox`).
         The whole outbox holds only the cases of the förvaltningar the
         acting user delivers for."""
         if reference is not None:
@@ -1900,7 +1902,7 @@ class Klagomal:
         outcome after; a run that stopped in between leaves it ``sending``,
         and the next run marks it ``uncertain`` instead of sending it again.
         A notice that failed for a passing reason is retried with backoff
-        (:func:`klagomal.notices.retry_delay`) up to ``[utskick]
+        (:func:`klagomal.notices.outbox.retry_delay`) up to ``[utskick]
         max_forsok`` attempts; one that cannot succeed until something is
         changed is ``failed`` at once.  Every error names the notice, the
         case and the reason.  A task for the handler is never delivered.
@@ -2393,7 +2395,7 @@ class Klagomal:
         columns: Collection[str] = bulk.FIELDS,
         _operation: Operation = Operation.IMPORT,
     ) -> BulkImportResult:
-        """Bulk-import cases from another system (:mod:`klagomal.bulk`).
+        """Bulk-import cases from another system (:mod:`klagomal.intake.bulk`).
 
         *source* is a JSON Lines or CSV file (by its ending, or *format*).
         It is read a batch of *batch_size* rows at a time, one transaction
@@ -2592,9 +2594,9 @@ def _protected_export(
 ) -> list[dict[str, Any]]:
     """The exported events of a case whose person has skyddade
     personuppgifter: the contact replaced, and whatever in the texts names
-    or reaches them masked (:mod:`klagomal.masking`), since people write
+    or reaches them masked (:mod:`klagomal.records.masking`), since people write
     their address and number into their own words (R27)."""
-    from klagomal.masking import mask_text
+    from klagomal.records.masking import mask_text
 
     names = _names_in(history)
     hidden = Redaction(contact_visible=False, protected=True)

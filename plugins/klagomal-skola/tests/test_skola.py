@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import pytest
 from klagomal import ConfigurationError, FixedClock, Klagomal, hookimpl
-from klagomal.events import Registered
-from klagomal.letters import BUILTIN_TEMPLATES
-from klagomal.model import Route
-from klagomal.organisation import Organisation, default_organisation, parse_organisation
+from klagomal.core.events import Registered
+from klagomal.core.model import Route
+from klagomal.core.organisation import Organisation, default_organisation, parse_organisation
+from klagomal.notices.letters import BUILTIN_TEMPLATES
 from klagomal.reports import SectionResult
 from klagomal.testing import plugin, register
 

@@ -4,7 +4,7 @@ the body shortened and the case reference never."""
 from __future__ import annotations
 
 import pytest
-from klagomal.notifiers import StaffMessage
+from klagomal.notices.notifiers import StaffMessage
 
 from klagomal_sms import fits, sms_parts, sms_text
 

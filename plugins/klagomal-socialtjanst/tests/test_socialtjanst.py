@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 from klagomal import ConfigurationError, InvalidInputError, Klagomal
-from klagomal.model import Case
-from klagomal.organisation import Organisation, parse_organisation
+from klagomal.core.model import Case
+from klagomal.core.organisation import Organisation, parse_organisation
 from klagomal.testing import plugin, register
 
 import klagomal_socialtjanst

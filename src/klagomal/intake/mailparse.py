@@ -51,7 +51,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from klagomal.i18n import _
+from klagomal.core.i18n import _
 
 __all__ = ["Attachment", "MailLimits", "MailParseError", "ParsedMail", "parse_mail"]
 

@@ -44,15 +44,15 @@ from typing import TYPE_CHECKING
 import attrs
 from sqlalchemy.exc import IntegrityError
 
-from klagomal import lifecycle
-from klagomal.access import Operation
-from klagomal.errors import CaseNotFoundError, InvalidInputError, KlagomalError
-from klagomal.events import Event, MessageReceived, Registered
-from klagomal.i18n import _
+from klagomal.cases import lifecycle
+from klagomal.core.errors import CaseNotFoundError, InvalidInputError, KlagomalError
+from klagomal.core.events import Event, MessageReceived, Registered
+from klagomal.core.i18n import _
+from klagomal.core.model import Case, Contact, Kind
 from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
-from klagomal.model import Case, Contact, Kind
-from klagomal.notifiers import EMAIL
+from klagomal.notices.notifiers import EMAIL
+from klagomal.records.access import Operation
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -401,9 +401,9 @@ def _sender_contact(parsed: ParsedMail) -> tuple[Contact | None, str | None]:
     """The sender as the case's contact, and a note for the handler when
     the address cannot be used: a message is registered whatever its From
     says (the raw message keeps it), checked like every registration
-    (:func:`klagomal.lifecycle.check_contact`)."""
-    from klagomal.mail import check_person_address
-    from klagomal.text_rules import CONTACT_MAX
+    (:func:`klagomal.cases.lifecycle.check_contact`)."""
+    from klagomal.core.text_rules import CONTACT_MAX
+    from klagomal.notices.mail import check_person_address
 
     name, address, note = parsed.sender_name, parsed.sender_address, None
     if address:

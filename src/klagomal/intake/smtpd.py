@@ -29,8 +29,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from klagomal.errors import TransientStorageError
-from klagomal.i18n import _
+from klagomal.core.errors import TransientStorageError
+from klagomal.core.i18n import _
 from klagomal.intake.mailparse import MailLimits
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from klagomal.errors import InvalidInputError
-from klagomal.i18n import _
-from klagomal.model import Case, Contact, Kind
-from klagomal.organisation import Organisation
-from klagomal.pluginmanager import call_impl, implementations
-from klagomal.text_rules import bad_character
+from klagomal.core.errors import InvalidInputError
+from klagomal.core.i18n import _
+from klagomal.core.model import Case, Contact, Kind
+from klagomal.core.organisation import Organisation
+from klagomal.core.text_rules import bad_character
+from klagomal.hooks.manager import call_impl, implementations
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -208,7 +208,7 @@ class FormField:
         }
 
 
-#: The ways of contact a person may prefer, as :class:`~klagomal.model.Contact`
+#: The ways of contact a person may prefer, as :class:`~klagomal.core.model.Contact`
 #: names them, with the field each one needs.
 _PREFERRED = {"epost": "epost", "brev": "adress", "telefon": "telefon"}
 
@@ -447,9 +447,9 @@ _TRUE = frozenset({"on", "ja", "1", "true", "yes", "y"})
 
 def _email_usable(email: str) -> bool:
     """Whether registration will take *email*: the form asks the same check
-    (:func:`klagomal.mail.check_person_address`), so that an address the
+    (:func:`klagomal.notices.mail.check_person_address`), so that an address the
     form lets through is never refused after it, out of the form's reach."""
-    from klagomal.mail import check_person_address
+    from klagomal.notices.mail import check_person_address
 
     try:
         check_person_address(email, step="webform")
@@ -658,11 +658,11 @@ def register_submission(
         routing plugin then sees this unit, not ``None``.
     :param lock_wait: the most seconds to wait for a busy database.
 
-    Raises :class:`~klagomal.errors.InvalidInputError` when registration
+    Raises :class:`~klagomal.core.errors.InvalidInputError` when registration
     refuses it, for example when a plugin's intake check rejects it
-    (:class:`~klagomal.errors.PluginRejectedError`) or a förvaltning does not
+    (:class:`~klagomal.core.errors.PluginRejectedError`) or a förvaltning does not
     accept it anonymously, and
-    :class:`~klagomal.errors.TransientStorageError` when the database was
+    :class:`~klagomal.core.errors.TransientStorageError` when the database was
     busy for *lock_wait* seconds.  Either way nothing is stored.
     """
     return klagomal.with_lock_wait(lock_wait).register(

@@ -1,7 +1,7 @@
 """Storage: the repository / unit-of-work interface and its SQLAlchemy backend.
 
 Domain classes know nothing of storage.  Backends translate rows into
-:class:`~klagomal.model.Case` and :class:`~klagomal.events.Event` values at
+:class:`~klagomal.core.model.Case` and :class:`~klagomal.core.events.Event` values at
 this boundary.
 """
 

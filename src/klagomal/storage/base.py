@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from klagomal.errors import ConfigurationError
-from klagomal.i18n import _
+from klagomal.core.errors import ConfigurationError
+from klagomal.core.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
     from cattrs import Converter
     from sqlalchemy.engine import Engine
 
-    from klagomal.bulk import ImportedCase
-    from klagomal.events import Event
+    from klagomal.core.events import Event
+    from klagomal.core.model import Case, CaseState
+    from klagomal.intake.bulk import ImportedCase
     from klagomal.intake.records import ReceivedMessage, StoredAttachment
-    from klagomal.model import Case, CaseState
-    from klagomal.notices import Notice, OwedNotice
-    from klagomal.reminders import Reminder
+    from klagomal.notices.outbox import Notice, OwedNotice
+    from klagomal.notices.reminders import Reminder
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -45,7 +45,7 @@ __all__ = [
 
 @attrs.frozen
 class DueWindow:
-    """Cases whose open deadline (see :meth:`klagomal.model.Case.deadline`)
+    """Cases whose open deadline (see :meth:`klagomal.core.model.Case.deadline`)
     falls from *start* up to and including a last day per förvaltning.
 
     The last day is per förvaltning because "within *n* working days"
@@ -70,7 +70,7 @@ class CaseQuery:
     :param units: only cases currently at one of these units.
     :param state: only cases in this state.
     :param overdue_on: only cases overdue on this date (see
-        :meth:`klagomal.model.Case.overdue_reason`).
+        :meth:`klagomal.core.model.Case.overdue_reason`).
     :param due: only cases whose open deadline falls within this window.
     :param handler: only cases with this handler.
     :param departments: only cases currently at one of these förvaltningar.
@@ -95,7 +95,7 @@ class UnitOfWork(Protocol):
     rolls everything back."""
 
     def get(self, reference: str) -> Case:
-        """The stored projection of a case, or :class:`~klagomal.errors.CaseNotFoundError`."""
+        """The stored projection of a case, or :class:`~klagomal.core.errors.CaseNotFoundError`."""
         ...
 
     def history(self, reference: str) -> list[Event]:
@@ -112,10 +112,10 @@ class UnitOfWork(Protocol):
 
     def append(self, case: Case, event: Event, owed: Sequence[OwedNotice] = ()) -> None:
         """Store *event*, the projection *case* it led to, and the notices
-        *owed* because of it (the outbox, :mod:`klagomal.notices`).
+        *owed* because of it (the outbox, :mod:`klagomal.notices.outbox`).
 
         ``case.version`` must be one more than the stored version (optimistic
-        concurrency); else :class:`~klagomal.errors.ConflictError`.
+        concurrency); else :class:`~klagomal.core.errors.ConflictError`.
         """
         ...
 
@@ -267,7 +267,7 @@ class Storage(Protocol):
 
     ``transaction`` and ``snapshot`` take ``lock_wait``, the most seconds to
     wait for a lock that another transaction holds before giving up with
-    :class:`~klagomal.errors.TransientStorageError`.  A backend written
+    :class:`~klagomal.core.errors.TransientStorageError`.  A backend written
     before it existed, whose methods take no argument, is called without it
     (:func:`takes_lock_wait`) and waits as long as it waits.
     """
@@ -290,7 +290,7 @@ class Storage(Protocol):
         ...
 
     def check_schema(self) -> None:
-        """Raise :class:`~klagomal.errors.SchemaError` unless the schema is
+        """Raise :class:`~klagomal.core.errors.SchemaError` unless the schema is
         current, klagomal's own and every plugin branch's."""
         ...
 
@@ -330,7 +330,7 @@ class StorageBackend:
         They are passed only when there are any, so that a backend written
         before ``klagomal_migrations`` existed, whose ``open`` takes two
         arguments, keeps working; such a backend together with a plugin that
-        has tables of its own is a :class:`~klagomal.errors.ConfigurationError`,
+        has tables of its own is a :class:`~klagomal.core.errors.ConfigurationError`,
         never a database without the plugin's tables.
         """
         if not migrations:

@@ -33,8 +33,8 @@ from alembic.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from klagomal.errors import ConfigurationError, SchemaError
-from klagomal.i18n import _
+from klagomal.core.errors import ConfigurationError, SchemaError
+from klagomal.core.i18n import _
 from klagomal.storage.base import MigrationBranch
 
 __all__ = ["alembic_config", "script_revisions", "upgrade"]
@@ -78,9 +78,9 @@ def upgrade(
         anything else a revision of klagomal's own only.
     :param branches: the plugins' branches as ``(plugin, branch)``.
 
-    A malformed branch is a :class:`~klagomal.errors.ConfigurationError`
+    A malformed branch is a :class:`~klagomal.core.errors.ConfigurationError`
     naming its plugin, before anything runs.  A branch whose migration fails
-    is a :class:`~klagomal.errors.SchemaError` naming its plugin; klagomal's
+    is a :class:`~klagomal.core.errors.SchemaError` naming its plugin; klagomal's
     own schema is upgraded by then, in its own transaction, and stays so.
     A row of ``alembic_version`` that neither klagomal nor an installed
     plugin knows is a branch of a plugin no longer installed: it is left as
@@ -121,7 +121,7 @@ def upgrade(
             try:
                 _run(engine, config, f"{branch.name}@head")
             except Exception as exc:
-                from klagomal.pluginmanager import DISABLE_VARIABLE
+                from klagomal.hooks.manager import DISABLE_VARIABLE
 
                 reason = getattr(exc, "orig", None) or exc
                 first_line = (str(reason).strip().splitlines() or [""])[0]

@@ -25,8 +25,7 @@ import sqlalchemy as sa
 from cattrs import Converter
 from sqlalchemy.engine import Connection, Engine
 
-from klagomal.bulk import ImportedCase
-from klagomal.errors import (
+from klagomal.core.errors import (
     CaseNotFoundError,
     ConfigurationError,
     ConflictError,
@@ -35,12 +34,13 @@ from klagomal.errors import (
     StorageUnavailableError,
     TransientStorageError,
 )
-from klagomal.events import Event, EventData, Registered
-from klagomal.i18n import _
+from klagomal.core.events import Event, EventData, Registered
+from klagomal.core.i18n import _
+from klagomal.core.model import AnswerMode, Case, CaseState, Contact, Kind, Level
+from klagomal.intake.bulk import ImportedCase
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
-from klagomal.model import AnswerMode, Case, CaseState, Contact, Kind, Level
-from klagomal.notices import Notice, OwedNotice
-from klagomal.reminders import Reminder
+from klagomal.notices.outbox import Notice, OwedNotice
+from klagomal.notices.reminders import Reminder
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, CaseQuery, DueWindow, MigrationBranch
 from klagomal.storage.tables import (
     SCHEMA_HEAD,
@@ -302,7 +302,7 @@ _TAKE_WRITE_LOCK = "UPDATE audit_head SET id = id WHERE 0"
 #: transaction commits must not make it fail.
 _LEAST_LOCK_WAIT = 0.05
 #: *Backend-specific.*  The isolation level klagomal's write transactions
-#: are written for (see :func:`klagomal.audit.append`): the servers' defaults.
+#: are written for (see :func:`klagomal.records.audit.append`): the servers' defaults.
 _ISOLATION = {"postgresql": "READ COMMITTED", "mysql": "REPEATABLE READ", "mariadb": "REPEATABLE READ"}
 #: sqlite3's ``autocommit`` before Python 3.12 gave it a choice.
 _LEGACY = getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", -1)

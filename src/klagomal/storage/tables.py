@@ -92,7 +92,7 @@ cases = sa.Table(
     sa.Column("resolved_at_once", sa.Boolean, nullable=False, server_default=sa.false()),
     # The register entry's short description (OSL 5 kap. 1 §), by the handler.
     sa.Column("summary", sa.String(300)),
-    # Twelve digits, validated at registration (klagomal.identity_numbers).
+    # Twelve digits, validated at registration (klagomal.core.identity_numbers).
     sa.Column("contact_personnummer", sa.String(12)),
     # Skyddade personuppgifter: never shown to anyone not allowed to see it.
     sa.Column("contact_protected", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -134,7 +134,7 @@ events = sa.Table(
 )
 
 # The outbox: every notice an event gives rise to, to the person or to staff
-# (klagomal.notices).  Written in the same transaction as the event, so none
+# (klagomal.notices.outbox).  Written in the same transaction as the event, so none
 # is ever lost; delivered afterwards by ``klagomal deliver``.  The attempt is
 # recorded ('sending') before a notifier is called, so a crash never causes a
 # second send.  ``message_id`` is fixed when the row is written, so every
@@ -244,7 +244,7 @@ attachments = sa.Table(
 )
 
 
-# The audit log (klagomal.audit): who read or wrote personal data or case
+# The audit log (klagomal.records.audit): who read or wrote personal data or case
 # text, when, what, and in which case; also every denial.  Append-only, and
 # each entry carries the hash of the one before it, so an edited, removed or
 # inserted row breaks the chain (``klagomal audit verify``).  No foreign key:

@@ -29,12 +29,12 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from klagomal.access import SYSTEM_USER, User
 from klagomal.app import Klagomal
-from klagomal.clock import FixedClock
-from klagomal.hookspecs import hookimpl
-from klagomal.model import Case, Contact
-from klagomal.organisation import Organisation
+from klagomal.core.clock import FixedClock
+from klagomal.core.model import Case, Contact
+from klagomal.core.organisation import Organisation
+from klagomal.hooks.specs import hookimpl
+from klagomal.records.access import SYSTEM_USER, User
 
 __all__ = ["CONTACT", "START", "UNIT", "instance", "plugin", "register"]
 
@@ -73,7 +73,7 @@ def instance(
     :param db: the URL of a database to open instead of a new file, for
         example ``str(k.storage.engine.url)`` of an earlier instance, to simulate
         the next run with other plugins.
-    :param user: who acts (:mod:`klagomal.access`); default the reserved
+    :param user: who acts (:mod:`klagomal.records.access`); default the reserved
         system owner ``system``, so a plugin's test sees everything.  Use
         ``k.as_user(...)`` to test what a handler or reader may do.
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from klagomal.app import Klagomal
-from klagomal.clock import FixedClock
+from klagomal.core.clock import FixedClock
 from klagomal.testing import START, instance
 
 

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from klagomal import ConfigurationError, Kind, Organisation, QualityDimension, hookimpl
-from klagomal.model import Finding, Intake, Route
+from klagomal.core.model import Finding, Intake, Route
 from klagomal.reports import ReportScope, ReportSection, ReportTable
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from klagomal.errors import ConfigurationError, KlagomalError
+from klagomal.core.errors import ConfigurationError, KlagomalError
 
 __all__ = [
     "DirectoryError",

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping
 
 from klagomal import hookimpl
-from klagomal.notifiers import Notifier, StaffMessage
+from klagomal.notices.notifiers import Notifier, StaffMessage
 
 from klagomal_sms._directory import PhoneDirectory
 from klagomal_sms._errors import MissingSettingsError, SmsConfigurationError
@@ -107,7 +107,7 @@ class EnvironmentPlugin:
     raises :class:`SmsSetupFailed` in the registration hook, which klagomal
     logs with the plugin's name and shows in ``klagomal plugins``; it leaves
     the plugin out and starts all the same.  It is deliberately *not* a
-    :class:`~klagomal.errors.ConfigurationError`, which would stop start-up:
+    :class:`~klagomal.core.errors.ConfigurationError`, which would stop start-up:
     a wrong SMS setting must not stop a kommun from registering feedback.
     """
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from klagomal.notifiers import StaffMessage
+from klagomal.notices.notifiers import StaffMessage
 
 __all__ = ["DEFAULT_MAX_PARTS", "fits", "sms_parts", "sms_text"]
 

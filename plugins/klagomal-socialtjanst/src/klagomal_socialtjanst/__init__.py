@@ -29,9 +29,9 @@ import types
 from collections.abc import Iterator, Mapping
 
 from klagomal import Organisation, QualityDimension, hookimpl
-from klagomal.deadlines import DeadlinePolicy
-from klagomal.errors import ConfigurationError
-from klagomal.model import Finding, Intake, Kind, Route
+from klagomal.core.errors import ConfigurationError
+from klagomal.core.model import Finding, Intake, Kind, Route
+from klagomal.deadlines.policies import DeadlinePolicy
 from klagomal.reports import ReportScope, ReportSection, ReportTable
 
 __all__ = [
@@ -106,7 +106,7 @@ class Settings:
     ``[insticksmodul.socialtjanst]``, with defaults that fit Exempelkommun.
 
     Each setting is checked when it is read, and a wrong one raises
-    :class:`~klagomal.errors.ConfigurationError` with a Swedish message.  A
+    :class:`~klagomal.core.errors.ConfigurationError` with a Swedish message.  A
     hook that raises is skipped by klagomal with a note on the case, so one
     wrong setting stops only the hooks that read it: a misspelt keyword
     table does not make the förvaltning's cases public.

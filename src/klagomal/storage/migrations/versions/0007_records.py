@@ -20,7 +20,7 @@ depends_on = None
 
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
-#: The hash the first audit entry chains to (klagomal.audit.GENESIS).
+#: The hash the first audit entry chains to (klagomal.records.audit.GENESIS).
 GENESIS = "0" * 64
 
 

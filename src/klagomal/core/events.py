@@ -1,0 +1,440 @@
+"""Events: the append-only history that is the source of truth of a case.
+
+An :class:`Event` is an envelope (which case, which position in its history,
+on which day, by whom) around one payload class per kind of step.  Payloads
+hold exactly what the step decided, including derived dates such as a new
+deadline, so that replaying the history never needs the calendar or the
+organisation again and always gives the same case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+import attrs
+
+from klagomal.core.i18n import _
+from klagomal.core.model import AnswerMode, Contact, Kind, Level
+
+__all__ = [
+    "APPEAL",
+    "EVENT_TYPES",
+    "FAULT_REPORT",
+    "GUIDANCE_ROUTES",
+    "Acknowledged",
+    "ActionRecorded",
+    "Answered",
+    "Closed",
+    "Described",
+    "Escalated",
+    "Event",
+    "EventData",
+    "Forwarded",
+    "Guided",
+    "Informed",
+    "MessageReceived",
+    "Paused",
+    "Postponed",
+    "PraisePassedOn",
+    "Reclassified",
+    "Registered",
+    "ResolvedAtOnce",
+    "Resumed",
+    "SecrecyLifted",
+    "SecrecyMarked",
+    "event_label",
+]
+
+
+@attrs.frozen
+class Registered:
+    """The case was registered (R8).  ``handler`` is set when the routine
+    assigns one at once: the nearest manager for a serious complaint (R15).
+
+    ``secrecy`` is the legal ground when the case is marked secret from the
+    start (a förvaltning's default); ``notes`` are what plugins told the
+    handler at intake (how the case was routed, warnings), with the plugin's
+    name.  ``external_id`` is the case's id in another system it was
+    bulk-imported from (:mod:`klagomal.intake.bulk`).
+    """
+
+    TYPE: ClassVar[str] = "registered"
+
+    kind: Kind
+    channel: str
+    unit: str
+    department: str
+    text: str
+    received: dt.date
+    acknowledge_by: dt.date
+    contact: Contact | None = None
+    dimensions: tuple[str, ...] = ()
+    serious: bool = False
+    handler: str | None = None
+    secrecy: str | None = None
+    notes: tuple[str, ...] = ()
+    #: The case's id in the system it was bulk-imported from, if any; unique.
+    external_id: str | None = None
+    #: The register entry's short description (OSL 5 kap. 1 §), by the registrar.
+    summary: str | None = None
+
+
+@attrs.frozen
+class Reclassified:
+    """The kind was corrected.  Never away from ``klagomal`` (R2)."""
+
+    TYPE: ClassVar[str] = "reclassified"
+
+    kind: Kind
+    reason: str
+
+
+@attrs.frozen
+class Forwarded:
+    """The case was sent on to the unit it concerns (R12).
+
+    ``acknowledge_by`` is the deadline for the besked after the hop: the
+    original one while no besked has been given (the person has waited since
+    receipt), a new one counted from the hop when a besked had already been
+    given by the unit that passed the case on.
+    """
+
+    TYPE: ClassVar[str] = "forwarded"
+
+    from_unit: str
+    to_unit: str
+    department: str
+    acknowledge_by: dt.date
+    handler: str | None = None
+    #: The secrecy marking the case gets at the new unit (a case forwarded
+    #: into social services becomes secret); ``None`` keeps the case's own.
+    secrecy: str | None = None
+
+
+@attrs.frozen
+class Acknowledged:
+    """The person was told who handles the case and by when (besked, R7)."""
+
+    TYPE: ClassVar[str] = "acknowledged"
+
+    handler: str
+    respond_by: dt.date
+
+
+@attrs.frozen
+class Informed:
+    """The person was told how the handling proceeds (R9)."""
+
+    TYPE: ClassVar[str] = "informed"
+
+    text: str
+
+
+@attrs.frozen
+class Postponed:
+    """A new promised date, with the reason (R11).  ``in_time`` records whether
+    the person was told before the old date had passed."""
+
+    TYPE: ClassVar[str] = "postponed"
+
+    respond_by: dt.date
+    previous: dt.date
+    reason: str
+    in_time: bool
+
+
+@attrs.frozen
+class Paused:
+    """The clock stopped while the case waits for the person, for example for
+    details that are missing.  Until :class:`Resumed` the promised date does
+    not come closer and the case is never overdue."""
+
+    TYPE: ClassVar[str] = "paused"
+
+    reason: str
+
+
+@attrs.frozen
+class Resumed:
+    """The clock runs again.  The promised date moved by the working days the
+    clock stood still, so the handler has the time that was left (R10)."""
+
+    TYPE: ClassVar[str] = "resumed"
+
+    respond_by: dt.date
+    previous: dt.date
+    paused_days: int
+
+
+@attrs.frozen
+class Answered:
+    """The case was answered, in writing or orally (R13)."""
+
+    TYPE: ClassVar[str] = "answered"
+
+    mode: AnswerMode
+    text: str
+
+
+@attrs.frozen
+class ActionRecorded:
+    """An action taken about what the feedback showed (R16)."""
+
+    TYPE: ClassVar[str] = "action_recorded"
+
+    text: str
+
+
+@attrs.frozen
+class Closed:
+    """The case was closed.  ``satisfied`` is ``None`` for an anonymous case,
+    whose opinion of the outcome cannot be known."""
+
+    TYPE: ClassVar[str] = "closed"
+
+    satisfied: bool | None
+
+
+@attrs.frozen
+class Escalated:
+    """A person who was not satisfied took the case to the next level
+    (R19–R21); it gets a new acknowledgement deadline."""
+
+    TYPE: ClassVar[str] = "escalated"
+
+    level: Level
+    reason: str
+    handler: str
+    acknowledge_by: dt.date
+
+
+@attrs.frozen
+class PraisePassedOn:
+    """Praise was passed on to the staff it concerns (R22)."""
+
+    TYPE: ClassVar[str] = "praise_passed_on"
+
+    recipients: tuple[str, ...]
+    text: str = ""
+
+
+@attrs.frozen
+class MessageReceived:
+    """The person wrote again about the case (a reply by e-mail, threaded
+    into the case by the intake).  It changes nothing but the record: the
+    handler reads it in the case's history.
+
+    :param text: the person's new text (the quoted earlier message left out).
+    :param sender: who wrote it, as the message said.
+    :param message: the intake's key of the stored message (its Message-ID),
+        whose raw bytes and attachments are kept.
+    :param attachments: the file names of the attachments kept with it.
+    """
+
+    TYPE: ClassVar[str] = "message_received"
+
+    text: str
+    sender: str | None = None
+    message: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ResolvedAtOnce:
+    """The one who received the feedback put it right at once, on the phone
+    or at the counter (R14, R29): the besked, the (oral) answer and the
+    closing in one step.  Counted as such in statistics.
+
+    :param handler: who resolved it.
+    :param text: what was done.
+    :param satisfied: whether the person said they were satisfied; ``None``
+        when they did not say.
+    """
+
+    TYPE: ClassVar[str] = "resolved_at_once"
+
+    handler: str
+    text: str
+    satisfied: bool | None = True
+
+
+#: The other routes a matter may also need (R3).
+APPEAL = "overklagande"
+FAULT_REPORT = "felanmalan"
+GUIDANCE_ROUTES = (APPEAL, FAULT_REPORT)
+
+
+@attrs.frozen
+class Guided:
+    """The person was told that another route also applies (R3): an appeal
+    of an authority decision (överklagande) or a fault report (felanmälan).
+    The case itself goes on as before.
+
+    :param route: :data:`APPEAL` or :data:`FAULT_REPORT`.
+    :param text: the handler's guidance: where and how.
+    :param decision: for an appeal, the decision it concerns.
+    :param appeal_to: for an appeal, the authority the appeal is sent to
+        (the one that made the decision, which forwards it to the court).
+    :param appeal_by: for an appeal, the last day it can arrive: three weeks
+        after the person was told of the decision (förvaltningslagen 44 §),
+        moved to the next working day when that is a Saturday, Sunday or
+        holiday (lagen om beräkning av lagstadgad tid).
+    """
+
+    TYPE: ClassVar[str] = "guided"
+
+    route: str
+    text: str
+    decision: str | None = None
+    appeal_to: str | None = None
+    appeal_by: dt.date | None = None
+
+
+@attrs.frozen
+class Described:
+    """The handler wrote or changed the register entry's short description
+    of what the case is about (OSL 5 kap. 1 §, R27).  It is public unless
+    the case is secret, so it is written for the public register: no name,
+    no personal details, apart from the person's own text."""
+
+    TYPE: ClassVar[str] = "described"
+
+    summary: str
+
+
+@attrs.frozen
+class SecrecyMarked:
+    """A handler marked the case, or parts of it, as secret (R27).
+
+    The marking is a warning to whoever handles a request for the document:
+    the assessment under offentlighets- och sekretesslagen (OSL) is made at
+    each request, and the marking says on which ground to make it.
+
+    :param ground: the legal ground, such as ``"OSL 26 kap. 1 §"``.
+    :param parts: the steps (event numbers) whose texts are secret; empty
+        for the whole case: the person's text, every text written in it and
+        who the person is.
+    :param reason: why, for the next handler.
+    """
+
+    TYPE: ClassVar[str] = "secrecy_marked"
+
+    ground: str
+    parts: tuple[int, ...] = ()
+    reason: str = ""
+
+
+@attrs.frozen
+class SecrecyLifted:
+    """A handler lifted the secrecy marking of the whole case (R27); the
+    markings of single parts stay."""
+
+    TYPE: ClassVar[str] = "secrecy_lifted"
+
+    reason: str
+
+
+EventData = (
+    Registered
+    | Reclassified
+    | Forwarded
+    | Acknowledged
+    | Informed
+    | Postponed
+    | Paused
+    | Resumed
+    | Answered
+    | ActionRecorded
+    | Closed
+    | Escalated
+    | PraisePassedOn
+    | Guided
+    | MessageReceived
+    | ResolvedAtOnce
+    | Described
+    | SecrecyMarked
+    | SecrecyLifted
+)
+
+#: Every payload class by its stable type id.
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.TYPE: cls
+    for cls in (
+        Registered,
+        Reclassified,
+        Forwarded,
+        Acknowledged,
+        Informed,
+        Postponed,
+        Paused,
+        Resumed,
+        Answered,
+        ActionRecorded,
+        Closed,
+        Escalated,
+        PraisePassedOn,
+        Guided,
+        MessageReceived,
+        ResolvedAtOnce,
+        Described,
+        SecrecyMarked,
+        SecrecyLifted,
+    )
+}
+
+
+def event_label(type_id: str) -> str:
+    """The Swedish display label of an event type id, such as ``"acknowledged"``."""
+    labels = {
+        "registered": _("Registrerat"),
+        "reclassified": _("Typ ändrad"),
+        "forwarded": _("Vidarebefordrat"),
+        "acknowledged": _("Besked givet"),
+        "informed": _("Information lämnad"),
+        "postponed": _("Nytt svarsdatum"),
+        "paused": _("Pausat i väntan på personen"),
+        "resumed": _("Återupptaget"),
+        "answered": _("Besvarat"),
+        "action_recorded": _("Åtgärd registrerad"),
+        "closed": _("Avslutat"),
+        "escalated": _("Lyft till nästa nivå"),
+        "praise_passed_on": _("Beröm vidarebefordrat"),
+        "guided": _("Vägledning om annan väg"),
+        "message_received": _("Meddelande från personen"),
+        "resolved_at_once": _("Löst direkt"),
+        "described": _("Kort beskrivning i diariet"),
+        "secrecy_marked": _("Sekretessmarkerat"),
+        "secrecy_lifted": _("Sekretessmarkering hävd"),
+    }
+    return labels.get(type_id, type_id)
+
+
+@attrs.frozen
+class Event:
+    """One step in a case's history.
+
+    :param reference: the case.
+    :param seq: position in the case's history, from 1, without gaps.
+    :param day: the business date the step was taken on.
+    :param recorded_at: when it was stored.
+    :param actor: who took the step, when known.
+    :param data: what happened.
+    """
+
+    reference: str
+    seq: int
+    day: dt.date
+    recorded_at: dt.datetime
+    data: EventData
+    actor: str | None = None
+
+    @property
+    def type(self) -> str:
+        """The payload's stable type id, such as ``"acknowledged"``."""
+        return self.data.TYPE
+
+    @property
+    def label(self) -> str:
+        """The Swedish display label of the event's type."""
+        return event_label(self.type)

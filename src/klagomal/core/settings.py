@@ -1,0 +1,311 @@
+"""The kommun's letterhead and delivery settings, from the organisation file.
+
+Letters carry the kommun's name, logo text, signature and contact details
+(:class:`KommunProfile`, keys in ``[kommun]``), and notices are delivered as
+the table ``[utskick]`` says (:class:`DeliverySettings`)::
+
+    [kommun]
+    id = "exempelkommun"
+    namn = "Exempelkommun"
+    systemagare = "klf"
+    logotyp = "EXEMPELKOMMUN"                   # the logo text at the top of a letter
+    adress = "Box 1, 123 45 Exempelstad"
+    telefon = "0123-45 00 00"
+    epost = "kommun@exempelkommun.se"
+    webbplats = "https://www.exempelkommun.se"
+    signatur = "Välkommen att höra av dig igen!"
+
+    [utskick]
+    avsandare = "Exempelkommun <synpunkter@exempelkommun.se>"
+    svarsadress = "synpunkter@exempelkommun.se" # Reply-To: replies come back into the case
+    leverans = "kommando"                       # or "direkt": deliver at once after each step
+    epost = "smtp"                              # the notifier for e-mail
+    brev = "utskrift"                           # the notifier for letters on paper
+    katalog = "utskick"                         # where the file notifiers write
+    max_forsok = 8
+
+    [utskick.smtp]
+    vard = "smtp.exempelkommun.se"
+    port = 587
+    sakerhet = "starttls"                       # "starttls", "ssl" or "ingen"
+    anvandare = "klagomal"
+    losenord_miljovariabel = "KLAGOMAL_SMTP_LOSENORD"
+    tidsgrans = 30
+
+The password is never written in the file: it is read from the environment
+variable the file names, when the e-mail notifier connects.  Every key is
+optional; the defaults suit a developer's machine (notices are written as
+files to ``utskick/``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from typing import NoReturn, Protocol
+
+import attrs
+
+from klagomal.core.i18n import _
+
+__all__ = [
+    "DELIVERY_MODES",
+    "PROFILE_KEYS",
+    "SMTP_SECURITY",
+    "DeliverySettings",
+    "IntakeSettings",
+    "KommunProfile",
+    "ReportSettings",
+    "SmtpSettings",
+    "parse_delivery",
+    "parse_intake",
+    "parse_profile",
+    "parse_reports",
+]
+
+#: ``kommando``: notices wait in the outbox for ``klagomal deliver``;
+#: ``direkt``: each step delivers its own notices right after its commit.
+DELIVERY_MODES = ("kommando", "direkt")
+
+#: How the SMTP connection is protected.
+SMTP_SECURITY = ("starttls", "ssl", "ingen")
+
+PROFILE_KEYS = ("logotyp", "adress", "telefon", "epost", "webbplats", "signatur")
+
+
+@attrs.frozen
+class KommunProfile:
+    """The kommun's letterhead: what every letter shows besides the handler's
+    own name and unit.  Every field is optional."""
+
+    logo_text: str | None = None
+    """A line of text in place of a logo, such as ``"EXEMPELKOMMUN"``."""
+    address: str | None = None
+    """The kommun's postal address."""
+    phone: str | None = None
+    """The kommun's switchboard."""
+    email: str | None = None
+    """The kommun's general mailbox."""
+    website: str | None = None
+    """The kommun's website."""
+    signature: str | None = None
+    """A closing line under every letter's signature."""
+
+
+@attrs.frozen
+class SmtpSettings:
+    """How the e-mail notifier reaches the kommun's mail server."""
+
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    password_variable: str = "KLAGOMAL_SMTP_LOSENORD"
+    timeout: float = 30.0
+
+    def password(self) -> str | None:
+        """The password from the environment, or ``None`` when the variable is not set."""
+        return os.environ.get(self.password_variable) or None
+
+
+@attrs.frozen
+class DeliverySettings:
+    """How notices leave the outbox (:mod:`klagomal.notices.outbox`)."""
+
+    sender: str | None = None
+    """The ``From`` of every e-mail, such as ``"Exempelkommun <synpunkter@exempelkommun.se>"``."""
+    reply_to: str | None = None
+    """The ``Reply-To``: where replies go, so they can be threaded into the case."""
+    mode: str = "kommando"
+    """One of :data:`DELIVERY_MODES`."""
+    email_notifier: str | None = None
+    """The notifier for notices by e-mail; by default ``smtp`` when
+    ``[utskick.smtp]`` names a host, else ``fil`` (``.eml`` files)."""
+    letter_notifier: str = "utskrift"
+    """The notifier for notices on paper (printable HTML letters)."""
+    folder: str = "utskick"
+    """Where the file notifiers write, relative to the working directory."""
+    max_attempts: int = 8
+    """How often a notice is tried before automatic retries stop."""
+    smtp: SmtpSettings = SmtpSettings()
+
+    @property
+    def notifier_for_email(self) -> str:
+        """The notifier that delivers e-mail notices."""
+        if self.email_notifier:
+            return self.email_notifier
+        return "smtp" if self.smtp.host else "fil"
+
+
+@attrs.frozen
+class IntakeSettings:
+    """Where feedback that names no unit lands (``[intag]``): e-mail to the
+    kommun's shared mailbox, reply cards without a unit.  That unit reads it
+    and forwards it to the unit it concerns (R12)."""
+
+    unit: str | None = None
+    """The receiving unit (``enhet``), such as the kommun's contact centre."""
+    kind: str = "forslag"
+    """The kind (``typ``) of an e-mail that does not say what it is.  A
+    suggestion by default, because the person decides what is a complaint
+    (R2): a suggestion can still become a complaint or praise, a complaint
+    can never become anything else."""
+
+
+@attrs.frozen
+class ReportSettings:
+    """Reports (``[rapporter]``): when the second half-year starts, to match
+    the kommun's budget forecasts (R18), and the disclosure threshold of the
+    politicians' report."""
+
+    second_half: tuple[int, int] = (7, 1)
+    """(month, day) the second half-year starts (``halvar2``, ``"09-01"``)."""
+    threshold: int = 3
+    """Counts below this are shown as ``<N`` in the politicians' report (``undertryck_under``)."""
+
+
+class TableReader(Protocol):
+    """How the organisation file's parser reads a table's values, naming the
+    file, the table and the key when one is wrong
+    (:class:`klagomal.core.organisation` uses its own parser)."""
+
+    def fail(self, message: str) -> NoReturn: ...
+
+    def check_keys(self, table: Mapping[str, object], allowed: Iterable[str], where: str) -> None: ...
+
+    def optional_text(self, table: Mapping[str, object], key: str, where: str) -> str | None: ...
+
+    def email(self, table: Mapping[str, object], key: str, where: str) -> str | None: ...
+
+    def number(
+        self, table: Mapping[str, object], key: str, where: str, low: float, high: float
+    ) -> float | None: ...
+
+
+def _table(value: object, where: str, reader: TableReader) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        reader.fail(_("{where} ska vara en tabell").format(where=where))
+    return value
+
+
+def parse_profile(kommun: Mapping[str, object], reader: TableReader) -> KommunProfile:
+    """The letterhead keys of ``[kommun]`` (the caller checks the other keys)."""
+    where = "[kommun]"
+    values = {key: reader.optional_text(kommun, key, where) for key in PROFILE_KEYS}
+    return KommunProfile(
+        logo_text=values["logotyp"],
+        address=values["adress"],
+        phone=values["telefon"],
+        email=values["epost"],
+        website=values["webbplats"],
+        signature=values["signatur"],
+    )
+
+
+def parse_delivery(table: object, reader: TableReader) -> DeliverySettings:
+    """The table ``[utskick]``; *reader* raises the organisation file's error."""
+    if table is None:
+        return DeliverySettings()
+    where = "[utskick]"
+    table = _table(table, where, reader)
+    reader.check_keys(
+        table,
+        ("avsandare", "svarsadress", "leverans", "epost", "brev", "katalog", "max_forsok", "smtp"),
+        where,
+    )
+    mode = reader.optional_text(table, "leverans", where) or "kommando"
+    if mode not in DELIVERY_MODES:
+        reader.fail(
+            _("{where}: 'leverans' ska vara {modes}, inte '{mode}'").format(
+                where=where, modes=" eller ".join(DELIVERY_MODES), mode=mode
+            )
+        )
+    for key in ("avsandare", "svarsadress"):
+        # A mailbox, which may carry a name: "Exempelkommun <synpunkter@exempelkommun.se>".
+        address = reader.optional_text(table, key, where)
+        if address is not None and "@" not in address:
+            reader.fail(
+                _("{where}: '{key}' är ingen e-postadress: '{value}'").format(
+                    where=where, key=key, value=address
+                )
+            )
+    attempts = reader.number(table, "max_forsok", where, 1, 100)
+    smtp_where = "[utskick.smtp]"
+    smtp_table = _table(table.get("smtp", {}), smtp_where, reader)
+    reader.check_keys(
+        smtp_table,
+        ("vard", "port", "sakerhet", "anvandare", "losenord_miljovariabel", "tidsgrans"),
+        smtp_where,
+    )
+    security = reader.optional_text(smtp_table, "sakerhet", smtp_where) or "starttls"
+    if security not in SMTP_SECURITY:
+        reader.fail(
+            _("{where}: 'sakerhet' ska vara {allowed}, inte '{value}'").format(
+                where=smtp_where, allowed=", ".join(SMTP_SECURITY), value=security
+            )
+        )
+    port = reader.number(smtp_table, "port", smtp_where, 1, 65535)
+    if port is not None and not isinstance(port, int):
+        reader.fail(_("{where}: 'port' ska vara ett heltal").format(where=smtp_where))
+    timeout = reader.number(smtp_table, "tidsgrans", smtp_where, 1, 600)
+    smtp = SmtpSettings(
+        host=reader.optional_text(smtp_table, "vard", smtp_where),
+        port=int(port) if port is not None else (465 if security == "ssl" else 587),
+        security=security,
+        user=reader.optional_text(smtp_table, "anvandare", smtp_where),
+        password_variable=reader.optional_text(smtp_table, "losenord_miljovariabel", smtp_where)
+        or "KLAGOMAL_SMTP_LOSENORD",
+        timeout=float(timeout) if timeout is not None else 30.0,
+    )
+    return DeliverySettings(
+        sender=reader.optional_text(table, "avsandare", where),
+        reply_to=reader.optional_text(table, "svarsadress", where),
+        mode=mode,
+        email_notifier=reader.optional_text(table, "epost", where),
+        letter_notifier=reader.optional_text(table, "brev", where) or "utskrift",
+        folder=reader.optional_text(table, "katalog", where) or "utskick",
+        max_attempts=int(attempts) if attempts is not None else 8,
+        smtp=smtp,
+    )
+
+
+def parse_intake(table: object, reader: TableReader) -> IntakeSettings:
+    """The table ``[intag]``; the organisation checks that the unit exists."""
+    if table is None:
+        return IntakeSettings()
+    where = "[intag]"
+    table = _table(table, where, reader)
+    reader.check_keys(table, ("enhet", "typ"), where)
+    kind = reader.optional_text(table, "typ", where) or "forslag"
+    if kind not in ("klagomal", "forslag", "berom"):
+        reader.fail(
+            _("{where}: 'typ' ska vara klagomal, forslag eller berom, inte '{kind}'").format(
+                where=where, kind=kind
+            )
+        )
+    return IntakeSettings(unit=reader.optional_text(table, "enhet", where), kind=kind)
+
+
+def parse_reports(table: object, reader: TableReader) -> ReportSettings:
+    """The table ``[rapporter]``."""
+    if table is None:
+        return ReportSettings()
+    where = "[rapporter]"
+    table = _table(table, where, reader)
+    reader.check_keys(table, ("halvar2", "undertryck_under"), where)
+    second = reader.optional_text(table, "halvar2", where) or "07-01"
+    try:
+        month, day = (int(part) for part in second.split("-"))
+        dt.date(2001, month, day)  # a day that exists every year
+        if (month, day) == (1, 1):
+            raise ValueError
+    except ValueError:
+        reader.fail(
+            _(
+                "{where}: 'halvar2' ska vara en dag i formen MM-DD, till exempel \"09-01\", inte '{value}'"
+            ).format(where=where, value=second)
+        )
+    # Below 3 protects nothing: "<2" can only be 1, and "<1" hides nothing.
+    threshold = reader.number(table, "undertryck_under", where, 3, 100)
+    return ReportSettings((month, day), int(threshold) if threshold is not None else 3)

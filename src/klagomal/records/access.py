@@ -1,0 +1,455 @@
+"""Who may do what: users, roles and the access check (R27).
+
+Every operation of :class:`~klagomal.Klagomal` is taken by an acting
+:class:`User` and checked here before anything is read or written.  There are
+five roles:
+
+``systemagare``
+    The system owner (R24, in Exempelkommun Kommunledningsförvaltningen):
+    everything, in every förvaltning, including export, import, disposal
+    (gallring) and the audit log.
+``forvaltningsadmin``
+    A förvaltning's administrator: everything about the cases of their own
+    förvaltningar, including a person's data (GDPR) and the outbox.
+``chef``
+    A manager: the cases of the units they head and every unit below them
+    (their subtree), and the statistics of those units.
+``handlaggare``
+    A handler: the cases they are responsible for and the cases of their
+    units; they may register feedback for any unit (R29: the one who
+    first receives it registers it, whichever unit it concerns).
+``lasare``
+    A reader: statistics only (the report for the politicians, timeliness);
+    never a case, a text or a name.
+
+Skyddade personuppgifter are shown only to a user with ``skyddade = true``
+(or the system owner) who may also read the case; everyone else sees
+:data:`PROTECTED_PLACEHOLDER` in its place.
+
+Where users come from is a hook, ``klagomal_identify``: the built-in source
+reads the ``[[anvandare]]`` tables of the organisation file, and an embedding
+application plugs in its own (its single sign-on, AD groups) by implementing
+it.  The reserved user ``system`` (role ``systemagare``) is the identity of
+scheduled jobs such as ``klagomal deliver``; a kommun that does not want it
+turns it off with ``[behorighet] systemanvandare = false``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+from klagomal.core.errors import AccessDeniedError
+from klagomal.core.i18n import _
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.core.model import Case, Contact
+    from klagomal.core.organisation import Organisation
+
+__all__ = [
+    "PROTECTED_PLACEHOLDER",
+    "SYSTEM_USER",
+    "AccessPolicy",
+    "Operation",
+    "Role",
+    "User",
+    "parse_users",
+]
+
+
+class Role(enum.StrEnum):
+    """The five roles of klagomal's access control."""
+
+    SYSTEM_OWNER = "systemagare"
+    DEPARTMENT_ADMIN = "forvaltningsadmin"
+    MANAGER = "chef"
+    HANDLER = "handlaggare"
+    READER = "lasare"
+
+    @property
+    def label(self) -> str:
+        """Swedish display label."""
+        return {
+            "systemagare": _("systemägare"),
+            "forvaltningsadmin": _("förvaltningsadministratör"),
+            "chef": _("chef"),
+            "handlaggare": _("handläggare"),
+            "lasare": _("läsare (bara statistik)"),
+        }[self.value]
+
+
+class Operation(enum.StrEnum):
+    """Every kind of operation the access check knows.  The values are the
+    ``action`` of the audit log's entries."""
+
+    REGISTER = "registrera"
+    """Register new feedback (also received e-mail and reply cards)."""
+    READ = "lasa"
+    """Read one case: its text, contact, history, letters, attachments."""
+    LIST = "lista"
+    """List cases (worklists); only the cases the user may read are listed."""
+    HANDLE = "handlagga"
+    """Take a step in a case: forward, acknowledge, answer, describe, ..."""
+    SECRECY = "sekretess"
+    """Mark a case secret or lift the marking."""
+    STATISTICS = "statistik"
+    """Numbers only: the politicians' report, timeliness figures."""
+    STAFF_REPORT = "personalrapport"
+    """The staff report, which quotes praise and lists actions taken."""
+    REGISTER_LIST = "diarium"
+    """The public register list (OSL 5 kap.): public by law."""
+    EXTRACT = "utlamnande"
+    """A public extract of a case, with personal data masked."""
+    PERSON_DATA = "personuppgifter"
+    """Everything about one person (GDPR article 15), and anonymising them."""
+    DELIVER = "utskick"
+    """Deliver notices and look at or re-queue the outbox."""
+    REMIND = "paminnelser"
+    """Send the reminders to handlers and managers."""
+    EXPORT = "exportera"
+    """Export the whole database."""
+    IMPORT = "importera"
+    """Import an export or cases from another system."""
+    DISPOSE = "gallra"
+    """Dispose of data under the kommun's disposal rules."""
+    AUDIT = "granska"
+    """Read and verify the audit log."""
+    ADMINISTER = "administrera"
+    """Create or upgrade the database schema (``klagomal init``)."""
+    BACKDATE = "efterregistrera"
+    """Date a step before the real date (``klagomal --today``), within the
+    organisation file's bound (``[behorighet] efterregistrering_dagar``);
+    the system owner without bound."""
+
+    @property
+    def label(self) -> str:
+        """Swedish display label."""
+        return _OPERATION_LABELS[self.value]
+
+
+_OPERATION_LABELS = {
+    "registrera": _("registrera synpunkter"),
+    "lasa": _("läsa ärenden"),
+    "lista": _("lista ärenden"),
+    "handlagga": _("handlägga ärenden"),
+    "sekretess": _("sekretessmarkera ärenden"),
+    "statistik": _("ta fram statistik"),
+    "personalrapport": _("ta fram rapporten till personalen"),
+    "diarium": _("ta fram diarieförteckningen"),
+    "utlamnande": _("lämna ut ärenden"),
+    "personuppgifter": _("hantera en persons uppgifter (GDPR)"),
+    "utskick": _("skicka och se utskick"),
+    "paminnelser": _("skicka påminnelser"),
+    "exportera": _("exportera databasen"),
+    "importera": _("importera ärenden"),
+    "gallra": _("gallra"),
+    "granska": _("granska granskningsloggen"),
+    "administrera": _("skapa och uppgradera databasen"),
+    "efterregistrera": _("datera steg i efterhand"),
+}
+
+#: What a handler does with the cases in their scope; the other roles add to it.
+_CASE_WORK = frozenset(
+    {
+        Operation.REGISTER,
+        Operation.READ,
+        Operation.LIST,
+        Operation.HANDLE,
+        Operation.SECRECY,
+        Operation.STATISTICS,
+        Operation.REGISTER_LIST,
+        Operation.EXTRACT,
+    }
+)
+
+#: What each role may do.  Operations on a case are further limited to the
+#: cases in the user's scope (:meth:`AccessPolicy.scope`).
+PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
+    Role.SYSTEM_OWNER: frozenset(Operation),
+    Role.DEPARTMENT_ADMIN: _CASE_WORK
+    | {
+        Operation.STAFF_REPORT,
+        Operation.PERSON_DATA,
+        Operation.DELIVER,
+        Operation.REMIND,
+        Operation.BACKDATE,
+    },
+    Role.MANAGER: _CASE_WORK | {Operation.STAFF_REPORT, Operation.BACKDATE},
+    Role.HANDLER: _CASE_WORK,
+    Role.READER: frozenset({Operation.STATISTICS, Operation.REGISTER_LIST}),
+}
+
+#: Operations that concern one case and so also need the case in scope.
+CASE_OPERATIONS = frozenset(
+    {Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT, Operation.PERSON_DATA}
+)
+
+#: What a user who may not see a protected contact sees in its place.
+PROTECTED_PLACEHOLDER = "[skyddade personuppgifter]"
+
+_USER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
+
+
+@attrs.frozen
+class User:
+    """Someone acting in klagomal.
+
+    :param id: the login name (``[A-Za-z0-9._@-]``), recorded in the audit log
+        and as the actor of the steps they take.
+    :param name: the display name; a handler's cases are those whose
+        handler is this name.
+    :param departments: the förvaltningar a ``forvaltningsadmin`` administers;
+        for a ``lasare``, the förvaltningar whose statistics they may see
+        (empty: the whole kommun's).
+    :param units: the units of a ``handlaggare``, or the units a ``chef``
+        heads (besides those the organisation file names them chef of).
+    :param sees_protected: may see skyddade personuppgifter in the cases
+        they may read (``skyddade = true``).
+    """
+
+    id: str
+    name: str
+    role: Role
+    departments: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    sees_protected: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not _USER_ID.match(self.id):
+            raise AccessDeniedError(
+                None,
+                None,
+                _("'{id}' är inget giltigt användar-id (bokstäver a–z, siffror, . _ @ -)").format(id=self.id),
+            )
+
+    def describe(self) -> str:
+        """``"name (id, role)"`` for messages."""
+        return f"{self.name} ({self.id}, {self.role.label})"
+
+
+#: The identity of scheduled jobs and scripts (``KLAGOMAL_USER=system``).
+SYSTEM_USER = User(id="system", name="klagomal", role=Role.SYSTEM_OWNER, sees_protected=True)
+
+
+class TableReader(Protocol):
+    """The part of the organisation file's parser the user tables need."""
+
+    def fail(self, message: str) -> object: ...
+
+    def check_keys(self, table: Mapping[str, object], allowed: Iterable[str], where: str) -> None: ...
+
+    def optional_text(self, table: Mapping[str, object], key: str, where: str) -> str | None: ...
+
+
+def parse_users(
+    tables: object, reader: TableReader, units: Collection[str], departments: Collection[str]
+) -> dict[str, User]:
+    """The users of the organisation file's ``[[anvandare]]`` tables, by id."""
+    if tables is None:
+        return {}
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        reader.fail(_("'anvandare' ska vara tabeller: [[anvandare]]"))
+        return {}
+    users: dict[str, User] = {}
+    for index, table in enumerate(tables, 1):
+        where = f"[[anvandare]] {index}"
+        reader.check_keys(table, ("id", "namn", "roll", "forvaltningar", "enheter", "skyddade"), where)
+        user_id = reader.optional_text(table, "id", where)
+        name = reader.optional_text(table, "namn", where)
+        role_text = reader.optional_text(table, "roll", where)
+        if not user_id or not name or not role_text:
+            reader.fail(_("{where}: 'id', 'namn' och 'roll' måste anges").format(where=where))
+            continue
+        where = f"[[anvandare]] '{user_id}'"
+        if user_id in users or user_id == SYSTEM_USER.id:
+            reader.fail(_("{where}: användaren finns redan").format(where=where))
+        try:
+            role = Role(role_text)
+        except ValueError:
+            reader.fail(
+                _("{where}: okänd roll '{role}' (roller: {roles})").format(
+                    where=where, role=role_text, roles=", ".join(r.value for r in Role)
+                )
+            )
+            continue
+        lists: dict[str, tuple[str, ...]] = {}
+        for key, known in (("forvaltningar", departments), ("enheter", units)):
+            value = table.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                reader.fail(_("{where}: '{key}' ska vara en lista med id").format(where=where, key=key))
+                value = []
+            for item in value:
+                if item not in known:
+                    reader.fail(
+                        _("{where}: '{key}' nämner okänt id '{id}'").format(where=where, key=key, id=item)
+                    )
+            lists[key] = tuple(value)
+        protected = table.get("skyddade", False)
+        if not isinstance(protected, bool):
+            reader.fail(_("{where}: 'skyddade' ska vara true eller false").format(where=where))
+            protected = False
+        if role is Role.DEPARTMENT_ADMIN and not lists["forvaltningar"]:
+            reader.fail(
+                _("{where}: en förvaltningsadministratör måste ha 'forvaltningar'").format(where=where)
+            )
+        if role is Role.HANDLER and not lists["enheter"]:
+            reader.fail(_("{where}: en handläggare måste ha 'enheter'").format(where=where))
+        try:
+            users[user_id] = User(
+                id=user_id,
+                name=name,
+                role=role,
+                departments=lists["forvaltningar"],
+                units=lists["enheter"],
+                sees_protected=protected,
+            )
+        except AccessDeniedError as exc:
+            reader.fail(f"{where}: {exc.reason}")
+    return users
+
+
+@attrs.frozen
+class Scope:
+    """The cases a user may read: all, or those of some förvaltningar, some
+    units, or with the user as handler."""
+
+    everything: bool = False
+    departments: frozenset[str] = frozenset()
+    units: frozenset[str] = frozenset()
+    handler: str | None = None
+
+    def covers(self, case: Case) -> bool:
+        return (
+            self.everything
+            or case.department in self.departments
+            or case.unit in self.units
+            or (self.handler is not None and case.handler == self.handler)
+        )
+
+
+@attrs.frozen
+class AccessPolicy:
+    """The access check of one organisation."""
+
+    organisation: Organisation
+
+    def scope(self, user: User) -> Scope:
+        """The cases *user* may read."""
+        if user.role is Role.SYSTEM_OWNER:
+            return Scope(everything=True)
+        if user.role is Role.DEPARTMENT_ADMIN:
+            return Scope(departments=frozenset(user.departments))
+        if user.role is Role.MANAGER:
+            units = self.organisation.units
+            heads = set(user.units) | {u.id for u in units.values() if u.manager == user.name}
+            return Scope(
+                units=frozenset(unit for head in heads for unit in self.organisation.subtree(head)),
+                handler=user.name,
+            )
+        if user.role is Role.HANDLER:
+            return Scope(units=frozenset(user.units), handler=user.name)
+        return Scope()
+
+    def allows(self, user: User, operation: Operation) -> bool:
+        """Whether *user*'s role may do *operation* at all."""
+        return operation in PERMISSIONS[user.role]
+
+    def check(self, user: User | None, operation: Operation, case: Case | None = None) -> User:
+        """*user*, if they may do *operation* (on *case*); else
+        :class:`AccessDeniedError` naming the user, the operation, the case
+        and why."""
+        reference = case.reference if case is not None else None
+        if user is None:
+            raise AccessDeniedError(
+                operation,
+                reference,
+                _(
+                    "ingen användare är angiven; ange en med Klagomal(user=...), k.as_user(...) "
+                    "eller miljövariabeln KLAGOMAL_USER"
+                ),
+            )
+        if not self.allows(user, operation):
+            raise AccessDeniedError(
+                operation,
+                reference,
+                _("{user} får inte {operation}").format(user=user.describe(), operation=operation.label),
+                user=user,
+            )
+        if case is not None and operation in CASE_OPERATIONS and not self.scope(user).covers(case):
+            raise AccessDeniedError(
+                operation,
+                reference,
+                _("ärendet hör till {unit}, som {user} inte har behörighet till").format(
+                    unit=case.unit, user=user.describe()
+                ),
+                user=user,
+            )
+        return user
+
+    def check_units(self, user: User | None, operation: Operation, units: Sequence[str]) -> User:
+        """*user*, if they may do *operation* for every unit in *units*
+        (statistics of a förvaltning or a unit); an empty *units* means the
+        whole kommun."""
+        user = self.check(user, operation)
+        if user.role is Role.SYSTEM_OWNER:
+            return user
+        if user.role is Role.READER:
+            allowed: frozenset[str] | None = (
+                frozenset(u for d in user.departments for u in self.organisation.subtree(d))
+                if user.departments
+                else None
+            )
+        else:
+            scope = self.scope(user)
+            allowed = scope.units | frozenset(
+                u for d in scope.departments for u in self.organisation.subtree(d)
+            )
+        if allowed is None:
+            return user
+        outside = [u for u in units if u not in allowed] if units else ["kommunen"]
+        if outside:
+            raise AccessDeniedError(
+                operation,
+                None,
+                _("{user} har inte behörighet till {what}").format(
+                    user=user.describe(),
+                    what=_("hela kommunen") if not units else ", ".join(outside[:5]),
+                ),
+                user=user,
+            )
+        return user
+
+    def sees_protected(self, user: User | None, case: Case) -> bool:
+        """Whether *user* may see the protected contact of *case*."""
+        if not case.protected:
+            return True
+        if user is None:
+            return False
+        return self.sees_protected_at_all(user) and self.scope(user).covers(case)
+
+    def sees_protected_at_all(self, user: User) -> bool:
+        """Whether *user* may see skyddade personuppgifter in any case."""
+        return user.role is Role.SYSTEM_OWNER or (user.sees_protected and self.allows(user, Operation.READ))
+
+    def shown_contact(self, user: User | None, case: Case) -> Contact | None:
+        """The contact as *user* may see it: a protected contact becomes
+        :data:`PROTECTED_PLACEHOLDER` for one who may not see it."""
+        if case.contact is None or not case.protected or self.sees_protected(user, case):
+            return case.contact
+        return protected_stand_in(case.contact)
+
+
+def protected_stand_in(contact: Contact) -> Contact:
+    """What stands in for a protected contact wherever it may not be shown."""
+    return attrs.evolve(
+        contact,
+        name=PROTECTED_PLACEHOLDER,
+        email=None,
+        phone=None,
+        address=None,
+        personnummer=None,
+    )
