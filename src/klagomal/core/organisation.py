@@ -40,7 +40,7 @@ from klagomal.core.settings import (
     parse_profile,
     parse_reports,
 )
-from klagomal.records.access import User, parse_users
+from klagomal.core.users import User, parse_users
 from klagomal.records.disposal import DisposalRule, parse_rules
 
 __all__ = [
@@ -189,7 +189,7 @@ class Organisation:
     reports: ReportSettings = attrs.field(factory=ReportSettings)
     """Half-years and disclosure control of reports (``[rapporter]``)."""
     users: Mapping[str, User] = attrs.field(factory=dict, converter=_read_only_users, hash=False)
-    """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.records.access`)."""
+    """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.core.users`)."""
     system_user: bool = True
     """Whether the reserved user ``system`` exists (``[behorighet] systemanvandare``)."""
     backdating_days: int = 10
