@@ -40,6 +40,7 @@ from klagomal.core.errors import InvalidInputError, InvalidPersonNumberError, In
 from klagomal.core.events import (
     APPEAL,
     GUIDANCE_ROUTES,
+    TEXT_FIELDS,
     Acknowledged,
     ActionRecorded,
     Answered,
@@ -79,7 +80,6 @@ from klagomal.core.model import (
 from klagomal.core.organisation import Organisation
 from klagomal.core.text_rules import CONTACT_MAX, LINE_MAX, TEXT_MAX, check_text, clean_lines
 from klagomal.deadlines.policies import Deadlines, is_working_day
-from klagomal.records.disposal import TEXT_FIELDS
 
 __all__ = [
     "APPEAL_PERIOD",
@@ -230,7 +230,7 @@ def check_step_texts(data: _Payload, step: str, reference: str | None = None) ->
     rule and its line breaks as ``\\n``, every other text-valued field
     (ids, names, a sender) checked as one line, and the contact checked.
 
-    The free texts are those :data:`klagomal.records.disposal.TEXT_FIELDS` lists,
+    The free texts are those :data:`klagomal.core.events.TEXT_FIELDS` lists,
     so a text field added to a step is checked as soon as it is listed
     there.  Every decide function ends with this check.
 

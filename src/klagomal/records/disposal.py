@@ -102,27 +102,13 @@ from klagomal.core.disposal_rules import (
 )
 from klagomal.core.errors import CaseNotFoundError, ConfigurationError
 from klagomal.core.events import (
-    Acknowledged,
-    ActionRecorded,
-    Answered,
-    Closed,
-    Described,
-    Escalated,
+    KEPT_FIELDS,
+    OWN_FIELDS,
+    TEXT_FIELDS,
     Event,
     EventData,
-    Forwarded,
-    Guided,
-    Informed,
     MessageReceived,
-    Paused,
-    Postponed,
-    PraisePassedOn,
-    Reclassified,
     Registered,
-    ResolvedAtOnce,
-    Resumed,
-    SecrecyLifted,
-    SecrecyMarked,
 )
 from klagomal.core.i18n import _
 from klagomal.core.model import CaseState, Contact, Kind
@@ -420,68 +406,6 @@ def _scrubber(values: Iterable[str | None], replacement: str) -> Callable[[str],
         return _PHONE.sub(replacement, text)
 
     return scrub
-
-
-#: The free texts of each kind of event: replaced by the marker when the
-#: texts go, scrubbed of contact data when only the contact goes.  Besides
-#: these, ``Registered.contact`` and ``MessageReceived.sender`` are the
-#: contact, ``Registered.notes`` (what the intake and plugins told the
-#: handler, with the e-mail's subject line) are texts, and
-#: ``MessageReceived.attachments`` are file names.
-TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
-    Registered: ("text",),
-    Reclassified: ("reason",),
-    Forwarded: (),
-    Acknowledged: (),
-    Informed: ("text",),
-    Postponed: ("reason",),
-    Paused: ("reason",),
-    Resumed: (),
-    Answered: ("text",),
-    ActionRecorded: ("text",),
-    Closed: (),
-    Escalated: ("reason",),
-    PraisePassedOn: ("text",),
-    Guided: ("text", "decision"),
-    MessageReceived: ("text",),
-    ResolvedAtOnce: ("text",),
-    Described: (),
-    SecrecyMarked: ("reason",),
-    SecrecyLifted: ("reason",),
-}
-
-#: Text-valued fields that are never touched: what reports, deadlines and
-#: the register read, and the kommun's own officials.
-KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
-    # The register entry (OSL 5 kap. 1 §) and the legal ground of secrecy stay.
-    Registered: (
-        "channel",
-        "unit",
-        "department",
-        "dimensions",
-        "handler",
-        "secrecy",
-        "external_id",
-        "summary",
-    ),
-    Forwarded: ("from_unit", "to_unit", "department", "handler", "secrecy"),
-    Acknowledged: ("handler",),
-    Escalated: ("handler",),
-    # The staff the praise was passed on to.
-    PraisePassedOn: ("recipients",),
-    Guided: ("route", "appeal_to"),
-    # The key that threads the message, its Message-ID.
-    MessageReceived: ("message",),
-    ResolvedAtOnce: ("handler",),
-    Described: ("summary",),
-    SecrecyMarked: ("ground",),
-}
-
-#: The fields handled on their own (the contact, the notes, a sender, file names).
-OWN_FIELDS: dict[type[EventData], tuple[str, ...]] = {
-    Registered: ("contact", "notes"),
-    MessageReceived: ("sender", "attachments"),
-}
 
 
 @attrs.define
