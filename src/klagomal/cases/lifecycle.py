@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError, InvalidPersonNumberError, InvalidStepError
 from klagomal.core.events import (
     APPEAL,
@@ -335,13 +336,11 @@ def check_contact(contact: Contact, step: str = "register", reference: str | Non
     """*contact* checked against the text rule and the contact fields'
     lengths (:data:`~klagomal.core.text_rules.CONTACT_MAX`): one line each, a
     postal address may have several.  The e-mail address is checked and
-    normalised (:func:`klagomal.notices.mail.check_person_address`); blanks around
+    normalised (:func:`klagomal.core.email_rules.check_person_address`); blanks around
     a value are removed.
 
     :raises InvalidInputError: naming *step*, *reference* and the field.
     """
-    from klagomal.notices.mail import check_person_address
-
     name, email, phone, address = contact.name, contact.email, contact.phone, contact.address
     if (
         # The common case, for a bulk import's million rows: nothing to strip,

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Contact, Kind
@@ -447,10 +448,8 @@ _TRUE = frozenset({"on", "ja", "1", "true", "yes", "y"})
 
 def _email_usable(email: str) -> bool:
     """Whether registration will take *email*: the form asks the same check
-    (:func:`klagomal.notices.mail.check_person_address`), so that an address the
+    (:func:`klagomal.core.email_rules.check_person_address`), so that an address the
     form lets through is never refused after it, out of the form's reach."""
-    from klagomal.notices.mail import check_person_address
-
     try:
         check_person_address(email, step="webform")
     except InvalidInputError:
