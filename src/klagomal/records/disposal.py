@@ -75,6 +75,11 @@ equals a replay.
 Disposal is irreversible: the removed data exist nowhere in the database
 afterwards, and the log says only what kinds of data were removed, never
 what they were.  Backups follow the kommun's own backup routine.
+
+Why one module: planning, redacting, logging and performing a disposal are
+one routine over the same stored rows, and what each step may touch is the
+list above; the rules themselves, which the organisation file holds, are in
+:mod:`klagomal.core.disposal_rules`.
 """
 
 from __future__ import annotations
