@@ -25,6 +25,15 @@ Allowed steps (states in ``CaseState``)::
     escalate      avslutat, not satisfied, level < 3 -> registrerat at level + 1 (R19–R21)
     pass-on       praise, not avslutat              (R22)
     reclassify    not avslutat, never away from klagomal (R2)
+
+Why this is one long module: it is one concept, the routine as a state
+machine.  A step's decide function and its branch of :func:`evolve` are the
+two halves of one transition, and the table above sums them up; split
+apart, one rule of the routine would be read in two places.  What does not
+depend on a case's state lives elsewhere: the text rule applied to a
+step's values (:mod:`klagomal.cases.step_texts`), which fields are free
+texts (:data:`klagomal.core.events.TEXT_FIELDS`) and the check of an e-mail
+address (:mod:`klagomal.core.email_rules`).
 """
 
 from __future__ import annotations
@@ -32,10 +41,11 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
+from klagomal.cases.step_texts import check_contact, check_step_texts, required_name, required_text
 from klagomal.core.errors import InvalidInputError, InvalidPersonNumberError, InvalidStepError
 from klagomal.core.events import (
     APPEAL,
@@ -77,9 +87,8 @@ from klagomal.core.model import (
     Route,
 )
 from klagomal.core.organisation import Organisation
-from klagomal.core.text_rules import CONTACT_MAX, LINE_MAX, TEXT_MAX, check_text, clean_lines
+from klagomal.core.text_rules import check_text
 from klagomal.deadlines.policies import Deadlines, is_working_day
-from klagomal.records.disposal import TEXT_FIELDS
 
 __all__ = [
     "APPEAL_PERIOD",
@@ -158,139 +167,6 @@ def _require_running(case: Case, step: str) -> None:
         )
 
 
-def _text(
-    value: str,
-    step: str,
-    field: str,
-    reference: str | None = None,
-    *,
-    multiline: bool = True,
-    max_length: int = TEXT_MAX,
-) -> str:
-    """*value*, required, checked against the text rule
-    (:mod:`klagomal.core.text_rules`): a free text of at most
-    :data:`~klagomal.core.text_rules.TEXT_MAX` characters with its line breaks
-    as ``\\n``, or with *multiline* false a one-line value."""
-    if not value or not value.strip():
-        raise InvalidInputError(_("{field} saknas").format(field=field), step=step, reference=reference)
-    return check_text(
-        value, step=step, field=field, reference=reference, multiline=multiline, max_length=max_length
-    )
-
-
-def _name(value: str, step: str, field: str, reference: str | None = None) -> str:
-    """A required one-line name typed by staff (a handler, who resolved it)."""
-    return _text(value, step, field, reference, multiline=False, max_length=LINE_MAX)
-
-
-#: How an error names a payload's field, when the decide function has not
-#: already checked it under a name of its own.
-_FIELD_NAMES = {
-    "text": _("texten"),
-    "reason": _("skälet"),
-    "decision": _("beslutet"),
-    "handler": _("handläggaren"),
-    "recipients": _("mottagaren"),
-    "appeal_to": _("vart överklagandet ska skickas"),
-    "ground": _("sekretessgrunden"),
-    "summary": _("beskrivningen"),
-    "sender": _("avsändaren"),
-    "message": _("meddelandets id"),
-    "attachments": _("bilagans namn"),
-    "notes": _("noteringen"),
-    "route": _("vägen"),
-}
-
-_Payload = TypeVar("_Payload", bound=EventData)
-
-#: The text-valued fields of each payload class that are not free texts,
-#: found once per class (the bulk import checks millions of payloads):
-#: those holding one text or ``None``, and those holding a tuple of texts.
-_ONE_LINE_FIELDS: dict[type[EventData], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
-def _one_line_fields(cls: type[EventData]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    found = _ONE_LINE_FIELDS.get(cls)
-    if found is None:
-        texts = TEXT_FIELDS[cls]
-        fields = [
-            f
-            for f in attrs.fields(cls)
-            if f.name not in texts and f.name not in ("contact", "notes") and "str" in str(f.type)
-        ]
-        found = _ONE_LINE_FIELDS[cls] = (
-            tuple(f.name for f in fields if not str(f.type).startswith("tuple")),
-            tuple(f.name for f in fields if str(f.type).startswith("tuple")),
-        )
-    return found
-
-
-def check_step_texts(data: _Payload, step: str, reference: str | None = None) -> _Payload:
-    """*data* with every free text of the step checked against the text
-    rule and its line breaks as ``\\n``, every other text-valued field
-    (ids, names, a sender) checked as one line, and the contact checked.
-
-    The free texts are those :data:`klagomal.records.disposal.TEXT_FIELDS` lists,
-    so a text field added to a step is checked as soon as it is listed
-    there.  Every decide function ends with this check.
-
-    :raises InvalidInputError: naming *step*, *reference* and the field.
-    """
-    payload: EventData = data
-    cls = type(payload)
-    single, several = _one_line_fields(cls)
-    texts_of_step = TEXT_FIELDS[cls]
-    if not (texts_of_step or single or several):
-        return data  # a step with no text at all (closed, resumed)
-    changes: dict[str, Any] = {}
-    for name in texts_of_step:
-        value = getattr(data, name)
-        if value is not None:
-            checked = check_text(value, step=step, field=_FIELD_NAMES.get(name, name), reference=reference)
-            if checked is not value:
-                changes[name] = checked
-    # The common case in one search for each kind of value; only when the
-    # rule refuses something is it looked for field by field, for the message.
-    lines = [value for name in single if (value := getattr(data, name)) is not None]
-    for name in several:
-        lines += getattr(data, name)
-    texts: list[str] = []
-    contact = data.contact if isinstance(data, Registered) else None
-    if isinstance(data, Registered):
-        texts += data.notes
-    if contact is not None:
-        lines += [value for value in (contact.name, contact.email, contact.phone) if value is not None]
-        texts += [contact.address] if contact.address is not None else []
-    if not (clean_lines(lines) and clean_lines(texts, multiline=True)):
-        _refuse_texts(data, step, reference)
-    return attrs.evolve(data, **changes) if changes else data
-
-
-def _refuse_texts(data: EventData, step: str, reference: str | None) -> None:
-    """Raise the error for the first field of *data* the text rule refuses."""
-    single, several = _one_line_fields(type(data))
-    named = [(name, getattr(data, name)) for name in single]
-    named += [(name, item) for name in several for item in getattr(data, name)]
-    texts: list[tuple[str, str | None]] = []
-    if isinstance(data, Registered):
-        texts += [("notes", note) for note in data.notes]
-        if data.contact is not None:
-            named += [(name, getattr(data.contact, name)) for name in ("name", "email", "phone")]
-            texts.append(("address", data.contact.address))
-    fields = {**_FIELD_NAMES, **_CONTACT_FIELDS}
-    for multiline, values in ((False, named), (True, texts)):
-        for name, value in values:
-            if value is not None:
-                check_text(
-                    value,
-                    step=step,
-                    field=fields.get(name, name),
-                    reference=reference,
-                    multiline=multiline,
-                    max_length=None,
-                )
-
-
 def parse_kind(value: str | Kind, step: str = "register", reference: str | None = None) -> Kind:
     """The :class:`Kind` for *value*, or a clear error listing the valid ones."""
     try:
@@ -315,66 +191,6 @@ def check_date(case: Case, ctx: Context, step: str) -> None:
             step=step,
             reference=case.reference,
         )
-
-
-#: How an error names each contact field.
-_CONTACT_FIELDS = {
-    "name": _("namnet"),
-    "email": _("e-postadressen"),
-    "phone": _("telefonnumret"),
-    "address": _("postadressen"),
-}
-
-
-def _plain(value: str | None, name: str) -> bool:
-    """Whether a contact field needs nothing removed and is within its length."""
-    return value is None or (0 < len(value) <= CONTACT_MAX[name] and value == value.strip())
-
-
-def check_contact(contact: Contact, step: str = "register", reference: str | None = None) -> Contact:
-    """*contact* checked against the text rule and the contact fields'
-    lengths (:data:`~klagomal.core.text_rules.CONTACT_MAX`): one line each, a
-    postal address may have several.  The e-mail address is checked and
-    normalised (:func:`klagomal.notices.mail.check_person_address`); blanks around
-    a value are removed.
-
-    :raises InvalidInputError: naming *step*, *reference* and the field.
-    """
-    from klagomal.notices.mail import check_person_address
-
-    name, email, phone, address = contact.name, contact.email, contact.phone, contact.address
-    if (
-        # The common case, for a bulk import's million rows: nothing to strip,
-        # cut or refuse, and only the e-mail address to normalise.
-        _plain(name, "name")
-        and _plain(email, "email")
-        and _plain(phone, "phone")
-        and _plain(address, "address")
-        and clean_lines([value for value in (name, email, phone) if value is not None])
-        and (address is None or ("\r" not in address and clean_lines([address], multiline=True)))
-    ):
-        if email is None:
-            return contact
-        normalised = check_person_address(email, step=step, reference=reference)
-        return contact if normalised == email else attrs.evolve(contact, email=normalised)
-    changes: dict[str, Any] = {}
-    for name, noun in _CONTACT_FIELDS.items():
-        value = getattr(contact, name)
-        if value is None:
-            continue
-        checked = check_text(
-            value.strip(),
-            step=step,
-            field=noun,
-            reference=reference,
-            multiline=name == "address",
-            max_length=CONTACT_MAX[name],
-        )
-        if name == "email" and checked:
-            checked = check_person_address(checked, step=step, reference=reference)
-        if checked != value:
-            changes[name] = checked or None
-    return attrs.evolve(contact, **changes) if changes else contact
 
 
 # -- decisions -------------------------------------------------------------
@@ -406,7 +222,7 @@ def check_intake(
         )
     if unit is not None and not ctx.organisation.has_unit(unit):
         raise InvalidInputError(_("okänd enhet '{unit}'").format(unit=unit), step=step)
-    text = _text(text, step, _("texten"))
+    text = required_text(text, step, _("texten"))
     received = received or ctx.today
     if received > ctx.today:
         raise InvalidInputError(
@@ -583,7 +399,7 @@ def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date | No
     """
     step = "acknowledge"
     _require_state(case, step, CaseState.REGISTRERAT)
-    handler = _name(handler, step, _("handläggare"), case.reference)
+    handler = required_name(handler, step, _("handläggare"), case.reference)
     if respond_by is None:
         respond_by = ctx.deadlines.default_respond_by(case.department, case.kind, ctx.today)
     _check_respond_by(case, ctx, step, respond_by)
@@ -615,7 +431,7 @@ def inform(case: Case, ctx: Context, text: str) -> Informed:
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING)
     if case.anonymous:
         raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås"))  # R5
-    text = _text(text, step, _("texten"), case.reference)
+    text = required_text(text, step, _("texten"), case.reference)
     return check_step_texts(Informed(text=text), step, case.reference)
 
 
@@ -626,7 +442,7 @@ def postpone(case: Case, ctx: Context, respond_by: dt.date, reason: str) -> Post
     _require_state(case, step, CaseState.HANDLAGGNING)
     _require_running(case, step)
     assert case.respond_by is not None  # set by every acknowledgement
-    reason = _text(reason, step, _("skälet"), case.reference)
+    reason = required_text(reason, step, _("skälet"), case.reference)
     _check_respond_by(case, ctx, step, respond_by)
     if respond_by <= case.respond_by:
         raise InvalidInputError(
@@ -667,7 +483,7 @@ def pause(case: Case, ctx: Context, reason: str) -> Paused:
                 date=case.respond_by
             ),
         )
-    reason = _text(reason, step, _("skälet"), case.reference)
+    reason = required_text(reason, step, _("skälet"), case.reference)
     return check_step_texts(Paused(reason=reason), step, case.reference)
 
 
@@ -701,13 +517,13 @@ def answer(case: Case, ctx: Context, mode: str | AnswerMode, text: str) -> Answe
             step=step,
             reference=case.reference,
         ) from None
-    text = _text(text, step, _("svaret"), case.reference)
+    text = required_text(text, step, _("svaret"), case.reference)
     return check_step_texts(Answered(mode=mode, text=text), step, case.reference)
 
 
 def record_action(case: Case, ctx: Context, text: str) -> ActionRecorded:
     """Record an action taken about what the feedback showed (R16)."""
-    text = _text(text, "action", _("åtgärden"), case.reference)
+    text = required_text(text, "action", _("åtgärden"), case.reference)
     return check_step_texts(ActionRecorded(text=text), "action", case.reference)
 
 
@@ -757,10 +573,10 @@ def guide(
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
     if case.anonymous:
         raise _refuse(case, step, _("ärendet är anonymt; personen kan inte nås med vägledning"))  # R5
-    text = _text(text, step, _("vägledningen"), case.reference)
+    text = required_text(text, step, _("vägledningen"), case.reference)
     if route == APPEAL:
-        decision = _text(decision or "", step, _("beslutet som kan överklagas"), case.reference)
-        appeal_to = _name(appeal_to or "", step, _("vart överklagandet ska skickas"), case.reference)
+        decision = required_text(decision or "", step, _("beslutet som kan överklagas"), case.reference)
+        appeal_to = required_name(appeal_to or "", step, _("vart överklagandet ska skickas"), case.reference)
         if notified is None:
             raise InvalidInputError(
                 _("ange dagen då personen fick del av beslutet"), step=step, reference=case.reference
@@ -812,8 +628,8 @@ def resolve_at_once(
         raise _refuse(
             case, step, _("ett allvarligt klagomål går till närmaste chef och löses inte direkt (R15)")
         )
-    handler = _name(handler, step, _("vem som löste det"), case.reference)
-    text = _text(text, step, _("vad som gjordes"), case.reference)
+    handler = required_name(handler, step, _("vem som löste det"), case.reference)
+    text = required_text(text, step, _("vad som gjordes"), case.reference)
     return check_step_texts(
         ResolvedAtOnce(handler=handler, text=text, satisfied=satisfied), step, case.reference
     )
@@ -851,7 +667,7 @@ def escalate(case: Case, ctx: Context, reason: str) -> Escalated:
         raise _refuse(case, step, _("bara ett ärende där personen inte är nöjd kan lyftas"))  # R19
     if case.level is Level.NAMND:
         raise _refuse(case, step, _("ärendet är redan på högsta nivån (nämnden)"))  # R21
-    reason = _text(reason, step, _("skälet"), case.reference)
+    reason = required_text(reason, step, _("skälet"), case.reference)
     level = Level(case.level + 1)
     department = ctx.organisation.departments[case.department]
     handler = department.head if level is Level.FORVALTNINGSCHEF else department.board
@@ -872,7 +688,9 @@ def pass_on_praise(case: Case, ctx: Context, recipients: Sequence[str], text: st
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
     names = tuple(
         dict.fromkeys(
-            _name(r.strip(), step, _("mottagaren"), case.reference) for r in recipients if r and r.strip()
+            required_name(r.strip(), step, _("mottagaren"), case.reference)
+            for r in recipients
+            if r and r.strip()
         )
     )
     if not names:
@@ -892,7 +710,7 @@ def reclassify(case: Case, ctx: Context, kind: str | Kind, reason: str) -> Recla
     if new_kind is case.kind:
         raise _refuse(case, step, _("ärendet är redan av typen {kind}").format(kind=new_kind.label))
     _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
-    reason = _text(reason, step, _("skälet"), case.reference)
+    reason = required_text(reason, step, _("skälet"), case.reference)
     return check_step_texts(Reclassified(kind=new_kind, reason=reason), step, case.reference)
 
 
@@ -905,7 +723,7 @@ def describe(case: Case, ctx: Context, summary: str) -> Described:
     Allowed in every state: the register must be complete also for closed
     cases."""
     step = "describe"
-    summary = _text(summary, step, _("beskrivningen"), case.reference).strip()
+    summary = required_text(summary, step, _("beskrivningen"), case.reference).strip()
     check_summary(summary, step, case.reference)
     if summary == case.summary:
         raise _refuse(case, step, _("ärendet har redan den beskrivningen"))
@@ -935,7 +753,7 @@ def mark_secret(
     *parts* are event numbers; each must be a step of the case that holds a
     text.  Marking the whole case again replaces the ground."""
     step = "secrecy"
-    ground = _text(ground, step, _("sekretessgrunden"), case.reference, multiline=False).strip()
+    ground = required_text(ground, step, _("sekretessgrunden"), case.reference, multiline=False).strip()
     if len(ground) > 200:
         raise InvalidInputError(
             _("sekretessgrunden är för lång (högst 200 tecken)"), step=step, reference=case.reference
@@ -960,7 +778,7 @@ def mark_secret(
 def lift_secrecy(case: Case, ctx: Context, reason: str) -> SecrecyLifted:
     """Lift the whole case's secrecy marking (R27)."""
     step = "secrecy"
-    reason = _text(reason, step, _("skälet"), case.reference)
+    reason = required_text(reason, step, _("skälet"), case.reference)
     if case.secrecy is None:
         raise _refuse(case, step, _("ärendet är inte sekretessmarkerat"))
     return check_step_texts(SecrecyLifted(reason=reason.strip()), step, case.reference)

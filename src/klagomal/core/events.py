@@ -22,6 +22,9 @@ __all__ = [
     "EVENT_TYPES",
     "FAULT_REPORT",
     "GUIDANCE_ROUTES",
+    "KEPT_FIELDS",
+    "OWN_FIELDS",
+    "TEXT_FIELDS",
     "Acknowledged",
     "ActionRecorded",
     "Answered",
@@ -381,6 +384,75 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         SecrecyMarked,
         SecrecyLifted,
     )
+}
+
+
+# -- what each field of a payload is -----------------------------------------
+# Every field that holds a text is one of three kinds, and a new payload or a
+# new text in one must be given its kind here (tests/test_disposal.py checks
+# that each is): a free text, which every step checks as a text (the
+# lifecycle) and disposal removes; a kept value, which reports, deadlines and
+# the register read; or one handled on its own (the contact and the like).
+
+#: The free texts of each kind of event: replaced by the marker when the
+#: texts go, scrubbed of contact data when only the contact goes.  Besides
+#: these, ``Registered.contact`` and ``MessageReceived.sender`` are the
+#: contact, ``Registered.notes`` (what the intake and plugins told the
+#: handler, with the e-mail's subject line) are texts, and
+#: ``MessageReceived.attachments`` are file names.
+TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
+    Registered: ("text",),
+    Reclassified: ("reason",),
+    Forwarded: (),
+    Acknowledged: (),
+    Informed: ("text",),
+    Postponed: ("reason",),
+    Paused: ("reason",),
+    Resumed: (),
+    Answered: ("text",),
+    ActionRecorded: ("text",),
+    Closed: (),
+    Escalated: ("reason",),
+    PraisePassedOn: ("text",),
+    Guided: ("text", "decision"),
+    MessageReceived: ("text",),
+    ResolvedAtOnce: ("text",),
+    Described: (),
+    SecrecyMarked: ("reason",),
+    SecrecyLifted: ("reason",),
+}
+
+#: Text-valued fields that are never touched: what reports, deadlines and
+#: the register read, and the kommun's own officials.
+KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
+    # The register entry (OSL 5 kap. 1 §) and the legal ground of secrecy stay.
+    Registered: (
+        "channel",
+        "unit",
+        "department",
+        "dimensions",
+        "handler",
+        "secrecy",
+        "external_id",
+        "summary",
+    ),
+    Forwarded: ("from_unit", "to_unit", "department", "handler", "secrecy"),
+    Acknowledged: ("handler",),
+    Escalated: ("handler",),
+    # The staff the praise was passed on to.
+    PraisePassedOn: ("recipients",),
+    Guided: ("route", "appeal_to"),
+    # The key that threads the message, its Message-ID.
+    MessageReceived: ("message",),
+    ResolvedAtOnce: ("handler",),
+    Described: ("summary",),
+    SecrecyMarked: ("ground",),
+}
+
+#: The fields handled on their own (the contact, the notes, a sender, file names).
+OWN_FIELDS: dict[type[EventData], tuple[str, ...]] = {
+    Registered: ("contact", "notes"),
+    MessageReceived: ("sender", "attachments"),
 }
 
 

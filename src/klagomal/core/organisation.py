@@ -27,6 +27,7 @@ from typing import NoReturn
 
 import attrs
 
+from klagomal.core.disposal_rules import DisposalRule, parse_rules
 from klagomal.core.errors import OrganisationError, UnknownUnitError
 from klagomal.core.i18n import _
 from klagomal.core.settings import (
@@ -40,8 +41,7 @@ from klagomal.core.settings import (
     parse_profile,
     parse_reports,
 )
-from klagomal.records.access import User, parse_users
-from klagomal.records.disposal import DisposalRule, parse_rules
+from klagomal.core.users import User, parse_users
 
 __all__ = [
     "Department",
@@ -189,7 +189,7 @@ class Organisation:
     reports: ReportSettings = attrs.field(factory=ReportSettings)
     """Half-years and disclosure control of reports (``[rapporter]``)."""
     users: Mapping[str, User] = attrs.field(factory=dict, converter=_read_only_users, hash=False)
-    """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.records.access`)."""
+    """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.core.users`)."""
     system_user: bool = True
     """Whether the reserved user ``system`` exists (``[behorighet] systemanvandare``)."""
     backdating_days: int = 10
@@ -197,7 +197,7 @@ class Organisation:
     administrator may date a step (``[behorighet] efterregistrering_dagar``;
     the system owner without bound, a handler not at all)."""
     disposal_rules: tuple[DisposalRule, ...] = ()
-    """The kommun's disposal rules (``[[gallring]]``, :mod:`klagomal.records.disposal`)."""
+    """The kommun's disposal rules (``[[gallring]]``, :mod:`klagomal.core.disposal_rules`)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

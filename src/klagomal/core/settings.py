@@ -51,6 +51,7 @@ from klagomal.core.i18n import _
 
 __all__ = [
     "DELIVERY_MODES",
+    "DISABLE_PLUGINS_VARIABLE",
     "PROFILE_KEYS",
     "SMTP_SECURITY",
     "DeliverySettings",
@@ -72,6 +73,12 @@ DELIVERY_MODES = ("kommando", "direkt")
 SMTP_SECURITY = ("starttls", "ssl", "ingen")
 
 PROFILE_KEYS = ("logotyp", "adress", "telefon", "epost", "webbplats", "signatur")
+
+#: The environment variable that turns plugins off by name, comma-separated:
+#: read by the plugin machinery (:mod:`klagomal.hooks.manager`) and named in
+#: the advice of whatever reports a failing plugin (the schema upgrade of
+#: :mod:`klagomal.storage.migrate`, the command line), so it lives here below them all.
+DISABLE_PLUGINS_VARIABLE = "KLAGOMAL_DISABLE_PLUGINS"
 
 
 @attrs.frozen

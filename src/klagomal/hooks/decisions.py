@@ -128,6 +128,28 @@ class Decisions:
         )
         return Decision(serious=serious, route=route, secrecy=secrecy, notes=tuple(notes))
 
+    def allows_anonymous(self, channel: Channel, department: str) -> bool:
+        """Whether anonymous feedback through *channel* is accepted for
+        *department*, as :meth:`decide` will decide it (R5): the first
+        plugin's yes or no to ``klagomal_allows_anonymous``, else the
+        channel's own policy.  A plugin that fails, or answers something
+        else, is skipped and logged for debugging only: the web form asks
+        this for every unit on every page
+        (:func:`klagomal.intake.webform.anonymous_allowed`), and registration
+        logs the failure and notes it with the case."""
+        hook = self.pm.hook.klagomal_allows_anonymous
+        for impl in implementations(hook):
+            try:
+                result = call_impl(
+                    impl, channel=channel, department=department, organisation=self.organisation
+                )
+            except Exception:
+                log.debug("plugin %r failed in klagomal_allows_anonymous", impl.plugin_name, exc_info=True)
+                continue
+            if isinstance(result, bool):
+                return result
+        return channel.allows_anonymous
+
     def secrecy_on_forward(self, case: Case, to_unit: str) -> tuple[str | None, tuple[str, ...]]:
         """The secrecy marking a case that is not yet secret gets when it is
         forwarded to *to_unit* (R27), and notes on skipped plugins."""

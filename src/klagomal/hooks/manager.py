@@ -32,6 +32,7 @@ from pluggy import HookImpl
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
 from klagomal.core.model import Channel, QualityDimension
+from klagomal.core.settings import DISABLE_PLUGINS_VARIABLE
 from klagomal.hooks import builtin
 from klagomal.hooks import specs as hookspecs
 from klagomal.storage.base import MigrationBranch, StorageBackend
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 #: The environment variable that disables plugins by name.
-DISABLE_VARIABLE = "KLAGOMAL_DISABLE_PLUGINS"
+DISABLE_VARIABLE = DISABLE_PLUGINS_VARIABLE
 
 log = logging.getLogger(__name__)
 

@@ -33,18 +33,17 @@ See ``docs/intake-webform.md`` and the example application in
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Contact, Kind
 from klagomal.core.organisation import Organisation
 from klagomal.core.text_rules import bad_character
-from klagomal.hooks.manager import call_impl, implementations
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -75,7 +74,6 @@ __all__ = [
     "validate_form",
 ]
 
-log = logging.getLogger(__name__)
 
 #: The channel web form feedback is registered through (R4).
 CHANNEL = "webbformular"
@@ -348,21 +346,7 @@ def anonymous_allowed(klagomal: Klagomal, unit: str | None = None) -> bool:
     org = klagomal.organisation
     channel = klagomal.channels[CHANNEL]
     departments = [org.unit(unit).department] if unit and org.has_unit(unit) else list(org.departments)
-    hook = klagomal.plugin_manager.hook.klagomal_allows_anonymous
-    for department in departments:
-        answer: bool | None = None
-        for impl in implementations(hook):
-            try:
-                result = call_impl(impl, channel=channel, department=department, organisation=org)
-            except Exception:  # registration logs it and notes it with the case
-                log.debug("plugin %r failed in klagomal_allows_anonymous", impl.plugin_name, exc_info=True)
-                continue
-            if isinstance(result, bool):
-                answer = result
-                break
-        if not (channel.allows_anonymous if answer is None else answer):
-            return False
-    return True
+    return all(klagomal.decisions.allows_anonymous(channel, department) for department in departments)
 
 
 def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) -> dict[str, Any]:
@@ -447,10 +431,8 @@ _TRUE = frozenset({"on", "ja", "1", "true", "yes", "y"})
 
 def _email_usable(email: str) -> bool:
     """Whether registration will take *email*: the form asks the same check
-    (:func:`klagomal.notices.mail.check_person_address`), so that an address the
+    (:func:`klagomal.core.email_rules.check_person_address`), so that an address the
     form lets through is never refused after it, out of the form's reach."""
-    from klagomal.notices.mail import check_person_address
-
     try:
         check_person_address(email, step="webform")
     except InvalidInputError:

@@ -43,19 +43,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import hashlib
 import re
 import smtplib
 import ssl
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from klagomal.core.errors import DeliveryError, DeliveryUncertainError, InvalidInputError
+from klagomal.core.email_rules import check_person_address, has_controls, shown
+from klagomal.core.errors import DeliveryError, DeliveryUncertainError
 from klagomal.core.i18n import _
 from klagomal.core.settings import SmtpSettings
 
@@ -78,18 +77,9 @@ _LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _MESSAGE_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 
 
-def _shown(value: str) -> str:
-    """*value* with line breaks and other control characters made visible."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in value)
-
-
-def _controls(value: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value)
-
-
 def _invalid(address: str, why: str) -> DeliveryError:
     return DeliveryError(
-        _("Ogiltig e-postadress '{address}': {why}").format(address=_shown(address), why=why),
+        _("Ogiltig e-postadress '{address}': {why}").format(address=shown(address), why=why),
         permanent=True,
     )
 
@@ -109,7 +99,7 @@ def check_address(address: str) -> str:
         naming what is wrong: no ``@``, blanks, a line break (header
         injection), an empty part, an invalid domain, or too long.
     """
-    if _controls(address):
+    if has_controls(address):
         raise _invalid(address, _("adressen innehåller radbrytningar eller andra styrtecken"))
     value = address.strip()
     if not value:
@@ -146,99 +136,6 @@ def check_address(address: str) -> str:
     return normalised
 
 
-#: An address whose local part is plain ASCII dot-atoms (RFC 5322 atext),
-#: which email-validator keeps exactly as it is, and whose domain is no more
-#: than letters, digits, hyphens and dots (checked by email-validator).
-_PLAIN_ADDRESS = re.compile(
-    r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([A-Za-z0-9.-]+)"
-)
-#: Control characters, blanks, line and paragraph separators: never in an address.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NOT_IN_ADDRESS = re.compile(r"[\s\u2028\u2029]")
-
-
-def check_person_address(address: str, *, step: str = "register", reference: str | None = None) -> str:
-    """A person's e-mail address as given at registration (the command
-    line, the API, a bulk import, a reply card, an e-mail's sender),
-    checked and normalised with the maintained ``email-validator`` library:
-    one ``addr-spec`` and nothing else.  No DNS look-up is made.
-
-    Refused, with a Swedish reason: line breaks and other control
-    characters (header injection, ``bo@x\\r\\nBcc: ...``), several
-    addresses (``a@x, b@y``), a display name or angle brackets
-    (``"Eva" <eva@x.se>``), quoted local parts, IP-address domains, a domain
-    without a dot, special-use domains (``.test``, ``.invalid``,
-    ``localhost``), and a part before ``@`` longer than 64 characters.  Kept
-    as the library normalises it: surrounding blanks removed, the domain in
-    lower case, Unicode in NFC; a non-ASCII domain stays readable (delivery
-    turns it into IDNA, :func:`check_address`).
-
-    The library checks every domain, once per domain (:func:`_person_domain`,
-    kept for the next address: a bulk import checks a million), and every
-    address whose part before ``@`` is not plain ASCII; a plain ASCII part
-    (``eva.lind+synpunkt``) it would keep as it is, so it is taken as it is
-    (``tests/test_text_rules.py`` compares the two).
-
-    :raises InvalidInputError: naming *step* and *reference*.
-    """
-
-    def refuse(why: str) -> InvalidInputError:
-        return InvalidInputError(
-            _("e-postadressen '{address}' kan inte användas: {why}").format(address=_shown(address), why=why),
-            step=step,
-            reference=reference,
-        )
-
-    value = address.strip()
-    plain = _PLAIN_ADDRESS.fullmatch(value)
-    if plain is not None and len(value) <= 200 and len(plain[1]) <= 64:
-        normalised_domain = _person_domain(plain[2])
-        if normalised_domain is not None:
-            return f"{plain[1]}@{normalised_domain}"
-    if _CONTROL.search(value) or (not value.isascii() and _controls(value)):
-        raise refuse(_("den innehåller radbrytningar eller andra styrtecken"))
-    if not value:
-        raise refuse(_("den är tom"))
-    if any(c in value for c in '<>"()'):
-        raise refuse(_('ange bara själva adressen, som namn@exempel.se, utan namn eller tecknen < > " ( )'))
-    if any(c in value for c in ",;") or value.count("@") > 1:
-        raise refuse(_("ange en enda adress"))
-    if _NOT_IN_ADDRESS.search(value):
-        raise refuse(_("den innehåller blanksteg"))
-    if "@" not in value:
-        raise refuse(_("den saknar @"))
-    return _validated(value, refuse)
-
-
-def _validated(value: str, refuse: Callable[[str], InvalidInputError]) -> str:
-    """*value* through the whole of email-validator."""
-    import email_validator  # only when an address is given: it takes 30 ms to import
-
-    try:
-        checked = email_validator.validate_email(value, check_deliverability=False, strict=True)
-    except email_validator.EmailNotValidError:
-        raise refuse(
-            _(
-                "den följer inte formen namn@exempel.se (en domän med punkt, "
-                "inga tomma delar eller otillåtna tecken)"
-            )
-        ) from None
-    return str(checked.normalized)
-
-
-@functools.lru_cache(maxsize=4096)
-def _person_domain(domain: str) -> str | None:
-    """*domain* as email-validator normalises it after ``@``, or ``None`` if
-    it refuses it (whatever comes before ``@``)."""
-    import email_validator
-
-    try:
-        checked = email_validator.validate_email("x@" + domain, check_deliverability=False, strict=True)
-    except email_validator.EmailNotValidError:
-        return None
-    return str(checked.domain)
-
-
 def needs_smtputf8(address: str) -> bool:
     """Whether the checked *address* can only be sent with ``SMTPUTF8``
     (a non-ASCII local part)."""
@@ -253,7 +150,7 @@ def split_mailbox(value: str) -> tuple[str, str]:
     :raises DeliveryError: (permanent) for an invalid address or a name with
         line breaks.
     """
-    if _controls(value):
+    if has_controls(value):
         raise _invalid(value, _("adressen innehåller radbrytningar eller andra styrtecken"))
     text = value.strip()
     if text.endswith(">") and "<" in text:
@@ -284,7 +181,7 @@ def _check_message_id(value: str, what: str) -> str:
     if not _MESSAGE_ID.match(value):
         raise DeliveryError(
             _("{what} '{value}' är inget giltigt Message-ID (<id@domän>)").format(
-                what=what, value=_shown(value)
+                what=what, value=shown(value)
             ),
             permanent=True,
         )
@@ -336,10 +233,10 @@ def build_email(message: Message, *, date: dt.datetime | None = None) -> EmailMe
             _("Mottagaren ({role}) har ingen e-postadress").format(role=message.recipient.role),
             permanent=True,
         )
-    if message.recipient.name is not None and _controls(message.recipient.name):
+    if message.recipient.name is not None and has_controls(message.recipient.name):
         raise DeliveryError(
             _("Mottagarens namn '{name}' innehåller radbrytningar eller andra styrtecken").format(
-                name=_shown(message.recipient.name)
+                name=shown(message.recipient.name)
             ),
             permanent=True,
         )

@@ -32,19 +32,24 @@ application plugs in its own (its single sign-on, AD groups) by implementing
 it.  The reserved user ``system`` (role ``systemagare``) is the identity of
 scheduled jobs such as ``klagomal deliver``; a kommun that does not want it
 turns it off with ``[behorighet] systemanvandare = false``.
+
+:class:`User`, :class:`Role`, :data:`SYSTEM_USER` and :func:`parse_users` are
+values the organisation file holds, so they live in :mod:`klagomal.core.users`
+(the core reads the whole file); they are imported here, where they are used
+and where callers have always found them.
 """
 
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from klagomal.core.errors import AccessDeniedError
 from klagomal.core.i18n import _
+from klagomal.core.users import SYSTEM_USER, Role, User, parse_users
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.core.model import Case, Contact
@@ -59,27 +64,6 @@ __all__ = [
     "User",
     "parse_users",
 ]
-
-
-class Role(enum.StrEnum):
-    """The five roles of klagomal's access control."""
-
-    SYSTEM_OWNER = "systemagare"
-    DEPARTMENT_ADMIN = "forvaltningsadmin"
-    MANAGER = "chef"
-    HANDLER = "handlaggare"
-    READER = "lasare"
-
-    @property
-    def label(self) -> str:
-        """Swedish display label."""
-        return {
-            "systemagare": _("systemägare"),
-            "forvaltningsadmin": _("förvaltningsadministratör"),
-            "chef": _("chef"),
-            "handlaggare": _("handläggare"),
-            "lasare": _("läsare (bara statistik)"),
-        }[self.value]
 
 
 class Operation(enum.StrEnum):
@@ -190,126 +174,6 @@ CASE_OPERATIONS = frozenset(
 
 #: What a user who may not see a protected contact sees in its place.
 PROTECTED_PLACEHOLDER = "[skyddade personuppgifter]"
-
-_USER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
-
-
-@attrs.frozen
-class User:
-    """Someone acting in klagomal.
-
-    :param id: the login name (``[A-Za-z0-9._@-]``), recorded in the audit log
-        and as the actor of the steps they take.
-    :param name: the display name; a handler's cases are those whose
-        handler is this name.
-    :param departments: the förvaltningar a ``forvaltningsadmin`` administers;
-        for a ``lasare``, the förvaltningar whose statistics they may see
-        (empty: the whole kommun's).
-    :param units: the units of a ``handlaggare``, or the units a ``chef``
-        heads (besides those the organisation file names them chef of).
-    :param sees_protected: may see skyddade personuppgifter in the cases
-        they may read (``skyddade = true``).
-    """
-
-    id: str
-    name: str
-    role: Role
-    departments: tuple[str, ...] = ()
-    units: tuple[str, ...] = ()
-    sees_protected: bool = False
-
-    def __attrs_post_init__(self) -> None:
-        if not _USER_ID.match(self.id):
-            raise AccessDeniedError(
-                None,
-                None,
-                _("'{id}' är inget giltigt användar-id (bokstäver a–z, siffror, . _ @ -)").format(id=self.id),
-            )
-
-    def describe(self) -> str:
-        """``"name (id, role)"`` for messages."""
-        return f"{self.name} ({self.id}, {self.role.label})"
-
-
-#: The identity of scheduled jobs and scripts (``KLAGOMAL_USER=system``).
-SYSTEM_USER = User(id="system", name="klagomal", role=Role.SYSTEM_OWNER, sees_protected=True)
-
-
-class TableReader(Protocol):
-    """The part of the organisation file's parser the user tables need."""
-
-    def fail(self, message: str) -> object: ...
-
-    def check_keys(self, table: Mapping[str, object], allowed: Iterable[str], where: str) -> None: ...
-
-    def optional_text(self, table: Mapping[str, object], key: str, where: str) -> str | None: ...
-
-
-def parse_users(
-    tables: object, reader: TableReader, units: Collection[str], departments: Collection[str]
-) -> dict[str, User]:
-    """The users of the organisation file's ``[[anvandare]]`` tables, by id."""
-    if tables is None:
-        return {}
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        reader.fail(_("'anvandare' ska vara tabeller: [[anvandare]]"))
-        return {}
-    users: dict[str, User] = {}
-    for index, table in enumerate(tables, 1):
-        where = f"[[anvandare]] {index}"
-        reader.check_keys(table, ("id", "namn", "roll", "forvaltningar", "enheter", "skyddade"), where)
-        user_id = reader.optional_text(table, "id", where)
-        name = reader.optional_text(table, "namn", where)
-        role_text = reader.optional_text(table, "roll", where)
-        if not user_id or not name or not role_text:
-            reader.fail(_("{where}: 'id', 'namn' och 'roll' måste anges").format(where=where))
-            continue
-        where = f"[[anvandare]] '{user_id}'"
-        if user_id in users or user_id == SYSTEM_USER.id:
-            reader.fail(_("{where}: användaren finns redan").format(where=where))
-        try:
-            role = Role(role_text)
-        except ValueError:
-            reader.fail(
-                _("{where}: okänd roll '{role}' (roller: {roles})").format(
-                    where=where, role=role_text, roles=", ".join(r.value for r in Role)
-                )
-            )
-            continue
-        lists: dict[str, tuple[str, ...]] = {}
-        for key, known in (("forvaltningar", departments), ("enheter", units)):
-            value = table.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                reader.fail(_("{where}: '{key}' ska vara en lista med id").format(where=where, key=key))
-                value = []
-            for item in value:
-                if item not in known:
-                    reader.fail(
-                        _("{where}: '{key}' nämner okänt id '{id}'").format(where=where, key=key, id=item)
-                    )
-            lists[key] = tuple(value)
-        protected = table.get("skyddade", False)
-        if not isinstance(protected, bool):
-            reader.fail(_("{where}: 'skyddade' ska vara true eller false").format(where=where))
-            protected = False
-        if role is Role.DEPARTMENT_ADMIN and not lists["forvaltningar"]:
-            reader.fail(
-                _("{where}: en förvaltningsadministratör måste ha 'forvaltningar'").format(where=where)
-            )
-        if role is Role.HANDLER and not lists["enheter"]:
-            reader.fail(_("{where}: en handläggare måste ha 'enheter'").format(where=where))
-        try:
-            users[user_id] = User(
-                id=user_id,
-                name=name,
-                role=role,
-                departments=lists["forvaltningar"],
-                units=lists["enheter"],
-                sees_protected=protected,
-            )
-        except AccessDeniedError as exc:
-            reader.fail(f"{where}: {exc.reason}")
-    return users
 
 
 @attrs.frozen

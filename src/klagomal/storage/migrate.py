@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 
 from klagomal.core.errors import ConfigurationError, SchemaError
 from klagomal.core.i18n import _
+from klagomal.core.settings import DISABLE_PLUGINS_VARIABLE
 from klagomal.storage.base import MigrationBranch
 
 __all__ = ["alembic_config", "script_revisions", "upgrade"]
@@ -121,8 +122,6 @@ def upgrade(
             try:
                 _run(engine, config, f"{branch.name}@head")
             except Exception as exc:
-                from klagomal.hooks.manager import DISABLE_VARIABLE
-
                 reason = getattr(exc, "orig", None) or exc
                 first_line = (str(reason).strip().splitlines() or [""])[0]
                 raise SchemaError(
@@ -134,7 +133,7 @@ def upgrade(
                         plugin=plugin,
                         branch=branch.name,
                         error=f"{type(reason).__name__}: {first_line}",
-                        variable=DISABLE_VARIABLE,
+                        variable=DISABLE_PLUGINS_VARIABLE,
                     )
                 ) from exc
     with engine.connect() as conn:

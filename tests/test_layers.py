@@ -1,0 +1,75 @@
+"""The layers of klagomal and their "nevers" hold (``[tool.importlinter]`` in
+pyproject.toml), and no package is left out of the layers.
+
+``lint-imports`` is import-linter's command; it comes with the ``lint``
+extra (``tox -e lint`` runs it too), so without it the first test skips.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "src" / "klagomal"
+
+
+def _config() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        config: dict[str, Any] = tomllib.load(file)["tool"]["importlinter"]
+    return config
+
+
+def _layers_contract() -> dict[str, Any]:
+    (contract,) = [c for c in _config()["contracts"] if c["type"] == "layers"]
+    return contract
+
+
+def _lint_imports() -> str:
+    pytest.importorskip("importlinter", reason="import-linter comes with the lint extra")
+    found = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which(
+        "lint-imports"
+    )
+    if found is None:  # pragma: no cover - installed with the package
+        pytest.skip("the lint-imports command is not on the path")
+    return found
+
+
+def test_the_import_contracts_are_kept() -> None:
+    result = subprocess.run(
+        [_lint_imports(), "--config", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_every_package_and_module_is_in_a_layer() -> None:
+    contract = _layers_contract()
+    assert contract["containers"] == ["klagomal"]
+    declared: set[str] = set()
+    for layer in contract["layers"]:
+        for name in re.split(r"[|:]", layer):
+            declared.add(name.strip().removeprefix("(").removesuffix(")"))
+    on_disk = set()
+    for path in PACKAGE.iterdir():
+        if path.is_dir() and (path / "__init__.py").exists():
+            on_disk.add(path.name)
+        elif path.is_dir():
+            # A folder without __init__.py holds data, never code: a namespace
+            # package would escape import-linter's graph.
+            assert not list(path.rglob("*.py")), f"{path.name}/ holds Python code but no __init__.py"
+        elif path.suffix == ".py" and path.name != "__init__.py":
+            on_disk.add(path.stem)
+    assert on_disk - declared == set(), "put each in a layer of [tool.importlinter] in pyproject.toml"
+    assert {"cli", "testing", "app", "hooks", "core", "deadlines"} <= on_disk
