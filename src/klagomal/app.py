@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import datetime as dt
 import email.utils
 import json
 import logging
-import math
 import os
-import random
-import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
@@ -30,18 +26,16 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
 from klagomal.cases import lifecycle
-from klagomal.core.clock import BusinessDate, Clock, SystemClock
+from klagomal.cases.service import CaseService
+from klagomal.context import Context, identify, lock_wait_seconds, naming
+from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.errors import (
     AccessDeniedError,
-    CaseNotFoundError,
     ConfigurationError,
-    ConflictError,
     DeliveryError,
     DeliveryUncertainError,
     InvalidInputError,
-    InvalidPersonNumberError,
     KlagomalError,
-    TransientStorageError,
 )
 from klagomal.core.events import Event, EventData, Forwarded, MessageReceived, Registered, event_label
 from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
@@ -108,34 +102,26 @@ log = logging.getLogger(__name__)
 #: The embedded default database.
 DEFAULT_DB = "sqlite:///klagomal.db"
 
-#: How often a write transaction is tried at most when the database breaks
-#: it off for a passing reason (deadlock, serialization failure), within
-#: the instance's ``lock_wait``.
-_WRITE_ATTEMPTS = 8
-
 T = TypeVar("T")
 
-#: The room for references in one audit entry of a list read.
-_LIST_DETAIL = 3800
-
-#: The operation an event is written under, in the audit log; the rest are HANDLE.
-_WRITE_OPERATIONS = {
-    "registered": Operation.REGISTER,
-    "message_received": Operation.REGISTER,
-    "secrecy_marked": Operation.SECRECY,
-    "secrecy_lifted": Operation.SECRECY,
-}
-
-
-def _lock_wait(seconds: float) -> float:
-    """*seconds* as a lock wait, or :class:`ConfigurationError`."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
-        raise ConfigurationError(
-            _("lock_wait ska vara ett positivt antal sekunder, till exempel 5, inte {value!r}").format(
-                value=seconds
-            )
-        )
-    return float(seconds)
+#: The instance's attributes that its :class:`~klagomal.context.Context` holds.
+_SHARED = frozenset(
+    (
+        "organisation",
+        "clock",
+        "plugin_manager",
+        "registry",
+        "deadlines",
+        "decisions",
+        "letters",
+        "converter",
+        "storage",
+        "access",
+        "lock_wait",
+        "user",
+        "disposal_rules",
+    )
+)
 
 
 def _readable(exc: Exception) -> str:
@@ -145,19 +131,6 @@ def _readable(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return _("fältet {key} saknas").format(key=exc)
     return str(exc)
-
-
-@contextlib.contextmanager
-def _naming(step: str, reference: str | None) -> Iterator[None]:
-    """Let an error from a lower layer (the calendar, a policy) name the step
-    and the case it happened in."""
-    try:
-        yield
-    except InvalidInputError as exc:
-        named = exc.in_context(step=step, reference=reference)
-        if named is exc:
-            raise
-        raise named from exc
 
 
 class Klagomal:
@@ -199,7 +172,7 @@ class Klagomal:
         user: User | str | None = None,
         lock_wait: float = DEFAULT_LOCK_WAIT,
     ) -> None:
-        self.lock_wait = _lock_wait(lock_wait)
+        self.lock_wait = lock_wait_seconds(lock_wait)
         self.organisation = organisation or default_organisation()
         self.clock: Clock = clock or SystemClock()
         self.plugin_manager: PluginManager = create_plugin_manager(
@@ -215,19 +188,57 @@ class Klagomal:
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()
         self.storage: Storage = self._open_storage(db)
-        #: Whether the storage's units of work take ``lock_wait`` (a plugin's
-        #: backend written before it existed does not).
-        self._storage_waits = takes_lock_wait(self.storage)
-        self._schema_checked = False
         #: Who may do what (:mod:`klagomal.records.access`).
         self.access = AccessPolicy(self.organisation)
         self.user: User | None = None
-        self._identity_error: AccessDeniedError | None = None
+        self._bind(self._shared_context())
         self._set_user(user if user is not None else os.environ.get("KLAGOMAL_USER") or None)
         #: The kommun's disposal rules, from the organisation file and the
         #: plugins, checked against each other now: contradicting rules stop
         #: start-up rather than a disposal run (R27).
         self.disposal_rules = self._disposal_rules()
+
+    def _shared_context(self) -> Context:
+        """The context every service of this instance works with."""
+        return Context(
+            klagomal=self,
+            organisation=self.organisation,
+            clock=self.clock,
+            plugin_manager=self.plugin_manager,
+            registry=self.registry,
+            deadlines=self.deadlines,
+            decisions=self.decisions,
+            letters=self.letters,
+            converter=self.converter,
+            storage=self.storage,
+            access=self.access,
+            lock_wait=self.lock_wait,
+            storage_waits=takes_lock_wait(self.storage),
+        )
+
+    def _bind(self, ctx: Context) -> None:
+        """Act with *ctx*: its user, its lock wait, and services built on it."""
+        self._ctx = ctx
+        self.user, self.lock_wait = ctx.user, ctx.lock_wait
+        self._cases = CaseService(ctx)
+
+    def _acting(self, **changes: Any) -> Self:
+        """A cheap copy of this instance whose context has *changes*."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other._bind(attrs.evolve(self._ctx, klagomal=other, **changes))
+        return other
+
+    def __copy__(self) -> Self:
+        return self._acting()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # What the context holds is set through it too: a copy given another
+        # clock (a test's) acts with a context of its own.
+        object.__setattr__(self, name, value)
+        ctx = self.__dict__.get("_ctx")
+        if name in _SHARED and ctx is not None and getattr(ctx, name) is not value:
+            self._bind(attrs.evolve(ctx, klagomal=self, **{name: value}))
 
     def _disposal_rules(self) -> tuple[disposal.DisposalRule, ...]:
         rules = list(self.organisation.disposal_rules)
@@ -252,204 +263,64 @@ class Klagomal:
             raise
         return tuple(rules)
 
-    # -- the acting user ----------------------------------------------------
-
     def as_user(self, user: User | str) -> Self:
         """The same instance (database, plugins, organisation) acting as
         *user*: a web application's one instance, per request.  Cheap: it
         shares everything but the user."""
-        other = copy.copy(self)
-        other._set_user(user)
-        return other
+        found, error = identify(self.plugin_manager, self.organisation, user)
+        return self._acting(user=found, identity_error=error)
 
     def with_lock_wait(self, seconds: float) -> Self:
         """The same instance, waiting at most *seconds* for the database's
         locks (see ``lock_wait`` above): a web form's request, which must
         answer within a few seconds, or a mail receiver, within a minute.
         Cheap, like :meth:`as_user`."""
-        other = copy.copy(self)
-        other.lock_wait = _lock_wait(seconds)
-        return other
+        return self._acting(lock_wait=lock_wait_seconds(seconds))
 
     def _set_user(self, user: User | str | None) -> None:
-        self.user, self._identity_error = None, None
-        if user is None or isinstance(user, User):
-            self.user = user
-            return
-        found = self.plugin_manager.hook.klagomal_identify(user_id=user, organisation=self.organisation)
-        if found is None:
-            self._identity_error = AccessDeniedError(
-                None,
-                None,
-                _("okänd användare '{user}'; lägg till den under [[anvandare]] i organisationsfilen").format(
-                    user=user
-                ),
-            )
-        elif not isinstance(found, User) or not isinstance(found.role, Role):
-            role = getattr(found, "role", None)
-            self._identity_error = AccessDeniedError(
-                None,
-                None,
-                _("användaren '{user}' har en okänd roll '{role}' (roller: {roles})").format(
-                    user=user, role=role, roles=", ".join(r.value for r in Role)
-                ),
-            )
-        else:
-            self.user = found
+        found, error = identify(self.plugin_manager, self.organisation, user)
+        self._bind(attrs.evolve(self._ctx, user=found, identity_error=error))
 
     def _internal(self) -> Self:
         """This instance acting as klagomal itself, for what a step sets off
         (immediate delivery) once the step's own access was checked."""
-        other = copy.copy(self)
-        other.user, other._identity_error = SYSTEM_USER, None
-        return other
+        return self._acting(user=SYSTEM_USER, identity_error=None)
 
     def _check(self, operation: Operation, case: Case | None = None) -> User:
-        """The acting user, if they may do *operation* (on *case*); else
-        :class:`AccessDeniedError`.  Inside a transaction, raise it out
-        through :meth:`_denials`, which records it once the transaction is
-        rolled back."""
-        if self._identity_error is not None:
-            raise AccessDeniedError(operation, case.reference if case else None, self._identity_error.reason)
-        return self.access.check(self.user, operation, case)
+        return self._ctx.check(operation, case)
 
-    @contextlib.contextmanager
-    def _denials(self, operation: Operation) -> Iterator[None]:
-        """Log a denial raised inside and write it to the audit log."""
-        try:
-            yield
-        except AccessDeniedError as exc:
-            self._record_denial(exc, operation)
-            raise
-
-    @contextlib.contextmanager
-    def _refusals(self, operation: Operation, kind: type[KlagomalError]) -> Iterator[None]:
-        """Write a refusal of the kind *kind* (bad personal data) to the
-        audit log as a refused attempt, then let it go on."""
-        try:
-            yield
-        except KlagomalError as exc:
-            if isinstance(exc, kind):
-                reason = getattr(exc, "reason", str(exc))
-                self._record_denial(AccessDeniedError(operation, None, reason), operation)
-            raise
+    def _denials(self, operation: Operation) -> contextlib.AbstractContextManager[None]:
+        return self._ctx.denials(operation)
 
     def _allowed(self, operation: Operation, case: Case | None = None) -> User:
-        """The acting user, if they may do *operation* (on *case*); else the
-        denial is logged, written to the audit log, and raised."""
-        with self._denials(operation):
-            return self._check(operation, case)
+        return self._ctx.allowed(operation, case)
 
     def _allowed_units(self, operation: Operation, units: Sequence[str]) -> User:
-        """The acting user, if they may do *operation* for all of *units*
-        (the whole kommun when empty)."""
-        try:
-            if self._identity_error is not None:
-                raise AccessDeniedError(operation, None, self._identity_error.reason)
-            return self.access.check_units(self.user, operation, units)
-        except AccessDeniedError as exc:
-            self._record_denial(exc, operation)
-            raise
+        return self._ctx.allowed_units(operation, units)
 
     def _allowed_identity(self) -> User:
         """The acting user, or the denial that there is none (``whoami``)."""
-        if self._identity_error is not None or self.user is None:
-            exc = self._identity_error or AccessDeniedError(
-                None, None, _("ingen användare är angiven; ange en med --user eller KLAGOMAL_USER")
-            )
-            self._record_denial(exc, None)
-            raise exc
-        return self.user
+        return self._ctx.allowed_identity()
 
     def _record_denial(self, exc: AccessDeniedError, operation: Operation | None) -> None:
-        # The denial is written in a transaction of its own: the operation's
-        # own is rolled back.  A database that cannot take it (not yet
-        # initialised, down) must not hide the denial itself.
-        user = self.user
-        # The audit log is the record; this line is for the application's log.
-        log.info("klagomal: %s", exc)
-        entry = audit.AuditEntry(
-            user_id=user.id if user else "-",
-            role=user.role.value if user else "-",
-            action=operation.value if operation else "-",
-            outcome=audit.DENIED,
-            reference=exc.reference[:20] if exc.reference else None,
-            detail=exc.reason[:500],
-            at=_audit_time(),
-        )
-        try:
-            with self._transaction() as uow:
-                audit.append(uow.conn, [entry])
-        except Exception as error:
-            log.warning("klagomal: the denial could not be written to the audit log: %s", error)
+        self._ctx.record_denial(exc, operation)
 
     def _audit(
-        self,
-        uow: Any,
-        operation: Operation,
-        references: Iterable[str | None],
-        detail: str = "",
+        self, uow: Any, operation: Operation, references: Iterable[str | None], detail: str = ""
     ) -> None:
-        """Write that the acting user did *operation* on each case in
-        *references* (``None``: no case), in *uow*'s transaction."""
-        self._append_audit(uow, operation, [(reference, detail) for reference in references])
+        self._ctx.audit(uow, operation, references, detail)
 
     def _audit_list(self, uow: Any, operation: Operation, references: Sequence[str], what: str) -> None:
-        """Write that the acting user read the cases *references* in one
-        list: one entry naming them all (a few, for a long list), not one
-        per case.  An entry per case made a worklist of 283 cases on
-        PostgreSQL miss its 20 ms (docs/performance.md); the log of a case
-        still finds it (:func:`klagomal.records.audit.entries`)."""
-        if len(references) == 1:
-            self._audit(uow, operation, references, what)
-            return
-        chunks: list[list[str]] = [[]]
-        size = 0
-        for reference in references:
-            if size + len(reference) + 1 > _LIST_DETAIL:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(reference)
-            size += len(reference) + 1
-        head = f"{what} ({len(references)}): "
-        self._append_audit(uow, operation, [(None, head + " ".join(chunk)) for chunk in chunks if chunk])
-
-    def _append_audit(
-        self, uow: Any, operation: Operation, entries: Sequence[tuple[str | None, str]]
-    ) -> None:
-        """Append allowed entries ``(reference, detail)`` for the acting user."""
-        if not entries:
-            return
-        user = self.user or SYSTEM_USER
-        at = _audit_time()
-        audit.append(
-            uow.conn,
-            [
-                audit.AuditEntry(
-                    user_id=user.id,
-                    role=user.role.value,
-                    action=operation.value,
-                    outcome=audit.ALLOWED,
-                    reference=reference,
-                    detail=detail,
-                    at=at,
-                )
-                for reference, detail in entries
-            ],
-        )
+        self._ctx.audit_list(uow, operation, references, what)
 
     def _redaction(self, case: Case) -> Redaction:
-        """What the acting user may see of *case* (:mod:`klagomal.records.redaction`):
-        the one decision every read path applies."""
-        return Redaction.for_reader(case, sees_protected=self.access.sees_protected(self.user, case))
+        return self._ctx.redaction(case)
 
     def _shown(self, case: Case) -> Case:
-        """*case* as the acting user may see it (:meth:`_redaction`)."""
-        return self._redaction(case).case(case)
+        return self._ctx.shown(case)
 
     def _shown_events(self, case: Case, events: list[Event]) -> list[Event]:
-        """*events* as the acting user may see them (:meth:`_redaction`)."""
-        return self._redaction(case).events(events)
+        return self._ctx.shown_events(case, events)
 
     def _letters(self) -> Letters:
         owners = self.registry.owners.get("template_dirs", {})
@@ -504,7 +375,7 @@ class Klagomal:
         writes no case, so it leaves no audit entry of its own."""
         self._allowed(Operation.ADMINISTER)
         revision = self.storage.initialise()
-        self._schema_checked = True
+        self._ctx.schema.checked = True
         return revision
 
     @property
@@ -551,52 +422,18 @@ class Klagomal:
         return DeadlinePolicy(), "klagomal"  # only if the built-in plugin is blocked
 
     def _context(self) -> lifecycle.Context:
-        return lifecycle.Context(
-            today=self.clock.today(),
-            organisation=self.organisation,
-            channels=self.registry.channels,
-            dimensions=self.registry.dimensions,
-            deadlines=self.deadlines,
-        )
+        return self._ctx.lifecycle()
 
     def _transaction(self, lock_wait: float | None = None) -> Any:
-        """A unit of work that waits at most *lock_wait* seconds (default:
-        the instance's) for a lock."""
-        self._check_schema()
-        if not self._storage_waits:
-            return self.storage.transaction()
-        return self.storage.transaction(lock_wait=self.lock_wait if lock_wait is None else lock_wait)
+        return self._ctx.transaction(lock_wait)
 
     def _snapshot(self) -> Any:
-        self._check_schema()
-        if not self._storage_waits:
-            return self.storage.snapshot()
-        return self.storage.snapshot(lock_wait=self.lock_wait)
-
-    def _check_schema(self) -> None:
-        if not self._schema_checked:
-            self.storage.check_schema()
-            self._schema_checked = True
+        return self._ctx.snapshot()
 
     # -- the one write path ----------------------------------------------
 
     def _commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
-        new_case = lifecycle.evolve(case, event)
-        uow.append(new_case, event, owed_notices(new_case, event, self.organisation))
-        # Every write of case text or personal data, in its own transaction (R27).
-        # A step dated afterwards says so: the entry's own time is the real one.
-        dated = (
-            f" (daterat {event.day})"
-            if isinstance(self.clock, BusinessDate) and event.day < self.clock.real_today()
-            else ""
-        )
-        self._audit(
-            uow,
-            _WRITE_OPERATIONS.get(event.type, Operation.HANDLE),
-            [event.reference],
-            f"{event.seq} {event.type}{dated}",
-        )
-        return new_case
+        return self._cases.commit(case, event, uow)
 
     def _after_commit(self, case: Case, event: Event) -> None:
         if self.organisation.delivery.mode == "direkt":
@@ -624,81 +461,13 @@ class Klagomal:
                 )
 
     def _business_day(self, step: str, reference: str | None = None) -> dt.date:
-        """Today, for a write.  A business date set by hand
-        (:class:`~klagomal.core.clock.BusinessDate`, ``klagomal --today``) is held
-        to the rules: never after the real date, so that no mistyped year
-        locks a case until then; before it only for a user who may date
-        steps afterwards (:attr:`Operation.BACKDATE`), and no further back
-        than ``[behorighet] efterregistrering_dagar`` unless they are the
-        system owner.  The audit log always has the real time."""
-        today = self.clock.today()
-        if not isinstance(self.clock, BusinessDate):
-            return today  # the clock is the world (a system clock, a test's, the demo's)
-        real = self.clock.real_today()
-        if today > real:
-            raise InvalidInputError(
-                _(
-                    "datumet {today} ligger efter dagens datum {real}; ett steg kan inte dateras i framtiden"
-                ).format(today=today, real=real),
-                step=step,
-                reference=reference,
-            )
-        if today < real:
-            try:
-                user = self._check(Operation.BACKDATE)
-            except AccessDeniedError as exc:
-                raise AccessDeniedError(exc.operation, reference, exc.reason, user=exc.user) from None
-            days = (real - today).days
-            if user.role is not Role.SYSTEM_OWNER and days > self.organisation.backdating_days:
-                raise AccessDeniedError(
-                    Operation.BACKDATE,
-                    reference,
-                    _(
-                        "{user} får datera steg högst {limit} dagar bakåt, men {today} ligger {days} dagar "
-                        "före dagens datum {real}"
-                    ).format(
-                        user=user.describe(),
-                        limit=self.organisation.backdating_days,
-                        today=today,
-                        days=days,
-                        real=real,
-                    ),
-                    user=user,
-                )
-        return today
+        return self._cases.business_day(step, reference)
 
     def _event(self, reference: str, seq: int, data: EventData, actor: str | None) -> Event:
-        return Event(
-            reference=reference,
-            seq=seq,
-            day=self._business_day(data.TYPE, reference),
-            recorded_at=self.clock.now().astimezone(dt.UTC),
-            data=data,
-            actor=actor if actor is not None else (self.user.id if self.user else None),
-        )
+        return self._cases.event(reference, seq, data, actor)
 
     def _write(self, body: Callable[[UnitOfWork], T]) -> T:
-        """Run *body* in one write transaction, again if the database broke
-        it off for a passing reason (a deadlock, a serialization failure, a
-        lock that was not given up in time): the whole transaction was
-        rolled back, so running it again is safe.
-
-        All the tries together wait at most the instance's ``lock_wait``:
-        each try may wait for a lock only as long as is left of it, and none
-        starts once it is used up.  Then, or after a few tries, it gives up
-        with :class:`TransientStorageError`."""
-        deadline = time.monotonic() + self.lock_wait
-        for attempt in range(_WRITE_ATTEMPTS):
-            try:
-                with self._transaction(deadline - time.monotonic()) as uow:
-                    return body(uow)
-            except TransientStorageError:
-                left = deadline - time.monotonic()
-                if attempt == _WRITE_ATTEMPTS - 1 or left <= 0:
-                    raise
-                # Jitter, so that the transactions that collided do not collide again.
-                time.sleep(min(random.uniform(0, 0.02 * 2**attempt), left))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._ctx.write(body)
 
     def _step(
         self,
@@ -709,40 +478,7 @@ class Klagomal:
         expected_version: int | None = None,
         operation: Operation = Operation.HANDLE,
     ) -> Case:
-        """Read the case, check the acting user's access to it, decide the
-        step, and store its event and the audit entry, all in one
-        transaction.  With *expected_version* (the version the caller showed
-        its user), a case changed since then is a :class:`ConflictError`
-        instead of a step decided on a stale view."""
-
-        def body(uow: UnitOfWork) -> tuple[Case, Event]:
-            try:
-                case = uow.get(reference)
-            except CaseNotFoundError:
-                raise CaseNotFoundError(reference, step) from None
-            self._check(operation, case)
-            if expected_version is not None and case.version != expected_version:
-                raise ConflictError(reference, step=step, expected=expected_version, found=case.version)
-            ctx = self._context()
-            lifecycle.check_date(case, ctx, step)
-            with _naming(step, reference):
-                # A day the case's calendar cannot count from is refused before
-                # anything is stored: what a step shows afterwards counts from it.
-                self.deadlines.check_date(case.department, ctx.today)
-                data = decide(case, ctx)
-            event = self._event(reference, case.version + 1, data, actor)
-            try:
-                new_case = self._commit(case, event, uow)
-            except ConflictError as exc:
-                raise ConflictError(reference, step=step, expected=exc.expected, found=exc.found) from exc
-            return new_case, event
-
-        self._allowed(operation)  # the role at all, before the case is read
-        with self._denials(operation):
-            self._business_day(step, reference)
-            new_case, event = self._write(body)
-        self._after_commit(new_case, event)
-        return self._shown(new_case)
+        return self._cases.step(reference, step, decide, actor, expected_version, operation)
 
     # -- commands --------------------------------------------------------
 
@@ -779,47 +515,20 @@ class Klagomal:
         case is registered and put right at once in the same transaction
         (:meth:`resolve_at_once`), closed with the person satisfied.
         """
-        with _naming("register", None), self._refusals(Operation.REGISTER, InvalidPersonNumberError):
-            ctx = self._context()
-            intake = lifecycle.check_intake(
-                ctx,
-                kind=kind,
-                channel=channel,
-                unit=unit,
-                text=text,
-                received=received,
-                contact=contact,
-                dimensions=dimensions,
-                serious=serious,
-            )
-            data = self.registration(intake, ctx)
-            if summary is not None and summary.strip():
-                # The register entry's short description (OSL 5 kap. 1 §, R27).
-                lifecycle.check_summary(summary.strip(), "register")
-                data = attrs.evolve(data, summary=summary.strip())
-
-        if resolved is not None and not (resolved_by or actor):
-            raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
-        self._allowed(Operation.REGISTER)
-        with self._denials(Operation.REGISTER):
-            self._business_day("register")
-
-        def body(uow: UnitOfWork) -> list[tuple[Case, Event]]:
-            reference = uow.next_reference(self.clock.today().year)
-            event = self._event(reference, 1, data, actor)
-            done = [(self._commit(None, event, uow), event)]  # type: ignore[arg-type]
-            if resolved is not None:
-                ctx = self._context()
-                with _naming("resolve", reference):
-                    solved = lifecycle.resolve_at_once(done[0][0], ctx, resolved_by or actor or "", resolved)
-                event = self._event(reference, 2, solved, actor)
-                done.append((self._commit(done[0][0], event, uow), event))
-            return done
-
-        done = self._write(body)
-        for case, event in done:
-            self._after_commit(case, event)
-        return self._shown(done[-1][0])
+        return self._cases.register(
+            kind=kind,
+            channel=channel,
+            text=text,
+            unit=unit,
+            received=received,
+            contact=contact,
+            dimensions=dimensions,
+            serious=serious,
+            actor=actor,
+            resolved=resolved,
+            resolved_by=resolved_by,
+            summary=summary,
+        )
 
     def resolve_at_once(
         self,
@@ -881,32 +590,9 @@ class Klagomal:
         The messages of a case need access to the case; the others (the
         quarantine, unattached messages) are the intake's, for those who
         register feedback."""
-        self._allowed(Operation.REGISTER if reference is None else Operation.READ)
-        with self._denials(Operation.READ), self._transaction() as uow:
-            if reference is not None:
-                self._check(Operation.READ, uow.get(reference))
-            found: list[ReceivedMessage] = uow.received(
-                outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
-            )
-            # Messages that became cases are read through their case, as the
-            # acting user may see it.
-            shown = {
-                ref: self._redaction(case)
-                for ref in {m.reference for m in found if m.reference}
-                if self._may_read(case := uow.get(ref))
-            }
-            found = [
-                m if m.reference is None else shown[m.reference].received(m)
-                for m in found
-                if m.reference is None or m.reference in shown
-            ]
-            self._audit_list(
-                uow, Operation.READ, sorted({m.reference for m in found if m.reference}), "received messages"
-            )
-            unattached = sum(1 for m in found if m.reference is None)
-            if unattached:
-                self._audit(uow, Operation.READ, [None], f"received messages without a case: {unattached}")
-            return found
+        return self._cases.received_messages(
+            outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
+        )
 
     def attachments(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages (without their data)."""
@@ -919,15 +605,7 @@ class Klagomal:
         whether it is serious, where it goes, whether it may be anonymous,
         whether it is accepted and whether it is secret; used by
         :meth:`register` and the bulk import alike."""
-        decision = self.decisions.decide(intake, ctx.channels[intake.channel])
-        return lifecycle.registered(
-            ctx,
-            intake,
-            decision.route,
-            serious=decision.serious,
-            secrecy=decision.secrecy,
-            notes=decision.notes,
-        )
+        return self._cases.registration(intake, ctx)
 
     def forward(
         self, reference: str, to_unit: str, *, actor: str | None = None, expected_version: int | None = None
@@ -1162,35 +840,16 @@ class Klagomal:
 
     # -- queries ---------------------------------------------------------
 
-    @contextlib.contextmanager
     def _reading(
         self, reference: str, what: str, load: Callable[[Any], Case] | None = None
-    ) -> Iterator[tuple[Any, Case]]:
-        """A transaction in which the acting user reads case *reference*:
-        access checked (a denial recorded) and the read audited (R27).
-        Yields the unit of work and the case, read by *load* (default: the
-        stored projection), so that the caller need not read it again."""
-        self._allowed(Operation.READ)
-        with self._denials(Operation.READ), self._transaction() as uow:
-            case = load(uow) if load is not None else uow.get(reference)
-            self._check(Operation.READ, case)
-            self._audit(uow, Operation.READ, [reference], what)
-            yield uow, case
+    ) -> contextlib.AbstractContextManager[tuple[Any, Case]]:
+        return self._ctx.reading(reference, what, load)
 
     def _replayed(self, reference: str, events: list[Event]) -> Callable[[Any], Case]:
-        """A *load* for :meth:`_reading` that reads the case's events into
-        *events* and replays them: one query instead of two more."""
-
-        def load(uow: Any) -> Case:
-            events.extend(uow.history(reference))
-            if not events:
-                raise CaseNotFoundError(reference)
-            return lifecycle.replay(events)
-
-        return load
+        return self._ctx.replayed(reference, events)
 
     def _may_read(self, case: Case) -> bool:
-        return self.user is not None and self.access.scope(self.user).covers(case)
+        return self._ctx.may_read(case)
 
     def get(self, reference: str) -> Case:
         """The case with this reference."""
@@ -1206,16 +865,7 @@ class Klagomal:
     def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
         """The events of several cases, by reference; only of the cases the
         acting user may read."""
-        self._allowed(Operation.READ)
-        with self._transaction() as uow:
-            found: dict[str, list[Event]] = uow.histories(references)
-            shown: dict[str, list[Event]] = {}
-            for reference, events in found.items():
-                case = lifecycle.replay(events)
-                if self._may_read(case):
-                    shown[reference] = self._shown_events(case, events)
-            self._audit_list(uow, Operation.READ, list(shown), "histories")
-            return shown
+        return self._cases.histories(references)
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, kind)`` of the notices to the person the case gave
@@ -1247,65 +897,18 @@ class Klagomal:
         :param manager: only cases in the subtree of every unit this person
             is chef of: a manager's whole worklist.
         """
-        units: list[str] | None = None
-        if unit is not None:
-            self.organisation.unit(unit)  # a clear error for an unknown unit
-            units = self.organisation.subtree(unit) if subtree else [unit]
-        if manager is not None:
-            managed = self._managed_units(manager)
-            if units is not None:
-                within = set(units)
-                managed = [u for u in managed if u in within]
-            units = managed
-        if due_within is not None and due_within < 0:
-            raise InvalidInputError(
-                _("antalet arbetsdagar kan inte vara negativt: {n}").format(n=due_within), step="list"
-            )
-        if state is not None:
-            try:
-                state = CaseState(state)
-            except ValueError:
-                valid = ", ".join(s.value for s in CaseState)
-                raise InvalidInputError(
-                    _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid),
-                    step="list",
-                ) from None
-        today = self.clock.today()
-        with _naming("list", None):
-            due = None if due_within is None else self._due_window(today, lambda _department: due_within)
-        user = self._allowed(Operation.LIST)
-        departments = list(user.departments) if user.role is Role.DEPARTMENT_ADMIN else None
-        query = CaseQuery(
-            units=units,
+        return self._cases.cases(
+            unit=unit,
+            subtree=subtree,
             state=state,
-            overdue_on=today if overdue else None,
-            due=due,
+            overdue=overdue,
+            due_within=due_within,
             handler=handler,
-            departments=departments,
+            manager=manager,
         )
-        scope = self.access.scope(user)
-        with self._transaction() as uow:
-            found = [self._shown(case) for case in uow.find(query) if scope.covers(case)]
-            self._audit_list(uow, Operation.LIST, [case.reference for case in found], "list")
-            return found
-
-    def _managed_units(self, manager: str) -> list[str]:
-        """Every unit in the subtree of a unit whose chef is *manager*."""
-        heads = [u.id for u in self.organisation.units.values() if u.manager == manager]
-        if not heads:
-            raise InvalidInputError(
-                _("ingen enhet har chefen '{manager}' (se 'klagomal units')").format(manager=manager),
-                step="list",
-            )
-        return list(dict.fromkeys(unit for head in heads for unit in self.organisation.subtree(head)))
 
     def _due_window(self, today: dt.date, days: Callable[[str], int]) -> DueWindow:
-        """From *today* to *days(förvaltning)* working days ahead, per
-        förvaltning calendar."""
-        last = {d: self.deadlines.limit(d, today, days(d)) for d in self.organisation.departments}
-        # Every case's förvaltning is in the organisation (import checks it);
-        # the default only keeps the query total.
-        return DueWindow(start=today, last=last, default=max(last.values()))
+        return self._cases.due_window(today, days)
 
     def open_deadline(self, case: Case) -> OpenDeadline | None:
         """The deadline *case* waits for today, with the working days left."""
@@ -1439,7 +1042,7 @@ class Klagomal:
         with self._transaction() as uow:
             references = [case.reference for case in uow.find(query)]
             histories = uow.histories(references)
-        with _naming("timeliness", None):
+        with naming("timeliness", None):
             return measure_timeliness(
                 histories.values(), self.deadlines.calendar, as_of or self.clock.today()
             )
@@ -1804,7 +1407,7 @@ class Klagomal:
                 reference=reference,
             )
         case = lifecycle.replay(history[:seq])
-        with _naming("letter", reference):
+        with naming("letter", reference):
             # The letter as the person will get it, shown to the acting user:
             # who a protected person is only if the user may see it.
             return self.letters.render(
@@ -1819,7 +1422,7 @@ class Klagomal:
 
     def _utcnow(self) -> dt.datetime:
         """Now, as the outbox stores times: naive UTC."""
-        return self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+        return self._ctx.utcnow()
 
     def outbox(self, *, reference: str | None = None, statuses: Sequence[str] | None = None) -> list[Notice]:
         """The notices in the outbox with their delivery state, oldest first:
@@ -1838,10 +1441,7 @@ class Klagomal:
             return found
 
     def _delivery_departments(self, user: User) -> list[str] | None:
-        """The förvaltningar whose outbox and reminders *user* works with:
-        every one (``None``) for the system owner, else their own."""
-        scope = self.access.scope(user)
-        return None if scope.everything else sorted(scope.departments)
+        return self._ctx.delivery_departments(user)
 
     def _visible_notices(self, uow: UnitOfWork, notices: Sequence[Notice]) -> list[Notice]:
         """Those of *notices* whose case the acting user may read, as they may
@@ -2581,12 +2181,6 @@ def _names_in(history: Sequence[Event]) -> list[str]:
     names = [n for n in (contact.name if contact else None,) if n]
     names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
     return names
-
-
-def _audit_time() -> dt.datetime:
-    """When an audit entry is written: the machine's real time, never the
-    business clock, which a handler may set (``--today``)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _protected_export(
