@@ -13,15 +13,13 @@ import base64
 import contextlib
 import datetime as dt
 import email.utils
-import json
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 import cattrs
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 
@@ -37,17 +35,16 @@ from klagomal.core.errors import (
     InvalidInputError,
     KlagomalError,
 )
-from klagomal.core.events import Event, EventData, Forwarded, MessageReceived, Registered, event_label
+from klagomal.core.events import Event, EventData, Forwarded, Registered
 from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.hooks.decisions import Decisions
 from klagomal.intake import bulk
 from klagomal.intake.bulk import BulkImportResult
-from klagomal.records import audit, disposal, gdpr
+from klagomal.records import audit, disposal
 from klagomal.records.access import (
     SYSTEM_USER,
     AccessPolicy,
     Operation,
-    Role,
     User,
 )
 from klagomal.records.gdpr import PersonQuery
@@ -85,6 +82,7 @@ from klagomal.notices.outbox import (
 )
 from klagomal.notices.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
 from klagomal.records.redaction import Redaction, for_statistics
+from klagomal.records.service import RecordsService
 from klagomal.reports import ReportScope, SectionResult, build_sections
 from klagomal.storage.base import (
     DEFAULT_LOCK_WAIT,
@@ -221,6 +219,7 @@ class Klagomal:
         self._ctx = ctx
         self.user, self.lock_wait = ctx.user, ctx.lock_wait
         self._cases = CaseService(ctx)
+        self._records = RecordsService(ctx)
 
     def _acting(self, **changes: Any) -> Self:
         """A cheap copy of this instance whose context has *changes*."""
@@ -1116,36 +1115,14 @@ class Klagomal:
         with the sender and description left out where the law says so
         (:mod:`klagomal.records.public_records`).  Public by law, so every role may
         have it; reading the names in it is audited all the same."""
-        self._allowed(Operation.REGISTER_LIST)
-        query = self._received(start, end, department, "register-extract")
-        with self._transaction() as uow:
-            found = uow.find(query)
-            self._audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register list")
-        # Imported here: the masking it brings loads phonenumbers' data, which
-        # no other command needs.
-        from klagomal.records.public_records import register_entries
-
-        return register_entries(found, self.organisation)
+        return self._records.register_list(start, end, department)
 
     def public_extract(self, reference: str) -> PublicExtract:
         """The case as it may be handed out to anyone who asks (utlämnande av
         allmän handling): secret parts removed with the ground, personal
         data masked, the person never named (:mod:`klagomal.records.public_records`).
         Only for a user who may read the case; a denial is audited."""
-        self._allowed(Operation.EXTRACT)
-        with self._denials(Operation.EXTRACT), self._transaction() as uow:
-            case = uow.get(reference)
-            self._check(Operation.EXTRACT, case)
-            history = uow.history(reference)
-            self._audit(uow, Operation.EXTRACT, [reference], f"secret: {case.secrecy or '-'}")
-        from klagomal.records.public_records import public_extract
-
-        return public_extract(case, history, self.organisation, self.clock.today())
-
-    def _person_cases(self, uow: UnitOfWork, query: PersonQuery) -> list[Case]:
-        """The person's cases the acting user may handle personal data of."""
-        scope = self.access.scope(self.user or SYSTEM_USER)
-        return [case for ref in gdpr.find_cases(uow.conn, query) if scope.covers(case := uow.get(ref))]  # type: ignore[attr-defined]
+        return self._records.public_extract(reference)
 
     def person_export(self, query: PersonQuery) -> dict[str, Any]:
         """Everything klagomal holds on one person (GDPR article 15), as a
@@ -1153,101 +1130,7 @@ class Klagomal:
         notices and where they went, the e-mails received, and what was
         disposed of (:mod:`klagomal.records.gdpr`).  A förvaltning's administrator
         gets the cases of their förvaltningar; the system owner all."""
-        user = self._allowed(Operation.PERSON_DATA)
-        query = query.checked(self.clock.today())
-        with self._transaction() as uow:
-            found = self._person_cases(uow, query)
-            exported = [self._person_case(uow, case) for case in found]
-            unattached = (
-                uow.received(ids=gdpr.unattached_messages(uow.conn, query))
-                if user.role is Role.SYSTEM_OWNER
-                else []
-            )
-            self._audit(
-                uow,
-                Operation.PERSON_DATA,
-                [c.reference for c in found] or [None],
-                f"export: {query.describe()}",
-            )
-        return {
-            "format": "klagomal-person",
-            "made": self.clock.today().isoformat(),
-            "kommun": self.organisation.name,
-            "cases": exported,
-            "unattached": [
-                {"received_at": m.received_at.isoformat(), "subject": m.subject, "sender": m.sender}
-                for m in unattached
-            ],
-        }
-
-    def _person_case(self, uow: UnitOfWork, case: Case) -> dict[str, Any]:
-        """One case of a person's export, as the acting user may see it: a
-        user who may not see skyddade personuppgifter gets the stand-in for
-        the contact, no addresses, and the texts masked (R27)."""
-        shown = self._redaction(case)
-        history = uow.history(case.reference)
-        contact = shown.case(case).contact
-
-        def texts(event: Event) -> list[str]:
-            found = gdpr.texts_of(event.data)
-            if not shown.hides_contact:
-                return found
-            from klagomal.records.masking import mask_text
-
-            names = _names_in(history)
-            return [mask_text(text, names=names, today=self.clock.today()).text for text in found]
-
-        files = [shown.attachment(a).filename or "-" for a in uow.attachments_of(case.reference)]
-        return {
-            "reference": case.reference,
-            "kind": case.kind.label,
-            "unit": self.organisation.units[case.unit].name
-            if case.unit in self.organisation.units
-            else case.unit,
-            "received": case.received.isoformat(),
-            "state": case.state.label,
-            "contact": {
-                _("Namn"): contact.name if contact else None,
-                _("E-post"): contact.email if contact else None,
-                _("Telefon"): contact.phone if contact else None,
-                _("Adress"): contact.address if contact else None,
-                _("Personnummer"): contact.personnummer if contact else None,
-                _("Skyddade personuppgifter"): _("ja") if case.protected else None,
-            },
-            "events": [
-                {
-                    "seq": e.seq,
-                    "day": e.day.isoformat(),
-                    "label": event_label(e.type),
-                    "actor": e.actor,
-                    "texts": texts(e),
-                }
-                for e in history
-            ],
-            "notices": [
-                {
-                    "kind": n.kind,
-                    "recipient": n.recipient,
-                    "status": n.status_label,
-                    "address": n.address if n.recipient == "person" else None,
-                    "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-                }
-                for n in shown.notices(uow.outbox(reference=case.reference))
-            ],
-            "messages": [
-                {
-                    "received_at": m.received_at.isoformat(),
-                    "subject": m.subject,
-                    "sender": m.sender,
-                    "attachments": files,
-                }
-                for m in map(shown.received, uow.received(reference=case.reference))
-            ],
-            "disposed": [
-                {"day": d.day.isoformat(), "action": d.action, "decision": d.decision}
-                for d in disposal.disposed(uow.conn, case.reference)  # type: ignore[attr-defined]
-            ],
-        }
+        return self._records.person_export(query)
 
     def anonymise_person(self, query: PersonQuery, decision: str) -> list[disposal.Applied]:
         """Anonymise one person in every case the acting user may handle
@@ -1259,51 +1142,7 @@ class Klagomal:
         a complaint is an allmän handling, so archive law comes first: a
         case that a ``bevara`` rule keeps is refused, and nothing is done.
         Irreversible."""
-        self._allowed(Operation.PERSON_DATA)
-        if not decision or not decision.strip():
-            raise InvalidInputError(
-                _("ange beslutet som anonymiseringen görs enligt (till exempel diarienummer)"),
-                step="anonymise",
-            )
-        query = query.checked(self.clock.today())
-        user = self.user or SYSTEM_USER
-        with self._denials(Operation.PERSON_DATA):
-            self._business_day("anonymise")
-
-        def body(uow: UnitOfWork) -> list[disposal.Applied]:
-            conn = uow.conn  # type: ignore[attr-defined]
-            found = self._person_cases(uow, query)
-            for case in found:
-                kept = disposal.keeping_rule(conn, self.disposal_rules, case.reference)
-                if kept is not None:
-                    raise InvalidInputError(
-                        _(
-                            "ärendet ska bevaras enligt regeln '{rule}' ({decision}); inget har anonymiserats"
-                        ).format(rule=kept.id, decision=kept.decision),
-                        step="anonymise",
-                        reference=case.reference,
-                    )
-            done = [
-                disposal.anonymise(
-                    conn,
-                    self.converter,
-                    case.reference,
-                    decision=decision.strip(),
-                    user_id=user.id,
-                    at=self._utcnow(),
-                    day=self.clock.today(),
-                )
-                for case in found
-            ]
-            self._audit(
-                uow,
-                Operation.PERSON_DATA,
-                [c.reference for c in found] or [None],
-                f"anonymise: {query.describe()}",
-            )
-            return done
-
-        return self._write(body)
+        return self._records.anonymise_person(query, decision)
 
     def run_disposal(self, *, dry_run: bool = False) -> list[disposal.Planned]:
         """Dispose of what the kommun's disposal rules say is due today
@@ -1311,76 +1150,26 @@ class Klagomal:
         its rule, decision, user and day.  With *dry_run*, only list what
         would go.  Reports over past periods add up the same afterwards: only
         texts and contact details are replaced (:mod:`klagomal.records.disposal`)."""
-        self._allowed(Operation.DISPOSE)
-        user = self.user or SYSTEM_USER
-        with self._denials(Operation.DISPOSE):
-            # A date set ahead would dispose of what is not yet due: never.
-            today = self._business_day("gallra")
-
-        def body(uow: UnitOfWork) -> list[disposal.Planned]:
-            conn = uow.conn  # type: ignore[attr-defined]
-            planned = disposal.plan(conn, self.disposal_rules, today)
-            if dry_run:
-                self._audit(uow, Operation.DISPOSE, [None], f"dry run: {len(planned)} planned")
-                return planned
-            applied = disposal.apply(
-                conn, self.converter, planned, user_id=user.id, at=self._utcnow(), day=today
-            )
-            for item in applied:
-                self._audit(
-                    uow,
-                    Operation.DISPOSE,
-                    [item.planned.reference],
-                    f"{item.planned.action.value} ({item.planned.rule.id})",
-                )
-            return [item.planned for item in applied]
-
-        return self._write(body)
+        return self._records.run_disposal(dry_run)
 
     def disposals(self, reference: str) -> list[disposal.Disposal]:
         """What disposal and anonymisation removed from the case: when, under
         which rule and decision, and by whom (R27)."""
-        with self._reading(reference, "disposals") as (uow, _case):
-            return disposal.disposed(uow.conn, reference)
+        return self._records.disposals(reference)
 
     def audit_verify(self, anchors: Iterable[tuple[int, str]] = ()) -> audit.AuditVerification:
         """Check the audit log's hash chain (``klagomal audit verify``),
         and that each of *anchors*, ``(id, hash)`` noted at an earlier check
         (:attr:`~klagomal.records.audit.AuditVerification.anchor`), still holds.
         What it finds is returned, never raised."""
-        self._allowed(Operation.AUDIT)
-        anchors = list(anchors)
-        # Read in a snapshot, so that a long check does not hold the write
-        # lock (SQLite); the check itself is logged afterwards.
-        with self._snapshot() as uow:
-            result = audit.verify(uow.conn, anchors=anchors)
-        try:
-            with self._transaction() as uow:
-                self._audit(
-                    uow,
-                    Operation.AUDIT,
-                    [None],
-                    f"verify: {result.checked} entries, {len(result.problems) + result.omitted} problems, "
-                    f"{len(anchors)} anchors",
-                )
-        except KlagomalError as error:
-            if result.ok:
-                raise
-            # A log broken so that nothing can be logged (its head row
-            # deleted): the check that says so must still reach its reader.
-            log.warning("klagomal: the audit log check could not be logged: %s", error)
-        return result
+        return self._records.audit_verify(anchors)
 
     def audit_log(
         self, *, reference: str | None = None, user_id: str | None = None, limit: int | None = None
     ) -> list[audit.StoredAuditEntry]:
         """The audit log's entries, oldest first: of one case, of one user,
         or the latest *limit*."""
-        self._allowed(Operation.AUDIT)
-        with self._transaction() as uow:
-            found = audit.entries(uow.conn, reference=reference, user_id=user_id, limit=limit)
-            self._audit(uow, Operation.AUDIT, [reference], f"read log: user={user_id or '-'}")
-        return found
+        return self._records.audit_log(reference, user_id, limit)
 
     # -- letters -----------------------------------------------------------
 
@@ -1723,30 +1512,7 @@ class Klagomal:
         notices went to, the person's e-mails) unless *include_protected*:
         for moving the database (R27).  Only the system owner may export.
         """
-        self._allowed(Operation.EXPORT)
-        with self._snapshot() as uow:
-            protected = self._protected_references(uow, include_protected)
-            exported = {
-                **self._export_head(uow),
-                "cases": list(self._export_cases(uow, protected)),
-                "received": list(self._export_received(uow, protected)),
-            }
-        self._audit_export(len(exported["cases"]), include_protected)
-        return exported
-
-    def _protected_references(self, uow: UnitOfWork, include_protected: bool) -> frozenset[str]:
-        """The cases whose contact is protected, unless they are to be included."""
-        if include_protected:
-            return frozenset()
-        from klagomal.storage.tables import cases
-
-        rows = uow.conn.execute(sa.select(cases.c.reference).where(cases.c.contact_protected))  # type: ignore[attr-defined]
-        return frozenset(row.reference for row in rows)
-
-    def _audit_export(self, count: int, include_protected: bool) -> None:
-        detail = f"{count} ärenden" + (", med skyddade personuppgifter" if include_protected else "")
-        with self._transaction() as uow:
-            self._audit(uow, Operation.EXPORT, [None], detail)
+        return self._records.export(include_protected)
 
     def export_to(self, stream: IO[str], *, include_protected: bool = False) -> int:
         """Write :meth:`export`'s JSON to *stream*, as ``json.dumps(...,
@@ -1757,83 +1523,7 @@ class Klagomal:
         :meth:`~klagomal.storage.base.Storage.snapshot`), while handlers go
         on writing.
         """
-        self._allowed(Operation.EXPORT)
-        count = 0
-        with self._snapshot() as uow:
-            protected = self._protected_references(uow, include_protected)
-            head = json.dumps(self._export_head(uow), ensure_ascii=False, indent=1)
-            # The head without its closing brace, then the cases one by one,
-            # each indented as json.dumps would indent it at that depth.
-            stream.write(head[: -len("\n}")])
-            count = self._write_array(stream, "cases", self._export_cases(uow, protected))
-            self._write_array(stream, "received", self._export_received(uow, protected))
-            stream.write("\n}\n")
-        self._audit_export(count, include_protected)
-        return count
-
-    @staticmethod
-    def _write_array(stream: IO[str], name: str, items: Iterator[dict[str, Any]]) -> int:
-        """``,\n "name": [...]`` as ``json.dumps(..., indent=1)`` writes it
-        at the second level, one item at a time; return how many."""
-        stream.write(f',\n "{name}": [')
-        count = 0
-        for item in items:
-            text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
-            stream.write(("\n  " if count == 0 else ",\n  ") + text)
-            count += 1
-        stream.write("\n ]" if count else "]")
-        return count
-
-    def _export_received(self, uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:
-        """Every received message with its raw bytes and attachments (base64),
-        so that moving to another database keeps the quarantine and the
-        original e-mails too.  A protected person's messages are replaced by
-        a stub that says so."""
-        hidden = Redaction(contact_visible=False, protected=True)
-        for message, files in uow.iter_received():
-            if message.reference in protected:
-                message = hidden.received(message)
-                files = [hidden.attachment(f) for f in files]
-            yield {
-                "message_key": message.message_key,
-                "received_at": message.received_at.isoformat(),
-                "source": message.source,
-                "sender": message.sender,
-                "subject": message.subject,
-                "outcome": message.outcome,
-                "reason": message.reason,
-                "reference": message.reference,
-                "size": message.size,
-                "raw": base64.b64encode(message.raw).decode("ascii"),
-                "attachments": [
-                    {
-                        "filename": f.filename,
-                        "content_type": f.content_type,
-                        "size": f.size,
-                        "data": None if f.data is None else base64.b64encode(f.data).decode("ascii"),
-                    }
-                    for f in files
-                ],
-            }
-
-    def _export_head(self, uow: UnitOfWork) -> dict[str, Any]:
-        return {
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
-            "references": {str(year): last for year, last in uow.references().items()},
-        }
-
-    def _export_cases(self, uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:
-        for history, notices in uow.iter_export():
-            events = [self.converter.unstructure(e, Event) for e in history]
-            if history[0].reference in protected:
-                events = _protected_export(history, events, self.clock.today())
-                notices = [attrs.evolve(n, address=None) for n in notices]
-            yield {
-                "reference": history[0].reference,
-                "events": events,
-                "notices": [self._export_notice(n) for n in notices],
-            }
+        return self._records.export_to(stream, include_protected)
 
     def intake_cards(
         self,
@@ -1862,21 +1552,6 @@ class Klagomal:
             columns=COLUMNS,
             _operation=Operation.REGISTER,
         )
-
-    @staticmethod
-    def _export_notice(notice: Notice) -> dict[str, Any]:
-        """A notice as the export writes it: everything but its row id and case,
-        times as ISO 8601 UTC, unset fields left out."""
-        item: dict[str, Any] = {"seq": notice.seq, "kind": notice.kind, "status": notice.status}
-        for name in ("recipient", "way", "message_id", "attempts", "address", "last_error"):
-            value = getattr(notice, name)
-            if value not in (None, 0) or name == "recipient":
-                item[name] = value
-        for name in ("next_attempt", "attempted_at", "sent_at"):
-            moment = getattr(notice, name)
-            if moment is not None:
-                item[name] = moment.isoformat()
-        return item
 
     def import_(self, data: dict[str, Any]) -> int:
         """Load an :meth:`export` into this database, all or nothing.
@@ -2171,41 +1846,3 @@ class Klagomal:
                     )
         if problems:
             raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)
-
-
-def _names_in(history: Sequence[Event]) -> list[str]:
-    """The names a history knows the person by: the contact's, and the
-    senders of the messages they wrote to the case."""
-    first = history[0].data
-    contact = first.contact if isinstance(first, Registered) else None
-    names = [n for n in (contact.name if contact else None,) if n]
-    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
-    return names
-
-
-def _protected_export(
-    history: Sequence[Event], events: list[dict[str, Any]], today: dt.date
-) -> list[dict[str, Any]]:
-    """The exported events of a case whose person has skyddade
-    personuppgifter: the contact replaced, and whatever in the texts names
-    or reaches them masked (:mod:`klagomal.records.masking`), since people write
-    their address and number into their own words (R27)."""
-    from klagomal.records.masking import mask_text
-
-    names = _names_in(history)
-    hidden = Redaction(contact_visible=False, protected=True)
-    shown = []
-    for event, exported in zip(history, events, strict=True):
-        data = dict(exported["data"])
-        plain = hidden.event(event).data
-        if isinstance(plain, Registered) and plain.contact is not None:
-            data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
-        if isinstance(plain, MessageReceived):
-            data["sender"] = plain.sender
-        for key in disposal.TEXT_FIELDS[type(event.data)]:
-            if isinstance(data.get(key), str):
-                data[key] = mask_text(data[key], names=names, today=today).text
-        if isinstance(data.get("notes"), list):
-            data["notes"] = [mask_text(n, names=names, today=today).text for n in data["notes"]]
-        shown.append({**exported, "data": data})
-    return shown
