@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import email.utils
 import logging
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -30,10 +29,7 @@ from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.errors import (
     AccessDeniedError,
     ConfigurationError,
-    DeliveryError,
-    DeliveryUncertainError,
     InvalidInputError,
-    KlagomalError,
 )
 from klagomal.core.events import Event, EventData, Forwarded, Registered
 from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
@@ -67,20 +63,13 @@ from klagomal.hooks.manager import (
 )
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.letters import Letter, Letters
-from klagomal.notices.notifiers import EMAIL, LETTER, LOG_NOTIFIER, SMTP_NOTIFIER, Message, Notifier
 from klagomal.notices.outbox import (
-    AUTOMATIC_KINDS,
-    SENDING_LEASE,
     DeliveryRun,
     Notice,
-    describe_failure,
-    message_id,
     owed_notices,
-    resolve_recipient,
-    retry_delay,
-    way_label,
 )
-from klagomal.notices.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
+from klagomal.notices.reminders import Reminder, ReminderRun
+from klagomal.notices.service import NoticeService
 from klagomal.records.redaction import Redaction, for_statistics
 from klagomal.records.service import RecordsService
 from klagomal.reports import ReportScope, SectionResult, build_sections
@@ -220,6 +209,7 @@ class Klagomal:
         self.user, self.lock_wait = ctx.user, ctx.lock_wait
         self._cases = CaseService(ctx)
         self._records = RecordsService(ctx)
+        self._notices = NoticeService(ctx)
 
     def _acting(self, **changes: Any) -> Self:
         """A cheap copy of this instance whose context has *changes*."""
@@ -927,101 +917,12 @@ class Klagomal:
         twice.  A reminder whose notifier failed is retried on the next run;
         one the case has since outgrown (answered, postponed) is not sent.
         """
-        user = self._allowed(Operation.REMIND)
-        departments = self._delivery_departments(user)
-        if notifier is None:
-            notifier = SMTP_NOTIFIER if self.organisation.delivery.smtp.host else LOG_NOTIFIER
-        if notifier not in self.registry.notifiers:
-            raise ConfigurationError(
-                _("aviseringssättet '{name}' finns inte (kända: {known})").format(
-                    name=notifier, known=", ".join(sorted(self.registry.notifiers))
-                )
-            )
-        with self._denials(Operation.REMIND):
-            self._business_day("remind")
-        send = self.registry.notifiers[notifier].send
-        if send is None:
-            raise ConfigurationError(
-                _("aviseringssättet '{name}' kan inte skicka påminnelser till personal").format(name=notifier)
-            )
-        today = self.clock.today()
-        window = self._due_window(today, lambda department: self.deadlines.policy(department).reminder_days)
-        with self._transaction() as uow:
-            owed: list[Reminder] = []
-            for case in uow.find(CaseQuery(overdue_on=today, due=window, departments=departments)):
-                deadline = self.deadlines.open_deadline(case, today)
-                assert deadline is not None  # the query found it by its deadline
-                reminder_days = self.deadlines.policy(case.department).reminder_days
-                reminder = owed_reminder(case, deadline, reminder_days, self.organisation, today)
-                if reminder is not None:
-                    owed.append(reminder)
-            created = uow.add_reminders(owed)
-            waiting = uow.reminders(statuses=("pending", "failed"), departments=departments)
-            uncertain = uow.reminders(statuses=("sending",), departments=departments)
-        sent: list[Reminder] = []
-        failed: list[Reminder] = []
-        obsolete: list[Reminder] = []
-        for reminder in waiting:
-            # Record the attempt before the notifier is called: if this run
-            # dies while sending, the reminder is never sent a second time.
-            with self._transaction() as uow:
-                case = uow.get(reminder.reference)
-                history = uow.history(reminder.reference)
-                deadline = self.deadlines.open_deadline(case, today)
-                current = (
-                    deadline is not None
-                    and (deadline.kind, deadline.due) == (reminder.deadline, reminder.due)
-                    and deadline.overdue == (reminder.kind == BREACH)
-                )
-                reminder = attrs.evolve(
-                    reminder,
-                    status="sending" if current else "obsolete",
-                    attempts=reminder.attempts + int(current),
-                )
-                uow.update_reminder(reminder)
-            if not current:
-                obsolete.append(reminder)
-                continue
-            assert deadline is not None
-            try:
-                message = staff_message(
-                    reminder,
-                    case,
-                    deadline,
-                    self.organisation,
-                    self.letters,
-                    Redaction.for_staff(case, history),
-                )
-                send(attrs.evolve(message, date=self.clock.now()))
-            except Exception as exc:
-                # An expected refusal (a KlagomalError, such as a name missing
-                # from a directory) needs no traceback in a daily cron log.
-                log.error(
-                    "klagomal: notifier %r failed for %s: %s: %s",
-                    notifier,
-                    reminder.reference,
-                    type(exc).__name__,
-                    exc,
-                    exc_info=not isinstance(exc, KlagomalError),
-                )
-                reminder = attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
-                failed.append(reminder)
-            else:
-                reminder = attrs.evolve(reminder, status="sent", last_error=None, sent_at=self.clock.now())
-                sent.append(reminder)
-            with self._transaction() as uow:
-                uow.update_reminder(reminder)
-        return ReminderRun(today, notifier, created, sent, failed, obsolete, uncertain)
+        return self._notices.remind(notifier)
 
     def reminders(self, reference: str | None = None) -> list[Reminder]:
         """Every reminder and breach alert recorded, or those of one case:
         of the förvaltningar the acting user sends reminders for."""
-        user = self._allowed(Operation.REMIND)
-        with self._transaction() as uow:
-            found: list[Reminder] = uow.reminders(
-                reference=reference, departments=self._delivery_departments(user)
-            )
-            return found
+        return self._notices.reminders(reference)
 
     def timeliness(
         self,
@@ -1177,35 +1078,7 @@ class Klagomal:
         """The letter owed to the person because of event *seq* (default: the
         latest event that owes one), in the wording of the case's förvaltning
         (``klagomal_template_dirs``)."""
-        history = self.history(reference)
-        owed = dict(self.notices(reference))
-        if seq is None:
-            if not owed:
-                raise InvalidInputError(
-                    _("ärendet har inga brev till personen (anonymt, eller inget besked ännu)"),
-                    step="letter",
-                    reference=reference,
-                )
-            seq = max(owed)
-        if seq not in owed:
-            raise InvalidInputError(
-                _("händelse {seq} ger inget brev till personen (brev finns för {owed})").format(
-                    seq=seq, owed=", ".join(map(str, sorted(owed))) or "-"
-                ),
-                step="letter",
-                reference=reference,
-            )
-        case = lifecycle.replay(history[:seq])
-        with naming("letter", reference):
-            # The letter as the person will get it, shown to the acting user:
-            # who a protected person is only if the user may see it.
-            return self.letters.render(
-                case,
-                history[seq - 1],
-                owed[seq],
-                self.clock.today(),
-                redaction=self._redaction(case),
-            )
+        return self._notices.letter(reference, seq)
 
     # -- the outbox -----------------------------------------------------------
 
@@ -1218,61 +1091,16 @@ class Klagomal:
         those of one case, or with one of *statuses* (see :mod:`klagomal.notices.outbox`).
         The whole outbox holds only the cases of the förvaltningar the
         acting user delivers for."""
-        if reference is not None:
-            with self._reading(reference, "outbox") as (uow, case):
-                return self._redaction(case).notices(uow.outbox(reference=reference, statuses=statuses))
-        user = self._allowed(Operation.DELIVER)
-        with self._transaction() as uow:
-            found = self._visible_notices(
-                uow, uow.outbox(statuses=statuses, departments=self._delivery_departments(user))
-            )
-            self._audit_list(uow, Operation.DELIVER, sorted({n.reference for n in found}), "outbox")
-            return found
+        return self._notices.outbox(reference, statuses)
 
     def _delivery_departments(self, user: User) -> list[str] | None:
         return self._ctx.delivery_departments(user)
-
-    def _visible_notices(self, uow: UnitOfWork, notices: Sequence[Notice]) -> list[Notice]:
-        """Those of *notices* whose case the acting user may read, as they may
-        see them (a protected person's address withheld)."""
-        references = sorted({n.reference for n in notices})
-        shown = {
-            case.reference: self._redaction(case)
-            for case in uow.find(CaseQuery(references=references))
-            if self._may_read(case)
-        }
-        return [shown[n.reference].notice(n) for n in notices if n.reference in shown]
 
     def open_notices(self, references: Sequence[str]) -> dict[str, list[Notice]]:
         """The notices of these cases that need a person's attention: failed,
         uncertain, waiting for a retry after a failure, or a task for the
         handler; by reference.  Only of the cases the acting user may read."""
-        self._allowed(Operation.LIST)
-        with self._transaction() as uow:
-            found = uow.notices_with(references, ("pending", "failed", "uncertain", "task"))
-            visible = self._visible_notices(uow, [n for notices in found.values() for n in notices])
-        grouped: dict[str, list[Notice]] = {}
-        for notice in visible:
-            if notice.status != "pending" or notice.last_error:
-                grouped.setdefault(notice.reference, []).append(notice)
-        return grouped
-
-    def _notifiers(self) -> dict[str, Notifier]:
-        """The notifier for each way of delivery, checked before anything is claimed."""
-        settings = self.organisation.delivery
-        chosen: dict[str, Notifier] = {}
-        for way, name in ((EMAIL, settings.notifier_for_email), (LETTER, settings.letter_notifier)):
-            notifier = self.registry.notifiers.get(name)
-            if notifier is None or notifier.deliver is None:
-                usable = sorted(n for n, v in self.registry.notifiers.items() if v.deliver is not None)
-                raise ConfigurationError(
-                    _(
-                        "aviseringssättet '{name}' för {way} finns inte eller kan inte leverera meddelanden "
-                        "(användbara: {known}); se [utskick] i organisationsfilen"
-                    ).format(name=name, way=way_label(way), known=", ".join(usable))
-                )
-            chosen[way] = notifier
-        return chosen
+        return self._notices.open_notices(references)
 
     def deliver(
         self,
@@ -1296,149 +1124,7 @@ class Klagomal:
         changed is ``failed`` at once.  Every error names the notice, the
         case and the reason.  A task for the handler is never delivered.
         """
-        user = self._allowed(Operation.DELIVER)
-        departments = self._delivery_departments(user)
-        notifiers = self._notifiers()
-        now = self._utcnow()
-        run = DeliveryRun(now)
-        with self._transaction() as uow:
-            sending = uow.outbox(reference=reference, ids=ids, statuses=("sending",), departments=departments)
-            for notice in sending:
-                if notice.attempted_at is not None and now - notice.attempted_at < SENDING_LEASE:
-                    continue  # another delivery may be sending it right now
-                notice = attrs.evolve(
-                    notice,
-                    status="uncertain",
-                    last_error=_("avbröts under utskicket och kan ha kommit fram; kontrollera och skicka om"),
-                )
-                uow.update_notice(notice)
-                run.uncertain.append(notice)
-            due = uow.outbox(
-                reference=reference,
-                ids=ids,
-                statuses=("pending",),
-                ways=(EMAIL, LETTER),
-                due=now,
-                limit=limit,
-                departments=departments,
-            )
-        for notice in due:
-            self._deliver_one(notice, notifiers[notice.way or EMAIL], now, run)
-        with self._transaction() as uow:
-            run.tasks = len(uow.outbox(reference=reference, statuses=("task",), departments=departments))
-            # What the run tells its user, as they may see it.
-            for name in ("sent", "retry", "failed", "uncertain"):
-                setattr(run, name, self._visible_notices(uow, getattr(run, name)))
-        return run
-
-    def _deliver_one(self, notice: Notice, notifier: Notifier, now: dt.datetime, run: DeliveryRun) -> None:
-        with self._transaction() as uow:
-            if not uow.claim_notice(notice.id, ("pending",), now):
-                return  # another delivery took it
-            history = uow.history(notice.reference)
-            earlier = [
-                n.message_id
-                for n in uow.outbox(reference=notice.reference, statuses=("sent", "uncertain"))
-                if n.recipient == notice.recipient and n.message_id and n.id != notice.id
-            ]
-        notice = attrs.evolve(notice, status="sending", attempts=notice.attempts + 1, attempted_at=now)
-        address: str | None = None
-        try:
-            message = self._message(notice, history, tuple(earlier))
-            address = message.recipient.email if notice.way == EMAIL else message.recipient.address
-            assert notifier.deliver is not None
-            notifier.deliver(message)
-        except DeliveryUncertainError as exc:
-            notice = attrs.evolve(notice, status="uncertain", last_error=exc.reason, address=address)
-            run.uncertain.append(notice)
-        except (DeliveryError, ConfigurationError, InvalidInputError) as exc:
-            reason = exc.reason if isinstance(exc, DeliveryError | InvalidInputError) else str(exc)
-            permanent = not isinstance(exc, DeliveryError) or exc.permanent
-            notice = self._not_delivered(notice, reason, address, now, run, permanent=permanent)
-        except Exception as exc:
-            # A notifier's own failure: not delivered, so it is tried again.
-            log.exception("klagomal: notifier %r failed for notice %s", notifier.name, notice.id)
-            notice = self._not_delivered(notice, f"{type(exc).__name__}: {exc}", address, now, run)
-        else:
-            notice = attrs.evolve(
-                notice,
-                status="sent",
-                sent_at=self._utcnow(),
-                address=address,
-                last_error=None,
-                next_attempt=None,
-            )
-            run.sent.append(notice)
-        if notice.status != "sent":
-            log.warning("klagomal: %s", describe_failure(notice))
-        with self._transaction() as uow:
-            uow.update_notice(notice)
-
-    def _not_delivered(
-        self,
-        notice: Notice,
-        reason: str,
-        address: str | None,
-        now: dt.datetime,
-        run: DeliveryRun,
-        *,
-        permanent: bool = False,
-    ) -> Notice:
-        """*notice* after a definite failure: retried after the backoff, or
-        ``failed`` when trying again cannot help or the attempts are used up."""
-        if permanent or notice.attempts >= self.organisation.delivery.max_attempts:
-            notice = attrs.evolve(
-                notice, status="failed", last_error=reason, address=address, next_attempt=None
-            )
-            run.failed.append(notice)
-        else:
-            notice = attrs.evolve(
-                notice,
-                status="pending",
-                last_error=reason,
-                address=address,
-                next_attempt=now + retry_delay(notice.attempts),
-            )
-            run.retry.append(notice)
-        return notice
-
-    def _message(self, notice: Notice, history: Sequence[Event], earlier: tuple[str, ...]) -> Message:
-        """The notice rendered for its notifier, as the case was right after its event."""
-        case = lifecycle.replay(history[: notice.seq])
-        event = history[notice.seq - 1]
-        recipient = resolve_recipient(notice, case, event, self.organisation)
-        # The person gets their own case; staff get no secret text and never
-        # who a protected person is (the whole history knows the markings).
-        shown = (
-            Redaction(contact_visible=True, protected=case.protected)
-            if notice.to_person
-            else Redaction.for_staff(case, history)
-        )
-        letter = self.letters.render(
-            case, event, notice.kind, event.day, recipient=recipient, redaction=shown
-        )
-        settings = self.organisation.delivery
-        return Message(
-            notice_id=notice.id,
-            reference=notice.reference,
-            seq=notice.seq,
-            kind=notice.kind,
-            way=notice.way or EMAIL,
-            recipient=recipient,
-            subject=letter.subject,
-            text=letter.text,
-            html=letter.html,
-            message_id=notice.message_id
-            or message_id(self.organisation, notice.reference, notice.seq, notice.recipient, notice.kind),
-            sender=settings.sender
-            or email.utils.formataddr(
-                (self.organisation.name, f"noreply@{self.organisation.id}.klagomal.invalid")
-            ),
-            reply_to=settings.reply_to,
-            auto_submitted=notice.kind in AUTOMATIC_KINDS,
-            references=earlier,
-            date=self.clock.now(),
-        )
+        return self._notices.deliver(reference, ids, limit)
 
     def requeue(
         self, ids: Sequence[int] | None = None, *, statuses: Sequence[str] = ("failed",)
@@ -1447,50 +1133,12 @@ class Klagomal:
         every notice with one of *statuses*.  Only ``failed`` and
         ``uncertain`` notices can be queued again; a person should check that
         an uncertain one did not arrive first.  Their attempts start over."""
-        user = self._allowed(Operation.DELIVER)
-        departments = self._delivery_departments(user)
-        allowed = {"failed", "uncertain"}
-        with self._transaction() as uow:
-            found = uow.outbox(
-                ids=ids, statuses=None if ids is not None else list(statuses), departments=departments
-            )
-            if ids is not None:
-                missing = sorted(set(ids) - {n.id for n in found})
-                wrong = [n for n in found if n.status not in allowed]
-                if missing or wrong:
-                    raise InvalidInputError(
-                        _(
-                            "meddelande {ids} finns inte eller kan inte skickas om "
-                            "(bara misslyckade och osäkra)"
-                        ).format(ids=", ".join(map(str, missing + [n.id for n in wrong]))),
-                        step="outbox",
-                    )
-            queued = [
-                attrs.evolve(n, status="pending", attempts=0, next_attempt=None)
-                for n in found
-                if n.status in allowed
-            ]
-            for notice in queued:
-                uow.update_notice(notice)
-            self._audit_list(uow, Operation.DELIVER, sorted({n.reference for n in queued}), "requeue")
-            return self._visible_notices(uow, queued)
+        return self._notices.requeue(ids, statuses)
 
     def complete_task(self, notice_id: int) -> Notice:
         """Record that the handler has carried out a task (phoned the person,
         or told them at a visit)."""
-        self._allowed(Operation.HANDLE)
-        with self._denials(Operation.HANDLE), self._transaction() as uow:
-            found = uow.outbox(ids=[notice_id])
-            if not found or found[0].status != "task":
-                raise InvalidInputError(
-                    _("meddelande {id} är ingen uppgift som väntar").format(id=notice_id), step="outbox"
-                )
-            case = uow.get(found[0].reference)
-            self._check(Operation.HANDLE, case)
-            self._audit(uow, Operation.HANDLE, [found[0].reference], f"task {notice_id} done")
-            notice: Notice = attrs.evolve(found[0], status="done", sent_at=self._utcnow())
-            uow.update_notice(notice)
-        return self._redaction(case).notice(notice)
+        return self._notices.complete_task(notice_id)
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""

@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
+from klagomal.cases.service import CaseService
 from klagomal.core.errors import InvalidInputError, KlagomalError
 from klagomal.core.events import Event, MessageReceived, Registered, event_label
 from klagomal.core.i18n import _
@@ -164,7 +165,7 @@ class RecordsService:
             )
         query = query.checked(ctx.clock.today())
         with ctx.denials(Operation.PERSON_DATA):
-            ctx.klagomal._business_day("anonymise")
+            CaseService(ctx).business_day("anonymise")
         return ctx.write(lambda uow: self._anonymised(uow, query, decision.strip()))
 
     def _anonymised(self, uow: UnitOfWork, query: PersonQuery, decision: str) -> list[disposal.Applied]:
@@ -211,7 +212,7 @@ class RecordsService:
         ctx.allowed(Operation.DISPOSE)
         with ctx.denials(Operation.DISPOSE):
             # A date set ahead would dispose of what is not yet due: never.
-            today = ctx.klagomal._business_day("gallra")
+            today = CaseService(ctx).business_day("gallra")
         return ctx.write(lambda uow: self._disposed(uow, today, dry_run))
 
     def _disposed(self, uow: UnitOfWork, today: dt.date, dry_run: bool) -> list[disposal.Planned]:
