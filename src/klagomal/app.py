@@ -9,7 +9,6 @@ listeners.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import logging
@@ -18,9 +17,8 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
-import cattrs
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
@@ -31,7 +29,7 @@ from klagomal.core.errors import (
     ConfigurationError,
     InvalidInputError,
 )
-from klagomal.core.events import Event, EventData, Forwarded, Registered
+from klagomal.core.events import Event, EventData, Registered
 from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.hooks.decisions import Decisions
 from klagomal.intake import bulk
@@ -51,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.core.organisation import Organisation, default_organisation
-from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
+from klagomal.core.serialization import make_converter
 from klagomal.deadlines.timeliness import Timeliness, measure_timeliness
 from klagomal.hooks.manager import (
     PluginManager,
@@ -61,12 +59,12 @@ from klagomal.hooks.manager import (
     implementations,
     plugin_configuration_error,
 )
+from klagomal.intake.importing import ImportService
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.letters import Letter, Letters
 from klagomal.notices.outbox import (
     DeliveryRun,
     Notice,
-    owed_notices,
 )
 from klagomal.notices.reminders import Reminder, ReminderRun
 from klagomal.notices.service import NoticeService
@@ -109,15 +107,6 @@ _SHARED = frozenset(
         "disposal_rules",
     )
 )
-
-
-def _readable(exc: Exception) -> str:
-    """What is wrong with unreadable import data, with the path to it."""
-    if isinstance(exc, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(exc, path="events"))
-    if isinstance(exc, KeyError):
-        return _("fältet {key} saknas").format(key=exc)
-    return str(exc)
 
 
 class Klagomal:
@@ -210,6 +199,7 @@ class Klagomal:
         self._cases = CaseService(ctx)
         self._records = RecordsService(ctx)
         self._notices = NoticeService(ctx)
+        self._importing = ImportService(ctx)
 
     def _acting(self, **changes: Any) -> Self:
         """A cheap copy of this instance whose context has *changes*."""
@@ -1208,102 +1198,7 @@ class Klagomal:
         instance's channels, dimensions and organisation before anything is
         written.  Returns the number of cases imported.
         """
-        self._allowed(Operation.IMPORT)
-        if data.get("format") != EXPORT_FORMAT or data.get("version") not in (1, EXPORT_VERSION):
-            raise InvalidInputError(
-                _("filen är ingen klagomal-export av version {versions}").format(
-                    versions=_("{old} eller {new}").format(old=1, new=EXPORT_VERSION)
-                ),
-                step="import",
-            )
-        cases, references = data.get("cases", []), data.get("references", {})
-        if not isinstance(cases, list) or not isinstance(references, dict):
-            raise InvalidInputError(
-                _("'cases' måste vara en lista och 'references' ett objekt"), step="import"
-            )
-        try:
-            counters = {int(year): int(last) for year, last in references.items()}
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                _("'references' ska ange år och senaste nummer som heltal"), step="import"
-            ) from None
-        restored: list[tuple[Case, list[Event], list[Notice]]] = []
-        for position, item in enumerate(cases):
-            if not isinstance(item, dict):
-                raise InvalidInputError(
-                    _("post nr {n} i 'cases' är inget ärende").format(n=position + 1), step="import"
-                )
-            reference = str(item.get("reference"))
-            try:
-                history = [self.converter.structure(e, Event) for e in item["events"]]
-                case = lifecycle.replay(history)
-                notices = self._imported_notices(item, history, legacy=data.get("version") == 1)
-            except Exception as exc:  # cattrs raises several kinds; all mean unreadable input
-                raise InvalidInputError(
-                    _("händelserna kan inte läsas: {reason}").format(reason=_readable(exc)),
-                    step="import",
-                    reference=reference,
-                ) from exc
-            self._check_imported(reference, case, history)
-            restored.append((case, history, notices))
-        received = self._imported_received(data.get("received", []), {c.reference for c, _h, _n in restored})
-        with self._transaction() as uow:
-            for case, history, notices in restored:
-                uow.restore(case, history, notices)
-            for year, last in counters.items():
-                uow.raise_reference_counter(year, last)
-            for message, files in received:
-                uow.store_received(message, files)
-            self._audit(uow, Operation.IMPORT, [None], f"{len(restored)} ärenden")
-        return len(restored)
-
-    @staticmethod
-    def _imported_received(
-        items: Any, references: set[str]
-    ) -> list[tuple[ReceivedMessage, list[StoredAttachment]]]:
-        """The received messages of an export, checked before anything is written."""
-        if not isinstance(items, list):
-            raise InvalidInputError(_("'received' måste vara en lista"), step="import")
-        found = []
-        for position, item in enumerate(items, 1):
-            try:
-                files = [
-                    StoredAttachment(
-                        f["filename"],
-                        str(f["content_type"]),
-                        int(f["size"]),
-                        None if f["data"] is None else base64.b64decode(f["data"], validate=True),
-                    )
-                    for f in item["attachments"]
-                ]
-                message = ReceivedMessage(
-                    message_key=str(item["message_key"]),
-                    received_at=dt.datetime.fromisoformat(item["received_at"]),
-                    source=str(item["source"]),
-                    outcome=str(item["outcome"]),
-                    size=int(item["size"]),
-                    raw=base64.b64decode(item["raw"], validate=True),
-                    sender=item["sender"],
-                    subject=item["subject"],
-                    reason=item["reason"],
-                    reference=item["reference"],
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InvalidInputError(
-                    _("mottaget meddelande nr {n} kan inte läsas: {reason}").format(
-                        n=position, reason=_readable(exc)
-                    ),
-                    step="import",
-                ) from exc
-            if message.reference is not None and message.reference not in references:
-                raise InvalidInputError(
-                    _(
-                        "mottaget meddelande nr {n} hör till ärende {reference}, som inte finns i filen"
-                    ).format(n=position, reference=message.reference),
-                    step="import",
-                )
-            found.append((message, files))
-        return found
+        return self._importing.import_(data, Operation.IMPORT)
 
     def import_cases(
         self,
@@ -1333,164 +1228,14 @@ class Klagomal:
         :param transform: turns each row's fields into the import's own
             fields first (as :meth:`intake_cards` does for reply cards).
         """
-        self._allowed(_operation)
-        with self._denials(_operation):
-            self._business_day("bulk-import")
-        path = os.fspath(source)
-        fmt = bulk.detect_format(path, format)
-        try:
-            stream = open(path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise InvalidInputError(
-                _("kan inte läsa {file}: {reason}").format(file=path, reason=exc.strerror), step="bulk-import"
-            ) from exc
-        total = os.fstat(stream.fileno()).st_size
-        base = self._context()
-        builder = bulk.RowBuilder(
-            context=lambda day: attrs.evolve(base, today=day),
-            registration=self.registration,
-            now=self.clock.now().astimezone(dt.UTC),
+        return self._importing.import_cases(
+            source,
+            format=format,
+            batch_size=batch_size,
+            rejects=rejects,
+            progress=progress,
             actor=actor,
+            transform=transform,
+            columns=columns,
+            operation=_operation,
         )
-        reject = bulk.RejectsFile(rejects if rejects is not None else path + ".rejected.jsonl")
-
-        def known(ids: list[str]) -> set[str]:
-            with self._transaction() as uow:
-                found: set[str] = uow.known_external_ids(ids)
-            return found
-
-        def insert(batch: list[bulk.ImportedCase]) -> int:
-            def body(uow: UnitOfWork) -> list[str]:
-                stored: list[str] = uow.insert_imported(batch)
-                # One audit entry per batch, not per case: a million-case
-                # import must stay a bulk write (the entry names the range).
-                if stored:
-                    self._audit(uow, _operation, [None], f"{len(stored)} ärenden {stored[0]}–{stored[-1]}")
-                return stored
-
-            return len(self._write(body))
-
-        def store(batch: list[bulk.ImportedCase]) -> int:
-            while batch:
-                try:
-                    return insert(batch)
-                except IntegrityError:
-                    # Another import stored some of these meanwhile: leave those
-                    # out, as often as it happens (it may be ahead again).
-                    stored = known([item.external_id for item in batch])
-                    if not stored:
-                        raise  # not another import's doing
-                    batch = [item for item in batch if item.external_id not in stored]
-            return 0
-
-        try:
-            rows, lines = bulk.read_rows(stream, fmt, columns)
-            if transform is not None:
-                rows = (
-                    attrs.evolve(row, fields=transform(dict(row.fields))) if row.fields is not None else row
-                    for row in rows
-                )
-            read, imported, skipped, rejected = bulk.import_cases(
-                rows,
-                builder=builder,
-                store=store,
-                known=known,
-                reject=reject,
-                batch_size=batch_size,
-                progress=None if progress is None else lambda: progress(lines.bytes_read, total),
-            )
-        finally:
-            stream.close()
-            reject.close()
-        return BulkImportResult(read, imported, skipped, rejected, reject.written)
-
-    def _imported_notices(self, item: dict[str, Any], history: list[Event], *, legacy: bool) -> list[Notice]:
-        """The outbox notices of an imported case, with their delivery state.
-
-        Which notices a case owes follows from its events, so the file may
-        only carry those, each with its delivery state (so that nothing sent
-        is sent again).  Notices to staff missing from the file, and every
-        notice of an export without notice records, are added as
-        ``manual``: handled outside klagomal, never sent.  A version 1
-        export predates delivery, so its ``pending`` notices are ``manual``
-        too.
-        """
-        owed: dict[tuple[int, str], Notice] = {}
-        projected: Case | None = None
-        for event in history:
-            projected = lifecycle.evolve(projected, event)
-            for n in owed_notices(projected, event, self.organisation):
-                owed[event.seq, n.recipient] = Notice(
-                    0, event.reference, event.seq, n.kind, n.recipient, "manual", n.way, n.message_id
-                )
-        given: dict[tuple[int, str], Notice] = {}
-        for raw in item.get("notices", []):
-            status = str(raw["status"])
-            if not status or len(status) > 16:
-                raise ValueError("a notice has no valid status")
-            if legacy and status == "pending":
-                status = "manual"
-            key = (int(raw["seq"]), str(raw.get("recipient", "person")))
-            expected = owed.get(key)
-            if expected is None or expected.kind != raw["kind"] or key in given:
-                raise ValueError(
-                    f"the notice {raw} is not one the events give rise to "
-                    f"{sorted((s, r, n.kind) for (s, r), n in owed.items())}"
-                )
-
-            def moment(name: str, raw: dict[str, Any] = raw) -> dt.datetime | None:
-                return dt.datetime.fromisoformat(raw[name]) if raw.get(name) else None
-
-            given[key] = attrs.evolve(
-                expected,
-                status=status,
-                way=raw.get("way", expected.way if not legacy else None),
-                message_id=raw.get("message_id", expected.message_id),
-                attempts=int(raw.get("attempts", 0)),
-                address=raw.get("address"),
-                last_error=raw.get("last_error"),
-                next_attempt=moment("next_attempt"),
-                attempted_at=moment("attempted_at"),
-                sent_at=moment("sent_at"),
-            )
-        missing_person = [k for k in owed if k[1] == "person" and k not in given]
-        if "notices" in item and missing_person:
-            raise ValueError(
-                f"the notices to the person for events {[s for s, _r in missing_person]} are missing"
-            )
-        return [given.get(key, notice) for key, notice in owed.items()]
-
-    def _check_imported(self, reference: str, case: Case, history: list[Event]) -> None:
-        """Refuse a case whose history this instance could not have written:
-        another case's events, gaps, or ids its plugins and organisation do
-        not know, anywhere in the history."""
-        problems = []
-        if case.reference != reference or any(e.reference != reference for e in history):
-            problems.append(_("händelser för ett annat ärende"))
-        if [e.seq for e in history] != list(range(1, len(history) + 1)):
-            problems.append(_("händelsernas ordningsnummer har luckor"))
-        if case.channel not in self.registry.channels:
-            problems.append(_("okänd kanal '{channel}'").format(channel=case.channel))
-        problems += [
-            _("okänd kvalitetsdimension '{d}'").format(d=d)
-            for d in case.dimensions
-            if d not in self.registry.dimensions
-        ]
-        for event in history:
-            if isinstance(event.data, Registered):
-                places = [(event.data.unit, event.data.department)]
-            elif isinstance(event.data, Forwarded):
-                places = [(event.data.to_unit, event.data.department)]
-            else:
-                continue
-            for unit, department in places:
-                if not self.organisation.has_unit(unit):
-                    problems.append(_("okänd enhet '{unit}'").format(unit=unit))
-                elif self.organisation.unit(unit).department != department:
-                    problems.append(
-                        _("enheten '{unit}' hör inte till förvaltningen '{department}'").format(
-                            unit=unit, department=department
-                        )
-                    )
-        if problems:
-            raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)
