@@ -22,12 +22,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
-from klagomal.context import Context, identify, lock_wait_seconds, naming
+from klagomal.context import Context, identify, lock_wait_seconds
 from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.errors import (
     AccessDeniedError,
     ConfigurationError,
-    InvalidInputError,
 )
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
@@ -50,7 +49,7 @@ from klagomal.core.i18n import _
 from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.serialization import make_converter
-from klagomal.deadlines.timeliness import Timeliness, measure_timeliness
+from klagomal.deadlines.timeliness import Timeliness
 from klagomal.hooks.manager import (
     PluginManager,
     Registry,
@@ -68,12 +67,12 @@ from klagomal.notices.outbox import (
 )
 from klagomal.notices.reminders import Reminder, ReminderRun
 from klagomal.notices.service import NoticeService
-from klagomal.records.redaction import Redaction, for_statistics
+from klagomal.records.redaction import Redaction
 from klagomal.records.service import RecordsService
-from klagomal.reports import ReportScope, SectionResult, build_sections
+from klagomal.reports import SectionResult
+from klagomal.reports.service import ReportService
 from klagomal.storage.base import (
     DEFAULT_LOCK_WAIT,
-    CaseQuery,
     DueWindow,
     Storage,
     UnitOfWork,
@@ -200,6 +199,7 @@ class Klagomal:
         self._records = RecordsService(ctx)
         self._notices = NoticeService(ctx)
         self._importing = ImportService(ctx)
+        self._reports = ReportService(ctx)
 
     def _acting(self, **changes: Any) -> Self:
         """A cheap copy of this instance whose context has *changes*."""
@@ -374,8 +374,7 @@ class Klagomal:
         does not stop a kommun's complaint handling; one that returns
         something else than a policy is a configuration error.
         """
-        hook = self.plugin_manager.hook.klagomal_deadline_policy
-        for impl in implementations(hook):
+        for impl in implementations(self.plugin_manager.hook.klagomal_deadline_policy):
             try:
                 policy = call_impl(impl, department=department, organisation=self.organisation)
             except ConfigurationError as exc:
@@ -388,16 +387,8 @@ class Klagomal:
                     department,
                 )
                 continue
-            if policy is None:
-                continue
-            if not isinstance(policy, DeadlinePolicy):
-                raise ConfigurationError(
-                    _(
-                        "{plugin} gav {value!r} som tidsfristpolicy för '{department}', "
-                        "inte en DeadlinePolicy"
-                    ).format(plugin=impl.plugin_name, value=policy, department=department)
-                )
-            return policy, impl.plugin_name
+            if policy is not None:
+                return _checked_policy(policy, impl.plugin_name, department), impl.plugin_name
         return DeadlinePolicy(), "klagomal"  # only if the built-in plugin is blocked
 
     def _context(self) -> lifecycle.Context:
@@ -575,9 +566,7 @@ class Klagomal:
 
     def attachments(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages (without their data)."""
-        with self._reading(reference, "attachments") as (uow, case):
-            shown = self._redaction(case)
-            return [shown.attachment(f) for f in uow.attachments_of(reference)]
+        return self._cases.attachments(reference)
 
     def registration(self, intake: Intake, ctx: lifecycle.Context) -> Registered:
         """The registration of checked feedback once the plugins have decided
@@ -590,16 +579,7 @@ class Klagomal:
         self, reference: str, to_unit: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Send the case on to the unit it concerns (R12)."""
-
-        def decide(case: Case, ctx: lifecycle.Context) -> EventData:
-            data = lifecycle.forward(case, ctx, to_unit)
-            if case.secrecy is None:
-                # R27: a case forwarded into a förvaltning whose cases are secret becomes secret.
-                secrecy, _notes = self.decisions.secrecy_on_forward(case, to_unit)
-                data = attrs.evolve(data, secrecy=secrecy)
-            return data
-
-        return self._step(reference, "forward", decide, actor, expected_version)
+        return self._cases.forward(reference, to_unit, actor, expected_version)
 
     def acknowledge(
         self,
@@ -832,14 +812,11 @@ class Klagomal:
 
     def get(self, reference: str) -> Case:
         """The case with this reference."""
-        with self._reading(reference, "case") as (_uow, case):
-            return self._shown(case)
+        return self._cases.get(reference)
 
     def history(self, reference: str) -> list[Event]:
         """The case's events, oldest first."""
-        events: list[Event] = []
-        with self._reading(reference, "history", self._replayed(reference, events)) as (_uow, case):
-            return self._shown_events(case, events)
+        return self._cases.history(reference)
 
     def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
         """The events of several cases, by reference; only of the cases the
@@ -849,9 +826,7 @@ class Klagomal:
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, kind)`` of the notices to the person the case gave
         rise to; :meth:`outbox` has every notice with its delivery state."""
-        with self._reading(reference, "notices") as (uow, _case):
-            notices: list[tuple[int, str]] = uow.notices(reference)
-            return notices
+        return self._cases.notices(reference)
 
     def cases(
         self,
@@ -927,15 +902,7 @@ class Klagomal:
 
         See :mod:`klagomal.deadlines.timeliness` for what each figure counts.
         """
-        self._allowed_units(Operation.STATISTICS, self._department_units(department))
-        query = self._received(start, end, department, "timeliness")
-        with self._transaction() as uow:
-            references = [case.reference for case in uow.find(query)]
-            histories = uow.histories(references)
-        with naming("timeliness", None):
-            return measure_timeliness(
-                histories.values(), self.deadlines.calendar, as_of or self.clock.today()
-            )
+        return self._reports.timeliness(start, end, department, as_of)
 
     def cases_received(self, start: dt.date, end: dt.date, *, department: str | None = None) -> list[Case]:
         """The cases received from *start* to *end* (both included), in one
@@ -947,42 +914,7 @@ class Klagomal:
         comes as numbers are made of it: without its text, its register
         description and who the person is (:func:`klagomal.records.redaction.for_statistics`).
         Reading the cases with their texts is audited as a list read."""
-        self._allowed_units(Operation.STATISTICS, self._department_units(department))
-        query = self._received(start, end, department, "report")
-        with self._transaction() as uow:
-            found = []
-            readable = []
-            for case in uow.find(query):
-                if self.access.allows(self.user, Operation.READ) and self._may_read(case):  # type: ignore[arg-type]
-                    found.append(self._shown(case))
-                    readable.append(case.reference)
-                else:
-                    found.append(for_statistics(case))
-            self._audit_list(uow, Operation.READ, readable, "cases received")
-            if len(found) > len(readable):
-                self._audit(
-                    uow, Operation.STATISTICS, [None], f"cases received: {len(found) - len(readable)}"
-                )
-            return found
-
-    def _department_units(self, department: str | None) -> list[str]:
-        """Every unit of *department*; none (the whole kommun) for ``None``."""
-        if department is None or department not in self.organisation.departments:
-            return []
-        return self.organisation.subtree(department)
-
-    def _received(self, start: dt.date, end: dt.date, department: str | None, step: str) -> CaseQuery:
-        """The query for the cases received from *start* to *end* in
-        *department* (or all), refusing an unknown förvaltning."""
-        if department is not None and department not in self.organisation.departments:
-            raise InvalidInputError(
-                _("okänd förvaltning '{department}'").format(department=department), step=step
-            )
-        return CaseQuery(
-            received_from=start,
-            received_to=end,
-            departments=None if department is None else [department],
-        )
+        return self._reports.cases_received(start, end, department)
 
     def report_sections(
         self, start: dt.date, end: dt.date, *, department: str | None = None
@@ -990,11 +922,7 @@ class Klagomal:
         """The plugins' report sections (``klagomal_report_sections``) for the
         cases received from *start* to *end*, in one förvaltning or the whole
         kommun.  A section that fails is reported as missing, not raised."""
-        self._allowed_units(Operation.STATISTICS, self._department_units(department))
-        self._received(start, end, department, "report")  # refuses an unknown förvaltning
-        scope = ReportScope(self, start, end, department)
-        owners = dict(self.registry.owners.get("report_sections", {}))
-        return build_sections(list(self.registry.report_sections.values()), scope, owners)
+        return self._reports.report_sections(start, end, department)
 
     # -- public records, secrecy and GDPR (R27) ---------------------------
 
@@ -1132,8 +1060,7 @@ class Klagomal:
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""
-        with self._reading(reference, "rebuild", self._replayed(reference, [])) as (_uow, case):
-            return self._shown(case)
+        return self._cases.rebuild(reference)
 
     # -- export and import -----------------------------------------------
 
@@ -1178,18 +1105,7 @@ class Klagomal:
         its ``kort`` column, or by its content when there is none, so running
         the same file again registers nothing twice.
         """
-        from klagomal.intake.cards import COLUMNS, card_fields
-
-        today = self.clock.today()
-        return self.import_cases(
-            source,
-            format="csv",
-            rejects=rejects,
-            actor=actor,
-            transform=lambda fields: card_fields(fields, today, self.organisation.intake.unit),
-            columns=COLUMNS,
-            _operation=Operation.REGISTER,
-        )
+        return self._importing.cards(source, rejects, actor)
 
     def import_(self, data: dict[str, Any]) -> int:
         """Load an :meth:`export` into this database, all or nothing.
@@ -1239,3 +1155,14 @@ class Klagomal:
             columns=columns,
             operation=_operation,
         )
+
+
+def _checked_policy(policy: object, plugin: str, department: str) -> DeadlinePolicy:
+    """*policy*, if it is a :class:`DeadlinePolicy`; else a configuration error."""
+    if not isinstance(policy, DeadlinePolicy):
+        raise ConfigurationError(
+            _("{plugin} gav {value!r} som tidsfristpolicy för '{department}', inte en DeadlinePolicy").format(
+                plugin=plugin, value=policy, department=department
+            )
+        )
+    return policy

@@ -34,7 +34,7 @@ from klagomal.storage.base import CaseQuery, DueWindow
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.context import Context
-    from klagomal.intake.records import ReceivedMessage
+    from klagomal.intake.records import ReceivedMessage, StoredAttachment
     from klagomal.storage.base import UnitOfWork
 
 __all__ = ["CaseService"]
@@ -185,6 +185,19 @@ class CaseService:
             self.ctx.deadlines.check_date(case.department, today.today)
             return decide(case, today)
 
+    def forward(self, reference: str, to_unit: str, actor: str | None, expected_version: int | None) -> Case:
+        """Send the case on to *to_unit*; into a förvaltning whose cases are
+        secret, it becomes secret (R27)."""
+
+        def decide(case: Case, today: lifecycle.Context) -> EventData:
+            data = lifecycle.forward(case, today, to_unit)
+            if case.secrecy is None:
+                secrecy, _notes = self.ctx.decisions.secrecy_on_forward(case, to_unit)
+                data = attrs.evolve(data, secrecy=secrecy)
+            return data
+
+        return self.step(reference, "forward", decide, actor, expected_version)
+
     # -- registration ------------------------------------------------------------
 
     def registration(self, intake: Intake, today: lifecycle.Context) -> Registered:
@@ -267,6 +280,34 @@ class CaseService:
         return done
 
     # -- reads -------------------------------------------------------------------
+
+    def get(self, reference: str) -> Case:
+        """The case with this reference, as the acting user may see it."""
+        with self.ctx.reading(reference, "case") as (_uow, case):
+            return self.ctx.shown(case)
+
+    def history(self, reference: str) -> list[Event]:
+        """The case's events, oldest first, as the acting user may see them."""
+        events: list[Event] = []
+        with self.ctx.reading(reference, "history", self.ctx.replayed(reference, events)) as (_uow, case):
+            return self.ctx.shown_events(case, events)
+
+    def rebuild(self, reference: str) -> Case:
+        """The case replayed from its events alone."""
+        with self.ctx.reading(reference, "rebuild", self.ctx.replayed(reference, [])) as (_uow, case):
+            return self.ctx.shown(case)
+
+    def notices(self, reference: str) -> list[tuple[int, str]]:
+        """``(event seq, kind)`` of the notices to the person."""
+        with self.ctx.reading(reference, "notices") as (uow, _case):
+            notices: list[tuple[int, str]] = uow.notices(reference)
+            return notices
+
+    def attachments(self, reference: str) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages, as the acting user may see them."""
+        with self.ctx.reading(reference, "attachments") as (uow, case):
+            shown = self.ctx.redaction(case)
+            return [shown.attachment(f) for f in uow.attachments_of(reference)]
 
     def received_messages(
         self,

@@ -26,11 +26,11 @@ from klagomal.intake import bulk
 from klagomal.intake.bulk import BulkImportResult
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.outbox import Notice, owed_notices
+from klagomal.records.access import Operation
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.context import Context
     from klagomal.core.model import Case
-    from klagomal.records.access import Operation
     from klagomal.storage.base import UnitOfWork
 
 __all__ = ["ImportService"]
@@ -167,6 +167,24 @@ class ImportService:
                         )
                     )
         return problems
+
+    def cards(
+        self, source: str | os.PathLike[str], rejects: str | os.PathLike[str] | None, actor: str | None
+    ) -> BulkImportResult:
+        """Register reply cards from a CSV file (see :meth:`klagomal.app.Klagomal.intake_cards`)."""
+        from klagomal.intake.cards import COLUMNS, card_fields
+
+        today = self.ctx.clock.today()
+        unit = self.ctx.organisation.intake.unit
+        return self.ctx.klagomal.import_cases(
+            source,
+            format="csv",
+            rejects=rejects,
+            actor=actor,
+            transform=lambda fields: card_fields(fields, today, unit),
+            columns=COLUMNS,
+            _operation=Operation.REGISTER,
+        )
 
     # -- another system's cases ---------------------------------------------------------
 

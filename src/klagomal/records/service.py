@@ -23,6 +23,7 @@ from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
 from klagomal.records import audit, disposal, gdpr
 from klagomal.records.access import SYSTEM_USER, Operation, Role
 from klagomal.records.redaction import Redaction
+from klagomal.reports.service import received_query
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -52,7 +53,7 @@ class RecordsService:
         """The public register entries of the cases received from *start* to *end*."""
         ctx = self.ctx
         ctx.allowed(Operation.REGISTER_LIST)
-        query = ctx.klagomal._received(start, end, department, "register-extract")
+        query = received_query(ctx.organisation, start, end, department, "register-extract")
         with ctx.transaction() as uow:
             found = uow.find(query)
             ctx.audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register list")
