@@ -1,10 +1,15 @@
-"""The composition root and service layer: :class:`Klagomal`.
+"""The composition root and the typed facade: :class:`Klagomal`.
 
 One instance ties together an organisation, a clock, a plugin manager, a
-converter and a storage backend.  Every command runs as one unit of work:
-read the case, let :mod:`klagomal.cases.lifecycle` decide the event, project it,
-store event and projection together, commit, and only then tell the event
-listeners.
+converter and a storage backend, in one :class:`~klagomal.context.Context`
+that each capability's service is built on: :mod:`klagomal.cases.service`
+(registration, the steps, the case lists), :mod:`klagomal.notices.service`
+(letters, the outbox, reminders), :mod:`klagomal.records.service` (public
+records, GDPR, disposal, the audit log, the export),
+:mod:`klagomal.reports.service` and :mod:`klagomal.intake.importing`.  Each
+method here is one operation: its signature, its documentation and a call
+into its capability's service, which checks the acting user's access, writes
+the audit log and runs the operation as one unit of work.
 """
 
 from __future__ import annotations
@@ -24,32 +29,15 @@ from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
 from klagomal.context import Context, identify, lock_wait_seconds
 from klagomal.core.clock import Clock, SystemClock
-from klagomal.core.errors import (
-    AccessDeniedError,
-    ConfigurationError,
-)
+from klagomal.core.errors import AccessDeniedError, ConfigurationError
 from klagomal.core.events import Event, EventData, Registered
-from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
-from klagomal.hooks.decisions import Decisions
-from klagomal.intake import bulk
-from klagomal.intake.bulk import BulkImportResult
-from klagomal.records import audit, disposal
-from klagomal.records.access import (
-    SYSTEM_USER,
-    AccessPolicy,
-    Operation,
-    User,
-)
-from klagomal.records.gdpr import PersonQuery
-
-if TYPE_CHECKING:  # pragma: no cover
-    from klagomal.intake.service import IntakeOutcome
-    from klagomal.records.public_records import PublicExtract, RegisterEntry
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.serialization import make_converter
+from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
 from klagomal.deadlines.timeliness import Timeliness
+from klagomal.hooks.decisions import Decisions
 from klagomal.hooks.manager import (
     PluginManager,
     Registry,
@@ -58,26 +46,25 @@ from klagomal.hooks.manager import (
     implementations,
     plugin_configuration_error,
 )
+from klagomal.intake import bulk
+from klagomal.intake.bulk import BulkImportResult
 from klagomal.intake.importing import ImportService
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.letters import Letter, Letters
-from klagomal.notices.outbox import (
-    DeliveryRun,
-    Notice,
-)
+from klagomal.notices.outbox import DeliveryRun, Notice
 from klagomal.notices.reminders import Reminder, ReminderRun
 from klagomal.notices.service import NoticeService
-from klagomal.records.redaction import Redaction
+from klagomal.records import audit, disposal
+from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
+from klagomal.records.gdpr import PersonQuery
 from klagomal.records.service import RecordsService
 from klagomal.reports import SectionResult
 from klagomal.reports.service import ReportService
-from klagomal.storage.base import (
-    DEFAULT_LOCK_WAIT,
-    DueWindow,
-    Storage,
-    UnitOfWork,
-    takes_lock_wait,
-)
+from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.intake.service import IntakeOutcome
+    from klagomal.records.public_records import PublicExtract, RegisterEntry
 
 __all__ = ["DEFAULT_DB", "Klagomal"]
 
@@ -88,24 +75,14 @@ DEFAULT_DB = "sqlite:///klagomal.db"
 
 T = TypeVar("T")
 
-#: The instance's attributes that its :class:`~klagomal.context.Context` holds.
-_SHARED = frozenset(
-    (
-        "organisation",
-        "clock",
-        "plugin_manager",
-        "registry",
-        "deadlines",
-        "decisions",
-        "letters",
-        "converter",
-        "storage",
-        "access",
-        "lock_wait",
-        "user",
-        "disposal_rules",
-    )
-)
+#: The instance's attributes that its :class:`~klagomal.context.Context`
+#: holds too: setting one sets it there.
+_SHARED = frozenset(field.name for field in attrs.fields(Context)) - {
+    "klagomal",
+    "storage_waits",
+    "identity_error",
+    "schema",
+}
 
 
 class Klagomal:
@@ -238,7 +215,7 @@ class Klagomal:
         try:
             disposal.check_rules(rules, departments=list(self.organisation.departments))
         except ConfigurationError as exc:
-            self._record_denial(AccessDeniedError(Operation.DISPOSE, None, str(exc)), Operation.DISPOSE)
+            self._ctx.record_denial(AccessDeniedError(Operation.DISPOSE, None, str(exc)), Operation.DISPOSE)
             raise
         return tuple(rules)
 
@@ -281,25 +258,10 @@ class Klagomal:
         """The acting user, or the denial that there is none (``whoami``)."""
         return self._ctx.allowed_identity()
 
-    def _record_denial(self, exc: AccessDeniedError, operation: Operation | None) -> None:
-        self._ctx.record_denial(exc, operation)
-
     def _audit(
         self, uow: Any, operation: Operation, references: Iterable[str | None], detail: str = ""
     ) -> None:
         self._ctx.audit(uow, operation, references, detail)
-
-    def _audit_list(self, uow: Any, operation: Operation, references: Sequence[str], what: str) -> None:
-        self._ctx.audit_list(uow, operation, references, what)
-
-    def _redaction(self, case: Case) -> Redaction:
-        return self._ctx.redaction(case)
-
-    def _shown(self, case: Case) -> Case:
-        return self._ctx.shown(case)
-
-    def _shown_events(self, case: Case, events: list[Event]) -> list[Event]:
-        return self._ctx.shown_events(case, events)
 
     def _letters(self) -> Letters:
         owners = self.registry.owners.get("template_dirs", {})
@@ -430,25 +392,11 @@ class Klagomal:
                     event.type,
                 )
 
-    def _business_day(self, step: str, reference: str | None = None) -> dt.date:
-        return self._cases.business_day(step, reference)
-
     def _event(self, reference: str, seq: int, data: EventData, actor: str | None) -> Event:
         return self._cases.event(reference, seq, data, actor)
 
     def _write(self, body: Callable[[UnitOfWork], T]) -> T:
         return self._ctx.write(body)
-
-    def _step(
-        self,
-        reference: str,
-        step: str,
-        decide: Callable[[Case, lifecycle.Context], EventData],
-        actor: str | None,
-        expected_version: int | None = None,
-        operation: Operation = Operation.HANDLE,
-    ) -> Case:
-        return self._cases.step(reference, step, decide, actor, expected_version, operation)
 
     # -- commands --------------------------------------------------------
 
@@ -515,7 +463,7 @@ class Klagomal:
         such (``Case.resolved_at_once``) so that it counts in statistics.
         Only for a newly registered case at its first level, and never for a
         serious complaint (R15)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "resolve",
             lambda c, ctx: lifecycle.resolve_at_once(c, ctx, handler, text, satisfied),
@@ -595,7 +543,7 @@ class Klagomal:
         Without *respond_by*, the date promised is the förvaltning's response
         time for the case's kind, in working days from today (R10).
         """
-        return self._step(
+        return self._cases.step(
             reference,
             "acknowledge",
             lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by),
@@ -608,7 +556,7 @@ class Klagomal:
     ) -> Case:
         """Stop the clock while the case waits for the person, for example for
         missing details; *reason* says what it waits for."""
-        return self._step(
+        return self._cases.step(
             reference, "pause", lambda c, ctx: lifecycle.pause(c, ctx, reason), actor, expected_version
         )
 
@@ -617,13 +565,13 @@ class Klagomal:
     ) -> Case:
         """Start the clock again; the promised date moves by the working days
         it stood still."""
-        return self._step(reference, "resume", lifecycle.resume, actor, expected_version)
+        return self._cases.step(reference, "resume", lifecycle.resume, actor, expected_version)
 
     def inform(
         self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Tell the person how the handling proceeds (R9)."""
-        return self._step(
+        return self._cases.step(
             reference, "inform", lambda c, ctx: lifecycle.inform(c, ctx, text), actor, expected_version
         )
 
@@ -637,7 +585,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Promise a new date, with the reason (R11)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "postpone",
             lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason),
@@ -655,7 +603,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Answer in writing (``skriftligt``) or orally (``muntligt``) (R13)."""
-        return self._step(
+        return self._cases.step(
             reference, "answer", lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor, expected_version
         )
 
@@ -663,7 +611,7 @@ class Klagomal:
         self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Record an action taken (R16)."""
-        return self._step(
+        return self._cases.step(
             reference, "action", lambda c, ctx: lifecycle.record_action(c, ctx, text), actor, expected_version
         )
 
@@ -676,7 +624,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Close the case; ``satisfied`` is ``None`` only for anonymous cases."""
-        return self._step(
+        return self._cases.step(
             reference, "close", lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor, expected_version
         )
 
@@ -684,7 +632,7 @@ class Klagomal:
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Take the case to the next level (R19–R21)."""
-        return self._step(
+        return self._cases.step(
             reference, "escalate", lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor, expected_version
         )
 
@@ -698,7 +646,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Pass praise on to the staff it concerns (R22)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "pass-on",
             lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text),
@@ -725,7 +673,7 @@ class Klagomal:
         run) or a fault report (``route="felanmalan"``).  *text* is the
         handler's guidance.  The case is kept and goes on as before; the
         person gets a guidance letter (``vagledning``)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "guide",
             lambda c, ctx: lifecycle.guide(
@@ -745,7 +693,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Correct the kind; never away from a complaint (R2)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "reclassify",
             lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason),
@@ -758,7 +706,7 @@ class Klagomal:
     ) -> Case:
         """Write the register entry's short description of the case (OSL 5
         kap. 1 §, R27): one public line, apart from the person's own text."""
-        return self._step(
+        return self._cases.step(
             reference, "describe", lambda c, ctx: lifecycle.describe(c, ctx, summary), actor, expected_version
         )
 
@@ -775,7 +723,7 @@ class Klagomal:
         """Mark the case, or the steps *parts* (event numbers), as secret on
         the legal *ground*, such as ``"OSL 26 kap. 1 §"`` (R27).  A public
         extract then leaves those parts out and says on which ground."""
-        return self._step(
+        return self._cases.step(
             reference,
             "secrecy",
             lambda c, ctx: lifecycle.mark_secret(c, ctx, ground, parts, reason),
@@ -788,7 +736,7 @@ class Klagomal:
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Lift the whole case's secrecy marking (R27)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "secrecy",
             lambda c, ctx: lifecycle.lift_secrecy(c, ctx, reason),
@@ -798,17 +746,6 @@ class Klagomal:
         )
 
     # -- queries ---------------------------------------------------------
-
-    def _reading(
-        self, reference: str, what: str, load: Callable[[Any], Case] | None = None
-    ) -> contextlib.AbstractContextManager[tuple[Any, Case]]:
-        return self._ctx.reading(reference, what, load)
-
-    def _replayed(self, reference: str, events: list[Event]) -> Callable[[Any], Case]:
-        return self._ctx.replayed(reference, events)
-
-    def _may_read(self, case: Case) -> bool:
-        return self._ctx.may_read(case)
 
     def get(self, reference: str) -> Case:
         """The case with this reference."""
@@ -860,9 +797,6 @@ class Klagomal:
             handler=handler,
             manager=manager,
         )
-
-    def _due_window(self, today: dt.date, days: Callable[[str], int]) -> DueWindow:
-        return self._cases.due_window(today, days)
 
     def open_deadline(self, case: Case) -> OpenDeadline | None:
         """The deadline *case* waits for today, with the working days left."""
@@ -1010,9 +944,6 @@ class Klagomal:
         The whole outbox holds only the cases of the förvaltningar the
         acting user delivers for."""
         return self._notices.outbox(reference, statuses)
-
-    def _delivery_departments(self, user: User) -> list[str] | None:
-        return self._ctx.delivery_departments(user)
 
     def open_notices(self, references: Sequence[str]) -> dict[str, list[Notice]]:
         """The notices of these cases that need a person's attention: failed,
