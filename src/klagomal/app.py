@@ -1,71 +1,43 @@
-"""The composition root and service layer: :class:`Klagomal`.
+"""The composition root and the typed facade: :class:`Klagomal`.
 
 One instance ties together an organisation, a clock, a plugin manager, a
-converter and a storage backend.  Every command runs as one unit of work:
-read the case, let :mod:`klagomal.cases.lifecycle` decide the event, project it,
-store event and projection together, commit, and only then tell the event
-listeners.
+converter and a storage backend, in one :class:`~klagomal.context.Context`
+that each capability's service is built on: :mod:`klagomal.cases.service`
+(registration, the steps, the case lists), :mod:`klagomal.notices.service`
+(letters, the outbox, reminders), :mod:`klagomal.records.service` (public
+records, GDPR, disposal, the audit log, the export),
+:mod:`klagomal.reports.service` and :mod:`klagomal.intake.importing`.  Each
+method here is one operation: its signature, its documentation and a call
+into its capability's service, which checks the acting user's access, writes
+the audit log and runs the operation as one unit of work.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import copy
 import datetime as dt
-import email.utils
-import json
 import logging
-import math
 import os
-import random
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
-import cattrs
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from klagomal.cases import lifecycle
-from klagomal.core.clock import BusinessDate, Clock, SystemClock
-from klagomal.core.errors import (
-    AccessDeniedError,
-    CaseNotFoundError,
-    ConfigurationError,
-    ConflictError,
-    DeliveryError,
-    DeliveryUncertainError,
-    InvalidInputError,
-    InvalidPersonNumberError,
-    KlagomalError,
-    TransientStorageError,
-)
-from klagomal.core.events import Event, EventData, Forwarded, MessageReceived, Registered, event_label
-from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
-from klagomal.hooks.decisions import Decisions
-from klagomal.intake import bulk
-from klagomal.intake.bulk import BulkImportResult
-from klagomal.records import audit, disposal, gdpr
-from klagomal.records.access import (
-    SYSTEM_USER,
-    AccessPolicy,
-    Operation,
-    Role,
-    User,
-)
-from klagomal.records.gdpr import PersonQuery
-
-if TYPE_CHECKING:  # pragma: no cover
-    from klagomal.intake.service import IntakeOutcome
-    from klagomal.records.public_records import PublicExtract, RegisterEntry
+from klagomal.cases.service import CaseService
+from klagomal.context import Context, identify, lock_wait_seconds
+from klagomal.core.clock import Clock, SystemClock
+from klagomal.core.errors import AccessDeniedError, ConfigurationError
+from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.core.organisation import Organisation, default_organisation
-from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION, make_converter
-from klagomal.deadlines.timeliness import Timeliness, measure_timeliness
+from klagomal.core.serialization import make_converter
+from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
+from klagomal.deadlines.timeliness import Timeliness
+from klagomal.hooks.decisions import Decisions
 from klagomal.hooks.manager import (
     PluginManager,
     Registry,
@@ -74,32 +46,25 @@ from klagomal.hooks.manager import (
     implementations,
     plugin_configuration_error,
 )
+from klagomal.intake import bulk
+from klagomal.intake.bulk import BulkImportResult
+from klagomal.intake.importing import ImportService
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.letters import Letter, Letters
-from klagomal.notices.notifiers import EMAIL, LETTER, LOG_NOTIFIER, SMTP_NOTIFIER, Message, Notifier
-from klagomal.notices.outbox import (
-    AUTOMATIC_KINDS,
-    SENDING_LEASE,
-    DeliveryRun,
-    Notice,
-    describe_failure,
-    message_id,
-    owed_notices,
-    resolve_recipient,
-    retry_delay,
-    way_label,
-)
-from klagomal.notices.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
-from klagomal.records.redaction import Redaction, for_statistics
-from klagomal.reports import ReportScope, SectionResult, build_sections
-from klagomal.storage.base import (
-    DEFAULT_LOCK_WAIT,
-    CaseQuery,
-    DueWindow,
-    Storage,
-    UnitOfWork,
-    takes_lock_wait,
-)
+from klagomal.notices.outbox import DeliveryRun, Notice
+from klagomal.notices.reminders import Reminder, ReminderRun
+from klagomal.notices.service import NoticeService
+from klagomal.records import audit, disposal
+from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
+from klagomal.records.gdpr import PersonQuery
+from klagomal.records.service import RecordsService
+from klagomal.reports import SectionResult
+from klagomal.reports.service import ReportService
+from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.intake.service import IntakeOutcome
+    from klagomal.records.public_records import PublicExtract, RegisterEntry
 
 __all__ = ["DEFAULT_DB", "Klagomal"]
 
@@ -108,56 +73,16 @@ log = logging.getLogger(__name__)
 #: The embedded default database.
 DEFAULT_DB = "sqlite:///klagomal.db"
 
-#: How often a write transaction is tried at most when the database breaks
-#: it off for a passing reason (deadlock, serialization failure), within
-#: the instance's ``lock_wait``.
-_WRITE_ATTEMPTS = 8
-
 T = TypeVar("T")
 
-#: The room for references in one audit entry of a list read.
-_LIST_DETAIL = 3800
-
-#: The operation an event is written under, in the audit log; the rest are HANDLE.
-_WRITE_OPERATIONS = {
-    "registered": Operation.REGISTER,
-    "message_received": Operation.REGISTER,
-    "secrecy_marked": Operation.SECRECY,
-    "secrecy_lifted": Operation.SECRECY,
+#: The instance's attributes that its :class:`~klagomal.context.Context`
+#: holds too: setting one sets it there.
+_SHARED = frozenset(field.name for field in attrs.fields(Context)) - {
+    "klagomal",
+    "storage_waits",
+    "identity_error",
+    "schema",
 }
-
-
-def _lock_wait(seconds: float) -> float:
-    """*seconds* as a lock wait, or :class:`ConfigurationError`."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
-        raise ConfigurationError(
-            _("lock_wait ska vara ett positivt antal sekunder, till exempel 5, inte {value!r}").format(
-                value=seconds
-            )
-        )
-    return float(seconds)
-
-
-def _readable(exc: Exception) -> str:
-    """What is wrong with unreadable import data, with the path to it."""
-    if isinstance(exc, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(exc, path="events"))
-    if isinstance(exc, KeyError):
-        return _("fältet {key} saknas").format(key=exc)
-    return str(exc)
-
-
-@contextlib.contextmanager
-def _naming(step: str, reference: str | None) -> Iterator[None]:
-    """Let an error from a lower layer (the calendar, a policy) name the step
-    and the case it happened in."""
-    try:
-        yield
-    except InvalidInputError as exc:
-        named = exc.in_context(step=step, reference=reference)
-        if named is exc:
-            raise
-        raise named from exc
 
 
 class Klagomal:
@@ -199,7 +124,7 @@ class Klagomal:
         user: User | str | None = None,
         lock_wait: float = DEFAULT_LOCK_WAIT,
     ) -> None:
-        self.lock_wait = _lock_wait(lock_wait)
+        self.lock_wait = lock_wait_seconds(lock_wait)
         self.organisation = organisation or default_organisation()
         self.clock: Clock = clock or SystemClock()
         self.plugin_manager: PluginManager = create_plugin_manager(
@@ -215,19 +140,61 @@ class Klagomal:
         # Built after the plugins, whose registrations it may need to know.
         self.converter = make_converter()
         self.storage: Storage = self._open_storage(db)
-        #: Whether the storage's units of work take ``lock_wait`` (a plugin's
-        #: backend written before it existed does not).
-        self._storage_waits = takes_lock_wait(self.storage)
-        self._schema_checked = False
         #: Who may do what (:mod:`klagomal.records.access`).
         self.access = AccessPolicy(self.organisation)
         self.user: User | None = None
-        self._identity_error: AccessDeniedError | None = None
+        self._bind(self._shared_context())
         self._set_user(user if user is not None else os.environ.get("KLAGOMAL_USER") or None)
         #: The kommun's disposal rules, from the organisation file and the
         #: plugins, checked against each other now: contradicting rules stop
         #: start-up rather than a disposal run (R27).
         self.disposal_rules = self._disposal_rules()
+
+    def _shared_context(self) -> Context:
+        """The context every service of this instance works with."""
+        return Context(
+            klagomal=self,
+            organisation=self.organisation,
+            clock=self.clock,
+            plugin_manager=self.plugin_manager,
+            registry=self.registry,
+            deadlines=self.deadlines,
+            decisions=self.decisions,
+            letters=self.letters,
+            converter=self.converter,
+            storage=self.storage,
+            access=self.access,
+            lock_wait=self.lock_wait,
+            storage_waits=takes_lock_wait(self.storage),
+        )
+
+    def _bind(self, ctx: Context) -> None:
+        """Act with *ctx*: its user, its lock wait, and services built on it."""
+        self._ctx = ctx
+        self.user, self.lock_wait = ctx.user, ctx.lock_wait
+        self._cases = CaseService(ctx)
+        self._records = RecordsService(ctx)
+        self._notices = NoticeService(ctx)
+        self._importing = ImportService(ctx)
+        self._reports = ReportService(ctx)
+
+    def _acting(self, **changes: Any) -> Self:
+        """A cheap copy of this instance whose context has *changes*."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other._bind(attrs.evolve(self._ctx, klagomal=other, **changes))
+        return other
+
+    def __copy__(self) -> Self:
+        return self._acting()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # What the context holds is set through it too: a copy given another
+        # clock (a test's) acts with a context of its own.
+        object.__setattr__(self, name, value)
+        ctx = self.__dict__.get("_ctx")
+        if name in _SHARED and ctx is not None and getattr(ctx, name) is not value:
+            self._bind(attrs.evolve(ctx, klagomal=self, **{name: value}))
 
     def _disposal_rules(self) -> tuple[disposal.DisposalRule, ...]:
         rules = list(self.organisation.disposal_rules)
@@ -248,208 +215,53 @@ class Klagomal:
         try:
             disposal.check_rules(rules, departments=list(self.organisation.departments))
         except ConfigurationError as exc:
-            self._record_denial(AccessDeniedError(Operation.DISPOSE, None, str(exc)), Operation.DISPOSE)
+            self._ctx.record_denial(AccessDeniedError(Operation.DISPOSE, None, str(exc)), Operation.DISPOSE)
             raise
         return tuple(rules)
-
-    # -- the acting user ----------------------------------------------------
 
     def as_user(self, user: User | str) -> Self:
         """The same instance (database, plugins, organisation) acting as
         *user*: a web application's one instance, per request.  Cheap: it
         shares everything but the user."""
-        other = copy.copy(self)
-        other._set_user(user)
-        return other
+        found, error = identify(self.plugin_manager, self.organisation, user)
+        return self._acting(user=found, identity_error=error)
 
     def with_lock_wait(self, seconds: float) -> Self:
         """The same instance, waiting at most *seconds* for the database's
         locks (see ``lock_wait`` above): a web form's request, which must
         answer within a few seconds, or a mail receiver, within a minute.
         Cheap, like :meth:`as_user`."""
-        other = copy.copy(self)
-        other.lock_wait = _lock_wait(seconds)
-        return other
+        return self._acting(lock_wait=lock_wait_seconds(seconds))
 
     def _set_user(self, user: User | str | None) -> None:
-        self.user, self._identity_error = None, None
-        if user is None or isinstance(user, User):
-            self.user = user
-            return
-        found = self.plugin_manager.hook.klagomal_identify(user_id=user, organisation=self.organisation)
-        if found is None:
-            self._identity_error = AccessDeniedError(
-                None,
-                None,
-                _("okänd användare '{user}'; lägg till den under [[anvandare]] i organisationsfilen").format(
-                    user=user
-                ),
-            )
-        elif not isinstance(found, User) or not isinstance(found.role, Role):
-            role = getattr(found, "role", None)
-            self._identity_error = AccessDeniedError(
-                None,
-                None,
-                _("användaren '{user}' har en okänd roll '{role}' (roller: {roles})").format(
-                    user=user, role=role, roles=", ".join(r.value for r in Role)
-                ),
-            )
-        else:
-            self.user = found
+        found, error = identify(self.plugin_manager, self.organisation, user)
+        self._bind(attrs.evolve(self._ctx, user=found, identity_error=error))
 
     def _internal(self) -> Self:
         """This instance acting as klagomal itself, for what a step sets off
         (immediate delivery) once the step's own access was checked."""
-        other = copy.copy(self)
-        other.user, other._identity_error = SYSTEM_USER, None
-        return other
+        return self._acting(user=SYSTEM_USER, identity_error=None)
 
     def _check(self, operation: Operation, case: Case | None = None) -> User:
-        """The acting user, if they may do *operation* (on *case*); else
-        :class:`AccessDeniedError`.  Inside a transaction, raise it out
-        through :meth:`_denials`, which records it once the transaction is
-        rolled back."""
-        if self._identity_error is not None:
-            raise AccessDeniedError(operation, case.reference if case else None, self._identity_error.reason)
-        return self.access.check(self.user, operation, case)
+        return self._ctx.check(operation, case)
 
-    @contextlib.contextmanager
-    def _denials(self, operation: Operation) -> Iterator[None]:
-        """Log a denial raised inside and write it to the audit log."""
-        try:
-            yield
-        except AccessDeniedError as exc:
-            self._record_denial(exc, operation)
-            raise
-
-    @contextlib.contextmanager
-    def _refusals(self, operation: Operation, kind: type[KlagomalError]) -> Iterator[None]:
-        """Write a refusal of the kind *kind* (bad personal data) to the
-        audit log as a refused attempt, then let it go on."""
-        try:
-            yield
-        except KlagomalError as exc:
-            if isinstance(exc, kind):
-                reason = getattr(exc, "reason", str(exc))
-                self._record_denial(AccessDeniedError(operation, None, reason), operation)
-            raise
+    def _denials(self, operation: Operation) -> contextlib.AbstractContextManager[None]:
+        return self._ctx.denials(operation)
 
     def _allowed(self, operation: Operation, case: Case | None = None) -> User:
-        """The acting user, if they may do *operation* (on *case*); else the
-        denial is logged, written to the audit log, and raised."""
-        with self._denials(operation):
-            return self._check(operation, case)
+        return self._ctx.allowed(operation, case)
 
     def _allowed_units(self, operation: Operation, units: Sequence[str]) -> User:
-        """The acting user, if they may do *operation* for all of *units*
-        (the whole kommun when empty)."""
-        try:
-            if self._identity_error is not None:
-                raise AccessDeniedError(operation, None, self._identity_error.reason)
-            return self.access.check_units(self.user, operation, units)
-        except AccessDeniedError as exc:
-            self._record_denial(exc, operation)
-            raise
+        return self._ctx.allowed_units(operation, units)
 
     def _allowed_identity(self) -> User:
         """The acting user, or the denial that there is none (``whoami``)."""
-        if self._identity_error is not None or self.user is None:
-            exc = self._identity_error or AccessDeniedError(
-                None, None, _("ingen användare är angiven; ange en med --user eller KLAGOMAL_USER")
-            )
-            self._record_denial(exc, None)
-            raise exc
-        return self.user
-
-    def _record_denial(self, exc: AccessDeniedError, operation: Operation | None) -> None:
-        # The denial is written in a transaction of its own: the operation's
-        # own is rolled back.  A database that cannot take it (not yet
-        # initialised, down) must not hide the denial itself.
-        user = self.user
-        # The audit log is the record; this line is for the application's log.
-        log.info("klagomal: %s", exc)
-        entry = audit.AuditEntry(
-            user_id=user.id if user else "-",
-            role=user.role.value if user else "-",
-            action=operation.value if operation else "-",
-            outcome=audit.DENIED,
-            reference=exc.reference[:20] if exc.reference else None,
-            detail=exc.reason[:500],
-            at=_audit_time(),
-        )
-        try:
-            with self._transaction() as uow:
-                audit.append(uow.conn, [entry])
-        except Exception as error:
-            log.warning("klagomal: the denial could not be written to the audit log: %s", error)
+        return self._ctx.allowed_identity()
 
     def _audit(
-        self,
-        uow: Any,
-        operation: Operation,
-        references: Iterable[str | None],
-        detail: str = "",
+        self, uow: Any, operation: Operation, references: Iterable[str | None], detail: str = ""
     ) -> None:
-        """Write that the acting user did *operation* on each case in
-        *references* (``None``: no case), in *uow*'s transaction."""
-        self._append_audit(uow, operation, [(reference, detail) for reference in references])
-
-    def _audit_list(self, uow: Any, operation: Operation, references: Sequence[str], what: str) -> None:
-        """Write that the acting user read the cases *references* in one
-        list: one entry naming them all (a few, for a long list), not one
-        per case.  An entry per case made a worklist of 283 cases on
-        PostgreSQL miss its 20 ms (docs/performance.md); the log of a case
-        still finds it (:func:`klagomal.records.audit.entries`)."""
-        if len(references) == 1:
-            self._audit(uow, operation, references, what)
-            return
-        chunks: list[list[str]] = [[]]
-        size = 0
-        for reference in references:
-            if size + len(reference) + 1 > _LIST_DETAIL:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(reference)
-            size += len(reference) + 1
-        head = f"{what} ({len(references)}): "
-        self._append_audit(uow, operation, [(None, head + " ".join(chunk)) for chunk in chunks if chunk])
-
-    def _append_audit(
-        self, uow: Any, operation: Operation, entries: Sequence[tuple[str | None, str]]
-    ) -> None:
-        """Append allowed entries ``(reference, detail)`` for the acting user."""
-        if not entries:
-            return
-        user = self.user or SYSTEM_USER
-        at = _audit_time()
-        audit.append(
-            uow.conn,
-            [
-                audit.AuditEntry(
-                    user_id=user.id,
-                    role=user.role.value,
-                    action=operation.value,
-                    outcome=audit.ALLOWED,
-                    reference=reference,
-                    detail=detail,
-                    at=at,
-                )
-                for reference, detail in entries
-            ],
-        )
-
-    def _redaction(self, case: Case) -> Redaction:
-        """What the acting user may see of *case* (:mod:`klagomal.records.redaction`):
-        the one decision every read path applies."""
-        return Redaction.for_reader(case, sees_protected=self.access.sees_protected(self.user, case))
-
-    def _shown(self, case: Case) -> Case:
-        """*case* as the acting user may see it (:meth:`_redaction`)."""
-        return self._redaction(case).case(case)
-
-    def _shown_events(self, case: Case, events: list[Event]) -> list[Event]:
-        """*events* as the acting user may see them (:meth:`_redaction`)."""
-        return self._redaction(case).events(events)
+        self._ctx.audit(uow, operation, references, detail)
 
     def _letters(self) -> Letters:
         owners = self.registry.owners.get("template_dirs", {})
@@ -504,7 +316,7 @@ class Klagomal:
         writes no case, so it leaves no audit entry of its own."""
         self._allowed(Operation.ADMINISTER)
         revision = self.storage.initialise()
-        self._schema_checked = True
+        self._ctx.schema.checked = True
         return revision
 
     @property
@@ -524,8 +336,7 @@ class Klagomal:
         does not stop a kommun's complaint handling; one that returns
         something else than a policy is a configuration error.
         """
-        hook = self.plugin_manager.hook.klagomal_deadline_policy
-        for impl in implementations(hook):
+        for impl in implementations(self.plugin_manager.hook.klagomal_deadline_policy):
             try:
                 policy = call_impl(impl, department=department, organisation=self.organisation)
             except ConfigurationError as exc:
@@ -538,65 +349,23 @@ class Klagomal:
                     department,
                 )
                 continue
-            if policy is None:
-                continue
-            if not isinstance(policy, DeadlinePolicy):
-                raise ConfigurationError(
-                    _(
-                        "{plugin} gav {value!r} som tidsfristpolicy för '{department}', "
-                        "inte en DeadlinePolicy"
-                    ).format(plugin=impl.plugin_name, value=policy, department=department)
-                )
-            return policy, impl.plugin_name
+            if policy is not None:
+                return _checked_policy(policy, impl.plugin_name, department), impl.plugin_name
         return DeadlinePolicy(), "klagomal"  # only if the built-in plugin is blocked
 
     def _context(self) -> lifecycle.Context:
-        return lifecycle.Context(
-            today=self.clock.today(),
-            organisation=self.organisation,
-            channels=self.registry.channels,
-            dimensions=self.registry.dimensions,
-            deadlines=self.deadlines,
-        )
+        return self._ctx.lifecycle()
 
     def _transaction(self, lock_wait: float | None = None) -> Any:
-        """A unit of work that waits at most *lock_wait* seconds (default:
-        the instance's) for a lock."""
-        self._check_schema()
-        if not self._storage_waits:
-            return self.storage.transaction()
-        return self.storage.transaction(lock_wait=self.lock_wait if lock_wait is None else lock_wait)
+        return self._ctx.transaction(lock_wait)
 
     def _snapshot(self) -> Any:
-        self._check_schema()
-        if not self._storage_waits:
-            return self.storage.snapshot()
-        return self.storage.snapshot(lock_wait=self.lock_wait)
-
-    def _check_schema(self) -> None:
-        if not self._schema_checked:
-            self.storage.check_schema()
-            self._schema_checked = True
+        return self._ctx.snapshot()
 
     # -- the one write path ----------------------------------------------
 
     def _commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
-        new_case = lifecycle.evolve(case, event)
-        uow.append(new_case, event, owed_notices(new_case, event, self.organisation))
-        # Every write of case text or personal data, in its own transaction (R27).
-        # A step dated afterwards says so: the entry's own time is the real one.
-        dated = (
-            f" (daterat {event.day})"
-            if isinstance(self.clock, BusinessDate) and event.day < self.clock.real_today()
-            else ""
-        )
-        self._audit(
-            uow,
-            _WRITE_OPERATIONS.get(event.type, Operation.HANDLE),
-            [event.reference],
-            f"{event.seq} {event.type}{dated}",
-        )
-        return new_case
+        return self._cases.commit(case, event, uow)
 
     def _after_commit(self, case: Case, event: Event) -> None:
         if self.organisation.delivery.mode == "direkt":
@@ -623,126 +392,11 @@ class Klagomal:
                     event.type,
                 )
 
-    def _business_day(self, step: str, reference: str | None = None) -> dt.date:
-        """Today, for a write.  A business date set by hand
-        (:class:`~klagomal.core.clock.BusinessDate`, ``klagomal --today``) is held
-        to the rules: never after the real date, so that no mistyped year
-        locks a case until then; before it only for a user who may date
-        steps afterwards (:attr:`Operation.BACKDATE`), and no further back
-        than ``[behorighet] efterregistrering_dagar`` unless they are the
-        system owner.  The audit log always has the real time."""
-        today = self.clock.today()
-        if not isinstance(self.clock, BusinessDate):
-            return today  # the clock is the world (a system clock, a test's, the demo's)
-        real = self.clock.real_today()
-        if today > real:
-            raise InvalidInputError(
-                _(
-                    "datumet {today} ligger efter dagens datum {real}; ett steg kan inte dateras i framtiden"
-                ).format(today=today, real=real),
-                step=step,
-                reference=reference,
-            )
-        if today < real:
-            try:
-                user = self._check(Operation.BACKDATE)
-            except AccessDeniedError as exc:
-                raise AccessDeniedError(exc.operation, reference, exc.reason, user=exc.user) from None
-            days = (real - today).days
-            if user.role is not Role.SYSTEM_OWNER and days > self.organisation.backdating_days:
-                raise AccessDeniedError(
-                    Operation.BACKDATE,
-                    reference,
-                    _(
-                        "{user} får datera steg högst {limit} dagar bakåt, men {today} ligger {days} dagar "
-                        "före dagens datum {real}"
-                    ).format(
-                        user=user.describe(),
-                        limit=self.organisation.backdating_days,
-                        today=today,
-                        days=days,
-                        real=real,
-                    ),
-                    user=user,
-                )
-        return today
-
     def _event(self, reference: str, seq: int, data: EventData, actor: str | None) -> Event:
-        return Event(
-            reference=reference,
-            seq=seq,
-            day=self._business_day(data.TYPE, reference),
-            recorded_at=self.clock.now().astimezone(dt.UTC),
-            data=data,
-            actor=actor if actor is not None else (self.user.id if self.user else None),
-        )
+        return self._cases.event(reference, seq, data, actor)
 
     def _write(self, body: Callable[[UnitOfWork], T]) -> T:
-        """Run *body* in one write transaction, again if the database broke
-        it off for a passing reason (a deadlock, a serialization failure, a
-        lock that was not given up in time): the whole transaction was
-        rolled back, so running it again is safe.
-
-        All the tries together wait at most the instance's ``lock_wait``:
-        each try may wait for a lock only as long as is left of it, and none
-        starts once it is used up.  Then, or after a few tries, it gives up
-        with :class:`TransientStorageError`."""
-        deadline = time.monotonic() + self.lock_wait
-        for attempt in range(_WRITE_ATTEMPTS):
-            try:
-                with self._transaction(deadline - time.monotonic()) as uow:
-                    return body(uow)
-            except TransientStorageError:
-                left = deadline - time.monotonic()
-                if attempt == _WRITE_ATTEMPTS - 1 or left <= 0:
-                    raise
-                # Jitter, so that the transactions that collided do not collide again.
-                time.sleep(min(random.uniform(0, 0.02 * 2**attempt), left))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _step(
-        self,
-        reference: str,
-        step: str,
-        decide: Callable[[Case, lifecycle.Context], EventData],
-        actor: str | None,
-        expected_version: int | None = None,
-        operation: Operation = Operation.HANDLE,
-    ) -> Case:
-        """Read the case, check the acting user's access to it, decide the
-        step, and store its event and the audit entry, all in one
-        transaction.  With *expected_version* (the version the caller showed
-        its user), a case changed since then is a :class:`ConflictError`
-        instead of a step decided on a stale view."""
-
-        def body(uow: UnitOfWork) -> tuple[Case, Event]:
-            try:
-                case = uow.get(reference)
-            except CaseNotFoundError:
-                raise CaseNotFoundError(reference, step) from None
-            self._check(operation, case)
-            if expected_version is not None and case.version != expected_version:
-                raise ConflictError(reference, step=step, expected=expected_version, found=case.version)
-            ctx = self._context()
-            lifecycle.check_date(case, ctx, step)
-            with _naming(step, reference):
-                # A day the case's calendar cannot count from is refused before
-                # anything is stored: what a step shows afterwards counts from it.
-                self.deadlines.check_date(case.department, ctx.today)
-                data = decide(case, ctx)
-            event = self._event(reference, case.version + 1, data, actor)
-            try:
-                new_case = self._commit(case, event, uow)
-            except ConflictError as exc:
-                raise ConflictError(reference, step=step, expected=exc.expected, found=exc.found) from exc
-            return new_case, event
-
-        self._allowed(operation)  # the role at all, before the case is read
-        with self._denials(operation):
-            self._business_day(step, reference)
-            new_case, event = self._write(body)
-        self._after_commit(new_case, event)
-        return self._shown(new_case)
+        return self._ctx.write(body)
 
     # -- commands --------------------------------------------------------
 
@@ -779,47 +433,20 @@ class Klagomal:
         case is registered and put right at once in the same transaction
         (:meth:`resolve_at_once`), closed with the person satisfied.
         """
-        with _naming("register", None), self._refusals(Operation.REGISTER, InvalidPersonNumberError):
-            ctx = self._context()
-            intake = lifecycle.check_intake(
-                ctx,
-                kind=kind,
-                channel=channel,
-                unit=unit,
-                text=text,
-                received=received,
-                contact=contact,
-                dimensions=dimensions,
-                serious=serious,
-            )
-            data = self.registration(intake, ctx)
-            if summary is not None and summary.strip():
-                # The register entry's short description (OSL 5 kap. 1 §, R27).
-                lifecycle.check_summary(summary.strip(), "register")
-                data = attrs.evolve(data, summary=summary.strip())
-
-        if resolved is not None and not (resolved_by or actor):
-            raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
-        self._allowed(Operation.REGISTER)
-        with self._denials(Operation.REGISTER):
-            self._business_day("register")
-
-        def body(uow: UnitOfWork) -> list[tuple[Case, Event]]:
-            reference = uow.next_reference(self.clock.today().year)
-            event = self._event(reference, 1, data, actor)
-            done = [(self._commit(None, event, uow), event)]  # type: ignore[arg-type]
-            if resolved is not None:
-                ctx = self._context()
-                with _naming("resolve", reference):
-                    solved = lifecycle.resolve_at_once(done[0][0], ctx, resolved_by or actor or "", resolved)
-                event = self._event(reference, 2, solved, actor)
-                done.append((self._commit(done[0][0], event, uow), event))
-            return done
-
-        done = self._write(body)
-        for case, event in done:
-            self._after_commit(case, event)
-        return self._shown(done[-1][0])
+        return self._cases.register(
+            kind=kind,
+            channel=channel,
+            text=text,
+            unit=unit,
+            received=received,
+            contact=contact,
+            dimensions=dimensions,
+            serious=serious,
+            actor=actor,
+            resolved=resolved,
+            resolved_by=resolved_by,
+            summary=summary,
+        )
 
     def resolve_at_once(
         self,
@@ -836,7 +463,7 @@ class Klagomal:
         such (``Case.resolved_at_once``) so that it counts in statistics.
         Only for a newly registered case at its first level, and never for a
         serious complaint (R15)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "resolve",
             lambda c, ctx: lifecycle.resolve_at_once(c, ctx, handler, text, satisfied),
@@ -881,68 +508,26 @@ class Klagomal:
         The messages of a case need access to the case; the others (the
         quarantine, unattached messages) are the intake's, for those who
         register feedback."""
-        self._allowed(Operation.REGISTER if reference is None else Operation.READ)
-        with self._denials(Operation.READ), self._transaction() as uow:
-            if reference is not None:
-                self._check(Operation.READ, uow.get(reference))
-            found: list[ReceivedMessage] = uow.received(
-                outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
-            )
-            # Messages that became cases are read through their case, as the
-            # acting user may see it.
-            shown = {
-                ref: self._redaction(case)
-                for ref in {m.reference for m in found if m.reference}
-                if self._may_read(case := uow.get(ref))
-            }
-            found = [
-                m if m.reference is None else shown[m.reference].received(m)
-                for m in found
-                if m.reference is None or m.reference in shown
-            ]
-            self._audit_list(
-                uow, Operation.READ, sorted({m.reference for m in found if m.reference}), "received messages"
-            )
-            unattached = sum(1 for m in found if m.reference is None)
-            if unattached:
-                self._audit(uow, Operation.READ, [None], f"received messages without a case: {unattached}")
-            return found
+        return self._cases.received_messages(
+            outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
+        )
 
     def attachments(self, reference: str) -> list[StoredAttachment]:
         """The attachments kept with a case's messages (without their data)."""
-        with self._reading(reference, "attachments") as (uow, case):
-            shown = self._redaction(case)
-            return [shown.attachment(f) for f in uow.attachments_of(reference)]
+        return self._cases.attachments(reference)
 
     def registration(self, intake: Intake, ctx: lifecycle.Context) -> Registered:
         """The registration of checked feedback once the plugins have decided
         whether it is serious, where it goes, whether it may be anonymous,
         whether it is accepted and whether it is secret; used by
         :meth:`register` and the bulk import alike."""
-        decision = self.decisions.decide(intake, ctx.channels[intake.channel])
-        return lifecycle.registered(
-            ctx,
-            intake,
-            decision.route,
-            serious=decision.serious,
-            secrecy=decision.secrecy,
-            notes=decision.notes,
-        )
+        return self._cases.registration(intake, ctx)
 
     def forward(
         self, reference: str, to_unit: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Send the case on to the unit it concerns (R12)."""
-
-        def decide(case: Case, ctx: lifecycle.Context) -> EventData:
-            data = lifecycle.forward(case, ctx, to_unit)
-            if case.secrecy is None:
-                # R27: a case forwarded into a förvaltning whose cases are secret becomes secret.
-                secrecy, _notes = self.decisions.secrecy_on_forward(case, to_unit)
-                data = attrs.evolve(data, secrecy=secrecy)
-            return data
-
-        return self._step(reference, "forward", decide, actor, expected_version)
+        return self._cases.forward(reference, to_unit, actor, expected_version)
 
     def acknowledge(
         self,
@@ -958,7 +543,7 @@ class Klagomal:
         Without *respond_by*, the date promised is the förvaltning's response
         time for the case's kind, in working days from today (R10).
         """
-        return self._step(
+        return self._cases.step(
             reference,
             "acknowledge",
             lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by),
@@ -971,7 +556,7 @@ class Klagomal:
     ) -> Case:
         """Stop the clock while the case waits for the person, for example for
         missing details; *reason* says what it waits for."""
-        return self._step(
+        return self._cases.step(
             reference, "pause", lambda c, ctx: lifecycle.pause(c, ctx, reason), actor, expected_version
         )
 
@@ -980,13 +565,13 @@ class Klagomal:
     ) -> Case:
         """Start the clock again; the promised date moves by the working days
         it stood still."""
-        return self._step(reference, "resume", lifecycle.resume, actor, expected_version)
+        return self._cases.step(reference, "resume", lifecycle.resume, actor, expected_version)
 
     def inform(
         self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Tell the person how the handling proceeds (R9)."""
-        return self._step(
+        return self._cases.step(
             reference, "inform", lambda c, ctx: lifecycle.inform(c, ctx, text), actor, expected_version
         )
 
@@ -1000,7 +585,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Promise a new date, with the reason (R11)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "postpone",
             lambda c, ctx: lifecycle.postpone(c, ctx, respond_by, reason),
@@ -1018,7 +603,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Answer in writing (``skriftligt``) or orally (``muntligt``) (R13)."""
-        return self._step(
+        return self._cases.step(
             reference, "answer", lambda c, ctx: lifecycle.answer(c, ctx, mode, text), actor, expected_version
         )
 
@@ -1026,7 +611,7 @@ class Klagomal:
         self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Record an action taken (R16)."""
-        return self._step(
+        return self._cases.step(
             reference, "action", lambda c, ctx: lifecycle.record_action(c, ctx, text), actor, expected_version
         )
 
@@ -1039,7 +624,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Close the case; ``satisfied`` is ``None`` only for anonymous cases."""
-        return self._step(
+        return self._cases.step(
             reference, "close", lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor, expected_version
         )
 
@@ -1047,7 +632,7 @@ class Klagomal:
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Take the case to the next level (R19–R21)."""
-        return self._step(
+        return self._cases.step(
             reference, "escalate", lambda c, ctx: lifecycle.escalate(c, ctx, reason), actor, expected_version
         )
 
@@ -1061,7 +646,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Pass praise on to the staff it concerns (R22)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "pass-on",
             lambda c, ctx: lifecycle.pass_on_praise(c, ctx, recipients, text),
@@ -1088,7 +673,7 @@ class Klagomal:
         run) or a fault report (``route="felanmalan"``).  *text* is the
         handler's guidance.  The case is kept and goes on as before; the
         person gets a guidance letter (``vagledning``)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "guide",
             lambda c, ctx: lifecycle.guide(
@@ -1108,7 +693,7 @@ class Klagomal:
         expected_version: int | None = None,
     ) -> Case:
         """Correct the kind; never away from a complaint (R2)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "reclassify",
             lambda c, ctx: lifecycle.reclassify(c, ctx, kind, reason),
@@ -1121,7 +706,7 @@ class Klagomal:
     ) -> Case:
         """Write the register entry's short description of the case (OSL 5
         kap. 1 §, R27): one public line, apart from the person's own text."""
-        return self._step(
+        return self._cases.step(
             reference, "describe", lambda c, ctx: lifecycle.describe(c, ctx, summary), actor, expected_version
         )
 
@@ -1138,7 +723,7 @@ class Klagomal:
         """Mark the case, or the steps *parts* (event numbers), as secret on
         the legal *ground*, such as ``"OSL 26 kap. 1 §"`` (R27).  A public
         extract then leaves those parts out and says on which ground."""
-        return self._step(
+        return self._cases.step(
             reference,
             "secrecy",
             lambda c, ctx: lifecycle.mark_secret(c, ctx, ground, parts, reason),
@@ -1151,7 +736,7 @@ class Klagomal:
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:
         """Lift the whole case's secrecy marking (R27)."""
-        return self._step(
+        return self._cases.step(
             reference,
             "secrecy",
             lambda c, ctx: lifecycle.lift_secrecy(c, ctx, reason),
@@ -1162,67 +747,23 @@ class Klagomal:
 
     # -- queries ---------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _reading(
-        self, reference: str, what: str, load: Callable[[Any], Case] | None = None
-    ) -> Iterator[tuple[Any, Case]]:
-        """A transaction in which the acting user reads case *reference*:
-        access checked (a denial recorded) and the read audited (R27).
-        Yields the unit of work and the case, read by *load* (default: the
-        stored projection), so that the caller need not read it again."""
-        self._allowed(Operation.READ)
-        with self._denials(Operation.READ), self._transaction() as uow:
-            case = load(uow) if load is not None else uow.get(reference)
-            self._check(Operation.READ, case)
-            self._audit(uow, Operation.READ, [reference], what)
-            yield uow, case
-
-    def _replayed(self, reference: str, events: list[Event]) -> Callable[[Any], Case]:
-        """A *load* for :meth:`_reading` that reads the case's events into
-        *events* and replays them: one query instead of two more."""
-
-        def load(uow: Any) -> Case:
-            events.extend(uow.history(reference))
-            if not events:
-                raise CaseNotFoundError(reference)
-            return lifecycle.replay(events)
-
-        return load
-
-    def _may_read(self, case: Case) -> bool:
-        return self.user is not None and self.access.scope(self.user).covers(case)
-
     def get(self, reference: str) -> Case:
         """The case with this reference."""
-        with self._reading(reference, "case") as (_uow, case):
-            return self._shown(case)
+        return self._cases.get(reference)
 
     def history(self, reference: str) -> list[Event]:
         """The case's events, oldest first."""
-        events: list[Event] = []
-        with self._reading(reference, "history", self._replayed(reference, events)) as (_uow, case):
-            return self._shown_events(case, events)
+        return self._cases.history(reference)
 
     def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
         """The events of several cases, by reference; only of the cases the
         acting user may read."""
-        self._allowed(Operation.READ)
-        with self._transaction() as uow:
-            found: dict[str, list[Event]] = uow.histories(references)
-            shown: dict[str, list[Event]] = {}
-            for reference, events in found.items():
-                case = lifecycle.replay(events)
-                if self._may_read(case):
-                    shown[reference] = self._shown_events(case, events)
-            self._audit_list(uow, Operation.READ, list(shown), "histories")
-            return shown
+        return self._cases.histories(references)
 
     def notices(self, reference: str) -> list[tuple[int, str]]:
         """``(event seq, kind)`` of the notices to the person the case gave
         rise to; :meth:`outbox` has every notice with its delivery state."""
-        with self._reading(reference, "notices") as (uow, _case):
-            notices: list[tuple[int, str]] = uow.notices(reference)
-            return notices
+        return self._cases.notices(reference)
 
     def cases(
         self,
@@ -1247,65 +788,15 @@ class Klagomal:
         :param manager: only cases in the subtree of every unit this person
             is chef of: a manager's whole worklist.
         """
-        units: list[str] | None = None
-        if unit is not None:
-            self.organisation.unit(unit)  # a clear error for an unknown unit
-            units = self.organisation.subtree(unit) if subtree else [unit]
-        if manager is not None:
-            managed = self._managed_units(manager)
-            if units is not None:
-                within = set(units)
-                managed = [u for u in managed if u in within]
-            units = managed
-        if due_within is not None and due_within < 0:
-            raise InvalidInputError(
-                _("antalet arbetsdagar kan inte vara negativt: {n}").format(n=due_within), step="list"
-            )
-        if state is not None:
-            try:
-                state = CaseState(state)
-            except ValueError:
-                valid = ", ".join(s.value for s in CaseState)
-                raise InvalidInputError(
-                    _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid),
-                    step="list",
-                ) from None
-        today = self.clock.today()
-        with _naming("list", None):
-            due = None if due_within is None else self._due_window(today, lambda _department: due_within)
-        user = self._allowed(Operation.LIST)
-        departments = list(user.departments) if user.role is Role.DEPARTMENT_ADMIN else None
-        query = CaseQuery(
-            units=units,
+        return self._cases.cases(
+            unit=unit,
+            subtree=subtree,
             state=state,
-            overdue_on=today if overdue else None,
-            due=due,
+            overdue=overdue,
+            due_within=due_within,
             handler=handler,
-            departments=departments,
+            manager=manager,
         )
-        scope = self.access.scope(user)
-        with self._transaction() as uow:
-            found = [self._shown(case) for case in uow.find(query) if scope.covers(case)]
-            self._audit_list(uow, Operation.LIST, [case.reference for case in found], "list")
-            return found
-
-    def _managed_units(self, manager: str) -> list[str]:
-        """Every unit in the subtree of a unit whose chef is *manager*."""
-        heads = [u.id for u in self.organisation.units.values() if u.manager == manager]
-        if not heads:
-            raise InvalidInputError(
-                _("ingen enhet har chefen '{manager}' (se 'klagomal units')").format(manager=manager),
-                step="list",
-            )
-        return list(dict.fromkeys(unit for head in heads for unit in self.organisation.subtree(head)))
-
-    def _due_window(self, today: dt.date, days: Callable[[str], int]) -> DueWindow:
-        """From *today* to *days(förvaltning)* working days ahead, per
-        förvaltning calendar."""
-        last = {d: self.deadlines.limit(d, today, days(d)) for d in self.organisation.departments}
-        # Every case's förvaltning is in the organisation (import checks it);
-        # the default only keeps the query total.
-        return DueWindow(start=today, last=last, default=max(last.values()))
 
     def open_deadline(self, case: Case) -> OpenDeadline | None:
         """The deadline *case* waits for today, with the working days left."""
@@ -1325,101 +816,12 @@ class Klagomal:
         twice.  A reminder whose notifier failed is retried on the next run;
         one the case has since outgrown (answered, postponed) is not sent.
         """
-        user = self._allowed(Operation.REMIND)
-        departments = self._delivery_departments(user)
-        if notifier is None:
-            notifier = SMTP_NOTIFIER if self.organisation.delivery.smtp.host else LOG_NOTIFIER
-        if notifier not in self.registry.notifiers:
-            raise ConfigurationError(
-                _("aviseringssättet '{name}' finns inte (kända: {known})").format(
-                    name=notifier, known=", ".join(sorted(self.registry.notifiers))
-                )
-            )
-        with self._denials(Operation.REMIND):
-            self._business_day("remind")
-        send = self.registry.notifiers[notifier].send
-        if send is None:
-            raise ConfigurationError(
-                _("aviseringssättet '{name}' kan inte skicka påminnelser till personal").format(name=notifier)
-            )
-        today = self.clock.today()
-        window = self._due_window(today, lambda department: self.deadlines.policy(department).reminder_days)
-        with self._transaction() as uow:
-            owed: list[Reminder] = []
-            for case in uow.find(CaseQuery(overdue_on=today, due=window, departments=departments)):
-                deadline = self.deadlines.open_deadline(case, today)
-                assert deadline is not None  # the query found it by its deadline
-                reminder_days = self.deadlines.policy(case.department).reminder_days
-                reminder = owed_reminder(case, deadline, reminder_days, self.organisation, today)
-                if reminder is not None:
-                    owed.append(reminder)
-            created = uow.add_reminders(owed)
-            waiting = uow.reminders(statuses=("pending", "failed"), departments=departments)
-            uncertain = uow.reminders(statuses=("sending",), departments=departments)
-        sent: list[Reminder] = []
-        failed: list[Reminder] = []
-        obsolete: list[Reminder] = []
-        for reminder in waiting:
-            # Record the attempt before the notifier is called: if this run
-            # dies while sending, the reminder is never sent a second time.
-            with self._transaction() as uow:
-                case = uow.get(reminder.reference)
-                history = uow.history(reminder.reference)
-                deadline = self.deadlines.open_deadline(case, today)
-                current = (
-                    deadline is not None
-                    and (deadline.kind, deadline.due) == (reminder.deadline, reminder.due)
-                    and deadline.overdue == (reminder.kind == BREACH)
-                )
-                reminder = attrs.evolve(
-                    reminder,
-                    status="sending" if current else "obsolete",
-                    attempts=reminder.attempts + int(current),
-                )
-                uow.update_reminder(reminder)
-            if not current:
-                obsolete.append(reminder)
-                continue
-            assert deadline is not None
-            try:
-                message = staff_message(
-                    reminder,
-                    case,
-                    deadline,
-                    self.organisation,
-                    self.letters,
-                    Redaction.for_staff(case, history),
-                )
-                send(attrs.evolve(message, date=self.clock.now()))
-            except Exception as exc:
-                # An expected refusal (a KlagomalError, such as a name missing
-                # from a directory) needs no traceback in a daily cron log.
-                log.error(
-                    "klagomal: notifier %r failed for %s: %s: %s",
-                    notifier,
-                    reminder.reference,
-                    type(exc).__name__,
-                    exc,
-                    exc_info=not isinstance(exc, KlagomalError),
-                )
-                reminder = attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
-                failed.append(reminder)
-            else:
-                reminder = attrs.evolve(reminder, status="sent", last_error=None, sent_at=self.clock.now())
-                sent.append(reminder)
-            with self._transaction() as uow:
-                uow.update_reminder(reminder)
-        return ReminderRun(today, notifier, created, sent, failed, obsolete, uncertain)
+        return self._notices.remind(notifier)
 
     def reminders(self, reference: str | None = None) -> list[Reminder]:
         """Every reminder and breach alert recorded, or those of one case:
         of the förvaltningar the acting user sends reminders for."""
-        user = self._allowed(Operation.REMIND)
-        with self._transaction() as uow:
-            found: list[Reminder] = uow.reminders(
-                reference=reference, departments=self._delivery_departments(user)
-            )
-            return found
+        return self._notices.reminders(reference)
 
     def timeliness(
         self,
@@ -1434,15 +836,7 @@ class Klagomal:
 
         See :mod:`klagomal.deadlines.timeliness` for what each figure counts.
         """
-        self._allowed_units(Operation.STATISTICS, self._department_units(department))
-        query = self._received(start, end, department, "timeliness")
-        with self._transaction() as uow:
-            references = [case.reference for case in uow.find(query)]
-            histories = uow.histories(references)
-        with _naming("timeliness", None):
-            return measure_timeliness(
-                histories.values(), self.deadlines.calendar, as_of or self.clock.today()
-            )
+        return self._reports.timeliness(start, end, department, as_of)
 
     def cases_received(self, start: dt.date, end: dt.date, *, department: str | None = None) -> list[Case]:
         """The cases received from *start* to *end* (both included), in one
@@ -1454,42 +848,7 @@ class Klagomal:
         comes as numbers are made of it: without its text, its register
         description and who the person is (:func:`klagomal.records.redaction.for_statistics`).
         Reading the cases with their texts is audited as a list read."""
-        self._allowed_units(Operation.STATISTICS, self._department_units(department))
-        query = self._received(start, end, department, "report")
-        with self._transaction() as uow:
-            found = []
-            readable = []
-            for case in uow.find(query):
-                if self.access.allows(self.user, Operation.READ) and self._may_read(case):  # type: ignore[arg-type]
-                    found.append(self._shown(case))
-                    readable.append(case.reference)
-                else:
-                    found.append(for_statistics(case))
-            self._audit_list(uow, Operation.READ, readable, "cases received")
-            if len(found) > len(readable):
-                self._audit(
-                    uow, Operation.STATISTICS, [None], f"cases received: {len(found) - len(readable)}"
-                )
-            return found
-
-    def _department_units(self, department: str | None) -> list[str]:
-        """Every unit of *department*; none (the whole kommun) for ``None``."""
-        if department is None or department not in self.organisation.departments:
-            return []
-        return self.organisation.subtree(department)
-
-    def _received(self, start: dt.date, end: dt.date, department: str | None, step: str) -> CaseQuery:
-        """The query for the cases received from *start* to *end* in
-        *department* (or all), refusing an unknown förvaltning."""
-        if department is not None and department not in self.organisation.departments:
-            raise InvalidInputError(
-                _("okänd förvaltning '{department}'").format(department=department), step=step
-            )
-        return CaseQuery(
-            received_from=start,
-            received_to=end,
-            departments=None if department is None else [department],
-        )
+        return self._reports.cases_received(start, end, department)
 
     def report_sections(
         self, start: dt.date, end: dt.date, *, department: str | None = None
@@ -1497,11 +856,7 @@ class Klagomal:
         """The plugins' report sections (``klagomal_report_sections``) for the
         cases received from *start* to *end*, in one förvaltning or the whole
         kommun.  A section that fails is reported as missing, not raised."""
-        self._allowed_units(Operation.STATISTICS, self._department_units(department))
-        self._received(start, end, department, "report")  # refuses an unknown förvaltning
-        scope = ReportScope(self, start, end, department)
-        owners = dict(self.registry.owners.get("report_sections", {}))
-        return build_sections(list(self.registry.report_sections.values()), scope, owners)
+        return self._reports.report_sections(start, end, department)
 
     # -- public records, secrecy and GDPR (R27) ---------------------------
 
@@ -1513,36 +868,14 @@ class Klagomal:
         with the sender and description left out where the law says so
         (:mod:`klagomal.records.public_records`).  Public by law, so every role may
         have it; reading the names in it is audited all the same."""
-        self._allowed(Operation.REGISTER_LIST)
-        query = self._received(start, end, department, "register-extract")
-        with self._transaction() as uow:
-            found = uow.find(query)
-            self._audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "register list")
-        # Imported here: the masking it brings loads phonenumbers' data, which
-        # no other command needs.
-        from klagomal.records.public_records import register_entries
-
-        return register_entries(found, self.organisation)
+        return self._records.register_list(start, end, department)
 
     def public_extract(self, reference: str) -> PublicExtract:
         """The case as it may be handed out to anyone who asks (utlämnande av
         allmän handling): secret parts removed with the ground, personal
         data masked, the person never named (:mod:`klagomal.records.public_records`).
         Only for a user who may read the case; a denial is audited."""
-        self._allowed(Operation.EXTRACT)
-        with self._denials(Operation.EXTRACT), self._transaction() as uow:
-            case = uow.get(reference)
-            self._check(Operation.EXTRACT, case)
-            history = uow.history(reference)
-            self._audit(uow, Operation.EXTRACT, [reference], f"secret: {case.secrecy or '-'}")
-        from klagomal.records.public_records import public_extract
-
-        return public_extract(case, history, self.organisation, self.clock.today())
-
-    def _person_cases(self, uow: UnitOfWork, query: PersonQuery) -> list[Case]:
-        """The person's cases the acting user may handle personal data of."""
-        scope = self.access.scope(self.user or SYSTEM_USER)
-        return [case for ref in gdpr.find_cases(uow.conn, query) if scope.covers(case := uow.get(ref))]  # type: ignore[attr-defined]
+        return self._records.public_extract(reference)
 
     def person_export(self, query: PersonQuery) -> dict[str, Any]:
         """Everything klagomal holds on one person (GDPR article 15), as a
@@ -1550,101 +883,7 @@ class Klagomal:
         notices and where they went, the e-mails received, and what was
         disposed of (:mod:`klagomal.records.gdpr`).  A förvaltning's administrator
         gets the cases of their förvaltningar; the system owner all."""
-        user = self._allowed(Operation.PERSON_DATA)
-        query = query.checked(self.clock.today())
-        with self._transaction() as uow:
-            found = self._person_cases(uow, query)
-            exported = [self._person_case(uow, case) for case in found]
-            unattached = (
-                uow.received(ids=gdpr.unattached_messages(uow.conn, query))
-                if user.role is Role.SYSTEM_OWNER
-                else []
-            )
-            self._audit(
-                uow,
-                Operation.PERSON_DATA,
-                [c.reference for c in found] or [None],
-                f"export: {query.describe()}",
-            )
-        return {
-            "format": "klagomal-person",
-            "made": self.clock.today().isoformat(),
-            "kommun": self.organisation.name,
-            "cases": exported,
-            "unattached": [
-                {"received_at": m.received_at.isoformat(), "subject": m.subject, "sender": m.sender}
-                for m in unattached
-            ],
-        }
-
-    def _person_case(self, uow: UnitOfWork, case: Case) -> dict[str, Any]:
-        """One case of a person's export, as the acting user may see it: a
-        user who may not see skyddade personuppgifter gets the stand-in for
-        the contact, no addresses, and the texts masked (R27)."""
-        shown = self._redaction(case)
-        history = uow.history(case.reference)
-        contact = shown.case(case).contact
-
-        def texts(event: Event) -> list[str]:
-            found = gdpr.texts_of(event.data)
-            if not shown.hides_contact:
-                return found
-            from klagomal.records.masking import mask_text
-
-            names = _names_in(history)
-            return [mask_text(text, names=names, today=self.clock.today()).text for text in found]
-
-        files = [shown.attachment(a).filename or "-" for a in uow.attachments_of(case.reference)]
-        return {
-            "reference": case.reference,
-            "kind": case.kind.label,
-            "unit": self.organisation.units[case.unit].name
-            if case.unit in self.organisation.units
-            else case.unit,
-            "received": case.received.isoformat(),
-            "state": case.state.label,
-            "contact": {
-                _("Namn"): contact.name if contact else None,
-                _("E-post"): contact.email if contact else None,
-                _("Telefon"): contact.phone if contact else None,
-                _("Adress"): contact.address if contact else None,
-                _("Personnummer"): contact.personnummer if contact else None,
-                _("Skyddade personuppgifter"): _("ja") if case.protected else None,
-            },
-            "events": [
-                {
-                    "seq": e.seq,
-                    "day": e.day.isoformat(),
-                    "label": event_label(e.type),
-                    "actor": e.actor,
-                    "texts": texts(e),
-                }
-                for e in history
-            ],
-            "notices": [
-                {
-                    "kind": n.kind,
-                    "recipient": n.recipient,
-                    "status": n.status_label,
-                    "address": n.address if n.recipient == "person" else None,
-                    "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-                }
-                for n in shown.notices(uow.outbox(reference=case.reference))
-            ],
-            "messages": [
-                {
-                    "received_at": m.received_at.isoformat(),
-                    "subject": m.subject,
-                    "sender": m.sender,
-                    "attachments": files,
-                }
-                for m in map(shown.received, uow.received(reference=case.reference))
-            ],
-            "disposed": [
-                {"day": d.day.isoformat(), "action": d.action, "decision": d.decision}
-                for d in disposal.disposed(uow.conn, case.reference)  # type: ignore[attr-defined]
-            ],
-        }
+        return self._records.person_export(query)
 
     def anonymise_person(self, query: PersonQuery, decision: str) -> list[disposal.Applied]:
         """Anonymise one person in every case the acting user may handle
@@ -1656,51 +895,7 @@ class Klagomal:
         a complaint is an allmän handling, so archive law comes first: a
         case that a ``bevara`` rule keeps is refused, and nothing is done.
         Irreversible."""
-        self._allowed(Operation.PERSON_DATA)
-        if not decision or not decision.strip():
-            raise InvalidInputError(
-                _("ange beslutet som anonymiseringen görs enligt (till exempel diarienummer)"),
-                step="anonymise",
-            )
-        query = query.checked(self.clock.today())
-        user = self.user or SYSTEM_USER
-        with self._denials(Operation.PERSON_DATA):
-            self._business_day("anonymise")
-
-        def body(uow: UnitOfWork) -> list[disposal.Applied]:
-            conn = uow.conn  # type: ignore[attr-defined]
-            found = self._person_cases(uow, query)
-            for case in found:
-                kept = disposal.keeping_rule(conn, self.disposal_rules, case.reference)
-                if kept is not None:
-                    raise InvalidInputError(
-                        _(
-                            "ärendet ska bevaras enligt regeln '{rule}' ({decision}); inget har anonymiserats"
-                        ).format(rule=kept.id, decision=kept.decision),
-                        step="anonymise",
-                        reference=case.reference,
-                    )
-            done = [
-                disposal.anonymise(
-                    conn,
-                    self.converter,
-                    case.reference,
-                    decision=decision.strip(),
-                    user_id=user.id,
-                    at=self._utcnow(),
-                    day=self.clock.today(),
-                )
-                for case in found
-            ]
-            self._audit(
-                uow,
-                Operation.PERSON_DATA,
-                [c.reference for c in found] or [None],
-                f"anonymise: {query.describe()}",
-            )
-            return done
-
-        return self._write(body)
+        return self._records.anonymise_person(query, decision)
 
     def run_disposal(self, *, dry_run: bool = False) -> list[disposal.Planned]:
         """Dispose of what the kommun's disposal rules say is due today
@@ -1708,76 +903,26 @@ class Klagomal:
         its rule, decision, user and day.  With *dry_run*, only list what
         would go.  Reports over past periods add up the same afterwards: only
         texts and contact details are replaced (:mod:`klagomal.records.disposal`)."""
-        self._allowed(Operation.DISPOSE)
-        user = self.user or SYSTEM_USER
-        with self._denials(Operation.DISPOSE):
-            # A date set ahead would dispose of what is not yet due: never.
-            today = self._business_day("gallra")
-
-        def body(uow: UnitOfWork) -> list[disposal.Planned]:
-            conn = uow.conn  # type: ignore[attr-defined]
-            planned = disposal.plan(conn, self.disposal_rules, today)
-            if dry_run:
-                self._audit(uow, Operation.DISPOSE, [None], f"dry run: {len(planned)} planned")
-                return planned
-            applied = disposal.apply(
-                conn, self.converter, planned, user_id=user.id, at=self._utcnow(), day=today
-            )
-            for item in applied:
-                self._audit(
-                    uow,
-                    Operation.DISPOSE,
-                    [item.planned.reference],
-                    f"{item.planned.action.value} ({item.planned.rule.id})",
-                )
-            return [item.planned for item in applied]
-
-        return self._write(body)
+        return self._records.run_disposal(dry_run)
 
     def disposals(self, reference: str) -> list[disposal.Disposal]:
         """What disposal and anonymisation removed from the case: when, under
         which rule and decision, and by whom (R27)."""
-        with self._reading(reference, "disposals") as (uow, _case):
-            return disposal.disposed(uow.conn, reference)
+        return self._records.disposals(reference)
 
     def audit_verify(self, anchors: Iterable[tuple[int, str]] = ()) -> audit.AuditVerification:
         """Check the audit log's hash chain (``klagomal audit verify``),
         and that each of *anchors*, ``(id, hash)`` noted at an earlier check
         (:attr:`~klagomal.records.audit.AuditVerification.anchor`), still holds.
         What it finds is returned, never raised."""
-        self._allowed(Operation.AUDIT)
-        anchors = list(anchors)
-        # Read in a snapshot, so that a long check does not hold the write
-        # lock (SQLite); the check itself is logged afterwards.
-        with self._snapshot() as uow:
-            result = audit.verify(uow.conn, anchors=anchors)
-        try:
-            with self._transaction() as uow:
-                self._audit(
-                    uow,
-                    Operation.AUDIT,
-                    [None],
-                    f"verify: {result.checked} entries, {len(result.problems) + result.omitted} problems, "
-                    f"{len(anchors)} anchors",
-                )
-        except KlagomalError as error:
-            if result.ok:
-                raise
-            # A log broken so that nothing can be logged (its head row
-            # deleted): the check that says so must still reach its reader.
-            log.warning("klagomal: the audit log check could not be logged: %s", error)
-        return result
+        return self._records.audit_verify(anchors)
 
     def audit_log(
         self, *, reference: str | None = None, user_id: str | None = None, limit: int | None = None
     ) -> list[audit.StoredAuditEntry]:
         """The audit log's entries, oldest first: of one case, of one user,
         or the latest *limit*."""
-        self._allowed(Operation.AUDIT)
-        with self._transaction() as uow:
-            found = audit.entries(uow.conn, reference=reference, user_id=user_id, limit=limit)
-            self._audit(uow, Operation.AUDIT, [reference], f"read log: user={user_id or '-'}")
-        return found
+        return self._records.audit_log(reference, user_id, limit)
 
     # -- letters -----------------------------------------------------------
 
@@ -1785,105 +930,26 @@ class Klagomal:
         """The letter owed to the person because of event *seq* (default: the
         latest event that owes one), in the wording of the case's förvaltning
         (``klagomal_template_dirs``)."""
-        history = self.history(reference)
-        owed = dict(self.notices(reference))
-        if seq is None:
-            if not owed:
-                raise InvalidInputError(
-                    _("ärendet har inga brev till personen (anonymt, eller inget besked ännu)"),
-                    step="letter",
-                    reference=reference,
-                )
-            seq = max(owed)
-        if seq not in owed:
-            raise InvalidInputError(
-                _("händelse {seq} ger inget brev till personen (brev finns för {owed})").format(
-                    seq=seq, owed=", ".join(map(str, sorted(owed))) or "-"
-                ),
-                step="letter",
-                reference=reference,
-            )
-        case = lifecycle.replay(history[:seq])
-        with _naming("letter", reference):
-            # The letter as the person will get it, shown to the acting user:
-            # who a protected person is only if the user may see it.
-            return self.letters.render(
-                case,
-                history[seq - 1],
-                owed[seq],
-                self.clock.today(),
-                redaction=self._redaction(case),
-            )
+        return self._notices.letter(reference, seq)
 
     # -- the outbox -----------------------------------------------------------
 
     def _utcnow(self) -> dt.datetime:
         """Now, as the outbox stores times: naive UTC."""
-        return self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+        return self._ctx.utcnow()
 
     def outbox(self, *, reference: str | None = None, statuses: Sequence[str] | None = None) -> list[Notice]:
         """The notices in the outbox with their delivery state, oldest first:
         those of one case, or with one of *statuses* (see :mod:`klagomal.notices.outbox`).
         The whole outbox holds only the cases of the förvaltningar the
         acting user delivers for."""
-        if reference is not None:
-            with self._reading(reference, "outbox") as (uow, case):
-                return self._redaction(case).notices(uow.outbox(reference=reference, statuses=statuses))
-        user = self._allowed(Operation.DELIVER)
-        with self._transaction() as uow:
-            found = self._visible_notices(
-                uow, uow.outbox(statuses=statuses, departments=self._delivery_departments(user))
-            )
-            self._audit_list(uow, Operation.DELIVER, sorted({n.reference for n in found}), "outbox")
-            return found
-
-    def _delivery_departments(self, user: User) -> list[str] | None:
-        """The förvaltningar whose outbox and reminders *user* works with:
-        every one (``None``) for the system owner, else their own."""
-        scope = self.access.scope(user)
-        return None if scope.everything else sorted(scope.departments)
-
-    def _visible_notices(self, uow: UnitOfWork, notices: Sequence[Notice]) -> list[Notice]:
-        """Those of *notices* whose case the acting user may read, as they may
-        see them (a protected person's address withheld)."""
-        references = sorted({n.reference for n in notices})
-        shown = {
-            case.reference: self._redaction(case)
-            for case in uow.find(CaseQuery(references=references))
-            if self._may_read(case)
-        }
-        return [shown[n.reference].notice(n) for n in notices if n.reference in shown]
+        return self._notices.outbox(reference, statuses)
 
     def open_notices(self, references: Sequence[str]) -> dict[str, list[Notice]]:
         """The notices of these cases that need a person's attention: failed,
         uncertain, waiting for a retry after a failure, or a task for the
         handler; by reference.  Only of the cases the acting user may read."""
-        self._allowed(Operation.LIST)
-        with self._transaction() as uow:
-            found = uow.notices_with(references, ("pending", "failed", "uncertain", "task"))
-            visible = self._visible_notices(uow, [n for notices in found.values() for n in notices])
-        grouped: dict[str, list[Notice]] = {}
-        for notice in visible:
-            if notice.status != "pending" or notice.last_error:
-                grouped.setdefault(notice.reference, []).append(notice)
-        return grouped
-
-    def _notifiers(self) -> dict[str, Notifier]:
-        """The notifier for each way of delivery, checked before anything is claimed."""
-        settings = self.organisation.delivery
-        chosen: dict[str, Notifier] = {}
-        for way, name in ((EMAIL, settings.notifier_for_email), (LETTER, settings.letter_notifier)):
-            notifier = self.registry.notifiers.get(name)
-            if notifier is None or notifier.deliver is None:
-                usable = sorted(n for n, v in self.registry.notifiers.items() if v.deliver is not None)
-                raise ConfigurationError(
-                    _(
-                        "aviseringssättet '{name}' för {way} finns inte eller kan inte leverera meddelanden "
-                        "(användbara: {known}); se [utskick] i organisationsfilen"
-                    ).format(name=name, way=way_label(way), known=", ".join(usable))
-                )
-            chosen[way] = notifier
-        return chosen
+        return self._notices.open_notices(references)
 
     def deliver(
         self,
@@ -1907,149 +973,7 @@ class Klagomal:
         changed is ``failed`` at once.  Every error names the notice, the
         case and the reason.  A task for the handler is never delivered.
         """
-        user = self._allowed(Operation.DELIVER)
-        departments = self._delivery_departments(user)
-        notifiers = self._notifiers()
-        now = self._utcnow()
-        run = DeliveryRun(now)
-        with self._transaction() as uow:
-            sending = uow.outbox(reference=reference, ids=ids, statuses=("sending",), departments=departments)
-            for notice in sending:
-                if notice.attempted_at is not None and now - notice.attempted_at < SENDING_LEASE:
-                    continue  # another delivery may be sending it right now
-                notice = attrs.evolve(
-                    notice,
-                    status="uncertain",
-                    last_error=_("avbröts under utskicket och kan ha kommit fram; kontrollera och skicka om"),
-                )
-                uow.update_notice(notice)
-                run.uncertain.append(notice)
-            due = uow.outbox(
-                reference=reference,
-                ids=ids,
-                statuses=("pending",),
-                ways=(EMAIL, LETTER),
-                due=now,
-                limit=limit,
-                departments=departments,
-            )
-        for notice in due:
-            self._deliver_one(notice, notifiers[notice.way or EMAIL], now, run)
-        with self._transaction() as uow:
-            run.tasks = len(uow.outbox(reference=reference, statuses=("task",), departments=departments))
-            # What the run tells its user, as they may see it.
-            for name in ("sent", "retry", "failed", "uncertain"):
-                setattr(run, name, self._visible_notices(uow, getattr(run, name)))
-        return run
-
-    def _deliver_one(self, notice: Notice, notifier: Notifier, now: dt.datetime, run: DeliveryRun) -> None:
-        with self._transaction() as uow:
-            if not uow.claim_notice(notice.id, ("pending",), now):
-                return  # another delivery took it
-            history = uow.history(notice.reference)
-            earlier = [
-                n.message_id
-                for n in uow.outbox(reference=notice.reference, statuses=("sent", "uncertain"))
-                if n.recipient == notice.recipient and n.message_id and n.id != notice.id
-            ]
-        notice = attrs.evolve(notice, status="sending", attempts=notice.attempts + 1, attempted_at=now)
-        address: str | None = None
-        try:
-            message = self._message(notice, history, tuple(earlier))
-            address = message.recipient.email if notice.way == EMAIL else message.recipient.address
-            assert notifier.deliver is not None
-            notifier.deliver(message)
-        except DeliveryUncertainError as exc:
-            notice = attrs.evolve(notice, status="uncertain", last_error=exc.reason, address=address)
-            run.uncertain.append(notice)
-        except (DeliveryError, ConfigurationError, InvalidInputError) as exc:
-            reason = exc.reason if isinstance(exc, DeliveryError | InvalidInputError) else str(exc)
-            permanent = not isinstance(exc, DeliveryError) or exc.permanent
-            notice = self._not_delivered(notice, reason, address, now, run, permanent=permanent)
-        except Exception as exc:
-            # A notifier's own failure: not delivered, so it is tried again.
-            log.exception("klagomal: notifier %r failed for notice %s", notifier.name, notice.id)
-            notice = self._not_delivered(notice, f"{type(exc).__name__}: {exc}", address, now, run)
-        else:
-            notice = attrs.evolve(
-                notice,
-                status="sent",
-                sent_at=self._utcnow(),
-                address=address,
-                last_error=None,
-                next_attempt=None,
-            )
-            run.sent.append(notice)
-        if notice.status != "sent":
-            log.warning("klagomal: %s", describe_failure(notice))
-        with self._transaction() as uow:
-            uow.update_notice(notice)
-
-    def _not_delivered(
-        self,
-        notice: Notice,
-        reason: str,
-        address: str | None,
-        now: dt.datetime,
-        run: DeliveryRun,
-        *,
-        permanent: bool = False,
-    ) -> Notice:
-        """*notice* after a definite failure: retried after the backoff, or
-        ``failed`` when trying again cannot help or the attempts are used up."""
-        if permanent or notice.attempts >= self.organisation.delivery.max_attempts:
-            notice = attrs.evolve(
-                notice, status="failed", last_error=reason, address=address, next_attempt=None
-            )
-            run.failed.append(notice)
-        else:
-            notice = attrs.evolve(
-                notice,
-                status="pending",
-                last_error=reason,
-                address=address,
-                next_attempt=now + retry_delay(notice.attempts),
-            )
-            run.retry.append(notice)
-        return notice
-
-    def _message(self, notice: Notice, history: Sequence[Event], earlier: tuple[str, ...]) -> Message:
-        """The notice rendered for its notifier, as the case was right after its event."""
-        case = lifecycle.replay(history[: notice.seq])
-        event = history[notice.seq - 1]
-        recipient = resolve_recipient(notice, case, event, self.organisation)
-        # The person gets their own case; staff get no secret text and never
-        # who a protected person is (the whole history knows the markings).
-        shown = (
-            Redaction(contact_visible=True, protected=case.protected)
-            if notice.to_person
-            else Redaction.for_staff(case, history)
-        )
-        letter = self.letters.render(
-            case, event, notice.kind, event.day, recipient=recipient, redaction=shown
-        )
-        settings = self.organisation.delivery
-        return Message(
-            notice_id=notice.id,
-            reference=notice.reference,
-            seq=notice.seq,
-            kind=notice.kind,
-            way=notice.way or EMAIL,
-            recipient=recipient,
-            subject=letter.subject,
-            text=letter.text,
-            html=letter.html,
-            message_id=notice.message_id
-            or message_id(self.organisation, notice.reference, notice.seq, notice.recipient, notice.kind),
-            sender=settings.sender
-            or email.utils.formataddr(
-                (self.organisation.name, f"noreply@{self.organisation.id}.klagomal.invalid")
-            ),
-            reply_to=settings.reply_to,
-            auto_submitted=notice.kind in AUTOMATIC_KINDS,
-            references=earlier,
-            date=self.clock.now(),
-        )
+        return self._notices.deliver(reference, ids, limit)
 
     def requeue(
         self, ids: Sequence[int] | None = None, *, statuses: Sequence[str] = ("failed",)
@@ -2058,55 +982,16 @@ class Klagomal:
         every notice with one of *statuses*.  Only ``failed`` and
         ``uncertain`` notices can be queued again; a person should check that
         an uncertain one did not arrive first.  Their attempts start over."""
-        user = self._allowed(Operation.DELIVER)
-        departments = self._delivery_departments(user)
-        allowed = {"failed", "uncertain"}
-        with self._transaction() as uow:
-            found = uow.outbox(
-                ids=ids, statuses=None if ids is not None else list(statuses), departments=departments
-            )
-            if ids is not None:
-                missing = sorted(set(ids) - {n.id for n in found})
-                wrong = [n for n in found if n.status not in allowed]
-                if missing or wrong:
-                    raise InvalidInputError(
-                        _(
-                            "meddelande {ids} finns inte eller kan inte skickas om "
-                            "(bara misslyckade och osäkra)"
-                        ).format(ids=", ".join(map(str, missing + [n.id for n in wrong]))),
-                        step="outbox",
-                    )
-            queued = [
-                attrs.evolve(n, status="pending", attempts=0, next_attempt=None)
-                for n in found
-                if n.status in allowed
-            ]
-            for notice in queued:
-                uow.update_notice(notice)
-            self._audit_list(uow, Operation.DELIVER, sorted({n.reference for n in queued}), "requeue")
-            return self._visible_notices(uow, queued)
+        return self._notices.requeue(ids, statuses)
 
     def complete_task(self, notice_id: int) -> Notice:
         """Record that the handler has carried out a task (phoned the person,
         or told them at a visit)."""
-        self._allowed(Operation.HANDLE)
-        with self._denials(Operation.HANDLE), self._transaction() as uow:
-            found = uow.outbox(ids=[notice_id])
-            if not found or found[0].status != "task":
-                raise InvalidInputError(
-                    _("meddelande {id} är ingen uppgift som väntar").format(id=notice_id), step="outbox"
-                )
-            case = uow.get(found[0].reference)
-            self._check(Operation.HANDLE, case)
-            self._audit(uow, Operation.HANDLE, [found[0].reference], f"task {notice_id} done")
-            notice: Notice = attrs.evolve(found[0], status="done", sent_at=self._utcnow())
-            uow.update_notice(notice)
-        return self._redaction(case).notice(notice)
+        return self._notices.complete_task(notice_id)
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""
-        with self._reading(reference, "rebuild", self._replayed(reference, [])) as (_uow, case):
-            return self._shown(case)
+        return self._cases.rebuild(reference)
 
     # -- export and import -----------------------------------------------
 
@@ -2123,30 +1008,7 @@ class Klagomal:
         notices went to, the person's e-mails) unless *include_protected*:
         for moving the database (R27).  Only the system owner may export.
         """
-        self._allowed(Operation.EXPORT)
-        with self._snapshot() as uow:
-            protected = self._protected_references(uow, include_protected)
-            exported = {
-                **self._export_head(uow),
-                "cases": list(self._export_cases(uow, protected)),
-                "received": list(self._export_received(uow, protected)),
-            }
-        self._audit_export(len(exported["cases"]), include_protected)
-        return exported
-
-    def _protected_references(self, uow: UnitOfWork, include_protected: bool) -> frozenset[str]:
-        """The cases whose contact is protected, unless they are to be included."""
-        if include_protected:
-            return frozenset()
-        from klagomal.storage.tables import cases
-
-        rows = uow.conn.execute(sa.select(cases.c.reference).where(cases.c.contact_protected))  # type: ignore[attr-defined]
-        return frozenset(row.reference for row in rows)
-
-    def _audit_export(self, count: int, include_protected: bool) -> None:
-        detail = f"{count} ärenden" + (", med skyddade personuppgifter" if include_protected else "")
-        with self._transaction() as uow:
-            self._audit(uow, Operation.EXPORT, [None], detail)
+        return self._records.export(include_protected)
 
     def export_to(self, stream: IO[str], *, include_protected: bool = False) -> int:
         """Write :meth:`export`'s JSON to *stream*, as ``json.dumps(...,
@@ -2157,83 +1019,7 @@ class Klagomal:
         :meth:`~klagomal.storage.base.Storage.snapshot`), while handlers go
         on writing.
         """
-        self._allowed(Operation.EXPORT)
-        count = 0
-        with self._snapshot() as uow:
-            protected = self._protected_references(uow, include_protected)
-            head = json.dumps(self._export_head(uow), ensure_ascii=False, indent=1)
-            # The head without its closing brace, then the cases one by one,
-            # each indented as json.dumps would indent it at that depth.
-            stream.write(head[: -len("\n}")])
-            count = self._write_array(stream, "cases", self._export_cases(uow, protected))
-            self._write_array(stream, "received", self._export_received(uow, protected))
-            stream.write("\n}\n")
-        self._audit_export(count, include_protected)
-        return count
-
-    @staticmethod
-    def _write_array(stream: IO[str], name: str, items: Iterator[dict[str, Any]]) -> int:
-        """``,\n "name": [...]`` as ``json.dumps(..., indent=1)`` writes it
-        at the second level, one item at a time; return how many."""
-        stream.write(f',\n "{name}": [')
-        count = 0
-        for item in items:
-            text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
-            stream.write(("\n  " if count == 0 else ",\n  ") + text)
-            count += 1
-        stream.write("\n ]" if count else "]")
-        return count
-
-    def _export_received(self, uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:
-        """Every received message with its raw bytes and attachments (base64),
-        so that moving to another database keeps the quarantine and the
-        original e-mails too.  A protected person's messages are replaced by
-        a stub that says so."""
-        hidden = Redaction(contact_visible=False, protected=True)
-        for message, files in uow.iter_received():
-            if message.reference in protected:
-                message = hidden.received(message)
-                files = [hidden.attachment(f) for f in files]
-            yield {
-                "message_key": message.message_key,
-                "received_at": message.received_at.isoformat(),
-                "source": message.source,
-                "sender": message.sender,
-                "subject": message.subject,
-                "outcome": message.outcome,
-                "reason": message.reason,
-                "reference": message.reference,
-                "size": message.size,
-                "raw": base64.b64encode(message.raw).decode("ascii"),
-                "attachments": [
-                    {
-                        "filename": f.filename,
-                        "content_type": f.content_type,
-                        "size": f.size,
-                        "data": None if f.data is None else base64.b64encode(f.data).decode("ascii"),
-                    }
-                    for f in files
-                ],
-            }
-
-    def _export_head(self, uow: UnitOfWork) -> dict[str, Any]:
-        return {
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
-            "references": {str(year): last for year, last in uow.references().items()},
-        }
-
-    def _export_cases(self, uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:
-        for history, notices in uow.iter_export():
-            events = [self.converter.unstructure(e, Event) for e in history]
-            if history[0].reference in protected:
-                events = _protected_export(history, events, self.clock.today())
-                notices = [attrs.evolve(n, address=None) for n in notices]
-            yield {
-                "reference": history[0].reference,
-                "events": events,
-                "notices": [self._export_notice(n) for n in notices],
-            }
+        return self._records.export_to(stream, include_protected)
 
     def intake_cards(
         self,
@@ -2250,33 +1036,7 @@ class Klagomal:
         its ``kort`` column, or by its content when there is none, so running
         the same file again registers nothing twice.
         """
-        from klagomal.intake.cards import COLUMNS, card_fields
-
-        today = self.clock.today()
-        return self.import_cases(
-            source,
-            format="csv",
-            rejects=rejects,
-            actor=actor,
-            transform=lambda fields: card_fields(fields, today, self.organisation.intake.unit),
-            columns=COLUMNS,
-            _operation=Operation.REGISTER,
-        )
-
-    @staticmethod
-    def _export_notice(notice: Notice) -> dict[str, Any]:
-        """A notice as the export writes it: everything but its row id and case,
-        times as ISO 8601 UTC, unset fields left out."""
-        item: dict[str, Any] = {"seq": notice.seq, "kind": notice.kind, "status": notice.status}
-        for name in ("recipient", "way", "message_id", "attempts", "address", "last_error"):
-            value = getattr(notice, name)
-            if value not in (None, 0) or name == "recipient":
-                item[name] = value
-        for name in ("next_attempt", "attempted_at", "sent_at"):
-            moment = getattr(notice, name)
-            if moment is not None:
-                item[name] = moment.isoformat()
-        return item
+        return self._importing.cards(source, rejects, actor)
 
     def import_(self, data: dict[str, Any]) -> int:
         """Load an :meth:`export` into this database, all or nothing.
@@ -2285,102 +1045,7 @@ class Klagomal:
         instance's channels, dimensions and organisation before anything is
         written.  Returns the number of cases imported.
         """
-        self._allowed(Operation.IMPORT)
-        if data.get("format") != EXPORT_FORMAT or data.get("version") not in (1, EXPORT_VERSION):
-            raise InvalidInputError(
-                _("filen är ingen klagomal-export av version {versions}").format(
-                    versions=_("{old} eller {new}").format(old=1, new=EXPORT_VERSION)
-                ),
-                step="import",
-            )
-        cases, references = data.get("cases", []), data.get("references", {})
-        if not isinstance(cases, list) or not isinstance(references, dict):
-            raise InvalidInputError(
-                _("'cases' måste vara en lista och 'references' ett objekt"), step="import"
-            )
-        try:
-            counters = {int(year): int(last) for year, last in references.items()}
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                _("'references' ska ange år och senaste nummer som heltal"), step="import"
-            ) from None
-        restored: list[tuple[Case, list[Event], list[Notice]]] = []
-        for position, item in enumerate(cases):
-            if not isinstance(item, dict):
-                raise InvalidInputError(
-                    _("post nr {n} i 'cases' är inget ärende").format(n=position + 1), step="import"
-                )
-            reference = str(item.get("reference"))
-            try:
-                history = [self.converter.structure(e, Event) for e in item["events"]]
-                case = lifecycle.replay(history)
-                notices = self._imported_notices(item, history, legacy=data.get("version") == 1)
-            except Exception as exc:  # cattrs raises several kinds; all mean unreadable input
-                raise InvalidInputError(
-                    _("händelserna kan inte läsas: {reason}").format(reason=_readable(exc)),
-                    step="import",
-                    reference=reference,
-                ) from exc
-            self._check_imported(reference, case, history)
-            restored.append((case, history, notices))
-        received = self._imported_received(data.get("received", []), {c.reference for c, _h, _n in restored})
-        with self._transaction() as uow:
-            for case, history, notices in restored:
-                uow.restore(case, history, notices)
-            for year, last in counters.items():
-                uow.raise_reference_counter(year, last)
-            for message, files in received:
-                uow.store_received(message, files)
-            self._audit(uow, Operation.IMPORT, [None], f"{len(restored)} ärenden")
-        return len(restored)
-
-    @staticmethod
-    def _imported_received(
-        items: Any, references: set[str]
-    ) -> list[tuple[ReceivedMessage, list[StoredAttachment]]]:
-        """The received messages of an export, checked before anything is written."""
-        if not isinstance(items, list):
-            raise InvalidInputError(_("'received' måste vara en lista"), step="import")
-        found = []
-        for position, item in enumerate(items, 1):
-            try:
-                files = [
-                    StoredAttachment(
-                        f["filename"],
-                        str(f["content_type"]),
-                        int(f["size"]),
-                        None if f["data"] is None else base64.b64decode(f["data"], validate=True),
-                    )
-                    for f in item["attachments"]
-                ]
-                message = ReceivedMessage(
-                    message_key=str(item["message_key"]),
-                    received_at=dt.datetime.fromisoformat(item["received_at"]),
-                    source=str(item["source"]),
-                    outcome=str(item["outcome"]),
-                    size=int(item["size"]),
-                    raw=base64.b64decode(item["raw"], validate=True),
-                    sender=item["sender"],
-                    subject=item["subject"],
-                    reason=item["reason"],
-                    reference=item["reference"],
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InvalidInputError(
-                    _("mottaget meddelande nr {n} kan inte läsas: {reason}").format(
-                        n=position, reason=_readable(exc)
-                    ),
-                    step="import",
-                ) from exc
-            if message.reference is not None and message.reference not in references:
-                raise InvalidInputError(
-                    _(
-                        "mottaget meddelande nr {n} hör till ärende {reference}, som inte finns i filen"
-                    ).format(n=position, reference=message.reference),
-                    step="import",
-                )
-            found.append((message, files))
-        return found
+        return self._importing.import_(data, Operation.IMPORT)
 
     def import_cases(
         self,
@@ -2410,208 +1075,25 @@ class Klagomal:
         :param transform: turns each row's fields into the import's own
             fields first (as :meth:`intake_cards` does for reply cards).
         """
-        self._allowed(_operation)
-        with self._denials(_operation):
-            self._business_day("bulk-import")
-        path = os.fspath(source)
-        fmt = bulk.detect_format(path, format)
-        try:
-            stream = open(path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise InvalidInputError(
-                _("kan inte läsa {file}: {reason}").format(file=path, reason=exc.strerror), step="bulk-import"
-            ) from exc
-        total = os.fstat(stream.fileno()).st_size
-        base = self._context()
-        builder = bulk.RowBuilder(
-            context=lambda day: attrs.evolve(base, today=day),
-            registration=self.registration,
-            now=self.clock.now().astimezone(dt.UTC),
+        return self._importing.import_cases(
+            source,
+            format=format,
+            batch_size=batch_size,
+            rejects=rejects,
+            progress=progress,
             actor=actor,
+            transform=transform,
+            columns=columns,
+            operation=_operation,
         )
-        reject = bulk.RejectsFile(rejects if rejects is not None else path + ".rejected.jsonl")
 
-        def known(ids: list[str]) -> set[str]:
-            with self._transaction() as uow:
-                found: set[str] = uow.known_external_ids(ids)
-            return found
 
-        def insert(batch: list[bulk.ImportedCase]) -> int:
-            def body(uow: UnitOfWork) -> list[str]:
-                stored: list[str] = uow.insert_imported(batch)
-                # One audit entry per batch, not per case: a million-case
-                # import must stay a bulk write (the entry names the range).
-                if stored:
-                    self._audit(uow, _operation, [None], f"{len(stored)} ärenden {stored[0]}–{stored[-1]}")
-                return stored
-
-            return len(self._write(body))
-
-        def store(batch: list[bulk.ImportedCase]) -> int:
-            while batch:
-                try:
-                    return insert(batch)
-                except IntegrityError:
-                    # Another import stored some of these meanwhile: leave those
-                    # out, as often as it happens (it may be ahead again).
-                    stored = known([item.external_id for item in batch])
-                    if not stored:
-                        raise  # not another import's doing
-                    batch = [item for item in batch if item.external_id not in stored]
-            return 0
-
-        try:
-            rows, lines = bulk.read_rows(stream, fmt, columns)
-            if transform is not None:
-                rows = (
-                    attrs.evolve(row, fields=transform(dict(row.fields))) if row.fields is not None else row
-                    for row in rows
-                )
-            read, imported, skipped, rejected = bulk.import_cases(
-                rows,
-                builder=builder,
-                store=store,
-                known=known,
-                reject=reject,
-                batch_size=batch_size,
-                progress=None if progress is None else lambda: progress(lines.bytes_read, total),
+def _checked_policy(policy: object, plugin: str, department: str) -> DeadlinePolicy:
+    """*policy*, if it is a :class:`DeadlinePolicy`; else a configuration error."""
+    if not isinstance(policy, DeadlinePolicy):
+        raise ConfigurationError(
+            _("{plugin} gav {value!r} som tidsfristpolicy för '{department}', inte en DeadlinePolicy").format(
+                plugin=plugin, value=policy, department=department
             )
-        finally:
-            stream.close()
-            reject.close()
-        return BulkImportResult(read, imported, skipped, rejected, reject.written)
-
-    def _imported_notices(self, item: dict[str, Any], history: list[Event], *, legacy: bool) -> list[Notice]:
-        """The outbox notices of an imported case, with their delivery state.
-
-        Which notices a case owes follows from its events, so the file may
-        only carry those, each with its delivery state (so that nothing sent
-        is sent again).  Notices to staff missing from the file, and every
-        notice of an export without notice records, are added as
-        ``manual``: handled outside klagomal, never sent.  A version 1
-        export predates delivery, so its ``pending`` notices are ``manual``
-        too.
-        """
-        owed: dict[tuple[int, str], Notice] = {}
-        projected: Case | None = None
-        for event in history:
-            projected = lifecycle.evolve(projected, event)
-            for n in owed_notices(projected, event, self.organisation):
-                owed[event.seq, n.recipient] = Notice(
-                    0, event.reference, event.seq, n.kind, n.recipient, "manual", n.way, n.message_id
-                )
-        given: dict[tuple[int, str], Notice] = {}
-        for raw in item.get("notices", []):
-            status = str(raw["status"])
-            if not status or len(status) > 16:
-                raise ValueError("a notice has no valid status")
-            if legacy and status == "pending":
-                status = "manual"
-            key = (int(raw["seq"]), str(raw.get("recipient", "person")))
-            expected = owed.get(key)
-            if expected is None or expected.kind != raw["kind"] or key in given:
-                raise ValueError(
-                    f"the notice {raw} is not one the events give rise to "
-                    f"{sorted((s, r, n.kind) for (s, r), n in owed.items())}"
-                )
-
-            def moment(name: str, raw: dict[str, Any] = raw) -> dt.datetime | None:
-                return dt.datetime.fromisoformat(raw[name]) if raw.get(name) else None
-
-            given[key] = attrs.evolve(
-                expected,
-                status=status,
-                way=raw.get("way", expected.way if not legacy else None),
-                message_id=raw.get("message_id", expected.message_id),
-                attempts=int(raw.get("attempts", 0)),
-                address=raw.get("address"),
-                last_error=raw.get("last_error"),
-                next_attempt=moment("next_attempt"),
-                attempted_at=moment("attempted_at"),
-                sent_at=moment("sent_at"),
-            )
-        missing_person = [k for k in owed if k[1] == "person" and k not in given]
-        if "notices" in item and missing_person:
-            raise ValueError(
-                f"the notices to the person for events {[s for s, _r in missing_person]} are missing"
-            )
-        return [given.get(key, notice) for key, notice in owed.items()]
-
-    def _check_imported(self, reference: str, case: Case, history: list[Event]) -> None:
-        """Refuse a case whose history this instance could not have written:
-        another case's events, gaps, or ids its plugins and organisation do
-        not know, anywhere in the history."""
-        problems = []
-        if case.reference != reference or any(e.reference != reference for e in history):
-            problems.append(_("händelser för ett annat ärende"))
-        if [e.seq for e in history] != list(range(1, len(history) + 1)):
-            problems.append(_("händelsernas ordningsnummer har luckor"))
-        if case.channel not in self.registry.channels:
-            problems.append(_("okänd kanal '{channel}'").format(channel=case.channel))
-        problems += [
-            _("okänd kvalitetsdimension '{d}'").format(d=d)
-            for d in case.dimensions
-            if d not in self.registry.dimensions
-        ]
-        for event in history:
-            if isinstance(event.data, Registered):
-                places = [(event.data.unit, event.data.department)]
-            elif isinstance(event.data, Forwarded):
-                places = [(event.data.to_unit, event.data.department)]
-            else:
-                continue
-            for unit, department in places:
-                if not self.organisation.has_unit(unit):
-                    problems.append(_("okänd enhet '{unit}'").format(unit=unit))
-                elif self.organisation.unit(unit).department != department:
-                    problems.append(
-                        _("enheten '{unit}' hör inte till förvaltningen '{department}'").format(
-                            unit=unit, department=department
-                        )
-                    )
-        if problems:
-            raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)
-
-
-def _names_in(history: Sequence[Event]) -> list[str]:
-    """The names a history knows the person by: the contact's, and the
-    senders of the messages they wrote to the case."""
-    first = history[0].data
-    contact = first.contact if isinstance(first, Registered) else None
-    names = [n for n in (contact.name if contact else None,) if n]
-    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
-    return names
-
-
-def _audit_time() -> dt.datetime:
-    """When an audit entry is written: the machine's real time, never the
-    business clock, which a handler may set (``--today``)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _protected_export(
-    history: Sequence[Event], events: list[dict[str, Any]], today: dt.date
-) -> list[dict[str, Any]]:
-    """The exported events of a case whose person has skyddade
-    personuppgifter: the contact replaced, and whatever in the texts names
-    or reaches them masked (:mod:`klagomal.records.masking`), since people write
-    their address and number into their own words (R27)."""
-    from klagomal.records.masking import mask_text
-
-    names = _names_in(history)
-    hidden = Redaction(contact_visible=False, protected=True)
-    shown = []
-    for event, exported in zip(history, events, strict=True):
-        data = dict(exported["data"])
-        plain = hidden.event(event).data
-        if isinstance(plain, Registered) and plain.contact is not None:
-            data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
-        if isinstance(plain, MessageReceived):
-            data["sender"] = plain.sender
-        for key in disposal.TEXT_FIELDS[type(event.data)]:
-            if isinstance(data.get(key), str):
-                data[key] = mask_text(data[key], names=names, today=today).text
-        if isinstance(data.get("notes"), list):
-            data["notes"] = [mask_text(n, names=names, today=today).text for n in data["notes"]]
-        shown.append({**exported, "data": data})
-    return shown
+        )
+    return policy

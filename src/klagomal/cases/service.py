@@ -1,0 +1,450 @@
+"""The cases' service: registering, the steps, the business day and the
+case lists, for :class:`~klagomal.app.Klagomal`.
+
+Every command runs as one unit of work: read the case, check the acting
+user's access, let :mod:`klagomal.cases.lifecycle` decide the event,
+project it, store event, projection, owed notices and audit entry
+together, commit, and only then tell the event listeners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from klagomal.cases import lifecycle
+from klagomal.context import naming
+from klagomal.core.clock import BusinessDate
+from klagomal.core.errors import (
+    AccessDeniedError,
+    CaseNotFoundError,
+    ConflictError,
+    InvalidInputError,
+    InvalidPersonNumberError,
+)
+from klagomal.core.events import Event, EventData, Registered
+from klagomal.core.i18n import _
+from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
+from klagomal.notices.outbox import owed_notices
+from klagomal.records.access import Operation, Role
+from klagomal.storage.base import CaseQuery, DueWindow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.context import Context
+    from klagomal.intake.records import ReceivedMessage, StoredAttachment
+    from klagomal.storage.base import UnitOfWork
+
+__all__ = ["CaseService"]
+
+#: The operation an event is written under, in the audit log; the rest are HANDLE.
+WRITE_OPERATIONS = {
+    "registered": Operation.REGISTER,
+    "message_received": Operation.REGISTER,
+    "secrecy_marked": Operation.SECRECY,
+    "secrecy_lifted": Operation.SECRECY,
+}
+
+
+@attrs.frozen
+class CaseService:
+    """Registration, the steps and the case lists, for one :class:`Context`."""
+
+    ctx: Context
+
+    # -- the business day ------------------------------------------------------
+
+    def business_day(self, step: str, reference: str | None = None) -> dt.date:
+        """Today, for a write.  A business date set by hand
+        (:class:`~klagomal.core.clock.BusinessDate`, ``klagomal --today``) is held
+        to the rules: never after the real date, so that no mistyped year
+        locks a case until then; before it only for a user who may date
+        steps afterwards (:attr:`Operation.BACKDATE`), and no further back
+        than ``[behorighet] efterregistrering_dagar`` unless they are the
+        system owner.  The audit log always has the real time."""
+        ctx = self.ctx
+        today = ctx.clock.today()
+        if not isinstance(ctx.clock, BusinessDate):
+            return today  # the clock is the world (a system clock, a test's, the demo's)
+        real = ctx.clock.real_today()
+        if today > real:
+            raise InvalidInputError(
+                _(
+                    "datumet {today} ligger efter dagens datum {real}; ett steg kan inte dateras i framtiden"
+                ).format(today=today, real=real),
+                step=step,
+                reference=reference,
+            )
+        if today < real:
+            self._check_backdating(today, real, reference)
+        return today
+
+    def _check_backdating(self, today: dt.date, real: dt.date, reference: str | None) -> None:
+        """Refuse a step dated before the real date for a user who may not
+        date steps afterwards, or not that far back."""
+        try:
+            user = self.ctx.check(Operation.BACKDATE)
+        except AccessDeniedError as exc:
+            raise AccessDeniedError(exc.operation, reference, exc.reason, user=exc.user) from None
+        days = (real - today).days
+        limit = self.ctx.organisation.backdating_days
+        if user.role is not Role.SYSTEM_OWNER and days > limit:
+            raise AccessDeniedError(
+                Operation.BACKDATE,
+                reference,
+                _(
+                    "{user} får datera steg högst {limit} dagar bakåt, men {today} ligger {days} dagar "
+                    "före dagens datum {real}"
+                ).format(user=user.describe(), limit=limit, today=today, days=days, real=real),
+                user=user,
+            )
+
+    # -- the one write path --------------------------------------------------------
+
+    def event(self, reference: str, seq: int, data: EventData, actor: str | None) -> Event:
+        user = self.ctx.user
+        return Event(
+            reference=reference,
+            seq=seq,
+            day=self.business_day(data.TYPE, reference),
+            recorded_at=self.ctx.clock.now().astimezone(dt.UTC),
+            data=data,
+            actor=actor if actor is not None else (user.id if user else None),
+        )
+
+    def commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
+        ctx = self.ctx
+        new_case = lifecycle.evolve(case, event)
+        uow.append(new_case, event, owed_notices(new_case, event, ctx.organisation))
+        # Every write of case text or personal data, in its own transaction (R27).
+        # A step dated afterwards says so: the entry's own time is the real one.
+        dated = (
+            f" (daterat {event.day})"
+            if isinstance(ctx.clock, BusinessDate) and event.day < ctx.clock.real_today()
+            else ""
+        )
+        ctx.audit(
+            uow,
+            WRITE_OPERATIONS.get(event.type, Operation.HANDLE),
+            [event.reference],
+            f"{event.seq} {event.type}{dated}",
+        )
+        return new_case
+
+    def step(
+        self,
+        reference: str,
+        step: str,
+        decide: Callable[[Case, lifecycle.Context], EventData],
+        actor: str | None,
+        expected_version: int | None = None,
+        operation: Operation = Operation.HANDLE,
+    ) -> Case:
+        """Read the case, check the acting user's access to it, decide the
+        step, and store its event and the audit entry, all in one
+        transaction.  With *expected_version* (the version the caller showed
+        its user), a case changed since then is a :class:`ConflictError`
+        instead of a step decided on a stale view."""
+        ctx = self.ctx
+
+        def body(uow: UnitOfWork) -> tuple[Case, Event]:
+            try:
+                case = uow.get(reference)
+            except CaseNotFoundError:
+                raise CaseNotFoundError(reference, step) from None
+            ctx.check(operation, case)
+            if expected_version is not None and case.version != expected_version:
+                raise ConflictError(reference, step=step, expected=expected_version, found=case.version)
+            data = self._decided(case, step, decide)
+            event = self.event(reference, case.version + 1, data, actor)
+            try:
+                new_case = self.commit(case, event, uow)
+            except ConflictError as exc:
+                raise ConflictError(reference, step=step, expected=exc.expected, found=exc.found) from exc
+            return new_case, event
+
+        ctx.allowed(operation)  # the role at all, before the case is read
+        with ctx.denials(operation):
+            self.business_day(step, reference)
+            new_case, event = ctx.write(body)
+        ctx.klagomal._after_commit(new_case, event)
+        return ctx.shown(new_case)
+
+    def _decided(
+        self, case: Case, step: str, decide: Callable[[Case, lifecycle.Context], EventData]
+    ) -> EventData:
+        """What *decide* makes of *case* today, once the day is one the
+        case's calendar can count from."""
+        today = self.ctx.lifecycle()
+        lifecycle.check_date(case, today, step)
+        with naming(step, case.reference):
+            # A day the case's calendar cannot count from is refused before
+            # anything is stored: what a step shows afterwards counts from it.
+            self.ctx.deadlines.check_date(case.department, today.today)
+            return decide(case, today)
+
+    def forward(self, reference: str, to_unit: str, actor: str | None, expected_version: int | None) -> Case:
+        """Send the case on to *to_unit*; into a förvaltning whose cases are
+        secret, it becomes secret (R27)."""
+
+        def decide(case: Case, today: lifecycle.Context) -> EventData:
+            data = lifecycle.forward(case, today, to_unit)
+            if case.secrecy is None:
+                secrecy, _notes = self.ctx.decisions.secrecy_on_forward(case, to_unit)
+                data = attrs.evolve(data, secrecy=secrecy)
+            return data
+
+        return self.step(reference, "forward", decide, actor, expected_version)
+
+    # -- registration ------------------------------------------------------------
+
+    def registration(self, intake: Intake, today: lifecycle.Context) -> Registered:
+        """The registration of checked feedback once the plugins have decided
+        (see :meth:`klagomal.app.Klagomal.registration`)."""
+        decision = self.ctx.decisions.decide(intake, today.channels[intake.channel])
+        return lifecycle.registered(
+            today,
+            intake,
+            decision.route,
+            serious=decision.serious,
+            secrecy=decision.secrecy,
+            notes=decision.notes,
+        )
+
+    def register(
+        self,
+        *,
+        kind: str | Kind,
+        channel: str,
+        text: str,
+        unit: str | None,
+        received: dt.date | None,
+        contact: Contact | None,
+        dimensions: Sequence[str],
+        serious: bool,
+        actor: str | None,
+        resolved: str | None,
+        resolved_by: str | None,
+        summary: str | None,
+    ) -> Case:
+        """Register new feedback (see :meth:`klagomal.app.Klagomal.register`)."""
+        ctx = self.ctx
+        with naming("register", None), ctx.refusals(Operation.REGISTER, InvalidPersonNumberError):
+            today = ctx.lifecycle()
+            intake = lifecycle.check_intake(
+                today,
+                kind=kind,
+                channel=channel,
+                unit=unit,
+                text=text,
+                received=received,
+                contact=contact,
+                dimensions=dimensions,
+                serious=serious,
+            )
+            data = ctx.klagomal.registration(intake, today)
+            if summary is not None and summary.strip():
+                # The register entry's short description (OSL 5 kap. 1 §, R27).
+                lifecycle.check_summary(summary.strip(), "register")
+                data = attrs.evolve(data, summary=summary.strip())
+        if resolved is not None and not (resolved_by or actor):
+            raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
+        ctx.allowed(Operation.REGISTER)
+        with ctx.denials(Operation.REGISTER):
+            self.business_day("register")
+        done = ctx.write(lambda uow: self._registered(uow, data, actor, resolved, resolved_by))
+        for case, event in done:
+            ctx.klagomal._after_commit(case, event)
+        return ctx.shown(done[-1][0])
+
+    def _registered(
+        self,
+        uow: UnitOfWork,
+        data: Registered,
+        actor: str | None,
+        resolved: str | None,
+        resolved_by: str | None,
+    ) -> list[tuple[Case, Event]]:
+        """Store the registration, and the quick path's resolution with it."""
+        reference = uow.next_reference(self.ctx.clock.today().year)
+        event = self.event(reference, 1, data, actor)
+        done = [(self.commit(None, event, uow), event)]  # type: ignore[arg-type]
+        if resolved is not None:
+            today = self.ctx.lifecycle()
+            with naming("resolve", reference):
+                solved = lifecycle.resolve_at_once(done[0][0], today, resolved_by or actor or "", resolved)
+            event = self.event(reference, 2, solved, actor)
+            done.append((self.commit(done[0][0], event, uow), event))
+        return done
+
+    # -- reads -------------------------------------------------------------------
+
+    def get(self, reference: str) -> Case:
+        """The case with this reference, as the acting user may see it."""
+        with self.ctx.reading(reference, "case") as (_uow, case):
+            return self.ctx.shown(case)
+
+    def history(self, reference: str) -> list[Event]:
+        """The case's events, oldest first, as the acting user may see them."""
+        events: list[Event] = []
+        with self.ctx.reading(reference, "history", self.ctx.replayed(reference, events)) as (_uow, case):
+            return self.ctx.shown_events(case, events)
+
+    def rebuild(self, reference: str) -> Case:
+        """The case replayed from its events alone."""
+        with self.ctx.reading(reference, "rebuild", self.ctx.replayed(reference, [])) as (_uow, case):
+            return self.ctx.shown(case)
+
+    def notices(self, reference: str) -> list[tuple[int, str]]:
+        """``(event seq, kind)`` of the notices to the person."""
+        with self.ctx.reading(reference, "notices") as (uow, _case):
+            notices: list[tuple[int, str]] = uow.notices(reference)
+            return notices
+
+    def attachments(self, reference: str) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages, as the acting user may see them."""
+        with self.ctx.reading(reference, "attachments") as (uow, case):
+            shown = self.ctx.redaction(case)
+            return [shown.attachment(f) for f in uow.attachments_of(reference)]
+
+    def received_messages(
+        self,
+        *,
+        outcomes: Sequence[str] | None,
+        reference: str | None,
+        ids: Sequence[int] | None,
+        with_raw: bool,
+    ) -> list[ReceivedMessage]:
+        """The received messages (see :meth:`klagomal.app.Klagomal.received_messages`)."""
+        ctx = self.ctx
+        ctx.allowed(Operation.REGISTER if reference is None else Operation.READ)
+        with ctx.denials(Operation.READ), ctx.transaction() as uow:
+            if reference is not None:
+                ctx.check(Operation.READ, uow.get(reference))
+            found: list[ReceivedMessage] = uow.received(
+                outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
+            )
+            # Messages that became cases are read through their case, as the
+            # acting user may see it.
+            shown = {
+                ref: ctx.redaction(case)
+                for ref in {m.reference for m in found if m.reference}
+                if ctx.may_read(case := uow.get(ref))
+            }
+            found = [
+                m if m.reference is None else shown[m.reference].received(m)
+                for m in found
+                if m.reference is None or m.reference in shown
+            ]
+            ctx.audit_list(
+                uow, Operation.READ, sorted({m.reference for m in found if m.reference}), "received messages"
+            )
+            unattached = sum(1 for m in found if m.reference is None)
+            if unattached:
+                ctx.audit(uow, Operation.READ, [None], f"received messages without a case: {unattached}")
+            return found
+
+    def histories(self, references: Sequence[str]) -> dict[str, list[Event]]:
+        """The events of several cases the acting user may read, by reference."""
+        ctx = self.ctx
+        ctx.allowed(Operation.READ)
+        with ctx.transaction() as uow:
+            found: dict[str, list[Event]] = uow.histories(references)
+            shown: dict[str, list[Event]] = {}
+            for reference, events in found.items():
+                case = lifecycle.replay(events)
+                if ctx.may_read(case):
+                    shown[reference] = ctx.shown_events(case, events)
+            ctx.audit_list(uow, Operation.READ, list(shown), "histories")
+            return shown
+
+    # -- the case lists -----------------------------------------------------------
+
+    def cases(
+        self,
+        *,
+        unit: str | None,
+        subtree: bool,
+        state: CaseState | str | None,
+        overdue: bool,
+        due_within: int | None,
+        handler: str | None,
+        manager: str | None,
+    ) -> list[Case]:
+        """A worklist (see :meth:`klagomal.app.Klagomal.cases`)."""
+        ctx = self.ctx
+        units = self._units(unit, subtree, manager)
+        if due_within is not None and due_within < 0:
+            raise InvalidInputError(
+                _("antalet arbetsdagar kan inte vara negativt: {n}").format(n=due_within), step="list"
+            )
+        state = _state(state)
+        today = ctx.clock.today()
+        with naming("list", None):
+            due = None if due_within is None else self.due_window(today, lambda _department: due_within)
+        user = ctx.allowed(Operation.LIST)
+        departments = list(user.departments) if user.role is Role.DEPARTMENT_ADMIN else None
+        query = CaseQuery(
+            units=units,
+            state=state,
+            overdue_on=today if overdue else None,
+            due=due,
+            handler=handler,
+            departments=departments,
+        )
+        scope = ctx.access.scope(user)
+        with ctx.transaction() as uow:
+            found = [ctx.shown(case) for case in uow.find(query) if scope.covers(case)]
+            ctx.audit_list(uow, Operation.LIST, [case.reference for case in found], "list")
+            return found
+
+    def _units(self, unit: str | None, subtree: bool, manager: str | None) -> list[str] | None:
+        """The units a worklist keeps to: *unit* (and below it with
+        *subtree*), within *manager*'s; ``None`` for every unit."""
+        organisation = self.ctx.organisation
+        units: list[str] | None = None
+        if unit is not None:
+            organisation.unit(unit)  # a clear error for an unknown unit
+            units = organisation.subtree(unit) if subtree else [unit]
+        if manager is not None:
+            managed = self.managed_units(manager)
+            if units is not None:
+                within = set(units)
+                managed = [u for u in managed if u in within]
+            units = managed
+        return units
+
+    def managed_units(self, manager: str) -> list[str]:
+        """Every unit in the subtree of a unit whose chef is *manager*."""
+        organisation = self.ctx.organisation
+        heads = [u.id for u in organisation.units.values() if u.manager == manager]
+        if not heads:
+            raise InvalidInputError(
+                _("ingen enhet har chefen '{manager}' (se 'klagomal units')").format(manager=manager),
+                step="list",
+            )
+        return list(dict.fromkeys(unit for head in heads for unit in organisation.subtree(head)))
+
+    def due_window(self, today: dt.date, days: Callable[[str], int]) -> DueWindow:
+        """From *today* to *days(förvaltning)* working days ahead, per
+        förvaltning calendar."""
+        last = {d: self.ctx.deadlines.limit(d, today, days(d)) for d in self.ctx.organisation.departments}
+        # Every case's förvaltning is in the organisation (import checks it);
+        # the default only keeps the query total.
+        return DueWindow(start=today, last=last, default=max(last.values()))
+
+
+def _state(state: CaseState | str | None) -> CaseState | None:
+    """*state* as a :class:`CaseState`, or a clear refusal."""
+    if state is None:
+        return None
+    try:
+        return CaseState(state)
+    except ValueError:
+        valid = ", ".join(s.value for s in CaseState)
+        raise InvalidInputError(
+            _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid),
+            step="list",
+        ) from None
