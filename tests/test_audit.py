@@ -30,7 +30,6 @@ from hypothesis import strategies as st
 from klagomal import Klagomal
 from klagomal.core.errors import InvalidInputError, SchemaError, TransientStorageError
 from klagomal.records.audit import (
-    _LOOKAHEAD,
     ALLOWED,
     DENIED,
     GENESIS,
@@ -44,6 +43,7 @@ from klagomal.records.audit import (
     entry_hash,
     verify,
 )
+from klagomal.records.audit.verification import _LOOKAHEAD
 from klagomal.storage.tables import audit_head, audit_log
 from test_cli import Cli
 

@@ -1,95 +1,6 @@
-"""The audit log: who read or wrote what, when, and in which case (R27).
-
-What is logged
---------------
-Every read and every write of a person's data or of the text of a case
-records one :class:`AuditEntry`: who (``user_id`` and the ``role`` they acted
-in), when (``at``, UTC), what (``action``, a stable ASCII id such as
-``"read"``, ``"register"``, ``"step"`` or ``"export"``, and a short
-``detail``), the case (``reference``, if there is one), and whether it was
-``allowed`` or ``denied``.  Every refused access is logged too, also for a
-case that does not exist.  The log answers the question a registered person
-may ask under the GDPR, and the one the kommun's own checks ask: who has
-looked at this case, and who tried to.
-
-The entries hold no personal data of the person a case is about: ``detail``
-says *what* was done ("utdrag", "steg besked", "export 12 ärenden"), never
-*with what* (no names, addresses, personnummer or case text).  That is the
-caller's duty; this module cannot tell.  It is what lets the log outlive the
-disposal (gallring) of the cases it mentions, and be shown to whoever audits
-access without disclosing what the cases are about.
-
-The hash chain and the head row
--------------------------------
-The log is append-only, and tampering is detectable.  Each entry carries the
-hash of the one before it (``prev_hash``; the first one chains to
-:data:`GENESIS`) and its own ``hash``: SHA-256 of the canonical form of
-``[prev_hash, id, at, user_id, role, action, outcome, reference, detail]``
-(:func:`canonical`).  An edited field changes the hash of its row; a row
-removed from the middle leaves a gap in the ids and a link that points
-nowhere; a row inserted or moved is passed by: the link of the entry after
-it names the one before it.
-
-The last entry has no successor to betray it, so the one row of
-``audit_head`` keeps the id and hash of the last entry: removing entries at
-the end leaves the head pointing past the log, and a row added at the end
-lies past the entry the head names.  The head is where :func:`verify`
-starts: the chain is the path from the entry the head names, link by link,
-down to :data:`GENESIS`, and every row off that path is reported.
-
-The head row is also the lock that orders concurrent writers: :func:`append`
-locks it (``SELECT ... FOR UPDATE``) before it numbers its entries, so two
-transactions that log at the same moment append one after the other and
-the chain never forks.  (The primary key on the id is a second guard: two
-writers that both took the same number could not both store it.)  Entries
-are numbered after the head, and a number that a row written behind
-klagomal's back already holds is passed over: whoever can write to the
-table can add rows that verify reports, but cannot stop the log, and so
-every command, by taking the next number first.
-
-Detecting is not preventing
----------------------------
-Whoever can write to these tables can rewrite the chain from an edited row
-onwards, hashes and head included; the chain alone then looks whole.  Two
-things close that hole.
-
-1. The application's database user should only be able to add to the log.
-   Let another user own the schema and run ``klagomal init``, and grant the
-   user klagomal runs as only INSERT and SELECT on ``audit_log`` and SELECT
-   and UPDATE on ``audit_head`` (the lock needs UPDATE).  On PostgreSQL,
-   where an owner keeps every privilege, the application must not connect as
-   the owner::
-
-       REVOKE ALL ON audit_log, audit_head FROM klagomal_app;
-       GRANT SELECT, INSERT ON audit_log TO klagomal_app;
-       GRANT SELECT, UPDATE ON audit_head TO klagomal_app;
-
-   On MariaDB/MySQL a table-level REVOKE cannot take back what a grant on
-   ``klagomal.*`` gave, so grant the application's tables one by one instead
-   of the whole database, and these two like this (the REVOKEs only where
-   more was granted on these tables before; MariaDB refuses to revoke a
-   grant that does not exist)::
-
-       REVOKE ALL PRIVILEGES ON klagomal.audit_log FROM 'klagomal_app'@'%';
-       REVOKE ALL PRIVILEGES ON klagomal.audit_head FROM 'klagomal_app'@'%';
-       GRANT SELECT, INSERT ON klagomal.audit_log TO 'klagomal_app'@'%';
-       GRANT SELECT, UPDATE ON klagomal.audit_head TO 'klagomal_app'@'%';
-
-   With exactly these grants klagomal appends and verifies, and the
-   application's user is refused UPDATE, DELETE and TRUNCATE on the log.
-
-   :func:`append` numbers the entries itself, so no privilege on the id's
-   sequence is needed.  SQLite has no users: protect the file, and its
-   backups, instead.
-
-2. Run ``klagomal audit verify`` regularly (:func:`verify`), and keep the
-   anchor it prints, the last entry's id and hash as ``id:hash``
-   (:attr:`AuditVerification.anchor`), somewhere the database's users cannot
-   reach, for example in the diarium.  A chain rewritten afterwards gives
-   that entry another hash, which ``klagomal audit verify --anchor id:hash``
-   (``verify(conn, anchors=[(id, hash)])``) reports, as it reports an anchor
-   whose entry is gone.
-"""
+"""Verifying the audit log: the chain followed from the head down, every row
+off it reported at the entry it concerns, and the anchors noted at earlier
+checks compared (see :func:`verify` and :mod:`klagomal.records.audit`)."""
 
 from __future__ import annotations
 
@@ -97,93 +8,21 @@ import datetime as dt
 import hashlib
 import heapq
 import itertools
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from klagomal.core.errors import InvalidInputError, SchemaError
 from klagomal.core.i18n import _, ngettext
+from klagomal.records.audit.chain import GENESIS, HEAD_ID, canonical_fields
 from klagomal.storage.tables import audit_head, audit_log
 
-__all__ = [
-    "ALLOWED",
-    "DENIED",
-    "GENESIS",
-    "MAX_DETAIL",
-    "MAX_PROBLEMS",
-    "AuditEntry",
-    "AuditProblem",
-    "AuditVerification",
-    "StoredAuditEntry",
-    "append",
-    "canonical",
-    "entries",
-    "entry_hash",
-    "verify",
-]
+__all__ = ["MAX_PROBLEMS", "AuditProblem", "AuditVerification", "verify"]
 
-#: The ``prev_hash`` of the first entry (the head of an empty log has it too).
-GENESIS: Final = "0" * 64
-#: The outcome of an access that was allowed.
-ALLOWED: Final = "allowed"
-#: The outcome of an access that was refused.
-DENIED: Final = "denied"
-#: The longest ``detail`` accepted, in characters: a short description, and
-#: well within what every backend keeps whole (MariaDB's TEXT is 64 KB).
-MAX_DETAIL: Final = 4000
 #: Problems listed by :func:`verify`; the rest are only counted.
 MAX_PROBLEMS: Final = 100
-
-#: The head row's id: the table has exactly one row.
-_HEAD_ID = 1
-
-
-#: The longest value of each string column, from the table: an entry that
-#: does not fit is refused rather than cut by a lenient server, which would
-#: store a row whose hash no longer matches.
-def _length(name: str) -> int:
-    column_type = audit_log.c[name].type
-    assert isinstance(column_type, sa.String), name
-    assert column_type.length is not None, name
-    return column_type.length
-
-
-_LIMITS = {name: _length(name) for name in ("user_id", "role", "action", "outcome", "reference")}
-
-
-@attrs.frozen
-class AuditEntry:
-    """One access to a person's data or a case's text, to be logged.
-
-    ``detail`` is short and must never hold personal data of the person the
-    case is about (nor the case text): the caller's duty, see the module
-    documentation.  ``at`` is aware, or naive UTC; it is stored as naive UTC
-    with microseconds.
-    """
-
-    user_id: str
-    role: str
-    #: A stable ASCII id: "read", "register", "step", "export", "extract", "denied"...
-    action: str
-    #: :data:`ALLOWED` or :data:`DENIED`.
-    outcome: str
-    reference: str | None
-    detail: str
-    at: dt.datetime
-
-
-@attrs.frozen
-class StoredAuditEntry(AuditEntry):
-    """An entry as the log holds it: numbered from 1, chained to the one
-    before it.  Its ``at`` is aware (UTC)."""
-
-    id: int
-    prev_hash: str
-    hash: str
 
 
 @attrs.frozen
@@ -287,273 +126,6 @@ def _number(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
-def _naive_utc(moment: dt.datetime) -> dt.datetime:
-    """Stored timestamps are naive UTC, which every backend keeps the same way."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _canonical(
-    prev_hash: str,
-    id: int,
-    at: dt.datetime,
-    user_id: str,
-    role: str,
-    action: str,
-    outcome: str,
-    reference: str | None,
-    detail: str,
-) -> bytes:
-    fields = [
-        prev_hash,
-        id,
-        _naive_utc(at).isoformat(timespec="microseconds"),
-        user_id,
-        role,
-        action,
-        outcome,
-        reference,
-        detail,
-    ]
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def canonical(prev_hash: str, id: int, entry: AuditEntry) -> bytes:
-    """The bytes an entry's hash is computed from: the JSON array
-    ``[prev_hash, id, at, user_id, role, action, outcome, reference,
-    detail]`` without spaces, in UTF-8, where ``at`` is naive UTC in ISO 8601
-    with microseconds (``2026-03-02T09:15:00.000000``) and a missing
-    reference is ``null``.  Published so that the chain can be checked
-    without klagomal."""
-    return _canonical(
-        prev_hash,
-        id,
-        entry.at,
-        entry.user_id,
-        entry.role,
-        entry.action,
-        entry.outcome,
-        entry.reference,
-        entry.detail,
-    )
-
-
-def entry_hash(prev_hash: str, id: int, entry: AuditEntry) -> str:
-    """The hash of *entry* stored as number *id* after an entry with hash
-    *prev_hash*: SHA-256 of :func:`canonical`, in lower-case hex."""
-    return hashlib.sha256(canonical(prev_hash, id, entry)).hexdigest()
-
-
-def _check(entry: AuditEntry) -> None:
-    """Refuse an entry that the table cannot hold exactly as it is."""
-    if entry.outcome not in (ALLOWED, DENIED):
-        raise InvalidInputError(
-            _(
-                "Granskningsposten har utfallet {outcome!r}; det ska vara {allowed!r} eller {denied!r}."
-            ).format(outcome=entry.outcome, allowed=ALLOWED, denied=DENIED)
-        )
-    if not isinstance(entry.at, dt.datetime):
-        raise InvalidInputError(_("Granskningsposten saknar tidpunkt."))
-    for name, limit in _LIMITS.items():
-        value = getattr(entry, name)
-        if value is not None and len(value) > limit:
-            raise InvalidInputError(
-                _("Granskningspostens fält {field} är längre än {limit} tecken.").format(
-                    field=name, limit=limit
-                )
-            )
-    if len(entry.detail) > MAX_DETAIL:
-        raise InvalidInputError(
-            _("Granskningspostens beskrivning är längre än {limit} tecken.").format(limit=MAX_DETAIL)
-        )
-
-
-#: The head, locked, and the first row stored past it: NULL unless someone
-#: wrote to the log behind klagomal's back.  (Correlated, so that the head
-#: PostgreSQL reads again after waiting for the lock is the one used.)  Built
-#: once: every write of every command runs it.
-_LOCK_HEAD: Final = (
-    sa.select(
-        audit_head.c.last_id,
-        audit_head.c.last_hash,
-        sa.select(sa.func.min(audit_log.c.id))
-        .where(audit_log.c.id > audit_head.c.last_id)
-        .scalar_subquery()
-        .label("taken"),
-    )
-    .where(audit_head.c.id == _HEAD_ID)
-    .with_for_update()
-)
-
-
-def append(conn: Connection, entries: Sequence[AuditEntry]) -> list[int]:
-    """Append *entries* to the log, in order, in the caller's transaction;
-    return their ids.
-
-    *conn* must be in a write transaction (``SqlStorage.transaction()``),
-    and the entries become visible, and the head lock is released, when it
-    commits.  Log last in the transaction, just before it commits: every
-    writer of the log queues on the head row while it is locked.
-
-    The entries take the numbers after the one the head names, chained to
-    the head's hash.  A number already taken by a row that someone wrote
-    past the head behind klagomal's back is passed over: such a row must
-    not stop the log, and with it every step and every read, from taking
-    entries.  :func:`verify` reports it as not belonging to the chain.
-
-    *Backend-specific* locking: the head row is read ``FOR UPDATE``.  On
-    PostgreSQL at READ COMMITTED (klagomal's default) a second appender
-    waits for the first to commit and then reads the head it left; at
-    REPEATABLE READ or SERIALIZABLE it fails instead with a serialization
-    failure, which ``SqlStorage.transaction()`` raises as
-    :class:`~klagomal.core.errors.TransientStorageError`, so that the write path
-    runs the whole transaction again.  On MariaDB/MySQL (REPEATABLE READ) the
-    locking read waits likewise and sees the latest committed head, not the
-    transaction's snapshot.  SQLite renders no FOR UPDATE: its write
-    transactions begin with ``BEGIN IMMEDIATE`` and never overlap.
-
-    Raises :class:`~klagomal.core.errors.InvalidInputError` before writing
-    anything if an entry does not fit its columns or its outcome is neither
-    :data:`ALLOWED` nor :data:`DENIED`, and
-    :class:`~klagomal.core.errors.SchemaError` if the head row is missing.
-    """
-    if not entries:
-        return []
-    for entry in entries:
-        _check(entry)
-    head = conn.execute(_LOCK_HEAD).one_or_none()
-    if head is None:
-        raise SchemaError(
-            _(
-                "Granskningsloggens huvud (tabellen audit_head) saknas, så inget kan loggas. Databasen har "
-                "ändrats utanför klagomal; kör 'klagomal audit verify'."
-            )
-        )
-    last_id: int = head.last_id
-    last_hash: str = head.last_hash
-    ids: Sequence[int]
-    if head.taken is None or head.taken > last_id + len(entries):
-        ids = range(last_id + 1, last_id + len(entries) + 1)
-    else:
-        ids = _free_ids(conn, last_id, len(entries))
-    rows: list[dict[str, Any]] = []
-    for entry, entry_id in zip(entries, ids, strict=True):
-        new_hash = entry_hash(last_hash, entry_id, entry)
-        rows.append(
-            {
-                "id": entry_id,
-                "at": _naive_utc(entry.at),
-                "user_id": entry.user_id,
-                "role": entry.role,
-                "action": entry.action,
-                "outcome": entry.outcome,
-                "reference": entry.reference,
-                "detail": entry.detail,
-                "prev_hash": last_hash,
-                "hash": new_hash,
-            }
-        )
-        last_id, last_hash = entry_id, new_hash
-    conn.execute(sa.insert(audit_log), rows)
-    updated = conn.execute(
-        sa.update(audit_head)
-        .where(audit_head.c.id == _HEAD_ID, audit_head.c.last_id == head.last_id)
-        .values(last_id=last_id, last_hash=last_hash)
-    )
-    if updated.rowcount != 1:  # pragma: no cover - the row is locked
-        raise AssertionError("the audit head changed while it was locked")
-    return [row["id"] for row in rows]
-
-
-def _free_ids(conn: Connection, after: int, count: int) -> list[int]:
-    """The *count* lowest ids above *after* that no row has taken.  Only
-    rows written behind klagomal's back take ids past the head, so this runs
-    once for each such row or run of rows, and the head then moves past it."""
-    found: list[int] = []
-    candidate = after + 1
-    batch = max(count, 256)
-    while True:
-        taken = (
-            conn.execute(
-                sa.select(audit_log.c.id)
-                .where(audit_log.c.id >= candidate)
-                .order_by(audit_log.c.id)
-                .limit(batch)
-            )
-            .scalars()
-            .all()
-        )
-        for taken_id in taken:
-            found.extend(range(candidate, min(taken_id, candidate + count - len(found))))
-            if len(found) == count:
-                return found
-            candidate = taken_id + 1
-        if len(taken) < batch:
-            found.extend(range(candidate, candidate + count - len(found)))
-            return found
-
-
-def _stored(row: sa.Row[Any]) -> StoredAuditEntry:
-    return StoredAuditEntry(
-        user_id=row.user_id,
-        role=row.role,
-        action=row.action,
-        outcome=row.outcome,
-        reference=row.reference,
-        detail=row.detail,
-        at=_naive_utc(row.at).replace(tzinfo=dt.UTC),
-        id=row.id,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
-
-
-def entries(
-    conn: Connection,
-    *,
-    reference: str | None = None,
-    user_id: str | None = None,
-    since: dt.datetime | None = None,
-    limit: int | None = None,
-) -> list[StoredAuditEntry]:
-    """Logged entries, oldest first: those of one case, of one user, from
-    *since* on (inclusive).  With *limit*, the newest *limit* of them.
-
-    The entries of one case include those that name it among others: a
-    list read is one entry naming every case listed (``reference`` empty,
-    the references in ``detail``), and is found by a search of ``detail``."""
-    query = sa.select(audit_log)
-    if reference is not None:
-        query = query.where(
-            sa.or_(
-                audit_log.c.reference == reference,
-                sa.and_(
-                    audit_log.c.reference.is_(None), audit_log.c.detail.contains(reference, autoescape=True)
-                ),
-            )
-        )
-    if user_id is not None:
-        query = query.where(audit_log.c.user_id == user_id)
-    if since is not None:
-        query = query.where(audit_log.c.at >= _naive_utc(since))
-    try:
-        if limit is None:
-            return [_stored(row) for row in conn.execute(query.order_by(audit_log.c.id))]
-        newest = [_stored(row) for row in conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit))]
-    except (ValueError, TypeError) as exc:
-        # A row written past klagomal with a value its column cannot hold
-        # (SQLite keeps what it is given): say so, as verify does, not crash.
-        raise SchemaError(
-            _(
-                "granskningsloggen har en post som inte kan läsas ({reason}); "
-                "'klagomal audit verify' visar vilken"
-            ).format(reason=exc)
-        ) from exc
-    newest.reverse()
-    return newest
-
-
 #: How many rows :func:`verify` reads on past a link that names none of
 #: them before it reports the link as broken.  Rows put in between the
 #: entries of the chain, up to this many in a row, are reported one by one
@@ -652,7 +224,7 @@ def verify(
 
     def read_head() -> tuple[int, str] | None:
         found = conn.execute(
-            sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == _HEAD_ID)
+            sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == HEAD_ID)
         ).one_or_none()
         return None if found is None else (found.last_id, found.last_hash)
 
@@ -737,7 +309,7 @@ def _check_fields(row: sa.Row[Any], problems: _Problems) -> bool:
     try:
         at = row.at if isinstance(row.at, dt.datetime) else dt.datetime.fromisoformat(row.at)
         computed = hashlib.sha256(
-            _canonical(
+            canonical_fields(
                 row.prev_hash,
                 row.id,
                 at,

@@ -1,0 +1,157 @@
+"""Received messages (the intake) and their attachments, as stored: kept
+whole, quarantined, released into a case, and found by the Message-IDs of
+the notices a reply answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from klagomal.intake.records import ReceivedMessage, StoredAttachment
+from klagomal.storage.sql.rows import utc
+from klagomal.storage.tables import attachments, notices, received_messages
+
+__all__ = ["ReceivedStore"]
+
+
+class ReceivedStore:
+    """The received messages of a unit of work (part of :class:`~klagomal.storage.sql.SqlUnitOfWork`)."""
+
+    conn: Connection
+
+    # -- intake ------------------------------------------------------------
+
+    def received(
+        self,
+        *,
+        key: str | None = None,
+        outcomes: Sequence[str] | None = None,
+        reference: str | None = None,
+        ids: Sequence[int] | None = None,
+        with_raw: bool = False,
+    ) -> list[ReceivedMessage]:
+        """Received messages, oldest first: by key, outcome, case or id.
+        The raw bytes are read only *with_raw* (a worklist does not need them)."""
+        columns = [c for c in received_messages.c if with_raw or c.name != "raw"]
+        query = sa.select(*columns).order_by(received_messages.c.id)
+        if key is not None:
+            query = query.where(received_messages.c.message_key == key)
+        if outcomes is not None:
+            query = query.where(received_messages.c.outcome.in_(list(outcomes)))
+        if reference is not None:
+            query = query.where(received_messages.c.reference == reference)
+        if ids is not None:
+            query = query.where(received_messages.c.id.in_(list(ids)))
+        return [
+            ReceivedMessage(
+                **{**{c.name: getattr(row, c.name) for c in columns}, "raw": getattr(row, "raw", b"")}
+            )
+            for row in self.conn.execute(query)
+        ]
+
+    def store_received(self, message: ReceivedMessage, files: Sequence[StoredAttachment] = ()) -> int:
+        """Store a received message and its attachments; return its id.  A
+        message whose key is stored already raises ``IntegrityError``."""
+        row = attrs.asdict(message, recurse=False)
+        row.pop("id")
+        row["received_at"] = utc(message.received_at)
+        key = self.conn.execute(sa.insert(received_messages), row).inserted_primary_key
+        assert key is not None
+        new_id = int(key[0])
+        self._insert_attachments(new_id, message.reference, files)
+        return new_id
+
+    def _insert_attachments(
+        self, message_id: int, reference: str | None, files: Sequence[StoredAttachment]
+    ) -> None:
+        if files:
+            self.conn.execute(
+                sa.insert(attachments),
+                [
+                    {
+                        "message_id": message_id,
+                        "reference": reference,
+                        "filename": f.filename,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                        "data": f.data,
+                    }
+                    for f in files
+                ],
+            )
+
+    def release_received(
+        self,
+        message_id: int,
+        outcome: str,
+        reference: str | None,
+        reason: str | None,
+        files: Sequence[StoredAttachment],
+    ) -> bool:
+        """Move a quarantined message to *outcome* (it could be taken in after
+        all), with its attachments; whether it was still in quarantine."""
+        moved = self.conn.execute(
+            sa.update(received_messages)
+            .where(received_messages.c.id == message_id, received_messages.c.outcome == "quarantined")
+            .values(outcome=outcome, reference=reference, reason=reason)
+        )
+        if moved.rowcount != 1:
+            return False
+        self._insert_attachments(message_id, reference, files)
+        return True
+
+    def iter_received(self, chunk: int = 200) -> Iterator[tuple[ReceivedMessage, list[StoredAttachment]]]:
+        """Every received message with its raw bytes and its attachments with
+        their data, oldest first, *chunk* at a time (keyset pagination)."""
+        last = 0
+        while True:
+            rows = list(
+                self.conn.execute(
+                    sa.select(received_messages)
+                    .where(received_messages.c.id > last)
+                    .order_by(received_messages.c.id)
+                    .limit(chunk)
+                )
+            )
+            if not rows:
+                return
+            files: dict[int, list[StoredAttachment]] = {row.id: [] for row in rows}
+            for row in self.conn.execute(
+                sa.select(attachments)
+                .where(attachments.c.message_id.in_(list(files)))
+                .order_by(attachments.c.id)
+            ):
+                files[row.message_id].append(
+                    StoredAttachment(row.filename, row.content_type, row.size, row.data, row.id)
+                )
+            for row in rows:
+                values = {c.name: getattr(row, c.name) for c in received_messages.c}
+                yield ReceivedMessage(**values), files[row.id]
+            last = rows[-1].id
+
+    def attachments_of(self, reference: str) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages, without their data."""
+        rows = self.conn.execute(
+            sa.select(
+                attachments.c.id, attachments.c.filename, attachments.c.content_type, attachments.c.size
+            )
+            .where(attachments.c.reference == reference)
+            .order_by(attachments.c.id)
+        )
+        return [StoredAttachment(r.filename, r.content_type, r.size, None, r.id) for r in rows]
+
+    def case_of_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The case a notice with one of these Message-IDs was sent from,
+        the latest such notice first."""
+        if not message_ids:
+            return None
+        found = self.conn.execute(
+            sa.select(notices.c.reference)
+            .where(notices.c.message_id.in_(list(message_ids)))
+            .order_by(notices.c.id.desc())
+            .limit(1)
+        ).scalar()
+        return None if found is None else str(found)

@@ -1,0 +1,28 @@
+"""One unit of work: one transaction on one connection, and every store that
+reads and writes in it."""
+
+from __future__ import annotations
+
+from cattrs import Converter
+from sqlalchemy.engine import Connection
+
+from klagomal.storage.sql.outbox import OutboxStore
+from klagomal.storage.sql.received import ReceivedStore
+from klagomal.storage.sql.transfer import TransferStore
+
+__all__ = ["SqlUnitOfWork"]
+
+
+class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore):
+    """A unit of work on one SQLAlchemy connection inside a transaction.
+
+    Its methods live with what they store: cases and events
+    (:mod:`~klagomal.storage.sql.cases`, through
+    :mod:`~klagomal.storage.sql.transfer`), received messages
+    (:mod:`~klagomal.storage.sql.received`) and the outbox
+    (:mod:`~klagomal.storage.sql.outbox`).
+    """
+
+    def __init__(self, conn: Connection, converter: Converter) -> None:
+        self.conn = conn
+        self.converter = converter
