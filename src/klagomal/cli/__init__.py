@@ -51,6 +51,7 @@ from klagomal.cli.base import (
     Parser,
     SafeStream,
     add_global_options,
+    command_parsers,
     os_problem,
     print_error,
 )
@@ -130,6 +131,8 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = defined_commands()
     for name in COMMANDS:
         commands[name].add_to(sub)
+    for command_parser in command_parsers(parser):
+        add_global_options(command_parser, after_command=True)
     return parser
 
 

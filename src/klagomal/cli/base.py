@@ -66,6 +66,11 @@ _ARGPARSE_HEADINGS = (
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Options that only their full name gives (see :func:`add_global_options`).
+        self.exact_only: set[argparse.Action] = set()
+
     def format_usage(self) -> str:
         return self._swedish(super().format_usage())
 
@@ -86,6 +91,11 @@ class Parser(argparse.ArgumentParser):
                 break
         self.print_usage(sys.stderr)
         self.exit(2, terminal_safe(_("klagomal: fel: {message}\n").format(message=one_line(message))))
+
+    def _get_option_tuples(self, option_string: str) -> list[Any]:
+        # What an abbreviation means ("--u" for "--unit") stays as it was
+        # before the global options were accepted after the command too.
+        return [t for t in super()._get_option_tuples(option_string) if t[0] not in self.exact_only]
 
 
 def iso_date(value: str) -> dt.date:
@@ -134,12 +144,24 @@ identifier = integer(1, SQL_INT_MAX, _("id"))
 count = integer(1, SQL_INT_MAX, _("antal"))
 
 
-def add_global_options(parser: Parser) -> None:
+def add_global_options(parser: Parser, *, after_command: bool = False) -> None:
     """The options every command takes: ``--db``, ``--org``, ``--today``,
-    ``--user`` and ``--json``."""
+    ``--user`` and ``--json``.
+
+    Before the command (``klagomal --json list``) they have their defaults and
+    their help.  *after_command* adds them to a command's own parser
+    (``klagomal list --json``): there they have no default, so that a value
+    given before the command stands unless one is given after it, which then
+    wins; no help, so that a command's help shows its own options; and no
+    abbreviation, so that an abbreviation of a command's option means what it
+    always meant."""
 
     def option(*names: str, **kwargs: Any) -> None:
-        parser.add_argument(*names, **kwargs)
+        if after_command:
+            kwargs.update(default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        action = parser.add_argument(*names, **kwargs)
+        if after_command:
+            parser.exact_only.add(action)
 
     option(
         "--db",
@@ -161,6 +183,18 @@ def add_global_options(parser: Parser) -> None:
         help=_("vem som utför kommandot (användar-id, se [[anvandare]]); standard $KLAGOMAL_USER"),
     )
     option("--json", action="store_true", help=_("skriv resultatet som ett JSON-objekt"))
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> Iterator[Parser]:
+    """The parser of every command under *parser*, subcommands of
+    subcommands (``intake email``) included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if not isinstance(sub, Parser):
+                    raise TypeError(f"the command {name!r} needs add_subparsers(parser_class=Parser)")
+                yield sub
+                yield from command_parsers(sub)
 
 
 # -- registering a command -----------------------------------------------------
