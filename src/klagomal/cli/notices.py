@@ -1,0 +1,267 @@
+"""What goes out to the person and to the staff: ``letter``, ``deliver``,
+``outbox`` and ``remind``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from klagomal.cli.base import (
+    CommandGroup,
+    Output,
+    count,
+    identifier,
+    notice_row,
+    open_klagomal,
+    table_lines,
+)
+from klagomal.core.i18n import _, ngettext
+from klagomal.core.text_rules import one_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.notices.reminders import Reminder
+
+commands = CommandGroup(__name__)
+
+
+def _letter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument(
+        "--seq",
+        type=identifier,
+        metavar="NR",
+        help=_("händelsens nummer i historiken (standard: det senaste brevet)"),
+    )
+
+
+@commands.command("letter", _("visa brevet till personen för en händelse i ärendet"), _letter_arguments)
+def _cmd_letter(args: argparse.Namespace, out: Output) -> int:
+    with open_klagomal(args) as k:
+        letter = k.letter(args.reference, args.seq)
+        out.emit(
+            {
+                "reference": letter.reference,
+                "seq": letter.seq,
+                "kind": letter.kind,
+                "subject": letter.subject,
+                "text": letter.text,
+                "template": letter.template,
+                "html": letter.html,
+                "html_template": letter.html_template,
+            },
+            one_line(_("Ämne: {subject}").format(subject=letter.subject)) + "\n\n" + letter.text,
+        )
+    return 0
+
+
+def _deliver_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", metavar="ÄRENDE", help=_("bara detta ärendes meddelanden"))
+    p.add_argument("--limit", type=count, metavar="N", help=_("högst så många meddelanden"))
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help=_("köa först om alla misslyckade meddelanden (efter att felet är rättat)"),
+    )
+
+
+@commands.command(
+    "deliver",
+    _("skicka meddelandena som väntar i utkorgen (körs ofta, t.ex. var femte minut)"),
+    _deliver_arguments,
+)
+def _cmd_deliver(args: argparse.Namespace, out: Output) -> int:
+    from klagomal.notices.outbox import describe_failure
+
+    with open_klagomal(args) as k:
+        queued = k.requeue(statuses=("failed",)) if args.retry_failed else []
+        run = k.deliver(reference=args.reference, limit=args.limit)
+        as_json = {
+            "requeued": len(queued),
+            "tasks": run.tasks,
+            **{
+                what: [k.converter.unstructure(n) for n in getattr(run, what)]
+                for what in ("sent", "retry", "failed", "uncertain")
+            },
+        }
+    lines = []
+    if queued:
+        lines.append(
+            ngettext(
+                "{n} misslyckat meddelande köades om.", "{n} misslyckade meddelanden köades om.", len(queued)
+            ).format(n=len(queued))
+        )
+    lines.append(
+        _(
+            "Utskick: {sent} skickade, {retry} försöks igen senare, {failed} misslyckade, {uncertain} osäkra."
+        ).format(
+            sent=len(run.sent), retry=len(run.retry), failed=len(run.failed), uncertain=len(run.uncertain)
+        )
+    )
+    for notice in run.retry + run.failed + run.uncertain:
+        lines.append("  " + one_line(describe_failure(notice)))
+    if run.tasks:
+        lines.append(
+            ngettext(
+                "{n} uppgift väntar på en handläggare (se 'klagomal outbox --status task').",
+                "{n} uppgifter väntar på handläggare (se 'klagomal outbox --status task').",
+                run.tasks,
+            ).format(n=run.tasks)
+        )
+    out.emit(as_json, "\n".join(lines))
+    problems = len(run.retry) + len(run.failed) + len(run.uncertain)
+    if problems:
+        sys.stderr.write(
+            ngettext(
+                "klagomal: {n} meddelande kom inte fram\n",
+                "klagomal: {n} meddelanden kom inte fram\n",
+                problems,
+            ).format(n=problems)
+        )
+        return 1
+    return 0
+
+
+class _NoticeStatuses:
+    """The statuses a notice can have (:data:`klagomal.notices.outbox.STATUSES`),
+    as argparse ``choices`` read only when a command line is checked or the
+    help is shown: ``klagomal --help`` must not load the database layer."""
+
+    def _statuses(self) -> tuple[str, ...]:
+        from klagomal.notices.outbox import STATUSES
+
+        return STATUSES
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._statuses()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._statuses())
+
+
+def _outbox_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", metavar="ÄRENDE", help=_("bara detta ärendes meddelanden"))
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=_NoticeStatuses(),
+        metavar="STATUS",
+        help=_("bara denna status (%(choices)s); kan upprepas"),
+    )
+    p.add_argument("--all", action="store_true", help=_("även skickade och utförda"))
+    p.add_argument(
+        "--resend",
+        type=identifier,
+        action="append",
+        metavar="ID",
+        help=_("köa om ett misslyckat eller osäkert meddelande; kontrollera först att det inte kom fram"),
+    )
+    p.add_argument(
+        "--done", type=identifier, metavar="ID", help=_("uppgiften är utförd (personen är kontaktad)")
+    )
+
+
+@commands.command("outbox", _("visa utkorgen: meddelanden, uppgifter och fel"), _outbox_arguments)
+def _cmd_outbox(args: argparse.Namespace, out: Output) -> int:
+    from klagomal.notices.outbox import OPEN_STATUSES
+
+    with open_klagomal(args) as k:
+        if args.resend:
+            queued = k.requeue(args.resend)
+            out.emit(
+                {"requeued": [n.id for n in queued]},
+                _("Köade om {ids}; de skickas vid nästa 'klagomal deliver'.").format(
+                    ids=", ".join(str(n.id) for n in queued)
+                ),
+            )
+            return 0
+        if args.done is not None:
+            notice = k.complete_task(args.done)
+            out.emit(
+                k.converter.unstructure(notice),
+                _("Uppgift {id} i ärende {reference} är utförd.").format(
+                    id=notice.id, reference=notice.reference
+                ),
+            )
+            return 0
+        statuses = args.status or (None if args.all else list(OPEN_STATUSES))
+        notices = k.outbox(reference=args.reference, statuses=statuses)
+        zone = k.clock.now().tzinfo
+    lines = table_lines([notice_row(n, zone) for n in notices])
+    lines.append(ngettext("{n} meddelande", "{n} meddelanden", len(notices)).format(n=len(notices)))
+    out.emit({"notices": [k.converter.unstructure(n) for n in notices]}, "\n".join(lines))
+    return 0
+
+
+def _remind_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--notifier",
+        metavar="NAMN",
+        help=_(
+            "aviseringssätt (standard smtp om [utskick.smtp] anger en server, annars log; "
+            "se 'klagomal plugins')"
+        ),
+    )
+
+
+@commands.command(
+    "remind",
+    _("påminn handläggare om frister som närmar sig och chefer om passerade (körs dagligen)"),
+    _remind_arguments,
+)
+def _cmd_remind(args: argparse.Namespace, out: Output) -> int:
+    with open_klagomal(args) as k:
+        run = k.remind(args.notifier)
+        as_json = {
+            "today": run.today,
+            "notifier": run.notifier,
+            "created": len(run.created),
+            **{
+                what: [k.converter.unstructure(r) for r in getattr(run, what)]
+                for what in ("sent", "failed", "obsolete", "uncertain")
+            },
+        }
+    lines = [
+        _(
+            "Påminnelser {today} via {notifier}: {sent} skickade, {failed} misslyckade, "
+            "{obsolete} inaktuella."
+        ).format(
+            today=run.today,
+            notifier=run.notifier,
+            sent=len(run.sent),
+            failed=len(run.failed),
+            obsolete=len(run.obsolete),
+        )
+    ]
+    lines += ["  " + line for line in table_lines([_reminder_row(r) for r in run.sent])]
+    if run.failed:
+        lines.append(_("Kunde inte skickas (försöks igen vid nästa körning):"))
+        lines += [
+            "  " + line + f"  {one_line(r.last_error)}"
+            for line, r in zip(table_lines([_reminder_row(r) for r in run.failed]), run.failed, strict=True)
+        ]
+    if run.uncertain:
+        lines.append(_("Avbröts under ett tidigare utskick; kontrollera om de kom fram (skickas inte igen):"))
+        lines += ["  " + line for line in table_lines([_reminder_row(r) for r in run.uncertain])]
+    out.emit(as_json, "\n".join(lines))
+    if run.failed:
+        sys.stderr.write(
+            ngettext(
+                "klagomal: {n} påminnelse kunde inte skickas\n",
+                "klagomal: {n} påminnelser kunde inte skickas\n",
+                len(run.failed),
+            ).format(n=len(run.failed))
+        )
+        return 1
+    return 0
+
+
+def _reminder_row(reminder: Reminder) -> list[str]:
+    kind = {"paminnelse": _("påminnelse"), "overskriden": _("överskriden")}.get(reminder.kind, reminder.kind)
+    return [
+        reminder.reference,
+        kind,
+        _("{what} senast {due}").format(what=reminder.deadline, due=reminder.due),
+        _("till {recipient} ({role})").format(recipient=reminder.recipient, role=reminder.role),
+    ]
