@@ -7,6 +7,7 @@ extra (``tox -e lint`` runs it too), so without it the first test skips.
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -73,3 +74,21 @@ def test_every_package_and_module_is_in_a_layer() -> None:
             on_disk.add(path.stem)
     assert on_disk - declared == set(), "put each in a layer of [tool.importlinter] in pyproject.toml"
     assert {"cli", "testing", "app", "hooks", "core", "deadlines"} <= on_disk
+
+
+#: A room may be larger than this only with the reason written at its top.
+LARGE_ROOM = 1_000
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_a_large_room_without_a_reason(path: Path) -> None:
+    """Every module of klagomal, read from disk: one over about 1,000 lines
+    says why at its top (its docstring tells that it is longer, and why)."""
+    text = path.read_text(encoding="utf-8")
+    if text.count("\n") <= LARGE_ROOM:
+        return
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    assert re.search(r"\blonger than\b", docstring), (
+        f"{path.relative_to(PACKAGE)} has {text.count(chr(10))} lines: split it where a concept "
+        "separates, or say at its top why it is one room"
+    )
