@@ -92,3 +92,18 @@ def test_no_module_is_a_large_room_without_a_reason(path: Path) -> None:
         f"{path.relative_to(PACKAGE)} has {text.count(chr(10))} lines: split it where a concept "
         "separates, or say at its top why it is one room"
     )
+
+
+def test_no_import_circle_runs() -> None:
+    """No module of klagomal imports itself through others when the code
+    runs (a function-level import counts; one under ``TYPE_CHECKING`` never
+    runs).  Before issue 18 about twenty modules formed one circle."""
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter, in the lint extra")
+    graph = grimp.build_graph("klagomal", exclude_type_checking_imports=True)
+    circles = [
+        sorted({module, *graph.find_shortest_chain(imported, module)})
+        for module in sorted(graph.modules)
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.find_shortest_chain(imported, module) is not None
+    ]
+    assert circles == [], f"import circles: {circles}"

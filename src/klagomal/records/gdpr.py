@@ -36,10 +36,9 @@ import jinja2
 import sqlalchemy as sa
 
 from klagomal.core.errors import InvalidInputError
-from klagomal.core.events import EventData
+from klagomal.core.events import TEXT_FIELDS, EventData
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
-from klagomal.records.disposal import TEXT_FIELDS
 from klagomal.storage.tables import cases, received_messages
 
 __all__ = [

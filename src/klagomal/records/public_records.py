@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from klagomal.core.events import (
+    TEXT_FIELDS,
     Event,
     MessageReceived,
     PraisePassedOn,
@@ -40,7 +41,6 @@ from klagomal.core.events import (
 from klagomal.core.i18n import _
 from klagomal.core.model import Case
 from klagomal.core.organisation import Organisation
-from klagomal.records.disposal import TEXT_FIELDS
 from klagomal.records.masking import mask_text
 from klagomal.records.redaction import Markings, withheld
 

@@ -38,7 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from klagomal.core.events import Event, Forwarded, MessageReceived, Registered, SecrecyLifted, SecrecyMarked
+from klagomal.core.events import (
+    TEXT_FIELDS,
+    Event,
+    Forwarded,
+    MessageReceived,
+    Registered,
+    SecrecyLifted,
+    SecrecyMarked,
+)
 from klagomal.core.i18n import _
 from klagomal.records.access import PROTECTED_PLACEHOLDER, protected_stand_in
 
@@ -115,12 +123,6 @@ class Markings:
     def any(self) -> bool:
         """Whether anything in the case is marked."""
         return self.whole is not None or bool(self.parts)
-
-
-def _text_fields() -> Mapping[type, tuple[str, ...]]:
-    from klagomal.records.disposal import TEXT_FIELDS
-
-    return TEXT_FIELDS
 
 
 @attrs.frozen
@@ -203,7 +205,7 @@ class Redaction:
         ground = self.ground(event.seq)
         if ground is not None:
             note = withheld(ground)
-            for key in _text_fields()[type(data)]:
+            for key in TEXT_FIELDS[type(data)]:
                 if getattr(data, key, None):
                     changes[key] = note
             if isinstance(data, MessageReceived) and data.attachments:
