@@ -1,8 +1,9 @@
 """The layers of klagomal and their "nevers" hold (``[tool.importlinter]`` in
 pyproject.toml), and no package is left out of the layers.
 
-``lint-imports`` is import-linter's command; it comes with the ``lint``
-extra (``tox -e lint`` runs it too), so without it the first test skips.
+``lint-imports`` is import-linter's command; it comes with the ``test``
+and ``lint`` extras (``tox -e lint`` runs it too), so only an environment
+without either skips the tests that need it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _layers_contract() -> dict[str, Any]:
 
 
 def _lint_imports() -> str:
-    pytest.importorskip("importlinter", reason="import-linter comes with the lint extra")
+    pytest.importorskip("importlinter", reason="import-linter comes with the test and lint extras")
     found = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which(
         "lint-imports"
     )
@@ -98,7 +99,7 @@ def test_no_import_circle_runs() -> None:
     """No module of klagomal imports itself through others when the code
     runs (a function-level import counts; one under ``TYPE_CHECKING`` never
     runs).  Before issue 18 about twenty modules formed one circle."""
-    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter, in the lint extra")
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter, in the test and lint extras")
     graph = grimp.build_graph("klagomal", exclude_type_checking_imports=True)
     circles = [
         sorted({module, *graph.find_shortest_chain(imported, module)})
