@@ -97,10 +97,9 @@ HANDLING_ROLES = frozenset({Role.HANDLER, Role.MANAGER})
 def find_user(
     users: Mapping[str, User], text: str, *, step: str | None = None, reference: str | None = None
 ) -> User | None:
-    """The user *text* names: by id, else by display name (ignoring case),
-    else by the end of a display name with a title before it (``"Lena Holm"``
-    for ``"Enhetschef Lena Holm"``); ``None`` when no user matches (a
-    free-text name).  A display name that more than one user has is an
+    """The user *text* names: by id, else by display name (ignoring case
+    and extra spaces); ``None`` when no user matches (a free-text name).  A
+    display name that more than one user has is an
     :class:`InvalidInputError` naming the candidates.
 
     >>> users = {"omar.ali": User(id="omar.ali", name="Omar Ali", role=Role.HANDLER, units=("u",))}
@@ -115,21 +114,16 @@ def find_user(
     if text in users:
         return users[text]
     wanted = text.casefold()
-    for matches in (
-        [u for u in users.values() if u.name.casefold() == wanted],
-        [u for u in users.values() if u.name.casefold().endswith(" " + wanted)],
-    ):
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise InvalidInputError(
-                _("flera användare heter '{name}': {candidates}; ange användar-id").format(
-                    name=text, candidates=", ".join(f"{u.id} ({u.name})" for u in matches)
-                ),
-                step=step,
-                reference=reference,
-            )
-    return None
+    matches = [u for u in users.values() if " ".join(u.name.split()).casefold() == wanted]
+    if len(matches) > 1:
+        raise InvalidInputError(
+            _("flera användare heter '{name}': {candidates}; ange användar-id").format(
+                name=text, candidates=", ".join(f"{u.id} ({u.name})" for u in matches)
+            ),
+            step=step,
+            reference=reference,
+        )
+    return matches[0] if matches else None
 
 
 def handler_name(users: Mapping[str, User], handler: str | None) -> str | None:
