@@ -298,3 +298,20 @@ def test_a_user_with_a_bad_email_is_refused_at_load() -> None:
     bad = '\n[[anvandare]]\nid = "x.y"\nnamn = "X Y"\nroll = "chef"\nepost = "inte en adress"\n'
     with pytest.raises(OrganisationError, match="epost"):
         parse_organisation(_organisation_text() + bad)
+
+
+def test_a_reminder_goes_to_the_handler_user_by_name_at_their_address(
+    kk: Klagomal, clock: FixedClock
+) -> None:
+    import datetime as dt
+
+    case = register(kk)
+    kk.acknowledge(case.reference, "omar.ali", dt.date(2026, 3, 6))
+    clock.set(dt.date(2026, 3, 5))  # the answer is due tomorrow
+    kk.remind(notifier="log")
+    [reminder] = kk.reminders(case.reference)
+    assert (reminder.kind, reminder.recipient, reminder.email) == (
+        "paminnelse",
+        "Omar Ali",
+        "omar.ali@exempelkommun.se",
+    )

@@ -545,7 +545,8 @@ class CaseService:
                 else []
             )
             own = [c for c in own if scope.covers(c)]
-            tasks = uow.outbox(statuses=["task"]) if own else []
+            found = uow.notices_with([c.reference for c in own], ["task"]) if own else {}
+            tasks = [n for ref in sorted(found) for n in found[ref]]
             shown = {c.reference: ctx.shown(c) for c in (*own, *unassigned)}
             deadlines = {ref: ctx.deadlines.open_deadline(c, today) for ref, c in shown.items()}
             items = [item(HANDLER, shown[c.reference], deadlines[c.reference], today) for c in own]
