@@ -84,6 +84,7 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     Operation.AUDIT: lambda k, ref: k.audit_verify(),
     Operation.ADMINISTER: lambda k, ref: k.init(),
     Operation.BACKDATE: lambda k, ref: _backdated(k).describe(ref, f"Synpunkt nummer {next(_counter)}"),
+    Operation.ASSIGN: lambda k, ref: k.assign(ref, "omar.ali"),
 }
 
 

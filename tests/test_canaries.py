@@ -156,6 +156,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "list": (["list"], reader),
     "forward": (["forward", "{A}", "--to", "soc-aldre-solgarden"], reader),
     "acknowledge": (["acknowledge", "{A}", "--handler", "Omar Ali"], reader),
+    "assign": (["assign", "{F}", "--handler", "omar.ali"], reader),
     "inform": (["inform", "{A}", "--text", "Vi hör av oss."], reader),
     "postpone": (["postpone", "{C}", "--respond-by", "2026-05-29", "--reason", "Semester."], reader),
     "pause": (["pause", "{C}", "--reason", "Vi väntar på ett intyg."], reader),
@@ -204,6 +205,8 @@ CLI_MORE: list[tuple[list[str], Callable[[str], frozenset[str]]]] = [
     (["show", "{D}"], reader),
     (["show", "{E}"], reader),
     (["list", "--quarantine"], reader),
+    (["list", "--mine"], reader),
+    (["list", "--open"], reader),
     (["letter", "{C}"], reader),
     (["export", "--with-protected"], reader),
     (["extract", "{B}"], leaving),
@@ -334,6 +337,8 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
     assert k.receive_email(reply).outcome == "reply"
     # A case that waits for its besked, for the reminders.
     f = register(kind="klagomal", text="Ingen har hört av sig.", contact=Contact(phone="070-333 44 55"))
+    # Issue 19: a secret-by-part case is assigned to a handler, who is told (tilldelning).
+    k.assign(e, "hanna.skydd")
     return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f}
 
 
@@ -506,6 +511,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     ),
     "answer": (lambda k, r: k.answer(r["C"], "skriftligt", "Svar."), reader),
     "as_user": (lambda k, r: k.as_user("sven.ek").user, reader),
+    "assign": (lambda k, r: k.assign(r["A"], "hanna.skydd"), reader),
     "attachments": (lambda k, r: k.attachments(r["A"]), reader),
     "audit_log": (lambda k, r: k.audit_log(limit=500), reader),
     "audit_verify": (lambda k, r: k.audit_verify(), reader),
@@ -570,6 +576,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "resume": (lambda k, r: k.resume(r["C"]), reader),
     "run_disposal": (lambda k, r: k.run_disposal(dry_run=True), reader),
     "with_lock_wait": (lambda k, r: k.with_lock_wait(5).get(r["A"]), reader),
+    "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }
 

@@ -551,7 +551,9 @@ def test_complaint_lifecycle_through_three_levels(seeded: Cli) -> None:
     assert (case["state"], case["answer_mode"], case["overdue"]) == ("besvarat", "muntligt", None)
     case = cli.case(f"action {ref} --text 'Körschemat är ändrat.'", today="2026-04-14")
     assert case["actions"] == 1
-    case = cli.case(f"close {ref} --not-satisfied", today="2026-04-15")
+    case = cli.case(
+        f"close {ref} --not-satisfied --drop-tasks 'Personen nåddes inte per telefon.'", today="2026-04-15"
+    )
     assert (case["state"], case["satisfied"]) == ("avslutat", False)
 
     # R20: level 2 is the förvaltningschef, who owes a new besked.
@@ -560,7 +562,9 @@ def test_complaint_lifecycle_through_three_levels(seeded: Cli) -> None:
     assert (case["acknowledge_by"], case["respond_by"]) == ("2026-04-30", None)
     acknowledge(cli, ref, "Socialchef Eva Nyström", "2026-05-08", today="2026-04-17")
     cli.case(f"answer {ref} --mode skriftligt --text 'Förvaltningens svar.'", today="2026-04-20")
-    cli.case(f"close {ref} --not-satisfied", today="2026-04-21")
+    cli.case(
+        f"close {ref} --not-satisfied --drop-tasks 'Personen nåddes inte per telefon.'", today="2026-04-21"
+    )
 
     # R21: level 3 is the nämnd.
     case = cli.case(f"escalate {ref} --reason 'Fortfarande inte nöjd.'", today="2026-04-22")
@@ -568,7 +572,9 @@ def test_complaint_lifecycle_through_three_levels(seeded: Cli) -> None:
     acknowledge(cli, ref, "Socialnämnden", "2026-05-29", today="2026-04-23")
     case = cli.case(f"answer {ref} --mode skriftligt --text 'Nämndens svar.'", today="2026-05-20")
     assert case["answer_mode"] == "skriftligt"
-    cli.case(f"close {ref} --not-satisfied", today="2026-05-21")
+    cli.case(
+        f"close {ref} --not-satisfied --drop-tasks 'Personen nåddes inte per telefon.'", today="2026-05-21"
+    )
 
     # There is no level 4.
     before = cli.export()
@@ -940,7 +946,10 @@ def test_export_import_round_trip(seeded: Cli, tmp_path: Path, monkeypatch: pyte
     acknowledge(cli, "2026-00001", "Lena", "2026-03-20", today="2026-03-05")
     cli.ok("postpone 2026-00001 --respond-by 2026-03-31 --reason Utredning.", today="2026-03-10")
     cli.ok("answer 2026-00001 --mode skriftligt --text Svar.", today="2026-03-30")
-    cli.ok("close 2026-00001 --not-satisfied", today="2026-03-31")
+    cli.ok(
+        "close 2026-00001 --not-satisfied --drop-tasks 'Personen nåddes inte per telefon.'",
+        today="2026-03-31",
+    )
     cli.ok("escalate 2026-00001 --reason 'Inte nöjd.'", today="2026-04-01")
     first = cli.export()
     assert cli.ok("export -o backup.json").out == "Exporterade 3 ärenden till backup.json.\n"

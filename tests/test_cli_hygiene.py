@@ -182,6 +182,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("list",): ([], ["list"]),
     ("forward",): ([], ["forward", "2026-00001", "--to", HOSTILE]),
     ("acknowledge",): ([], ["acknowledge", HOSTILE, "--handler", HOSTILE]),
+    ("assign",): ([], ["assign", "2026-00001", "--handler", HOSTILE]),
     ("inform",): ([], ["inform", "2026-00001", "--text", HOSTILE]),
     ("postpone",): ([], ["postpone", "2026-00001", "--respond-by", "2026-04-30", "--reason", HOSTILE]),
     ("pause",): ([], ["pause", "2026-00001", "--reason", HOSTILE]),

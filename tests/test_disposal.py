@@ -588,7 +588,7 @@ def test_what_was_done_is_not_done_again(k: Klagomal, clock: FixedClock) -> None
     assert planned(k, [contacts, texts, everything], dt.date(2029, 6, 2)) == []  # open
     k.acknowledge(reference, "Förvaltningschefen")
     k.answer(reference, "skriftligt", "Förvaltningschefens svar")
-    k.close(reference, True)
+    k.close(reference, True, drop_tasks="Kontaktuppgifterna är gallrade.")
     assert planned(k, [contacts, texts, everything], dt.date(2027, 6, 2)) == []
     assert planned(k, [contacts, texts, everything], dt.date(2027, 6, 3)) == [
         (reference, "kontakter-12", "pseudonymisera_kontakt", dt.date(2027, 6, 3)),

@@ -86,6 +86,8 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.mark_secret(last, "OSL 26 kap. 1 §", parts=[1], reason="Uppgifter om hälsa")
     k.mark_secret(ref, "OSL 26 kap. 1 §")
     k.lift_secrecy(ref, "Prövat vid begäran om utlämnande")
+    # Issue 19: a chef appoints another handler (tilldelning).
+    k.assign(last, "omar.ali")
 
 
 def _case_count(k: Klagomal) -> int:

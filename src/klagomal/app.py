@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
+from klagomal.cases.worklist import WorkItem
 from klagomal.context import Context, identify, lock_wait_seconds
 from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.errors import AccessDeniedError, ConfigurationError
@@ -537,7 +538,7 @@ class Klagomal:
     def acknowledge(
         self,
         reference: str,
-        handler: str,
+        handler: str | None = None,
         respond_by: dt.date | None = None,
         *,
         actor: str | None = None,
@@ -545,16 +546,30 @@ class Klagomal:
     ) -> Case:
         """Give the besked: the handler and the promised date (R7).
 
+        *handler* is a user's id or display name (stored as the user's id)
+        or, for a handler who is no user, a name as written.  Without it,
+        the acting user becomes the handler when they handle cases (a
+        ``handlaggare`` or ``chef``); anyone else is asked to name one.
         Without *respond_by*, the date promised is the förvaltning's response
         time for the case's kind, in working days from today (R10).
         """
-        return self._cases.step(
-            reference,
-            "acknowledge",
-            lambda c, ctx: lifecycle.acknowledge(c, ctx, handler, respond_by),
-            actor,
-            expected_version,
-        )
+        return self._cases.acknowledge(reference, handler, respond_by, actor, expected_version)
+
+    def assign(
+        self, reference: str, handler: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Appoint or change the handler of an open case (tilldela): a chef
+        or a förvaltning's administrator (:attr:`Operation.ASSIGN`).
+        *handler* is resolved as in :meth:`acknowledge`; the new handler
+        gets a notice (``tilldelning``) through the outbox."""
+        return self._cases.assign(reference, handler, actor, expected_version)
+
+    def worklist(self) -> list[WorkItem]:
+        """The acting user's own worklist, due first: their open cases,
+        the open cases without a handler at their units, and their tasks
+        (phone the person), each with the working days left or late
+        (:mod:`klagomal.cases.worklist`)."""
+        return self._cases.worklist()
 
     def pause(
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
@@ -625,13 +640,16 @@ class Klagomal:
         reference: str,
         satisfied: bool | None,
         *,
+        drop_tasks: str | None = None,
         actor: str | None = None,
         expected_version: int | None = None,
     ) -> Case:
-        """Close the case; ``satisfied`` is ``None`` only for anonymous cases."""
-        return self._cases.step(
-            reference, "close", lambda c, ctx: lifecycle.close(c, ctx, satisfied), actor, expected_version
-        )
+        """Close the case; ``satisfied`` is ``None`` only for anonymous cases.
+
+        A case with a task for the handler still open (phone the person) is
+        not closed until the task is done (:meth:`complete_task`) or dropped:
+        *drop_tasks* is the reason, recorded with each dropped task."""
+        return self._cases.close(reference, satisfied, drop_tasks, actor, expected_version)
 
     def escalate(
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
@@ -784,14 +802,18 @@ class Klagomal:
         """Cases: a worklist.
 
         :param unit: only cases at this unit (and below it with ``subtree``).
-        :param state: only cases in this state.
+        :param state: only cases in this state; ``"open"``: every state but
+            ``avslutat``.
         :param overdue: only cases whose deadline has passed (R7, R10).
         :param due_within: only cases whose deadline falls within this many
             working days from today (0: today).  With ``overdue`` too, cases
             that are either.
-        :param handler: only cases with this handler.
+        :param handler: only cases with this handler: a user's id or
+            display name (their cases stored by either), or a name as written.
         :param manager: only cases in the subtree of every unit this person
-            is chef of: a manager's whole worklist.
+            leads: a ``chef`` user's id or display name (the units tied to
+            them by ``enheter``, and those whose ``chef`` is their name), or
+            a unit's ``chef`` as written.  A manager's whole worklist.
         """
         return self._cases.cases(
             unit=unit,

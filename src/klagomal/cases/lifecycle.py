@@ -15,6 +15,7 @@ Allowed steps (states in ``CaseState``)::
     register      -> registrerat (check_intake, then the plugins decide, then registered)
     forward       registrerat | handlaggning (clock running) -> registrerat (R12; a new besked is owed)
     acknowledge   registrerat                       -> handlaggning     (R7)
+    assign        registrerat | handlaggning | besvarat (any open state; the handler changes)
     inform        registrerat | handlaggning        (not anonymous; R9)
     postpone      handlaggning, clock running       (R11)
     pause         handlaggning, clock running, not anonymous, promised date not passed
@@ -53,6 +54,7 @@ from klagomal.core.events import (
     Acknowledged,
     ActionRecorded,
     Answered,
+    Assigned,
     Closed,
     Described,
     Escalated,
@@ -97,6 +99,7 @@ __all__ = [
     "anonymous_refused",
     "answer",
     "appeal_deadline",
+    "assign",
     "check_contact",
     "check_date",
     "check_intake",
@@ -404,6 +407,18 @@ def acknowledge(case: Case, ctx: Context, handler: str, respond_by: dt.date | No
         respond_by = ctx.deadlines.default_respond_by(case.department, case.kind, ctx.today)
     _check_respond_by(case, ctx, step, respond_by)
     return check_step_texts(Acknowledged(handler=handler, respond_by=respond_by), step, case.reference)
+
+
+def assign(case: Case, ctx: Context, handler: str) -> Assigned:
+    """Appoint or change the handler of an open case (tilldelning).  The
+    state, the deadlines and the besked stay as they are: a case still
+    waiting for its besked gets it from the new handler."""
+    step = "assign"
+    _require_state(case, step, CaseState.REGISTRERAT, CaseState.HANDLAGGNING, CaseState.BESVARAT)
+    handler = required_name(handler, step, _("handläggare"), case.reference)
+    if handler == case.handler:
+        raise _refuse(case, step, _("{handler} är redan handläggare för ärendet").format(handler=handler))
+    return check_step_texts(Assigned(handler=handler, previous=case.handler), step, case.reference)
 
 
 def _check_respond_by(case: Case, ctx: Context, step: str, respond_by: dt.date) -> None:
@@ -855,6 +870,8 @@ def evolve(case: Case | None, event: Event) -> Case:
                 acknowledged=event.day,
                 state=CaseState.HANDLAGGNING,
             )
+        case Assigned(handler=handler):
+            return _changed(case, stamp, handler=handler)
         case Informed():
             return _changed(case, stamp)
         case Postponed(respond_by=respond_by, in_time=in_time):

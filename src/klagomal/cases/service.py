@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from klagomal.cases import lifecycle
+from klagomal.cases.step_texts import required_text
+from klagomal.cases.worklist import HANDLER, OPEN_STATES, TASK, UNASSIGNED, WorkItem, item, sort_worklist
 from klagomal.context import naming
 from klagomal.core.clock import BusinessDate
 from klagomal.core.errors import (
@@ -24,11 +26,13 @@ from klagomal.core.errors import (
     ConflictError,
     InvalidInputError,
     InvalidPersonNumberError,
+    InvalidStepError,
 )
 from klagomal.core.events import Event, EventData, Registered
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
-from klagomal.notices.outbox import owed_notices
+from klagomal.core.users import HANDLING_ROLES, User, find_user
+from klagomal.notices.outbox import DROPPED, owed_notices, way_label
 from klagomal.records.access import Operation, Role
 from klagomal.storage.base import CaseQuery, DueWindow
 
@@ -45,7 +49,11 @@ WRITE_OPERATIONS = {
     "message_received": Operation.REGISTER,
     "secrecy_marked": Operation.SECRECY,
     "secrecy_lifted": Operation.SECRECY,
+    "assigned": Operation.ASSIGN,
 }
+
+#: ``list --state open``: every state but ``avslutat``.
+OPEN = "open"
 
 
 @attrs.frozen
@@ -141,6 +149,7 @@ class CaseService:
         actor: str | None,
         expected_version: int | None = None,
         operation: Operation = Operation.HANDLE,
+        before_commit: Callable[[UnitOfWork, Case], None] | None = None,
     ) -> Case:
         """Read the case, check the acting user's access to it, decide the
         step, and store its event and the audit entry, all in one
@@ -158,6 +167,8 @@ class CaseService:
             if expected_version is not None and case.version != expected_version:
                 raise ConflictError(reference, step=step, expected=expected_version, found=case.version)
             data = self._decided(case, step, decide)
+            if before_commit is not None:
+                before_commit(uow, case)
             event = self.event(reference, case.version + 1, data, actor)
             try:
                 new_case = self.commit(case, event, uow)
@@ -184,6 +195,115 @@ class CaseService:
             # anything is stored: what a step shows afterwards counts from it.
             self.ctx.deadlines.check_date(case.department, today.today)
             return decide(case, today)
+
+    # -- handlers ------------------------------------------------------------------
+
+    def find_user(self, text: str, step: str, reference: str | None = None) -> User | None:
+        """The user of the organisation file *text* names (id or display
+        name), or ``None``; an ambiguous display name is refused."""
+        return find_user(self.ctx.organisation.users, text, step=step, reference=reference)
+
+    def handler_of(self, text: str, step: str, reference: str | None = None) -> str:
+        """What is stored as a case's handler for *text*: the user's id when
+        *text* names a user, else the name as written (free text, for
+        kommuner without users and handlers outside klagomal)."""
+        user = self.find_user(text, step, reference)
+        return user.id if user is not None else text.strip()
+
+    def acknowledge(
+        self,
+        reference: str,
+        handler: str | None,
+        respond_by: dt.date | None,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """The besked (see :meth:`klagomal.app.Klagomal.acknowledge`)."""
+        step = "acknowledge"
+        if handler is None:
+            user = self.ctx.user
+            if user is not None and user.role not in HANDLING_ROLES:
+                raise InvalidInputError(
+                    _("ange handläggaren (--handler): {user} handlägger inte ärenden själv").format(
+                        user=user.describe()
+                    ),
+                    step=step,
+                    reference=reference,
+                )
+            # Without a user, the access check refuses before the decision.
+            handler = user.id if user is not None else ""
+        else:
+            handler = self.handler_of(handler, step, reference)
+        return self.step(
+            reference,
+            step,
+            lambda c, today: lifecycle.acknowledge(c, today, handler, respond_by),
+            actor,
+            expected_version,
+        )
+
+    def assign(self, reference: str, handler: str, actor: str | None, expected_version: int | None) -> Case:
+        """Appoint or change the handler (see :meth:`klagomal.app.Klagomal.assign`)."""
+        step = "assign"
+        new_handler = self.handler_of(handler, step, reference)
+        return self.step(
+            reference,
+            step,
+            lambda c, today: lifecycle.assign(c, today, new_handler),
+            actor,
+            expected_version,
+            Operation.ASSIGN,
+        )
+
+    def close(
+        self,
+        reference: str,
+        satisfied: bool | None,
+        drop_tasks: str | None,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """Close the case (see :meth:`klagomal.app.Klagomal.close`): refused
+        while a task for the handler is open, unless *drop_tasks* gives the
+        reason to drop them, which is recorded with each task."""
+        step = "close"
+
+        def tasks(uow: UnitOfWork, case: Case) -> None:
+            open_tasks = uow.outbox(reference=case.reference, statuses=["task"])
+            if not open_tasks:
+                return
+            named = ", ".join(
+                _("uppgift {id} ({kind}, {way})").format(id=n.id, kind=n.kind, way=way_label(n.way))
+                for n in open_tasks
+            )
+            if drop_tasks is None:
+                raise InvalidStepError(
+                    case.reference,
+                    case.state.value,
+                    step,
+                    ngettext(
+                        "{tasks} är inte gjord; gör den först (klagomal outbox --done ID) "
+                        "eller stryk den med ett skäl (--drop-tasks SKÄL)",
+                        "{tasks} är inte gjorda; gör dem först (klagomal outbox --done ID) "
+                        "eller stryk dem med ett skäl (--drop-tasks SKÄL)",
+                        len(open_tasks),
+                    ).format(tasks=named),
+                )
+            reason = required_text(drop_tasks, step, _("skälet"), case.reference)
+            for notice in open_tasks:
+                uow.update_notice(
+                    attrs.evolve(notice, status=DROPPED, sent_at=self.ctx.utcnow(), last_error=reason)
+                )
+                self.ctx.audit(uow, Operation.HANDLE, [case.reference], f"task {notice.id} dropped")
+
+        return self.step(
+            reference,
+            step,
+            lambda c, today: lifecycle.close(c, today, satisfied),
+            actor,
+            expected_version,
+            before_commit=tasks,
+        )
 
     def forward(self, reference: str, to_unit: str, actor: str | None, expected_version: int | None) -> Case:
         """Send the case on to *to_unit*; into a förvaltning whose cases are
@@ -380,7 +500,8 @@ class CaseService:
             raise InvalidInputError(
                 _("antalet arbetsdagar kan inte vara negativt: {n}").format(n=due_within), step="list"
             )
-        state = _state(state)
+        states = _states(state)
+        handlers = self._handlers(handler)
         today = ctx.clock.today()
         with naming("list", None):
             due = None if due_within is None else self.due_window(today, lambda _department: due_within)
@@ -388,10 +509,10 @@ class CaseService:
         departments = list(user.departments) if user.role is Role.DEPARTMENT_ADMIN else None
         query = CaseQuery(
             units=units,
-            state=state,
+            states=states,
             overdue_on=today if overdue else None,
             due=due,
-            handler=handler,
+            handlers=handlers,
             departments=departments,
         )
         scope = ctx.access.scope(user)
@@ -399,6 +520,45 @@ class CaseService:
             found = [ctx.shown(case) for case in uow.find(query) if scope.covers(case)]
             ctx.audit_list(uow, Operation.LIST, [case.reference for case in found], "list")
             return found
+
+    def _handlers(self, handler: str | None) -> list[str] | None:
+        """The handler values a worklist keeps to: a user's id and display
+        name (cases from before handlers were users), or *handler* as written."""
+        if handler is None:
+            return None
+        user = self.find_user(handler, "list")
+        return [user.id, user.name] if user is not None else [handler.strip()]
+
+    def worklist(self) -> list[WorkItem]:
+        """The acting user's own worklist (see :meth:`klagomal.app.Klagomal.worklist`)."""
+        ctx = self.ctx
+        user = ctx.allowed(Operation.LIST)
+        today = ctx.clock.today()
+        scope = ctx.access.scope(user)
+        mine = (user.id, user.name)
+        with ctx.transaction() as uow:
+            own = uow.find(CaseQuery(states=OPEN_STATES, handlers=mine))
+            units = scope.units if user.role in HANDLING_ROLES else frozenset()
+            unassigned = (
+                [c for c in uow.find(CaseQuery(states=OPEN_STATES, units=sorted(units))) if c.handler is None]
+                if units
+                else []
+            )
+            own = [c for c in own if scope.covers(c)]
+            found = uow.notices_with([c.reference for c in own], ["task"]) if own else {}
+            tasks = [n for ref in sorted(found) for n in found[ref]]
+            shown = {c.reference: ctx.shown(c) for c in (*own, *unassigned)}
+            deadlines = {ref: ctx.deadlines.open_deadline(c, today) for ref, c in shown.items()}
+            items = [item(HANDLER, shown[c.reference], deadlines[c.reference], today) for c in own]
+            items += [item(UNASSIGNED, shown[c.reference], deadlines[c.reference], today) for c in unassigned]
+            redactions = {c.reference: ctx.redaction(c) for c in own}
+            items += [
+                item(TASK, shown[ref], deadlines[ref], today, redactions[ref].notice(n))
+                for n in tasks
+                if (ref := n.reference) in redactions
+            ]
+            ctx.audit_list(uow, Operation.LIST, sorted(shown), "worklist")
+            return sort_worklist(items)
 
     def _units(self, unit: str | None, subtree: bool, manager: str | None) -> list[str] | None:
         """The units a worklist keeps to: *unit* (and below it with
@@ -417,9 +577,16 @@ class CaseService:
         return units
 
     def managed_units(self, manager: str) -> list[str]:
-        """Every unit in the subtree of a unit whose chef is *manager*."""
+        """Every unit in the subtree of a unit *manager* leads.  *manager* is
+        a ``chef`` user's id or display name: the units tied to them by id
+        (their ``enheter``) and those whose ``chef`` is their display name;
+        or, for a chef who is no user, the exact ``chef`` string of units."""
         organisation = self.ctx.organisation
-        heads = [u.id for u in organisation.units.values() if u.manager == manager]
+        user = self.find_user(manager, "list")
+        if user is not None and user.role is Role.MANAGER:
+            heads = [*user.units, *(u.id for u in organisation.units.values() if u.manager == user.name)]
+        else:
+            heads = [u.id for u in organisation.units.values() if u.manager == manager]
         if not heads:
             raise InvalidInputError(
                 _("ingen enhet har chefen '{manager}' (se 'klagomal units')").format(manager=manager),
@@ -436,15 +603,20 @@ class CaseService:
         return DueWindow(start=today, last=last, default=max(last.values()))
 
 
-def _state(state: CaseState | str | None) -> CaseState | None:
-    """*state* as a :class:`CaseState`, or a clear refusal."""
+def _states(state: CaseState | str | None) -> tuple[CaseState, ...] | None:
+    """*state* as the states it stands for (``open``: all but ``avslutat``),
+    or a clear refusal."""
     if state is None:
         return None
+    if state == OPEN:
+        return OPEN_STATES
     try:
-        return CaseState(state)
+        return (CaseState(state),)
     except ValueError:
         valid = ", ".join(s.value for s in CaseState)
         raise InvalidInputError(
-            _("okänd status '{state}' (giltiga: {valid})").format(state=state, valid=valid),
+            _("okänd status '{state}' (giltiga: {valid}), eller {open}: alla utom avslutat").format(
+                state=state, valid=valid, open=OPEN
+            ),
             step="list",
         ) from None

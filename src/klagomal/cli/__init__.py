@@ -71,6 +71,7 @@ COMMANDS: dict[str, str] = {
     "list": "cases",
     "forward": "cases",
     "acknowledge": "cases",
+    "assign": "cases",
     "inform": "cases",
     "postpone": "cases",
     "pause": "cases",

@@ -288,7 +288,7 @@ def _step_handler(step: Step, message: str) -> Handler:
             case = step(k, args)
             text = _(message).format(
                 reference=case.reference,
-                case=case,
+                case=shown_handler(k, case),
                 level=int(case.level),
                 unit=k.organisation.unit(case.unit).name,
                 forwards=ngettext("{n} gång", "{n} gånger", case.forwards).format(n=case.forwards),
@@ -296,6 +296,15 @@ def _step_handler(step: Step, message: str) -> Handler:
             return step_result(k, out, case, one_line(text))  # one line, whatever a name holds
 
     return handler
+
+
+def shown_handler(k: Klagomal, case: Case) -> Case:
+    """*case* with its handler as people read it: a user's display name
+    rather than the user id it is stored as."""
+    from klagomal.core.users import handler_name
+
+    handler = handler_name(k.organisation.users, case.handler)
+    return case if handler == case.handler else attrs.evolve(case, handler=handler)
 
 
 def needs_subcommand(
@@ -377,7 +386,13 @@ def case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[s
 
     if events is None:
         events = k.history(case.reference)
+    from klagomal.core.users import handler_name
+
     obj = case_to_json(k.converter, case, events)
+    # The handler as people read it (a user's display name, or a name as
+    # written), and the user id it is stored as when the handler is a user.
+    obj["handler"] = handler_name(k.organisation.users, case.handler)
+    obj["handler_id"] = case.handler if case.handler in k.organisation.users else None
     obj["overdue"] = case.overdue_reason(k.clock.today())
     deadline = k.open_deadline(case)
     obj["deadline"] = None if deadline is None else k.converter.unstructure(deadline)
@@ -408,7 +423,7 @@ def notice_row(notice: Notice, zone: dt.tzinfo | None = None) -> list[str]:
         state = _("försök {n} misslyckades: {reason}; nytt försök {when}").format(
             n=notice.attempts, reason=notice.last_error, when=local_time(notice.next_attempt, zone)
         )
-    elif notice.status in ("failed", "uncertain") and notice.last_error:
+    elif notice.status in ("failed", "uncertain", "dropped") and notice.last_error:
         state = f"{state}: {notice.last_error}"
     elif notice.status == "sent":
         state = _("skickat {when} till {address}").format(

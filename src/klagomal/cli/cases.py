@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from klagomal.cli.base import (
     CommandGroup,
     Output,
+    Parser,
     case_obj,
     iso_date,
     local_time,
     notice_row,
     open_klagomal,
+    shown_handler,
     step_result,
     table_lines,
     working_days,
@@ -24,6 +26,7 @@ from klagomal.core.events import (
     Acknowledged,
     ActionRecorded,
     Answered,
+    Assigned,
     Closed,
     Escalated,
     Event,
@@ -41,9 +44,11 @@ from klagomal.core.events import (
 )
 from klagomal.core.i18n import _, ngettext
 from klagomal.core.text_rules import one_line, several_lines
+from klagomal.core.users import handler_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
+    from klagomal.cases.worklist import WorkItem
     from klagomal.core.model import Case
     from klagomal.deadlines.policies import OpenDeadline
     from klagomal.notices.outbox import Notice
@@ -245,7 +250,18 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
 def _list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unit", metavar="ENHET", help=_("bara ärenden hos denna enhet och enheterna under den"))
     p.add_argument(
-        "--state", metavar="STATUS", help=_("bara ärenden med denna status (registrerat, handlaggning, ...)")
+        "--state",
+        metavar="STATUS",
+        help=_("bara ärenden med denna status (registrerat, handlaggning, ...; open: alla utom avslutat)"),
+    )
+    p.add_argument("--open", action="store_true", help=_("bara öppna ärenden (samma som --state open)"))
+    p.add_argument(
+        "--mine",
+        action="store_true",
+        help=_(
+            "min arbetslista: mina öppna ärenden, öppna ärenden utan handläggare i mina enheter "
+            "och mina uppgifter, det som ska vara klart först överst"
+        ),
     )
     p.add_argument("--overdue", action="store_true", help=_("bara ärenden där en tidsfrist har passerat"))
     p.add_argument(
@@ -254,11 +270,15 @@ def _list_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help=_("bara ärenden vars tidsfrist infaller inom N arbetsdagar (med --overdue: även försenade)"),
     )
-    p.add_argument("--handler", metavar="NAMN", help=_("bara ärenden med denna handläggare"))
+    p.add_argument(
+        "--handler",
+        metavar="ANVÄNDARE",
+        help=_("bara ärenden med denna handläggare (användar-id eller namn)"),
+    )
     p.add_argument(
         "--manager",
-        metavar="NAMN",
-        help=_("bara ärenden hos enheterna där denna person är chef, med underenheter"),
+        metavar="ANVÄNDARE",
+        help=_("bara ärenden hos enheterna som denna chef leder, med underenheter (användar-id eller namn)"),
     )
     p.add_argument(
         "--quarantine",
@@ -273,11 +293,13 @@ def _list_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_list(args: argparse.Namespace, out: Output) -> int:
     if args.quarantine:
         return _list_quarantine(args, out)
+    if args.mine:
+        return _list_mine(args, out)
     with open_klagomal(args) as k:
         found = k.cases(
             unit=args.unit,
             subtree=args.unit is not None,
-            state=args.state,
+            state=_list_state(args),
             overdue=args.overdue,
             due_within=args.due_within,
             handler=args.handler,
@@ -296,6 +318,100 @@ def _cmd_list(args: argparse.Namespace, out: Output) -> int:
             cases.append(obj)
         out.emit({"cases": cases}, "\n".join(lines))
     return 0
+
+
+def _list_state(args: argparse.Namespace) -> str | None:
+    """``--state``, or ``open`` for ``--open``; both only when they agree."""
+    from klagomal.core.errors import InvalidInputError
+
+    if args.open and args.state not in (None, "open"):
+        raise InvalidInputError(
+            _("--open och --state {state} går inte ihop").format(state=args.state), step="list"
+        )
+    return "open" if args.open else args.state
+
+
+def _list_mine(args: argparse.Namespace, out: Output) -> int:
+    """``list --mine``: the acting user's worklist, due first."""
+    from klagomal.core.errors import InvalidInputError
+
+    others = [
+        option
+        for option, given in (
+            ("--unit", args.unit),
+            ("--state", args.state),
+            ("--overdue", args.overdue),
+            ("--due-within", args.due_within is not None),
+            ("--handler", args.handler),
+            ("--manager", args.manager),
+        )
+        if given
+    ]
+    if others:
+        raise InvalidInputError(
+            _("--mine visar hela din arbetslista och går inte ihop med {options}").format(
+                options=", ".join(others)
+            ),
+            step="list",
+        )
+    with open_klagomal(args) as k:
+        items = k.worklist()
+        rows = [
+            [
+                item.reference,
+                item.label,
+                item.case.kind.label,
+                k.organisation.unit(item.case.unit).name,
+                item.case.state.label,
+                _worklist_due(item),
+                _worklist_task(item),
+            ]
+            for item in items
+        ]
+        lines = table_lines(rows)
+        lines.append(ngettext("{n} rad", "{n} rader", len(items)).format(n=len(items)))
+        as_json = [
+            {
+                "reference": item.reference,
+                "what": item.what,
+                "kind": item.case.kind.value,
+                "unit": item.case.unit,
+                "state": item.case.state.value,
+                "handler": shown_handler(k, item.case).handler,
+                "handler_id": item.case.handler if item.case.handler in k.organisation.users else None,
+                "deadline": item.deadline,
+                "due": None if item.due is None else item.due.isoformat(),
+                "days_left": item.days_left,
+                "days_late": item.days_late,
+                "overdue": item.overdue,
+                "task": None if item.task is None else k.converter.unstructure(item.task),
+            }
+            for item in items
+        ]
+        out.emit({"worklist": as_json}, "\n".join(lines))
+    return 0
+
+
+def _worklist_due(item: WorkItem) -> str:
+    """A worklist row's deadline, with the working days left or late."""
+    if item.case.paused_since is not None and item.task is None:
+        return _("pausat sedan {day}").format(day=item.case.paused_since)
+    if item.due is None:
+        return "-"
+    if item.overdue:
+        return _("FÖRSENAT {what} {due} ({when})").format(what=item.deadline, due=item.due, when=item.when)
+    return _("{what} senast {due} ({when})").format(what=item.deadline, due=item.due, when=item.when)
+
+
+def _worklist_task(item: WorkItem) -> str:
+    """What a task row asks: the notice to give, how, and how to mark it done."""
+    if item.task is None:
+        return ""
+    from klagomal.notices.outbox import way_label
+
+    return _("{kind}: {way} (klar: klagomal outbox --done {id})").format(
+        kind=item.task.kind, way=way_label(item.task.way), id=item.task.id
+    )
 
 
 def _list_quarantine(args: argparse.Namespace, out: Output) -> int:
@@ -352,7 +468,7 @@ def _list_row(k: Klagomal, case: Case, attention: Sequence[Notice] = ()) -> list
         k.organisation.unit(case.unit).name,
         case.state.label,
         _("nivå {n}").format(n=int(case.level)),
-        case.handler or "-",
+        shown_handler(k, case).handler or "-",
         _deadline_text(case, k.open_deadline(case)),
         _attention_text(attention),
     ]
@@ -394,7 +510,7 @@ def _describe(k: Klagomal, case: Case) -> str:
         ),
         (_("Avslutat"), str(case.closed or "-")),
         (_("Nöjd"), yes_no(case.satisfied)),
-        (_("Handläggare"), case.handler or "-"),
+        (_("Handläggare"), shown_handler(k, case).handler or "-"),
         (_("Dimensioner"), dims),
         (_("Anonym"), yes_no(case.anonymous)),
         (_("Allvarligt"), yes_no(case.serious)),
@@ -443,7 +559,14 @@ def _event_details(k: Klagomal, event: Event) -> str:
         case Forwarded():
             return _("till {unit}").format(unit=org.unit(data.to_unit).name)
         case Acknowledged():
-            return _("{handler}, svar senast {date}").format(handler=data.handler, date=data.respond_by)
+            return _("{handler}, svar senast {date}").format(
+                handler=handler_name(org.users, data.handler), date=data.respond_by
+            )
+        case Assigned():
+            return _("{handler} (förut {previous})").format(
+                handler=handler_name(org.users, data.handler),
+                previous=handler_name(org.users, data.previous) or _("ingen"),
+            )
         case Postponed():
             timing = _("i tid") if data.in_time else _("för sent")
             return _("till {date} ({timing}): {reason}").format(
@@ -503,7 +626,14 @@ def _forward(k: Klagomal, args: argparse.Namespace) -> Case:
 
 def _acknowledge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("reference", metavar="ÄRENDE")
-    p.add_argument("--handler", required=True, metavar="NAMN", help=_("vem som handlägger ärendet"))
+    p.add_argument(
+        "--handler",
+        metavar="ANVÄNDARE",
+        help=_(
+            "vem som handlägger ärendet: användar-id eller namn, eller ett namn som skrivet "
+            "(standard: du själv, om du är handläggare eller chef)"
+        ),
+    )
     p.add_argument(
         "--respond-by",
         type=iso_date,
@@ -519,7 +649,35 @@ def _acknowledge_arguments(p: argparse.ArgumentParser) -> None:
     _acknowledge_arguments,
 )
 def _acknowledge(k: Klagomal, args: argparse.Namespace) -> Case:
+    from klagomal.core.users import HANDLING_ROLES
+
+    if args.handler is None and (k.user is None or k.user.role not in HANDLING_ROLES):
+        # Only a user who handles cases may leave --handler out (they become
+        # the handler); for anyone else it is required, as the parser says.
+        usage = Parser(prog="klagomal acknowledge")
+        _acknowledge_arguments(usage)
+        usage.error("the following arguments are required: --handler")
     return k.acknowledge(args.reference, args.handler, args.respond_by)
+
+
+def _assign_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("reference", metavar="ÄRENDE")
+    p.add_argument(
+        "--handler",
+        required=True,
+        metavar="ANVÄNDARE",
+        help=_("den nya handläggaren: användar-id eller namn; hen får ett meddelande"),
+    )
+
+
+@commands.step(
+    "assign",
+    _("tilldela ärendet en handläggare (chef, förvaltningsadministratör)"),
+    "{reference} är tilldelat {case.handler}. Handläggaren får ett meddelande.",
+    _assign_arguments,
+)
+def _assign(k: Klagomal, args: argparse.Namespace) -> Case:
+    return k.assign(args.reference, args.handler)
 
 
 def _inform_arguments(p: argparse.ArgumentParser) -> None:
@@ -628,6 +786,11 @@ def _close_arguments(p: argparse.ArgumentParser) -> None:
         const=False,
         help=_("personen är inte nöjd (kan sedan lyftas med escalate)"),
     )
+    p.add_argument(
+        "--drop-tasks",
+        metavar="SKÄL",
+        help=_("stryk ärendets öppna uppgifter (ringa personen) med detta skäl, som sparas med dem"),
+    )
 
 
 @commands.step(
@@ -637,7 +800,7 @@ def _close_arguments(p: argparse.ArgumentParser) -> None:
     _close_arguments,
 )
 def _close(k: Klagomal, args: argparse.Namespace) -> Case:
-    return k.close(args.reference, args.satisfied)
+    return k.close(args.reference, args.satisfied, drop_tasks=args.drop_tasks)
 
 
 def _escalate_arguments(p: argparse.ArgumentParser) -> None:

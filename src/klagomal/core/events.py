@@ -28,6 +28,7 @@ __all__ = [
     "Acknowledged",
     "ActionRecorded",
     "Answered",
+    "Assigned",
     "Closed",
     "Described",
     "Escalated",
@@ -123,6 +124,20 @@ class Acknowledged:
 
     handler: str
     respond_by: dt.date
+
+
+@attrs.frozen
+class Assigned:
+    """A chef or a förvaltning's administrator appointed or changed the
+    case's handler (tilldelning, ``klagomal assign``); the new handler is
+    told.  ``handler`` is a user id from ``[[anvandare]]`` when the name
+    given was a user's, else the name as written; ``previous`` is who
+    handled the case before, if anyone."""
+
+    TYPE: ClassVar[str] = "assigned"
+
+    handler: str
+    previous: str | None = None
 
 
 @attrs.frozen
@@ -358,6 +373,7 @@ EventData = (
     | Described
     | SecrecyMarked
     | SecrecyLifted
+    | Assigned
 )
 
 #: Every payload class by its stable type id.
@@ -383,6 +399,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         Described,
         SecrecyMarked,
         SecrecyLifted,
+        Assigned,
     )
 }
 
@@ -420,6 +437,7 @@ TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     Described: (),
     SecrecyMarked: ("reason",),
     SecrecyLifted: ("reason",),
+    Assigned: (),
 }
 
 #: Text-valued fields that are never touched: what reports, deadlines and
@@ -447,6 +465,7 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     ResolvedAtOnce: ("handler",),
     Described: ("summary",),
     SecrecyMarked: ("ground",),
+    Assigned: ("handler", "previous"),
 }
 
 #: The fields handled on their own (the contact, the notes, a sender, file names).
@@ -478,6 +497,7 @@ def event_label(type_id: str) -> str:
         "described": _("Kort beskrivning i diariet"),
         "secrecy_marked": _("Sekretessmarkerat"),
         "secrecy_lifted": _("Sekretessmarkering hävd"),
+        "assigned": _("Tilldelat handläggare"),
     }
     return labels.get(type_id, type_id)
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import attrs
 
-from klagomal.core.errors import AccessDeniedError
+from klagomal.core.errors import AccessDeniedError, InvalidInputError
 from klagomal.core.i18n import _
 from klagomal.core.settings import TableReader
 
-__all__ = ["SYSTEM_USER", "Role", "User", "parse_users"]
+__all__ = ["HANDLING_ROLES", "SYSTEM_USER", "Role", "User", "find_user", "handler_name", "parse_users"]
 
 
 class Role(enum.StrEnum):
@@ -54,14 +54,18 @@ class User:
     :param id: the login name (``[A-Za-z0-9._@-]``), recorded in the audit log
         and as the actor of the steps they take.
     :param name: the display name; a handler's cases are those whose
-        handler is this name.
+        handler is this user's id, or (for cases from before handlers were
+        users, and free-text handlers) this name.
     :param departments: the förvaltningar a ``forvaltningsadmin`` administers;
         for a ``lasare``, the förvaltningar whose statistics they may see
         (empty: the whole kommun's).
     :param units: the units of a ``handlaggare``, or the units a ``chef``
-        heads (besides those the organisation file names them chef of).
+        heads, tied by id (besides those whose ``chef`` string is exactly
+        their display name, the older way).
     :param sees_protected: may see skyddade personuppgifter in the cases
         they may read (``skyddade = true``).
+    :param email: their e-mail address, for the notices klagomal sends them
+        (a case assigned to them); without one, the unit's mailbox.
     """
 
     id: str
@@ -70,6 +74,7 @@ class User:
     departments: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
     sees_protected: bool = False
+    email: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not _USER_ID.match(self.id):
@@ -82,6 +87,52 @@ class User:
     def describe(self) -> str:
         """``"name (id, role)"`` for messages."""
         return f"{self.name} ({self.id}, {self.role.label})"
+
+
+#: The roles whose users handle cases themselves: ``acknowledge`` without a
+#: handler appoints the acting user only when they have one of these.
+HANDLING_ROLES = frozenset({Role.HANDLER, Role.MANAGER})
+
+
+def find_user(
+    users: Mapping[str, User], text: str, *, step: str | None = None, reference: str | None = None
+) -> User | None:
+    """The user *text* names: by id, else by display name (ignoring case
+    and extra spaces); ``None`` when no user matches (a free-text name).  A
+    display name that more than one user has is an
+    :class:`InvalidInputError` naming the candidates.
+
+    >>> users = {"omar.ali": User(id="omar.ali", name="Omar Ali", role=Role.HANDLER, units=("u",))}
+    >>> find_user(users, "Omar Ali").id
+    'omar.ali'
+    >>> find_user(users, "Per Person") is None
+    True
+    """
+    text = " ".join(text.split())
+    if not text:
+        return None
+    if text in users:
+        return users[text]
+    wanted = text.casefold()
+    matches = [u for u in users.values() if " ".join(u.name.split()).casefold() == wanted]
+    if len(matches) > 1:
+        raise InvalidInputError(
+            _("flera användare heter '{name}': {candidates}; ange användar-id").format(
+                name=text, candidates=", ".join(f"{u.id} ({u.name})" for u in matches)
+            ),
+            step=step,
+            reference=reference,
+        )
+    return matches[0] if matches else None
+
+
+def handler_name(users: Mapping[str, User], handler: str | None) -> str | None:
+    """The display name of *handler*: the user's name for a user id, else
+    *handler* as it is (a free-text name)."""
+    if handler is None:
+        return None
+    user = users.get(handler)
+    return user.name if user is not None else handler
 
 
 #: The identity of scheduled jobs and scripts (``KLAGOMAL_USER=system``).
@@ -100,7 +151,8 @@ def parse_users(
     users: dict[str, User] = {}
     for index, table in enumerate(tables, 1):
         where = f"[[anvandare]] {index}"
-        reader.check_keys(table, ("id", "namn", "roll", "forvaltningar", "enheter", "skyddade"), where)
+        keys = ("id", "namn", "roll", "forvaltningar", "enheter", "skyddade", "epost")
+        reader.check_keys(table, keys, where)
         user_id = reader.optional_text(table, "id", where)
         name = reader.optional_text(table, "namn", where)
         role_text = reader.optional_text(table, "roll", where)
@@ -135,6 +187,7 @@ def parse_users(
         if not isinstance(protected, bool):
             reader.fail(_("{where}: 'skyddade' ska vara true eller false").format(where=where))
             protected = False
+        email = reader.email(table, "epost", where)
         if role is Role.DEPARTMENT_ADMIN and not lists["forvaltningar"]:
             reader.fail(
                 _("{where}: en förvaltningsadministratör måste ha 'forvaltningar'").format(where=where)
@@ -149,6 +202,7 @@ def parse_users(
                 departments=lists["forvaltningar"],
                 units=lists["enheter"],
                 sees_protected=protected,
+                email=email,
             )
         except AccessDeniedError as exc:
             reader.fail(f"{where}: {exc.reason}")

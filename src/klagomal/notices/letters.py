@@ -52,10 +52,11 @@ import jinja2
 from markupsafe import Markup, escape
 
 from klagomal.core.errors import ConfigurationError
-from klagomal.core.events import Event
+from klagomal.core.events import Acknowledged, Assigned, Event, EventData
 from klagomal.core.i18n import _
 from klagomal.core.model import Case
 from klagomal.core.organisation import Organisation, OrgUnit, UnitLevel
+from klagomal.core.users import handler_name
 from klagomal.notices.notifiers import Recipient
 from klagomal.records.redaction import Markings, Redaction
 
@@ -88,7 +89,14 @@ CITIZEN_NOTICES = (
 )
 
 #: The notices to staff, by kind.
-STAFF_NOTICES = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "paminnelse", "overskriden")
+STAFF_NOTICES = (
+    "berom_vidare",
+    "eskalering_chef",
+    "eskalering_namnd",
+    "paminnelse",
+    "overskriden",
+    "tilldelning",
+)
 
 #: The built-in template that puts a text letter into the HTML layout.
 DERIVED_HTML = "_fran_text.html"
@@ -163,6 +171,7 @@ def _subjects() -> dict[str, str]:
         "berom_vidare": _("Beröm till er, ärende {reference}"),
         "eskalering_chef": _("Ärende {reference} har lyfts till förvaltningschefen"),
         "eskalering_namnd": _("Ärende {reference} har lyfts till nämnden"),
+        "tilldelning": _("Du är handläggare för ärende {reference}"),
         "paminnelse": _("Påminnelse: {what} i ärende {reference} senast {due}"),
         "overskriden": _(
             "Tidsfristen har passerat: {what} i ärende {reference} skulle ha getts senast {due}"
@@ -367,6 +376,15 @@ class Letters:
         shown = redaction if redaction is not None else default_redaction(case, recipient)
         case = shown.case(case)
         event = shown.event(event) if event is not None else None
+        # A handler who is a user is stored by id; letters name them.
+        users = organisation.users
+        if case.handler is not None and case.handler in users:
+            case = attrs.evolve(case, handler=handler_name(users, case.handler))
+        if event is not None and isinstance(event.data, Acknowledged | Assigned):
+            user = users.get(event.data.handler)
+            if user is not None:
+                data: EventData = attrs.evolve(event.data, handler=user.name)
+                event = attrs.evolve(event, data=data)
         context: dict[str, Any] = {
             "kommun": organisation,
             "profile": organisation.profile,

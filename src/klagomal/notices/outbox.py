@@ -41,6 +41,9 @@ The status of a notice (:class:`Notice`) is one of:
     work for the handler: phone the person, or tell them at a visit;
 ``done``
     a task the handler has carried out;
+``dropped``
+    a task the handler did not carry out, dropped with a reason (kept in
+    ``last_error``) when the case was closed (``klagomal close --drop-tasks``);
 ``imported``, ``manual``
     steps imported from another system, or owed before klagomal delivered
     notices: never sent.
@@ -55,7 +58,7 @@ import attrs
 
 from klagomal.cases.lifecycle import citizen_notice
 from klagomal.core.errors import DeliveryError
-from klagomal.core.events import Escalated, Event, PraisePassedOn
+from klagomal.core.events import Assigned, Escalated, Event, PraisePassedOn
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Level
 from klagomal.core.organisation import Organisation
@@ -64,6 +67,7 @@ from klagomal.notices.notifiers import EMAIL, LETTER, TASK, Recipient
 __all__ = [
     "AUTOMATIC_KINDS",
     "CITIZEN_KINDS",
+    "DROPPED",
     "OPEN_STATUSES",
     "SENDING_LEASE",
     "STAFF_KINDS",
@@ -86,19 +90,29 @@ __all__ = [
 #: Notices to the person who gave the feedback, by the event that causes them.
 CITIZEN_KINDS = ("besked", "information", "forsening", "komplettering", "aterupptaget", "svar", "vagledning")
 #: Notices to staff caused by an event.
-STAFF_KINDS = ("berom_vidare", "eskalering_chef", "eskalering_namnd")
+STAFF_KINDS = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "tilldelning")
 
 #: Notices generated from a template alone, rather than carrying words a
 #: member of staff wrote for this case: they carry ``Auto-Submitted:
 #: auto-generated`` (RFC 3834) so that auto-responders stay quiet.
 AUTOMATIC_KINDS = frozenset(
-    {"besked", "forsening", "komplettering", "aterupptaget", "eskalering_chef", "eskalering_namnd"}
+    {
+        "besked",
+        "forsening",
+        "komplettering",
+        "aterupptaget",
+        "eskalering_chef",
+        "eskalering_namnd",
+        "tilldelning",
+    }
 )
 
 #: Statuses a handler must still act on or that may still change.
 OPEN_STATUSES = ("pending", "sending", "failed", "uncertain", "task")
 #: Every status a notice can have (each has a label, :func:`status_label`).
-STATUSES = (*OPEN_STATUSES, "sent", "done", "imported", "manual")
+STATUSES = (*OPEN_STATUSES, "sent", "done", "dropped", "imported", "manual")
+#: A task dropped with a reason when its case was closed.
+DROPPED = "dropped"
 
 #: A notice left ``sending`` for longer than this was cut off by a crash.
 SENDING_LEASE = dt.timedelta(minutes=10)
@@ -111,7 +125,8 @@ class OwedNotice:
     """A notice an event gives rise to, before it is stored.
 
     :param recipient: who it is for, unique within the event: ``person``,
-        ``chef``, ``forvaltningschef``, ``namnd`` or ``personal-1``,
+        ``chef``, ``forvaltningschef``, ``namnd``, ``handlaggare`` (the
+        handler a case was assigned to) or ``personal-1``,
         ``personal-2``, ... (the staff that praise concerns, in the order
         the handler named them).
     :param way: :data:`~klagomal.notices.notifiers.EMAIL`,
@@ -203,6 +218,7 @@ def status_label(status: str) -> str:
         "uncertain": _("osäkert om det kom fram"),
         "task": _("att göra för handläggaren"),
         "done": _("utfört"),
+        "dropped": _("struket"),
         "imported": _("importerat"),
         "manual": _("hanterat utanför klagomal"),
     }.get(status, status)
@@ -217,6 +233,7 @@ def recipient_label(recipient: str) -> str:
         "chef": _("chefen"),
         "forvaltningschef": _("förvaltningschefen"),
         "namnd": _("nämnden"),
+        "handlaggare": _("handläggaren"),
     }.get(recipient, recipient)
 
 
@@ -279,6 +296,8 @@ def owed_recipients(case: Case, event: Event, organisation: Organisation) -> lis
             owed.append(("eskalering_chef", "forvaltningschef", EMAIL))  # R20
         elif data.level is Level.NAMND:
             owed.append(("eskalering_namnd", "namnd", EMAIL))  # R21
+    elif isinstance(data, Assigned):
+        owed.append(("tilldelning", "handlaggare", EMAIL))
     return owed
 
 
@@ -355,6 +374,19 @@ def resolve_recipient(notice: Notice, case: Case, event: Event, organisation: Or
             raise _missing(
                 _("e-postadress till {name}").format(name=unit.manager),
                 _("'epost' för enheten {unit}").format(unit=case.unit),
+            )
+    elif role == "handlaggare":
+        # The handler a case was assigned to: their own address when they
+        # are a user with one ([[anvandare]] epost), else the unit's mailbox.
+        assert isinstance(event.data, Assigned)
+        user = organisation.users.get(event.data.handler)
+        name = user.name if user is not None else event.data.handler
+        address = (user.email if user is not None else None) or _unit_mailbox(organisation, case.unit)
+        recipient = Recipient("handlaggare", name, address)
+        if recipient.email is None:
+            raise _missing(
+                _("e-postadress till {name}").format(name=name),
+                _("'epost' för användaren eller enheten {unit}").format(unit=case.unit),
             )
     elif role == "forvaltningschef":
         department = organisation.departments[case.department]

@@ -25,6 +25,7 @@ import attrs
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Level
 from klagomal.core.organisation import Organisation
+from klagomal.core.users import handler_name
 from klagomal.deadlines.policies import OpenDeadline
 from klagomal.notices.letters import Letters
 from klagomal.notices.notifiers import Recipient, StaffMessage
@@ -103,8 +104,9 @@ def _breach_recipient(case: Case, organisation: Organisation) -> tuple[str, str 
     handles the case, the förvaltningschef.
     """
     if case.level is Level.ENHET and organisation.has_unit(case.unit):
+        handler = (case.handler, handler_name(organisation.users, case.handler))
         for unit in reversed(organisation.path(case.unit)):
-            if unit.manager != case.handler:
+            if unit.manager not in handler:
                 return unit.manager, unit.email
     department = organisation.departments[case.department]
     return department.head, organisation.units[department.id].email
@@ -122,7 +124,10 @@ def owed_reminder(
         unit = organisation.units.get(case.unit)
         email = unit.email if unit is not None else None
         if case.handler:
-            recipient, role = case.handler, "handlaggare"
+            # A handler who is a user: by name, at their own address if they have one.
+            user = organisation.users.get(case.handler)
+            recipient, role = (user.name if user else case.handler), "handlaggare"
+            email = (user.email if user else None) or email
         else:
             recipient, role = organisation.nearest_manager(case.unit), "chef"
     else:

@@ -108,6 +108,9 @@ class Operation(enum.StrEnum):
     """Date a step before the real date (``klagomal --today``), within the
     organisation file's bound (``[behorighet] efterregistrering_dagar``);
     the system owner without bound."""
+    ASSIGN = "tilldela"
+    """Appoint or change a case's handler (``klagomal assign``): a chef or a
+    förvaltning's administrator, on the cases in their scope."""
 
     @property
     def label(self) -> str:
@@ -134,6 +137,7 @@ _OPERATION_LABELS = {
     "granska": _("granska granskningsloggen"),
     "administrera": _("skapa och uppgradera databasen"),
     "efterregistrera": _("datera steg i efterhand"),
+    "tilldela": _("tilldela ärenden en handläggare"),
 }
 
 #: What a handler does with the cases in their scope; the other roles add to it.
@@ -161,15 +165,23 @@ PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
         Operation.DELIVER,
         Operation.REMIND,
         Operation.BACKDATE,
+        Operation.ASSIGN,
     },
-    Role.MANAGER: _CASE_WORK | {Operation.STAFF_REPORT, Operation.BACKDATE},
+    Role.MANAGER: _CASE_WORK | {Operation.STAFF_REPORT, Operation.BACKDATE, Operation.ASSIGN},
     Role.HANDLER: _CASE_WORK,
     Role.READER: frozenset({Operation.STATISTICS, Operation.REGISTER_LIST}),
 }
 
 #: Operations that concern one case and so also need the case in scope.
 CASE_OPERATIONS = frozenset(
-    {Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT, Operation.PERSON_DATA}
+    {
+        Operation.READ,
+        Operation.HANDLE,
+        Operation.SECRECY,
+        Operation.EXTRACT,
+        Operation.PERSON_DATA,
+        Operation.ASSIGN,
+    }
 )
 
 #: What a user who may not see a protected contact sees in its place.
@@ -179,19 +191,21 @@ PROTECTED_PLACEHOLDER = "[skyddade personuppgifter]"
 @attrs.frozen
 class Scope:
     """The cases a user may read: all, or those of some förvaltningar, some
-    units, or with the user as handler."""
+    units, or with the user as handler: by their id, or by their display
+    name (cases from before handlers were users)."""
 
     everything: bool = False
     departments: frozenset[str] = frozenset()
     units: frozenset[str] = frozenset()
     handler: str | None = None
+    handler_id: str | None = None
 
     def covers(self, case: Case) -> bool:
         return (
             self.everything
             or case.department in self.departments
             or case.unit in self.units
-            or (self.handler is not None and case.handler == self.handler)
+            or (case.handler is not None and case.handler in (self.handler, self.handler_id))
         )
 
 
@@ -213,9 +227,10 @@ class AccessPolicy:
             return Scope(
                 units=frozenset(unit for head in heads for unit in self.organisation.subtree(head)),
                 handler=user.name,
+                handler_id=user.id,
             )
         if user.role is Role.HANDLER:
-            return Scope(units=frozenset(user.units), handler=user.name)
+            return Scope(units=frozenset(user.units), handler=user.name, handler_id=user.id)
         return Scope()
 
     def allows(self, user: User, operation: Operation) -> bool:

@@ -73,6 +73,10 @@ class CaseQuery:
         :meth:`klagomal.core.model.Case.overdue_reason`).
     :param due: only cases whose open deadline falls within this window.
     :param handler: only cases with this handler.
+    :param states: only cases in one of these states (``open``: every state
+        but ``avslutat``).
+    :param handlers: only cases whose handler is one of these (a user's id
+        and display name).
     :param departments: only cases currently at one of these förvaltningar.
     :param received_from: only cases received on or after this day.
     :param received_to: only cases received on or before this day.
@@ -88,6 +92,8 @@ class CaseQuery:
     received_from: dt.date | None = None
     received_to: dt.date | None = None
     references: Collection[str] | None = None
+    states: Collection[CaseState] | None = None
+    handlers: Collection[str] | None = None
 
 
 class UnitOfWork(Protocol):

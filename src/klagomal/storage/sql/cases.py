@@ -127,6 +127,10 @@ class CaseStore:
             stmt = stmt.where(cases.c.state == query.state.value)
         if query.handler is not None:
             stmt = stmt.where(cases.c.handler == query.handler)
+        if query.states is not None:
+            stmt = stmt.where(cases.c.state.in_([s.value for s in query.states]))
+        if query.handlers is not None:
+            stmt = stmt.where(cases.c.handler.in_(list(query.handlers)))
         if query.departments is not None:
             stmt = stmt.where(cases.c.department.in_(list(query.departments)))
         if query.received_from is not None:
