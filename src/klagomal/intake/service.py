@@ -28,6 +28,12 @@ stored at all (and the sender's server tries again).
   sender as contact.
 * A message that cannot be read, or that the registration refuses, goes to
   the **quarantine** with the reason, for a person to look at.
+* A message from the kommun's own staff (an address in ``[intag] domaner``)
+  that **forwards** someone else's e-mail stands for that e-mail: its
+  sender is the contact (or the correspondent of a reply), its text the
+  case's text, and a note names who forwarded it and what they wrote
+  above it (:func:`forwarded`).  The message is stored under its real
+  sender, the forwarder.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.storage.base import UnitOfWork
 
-__all__ = ["IntakeOutcome", "digest_key", "kind_of", "message_key", "receive_email", "release"]
+__all__ = ["IntakeOutcome", "digest_key", "forwarded", "kind_of", "message_key", "receive_email", "release"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,246}>")
 
@@ -171,6 +177,10 @@ def receive_email(
     except MailParseError as exc:
         parsed, trouble = None, exc.reason
     first_key = message_key(raw, parsed)
+    # The message's real sender, stored with it even when a forward stands for another's e-mail.
+    real_sender = parsed.sender_address if parsed is not None else None
+    if parsed is not None:
+        parsed = forwarded(k, parsed)
 
     # What a new case would be is decided before the transaction: the
     # plugins' decisions need no database, and a refusal means quarantine.
@@ -214,7 +224,7 @@ def receive_email(
                     outcome=outcome,
                     size=len(raw),
                     raw=raw,
-                    sender=(parsed.sender_address if parsed else None),
+                    sender=real_sender,
                     subject=(parsed.subject[:400] if parsed else None),
                     reason=reason,
                     reference=reference,
@@ -371,6 +381,45 @@ def _thread(
     return k._commit(case, event, uow), event
 
 
+#: How much of the forwarder's own text a note keeps (the raw message keeps it all).
+_COMMENT_CHARS = 2000
+
+
+def forwarded(k: Klagomal, parsed: ParsedMail) -> ParsedMail:
+    """*parsed* as the e-mail it forwards, when a member of staff (an address
+    in ``[intag] domaner``) forwarded someone else's e-mail to the intake:
+    the original's sender, subject and text, with a note naming the
+    forwarder and quoting what they wrote above it.  When the original's
+    sender cannot be read, *parsed* as it is (nothing is lost) with a note
+    saying so.  Any other message is returned unchanged."""
+    original = parsed.forward
+    if original is None or not k.organisation.intake.is_kommun_address(parsed.sender_address):
+        return parsed
+    forwarder = (
+        f"{parsed.sender_name} <{parsed.sender_address}>" if parsed.sender_name else parsed.sender_address
+    )
+    if original.sender_address is None:
+        note = _(
+            "vidarebefordrat av {forwarder}, men avsändaren av det vidarebefordrade meddelandet kunde inte "
+            "hittas: meddelandet är registrerat som det kom, och kontaktuppgifterna behöver rättas för hand"
+        ).format(forwarder=forwarder)
+        return attrs.evolve(parsed, notes=(note, *parsed.notes))
+    notes = [_("vidarebefordrat av {forwarder}").format(forwarder=forwarder)]
+    if original.comment:
+        comment = original.comment
+        if len(comment) > _COMMENT_CHARS:
+            comment = comment[:_COMMENT_CHARS].rstrip() + " …"
+        notes.append(_("{forwarder} skrev: {comment}").format(forwarder=forwarder, comment=comment))
+    return attrs.evolve(
+        parsed,
+        sender_name=original.sender_name,
+        sender_address=original.sender_address,
+        subject=original.subject or parsed.subject,
+        text=original.text,
+        notes=(*notes, *parsed.notes),
+    )
+
+
 def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Registered:
     """The registration of a new case from *parsed*, with the plugins' decisions."""
     kind, note = kind_of(parsed, k.organisation.intake.kind)
@@ -453,6 +502,7 @@ def release(
             ),
             step=step,
         ) from None
+    parsed = forwarded(k, parsed)
     files = _attachments(parsed)
     if into is None and not new:
         with k._transaction() as uow:
