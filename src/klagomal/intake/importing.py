@@ -405,5 +405,7 @@ def _received(item: Any) -> tuple[ReceivedMessage, list[StoredAttachment]]:
         subject=item["subject"],
         reason=item["reason"],
         reference=item["reference"],
+        # Exports before the intake log have none.
+        source_file=None if item.get("source_file") is None else str(item["source_file"])[:1000],
     )
     return message, files

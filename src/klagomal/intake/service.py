@@ -74,7 +74,8 @@ class IntakeOutcome:
     """What became of one received message.
 
     :param outcome: ``registered``, ``reply``, ``automatic``, ``quarantined``
-        or ``duplicate`` (stored before; nothing changed).
+        or ``duplicate`` (stored before; nothing changed but a line in the
+        intake log, :mod:`klagomal.intake.log`).
     :param reference: the case it registered or was threaded into.
     :param reason: why it is in quarantine or automatic; for a new case or a
         reply, a note for the one who runs the intake (its Message-ID was
@@ -85,6 +86,8 @@ class IntakeOutcome:
     message_key: str
     reference: str | None = None
     reason: str | None = None
+    source_file: str | None = None
+    """The file the message was read from, as the caller named it (``None``: SMTP, the library)."""
 
     def describe(self) -> str:
         """One Swedish line for the person who runs the intake."""
@@ -164,12 +167,16 @@ def receive_email(
     source: str = "api",
     unit: str | None = None,
     limits: MailLimits | None = None,
+    source_file: str | None = None,
 ) -> IntakeOutcome:
     """Store one received message, exactly as received, and do with it what
     the module docstring says.  Never raises for what the message holds; a
     database failure raises (nothing is stored then, so the sender may try
-    again)."""
+    again).  *source_file* names the file the message was read from, if
+    any: it is stored with the message and shown in the intake log."""
     limits = limits or MailLimits()
+    if source_file is not None:
+        source_file = source_file[:_SOURCE_FILE_CHARS]
     now = k._utcnow()
     try:
         parsed: ParsedMail | None = parse_mail(raw, limits)
@@ -196,12 +203,14 @@ def receive_email(
         stored = uow.received(key=key, with_raw=True)
         if stored:
             if stored[0].raw == raw:
+                uow.store_duplicate(stored[0].id or 0, now, source, source_file)
                 return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
             # The same Message-ID, other bytes: whatever the sender's software
             # (or someone else) put in the header, this is a message of its own.
             key = digest_key(raw)
             again = uow.received(key=key)
             if again:
+                uow.store_duplicate(again[0].id or 0, now, source, source_file)
                 return IntakeOutcome("duplicate", key, again[0].reference, again[0].reason), None, None
             note = _(
                 "Message-ID {message_id} har tagits emot förut med annat innehåll, som meddelande {id}; "
@@ -228,6 +237,7 @@ def receive_email(
                     subject=(parsed.subject[:400] if parsed else None),
                     reason=reason,
                     reference=reference,
+                    source_file=source_file,
                 ),
                 files,
             )
@@ -272,7 +282,11 @@ def receive_email(
                 raise
     if case is not None and event is not None:
         k._after_commit(case, event)
-    return outcome
+    return attrs.evolve(outcome, source_file=source_file)
+
+
+#: The longest file name stored with a message (the column's length).
+_SOURCE_FILE_CHARS = 1000
 
 
 @attrs.frozen
@@ -559,4 +573,4 @@ def release(
 
         outcome, case, event = k._write(as_new_case)
     k._after_commit(case, event)
-    return outcome
+    return attrs.evolve(outcome, source_file=stored.source_file)

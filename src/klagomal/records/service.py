@@ -429,6 +429,7 @@ def _export_received(uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dic
             "reason": message.reason,
             "reference": message.reference,
             "size": message.size,
+            "source_file": message.source_file,
             "raw": base64.b64encode(message.raw).decode("ascii"),
             "attachments": [
                 {
