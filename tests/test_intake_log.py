@@ -113,6 +113,23 @@ def test_a_released_message_leaves_the_log(k: Klagomal) -> None:
     assert k.intake_log() == []
 
 
+def test_an_export_carries_the_log(k: Klagomal, clock: FixedClock, new_database: Callable[[], str]) -> None:
+    # Moving to another database keeps what became no case, and where it came from.
+    raw = mail("Borta.", subject="Autosvar", headers=AUTO_REPLY)
+    k.receive_email(raw, source="maildir", source_file="inkorg/cur/1:2,S")
+    clock.advance(1)
+    k.receive_email(raw, source="mbox", source_file="post.mbox#0")
+    before = k.intake_log()
+    assert [(e.outcome, e.source_file) for e in before] == [
+        ("automatic", "inkorg/cur/1:2,S"),
+        ("duplicate", "post.mbox#0"),
+    ]
+    with Klagomal(new_database(), clock=clock, load_entrypoints=False) as copy:
+        copy.init()
+        copy.import_(k.export())
+        assert copy.intake_log() == before
+
+
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 def test_reading_the_log_needs_the_right_to_read_the_quarantine(k: Klagomal, role: Role) -> None:
     # R27: the same right as 'list --quarantine' (registering feedback), denied and audited alike.

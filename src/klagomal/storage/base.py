@@ -210,6 +210,13 @@ class UnitOfWork(Protocol):
         """The arrivals that became no case, from *since* on, oldest first."""
         ...
 
+    def duplicates_of(
+        self, message_ids: Sequence[int] | None = None
+    ) -> dict[int, list[tuple[dt.datetime, str, str | None]]]:
+        """When, through what and from which file each of these messages (all:
+        ``None``) arrived again, by message id."""
+        ...
+
     def release_received(
         self,
         message_id: int,

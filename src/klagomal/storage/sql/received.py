@@ -151,6 +151,21 @@ class ReceivedStore:
             ]
         return sorted(found, key=lambda e: (e.received_at, e.message_id))
 
+    def duplicates_of(
+        self, message_ids: Sequence[int] | None = None
+    ) -> dict[int, list[tuple[dt.datetime, str, str | None]]]:
+        """When, through what and from which file each of these messages (all:
+        ``None``) arrived again, oldest first, by message id (for an export;
+        duplicates are few)."""
+        found: dict[int, list[tuple[dt.datetime, str, str | None]]] = {}
+        d = received_duplicates.c
+        query = sa.select(d.message_id, d.received_at, d.source, d.source_file).order_by(d.id)
+        if message_ids is not None:
+            query = query.where(d.message_id.in_(list(message_ids)))
+        for row in self.conn.execute(query):
+            found.setdefault(row.message_id, []).append((row.received_at, row.source, row.source_file))
+        return found
+
     def release_received(
         self,
         message_id: int,
