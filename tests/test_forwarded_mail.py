@@ -292,3 +292,20 @@ def test_the_organisation_file_checks_the_domains(tmp_path: object) -> None:
             load_organisation(org)
     org.write_text(source.replace('["exempelkommun.se"]', '["@ExempelKommun.SE", "skola.exempelkommun.se"]'))
     assert load_organisation(org).intake.domains == ("exempelkommun.se", "skola.exempelkommun.se")
+
+
+def test_a_released_forward_is_taken_in_as_the_person_s_own(k: Klagomal) -> None:
+    # The original's sender is no correspondent of the case its subject names: quarantine, then release.
+    case = k.register(
+        kind="klagomal", channel="telefon", unit="klf-kontaktcenter", text="Trasigt.", contact=None
+    )
+    held = k.receive_email(inline(GMAIL, subject=f"Fwd: Ärende {case.reference}"))
+    assert held.outcome == "quarantined"
+    [message] = k.received_messages(outcomes=["quarantined"])
+    assert message.sender == "anna.berg@exempelkommun.se"  # stored under its real sender
+    released = k.release_from_quarantine(message.id or 0, new=True)
+    new = k.get(released.reference or "")
+    assert email_of(new) == "eva.astrom@example.se"
+    assert (
+        "vidarebefordrat av Anna Berg <anna.berg@exempelkommun.se>" in k.history(new.reference)[0].data.notes
+    )
