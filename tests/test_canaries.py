@@ -193,6 +193,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "intake mbox": (["intake", "mbox", "{tmp}/mail.mbox"], reader),
     "intake release": (["intake", "release", "1"], reader),
     "intake csv": (["intake", "csv", "{tmp}/cards.csv"], reader),
+    "intake log": (["intake", "log"], reader),
     "deliver": (["deliver"], reader),
     "outbox": (["outbox", "--all"], reader),
     "remind": (["remind", "--notifier", "log"], reader),
@@ -335,6 +336,8 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
         "Content-Type: text/plain; charset=utf-8\r\n\r\nJag ringer på tisdag.\r\n"
     ).encode()
     assert k.receive_email(reply).outcome == "reply"
+    # And sends it again: a duplicate in the intake log, which names her.
+    assert k.receive_email(reply).outcome == "duplicate"
     # A case that waits for its besked, for the reminders.
     f = register(kind="klagomal", text="Ingen har hört av sig.", contact=Contact(phone="070-333 44 55"))
     # Issue 19: a secret-by-part case is assigned to a handler, who is told (tilldelning).
@@ -541,6 +544,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "inform": (lambda k, r: k.inform(r["A"], "Vi hör av oss."), reader),
     "init": (lambda k, r: k.init(), reader),
     "intake_cards": (lambda k, r: k.intake_cards(r["tmp"] + "/cards.csv"), reader),
+    "intake_log": (lambda k, r: k.intake_log(), reader),
     "letter": (lambda k, r: [k.letter(r["A"]), k.letter(r["C"])], reader),
     "lift_secrecy": (lambda k, r: k.lift_secrecy(r["C"], "Utrett."), reader),
     "mark_secret": (lambda k, r: k.mark_secret(r["B"], GROUND), reader),

@@ -59,6 +59,7 @@ _HOSTILE_KEYS = {
     "notes",
     "subject",
     "actor",
+    "source_file",
 }
 
 
@@ -216,6 +217,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("intake", "mbox"): ([], ["intake", "mbox", HOSTILE]),
     ("intake", "release"): ([], ["intake", "release", "2"]),
     ("intake", "csv"): ([], ["intake", "csv", HOSTILE]),
+    ("intake", "log"): ([], ["intake", "log"]),
     ("serve-smtp",): ([], ["serve-smtp", "--host", HOSTILE]),
     ("deliver",): ([], ["deliver"]),
     ("outbox",): ([], ["outbox", "--all"]),

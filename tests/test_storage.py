@@ -47,6 +47,7 @@ TABLES = {
     "reference_counters",
     "reminders",
     "received_messages",
+    "received_duplicates",
     "attachments",
     "audit_log",
     "audit_head",
@@ -55,11 +56,12 @@ TABLES = {
 
 #: The tables revisions after 0001 add: 0002 the reminders, 0004 the external
 #: ids, 0006 the received messages and their attachments, 0007 the audit log
-#: and the disposal log.
+#: and the disposal log, 0008 the log of duplicates.
 LATER_TABLES = {
     "reminders",
     "external_ids",
     "received_messages",
+    "received_duplicates",
     "attachments",
     "audit_log",
     "audit_head",

@@ -55,7 +55,7 @@ from klagomal.hooks.manager import (
 from klagomal.intake import bulk
 from klagomal.intake.bulk import BulkImportResult
 from klagomal.intake.importing import ImportService
-from klagomal.intake.records import ReceivedMessage, StoredAttachment
+from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
 from klagomal.notices.letters import Letter, Letters
 from klagomal.notices.outbox import DeliveryRun, Notice
 from klagomal.notices.reminders import Reminder, ReminderRun
@@ -479,15 +479,29 @@ class Klagomal:
 
     # -- intake ------------------------------------------------------------------
 
-    def receive_email(self, raw: bytes, *, source: str = "api", unit: str | None = None) -> IntakeOutcome:
+    def receive_email(
+        self, raw: bytes, *, source: str = "api", unit: str | None = None, source_file: str | None = None
+    ) -> IntakeOutcome:
         """Take one received e-mail, exactly as its bytes arrived: a new case,
         a reply in its case, an automatic message, a duplicate, or the
         quarantine (:mod:`klagomal.intake.service`).  Whatever it holds, it
-        is stored and never raises for its content."""
+        is stored and never raises for its content.  *source_file* names
+        the file it was read from, kept with it for the intake log."""
         from klagomal.intake.service import receive_email
 
         self._allowed(Operation.REGISTER)
-        return receive_email(self, raw, source=source, unit=unit)
+        return receive_email(self, raw, source=source, unit=unit, source_file=source_file)
+
+    def intake_log(
+        self, *, since: dt.date | None = None, outcomes: Sequence[str] | None = None
+    ) -> list[IntakeLogEntry]:
+        """The received messages that became no case, oldest first: automatic
+        messages, duplicates and the quarantine (:mod:`klagomal.intake.log`),
+        from *since* on, with one of *outcomes*; for those who may read the
+        quarantine, audited like it."""
+        from klagomal.intake.log import intake_log
+
+        return intake_log(self._ctx, since=since, outcomes=outcomes)
 
     def release_from_quarantine(
         self, message_id: int, *, unit: str | None = None, into: str | None = None, new: bool = False

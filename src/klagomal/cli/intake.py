@@ -5,6 +5,7 @@ a message released from the quarantine), ``serve-smtp`` and ``import-cases``
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import pathlib
 import re
@@ -18,12 +19,15 @@ from klagomal.cli.base import (
     SafeStream,
     identifier,
     integer,
+    iso_date,
+    local_time,
     open_klagomal,
     os_reason,
     print_error,
+    table_lines,
 )
 from klagomal.core.errors import AccessDeniedError
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, ngettext
 from klagomal.core.text_rules import one_line
 
 commands = CommandGroup(__name__)
@@ -135,6 +139,21 @@ def _intake_arguments(p: argparse.ArgumentParser) -> None:
         "--rejects", metavar="FIL", help=_("där felaktiga rader skrivs (standard FIL.rejected.jsonl)")
     )
     q.set_defaults(run=_cmd_intake_csv)
+    q = intake.add_parser(
+        "log",
+        help=_("mottagna meddelanden som inte blev något ärende: automatiska, dubbletter, i karantän"),
+    )
+    q.add_argument(
+        "--since", type=iso_date, metavar="DATUM", help=_("bara meddelanden mottagna från detta datum")
+    )
+    q.add_argument(
+        "--outcome",
+        choices=["automatic", "duplicate", "quarantined"],
+        action="append",
+        metavar="UTFALL",
+        help=_("bara detta utfall: automatic, duplicate eller quarantined; kan anges flera gånger"),
+    )
+    q.set_defaults(run=_cmd_intake_log)
 
 
 commands.with_subcommands(
@@ -155,7 +174,7 @@ def _cmd_intake_email(args: argparse.Namespace, out: Output) -> int:
         ) from exc
     with open_klagomal(args) as k:
         try:
-            outcome = k.receive_email(raw, source="api")
+            outcome = k.receive_email(raw, source="api", source_file=None if args.file == "-" else args.file)
         except AccessDeniedError:
             raise  # 77: trying again cannot help until someone gives the user the right
         except Exception as exc:
@@ -177,6 +196,7 @@ def _outcome_json(outcome: Any) -> dict[str, Any]:
         "message_key": outcome.message_key,
         "reference": outcome.reference,
         "reason": outcome.reason,
+        "source_file": outcome.source_file,
     }
 
 
@@ -204,13 +224,17 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: Output) -> int:
             ]
             for sub, name in found:
                 path = os.path.join(args.folder, sub, name)
+                # Where the file is once taken in: a new one is marked read, in cur/.
+                kept = path
+                if sub == "new":
+                    kept = os.path.join(args.folder, "cur", name.split(":", 1)[0] + ":2,S")
                 with open(path, "rb") as fh:
-                    outcome = k.receive_email(fh.read(), source="maildir")
+                    outcome = k.receive_email(fh.read(), source="maildir", source_file=kept)
                 outcomes.append(outcome)
                 lines.append(one_line(f"{sub}/{name}: {outcome.describe()}"))
                 if sub == "new":
                     # Stored (or known): mark it read, so a mail program shows it handled.
-                    os.rename(path, os.path.join(args.folder, "cur", name.split(":", 1)[0] + ":2,S"))
+                    os.rename(path, kept)
         else:
             if not os.path.isfile(args.folder):
                 raise InvalidInputError(
@@ -229,7 +253,10 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: Output) -> int:
                 )
             box = mailbox.mbox(args.folder, create=False)
             for key in box.iterkeys():
-                outcome = k.receive_email(box.get_bytes(key), source="mbox")
+                # The mbox and the message's number in it, from 0 as the lines below show it.
+                outcome = k.receive_email(
+                    box.get_bytes(key), source="mbox", source_file=f"{args.folder}#{key}"
+                )
                 outcomes.append(outcome)
                 lines.append(one_line(f"{key}: {outcome.describe()}"))
     counts: dict[str, int] = {}
@@ -255,6 +282,49 @@ def _cmd_intake_release(args: argparse.Namespace, out: Output) -> int:
     with open_klagomal(args) as k:
         outcome = k.release_from_quarantine(args.id, unit=args.unit, into=args.into, new=args.new)
     out.emit(_outcome_json(outcome), outcome.describe())
+    return 0
+
+
+def _cmd_intake_log(args: argparse.Namespace, out: Output) -> int:
+    with open_klagomal(args) as k:
+        found = k.intake_log(since=args.since, outcomes=args.outcome)
+        zone = k.clock.now().tzinfo
+    words = {"automatic": _("automatiskt"), "duplicate": _("dubblett"), "quarantined": _("i karantän")}
+    rows = [
+        [
+            local_time(e.received_at, zone),
+            words[e.outcome],
+            str(e.message_id),
+            e.sender or "-",
+            e.reason or "-",
+            e.source_file or e.source,
+        ]
+        for e in found
+    ]
+    lines = table_lines(rows)
+    lines.append(
+        ngettext(
+            "{n} mottaget meddelande blev inget ärende",
+            "{n} mottagna meddelanden blev inget ärende",
+            len(found),
+        ).format(n=len(found))
+    )
+    as_json = [
+        {
+            "outcome": e.outcome,
+            "received_at": e.received_at.replace(tzinfo=dt.UTC).isoformat(),
+            "message_id": e.message_id,
+            "message_key": e.message_key,
+            "sender": e.sender,
+            "subject": e.subject,
+            "reason": e.reason,
+            "reference": e.reference,
+            "source": e.source,
+            "source_file": e.source_file,
+        }
+        for e in found
+    ]
+    out.emit({"messages": as_json}, "\n".join(lines))
     return 0
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import NoReturn, Protocol
 
@@ -158,6 +159,18 @@ class IntakeSettings:
     suggestion by default, because the person decides what is a complaint
     (R2): a suggestion can still become a complaint or praise, a complaint
     can never become anything else."""
+    domains: tuple[str, ...] = ()
+    """The kommun's own mail domains (``domaner``), lowercase: a message
+    from an address in one of them (or a subdomain) that forwards someone
+    else's e-mail is a member of staff passing it on, and the forwarded
+    original's sender becomes the case's contact (:mod:`klagomal.intake.mail.forwards`)."""
+
+    def is_kommun_address(self, address: str | None) -> bool:
+        """Whether *address* is in one of :attr:`domains` or a subdomain of one."""
+        if not address or "@" not in address:
+            return False
+        domain = address.rpartition("@")[2].strip().lower().rstrip(".")
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
 
 
 @attrs.frozen
@@ -283,7 +296,7 @@ def parse_intake(table: object, reader: TableReader) -> IntakeSettings:
         return IntakeSettings()
     where = "[intag]"
     table = _table(table, where, reader)
-    reader.check_keys(table, ("enhet", "typ"), where)
+    reader.check_keys(table, ("enhet", "typ", "domaner"), where)
     kind = reader.optional_text(table, "typ", where) or "forslag"
     if kind not in ("klagomal", "forslag", "berom"):
         reader.fail(
@@ -291,7 +304,34 @@ def parse_intake(table: object, reader: TableReader) -> IntakeSettings:
                 where=where, kind=kind
             )
         )
-    return IntakeSettings(unit=reader.optional_text(table, "enhet", where), kind=kind)
+    return IntakeSettings(
+        unit=reader.optional_text(table, "enhet", where), kind=kind, domains=_domains(table, where, reader)
+    )
+
+
+_DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _domains(table: Mapping[str, object], where: str, reader: TableReader) -> tuple[str, ...]:
+    """``domaner``: a list of mail domains such as ``["exempelkommun.se"]``."""
+    value = table.get("domaner", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        reader.fail(
+            _(
+                "{where}: 'domaner' ska vara en lista med e-postdomäner, till exempel [\"exempelkommun.se\"]"
+            ).format(where=where)
+        )
+    found = []
+    for item in value:
+        domain = item.strip().lower().lstrip("@").rstrip(".")
+        if not _DOMAIN.fullmatch(domain):
+            reader.fail(
+                _(
+                    "{where}: '{value}' i 'domaner' är ingen e-postdomän (till exempel exempelkommun.se)"
+                ).format(where=where, value=item)
+            )
+        found.append(domain)
+    return tuple(dict.fromkeys(found))
 
 
 def parse_reports(table: object, reader: TableReader) -> ReportSettings:

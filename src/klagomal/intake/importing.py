@@ -70,8 +70,10 @@ class ImportService:
                 uow.restore(case, history, notices)
             for year, last in counters.items():
                 uow.raise_reference_counter(year, last)
-            for message, files in received:
-                uow.store_received(message, files)
+            for message, files, duplicates in received:
+                stored = uow.store_received(message, files)
+                for at, source, file in duplicates:
+                    uow.store_duplicate(stored, at, source, file)
             ctx.audit(uow, operation, [None], f"{len(restored)} ärenden")
         return len(restored)
 
@@ -355,16 +357,20 @@ def _given_notice(
     )
 
 
+#: When, through what and from which file a message arrived again.
+Duplicate = tuple[dt.datetime, str, str | None]
+
+
 def _imported_received(
     items: Any, references: set[str]
-) -> list[tuple[ReceivedMessage, list[StoredAttachment]]]:
+) -> list[tuple[ReceivedMessage, list[StoredAttachment], list[Duplicate]]]:
     """The received messages of an export, checked before anything is written."""
     if not isinstance(items, list):
         raise InvalidInputError(_("'received' måste vara en lista"), step="import")
     found = []
     for position, item in enumerate(items, 1):
         try:
-            message, files = _received(item)
+            message, files, duplicates = _received(item)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(
                 _("mottaget meddelande nr {n} kan inte läsas: {reason}").format(
@@ -379,11 +385,11 @@ def _imported_received(
                 ),
                 step="import",
             )
-        found.append((message, files))
+        found.append((message, files, duplicates))
     return found
 
 
-def _received(item: Any) -> tuple[ReceivedMessage, list[StoredAttachment]]:
+def _received(item: Any) -> tuple[ReceivedMessage, list[StoredAttachment], list[Duplicate]]:
     """One received message of an export, with its attachments."""
     files = [
         StoredAttachment(
@@ -405,5 +411,15 @@ def _received(item: Any) -> tuple[ReceivedMessage, list[StoredAttachment]]:
         subject=item["subject"],
         reason=item["reason"],
         reference=item["reference"],
+        # Exports before the intake log have none.
+        source_file=None if item.get("source_file") is None else str(item["source_file"])[:1000],
     )
-    return message, files
+    duplicates = [
+        (
+            dt.datetime.fromisoformat(d["received_at"]),
+            str(d["source"]),
+            None if d.get("source_file") is None else str(d["source_file"])[:1000],
+        )
+        for d in item.get("duplicates", [])  # exports before the intake log have none
+    ]
+    return message, files, duplicates

@@ -31,7 +31,11 @@ What it recognises:
   become lines; links keep their text);
 * quotes and signatures: ``>`` lines; Gmail, Apple Mail and Outlook reply
   headers in Swedish and English; ``-- `` signatures; "Skickat från min
-  iPhone" and its kin.
+  iPhone" and its kin;
+* a forwarded original (:class:`Forward`): attached as ``message/rfc822``,
+  or inline below Gmail's, Thunderbird's or Apple Mail's forward marker or
+  Outlook's "Från: … Skickat: … Till: … Ämne: …" block, with its sender,
+  its own text and the forwarder's comment; intake decides whether it counts.
 
 This module holds the public types and reads the message as a whole: it
 walks the MIME tree into text and attachments, within the limits, and
@@ -56,6 +60,7 @@ import attrs
 from klagomal.core.i18n import _
 from klagomal.intake.mail.automatic import automatic_kind
 from klagomal.intake.mail.charsets import decode_text
+from klagomal.intake.mail.forwards import address_in, find_inline_forward
 from klagomal.intake.mail.headers import (
     date_of,
     decoded_header,
@@ -70,7 +75,7 @@ from klagomal.intake.mail.quotes import FORWARD_SUBJECT, split_quoted
 from klagomal.intake.mail.references import case_references, message_ids_in
 from klagomal.intake.mail.text import looks_binary, normalise_text, unflow
 
-__all__ = ["Attachment", "MailLimits", "MailParseError", "ParsedMail", "parse_mail"]
+__all__ = ["Attachment", "Forward", "MailLimits", "MailParseError", "ParsedMail", "parse_mail"]
 
 
 # ---------------------------------------------------------------------------
@@ -115,6 +120,26 @@ class Attachment:
 
 
 @attrs.frozen
+class Forward:
+    """The original inside a message that forwards someone else's e-mail,
+    attached (``message/rfc822``) or inline below a forward marker or an
+    Outlook header block (:mod:`klagomal.intake.mail.forwards`).  Whether
+    the forward counts (it comes from the kommun's own staff) is for intake
+    to decide, not the parser."""
+
+    sender_name: str | None
+    sender_address: str | None
+    """``None`` when the original's sender cannot be read (Outlook often shows a name only)."""
+    subject: str | None
+    sent: str | None
+    """The original's date as the forward shows it."""
+    text: str
+    """The original's own text (its quotes and signature left out)."""
+    comment: str
+    """The forwarder's own lines above it, without their signature."""
+
+
+@attrs.frozen
 class ParsedMail:
     """What one incoming e-mail says, ready for intake (see :func:`parse_mail`)."""
 
@@ -130,6 +155,8 @@ class ParsedMail:
     attachments: tuple[Attachment, ...]
     automatic: str | None
     notes: tuple[str, ...]
+    forward: Forward | None = None
+    """The forwarded original, if this message forwards one."""
 
 
 class MailParseError(Exception):
@@ -186,6 +213,7 @@ class _Context:
     notes: list[str] = attrs.field(factory=list)
     binary_text: bool = False
     too_deep: bool = False
+    originals: list[tuple[int, Forward]] = attrs.field(factory=list)  # (depth, original) of message/rfc822
 
     def attach(self, filename: str | None, content_type: str, data: bytes) -> None:
         limits = self.limits
@@ -287,6 +315,20 @@ def _forward(message: email.message.Message, ctx: _Context, depth: int) -> list[
         if value:
             lines.append(f"{label}: {value}")
     body = "\n".join(lines) + ("\n\n" + text if text else "")
+    name, address = sender_of(message)
+    ctx.originals.append(
+        (
+            depth,
+            Forward(
+                sender_name=name,
+                sender_address=address,
+                subject=decoded_header(message, "Subject") or None,
+                sent=decoded_header(message, "Date") or None,
+                text=split_quoted(text[: _reading_budget(ctx.limits)], forwarded=False)[0],
+                comment="",
+            ),
+        )
+    )
     return [_Segment("forward", body, notes, unread)]
 
 
@@ -417,6 +459,7 @@ def _interpret(message: email.message.Message, limits: MailLimits) -> ParsedMail
         text = text[: limits.max_text_chars].rstrip()
     notes.extend(ctx.dropped)
     notes.extend(ctx.notes)
+    forward = _forwarded_original(ctx, own, own_text[:budget], subject, limits)
     if ctx.binary_text and not text:
         notes.append(_("en textdel innehöll binära data och kunde inte läsas som text"))
 
@@ -458,6 +501,29 @@ def _interpret(message: email.message.Message, limits: MailLimits) -> ParsedMail
         attachments=tuple(ctx.attachments),
         automatic=automatic,
         notes=tuple(dict.fromkeys(notes)),
+        forward=forward,
+    )
+
+
+def _forwarded_original(
+    ctx: _Context, own: str, own_text: str, subject: str, limits: MailLimits
+) -> Forward | None:
+    """The original this message forwards: the outermost attached one, else
+    the first inline one in the text; ``None`` if it forwards nothing."""
+    if ctx.originals:
+        _depth, original = min(ctx.originals, key=lambda item: item[0])
+        return attrs.evolve(original, text=original.text[: limits.max_text_chars].rstrip(), comment=own)
+    inline = find_inline_forward(own_text, forward_subject=bool(FORWARD_SUBJECT.match(subject)))
+    if inline is None:
+        return None
+    name, address = address_in(inline.headers["from"])
+    return Forward(
+        sender_name=name,
+        sender_address=address,
+        subject=inline.headers.get("subject") or None,
+        sent=inline.headers.get("date") or None,
+        text=split_quoted(inline.body, forwarded=False)[0][: limits.max_text_chars].rstrip(),
+        comment=split_quoted(inline.before, forwarded=False)[0],
     )
 
 

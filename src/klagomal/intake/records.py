@@ -6,13 +6,18 @@ import datetime as dt
 
 import attrs
 
-__all__ = ["OUTCOMES", "ReceivedMessage", "StoredAttachment"]
+__all__ = ["LOG_OUTCOMES", "OUTCOMES", "IntakeLogEntry", "ReceivedMessage", "StoredAttachment"]
 
 #: What became of a received message: a new case, a reply threaded into a
 #: case, a machine-made message (auto-reply, bounce) that makes no case, or
 #: the quarantine (it could not be read or registered, or it claims a case
 #: its sender is not known to; a person looks at it).
 OUTCOMES = ("registered", "reply", "automatic", "quarantined")
+
+#: What the intake log shows: the arrivals that became no case.  A
+#: ``duplicate`` is a message that arrived again with the same bytes (the
+#: table ``received_duplicates``); it changed nothing.
+LOG_OUTCOMES = ("automatic", "duplicate", "quarantined")
 
 
 @attrs.frozen
@@ -41,6 +46,9 @@ class ReceivedMessage:
     :param outcome: one of :data:`OUTCOMES`.
     :param reason: why it is in quarantine, or what made it automatic.
     :param reference: the case it registered or was threaded into.
+    :param source_file: the file it was read from (``new/1700000000.eml``
+        of a Maildir, ``synpunkter.mbox#3``, the file given to ``klagomal
+        intake email``); ``None`` for SMTP and the library.
     """
 
     message_key: str
@@ -53,4 +61,31 @@ class ReceivedMessage:
     subject: str | None = None
     reason: str | None = None
     reference: str | None = None
+    source_file: str | None = None
     id: int | None = None
+
+
+@attrs.frozen
+class IntakeLogEntry:
+    """One arrival that became no case, for ``klagomal intake log``.
+
+    :param outcome: one of :data:`LOG_OUTCOMES`.
+    :param received_at: when it arrived (a duplicate: when it arrived again).
+    :param message_id: the stored message's number (``list --quarantine``,
+        ``intake release``); for a duplicate, the number of the message it
+        repeats.
+    :param reason: why it is automatic or in quarantine; for a duplicate,
+        which message it repeats.
+    :param reference: for a duplicate, the case the first arrival became, if any.
+    """
+
+    outcome: str
+    received_at: dt.datetime
+    source: str
+    source_file: str | None
+    message_id: int
+    message_key: str
+    sender: str | None
+    subject: str | None
+    reason: str | None
+    reference: str | None = None

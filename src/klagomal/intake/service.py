@@ -28,6 +28,12 @@ stored at all (and the sender's server tries again).
   sender as contact.
 * A message that cannot be read, or that the registration refuses, goes to
   the **quarantine** with the reason, for a person to look at.
+* A message from the kommun's own staff (an address in ``[intag] domaner``)
+  that **forwards** someone else's e-mail stands for that e-mail: its
+  sender is the contact (or the correspondent of a reply), its text the
+  case's text, and a note names who forwarded it and what they wrote
+  above it (:func:`forwarded`).  The message is stored under its real
+  sender, the forwarder.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.storage.base import UnitOfWork
 
-__all__ = ["IntakeOutcome", "digest_key", "kind_of", "message_key", "receive_email", "release"]
+__all__ = ["IntakeOutcome", "digest_key", "forwarded", "kind_of", "message_key", "receive_email", "release"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,246}>")
 
@@ -68,7 +74,8 @@ class IntakeOutcome:
     """What became of one received message.
 
     :param outcome: ``registered``, ``reply``, ``automatic``, ``quarantined``
-        or ``duplicate`` (stored before; nothing changed).
+        or ``duplicate`` (stored before; nothing changed but a line in the
+        intake log, :mod:`klagomal.intake.log`).
     :param reference: the case it registered or was threaded into.
     :param reason: why it is in quarantine or automatic; for a new case or a
         reply, a note for the one who runs the intake (its Message-ID was
@@ -79,6 +86,8 @@ class IntakeOutcome:
     message_key: str
     reference: str | None = None
     reason: str | None = None
+    source_file: str | None = None
+    """The file the message was read from, as the caller named it (``None``: SMTP, the library)."""
 
     def describe(self) -> str:
         """One Swedish line for the person who runs the intake."""
@@ -158,12 +167,16 @@ def receive_email(
     source: str = "api",
     unit: str | None = None,
     limits: MailLimits | None = None,
+    source_file: str | None = None,
 ) -> IntakeOutcome:
     """Store one received message, exactly as received, and do with it what
     the module docstring says.  Never raises for what the message holds; a
     database failure raises (nothing is stored then, so the sender may try
-    again)."""
+    again).  *source_file* names the file the message was read from, if
+    any: it is stored with the message and shown in the intake log."""
     limits = limits or MailLimits()
+    if source_file is not None:
+        source_file = source_file[:_SOURCE_FILE_CHARS]
     now = k._utcnow()
     try:
         parsed: ParsedMail | None = parse_mail(raw, limits)
@@ -171,6 +184,10 @@ def receive_email(
     except MailParseError as exc:
         parsed, trouble = None, exc.reason
     first_key = message_key(raw, parsed)
+    # The message's real sender, stored with it even when a forward stands for another's e-mail.
+    real_sender = parsed.sender_address if parsed is not None else None
+    if parsed is not None:
+        parsed = forwarded(k, parsed)
 
     # What a new case would be is decided before the transaction: the
     # plugins' decisions need no database, and a refusal means quarantine.
@@ -186,12 +203,14 @@ def receive_email(
         stored = uow.received(key=key, with_raw=True)
         if stored:
             if stored[0].raw == raw:
+                uow.store_duplicate(stored[0].id or 0, now, source, source_file)
                 return IntakeOutcome("duplicate", key, stored[0].reference, stored[0].reason), None, None
             # The same Message-ID, other bytes: whatever the sender's software
             # (or someone else) put in the header, this is a message of its own.
             key = digest_key(raw)
             again = uow.received(key=key)
             if again:
+                uow.store_duplicate(again[0].id or 0, now, source, source_file)
                 return IntakeOutcome("duplicate", key, again[0].reference, again[0].reason), None, None
             note = _(
                 "Message-ID {message_id} har tagits emot förut med annat innehåll, som meddelande {id}; "
@@ -214,10 +233,11 @@ def receive_email(
                     outcome=outcome,
                     size=len(raw),
                     raw=raw,
-                    sender=(parsed.sender_address if parsed else None),
+                    sender=real_sender,
                     subject=(parsed.subject[:400] if parsed else None),
                     reason=reason,
                     reference=reference,
+                    source_file=source_file,
                 ),
                 files,
             )
@@ -262,7 +282,11 @@ def receive_email(
                 raise
     if case is not None and event is not None:
         k._after_commit(case, event)
-    return outcome
+    return attrs.evolve(outcome, source_file=source_file)
+
+
+#: The longest file name stored with a message (the column's length).
+_SOURCE_FILE_CHARS = 1000
 
 
 @attrs.frozen
@@ -371,6 +395,45 @@ def _thread(
     return k._commit(case, event, uow), event
 
 
+#: How much of the forwarder's own text a note keeps (the raw message keeps it all).
+_COMMENT_CHARS = 2000
+
+
+def forwarded(k: Klagomal, parsed: ParsedMail) -> ParsedMail:
+    """*parsed* as the e-mail it forwards, when a member of staff (an address
+    in ``[intag] domaner``) forwarded someone else's e-mail to the intake:
+    the original's sender, subject and text, with a note naming the
+    forwarder and quoting what they wrote above it.  When the original's
+    sender cannot be read, *parsed* as it is (nothing is lost) with a note
+    saying so.  Any other message is returned unchanged."""
+    original = parsed.forward
+    if original is None or not k.organisation.intake.is_kommun_address(parsed.sender_address):
+        return parsed
+    forwarder = (
+        f"{parsed.sender_name} <{parsed.sender_address}>" if parsed.sender_name else parsed.sender_address
+    )
+    if original.sender_address is None:
+        note = _(
+            "vidarebefordrat av {forwarder}, men avsändaren av det vidarebefordrade meddelandet kunde inte "
+            "hittas: meddelandet är registrerat som det kom, och kontaktuppgifterna behöver rättas för hand"
+        ).format(forwarder=forwarder)
+        return attrs.evolve(parsed, notes=(note, *parsed.notes))
+    notes = [_("vidarebefordrat av {forwarder}").format(forwarder=forwarder)]
+    if original.comment:
+        comment = original.comment
+        if len(comment) > _COMMENT_CHARS:
+            comment = comment[:_COMMENT_CHARS].rstrip() + " …"
+        notes.append(_("{forwarder} skrev: {comment}").format(forwarder=forwarder, comment=comment))
+    return attrs.evolve(
+        parsed,
+        sender_name=original.sender_name,
+        sender_address=original.sender_address,
+        subject=original.subject or parsed.subject,
+        text=original.text,
+        notes=(*notes, *parsed.notes),
+    )
+
+
 def _registration(k: Klagomal, parsed: ParsedMail, unit: str | None) -> Registered:
     """The registration of a new case from *parsed*, with the plugins' decisions."""
     kind, note = kind_of(parsed, k.organisation.intake.kind)
@@ -453,6 +516,7 @@ def release(
             ),
             step=step,
         ) from None
+    parsed = forwarded(k, parsed)
     files = _attachments(parsed)
     if into is None and not new:
         with k._transaction() as uow:
@@ -509,4 +573,4 @@ def release(
 
         outcome, case, event = k._write(as_new_case)
     k._after_commit(case, event)
-    return outcome
+    return attrs.evolve(outcome, source_file=stored.source_file)

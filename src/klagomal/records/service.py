@@ -415,8 +415,10 @@ def _export_received(uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dic
     original e-mails too.  A protected person's messages are replaced by
     a stub that says so."""
     hidden = Redaction(contact_visible=False, protected=True)
+    duplicates = uow.duplicates_of()
     for message, files in uow.iter_received():
-        if message.reference in protected:
+        secret = message.reference in protected
+        if secret:
             message = hidden.received(message)
             files = [hidden.attachment(f) for f in files]
         yield {
@@ -429,6 +431,11 @@ def _export_received(uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dic
             "reason": message.reason,
             "reference": message.reference,
             "size": message.size,
+            "source_file": None if secret else message.source_file,
+            "duplicates": [
+                {"received_at": at.isoformat(), "source": source, "source_file": None if secret else file}
+                for at, source, file in duplicates.get(message.id or 0, [])
+            ],
             "raw": base64.b64encode(message.raw).decode("ascii"),
             "attachments": [
                 {

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.core.events import Event
     from klagomal.core.model import Case, CaseState
     from klagomal.intake.bulk import ImportedCase
-    from klagomal.intake.records import ReceivedMessage, StoredAttachment
+    from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
     from klagomal.notices.outbox import Notice, OwedNotice
     from klagomal.notices.reminders import Reminder
 
@@ -204,6 +204,23 @@ class UnitOfWork(Protocol):
     def store_received(self, message: ReceivedMessage, files: Sequence[StoredAttachment] = ()) -> int:
         """Store a received message with its attachments; return its id.  A
         key stored already is an integrity error."""
+        ...
+
+    def store_duplicate(
+        self, message_id: int, received_at: dt.datetime, source: str, source_file: str | None
+    ) -> None:
+        """Note that message *message_id* arrived again (the same bytes)."""
+        ...
+
+    def intake_log(self, *, since: dt.datetime | None, outcomes: Sequence[str]) -> list[IntakeLogEntry]:
+        """The arrivals that became no case, from *since* on, oldest first."""
+        ...
+
+    def duplicates_of(
+        self, message_ids: Sequence[int] | None = None
+    ) -> dict[int, list[tuple[dt.datetime, str, str | None]]]:
+        """When, through what and from which file each of these messages (all:
+        ``None``) arrived again, by message id."""
         ...
 
     def release_received(

@@ -23,6 +23,7 @@ __all__ = [
     "external_ids",
     "metadata",
     "notices",
+    "received_duplicates",
     "received_messages",
     "reference_counters",
     "reminders",
@@ -31,7 +32,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -225,7 +226,24 @@ received_messages = sa.Table(
     sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference")),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("raw", Blob, nullable=False),
+    # The file it was read from (a Maildir entry, an mbox and its key, a
+    # file given to 'intake email'); NULL for SMTP and the library.
+    sa.Column("source_file", sa.String(1000)),
     sa.Index(None, "outcome", "received_at"),
+)
+
+# Each time a message stored already arrived again (the same bytes): a
+# duplicate changes nothing, but 'klagomal intake log' shows that it came.
+received_duplicates = sa.Table(
+    "received_duplicates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("received_messages.id"), nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("source_file", sa.String(1000)),
+    sa.Index(None, "received_at"),
+    sa.Index(None, "message_id"),
 )
 
 # Attachments of received messages, with their declared type and size; the

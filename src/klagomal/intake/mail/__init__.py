@@ -9,5 +9,6 @@ e-mail, one concept a module.  Internal: intake imports
 * :mod:`~klagomal.intake.mail.mime`: MIME parameters, attachment names;
 * :mod:`~klagomal.intake.mail.htmltext`: HTML into plain text;
 * :mod:`~klagomal.intake.mail.quotes`: quotes and signatures;
+* :mod:`~klagomal.intake.mail.forwards`: a forwarded original inline in the text;
 * :mod:`~klagomal.intake.mail.automatic`: out-of-office, bounces, lists.
 """

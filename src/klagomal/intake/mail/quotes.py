@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from klagomal.intake.mail.text import normalise_text
 
-__all__ = ["FORWARD_SUBJECT", "split_quoted"]
+__all__ = ["FORWARD_MARKER", "FORWARD_SUBJECT", "outlook_block_at", "split_quoted"]
 
 
 _QUOTE_LINE = re.compile(r"^\s{0,3}>")
@@ -57,6 +57,8 @@ _MOBILE = (
     re.compile(r"^(?:hämta|get)\s+outlook\s+(?:för|for)\s+(?:android|ios)\s*\.?$", re.IGNORECASE),
 )
 FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|vb|wg|tr|vs)\s*:", re.IGNORECASE)
+#: The line above an inline forwarded message (:mod:`klagomal.intake.mail.forwards`).
+FORWARD_MARKER = _FORWARD_MARKER
 
 
 def _outlook_block_at(lines: Sequence[str], index: int) -> bool:
@@ -67,6 +69,9 @@ def _outlook_block_at(lines: Sequence[str], index: int) -> bool:
     return any(_HEADER_SENT.match(line) for line in window[:3]) and any(
         _HEADER_TO.match(line) for line in window
     )
+
+
+outlook_block_at = _outlook_block_at
 
 
 def _attribution_at(lines: Sequence[str], hints: Sequence[bool], index: int, *, strict: bool) -> int | None:

@@ -4,15 +4,16 @@ the notices a reply answers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from klagomal.intake.records import ReceivedMessage, StoredAttachment
+from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
 from klagomal.storage.sql.rows import utc
-from klagomal.storage.tables import attachments, notices, received_messages
+from klagomal.storage.tables import attachments, notices, received_duplicates, received_messages
 
 __all__ = ["ReceivedStore"]
 
@@ -82,6 +83,88 @@ class ReceivedStore:
                     for f in files
                 ],
             )
+
+    def store_duplicate(
+        self, message_id: int, received_at: dt.datetime, source: str, source_file: str | None
+    ) -> None:
+        """Note that message *message_id* arrived again (the same bytes)."""
+        self.conn.execute(
+            sa.insert(received_duplicates),
+            {
+                "message_id": message_id,
+                "received_at": utc(received_at),
+                "source": source,
+                "source_file": source_file,
+            },
+        )
+
+    def intake_log(self, *, since: dt.datetime | None, outcomes: Sequence[str]) -> list[IntakeLogEntry]:
+        """The arrivals that became no case (``automatic``, ``quarantined``,
+        ``duplicate`` among *outcomes*) from *since* on, oldest first."""
+        m = received_messages.c
+        found: list[IntakeLogEntry] = []
+        stored = [o for o in outcomes if o != "duplicate"]
+        if stored:
+            query = sa.select(
+                m.id, m.message_key, m.received_at, m.source, m.source_file, m.sender, m.subject,
+                m.outcome, m.reason, m.reference,
+            ).where(m.outcome.in_(stored))  # fmt: skip
+            if since is not None:
+                query = query.where(m.received_at >= utc(since))
+            found += [
+                IntakeLogEntry(
+                    outcome=row.outcome,
+                    received_at=row.received_at,
+                    source=row.source,
+                    source_file=row.source_file,
+                    message_id=row.id,
+                    message_key=row.message_key,
+                    sender=row.sender,
+                    subject=row.subject,
+                    reason=row.reason,
+                    reference=row.reference,
+                )
+                for row in self.conn.execute(query)
+            ]
+        if "duplicate" in outcomes:
+            d = received_duplicates.c
+            again = sa.select(
+                d.received_at, d.source, d.source_file, m.id, m.message_key, m.sender, m.subject, m.reference,
+                m.outcome,
+            ).join_from(received_duplicates, received_messages, d.message_id == m.id)  # fmt: skip
+            if since is not None:
+                again = again.where(d.received_at >= utc(since))
+            found += [
+                IntakeLogEntry(
+                    outcome="duplicate",
+                    received_at=row.received_at,
+                    source=row.source,
+                    source_file=row.source_file,
+                    message_id=row.id,
+                    message_key=row.message_key,
+                    sender=row.sender,
+                    subject=row.subject,
+                    reason=row.outcome,  # the service words it
+                    reference=row.reference,
+                )
+                for row in self.conn.execute(again)
+            ]
+        return sorted(found, key=lambda e: (e.received_at, e.message_id))
+
+    def duplicates_of(
+        self, message_ids: Sequence[int] | None = None
+    ) -> dict[int, list[tuple[dt.datetime, str, str | None]]]:
+        """When, through what and from which file each of these messages (all:
+        ``None``) arrived again, oldest first, by message id (for an export;
+        duplicates are few)."""
+        found: dict[int, list[tuple[dt.datetime, str, str | None]]] = {}
+        d = received_duplicates.c
+        query = sa.select(d.message_id, d.received_at, d.source, d.source_file).order_by(d.id)
+        if message_ids is not None:
+            query = query.where(d.message_id.in_(list(message_ids)))
+        for row in self.conn.execute(query):
+            found.setdefault(row.message_id, []).append((row.received_at, row.source, row.source_file))
+        return found
 
     def release_received(
         self,
