@@ -154,6 +154,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     ),
     "show": (["show", "{A}"], reader),
     "list": (["list"], reader),
+    "search": (["search", "KANARIE"], reader),
     "forward": (["forward", "{A}", "--to", "soc-aldre-solgarden"], reader),
     "acknowledge": (["acknowledge", "{A}", "--handler", "Omar Ali"], reader),
     "inform": (["inform", "{A}", "--text", "Vi hör av oss."], reader),
@@ -204,6 +205,9 @@ CLI_MORE: list[tuple[list[str], Callable[[str], frozenset[str]]]] = [
     (["show", "{D}"], reader),
     (["show", "{E}"], reader),
     (["list", "--quarantine"], reader),
+    (["search", "Kanarie Skyddad"], reader),
+    (["search", "skyddad.kanarie@example.se", "--limit", "5"], reader),
+    (["search", "hemlig"], reader),
     (["letter", "{C}"], reader),
     (["export", "--with-protected"], reader),
     (["extract", "{B}"], leaving),
@@ -569,6 +573,10 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "resolve_at_once": (lambda k, r: k.resolve_at_once(r["F"], "Löst.", "Omar Ali"), reader),
     "resume": (lambda k, r: k.resume(r["C"]), reader),
     "run_disposal": (lambda k, r: k.run_disposal(dry_run=True), reader),
+    "search": (
+        lambda k, r: [k.search(word) for word in ("KANARIE", "Kanarie Skyddad", "skyddad.kanarie", "hemlig")],
+        reader,
+    ),
     "with_lock_wait": (lambda k, r: k.with_lock_wait(5).get(r["A"]), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }

@@ -104,6 +104,9 @@ class Operation(enum.StrEnum):
     """Read and verify the audit log."""
     ADMINISTER = "administrera"
     """Create or upgrade the database schema (``klagomal init``)."""
+    SEARCH = "soka"
+    """Search the cases' texts, names and addresses; only the cases and
+    the parts of them the user may read are matched."""
     BACKDATE = "efterregistrera"
     """Date a step before the real date (``klagomal --today``), within the
     organisation file's bound (``[behorighet] efterregistrering_dagar``);
@@ -134,6 +137,7 @@ _OPERATION_LABELS = {
     "granska": _("granska granskningsloggen"),
     "administrera": _("skapa och uppgradera databasen"),
     "efterregistrera": _("datera steg i efterhand"),
+    "soka": _("söka bland ärenden"),
 }
 
 #: What a handler does with the cases in their scope; the other roles add to it.
@@ -147,6 +151,7 @@ _CASE_WORK = frozenset(
         Operation.STATISTICS,
         Operation.REGISTER_LIST,
         Operation.EXTRACT,
+        Operation.SEARCH,
     }
 )
 
