@@ -33,6 +33,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 
 from klagomal.cases.search import words
+from klagomal.core.errors import ConfigurationError
 from klagomal.core.events import (
     TEXT_FIELDS,
     Acknowledged,
@@ -43,6 +44,7 @@ from klagomal.core.events import (
     Registered,
     Resumed,
 )
+from klagomal.core.i18n import _
 from klagomal.core.model import Case, Contact
 from klagomal.records.redaction import Markings
 from klagomal.storage.base import SearchHit, SearchQuery
@@ -65,6 +67,9 @@ FULLTEXT_NAMES = ("search_fts", "tsv", "ix_search_documents_body", "ix_search_do
 
 #: The shortest word MariaDB's FULLTEXT index holds (``innodb_ft_min_token_size``).
 MARIADB_MIN_WORD = 3
+
+#: How many of the newest matching rows in a user's scope are ranked.
+SEARCH_WINDOW = 1000
 
 #: Steps that change no text, contact or secrecy marking: no rewrite of the index.
 _UNCHANGED = (Acknowledged, Resumed, Closed)
@@ -188,37 +193,55 @@ class SearchStore:
             conditions.append(sa.or_(*scope))
         if query.unit is not None:
             conditions.append(cases.c.unit == query.unit)
-        rank: sa.ColumnElement[Any]
-        source: sa.FromClause
+        # The newest rows that match, in the user's scope, are found by
+        # walking the match backwards by id (no ranking, so it stops early),
+        # and only those are ranked: a common word then costs what a rare
+        # one does, at any size of the database.
+        source: sa.FromClause = search_documents
+        if not query.everything or query.unit is not None:
+            source = source.join(cases, cases.c.reference == d.reference)
+        columns: list[sa.ColumnElement[Any]] = [d.reference, d.protected, d.secret]
         if dialect == "sqlite":
             fts = sa.table("search_fts", sa.column("rowid"))
             # Quoted words: nothing of the input is FTS5 syntax; * matches a word's beginning.
             match = " ".join(f'"{w}"*' for w in searched)
-            rank = sa.func.bm25(sa.literal_column("search_fts"))
-            source = search_documents.join(fts, fts.c.rowid == d.id)
             conditions.append(sa.literal_column("search_fts").op("MATCH")(match))
-            order = rank.asc()
+            newest = (
+                sa.select(*columns, sa.func.bm25(sa.literal_column("search_fts")).label("score"))
+                .select_from(fts.join(source, fts.c.rowid == d.id))
+                .order_by(fts.c.rowid.desc())
+            )
         elif dialect == "postgresql":
             # The words alone, each as a prefix of a Swedish lexeme.
             tsquery = sa.func.to_tsquery(
                 sa.literal_column("'swedish'::regconfig"), " & ".join(f"{w}:*" for w in searched)
             )
             tsv: sa.ColumnElement[Any] = sa.literal_column("search_documents.tsv")
-            rank = sa.func.ts_rank(tsv, tsquery)
-            source = search_documents
             conditions.append(tsv.op("@@")(tsquery))
+            newest = sa.select(*columns, tsv.label("tsv")).select_from(source).order_by(d.id.desc())
+        elif dialect in ("mysql", "mariadb"):
+            # Every word required, each as a word's beginning.
+            score = mysql.match(d.body, against=" ".join(f"+{w}*" for w in searched)).in_boolean_mode()
+            conditions.append(score > 0)
+            newest = sa.select(*columns, score.label("score")).select_from(source).order_by(d.id.desc())
+        else:
+            raise ConfigurationError(
+                _("sökning finns bara på SQLite, PostgreSQL och MariaDB, inte på {dialect}").format(
+                    dialect=dialect
+                )
+            )
+        window = newest.where(*conditions).limit(SEARCH_WINDOW).subquery("newest")
+        rank: sa.ColumnElement[Any]
+        if dialect == "sqlite":
+            rank, order = window.c.score, window.c.score.asc()  # bm25: lower is better
+        elif dialect == "postgresql":
+            rank = sa.func.ts_rank(window.c.tsv, tsquery)
             order = rank.desc()
         else:
-            # Every word required, each as a word's beginning.
-            rank = mysql.match(d.body, against=" ".join(f"+{w}*" for w in searched)).in_boolean_mode()
-            source = search_documents
-            conditions.append(rank > 0)
-            order = rank.desc()
+            rank, order = window.c.score, window.c.score.desc()
         stmt = (
-            sa.select(d.reference, d.protected, d.secret, rank.label("rank"))
-            .select_from(source.join(cases, cases.c.reference == d.reference))
-            .where(*conditions)
-            .order_by(order, d.reference.desc())
+            sa.select(window.c.reference, window.c.protected, window.c.secret, rank.label("rank"))
+            .order_by(order, window.c.reference.desc())
             .limit(query.limit)
             .offset(query.offset)
         )
