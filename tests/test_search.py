@@ -98,6 +98,21 @@ def test_the_best_match_comes_first_and_the_limit_holds(k: Klagomal) -> None:
         k.search("buller", limit=0)
 
 
+def test_many_matches_rank_the_newest_in_scope(k: Klagomal, monkeypatch: Any) -> None:
+    # Ranking every match of a common word costs time in proportion to the
+    # matches; the newest SEARCH_WINDOW matches in scope are ranked instead.
+    from klagomal.storage.sql import search as index
+
+    old_strong = register(k, "Buller buller buller buller.")
+    newer = [register(k, f"Buller och {word}.") for word in ("damm", "lukt")]
+    outside = register(k, "Buller buller buller buller buller.", unit=OTHER_UNIT)
+    monkeypatch.setattr(index, "SEARCH_WINDOW", 2)
+    assert set(refs(k.search("buller"))) == {newer[1], outside}
+    assert set(refs(k.as_user("omar.ali").search("buller"))) == set(newer)  # the newest in *their* scope
+    monkeypatch.setattr(index, "SEARCH_WINDOW", 1000)
+    assert refs(k.search("buller"))[:2] == [outside, old_strong]
+
+
 def test_unit_narrows_the_search(k: Klagomal) -> None:
     here = register(k, "Trasig lampa i trapphuset.")
     there = register(k, "Trasig gunga på gården.", unit=OTHER_UNIT)
