@@ -166,6 +166,30 @@ class SearchStore:
 
     conn: Connection
 
+    def _postgresql_rows(self, stmt: sa.Select[Any], matching: sa.Select[Any]) -> list[Any]:
+        """*stmt*'s rows, planned knowing whether the words are rare.
+
+        *Backend-specific:* PostgreSQL cannot estimate a prefix query
+        (``word:*``) from its statistics, and for a word in no case it
+        walked the primary key backwards through every row looking for the
+        newest match (426 ms at a million cases).  The GIN index is asked
+        first, by a bitmap scan only, whether the words match more rows
+        than the window; when they do not, the search itself is planned
+        with bitmap scans only, which start from the index."""
+        conn = self.conn
+        scans = ("enable_seqscan", "enable_indexscan")
+        for setting in scans:
+            conn.exec_driver_sql(f"SET LOCAL {setting} = off")
+        try:
+            probe = sa.select(sa.func.count()).select_from(matching.limit(SEARCH_WINDOW + 1).subquery())
+            if conn.execute(probe).scalar_one() > SEARCH_WINDOW:
+                for setting in scans:
+                    conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+            return list(conn.execute(stmt).all())
+        finally:
+            for setting in scans:
+                conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The best rows matching every word of *query*, best first."""
         dialect = self.conn.dialect.name
@@ -250,7 +274,11 @@ class SearchStore:
             .limit(query.limit)
             .offset(query.offset)
         )
-        rows = self.conn.execute(stmt).all()
+        rows: Sequence[Any]
+        if dialect == "postgresql":
+            rows = self._postgresql_rows(stmt, sa.select(d.id).where(conditions[-1]))
+        else:
+            rows = self.conn.execute(stmt).all()
         return [
             SearchHit(
                 reference=row.reference,
