@@ -83,6 +83,7 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     Operation.DISPOSE: lambda k, ref: k.run_disposal(dry_run=True),
     Operation.AUDIT: lambda k, ref: k.audit_verify(),
     Operation.ADMINISTER: lambda k, ref: k.init(),
+    Operation.SEARCH: lambda k, ref: k.search("kom"),
     Operation.BACKDATE: lambda k, ref: _backdated(k).describe(ref, f"Synpunkt nummer {next(_counter)}"),
     Operation.ASSIGN: lambda k, ref: k.assign(ref, "omar.ali"),
 }

@@ -181,6 +181,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("register",): ([], [*REGISTER[:-1], HOSTILE, "--text", "Hej", "--name", "Eva"]),
     ("show",): ([], ["show", "2026-00001"]),
     ("list",): ([], ["list"]),
+    ("search",): ([], ["search", "hej"]),
     ("forward",): ([], ["forward", "2026-00001", "--to", HOSTILE]),
     ("acknowledge",): ([], ["acknowledge", HOSTILE, "--handler", HOSTILE]),
     ("assign",): ([], ["assign", "2026-00001", "--handler", HOSTILE]),

@@ -34,7 +34,7 @@ from klagomal import (
 from klagomal.cases import lifecycle as lc
 from klagomal.core.events import Informed
 from klagomal.storage import migrate, tables
-from klagomal.storage.sql import SqlStorage
+from klagomal.storage.sql import SqlStorage, search
 
 RESPOND_BY = dt.date(2026, 3, 27)
 TABLES = {
@@ -52,11 +52,12 @@ TABLES = {
     "audit_log",
     "audit_head",
     "disposals",
+    "search_documents",
 }
 
 #: The tables revisions after 0001 add: 0002 the reminders, 0004 the external
 #: ids, 0006 the received messages and their attachments, 0007 the audit log
-#: and the disposal log, 0008 the log of duplicates.
+#: and the disposal log, 0008 the log of duplicates, 0009 the search index.
 LATER_TABLES = {
     "reminders",
     "external_ids",
@@ -66,6 +67,7 @@ LATER_TABLES = {
     "audit_log",
     "audit_head",
     "disposals",
+    "search_documents",
 }
 
 
@@ -82,8 +84,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def _table_names(k: Klagomal) -> set[str]:
+    # Without the full-text engine's own tables (SQLite's FTS5 and its shadow tables).
     with k.storage.engine.connect() as conn:
-        return set(sa.inspect(conn).get_table_names())
+        return {name for name in sa.inspect(conn).get_table_names() if search.include_name(name, "table", {})}
 
 
 def _snapshot(k: Klagomal, ref: str) -> tuple[object, ...]:
@@ -185,7 +188,9 @@ def test_upgrading_a_0001_database_keeps_every_case(
 
 def test_migrated_schema_equals_metadata(k: Klagomal) -> None:
     with k.storage.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": search.include_name}
+        )
         assert compare_metadata(context, tables.metadata) == []
 
 
@@ -196,7 +201,9 @@ def test_compare_metadata_would_notice_a_difference(k: Klagomal) -> None:
         table.to_metadata(extra)
     sa.Table("cases", extra, sa.Column("extra", sa.Integer), extend_existing=True)
     with k.storage.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), extra)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"include_name": search.include_name}), extra
+        )
     assert [d[0] for d in diff] == ["add_column"]
 
 

@@ -69,6 +69,7 @@ from klagomal.reports.service import ReportService
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 
 if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.cases.search import Found
     from klagomal.intake.service import IntakeOutcome
     from klagomal.records.public_records import PublicExtract, RegisterEntry
 
@@ -838,6 +839,21 @@ class Klagomal:
             handler=handler,
             manager=manager,
         )
+
+    def search(self, text: str, *, limit: int = 20, unit: str | None = None) -> list[Found]:
+        """The cases whose reference, texts, names or e-mail addresses hold
+        every word of *text*, best first, as the acting user may see them:
+        only cases they may read, and never through a part hidden from them
+        (a protected person's identity, a text withheld as secret).  The
+        search is audited like a worklist (R27).
+
+        :param text: words; quotes, ``*``, ``OR`` or ``-`` are no syntax.
+        :param limit: at most this many cases (1–500).
+        :param unit: only cases at this unit.
+        """
+        from klagomal.cases.search import search
+
+        return search(self._ctx, text, limit=limit, unit=unit)
 
     def open_deadline(self, case: Case) -> OpenDeadline | None:
         """The deadline *case* waits for today, with the working days left."""

@@ -69,6 +69,7 @@ COMMANDS: dict[str, str] = {
     "register": "cases",
     "show": "cases",
     "list": "cases",
+    "search": "cases",
     "forward": "cases",
     "acknowledge": "cases",
     "assign": "cases",

@@ -104,6 +104,9 @@ class Operation(enum.StrEnum):
     """Read and verify the audit log."""
     ADMINISTER = "administrera"
     """Create or upgrade the database schema (``klagomal init``)."""
+    SEARCH = "soka"
+    """Search the cases' texts, names and addresses; only the cases and
+    the parts of them the user may read are matched."""
     BACKDATE = "efterregistrera"
     """Date a step before the real date (``klagomal --today``), within the
     organisation file's bound (``[behorighet] efterregistrering_dagar``);
@@ -138,6 +141,7 @@ _OPERATION_LABELS = {
     "administrera": _("skapa och uppgradera databasen"),
     "efterregistrera": _("datera steg i efterhand"),
     "tilldela": _("tilldela ärenden en handläggare"),
+    "soka": _("söka bland ärenden"),
 }
 
 #: What a handler does with the cases in their scope; the other roles add to it.
@@ -151,6 +155,7 @@ _CASE_WORK = frozenset(
         Operation.STATISTICS,
         Operation.REGISTER_LIST,
         Operation.EXTRACT,
+        Operation.SEARCH,
     }
 )
 

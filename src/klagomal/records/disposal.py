@@ -535,7 +535,7 @@ def redact_case(
     Raises :class:`CaseNotFoundError` for an unknown reference.
     """
     from klagomal.cases.lifecycle import replay
-    from klagomal.storage.sql import SqlUnitOfWork
+    from klagomal.storage.sql import SqlUnitOfWork, search
 
     name_marker = name_marker if name_marker is not None else _("[gallrad]")
     locked = conn.execute(
@@ -604,6 +604,8 @@ def redact_case(
         values = SqlUnitOfWork._case_row(case)
         del values["reference"]
         conn.execute(sa.update(cases).where(cases.c.reference == reference).values(values))
+        # A removed text or contact must not stay findable.
+        search.index_case(conn, case, rewritten)
 
     n_messages = n_attachments = n_notices = 0
     if contact or texts:

@@ -36,6 +36,8 @@ __all__ = [
     "CaseQuery",
     "DueWindow",
     "MigrationBranch",
+    "SearchHit",
+    "SearchQuery",
     "Storage",
     "StorageBackend",
     "UnitOfWork",
@@ -94,6 +96,43 @@ class CaseQuery:
     references: Collection[str] | None = None
     states: Collection[CaseState] | None = None
     handlers: Collection[str] | None = None
+
+
+@attrs.frozen
+class SearchQuery:
+    """A full-text search (:mod:`klagomal.cases.search`): cases whose index
+    row holds every word, within the user's scope, best first.
+
+    :param words: lower-case words (:func:`klagomal.storage.sql.search.words`).
+    :param limit: at most this many rows; :param offset: after skipping these.
+    :param everything: every case is in scope; else the cases of
+        *departments*, *units* or with *handler* as handler.
+    :param unit: only cases at this unit.
+    :param protected: whether rows with a protected person's identity may match.
+    :param secret: whether rows with texts marked secret may match.
+    """
+
+    words: tuple[str, ...]
+    limit: int
+    offset: int = 0
+    everything: bool = False
+    departments: frozenset[str] = frozenset()
+    units: frozenset[str] = frozenset()
+    handler: str | None = None
+    unit: str | None = None
+    protected: bool = False
+    secret: bool = False
+
+
+@attrs.frozen
+class SearchHit:
+    """One index row that matched: which case, which view of it (whether it
+    holds a protected identity, secret texts) and how well (higher is better)."""
+
+    reference: str
+    protected: bool
+    secret: bool
+    rank: float
 
 
 class UnitOfWork(Protocol):
@@ -277,6 +316,10 @@ class UnitOfWork(Protocol):
 
     def update_reminder(self, reminder: Reminder) -> None:
         """Store the new status, attempts, error and time of a stored reminder."""
+        ...
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """The index rows matching *query*, best first (the search index)."""
         ...
 
 

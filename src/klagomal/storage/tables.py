@@ -27,12 +27,13 @@ __all__ = [
     "received_messages",
     "reference_counters",
     "reminders",
+    "search_documents",
 ]
 
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -311,5 +312,27 @@ disposals = sa.Table(
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("user_id", sa.String(200), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
+    sa.Index(None, "reference"),
+)
+
+# The search index (klagomal.cases.search): the words of a case, one row per
+# view of it.  A case has one row; a case whose person has skyddade
+# personuppgifter, or with texts marked secret, has one row for each way a
+# reader may see it (with and without the protected identity, with and
+# without the secret texts), flagged, so that a search matches only what its
+# user may see.  ``body`` holds the reference, texts, names and e-mail
+# addresses as lower-case words.  Each database indexes it with its own
+# full-text engine, made by migration 0009 (not by this metadata): an FTS5
+# table kept by triggers on SQLite, a ``tsvector`` column with a GIN index
+# on PostgreSQL, a FULLTEXT index on MariaDB.  Written in the transaction
+# of each event (klagomal.storage.sql.search).
+search_documents = sa.Table(
+    "search_documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("protected", sa.Boolean, nullable=False),
+    sa.Column("secret", sa.Boolean, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
     sa.Index(None, "reference"),
 )

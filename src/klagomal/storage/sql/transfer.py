@@ -17,6 +17,7 @@ from klagomal.core.i18n import _
 from klagomal.core.model import Case
 from klagomal.intake.bulk import ImportedCase
 from klagomal.notices.outbox import Notice
+from klagomal.storage.sql import search
 from klagomal.storage.sql.cases import INSERT_CASE, INSERT_EVENT, INSERT_NOTICE, CaseStore
 from klagomal.storage.sql.rows import notice_from_row, notice_row, rows_of, utc
 from klagomal.storage.tables import case_dimensions, cases, events, external_ids, notices, reference_counters
@@ -127,6 +128,9 @@ class TransferStore(CaseStore):
         self.conn.execute(INSERT_EVENT, event_rows)
         if notice_rows:
             self.conn.execute(INSERT_NOTICE, notice_rows)
+        search.insert_documents(
+            self.conn, ((ref, item.case, item.events) for ref, item in zip(references, batch, strict=True))
+        )
         return references
 
     def raise_reference_counter(self, year: int, last: int) -> None:
@@ -180,6 +184,7 @@ class TransferStore(CaseStore):
         self._insert_external_id(history[0])
         for event in history:
             self._insert_event(event, ())
+        search.index_case(self.conn, case, history)
         if notices_owed:
             self.conn.execute(
                 sa.insert(notices),
