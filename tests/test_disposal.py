@@ -631,13 +631,14 @@ def test_pseudonymisation_leaves_no_trace_of_the_person(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the file notifier writes its letters here
     clock.set(dt.date(2024, 4, 8))
-    outcome = k.receive_email(
-        mail(
-            f"Hej! Snöröjningen vid skolan är dålig. Ring mig på {PHONE}.\n\nMvh {NAME}",
-            subject=f"Klagomål från {NAME}",
-            attachment=("karin-lindqvist-foto.pdf", b"%PDF-1.4 KARINS BILD"),
-        )
+    first = mail(
+        f"Hej! Snöröjningen vid skolan är dålig. Ring mig på {PHONE}.\n\nMvh {NAME}",
+        subject=f"Klagomål från {NAME}",
+        attachment=("karin-lindqvist-foto.pdf", b"%PDF-1.4 KARINS BILD"),
     )
+    # The files it was read from name her too, and a copy of it came twice (the intake log).
+    outcome = k.receive_email(first, source_file="/var/mail/inkorg/karin-lindqvist-1.eml")
+    assert k.receive_email(first, source_file="/var/mail/inkorg/karin-lindqvist-2.eml").outcome == "duplicate"
     by_mail = outcome.reference or ""
     k.forward(by_mail, "sbf-gatapark-gata")
     k.acknowledge(by_mail, "Hanna Holm")

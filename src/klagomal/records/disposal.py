@@ -26,8 +26,9 @@ The actions (:class:`Action`)
     skyddade personuppgifter stays.  The contact never becomes ``None``,
     because a case without a contact is an anonymous case, and the reports'
     anonymous share must not change.  The sender of every reply in the case,
-    the sender and subject of its received messages and the file names of
-    their attachments are replaced too.  In the texts, which stay, the
+    the sender and subject of its received messages, the files they were
+    read from (also of their duplicates) and the file names of their
+    attachments are replaced too.  In the texts, which stay, the
     contact's own name, e-mail address, phone number, postal address and
     personnummer (in its usual spellings) are replaced wherever they occur
     as words, and so is anything that looks like contact data of anyone: a
@@ -117,7 +118,15 @@ from klagomal.core.events import (
 )
 from klagomal.core.i18n import _
 from klagomal.core.model import CaseState, Contact, Kind
-from klagomal.storage.tables import attachments, cases, disposals, events, notices, received_messages
+from klagomal.storage.tables import (
+    attachments,
+    cases,
+    disposals,
+    events,
+    notices,
+    received_duplicates,
+    received_messages,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from cattrs import Converter
@@ -619,7 +628,17 @@ def redact_case(
                     sender=sa.case((received_messages.c.sender.is_(None), None), else_=short),
                     subject=sa.case((received_messages.c.subject.is_(None), None), else_=name_marker[:400]),
                     reason=sa.case((received_messages.c.reason.is_(None), None), else_=name_marker),
+                    # The file a message was read from may be named after the person.
+                    source_file=sa.case((received_messages.c.source_file.is_(None), None), else_=name_marker),
                 )
+            )
+            conn.execute(
+                sa.update(received_duplicates)
+                .where(
+                    received_duplicates.c.message_id == message.id,
+                    received_duplicates.c.source_file.is_not(None),
+                )
+                .values(source_file=name_marker)
             )
         n_messages = len(messages)
         n_attachments = conn.execute(
