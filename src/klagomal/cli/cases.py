@@ -68,7 +68,10 @@ def _register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--unit",
         metavar="ENHET",
-        help=_("enhetens id (se 'klagomal units'); utan den avgör en insticksmodul vart ärendet ska"),
+        help=_(
+            "enhetens id (se 'klagomal units'); utan den avgör en insticksmodul, "
+            "annars din enhet om du har en enda"
+        ),
     )
     p.add_argument("--text", required=True, metavar="TEXT", help=_("personens egna ord"))
     p.add_argument(

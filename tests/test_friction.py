@@ -1,0 +1,262 @@
+"""Friction found on the way (issue 19, item 10): what a member of staff
+reads is in their words, and the defaults spare them options they cannot
+get wrong.
+
+* no internal id (``lasa``, ``list``, ``handlaggning``) in a message: every
+  operation, step and state is enumerated from the code;
+* a denial without a user names ``--user`` and ``KLAGOMAL_USER``, in
+  Swedish only, and is still written to the audit log (R27).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import START, register_case
+from klagomal import FixedClock, Klagomal
+from klagomal.core.errors import (
+    AccessDeniedError,
+    CaseNotFoundError,
+    ConflictError,
+    InvalidInputError,
+    InvalidStepError,
+    NoUnitError,
+    NoUserError,
+)
+from klagomal.core.events import EVENT_TYPES
+from klagomal.core.model import CaseState, Route
+from klagomal.core.organisation import default_organisation, load_organisation
+from klagomal.core.steps import STEP_LABELS, step_label
+from klagomal.records.access import AccessPolicy, Operation
+from klagomal.records.audit import DENIED
+from klagomal.testing import instance, plugin
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "klagomal"
+
+#: Calls whose first string arguments are step ids.
+_STEP_CALLS = {"step", "business_day", "naming", "_refuse", "CaseNotFoundError", "InvalidStepError"}
+
+
+def step_ids_in_the_code() -> set[str]:
+    """Every step id the source passes to an error or a step: ``step=``
+    keywords, ``step = ...`` assignments, parameter defaults named ``step``,
+    and the first string argument of the calls that take one."""
+    found: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            values: list[ast.expr] = []
+            is_step_keyword = isinstance(node, ast.keyword) and node.arg == "step"
+            is_step_assignment = isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in ("step", "_STEP") for t in node.targets
+            )
+            if is_step_keyword or is_step_assignment:
+                values.append(node.value)  # type: ignore[union-attr]
+            elif isinstance(node, ast.Call):
+                name = (
+                    node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                )
+                if name in _STEP_CALLS:
+                    values += node.args[:3]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = node.args
+                positional = a.posonlyargs + a.args
+                pairs = list(zip(positional[len(positional) - len(a.defaults) :], a.defaults, strict=True))
+                pairs += [
+                    (arg, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None
+                ]
+                values += [d for arg, d in pairs if arg.arg == "step"]
+            for value in values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    found.add(value.value)
+    # A message template (a CLI step's output) is no step id.
+    return {s for s in found if "{" not in s and not s[:1].isupper() and len(s) < 30}
+
+
+def test_the_scan_finds_the_steps_it_should() -> None:
+    # The scan itself must find the routine's steps, or the next test proves nothing.
+    found = step_ids_in_the_code()
+    assert {"register", "forward", "acknowledge", "answer", "close", "list", "report", "import"} <= found
+
+
+@pytest.mark.parametrize("step", sorted(step_ids_in_the_code() | set(EVENT_TYPES)))
+def test_every_step_has_a_swedish_label_and_no_message_shows_its_id(step: str) -> None:
+    assert step in STEP_LABELS, f"add {step!r} to klagomal.core.steps.STEP_LABELS"
+    label = step_label(step)
+    messages = [
+        str(InvalidInputError("skäl", step=step)),
+        str(InvalidInputError("skäl", step=step, reference="2026-00001")),
+        str(CaseNotFoundError("2026-00001", step)),
+        str(ConflictError("2026-00001", step=step)),
+        *(str(InvalidStepError("2026-00001", state.value, step, "skäl")) for state in CaseState),
+    ]
+    for message in messages:
+        assert label in message, message
+        if label != step:
+            assert f"'{step}'" not in message, message
+
+
+@pytest.mark.parametrize("state", list(CaseState))
+def test_a_refused_step_names_the_state_as_staff_read_it(state: CaseState) -> None:
+    message = str(InvalidStepError("2026-00001", state.value, "answer", "skäl"))
+    assert f"(status {state.label.lower()})" in message
+    assert "handlaggning" not in message
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_every_denial_names_the_operation_by_its_label(operation: Operation) -> None:
+    policy = AccessPolicy(default_organisation())
+    with pytest.raises(NoUserError) as denied:
+        policy.check(None, operation)
+    message = str(denied.value)
+    assert f"'{operation.label}'" in message
+    if operation.label != operation.value:  # "gallra" is both
+        assert f"'{operation.value}'" not in message
+
+
+# -- a denial without a user -------------------------------------------------------------
+
+
+def _cli(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command line as a real process, without KLAGOMAL_USER, with this
+    checkout's source first on the path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC.parent), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "klagomal.cli", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+EXPECTED_NO_USER = (
+    "klagomal: Åtkomst nekad, åtgärd 'lista ärenden': ingen användare är angiven; "
+    "ange en med --user eller miljövariabeln KLAGOMAL_USER\n"
+)
+
+
+def test_no_user_on_the_command_line_is_one_swedish_line_naming_the_option(tmp_path: Path) -> None:
+    # No database yet: nothing to write the denial to, and no English line about it.
+    result = _cli(["list"], tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (77, "", EXPECTED_NO_USER)
+
+
+def test_no_user_on_the_command_line_is_denied_and_audited(tmp_path: Path, clock: FixedClock) -> None:
+    url = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    assert _cli(["--db", url, "--user", "system", "init"], tmp_path).returncode == 0
+    result = _cli(["--db", url, "list"], tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (77, "", EXPECTED_NO_USER)
+    with Klagomal(url, clock=clock, load_entrypoints=False, user="system") as k:
+        entry = k.audit_log()[-1]
+    assert (entry.user_id, entry.outcome, entry.action) == ("-", DENIED, Operation.LIST.value)
+
+
+def test_the_library_still_names_its_own_argument(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KLAGOMAL_USER")
+    with (
+        Klagomal(f"sqlite:///{tmp_path / 'k.db'}", clock=clock, load_entrypoints=False) as k,
+        pytest.raises(AccessDeniedError, match=r"Klagomal\(user=\.\.\.\)"),
+    ):
+        k.cases()
+
+
+# -- register without --unit ---------------------------------------------------------------
+
+#: Exempelkommun with a handler at two units and an administrator of two förvaltningar.
+MORE_USERS = """
+[[anvandare]]
+id = "hugo.berg"
+namn = "Hugo Berg"
+roll = "handlaggare"
+enheter = ["kof-badhus", "kof-bibliotek"]
+
+[[anvandare]]
+id = "ada.strand"
+namn = "Ada Strand"
+roll = "forvaltningsadmin"
+forvaltningar = ["soc", "kof"]
+"""
+
+
+@pytest.fixture
+def organisation_file(tmp_path: Path) -> Path:
+    """Exempelkommun's organisation file with :data:`MORE_USERS`."""
+    source = SRC / "data" / "exempelkommun.toml"
+    path = tmp_path / "kommun.toml"
+    path.write_text(source.read_text(encoding="utf-8") + MORE_USERS, encoding="utf-8")
+    return path
+
+
+def test_a_handler_with_one_unit_registers_there_without_naming_it(
+    new_database: Callable[[], str], organisation_file: Path
+) -> None:
+    # R29: whoever first receives the feedback registers it; Omar Ali has one unit.
+    org = load_organisation(organisation_file)
+    clock = FixedClock(START)
+    with Klagomal(new_database(), organisation=org, clock=clock, load_entrypoints=False, user="system") as k:
+        k.init()
+        for user, unit in (("omar.ali", "soc-aldre-hemtjanst-norr"), ("kontaktcenter", "klf-kontaktcenter")):
+            case = register_case(k.as_user(user), unit=None)
+            assert (case.unit, case.department) == (unit, org.unit(unit).department)
+            assert k.history(case.reference)[0].actor == user
+        # A unit named is the unit, whoever registers.
+        assert register_case(k.as_user("omar.ali"), unit="kof-badhus").unit == "kof-badhus"
+        before = len(k.cases())
+        for user, named in (
+            ("hugo.berg", "Badhuset (kof-badhus), Biblioteket (kof-bibliotek)"),
+            ("kim.berg", None),
+            ("system", None),
+        ):
+            with pytest.raises(NoUnitError) as refused:
+                register_case(k.as_user(user), unit=None)
+            message = str(refused.value)
+            assert "--unit" in message
+            assert "insticksmodul" not in message
+            if named is not None:
+                assert message.endswith(f"dina enheter är {named}"), message
+        assert len(k.cases()) == before  # a refused registration writes nothing
+
+
+def test_a_routing_plugin_still_decides_before_the_handlers_own_unit(tmp_path: Path) -> None:
+    router = plugin("router", klagomal_route=lambda intake: Route("kof-badhus"))
+    with instance(tmp_path, plugins=[router]) as k:
+        assert register_case(k.as_user("omar.ali"), unit=None).unit == "kof-badhus"
+
+
+def test_the_command_line_without_unit(cli_dir: Path, organisation_file: Path) -> None:
+    org = ["--org", str(organisation_file)]
+    assert _cli([*org, "--user", "system", "init"], cli_dir).returncode == 0
+    register = [
+        *org, "register", "--kind", "forslag", "--channel", "besok", "--text", "Fler bänkar.", "--anonymous",
+    ]  # fmt: skip
+    done = _cli(["--user", "omar.ali", *register], cli_dir)
+    assert (done.returncode, done.stderr) == (0, "")
+    # Without --today, the real date: a handler may not date a step afterwards.
+    assert re.match(r"Registrerade \d{4}-00001 \(Förslag, anonymt\) hos Hemtjänst Norr\.", done.stdout)
+    refused = _cli(["--user", "hugo.berg", *register], cli_dir)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "klagomal: steg 'registrera': ange vilken enhet synpunkten gäller (--unit ENHET); "
+        "dina enheter är Badhuset (kof-badhus), Biblioteket (kof-bibliotek)\n"
+    )
+
+
+@pytest.fixture
+def cli_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "cli"
+    path.mkdir()
+    return path
