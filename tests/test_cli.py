@@ -459,8 +459,10 @@ def test_show_text(seeded: Cli) -> None:
         "  Kontakt:         Eva Svensson, 070-123 45 67\n"
         "  FÖRSENAT:        besked har inte getts i tid\n"
         "  Text:            Hemtjänsten kom inte som utlovat.\n"
+        "Nästa steg: ge besked om handläggare och svarsdatum senast 2026-03-16 (FÖRSENAT) "
+        "(klagomal acknowledge)\n"
         "Historik:\n"
-        "  1  2026-03-02  Registrerat\n"
+        "  1  2026-03-02  Registrerat  systemet\n"
     )
 
 
@@ -1288,7 +1290,7 @@ def test_pause_and_resume(seeded: Cli) -> None:
     assert event_types(case)[-2:] == ["paused", "resumed"]
     assert case["deadline"] == {"kind": "svar", "due": "2026-04-15", "working_days_left": 5, "overdue": False}
     assert re.search(
-        r"^  4  2026-04-08  Återupptaget\s+svar senast 2026-04-15 \(11 arbetsdagar pausad\)$",
+        r"^  4  2026-04-08  Återupptaget\s+systemet\s+svar senast 2026-04-15 \(11 arbetsdagar pausad\)$",
         seeded.ok("show 2026-00001", today="2026-04-08").out,
         re.M,
     )

@@ -11,17 +11,21 @@ get wrong.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from conftest import START, register_case
-from klagomal import FixedClock, Klagomal
+from klagomal import Case, FixedClock, Klagomal
+from klagomal.cases.next_step import actor_label, next_step
 from klagomal.core.errors import (
     AccessDeniedError,
     CaseNotFoundError,
@@ -31,8 +35,8 @@ from klagomal.core.errors import (
     NoUnitError,
     NoUserError,
 )
-from klagomal.core.events import EVENT_TYPES
-from klagomal.core.model import CaseState, Route
+from klagomal.core.events import EVENT_TYPES, Event, MessageReceived
+from klagomal.core.model import CaseState, Level, Route
 from klagomal.core.organisation import default_organisation, load_organisation
 from klagomal.core.steps import STEP_LABELS, step_label
 from klagomal.records.access import AccessPolicy, Operation
@@ -260,3 +264,113 @@ def cli_dir(tmp_path: Path) -> Path:
     path = tmp_path / "cli"
     path.mkdir()
     return path
+
+
+# -- show: the next step the routine expects, and who took each step ----------------------
+
+
+def _take(k: Klagomal, case: Case, step: str) -> Case:
+    """Take the step *step* (a command's name) on *case* with plain values."""
+    ref = case.reference
+    takes: dict[str, Callable[[], Case]] = {
+        "acknowledge": lambda: k.acknowledge(ref, "Omar Ali"),
+        "answer": lambda: k.answer(ref, "skriftligt", "Svar."),
+        "close": lambda: k.close(ref, None if case.anonymous else False),
+        "resume": lambda: k.resume(ref),
+        "pass-on": lambda: k.pass_on_praise(ref, ["Personalen"], "Tack."),
+        "escalate": lambda: k.escalate(ref, "Personen är inte nöjd."),
+    }
+    return takes[step]()
+
+
+def _cases_in_every_situation(k: Klagomal) -> list[Case]:
+    """Cases in every state the routine knows, named and anonymous, paused
+    and praise, at every level, closed satisfied and not."""
+
+    def one(*steps: str, **overrides: Any) -> Case:
+        case = register_case(k, **overrides)
+        for step in steps:
+            if step == "pause":
+                case = k.pause(case.reference, "Vi väntar på uppgifter.")
+            elif step == "close satisfied":
+                case = k.close(case.reference, True)
+            else:
+                case = _take(k, case, step)
+        return case
+
+    return [
+        one(),
+        one(contact=None),
+        one("acknowledge"),
+        one("acknowledge", "pause"),
+        one("acknowledge", contact=None),
+        one("acknowledge", kind="berom"),
+        one("acknowledge", kind="berom", contact=None),
+        one("acknowledge", "answer"),
+        one("acknowledge", "answer", "close satisfied"),
+        one("acknowledge", "answer", "close"),
+        one("acknowledge", "answer", "close", "escalate", "acknowledge", "answer", "close"),
+        one(
+            "acknowledge",
+            "answer",
+            "close",
+            "escalate",
+            "acknowledge",
+            "answer",
+            "close",
+            "escalate",
+            "acknowledge",
+            "answer",
+            "close",
+        ),
+    ]
+
+
+def test_the_next_step_is_one_the_routine_allows_in_every_state(k: Klagomal) -> None:
+    cases = _cases_in_every_situation(k)
+    assert {c.state for c in cases} == set(CaseState)  # every state the code has
+    assert {c.level for c in cases} == set(Level)
+    today = k.clock.today()
+    for case in cases:
+        step = next_step(case, today)
+        assert step.text, case.reference
+        assert "{" not in step.text, (case.reference, step)
+        if step.step is None:
+            assert case.state is CaseState.AVSLUTAT
+            assert case.satisfied is not False or case.level == Level.NAMND
+            continue
+        # What show proposes, the routine takes.
+        taken = _take(k, case, step.step)
+        assert taken.version == case.version + 1, (case.reference, step)
+
+
+@pytest.mark.parametrize("state", list(CaseState))
+def test_the_next_step_says_the_deadline_and_when_it_has_passed(k: Klagomal, state: CaseState) -> None:
+    case = next(c for c in _cases_in_every_situation(k) if c.state is state)
+    step = next_step(case, k.clock.today())
+    deadline = case.deadline()
+    assert step.due == (deadline[1] if deadline else None)
+    if step.due is not None:
+        assert str(step.due) in step.text
+        assert not step.overdue
+        late = next_step(case, step.due + dt.timedelta(days=1))
+        assert late.overdue
+        assert "FÖRSENAT" in late.text
+
+
+def test_the_actor_of_each_step(k: Klagomal) -> None:
+    org = k.organisation
+    omar = org.users["omar.ali"]
+    case = register_case(k)
+    k.as_user(omar).acknowledge(case.reference)
+    events = k.history(case.reference)
+    system = Event(case.reference, 9, START, events[0].recorded_at, events[0].data, actor="system")
+    web = attrs.evolve(system, actor="webbformular")
+    unknown = attrs.evolve(system, actor=None)
+    message = attrs.evolve(
+        system,
+        data=MessageReceived(text="Hej", sender="Eva Svensson <eva@example.se>"),
+        actor="system",
+    )
+    shown = [actor_label(e, org.users, k.channels) for e in [*events, system, web, unknown, message]]
+    assert shown == ["systemet", "Omar Ali", "systemet", "Webbformulär", "-", "personen"]
