@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import START, register_case
 from klagomal import Case, FixedClock, Klagomal
@@ -41,6 +43,8 @@ from klagomal.core.organisation import default_organisation, load_organisation
 from klagomal.core.steps import STEP_LABELS, step_label
 from klagomal.records.access import AccessPolicy, Operation
 from klagomal.records.audit import DENIED
+from klagomal.reports.defaults import POLITICIANS, STAFF, check_audience_period, last_complete_period
+from klagomal.reports.periods import DEFAULT_HALF_YEARS, half_years, parse_period, tertials
 from klagomal.testing import instance, plugin
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "klagomal"
@@ -374,3 +378,87 @@ def test_the_actor_of_each_step(k: Klagomal) -> None:
     )
     shown = [actor_label(e, org.users, k.channels) for e in [*events, system, web, unknown, message]]
     assert shown == ["systemet", "Omar Ali", "systemet", "Webbformulär", "-", "personen"]
+
+
+# -- report: the last complete period, and a förvaltning administrator's own --------------
+
+
+@given(st.dates(dt.date(1901, 1, 1), dt.date(2198, 12, 31)))
+def test_the_default_period_is_the_last_complete_one(today: dt.date) -> None:
+    # The period is over, and the one after it is the one running today.
+    day = dt.timedelta(days=1)
+    # R17: tertials for the staff.
+    tertial = last_complete_period(today)
+    assert re.fullmatch(r"\d{4}-T[123]", tertial.id)
+    running = next(t for t in tertials(today.year) if t.start <= today <= t.end)
+    assert (tertial.end < today, running.start) == (True, tertial.end + day)
+    # R18: half-years for the politicians, split where the kommun splits them.
+    for starts in (DEFAULT_HALF_YEARS, ((1, 1), (9, 1))):
+        half = last_complete_period(today, POLITICIANS, starts)
+        assert re.fullmatch(r"\d{4}-H[12]", half.id)
+        running = next(h for h in half_years(today.year, starts) if h.start <= today <= h.end)
+        assert (half.end < today, running.start) == (True, half.end + day)
+
+
+@pytest.mark.parametrize("period", [*(f"2026-T{n}" for n in (1, 2, 3)), "2026-H1", "2026-H2", "2026"])
+def test_a_tertial_is_refused_for_the_politicians_only(period: str) -> None:
+    parsed = parse_period(period)
+    check_audience_period(STAFF, parsed)  # the staff get any period
+    if "T" in period:
+        with pytest.raises(InvalidInputError) as refused:
+            check_audience_period(POLITICIANS, parsed)
+        assert str(refused.value) == (
+            "steg 'ta fram rapport': rapporten till de förtroendevalda gäller ett halvår, inte ett tertial "
+            f"({period}); ange ett halvår (till exempel 2026-H1), ett helt år (2026) eller --from och --to"
+        )
+    else:
+        check_audience_period(POLITICIANS, parsed)
+
+
+def _heading(run: subprocess.CompletedProcess[str]) -> list[str]:
+    assert (run.returncode, run.stderr) == (0, ""), run.stderr
+    return run.stdout.splitlines()[2:4]
+
+
+def test_the_report_command_defaults(cli_dir: Path, organisation_file: Path) -> None:
+    org = ["--org", str(organisation_file)]
+    assert _cli([*org, "--user", "system", "init"], cli_dir).returncode == 0
+    today = ["--today", "2026-09-01"]
+    # A förvaltning's administrator gets their own förvaltning, the last complete tertial.
+    assert _heading(_cli([*org, *today, "--user", "kim.berg", "report"], cli_dir)) == [
+        "Exempelkommun · Socialförvaltningen",
+        "tertial 2 2026 (maj–augusti)",
+    ]
+    # The politicians' report: the last complete half-year.
+    assert _heading(
+        _cli([*org, *today, "--user", "kim.berg", "report", "--audience", "politicians"], cli_dir)
+    ) == [
+        "Exempelkommun · Socialförvaltningen",
+        "halvår 1 2026 (januari–juni)",
+    ]
+    # Named, it is what was named; the system owner still gets the whole kommun.
+    named = [*org, *today, "--user", "kim.berg", "report", "--period", "2026-T1"]
+    assert _heading(_cli(named, cli_dir))[1] == "tertial 1 2026 (januari–april)"
+    assert _heading(_cli([*org, *today, "--user", "nora.lind", "report"], cli_dir))[0] == (
+        "Exempelkommun · hela kommunen"
+    )
+    refused = _cli([*org, *today, "--user", "ada.strand", "report"], cli_dir)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "klagomal: steg 'ta fram rapport': ange vilken förvaltning rapporten gäller (--forvaltning): "
+        "du administrerar soc (Socialförvaltningen), kof (Kultur- och fritidsförvaltningen)\n"
+    )
+    politicians = [
+        *org,
+        *today,
+        "--user",
+        "kim.berg",
+        "report",
+        "--audience",
+        "politicians",
+        "--period",
+        "2026-T2",
+    ]
+    refused = _cli(politicians, cli_dir)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert "gäller ett halvår, inte ett tertial (2026-T2)" in refused.stderr
