@@ -41,6 +41,7 @@ from klagomal.core.events import EVENT_TYPES, Event, MessageReceived
 from klagomal.core.model import CaseState, Level, Route
 from klagomal.core.organisation import default_organisation, load_organisation
 from klagomal.core.steps import STEP_LABELS, step_label
+from klagomal.notices.outbox import CITIZEN_KINDS, STAFF_KINDS, kind_label
 from klagomal.records.access import AccessPolicy, Operation
 from klagomal.records.audit import DENIED
 from klagomal.reports.defaults import POLITICIANS, STAFF, check_audience_period, last_complete_period
@@ -462,3 +463,22 @@ def test_the_report_command_defaults(cli_dir: Path, organisation_file: Path) -> 
     refused = _cli(politicians, cli_dir)
     assert (refused.returncode, refused.stdout) == (1, "")
     assert "gäller ett halvår, inte ett tertial (2026-T2)" in refused.stderr
+
+
+# -- the kinds of notices, as staff read them ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [*CITIZEN_KINDS, *STAFF_KINDS])
+def test_every_kind_of_notice_has_a_label_staff_read(kind: str) -> None:
+    # The ids name templates (aterupptaget, eskalering_chef); outbox, show,
+    # list --mine and a refused close show the label.
+    label = kind_label(kind)
+    assert "_" not in label
+    assert label == {
+        "forsening": "försening",
+        "aterupptaget": "återupptaget",
+        "vagledning": "vägledning",
+        "berom_vidare": "beröm vidare",
+        "eskalering_chef": "eskalering (chef)",
+        "eskalering_namnd": "eskalering (nämnd)",
+    }.get(kind, kind)

@@ -33,7 +33,7 @@ from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
 from klagomal.core.users import HANDLING_ROLES, User, find_user
-from klagomal.notices.outbox import DROPPED, owed_notices, way_label
+from klagomal.notices.outbox import DROPPED, kind_label, owed_notices, way_label
 from klagomal.records.access import Operation, Role
 from klagomal.storage.base import CaseQuery, DueWindow
 
@@ -274,7 +274,9 @@ class CaseService:
             if not open_tasks:
                 return
             named = ", ".join(
-                _("uppgift {id} ({kind}, {way})").format(id=n.id, kind=n.kind, way=way_label(n.way))
+                _("uppgift {id} ({kind}, {way})").format(
+                    id=n.id, kind=kind_label(n.kind), way=way_label(n.way)
+                )
                 for n in open_tasks
             )
             if drop_tasks is None:

@@ -448,10 +448,10 @@ def _worklist_task(item: WorkItem) -> str:
     """What a task row asks: the notice to give, how, and how to mark it done."""
     if item.task is None:
         return ""
-    from klagomal.notices.outbox import way_label
+    from klagomal.notices.outbox import kind_label, way_label
 
     return _("{kind}: {way} (klar: klagomal outbox --done {id})").format(
-        kind=item.task.kind, way=way_label(item.task.way), id=item.task.id
+        kind=kind_label(item.task.kind), way=way_label(item.task.way), id=item.task.id
     )
 
 
