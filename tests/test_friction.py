@@ -160,6 +160,9 @@ def test_no_user_on_the_command_line_is_one_swedish_line_naming_the_option(tmp_p
     # No database yet: nothing to write the denial to, and no English line about it.
     result = _cli(["list"], tmp_path)
     assert (result.returncode, result.stdout, result.stderr) == (77, "", EXPECTED_NO_USER)
+    # docs/cli.md shows it as it is.
+    docs = (SRC.parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"$ klagomal list\n{EXPECTED_NO_USER}```" in docs
 
 
 def test_no_user_on_the_command_line_is_denied_and_audited(tmp_path: Path, clock: FixedClock) -> None:
