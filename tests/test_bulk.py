@@ -209,7 +209,7 @@ def test_bad_rows_go_to_the_rejects_file_with_line_and_reason(k: Klagomal, tmp_p
     assert "okänd typ 'klagomål?'" in reasons[3]
     assert "received (2027-01-01) ligger efter dagens datum" in reasons[4]
     assert "webbformular" in reasons[5] or "anonym" in reasons[5]
-    assert "steg 'acknowledge'" in reasons[6]
+    assert "steg 'ge besked'" in reasons[6]
     assert "okända fält: extra" in reasons[7]
     assert "inget JSON-objekt" in reasons[8]
     assert "external_id" in reasons[9]

@@ -459,8 +459,10 @@ def test_show_text(seeded: Cli) -> None:
         "  Kontakt:         Eva Svensson, 070-123 45 67\n"
         "  FÖRSENAT:        besked har inte getts i tid\n"
         "  Text:            Hemtjänsten kom inte som utlovat.\n"
+        "Nästa steg: ge besked om handläggare och svarsdatum senast 2026-03-16 (FÖRSENAT) "
+        "(klagomal acknowledge)\n"
         "Historik:\n"
-        "  1  2026-03-02  Registrerat\n"
+        "  1  2026-03-02  Registrerat  systemet\n"
     )
 
 
@@ -579,7 +581,7 @@ def test_complaint_lifecycle_through_three_levels(seeded: Cli) -> None:
     # There is no level 4.
     before = cli.export()
     assert cli.refused(f"escalate {ref} --reason Igen.", today="2026-05-22").err == (
-        "klagomal: Ärende 2026-00001 (status avslutat): steget 'escalate' är inte tillåtet: "
+        "klagomal: Ärende 2026-00001 (status avslutat): steget 'lyfta till nästa nivå' är inte tillåtet: "
         "ärendet är redan på högsta nivån (nämnden)\n"
     )
     assert cli.export() == before
@@ -646,7 +648,7 @@ def test_reclassify_a_complaint_is_refused(seeded: Cli) -> None:
     for kind in ("forslag", "berom"):
         result = seeded.refused(f"reclassify 2026-00001 --kind {kind} --reason 'Inget klagomål.'")
         assert result.err == (
-            "klagomal: Ärende 2026-00001 (status registrerat): steget 'reclassify' är inte tillåtet: "
+            "klagomal: Ärende 2026-00001 (status registrerat): steget 'ändra typ' är inte tillåtet: "
             "ett klagomål kan aldrig omklassificeras; den enskilde avgör (R2)\n"
         )
     assert seeded.export() == before
@@ -704,43 +706,43 @@ ERRORS: list[Any] = [
     pytest.param(
         register(unit="soc-finns-inte"),
         1,
-        ["steg 'register'", "okänd enhet 'soc-finns-inte'"],
+        ["steg 'registrera'", "okänd enhet 'soc-finns-inte'"],
         id="unknown-unit",
     ),
     pytest.param(
         register(channel="fax"),
         1,
-        ["steg 'register'", "okänd kanal 'fax'", "telefon", "webbformular"],
+        ["steg 'registrera'", "okänd kanal 'fax'", "telefon", "webbformular"],
         id="unknown-channel",
     ),
     pytest.param(
         register(kind="gnäll"),
         1,
-        ["steg 'register'", "okänd typ 'gnäll' (giltiga: klagomal, forslag, berom)"],
+        ["steg 'registrera'", "okänd typ 'gnäll' (giltiga: klagomal, forslag, berom)"],
         id="unknown-kind",
     ),
     pytest.param(
         register(extra="--dimension bemotande --dimension smak"),
         1,
-        ["steg 'register'", "okänd kvalitetsdimension 'smak'", "bemotande"],
+        ["steg 'registrera'", "okänd kvalitetsdimension 'smak'", "bemotande"],
         id="unknown-dimension",
     ),
     pytest.param(
         register(channel="webbformular", who="--anonymous"),
         1,
-        ["steg 'register'", "anonyma synpunkter tas inte emot via kanalen 'webbformular'"],
+        ["steg 'registrera'", "anonyma synpunkter tas inte emot via kanalen 'webbformular'"],
         id="anonymous-web-form-R5",
     ),
     pytest.param(
         register(who="--anonymous --name Eva"),
         1,
-        ["steg 'register'", "en anonym synpunkt kan inte ha kontaktuppgifter"],
+        ["steg 'registrera'", "en anonym synpunkt kan inte ha kontaktuppgifter"],
         id="anonymous-with-name",
     ),
     pytest.param(
         register(who=""),
         1,
-        ["steg 'register'", "ange --anonymous eller minst en av --name, --email, --phone, --address"],
+        ["steg 'registrera'", "ange --anonymous eller minst en av --name, --email, --phone, --address"],
         id="neither-anonymous-nor-contact",
     ),
     pytest.param(
@@ -755,65 +757,65 @@ ERRORS: list[Any] = [
         ["mottagningsdatum 2026-03-04 ligger efter dagens datum 2026-03-03"],
         id="received-in-the-future",
     ),
-    pytest.param(register(text="   "), 1, ["steg 'register'", "texten"], id="empty-text"),
+    pytest.param(register(text="   "), 1, ["steg 'registrera'", "texten"], id="empty-text"),
     pytest.param(
         "answer 2026-00001 --mode skriftligt --text Svar.",
         1,
-        ["Ärende 2026-00001", "'answer'", "status registrerat", "kräver status handlaggning"],
+        ["Ärende 2026-00001", "'besvara'", "status registrerat", "kräver status under handläggning"],
         id="answer-before-acknowledge",
     ),
     pytest.param(
         "postpone 2026-00001 --respond-by 2026-04-01 --reason x",
         1,
-        ["Ärende 2026-00001", "'postpone'", "kräver status handlaggning"],
+        ["Ärende 2026-00001", "'ge nytt svarsdatum'", "kräver status under handläggning"],
         id="postpone-before-acknowledge",
     ),
     pytest.param(
         "close 2026-00001 --satisfied",
         1,
-        ["Ärende 2026-00001", "'close'", "kräver status besvarat"],
+        ["Ärende 2026-00001", "'avsluta'", "kräver status besvarat"],
         id="close-before-answer",
     ),
     pytest.param(
         "escalate 2026-00001 --reason x",
         1,
-        ["Ärende 2026-00001", "'escalate'", "kräver status avslutat"],
+        ["Ärende 2026-00001", "'lyfta till nästa nivå'", "kräver status avslutat"],
         id="escalate-an-open-case",
     ),
     pytest.param(
         "pass-on 2026-00001 --to Lena",
         1,
-        ["Ärende 2026-00001", "'pass-on'", "bara beröm förs vidare till personalen"],
+        ["Ärende 2026-00001", "'föra beröm vidare'", "bara beröm förs vidare till personalen"],
         id="pass-on-a-complaint",
     ),
     pytest.param(
         "pass-on 2026-00002 --to ' '",
         1,
-        ["Ärende 2026-00002", "'pass-on'", "ange vem berömmet ska föras vidare till"],
+        ["Ärende 2026-00002", "'föra beröm vidare'", "ange vem berömmet ska föras vidare till"],
         id="pass-on-to-nobody",
     ),
     pytest.param(
         "inform 2026-00002 --text Hej",
         1,
-        ["Ärende 2026-00002", "'inform'", "anonymt"],
+        ["Ärende 2026-00002", "'informera'", "anonymt"],
         id="inform-anonymous-R5",
     ),
     pytest.param(
         "reclassify 2026-00003 --kind forslag --reason x",
         1,
-        ["Ärende 2026-00003", "'reclassify'", "redan av typen"],
+        ["Ärende 2026-00003", "'ändra typ'", "redan av typen"],
         id="reclassify-to-the-same-kind",
     ),
     pytest.param(
         "forward 2026-00001 --to soc-finns-inte",
         1,
-        ["Ärende 2026-00001", "'forward'", "okänd enhet 'soc-finns-inte'"],
+        ["Ärende 2026-00001", "'skicka vidare'", "okänd enhet 'soc-finns-inte'"],
         id="forward-to-an-unknown-unit",
     ),
     pytest.param(
         "forward 2026-00001 --to soc-aldre-hemtjanst-norr",
         1,
-        ["Ärende 2026-00001", "'forward'", "ärendet ligger redan hos soc-aldre-hemtjanst-norr"],
+        ["Ärende 2026-00001", "'skicka vidare'", "ärendet ligger redan hos soc-aldre-hemtjanst-norr"],
         id="forward-to-the-same-unit",
     ),
     pytest.param("list --unit soc-finns-inte", 1, ["soc-finns-inte"], id="list-unknown-unit"),
@@ -827,7 +829,7 @@ ERRORS: list[Any] = [
     pytest.param(
         "acknowledge 2026-00001 --handler Lena --respond-by 2026-03-02",
         1,
-        ["Ärende 2026-00001", "'acknowledge'", "svarsdatum 2026-03-02 har redan passerat"],
+        ["Ärende 2026-00001", "'ge besked'", "svarsdatum 2026-03-02 har redan passerat"],
         id="acknowledge-with-a-past-date",
     ),
     # Command lines that cannot be parsed: exit 2, argparse's usage, a Swedish message.
@@ -901,8 +903,8 @@ def test_errors_are_clean_swedish_and_change_nothing(
 
 def test_refused_step_message_in_full(seeded: Cli) -> None:
     expected = (
-        "klagomal: Ärende 2026-00001 (status registrerat): steget 'answer' är inte tillåtet: "
-        "kräver status handlaggning\n"
+        "klagomal: Ärende 2026-00001 (status registrerat): steget 'besvara' är inte tillåtet: "
+        "kräver status under handläggning\n"
     )
     command = "answer 2026-00001 --mode skriftligt --text Svar."
     assert seeded.refused(command, today="2026-03-03").err == expected
@@ -912,19 +914,19 @@ def test_refused_step_message_in_full(seeded: Cli) -> None:
 def test_reclassify_to_an_unknown_kind_names_the_case(seeded: Cli) -> None:
     result = seeded.refused("reclassify 2026-00003 --kind nope --reason x", today="2026-03-03")
     assert "2026-00003" in result.err
-    assert "'reclassify'" in result.err
+    assert "'ändra typ'" in result.err
 
 
 def test_a_step_on_an_unknown_reference_names_the_step(seeded: Cli) -> None:
     result = seeded.refused("answer 2026-09999 --mode muntligt --text x", today="2026-03-03")
-    assert result.err == "klagomal: Ärendet 2026-09999 finns inte (steg 'answer')\n"
+    assert result.err == "klagomal: Ärendet 2026-09999 finns inte (steg 'besvara')\n"
 
 
 def test_a_step_dated_before_the_latest_event_is_refused(seeded: Cli) -> None:
     # A mistyped --today must not break the order of the history.
     before = seeded.export()
     assert seeded.refused("inform 2026-00001 --text 'Vi återkommer.'", today="2026-02-01").err == (
-        "klagomal: Ärende 2026-00001, steg 'inform': dagens datum 2026-02-01 ligger före ärendets "
+        "klagomal: Ärende 2026-00001, steg 'informera': dagens datum 2026-02-01 ligger före ärendets "
         "senaste händelse 2026-03-02\n"
     )
     seeded.ok("action 2026-00001 --text 'Ny rutin.'", today="2026-03-10")
@@ -1038,7 +1040,7 @@ def test_a_bad_import_fails_cleanly_and_imports_nothing(
     cli.ok(register(unit="kof-badhus"), today="2026-03-02")  # the target is not empty; it must stay as it is
     before = cli.export()
     result = cli.refused("import in.json")
-    assert "steg 'import'" in result.err
+    assert "steg 'importera'" in result.err
     for part in expected:
         assert part in result.err
     assert cli.export() == before
@@ -1277,7 +1279,7 @@ def test_pause_and_resume(seeded: Cli) -> None:
     assert "  Pausat:          sedan 2026-03-20, väntar på personen\n" in shown
     assert "FÖRSENAT" not in shown
     assert seeded.refused("answer 2026-00001 --mode skriftligt --text Svar", today="2026-04-01").err == (
-        "klagomal: Ärende 2026-00001 (status handlaggning): steget 'answer' är inte tillåtet: "
+        "klagomal: Ärende 2026-00001 (status under handläggning): steget 'besvara' är inte tillåtet: "
         "ärendet väntar på personen sedan 2026-03-20; återuppta det först (resume)\n"
     )
     # Eleven working days stood still (23 March–8 April, Easter excluded).
@@ -1288,7 +1290,7 @@ def test_pause_and_resume(seeded: Cli) -> None:
     assert event_types(case)[-2:] == ["paused", "resumed"]
     assert case["deadline"] == {"kind": "svar", "due": "2026-04-15", "working_days_left": 5, "overdue": False}
     assert re.search(
-        r"^  4  2026-04-08  Återupptaget\s+svar senast 2026-04-15 \(11 arbetsdagar pausad\)$",
+        r"^  4  2026-04-08  Återupptaget\s+systemet\s+svar senast 2026-04-15 \(11 arbetsdagar pausad\)$",
         seeded.ok("show 2026-00001", today="2026-04-08").out,
         re.M,
     )
@@ -1336,7 +1338,7 @@ def test_worklists_by_deadline_handler_and_manager(seeded: Cli) -> None:
         (
             "list --manager 'Okänd Chef'",
             1,
-            "klagomal: steg 'list': ingen enhet har chefen 'Okänd Chef' (se 'klagomal units')",
+            "klagomal: steg 'lista ärenden': ingen enhet har chefen 'Okänd Chef' (se 'klagomal units')",
         ),
         (
             "remind --notifier epost",
@@ -1346,8 +1348,8 @@ def test_worklists_by_deadline_handler_and_manager(seeded: Cli) -> None:
         (
             "pause 2026-00001 --reason Väntar",
             1,
-            "klagomal: Ärende 2026-00001 (status registrerat): steget 'pause' är inte tillåtet: "
-            "kräver status handlaggning",
+            "klagomal: Ärende 2026-00001 (status registrerat): steget 'pausa' är inte tillåtet: "
+            "kräver status under handläggning",
         ),
     ],
     ids=["negative-due-within", "unknown-manager", "unknown-notifier", "pause-before-besked"],

@@ -405,7 +405,7 @@ BAD_INPUT: list[Any] = [
     pytest.param(
         [*REGISTER, "--text", "Hej", "--email", "bo@example.se\r\nBcc: alla@example.se"],
         1,
-        "steg 'register': e-postadressen får inte innehålla radbrytningar",
+        "steg 'registrera': e-postadressen får inte innehålla radbrytningar",
         id="email-header-injection",
     ),
     pytest.param(
@@ -446,7 +446,7 @@ def test_a_port_in_use_exits_1(workdir: Path) -> None:
         result = run_main(["serve-smtp", "--port", str(port)])
         assert result.status == 1
         assert result.err == (
-            f"klagomal: steg 'serve-smtp': kan inte ta emot SMTP på 127.0.0.1:{port}: "
+            f"klagomal: steg 'ta emot e-post via SMTP': kan inte ta emot SMTP på 127.0.0.1:{port}: "
             "adressen används redan\n"
         )
 

@@ -275,7 +275,7 @@ def test_a_received_date_outside_the_calendar(k: Klagomal) -> None:
     with pytest.raises(CalendarError) as info:
         register_case(k, received=dt.date(1999, 12, 31))
     assert info.value.step == "register"
-    assert str(info.value).startswith("steg 'register': ")
+    assert str(info.value).startswith("steg 'registrera': ")
     assert "1999-12-31" in str(info.value)
     assert "2000-01-01" in str(info.value)
     assert snapshot(k) == before
@@ -305,11 +305,11 @@ def test_a_bad_respond_by_is_refused_naming_case_and_step(
     before = snapshot(k)
     with pytest.raises(error) as info:
         k.acknowledge(ref, "Hanna", respond_by)
-    assert str(info.value) == f"Ärende {ref}, steg 'acknowledge': {reason}"
+    assert str(info.value) == f"Ärende {ref}, steg 'ge besked': {reason}"
     assert snapshot(k) == before
     k.acknowledge(ref, "Hanna", dt.date(2026, 3, 27))
     before = snapshot(k)
-    with pytest.raises(CalendarError, match=f"Ärende {ref}, steg 'postpone': datumet 2101-01-03"):
+    with pytest.raises(CalendarError, match=f"Ärende {ref}, steg 'ge nytt svarsdatum': datumet 2101-01-03"):
         k.postpone(ref, dt.date(2101, 1, 3), "Mycket senare")
     assert snapshot(k) == before
 
@@ -392,7 +392,7 @@ def test_a_pause_is_refused_where_it_would_hide_a_broken_promise_or_nobody_can_a
     k: Klagomal, clock: FixedClock
 ) -> None:
     fresh = register_case(k).reference
-    with pytest.raises(InvalidStepError, match="kräver status handlaggning"):
+    with pytest.raises(InvalidStepError, match="kräver status under handläggning"):
         k.pause(fresh, "Väntar")  # the besked is not paused (R7)
     anonymous = register_case(k, contact=None).reference
     k.acknowledge(anonymous, "Hanna", dt.date(2026, 3, 27))

@@ -312,7 +312,7 @@ def test_klagomal_validate_intake_a_rejection_names_the_plugin_and_stores_nothin
     assert info.value.plugin == "webbkontroll"
     assert info.value.reason == "webbformuläret kräver en e-postadress för svaret"
     assert str(info.value) == (
-        "steg 'register': avvisat av insticksmodulen webbkontroll: "
+        "steg 'registrera': avvisat av insticksmodulen webbkontroll: "
         "webbformuläret kräver en e-postadress för svaret"
     )
     assert k.cases() == []

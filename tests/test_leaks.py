@@ -24,6 +24,7 @@ from klagomal import BusinessDate, Contact, FixedClock, Klagomal, hookimpl
 from klagomal.cli import main
 from klagomal.core.errors import AccessDeniedError, InvalidInputError
 from klagomal.core.organisation import Organisation
+from klagomal.core.steps import step_label
 from klagomal.records.access import PROTECTED_PLACEHOLDER, Role, User
 from klagomal.records.audit import entries
 from klagomal.records.gdpr import PersonQuery, render_html
@@ -288,7 +289,7 @@ def test_a_step_dated_after_the_real_date_is_refused_and_stores_nothing(tmp_path
         assert status == 1, (day, step, err)
         assert "ett steg kan inte dateras i framtiden" in err
         assert ref in err
-        assert step[0] in err
+        assert f"steg '{step_label(step[0])}'" in err  # the step, in Swedish
     # Nothing was stored: the case takes the next step today, by anyone allowed.
     with Klagomal(db, user="nora.lind") as k:
         assert [e.type for e in k.history(ref)] == ["registered"]

@@ -41,6 +41,7 @@ from klagomal import (
 from klagomal.cases import lifecycle as lc
 from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
 from klagomal.core.organisation import default_organisation
+from klagomal.core.steps import step_label
 from klagomal.core.text_rules import TEXT_MAX
 from klagomal.records.disposal import TEXT_FIELDS
 from klagomal.storage import tables
@@ -140,7 +141,7 @@ def test_transition_table(k: Klagomal, step: str, state: CaseState) -> None:
         assert info.value.state == state.value
         assert info.value.step == step
         assert case.reference in str(info.value)
-        assert step in str(info.value)
+        assert f"'{step_label(step)}'" in str(info.value)
 
 
 def test_state_targets_of_each_step(k: Klagomal) -> None:
@@ -498,7 +499,7 @@ def test_a_bad_character_or_length_in_any_free_text_is_refused_and_writes_nothin
             take(k, ref, text)
         message = str(refused.value)
         assert refused.value.step is not None, (what, message)
-        assert f"steg '{refused.value.step}'" in message
+        assert f"steg '{step_label(refused.value.step)}'" in message
         if ref is not None:
             assert message.startswith(f"Ärende {ref}, "), message
         expected = "för lång" if what == "too-long" else "tecken"
@@ -539,7 +540,7 @@ def test_a_bad_contact_is_refused_at_registration_and_writes_nothing(
     before = _written(k)
     with pytest.raises(InvalidInputError) as refused:
         k.register(kind="klagomal", channel="telefon", unit=UNIT, text="Hej", contact=contact)
-    assert str(refused.value).startswith("steg 'register': ")
+    assert str(refused.value).startswith("steg 'registrera': ")
     assert expected in str(refused.value)
     assert _written(k) == before
 

@@ -365,7 +365,7 @@ def test_report_on_the_command_line(tmp_path: Any, monkeypatch: pytest.MonkeyPat
     text = cli.ok("report --period 2026-T2", today="2026-09-01").out
     assert "Totalt 4 ärenden" in text
     assert "tertial 2 2026 (maj–augusti)" in text
-    as_json = cli.ok("report --period 2026-T2 --audience politicians --forvaltning kof", json=True).json()
+    as_json = cli.ok("report --period 2026-H1 --audience politicians --forvaltning kof", json=True).json()
     assert (as_json["total"], as_json["audience"], as_json["scope"]) == (
         4,
         "politicians",
@@ -382,4 +382,6 @@ def test_report_on_the_command_line(tmp_path: Any, monkeypatch: pytest.MonkeyPat
     assert "Inga synpunkter kom in under perioden." in empty
     assert "okänd period '2026-Q1'" in cli.refused("report --period 2026-Q1").err
     assert "okänd förvaltning 'vof'" in cli.refused("report --period 2026-T2 --forvaltning vof").err
-    assert "ange --period" in cli.refused("report").err
+    # Without --period: the last complete tertial (R17); a tertial is not the politicians' (R18).
+    assert "tertial 2 2026 (maj–augusti)" in cli.ok("report", today="2026-09-01").out
+    assert "tertial" in cli.refused("report --period 2026-T2 --audience politicians").err

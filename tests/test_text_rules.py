@@ -86,7 +86,7 @@ def test_the_rule_refuses_exactly_the_control_characters_and_surrogates(text: st
     if bad:
         with pytest.raises(InvalidInputError) as refused:
             check_text(text, step="answer", field="svaret", reference="2026-00001", multiline=multiline)
-        assert str(refused.value).startswith("Ärende 2026-00001, steg 'answer': svaret ")
+        assert str(refused.value).startswith("Ärende 2026-00001, steg 'besvara': svaret ")
         assert f"tecken {bad[0][0]}" in str(refused.value)
     else:
         assert check_text(text, step="answer", field="svaret", multiline=multiline) == normalised
@@ -151,7 +151,7 @@ def test_a_bad_address_is_refused_in_swedish_naming_the_step(address: str, why: 
     with pytest.raises(InvalidInputError) as refused:
         check_person_address(address, step="bulk-import", reference="A-17")
     message = str(refused.value)
-    assert message.startswith("Ärende A-17, steg 'bulk-import': e-postadressen '")
+    assert message.startswith("Ärende A-17, steg 'importera ärenden': e-postadressen '")
     assert why in message
     assert "\n" not in message
     assert "\r" not in message
@@ -246,7 +246,7 @@ def test_bulk_rows_with_bad_texts_or_addresses_go_to_the_rejects_file(k: Klagoma
     reasons = {r["line"]: r["reason"] for r in rejected}
     assert "texten innehåller ett styrtecken som inte kan tas emot (U+001B ESC, tecken 4)" in reasons[2]
     assert "ange en enda adress" in reasons[3]
-    assert "steg 'acknowledge'" in reasons[4]
+    assert "steg 'ge besked'" in reasons[4]
     assert "handläggare får inte innehålla radbrytningar" in reasons[4]
     assert "external_id innehåller ett styrtecken" in reasons[5]
     assert "namnet är för lång" in reasons[6]

@@ -212,7 +212,7 @@ def test_cli_list_mine_open_and_close_drop_tasks(run: Callable[..., tuple[int, s
     assert run(f"answer {ref} --mode skriftligt --text Svar.", user="omar.ali")[0] == 0
     status, _out, err = run(f"close {ref} --satisfied", user="omar.ali")
     assert status == 1
-    assert f"Ärende {ref} (status besvarat): steget 'close' är inte tillåtet: uppgift 1 (besked" in err
+    assert f"Ärende {ref} (status besvarat): steget 'avsluta' är inte tillåtet: uppgift 1 (besked" in err
     status, out, err = run(f"close {ref} --satisfied --drop-tasks 'Nås inte på telefon.'", user="omar.ali")
     assert (status, out) == (0, f"{ref} är avslutat.\n"), err
     status, out, err = run(f"show {ref}")

@@ -34,6 +34,8 @@ from klagomal.core.errors import (
     ConfigurationError,
     InvalidInputError,
     KlagomalError,
+    NoUserError,
+    SchemaError,
     TransientStorageError,
 )
 from klagomal.core.i18n import _
@@ -99,6 +101,19 @@ def naming(step: str, reference: str | None) -> Iterator[None]:
         if named is exc:
             raise
         raise named from exc
+
+
+def denial_not_written(error: Exception) -> None:
+    """Say that a denial could not be written to the audit log.  A
+    database with no schema yet (not initialised, a mistyped ``--db``) has
+    no audit log to write to, and the error that follows says so: that is
+    only for the application's log.  Any other failure loses a record the
+    law asks for, so it is a warning, in Swedish, since the command line
+    shows warnings to the member of staff."""
+    if isinstance(error, SchemaError):
+        log.info("klagomal: no audit log to write the denial to: %s", error)
+    else:
+        log.warning(_("klagomal: nekandet kunde inte skrivas i granskningsloggen: %s"), error)
 
 
 def identify(
@@ -207,7 +222,7 @@ class Context:
     def allowed_identity(self) -> User:
         """The acting user, or the denial that there is none (``whoami``)."""
         if self.identity_error is not None or self.user is None:
-            exc = self.identity_error or AccessDeniedError(
+            exc = self.identity_error or NoUserError(
                 None, None, _("ingen användare är angiven; ange en med --user eller KLAGOMAL_USER")
             )
             self.record_denial(exc, None)
@@ -245,7 +260,7 @@ class Context:
             with self.transaction() as uow:
                 audit.append(uow.conn, [entry])
         except Exception as error:
-            log.warning("klagomal: the denial could not be written to the audit log: %s", error)
+            denial_not_written(error)
 
     def audit(
         self, uow: Any, operation: Operation, references: Iterable[str | None], detail: str = ""

@@ -154,7 +154,7 @@ def _refuse(case: Case, step: str, reason: str) -> InvalidStepError:
 
 def _require_state(case: Case, step: str, *allowed: CaseState) -> None:
     if case.state not in allowed:
-        names = ", ".join(s.value for s in allowed)
+        names = ", ".join(s.label.lower() for s in allowed)
         raise _refuse(case, step, _("kräver status {states}").format(states=names))
 
 

@@ -27,12 +27,13 @@ from klagomal.core.errors import (
     InvalidInputError,
     InvalidPersonNumberError,
     InvalidStepError,
+    NoUnitError,
 )
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
 from klagomal.core.users import HANDLING_ROLES, User, find_user
-from klagomal.notices.outbox import DROPPED, owed_notices, way_label
+from klagomal.notices.outbox import DROPPED, kind_label, owed_notices, way_label
 from klagomal.records.access import Operation, Role
 from klagomal.storage.base import CaseQuery, DueWindow
 
@@ -95,7 +96,7 @@ class CaseService:
         try:
             user = self.ctx.check(Operation.BACKDATE)
         except AccessDeniedError as exc:
-            raise AccessDeniedError(exc.operation, reference, exc.reason, user=exc.user) from None
+            raise type(exc)(exc.operation, reference, exc.reason, user=exc.user) from None
         days = (real - today).days
         limit = self.ctx.organisation.backdating_days
         if user.role is not Role.SYSTEM_OWNER and days > limit:
@@ -273,7 +274,9 @@ class CaseService:
             if not open_tasks:
                 return
             named = ", ".join(
-                _("uppgift {id} ({kind}, {way})").format(id=n.id, kind=n.kind, way=way_label(n.way))
+                _("uppgift {id} ({kind}, {way})").format(
+                    id=n.id, kind=kind_label(n.kind), way=way_label(n.way)
+                )
                 for n in open_tasks
             )
             if drop_tasks is None:
@@ -364,7 +367,7 @@ class CaseService:
                 dimensions=dimensions,
                 serious=serious,
             )
-            data = ctx.klagomal.registration(intake, today)
+            data = self._routed(intake, today)
             if summary is not None and summary.strip():
                 # The register entry's short description (OSL 5 kap. 1 §, R27).
                 lifecycle.check_summary(summary.strip(), "register")
@@ -378,6 +381,36 @@ class CaseService:
         for case, event in done:
             ctx.klagomal._after_commit(case, event)
         return ctx.shown(done[-1][0])
+
+    def _routed(self, intake: Intake, today: lifecycle.Context) -> Registered:
+        """The registration of *intake*.  When it names no unit and no plugin
+        can tell which unit it concerns, a registrar with exactly one unit
+        (a handler, a chef) registers it at their own; one with several is
+        told which they are."""
+        try:
+            return self.ctx.klagomal.registration(intake, today)
+        except NoUnitError as exc:
+            own = self._own_units()
+            if len(own) == 1:
+                return self.ctx.klagomal.registration(attrs.evolve(intake, unit=own[0]), today)
+            if not own:
+                raise
+            org = self.ctx.organisation
+            names = ", ".join(f"{org.unit(u).name} ({u})" for u in own)
+            raise NoUnitError(
+                _("ange vilken enhet synpunkten gäller (--unit ENHET); dina enheter är {units}").format(
+                    units=names
+                ),
+                step=exc.step,
+            ) from None
+
+    def _own_units(self) -> list[str]:
+        """The acting user's own units that the organisation knows, in order."""
+        user = self.ctx.user
+        if user is None:
+            return []
+        org = self.ctx.organisation
+        return [u for u in dict.fromkeys(user.units) if org.has_unit(u)]
 
     def _registered(
         self,

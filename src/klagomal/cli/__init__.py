@@ -220,11 +220,22 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         return _run(args, out)
 
 
+def _denial(exc: AccessDeniedError) -> AccessDeniedError:
+    """The denial as the command line says it: without a user, how to name
+    one here (``--user``, ``KLAGOMAL_USER``), not in the library's words."""
+    from klagomal.core.errors import NoUserError
+
+    if not isinstance(exc, NoUserError):
+        return exc
+    reason = _("ingen användare är angiven; ange en med --user eller miljövariabeln KLAGOMAL_USER")
+    return NoUserError(exc.operation, exc.reference, reason)
+
+
 def _run(args: argparse.Namespace, out: Output) -> int:
     try:
         status: int = args.run(args, out)
     except AccessDeniedError as exc:
-        print_error(exc)
+        print_error(_denial(exc))
         return EXIT_DENIED
     except KlagomalError as exc:
         print_error(exc)

@@ -416,7 +416,7 @@ def yes_no(value: bool | None) -> str:
 
 def notice_row(notice: Notice, zone: dt.tzinfo | None = None) -> list[str]:
     """A notice as ``show`` and ``outbox`` list it: what, to whom, how, and its state."""
-    from klagomal.notices.outbox import recipient_label, way_label
+    from klagomal.notices.outbox import kind_label, recipient_label, way_label
 
     state = notice.status_label
     if notice.status == "pending" and notice.last_error:
@@ -433,7 +433,7 @@ def notice_row(notice: Notice, zone: dt.tzinfo | None = None) -> list[str]:
         str(notice.id),
         notice.reference,
         _("händelse {seq}").format(seq=notice.seq),
-        notice.kind,
+        kind_label(notice.kind),
         recipient_label(notice.recipient),
         way_label(notice.way),
         state,

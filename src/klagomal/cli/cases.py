@@ -68,7 +68,10 @@ def _register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--unit",
         metavar="ENHET",
-        help=_("enhetens id (se 'klagomal units'); utan den avgör en insticksmodul vart ärendet ska"),
+        help=_(
+            "enhetens id (se 'klagomal units'); utan den avgör en insticksmodul, "
+            "annars din enhet om du har en enda"
+        ),
     )
     p.add_argument("--text", required=True, metavar="TEXT", help=_("personens egna ord"))
     p.add_argument(
@@ -207,11 +210,9 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
         if notes:
             lines.append(_("Noteringar:"))
             lines += [f"  - {one_line(note)}" for note in notes]
+        lines.append(_next_step_line(k, case))
         lines.append(_("Historik:"))
-        lines += [
-            "  " + line
-            for line in table_lines([[str(e.seq), str(e.day), e.label, _event_details(k, e)] for e in events])
-        ]
+        lines += _history_lines(k, events)
         files = k.attachments(args.reference)
         if files:
             lines.append(_("Bilagor:"))
@@ -234,6 +235,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
                 for line in table_lines([[str(d.day), d.action.label, d.rule, d.decision] for d in disposed])
             ]
         obj = case_obj(k, case, events)
+        obj.update(_show_extras(k, case, events))
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
         obj["disposed"] = [
             {"day": str(d.day), "action": d.action.value, "rule": d.rule, "decision": d.decision}
@@ -245,6 +247,45 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
         ]
         out.emit(obj, "\n".join(lines))
     return 0
+
+
+def _history_lines(k: Klagomal, events: Sequence[Event]) -> list[str]:
+    """``show``'s history: one line per event with who took the step."""
+    from klagomal.cases.next_step import actor_label
+
+    users, channels = k.organisation.users, k.channels
+    rows = [
+        [str(e.seq), str(e.day), e.label, actor_label(e, users, channels), _event_details(k, e)]
+        for e in events
+    ]
+    return ["  " + line for line in table_lines(rows)]
+
+
+def _next_step_line(k: Klagomal, case: Case) -> str:
+    """``show``'s line on what the routine expects next, with its command."""
+    from klagomal.cases.next_step import next_step
+
+    step = next_step(case, k.clock.today())
+    if step.step is None:
+        return one_line(_("Nästa steg: {text}").format(text=step.text))
+    return one_line(_("Nästa steg: {text} (klagomal {step})").format(text=step.text, step=step.step))
+
+
+def _show_extras(k: Klagomal, case: Case, events: Sequence[Event]) -> dict[str, object]:
+    """``show --json``: the next step, and who took each step (by event seq)."""
+    from klagomal.cases.next_step import actor_label, next_step
+
+    step = next_step(case, k.clock.today())
+    users, channels = k.organisation.users, k.channels
+    return {
+        "next_step": {
+            "step": step.step,
+            "text": step.text,
+            "due": None if step.due is None else step.due.isoformat(),
+            "overdue": step.overdue,
+        },
+        "actors": {str(e.seq): actor_label(e, users, channels) for e in events},
+    }
 
 
 def _list_arguments(p: argparse.ArgumentParser) -> None:
@@ -407,10 +448,10 @@ def _worklist_task(item: WorkItem) -> str:
     """What a task row asks: the notice to give, how, and how to mark it done."""
     if item.task is None:
         return ""
-    from klagomal.notices.outbox import way_label
+    from klagomal.notices.outbox import kind_label, way_label
 
     return _("{kind}: {way} (klar: klagomal outbox --done {id})").format(
-        kind=item.task.kind, way=way_label(item.task.way), id=item.task.id
+        kind=kind_label(item.task.kind), way=way_label(item.task.way), id=item.task.id
     )
 
 

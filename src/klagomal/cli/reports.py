@@ -15,7 +15,12 @@ commands = CommandGroup(__name__)
 
 def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--period", metavar="PERIOD", help=_("2026-T2, 2026-H1, 2026 eller 2026-03-01..2026-05-31")
+        "--period",
+        metavar="PERIOD",
+        help=_(
+            "2026-T2, 2026-H1, 2026 eller 2026-03-01..2026-05-31 (standard: det senaste hela "
+            "tertialet, för de förtroendevalda det senaste hela halvåret)"
+        ),
     )
     p.add_argument(
         "--from",
@@ -25,7 +30,11 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
         help=_("från och med (i stället för --period)"),
     )
     p.add_argument("--to", dest="end", type=iso_date, metavar="ÅÅÅÅ-MM-DD", help=_("till och med"))
-    p.add_argument("--forvaltning", metavar="ID", help=_("bara denna förvaltning (standard: hela kommunen)"))
+    p.add_argument(
+        "--forvaltning",
+        metavar="ID",
+        help=_("bara denna förvaltning (standard: hela kommunen; för en förvaltningsadministratör den egna)"),
+    )
     p.add_argument("--unit", metavar="ENHET", help=_("bara denna enhet och enheterna under den"))
     p.add_argument(
         "--audience",
@@ -47,6 +56,7 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
 def _cmd_report(args: argparse.Namespace, out: Output) -> int:
     from klagomal.core.errors import InvalidInputError
     from klagomal.reports.data import build_report
+    from klagomal.reports.defaults import check_audience_period, default_department, last_complete_period
     from klagomal.reports.periods import parse_period
     from klagomal.reports.render import render_json, render_text, write_report
 
@@ -59,14 +69,20 @@ def _cmd_report(args: argparse.Namespace, out: Output) -> int:
                 period = parse_period(args.period, half_years=((1, 1), settings.second_half))
             elif args.start and args.end:
                 period = parse_period(f"{args.start.isoformat()}..{args.end.isoformat()}")
+            elif args.start or args.end:
+                raise ValueError(_("ange både --from och --to, eller --period"))
             else:
-                raise ValueError(_("ange --period, till exempel 2026-T2, eller --from och --to"))
+                period = last_complete_period(k.clock.today(), args.audience, ((1, 1), settings.second_half))
         except ValueError as exc:
             raise InvalidInputError(str(exc), step="report") from None
+        check_audience_period(args.audience, period)
+        department = args.forvaltning
+        if department is None and args.unit is None:
+            department = default_department(k.user, k.organisation)
         report = build_report(
             k,
             period,
-            department=args.forvaltning,
+            department=department,
             unit=args.unit,
             audience=args.audience,
             threshold=settings.threshold,

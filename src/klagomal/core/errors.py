@@ -10,6 +10,8 @@ standards require.
 from __future__ import annotations
 
 from klagomal.core.i18n import _
+from klagomal.core.model import CaseState
+from klagomal.core.steps import step_label
 
 __all__ = [
     "AccessDeniedError",
@@ -23,6 +25,8 @@ __all__ = [
     "InvalidPersonNumberError",
     "InvalidStepError",
     "KlagomalError",
+    "NoUnitError",
+    "NoUserError",
     "OrganisationError",
     "PluginRejectedError",
     "SchemaError",
@@ -53,8 +57,26 @@ class AccessDeniedError(KlagomalError, PermissionError):
         if reference:
             parts.append(_("ärende {reference}").format(reference=reference))
         if operation is not None:
-            parts.append(_("åtgärd '{operation}'").format(operation=operation))
+            # The operation's Swedish label, never its id (``lasa``).
+            label = getattr(operation, "label", operation)
+            parts.append(_("åtgärd '{operation}'").format(operation=label))
         super().__init__(", ".join(parts) + f": {reason}")
+
+
+class NoUserError(AccessDeniedError):
+    """No acting user was named: every operation but the public ones is
+    refused.  The message says how to name one to a program (the
+    ``user`` argument); the command line says it in its own words
+    (``--user``, ``KLAGOMAL_USER``)."""
+
+
+def _state_label(state: str) -> str:
+    """A case state's label in lower case (``under handläggning``), or
+    *state* as it is when it is none."""
+    try:
+        return CaseState(state).label.lower()
+    except ValueError:
+        return state
 
 
 class ConfigurationError(KlagomalError):
@@ -81,7 +103,7 @@ class CaseNotFoundError(KlagomalError, LookupError):
         self.step = step
         message = _("Ärendet {reference} finns inte").format(reference=reference)
         if step:
-            message += " " + _("(steg '{step}')").format(step=step)
+            message += " " + _("(steg '{step}')").format(step=step_label(step))
         super().__init__(message)
 
 
@@ -100,7 +122,7 @@ class InvalidInputError(KlagomalError, ValueError):
         if reference:
             parts.append(_("Ärende {reference}").format(reference=reference))
         if step:
-            parts.append(_("steg '{step}'").format(step=step))
+            parts.append(_("steg '{step}'").format(step=step_label(step)))
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
 
@@ -139,6 +161,12 @@ class PluginRejectedError(InvalidInputError):
         return self
 
 
+class NoUnitError(InvalidInputError):
+    """New feedback names no unit and no plugin could tell which unit it
+    concerns.  The service then falls back on the registrar's own unit, when
+    they have exactly one, or names their units in the refusal."""
+
+
 class InvalidPersonNumberError(InvalidInputError):
     """A personnummer or samordningsnummer that is not valid.  The message
     says what is wrong, never the number itself (it would end up in logs)."""
@@ -165,7 +193,7 @@ class InvalidStepError(KlagomalError):
         self.reason = reason
         super().__init__(
             _("Ärende {reference} (status {state}): steget '{step}' är inte tillåtet: {reason}").format(
-                reference=reference, state=state, step=step, reason=reason
+                reference=reference, state=_state_label(state), step=step_label(step), reason=reason
             )
         )
 
@@ -208,7 +236,9 @@ class ConflictError(KlagomalError):
                     "Läs in det igen och försök på nytt."
                 ).format(reference=reference)
             if step is not None:
-                reason = _("{reason} (steget '{step}' gjordes inte)").format(reason=reason, step=step)
+                reason = _("{reason} (steget '{step}' gjordes inte)").format(
+                    reason=reason, step=step_label(step)
+                )
         super().__init__(reason)
 
 

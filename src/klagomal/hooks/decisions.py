@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from klagomal.cases.lifecycle import anonymous_refused
-from klagomal.core.errors import InvalidInputError, PluginRejectedError
+from klagomal.core.errors import NoUnitError, PluginRejectedError
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Channel, Finding, Intake, Kind, Route
 from klagomal.core.organisation import Organisation
@@ -241,8 +241,7 @@ def _legal_ground(answer: Any) -> str | None:
     return None
 
 
-def _no_route() -> InvalidInputError:
-    return InvalidInputError(
-        _("ange vilken enhet synpunkten gäller (--unit); ingen insticksmodul kunde avgöra det"),
-        step="register",
+def _no_route() -> NoUnitError:
+    return NoUnitError(
+        _("ange vilken enhet synpunkten gäller (--unit ENHET; se 'klagomal units')"), step="register"
     )

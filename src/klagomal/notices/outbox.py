@@ -76,6 +76,7 @@ __all__ = [
     "Notice",
     "OwedNotice",
     "describe_failure",
+    "kind_label",
     "message_id",
     "owed_notices",
     "owed_recipients",
@@ -200,7 +201,7 @@ def describe_failure(notice: Notice) -> str:
     notice, which case, and why."""
     return _("meddelande {id} ({kind} till {recipient}) i ärende {reference}: {status}: {reason}").format(
         id=notice.id,
-        kind=notice.kind,
+        kind=kind_label(notice.kind),
         recipient=recipient_label(notice.recipient),
         reference=notice.reference,
         status=notice.status_label,
@@ -235,6 +236,24 @@ def recipient_label(recipient: str) -> str:
         "namnd": _("nämnden"),
         "handlaggare": _("handläggaren"),
     }.get(recipient, recipient)
+
+
+def kind_label(kind: str) -> str:
+    """The Swedish label of a kind of notice (its id, ``aterupptaget``, names
+    its template), for handlers; a plugin's own kind as it is."""
+    return {
+        "besked": _("besked"),
+        "information": _("information"),
+        "forsening": _("försening"),
+        "komplettering": _("komplettering"),
+        "aterupptaget": _("återupptaget"),
+        "svar": _("svar"),
+        "vagledning": _("vägledning"),
+        "berom_vidare": _("beröm vidare"),
+        "eskalering_chef": _("eskalering (chef)"),
+        "eskalering_namnd": _("eskalering (nämnd)"),
+        "tilldelning": _("tilldelning"),
+    }.get(kind, kind)
 
 
 def way_label(way: str | None) -> str:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from klagomal.core.errors import AccessDeniedError
+from klagomal.core.errors import AccessDeniedError, NoUserError
 from klagomal.core.i18n import _
 from klagomal.core.users import SYSTEM_USER, Role, User, parse_users
 
@@ -248,7 +248,7 @@ class AccessPolicy:
         and why."""
         reference = case.reference if case is not None else None
         if user is None:
-            raise AccessDeniedError(
+            raise NoUserError(
                 operation,
                 reference,
                 _(
