@@ -467,6 +467,15 @@ TEXT_STEPS: dict[tuple[str, str], tuple[Callable[[Klagomal], str] | None, Callab
         lambda k: (ref := register_case(k).reference, _secret(k, ref))[0],
         lambda k, ref, text: k.lift_secrecy(ref, text),
     ),
+    # R28: the reason a flag for threatening treatment was set, and lifted.
+    ("threat_flagged", "reason"): (
+        lambda k: register_case(k).reference,
+        lambda k, ref, text: k.flag_threat(ref, "hotfullt", reason=text),
+    ),
+    ("threat_flag_lifted", "reason"): (
+        lambda k: (ref := register_case(k).reference, k.flag_threat(ref, "hotfullt", reason="Hot."))[0],
+        lambda k, ref, text: k.lift_threat_flag(ref, text),
+    ),
 }
 
 
