@@ -39,6 +39,7 @@ from klagomal import (
     Level,
 )
 from klagomal.cases import lifecycle as lc
+from klagomal.cases import threats
 from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
 from klagomal.core.organisation import default_organisation
 from klagomal.core.text_rules import TEXT_MAX
@@ -105,6 +106,7 @@ STEPS: dict[str, Callable[[Case, lc.Context], object]] = {
     "escalate": lambda c, ctx: lc.escalate(c, ctx, "Inte nöjd"),
     "pass-on": lambda c, ctx: lc.pass_on_praise(c, ctx, ["Lisa"]),
     "reclassify": lambda c, ctx: lc.reclassify(c, ctx, "forslag", "Egentligen ett förslag"),
+    "flag": lambda c, ctx: threats.flag(c, ctx, "hotfullt", "kontakt", "Hotade personalen"),
 }
 
 # Which states allow each step, for a non-anonymous praise case.
@@ -119,6 +121,8 @@ ALLOWED: dict[str, set[CaseState]] = {
     "escalate": {A},
     "pass-on": {R, H, B},
     "reclassify": {R, H, B},
+    # R28: the treatment may come in any state, also after the case closed.
+    "flag": {R, H, B, A},
 }
 
 

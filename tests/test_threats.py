@@ -33,7 +33,7 @@ from klagomal.notices.outbox import CITIZEN_KINDS, STAFF_KINDS
 from klagomal.records.access import PERMISSIONS, Operation, Role
 from klagomal.reports.data import build_report
 from klagomal.reports.periods import parse_period
-from klagomal.testing import UNIT, register
+from klagomal.testing import UNIT, plugin, register
 from test_cli import DOCS_CLI, Cli, run_session
 
 REASON = "Hotade att slå handläggaren i telefonen."
@@ -517,3 +517,41 @@ def _eml_text(path: Path) -> str:
     body = message.get_body(("plain",))
     assert body is not None
     return str(body.get_content())
+
+
+def test_an_export_round_trips_the_flags_and_an_import_refuses_a_flag_klagomal_does_not_know(
+    k: Klagomal, clock: FixedClock, tmp_path: Path
+) -> None:
+    ref = register(k).reference
+    k.flag_threat(ref, "hotfullt", reason=REASON)
+    data = k.export()
+    with Klagomal(f"sqlite:///{tmp_path / 'copy.db'}", clock=clock, load_entrypoints=False,
+                  user="system") as copy:  # fmt: skip
+        copy.init()
+        copy.import_(data)
+        assert copy.get(ref) == k.get(ref)
+        assert copy.get(ref).threat_flags == ("hotfullt:kontakt",)
+    event = data["cases"][0]["events"][-1]["data"]
+    assert event["type"] == "threat_flagged"
+    event["kind"] = "arg"
+    with Klagomal(f"sqlite:///{tmp_path / 'other.db'}", clock=clock, load_entrypoints=False,
+                  user="system") as other:  # fmt: skip
+        other.init()
+        with pytest.raises(InvalidInputError, match="okänd flagga 'arg:kontakt'"):
+            other.import_(data)
+        assert other.cases() == []
+
+
+def test_the_manager_a_case_moves_to_is_told_even_when_the_routine_names_nobody(
+    clock: FixedClock, tmp_path: Path
+) -> None:
+    moved = ThreatRoutine(alert_manager=False, to_manager=True)
+    quiet = plugin("tyst", klagomal_threat_routine=lambda: moved)
+    silent = plugin("ingen", klagomal_threat_routine=lambda: ThreatRoutine(alert_manager=False))
+    for routine, told in ((quiet, ["chef"]), (silent, [])):
+        with Klagomal(f"sqlite:///{tmp_path / f'{routine.name}.db'}", clock=clock, load_entrypoints=False,
+                      user="system", plugins=[routine]) as k:  # fmt: skip
+            k.init()
+            ref = register(k).reference
+            k.flag_threat(ref, "hotfullt", reason=REASON)
+            assert [n.recipient for n in k.outbox(reference=ref)] == told

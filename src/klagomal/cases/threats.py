@@ -200,7 +200,8 @@ def apply_routine(
     declined = tuple(dict.fromkeys(c for c in routine.decline if c in channels))
     return attrs.evolve(
         data,
-        alert_manager=routine.alert_manager,
+        # The manager a case moves to is told, whatever else the routine says.
+        alert_manager=routine.alert_manager or handler is not None,
         alert_department_head=routine.alert_department_head,
         alert_users=tuple(dict.fromkeys(u for u in routine.alert_users if u in organisation.users)),
         handler=handler,

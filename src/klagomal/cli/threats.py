@@ -21,14 +21,12 @@ from klagomal.core.text_rules import one_line
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.cases.threats import ActiveFlag
-    from klagomal.core.events import Event, ThreatFlagged, ThreatFlagLifted
+    from klagomal.core.events import Event, ThreatFlagged
     from klagomal.core.model import Case
 
 __all__ = ["commands", "threat_details", "threat_json", "threat_lines", "threat_marker"]
 
 commands = CommandGroup(__name__)
-
-_KIND_OPTIONS = {"hotfullt": "--hotfullt", "krankande": "--krankande"}
 
 
 def _kind_arguments(p: argparse.ArgumentParser, required: bool) -> None:
@@ -102,10 +100,12 @@ def _cmd_flag(args: argparse.Namespace, out: Output) -> int:
     _unflag_arguments,
 )
 def _cmd_unflag(args: argparse.Namespace, out: Output) -> int:
+    from klagomal.core.events import ThreatFlagLifted
+
     with open_klagomal(args) as k:
         case = k.lift_threat_flag(args.reference, args.reason, kind=args.kind, about=args.about)
-        event = k.history(case.reference)[-1]
-        data: ThreatFlagLifted = event.data  # type: ignore[assignment]
+        data = k.history(case.reference)[-1].data
+        assert isinstance(data, ThreatFlagLifted)
         message = _("Flaggan är hävd i {reference}: {flag}.").format(
             flag=_flag_text(data.kind, data.about).lower(), reference=case.reference
         )

@@ -213,7 +213,7 @@ class ThreatRoutine:
     :param alert_users: user ids (``[[anvandare]]``) of others to tell,
         such as a safety officer.
     :param to_manager: the case moves to the unit's manager, who becomes
-        its handler.
+        its handler and is told (also without ``alert_manager``).
     :param decline: channel ids (``telefon``, ``besok``, ...) on which staff
         may decline further contact with the person.
     """
