@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("threat_flags")
+    # A plain DROP COLUMN too (SQLite 3.35 and later have it): batch mode
+    # would copy the cases table, which the foreign keys forbid.
+    op.drop_column("cases", "threat_flags")
