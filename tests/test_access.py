@@ -86,7 +86,16 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     Operation.SEARCH: lambda k, ref: k.search("kom"),
     Operation.BACKDATE: lambda k, ref: _backdated(k).describe(ref, f"Synpunkt nummer {next(_counter)}"),
     Operation.ASSIGN: lambda k, ref: k.assign(ref, "omar.ali"),
+    # R28: anyone who handles the case may flag it; a chef or an administrator lifts a flag.
+    Operation.FLAG: lambda k, ref: k.flag_threat(ref, "hotfullt", about="arende", reason="Hotade oss."),
+    Operation.UNFLAG: lambda k, ref: _flagged(k, ref).lift_threat_flag(ref, "Utrett."),
 }
+
+
+def _flagged(k: Klagomal, ref: str) -> Klagomal:
+    """*k*, once the system owner has flagged *ref* for abusive treatment."""
+    k.as_user(SYSTEM_USER).flag_threat(ref, "krankande", reason="Svordomar i telefon.")
+    return k
 
 
 def _backdated(k: Klagomal) -> Klagomal:
@@ -137,7 +146,7 @@ def test_role_against_operation(
         assert after[-1].action in (operation.value, first.value)
 
 
-CASE_SCOPED = [Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT]
+CASE_SCOPED = [Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT, Operation.FLAG]
 
 
 @pytest.mark.parametrize("operation", CASE_SCOPED, ids=lambda o: o.value)

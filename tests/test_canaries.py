@@ -62,7 +62,8 @@ PROTECTED = Contact(
 )
 P = ("Kanarie Skyddad", "skyddad.kanarie", "111 22 33", "1112233", "Kanariegatan", "850412")
 #: Texts marked secret: by part (a complaint's text, an action, an escalation's reason,
-#: praise, a case waiting for a reminder) and a whole case.
+#: praise, a case waiting for a reminder), a whole case and the reason it was
+#: flagged for threatening treatment (R28).
 S = (
     "KANARIE-HEMLIG-TEXT",
     "KANARIE-HEMLIG-ATGARD",
@@ -70,6 +71,7 @@ S = (
     "KANARIE-HEMLIGT-BEROM",
     "KANARIE-HEMLIGT-HELA",
     "KANARIE-HEMLIG-PAMINNELSE",
+    "KANARIE-HEMLIG-FLAGGA",
 )
 #: A case at another förvaltning (bou): its text and its person's address.
 OTHER = ("KANARIE-ANNAN-FORVALTNING", "annan.kanarie")
@@ -169,6 +171,8 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "pass-on": (["pass-on", "{B}", "--to", "Omar Ali"], reader),
     "guide": (["guide", "{A}", "--route", "felanmalan", "--text", "Ring felanmälan."], reader),
     "reclassify": (["reclassify", "{B}", "--kind", "forslag", "--reason", "Ett förslag."], reader),
+    "flag": (["flag", "{A}", "--krankande", "--om", "arende", "--reason", "Svordomar."], reader),
+    "unflag": (["unflag", "{C}", "--reason", "Utrett."], reader),
     "export": (["export"], without_protected),
     "import": (["import", "{tmp}/empty-export.json"], reader),
     "import-cases": (["import-cases", "{tmp}/old.csv", "--no-progress"], reader),
@@ -295,6 +299,8 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
         contact=Contact(name="Olle Brev", address="Storgatan 1, 123 45 Exempelstad", preferred="brev"),
     )
     k.mark_secret(c, GROUND)
+    # R28: the wholly secret case is flagged; its chef is told (flaggning), never the reason.
+    k.flag_threat(c, "hotfullt", reason="Hotade personalen. KANARIE-HEMLIG-FLAGGA")
     d = register(
         kind="klagomal",
         unit=OTHER_UNIT,
@@ -536,6 +542,10 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "export": (lambda k, r: k.export(), without_protected),
     "export_to": (lambda k, r: _stream(k.export_to), without_protected),
     "forward": (lambda k, r: k.forward(r["A"], "soc-aldre-solgarden"), reader),
+    "flag_threat": (
+        lambda k, r: k.flag_threat(r["A"], "krankande", about="arende", reason="Svordomar."),
+        reader,
+    ),
     "get": (lambda k, r: [k.get(ref) for ref in r.values()], reader),
     "guide": (lambda k, r: k.guide(r["A"], "felanmalan", "Ring."), reader),
     "histories": (lambda k, r: k.histories(list(r.values())), reader),
@@ -550,6 +560,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "intake_cards": (lambda k, r: k.intake_cards(r["tmp"] + "/cards.csv"), reader),
     "intake_log": (lambda k, r: k.intake_log(), reader),
     "letter": (lambda k, r: [k.letter(r["A"]), k.letter(r["C"])], reader),
+    "lift_threat_flag": (lambda k, r: k.lift_threat_flag(r["C"], "Utrett."), reader),
     "lift_secrecy": (lambda k, r: k.lift_secrecy(r["C"], "Utrett."), reader),
     "mark_secret": (lambda k, r: k.mark_secret(r["B"], GROUND), reader),
     "notices": (lambda k, r: [k.notices(ref) for ref in r.values()], reader),

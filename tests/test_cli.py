@@ -1141,6 +1141,7 @@ def test_plugins(cli: Cli) -> None:
         "klagomal_identify",
         "klagomal_is_serious",
         "klagomal_route",
+        "klagomal_threat_routine",
         "klagomal_validate_intake",
     ]
     assert builtin["deadline_policies"] == ["klf", "soc", "bou", "sbf", "kof"]

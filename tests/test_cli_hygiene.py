@@ -142,6 +142,8 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["describe", "2026-00001", "Hemtjänst"],
         ["secrecy", "2026-00001", "--ground", "OSL 26 kap. 1 §", "--part", "3", "--reason", "Hälsa"],
         ["pass-on", "2026-00002", "--to", "Lisa", "--text", "Bra jobbat"],
+        # R28: a flag whose reason show, list and the history print.
+        ["flag", "2026-00001", "--hotfullt", "--reason", "Hotade personalen."],
     ):
         _ok(source, *argv, today="2026-03-04")
     # Contact details through the register command, then a reply and a
@@ -196,6 +198,8 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("pass-on",): ([], ["pass-on", "2026-00002", "--to", HOSTILE]),
     ("guide",): ([], ["guide", "2026-00001", "--route", "felanmalan", "--text", HOSTILE]),
     ("reclassify",): ([], ["reclassify", "2026-00002", "--kind", HOSTILE, "--reason", "x"]),
+    ("flag",): ([], ["flag", "2026-00002", "--krankande", "--om", "arende", "--reason", HOSTILE]),
+    ("unflag",): ([], ["unflag", "2026-00001", "--reason", HOSTILE]),
     ("export",): ([], ["export"]),
     ("import",): ([], ["import", HOSTILE]),
     ("import-cases",): ([], ["import-cases", HOSTILE, "--no-progress"]),

@@ -745,6 +745,9 @@ def test_text_removal_leaves_no_trace_of_the_texts(k: Klagomal, clock: FixedCloc
     k.acknowledge(ref, "Förvaltningschefen")
     k.answer(ref, "skriftligt", "QXTEXT13 nytt svar")
     k.close(ref, True)
+    # R28: a flag set after the case closed, and lifted: both reasons go.
+    k.flag_threat(ref, "hotfullt", reason="QXTEXT22 hotade personalen")
+    k.lift_threat_flag(ref, "QXTEXT23 utrett")
     praise = register_case(k, kind="berom", text="QXTEXT14 tack").reference
     k.pass_on_praise(praise, ["Personalen på Solgården"], "QXTEXT15 vidare")
     k.acknowledge(praise, "Hanna Holm")
@@ -761,7 +764,7 @@ def test_text_removal_leaves_no_trace_of_the_texts(k: Klagomal, clock: FixedCloc
     k.close(by_mail, True)
     references = [ref, praise, at_once, by_mail]
     before = dump(k)
-    assert all(f"qxtext{n:02d}" in before for n in range(1, 22))
+    assert all(f"qxtext{n:02d}" in before for n in range(1, 24))
     shown = {r: stored_equals_replay(k, r) for r in references}
     histories = {r: k.history(r) for r in references}
 
@@ -798,9 +801,17 @@ def test_text_removal_leaves_no_trace_of_the_texts(k: Klagomal, clock: FixedCloc
         histories[ref][7].data.appeal_by,
     )
     assert k.get(ref).summary == "QXSUMMARY synpunkt på bemötandet"
-    # The person's text, eleven texts and reasons of later steps, the guidance's decision, and the notes.
+    flagged, lifted = k.history(ref)[-2].data, k.history(ref)[-1].data
+    assert (flagged.TYPE, flagged.kind, flagged.about, flagged.reason) == (
+        "threat_flagged",
+        "hotfullt",
+        "kontakt",
+        marker,
+    )
+    assert (lifted.TYPE, lifted.reason) == ("threat_flag_lifted", marker)
+    # The person's text, thirteen texts and reasons of later steps, the guidance's decision, and the notes.
     notes = sum(1 for note in histories[ref][0].data.notes if note)
-    assert [a.result.fields for a in applied if a.planned.reference == ref] == [13 + notes]
+    assert [a.result.fields for a in applied if a.planned.reference == ref] == [15 + notes]
 
 
 def test_gdpr_anonymisation_on_request(k: Klagomal, clock: FixedClock) -> None:
@@ -886,6 +897,8 @@ def populate(k: Klagomal, clock: FixedClock) -> list[str]:
         references.append(ref)
         case = k.get(ref)
         anonymous = case.anonymous
+        if n % 7 == 1:  # R28: the staff report counts flags, whatever disposal does to their reasons
+            k.flag_threat(ref, ["krankande", "hotfullt"][n % 2], about="arende", reason=f"Flagga {n}")
         if n % 9 == 4 and not anonymous and not case.serious:
             k.resolve_at_once(ref, f"Ordnat direkt {n}", "Hanna Holm")
         elif n % 11 != 10:  # some are never acknowledged
@@ -953,6 +966,8 @@ def test_reports_over_past_periods_are_the_same_after_disposal(k: Klagomal, cloc
         "tidsfrister",
         "brister",
     } <= set(before["2025", "soc", "politicians"])
+    # R28: flags were set in the period, and their count is among what must stay.
+    assert before["2025", None, "staff"]["krankande-hotfullt"].rows[-1][-1] > 0
     rules = [
         rule("kontakter-6", Action.PSEUDONYMISE_CONTACT, 6, serious=False),
         rule("berom-1", Action.REMOVE_TEXTS, 1, kinds=[Kind.BEROM]),

@@ -39,6 +39,7 @@ from klagomal import (
     Level,
 )
 from klagomal.cases import lifecycle as lc
+from klagomal.cases import threats
 from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
 from klagomal.core.organisation import default_organisation
 from klagomal.core.steps import step_label
@@ -106,6 +107,7 @@ STEPS: dict[str, Callable[[Case, lc.Context], object]] = {
     "escalate": lambda c, ctx: lc.escalate(c, ctx, "Inte nöjd"),
     "pass-on": lambda c, ctx: lc.pass_on_praise(c, ctx, ["Lisa"]),
     "reclassify": lambda c, ctx: lc.reclassify(c, ctx, "forslag", "Egentligen ett förslag"),
+    "flag": lambda c, ctx: threats.flag(c, ctx, "hotfullt", "kontakt", "Hotade personalen"),
 }
 
 # Which states allow each step, for a non-anonymous praise case.
@@ -120,6 +122,8 @@ ALLOWED: dict[str, set[CaseState]] = {
     "escalate": {A},
     "pass-on": {R, H, B},
     "reclassify": {R, H, B},
+    # R28: the treatment may come in any state, also after the case closed.
+    "flag": {R, H, B, A},
 }
 
 
@@ -467,6 +471,15 @@ TEXT_STEPS: dict[tuple[str, str], tuple[Callable[[Klagomal], str] | None, Callab
     ("secrecy_lifted", "reason"): (
         lambda k: (ref := register_case(k).reference, _secret(k, ref))[0],
         lambda k, ref, text: k.lift_secrecy(ref, text),
+    ),
+    # R28: the reason a flag for threatening treatment was set, and lifted.
+    ("threat_flagged", "reason"): (
+        lambda k: register_case(k).reference,
+        lambda k, ref, text: k.flag_threat(ref, "hotfullt", reason=text),
+    ),
+    ("threat_flag_lifted", "reason"): (
+        lambda k: (ref := register_case(k).reference, k.flag_threat(ref, "hotfullt", reason="Hot."))[0],
+        lambda k, ref, text: k.lift_threat_flag(ref, text),
     ),
 }
 

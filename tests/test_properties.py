@@ -23,7 +23,8 @@ from hypothesis.stateful import (
 
 from conftest import EVA, START
 from klagomal import CaseState, FixedClock, Kind, Klagomal, KlagomalError, Level
-from klagomal.core.events import Acknowledged, Forwarded, Paused, Resumed
+from klagomal.cases.threats import active_flags
+from klagomal.core.events import THREAT_ABOUT, THREAT_KINDS, Acknowledged, Forwarded, Paused, Resumed
 from klagomal.hooks.builtin import BUILTIN_CHANNELS, BUILTIN_DIMENSIONS
 
 UNITS = ["soc", "soc-aldre", "soc-aldre-hemtjanst-norr", "soc-ifo-barn-familj", "sbf-gatapark-park", "kof"]
@@ -197,6 +198,26 @@ class Lifecycle(RuleBasedStateMachine):
     def reclassify(self, index: int, kind: Kind) -> None:
         self._step("reclassify", index, lambda ref: self.k.reclassify(ref, kind, "Rättat"))
 
+    @rule(index=case_index, kind=st.sampled_from(THREAT_KINDS), about=st.sampled_from(THREAT_ABOUT))
+    def flag(self, index: int, kind: str, about: str) -> None:
+        def command(ref: str):  # type: ignore[no-untyped-def]
+            before = self.k.get(ref)
+            case = self.k.flag_threat(ref, kind, about=about, reason="Hotade personalen")
+            # R28: a flag leaves the routine's own course as it was.
+            assert (case.state, case.level, case.respond_by, case.acknowledge_by) == (
+                before.state,
+                before.level,
+                before.respond_by,
+                before.acknowledge_by,
+            )
+            return case
+
+        self._step("flag", index, command)
+
+    @rule(index=case_index)
+    def unflag(self, index: int) -> None:
+        self._step("unflag", index, lambda ref: self.k.lift_threat_flag(ref, "Utrett"))
+
     @rule(index=case_index, satisfied=unsatisfied_mostly, detour=detours)
     def progress(self, index: int, satisfied: bool, detour: str | None) -> None:
         """The natural next step, so that runs get deep into the lifecycle."""
@@ -265,6 +286,8 @@ class Lifecycle(RuleBasedStateMachine):
                 assert [seq for seq, kind in notices if kind == "besked"] == acknowledged
                 STATS["besked checked"] += len(acknowledged)
             assert all(seq <= case.version for seq, _kind in notices)
+            # R28: the flags set are those the history sets and has not lifted.
+            assert set(case.threat_flags) == {flag.key for flag in active_flags(history)}
             # A paused clock: only under handling, never overdue, and exactly
             # when the last pause has not been resumed.
             pauses = [e for e in history if isinstance(e.data, Paused | Resumed)]
@@ -311,6 +334,8 @@ def test_lifecycle_properties() -> None:
         "pass_on_praise",
         "pause",
         "resume",
+        "flag",
+        "unflag",
     ):
         assert STATS[what] > 0, (what, STATS)
     assert STATS["paused checked"] > 0

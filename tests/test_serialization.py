@@ -88,6 +88,10 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.lift_secrecy(ref, "Prövat vid begäran om utlämnande")
     # Issue 19: a chef appoints another handler (tilldelning).
     k.assign(last, "omar.ali")
+    # R28: a flag for threatening treatment, set and lifted, and one left set.
+    k.flag_threat(last, "hotfullt", about="kontakt", reason="Hotade handläggaren i telefon.")
+    k.lift_threat_flag(last, "Utrett med personen.")
+    k.flag_threat(ref, "krankande", about="arende", reason="Kränkande ord i mejlet.")
 
 
 def _case_count(k: Klagomal) -> int:

@@ -579,6 +579,43 @@ class Klagomal:
         gets a notice (``tilldelning``) through the outbox."""
         return self._cases.assign(reference, handler, actor, expected_version)
 
+    def flag_threat(
+        self,
+        reference: str,
+        kind: str,
+        *,
+        about: str = "kontakt",
+        reason: str,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Flag abusive or threatening treatment of staff (R28): *kind* is
+        ``krankande`` or ``hotfullt``; *about* is ``kontakt`` (the person)
+        or ``arende`` (this case); *reason* says what happened.  Anyone who
+        handles the case may (:attr:`Operation.FLAG`), in every state.  The
+        förvaltning's routine (the ``klagomal_threat_routine`` hook; built
+        in: tell the unit's chef) decides who is told (the notice
+        ``flaggning``), whether the case moves to the manager and on which
+        channels staff may decline further contact; the event records it.
+        Nothing of it goes to the person (:mod:`klagomal.cases.threats`)."""
+        return self._cases.flag_threat(reference, kind, about, reason, actor, expected_version)
+
+    def lift_threat_flag(
+        self,
+        reference: str,
+        reason: str,
+        *,
+        kind: str | None = None,
+        about: str | None = None,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Lift a flag for abusive or threatening treatment (R28), with the
+        reason: a chef or a förvaltning's administrator
+        (:attr:`Operation.UNFLAG`).  *kind* and *about* pick the flag; they
+        may be left out when only one flag that is set matches."""
+        return self._cases.lift_threat_flag(reference, reason, kind, about, actor, expected_version)
+
     def worklist(self) -> list[WorkItem]:
         """The acting user's own worklist, due first: their open cases,
         the open cases without a handler at their units, and their tasks

@@ -26,6 +26,7 @@ Allowed steps (states in ``CaseState``)::
     escalate      avslutat, not satisfied, level < 3 -> registrerat at level + 1 (R19–R21)
     pass-on       praise, not avslutat              (R22)
     reclassify    not avslutat, never away from klagomal (R2)
+    flag, unflag  any state (R28; the decide functions are in cases.threats)
 
 Why this is one long module: it is one concept, the routine as a state
 machine.  A step's decide function and its branch of :func:`evolve` are the
@@ -73,6 +74,8 @@ from klagomal.core.events import (
     Resumed,
     SecrecyLifted,
     SecrecyMarked,
+    ThreatFlagged,
+    ThreatFlagLifted,
 )
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
@@ -917,6 +920,11 @@ def evolve(case: Case | None, event: Event) -> Case:
             return _changed(case, stamp, secrecy=case.secrecy if parts else ground)
         case SecrecyLifted():
             return _changed(case, stamp, secrecy=None)
+        case ThreatFlagged(handler=handler):
+            flags = tuple(sorted({*case.threat_flags, data.key}))
+            return _changed(case, stamp, threat_flags=flags, handler=handler or case.handler)
+        case ThreatFlagLifted():
+            return _changed(case, stamp, threat_flags=tuple(f for f in case.threat_flags if f != data.key))
         case ResolvedAtOnce():
             return _changed(
                 case,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from klagomal.cases import lifecycle
+from klagomal.cases import lifecycle, threats
 from klagomal.cases.step_texts import required_text
 from klagomal.cases.worklist import HANDLER, OPEN_STATES, TASK, UNASSIGNED, WorkItem, item, sort_worklist
 from klagomal.context import naming
@@ -51,6 +51,8 @@ WRITE_OPERATIONS = {
     "secrecy_marked": Operation.SECRECY,
     "secrecy_lifted": Operation.SECRECY,
     "assigned": Operation.ASSIGN,
+    "threat_flagged": Operation.FLAG,
+    "threat_flag_lifted": Operation.UNFLAG,
 }
 
 #: ``list --state open``: every state but ``avslutat``.
@@ -306,6 +308,44 @@ class CaseService:
             actor,
             expected_version,
             before_commit=tasks,
+        )
+
+    def flag_threat(
+        self,
+        reference: str,
+        kind: str,
+        about: str,
+        reason: str,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """Flag abusive or threatening treatment, and let the förvaltning's
+        routine decide what follows (see :meth:`klagomal.app.Klagomal.flag_threat`)."""
+
+        def decide(case: Case, today: lifecycle.Context) -> EventData:
+            data = threats.flag(case, today, kind, about, reason)
+            routine, plugin = self.ctx.decisions.threat_routine(case, data, today.channels)
+            return threats.apply_routine(case, data, routine, plugin, today.organisation, today.channels)
+
+        return self.step(reference, threats.FLAG_STEP, decide, actor, expected_version, Operation.FLAG)
+
+    def lift_threat_flag(
+        self,
+        reference: str,
+        reason: str,
+        kind: str | None,
+        about: str | None,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """Lift a flag (see :meth:`klagomal.app.Klagomal.lift_threat_flag`)."""
+        return self.step(
+            reference,
+            threats.UNFLAG_STEP,
+            lambda c, today: threats.lift(c, today, reason, kind, about),
+            actor,
+            expected_version,
+            Operation.UNFLAG,
         )
 
     def forward(self, reference: str, to_unit: str, actor: str | None, expected_version: int | None) -> Case:

@@ -84,6 +84,8 @@ COMMANDS: dict[str, str] = {
     "pass-on": "cases",
     "guide": "cases",
     "reclassify": "cases",
+    "flag": "threats",
+    "unflag": "threats",
     "export": "admin",
     "import": "admin",
     "import-cases": "intake",

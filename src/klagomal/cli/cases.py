@@ -22,6 +22,7 @@ from klagomal.cli.base import (
     working_days,
     yes_no,
 )
+from klagomal.cli.threats import threat_details, threat_json, threat_lines, threat_marker
 from klagomal.core.events import (
     Acknowledged,
     ActionRecorded,
@@ -206,6 +207,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
         case = k.get(args.reference)
         events = k.history(args.reference)
         lines = [_describe(k, case)]
+        lines += threat_lines(k, events)  # R28: the flags that are set
         notes = _notes(events)
         if notes:
             lines.append(_("Noteringar:"))
@@ -236,6 +238,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
             ]
         obj = case_obj(k, case, events)
         obj.update(_show_extras(k, case, events))
+        obj["threats"] = threat_json(k, events)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
         obj["disposed"] = [
             {"day": str(d.day), "action": d.action.value, "rule": d.rule, "decision": d.decision}
@@ -405,7 +408,7 @@ def _list_mine(args: argparse.Namespace, out: Output) -> int:
                 k.organisation.unit(item.case.unit).name,
                 item.case.state.label,
                 _worklist_due(item),
-                _worklist_task(item),
+                ", ".join(p for p in (threat_marker(item.case), _worklist_task(item)) if p),
             ]
             for item in items
         ]
@@ -426,6 +429,7 @@ def _list_mine(args: argparse.Namespace, out: Output) -> int:
                 "days_late": item.days_late,
                 "overdue": item.overdue,
                 "task": None if item.task is None else k.converter.unstructure(item.task),
+                "threat_flags": list(item.case.threat_flags),
             }
             for item in items
         ]
@@ -511,7 +515,7 @@ def _list_row(k: Klagomal, case: Case, attention: Sequence[Notice] = ()) -> list
         _("nivå {n}").format(n=int(case.level)),
         shown_handler(k, case).handler or "-",
         _deadline_text(case, k.open_deadline(case)),
-        _attention_text(attention),
+        ", ".join(p for p in (threat_marker(case), _attention_text(attention)) if p),
     ]
 
 
@@ -594,6 +598,9 @@ def _describe(k: Klagomal, case: Case) -> str:
 
 def _event_details(k: Klagomal, event: Event) -> str:
     """A short Swedish description of what an event recorded."""
+    threat = threat_details(k, event)
+    if threat is not None:
+        return threat
     data = event.data
     org = k.organisation
     match data:

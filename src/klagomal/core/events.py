@@ -25,6 +25,8 @@ __all__ = [
     "KEPT_FIELDS",
     "OWN_FIELDS",
     "TEXT_FIELDS",
+    "THREAT_ABOUT",
+    "THREAT_KINDS",
     "Acknowledged",
     "ActionRecorded",
     "Answered",
@@ -47,7 +49,10 @@ __all__ = [
     "Resumed",
     "SecrecyLifted",
     "SecrecyMarked",
+    "ThreatFlagLifted",
+    "ThreatFlagged",
     "event_label",
+    "threat_key",
 ]
 
 
@@ -353,6 +358,80 @@ class SecrecyLifted:
     reason: str
 
 
+#: The kinds of treatment a flag names (R28): abusive (kränkande) and
+#: threatening (hotfullt) treatment of staff.
+ABUSIVE = "krankande"
+THREATENING = "hotfullt"
+THREAT_KINDS = (ABUSIVE, THREATENING)
+#: What a flag is about: the person who gave the feedback (their contacts
+#: with the kommun) or this case alone.
+ABOUT_CONTACT = "kontakt"
+ABOUT_CASE = "arende"
+THREAT_ABOUT = (ABOUT_CONTACT, ABOUT_CASE)
+
+
+def threat_key(kind: str, about: str) -> str:
+    """The key a flag is known by in a case (``Case.threat_flags``), such
+    as ``"hotfullt:kontakt"``."""
+    return f"{kind}:{about}"
+
+
+@attrs.frozen
+class ThreatFlagged:
+    """A member of staff flagged the person or the case for abusive or
+    threatening treatment (kränkande / hotfullt bemötande, R28), and the
+    förvaltning's routine decided what follows
+    (``klagomal_threat_routine``).  Who flagged it and when is the event's
+    own ``actor`` and ``day``.  Nothing of it ever goes to the person.
+
+    :param kind: ``krankande`` or ``hotfullt`` (:data:`THREAT_KINDS`).
+    :param about: ``kontakt`` (the person) or ``arende`` (this case).
+    :param reason: what happened, for colleagues and the manager.
+    :param alert_manager: the unit's chef is told (notice ``flaggning``).
+    :param alert_department_head: the förvaltningschef is told.
+    :param alert_users: user ids of others who are told.
+    :param handler: the manager the case moved to, when the routine moved
+        it; ``None`` when the handler stays.
+    :param declined: channels on which staff may decline further contact
+        with the person.
+    :param routine: the plugin whose routine decided it.
+    """
+
+    TYPE: ClassVar[str] = "threat_flagged"
+
+    kind: str
+    about: str
+    reason: str
+    alert_manager: bool = True
+    alert_department_head: bool = False
+    alert_users: tuple[str, ...] = ()
+    handler: str | None = None
+    declined: tuple[str, ...] = ()
+    routine: str = ""
+
+    @property
+    def key(self) -> str:
+        """The flag's key in ``Case.threat_flags``."""
+        return threat_key(self.kind, self.about)
+
+
+@attrs.frozen
+class ThreatFlagLifted:
+    """A chef or a förvaltning's administrator lifted a flag for abusive
+    or threatening treatment (R28), with the reason."""
+
+    TYPE: ClassVar[str] = "threat_flag_lifted"
+
+    kind: str
+    about: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        """The key of the flag lifted."""
+        return threat_key(self.kind, self.about)
+
+
 EventData = (
     Registered
     | Reclassified
@@ -374,6 +453,8 @@ EventData = (
     | SecrecyMarked
     | SecrecyLifted
     | Assigned
+    | ThreatFlagged
+    | ThreatFlagLifted
 )
 
 #: Every payload class by its stable type id.
@@ -400,6 +481,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         SecrecyMarked,
         SecrecyLifted,
         Assigned,
+        ThreatFlagged,
+        ThreatFlagLifted,
     )
 }
 
@@ -438,6 +521,8 @@ TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     SecrecyMarked: ("reason",),
     SecrecyLifted: ("reason",),
     Assigned: (),
+    ThreatFlagged: ("reason",),
+    ThreatFlagLifted: ("reason",),
 }
 
 #: Text-valued fields that are never touched: what reports, deadlines and
@@ -466,6 +551,9 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     Described: ("summary",),
     SecrecyMarked: ("ground",),
     Assigned: ("handler", "previous"),
+    # What the flag is and what the routine decided: the staff report counts them.
+    ThreatFlagged: ("kind", "about", "alert_users", "handler", "declined", "routine"),
+    ThreatFlagLifted: ("kind", "about"),
 }
 
 #: The fields handled on their own (the contact, the notes, a sender, file names).
@@ -498,6 +586,8 @@ def event_label(type_id: str) -> str:
         "secrecy_marked": _("Sekretessmarkerat"),
         "secrecy_lifted": _("Sekretessmarkering hävd"),
         "assigned": _("Tilldelat handläggare"),
+        "threat_flagged": _("Flaggat för kränkande eller hotfullt bemötande"),
+        "threat_flag_lifted": _("Flagga för kränkande eller hotfullt bemötande hävd"),
     }
     return labels.get(type_id, type_id)
 

@@ -31,6 +31,7 @@ __all__ = [
     "Level",
     "QualityDimension",
     "Route",
+    "ThreatRoutine",
 ]
 
 
@@ -202,6 +203,29 @@ class Route:
 
 
 @attrs.frozen
+class ThreatRoutine:
+    """What a förvaltning's routine does when staff flag abusive or
+    threatening treatment (R28): the answer of ``klagomal_threat_routine``.
+    The built-in routine tells the unit's chef and nothing else.
+
+    :param alert_manager: tell the unit's chef (notice ``flaggning``).
+    :param alert_department_head: tell the förvaltningschef.
+    :param alert_users: user ids (``[[anvandare]]``) of others to tell,
+        such as a safety officer.
+    :param to_manager: the case moves to the unit's manager, who becomes
+        its handler and is told (also without ``alert_manager``).
+    :param decline: channel ids (``telefon``, ``besok``, ...) on which staff
+        may decline further contact with the person.
+    """
+
+    alert_manager: bool = True
+    alert_department_head: bool = False
+    alert_users: tuple[str, ...] = ()
+    to_manager: bool = False
+    decline: tuple[str, ...] = ()
+
+
+@attrs.frozen
 class Finding:
     """What an intake check found: a warning the handler sees with the case,
     or, with ``reject=True``, the reason the feedback is not registered."""
@@ -243,6 +267,9 @@ class Case:
     :param summary: the register entry's short description of what the case
         is about, written by the handler (OSL 5 kap. 1 §), kept apart from
         the person's own text; ``None`` until someone writes it.
+    :param threat_flags: the flags for abusive or threatening treatment
+        that are set (R28), by key (``"hotfullt:kontakt"``, see
+        :func:`klagomal.core.events.threat_key`), sorted.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -277,6 +304,7 @@ class Case:
     secrecy: str | None = None
     resolved_at_once: bool = False
     summary: str | None = None
+    threat_flags: tuple[str, ...] = ()
     version: int = 0
 
     @property

@@ -41,6 +41,8 @@ STEP_LABELS: dict[str, str] = {
     "describe": _("beskriva i diariet"),
     "secrecy": _("sekretessmarkera"),
     "message": _("ta emot meddelande"),
+    "flag": _("flagga kränkande eller hotfullt bemötande"),
+    "unflag": _("häva flagga för kränkande eller hotfullt bemötande"),
     # the other commands and services
     "list": _("lista ärenden"),
     "search": _("söka"),
@@ -81,6 +83,8 @@ STEP_LABELS: dict[str, str] = {
     "secrecy_marked": _("sekretessmarkera"),
     "secrecy_lifted": _("häva sekretessmarkering"),
     "assigned": _("tilldela handläggare"),
+    "threat_flagged": _("flagga kränkande eller hotfullt bemötande"),
+    "threat_flag_lifted": _("häva flagga för kränkande eller hotfullt bemötande"),
 }
 
 

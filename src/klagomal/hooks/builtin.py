@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from klagomal.core.i18n import _
-from klagomal.core.model import Channel, Finding, Intake, QualityDimension, Route
+from klagomal.core.model import Channel, Finding, Intake, QualityDimension, Route, ThreatRoutine
 from klagomal.core.organisation import Organisation
 from klagomal.deadlines.calendars import Calendar, swedish_calendar
 from klagomal.deadlines.policies import DeadlinePolicy
@@ -133,6 +133,13 @@ def klagomal_route(intake: Intake) -> Route | None:
 def klagomal_allows_anonymous(channel: Channel) -> bool:
     """The channel's own policy: anonymous everywhere but the web form (R5)."""
     return channel.allows_anonymous
+
+
+@hookimpl(trylast=True)
+def klagomal_threat_routine() -> ThreatRoutine:
+    """When staff flag abusive or threatening treatment (R28): tell the
+    unit's chef; the case stays where it is, and no channel is declined."""
+    return ThreatRoutine()
 
 
 # Words that suggest another route also applies (R3).  Matched at the start

@@ -22,15 +22,17 @@ is never lost because of a plugin; only a deliberate rejection from
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
 from klagomal.cases.lifecycle import anonymous_refused
-from klagomal.core.errors import NoUnitError, PluginRejectedError
+from klagomal.cases.threats import check_routine
+from klagomal.core.errors import InvalidInputError, NoUnitError, PluginRejectedError
+from klagomal.core.events import ThreatFlagged
 from klagomal.core.i18n import _
-from klagomal.core.model import Case, Channel, Finding, Intake, Kind, Route
+from klagomal.core.model import Case, Channel, Finding, Intake, Kind, Route, ThreatRoutine
 from klagomal.core.organisation import Organisation
 from klagomal.hooks.manager import PluginManager, call_impl, implementations
 
@@ -173,6 +175,27 @@ class Decisions:
             organisation=self.organisation,
         )
         return secrecy, tuple(notes)
+
+    def threat_routine(
+        self, case: Case, flag: ThreatFlagged, channels: Mapping[str, Channel]
+    ) -> tuple[ThreatRoutine, str]:
+        """The förvaltning's routine for a flag for abusive or threatening
+        treatment (R28), and the plugin whose routine it is: the first
+        usable answer to ``klagomal_threat_routine``; a plugin that raises
+        or answers something unusable is logged and skipped, and the
+        built-in routine (tell the unit's chef) answers last."""
+        notes: list[str] = []
+        answer, plugin = self._first(
+            "klagomal_threat_routine",
+            lambda a: check_routine(a, self.organisation, channels),
+            notes,
+            case=case,
+            flag=flag,
+            organisation=self.organisation,
+        )
+        if answer is None:  # pragma: no cover - the built-in always answers
+            return ThreatRoutine(), ""
+        return answer, plugin
 
     def _route(self, intake: Intake, serious: bool, notes: list[str]) -> Route:
         org = self.organisation

@@ -21,7 +21,7 @@ The hooks come in four groups, and each group combines results its own way:
   start-up; a plugin may replace a built-in record by registering its id.
 * **decision hooks** (``klagomal_deadline_policy``, ``klagomal_is_serious``,
   ``klagomal_route``, ``klagomal_allows_anonymous``,
-  ``klagomal_default_secrecy``) stop at the first result that is not
+  ``klagomal_default_secrecy``, ``klagomal_threat_routine``) stop at the first result that is not
   ``None``.  The built-in answer comes last.
 * the **validation hook** (``klagomal_validate_intake``) collects findings
   from every plugin; it is the only hook that may *veto* a registration.
@@ -61,8 +61,8 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from klagomal.app import Klagomal
-    from klagomal.core.events import Event
-    from klagomal.core.model import Case, Channel, Finding, Intake, QualityDimension, Route
+    from klagomal.core.events import Event, ThreatFlagged
+    from klagomal.core.model import Case, Channel, Finding, Intake, QualityDimension, Route, ThreatRoutine
     from klagomal.core.organisation import Organisation
     from klagomal.deadlines.calendars import Calendar
     from klagomal.deadlines.policies import DeadlinePolicy
@@ -101,6 +101,7 @@ HOOK_GROUPS: dict[str, tuple[str, ...]] = {
         "klagomal_route",
         "klagomal_allows_anonymous",
         "klagomal_default_secrecy",
+        "klagomal_threat_routine",
         "klagomal_identify",
     ),
     "validation": ("klagomal_validate_intake",),
@@ -321,6 +322,34 @@ def klagomal_default_secrecy(intake: Intake, route: Route, organisation: Organis
     (``Case.secrecy``) and is never lifted by a forward.
 
     .. versionadded:: 0.3
+    """
+
+
+@_hookspec(firstresult=True)
+def klagomal_threat_routine(
+    case: Case, flag: ThreatFlagged, organisation: Organisation
+) -> ThreatRoutine | None:
+    """The förvaltning's routine when staff flag abusive or threatening
+    treatment (kränkande / hotfullt bemötande, R28): a
+    :class:`~klagomal.core.model.ThreatRoutine` saying who is told, whether
+    the case moves to the unit's manager, and on which channels staff may
+    decline further contact with the person.
+
+    :param case: the case as it is before the flag (``case.department`` is
+        the förvaltning whose routine applies).
+    :param flag: the flag: ``flag.kind`` (``krankande`` or ``hotfullt``),
+        ``flag.about`` (``kontakt``: the person, or ``arende``: the case)
+        and ``flag.reason``.
+    :param organisation: the kommun's organisation.
+
+    Called when a flag is set (``klagomal flag``), inside the step: what it
+    decides is stored with the flag's event, so the history says what the
+    routine was.  Stops at the first result that is not ``None``; the
+    built-in routine, last, tells the unit's chef and nothing else.  An
+    answer that is not a ``ThreatRoutine``, or names a user or channel
+    klagomal does not know, is logged and skipped like a plugin that raises.
+
+    .. versionadded:: 0.5
     """
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
 from klagomal.core.errors import InvalidInputError
-from klagomal.core.events import Event, Forwarded, Registered
+from klagomal.core.events import THREAT_ABOUT, THREAT_KINDS, Event, Forwarded, Registered
 from klagomal.core.i18n import _
 from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
 from klagomal.intake import bulk
@@ -145,6 +145,11 @@ class ImportService:
             if d not in registry.dimensions
         ]
         problems += self._unknown_places(history)
+        problems += [
+            _("okänd flagga '{flag}'").format(flag=key)
+            for key in case.threat_flags
+            if key.partition(":")[0] not in THREAT_KINDS or key.partition(":")[2] not in THREAT_ABOUT
+        ]
         if problems:
             raise InvalidInputError("; ".join(dict.fromkeys(problems)), step="import", reference=reference)
 

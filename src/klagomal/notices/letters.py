@@ -96,6 +96,7 @@ STAFF_NOTICES = (
     "paminnelse",
     "overskriden",
     "tilldelning",
+    "flaggning",
 )
 
 #: The built-in template that puts a text letter into the HTML layout.
@@ -172,6 +173,7 @@ def _subjects() -> dict[str, str]:
         "eskalering_chef": _("Ärende {reference} har lyfts till förvaltningschefen"),
         "eskalering_namnd": _("Ärende {reference} har lyfts till nämnden"),
         "tilldelning": _("Du är handläggare för ärende {reference}"),
+        "flaggning": _("Kränkande eller hotfullt bemötande flaggat i ärende {reference}"),
         "paminnelse": _("Påminnelse: {what} i ärende {reference} senast {due}"),
         "overskriden": _(
             "Tidsfristen har passerat: {what} i ärende {reference} skulle ha getts senast {due}"

@@ -58,7 +58,7 @@ import attrs
 
 from klagomal.cases.lifecycle import citizen_notice
 from klagomal.core.errors import DeliveryError
-from klagomal.core.events import Assigned, Escalated, Event, PraisePassedOn
+from klagomal.core.events import Assigned, Escalated, Event, PraisePassedOn, ThreatFlagged
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Level
 from klagomal.core.organisation import Organisation
@@ -91,7 +91,7 @@ __all__ = [
 #: Notices to the person who gave the feedback, by the event that causes them.
 CITIZEN_KINDS = ("besked", "information", "forsening", "komplettering", "aterupptaget", "svar", "vagledning")
 #: Notices to staff caused by an event.
-STAFF_KINDS = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "tilldelning")
+STAFF_KINDS = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "tilldelning", "flaggning")
 
 #: Notices generated from a template alone, rather than carrying words a
 #: member of staff wrote for this case: they carry ``Auto-Submitted:
@@ -105,6 +105,7 @@ AUTOMATIC_KINDS = frozenset(
         "eskalering_chef",
         "eskalering_namnd",
         "tilldelning",
+        "flaggning",
     }
 )
 
@@ -127,9 +128,10 @@ class OwedNotice:
 
     :param recipient: who it is for, unique within the event: ``person``,
         ``chef``, ``forvaltningschef``, ``namnd``, ``handlaggare`` (the
-        handler a case was assigned to) or ``personal-1``,
+        handler a case was assigned to), ``personal-1``,
         ``personal-2``, ... (the staff that praise concerns, in the order
-        the handler named them).
+        the handler named them) or ``anvandare-1``, ... (the users a
+        routine for abusive or threatening treatment names, R28).
     :param way: :data:`~klagomal.notices.notifiers.EMAIL`,
         :data:`~klagomal.notices.notifiers.LETTER` or :data:`~klagomal.notices.notifiers.TASK`.
     """
@@ -229,6 +231,8 @@ def recipient_label(recipient: str) -> str:
     """The Swedish label of a notice's recipient, for handlers."""
     if recipient.startswith("personal-"):
         return _("personal {n}").format(n=recipient.split("-", 1)[1])
+    if recipient.startswith("anvandare-"):
+        return _("användare {n}").format(n=recipient.split("-", 1)[1])
     return {
         "person": _("personen"),
         "chef": _("chefen"),
@@ -317,6 +321,13 @@ def owed_recipients(case: Case, event: Event, organisation: Organisation) -> lis
             owed.append(("eskalering_namnd", "namnd", EMAIL))  # R21
     elif isinstance(data, Assigned):
         owed.append(("tilldelning", "handlaggare", EMAIL))
+    elif isinstance(data, ThreatFlagged):
+        # R28: those the förvaltning's routine names; never the person.
+        if data.alert_manager:
+            owed.append(("flaggning", "chef", EMAIL))
+        if data.alert_department_head:
+            owed.append(("flaggning", "forvaltningschef", EMAIL))
+        owed += [("flaggning", f"anvandare-{i}", EMAIL) for i in range(1, len(data.alert_users) + 1)]
     return owed
 
 
@@ -402,6 +413,19 @@ def resolve_recipient(notice: Notice, case: Case, event: Event, organisation: Or
         name = user.name if user is not None else event.data.handler
         address = (user.email if user is not None else None) or _unit_mailbox(organisation, case.unit)
         recipient = Recipient("handlaggare", name, address)
+        if recipient.email is None:
+            raise _missing(
+                _("e-postadress till {name}").format(name=name),
+                _("'epost' för användaren eller enheten {unit}").format(unit=case.unit),
+            )
+    elif role.startswith("anvandare-"):
+        # A user the routine for abusive or threatening treatment names (R28).
+        assert isinstance(event.data, ThreatFlagged)
+        user_id = event.data.alert_users[int(role.split("-", 1)[1]) - 1]
+        user = organisation.users.get(user_id)
+        name = user.name if user is not None else user_id
+        address = (user.email if user is not None else None) or _unit_mailbox(organisation, case.unit)
+        recipient = Recipient("anvandare", name, address)
         if recipient.email is None:
             raise _missing(
                 _("e-postadress till {name}").format(name=name),

@@ -114,6 +114,12 @@ class Operation(enum.StrEnum):
     ASSIGN = "tilldela"
     """Appoint or change a case's handler (``klagomal assign``): a chef or a
     förvaltning's administrator, on the cases in their scope."""
+    FLAG = "flagga"
+    """Flag the person or the case for abusive or threatening treatment
+    (``klagomal flag``, R28): everyone who handles the case."""
+    UNFLAG = "avflagga"
+    """Lift such a flag (``klagomal unflag``): a chef or a förvaltning's
+    administrator, on the cases in their scope."""
 
     @property
     def label(self) -> str:
@@ -142,6 +148,8 @@ _OPERATION_LABELS = {
     "efterregistrera": _("datera steg i efterhand"),
     "tilldela": _("tilldela ärenden en handläggare"),
     "soka": _("söka bland ärenden"),
+    "flagga": _("flagga kränkande eller hotfullt bemötande"),
+    "avflagga": _("häva flaggor för kränkande eller hotfullt bemötande"),
 }
 
 #: What a handler does with the cases in their scope; the other roles add to it.
@@ -156,6 +164,7 @@ _CASE_WORK = frozenset(
         Operation.REGISTER_LIST,
         Operation.EXTRACT,
         Operation.SEARCH,
+        Operation.FLAG,
     }
 )
 
@@ -171,8 +180,10 @@ PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
         Operation.REMIND,
         Operation.BACKDATE,
         Operation.ASSIGN,
+        Operation.UNFLAG,
     },
-    Role.MANAGER: _CASE_WORK | {Operation.STAFF_REPORT, Operation.BACKDATE, Operation.ASSIGN},
+    Role.MANAGER: _CASE_WORK
+    | {Operation.STAFF_REPORT, Operation.BACKDATE, Operation.ASSIGN, Operation.UNFLAG},
     Role.HANDLER: _CASE_WORK,
     Role.READER: frozenset({Operation.STATISTICS, Operation.REGISTER_LIST}),
 }
@@ -186,6 +197,8 @@ CASE_OPERATIONS = frozenset(
         Operation.EXTRACT,
         Operation.PERSON_DATA,
         Operation.ASSIGN,
+        Operation.FLAG,
+        Operation.UNFLAG,
     }
 )
 

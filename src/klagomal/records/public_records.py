@@ -36,6 +36,8 @@ from klagomal.core.events import (
     PraisePassedOn,
     SecrecyLifted,
     SecrecyMarked,
+    ThreatFlagged,
+    ThreatFlagLifted,
     event_label,
 )
 from klagomal.core.i18n import _
@@ -143,9 +145,11 @@ class PublicExtract:
 def _texts(event: Event) -> list[str]:
     """The free texts of a step, as written (:data:`klagomal.records.disposal.TEXT_FIELDS`).
     Why a case was marked secret is itself left out: the reason may say
-    what the secret is about.  The register description is shown once, at
-    the top (``summary``)."""
-    if isinstance(event.data, SecrecyMarked | SecrecyLifted):
+    what the secret is about.  So is why staff flagged abusive or
+    threatening treatment (R28): a note for colleagues about the person,
+    assessed on its own at a request.  The register description is shown
+    once, at the top (``summary``)."""
+    if isinstance(event.data, SecrecyMarked | SecrecyLifted | ThreatFlagged | ThreatFlagLifted):
         return []
     values = (getattr(event.data, key) for key in TEXT_FIELDS[type(event.data)])
     return [value for value in values if value]

@@ -448,6 +448,7 @@ def build_report(
                     _("Ärenden med sekretess eller skyddade personuppgifter visas inte."),
                 )
             )
+            tables.append(_threat_table(conn, scoped, period, names))
         notes.append(_praise_line(praise))
         if public:
             notes.append(
@@ -499,6 +500,38 @@ def build_report(
         highlights=tuple(highlights),
         notes=tuple(notes),
         logo_text=org.profile.logo_text,
+    )
+
+
+def _threat_table(conn: Any, scoped: Any, period: Period, names: dict[str, str]) -> Table:
+    """The staff report's count of flags for abusive or threatening
+    treatment set in *period* (R28), per unit the case is at: numbers only,
+    never who or why."""
+    rows = conn.execute(
+        scoped(
+            sa.select(cases.c.unit, events.c.payload)
+            .select_from(cases.join(events, events.c.reference == cases.c.reference))
+            .where(events.c.type == "threat_flagged", events.c.day.between(period.start, period.end))
+        )
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        kind = json.loads(row.payload).get("kind", "")
+        per_unit = counts.setdefault(row.unit, {"krankande": 0, "hotfullt": 0})
+        per_unit[kind] = per_unit.get(kind, 0) + 1
+    lines: list[tuple[Cell, ...]] = [
+        (names.get(unit, unit), c["krankande"], c["hotfullt"], c["krankande"] + c["hotfullt"])
+        for unit, c in sorted(counts.items(), key=lambda item: names.get(item[0], item[0]))
+    ]
+    krankande = sum(c["krankande"] for c in counts.values())
+    hotfullt = sum(c["hotfullt"] for c in counts.values())
+    lines.append((_("Totalt"), krankande, hotfullt, krankande + hotfullt))
+    return Table(
+        "krankande-hotfullt",
+        _("Kränkande eller hotfullt bemötande av personalen (R28)"),
+        (_("Enhet"), _("Kränkande"), _("Hotfullt"), _("Totalt")),
+        tuple(lines),
+        _("Flaggor som sattes under perioden, per enhet där ärendet finns nu; vem och varför visas inte."),
     )
 
 

@@ -33,7 +33,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -94,6 +94,9 @@ cases = sa.Table(
     sa.Column("resolved_at_once", sa.Boolean, nullable=False, server_default=sa.false()),
     # The register entry's short description (OSL 5 kap. 1 §), by the handler.
     sa.Column("summary", sa.String(300)),
+    # The flags for abusive or threatening treatment that are set (R28),
+    # comma-separated keys such as "hotfullt:kontakt"; NULL for none.
+    sa.Column("threat_flags", sa.String(100)),
     # Twelve digits, validated at registration (klagomal.core.identity_numbers).
     sa.Column("contact_personnummer", sa.String(12)),
     # Skyddade personuppgifter: never shown to anyone not allowed to see it.

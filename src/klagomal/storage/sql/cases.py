@@ -340,6 +340,7 @@ class CaseStore:
             "secrecy": case.secrecy,
             "resolved_at_once": case.resolved_at_once,
             "summary": case.summary,
+            "threat_flags": ",".join(case.threat_flags) or None,
             "version": case.version,
         }
 
@@ -393,5 +394,6 @@ class CaseStore:
             secrecy=v["secrecy"],
             resolved_at_once=bool(v["resolved_at_once"]),
             summary=v["summary"],
+            threat_flags=tuple(v["threat_flags"].split(",")) if v["threat_flags"] else (),
             version=v["version"],
         )
