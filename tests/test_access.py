@@ -86,6 +86,9 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     Operation.SEARCH: lambda k, ref: k.search("kom"),
     Operation.BACKDATE: lambda k, ref: _backdated(k).describe(ref, f"Synpunkt nummer {next(_counter)}"),
     Operation.ASSIGN: lambda k, ref: k.assign(ref, "omar.ali"),
+    Operation.NOTE: lambda k, ref: k.add_note(ref, f"Anteckning nummer {next(_counter)}"),
+    Operation.ATTACH: lambda k, ref: k.attach(ref, b"%PDF-1.4", filename=f"brev-{next(_counter)}.pdf"),
+    Operation.CORRECT_CONTACT: lambda k, ref: k.correct_contact(ref, phone=f"070-{next(_counter):07d}"),
 }
 
 
@@ -137,7 +140,16 @@ def test_role_against_operation(
         assert after[-1].action in (operation.value, first.value)
 
 
-CASE_SCOPED = [Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT]
+CASE_SCOPED = [
+    Operation.READ,
+    Operation.HANDLE,
+    Operation.SECRECY,
+    Operation.EXTRACT,
+    # Issue 19: notes, attachments and corrections are work on a case in scope.
+    Operation.NOTE,
+    Operation.ATTACH,
+    Operation.CORRECT_CONTACT,
+]
 
 
 @pytest.mark.parametrize("operation", CASE_SCOPED, ids=lambda o: o.value)

@@ -88,6 +88,10 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.lift_secrecy(ref, "Prövat vid begäran om utlämnande")
     # Issue 19: a chef appoints another handler (tilldelning).
     k.assign(last, "omar.ali")
+    # Issue 19: an internal note, a document attached, and the contact corrected.
+    k.add_note(last, "Anna ringde och bad om kopia av beslutet.")
+    k.attach(last, b"%PDF-1.4 beslut", filename="beslut.pdf")
+    k.correct_contact(last, email="anna@example.se", reason="Anna ringde")
 
 
 def _case_count(k: Klagomal) -> int:

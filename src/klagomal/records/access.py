@@ -114,6 +114,13 @@ class Operation(enum.StrEnum):
     ASSIGN = "tilldela"
     """Appoint or change a case's handler (``klagomal assign``): a chef or a
     förvaltning's administrator, on the cases in their scope."""
+    NOTE = "anteckna"
+    """Write an internal note in a case (``klagomal note``)."""
+    ATTACH = "bifoga"
+    """Attach a document to a case (``klagomal attach``)."""
+    CORRECT_CONTACT = "ratta_kontakt"
+    """Correct the person's contact details (``klagomal correct-contact``,
+    GDPR article 16)."""
 
     @property
     def label(self) -> str:
@@ -141,6 +148,9 @@ _OPERATION_LABELS = {
     "administrera": _("skapa och uppgradera databasen"),
     "efterregistrera": _("datera steg i efterhand"),
     "tilldela": _("tilldela ärenden en handläggare"),
+    "anteckna": _("skriva anteckningar i ärenden"),
+    "bifoga": _("bifoga handlingar till ärenden"),
+    "ratta_kontakt": _("rätta kontaktuppgifter i ärenden"),
     "soka": _("söka bland ärenden"),
 }
 
@@ -156,6 +166,9 @@ _CASE_WORK = frozenset(
         Operation.REGISTER_LIST,
         Operation.EXTRACT,
         Operation.SEARCH,
+        Operation.NOTE,
+        Operation.ATTACH,
+        Operation.CORRECT_CONTACT,
     }
 )
 
@@ -186,6 +199,9 @@ CASE_OPERATIONS = frozenset(
         Operation.EXTRACT,
         Operation.PERSON_DATA,
         Operation.ASSIGN,
+        Operation.NOTE,
+        Operation.ATTACH,
+        Operation.CORRECT_CONTACT,
     }
 )
 
