@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from klagomal.cli import case_file
 from klagomal.cli.base import (
     CommandGroup,
     Output,
@@ -212,6 +213,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
             "  " + line
             for line in table_lines([[str(e.seq), str(e.day), e.label, _event_details(k, e)] for e in events])
         ]
+        lines += case_file.note_lines(k, events)
         files = k.attachments(args.reference)
         if files:
             lines.append(_("Bilagor:"))
@@ -235,6 +237,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
             ]
         obj = case_obj(k, case, events)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
+        obj["notes"] = case_file.notes_obj(k, events)
         obj["disposed"] = [
             {"day": str(d.day), "action": d.action.value, "rule": d.rule, "decision": d.decision}
             for d in disposed
@@ -601,7 +604,7 @@ def _event_details(k: Klagomal, event: Event) -> str:
             return _("{handler}: {text}").format(handler=data.handler, text=_first_line(data.text))
         case Guided():
             return data.route
-    return ""
+    return case_file.event_details(k, event) or ""
 
 
 def _first_line(text: str, width: int = 80) -> str:
