@@ -142,6 +142,9 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["describe", "2026-00001", "Hemtjänst"],
         ["secrecy", "2026-00001", "--ground", "OSL 26 kap. 1 §", "--part", "3", "--reason", "Hälsa"],
         ["pass-on", "2026-00002", "--to", "Lisa", "--text", "Bra jobbat"],
+        # Issue 19: a note and a corrected contact, whose texts and values are made hostile.
+        ["note", "2026-00001", "Eva ringde."],
+        ["correct-contact", "2026-00001", "--name", "Eva Lindström", "--reason", "Gifte sig"],
     ):
         _ok(source, *argv, today="2026-03-04")
     # Contact details through the register command, then a reply and a
@@ -196,6 +199,9 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("pass-on",): ([], ["pass-on", "2026-00002", "--to", HOSTILE]),
     ("guide",): ([], ["guide", "2026-00001", "--route", "felanmalan", "--text", HOSTILE]),
     ("reclassify",): ([], ["reclassify", "2026-00002", "--kind", HOSTILE, "--reason", "x"]),
+    ("note",): ([], ["note", "2026-00001", HOSTILE]),
+    ("attach",): ([], ["attach", "2026-00001", HOSTILE]),
+    ("correct-contact",): ([], ["correct-contact", "2026-00001", "--name", HOSTILE, "--reason", HOSTILE]),
     ("export",): ([], ["export"]),
     ("import",): ([], ["import", HOSTILE]),
     ("import-cases",): ([], ["import-cases", HOSTILE, "--no-progress"]),
