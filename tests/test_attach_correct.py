@@ -503,3 +503,38 @@ def test_cli_attach_correct_contact_and_show(tmp_path: Path, capsys: pytest.Capt
     status, out, err = _cli([*db, "--json", "correct-contact", "2026-00001", "--protected"], capsys)
     assert status == 0
     assert json.loads(out)["contact"]["protected"] is True
+
+
+DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
+
+
+def _section_example(heading: str) -> list[tuple[str, str]]:
+    """``(command line, expected output)`` of the first console block under
+    the heading *heading* of docs/cli.md."""
+    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
+    start = lines.index(heading)
+    fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```console"))
+    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
+    steps: list[tuple[str, list[str]]] = []
+    for line in lines[fence + 1 : end]:
+        if line.startswith("$ "):
+            steps.append((line, []))
+        else:
+            steps[-1][1].append(line)
+    return [(command, "".join(f"{line}\n" for line in output)) for command, output in steps]
+
+
+def test_the_note_attach_and_correct_contact_examples_in_the_docs_run_as_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_cli import run_session
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")  # as the docs say
+    (tmp_path / "brev.pdf").write_bytes(b"%PDF-1.4\nbrev fr\xc3\xa5n Eva\n")
+    (tmp_path / "program.exe").write_bytes(b"MZ\x90\x00")
+    assert main(["init"]) == 0
+    for heading in ("### note", "### attach", "### correct-contact"):
+        steps = _section_example(heading)
+        assert steps, heading
+        assert run_session(steps) == steps
