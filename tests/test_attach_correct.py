@@ -27,7 +27,7 @@ from klagomal.cases.amendments import ATTACHABLE_TYPES, max_document_bytes
 from klagomal.cli import main
 from klagomal.core.errors import AccessDeniedError, InvalidInputError, InvalidStepError
 from klagomal.core.events import AttachmentAdded, ContactCorrected
-from klagomal.records.access import PROTECTED_PLACEHOLDER
+from klagomal.records.access import PROTECTED_PLACEHOLDER, Role, User
 from klagomal.records.disposal import redact_case
 from klagomal.records.gdpr import PersonQuery
 from klagomal.records.redaction import Redaction, withheld
@@ -201,6 +201,23 @@ def test_a_protected_persons_file_names_are_hidden_and_disposal_drops_the_bytes(
     assert _stored(k, ref) == [("[gallrad]", "application/pdf", len(PDF), None)]
     [event] = [e for e in k.history(ref) if isinstance(e.data, AttachmentAdded)]
     assert event.data.filename == "[gallrad]"
+
+
+def test_the_persons_export_lists_an_attached_document_as_a_step_not_as_an_email(k: Klagomal) -> None:
+    ref = register(k).reference
+    k.attach(ref, PDF, filename="brev.pdf")
+    [case] = k.person_export(PersonQuery(email="eva@example.se"))["cases"]
+    [step] = [s for s in case["events"] if s["label"] == "Bilaga tillagd"]
+    assert step["texts"] == [f"brev.pdf (application/pdf, {len(PDF)} byte)"]
+    assert case["messages"] == []  # it is no e-mail from the person
+    # One who may not see a protected person sees no file name of theirs.
+    hidden = register(k, contact=HIDDEN).reference
+    k.attach(hidden, PDF, filename="Sanna Gömd intyg.pdf")
+    ada = User("ada.utan", "Administratör Ada Utan", Role.DEPARTMENT_ADMIN, departments=("soc",))
+    [case] = k.as_user(ada).person_export(PersonQuery(email=HIDDEN.email))["cases"]
+    assert [s["texts"] for s in case["events"] if s["label"] == "Bilaga tillagd"] == [
+        [f"{PROTECTED_PLACEHOLDER} (application/pdf, {len(PDF)} byte)"]
+    ]
 
 
 def test_a_secret_steps_file_name_is_withheld_from_staff(k: Klagomal) -> None:

@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
+from klagomal.cases.amendments import OUTCOME
 from klagomal.cases.service import CaseService
 from klagomal.core.errors import InvalidInputError, KlagomalError
 from klagomal.core.events import (
@@ -152,6 +153,10 @@ class RecordsService:
             from klagomal.cases.amendments import correction_lines
 
             texts = correction_lines(shown.event(event).data) + texts  # type: ignore[arg-type]
+        if isinstance(event.data, AttachmentAdded):
+            attached = shown.event(event).data
+            assert isinstance(attached, AttachmentAdded)
+            texts = [f"{attached.filename} ({attached.media_type}, {attached.size} byte)"]
         if shown.hides_contact:
             from klagomal.records.masking import mask_text
 
@@ -394,6 +399,8 @@ def _person_messages(uow: UnitOfWork, case: Case, shown: Redaction) -> list[dict
             "attachments": files,
         }
         for m in map(shown.received, uow.received(reference=case.reference))
+        # A document a handler attached is no e-mail: it is a step of the case.
+        if m.outcome != OUTCOME
     ]
 
 
