@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from klagomal import Contact, FixedClock, Klagomal
 from klagomal.cases.amendments import ATTACHABLE_TYPES, max_document_bytes
@@ -364,6 +366,10 @@ def test_a_protected_persons_correction_is_for_those_who_may_see_them(k: Klagoma
         )
     [event] = [e for e in k.as_user("kim.berg").history(ref) if isinstance(e.data, ContactCorrected)]
     assert event.data.contact.address == "Hemliga vägen 3"
+    # An export without skyddade personuppgifter holds neither the old values nor the new.
+    exported = json.dumps(k.export(), ensure_ascii=False)
+    for value in ("Sanna", "sanna.gomd", "987 65 43", "Hemliga vägen"):
+        assert value not in exported, value
     # Search: the new address's name and the e-mail only for who may see them.
     assert k.as_user("omar.ali").search("sanna.gomd@example.se") == []
     assert [f.case.reference for f in k.as_user("kim.berg").search("sanna.gomd@example.se")] == [ref]
@@ -555,3 +561,42 @@ def test_the_note_attach_and_correct_contact_examples_in_the_docs_run_as_shown(
         steps = _section_example(heading)
         assert steps, heading
         assert run_session(steps) == steps
+
+
+# -- an invariant ------------------------------------------------------------------------------
+
+_VALUES = st.sampled_from(
+    ["", "Eva Lind", "eva@example.se", "EVA@Example.se", "070-123 45 67", "bad@", "x\ny"]
+)
+_CHANGES = st.dictionaries(
+    st.sampled_from(["name", "email", "phone", "address", "preferred"]),
+    _VALUES | st.sampled_from(["epost", "brev", "telefon"]),
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(_CHANGES, min_size=1, max_size=5))
+def test_a_correction_is_taken_whole_or_not_at_all(steps: list[dict[str, str]]) -> None:
+    # Whatever is asked: a refused correction writes nothing; a taken one is
+    # the case's contact from then on, with the one before as its previous,
+    # and the case replays to what is stored.
+    with Klagomal(
+        "sqlite://", clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False, user="system"
+    ) as k:
+        k.init()
+        ref = register(k).reference
+        for changes in steps:
+            before, history = k.get(ref), k.history(ref)
+            try:
+                after = k.correct_contact(ref, **changes)
+            except (InvalidInputError, InvalidStepError):
+                assert (k.get(ref), k.history(ref)) == (before, history)
+                continue
+            last = k.history(ref)[-1].data
+            assert isinstance(last, ContactCorrected)
+            assert (last.previous, last.contact) == (before.contact, after.contact)
+            assert last.previous != last.contact
+            assert after.contact is not None
+            assert not after.contact.is_empty()
+            assert k.rebuild(ref) == after
