@@ -437,6 +437,14 @@ def test_the_persons_export_holds_the_correction_and_the_extract_does_not(k: Kla
     assert all(part.label != "Kontaktuppgifter rättade" for part in extract.parts)
 
 
+def test_the_extract_masks_the_old_name_and_the_new_in_the_texts(k: Klagomal) -> None:
+    ref = register(k, contact=Contact(name="Eva Svensson", email="eva@example.se")).reference
+    k.correct_contact(ref, name="Eva Lindström")
+    k.record_action(ref, "Samtal med Svensson, som numera heter Lindström.")
+    [part] = [p for p in k.public_extract(ref).parts if p.label == "Åtgärd registrerad"]
+    assert part.text == "Samtal med [namn], som numera heter [namn]."
+
+
 def test_who_may_correct(k: Klagomal) -> None:
     ref = register(k).reference
     for n, user in enumerate(("omar.ali", "lena.holm", "kim.berg", "nora.lind")):
