@@ -89,6 +89,9 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     # R28: anyone who handles the case may flag it; a chef or an administrator lifts a flag.
     Operation.FLAG: lambda k, ref: k.flag_threat(ref, "hotfullt", about="arende", reason="Hotade oss."),
     Operation.UNFLAG: lambda k, ref: _flagged(k, ref).lift_threat_flag(ref, "Utrett."),
+    Operation.NOTE: lambda k, ref: k.add_note(ref, f"Anteckning nummer {next(_counter)}"),
+    Operation.ATTACH: lambda k, ref: k.attach(ref, b"%PDF-1.4", filename=f"brev-{next(_counter)}.pdf"),
+    Operation.CORRECT_CONTACT: lambda k, ref: k.correct_contact(ref, phone=f"070-{next(_counter):07d}"),
 }
 
 
@@ -146,7 +149,17 @@ def test_role_against_operation(
         assert after[-1].action in (operation.value, first.value)
 
 
-CASE_SCOPED = [Operation.READ, Operation.HANDLE, Operation.SECRECY, Operation.EXTRACT, Operation.FLAG]
+CASE_SCOPED = [
+    Operation.READ,
+    Operation.HANDLE,
+    Operation.SECRECY,
+    Operation.EXTRACT,
+    Operation.FLAG,
+    # Issue 19: notes, attachments and corrections are work on a case in scope.
+    Operation.NOTE,
+    Operation.ATTACH,
+    Operation.CORRECT_CONTACT,
+]
 
 
 @pytest.mark.parametrize("operation", CASE_SCOPED, ids=lambda o: o.value)

@@ -72,6 +72,7 @@ S = (
     "KANARIE-HEMLIGT-HELA",
     "KANARIE-HEMLIG-PAMINNELSE",
     "KANARIE-HEMLIG-FLAGGA",
+    "KANARIE-HEMLIG-ANTECKNING",
 )
 #: A case at another förvaltning (bou): its text and its person's address.
 OTHER = ("KANARIE-ANNAN-FORVALTNING", "annan.kanarie")
@@ -173,6 +174,9 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "reclassify": (["reclassify", "{B}", "--kind", "forslag", "--reason", "Ett förslag."], reader),
     "flag": (["flag", "{A}", "--krankande", "--om", "arende", "--reason", "Svordomar."], reader),
     "unflag": (["unflag", "{C}", "--reason", "Utrett."], reader),
+    "note": (["note", "{A}", "Ny anteckning."], reader),
+    "attach": (["attach", "{A}", "{tmp}/brev.pdf"], reader),
+    "correct-contact": (["correct-contact", "{B}", "--phone", "070-999 88 77"], reader),
     "export": (["export"], without_protected),
     "import": (["import", "{tmp}/empty-export.json"], reader),
     "import-cases": (["import-cases", "{tmp}/old.csv", "--no-progress"], reader),
@@ -211,6 +215,8 @@ CLI_MORE: list[tuple[list[str], Callable[[str], frozenset[str]]]] = [
     (["show", "{D}"], reader),
     (["show", "{E}"], reader),
     (["list", "--quarantine"], reader),
+    # Issue 19: a protected person's contact corrected (refused to who may not see it).
+    (["correct-contact", "{A}", "--phone", "070-111 22 34", "--reason", "Ringde."], reader),
     (["list", "--mine"], reader),
     (["list", "--open"], reader),
     (["search", "Kanarie Skyddad"], reader),
@@ -352,6 +358,12 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
     f = register(kind="klagomal", text="Ingen har hört av sig.", contact=Contact(phone="070-333 44 55"))
     # Issue 19: a secret-by-part case is assigned to a handler, who is told (tilldelning).
     k.assign(e, "hanna.skydd")
+    # Issue 19: in A, a note marked secret, a document named after the protected
+    # person, and her address corrected (the old one stays in the history).
+    k.add_note(a, "Hon ringde. KANARIE-HEMLIG-ANTECKNING")
+    k.mark_secret(a, GROUND, parts=[k.get(a).version])
+    k.attach(a, b"%PDF-1.4 brev", filename="Kanarie Skyddad brev.pdf")
+    k.correct_contact(a, address="Kanariegatan 9, 123 45 Exempelstad", reason="Hon har flyttat.")
     return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f}
 
 
@@ -420,6 +432,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         b"From ny@example.se Mon Mar  2 10:00:00 2026\n"
         + (folder / "reply.eml").read_bytes().replace(b"\r\n", b"\n")
     )
+    (folder / "brev.pdf").write_bytes(b"%PDF-1.4 brev")
     (folder / "cards.csv").write_text("typ;text\nforslag;Fler bänkar.\n", encoding="utf-8")
     (folder / "old.csv").write_text(
         "external_id,kind,channel,unit,text,received\n"
@@ -522,9 +535,11 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
         lambda k, r: k.anonymise_person(PersonQuery(email=PROTECTED.email), "Dnr 1"),
         reader,
     ),
+    "add_note": (lambda k, r: k.add_note(r["A"], "Anteckning."), reader),
     "answer": (lambda k, r: k.answer(r["C"], "skriftligt", "Svar."), reader),
     "as_user": (lambda k, r: k.as_user("sven.ek").user, reader),
     "assign": (lambda k, r: k.assign(r["A"], "hanna.skydd"), reader),
+    "attach": (lambda k, r: k.attach(r["A"], b"%PDF-1.4", filename="brev.pdf"), reader),
     "attachments": (lambda k, r: k.attachments(r["A"]), reader),
     "audit_log": (lambda k, r: k.audit_log(limit=500), reader),
     "audit_verify": (lambda k, r: k.audit_verify(), reader),
@@ -533,6 +548,13 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "channels": (lambda k, r: k.channels, reader),
     "close": (lambda k, r: k.close(r["E"], True), reader),
     "complete_task": (lambda k, r: k.complete_task(1), reader),
+    "correct_contact": (
+        lambda k, r: [
+            k.correct_contact(r["A"], phone="070-111 22 35"),
+            k.correct_contact(r["B"], phone="070"),
+        ],
+        reader,
+    ),
     "deliver": (lambda k, r: k.deliver(), reader),
     "describe": (lambda k, r: k.describe(r["A"], "Synpunkt"), reader),
     "dimensions": (lambda k, r: k.dimensions, reader),

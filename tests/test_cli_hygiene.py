@@ -144,6 +144,9 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["pass-on", "2026-00002", "--to", "Lisa", "--text", "Bra jobbat"],
         # R28: a flag whose reason show, list and the history print.
         ["flag", "2026-00001", "--hotfullt", "--reason", "Hotade personalen."],
+        # Issue 19: a note and a corrected contact, whose texts and values are made hostile.
+        ["note", "2026-00001", "Eva ringde."],
+        ["correct-contact", "2026-00001", "--name", "Eva Lindström", "--reason", "Gifte sig"],
     ):
         _ok(source, *argv, today="2026-03-04")
     # Contact details through the register command, then a reply and a
@@ -200,6 +203,9 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("reclassify",): ([], ["reclassify", "2026-00002", "--kind", HOSTILE, "--reason", "x"]),
     ("flag",): ([], ["flag", "2026-00002", "--krankande", "--om", "arende", "--reason", HOSTILE]),
     ("unflag",): ([], ["unflag", "2026-00001", "--reason", HOSTILE]),
+    ("note",): ([], ["note", "2026-00001", HOSTILE]),
+    ("attach",): ([], ["attach", "2026-00001", HOSTILE]),
+    ("correct-contact",): ([], ["correct-contact", "2026-00001", "--name", HOSTILE, "--reason", HOSTILE]),
     ("export",): ([], ["export"]),
     ("import",): ([], ["import", HOSTILE]),
     ("import-cases",): ([], ["import-cases", HOSTILE, "--no-progress"]),

@@ -40,6 +40,7 @@ from klagomal import (
 )
 from klagomal.cases import lifecycle as lc
 from klagomal.cases import threats
+from klagomal.cases.amendments import NOTE_MAX
 from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
 from klagomal.core.organisation import default_organisation
 from klagomal.core.steps import step_label
@@ -481,7 +482,16 @@ TEXT_STEPS: dict[tuple[str, str], tuple[Callable[[Klagomal], str] | None, Callab
         lambda k: (ref := register_case(k).reference, k.flag_threat(ref, "hotfullt", reason="Hot."))[0],
         lambda k, ref, text: k.lift_threat_flag(ref, text),
     ),
+    # Issue 19: an internal note, in any state, and the reason for a correction.
+    ("note_added", "text"): (_closed_not_satisfied, lambda k, ref, text: k.add_note(ref, text)),
+    ("contact_corrected", "reason"): (
+        _in_handling,
+        lambda k, ref, text: k.correct_contact(ref, phone=f"070-{len(text) % 9999999:07d}", reason=text),
+    ),
 }
+
+#: The longest text of a step whose limit is not the text rule's own.
+LONGEST = {("note_added", "text"): NOTE_MAX}
 
 
 def test_every_free_text_of_every_step_has_a_text_step() -> None:
@@ -521,7 +531,8 @@ def test_a_bad_character_or_length_in_any_free_text_is_refused_and_writes_nothin
     # The same step with a clean text of the longest length, and a Windows
     # line break, is taken: the rule refuses nothing else.
     if step_field[0] != "message_received":
-        result = take(k, ref, "Första raden\r\nandra\tslutet" + "x" * (TEXT_MAX - 26))
+        longest = LONGEST.get(step_field, TEXT_MAX)
+        result = take(k, ref, "Första raden\r\nandra\tslutet" + "x" * (longest - 26))
         case = result if isinstance(result, Case) else k.get(ref or "")
         event = k.history(case.reference)[-1]
         assert getattr(event.data, step_field[1]).startswith("Första raden\nandra\tslutet")

@@ -92,6 +92,10 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.flag_threat(last, "hotfullt", about="kontakt", reason="Hotade handläggaren i telefon.")
     k.lift_threat_flag(last, "Utrett med personen.")
     k.flag_threat(ref, "krankande", about="arende", reason="Kränkande ord i mejlet.")
+    # Issue 19: an internal note, a document attached, and the contact corrected.
+    k.add_note(last, "Anna ringde och bad om kopia av beslutet.")
+    k.attach(last, b"%PDF-1.4 beslut", filename="beslut.pdf")
+    k.correct_contact(last, email="anna@example.se", reason="Anna ringde")
 
 
 def _case_count(k: Klagomal) -> int:

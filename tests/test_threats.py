@@ -27,8 +27,8 @@ from klagomal import FixedClock, Klagomal
 from klagomal.cases.threats import active_flags, manager_of
 from klagomal.core.errors import AccessDeniedError, InvalidInputError, InvalidStepError
 from klagomal.core.events import THREAT_ABOUT, THREAT_KINDS, ThreatFlagged, ThreatFlagLifted
-from klagomal.core.steps import step_label
 from klagomal.core.model import ThreatRoutine
+from klagomal.core.steps import step_label
 from klagomal.notices.letters import BUILTIN_TEMPLATES, STAFF_NOTICES
 from klagomal.notices.outbox import CITIZEN_KINDS, STAFF_KINDS
 from klagomal.records.access import PERMISSIONS, Operation, Role

@@ -776,6 +776,52 @@ class Klagomal:
             expected_version,
         )
 
+    def add_note(
+        self, reference: str, text: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Write an internal note (anteckning) in the case, in any state: for
+        those who handle the case, sent to nobody (:mod:`klagomal.cases.amendments`)."""
+        return self._cases.add_note(reference, text, actor, expected_version)
+
+    def attach(
+        self,
+        reference: str,
+        file: str | os.PathLike[str] | bytes,
+        *,
+        filename: str | None = None,
+        media_type: str | None = None,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Attach a document to the case, in any state: *file* is a path, or
+        the bytes with their *filename*.  The type is *media_type* or guessed
+        from the name; size and types are limited
+        (:func:`klagomal.cases.amendments.check_document`).  It is listed by
+        :meth:`attachments` and kept as the intake keeps an e-mail's."""
+        if isinstance(file, bytes):
+            data, name = file, filename or ""
+        else:
+            with open(file, "rb") as stream:
+                data = stream.read()
+            name = filename or os.path.basename(os.fspath(file))
+        return self._cases.attach(reference, data, name, media_type, actor, expected_version)
+
+    def correct_contact(
+        self,
+        reference: str,
+        *,
+        reason: str = "",
+        actor: str | None = None,
+        expected_version: int | None = None,
+        **changes: Any,
+    ) -> Case:
+        """Correct the person's contact details (rättelse, GDPR article 16),
+        in any state: ``name``, ``email``, ``phone``, ``address``,
+        ``preferred``, ``personnummer`` or ``protected`` as keywords (an
+        empty text removes a value).  The old values stay in the history;
+        notices from now on go to the new ones."""
+        return self._cases.correct_contact(reference, changes, reason, actor, expected_version)
+
     def describe(
         self, reference: str, summary: str, *, actor: str | None = None, expected_version: int | None = None
     ) -> Case:

@@ -27,6 +27,7 @@ Allowed steps (states in ``CaseState``)::
     pass-on       praise, not avslutat              (R22)
     reclassify    not avslutat, never away from klagomal (R2)
     flag, unflag  any state (R28; the decide functions are in cases.threats)
+    note, attach, correct-contact  any state (klagomal.cases.amendments; the contact changes)
 
 Why this is one long module: it is one concept, the routine as a state
 machine.  A step's decide function and its branch of :func:`evolve` are the
@@ -56,7 +57,9 @@ from klagomal.core.events import (
     ActionRecorded,
     Answered,
     Assigned,
+    AttachmentAdded,
     Closed,
+    ContactCorrected,
     Described,
     Escalated,
     Event,
@@ -65,6 +68,7 @@ from klagomal.core.events import (
     Guided,
     Informed,
     MessageReceived,
+    NoteAdded,
     Paused,
     Postponed,
     PraisePassedOn,
@@ -912,8 +916,10 @@ def evolve(case: Case | None, event: Event) -> Case:
             )
         case PraisePassedOn():
             return _changed(case, stamp, praise_passed_on=True)
-        case Guided() | MessageReceived():
+        case Guided() | MessageReceived() | NoteAdded() | AttachmentAdded():
             return _changed(case, stamp)
+        case ContactCorrected(contact=contact):
+            return _changed(case, stamp, contact=contact)
         case Described(summary=summary):
             return _changed(case, stamp, summary=summary)
         case SecrecyMarked(ground=ground, parts=parts):

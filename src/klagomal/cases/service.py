@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from klagomal.cases import lifecycle, threats
+from klagomal.cases import amendments, lifecycle, threats
 from klagomal.cases.step_texts import required_text
 from klagomal.cases.worklist import HANDLER, OPEN_STATES, TASK, UNASSIGNED, WorkItem, item, sort_worklist
 from klagomal.context import naming
@@ -53,6 +53,9 @@ WRITE_OPERATIONS = {
     "assigned": Operation.ASSIGN,
     "threat_flagged": Operation.FLAG,
     "threat_flag_lifted": Operation.UNFLAG,
+    "note_added": Operation.NOTE,
+    "attachment_added": Operation.ATTACH,
+    "contact_corrected": Operation.CORRECT_CONTACT,
 }
 
 #: ``list --state open``: every state but ``avslutat``.
@@ -257,6 +260,86 @@ class CaseService:
             expected_version,
             Operation.ASSIGN,
         )
+
+    def add_note(self, reference: str, text: str, actor: str | None, expected_version: int | None) -> Case:
+        """An internal note (see :meth:`klagomal.app.Klagomal.add_note`)."""
+        return self.step(
+            reference,
+            "note",
+            lambda c, _today: amendments.add_note(c, text),
+            actor,
+            expected_version,
+            Operation.NOTE,
+        )
+
+    def attach(
+        self,
+        reference: str,
+        data: bytes,
+        filename: str,
+        media_type: str | None,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """Attach a document (see :meth:`klagomal.app.Klagomal.attach`): the
+        event and the stored document in one transaction."""
+        document = amendments.check_document(filename, data, media_type, reference)
+
+        def store(uow: UnitOfWork, case: Case) -> None:
+            from klagomal.intake.records import ReceivedMessage, StoredAttachment
+
+            uow.store_received(
+                ReceivedMessage(
+                    message_key=amendments.document_key(case.reference, case.version + 1),
+                    received_at=self.ctx.utcnow(),
+                    source=amendments.SOURCE,
+                    outcome=amendments.OUTCOME,
+                    size=len(document.data),
+                    raw=b"",
+                    reference=case.reference,
+                ),
+                [StoredAttachment(document.filename, document.media_type, len(document.data), document.data)],
+            )
+
+        return self.step(
+            reference,
+            "attach",
+            lambda c, _today: amendments.attach(c, document),
+            actor,
+            expected_version,
+            Operation.ATTACH,
+            before_commit=store,
+        )
+
+    def correct_contact(
+        self,
+        reference: str,
+        changes: dict[str, object],
+        reason: str,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """Correct the person's contact details (see
+        :meth:`klagomal.app.Klagomal.correct_contact`).  A person with
+        skyddade personuppgifter is corrected only by a user who may see
+        who they are, and only such a user lifts the protection."""
+        step = "correct-contact"
+        ctx = self.ctx
+
+        def decide(case: Case, today: lifecycle.Context) -> EventData:
+            if case.protected and not ctx.access.sees_protected(ctx.user, case):
+                raise AccessDeniedError(
+                    Operation.CORRECT_CONTACT,
+                    case.reference,
+                    _("personen har skyddade personuppgifter, som {user} inte får se").format(
+                        user=ctx.user.describe() if ctx.user else "-"
+                    ),
+                    user=ctx.user,
+                )
+            return amendments.correct_contact(case, today.today, changes, reason)
+
+        with ctx.refusals(Operation.CORRECT_CONTACT, InvalidPersonNumberError):
+            return self.step(reference, step, decide, actor, expected_version, Operation.CORRECT_CONTACT)
 
     def close(
         self,

@@ -17,6 +17,8 @@ Each command lives in the module of its concept, which registers it
 
 - :mod:`klagomal.cli.cases`: a case and its routine: ``register``, ``show``,
   ``list`` and the steps from ``forward`` to ``resolve``;
+- :mod:`klagomal.cli.case_file`: what is added to a case's file: ``note``,
+  ``attach``, ``correct-contact``;
 - :mod:`klagomal.cli.intake`: what comes in: ``intake``, ``serve-smtp``,
   ``import-cases``;
 - :mod:`klagomal.cli.notices`: what goes out: ``letter``, ``deliver``,
@@ -86,6 +88,9 @@ COMMANDS: dict[str, str] = {
     "reclassify": "cases",
     "flag": "threats",
     "unflag": "threats",
+    "note": "case_file",
+    "attach": "case_file",
+    "correct-contact": "case_file",
     "export": "admin",
     "import": "admin",
     "import-cases": "intake",

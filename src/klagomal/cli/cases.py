@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from klagomal.cli import case_file
 from klagomal.cli.base import (
     CommandGroup,
     Output,
@@ -215,6 +216,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
         lines.append(_next_step_line(k, case))
         lines.append(_("Historik:"))
         lines += _history_lines(k, events)
+        lines += case_file.note_lines(k, events)
         files = k.attachments(args.reference)
         if files:
             lines.append(_("Bilagor:"))
@@ -240,6 +242,7 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
         obj.update(_show_extras(k, case, events))
         obj["threats"] = threat_json(k, events)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
+        obj["notes"] = case_file.notes_obj(k, events)
         obj["disposed"] = [
             {"day": str(d.day), "action": d.action.value, "rule": d.rule, "decision": d.decision}
             for d in disposed
@@ -649,7 +652,7 @@ def _event_details(k: Klagomal, event: Event) -> str:
             return _("{handler}: {text}").format(handler=data.handler, text=_first_line(data.text))
         case Guided():
             return data.route
-    return ""
+    return case_file.event_details(k, event) or ""
 
 
 def _first_line(text: str, width: int = 80) -> str:

@@ -31,7 +31,9 @@ __all__ = [
     "ActionRecorded",
     "Answered",
     "Assigned",
+    "AttachmentAdded",
     "Closed",
+    "ContactCorrected",
     "Described",
     "Escalated",
     "Event",
@@ -40,6 +42,7 @@ __all__ = [
     "Guided",
     "Informed",
     "MessageReceived",
+    "NoteAdded",
     "Paused",
     "Postponed",
     "PraisePassedOn",
@@ -432,6 +435,56 @@ class ThreatFlagLifted:
         return threat_key(self.kind, self.about)
 
 
+@attrs.frozen
+class NoteAdded:
+    """A handler wrote an internal note (anteckning) in the case: a working
+    note for those who handle the case, never sent to anyone.  Who wrote it
+    and when is the event's ``actor`` and ``day``."""
+
+    TYPE: ClassVar[str] = "note_added"
+
+    text: str
+
+
+@attrs.frozen
+class AttachmentAdded:
+    """A handler attached a document to the case (bilaga): a letter that
+    came by post, scanned; a photo handed in at the counter.  Its bytes are
+    kept as the intake keeps an e-mail's attachments, under the key
+    *message* (:mod:`klagomal.cases.amendments`).
+
+    :param filename: the file's name, without any folder.
+    :param media_type: its type, such as ``"application/pdf"``.
+    :param size: its size in bytes.
+    :param message: the key it is stored under, ``bifogad:<reference>:<seq>``.
+    """
+
+    TYPE: ClassVar[str] = "attachment_added"
+
+    filename: str
+    media_type: str
+    size: int
+    message: str
+
+
+@attrs.frozen
+class ContactCorrected:
+    """The person's contact details were corrected (rättelse, GDPR article
+    16): *contact* is the whole contact from now on, *previous* the whole
+    contact before, so that the history keeps the old values for those who
+    may see them.  Notices from now on go to *contact*.
+
+    :param reason: why, when the handler says (the person phoned, the
+        letter came back).
+    """
+
+    TYPE: ClassVar[str] = "contact_corrected"
+
+    previous: Contact
+    contact: Contact
+    reason: str = ""
+
+
 EventData = (
     Registered
     | Reclassified
@@ -455,6 +508,9 @@ EventData = (
     | Assigned
     | ThreatFlagged
     | ThreatFlagLifted
+    | NoteAdded
+    | AttachmentAdded
+    | ContactCorrected
 )
 
 #: Every payload class by its stable type id.
@@ -483,6 +539,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         Assigned,
         ThreatFlagged,
         ThreatFlagLifted,
+        NoteAdded,
+        AttachmentAdded,
+        ContactCorrected,
     )
 }
 
@@ -523,6 +582,9 @@ TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     Assigned: (),
     ThreatFlagged: ("reason",),
     ThreatFlagLifted: ("reason",),
+    NoteAdded: ("text",),
+    AttachmentAdded: (),
+    ContactCorrected: ("reason",),
 }
 
 #: Text-valued fields that are never touched: what reports, deadlines and
@@ -554,12 +616,17 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     # What the flag is and what the routine decided: the staff report counts them.
     ThreatFlagged: ("kind", "about", "alert_users", "handler", "declined", "routine"),
     ThreatFlagLifted: ("kind", "about"),
+    # The media type, and the key the attached document is stored under.
+    AttachmentAdded: ("media_type", "message"),
 }
 
 #: The fields handled on their own (the contact, the notes, a sender, file names).
 OWN_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     Registered: ("contact", "notes"),
     MessageReceived: ("sender", "attachments"),
+    # The file name may name the person; the corrected contact is the contact.
+    AttachmentAdded: ("filename",),
+    ContactCorrected: ("previous", "contact"),
 }
 
 
@@ -588,6 +655,9 @@ def event_label(type_id: str) -> str:
         "assigned": _("Tilldelat handläggare"),
         "threat_flagged": _("Flaggat för kränkande eller hotfullt bemötande"),
         "threat_flag_lifted": _("Flagga för kränkande eller hotfullt bemötande hävd"),
+        "note_added": _("Anteckning"),
+        "attachment_added": _("Bilaga tillagd"),
+        "contact_corrected": _("Kontaktuppgifter rättade"),
     }
     return labels.get(type_id, type_id)
 

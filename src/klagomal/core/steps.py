@@ -43,6 +43,9 @@ STEP_LABELS: dict[str, str] = {
     "message": _("ta emot meddelande"),
     "flag": _("flagga kränkande eller hotfullt bemötande"),
     "unflag": _("häva flagga för kränkande eller hotfullt bemötande"),
+    "note": _("skriva anteckning"),
+    "attach": _("bifoga handling"),
+    "correct-contact": _("rätta kontaktuppgifter"),
     # the other commands and services
     "list": _("lista ärenden"),
     "search": _("söka"),
@@ -85,6 +88,9 @@ STEP_LABELS: dict[str, str] = {
     "assigned": _("tilldela handläggare"),
     "threat_flagged": _("flagga kränkande eller hotfullt bemötande"),
     "threat_flag_lifted": _("häva flagga för kränkande eller hotfullt bemötande"),
+    "note_added": _("skriva anteckning"),
+    "attachment_added": _("bifoga handling"),
+    "contact_corrected": _("rätta kontaktuppgifter"),
 }
 
 

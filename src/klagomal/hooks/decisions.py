@@ -29,7 +29,7 @@ import attrs
 
 from klagomal.cases.lifecycle import anonymous_refused
 from klagomal.cases.threats import check_routine
-from klagomal.core.errors import InvalidInputError, NoUnitError, PluginRejectedError
+from klagomal.core.errors import NoUnitError, PluginRejectedError
 from klagomal.core.events import ThreatFlagged
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Channel, Finding, Intake, Kind, Route, ThreatRoutine

@@ -11,8 +11,11 @@ __all__ = ["LOG_OUTCOMES", "OUTCOMES", "IntakeLogEntry", "ReceivedMessage", "Sto
 #: What became of a received message: a new case, a reply threaded into a
 #: case, a machine-made message (auto-reply, bounce) that makes no case, or
 #: the quarantine (it could not be read or registered, or it claims a case
-#: its sender is not known to; a person looks at it).
-OUTCOMES = ("registered", "reply", "automatic", "quarantined")
+#: its sender is not known to; a person looks at it).  ``attached`` is no
+#: e-mail: a document a handler attached to a case (``klagomal attach``,
+#: source ``bifogad``), kept here as the attachments of e-mail are
+#: (:mod:`klagomal.cases.amendments`).
+OUTCOMES = ("registered", "reply", "automatic", "quarantined", "attached")
 
 #: What the intake log shows: the arrivals that became no case.  A
 #: ``duplicate`` is a message that arrived again with the same bytes (the
@@ -42,7 +45,8 @@ class ReceivedMessage:
         when it has none or when a message with other bytes was stored
         under its Message-ID already; unique, so the same bytes are stored
         once, and other bytes never count as a message received before.
-    :param source: where it came from: ``smtp``, ``maildir``, ``mbox`` or ``api``.
+    :param source: where it came from: ``smtp``, ``maildir``, ``mbox`` or
+        ``api``; ``bifogad`` for a document a handler attached.
     :param outcome: one of :data:`OUTCOMES`.
     :param reason: why it is in quarantine, or what made it automatic.
     :param reference: the case it registered or was threaded into.

@@ -22,6 +22,7 @@ from klagomal.core.errors import (
     InvalidInputError,
     KlagomalError,
 )
+from klagomal.core.events import ContactCorrected
 from klagomal.core.i18n import _
 from klagomal.notices.notifiers import (
     EMAIL,
@@ -319,6 +320,13 @@ class NoticeService:
         organisation = self.ctx.organisation
         case = lifecycle.replay(history[: notice.seq])
         event = history[notice.seq - 1]
+        if notice.to_person:
+            # A notice not yet sent goes where the person's contact says now:
+            # corrected since (rättelse, ContactCorrected), to the new values.
+            later = [e.data for e in history[notice.seq :]]
+            corrected = [data.contact for data in later if isinstance(data, ContactCorrected)]
+            if corrected:
+                case = attrs.evolve(case, contact=corrected[-1])
         recipient = resolve_recipient(notice, case, event, organisation)
         # The person gets their own case; staff get no secret text and never
         # who a protected person is (the whole history knows the markings).

@@ -120,6 +120,13 @@ class Operation(enum.StrEnum):
     UNFLAG = "avflagga"
     """Lift such a flag (``klagomal unflag``): a chef or a förvaltning's
     administrator, on the cases in their scope."""
+    NOTE = "anteckna"
+    """Write an internal note in a case (``klagomal note``)."""
+    ATTACH = "bifoga"
+    """Attach a document to a case (``klagomal attach``)."""
+    CORRECT_CONTACT = "ratta_kontakt"
+    """Correct the person's contact details (``klagomal correct-contact``,
+    GDPR article 16)."""
 
     @property
     def label(self) -> str:
@@ -147,6 +154,9 @@ _OPERATION_LABELS = {
     "administrera": _("skapa och uppgradera databasen"),
     "efterregistrera": _("datera steg i efterhand"),
     "tilldela": _("tilldela ärenden en handläggare"),
+    "anteckna": _("skriva anteckningar i ärenden"),
+    "bifoga": _("bifoga handlingar till ärenden"),
+    "ratta_kontakt": _("rätta kontaktuppgifter i ärenden"),
     "soka": _("söka bland ärenden"),
     "flagga": _("flagga kränkande eller hotfullt bemötande"),
     "avflagga": _("häva flaggor för kränkande eller hotfullt bemötande"),
@@ -165,6 +175,9 @@ _CASE_WORK = frozenset(
         Operation.EXTRACT,
         Operation.SEARCH,
         Operation.FLAG,
+        Operation.NOTE,
+        Operation.ATTACH,
+        Operation.CORRECT_CONTACT,
     }
 )
 
@@ -199,6 +212,9 @@ CASE_OPERATIONS = frozenset(
         Operation.ASSIGN,
         Operation.FLAG,
         Operation.UNFLAG,
+        Operation.NOTE,
+        Operation.ATTACH,
+        Operation.CORRECT_CONTACT,
     }
 )
 

@@ -28,7 +28,9 @@ The actions (:class:`Action`)
     anonymous share must not change.  The sender of every reply in the case,
     the sender and subject of its received messages, the files they were
     read from (also of their duplicates) and the file names of their
-    attachments are replaced too.  In the texts, which stay, the
+    attachments are replaced too, and so are the old and the new values of
+    every correction of the contact (``ContactCorrected``) and the names of
+    the documents a handler attached.  In the texts, which stay, the
     contact's own name, e-mail address, phone number, postal address and
     personnummer (in its usual spellings) are replaced wherever they occur
     as words, and so is anything that looks like contact data of anyone: a
@@ -39,7 +41,8 @@ The actions (:class:`Action`)
 ``ta_bort_texter``
     Every free text of every event (the person's text, information, answers,
     actions, praise passed on, guidance, replies, reasons for postponing,
-    pausing, escalating, reclassifying and for secrecy markings, and the
+    pausing, escalating, reclassifying, for secrecy markings and for
+    corrections of the contact, the handlers' internal notes, and the
     intake notes) becomes a marker that names the day and the decision, such
     as ``[gallrat 2026-03-02 enligt KS 2025-11-12 § 45]``.
 ``anonymisera``
@@ -111,6 +114,8 @@ from klagomal.core.events import (
     KEPT_FIELDS,
     OWN_FIELDS,
     TEXT_FIELDS,
+    AttachmentAdded,
+    ContactCorrected,
     Event,
     EventData,
     MessageReceived,
@@ -488,6 +493,12 @@ class _Redactor:
         elif isinstance(data, MessageReceived):
             changes["sender"] = self.name(data.sender)
             changes["attachments"] = self.files(data.attachments)
+        elif isinstance(data, ContactCorrected):
+            # The old values and the new go alike, as the contact does.
+            changes["previous"] = self.contact_value(data.previous)
+            changes["contact"] = self.contact_value(data.contact)
+        elif isinstance(data, AttachmentAdded):
+            changes["filename"] = self.files((data.filename,))[0]
         return attrs.evolve(data, **changes) if changes else data
 
 
@@ -582,10 +593,15 @@ def redact_case(
             *(m.sender for m in messages),
         ],
     )
+    # A corrected contact's old and new values name the person too.
+    for e in history:
+        if isinstance(e.data, ContactCorrected):
+            person += _identifying(e.data.previous, []) + _identifying(e.data.contact, [])
     subjects = [m.subject for m in messages if m.subject]
     file_names = [
         *files,
         *(name for e in history if isinstance(e.data, MessageReceived) for name in e.data.attachments),
+        *(e.data.filename for e in history if isinstance(e.data, AttachmentAdded)),
     ]
     redactor = _Redactor(
         contact=contact,

@@ -15,7 +15,14 @@ extract** (:func:`public_extract`): the case's steps with their texts, where
   information was withheld and on which ground;
 * names, personnummer, phone numbers, e-mail addresses and street addresses
   are masked in every remaining text (:func:`klagomal.records.masking.mask_text`);
-* who the person is never appears.
+* who the person is never appears, nor a correction of their contact
+  details;
+* the handlers' internal notes (anteckningar) are left out, and the
+  extract says how many there are.  A note is a working note for the
+  handling: in the terms of OSL and TF 2 kap. it is usually not an allmän
+  handling until the case is closed and it is kept (arkiverad) with it,
+  and whether it is one then is for the registrar to weigh at each
+  request; the extract does not decide it for them.
 
 The extract is a proposal: the secrecy assessment under OSL is made by the
 one who hands it out, for each request.  The marking tells them where to
@@ -31,8 +38,10 @@ import attrs
 
 from klagomal.core.events import (
     TEXT_FIELDS,
+    ContactCorrected,
     Event,
     MessageReceived,
+    NoteAdded,
     PraisePassedOn,
     SecrecyLifted,
     SecrecyMarked,
@@ -40,7 +49,7 @@ from klagomal.core.events import (
     ThreatFlagLifted,
     event_label,
 )
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case
 from klagomal.core.organisation import Organisation
 from klagomal.records.masking import mask_text
@@ -140,6 +149,8 @@ class PublicExtract:
     masked: Mapping[str, int]
     grounds: tuple[str, ...]
     made: dt.date
+    #: How many internal notes the case holds, left out of the extract.
+    notes: int = 0
 
 
 def _texts(event: Event) -> list[str]:
@@ -149,7 +160,12 @@ def _texts(event: Event) -> list[str]:
     threatening treatment (R28): a note for colleagues about the person,
     assessed on its own at a request.  The register description is shown
     once, at the top (``summary``)."""
-    if isinstance(event.data, SecrecyMarked | SecrecyLifted | ThreatFlagged | ThreatFlagLifted):
+    if isinstance(
+        event.data,
+        SecrecyMarked | SecrecyLifted | ThreatFlagged | ThreatFlagLifted | ContactCorrected | NoteAdded,
+    ):
+        # A correction says who the person is and how to reach them; an
+        # internal note is a working note (see :func:`public_extract`).
         return []
     values = (getattr(event.data, key) for key in TEXT_FIELDS[type(event.data)])
     return [value for value in values if value]
@@ -164,6 +180,13 @@ def public_extract(
     names = [case.contact.name] if case.contact is not None and case.contact.name else []
     names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
     names += [name for e in history if isinstance(e.data, PraisePassedOn) for name in e.data.recipients]
+    names += [
+        name
+        for e in history
+        if isinstance(e.data, ContactCorrected)
+        for name in (e.data.previous.name, e.data.contact.name)
+        if name
+    ]
     counts: dict[str, int] = {}
     parts = []
     grounds = []
@@ -203,6 +226,7 @@ def public_extract(
         masked=counts,
         grounds=tuple(dict.fromkeys(grounds)),
         made=today,
+        notes=sum(1 for e in history if isinstance(e.data, NoteAdded)),
     )
 
 
@@ -240,6 +264,16 @@ def render_extract(extract: PublicExtract, organisation: Organisation) -> str:
             _("Delar av handlingen har utelämnats med stöd av {grounds}.").format(
                 grounds=", ".join(extract.grounds)
             )
+        )
+    if extract.notes:
+        lines.append(
+            ngettext(
+                "Ärendet har {n} intern anteckning som inte ingår i utdraget (arbetsmaterial; "
+                "pröva vid begäran om den är allmän handling).",
+                "Ärendet har {n} interna anteckningar som inte ingår i utdraget (arbetsmaterial; "
+                "pröva vid begäran om de är allmänna handlingar).",
+                extract.notes,
+            ).format(n=extract.notes)
         )
     masked = [f"{_CATEGORY_LABELS.get(c, c)} ({n})" for c, n in sorted(extract.masked.items()) if n]
     if masked:

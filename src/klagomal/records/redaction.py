@@ -40,6 +40,8 @@ import attrs
 
 from klagomal.core.events import (
     TEXT_FIELDS,
+    AttachmentAdded,
+    ContactCorrected,
     Event,
     Forwarded,
     MessageReceived,
@@ -51,7 +53,7 @@ from klagomal.core.i18n import _
 from klagomal.records.access import PROTECTED_PLACEHOLDER, protected_stand_in
 
 if TYPE_CHECKING:  # pragma: no cover
-    from klagomal.core.model import Case
+    from klagomal.core.model import Case, Contact
     from klagomal.intake.records import ReceivedMessage, StoredAttachment
     from klagomal.notices.outbox import Notice
 
@@ -202,6 +204,12 @@ class Redaction:
                 changes["contact"] = protected_stand_in(data.contact)
             if isinstance(data, MessageReceived) and data.sender:
                 changes["sender"] = PROTECTED_PLACEHOLDER
+            if isinstance(data, ContactCorrected):
+                # The old and the new values alike: both say who the person is.
+                changes["previous"] = protected_stand_in(data.previous)
+                changes["contact"] = protected_stand_in(data.contact)
+            if isinstance(data, AttachmentAdded):
+                changes["filename"] = PROTECTED_PLACEHOLDER  # a file name may name the person
         ground = self.ground(event.seq)
         if ground is not None:
             note = withheld(ground)
@@ -210,6 +218,11 @@ class Redaction:
                     changes[key] = note
             if isinstance(data, MessageReceived) and data.attachments:
                 changes["attachments"] = ()
+            if isinstance(data, ContactCorrected):
+                changes["previous"] = _withheld_contact(data.previous, note)
+                changes["contact"] = _withheld_contact(data.contact, note)
+            if isinstance(data, AttachmentAdded):
+                changes["filename"] = note
         return attrs.evolve(event, data=attrs.evolve(data, **changes)) if changes else event
 
     def events(self, events: Iterable[Event]) -> list[Event]:
@@ -250,6 +263,12 @@ class Redaction:
         if not self.hides_contact:
             return attachment
         return attrs.evolve(attachment, filename=PROTECTED_PLACEHOLDER, data=None)
+
+
+def _withheld_contact(contact: Contact, note: str) -> Contact:
+    """What stands in for a contact correction's values where the step is
+    withheld as secret: the note, and nothing that reaches the person."""
+    return attrs.evolve(protected_stand_in(contact), name=note, preferred=None)
 
 
 def for_statistics(case: Case) -> Case:

@@ -15,9 +15,17 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
+from klagomal.cases.amendments import OUTCOME
 from klagomal.cases.service import CaseService
 from klagomal.core.errors import InvalidInputError, KlagomalError
-from klagomal.core.events import Event, MessageReceived, Registered, event_label
+from klagomal.core.events import (
+    AttachmentAdded,
+    ContactCorrected,
+    Event,
+    MessageReceived,
+    Registered,
+    event_label,
+)
 from klagomal.core.i18n import _
 from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
 from klagomal.records import audit, disposal, gdpr
@@ -140,6 +148,15 @@ class RecordsService:
         """One step of a person's case, its texts masked for a user who may
         not see who a protected person is."""
         texts = gdpr.texts_of(event.data)
+        if isinstance(event.data, ContactCorrected):
+            # The old values and the new: what the kommun holds on them (article 15).
+            from klagomal.cases.amendments import correction_lines
+
+            texts = correction_lines(shown.event(event).data) + texts  # type: ignore[arg-type]
+        if isinstance(event.data, AttachmentAdded):
+            attached = shown.event(event).data
+            assert isinstance(attached, AttachmentAdded)
+            texts = [f"{attached.filename} ({attached.media_type}, {attached.size} byte)"]
         if shown.hides_contact:
             from klagomal.records.masking import mask_text
 
@@ -339,6 +356,13 @@ def names_in(history: Sequence[Event]) -> list[str]:
     contact = first.contact if isinstance(first, Registered) else None
     names = [n for n in (contact.name if contact else None,) if n]
     names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
+    names += [
+        name
+        for e in history
+        if isinstance(e.data, ContactCorrected)
+        for name in (e.data.previous.name, e.data.contact.name)
+        if name
+    ]
     return names
 
 
@@ -375,6 +399,8 @@ def _person_messages(uow: UnitOfWork, case: Case, shown: Redaction) -> list[dict
             "attachments": files,
         }
         for m in map(shown.received, uow.received(reference=case.reference))
+        # A document a handler attached is no e-mail: it is a step of the case.
+        if m.outcome != OUTCOME
     ]
 
 
@@ -483,6 +509,11 @@ def _protected_export(
             data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
         if isinstance(plain, MessageReceived):
             data["sender"] = plain.sender
+        if isinstance(plain, ContactCorrected):
+            data["previous"] = {**data["previous"], **attrs.asdict(plain.previous)}
+            data["contact"] = {**data["contact"], **attrs.asdict(plain.contact)}
+        if isinstance(plain, AttachmentAdded):
+            data["filename"] = plain.filename
         for key in disposal.TEXT_FIELDS[type(event.data)]:
             if isinstance(data.get(key), str):
                 data[key] = mask_text(data[key], names=names, today=today).text

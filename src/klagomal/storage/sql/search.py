@@ -38,6 +38,7 @@ from klagomal.core.events import (
     TEXT_FIELDS,
     Acknowledged,
     Closed,
+    ContactCorrected,
     Event,
     Forwarded,
     MessageReceived,
@@ -91,6 +92,11 @@ def _contact_texts(contact: Contact | None, history: Sequence[Event]) -> list[st
             found += [v for v in (data.contact.name, data.contact.email) if v]
         elif isinstance(data, MessageReceived) and data.sender:
             found.append(data.sender)
+        elif isinstance(data, ContactCorrected):
+            # The new values, and the old ones, which the history still
+            # shows whoever may see the contact: what they see, they find.
+            for value in (data.previous, data.contact):
+                found += [v for v in (value.name, value.email) if v]
     return found
 
 
