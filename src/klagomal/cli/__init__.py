@@ -70,6 +70,7 @@ COMMANDS: dict[str, str] = {
     "show": "cases",
     "list": "cases",
     "search": "cases",
+    "related": "related",
     "forward": "cases",
     "acknowledge": "cases",
     "assign": "cases",

@@ -22,6 +22,7 @@ from klagomal.cli.base import (
     working_days,
     yes_no,
 )
+from klagomal.cli.related import related_lines, related_obj
 from klagomal.core.events import (
     Acknowledged,
     ActionRecorded,
@@ -188,8 +189,16 @@ def _cmd_register(args: argparse.Namespace, out: Output) -> int:
             lines.append(_("Handläggare: {handler}.").format(handler=case.handler))
         if case.secrecy:
             lines.append(_("Sekretessmarkerat: {ground}.").format(ground=case.secrecy))
-        lines += [_("Notering: {note}").format(note=n) for n in _notes(k.history(case.reference))]
-        return step_result(k, out, case, "\n".join(one_line(line) for line in lines))
+        events = k.history(case.reference)
+        lines += [_("Notering: {note}").format(note=n) for n in _notes(events)]
+        lines = [one_line(line) for line in lines]
+        # Cases the handler may want to answer together with it: listed, never merged.
+        related = k.related(case.reference)
+        lines += related_lines(k, related, indent="")
+        obj = case_obj(k, case, events)
+        obj["related"] = related_obj(related)
+        out.emit(obj, "\n".join(lines))
+        return 0
 
 
 def _notes(events: Sequence[Event]) -> tuple[str, ...]:
@@ -233,7 +242,12 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
                 "  " + line
                 for line in table_lines([[str(d.day), d.action.label, d.rule, d.decision] for d in disposed])
             ]
+        related = k.related(args.reference)
+        if related.any:
+            lines.append(_("Relaterade ärenden:"))
+            lines += related_lines(k, related)
         obj = case_obj(k, case, events)
+        obj["related"] = related_obj(related)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
         obj["disposed"] = [
             {"day": str(d.day), "action": d.action.value, "rule": d.rule, "decision": d.decision}
