@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +42,7 @@ from klagomal.core.person_keys import email_key, normalise_email, person_keys, p
 from klagomal.records.gdpr import PersonQuery
 from klagomal.storage import migrate
 from klagomal.storage.tables import audit_log, cases, events
+from test_cli import Cli, run_session
 
 UNIT = "soc-aldre-hemtjanst-norr"
 SAME_DEPARTMENT_UNIT = "soc-aldre-solgarden"
@@ -350,6 +352,38 @@ def test_register_show_and_related_list_them(k: Klagomal) -> None:
     status, out, err = run_cli(k, "related", "2026-00001", user="sven.ek")
     assert status != 0
     assert "lista ärenden" in err
+
+
+DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
+
+
+def related_example() -> list[tuple[str, str]]:
+    """``(command line, expected output)`` of the console block in docs/cli.md
+    that shows ``related``."""
+    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
+    command = next(i for i, line in enumerate(lines) if line.endswith(" related 2026-00001"))
+    fence = max(i for i in range(command) if lines[i].startswith("```console"))
+    end = next(i for i in range(command, len(lines)) if lines[i].startswith("```"))
+    steps: list[tuple[str, list[str]]] = []
+    for line in lines[fence + 1 : end]:
+        if line.startswith("$ "):
+            steps.append((line, []))
+        else:
+            steps[-1][1].append(line)
+    return [(command, "".join(f"{line}\n" for line in output)) for command, output in steps]
+
+
+def test_the_related_example_in_the_docs_runs_as_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("KLAGOMAL_DB", "KLAGOMAL_ORG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")
+    monkeypatch.chdir(tmp_path)
+    Cli().ok("init")
+    steps = related_example()
+    assert any(" register " in command for command, _ in steps)
+    assert run_session(steps) == steps
 
 
 # -- invariants ------------------------------------------------------------------------------------
