@@ -317,9 +317,9 @@ def _similar(
         limit=CANDIDATE_LIMIT,
     )
     scored = [(similarity(mine, stems(text)), ref) for ref, text in texts if ref not in listed]
-    best = sorted(((s, ref) for s, ref in scored if s.enough), key=lambda item: (-item[0].score, item[1]))[
-        : SIMILAR_LIMIT * 3
-    ]
+    alike = sorted(((s, ref) for s, ref in scored if s.enough), key=lambda item: (-item[0].score, item[1]))
+    # A few more than are listed: some may drop out below (out of scope, withheld).
+    best = alike[: SIMILAR_LIMIT * 3]
     if not best:
         return []
     refs = [ref for _s, ref in best]
