@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from klagomal import Contact, FixedClock, Klagomal
@@ -442,3 +442,41 @@ def test_a_case_is_never_related_to_itself(k: Klagomal) -> None:
         found = k.related(ref)
         assert ref not in found.references
         assert set(found.references) == set(refs) - {ref}
+
+
+_contacts = st.one_of(
+    st.none(),
+    st.builds(
+        Contact,
+        email=st.one_of(st.none(), st.sampled_from(["eva@example.se", "EVA@Example.se", "bo@example.se"])),
+        phone=st.one_of(st.none(), st.sampled_from(["070-123 45 67", "+46701234567", "08-123 456 78"])),
+        name=st.just("Någon"),
+    ),
+)
+_texts = st.lists(
+    st.sampled_from(["snöröjningen", "storgatan", "plogat", "trottoaren", "maten", "lunch", "buller"]),
+    min_size=1,
+    max_size=5,
+).map(" ".join)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_contacts, _texts), min_size=1, max_size=5))
+def test_related_cases_are_others_and_each_shares_a_key_or_words(
+    tmp_path: Path, clock: FixedClock, registrations: list[tuple[Contact | None, str]]
+) -> None:
+    # A property over whole registrations, on SQLite: never the case itself, a case
+    # of the same person shares a key with it, and a similar case shares words.
+    url = f"sqlite:///{tmp_path / f'p{next(_people)}.db'}"
+    with Klagomal(url, clock=clock, load_entrypoints=False, user="system") as k:
+        k.init()
+        refs = [register(k, text, contact=contact, channel="brev") for contact, text in registrations]
+        for ref in refs:
+            found = k.related(ref)
+            assert ref not in found.references
+            mine = k.get(ref)
+            for entry in found.same_person:
+                shared = person_keys(mine.contact).shared_with(person_keys(k.get(entry.reference).contact))
+                assert shared == entry.matched != ()
+            for entry in found.similar:
+                assert similarity(stems(mine.text), stems(k.get(entry.reference).text)).enough
