@@ -158,6 +158,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "show": (["show", "{A}"], reader),
     "list": (["list"], reader),
     "search": (["search", "KANARIE"], reader),
+    "related": (["related", "{A}"], reader),
     "forward": (["forward", "{A}", "--to", "soc-aldre-solgarden"], reader),
     "acknowledge": (["acknowledge", "{A}", "--handler", "Omar Ali"], reader),
     "assign": (["assign", "{F}", "--handler", "omar.ali"], reader),
@@ -222,6 +223,7 @@ CLI_MORE: list[tuple[list[str], Callable[[str], frozenset[str]]]] = [
     (["search", "Kanarie Skyddad"], reader),
     (["search", "skyddad.kanarie@example.se", "--limit", "5"], reader),
     (["search", "hemlig"], reader),
+    *[(["related", "{" + case + "}"], reader) for case in "BCDEF"],
     (["letter", "{C}"], reader),
     (["export", "--with-protected"], reader),
     (["extract", "{B}"], leaving),
@@ -620,10 +622,19 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
         lambda k, r: [k.search(word) for word in ("KANARIE", "Kanarie Skyddad", "skyddad.kanarie", "hemlig")],
         reader,
     ),
+    "related": (lambda k, r: [_related(k, ref) for ref in r.values() if ref.startswith("20")], reader),
     "with_lock_wait": (lambda k, r: k.with_lock_wait(5).get(r["A"]), reader),
     "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }
+
+
+def _related(k: Klagomal, reference: str) -> object:
+    """The related cases of one case, or the refusal: each case on its own."""
+    try:
+        return k.related(reference)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _stream(write: Callable[..., Any]) -> str:

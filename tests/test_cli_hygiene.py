@@ -187,6 +187,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("show",): ([], ["show", "2026-00001"]),
     ("list",): ([], ["list"]),
     ("search",): ([], ["search", "hej"]),
+    ("related",): ([], ["related", "2026-00001"]),
     ("forward",): ([], ["forward", "2026-00001", "--to", HOSTILE]),
     ("acknowledge",): ([], ["acknowledge", HOSTILE, "--handler", HOSTILE]),
     ("assign",): ([], ["assign", "2026-00001", "--handler", HOSTILE]),

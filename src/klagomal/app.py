@@ -69,6 +69,7 @@ from klagomal.reports.service import ReportService
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 
 if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.cases.related import Related
     from klagomal.cases.search import Found
     from klagomal.intake.service import IntakeOutcome
     from klagomal.records.public_records import PublicExtract, RegisterEntry
@@ -937,6 +938,19 @@ class Klagomal:
         from klagomal.cases.search import search
 
         return search(self._ctx, text, limit=limit, unit=unit)
+
+    def related(self, reference: str) -> Related:
+        """The cases related to *reference* that a handler may want to answer
+        together with it ("Liknande ärenden"), each with why: open or
+        recently closed cases of the same person (the same e-mail address,
+        phone number or personnummer), and cases at the same unit, received
+        within 30 days of it, with similar text.  Only cases the acting user
+        may read are looked at; nothing is merged or changed.  Audited as a
+        read of the case and a list (R27).  See :mod:`klagomal.cases.related`.
+        """
+        from klagomal.cases.related import related
+
+        return related(self._ctx, reference)
 
     def open_deadline(self, case: Case) -> OpenDeadline | None:
         """The deadline *case* waits for today, with the working days left."""

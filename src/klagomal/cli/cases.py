@@ -23,6 +23,7 @@ from klagomal.cli.base import (
     working_days,
     yes_no,
 )
+from klagomal.cli.related import related_lines, related_obj
 from klagomal.cli.threats import threat_details, threat_json, threat_lines, threat_marker
 from klagomal.core.events import (
     Acknowledged,
@@ -193,8 +194,16 @@ def _cmd_register(args: argparse.Namespace, out: Output) -> int:
             lines.append(_("Handläggare: {handler}.").format(handler=case.handler))
         if case.secrecy:
             lines.append(_("Sekretessmarkerat: {ground}.").format(ground=case.secrecy))
-        lines += [_("Notering: {note}").format(note=n) for n in _notes(k.history(case.reference))]
-        return step_result(k, out, case, "\n".join(one_line(line) for line in lines))
+        events = k.history(case.reference)
+        lines += [_("Notering: {note}").format(note=n) for n in _notes(events)]
+        lines = [one_line(line) for line in lines]
+        # Cases the handler may want to answer together with it: listed, never merged.
+        related = k.related(case.reference)
+        lines += related_lines(k, related, indent="")
+        obj = case_obj(k, case, events)
+        obj["related"] = related_obj(related)
+        out.emit(obj, "\n".join(lines))
+        return 0
 
 
 def _notes(events: Sequence[Event]) -> tuple[str, ...]:
@@ -238,9 +247,14 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
                 "  " + line
                 for line in table_lines([[str(d.day), d.action.label, d.rule, d.decision] for d in disposed])
             ]
+        related = k.related(args.reference)
+        if related.any:
+            lines.append(_("Relaterade ärenden:"))
+            lines += related_lines(k, related)
         obj = case_obj(k, case, events)
         obj.update(_show_extras(k, case, events))
         obj["threats"] = threat_json(k, events)
+        obj["related"] = related_obj(related)
         obj["notices"] = [k.converter.unstructure(n) for n in notices]
         obj["notes"] = case_file.notes_obj(k, events)
         obj["disposed"] = [
@@ -949,47 +963,3 @@ def _resolve_arguments(p: argparse.ArgumentParser) -> None:
 )
 def _resolve(k: Klagomal, args: argparse.Namespace) -> Case:
     return k.resolve_at_once(args.reference, args.text, args.handler, satisfied=not args.not_satisfied)
-
-
-def _search_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "text", metavar="TEXT", help=_("ord att söka efter: diarienummer, ord i texterna, namn, e-post")
-    )
-    p.add_argument(
-        "--limit", type=int, default=20, metavar="N", help=_("högst så många ärenden (standard: 20)")
-    )
-    p.add_argument("--unit", metavar="ENHET", help=_("bara ärenden hos denna enhet"))
-
-
-@commands.command("search", _("sök bland ärendena du får läsa"), _search_arguments)
-def _cmd_search(args: argparse.Namespace, out: Output) -> int:
-    with open_klagomal(args) as k:
-        found = k.search(args.text, limit=args.limit, unit=args.unit)
-        rows = [
-            [
-                f.case.reference,
-                f.case.state.label,
-                k.organisation.unit(f.case.unit).name,
-                f.case.received.isoformat(),
-                f.snippet,
-            ]
-            for f in found
-        ]
-        lines = table_lines(rows)
-        lines.append(ngettext("{n} ärende", "{n} ärenden", len(found)).format(n=len(found)))
-        obj = {
-            "cases": [
-                {
-                    "reference": f.case.reference,
-                    "kind": f.case.kind.value,
-                    "state": f.case.state.value,
-                    "unit": f.case.unit,
-                    "received": f.case.received.isoformat(),
-                    "snippet": f.snippet,
-                    "rank": f.rank,
-                }
-                for f in found
-            ]
-        }
-        out.emit(obj, "\n".join(lines))
-    return 0

@@ -24,9 +24,7 @@ gallringsbeslut or another legal ground permits: the caller must name it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import email.utils
 import re
 import unicodedata
 from typing import Any
@@ -39,6 +37,7 @@ from klagomal.core.errors import InvalidInputError
 from klagomal.core.events import TEXT_FIELDS, EventData
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
+from klagomal.core.person_keys import normalise_email, normalise_phone
 from klagomal.storage.tables import cases, received_messages
 
 __all__ = [
@@ -54,36 +53,6 @@ __all__ = [
 #: The escape character of the LIKE patterns below: not a backslash, which
 #: MariaDB's string literals would swallow.
 _ESCAPE = "/"
-
-
-def normalise_phone(phone: str) -> str:
-    """Digits only, with a Swedish +46 written as a leading 0."""
-    digits = re.sub(r"\D", "", phone)
-    if phone.strip().startswith("+46") or phone.strip().startswith("0046"):
-        digits = "0" + digits.removeprefix("00").removeprefix("46")
-    return digits
-
-
-def normalise_email(value: str) -> str:
-    """The address part of *value*, in the form two spellings of one address share.
-
-    The display name and angle brackets are dropped (``Anna Lind
-    <anna@example.se>``), blanks around it too; the local part is
-    lower-cased (no mail server of a Swedish kommun tells ``Anna`` from
-    ``anna``); the domain is lower-cased and written in its ASCII form
-    (IDNA: ``exämple.se`` and ``xn--exmple-cua.se`` are one domain), without
-    a trailing dot.  Text that is no address is only stripped and
-    lower-cased, so it matches only itself."""
-    text = unicodedata.normalize("NFC", value).strip()
-    _name, address = email.utils.parseaddr(text)
-    text = (address or text).strip()
-    local, at, domain = text.rpartition("@")
-    if not at:
-        return text.lower()
-    domain = domain.strip().rstrip(".")
-    with contextlib.suppress(UnicodeError):  # not a valid domain name: compared as written
-        domain = domain.encode("idna").decode("ascii")
-    return f"{local.strip().lower()}@{domain.lower()}"
 
 
 def normalise_name(value: str) -> str:

@@ -26,10 +26,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from klagomal.core.events import Event
     from klagomal.core.model import Case, CaseState
+    from klagomal.core.person_keys import PersonKeys
     from klagomal.intake.bulk import ImportedCase
     from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
     from klagomal.notices.outbox import Notice, OwedNotice
     from klagomal.notices.reminders import Reminder
+    from klagomal.records.access import Scope
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -320,6 +322,29 @@ class UnitOfWork(Protocol):
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The index rows matching *query*, best first (the search index)."""
+        ...
+
+    def same_person(
+        self, keys: PersonKeys, *, exclude: str, closed_since: dt.date, scope: Scope, limit: int
+    ) -> list[tuple[str, dt.date]]:
+        """``(reference, received)`` of the cases other than *exclude* whose
+        contact has one of *keys* (:mod:`klagomal.core.person_keys`), open
+        or closed on or after *closed_since*, in *scope*, newest first: at
+        most *limit* for each key (the related cases)."""
+        ...
+
+    def unit_texts(
+        self,
+        unit: str,
+        *,
+        received_from: dt.date,
+        received_to: dt.date,
+        exclude: str,
+        scope: Scope,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        """``(reference, text)`` of the newest *limit* cases at *unit* other
+        than *exclude*, received in the window, in *scope* (the related cases)."""
         ...
 
 

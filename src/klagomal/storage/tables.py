@@ -33,7 +33,7 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -101,6 +101,11 @@ cases = sa.Table(
     sa.Column("contact_personnummer", sa.String(12)),
     # Skyddade personuppgifter: never shown to anyone not allowed to see it.
     sa.Column("contact_protected", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The contact's e-mail address and phone number in their normal forms
+    # (klagomal.core.person_keys), written from the projection with every
+    # event: the cases of one person are found by them (klagomal.cases.related).
+    sa.Column("contact_email_key", sa.String(320)),
+    sa.Column("contact_phone_key", sa.String(40)),
     # Worklists filter by unit and state, and a unit's overdue list by its
     # deadlines too: without the deadline in the index, the plan reads every
     # overdue case in the kommun and keeps the unit's.
@@ -113,6 +118,12 @@ cases = sa.Table(
     sa.Index(None, "received"),
     sa.Index(None, "department", "kind"),
     sa.Index(None, "department", "received"),
+    # The same person's cases (by any of the three keys) and a unit's
+    # recent cases, for the related cases (migration 0010).
+    sa.Index(None, "contact_email_key"),
+    sa.Index(None, "contact_phone_key"),
+    sa.Index(None, "contact_personnummer"),
+    sa.Index(None, "unit", "received"),
 )
 
 case_dimensions = sa.Table(

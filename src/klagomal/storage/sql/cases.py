@@ -17,6 +17,7 @@ from klagomal.core.errors import CaseNotFoundError, ConflictError, TransientStor
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
 from klagomal.core.model import AnswerMode, Case, CaseState, Contact, Kind, Level
+from klagomal.core.person_keys import person_keys
 from klagomal.notices.outbox import OwedNotice
 from klagomal.storage.base import CaseQuery, DueWindow
 from klagomal.storage.sql import search
@@ -302,6 +303,7 @@ class CaseStore:
     @staticmethod
     def _case_row(case: Case) -> dict[str, Any]:
         contact = case.contact or Contact()
+        keys = person_keys(case.contact)
         return {
             "reference": case.reference,
             "kind": case.kind.value,
@@ -331,6 +333,8 @@ class CaseStore:
             "contact_preferred": contact.preferred,
             "contact_personnummer": contact.personnummer,
             "contact_protected": contact.protected,
+            "contact_email_key": keys.email,
+            "contact_phone_key": keys.phone,
             "forwards": case.forwards,
             "postponements": case.postponements,
             "late_postponements": case.late_postponements,

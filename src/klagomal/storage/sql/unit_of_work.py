@@ -8,21 +8,23 @@ from sqlalchemy.engine import Connection
 
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.received import ReceivedStore
+from klagomal.storage.sql.related import RelatedStore
 from klagomal.storage.sql.search import SearchStore
 from klagomal.storage.sql.transfer import TransferStore
 
 __all__ = ["SqlUnitOfWork"]
 
 
-class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore):
+class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, RelatedStore):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
     Its methods live with what they store: cases and events
     (:mod:`~klagomal.storage.sql.cases`, through
     :mod:`~klagomal.storage.sql.transfer`), received messages
     (:mod:`~klagomal.storage.sql.received`), the outbox
-    (:mod:`~klagomal.storage.sql.outbox`) and the search index
-    (:mod:`~klagomal.storage.sql.search`).
+    (:mod:`~klagomal.storage.sql.outbox`), the search index
+    (:mod:`~klagomal.storage.sql.search`) and the related cases' look-ups
+    (:mod:`~klagomal.storage.sql.related`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:
