@@ -618,7 +618,8 @@ def swedish_holidays(year: int) -> dict[dt.date, str]:
     return holidays
 
 
-def _is_swedish_working_day(day: dt.date) -> bool:
+def _swedish_non_working() -> frozenset[dt.date]:
+    """Every holiday and eve of the Swedish calendar's range."""
     global _non_working
     if _non_working is None:
         _non_working = frozenset(
@@ -626,7 +627,24 @@ def _is_swedish_working_day(day: dt.date) -> bool:
             for year in range(_SWEDISH_FIRST_DAY.year, _SWEDISH_LAST_DAY.year + 1)
             for day, _name in _holiday_list(year)
         )
-    return day.weekday() < 5 and day not in _non_working
+    return _non_working
+
+
+def _swedish_flags() -> list[bool]:
+    """Whether each day of the range is a working day, in order, as the
+    index wants them: the weeks' Mondays to Fridays, less the holidays.
+    One pass over the weeks and one over the holidays, where a call of a
+    rule per day of the hundred years cost 20 ms at every start of a
+    command that shows a deadline."""
+    first = _SWEDISH_FIRST_DAY.toordinal()
+    days = _SWEDISH_LAST_DAY.toordinal() - first + 1
+    start = _SWEDISH_FIRST_DAY.weekday()
+    week = [(start + i) % 7 < 5 for i in range(7)]
+    flags = week * (days // 7 + 1)
+    del flags[days:]
+    for day in _swedish_non_working():
+        flags[day.toordinal() - first] = False
+    return flags
 
 
 def swedish_calendar() -> WorkingCalendar:
@@ -642,11 +660,13 @@ def swedish_calendar() -> WorkingCalendar:
     if _swedish is None:
         with _swedish_lock:
             if _swedish is None:
-                _swedish = WorkingCalendar(
+                calendar = WorkingCalendar.__new__(WorkingCalendar)
+                calendar._init(
                     SWEDISH_CALENDAR,
                     _("Sverige (lag 1930:173 om beräkning av lagstadgad tid)"),
                     _SWEDISH_FIRST_DAY,
                     _SWEDISH_LAST_DAY,
-                    _is_swedish_working_day,
+                    _swedish_flags,
                 )
+                _swedish = calendar
     return _swedish

@@ -41,14 +41,15 @@ letter.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import pathlib
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import jinja2
 from markupsafe import Markup, escape
 
 from klagomal.core.errors import ConfigurationError
@@ -58,6 +59,9 @@ from klagomal.core.model import Case
 from klagomal.core.organisation import Organisation, OrgUnit, UnitLevel
 from klagomal.core.users import handler_name
 from klagomal.notices.notifiers import Recipient
+
+if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
 from klagomal.records.redaction import Markings, Redaction
 
 __all__ = [
@@ -121,7 +125,8 @@ MONTHS = (
 
 def swedish_date(day: dt.date) -> str:
     """``8 januari 2027``: a date as a Swedish letter writes it."""
-    if isinstance(day, jinja2.Undefined):
+    jinja2 = sys.modules.get("jinja2")  # only a template's undefined name can be one
+    if jinja2 is not None and isinstance(day, jinja2.Undefined):
         str(day)  # a strict undefined raises the error that names the missing name
     if not isinstance(day, dt.date):
         raise TypeError(_("datum: {value!r} är inget datum").format(value=day))
@@ -285,8 +290,15 @@ class Letters:
         self.dirs = [str(d) for d in dirs]
         if not any(_same_folder(d, str(BUILTIN_TEMPLATES)) for d in self.dirs):
             self.dirs.append(str(BUILTIN_TEMPLATES))
+
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        """The Jinja2 environment of the folders, made when a letter is
+        first looked for: most commands write none, and need not load Jinja2."""
+        import jinja2
+
         one_folder = {_prefix(i): jinja2.FileSystemLoader(d) for i, d in enumerate(self.dirs)}
-        self.env = jinja2.Environment(
+        env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.PrefixLoader(one_folder), jinja2.FileSystemLoader(self.dirs)]),
             # Plain text is never escaped; HTML always is, so that nothing a
             # citizen or a handler wrote can become markup.
@@ -298,10 +310,11 @@ class Letters:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["datum"] = swedish_date
-        self.env.filters["lista"] = join_names
-        self.env.filters["citat"] = quote
-        self.env.filters["stycken"] = paragraphs
+        env.filters["datum"] = swedish_date
+        env.filters["lista"] = join_names
+        env.filters["citat"] = quote
+        env.filters["stycken"] = paragraphs
+        return env
 
     def template_names(self, department: str, kind: str) -> list[str]:
         """The names tried for notice *kind* of a case in *department*, in order."""
@@ -456,6 +469,8 @@ class Letters:
     def _unusable(exc: Exception, filename: str) -> ConfigurationError:
         """The error for a template that cannot be used, naming the file and
         line to fix: the included one when the fault is there."""
+        import jinja2
+
         if isinstance(exc, jinja2.TemplateSyntaxError):
             where = exc.filename or filename
             if exc.lineno:

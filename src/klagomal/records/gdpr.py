@@ -25,12 +25,12 @@ gallringsbeslut or another legal ground permits: the caller must name it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import jinja2
 import sqlalchemy as sa
 
 from klagomal.core.errors import InvalidInputError
@@ -39,6 +39,9 @@ from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
 from klagomal.core.person_keys import normalise_email, normalise_phone
 from klagomal.storage.tables import cases, received_messages
+
+if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
 
 __all__ = [
     "PersonQuery",
@@ -182,8 +185,9 @@ def unattached_messages(conn: sa.Connection, query: PersonQuery) -> list[int]:
     return [row.id for row in rows if row.sender and normalise_email(row.sender) == query.email]
 
 
-_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """<!doctype html>
+#: The page of :func:`render_html`, compiled by :func:`_html` when first needed:
+#: Jinja2 and the compiling are not for every command that imports this module.
+_HTML = """<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; line-height: 1.45; }
@@ -226,12 +230,18 @@ dt { font-weight: 600; } .text { white-space: pre-wrap; background: #f4f4f4; pad
 </ul>{% endif %}
 </body></html>
 """
-)
+
+
+@functools.cache
+def _html() -> jinja2.Template:
+    import jinja2
+
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(_HTML)
 
 
 def render_html(data: dict[str, Any], kommun: str, made: dt.date) -> str:
     """The person's data as one readable, self-contained HTML page."""
-    return _HTML.render(
+    return _html().render(
         data=data,
         title=_("Dina uppgifter hos {kommun}").format(kommun=kommun),
         intro=_(
