@@ -588,6 +588,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "lift_secrecy": (lambda k, r: k.lift_secrecy(r["C"], "Utrett."), reader),
     "mark_secret": (lambda k, r: k.mark_secret(r["B"], GROUND), reader),
     "notices": (lambda k, r: [k.notices(ref) for ref in r.values()], reader),
+    "may_read": (lambda k, r: k.may_read(k.as_user("system").get(r["A"])), reader),
     "open_deadline": (lambda k, r: k.open_deadline(k.as_user("system").get(r["A"])), reader),
     "open_notices": (lambda k, r: k.open_notices(list(r.values())), reader),
     "outbox": (lambda k, r: [k.outbox(), *(k.outbox(reference=ref) for ref in r.values())], reader),

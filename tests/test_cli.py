@@ -436,6 +436,22 @@ def test_register_anonymous_and_serious(cli: Cli) -> None:
     assert case["handler"] == "Enhetschef Lena Holm"
 
 
+def test_a_registrar_registers_for_a_unit_they_may_not_read_and_is_told_so(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # R29: the contact centre takes in feedback for every unit, but reads only its own
+    # cases. A handler may not backdate, so this runs on the real date.
+    cli.ok("init")
+    monkeypatch.setenv("KLAGOMAL_USER", "kontaktcenter")
+    first, second = cli.ok(register(unit="sbf-gatapark-gata", text="Gropen på Storgatan.")).out.splitlines()
+    assert re.fullmatch(r"Registrerade (\d{4}-00001) \(Klagomål\) hos Gatuenheten\. Besked .*", first), first
+    assert second == "Ärendet handläggs av Gatuenheten; du har inte behörighet att läsa det."
+    reference = cli.ok(register(unit="sbf-gatapark-gata"), json=True).json()["reference"]
+    assert reference.endswith("-00002")
+    # The case was registered, and reading it stays denied.
+    assert "Åtkomst nekad" in cli.refused(f"show {reference}", status=77).err
+
+
 def test_show_text(seeded: Cli) -> None:
     assert seeded.ok("show 2026-00001", today="2026-03-17").out == (
         "Ärende 2026-00001: Klagomål\n"

@@ -952,6 +952,13 @@ class Klagomal:
 
         return related(self._ctx, reference)
 
+    def may_read(self, case: Case) -> bool:
+        """Whether the acting user may read *case*.  Anyone who takes in
+        feedback may register it for any unit (R29), and then need not be
+        able to read it: the contact centre registers for the unit that
+        handles it."""
+        return self._ctx.may_read(case)
+
     def open_deadline(self, case: Case) -> OpenDeadline | None:
         """The deadline *case* waits for today, with the working days left."""
         return self.deadlines.open_deadline(case, self.clock.today())

@@ -194,6 +194,16 @@ def _cmd_register(args: argparse.Namespace, out: Output) -> int:
             lines.append(_("Handläggare: {handler}.").format(handler=case.handler))
         if case.secrecy:
             lines.append(_("Sekretessmarkerat: {ground}.").format(ground=case.secrecy))
+        if not k.may_read(case):
+            # R29: registered for a unit outside the registrar's scope; the unit takes it from here.
+            lines.append(
+                _("Ärendet handläggs av {unit}; du har inte behörighet att läsa det.").format(
+                    unit=k.organisation.unit(case.unit).name
+                )
+            )
+            # The case as registered, without its history, which they may not read.
+            out.emit(case_obj(k, case, []), "\n".join(one_line(line) for line in lines))
+            return 0
         events = k.history(case.reference)
         lines += [_("Notering: {note}").format(note=n) for n in _notes(events)]
         lines = [one_line(line) for line in lines]
