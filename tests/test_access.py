@@ -169,9 +169,13 @@ def test_a_case_outside_the_scope_is_denied_and_logged(
 ) -> None:
     acting = k.as_user(USERS[role])
     outside = cases["outside"].reference
-    with pytest.raises(AccessDeniedError, match=OUTSIDE) as denied:
+    with pytest.raises(AccessDeniedError, match="Förskolan Ekorren") as denied:
         OPERATIONS[operation](acting, outside)
     assert denied.value.reference == outside
+    # Issue 19: staff read the unit's name, not its id.
+    unit = k.organisation.unit(cases["outside"].unit)
+    assert f"hör till {unit.name}," in str(denied.value)
+    assert unit.id not in str(denied.value)
     entry = _denials(k, USERS[role])[-1]
     assert (entry.reference, entry.action) == (outside, operation.value)
     # Nothing was written: the case is as it was.

@@ -123,7 +123,7 @@ def test_who_may_write_a_note(k: Klagomal) -> None:
         k.as_user(user).add_note(ref, f"Anteckning av {user}.")
     with pytest.raises(AccessDeniedError, match="skriva anteckningar"):
         k.as_user("sven.ek").add_note(ref, "Läsaren försöker.")
-    with pytest.raises(AccessDeniedError, match="bou-forskola-ekorren"):
+    with pytest.raises(AccessDeniedError, match="Förskolan Ekorren"):
         k.as_user("omar.ali").add_note(outside, "Utanför.")
     denied = [e for e in k.audit_log() if e.outcome == "denied"]
     assert [(e.user_id, e.action) for e in denied] == [("sven.ek", "anteckna"), ("omar.ali", "anteckna")]

@@ -267,6 +267,12 @@ class AccessPolicy:
             return Scope(units=frozenset(user.units), handler=user.name, handler_id=user.id)
         return Scope()
 
+    def unit_name(self, unit: str) -> str:
+        """How a member of staff knows *unit*: its name, not its id (an
+        id the organisation file no longer holds, as it is)."""
+        known = self.organisation.units.get(unit)
+        return known.name if known is not None else unit
+
     def allows(self, user: User, operation: Operation) -> bool:
         """Whether *user*'s role may do *operation* at all."""
         return operation in PERMISSIONS[user.role]
@@ -297,7 +303,7 @@ class AccessPolicy:
                 operation,
                 reference,
                 _("ärendet hör till {unit}, som {user} inte har behörighet till").format(
-                    unit=case.unit, user=user.describe()
+                    unit=self.unit_name(case.unit), user=user.describe()
                 ),
                 user=user,
             )
@@ -330,7 +336,7 @@ class AccessPolicy:
                 None,
                 _("{user} har inte behörighet till {what}").format(
                     user=user.describe(),
-                    what=_("hela kommunen") if not units else ", ".join(outside[:5]),
+                    what=_("hela kommunen") if not units else ", ".join(map(self.unit_name, outside[:5])),
                 ),
                 user=user,
             )
