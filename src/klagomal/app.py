@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -35,6 +36,7 @@ from klagomal.cases.service import CaseService
 from klagomal.cases.worklist import WorkItem
 from klagomal.context import Context, identify, lock_wait_seconds
 from klagomal.core.clock import Clock, SystemClock
+from klagomal.core.disposal_rules import DisposalRule, check_rules
 from klagomal.core.errors import AccessDeniedError, ConfigurationError
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
@@ -42,7 +44,6 @@ from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind,
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.serialization import make_converter
 from klagomal.deadlines.policies import DeadlinePolicy, Deadlines, OpenDeadline
-from klagomal.deadlines.timeliness import Timeliness
 from klagomal.hooks.decisions import Decisions
 from klagomal.hooks.manager import (
     PluginManager,
@@ -53,26 +54,31 @@ from klagomal.hooks.manager import (
     plugin_configuration_error,
 )
 from klagomal.intake import bulk
-from klagomal.intake.bulk import BulkImportResult
-from klagomal.intake.importing import ImportService
-from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
 from klagomal.notices.letters import Letter, Letters
-from klagomal.notices.outbox import DeliveryRun, Notice
-from klagomal.notices.reminders import Reminder, ReminderRun
-from klagomal.notices.service import NoticeService
-from klagomal.records import audit, disposal
 from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
-from klagomal.records.gdpr import PersonQuery
-from klagomal.records.service import RecordsService
-from klagomal.reports import SectionResult
-from klagomal.reports.service import ReportService
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 
 if TYPE_CHECKING:  # pragma: no cover
+    # Only named here: the services but the cases' are built, and their
+    # modules imported, when first used (see ``_LAZY_SERVICES``), so that a
+    # handler's ``list --mine`` loads none of them and ``show`` the records'
+    # and the notices' only (issue 19, item 11).
     from klagomal.cases.related import Related
     from klagomal.cases.search import Found
+    from klagomal.deadlines.timeliness import Timeliness
+    from klagomal.intake.bulk import BulkImportResult
+    from klagomal.intake.importing import ImportService
+    from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
     from klagomal.intake.service import IntakeOutcome
+    from klagomal.notices.outbox import DeliveryRun, Notice
+    from klagomal.notices.reminders import Reminder, ReminderRun
+    from klagomal.notices.service import NoticeService
+    from klagomal.records import audit, disposal
+    from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
+    from klagomal.records.service import RecordsService
+    from klagomal.reports import SectionResult
+    from klagomal.reports.service import ReportService
 
 __all__ = ["DEFAULT_DB", "Klagomal"]
 
@@ -91,6 +97,10 @@ _SHARED = frozenset(field.name for field in attrs.fields(Context)) - {
     "identity_error",
     "schema",
 }
+
+#: The services built when first used, each on the instance's context at
+#: the time: :meth:`Klagomal._bind` forgets them when the context changes.
+_LAZY_SERVICES = ("_records", "_notices", "_importing", "_reports")
 
 
 class Klagomal:
@@ -181,10 +191,32 @@ class Klagomal:
         self._ctx = ctx
         self.user, self.lock_wait = ctx.user, ctx.lock_wait
         self._cases = CaseService(ctx)
-        self._records = RecordsService(ctx)
-        self._notices = NoticeService(ctx)
-        self._importing = ImportService(ctx)
-        self._reports = ReportService(ctx)
+        for name in _LAZY_SERVICES:
+            self.__dict__.pop(name, None)
+
+    @functools.cached_property
+    def _records(self) -> RecordsService:
+        from klagomal.records.service import RecordsService
+
+        return RecordsService(self._ctx)
+
+    @functools.cached_property
+    def _notices(self) -> NoticeService:
+        from klagomal.notices.service import NoticeService
+
+        return NoticeService(self._ctx)
+
+    @functools.cached_property
+    def _importing(self) -> ImportService:
+        from klagomal.intake.importing import ImportService
+
+        return ImportService(self._ctx)
+
+    @functools.cached_property
+    def _reports(self) -> ReportService:
+        from klagomal.reports.service import ReportService
+
+        return ReportService(self._ctx)
 
     def _acting(self, **changes: Any) -> Self:
         """A cheap copy of this instance whose context has *changes*."""
@@ -204,7 +236,7 @@ class Klagomal:
         if name in _SHARED and ctx is not None and getattr(ctx, name) is not value:
             self._bind(attrs.evolve(ctx, klagomal=self, **{name: value}))
 
-    def _disposal_rules(self) -> tuple[disposal.DisposalRule, ...]:
+    def _disposal_rules(self) -> tuple[DisposalRule, ...]:
         rules = list(self.organisation.disposal_rules)
         hook = self.plugin_manager.hook.klagomal_disposal_rules
         for impl in implementations(hook):
@@ -213,7 +245,7 @@ class Klagomal:
             except ConfigurationError as exc:
                 raise plugin_configuration_error(impl.plugin_name, "klagomal_disposal_rules", exc) from exc
             for rule in found or ():
-                if not isinstance(rule, disposal.DisposalRule):
+                if not isinstance(rule, DisposalRule):
                     raise ConfigurationError(
                         _("{plugin} gav {value!r} som gallringsregel, inte en DisposalRule").format(
                             plugin=impl.plugin_name, value=rule
@@ -221,7 +253,7 @@ class Klagomal:
                     )
                 rules.append(rule if rule.source else attrs.evolve(rule, source=impl.plugin_name))
         try:
-            disposal.check_rules(rules, departments=list(self.organisation.departments))
+            check_rules(rules, departments=list(self.organisation.departments))
         except ConfigurationError as exc:
             self._ctx.record_denial(AccessDeniedError(Operation.DISPOSE, None, str(exc)), Operation.DISPOSE)
             raise

@@ -45,7 +45,6 @@ from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
 from klagomal.core.model import Case
 from klagomal.core.text_rules import check_text
-from klagomal.intake.mailparse import MailLimits
 
 __all__ = [
     "ATTACHABLE_TYPES",
@@ -114,6 +113,10 @@ _FILENAME_MAX = 255
 
 def max_document_bytes() -> int:
     """The largest document a handler may attach: the intake's limit for one attachment."""
+    # Imported here: the mail parser is intake's, and a handler's ``show``
+    # or ``list --mine`` has no use for it (issue 19, item 11).
+    from klagomal.intake.mailparse import MailLimits
+
     return MailLimits().max_attachment_bytes
 
 

@@ -31,7 +31,6 @@ from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
 from klagomal.records import audit, disposal, gdpr
 from klagomal.records.access import SYSTEM_USER, Operation, Role
 from klagomal.records.redaction import Redaction
-from klagomal.reports.service import received_query
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -61,6 +60,10 @@ class RecordsService:
         """The public register entries of the cases received from *start* to *end*."""
         ctx = self.ctx
         ctx.allowed(Operation.REGISTER_LIST)
+        # Imported here: ``klagomal show``, which reads the disposals through
+        # this service, has no use for the reports (issue 19, item 11).
+        from klagomal.reports.service import received_query
+
         query = received_query(ctx.organisation, start, end, department, "register-extract")
         with ctx.transaction() as uow:
             found = uow.find(query)
