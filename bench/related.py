@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -44,16 +43,21 @@ USERS = {"system owner": ("nora.lind", None), "handler": ("omar.ali", "soc-aldre
 GOAL_MS = 100.0
 
 
-def _storage_bench() -> ModuleType:
-    """bench/storage.py, for its generator, databases and import."""
-    path = Path(__file__).resolve().parent / "storage.py"
-    spec = importlib.util.spec_from_file_location("bench_storage", path)
+def _search_bench() -> ModuleType:
+    """bench/search.py, whose loader and timing lines this benchmark shares."""
+    path = Path(__file__).resolve().parent / "search.py"
+    spec = importlib.util.spec_from_file_location("bench_search", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _storage_bench() -> ModuleType:
+    """bench/storage.py, for its generator, databases and import."""
+    return _search_bench().bench_module("storage")
 
 
 def references(url: str, unit: str | None, count: int, seed: int = SEED) -> dict[str, list[str]]:
@@ -78,10 +82,6 @@ def references(url: str, unit: str | None, count: int, seed: int = SEED) -> dict
     return {"newest": rng.choices(newest, k=half), "any year": rng.sample(every, min(half, len(every)))}
 
 
-def _p90(values: list[float]) -> float:
-    return sorted(values)[max(0, int(len(values) * 0.9) - 1)]
-
-
 def measure(url: str, count: int) -> tuple[dict[str, dict[str, list[float]]], int]:
     """The milliseconds of each look-up, by user and kind, and how many cases were listed."""
     storage = _storage_bench()
@@ -102,18 +102,8 @@ def measure(url: str, count: int) -> tuple[dict[str, dict[str, list[float]]], in
 
 
 def report(backend: str, count: int, times: dict[str, dict[str, list[float]]]) -> tuple[list[str], float]:
-    lines = [f"klagomal related at scale: {backend}, {count:,} cases"]
-    every: list[float] = []
-    for who, by_kind in times.items():
-        for kind, values in by_kind.items():
-            every += values
-            lines.append(
-                f"{who:13} {kind:9} n={len(values):4}  median {statistics.median(values):7.1f} ms"
-                f"  p90 {_p90(values):7.1f} ms"
-            )
-    median = statistics.median(every)
-    lines.append(f"all {len(every)} look-ups: median {median:.1f} ms, p90 {_p90(every):.1f} ms")
-    return lines, median
+    lines, median = _search_bench().timing_lines(times, "look-ups", 9)
+    return [f"klagomal related at scale: {backend}, {count:,} cases", *lines], median
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,16 +46,21 @@ USERS = {"system owner": "nora.lind", "handler": "omar.ali"}
 GOAL_MS = 100.0
 
 
-def _storage_bench() -> ModuleType:
-    """bench/storage.py, for its generator, databases and import."""
-    path = Path(__file__).resolve().parent / "storage.py"
-    spec = importlib.util.spec_from_file_location("bench_storage", path)
+def bench_module(name: str) -> ModuleType:
+    """bench/<name>.py, loaded as a module (the benchmarks are scripts, not a package)."""
+    path = Path(__file__).resolve().parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _storage_bench() -> ModuleType:
+    """bench/storage.py, for its generator, databases and import."""
+    return bench_module("storage")
 
 
 def searches(
@@ -98,19 +103,26 @@ def measure(url: str, queries: list[tuple[str, str]]) -> dict[str, dict[str, lis
     return times
 
 
-def report(backend: str, cases: int, times: dict[str, dict[str, list[float]]]) -> tuple[list[str], float]:
-    lines = [f"klagomal search at scale: {backend}, {cases:,} cases"]
+def timing_lines(times: dict[str, dict[str, list[float]]], noun: str, width: int) -> tuple[list[str], float]:
+    """A line per user and kind with the median and p90, then one for all
+    the *noun* together; and the median of all."""
+    lines: list[str] = []
     every: list[float] = []
     for who, by_kind in times.items():
         for kind, values in by_kind.items():
             every += values
             lines.append(
-                f"{who:13} {kind:13} n={len(values):4}  median {statistics.median(values):7.1f} ms"
+                f"{who:13} {kind:{width}} n={len(values):4}  median {statistics.median(values):7.1f} ms"
                 f"  p90 {_p90(values):7.1f} ms"
             )
     median = statistics.median(every)
-    lines.append(f"all {len(every)} searches: median {median:.1f} ms, p90 {_p90(every):.1f} ms")
+    lines.append(f"all {len(every)} {noun}: median {median:.1f} ms, p90 {_p90(every):.1f} ms")
     return lines, median
+
+
+def report(backend: str, cases: int, times: dict[str, dict[str, list[float]]]) -> tuple[list[str], float]:
+    lines, median = timing_lines(times, "searches", 13)
+    return [f"klagomal search at scale: {backend}, {cases:,} cases", *lines], median
 
 
 def main(argv: list[str] | None = None) -> int:
