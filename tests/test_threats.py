@@ -423,7 +423,7 @@ def test_the_staff_report_counts_the_flags_per_unit_and_never_who_or_why(k: Klag
 
 COMPLAINT = (
     "register --kind klagomal --channel telefon --unit soc-aldre-hemtjanst-norr "
-    "--text 'Ingen kom.' --name 'Karl Berg' --phone 070-123"
+    "--text 'Ingen kom.' --name 'Karl Berg' --phone '070-123 45 67'"
 )
 
 
@@ -556,3 +556,34 @@ def test_the_manager_a_case_moves_to_is_told_even_when_the_routine_names_nobody(
             ref = register(k).reference
             k.flag_threat(ref, "hotfullt", reason=REASON)
             assert [n.recipient for n in k.outbox(reference=ref)] == told
+
+
+def test_a_flag_on_the_person_follows_them_to_their_next_case_and_one_on_a_case_does_not(
+    kk: Klagomal,
+) -> None:
+    # R28: whoever takes the person's next contact sees that the person was flagged,
+    # among the same person's cases (issue 19, item 7), but not why.
+    first = register(kk).reference
+    kk.flag_threat(first, "hotfullt", about="kontakt", reason=REASON)
+    kk.flag_threat(first, "krankande", about="arende", reason="Svordomar i mejlet.")
+    second = register(kk, text="Ingen ringde tillbaka.").reference
+    [entry] = kk.related(second).same_person
+    assert (entry.reference, entry.person_flags) == (first, ("hotfullt",))
+    kk.lift_threat_flag(first, "Utrett.", kind="hotfullt", about="kontakt")
+    [entry] = kk.related(second).same_person
+    assert entry.person_flags == ()
+
+
+def test_register_and_related_print_a_flag_on_the_person_but_never_its_reason(cli: Cli) -> None:
+    cli.ok("init")
+    register_karl = (
+        "register --kind klagomal --channel telefon --unit soc-aldre-hemtjanst-norr "
+        "--text 'Ingen kom.' --name 'Karl Berg' --phone '070-123 45 67'"
+    )
+    cli.ok(register_karl, today="2026-03-02")
+    cli.ok(f"flag 2026-00001 --hotfullt --reason '{REASON}'", today="2026-03-03")
+    out = cli.ok(register_karl, today="2026-03-04").out
+    assert "PERSONEN FLAGGAD: hotfullt" in out
+    assert REASON not in out
+    related = cli.ok("related 2026-00002", json=True, today="2026-03-04").json()
+    assert related["same_person"][0]["person_flags"] == ["hotfullt"]

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from klagomal.core.events import ABOUT_CONTACT
 from klagomal.core.i18n import _
 from klagomal.core.model import CaseState, Kind
 from klagomal.core.person_keys import person_keys
@@ -218,6 +219,10 @@ class RelatedCase:
     :param score: for a similar text, how alike (0 to 1).
     :param shared: for a similar text, words of the case's own text that
         the other's shares (none when either text is marked secret).
+    :param person_flags: for the same person, the kinds of the flags for
+        abusive or threatening treatment set on the person in that case
+        (``"hotfullt"``, ``"krankande"``; R28), so that whoever takes the
+        person's next contact knows of them.
     """
 
     reference: str
@@ -228,6 +233,7 @@ class RelatedCase:
     matched: tuple[str, ...] = ()
     score: float | None = None
     shared: tuple[str, ...] = ()
+    person_flags: tuple[str, ...] = ()
 
     @property
     def why(self) -> str:
@@ -314,8 +320,17 @@ def _same_person(
             continue
         matched = keys.shared_with(person_keys(other.contact))
         if matched:
-            listed.append(_entry(other, matched=matched))
+            # R28: a flag on the person follows them to their next contact; one on a case stays there.
+            flags = tuple(
+                kind for kind, _sep, about in map(_split_flag, other.threat_flags) if about == ABOUT_CONTACT
+            )
+            listed.append(_entry(other, matched=matched, person_flags=flags))
     return listed[:SAME_PERSON_LIMIT]
+
+
+def _split_flag(key: str) -> tuple[str, str, str]:
+    """A flag's key (``"hotfullt:kontakt"``) as ``(kind, ":", about)``."""
+    return key.partition(":")
 
 
 def _withheld_text(redaction: Redaction) -> bool:

@@ -8,6 +8,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from klagomal.cli.base import CommandGroup, Output, open_klagomal, table_lines
+from klagomal.cli.threats import kind_words
 from klagomal.core.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +31,16 @@ def related_lines(k: Klagomal, related: Related, indent: str = "  ") -> list[str
         if found:
             lines.append(indent + heading)
             rows = [
-                [c.reference, c.state.label, k.organisation.unit(c.unit).name, c.received.isoformat(), c.why]
+                [
+                    c.reference,
+                    c.state.label,
+                    k.organisation.unit(c.unit).name,
+                    c.received.isoformat(),
+                    c.why,
+                    _("PERSONEN FLAGGAD: {kinds}").format(kinds=kind_words(c.person_flags))
+                    if c.person_flags
+                    else "",
+                ]
                 for c in found
             ]
             lines += [indent + "  " + line for line in table_lines(rows)]
@@ -49,6 +59,7 @@ def related_obj(related: Related) -> dict[str, object]:
             "score": c.score,
             "shared": list(c.shared),
             "why": c.why,
+            "person_flags": list(c.person_flags),
         }
 
     return {

@@ -11,7 +11,7 @@ flag.  Nothing of it goes to the person.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from klagomal.cli.base import CommandGroup, Output, open_klagomal, step_result
@@ -202,9 +202,13 @@ def threat_marker(case: Case) -> str:
     when no flag is set."""
     if not case.threat_flags:
         return ""
-    kinds = dict.fromkeys(key.partition(":")[0] for key in case.threat_flags)
+    return _("FLAGGAT: {kinds}").format(kinds=kind_words(key.partition(":")[0] for key in case.threat_flags))
+
+
+def kind_words(kinds: Iterable[str]) -> str:
+    """The kinds of flags (``hotfullt``, ``krankande``) as staff read them, once each."""
     words = {"hotfullt": _("hotfullt"), "krankande": _("kränkande")}
-    return _("FLAGGAT: {kinds}").format(kinds=", ".join(words.get(kind, kind) for kind in kinds))
+    return ", ".join(words.get(kind, kind) for kind in dict.fromkeys(kinds))
 
 
 def threat_details(k: Klagomal, event: Event) -> str | None:
