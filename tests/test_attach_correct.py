@@ -36,6 +36,7 @@ from klagomal.records.gdpr import PersonQuery
 from klagomal.records.redaction import Redaction, withheld
 from klagomal.storage import tables
 from klagomal.testing import register
+from test_cli import console_block
 
 GROUND = "OSL 26 kap. 1 §"
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"
@@ -546,23 +547,9 @@ def test_cli_attach_correct_contact_and_show(tmp_path: Path, capsys: pytest.Capt
     assert json.loads(out)["contact"]["protected"] is True
 
 
-DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
-
-
 def _section_example(heading: str) -> list[tuple[str, str]]:
-    """``(command line, expected output)`` of the first console block under
-    the heading *heading* of docs/cli.md."""
-    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
-    start = lines.index(heading)
-    fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```console"))
-    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
-    steps: list[tuple[str, list[str]]] = []
-    for line in lines[fence + 1 : end]:
-        if line.startswith("$ "):
-            steps.append((line, []))
-        else:
-            steps[-1][1].append(line)
-    return [(command, "".join(f"{line}\n" for line in output)) for command, output in steps]
+    """The first console block under the heading *heading* of docs/cli.md."""
+    return console_block(heading=heading)
 
 
 def test_the_note_attach_and_correct_contact_examples_in_the_docs_run_as_shown(

@@ -1404,6 +1404,28 @@ def test_remind_tells_each_person_once(seeded: Cli) -> None:
 # -- the worked session in docs/cli.md ------------------------------------------------------------
 
 
+def console_block(*, heading: str | None = None, command: str | None = None) -> list[tuple[str, str]]:
+    """``(command line, expected output)`` of a console block of docs/cli.md:
+    the first under the heading *heading*, or the one holding a command line
+    that ends with *command*."""
+    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
+    if heading is not None:
+        start = lines.index(heading)
+        fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```console"))
+    else:
+        assert command is not None
+        start = next(i for i, line in enumerate(lines) if line.startswith("$ ") and line.endswith(command))
+        fence = max(i for i in range(start) if lines[i].startswith("```console"))
+    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
+    steps: list[tuple[str, list[str]]] = []
+    for line in lines[fence + 1 : end]:
+        if line.startswith("$ "):
+            steps.append((line, []))
+        else:
+            steps[-1][1].append(line)
+    return [(command_line, "".join(f"{line}\n" for line in output)) for command_line, output in steps]
+
+
 def worked_session() -> list[tuple[str, str]]:
     """``(command line, expected output)`` for each ``$ klagomal`` line of the
     console block under the heading "Worked session" in docs/cli.md."""

@@ -24,7 +24,7 @@ from klagomal.core.errors import AccessDeniedError, InvalidInputError
 from klagomal.records.access import PERMISSIONS, PROTECTED_PLACEHOLDER, Operation, Role
 from klagomal.records.audit import DENIED
 from test_access import USERS
-from test_cli import Cli
+from test_cli import Cli, console_block
 
 INSIDE = "soc-aldre-hemtjanst-norr"
 
@@ -220,8 +220,6 @@ def test_intake_log_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
     json.loads(cli.ok("intake log", json=True).out)  # one JSON object
 
 
-DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
-
 BREV = (
     b"From: Eva Svensson <eva@example.se>\nTo: synpunkter@exempelkommun.se\nSubject: Parken\n"
     b"Message-ID: <1@example.se>\n\nJag f\xc3\xb6resl\xc3\xa5r fler b\xc3\xa4nkar i parken.\n"
@@ -233,19 +231,8 @@ AUTOSVAR = (
 
 
 def intake_log_example() -> list[tuple[str, str]]:
-    """``(command line, expected output)`` of the console block in docs/cli.md
-    that shows ``intake log``."""
-    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
-    command = next(i for i, line in enumerate(lines) if line.endswith(" intake log"))
-    fence = max(i for i in range(command) if lines[i].startswith("```console"))
-    end = next(i for i in range(command, len(lines)) if lines[i].startswith("```"))
-    steps: list[tuple[str, list[str]]] = []
-    for line in lines[fence + 1 : end]:
-        if line.startswith("$ "):
-            steps.append((line, []))
-        else:
-            steps[-1][1].append(line)
-    return [(command, "".join(f"{line}\n" for line in output)) for command, output in steps]
+    """The console block in docs/cli.md that shows ``intake log``."""
+    return console_block(command=" intake log")
 
 
 def test_the_intake_log_example_in_the_docs_runs_as_shown(cli: Cli, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ from klagomal.core.person_keys import email_key, normalise_email, person_keys, p
 from klagomal.records.gdpr import PersonQuery
 from klagomal.storage import migrate
 from klagomal.storage.tables import audit_log, cases, events
-from test_cli import Cli, run_session
+from test_cli import Cli, console_block, run_session
 
 UNIT = "soc-aldre-hemtjanst-norr"
 SAME_DEPARTMENT_UNIT = "soc-aldre-solgarden"
@@ -354,23 +354,9 @@ def test_register_show_and_related_list_them(k: Klagomal) -> None:
     assert "lista ärenden" in err
 
 
-DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
-
-
 def related_example() -> list[tuple[str, str]]:
-    """``(command line, expected output)`` of the console block in docs/cli.md
-    that shows ``related``."""
-    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
-    command = next(i for i, line in enumerate(lines) if line.endswith(" related 2026-00001"))
-    fence = max(i for i in range(command) if lines[i].startswith("```console"))
-    end = next(i for i in range(command, len(lines)) if lines[i].startswith("```"))
-    steps: list[tuple[str, list[str]]] = []
-    for line in lines[fence + 1 : end]:
-        if line.startswith("$ "):
-            steps.append((line, []))
-        else:
-            steps[-1][1].append(line)
-    return [(command, "".join(f"{line}\n" for line in output)) for command, output in steps]
+    """The console block in docs/cli.md that shows ``related``."""
+    return console_block(command=" related 2026-00001")
 
 
 def test_the_related_example_in_the_docs_runs_as_shown(

@@ -35,7 +35,7 @@ from klagomal.records.access import PERMISSIONS, Operation, Role
 from klagomal.reports.data import build_report
 from klagomal.reports.periods import parse_period
 from klagomal.testing import UNIT, plugin, register
-from test_cli import DOCS_CLI, Cli, run_session
+from test_cli import Cli, console_block, run_session
 
 REASON = "Hotade att slå handläggaren i telefonen."
 
@@ -493,17 +493,7 @@ def test_flag_needs_a_kind_and_a_reason(cli: Cli) -> None:
 
 def _flag_example() -> list[tuple[str, str]]:
     """The console block of the section ``### flag`` in docs/cli.md."""
-    lines = DOCS_CLI.read_text(encoding="utf-8").splitlines()
-    start = lines.index("### flag")
-    fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```console"))
-    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
-    steps: list[tuple[str, list[str]]] = []
-    for line in lines[fence + 1 : end]:
-        if line.startswith("$ "):
-            steps.append((line, []))
-        else:
-            steps[-1][1].append(line)
-    return [(command, "".join(f"{line}\n" for line in output)) for command, output in steps]
+    return console_block(heading="### flag")
 
 
 def test_the_flag_example_in_the_docs_runs_as_shown(cli: Cli) -> None:
