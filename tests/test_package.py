@@ -27,6 +27,15 @@ def test_every_public_name_resolves_to_its_module() -> None:
         assert getattr(klagomal, name) is getattr(importlib.import_module(module), name)
 
 
+def test_an_embedding_application_finds_the_user_types_at_the_top() -> None:
+    # What docs/embedding.md imports: the acting user, their role, and the denial.
+    from klagomal.core.errors import AccessDeniedError
+    from klagomal.records.access import Role, User
+
+    assert {"User", "Role", "AccessDeniedError"} <= set(klagomal.__all__)
+    assert (klagomal.User, klagomal.Role, klagomal.AccessDeniedError) == (User, Role, AccessDeniedError)
+
+
 def test_help_does_not_load_the_database_layer_or_the_calendar() -> None:
     # `klagomal --help` must stay fast: SQLAlchemy, cattrs and workalendar load
     # only when a command needs them.
