@@ -3,13 +3,20 @@ every public name.
 
 The pages are read from docs/ and the public names from ``klagomal.__all__``,
 so a page or a name added later is covered.  ``tox -e docs`` builds the site
-with ``mkdocs build --strict``; these checks need no MkDocs.
+with ``mkdocs build --strict`` and runs this file; only the last test needs
+MkDocs (the docs extra) and is skipped without it.
 """
 
 from __future__ import annotations
 
+import html
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import klagomal
 
@@ -48,3 +55,32 @@ def test_the_api_reference_documents_every_public_name() -> None:
     expected = {f"{klagomal._LOCATIONS[name]}.{name}" for name in public}
     assert sorted(documented) == sorted(expected)
     assert "klagomal.app.Klagomal" in documented
+
+
+def test_the_built_reference_shows_the_signatures_and_no_sphinx_markup(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    pytest.importorskip("mkdocstrings_handlers.python", reason="the docs extra is not installed")
+    site = tmp_path / "site"
+    env = {**os.environ, "PYTHONPATH": str(Path(klagomal.__file__).resolve().parent.parent)}
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    for page in nav_pages():
+        built = site / ("index.html" if page == "index.md" else page.removesuffix(".md") + "/index.html")
+        assert built.is_file(), page
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "api" / "index.html").read_text(encoding="utf-8")))
+    # The __init__ attrs writes (tools/griffe_klagomal.py) ...
+    assert re.search(r"User\(\s*id: str,\s*name: str,\s*role: Role,", text)
+    # ... every method of the facade ...
+    methods = [
+        n
+        for n in vars(klagomal.Klagomal)
+        if not n.startswith("_") and callable(getattr(klagomal.Klagomal, n))
+    ]
+    assert [m for m in methods if not re.search(rf"^\s*{m}\(", text, re.MULTILINE)] == []
+    # ... and Sphinx's roles shown as code, not as markup.
+    assert re.findall(r":(?:class|meth|func|attr|mod|data|exc):", text) == []
