@@ -273,6 +273,14 @@ def test_the_readme_names_nothing_outside_the_repository() -> None:
     assert [m.group(0) for m in re.finditer(r"https?://\S*|(?<![\w.])\.\./\S*", text)] == []
 
 
+def test_the_readme_names_every_docs_page() -> None:
+    # Without links, the README's list of pages is how a reader of the package finds them.
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(docs/[\w/.-]+\.md)`", text))
+    pages = {_rel(p) for p in (REPO / "docs").rglob("*.md")}
+    assert sorted(pages - named) == []
+
+
 def test_no_file_points_at_a_requirements_file_outside_the_repository() -> None:
     # The requirements are docs/requirements.md; the old shared file is no reader's to open.
     roots = [REPO / d for d in ("src", "tests", "docs", "examples", "plugins", "bench")]
