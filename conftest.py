@@ -15,6 +15,10 @@ from typing import Any
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
+# klagomal's fixtures for plugin authors (make_klagomal, klagomal_instance, ...) are opt-in,
+# as they are for every other test suite: tests/test_hooks.py and tests/test_mail.py use them.
+pytest_plugins = ["klagomal.testing.pytest_plugin"]
+
 
 def _setup(namespace: dict[str, Any]) -> None:
     # One directory per document: its examples build on each other.

@@ -5,7 +5,9 @@ installed core.  ``tox -e plugins`` runs this.
 It proves what an editable checkout cannot: that the wheels carry what they
 need (the migrations, the letter templates), that the entry points of the
 group ``klagomal`` are found once installed, and that the plugins' tests
-pass against the core as a kommun would install it.
+pass against the core as a kommun would install it.  It also checks that the
+installed core adds no pytest fixtures to a test suite that does not ask for
+them (``pytest_plugins = ["klagomal.testing.pytest_plugin"]``).
 
 Usage: python plugins/check_installed.py WORKDIR
 """
@@ -48,6 +50,23 @@ def main(workdir: pathlib.Path) -> int:
         "print('klagomal from', klagomal.__file__)",
         cwd=workdir,
     )
+    # klagomal's fixtures are opt-in: installed, they enter no other test suite.
+    # (Each plugin's tests below ask for them with `pytest_plugins`.)
+    bystander = workdir / "bystander"
+    bystander.mkdir(exist_ok=True)
+    (bystander / "test_other.py").write_text(
+        "def test_other(klagomal_instance):\n    pass\n", encoding="utf-8"
+    )
+    other = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_other.py"],
+        cwd=bystander,
+        capture_output=True,
+        text=True,
+    )
+    if "fixture 'klagomal_instance' not found" not in other.stdout:
+        print("klagomal's fixtures reached another test suite:\n" + other.stdout, file=sys.stderr)
+        return 1
+    print("klagomal's fixtures are opt-in: another test suite does not get them", flush=True)
     for plugin in PLUGINS:
         run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", plugin / "tests", cwd=plugin)
     return 0

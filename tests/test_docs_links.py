@@ -1,12 +1,14 @@
 """The documentation links nothing outside the repository, and its requirements
 page is complete.
 
-Every Markdown link in README.md, docs/*.md, examples/**/*.md and
+Every Markdown link in README.md, docs/**/*.md, examples/**/*.md and
 plugins/**/README.md must resolve to a file or folder inside the repository,
 and a link to ``file.md#anchor`` to a heading or an explicit anchor of that
-file, with GitHub's rule for heading anchors.  The README names nothing outside
-the repository at all; the other pages keep only the external links they
-already had.
+file, with GitHub's rule for heading anchors.  The README has no link at all
+(it is also the package index's page, where a relative link leads nowhere) and
+names nothing outside the repository; the other pages keep only the external
+links they already had.  A page in docs/ links only within docs/, so that its
+links also work on the documentation site (mkdocs.yml).
 
 docs/requirements.md holds an entry for every requirement id, each with its
 status; every id cited in the code, the tests and the docs has an entry there,
@@ -57,7 +59,7 @@ def markdown_files() -> list[Path]:
     """The Markdown files a reader of the repository follows links in."""
     files = [
         REPO / "README.md",
-        *sorted((REPO / "docs").glob("*.md")),
+        *sorted((REPO / "docs").rglob("*.md")),
         *sorted((REPO / "examples").rglob("*.md")),
         *sorted((REPO / "plugins").rglob("README.md")),
     ]
@@ -209,6 +211,50 @@ def test_every_relative_link_resolves_inside_the_repository(path: Path) -> None:
     assert not broken, "\n".join(broken)
 
 
+#: A code span naming a path of the repository: the README and the docs name the
+#: repository's files this way, not by a link (which the package index's page and
+#: the docs site could not follow).
+_REPO_PATH = re.compile(
+    r"(?:src/klagomal|tests|docs|examples|plugins|bench)/[\w./-]*|LICENSE|pyproject\.toml"
+)
+
+
+def repository_paths(path: Path) -> list[tuple[int, str]]:
+    """(line number, path) of each code span of *path* that names a file or folder of the repository."""
+    return [
+        (number, span.group(2).strip())
+        for number, line in prose_lines(path.read_text(encoding="utf-8"))
+        for span in _CODE_SPAN.finditer(line)
+        if _REPO_PATH.fullmatch(span.group(2).strip())
+    ]
+
+
+@pytest.mark.parametrize(
+    "path", [f for f in markdown_files() if not f.is_relative_to(REPO / "plugins")], ids=_rel
+)
+def test_every_repository_path_named_exists(path: Path) -> None:
+    # A plugin's README names paths inside its own package; the other pages, the repository's.
+    missing = [
+        f"{_rel(path)}:{n}: {named}" for n, named in repository_paths(path) if not (REPO / named).exists()
+    ]
+    assert missing == []
+
+
+def test_a_docs_page_links_only_within_docs() -> None:
+    # The docs site (mkdocs.yml) holds docs/ only: a link out of it is a broken link there.
+    # Name a file of the repository as a code path instead.
+    docs = REPO / "docs"
+    outside = [
+        str(link)
+        for f in markdown_files()
+        if f.is_relative_to(docs)
+        for link in links(f)
+        if not link.external
+        and not ((f.parent / unquote(link.target.partition("#")[0])).resolve().is_relative_to(docs))
+    ]
+    assert outside == []
+
+
 def test_no_page_gained_an_external_link() -> None:
     external = {
         (_rel(link.source), link.target) for f in markdown_files() for link in links(f) if link.external
@@ -218,10 +264,21 @@ def test_no_page_gained_an_external_link() -> None:
 
 def test_the_readme_names_nothing_outside_the_repository() -> None:
     readme = REPO / "README.md"
-    assert [str(link) for link in links(readme) if link.external or problem(link)] == []
+    # No link at all: the README is also the package index's page, where a relative
+    # link leads nowhere and an absolute one would leave the repository.  The pages
+    # are named as code paths (`docs/cli.md`).
+    assert [str(link) for link in links(readme)] == []
     # Not even as text or in an example: a reader of the package has only the package.
     text = readme.read_text(encoding="utf-8")
     assert [m.group(0) for m in re.finditer(r"https?://\S*|(?<![\w.])\.\./\S*", text)] == []
+
+
+def test_the_readme_names_every_docs_page() -> None:
+    # Without links, the README's list of pages is how a reader of the package finds them.
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(docs/[\w/.-]+\.md)`", text))
+    pages = {_rel(p) for p in (REPO / "docs").rglob("*.md")}
+    assert sorted(pages - named) == []
 
 
 def test_no_file_points_at_a_requirements_file_outside_the_repository() -> None:
@@ -402,13 +459,13 @@ def _defined_in(path: Path) -> frozenset[str]:
     )
 
 
-def test_every_test_named_on_the_page_is_defined_in_the_file_linked_before_it() -> None:
+def test_every_test_named_on_the_page_is_defined_in_the_file_named_before_it() -> None:
     wrong = []
     for number, entry in requirement_entries().items():
         current: Path | None = None
-        for match in re.finditer(r"\]\(([^)#]+\.py)\)|`(test_\w+)`", entry):
+        for match in re.finditer(r"`((?:tests|plugins|examples)/[\w/.-]+\.py)`|`(test_\w+)`", entry):
             if match.group(1):
-                current = (REQUIREMENTS_PAGE.parent / match.group(1)).resolve()
+                current = REPO / match.group(1)
             elif current is None or match.group(2) not in _defined_in(current):
                 wrong.append(f"R{number}: {match.group(2)} in {current and _rel(current)}")
     assert wrong == []
@@ -443,9 +500,9 @@ def test_every_command_named_on_the_page_exists_with_its_options() -> None:
     assert wrong == []
 
 
-def _module_of(link: str) -> object:
-    path = (REQUIREMENTS_PAGE.parent / link).resolve().relative_to(REPO / "src")
-    return importlib.import_module(".".join(path.with_suffix("").parts))
+def _module_of(path: str) -> object:
+    module = (REPO / path).relative_to(REPO / "src")
+    return importlib.import_module(".".join(module.with_suffix("").parts))
 
 
 def _lookup(owner: object, dotted: str) -> bool:
@@ -474,10 +531,11 @@ def test_every_name_of_the_code_on_the_page_exists() -> None:
     text = REQUIREMENTS_PAGE.read_text(encoding="utf-8")
     wrong = []
     names = r"((?:`[\w.]+`(?:,\s+|\s+and\s+))*`[\w.]+`)"
-    link = r"\[`[\w/.]+`\]\(([^)]+\.py)\)"
-    # "`name`, `other` and `third` in [`module.py`](...)" and "[`module.py`](...) (`name`, `other`)"
+    link = r"`(src/[\w/.]+\.py)`"
+    # "`name`, `other` and `third` in `src/.../module.py`" and "`src/.../module.py` (`name`, `other`)"
     in_module = re.findall(names + r"\s+in\s+" + link, text)
     in_module += [(spans, module) for module, spans in re.findall(link + r"\s+\(" + names + r"\)", text)]
+    assert len(in_module) > 50, "the page names the code by path: `src/klagomal/.../module.py`"
     for spans, module in in_module:
         for name in re.findall(r"`([\w.]+)`", spans):
             if not _lookup(_module_of(module), name):

@@ -9,6 +9,11 @@ implementation.  A minimal session::
         k.init()
         case = k.register(kind="klagomal", channel="telefon", unit="soc",
                           text="Ingen ringde tillbaka.", contact=Contact(name="Eva"))
+
+An application that serves many users keeps one instance and acts for each
+request's user with ``k.as_user(login)`` (a :class:`User` or a login name);
+a step the user may not take raises :class:`AccessDeniedError`
+(docs/embedding.md).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -17,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
     from klagomal.app import DEFAULT_DB, Klagomal
     from klagomal.core.clock import BusinessDate, Clock, FixedClock, SystemClock
     from klagomal.core.errors import (
+        AccessDeniedError,
         CalendarError,
         CaseNotFoundError,
         ConfigurationError,
@@ -42,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
         QualityDimension,
     )
     from klagomal.core.organisation import Organisation, load_organisation
+    from klagomal.core.users import Role, User
     from klagomal.hooks.specs import hookimpl
     from klagomal.storage.base import MigrationBranch, StorageBackend
 
@@ -54,6 +61,7 @@ _LOCATIONS = {
     "Clock": "klagomal.core.clock",
     "FixedClock": "klagomal.core.clock",
     "SystemClock": "klagomal.core.clock",
+    "AccessDeniedError": "klagomal.core.errors",
     "CalendarError": "klagomal.core.errors",
     "CaseNotFoundError": "klagomal.core.errors",
     "ConfigurationError": "klagomal.core.errors",
@@ -78,6 +86,8 @@ _LOCATIONS = {
     "QualityDimension": "klagomal.core.model",
     "Organisation": "klagomal.core.organisation",
     "load_organisation": "klagomal.core.organisation",
+    "Role": "klagomal.core.users",
+    "User": "klagomal.core.users",
     "MigrationBranch": "klagomal.storage.base",
     "StorageBackend": "klagomal.storage.base",
 }
@@ -102,6 +112,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_DB",
+    "AccessDeniedError",
     "AnswerMode",
     "BusinessDate",
     "CalendarError",
@@ -125,12 +136,14 @@ __all__ = [
     "Organisation",
     "OrganisationError",
     "QualityDimension",
+    "Role",
     "SchemaError",
     "StorageBackend",
     "StorageUnavailableError",
     "SystemClock",
     "TransientStorageError",
     "UnknownUnitError",
+    "User",
     "__version__",
     "hookimpl",
     "load_organisation",

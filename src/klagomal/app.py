@@ -57,6 +57,7 @@ from klagomal.intake import bulk
 from klagomal.notices.letters import Letter, Letters
 from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
+from klagomal.storage.drivers import missing_driver_message
 
 if TYPE_CHECKING:  # pragma: no cover
     # Only named here: the services but the cases' are built, and their
@@ -330,12 +331,7 @@ class Klagomal:
                 db, self.converter, self.registry.plugin_migrations
             )
         except (ImportError, NoSuchModuleError) as exc:
-            raise ConfigurationError(
-                _(
-                    "databasdrivrutinen för {scheme} saknas ({reason}); installera den, till exempel "
-                    "'pip install psycopg' för PostgreSQL eller 'pip install pymysql' för MariaDB"
-                ).format(scheme=url.drivername, reason=exc)
-            ) from exc
+            raise ConfigurationError(missing_driver_message(url, exc)) from exc
 
     # -- resources -------------------------------------------------------
 

@@ -17,6 +17,10 @@ import pytest
 from fake_gateway import FakeGateway
 from klagomal_sms import ENVIRONMENT_VARIABLES, PhoneDirectory, SmsGateway, SmsPlugin
 
+# klagomal's fixtures (klagomal_instance, make_klagomal, ...) are opt-in: this is the
+# top-level conftest.py of the plugin's tests, where pytest reads ``pytest_plugins``.
+pytest_plugins = ["klagomal.testing.pytest_plugin"]
+
 USER = "u0123456789abcdef"
 PASSWORD = "Hemligt-lösen-4711"
 SENDER = "Kommunen"

@@ -10,6 +10,10 @@ import pytest
 
 import klagomal_socialtjanst
 
+# klagomal's fixtures (klagomal_instance, make_klagomal, ...) are opt-in: this is the
+# top-level conftest.py of the plugin's tests, where pytest reads ``pytest_plugins``.
+pytest_plugins = ["klagomal.testing.pytest_plugin"]
+
 
 @pytest.fixture
 def klagomal_plugins() -> Sequence[object]:

@@ -2,8 +2,10 @@
 SQLite database, a fixed clock, and plugins written inline.
 
 For plugin authors (and the plugin packages in ``plugins/``).  With pytest,
-the fixtures in :mod:`klagomal.testing.pytest_plugin` are available without
-any import, because klagomal registers them as a pytest plugin::
+the fixtures in :mod:`klagomal.testing.pytest_plugin` are available once the
+tests' top-level ``conftest.py`` asks for them (they are opt-in)::
+
+    pytest_plugins = ["klagomal.testing.pytest_plugin"]
 
     def test_my_dimension(make_klagomal):
         k = make_klagomal(plugins=[my_plugin])

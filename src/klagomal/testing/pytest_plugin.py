@@ -1,5 +1,11 @@
-"""pytest fixtures for plugin authors, registered through the ``pytest11``
-entry point, so they are available wherever klagomal is installed.
+"""pytest fixtures for plugin authors.  Opt-in: a test suite that wants them
+says so in its top-level ``conftest.py``::
+
+    pytest_plugins = ["klagomal.testing.pytest_plugin"]
+
+or on the command line, ``pytest -p klagomal.testing.pytest_plugin``.  There
+is no ``pytest11`` entry point: installing klagomal adds no fixtures to the
+other test suites of the kommun's environment.
 
 * ``klagomal_clock``: a :class:`~klagomal.FixedClock` at 2026-03-02;
 * ``klagomal_plugins``: the plugins every ``klagomal_instance`` gets;
