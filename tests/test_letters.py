@@ -812,6 +812,10 @@ MILJO = "sbf-miljo"
 
 #: The names and titles the organisation file gives the people who sign below.
 SIGNERS = {"Robert Axelsson": "Enhetschef", "Lars Björk": "Samhällsbyggnadschef"}
+SIGNED_FOR = {
+    "Robert Axelsson": "Miljö- och hälsoskyddsenheten, Samhällsbyggnadsförvaltningen",
+    "Lars Björk": "Samhällsbyggnadsförvaltningen",
+}
 
 
 def template_kinds(*marks: str) -> set[str]:
@@ -894,10 +898,8 @@ def test_every_signature_has_the_name_and_the_title_on_lines_of_their_own(letter
             name, title = lines[0], lines[1]
             assert name in SIGNERS, (letter.kind, lines)
             assert title == SIGNERS[name], (letter.kind, lines)
-            assert lines[2] == ("Miljö- och hälsoskyddsenheten, Samhällsbyggnadsförvaltningen"), (
-                letter.kind,
-                lines,
-            )
+            # The förvaltningschef signs for the förvaltning, the unit's people for their unit.
+            assert lines[2] == SIGNED_FOR[name], (letter.kind, lines)
     assert signed == signing  # every template that signs was rendered
 
 
@@ -989,6 +991,10 @@ def test_the_answer_says_whom_to_turn_to_how_and_by_when(k: Klagomal, clock: Fix
     for html_or_text in (second.text, html_text(second.html)):
         assert "kan du be att det lyfts till Samhällsbyggnadsnämnden, som då kan ta upp det." in html_or_text
         assert "Inom tio arbetsdagar från att vi har fått din begäran" in html_or_text
+        # The förvaltning has the case now: its mailbox, in the way on and under the signature.
+        assert "Skriv till samhallsbyggnad@exempelkommun.se eller ring" in html_or_text
+        assert "E-post: samhallsbyggnad@exempelkommun.se" in html_or_text
+        assert "miljo@" not in html_or_text
     k.close(ref, False)
     k.escalate(ref, "Nämnden måste titta på det.")
     k.acknowledge(ref, "Samhällsbyggnadsnämnden", dt.date(2026, 5, 29))

@@ -31,7 +31,8 @@ postponement), ``unit`` and ``department`` (where the case is),
 ``today``, ``day`` (the day of the event), ``subject``, ``signer`` (who
 signs, :class:`Signer`: the name, and the title for its own line) and
 ``besked_days`` (the working days within which the förvaltning gives a
-besked), plus whatever the caller passes as ``extra``.  Filters: ``datum``
+besked) and ``mailbox`` (where the person writes: the unit's address, the
+förvaltning's from level 2 on, or ``None``), plus whatever the caller passes as ``extra``.  Filters: ``datum``
 writes a date the Swedish way ("8 januari 2027"), ``tal``, ``procent`` and
 ``antal`` a number ("5 000", "93,9 %", "tio"), all through
 :mod:`klagomal.core.formats`; ``namn`` and ``titel`` split "Enhetschef Lena
@@ -185,6 +186,17 @@ def signer(case: Case, unit: OrgUnit, department: Department, organisation: Orga
         elif case.handler is not None:
             title = _("Handläggare")
     return Signer(name, title)
+
+
+def _mailbox(case: Case, unit: OrgUnit, department: Department, organisation: Organisation) -> str | None:
+    """Where the person writes about *case*: the unit's mailbox, or from
+    level 2 on, when the förvaltning has the case, the förvaltning's own;
+    ``None`` when the organisation file gives neither."""
+    if case.level > 1:
+        own = organisation.units.get(department.id)
+        if own is not None and own.email:
+            return own.email
+    return unit.email
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -483,6 +495,7 @@ class Letters:
             "day": event.day if event is not None else today,
             "signer": signer(case, unit, department, organisation),
             "besked_days": besked_days,
+            "mailbox": _mailbox(case, unit, department, organisation),
         }
         context.update(extra or {})
         return context
