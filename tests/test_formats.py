@@ -218,6 +218,24 @@ def test_every_person_in_the_example_organisation_splits_into_name_and_title() -
     assert name_and_title("Robert Axelsson, enhetschef") == ("Robert Axelsson", "Enhetschef")
 
 
+#: A word of a name; one that ends like a title ("Bo Schef") is taken for one, a known limit.
+NAME_WORD = st.from_regex(r"[A-ZÅÄÖ][a-zåäö]{1,10}", fullmatch=True).filter(
+    lambda word: name_and_title(f"{word} Ek")[1] is None
+)
+
+
+@given(
+    st.sampled_from(
+        ["Enhetschef", "Nämndsekreterare", "Rektor", "Kommundirektör", "Barn- och utbildningschef"]
+    ),
+    st.lists(NAME_WORD, min_size=1, max_size=3),
+)
+def test_a_title_before_any_name_comes_apart(title: str, words: list[str]) -> None:
+    name = " ".join(words)
+    assert name_and_title(f"{title} {name}") == (name, title)
+    assert name_and_title(f"{name}, {title.lower()}") == (name, title[:1].upper() + title[1:].lower())
+
+
 @pytest.mark.parametrize("text", ["Lena Holm", "Socialnämnden", "Anna Schef", "Enhetschef", "Åsa Öberg"])
 def test_a_name_without_a_title_is_kept_whole(text: str) -> None:
     assert name_and_title(text) == (text, None)

@@ -17,10 +17,13 @@ import attrs
 import pytest
 
 from klagomal import ConfigurationError, FixedClock, Klagomal
+from klagomal.cases.lifecycle import replay
 from klagomal.core.events import APPEAL, FAULT_REPORT, Event, Guided
+from klagomal.core.formats import name_and_title
 from klagomal.core.model import Case, Contact
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.settings import KommunProfile
+from klagomal.deadlines.policies import DeadlinePolicy
 from klagomal.notices.letters import (
     BUILTIN_TEMPLATES,
     CITIZEN_NOTICES,
@@ -32,6 +35,7 @@ from klagomal.notices.letters import (
     subject,
 )
 from klagomal.notices.notifiers import Recipient
+from klagomal.notices.outbox import resolve_recipient
 from klagomal.notices.reminders import owed_reminder, staff_message
 from klagomal.testing import plugin
 
@@ -831,9 +835,6 @@ def template_kinds(*marks: str) -> set[str]:
 def every_letter(k: Klagomal, clock: FixedClock) -> list[Letter]:
     """Every notice the steps of real cases at Miljö- och hälsoskyddsenheten
     give rise to, rendered for its recipient as delivery renders it."""
-    from klagomal.cases.lifecycle import replay
-    from klagomal.notices.outbox import resolve_recipient
-
     complaint = register(k, unit=MILJO, text="Ingen svarade om bullret från byggplatsen.").reference
     clock.set(dt.date(2026, 3, 3))
     k.acknowledge(complaint, "Robert Axelsson", dt.date(2026, 3, 20))
@@ -905,8 +906,6 @@ def test_every_signature_has_the_name_and_the_title_on_lines_of_their_own(letter
 
 def test_every_greeting_names_the_person_without_a_title(letters: list[Letter]) -> None:
     # "Hej Lena Ström!", never "Hej Nämndsekreterare Lena Ström!".
-    from klagomal.core.formats import name_and_title
-
     org = default_organisation()
     people = [u.manager for u in org.units.values()]
     people += [d.board_secretary for d in org.departments.values() if d.board_secretary]
@@ -1014,8 +1013,6 @@ def test_the_answer_promises_the_forvaltnings_own_number_of_days(
     tmp_path: pathlib.Path, clock: FixedClock
 ) -> None:
     # A förvaltning that promises a besked within five working days says so.
-    from klagomal.deadlines.policies import DeadlinePolicy
-
     def five_days(department: str) -> DeadlinePolicy | None:
         return DeadlinePolicy(acknowledge_days=5) if department == "sbf" else None
 
