@@ -318,7 +318,9 @@ def name_and_title(text: str) -> tuple[str, str | None]:
     words that start with a capital letter, the name; so ``Barn- och
     utbildningschef Ingrid Lundgren`` and ``Kommunstyrelsens sekreterare
     Johan Ek`` split too.  The title is returned as it begins a line, with a
-    capital letter; greet and sign with the name.
+    capital letter; greet and sign with the name.  A name with a word that
+    ends like a title (``Bo Schef Lind``) would be cut there: write such a
+    person with the title after a comma, ``Bo Schef Lind, enhetschef``.
     """
     text = " ".join(str(text).split())
     if "," in text:
