@@ -17,10 +17,13 @@ import attrs
 import pytest
 
 from klagomal import ConfigurationError, FixedClock, Klagomal
+from klagomal.cases.lifecycle import replay
 from klagomal.core.events import APPEAL, FAULT_REPORT, Event, Guided
+from klagomal.core.formats import name_and_title
 from klagomal.core.model import Case, Contact
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.settings import KommunProfile
+from klagomal.deadlines.policies import DeadlinePolicy
 from klagomal.notices.letters import (
     BUILTIN_TEMPLATES,
     CITIZEN_NOTICES,
@@ -32,6 +35,7 @@ from klagomal.notices.letters import (
     subject,
 )
 from klagomal.notices.notifiers import Recipient
+from klagomal.notices.outbox import resolve_recipient
 from klagomal.notices.reminders import owed_reminder, staff_message
 from klagomal.testing import plugin
 
@@ -162,12 +166,13 @@ def test_every_citizen_notice_of_a_case_renders_in_text_and_html(k: Klagomal, cl
     assert "Tack för att du har hört av dig till Exempelkommun." in besked.text
     assert "Vi beklagar att det inte har blivit som du förväntade dig." in besked.text
     assert (
-        f"Ditt ärende har nummer {ref} och handläggs av Handläggare Hanna Ek vid Hemtjänst Norr, "
+        f"Ditt ärende har nummer {ref} och handläggs av Hanna Ek vid Hemtjänst Norr, "
         "Socialförvaltningen.\nDu får svar senast 20 mars 2026." in besked.text
     )
     assert "når du oss på hemtjanst.norr@exempelkommun.se." in besked.text
     visible = html_text(besked.html)
-    assert "Handläggare Handläggare Hanna Ek" in visible
+    assert "Handläggare Hanna Ek" in visible
+    assert "Handläggare Handläggare" not in visible  # a title is not repeated mid-sentence
     assert f"Ärendenummer {ref}" in visible
     assert "Du får svar senast 20 mars 2026." in visible
     assert '<a href="mailto:hemtjanst.norr@exempelkommun.se">' in besked.html
@@ -197,8 +202,10 @@ def test_every_citizen_notice_of_a_case_renders_in_text_and_html(k: Klagomal, cl
     assert svar.subject == f"Svar i ditt ärende {ref}"
     for html_or_text in (svar.text, html_text(svar.html)):
         assert "Vi ber om ursäkt. Besöket har lagts in i schemat igen." in html_or_text
-        assert "lyfts till förvaltningschefen för Socialförvaltningen" in html_or_text
-        assert "Tack för att du hörde av dig till oss." in html_or_text
+        assert "lyfts till förvaltningschefen för Socialförvaltningen, Eva Nyström." in html_or_text
+        # One thanks (R23): the kommun's signature line gives it, so the letter does not repeat it.
+        assert "Tack för att du hörde av dig till oss." not in html_or_text
+        assert "Tack för att du hjälper oss att bli bättre." in html_or_text
 
 
 def test_the_besked_thanks_each_kind_of_feedback_in_its_own_words(k: Klagomal) -> None:
@@ -285,7 +292,7 @@ def test_praise_is_passed_on_to_the_staff_and_to_their_chef_in_their_own_words(k
     assert staff.subject == chef.subject == f"Beröm till er, ärende {ref}"
     assert staff.text.startswith("Hej Anna Lind!\n\nNågon har hört av sig till Exempelkommun med beröm")
     assert "som gäller er: Anna Lind och Bo Ek vid Hemtjänst Norr" in staff.text
-    assert chef.text.startswith("Hej Enhetschef Lena Holm!\n\nHemtjänst Norr har fått beröm")
+    assert chef.text.startswith("Hej Lena Holm!\n\nHemtjänst Norr har fått beröm")
     assert "Berömmet har förts vidare till Anna Lind och Bo Ek." in chef.text
     for letter in (staff, chef):
         assert "> Anna och Bo är alltid glada\n> och hjälpsamma.\n" in letter.text
@@ -344,7 +351,7 @@ def test_escalation_notices_to_the_forvaltningschef_and_the_namnd(k: Klagomal, c
     assert chef.subject == f"Ärende {ref} har lyfts till förvaltningschefen"
     check_html_document(chef)
     for html_or_text in (chef.text, html_text(chef.html)):
-        assert "Hej Socialchef Eva Nyström!" in html_or_text
+        assert "Hej Eva Nyström!" in html_or_text
         assert f"Ärende {ref} (klagomål) vid Hemtjänst Norr har lyfts till dig som förvaltningschef" in (
             html_or_text
         )
@@ -367,13 +374,13 @@ def test_escalation_notices_to_the_forvaltningschef_and_the_namnd(k: Klagomal, c
     )
     assert namnd.subject == f"Ärende {ref} har lyfts till nämnden"
     for html_or_text in (namnd.text, html_text(namnd.html)):
-        assert "Hej Nämndsekreterare Maria Holm!" in html_or_text
+        assert "Hej Maria Holm!" in html_or_text
         assert "har lyfts till Socialnämnden" in html_or_text
         assert "Socialnämnden kan nu ta upp ärendet." in html_or_text
         assert "Jag vill att nämnden tittar på det." in html_or_text
     # Without a recipient the nämnd's secretary from the organisation file is greeted.
     unnamed = k.letters.render(case, k.history(ref)[-1], "eskalering_namnd", clock.today())
-    assert unnamed.text.startswith("Hej Nämndsekreterare Maria Holm!\n\n")
+    assert unnamed.text.startswith("Hej Maria Holm!\n\n")
 
 
 def test_reminder_and_breach_alert_render_through_the_templates(k: Klagomal, clock: FixedClock) -> None:
@@ -667,7 +674,8 @@ def test_the_kommuns_profile_appears_in_text_and_html(tmp_path: pathlib.Path, cl
     letter = besked(tmp_path, clock, default_organisation())
     assert letter.text.endswith(
         "Med vänlig hälsning\n"
-        "Handläggare Hanna Ek\n"
+        "Hanna Ek\n"
+        "Handläggare\n"
         "Hemtjänst Norr, Socialförvaltningen\n"
         "Exempelkommun\n"
         "E-post: hemtjanst.norr@exempelkommun.se\n"
@@ -697,7 +705,8 @@ def test_an_empty_profile_leaves_no_empty_lines_or_labels(tmp_path: pathlib.Path
     letter = besked(tmp_path, clock, with_profile(KommunProfile()))
     assert letter.text.endswith(
         "Med vänlig hälsning\n"
-        "Handläggare Hanna Ek\n"
+        "Hanna Ek\n"
+        "Handläggare\n"
         "Hemtjänst Norr, Socialförvaltningen\n"
         "Exempelkommun\n"
         "E-post: hemtjanst.norr@exempelkommun.se\n"
@@ -797,3 +806,219 @@ def test_a_name_without_a_letter_is_not_greeted(k: Klagomal, name: str) -> None:
     letter = k.letter(ref)
     assert letter.text.startswith("Hej!\n")
     assert name not in letter.text
+
+
+# -- every letter: signatures, greetings, thanks, the way on (R20, R21, R23) ------------------------
+
+#: Exempelkommun's Miljö- och hälsoskyddsenheten, whose chef is "Enhetschef Robert Axelsson",
+#: in Samhällsbyggnadsförvaltningen, whose nämnd's secretary is "Nämndsekreterare Lena Ström".
+MILJO = "sbf-miljo"
+
+#: The names and titles the organisation file gives the people who sign below.
+SIGNERS = {"Robert Axelsson": "Enhetschef", "Lars Björk": "Samhällsbyggnadschef"}
+SIGNED_FOR = {
+    "Robert Axelsson": "Miljö- och hälsoskyddsenheten, Samhällsbyggnadsförvaltningen",
+    "Lars Björk": "Samhällsbyggnadsförvaltningen",
+}
+
+
+def template_kinds(*marks: str) -> set[str]:
+    """The kinds of the built-in templates (the folder's files, not a list
+    in the code) whose text or HTML contains any of *marks*."""
+    return {
+        path.stem
+        for path in BUILTIN_TEMPLATES.iterdir()
+        if not path.name.startswith("_") and any(mark in path.read_text(encoding="utf-8") for mark in marks)
+    }
+
+
+def every_letter(k: Klagomal, clock: FixedClock) -> list[Letter]:
+    """Every notice the steps of real cases at Miljö- och hälsoskyddsenheten
+    give rise to, rendered for its recipient as delivery renders it."""
+    complaint = register(k, unit=MILJO, text="Ingen svarade om bullret från byggplatsen.").reference
+    clock.set(dt.date(2026, 3, 3))
+    k.acknowledge(complaint, "Robert Axelsson", dt.date(2026, 3, 20))
+    k.inform(complaint, "Vi har varit på plats och mätt bullret.")
+    k.postpone(complaint, dt.date(2026, 4, 3), "Mätningen behöver göras om.")
+    k.pause(complaint, "Vilka tider stör bullret mest?")
+    k.resume(complaint)
+    k.guide(
+        complaint,
+        "overklagande",
+        "Beslutet skickades i februari.",
+        decision="om bygglov",
+        appeal_to="Samhällsbyggnadsnämnden",
+        notified=dt.date(2026, 3, 2),
+    )
+    k.answer(complaint, "skriftligt", "Byggaren har fått ett föreläggande om bullerskydd.")
+    k.close(complaint, False)
+    k.escalate(complaint, "Bullret fortsätter.")
+    k.acknowledge(complaint, "Lars Björk", dt.date(2026, 4, 30))
+    k.answer(complaint, "skriftligt", "Jag har gått igenom ärendet.")
+    k.close(complaint, False)
+    k.escalate(complaint, "Nämnden måste titta på det.")
+    other = register(k, unit=MILJO, text="Ingen kom på inspektionen.").reference
+    k.assign(other, "Robert Axelsson")
+    k.flag_threat(other, "krankande", reason="Svordomar i telefon.")
+    praise = register(k, kind="berom", unit=MILJO, text="Tack för hjälpen med radonmätningen!").reference
+    k.pass_on_praise(praise, ["Anna Lind"], "Vad roligt!")
+    letters = []
+    for ref in (complaint, other, praise):
+        history = k.history(ref)
+        for notice in k.outbox(reference=ref):
+            case = replay(history[: notice.seq])
+            event = history[notice.seq - 1]
+            recipient = resolve_recipient(notice, case, event, k.organisation)
+            letters.append(k.letters.render(case, event, notice.kind, event.day, recipient=recipient))
+    return letters
+
+
+@pytest.fixture
+def letters(k: Klagomal, clock: FixedClock) -> list[Letter]:
+    return every_letter(k, clock)
+
+
+def html_lines(html: str, after: str) -> list[str]:
+    """The lines of the HTML paragraph that starts with *after*, as a reader sees them."""
+    block = html.split(after, 1)[1].split("</p>", 1)[0]
+    return [re.sub(r"<[^>]+>", "", line).strip() for line in block.split("<br>")][1:]
+
+
+def test_every_signature_has_the_name_and_the_title_on_lines_of_their_own(letters: list[Letter]) -> None:
+    # "Robert Axelsson" / "Enhetschef", as a Swedish letter signs, in text and HTML alike.
+    signing = template_kinds("Med vänlig hälsning", "_signatur.txt", "_signatur.html")
+    assert signing >= {"besked", "svar", "berom_vidare"}
+    signed = set()
+    for letter in letters:
+        if letter.kind not in signing:
+            assert "Med vänlig hälsning" not in letter.text, letter.kind
+            continue
+        signed.add(letter.kind)
+        text_lines = letter.text.split("Med vänlig hälsning\n", 1)[1].splitlines()
+        for lines in (text_lines, html_lines(letter.html, "Med vänlig hälsning")):
+            name, title = lines[0], lines[1]
+            assert name in SIGNERS, (letter.kind, lines)
+            assert title == SIGNERS[name], (letter.kind, lines)
+            # The förvaltningschef signs for the förvaltning, the unit's people for their unit.
+            assert lines[2] == SIGNED_FOR[name], (letter.kind, lines)
+    assert signed == signing  # every template that signs was rendered
+
+
+def test_every_greeting_names_the_person_without_a_title(letters: list[Letter]) -> None:
+    # "Hej Lena Ström!", never "Hej Nämndsekreterare Lena Ström!".
+    org = default_organisation()
+    people = [u.manager for u in org.units.values()]
+    people += [d.board_secretary for d in org.departments.values() if d.board_secretary]
+    titles = {title for title in (name_and_title(p)[1] for p in people) if title}
+    assert {"Nämndsekreterare", "Enhetschef", "Samhällsbyggnadschef"} <= titles
+    greeting = template_kinds("Hej", "_halsning.html")
+    greeted: dict[str, set[str]] = {}
+    for letter in letters:
+        first_text = letter.text.splitlines()[0]
+        first_html = letter.html.split("</h1>", 1)[1].split("</p>", 1)[0].split("<p>", 1)[1]
+        if letter.kind not in greeting:
+            continue
+        for line in (first_text, first_html):
+            assert re.fullmatch(r"Hej( [^!]+)?!", line), (letter.kind, line)
+            assert not any(title in line for title in titles), (letter.kind, line)
+            assert not any(word in line.lower() for word in ("chef", "sekreterare")), (letter.kind, line)
+        greeted.setdefault(letter.kind, set()).add(first_text)
+    assert set(greeted) == greeting  # every template that greets was rendered
+    assert greeted["eskalering_namnd"] == {"Hej Lena Ström!"}
+    assert greeted["eskalering_chef"] == {"Hej Lars Björk!"}
+    assert greeted["flaggning"] == {"Hej Robert Axelsson!"}
+    assert greeted["berom_vidare"] == {"Hej Anna Lind!", "Hej Robert Axelsson!"}
+    assert greeted["besked"] == {"Hej Åsa Öberg!"}
+
+
+def thanks_in(text: str) -> int:
+    return len(re.findall(r"\btack", text, re.IGNORECASE))
+
+
+@pytest.mark.parametrize(
+    "answer", ["Vi har pratat med byggaren.", "Tack för att du skrev. Vi har pratat med byggaren."]
+)
+@pytest.mark.parametrize(
+    "signature", ["Tack för att du hjälper oss att bli bättre.", "Vi finns här för dig.", None]
+)
+def test_the_answer_thanks_once(
+    tmp_path: pathlib.Path, clock: FixedClock, answer: str, signature: str | None
+) -> None:
+    # R23: the gift principle is one thanks, whether the handler's words, the
+    # kommun's signature line or the letter itself gives it.
+    profile = attrs.evolve(default_organisation().profile, signature=signature)
+    k = make(tmp_path, clock, organisation=with_profile(profile))
+    ref = register(k, unit=MILJO).reference
+    k.acknowledge(ref, "Robert Axelsson", dt.date(2026, 3, 20))
+    k.answer(ref, "skriftligt", answer)
+    letter = k.letter(ref)
+    assert letter.kind == "svar"
+    for html_or_text in (letter.text, html_text(letter.html)):
+        assert thanks_in(html_or_text) == 1, html_or_text
+        assert answer in html_or_text  # the handler's words are never cut
+    if signature and not thanks_in(signature):
+        assert signature in letter.text  # a line that does not thank stays
+    k.dispose()
+
+
+def test_the_answer_says_whom_to_turn_to_how_and_by_when(k: Klagomal, clock: FixedClock) -> None:
+    # R20, R21: the next level, the way there and when the kommun answers.
+    ref = register(k, unit=MILJO).reference
+    k.acknowledge(ref, "Robert Axelsson", dt.date(2026, 3, 20))
+    k.answer(ref, "skriftligt", "Byggaren har fått ett föreläggande.")
+    first = k.letter(ref)
+    for html_or_text in (first.text, html_text(first.html)):
+        assert (
+            "kan du be att det lyfts till förvaltningschefen för Samhällsbyggnadsförvaltningen, Lars Björk."
+            in html_or_text
+        )
+        assert (
+            f"Skriv till miljo@exempelkommun.se eller ring 0123-45 00 00, ange ärendenummer {ref} "
+            "och berätta varför du inte är nöjd." in html_or_text
+        )
+        assert "Det finns ingen sista dag för att be om det." in html_or_text
+        assert (
+            "Inom tio arbetsdagar från att vi har fått din begäran får du besked om vem som handlägger "
+            "ärendet och när du får svar." in html_or_text
+        )
+    assert '<a href="mailto:miljo@exempelkommun.se">' in first.html
+    k.close(ref, False)
+    k.escalate(ref, "Bullret fortsätter.")
+    k.acknowledge(ref, "Lars Björk", dt.date(2026, 4, 30))
+    k.answer(ref, "skriftligt", "Jag har gått igenom ärendet.")
+    second = k.letter(ref)
+    for html_or_text in (second.text, html_text(second.html)):
+        assert "kan du be att det lyfts till Samhällsbyggnadsnämnden, som då kan ta upp det." in html_or_text
+        assert "Inom tio arbetsdagar från att vi har fått din begäran" in html_or_text
+        # The förvaltning has the case now: its mailbox, in the way on and under the signature.
+        assert "Skriv till samhallsbyggnad@exempelkommun.se eller ring" in html_or_text
+        assert "E-post: samhallsbyggnad@exempelkommun.se" in html_or_text
+        assert "miljo@" not in html_or_text
+    k.close(ref, False)
+    k.escalate(ref, "Nämnden måste titta på det.")
+    k.acknowledge(ref, "Samhällsbyggnadsnämnden", dt.date(2026, 5, 29))
+    k.answer(ref, "skriftligt", "Nämnden har behandlat ärendet.")
+    last = k.letter(ref)
+    for html_or_text in (last.text, html_text(last.html)):
+        assert "Samhällsbyggnadsnämnden är den högsta nivån för klagomål i Exempelkommun" in html_or_text
+        assert "lyfts till" not in html_or_text
+    # Praise is answered without a way to escalate it.
+    praise = register(k, kind="berom", unit=MILJO, text="Bra inspektion!").reference
+    k.acknowledge(praise, "Robert Axelsson", dt.date(2026, 3, 20))
+    k.answer(praise, "skriftligt", "Vad roligt att höra!")
+    assert "lyfts" not in k.letter(praise).text
+
+
+def test_the_answer_promises_the_forvaltnings_own_number_of_days(
+    tmp_path: pathlib.Path, clock: FixedClock
+) -> None:
+    # A förvaltning that promises a besked within five working days says so.
+    def five_days(department: str) -> DeadlinePolicy | None:
+        return DeadlinePolicy(acknowledge_days=5) if department == "sbf" else None
+
+    k = make(tmp_path, clock, plugin("snabb", klagomal_deadline_policy=five_days))
+    ref = register(k, unit=MILJO).reference
+    k.acknowledge(ref, "Robert Axelsson", dt.date(2026, 3, 20))
+    k.answer(ref, "skriftligt", "Klart.")
+    assert "Inom fem arbetsdagar från att vi har fått din begäran" in k.letter(ref).text
+    k.dispose()

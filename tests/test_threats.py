@@ -275,7 +275,7 @@ def test_klagomal_threat_routine_of_a_plugin_moves_the_case_and_declines_the_pho
         assert len(texts) == 3
         for text in texts:
             assert "hotfullt bemötande" in text
-            assert "flyttats till Enhetschef Lena Holm" in text
+            assert "flyttats till Lena Holm, som" in text
             assert "avböja fortsatt kontakt med personen via telefon" in text
             assert REASON not in text
             assert case.text not in text

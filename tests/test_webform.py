@@ -120,7 +120,11 @@ LONG = "a" * 5213
         pytest.param({"typ": "Klagomål"}, "typ", "Välj Klagomål, Förslag eller Beröm.", id="label-not-id"),
         pytest.param({"text": " \r\n\t "}, "text", "Skriv din synpunkt.", id="text-blank"),
         pytest.param(
-            {"text": LONG}, "text", "Texten får vara högst 5 000 tecken (du skrev 5 213).", id="text-length"
+            # Swedish numbers: groups of three with a no-break space (klagomal.core.formats).
+            {"text": LONG},
+            "text",
+            "Texten får vara högst 5\u00a0000 tecken (du skrev 5\u00a0213).",
+            id="text-length",
         ),
         pytest.param(
             {"namn": "N" * 201}, "namn", "Namnet får vara högst 200 tecken (du skrev 201).", id="name-length"
@@ -423,3 +427,63 @@ def test_everywhere_allowed(tmp_path: Any) -> None:
     with instance(tmp_path, plugins=[plugin(klagomal_allows_anonymous=lambda: True)]) as k:
         assert webform.anonymous_allowed(k)
         assert webform.form_schema(k.organisation, k)["anonymous_allowed"] is True
+
+
+# -- the receipt -------------------------------------------------------------
+
+
+def test_the_receipt_says_what_happens_next_and_by_when_in_the_letters_date_style(k: Klagomal) -> None:
+    # R7, R23: the thanks, the day received and the besked's last day as the
+    # letters write dates, how the besked comes, and that no e-mail receipt is sent.
+    case = webform.register_submission(k, submission(enhet="soc-aldre-solgarden"))
+    receipt = webform.receipt(case)
+    assert receipt.reference == case.reference
+    assert (receipt.received, receipt.besked_by) == ("2 mars 2026", "16 mars 2026")
+    assert case.acknowledge_by == dt.date(2026, 3, 16)
+    assert receipt.thanks == "Vi tog emot din synpunkt 2 mars 2026. Den hjälper oss att bli bättre."
+    assert receipt.next_steps == (
+        "Nu får synpunkten en handläggare. Senast 16 mars 2026 får du besked om vem som handlägger "
+        "ärendet och när du kan vänta dig svar.",
+        "Beskedet kommer med e-post till eva@example.se.",
+    )
+    assert receipt.email_receipt is False
+    assert receipt.receipt_text.startswith(
+        "Du får ingen bekräftelse med e-post på att synpunkten har kommit in."
+    )
+    assert "2026-03" not in repr(receipt)  # no ISO date for people
+
+
+@pytest.mark.parametrize(
+    ("contact", "way"),
+    [
+        (
+            {"epost": "", "adress": "Storgatan 1\n123 45 Exempelstad", "kontaktsatt": "brev"},
+            "Beskedet kommer med brev till den postadress du har lämnat.",
+        ),
+        ({"epost": "", "telefon": "070-123 45 67"}, "Vi ringer dig på 070-123 45 67 och ger dig beskedet."),
+        (
+            {"telefon": "070-123 45 67", "kontaktsatt": "telefon"},
+            "Vi ringer dig på 070-123 45 67 och ger dig beskedet.",
+        ),
+    ],
+)
+def test_the_receipt_names_the_way_the_besked_will_come(
+    k: Klagomal, contact: dict[str, str], way: str
+) -> None:
+    # The same way the outbox will send it (notices.outbox.person_way).
+    case = webform.register_submission(k, submission(**contact))
+    assert webform.receipt(case).next_steps[-1] == way
+
+
+def test_an_anonymous_receipt_promises_no_besked(tmp_path: Any) -> None:
+    # R5: nobody to answer, so no date is promised.
+    with instance(tmp_path, plugins=[plugin(klagomal_allows_anonymous=lambda: True)]) as k:
+        sub = submission(allow_anonymous=True, epost="", samtycke="", anonym="on")
+        receipt = webform.receipt(webform.register_submission(k, sub))
+        assert receipt.besked_by is None
+        assert receipt.next_steps == (
+            "Du är anonym, så vi kan inte svara dig eller berätta hur det går. Vi går igenom det du har "
+            "skrivit och tar vara på det.",
+        )
+        assert "besked" not in " ".join(receipt.next_steps)
+        assert receipt.email_receipt is False

@@ -21,6 +21,7 @@ import pytest
 
 from held_lock import held_write_lock
 from klagomal import Contact, Klagomal
+from klagomal.core.formats import swedish_date
 from klagomal.core.model import Finding
 from klagomal.intake import webform
 from klagomal.testing import plugin
@@ -131,7 +132,13 @@ def test_feedback_becomes_a_case_and_the_person_is_thanked(site: Site) -> None:
     assert "Tack för att du hör av dig!" in page  # R23
     [case] = site.cases()
     assert f'<strong id="arende">{case.reference}</strong>' in page
-    assert f"Senast {case.acknowledge_by} får du besked" in page  # R7
+    # R7: by when, in the letters' date style ("16 mars 2026", never 2026-03-16), and how.
+    assert f"Senast {swedish_date(case.acknowledge_by)} får du besked" in page
+    assert str(case.acknowledge_by) not in page
+    assert f"Vi tog emot din synpunkt {swedish_date(case.received)}." in page
+    assert "<h2>Vad händer nu?</h2>" in page
+    assert "Beskedet kommer med e-post till asa.oberg@example.se." in page
+    assert '<p id="kvitto">Du får ingen bekräftelse med e-post' in page
     assert case.channel == "webbformular"
     assert case.kind.value == "berom"
     assert case.unit == "soc-aldre-solgarden"

@@ -34,6 +34,7 @@ from klagomal import (
     TransientStorageError,
     load_organisation,
 )
+from klagomal.core.formats import number
 from klagomal.core.i18n import _
 from klagomal.intake import webform
 
@@ -81,7 +82,7 @@ def create_app(
     app = Flask(__name__, root_path=str(HERE), template_folder="templates")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the form is text: 5 000 characters and a few fields
     app.jinja_env.globals.update(_=_, checked=webform.checked)
-    app.jinja_env.filters["antal"] = lambda n: f"{n:,}".replace(",", " ")  # 5 000
+    app.jinja_env.filters["antal"] = number  # 5 000, as every page and letter writes it
     app.extensions["klagomal"] = k
 
     def form_page(
@@ -127,7 +128,7 @@ def create_app(
         if isinstance(result, webform.FormErrors):
             if result.spam:
                 # A robot: the same thanks as a person gets, and nothing stored.
-                return render_template("thanks.html", case=None), 200
+                return render_template("thanks.html", title=webform.RECEIPT_TITLE, receipt=None), 200
             return form_page(result.values, result.messages, status=422)
         # What the person wrote, for the form again if it cannot be registered.
         written = webform.form_values(data.to_dict(flat=False))
@@ -138,7 +139,8 @@ def create_app(
         except TransientStorageError:
             # The database was busy and nothing was stored.
             return form_page(written, {}, status=503, busy=True)
-        return render_template("thanks.html", case=case), 200
+        # The receipt: the reference, the day received, what happens next and by when.
+        return render_template("thanks.html", title=webform.RECEIPT_TITLE, receipt=webform.receipt(case)), 200
 
     return app
 

@@ -313,7 +313,7 @@ class Klagomal:
                         path=folder, plugin=owners.get(str(folder), "?")
                     )
                 )
-        return Letters(self.organisation, self.registry.template_dirs)
+        return Letters(self.organisation, self.registry.template_dirs, deadlines=self.deadlines)
 
     def _open_storage(self, db: str | Engine) -> Storage:
         if isinstance(db, Engine):

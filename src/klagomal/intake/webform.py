@@ -12,7 +12,12 @@ module knows what the form asks, checks what came in and registers it:
   ``webbformular`` (R4), waiting at most :data:`LOCK_WAIT` seconds for a
   busy database; when it gives up, show the form again with
   :func:`form_values`, :data:`BUSY_TEXT`, status 503 and a ``Retry-After``
-  of :data:`RETRY_AFTER` seconds: nothing the person wrote is lost.
+  of :data:`RETRY_AFTER` seconds: nothing the person wrote is lost;
+* :func:`receipt` is what the page after a registered form tells the
+  person: the thanks (R23), the reference, the day it was received, what
+  happens next and by when (R7), how the besked will reach them, and that
+  no e-mail receipt is sent (this page is the receipt).  Dates are written
+  as the letters write them (:mod:`klagomal.core.formats`).
 
 The form asks only for what is needed (R30): what kind of feedback, the
 text, and a way to reach the person; the unit is optional.  Anonymous
@@ -40,10 +45,13 @@ import attrs
 
 from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError
+from klagomal.core.formats import number, swedish_date
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Contact, Kind
 from klagomal.core.organisation import Organisation
 from klagomal.core.text_rules import bad_character
+from klagomal.notices.notifiers import EMAIL, LETTER
+from klagomal.notices.outbox import person_way
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
@@ -59,16 +67,19 @@ __all__ = [
     "FORM_INTRO",
     "FORM_TITLE",
     "LOCK_WAIT",
+    "RECEIPT_TITLE",
     "RETRY_AFTER",
     "Choice",
     "FormErrors",
     "FormField",
     "FormSubmission",
+    "Receipt",
     "anonymous_allowed",
     "checked",
     "field",
     "form_schema",
     "form_values",
+    "receipt",
     "register_submission",
     "unit_choices",
     "validate_form",
@@ -445,11 +456,6 @@ def checked(value: str | None) -> bool:
     return value is not None and value.strip().lower() in _TRUE
 
 
-def _number(n: int) -> str:
-    """A count as Swedes write it: 5 000."""
-    return f"{n:,}".replace(",", " ")
-
-
 def _single(value: str | Sequence[str] | None) -> tuple[str, bool]:
     """The one value posted for a field, and whether more than one came."""
     if value is None:
@@ -506,7 +512,7 @@ def validate_form(
             ).format(noun=f.noun)
         elif f.max_length is not None and len(value) > f.max_length:
             messages[f.id] = _("{noun} får vara högst {limit} tecken (du skrev {count}).").format(
-                noun=f.noun, limit=_number(f.max_length), count=_number(len(value))
+                noun=f.noun, limit=number(f.max_length), count=number(len(value))
             )
 
     def check(field_id: str, message: str) -> None:
@@ -655,4 +661,92 @@ def register_submission(
         received=submission.received,
         contact=submission.contact,
         actor=actor,
+    )
+
+
+# -- the receipt -------------------------------------------------------------
+
+#: The heading of the page after a form was sent, for a person and a robot alike.
+RECEIPT_TITLE = _("Tack för att du hör av dig!")
+
+
+@attrs.frozen
+class Receipt:
+    """What the page after a registered form tells the person, in Swedish.
+
+    :param reference: the case reference, to give when they contact the kommun.
+    :param received: the day the form was received, as the letters write a
+        date ("2 mars 2026").
+    :param besked_by: the last day of the besked (R7) in the same style, or
+        ``None`` for an anonymous case, which gets no besked (R5).
+    :param thanks: the thanks and the day received (R23).
+    :param reference_text: the sentence after the reference.
+    :param next_steps: what happens next and by when, and how the besked
+        will reach them; for an anonymous case, that nobody can answer it.
+    :param email_receipt: whether an e-mail confirms that the form arrived:
+        never (klagomal sends the person nothing until the besked), so
+        :attr:`receipt_text` says that this page is the receipt.
+    :param receipt_text: the sentence about the receipt.
+    """
+
+    reference: str
+    received: str
+    besked_by: str | None
+    thanks: str
+    reference_text: str
+    next_steps: tuple[str, ...]
+    email_receipt: bool
+    receipt_text: str
+
+
+def receipt(case: Case) -> Receipt:
+    """What to tell the person whose form became *case* (see :class:`Receipt`)."""
+    received = swedish_date(case.received)
+    thanks = _("Vi tog emot din synpunkt {day}. Den hjälper oss att bli bättre.").format(day=received)
+    reference_text = _("Ange det om du kontaktar oss om ärendet.")
+    if case.contact is None:
+        return Receipt(
+            reference=case.reference,
+            received=received,
+            besked_by=None,
+            thanks=thanks,
+            reference_text=reference_text,
+            next_steps=(
+                _(
+                    "Du är anonym, så vi kan inte svara dig eller berätta hur det går. Vi går "
+                    "igenom det du har skrivit och tar vara på det."
+                ),
+            ),
+            email_receipt=False,
+            receipt_text=_(
+                "Du får ingen bekräftelse med e-post. Den här sidan är ditt kvitto: spara eller skriv ut "
+                "den om du vill kunna hänvisa till ärendenumret."
+            ),
+        )
+    besked_by = swedish_date(case.acknowledge_by)
+    way = person_way(case)  # the way the outbox will send the besked
+    if way == EMAIL:
+        how = _("Beskedet kommer med e-post till {email}.").format(email=case.contact.email)
+    elif way == LETTER:
+        how = _("Beskedet kommer med brev till den postadress du har lämnat.")
+    else:
+        how = _("Vi ringer dig på {phone} och ger dig beskedet.").format(phone=case.contact.phone)
+    return Receipt(
+        reference=case.reference,
+        received=received,
+        besked_by=besked_by,
+        thanks=thanks,
+        reference_text=reference_text,
+        next_steps=(
+            _(
+                "Nu får synpunkten en handläggare. Senast {day} får du besked om vem som handlägger "
+                "ärendet och när du kan vänta dig svar."
+            ).format(day=besked_by),
+            how,
+        ),
+        email_receipt=False,
+        receipt_text=_(
+            "Du får ingen bekräftelse med e-post på att synpunkten har kommit in. Den här sidan är ditt "
+            "kvitto: spara eller skriv ut den om du vill."
+        ),
     )

@@ -28,11 +28,18 @@ Templates see ``kommun`` (the organisation), ``profile`` (its letterhead),
 ``case``, ``event`` (what happened, such as the new date of a
 postponement), ``unit`` and ``department`` (where the case is),
 ``reference``, ``name`` (the person's name, or ``None``), ``recipient``,
-``today``, ``day`` (the day of the event) and ``subject``, plus whatever the
-caller passes as ``extra``.  Filters: ``datum`` writes a date the Swedish way
-("8 januari 2027"), ``lista`` joins names ("Anna, Bo och Cecilia"),
-``citat`` quotes a text in a plain-text letter and ``stycken`` turns a text
-into HTML paragraphs.  The HTML templates escape every value, so what a
+``today``, ``day`` (the day of the event), ``subject``, ``signer`` (who
+signs, :class:`Signer`: the name, and the title for its own line) and
+``besked_days`` (the working days within which the förvaltning gives a
+besked) and ``mailbox`` (where the person writes: the unit's address, the
+förvaltning's from level 2 on, or ``None``), plus whatever the caller passes as ``extra``.  Filters: ``datum``
+writes a date the Swedish way ("8 januari 2027"), ``tal``, ``procent`` and
+``antal`` a number ("5 000", "93,9 %", "tio"), all through
+:mod:`klagomal.core.formats`; ``namn`` and ``titel`` split "Enhetschef Lena
+Holm" into name and title, ``tackar`` tells whether a text thanks the
+reader (a letter thanks once, R23), ``lista`` joins names ("Anna, Bo och
+Cecilia"), ``citat`` quotes a text in a plain-text letter and ``stycken``
+turns a text into HTML paragraphs.  The HTML templates escape every value, so what a
 person or a handler wrote can never become markup.  Undefined names are an
 error, so a typo in a template fails loudly instead of leaving a gap in a
 letter.
@@ -45,7 +52,6 @@ import functools
 import os
 import pathlib
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,15 +60,19 @@ from markupsafe import Markup, escape
 
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.events import Acknowledged, Assigned, Event, EventData
+from klagomal.core.formats import MONTHS, amount, name_and_title, number, percent, swedish_date
 from klagomal.core.i18n import _
 from klagomal.core.model import Case
-from klagomal.core.organisation import Organisation, OrgUnit, UnitLevel
+from klagomal.core.organisation import Department, Organisation, OrgUnit, UnitLevel
 from klagomal.core.users import handler_name
+from klagomal.deadlines.policies import ACKNOWLEDGE_WORKING_DAYS
 from klagomal.notices.notifiers import Recipient
+from klagomal.records.redaction import Markings, Redaction
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
-from klagomal.records.redaction import Markings, Redaction
+
+    from klagomal.deadlines.policies import Deadlines
 
 __all__ = [
     "BUILTIN_TEMPLATES",
@@ -71,11 +81,15 @@ __all__ = [
     "STAFF_NOTICES",
     "Letter",
     "Letters",
+    "Signer",
     "join_names",
     "paragraphs",
+    "person_name",
     "quote",
+    "signer",
     "subject",
     "swedish_date",
+    "thanks",
 ]
 
 #: The built-in templates, searched last.
@@ -106,32 +120,6 @@ STAFF_NOTICES = (
 #: The built-in template that puts a text letter into the HTML layout.
 DERIVED_HTML = "_fran_text.html"
 
-#: The Swedish month names, January first.
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-
-
-def swedish_date(day: dt.date) -> str:
-    """``8 januari 2027``: a date as a Swedish letter writes it."""
-    jinja2 = sys.modules.get("jinja2")  # only a template's undefined name can be one
-    if jinja2 is not None and isinstance(day, jinja2.Undefined):
-        str(day)  # a strict undefined raises the error that names the missing name
-    if not isinstance(day, dt.date):
-        raise TypeError(_("datum: {value!r} är inget datum").format(value=day))
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
 
 def join_names(names: Iterable[object]) -> str:
     """``Anna, Bo och Cecilia``: names as a Swedish sentence lists them."""
@@ -139,6 +127,76 @@ def join_names(names: Iterable[object]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return _("{first} och {last}").format(first=", ".join(items[:-1]), last=items[-1])
+
+
+def person_name(text: object) -> str:
+    """The name in *text* without the title an organisation file puts before
+    it: ``Lena Ström`` from ``Nämndsekreterare Lena Ström``; a letter greets
+    by name (:func:`klagomal.core.formats.name_and_title`)."""
+    return name_and_title(str(text))[0]
+
+
+def person_title(text: object) -> str:
+    """The title in *text*, or ``""``: ``Nämndsekreterare``."""
+    return name_and_title(str(text))[1] or ""
+
+
+_THANKS = re.compile(r"\btack", re.IGNORECASE)
+
+
+def thanks(text: object) -> bool:
+    """Whether *text* thanks the reader (``Tack för ...``, ``tackar``,
+    ``tacksamma``): a letter thanks once (R23), so a template leaves out its
+    own thanks when a text it includes has given them."""
+    return bool(_THANKS.search(str(text or "")))
+
+
+@attrs.frozen
+class Signer:
+    """Who signs a letter: the name on one line, the title on its own line
+    below it (``None`` when there is none to give)."""
+
+    name: str
+    title: str | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def signer(case: Case, unit: OrgUnit, department: Department, organisation: Organisation) -> Signer:
+    """Who signs a letter about *case*: its handler, or the unit's chef while
+    there is none.
+
+    The title is the one the organisation file gives the signer
+    (``Enhetschef Robert Axelsson`` signs ``Robert Axelsson`` /
+    ``Enhetschef``), also when the handler was named without it; a handler
+    the file does not name signs as ``Handläggare``, and a nämnd (the handler
+    at level 3) signs with its name alone.
+    """
+    who = case.handler or unit.manager
+    if who == department.board:
+        return Signer(who)
+    name, title = name_and_title(who)
+    if title is None:
+        people = [u.manager for u in organisation.units.values()]
+        people += [d.board_secretary for d in organisation.departments.values() if d.board_secretary]
+        titles = [t for t in (name_and_title(p) for p in people) if t[0] == name and t[1]]
+        if titles:
+            title = titles[0][1]
+        elif case.handler is not None:
+            title = _("Handläggare")
+    return Signer(name, title)
+
+
+def _mailbox(case: Case, unit: OrgUnit, department: Department, organisation: Organisation) -> str | None:
+    """Where the person writes about *case*: the unit's mailbox, or from
+    level 2 on, when the förvaltning has the case, the förvaltning's own;
+    ``None`` when the organisation file gives neither."""
+    if case.level > 1:
+        own = organisation.units.get(department.id)
+        if own is not None and own.email:
+            return own.email
+    return unit.email
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -282,10 +340,21 @@ class Letters:
     :param dirs: the template folders in search order.  The built-in folder
         comes last, through the built-in plugin; it is added when missing,
         because the HTML layout and the derived HTML live there.
+    :param deadlines: the deadline policies, so that a letter promises the
+        förvaltning's own number of working days for a besked.
     """
 
-    def __init__(self, organisation: Organisation, dirs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    def __init__(
+        self,
+        organisation: Organisation,
+        dirs: Sequence[str | os.PathLike[str]] = (),
+        *,
+        deadlines: Deadlines | None = None,
+    ) -> None:
         self.organisation = organisation
+        #: The förvaltningar's deadline policies, for the working days a
+        #: letter promises (``besked_days``); without them the routine's ten.
+        self.deadlines = deadlines
         # Klagomal checks that every folder exists, naming the plugin.
         self.dirs = [str(d) for d in dirs]
         if not any(_same_folder(d, str(BUILTIN_TEMPLATES)) for d in self.dirs):
@@ -311,6 +380,12 @@ class Letters:
             lstrip_blocks=True,
         )
         env.filters["datum"] = swedish_date
+        env.filters["tal"] = number
+        env.filters["procent"] = percent
+        env.filters["antal"] = amount
+        env.filters["namn"] = person_name
+        env.filters["titel"] = person_title
+        env.filters["tackar"] = thanks
         env.filters["lista"] = join_names
         env.filters["citat"] = quote
         env.filters["stycken"] = paragraphs
@@ -400,6 +475,11 @@ class Letters:
             if user is not None:
                 data: EventData = attrs.evolve(event.data, handler=user.name)
                 event = attrs.evolve(event, data=data)
+        besked_days = (
+            self.deadlines.policy(department.id).acknowledge_days
+            if self.deadlines is not None
+            else ACKNOWLEDGE_WORKING_DAYS
+        )
         context: dict[str, Any] = {
             "kommun": organisation,
             "profile": organisation.profile,
@@ -413,6 +493,9 @@ class Letters:
             "recipient": recipient,
             "today": today,
             "day": event.day if event is not None else today,
+            "signer": signer(case, unit, department, organisation),
+            "besked_days": besked_days,
+            "mailbox": _mailbox(case, unit, department, organisation),
         }
         context.update(extra or {})
         return context
