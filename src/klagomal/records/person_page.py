@@ -21,6 +21,8 @@ import functools
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from klagomal.core.disposal_rules import Action
 from klagomal.core.i18n import _, ngettext
 from klagomal.notices.letters import join_names, swedish_date
@@ -229,6 +231,7 @@ _PAGE = """<!doctype html>
 <h1>{{ title }}</h1>
 <p>{{ intro }}</p>
 <p class="made" id="utdraget">{{ made }}</p>
+{% if later %}<p class="made">{{ later }}</p>{% endif %}
 </header>
 <section class="summary" id="sammanfattning" aria-labelledby="sammanfattning-rubrik">
 <h2 id="sammanfattning-rubrik">{{ labels.summary }}</h2>
@@ -316,9 +319,19 @@ def render(data: dict[str, Any], *, kommun: str | None = None, made: dt.date | N
     title = _("Dina uppgifter hos {kommun}").format(kommun=kommun)
     held = _held(data)
     made_text = _("Utdraget gjordes {day}.").format(day=swedish_date(day))
+    last = max((e["day"] for c in data["cases"] for e in c["events"]), default=None)
+    later = (
+        _(
+            "Några händelser är daterade efter den dag utdraget gjordes, den sista {day}: de "
+            "registrerades med ett datum framåt i tiden."
+        ).format(day=_day(last))
+        if last is not None and dt.date.fromisoformat(last) > day
+        else None
+    )
     return _page().render(
         data=data,
-        css=_CSS,
+        later=later,
+        css=Markup(_CSS),  # the module's own constant: its quotes stay quotes
         running=_css_string(_("{title}, utdrag {day}").format(title=title, day=swedish_date(day))),
         title=title,
         intro=_(
