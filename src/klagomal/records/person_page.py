@@ -193,7 +193,7 @@ h1 { font-size: 1.6rem; margin: 0 0 .4rem; } h2 { font-size: 1.25rem; margin: 2.
 h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; } a { color: var(--link); }
 .made { color: var(--muted); }
 .summary { background: var(--tint); padding: .8rem 1rem; border-radius: 4px; }
-.summary ul { margin: .3rem 0 0; }
+.summary ul { margin: .3rem 0 0; } .summary h2 { margin-top: 0; }
 nav ol { padding-left: 1.4rem; } nav li { margin: .15rem 0; }
 section.case { border-top: 2px solid var(--line); margin-top: 2.4rem; }
 dl { display: grid; grid-template-columns: minmax(8rem, 11rem) 1fr; gap: .15rem 1rem; margin: .4rem 0; }
