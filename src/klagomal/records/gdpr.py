@@ -12,8 +12,13 @@ SQLite, whose ``lower()`` leaves Å, Ä and Ö alone, matches like the server
 databases; :func:`person_data` gathers
 everything klagomal holds on them, case by case: the contact, every step
 with its text, the notices sent and where, the e-mails received with their
-attachments' names, and what disposal has removed; :func:`render_html`
-makes it readable for the person.
+attachments' names, and what disposal has removed; :func:`information`
+adds what article 15 asks to be told (purposes, legal basis, categories,
+recipients, how long, rights, IMY), from the organisation file's
+``[dataskydd]`` and the kommun's disposal rules; :func:`actor_name` and
+:func:`event_details` say who took each step and what it decided; and
+:func:`render_html` makes the person's own page of it
+(:mod:`klagomal.records.person_page`).
 
 Anonymisation is :func:`klagomal.records.disposal.redact_case` with both the
 contact and the texts: kinds, dimensions, units, dates and every step stay,
