@@ -261,12 +261,8 @@ def _cmd_person_export(args: argparse.Namespace, out: Output) -> int:
 
     with open_klagomal(args) as k:
         data = k.person_export(_person_query(args))
-        made = k.clock.today()
-        kommun = k.organisation.name
     text = (
-        render_html(data, kommun, made)
-        if args.format == "html"
-        else json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+        render_html(data) if args.format == "html" else json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     )
     if args.out:
         pathlib.Path(args.out).write_text(text, encoding="utf-8")

@@ -30,6 +30,7 @@ import attrs
 from klagomal.core.disposal_rules import DisposalRule, parse_rules
 from klagomal.core.errors import OrganisationError, UnknownUnitError
 from klagomal.core.i18n import _
+from klagomal.core.privacy_notice import PRIVACY_TABLE, PrivacyNotice, parse_privacy_notice
 from klagomal.core.settings import (
     PROFILE_KEYS,
     DeliverySettings,
@@ -198,6 +199,9 @@ class Organisation:
     the system owner without bound, a handler not at all)."""
     disposal_rules: tuple[DisposalRule, ...] = ()
     """The kommun's disposal rules (``[[gallring]]``, :mod:`klagomal.core.disposal_rules`)."""
+    privacy: PrivacyNotice = attrs.field(factory=PrivacyNotice)
+    """What the person's page tells of the processing (GDPR art. 15,
+    ``[dataskydd]``, :mod:`klagomal.core.privacy_notice`)."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -524,6 +528,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
             "anvandare",
             "behorighet",
             "gallring",
+            PRIVACY_TABLE,
         ),
         _("filen"),
     )
@@ -571,10 +576,12 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         _fail(source, _("[behorighet]: 'efterregistrering_dagar' ska vara ett heltal från 0 till 366"))
 
     disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
+    privacy = parse_privacy_notice(document.get(PRIVACY_TABLE), parser)
 
     # Organisation itself checks that system_owner is one of the förvaltningar.
     return Organisation(
         disposal_rules=disposal_rules,
+        privacy=privacy,
         users=users,
         system_user=system_user,
         backdating_days=backdating_days,

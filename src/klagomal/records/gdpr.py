@@ -12,8 +12,13 @@ SQLite, whose ``lower()`` leaves Å, Ä and Ö alone, matches like the server
 databases; :func:`person_data` gathers
 everything klagomal holds on them, case by case: the contact, every step
 with its text, the notices sent and where, the e-mails received with their
-attachments' names, and what disposal has removed; :func:`render_html`
-makes it readable for the person.
+attachments' names, and what disposal has removed; :func:`information`
+adds what article 15 asks to be told (purposes, legal basis, categories,
+recipients, how long, rights, IMY), from the organisation file's
+``[dataskydd]`` and the kommun's disposal rules; :func:`actor_name` and
+:func:`event_details` say who took each step and what it decided; and
+:func:`render_html` makes the person's own page of it
+(:mod:`klagomal.records.person_page`).
 
 Anonymisation is :func:`klagomal.records.disposal.redact_case` with both the
 contact and the texts: kinds, dimensions, units, dates and every step stay,
@@ -25,7 +30,6 @@ gallringsbeslut or another legal ground permits: the caller must name it.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
@@ -33,23 +37,57 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
+from klagomal.core.disposal_rules import Action, DisposalRule
 from klagomal.core.errors import InvalidInputError
-from klagomal.core.events import TEXT_FIELDS, EventData
+from klagomal.core.events import (
+    TEXT_FIELDS,
+    Acknowledged,
+    Answered,
+    Assigned,
+    Closed,
+    Escalated,
+    Event,
+    EventData,
+    Forwarded,
+    MessageReceived,
+    Postponed,
+    PraisePassedOn,
+    Reclassified,
+    Registered,
+    ResolvedAtOnce,
+    Resumed,
+    ThreatFlagged,
+    ThreatFlagLifted,
+)
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
+from klagomal.core.model import AnswerMode, Kind
 from klagomal.core.person_keys import normalise_email, normalise_phone
+from klagomal.core.privacy_notice import LIST_SECTIONS, SECTIONS, section_heading
+from klagomal.core.users import SYSTEM_USER, handler_name
 from klagomal.storage.tables import cases, received_messages
 
 if TYPE_CHECKING:  # pragma: no cover
-    import jinja2
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from klagomal.core.clock import Clock
+    from klagomal.core.model import Case
+    from klagomal.core.organisation import Organisation
 
 __all__ = [
+    "SELF_SERVICE_CHANNELS",
     "PersonQuery",
+    "actor_name",
+    "event_details",
+    "export_date",
     "find_cases",
+    "information",
     "normalise_email",
     "normalise_name",
     "normalise_phone",
     "render_html",
+    "responsible_by_step",
+    "retention",
     "unattached_messages",
 ]
 
@@ -185,83 +223,243 @@ def unattached_messages(conn: sa.Connection, query: PersonQuery) -> list[int]:
     return [row.id for row in rows if row.sender and normalise_email(row.sender) == query.email]
 
 
-#: The page of :func:`render_html`, compiled by :func:`_html` when first needed:
-#: Jinja2 and the compiling are not for every command that imports this module.
-_HTML = """<!doctype html>
-<html lang="sv"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; line-height: 1.45; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-top: 1px solid #999; }
-dl { display: grid; grid-template-columns: 12rem 1fr; gap: .2rem 1rem; }
-dt { font-weight: 600; } .text { white-space: pre-wrap; background: #f4f4f4; padding: .4rem .6rem; }
-@media print { body { margin: 0; } h2 { break-before: auto; } }
-</style></head><body>
-<h1>{{ title }}</h1>
-<p>{{ intro }}</p>
-<p>{{ made }}</p>
-{% for case in data.cases %}
-<h2>{{ labels.case }} {{ case.reference }}</h2>
-<dl>
-<dt>{{ labels.kind }}</dt><dd>{{ case.kind }}</dd>
-<dt>{{ labels.unit }}</dt><dd>{{ case.unit }}</dd>
-<dt>{{ labels.received }}</dt><dd>{{ case.received }}</dd>
-<dt>{{ labels.state }}</dt><dd>{{ case.state }}</dd>
-{% for key, value in case.contact.items() if value %}<dt>{{ key }}</dt><dd>{{ value }}</dd>{% endfor %}
-</dl>
-<h3>{{ labels.steps }}</h3>
-{% for step in case.events %}
-<p><strong>{{ step.day }} {{ step.label }}</strong>{% if step.actor %} ({{ step.actor }}){% endif %}</p>
-{% for text in step.texts %}<div class="text">{{ text }}</div>{% endfor %}
-{% endfor %}
-{% if case.notices %}<h3>{{ labels.notices }}</h3><ul>
-{% for n in case.notices %}<li>{{ n.kind }}: {{ n.status }}
-{%- if n.address %}, {{ n.address }}{% endif %}{% if n.sent_at %}, {{ n.sent_at }}{% endif %}</li>{% endfor %}
-</ul>{% endif %}
-{% if case.messages %}<h3>{{ labels.messages }}</h3><ul>
-{% for m in case.messages %}<li>{{ m.received_at }}: {{ m.subject or "-" }}
-{%- if m.attachments %} ({{ m.attachments | join(", ") }}){% endif %}</li>{% endfor %}
-</ul>{% endif %}
-{% if case.disposed %}<h3>{{ labels.disposed }}</h3><ul>
-{% for d in case.disposed %}<li>{{ d.day }}: {{ d.action }} ({{ d.decision }})</li>{% endfor %}
-</ul>{% endif %}
-{% endfor %}
-{% if data.unattached %}<h2>{{ labels.unattached }}</h2><ul>
-{% for m in data.unattached %}<li>{{ m.received_at }}: {{ m.subject or "-" }}</li>{% endfor %}
-</ul>{% endif %}
-</body></html>
-"""
+def swedish_date(day: dt.date) -> str:
+    """``27 januari 2026``: the letters' date, imported when a page is made
+    (the letters bring the notifiers, which no other command here needs)."""
+    from klagomal.notices.letters import swedish_date as letters_date
+
+    return letters_date(day)
 
 
-@functools.cache
-def _html() -> jinja2.Template:
-    import jinja2
+def join_names(names: Iterable[object]) -> str:
+    """``Anna, Bo och Cecilia``, as the letters list names."""
+    from klagomal.notices.letters import join_names as letters_join
 
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(_HTML)
+    return letters_join(names)
 
 
-def render_html(data: dict[str, Any], kommun: str, made: dt.date) -> str:
-    """The person's data as one readable, self-contained HTML page."""
-    return _html().render(
-        data=data,
-        title=_("Dina uppgifter hos {kommun}").format(kommun=kommun),
-        intro=_(
-            "Här är alla synpunkter och alla uppgifter om dig som {kommun} har i sitt system för "
-            "klagomål, förslag och beröm (artikel 15 i dataskyddsförordningen)."
-        ).format(kommun=kommun),
-        made=_("Utdraget gjordes {day}.").format(day=made.isoformat()),
-        labels={
-            "case": _("Ärende"),
-            "kind": _("Typ"),
-            "unit": _("Enhet"),
-            "received": _("Inkom"),
-            "state": _("Status"),
-            "steps": _("Händelser"),
-            "notices": _("Meddelanden till dig och till personal"),
-            "messages": _("E-post från dig"),
-            "disposed": _("Gallrat"),
-            "unattached": _("E-post som inte hör till något ärende"),
-        },
+def export_date(clock: Clock) -> dt.date:
+    """The day an export of a person's data is made, from the facade's
+    clock: the real date under a business date set by hand (``--today``
+    dates steps, not exports), so that the export never stands before the
+    steps recorded today."""
+    real = getattr(clock, "real_today", None)
+    return real() if callable(real) else clock.today()
+
+
+#: The channels through which the person writes to the kommun themselves:
+#: a registration from one of them, not taken by a known user, is theirs.
+SELF_SERVICE_CHANNELS = frozenset({"epost", "webbformular", "brev", "svarskort"})
+
+
+def responsible_by_step(history: Sequence[Event]) -> dict[int, tuple[str | None, str]]:
+    """The case's handler and unit right after each step (by ``seq``)."""
+    handler: str | None = None
+    unit = ""
+    found: dict[int, tuple[str | None, str]] = {}
+    for event in history:
+        data = event.data
+        if isinstance(data, Registered):
+            handler, unit = data.handler, data.unit
+        elif isinstance(data, Forwarded):
+            handler, unit = data.handler, data.to_unit
+        elif isinstance(data, Acknowledged | Assigned | Escalated | ResolvedAtOnce) or (
+            isinstance(data, ThreatFlagged) and data.handler
+        ):
+            handler = data.handler
+        found[event.seq] = (handler, unit)
+    return found
+
+
+def actor_name(
+    event: Event,
+    handler: str | None,
+    unit: str,
+    organisation: Organisation,
+    channels: Mapping[str, str],
+) -> str:
+    """Who took step *event*, as the person's page names them.
+
+    A user of the organisation file by their name (a kommun's officials act
+    in public).  A step that klagomal recorded as itself (``system``: a
+    script, an integration, the demo) or without a user names who was
+    responsible for it: the person themselves for what they sent in, else
+    the case's handler at that step (*handler*), else the unit (*unit*).
+    Who flagged the person for threatening or abusive treatment is never
+    named to them: the unit stands in (R28)."""
+    data = event.data
+    units = organisation.units
+    unit_name = units[unit].name if unit in units else unit
+    if isinstance(data, ThreatFlagged | ThreatFlagLifted):
+        return unit_name
+    user = organisation.users.get(event.actor or "")
+    if user is not None and user.id != SYSTEM_USER.id:
+        return user.name
+    if isinstance(data, MessageReceived):
+        return _("du, via e-post")
+    if isinstance(data, Registered) and (
+        data.channel in SELF_SERVICE_CHANNELS or event.actor == data.channel
+    ):
+        return _("du, via {channel}").format(channel=channels.get(data.channel, data.channel).lower())
+    if event.actor not in (None, SYSTEM_USER.id) and event.actor not in channels:
+        return str(event.actor)
+    return handler_name(organisation.users, handler) or unit_name
+
+
+def event_details(event: Event, organisation: Organisation, channels: Mapping[str, str]) -> list[str]:
+    """What a step decided, in words, besides its texts (:func:`texts_of`)."""
+    data = event.data
+    users = organisation.users
+    units = organisation.units
+
+    def unit(unit_id: str) -> str:
+        return units[unit_id].name if unit_id in units else unit_id
+
+    if isinstance(data, Registered):
+        return [
+            _("Inkom {day} via {channel} till {unit}.").format(
+                day=swedish_date(data.received),
+                channel=channels.get(data.channel, data.channel).lower(),
+                unit=unit(data.unit),
+            )
+        ]
+    if isinstance(data, Forwarded):
+        return [_("Skickat vidare från {a} till {b}.").format(a=unit(data.from_unit), b=unit(data.to_unit))]
+    if isinstance(data, Acknowledged):
+        return [
+            _("Handläggare: {name}. Du får svar senast {day}.").format(
+                name=handler_name(users, data.handler), day=swedish_date(data.respond_by)
+            )
+        ]
+    if isinstance(data, Assigned):
+        return [_("Ny handläggare: {name}.").format(name=handler_name(users, data.handler))]
+    if isinstance(data, Postponed | Resumed):
+        return [
+            _("Nytt datum för svar: {day} (tidigare {previous}).").format(
+                day=swedish_date(data.respond_by), previous=swedish_date(data.previous)
+            )
+        ]
+    if isinstance(data, Answered):
+        return [_("Skriftligt svar.") if data.mode is AnswerMode.SKRIFTLIGT else _("Muntligt svar.")]
+    if isinstance(data, Closed) and data.satisfied is not None:
+        return [_("Du var nöjd med svaret.") if data.satisfied else _("Du var inte nöjd med svaret.")]
+    if isinstance(data, Escalated):
+        return [
+            _("{level}. Handläggare: {name}. Besked senast {day}.").format(
+                level=data.level.label,
+                name=handler_name(users, data.handler),
+                day=swedish_date(data.acknowledge_by),
+            )
+        ]
+    if isinstance(data, Reclassified):
+        return [_("Ny typ: {kind}.").format(kind=data.kind.label)]
+    if isinstance(data, PraisePassedOn) and data.recipients:
+        return [_("Till: {names}.").format(names=join_names(data.recipients))]
+    if isinstance(data, ResolvedAtOnce):
+        return [_("Åtgärdat direkt av {name}.").format(name=handler_name(users, data.handler))]
+    return []
+
+
+def information(
+    organisation: Organisation, rules: Sequence[DisposalRule], cases: Sequence[Case]
+) -> list[dict[str, Any]]:
+    """The information of GDPR article 15.1 for the person whose cases are
+    *cases*: one part per :data:`~klagomal.core.privacy_notice.SECTIONS`,
+    with the organisation file's texts (``[dataskydd]``) or the defaults,
+    and what holds for these cases: the nämnder responsible, and how long
+    the kommun's disposal rules (*rules*) keep them."""
+    notice = organisation.privacy
+    parts = []
+    for key in SECTIONS:
+        own: list[str] = []
+        if key == "personuppgiftsansvarig":
+            boards: dict[str, list[str]] = {}
+            for case in cases:
+                department = organisation.departments.get(case.department)
+                if department is not None:
+                    boards.setdefault(department.board, []).append(case.reference)
+            own = [
+                _("{board}: {references}").format(board=board, references=", ".join(refs))
+                for board, refs in boards.items()
+            ]
+        elif key == "lagring":
+            own = retention(organisation, rules, cases)
+        parts.append(
+            {
+                "id": key,
+                "heading": section_heading(key),
+                "texts": list(notice.texts(key, organisation.name, organisation.profile)),
+                "list": key in LIST_SECTIONS,
+                "these_cases": own,
+            }
+        )
+    return parts
+
+
+def _scope(rule: DisposalRule, organisation: Organisation) -> str:
+    kinds = (
+        _("alla ärenden")
+        if rule.kinds is None
+        else join_names(kind.label.lower() for kind in Kind if kind in rule.kinds)
     )
+    if rule.serious is True:
+        kinds = _("{kinds} (bara allvarliga klagomål)").format(kinds=kinds)
+    elif rule.serious is False:
+        kinds = _("{kinds} (utom allvarliga klagomål)").format(kinds=kinds)
+    if rule.departments is None:
+        return kinds
+    names = [d.name for d in organisation.departments.values() if d.id in rule.departments]
+    return _("{kinds} i {departments}").format(kinds=kinds, departments=join_names(names))
+
+
+def retention(organisation: Organisation, rules: Sequence[DisposalRule], cases: Sequence[Case]) -> list[str]:
+    """How long the kommun's disposal rules keep *cases*, one sentence per
+    rule that covers at least one of them."""
+    lines = []
+    for rule in rules:
+        if not any(rule.covers(c.kind, c.department, c.serious) for c in cases):
+            continue
+        scope = _capitalised(_scope(rule, organisation))
+        if rule.action is Action.KEEP:
+            text = _("{scope} bevaras för framtiden (beslut {decision}).")
+        else:
+            text = {
+                Action.PSEUDONYMISE_CONTACT: _(
+                    "{scope}: kontaktuppgifterna tas bort {months} månader efter att ärendet "
+                    "avslutades (beslut {decision})."
+                ),
+                Action.REMOVE_TEXTS: _(
+                    "{scope}: texterna och e-posten tas bort {months} månader efter att ärendet "
+                    "avslutades (beslut {decision})."
+                ),
+                Action.ANONYMISE: _(
+                    "{scope}: kontaktuppgifterna, texterna och e-posten tas bort {months} månader "
+                    "efter att ärendet avslutades (beslut {decision})."
+                ),
+            }[rule.action]
+        lines.append(text.format(scope=scope, months=rule.months, decision=rule.decision))
+    if not lines:
+        lines.append(
+            _("{kommun} har inte beslutat om gallring av dina ärenden, så de bevaras tills vidare.").format(
+                kommun=organisation.name
+            )
+        )
+    return lines
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def render_html(data: dict[str, Any], kommun: str | None = None, made: dt.date | None = None) -> str:
+    """The person's data (:meth:`klagomal.Klagomal.person_export`) as one
+    readable, printable, self-contained HTML page
+    (:mod:`klagomal.records.person_page`).  The kommun's name and the day
+    of the export are the export's own; *kommun* and *made* are for an
+    export that lacks them."""
+    from klagomal.records.person_page import render
+
+    return render(data, kommun=kommun, made=made)
 
 
 def texts_of(data: EventData) -> list[str]:

@@ -115,8 +115,9 @@ class RecordsService:
             )
         return {
             "format": "klagomal-person",
-            "made": ctx.clock.today().isoformat(),
+            "made": gdpr.export_date(ctx.clock).isoformat(),
             "kommun": ctx.organisation.name,
+            "information": gdpr.information(ctx.organisation, ctx.disposal_rules, found),
             "cases": exported,
             "unattached": [
                 {"received_at": m.received_at.isoformat(), "subject": m.subject, "sender": m.sender}
@@ -131,6 +132,7 @@ class RecordsService:
         shown = self.ctx.redaction(case)
         history = uow.history(case.reference)
         units = self.ctx.organisation.units
+        responsible = gdpr.responsible_by_step(history)
         return {
             "reference": case.reference,
             "kind": case.kind.label,
@@ -138,7 +140,7 @@ class RecordsService:
             "received": case.received.isoformat(),
             "state": case.state.label,
             "contact": _contact(shown.case(case).contact, protected=case.protected),
-            "events": [self._person_event(e, history, shown) for e in history],
+            "events": [self._person_event(e, history, shown, *responsible[e.seq]) for e in history],
             "notices": [_person_notice(n) for n in shown.notices(uow.outbox(reference=case.reference))],
             "messages": _person_messages(uow, case, shown),
             "disposed": [
@@ -147,9 +149,12 @@ class RecordsService:
             ],
         }
 
-    def _person_event(self, event: Event, history: Sequence[Event], shown: Redaction) -> dict[str, Any]:
+    def _person_event(
+        self, event: Event, history: Sequence[Event], shown: Redaction, handler: str | None, unit: str
+    ) -> dict[str, Any]:
         """One step of a person's case, its texts masked for a user who may
         not see who a protected person is."""
+        channels = {c.id: c.label for c in self.ctx.registry.channels.values()}
         texts = gdpr.texts_of(event.data)
         if isinstance(event.data, ContactCorrected):
             # The old values and the new: what the kommun holds on them (article 15).
@@ -171,6 +176,8 @@ class RecordsService:
             "day": event.day.isoformat(),
             "label": event_label(event.type),
             "actor": event.actor,
+            "actor_name": gdpr.actor_name(event, handler, unit, self.ctx.organisation, channels),
+            "details": gdpr.event_details(shown.event(event), self.ctx.organisation, channels),
             "texts": texts,
         }
 
@@ -386,6 +393,8 @@ def _person_notice(notice: Notice) -> dict[str, Any]:
         "kind": notice.kind,
         "recipient": notice.recipient,
         "status": notice.status_label,
+        "code": notice.status,
+        "way": notice.way,
         "address": notice.address if notice.recipient == "person" else None,
         "sent_at": notice.sent_at.isoformat() if notice.sent_at else None,
     }
