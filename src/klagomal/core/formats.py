@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+from collections.abc import Iterable
 
 from klagomal.core.i18n import _
 
@@ -48,6 +49,7 @@ __all__ = [
     "WEEKDAYS",
     "amount",
     "date_span",
+    "join_names",
     "month_name",
     "name_and_title",
     "number",
@@ -172,6 +174,20 @@ def date_span(start: dt.date, end: dt.date) -> str:
 
 
 _DATE = re.compile(r"\s*(\d{1,2})\s+([a-zåäö]+)\s+(\d{4})\s*", re.IGNORECASE)
+
+
+def join_names(names: Iterable[object]) -> str:
+    """``Anna, Bo och Cecilia``: names as a Swedish sentence lists them.
+
+    >>> join_names(["Anna", "Bo", "Cecilia"])
+    'Anna, Bo och Cecilia'
+    >>> join_names(["Anna"])
+    'Anna'
+    """
+    items = [str(name) for name in names]
+    if len(items) <= 1:
+        return "".join(items)
+    return _("{first} och {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
 def parse_swedish_date(text: str) -> dt.date:

@@ -52,7 +52,7 @@ import functools
 import os
 import pathlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -60,7 +60,7 @@ from markupsafe import Markup, escape
 
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.events import Acknowledged, Assigned, Event, EventData
-from klagomal.core.formats import MONTHS, amount, name_and_title, number, percent, swedish_date
+from klagomal.core.formats import MONTHS, amount, join_names, name_and_title, number, percent, swedish_date
 from klagomal.core.i18n import _
 from klagomal.core.model import Case
 from klagomal.core.organisation import Department, Organisation, OrgUnit, UnitLevel
@@ -119,14 +119,6 @@ STAFF_NOTICES = (
 
 #: The built-in template that puts a text letter into the HTML layout.
 DERIVED_HTML = "_fran_text.html"
-
-
-def join_names(names: Iterable[object]) -> str:
-    """``Anna, Bo och Cecilia``: names as a Swedish sentence lists them."""
-    items = [str(name) for name in names]
-    if len(items) <= 1:
-        return "".join(items)
-    return _("{first} och {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
 def person_name(text: object) -> str:

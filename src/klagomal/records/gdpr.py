@@ -59,6 +59,7 @@ from klagomal.core.events import (
     ThreatFlagged,
     ThreatFlagLifted,
 )
+from klagomal.core.formats import join_names, swedish_date
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
 from klagomal.core.model import AnswerMode, Kind
@@ -68,7 +69,7 @@ from klagomal.core.users import SYSTEM_USER, handler_name
 from klagomal.storage.tables import cases, received_messages
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from klagomal.core.clock import Clock
     from klagomal.core.model import Case
@@ -221,21 +222,6 @@ def unattached_messages(conn: sa.Connection, query: PersonQuery) -> list[int]:
         .order_by(received_messages.c.id)
     )
     return [row.id for row in rows if row.sender and normalise_email(row.sender) == query.email]
-
-
-def swedish_date(day: dt.date) -> str:
-    """``27 januari 2026``: the letters' date, imported when a page is made
-    (the letters bring the notifiers, which no other command here needs)."""
-    from klagomal.notices.letters import swedish_date as letters_date
-
-    return letters_date(day)
-
-
-def join_names(names: Iterable[object]) -> str:
-    """``Anna, Bo och Cecilia``, as the letters list names."""
-    from klagomal.notices.letters import join_names as letters_join
-
-    return letters_join(names)
 
 
 def export_date(clock: Clock) -> dt.date:

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from klagomal.core.disposal_rules import Action
+from klagomal.core.formats import join_names, swedish_date
 from klagomal.core.i18n import _, ngettext
-from klagomal.notices.letters import join_names, swedish_date
 from klagomal.notices.notifiers import EMAIL, LETTER
 from klagomal.notices.outbox import kind_label, recipient_label, status_label
 
