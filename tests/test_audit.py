@@ -777,7 +777,7 @@ def test_verify_reads_in_chunks_and_still_finds_every_problem(k: Klagomal) -> No
 def test_the_summary_gives_the_last_entry_to_keep_outside_the_database() -> None:
     whole = AuditVerification(checked=1234, problems=(), last_id=1234, last_hash="ab" * 32)
     assert whole.summary() == (
-        "Granskningsloggen är hel: 1 234 poster kontrollerade.\n"
+        "Granskningsloggen är hel: 1\xa0234 poster kontrollerade.\n"
         f"Sista posten: nummer 1234, kontrollsumma {'ab' * 32}.\n"
         f"Anteckna ankaret 1234:{'ab' * 32} utanför databasen, till exempel i diariet, och kontrollera "
         f"nästa gång med 'klagomal audit verify --anchor 1234:{'ab' * 32}': har loggen skrivits om sedan "

@@ -257,3 +257,14 @@ def test_numbers_agree_with_babels_swedish(value: int, decimals: int) -> None:
     scaled = decimal.Decimal(value).scaleb(-decimals)
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     assert number(scaled, decimals) == babel_numbers.format_decimal(scaled, pattern, locale="sv")
+
+
+@given(st.integers(min_value=0, max_value=2**40))
+def test_a_file_size_reads_back_to_within_its_rounding(n: int) -> None:
+    shown = formats.file_size(n)
+    value, unit = shown.rsplit(" " if shown.endswith(" byte") else formats.NO_BREAK_SPACE, 1)
+    assert SWEDISH_NUMBER.fullmatch(value), shown
+    scale = {"byte": 1, "kB": 1024, "MB": 1024 * 1024}[unit]
+    assert unit == ("byte" if n < 1024 else "kB" if n < 1024 * 1024 else "MB")
+    read = float(value.replace(formats.NO_BREAK_SPACE, "").replace(",", ".")) * scale
+    assert abs(read - n) <= 0.05 * scale, (n, shown)

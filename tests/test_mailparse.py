@@ -29,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from klagomal.core.formats import file_size
 from klagomal.intake import mailparse
 from klagomal.intake.mailparse import Attachment, MailLimits, MailParseError, ParsedMail, parse_mail
 
@@ -1079,7 +1080,8 @@ def test_unnamed_attachment_note() -> None:
     message.add_attachment(b"x" * 3000, maintype="application", subtype="octet-stream")
     mail = parse_mail(message.as_bytes(), MailLimits(max_attachment_bytes=2048))
     assert mail.notes == (
-        "en bilaga utan namn (application/octet-stream, 2,9 kB) togs inte med: den är större än gränsen 2 kB",
+        "en bilaga utan namn (application/octet-stream, 2,9\xa0kB) togs inte med: "
+        "den är större än gränsen 2\xa0kB",
     )
 
 
@@ -1106,21 +1108,27 @@ def test_message_larger_than_max_bytes() -> None:
     raw = load("iphone-plain.eml")
     assert parse_mail(raw, MailLimits(max_bytes=len(raw)))
     assert reason(raw, MailLimits(max_bytes=len(raw) - 1)) == (
-        f"meddelandet är {mailparse._size(len(raw))}, gränsen är {mailparse._size(len(raw) - 1)}"
+        f"meddelandet är {file_size(len(raw))}, gränsen är {file_size(len(raw) - 1)}"
     )
 
 
 def test_size_reason_in_megabytes() -> None:
     raw = b"From: a@b.se\n\n" + b"x" * (31 * 1024 * 1024)
-    assert reason(raw) == "meddelandet är 31 MB, gränsen är 25 MB"
+    assert reason(raw) == "meddelandet är 31\xa0MB, gränsen är 25\xa0MB"
 
 
 @pytest.mark.parametrize(
     ("n", "shown"),
-    [(0, "0 byte"), (1023, "1023 byte"), (1024, "1 kB"), (1536, "1,5 kB"), (10 * 1024 * 1024, "10 MB")],
+    [
+        (0, "0 byte"),
+        (1023, "1\xa0023 byte"),
+        (1024, "1\xa0kB"),
+        (1536, "1,5\xa0kB"),
+        (10 * 1024 * 1024, "10\xa0MB"),
+    ],
 )
 def test_sizes_for_swedish_readers(n: int, shown: str) -> None:
-    assert mailparse._size(n) == shown
+    assert file_size(n) == shown
 
 
 def test_text_is_cut_at_max_text_chars_with_a_note() -> None:
@@ -1138,7 +1146,7 @@ def test_thousands_in_notes_are_grouped() -> None:
     body = "å" * 60_001
     mail = parse_mail(_raw("Subject: x\n", body))
     assert mail.notes == (
-        "texten var 60 001 tecken och har kortats till 50 000; hela meddelandet finns sparat",
+        "texten var 60\xa0001 tecken och har kortats till 50\xa0000; hela meddelandet finns sparat",
     )
     assert len(mail.text) == 50_000
 
@@ -1202,7 +1210,7 @@ def test_a_very_long_subject_is_cut_with_a_note() -> None:
     subject = "Snö " * 400 + "2026-00042"
     mail = parse_mail(_raw(f"Subject: {subject}\n"))
     assert mail.subject == subject[:1000].rstrip()
-    assert mail.notes == ("ämnesraden var 1 610 tecken och har kortats till 1 000",)
+    assert mail.notes == ("ämnesraden var 1\xa0610 tecken och har kortats till 1\xa0000",)
     assert mail.references == ()  # the cut took it
 
 
@@ -1218,8 +1226,8 @@ def test_too_many_mime_parts_is_quarantined() -> None:
     assert parse_mail(head + b"--b\n\nx\n" * 100 + b"--b--\n").text.startswith("x")
     got = reason(head + b"--b\n\nx\n" * 20_001 + b"--b--\n")
     assert got == (
-        'meddelandet har 20 002 rader som börjar med "--" (gränser mellan MIME-delar); '
-        "fler än 20 000 delar läses inte"
+        'meddelandet har 20\xa0002 rader som börjar med "--" (gränser mellan MIME-delar); '
+        "fler än 20\xa0000 delar läses inte"
     )
 
 
@@ -1256,7 +1264,7 @@ def test_a_huge_text_is_read_only_as_far_as_needed() -> None:
     mail = parse_mail(_raw("Subject: x\n", body), MailLimits(max_text_chars=1000))
     assert mail.text == body[:1000].rstrip()
     assert mail.notes == (
-        "texten var 1 800 000 tecken och har kortats till 1 000; hela meddelandet finns sparat",
+        "texten var 1\xa0800\xa0000 tecken och har kortats till 1\xa0000; hela meddelandet finns sparat",
     )
     assert len(body) == 1_800_000
 

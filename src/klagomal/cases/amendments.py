@@ -41,6 +41,7 @@ import attrs
 from klagomal.cases.step_texts import check_contact, check_step_texts, required_text
 from klagomal.core.errors import InvalidInputError, InvalidPersonNumberError, InvalidStepError
 from klagomal.core.events import AttachmentAdded, ContactCorrected, NoteAdded
+from klagomal.core.formats import file_size
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
 from klagomal.core.model import Case
@@ -134,10 +135,6 @@ class Document:
     data: bytes
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB".replace(".", ",")
-
-
 def check_document(
     filename: str, data: bytes, media_type: str | None = None, reference: str | None = None
 ) -> Document:
@@ -168,7 +165,7 @@ def check_document(
         raise refuse(
             _(
                 "filen {name} är för stor: {size}, högst {limit} (samma gräns som för bilagor i e-post)"
-            ).format(name=name, size=_size(len(data)), limit=_size(limit))
+            ).format(name=name, size=file_size(len(data)), limit=file_size(limit))
         )
     kind = (media_type or mimetypes.guess_type(name, strict=False)[0] or "").strip().lower()
     if kind not in ATTACHABLE_TYPES:

@@ -49,6 +49,7 @@ __all__ = [
     "WEEKDAYS",
     "amount",
     "date_span",
+    "file_size",
     "join_names",
     "month_name",
     "name_and_title",
@@ -253,6 +254,19 @@ def number(value: int | float | decimal.Decimal, decimals: int | None = None, *,
     if sign and rounded > 0:
         return "+" + body
     return body
+
+
+def file_size(n: int) -> str:
+    """*n* bytes for a Swedish reader: ``512 byte``, ``1,5 kB``, ``31 MB``
+    (1 kB is 1 024 bytes, as file managers count).
+
+    >>> file_size(512), file_size(1536), file_size(31 * 1024 * 1024)
+    ('512 byte', '1,5\xa0kB', '31\xa0MB')
+    """
+    if n < 1024:
+        return f"{number(n)} byte"
+    value, unit = (n / 1024, "kB") if n < 1024 * 1024 else (n / (1024 * 1024), "MB")
+    return f"{number(value, 1).removesuffix(',0')}{NO_BREAK_SPACE}{unit}"
 
 
 def percent(value: int | float | decimal.Decimal, decimals: int = 1, *, sign: bool = False) -> str:

@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable
 
 from klagomal.core.errors import InvalidInputError
+from klagomal.core.formats import number
 from klagomal.core.i18n import _
 
 __all__ = [
@@ -144,7 +145,7 @@ def check_text(
     if max_length is not None and len(value) > max_length:
         raise InvalidInputError(
             _("{field} är för lång: {count} tecken, högst {limit} tas emot").format(
-                field=field, count=_number(len(value)), limit=_number(max_length)
+                field=field, count=number(len(value)), limit=number(max_length)
             ),
             step=step,
             reference=reference,
@@ -157,11 +158,6 @@ def clean_lines(values: Iterable[str], *, multiline: bool = False) -> bool:
     or with *multiline* texts; no length limit): one search over all of
     them, for the common case."""
     return (_REFUSED_LINES if multiline else _REFUSED_LINE).search("\t".join(values)) is None
-
-
-def _number(n: int) -> str:
-    """A count as Swedes write it: 50 000."""
-    return f"{n:,}".replace(",", " ")
 
 
 def one_line(value: object) -> str:

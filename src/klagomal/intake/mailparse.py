@@ -57,6 +57,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from klagomal.core.formats import file_size, number
 from klagomal.core.i18n import _
 from klagomal.intake.mail.automatic import automatic_kind
 from klagomal.intake.mail.charsets import decode_text
@@ -174,22 +175,6 @@ _DEFAULT_LIMITS = MailLimits()
 # Sizes and counts for a Swedish reader
 
 
-def _size(n: int) -> str:
-    """*n* bytes for a Swedish reader: ``"512 byte"``, ``"1,5 kB"``, ``"31 MB"``."""
-    if n < 1024:
-        return f"{n} byte"
-    value, unit = (n / 1024, "kB") if n < 1024 * 1024 else (n / (1024 * 1024), "MB")
-    shown = f"{value:.1f}".replace(".", ",")
-    if shown.endswith(",0"):
-        shown = shown[:-2]
-    return f"{shown} {unit}"
-
-
-def _count(n: int) -> str:
-    """*n* with a space between thousands, as Swedish writes it: ``"50 000"``."""
-    return f"{n:,}".replace(",", " ")
-
-
 # ---------------------------------------------------------------------------
 # Walking the MIME tree
 
@@ -218,13 +203,15 @@ class _Context:
     def attach(self, filename: str | None, content_type: str, data: bytes) -> None:
         limits = self.limits
         if filename:
-            what = _('bilagan "{name}" ({size})').format(name=filename, size=_size(len(data)))
+            what = _('bilagan "{name}" ({size})').format(name=filename, size=file_size(len(data)))
         else:
-            what = _("en bilaga utan namn ({type}, {size})").format(type=content_type, size=_size(len(data)))
+            what = _("en bilaga utan namn ({type}, {size})").format(
+                type=content_type, size=file_size(len(data))
+            )
         if len(data) > limits.max_attachment_bytes:
             self.dropped.append(
                 _("{what} togs inte med: den är större än gränsen {limit}").format(
-                    what=what, limit=_size(limits.max_attachment_bytes)
+                    what=what, limit=file_size(limits.max_attachment_bytes)
                 )
             )
         elif len(self.attachments) >= limits.max_attachments:
@@ -266,7 +253,7 @@ def _text_part(part: email.message.Message, mime: Mime, ctx: _Context) -> list[_
             text = text[:budget]
             notes.append(
                 _("HTML-delen var för stor; bara de första {count} tecknen gjordes om till text").format(
-                    count=_count(budget)
+                    count=number(budget)
                 )
             )
         return [_Segment("html", _html_to_text(text), notes)]
@@ -430,7 +417,7 @@ def _interpret(message: email.message.Message, limits: MailLimits) -> ParsedMail
     if len(subject) > _MAX_SUBJECT_CHARS:
         notes.append(
             _("ämnesraden var {count} tecken och har kortats till {limit}").format(
-                count=_count(len(subject)), limit=_count(_MAX_SUBJECT_CHARS)
+                count=number(len(subject)), limit=number(_MAX_SUBJECT_CHARS)
             )
         )
         subject = subject[:_MAX_SUBJECT_CHARS].rstrip()
@@ -453,7 +440,7 @@ def _interpret(message: email.message.Message, limits: MailLimits) -> ParsedMail
     if len(text) > limits.max_text_chars or unread:
         notes.append(
             _("texten var {count} tecken och har kortats till {limit}; hela meddelandet finns sparat").format(
-                count=_count(len(text) + unread), limit=_count(limits.max_text_chars)
+                count=number(len(text) + unread), limit=number(limits.max_text_chars)
             )
         )
         text = text[: limits.max_text_chars].rstrip()
@@ -531,7 +518,7 @@ def _parse(raw: bytes, limits: MailLimits) -> ParsedMail:
     if len(raw) > limits.max_bytes:
         raise MailParseError(
             _("meddelandet är {size}, gränsen är {limit}").format(
-                size=_size(len(raw)), limit=_size(limits.max_bytes)
+                size=file_size(len(raw)), limit=file_size(limits.max_bytes)
             )
         )
     if raw.startswith(codecs.BOM_UTF8):
@@ -545,7 +532,7 @@ def _parse(raw: bytes, limits: MailLimits) -> ParsedMail:
             _(
                 'meddelandet har {count} rader som börjar med "--" (gränser mellan MIME-delar); '
                 "fler än {limit} delar läses inte"
-            ).format(count=_count(separators), limit=_count(_MAX_SEPARATOR_LINES))
+            ).format(count=number(separators), limit=number(_MAX_SEPARATOR_LINES))
         )
     message: email.message.Message
     if _LONG_MIME_HEADER.search(raw) is None:

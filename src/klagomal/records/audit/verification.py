@@ -15,6 +15,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from klagomal.core.formats import number
 from klagomal.core.i18n import _, ngettext
 from klagomal.records.audit.chain import GENESIS, HEAD_ID, canonical_fields
 from klagomal.storage.tables import audit_head, audit_log
@@ -69,7 +70,7 @@ class AuditVerification:
 
     def summary(self) -> str:
         """The result for the member of staff who ran the check, in Swedish."""
-        checked = _number(self.checked)
+        checked = number(self.checked)
         if self.ok:
             lines = [
                 ngettext(
@@ -85,11 +86,11 @@ class AuditVerification:
                     "Granskningsloggen är inte hel: {problems} fel bland {n} kontrollerad post.",
                     "Granskningsloggen är inte hel: {problems} fel bland {n} kontrollerade poster.",
                     self.checked,
-                ).format(problems=_number(found), n=checked)
+                ).format(problems=number(found), n=checked)
             ]
             lines += (f"  - {problem.reason}" for problem in self.problems)
             if self.omitted:
-                lines.append(_("  ... och {n} fel till.").format(n=_number(self.omitted)))
+                lines.append(_("  ... och {n} fel till.").format(n=number(self.omitted)))
             lines.append(
                 _(
                     "Loggen har ändrats utanför klagomal. Ändra ingenting i den; spara en kopia av "
@@ -119,11 +120,6 @@ class AuditVerification:
                     ).format(anchor=self.anchor, id=self.last_id)
                 )
         return "\n".join(lines)
-
-
-def _number(n: int) -> str:
-    """*n* with a space between thousands, as Swedish writes it."""
-    return f"{n:,}".replace(",", " ")
 
 
 #: How many rows :func:`verify` reads on past a link that names none of
