@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from klagomal.core.i18n import _, ngettext
 from klagomal.notices.letters import swedish_date
@@ -71,6 +72,19 @@ def _total(report: Report) -> str:
             return _("Färre än {n} ärenden").format(n=total[1:])
         return _("Antalet ärenden visas inte ({mark}, röjandekontroll)").format(mark=total)
     return ngettext("Totalt {n} ärende", "Totalt {n} ärenden", total).format(n=total)
+
+
+def _key_heading() -> str:
+    return _("Det viktigaste i korthet")
+
+
+def _css_string(text: str) -> Markup:
+    """*text* as a quoted CSS string for the style sheet: every character
+    but letters, digits and spaces escaped (``\\00003c``), so that nothing
+    from data ends the string or the ``<style>`` element."""
+    return Markup('"{}"').format(
+        Markup("".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x} " for c in text))
+    )
 
 
 def _audience(report: Report) -> str:
@@ -163,7 +177,11 @@ def render_text(report: Report) -> str:
     lines.append(report.period.label)
     lines.append(_addressed(report))
     lines.append("")
-    lines.append(_empty_sentence() if report.empty else _total(report))
+    if report.messages:
+        lines.extend(_underlined(_key_heading(), "-"))
+        lines.extend(f"* {message}" for message in report.messages)
+    else:
+        lines.append(_empty_sentence() if report.empty else _total(report))
     for table in report.tables:
         lines.append("")
         lines.extend(_underlined(table.title, "-"))
@@ -200,6 +218,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["datum"] = swedish_date
     env.filters["cell"] = _cell
+    env.filters["css_string"] = _css_string
     return env
 
 
@@ -219,6 +238,11 @@ def render_html(report: Report) -> str:
             charts=charts,
             addressed=_addressed(report),
             summary=_empty_sentence() if report.empty else _total(report),
+            key_heading=_key_heading(),
+            show_kommun=bool(report.logo_text)
+            and (report.logo_text or "").casefold() != report.kommun.casefold(),
+            running_head=f"{report.kommun} · {report.title}",
+            page_of=(_("Sida"), _("av")),
         )
     )
 
@@ -315,6 +339,7 @@ def render_json(report: Report) -> dict[str, Any]:
             }
             for c in report.charts
         ],
+        "messages": list(report.messages),
         "highlights": list(report.highlights),
         "notes": list(report.notes),
     }
