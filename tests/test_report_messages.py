@@ -139,8 +139,8 @@ def test_actions_and_reception() -> None:
     messages = key_messages(attrs.evolve(FULL, actions=0, satisfied=1, not_satisfied=0, raised=0))
     assert "Inga åtgärder registrerades för periodens synpunkter." in messages
     assert (
-        "Av 1 avslutat ärende var den som hörde av sig nöjd i 1 (100 %). Inget ärende lyftes till förvaltningschefen."
-        in messages
+        "Av 1 avslutat ärende var den som hörde av sig nöjd i 1 (100 %). "
+        "Inget ärende lyftes till förvaltningschefen." in messages
     )
     hidden = key_messages(attrs.evolve(FULL, actions="..", satisfied="<3", raised=".."))
     assert not any("åtgärd" in m or "nöjd" in m or "förvaltningschefen" in m for m in hidden)
