@@ -63,15 +63,31 @@ def report(**changes: Any) -> Report:
     tables long enough for several pages, and both kinds of chart."""
     period = parse_period("2026-H1")
     places = tuple((f"Förvaltning {chr(65 + i)} med ett långt namn", 120 - 7 * i) for i in range(14))
-    tables = tuple(
+    tables = (
+        *tuple(
+            Table(
+                f"tabell-{n}",
+                f"Tabell {n}",
+                ("Förvaltning", "Antal"),
+                places,
+                "En anmärkning under tabellen.",
+            )
+            for n in range(1, 5)
+        ),
         Table(
-            f"tabell-{n}",
-            f"Tabell {n}",
-            ("Förvaltning", "Antal"),
-            places,
-            "En anmärkning under tabellen.",
-        )
-        for n in range(1, 5)
+            "atgarder",
+            "Åtgärder som vidtogs under perioden",
+            ("Datum", "Enhet", "Ärende", "Åtgärd"),
+            tuple(
+                (
+                    "28 augusti 2026",
+                    "Miljö- och hälsoskyddsenheten",
+                    f"2026-{n:05d}",
+                    "Rutinen ses över. " * 4,
+                )
+                for n in range(8)
+            ),
+        ),
     )
     charts = (
         Chart(

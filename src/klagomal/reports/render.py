@@ -144,6 +144,12 @@ def _numeric_columns(table: Table) -> list[bool]:
     ]
 
 
+def _short_columns(table: Table) -> list[bool]:
+    """Per column: whether every cell is short (a date, a reference), so
+    that the HTML keeps it on one line."""
+    return [all(len(_cell(row[i])) <= 18 for row in table.rows) for i in range(len(table.columns))]
+
+
 # -- text ------------------------------------------------------------------
 
 
@@ -227,7 +233,7 @@ def render_html(report: Report) -> str:
     tables = []
     for table in report.tables:
         _check_table(table)
-        tables.append({"table": table, "numeric": _numeric_columns(table)})
+        tables.append({"table": table, "numeric": _numeric_columns(table), "short": _short_columns(table)})
     charts = [{"chart": chart, "svg": svg_chart(chart)} for chart in report.charts]
     return (
         _environment()
