@@ -109,6 +109,32 @@ def report(**changes: Any) -> Report:
             ),
             "%",
         ),
+        Chart(  # a year, month by month, three series close together
+            "ar",
+            "Ett år",
+            "line",
+            tuple(f"{m} 2026" for m in (*MONTHS, "jul", "aug", "sep", "okt", "nov", "dec")),
+            tuple(
+                Series(name, tuple(90.0 + ((i * 7 + n * 3) % 10) + 0.1 * n for i in range(12)))
+                for n, name in enumerate(("Besked i tid", "Svar i tid", "Förseningsbesked i tid"))
+            ),
+            "%",
+        ),
+        Chart(
+            "dimension",
+            "Synpunkter per kvalitetsdimension",
+            "bar",
+            ("Bemötande och personkontakt", "Tillgång och tillgänglighet", "Kompetens", "Inflytande"),
+            tuple(
+                Series(kind, tuple(float(v) for v in values))
+                for kind, values in (
+                    ("Klagomål", (1153, 998, 1164, 61)),
+                    ("Förslag", (41, 39, 33, 22)),
+                    ("Beröm", (33, 0, 31, 21)),
+                )
+            ),
+            "ärenden",
+        ),
     )
     made = Report(
         title="Synpunkter: rapport till de förtroendevalda",
