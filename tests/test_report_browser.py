@@ -149,7 +149,7 @@ def report(**changes: Any) -> Report:
         messages=(
             "296 synpunkter kom in under halvår 1 2026 (januari–juni): "
             "186 klagomål, 54 förslag och 56 beröm.",
-            "Flest klagomål gällde kompetens (64 klagomål, flest inom Socialförvaltningen).",
+            "Flest klagomål gällde kompetens (64 klagomål, varav flest inom Socialförvaltningen).",
         ),
         notes=("Rapporten är en allmän handling.",),
         logo_text="EXEMPELKOMMUN",

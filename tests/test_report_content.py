@@ -159,8 +159,8 @@ def test_the_key_messages_come_first(world: Klagomal) -> None:
     assert staff.messages[:3] == (
         "12 synpunkter kom in under halvår 1 2026 (januari–juni): 9 klagomål och 3 beröm.",
         "Det är 500 % fler än samma period i fjol (2).",
-        "Flest klagomål gällde kompetens (6 klagomål, flest inom Socialförvaltningen) "
-        "och bemötande och personkontakt (3 klagomål, flest inom Kultur- och fritidsförvaltningen).",
+        "Flest klagomål gällde kompetens (6 klagomål, varav flest inom Socialförvaltningen) "
+        "och bemötande och personkontakt (3 klagomål, varav flest inom Kultur- och fritidsförvaltningen).",
     )
     report = build_report(k, parse_period("2026-H1"), audience="politicians")
     # The politicians' report withholds the total here (one case at

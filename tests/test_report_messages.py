@@ -45,7 +45,7 @@ def test_the_messages_of_a_full_report() -> None:
     assert key_messages(FULL) == (
         "296 synpunkter kom in under halvår 1 2026 (januari–juni): 186 klagomål, 54 förslag och 56 beröm.",
         "Det är 18 % fler än samma period i fjol (250).",
-        "Flest klagomål gällde kompetens (64 klagomål, flest inom Socialförvaltningen) "
+        "Flest klagomål gällde kompetens (64 klagomål, varav flest inom Socialförvaltningen) "
         "och inflytande (61 klagomål).",
         "Löftet om när den som hörde av sig får besked och svar hölls oftast: "
         "94 % fick besked inom tidsfristen och 90 % fick svar senast det datum som utlovats.",

@@ -147,7 +147,7 @@ def _problems(f: Figures) -> str | None:
     for problem in named:
         count = ngettext("{n} klagomål", "{n} klagomål", int(problem.complaints)).format(n=problem.complaints)
         if problem.where:
-            count = _("{count}, flest inom {where}").format(count=count, where=problem.where)
+            count = _("{count}, varav flest inom {where}").format(count=count, where=problem.where)
         parts.append(f"{_lower_first(problem.dimension)} ({count})")
     return _("Flest klagomål gällde {problems}.").format(problems=_join(parts))
 
