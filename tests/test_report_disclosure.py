@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from conftest import register_case
 from klagomal import Contact, FixedClock, Klagomal, hookimpl
@@ -36,7 +37,7 @@ from klagomal.reports import ReportSection, ReportTable
 from klagomal.reports.data import build_report
 from klagomal.reports.disclosure import HIDDEN, Line, Published, Status
 from klagomal.reports.model import Report
-from klagomal.reports.periods import parse_period
+from klagomal.reports.periods import parse_period, previous_period, same_period_last_year
 from klagomal.reports.render import render_csv, render_html, render_json, render_text
 from test_disclosure import by_linear_algebra, by_subtraction, pinned
 
@@ -136,18 +137,21 @@ def published_tables(report: Report) -> dict[str, list[list[str]]]:
 
 
 def published_total(report: Report) -> str:
-    """The total as every format says it: the line under the heading (text
-    and HTML), and the JSON."""
+    """The total as every format says it: the first key message (text and
+    HTML), and the JSON."""
     total = str(render_json(report)["total"])
-    line = render_text(report).splitlines()[6]
+    lines = render_text(report).splitlines()
+    assert lines[6] == "Det viktigaste i korthet"
+    line = lines[8].removeprefix("* ")
+    period = report.period.label
     expected = {
         "0": "Inga synpunkter kom in under perioden.",
-        "1": "Totalt 1 ärende",
-        LESS: f"Färre än {T} ärenden",
-        HIDDEN: f"Antalet ärenden visas inte ({HIDDEN}, röjandekontroll)",
-    }.get(total, f"Totalt {total} ärenden")
-    assert line == expected
-    assert f'<p class="summering">{expected}</p>' in render_html(report)
+        "1": f"1 synpunkt kom in under {period}",
+        LESS: f"Färre än {T} synpunkter kom in under {period}.",
+        HIDDEN: f"Antalet synpunkter under {period} redovisas inte (röjandekontroll).",
+    }.get(total, f"{total} synpunkter kom in under {period}")
+    assert line.startswith(expected)
+    assert f"<li>{escape(line)}</li>" in render_html(report)
     return total
 
 
@@ -155,10 +159,10 @@ def published_total(report: Report) -> str:
 
 KINDS = ("Klagomål", "Förslag", "Beröm")
 COUNTS = (
-    "Vidarebefordrade (R12)",
-    "Vidarebefordringar totalt",
-    "Lösta direkt (R14)",
-    "Åtgärder (R16)",
+    "Skickade vidare till en annan enhet",
+    "Gånger de skickades vidare",
+    "Lösta direkt",
+    "Åtgärder",
     "Avslutade, nöjda",
     "Avslutade, inte nöjda",
     "Lyfta till förvaltningschefen (nivå 2)",
@@ -166,8 +170,8 @@ COUNTS = (
 )
 #: Counts of some of the cases (or of another count's), whose rest no table shows.
 SUBSETS = (
-    ("Ärenden", ("Vidarebefordrade (R12)",)),
-    ("Ärenden", ("Lösta direkt (R14)",)),
+    ("Ärenden", ("Skickade vidare till en annan enhet",)),
+    ("Ärenden", ("Lösta direkt",)),
     ("Ärenden", ("Avslutade, nöjda", "Avslutade, inte nöjda")),
     ("Ärenden", ("Lyfta till förvaltningschefen (nivå 2)",)),
     ("Lyfta till förvaltningschefen (nivå 2)", ("Lyfta till nämnden (nivå 3)",)),
@@ -261,15 +265,27 @@ def attack(k: Klagomal, period_id: str) -> Attack:
     ) -> dict[str, list[str]]:
         return {row[0]: row[1:] for row in which[s][table]}
 
+    # The table of kinds has a column for a period compared with only when
+    # that period had cases: a column left out is all 0.
+    compared = (period.label, previous_period(period).label, same_period_last_year(period).label)
+
+    def index(report: Report, table: str, column: int) -> int | None:
+        if table != "volym-per-typ":
+            return column
+        headings = next(t for t in report.tables if t.id == table).columns[1:]
+        return headings.index(compared[column]) if compared[column] in headings else None
+
     def true(s: str | None, table: str, label: str, column: int) -> int:
         row = rows(s, table, truth).get(label)
-        return int(row[column]) if row is not None else 0
+        at = index(staff[s], table, column)
+        return int(row[at]) if row is not None and at is not None else 0
 
     def shown(s: str | None, table: str, label: str, column: int) -> str:
         row = rows(s, table, tables).get(label)
         if row is None:  # a list leaves out what is 0, unless it is withheld as a whole
             return HIDDEN if withheld(s, table) else "0"
-        return row[column]
+        at = index(public[s], table, column)
+        return row[at] if at is not None else "0"
 
     def cell(s: str | None, table: str, label: str, column: int) -> Hashable:
         return a.cell(
@@ -444,9 +460,14 @@ def test_a_comparison_shows_the_earlier_period_as_its_own_report_does(kommun: Kl
         a_year_ago = build_report(
             kommun, parse_period("2025-T2"), department=department, audience="politicians"
         )
-        kinds = {row[0]: row[1:4] for row in now.tables[0].rows}
-        assert {row[0]: row[1] for row in before.tables[0].rows} == {r: v[1] for r, v in kinds.items()}
-        assert {row[0]: row[1] for row in a_year_ago.tables[0].rows} == {r: v[2] for r, v in kinds.items()}
+        headings = now.tables[0].columns
+        for earlier in (before, a_year_ago):
+            theirs = {row[0]: row[1] for row in earlier.tables[0].rows}
+            if earlier.period.label not in headings:  # no cases then: no column
+                assert set(theirs.values()) == {0}
+                continue
+            at = headings.index(earlier.period.label)
+            assert {row[0]: row[at] for row in now.tables[0].rows} == theirs
 
 
 # -- random small kommuner ----------------------------------------------------------------------
@@ -542,7 +563,7 @@ def test_the_trend_and_the_charts_show_only_what_the_tables_do(tmp_path: Any) ->
         # The bars are the table's counts; a count not shown is no bar at all.
         kinds = [row[1] for row in report.tables[0].rows[:3]]
         assert kinds == [HIDDEN, 0, LESS]  # 4, 0 and 1: the 1 is "<3", and the total 5 would tell it
-        now = charts["typ"].series[1].values
+        now = next(s for s in charts["typ"].series if s.name == report.period.label).values
         assert now == (HIDDEN, 0.0, LESS)
         html = render_html(report)
         for label in ("Klagomål", "Beröm"):
@@ -551,7 +572,7 @@ def test_the_trend_and_the_charts_show_only_what_the_tables_do(tmp_path: Any) ->
             )
             assert bar is not None
             assert 'width="0"' in bar.group(0)
-        assert render_json(report)["charts"][0]["series"][1]["values"] == [HIDDEN, 0.0, LESS]
+        assert render_json(report)["charts"][0]["series"][-1]["values"] == [HIDDEN, 0.0, LESS]
 
 
 # -- scope and the förvaltningar's own sections ---------------------------------------------
@@ -606,7 +627,9 @@ def test_what_a_reader_sees_is_said_in_the_report() -> None:
             notes = " ".join(report.notes)
             assert all(word in notes for word in (LESS, HIDDEN, "röjandekontroll"))
             kof = build_report(k, parse_period("2026-T2"), department="kof", audience="politicians")
-            assert render_text(kof).splitlines()[6] == "Antalet ärenden visas inte (.., röjandekontroll)"
+            assert render_text(kof).splitlines()[8] == (
+                "* Antalet synpunkter under tertial 2 2026 (maj–augusti) redovisas inte (röjandekontroll)."
+            )
         finally:
             k.dispose()
 

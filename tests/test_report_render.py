@@ -289,7 +289,9 @@ def test_html_draws_each_chart_as_inline_svg() -> None:
     assert len(points) == 8
     assert points[1].get("data-value") == "81.5"
     texts = ["".join(t.itertext()) for t in line.iter("text")]
-    assert {"81,5 %", "T3 2025", "100", "%"} <= set(texts)
+    # The unit is on every tick, so no title stands on the top one.
+    assert {"81,5 %", "T3 2025", "100 %", "60 %"} <= set(texts)
+    assert "%" not in texts
     # Higher values are drawn higher up.
     ys = [float(p.get("cy", "0")) for p in points[:4]]
     assert ys == sorted(ys, reverse=True)
@@ -520,3 +522,70 @@ def test_write_report_refuses_unknown_formats_and_csv_without_a_folder() -> None
         write_report(make_report(), "pdf", None)
     with pytest.raises(ValueError, match="ange en mapp"):
         write_report(make_report(), "csv", None)
+
+
+# -- the first page, the letterhead, print ----------------------------------------
+
+
+MESSAGES = (
+    "57 synpunkter kom in under tertial 2 2026 (maj–augusti): 40 klagomål, 12 förslag och 5 beröm.",
+    "Flest klagomål gällde bemötande (15 klagomål).",
+)
+
+
+def test_the_key_messages_open_the_report_in_every_format() -> None:
+    report = make_report(messages=MESSAGES)
+    lines = render_text(report).splitlines()
+    assert lines[6:10] == ["Det viktigaste i korthet", "-" * 24, f"* {MESSAGES[0]}", f"* {MESSAGES[1]}"]
+    assert "Totalt 57 ärenden" not in lines  # the first message says it
+    html = render_html(report)
+    section = html[html.index('<section class="viktigast"') : html.index("</section>")]
+    assert [f"<li>{m}</li>" in section for m in MESSAGES] == [True, True]
+    assert html.index('class="viktigast"') < html.index("<svg") < html.index("<table")
+    assert 'class="summering"' not in html
+    assert render_json(report)["messages"] == list(MESSAGES)
+    # In print they have the first page to themselves.
+    assert re.search(r"section\.viktigast \{ break-after: page;", html)
+
+
+@pytest.mark.parametrize(
+    ("logo_text", "kommun", "shown"),
+    [
+        ("EXEMPELKOMMUN", "Exempelkommun", ["EXEMPELKOMMUN"]),
+        (None, "Exempelkommun", ["Exempelkommun"]),
+        ("EK", "Exempelkommun", ["EK", "Exempelkommun"]),
+    ],
+)
+def test_the_letterhead_names_the_kommun_once(logo_text: str | None, kommun: str, shown: list[str]) -> None:
+    html = render_html(make_report(logo_text=logo_text, kommun=kommun))
+    header = html[html.index('<header class="brevhuvud">') : html.index("</header>")]
+    assert re.findall(r"<span class=\"[a-z]+\">([^<]*)</span>", header) == shown
+    assert "flex-wrap: wrap" in html  # on a phone the two wrap rather than touch
+
+
+def test_every_printed_page_has_the_period_and_its_number() -> None:
+    html = render_html(make_report())
+    page = html[html.index("@page {") : html.index("@media print")]
+    assert "@top-right" in page
+    assert '"Sida" " " counter(page) " " "av" " " counter(pages)' in page
+    assert '"tertial 2 2026 \\000028 maj\\002013 augusti\\000029 "' in page
+
+
+def test_data_cannot_leave_the_style_sheet() -> None:
+    title = 'Rapport"; } body { display: none } x { content: "'
+    html = render_html(make_report(kommun=EVIL, title=title))
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "<script" not in style
+    assert 'Rapport"' not in style
+    # Every character but letters, digits and spaces is a CSS escape.
+    assert "Rapport\\000022 \\00003b  \\00007d  body \\00007b  display\\00003a  none" in style
+    assert "\\00003c script\\00003e " in style
+    assert "script" not in parse(html).tags
+
+
+def test_dates_and_references_stay_on_one_line() -> None:
+    table = Table(
+        "atgarder", "Åtgärder", ("Datum", "Ärende", "Åtgärd"), (("5 maj 2026", "2026-00001", "x" * 40),)
+    )
+    html = render_html(make_report(tables=(table,)))
+    assert '<td class="kort">5 maj 2026</td><td class="kort">2026-00001</td><td>' in html

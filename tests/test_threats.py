@@ -399,9 +399,9 @@ def test_the_staff_report_counts_the_flags_per_unit_and_never_who_or_why(k: Klag
     k.lift_threat_flag(second, "Utrett.")  # lifted: still set during the period
     staff = build_report(k, parse_period("2026-T1"), audience="staff")
     [table] = [t for t in staff.tables if t.id == "krankande-hotfullt"]
-    assert table.rows == (
-        ("Förskolan Ekorren", 1, 0, 1),
+    assert table.rows == (  # the most first
         ("Hemtjänst Norr", 1, 1, 2),
+        ("Förskolan Ekorren", 1, 0, 1),
         ("Totalt", 2, 1, 3),
     )
     assert REASON not in repr(staff)

@@ -48,10 +48,12 @@ from klagomal.core.errors import InvalidInputError
 from klagomal.core.i18n import _
 from klagomal.core.model import Kind
 from klagomal.deadlines.calendars import swedish_calendar
+from klagomal.notices.letters import swedish_date
 from klagomal.records.access import Operation
 from klagomal.reports import ReportScope, build_sections
 from klagomal.reports.counts import PERIODS, View, count_cases, publish, publish_section
 from klagomal.reports.disclosure import HIDDEN
+from klagomal.reports.messages import Figures, Problem, key_messages
 from klagomal.reports.model import AUDIENCES, Cell, Chart, Period, Report, Series, Table
 from klagomal.reports.periods import previous_period, same_period_last_year
 from klagomal.storage.tables import cases, disposals, events
@@ -166,31 +168,47 @@ def build_report(
         total = view.total()
 
         # -- volume by kind, now, before, and a year ago --------------------
+        # A period compared with is shown only when it had cases; without
+        # any, one sentence says so (no column of zeros, no bars of 0).
+        compared = [p for p in ("previous", "last_year") if view.total(p) != 0]
+        labels_of = {"now": period.label, "previous": previous.label, "last_year": last_year.label}
         kind_rows: list[tuple[Cell, ...]] = [
-            (kind.label, view.kind("now", kind), view.kind("previous", kind), view.kind("last_year", kind),
-             view.change(kind))
+            (kind.label, *(view.kind(p, kind) for p in ("now", *compared)),
+             *((view.change(kind),) if "last_year" in compared else ()))
             for kind in Kind
         ]  # fmt: skip
         kind_rows.append(
-            (_("Totalt"), total, view.total("previous"), view.total("last_year"), view.change(None))
+            (
+                _("Totalt"),
+                *(view.total(p) for p in ("now", *compared)),
+                *((view.change(None),) if "last_year" in compared else ()),
+            )
         )
         tables.append(
             Table(
                 "volym-per-typ",
                 _("Synpunkter per typ"),
-                (_("Typ"), period.label, previous.label, last_year.label, _("Förändring mot i fjol")),
+                (
+                    _("Typ"),
+                    *(labels_of[p] for p in ("now", *compared)),
+                    *((_("Förändring mot i fjol"),) if "last_year" in compared else ()),
+                ),
                 tuple(kind_rows),
+                _missing_comparison([labels_of[p] for p in ("previous", "last_year") if p not in compared]),
             )
         )
         charts.append(
             Chart(
                 "typ",
-                _("Synpunkter per typ"),
+                _("Synpunkter per typ, jämfört med samma period i fjol")
+                if "last_year" in compared
+                else _("Synpunkter per typ"),
                 "bar",
                 tuple(kind.label for kind in Kind),
-                (
-                    Series(last_year.label, tuple(_plotted(view.kind("last_year", kind)) for kind in Kind)),
-                    Series(period.label, tuple(_plotted(view.kind("now", kind)) for kind in Kind)),
+                tuple(
+                    Series(labels_of[p], tuple(_plotted(view.kind(p, kind)) for kind in Kind))
+                    for p in ("last_year", "now")
+                    if p == "now" or p in compared
                 ),
                 _("ärenden"),
             )
@@ -277,10 +295,10 @@ def build_report(
                 (
                     (_("Ärenden"), total),
                     (_("Anonyma"), view.anonymous_share()),
-                    (_("Vidarebefordrade (R12)"), view.handling("forwarded")),
-                    (_("Vidarebefordringar totalt"), view.handling("hops")),
-                    (_("Lösta direkt (R14)"), view.handling("at_once")),
-                    (_("Åtgärder (R16)"), view.handling("actions")),
+                    (_("Skickade vidare till en annan enhet"), view.handling("forwarded")),
+                    (_("Gånger de skickades vidare"), view.handling("hops")),
+                    (_("Lösta direkt"), view.handling("at_once")),
+                    (_("Åtgärder"), view.handling("actions")),
                     (_("Avslutade, nöjda"), view.handling("satisfied")),
                     (_("Avslutade, inte nöjda"), view.handling("not_satisfied")),
                     (_("Lyfta till förvaltningschefen (nivå 2)"), view.handling("level_2")),
@@ -292,7 +310,7 @@ def build_report(
         tables.append(
             Table(
                 "tidsfrister",
-                _("Tidsfrister (R7, R10, R11)"),
+                _("Besked och svar i tid"),
                 (_("Mått"), _("Värde")),
                 (
                     (_("Besked inom tidsfristen"), view.share(view.raw("ack_in_time"), view.raw("ack_due"))),
@@ -370,11 +388,17 @@ def build_report(
         tables.append(
             Table(
                 "brister",
-                _("Kvalitetsbrister att arbeta med: klagomålens vanligaste dimensioner"),
-                (_("Förvaltning"), _("Dimension"), _("Klagomål")),
+                _("Kvalitetsbrister att arbeta med"),
+                (_("Förvaltning"), _("Kvalitetsdimension"), _("Klagomål")),
+                # The largest first; equal counts by förvaltning and dimension.
                 tuple(
-                    (names.get(dep, dep), labels.get(dim, dim), n)
-                    for dep, dim, n in sorted(view.deficiencies(), key=lambda r: (names.get(r[0], r[0]), 0))
+                    sorted(
+                        (
+                            (names.get(dep, dep), labels.get(dim, dim), n)
+                            for dep, dim, n in view.deficiencies()
+                        ),
+                        key=lambda r: (-r[2] if isinstance(r[2], int) else 0, r[0], r[1]),
+                    )
                 ),
                 _("Bara dimensioner med antal som visas räknas.") if public else "",
             )
@@ -414,17 +438,29 @@ def build_report(
                         unmarked,
                     )
                     .order_by(cases.c.received.desc(), cases.c.reference.desc())
-                    .limit(_QUOTES)
                 )
-            ).all()
-            highlights = [_first_sentence(row.text) for row in quotes]
-            quoted += [row.reference for row in quotes]
+            )
+            # The latest, each text once: the same praise sent twice (by
+            # e-mail and by card, say) is quoted once.
+            seen: set[str] = set()
+            for row in quotes:
+                quote = _first_sentence(row.text)
+                if _same_text(quote) in seen:
+                    continue
+                seen.add(_same_text(quote))
+                highlights.append(quote)
+                quoted.append(row.reference)
+                if len(highlights) == _QUOTES:
+                    break
+            quotes.close()
+            # The actions taken in the period (not those of the period's
+            # cases taken later), the latest first, with the unit.
             actions = conn.execute(
                 scoped(
-                    sa.select(cases.c.reference, events.c.day, events.c.payload)
+                    sa.select(cases.c.reference, cases.c.unit, events.c.day, events.c.payload)
                     .select_from(cases.join(events, events.c.reference == cases.c.reference))
                     .where(
-                        within(period),
+                        events.c.day.between(period.start, period.end),
                         events.c.type == "action_recorded",
                         cases.c.secrecy.is_(None),
                         sa.not_(cases.c.contact_protected),
@@ -432,20 +468,32 @@ def build_report(
                         unmarked,
                     )
                     .order_by(events.c.day.desc(), events.c.id.desc())
-                    .limit(_ACTIONS)
+                    .limit(_ACTIONS + 1)
                 )
             ).all()
+            more = len(actions) > _ACTIONS
+            actions = actions[:_ACTIONS]
             quoted += [a.reference for a in actions]
             tables.append(
                 Table(
                     "atgarder",
-                    _("Åtgärder som vidtagits (senaste)"),
-                    (_("Ärende"), _("Datum"), _("Åtgärd")),
+                    _("Åtgärder som vidtogs under perioden"),
+                    (_("Datum"), _("Enhet"), _("Ärende"), _("Åtgärd")),
                     tuple(
-                        (a.reference, a.day.isoformat(), json.loads(a.payload).get("text", ""))
+                        (
+                            swedish_date(a.day),
+                            names.get(a.unit, a.unit),
+                            a.reference,
+                            json.loads(a.payload).get("text", ""),
+                        )
                         for a in actions
                     ),
-                    _("Ärenden med sekretess eller skyddade personuppgifter visas inte."),
+                    " ".join(
+                        [
+                            *([_("De {n} senaste.").format(n=_ACTIONS)] if more else []),
+                            _("Ärenden med sekretess eller skyddade personuppgifter visas inte."),
+                        ]
+                    ),
                 )
             )
             tables.append(_threat_table(conn, scoped, period, names))
@@ -484,6 +532,9 @@ def build_report(
             rows_ = publish_section(result.table, threshold)
         tables.append(Table(result.section.id, result.section.title, result.table.columns, rows_))
 
+    messages = key_messages(
+        _figures(view, period, labels, names if department is None and unit is None else None)
+    )
     title = (
         _("Synpunkter till personalen") if not public else _("Synpunkter: rapport till de förtroendevalda")
     )
@@ -497,9 +548,50 @@ def build_report(
         total=total,
         tables=tuple(tables),
         charts=tuple(charts),
+        messages=messages,
         highlights=tuple(highlights),
         notes=tuple(notes),
         logo_text=org.profile.logo_text,
+    )
+
+
+def _figures(view: View, period: Period, labels: dict[str, str], places: dict[str, str] | None) -> Figures:
+    """The figures of the key messages, as *view* publishes them; *places*
+    names the förvaltningar when the report covers several (the kommun)."""
+    complaints = Kind.KLAGOMAL.value
+    problems = []
+    for dimension in view.counts.dimensions:
+        n = view.cell("dimension", "now", view.at, dimension, complaints)
+        where = None
+        if places is not None and isinstance(n, int) and n > 0:
+            per = [
+                (view.published.shown(("dimension", "now", d, dimension, complaints)), d)
+                for d in view.counts.departments
+            ]
+            if all(isinstance(c, int) or c == f"<{view.threshold}" for c, _d in per):
+                most = max((c for c, _d in per if isinstance(c, int)), default=0)
+                top = [d for c, d in per if c == most]
+                if most > 0 and len(top) == 1:
+                    where = places.get(top[0], top[0])
+        problems.append(Problem(labels.get(dimension, dimension), n, where))
+    problems.sort(key=lambda p: (-p.complaints if isinstance(p.complaints, int) else 0, p.dimension))
+
+    def share(part: str, whole: str) -> tuple[int, int] | None:
+        done, due = view.raw(part), view.raw(whole)
+        return None if view.hides(done, due) else (done, due)
+
+    return Figures(
+        period=period.label,
+        total=view.total(),
+        kinds=tuple((kind.label.lower(), view.kind("now", kind)) for kind in Kind),
+        last_year=view.total("last_year"),
+        problems=tuple(problems),
+        ack=share("ack_in_time", "ack_due"),
+        answer=share("answer_in_time", "answer_due"),
+        actions=view.handling("actions"),
+        satisfied=view.handling("satisfied"),
+        not_satisfied=view.handling("not_satisfied"),
+        raised=view.handling("level_2"),
     )
 
 
@@ -521,14 +613,17 @@ def _threat_table(conn: Any, scoped: Any, period: Period, names: dict[str, str])
         per_unit[kind] = per_unit.get(kind, 0) + 1
     lines: list[tuple[Cell, ...]] = [
         (names.get(unit, unit), c["krankande"], c["hotfullt"], c["krankande"] + c["hotfullt"])
-        for unit, c in sorted(counts.items(), key=lambda item: names.get(item[0], item[0]))
+        for unit, c in sorted(
+            counts.items(),
+            key=lambda item: (-(item[1]["krankande"] + item[1]["hotfullt"]), names.get(item[0], item[0])),
+        )
     ]
     krankande = sum(c["krankande"] for c in counts.values())
     hotfullt = sum(c["hotfullt"] for c in counts.values())
     lines.append((_("Totalt"), krankande, hotfullt, krankande + hotfullt))
     return Table(
         "krankande-hotfullt",
-        _("Kränkande eller hotfullt bemötande av personalen (R28)"),
+        _("Kränkande eller hotfullt bemötande av personalen"),
         (_("Enhet"), _("Kränkande"), _("Hotfullt"), _("Totalt")),
         tuple(lines),
         _("Flaggor som sattes under perioden, per enhet där ärendet finns nu; vem och varför visas inte."),
@@ -545,10 +640,24 @@ def _plotted(cell: Cell) -> float | str:
     return float(cell) if isinstance(cell, int | float) else str(cell)
 
 
+def _missing_comparison(labels: list[str]) -> str:
+    """The sentence for the periods compared with that had no cases."""
+    if not labels:
+        return ""
+    return _("Det finns inga synpunkter från {periods} att jämföra med.").format(
+        periods=_(" eller ").join(labels)
+    )
+
+
 def _withheld_note(threshold: int) -> str:
     return _("Färre än {threshold} ärenden: fördelningen visas inte (röjandekontroll).").format(
         threshold=threshold
     )
+
+
+def _same_text(text: str) -> str:
+    """*text* as compared for repeats: case and spacing do not count."""
+    return " ".join(text.casefold().split())
 
 
 def _first_sentence(text: str, width: int = 200) -> str:

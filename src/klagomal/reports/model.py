@@ -101,6 +101,8 @@ class Report:
     :param total: the number of cases received in the period and scope, as
         published: in the politicians' report ``"<3"`` or ``".."`` when not
         shown.
+    :param messages: the key messages for the first page, in plain Swedish
+        (klagomal.reports.messages).
     :param highlights: praise quoted (only where the case is not secret, and
         never in the politicians' report unless the text is free of personal
         data; see :mod:`klagomal.reports.data`).
@@ -117,6 +119,7 @@ class Report:
     total: int | str
     tables: tuple[Table, ...] = ()
     charts: tuple[Chart, ...] = ()
+    messages: tuple[str, ...] = ()
     highlights: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     logo_text: str | None = None
