@@ -27,6 +27,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from klagomal.core import formats
 from klagomal.core.i18n import _
 from klagomal.reports.model import Chart
 
@@ -97,20 +98,19 @@ def contrast(colour: str, background: str = BACKGROUND) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def _number(value: float) -> str:
-    """*value* the Swedish way: ``12``, ``87,5``; non-finite as ``–``."""
+def number_shown(value: float, decimals: int = 1) -> str:
+    """*value* as the reports write it (:func:`klagomal.core.formats.number`):
+    ``12``, ``87,5``, ``1 204``; a whole number without decimals; non-finite as ``–``."""
     if not math.isfinite(value):
         return "–"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.1f}".replace(".", ",")
+    return formats.number(value, 0 if float(value).is_integer() else decimals)
 
 
 def value_label(value: float | str, unit: str) -> str:
     """A value as a chart writes it: ``87,5 %``, ``12``, or the mark of a count not shown."""
     if isinstance(value, str):
         return value
-    text = _number(value)
+    text = number_shown(value)
     return f"{text} %" if unit == "%" and math.isfinite(value) else text
 
 
@@ -334,7 +334,9 @@ def _bar_chart(chart: Chart) -> Markup:
     plot = width - left - right
     low, high, step = _zero_scale(max(_values(chart), default=0.0), whole=_whole(chart))
     ticks = _ticks(low, high, step)
-    while len(ticks) > 2 and _ticks_crowded([(plot * (t - low) / (high - low), _number(t)) for t in ticks]):
+    while len(ticks) > 2 and _ticks_crowded(
+        [(plot * (t - low) / (high - low), number_shown(t)) for t in ticks]
+    ):
         step *= 2
         high = math.ceil(high / step - 1e-9) * step
         ticks = _ticks(low, high, step)
@@ -375,7 +377,7 @@ def _bar_chart(chart: Chart) -> Markup:
     for value in ticks:
         x = left + plot * value / high
         svg.add("line", x1=x, y1=axis, x2=x, y2=axis + 4, stroke="#333")
-        svg.text(_number(value), x, axis + 17, "tick", "middle")
+        svg.text(number_shown(value), x, axis + 17, "tick", "middle")
     height = axis + 24
     if chart.unit:
         svg.text(chart.unit, left + plot / 2, axis + 34, "unit", "middle")
@@ -444,7 +446,7 @@ def _line_chart(chart: Chart) -> Markup:
     tick_size, label_size = _SIZES["tick"], _SIZES["label"]
 
     def tick_text(value: float) -> str:
-        return f"{_number(value)} %" if percent else _number(value)
+        return f"{number_shown(value)} %" if percent else number_shown(value)
 
     if chart.unit and not percent:  # the unit above the axis, its own row
         svg.text(chart.unit, 4, top + 10, "unit")

@@ -45,10 +45,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from klagomal.core.errors import InvalidInputError
+from klagomal.core.formats import MONTH_ABBREVIATIONS, swedish_date
 from klagomal.core.i18n import _
 from klagomal.core.model import Kind
 from klagomal.deadlines.calendars import swedish_calendar
-from klagomal.notices.letters import swedish_date
 from klagomal.records.access import Operation
 from klagomal.reports import ReportScope, build_sections
 from klagomal.reports.counts import PERIODS, View, count_cases, publish, publish_section
@@ -66,7 +66,6 @@ __all__ = ["DEFAULT_THRESHOLD", "build_report"]
 #: Counts below this are suppressed in the politicians' report.
 DEFAULT_THRESHOLD = 3
 
-_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 
 #: How many praise quotes and actions a staff report shows.
 _QUOTES = 5
@@ -369,7 +368,7 @@ def build_report(
                     "tidsfrister-trend",
                     _("Tidsfrister månad för månad"),
                     "line",
-                    tuple(f"{_MONTHS[int(r.m) - 1]} {int(r.y)}" for r in rows),
+                    tuple(f"{MONTH_ABBREVIATIONS[int(r.m) - 1]} {int(r.y)}" for r in rows),
                     (
                         Series(
                             _("Besked i tid"),

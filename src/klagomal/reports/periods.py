@@ -29,8 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from klagomal.core.formats import MONTHS, date_span
 from klagomal.core.i18n import _
-from klagomal.notices.letters import MONTHS, swedish_date
 from klagomal.reports.model import Period
 
 __all__ = [
@@ -144,12 +144,7 @@ def _range(start: dt.date, end: dt.date) -> Period:
                 end=end.isoformat(), start=start.isoformat()
             )
         )
-    if start == end:
-        label = swedish_date(start)
-    elif start.year == end.year:
-        label = f"{start.day} {_MONTHS[start.month - 1]}–{swedish_date(end)}"
-    else:
-        label = f"{swedish_date(start)}–{swedish_date(end)}"
+    label = date_span(start, end)
     return Period(id=f"{start.isoformat()}..{end.isoformat()}", start=start, end=end, label=label)
 
 

@@ -32,9 +32,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from klagomal.core.formats import swedish_date
 from klagomal.core.i18n import _, ngettext
-from klagomal.notices.letters import swedish_date
-from klagomal.reports.charts import PALETTE, svg_chart
+from klagomal.reports.charts import PALETTE, number_shown, svg_chart
 from klagomal.reports.model import Report, Table, is_mark
 
 __all__ = [
@@ -98,22 +98,13 @@ def _addressed(report: Report) -> str:
     )
 
 
-def _number(value: float, decimals: int = 1) -> str:
-    """*value* the Swedish way: ``12``, ``87,5``; non-finite as ``–``."""
-    if not math.isfinite(value):
-        return "–"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.{decimals}f}".replace(".", ",")
-
-
 def _cell(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return _("ja") if value else _("nej")
     if isinstance(value, int | float):
-        return _number(value)
+        return number_shown(value)
     return str(value)
 
 
