@@ -258,7 +258,7 @@ def test_klagomal_route_to_an_unknown_unit_is_skipped_and_noted(
     [note] = _notes(k, case.reference)
     assert note.startswith("felkonfig: kunde inte svara i klagomal_route")
     assert "soc-finns-inte" in note
-    assert "'felkonfig' failed in klagomal_route" in caplog.text
+    assert "'felkonfig' fick ett fel i klagomal_route" in caplog.text
 
 
 def test_klagomal_allows_anonymous_per_channel_and_forvaltning(make_klagomal: Make) -> None:
@@ -342,7 +342,7 @@ def test_klagomal_validate_intake_a_plugin_that_raises_never_loses_the_case(
         "folkbokforing: kunde inte svara i klagomal_validate_intake "
         "(ConnectionError: registret svarar inte); kontrollera detta för hand",
     )
-    assert "'folkbokforing' failed in klagomal_validate_intake" in caplog.text
+    assert "'folkbokforing' fick ett fel i klagomal_validate_intake" in caplog.text
 
 
 def test_klagomal_validate_intake_the_builtin_notes_another_route_r3(make_klagomal: Make) -> None:
@@ -394,7 +394,7 @@ def test_a_registration_hook_that_raises_leaves_only_that_plugin_out(
     assert failure.hook == "klagomal_quality_dimensions"
     assert failure.error == "RuntimeError: trasig"
     assert "_Crashing" in failure.plugin
-    assert "failed in klagomal_quality_dimensions" in caplog.text
+    assert "fick ett fel i klagomal_quality_dimensions" in caplog.text
     register(k)  # registration still works
 
 
@@ -418,7 +418,7 @@ def test_klagomal_disable_plugins_is_read_from_the_environment(
     with caplog.at_level(logging.WARNING, logger="klagomal"), Klagomal(db_url, plugins=[extra]) as k:
         assert "sms" not in k.channels
     # A name that matches no plugin is probably a typo, so it is logged.
-    assert "KLAGOMAL_DISABLE_PLUGINS names 'stavfel'" in caplog.text
+    assert "KLAGOMAL_DISABLE_PLUGINS nämner 'stavfel'" in caplog.text
 
 
 def test_the_testing_helpers_plugin_is_checked_by_pluggy(make_klagomal: Make) -> None:

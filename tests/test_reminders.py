@@ -175,7 +175,7 @@ def test_a_failed_delivery_is_retried_and_an_outgrown_one_is_not_sent(
         (outgrown, "failed", 1),
     ]
     assert run.failed[0].last_error == "ConnectionRefusedError: SMTP-servern svarar inte"
-    assert "notifier 'inbox' failed" in caplog.text
+    assert "aviseringssättet 'inbox' kunde inte skicka" in caplog.text
     # The second case is acknowledged before the next run: its reminder is obsolete.
     ki.acknowledge(outgrown, "Hanna", dt.date(2026, 3, 31))
     run = remind(ki, dt.date(2026, 3, 13), clock)

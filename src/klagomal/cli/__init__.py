@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -54,8 +53,10 @@ from klagomal.cli.base import (
     SafeStream,
     add_global_options,
     command_parsers,
+    debugging,
     os_problem,
     print_error,
+    user_facing_logs,
 )
 from klagomal.core.errors import AccessDeniedError, KlagomalError
 from klagomal.core.i18n import _
@@ -253,7 +254,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     _not_text(parser, args)
     out = Output(args, cast(TextIO, SafeStream(stdout or sys.stdout)))
-    with contextlib.redirect_stderr(cast(TextIO, SafeStream(sys.stderr))):
+    with contextlib.redirect_stderr(cast(TextIO, SafeStream(sys.stderr))), user_facing_logs():
         return _run(args, out)
 
 
@@ -297,7 +298,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             print_error(_("databasfel: {reason}").format(reason=reason))
         else:
             print_error(_("oväntat fel ({kind}): {reason}").format(kind=type(exc).__name__, reason=exc))
-        if os.environ.get("KLAGOMAL_DEBUG"):
+        if debugging():
             raise
         return 3
     return status

@@ -14,14 +14,17 @@ when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import errno
 import functools
 import json
+import logging
 import os
 import re
 import socket
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
@@ -483,6 +486,88 @@ def os_problem(exc: OSError) -> str:
     if exc.filename is not None:
         return _("kan inte använda {file}: {reason}").format(file=exc.filename, reason=reason)
     return _("systemfel: {reason}").format(reason=reason)
+
+
+# -- what the libraries log -----------------------------------------------------
+
+#: The environment variable that asks for the technical detail: every log
+#: record of klagomal with its logger, level and traceback, Python's
+#: warnings, and the traceback of an unexpected error.
+DEBUG_VARIABLE = "KLAGOMAL_DEBUG"
+
+#: A log record with this attribute set (``extra={REPORTED: True}``) is
+#: about something the call returns to its caller too (a notice or a
+#: reminder that failed): the command prints it already, so the log line
+#: is not repeated on stderr.
+REPORTED = "reported_to_caller"
+
+
+def debugging() -> bool:
+    """Whether ``KLAGOMAL_DEBUG`` asks for the technical detail."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+class StderrLog(logging.Handler):
+    """What is logged while a command runs, as a handler reads it on stderr.
+
+    klagomal's own records of level WARNING and above are written as one
+    Swedish line, ``klagomal: <message>``: their messages are Swedish
+    (``_()``), and the traceback a record may carry is left out.  Another
+    library's record is not shown in its words: one Swedish line names the
+    library and how to see the detail.  With ``KLAGOMAL_DEBUG=1`` every
+    record of klagomal from DEBUG up and every other library's from WARNING
+    up is written whole: logger, level, message and traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG if debugging() else logging.WARNING)
+        self.debug = debugging()
+        self.setFormatter(logging.Formatter("klagomal: [%(levelname)s %(name)s] %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.debug:
+                if _is_klagomal(record) or record.levelno >= logging.WARNING:
+                    sys.stderr.write(self.format(record) + "\n")
+                return
+            if getattr(record, REPORTED, False):
+                return
+            if _is_klagomal(record):
+                message = one_line(record.getMessage())
+                if not message.startswith("klagomal: "):
+                    message = _("klagomal: {message}").format(message=message)
+            else:
+                message = _(
+                    "klagomal: biblioteket {library} rapporterade ett problem; "
+                    "kör med {variable}=1 för detaljer"
+                ).format(library=record.name.split(".", 1)[0], variable=DEBUG_VARIABLE)
+            sys.stderr.write(message + "\n")
+        except Exception:  # pragma: no cover - as logging.Handler does
+            self.handleError(record)
+
+
+def _is_klagomal(record: logging.LogRecord) -> bool:
+    return record.name == "klagomal" or record.name.startswith("klagomal.")
+
+
+@contextlib.contextmanager
+def user_facing_logs() -> Iterator[None]:
+    """While a command runs: the log on stderr as :class:`StderrLog` writes
+    it, and Python's warnings (a library's deprecations, for developers)
+    shown only with ``KLAGOMAL_DEBUG=1``."""
+    handler = StderrLog()
+    root, ours = logging.getLogger(), logging.getLogger("klagomal")
+    level = ours.level
+    root.addHandler(handler)
+    if handler.debug:
+        ours.setLevel(logging.DEBUG)
+    try:
+        with warnings.catch_warnings():
+            if not handler.debug:
+                warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.removeHandler(handler)
+        ours.setLevel(level)
 
 
 def print_error(message: object) -> None:

@@ -80,6 +80,7 @@ def _cmd_deliver(args: argparse.Namespace, out: Output) -> int:
         as_json = {
             "requeued": len(queued),
             "tasks": run.tasks,
+            "failed_waiting": run.failed_waiting,
             **{
                 what: [k.converter.unstructure(n) for n in getattr(run, what)]
                 for what in ("sent", "retry", "failed", "uncertain")
@@ -101,6 +102,19 @@ def _cmd_deliver(args: argparse.Namespace, out: Output) -> int:
     )
     for notice in run.retry + run.failed + run.uncertain:
         lines.append("  " + one_line(describe_failure(notice)))
+    if run.failed_waiting:
+        # A failed notice is never tried again by itself: say so, and how.
+        lines.append(
+            ngettext(
+                "{n} misslyckat meddelande väntar i utkorgen och skickas inte av sig självt "
+                "(se 'klagomal outbox --status failed'); rätta felet och kör "
+                "'klagomal deliver --retry-failed'.",
+                "{n} misslyckade meddelanden väntar i utkorgen och skickas inte av sig självt "
+                "(se 'klagomal outbox --status failed'); rätta felet och kör "
+                "'klagomal deliver --retry-failed'.",
+                run.failed_waiting,
+            ).format(n=run.failed_waiting)
+        )
     if run.tasks:
         lines.append(
             ngettext(

@@ -108,7 +108,7 @@ class PluginManager(pluggy.PluginManager):
         failure = PluginFailure(plugin, hook, _describe(exc))
         self.failures.append(failure)
         log.error(
-            "klagomal: plugin %r failed in %s and is left out of it: %s",
+            _("klagomal: insticksmodulen %r fick ett fel i %s och används inte där: %s"),
             plugin,
             hook,
             failure.error,
@@ -183,7 +183,7 @@ def create_plugin_manager(
             if ep.dist is not None:
                 pm.distributions[ep.name] = ep.dist
     for name in sorted(off - matched):
-        log.warning("klagomal: %s names %r, but no plugin has that name", DISABLE_VARIABLE, name)
+        log.warning(_("klagomal: %s nämner %r, men ingen insticksmodul heter så"), DISABLE_VARIABLE, name)
     # An implementation whose name matches no hook is a typo in a plugin.
     pm.check_pending()
     return pm

@@ -35,6 +35,7 @@ from klagomal.notices.notifiers import (
 )
 from klagomal.notices.outbox import (
     AUTOMATIC_KINDS,
+    REPORTED,
     SENDING_LEASE,
     DeliveryRun,
     Notice,
@@ -225,6 +226,9 @@ class NoticeService:
             self._deliver_one(notice, notifiers[notice.way or EMAIL], now, run)
         with ctx.transaction() as uow:
             run.tasks = len(uow.outbox(reference=reference, statuses=("task",), departments=departments))
+            run.failed_waiting = len(
+                uow.outbox(reference=reference, statuses=("failed",), departments=departments)
+            )
             # What the run tells its user, as they may see it.
             for name in ("sent", "retry", "failed", "uncertain"):
                 setattr(run, name, self.visible_notices(uow, getattr(run, name)))
@@ -244,7 +248,8 @@ class NoticeService:
         notice = attrs.evolve(notice, status="sending", attempts=notice.attempts + 1, attempted_at=now)
         notice = self._sent(notice, notifier, history, tuple(earlier), now, run)
         if notice.status != "sent":
-            log.warning("klagomal: %s", describe_failure(notice))
+            # The run returns it and 'klagomal deliver' prints it: no second line there.
+            log.warning(_("klagomal: %s"), describe_failure(notice), extra={REPORTED: True})
         with ctx.transaction() as uow:
             uow.update_notice(notice)
 
@@ -273,7 +278,12 @@ class NoticeService:
             notice = self._not_delivered(notice, reason, address, now, run, permanent=permanent)
         except Exception as exc:
             # A notifier's own failure: not delivered, so it is tried again.
-            log.exception("klagomal: notifier %r failed for notice %s", notifier.name, notice.id)
+            log.exception(
+                _("klagomal: aviseringssättet %r fick ett fel med meddelande %s"),
+                notifier.name,
+                notice.id,
+                extra={REPORTED: True},
+            )
             notice = self._not_delivered(notice, f"{type(exc).__name__}: {exc}", address, now, run)
         else:
             notice = attrs.evolve(
@@ -462,12 +472,13 @@ class NoticeService:
         # An expected refusal (a KlagomalError, such as a name missing
         # from a directory) needs no traceback in a daily cron log.
         log.error(
-            "klagomal: notifier %r failed for %s: %s: %s",
+            _("klagomal: aviseringssättet %r kunde inte skicka påminnelsen i ärende %s: %s: %s"),
             notifier,
             reminder.reference,
             type(exc).__name__,
             exc,
             exc_info=not isinstance(exc, KlagomalError),
+            extra={REPORTED: True},  # the run returns it; 'klagomal remind' prints it
         )
         return attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
 

@@ -1,0 +1,167 @@
+"""The command line with installed plugins, and what it lets through to stderr.
+
+A plugin here is really installed: a module and its ``.dist-info`` with an
+entry point of the group ``klagomal`` in a folder on ``PYTHONPATH``, which
+``importlib.metadata`` finds as it finds any installed distribution, and
+``klagomal`` runs as a real process.
+
+The promise checked (README, docs/cli.md): what a user sees on stderr is
+plain Swedish on one line per message, never a traceback, whichever part of
+klagomal (or a plugin) logs it; the technical detail only with
+``KLAGOMAL_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from klagomal.cli.base import REPORTED as CLI_REPORTED
+from klagomal.notices.outbox import REPORTED
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "klagomal"
+
+#: Levels a user sees on stderr (``StderrLog`` shows WARNING and up).
+SHOWN_LEVELS = {"warning", "error", "exception", "critical"}
+
+
+def install(site: Path, module: str, source: str, entry_point: str, version: str = "0.1.0") -> None:
+    """Install *module* (its *source*) into *site* as a distribution named
+    ``klagomal-<module>`` whose entry point is ``entry_point = module:plugin``."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    dist = site / f"klagomal_{module}-{version}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: klagomal-{module}\nVersion: {version}\n", encoding="utf-8"
+    )
+    (dist / "entry_points.txt").write_text(f"[klagomal]\n{entry_point} = {module}:plugin\n", encoding="utf-8")
+
+
+def klagomal(tmp_path: Path, site: Path, *argv: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+    """``klagomal`` as a real process, with the plugins installed in *site*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(site), str(ROOT / "src")]),
+        KLAGOMAL_USER="system",
+        KLAGOMAL_DB=f"sqlite:///{tmp_path / 'k.db'}",
+    )
+    if debug:
+        env["KLAGOMAL_DEBUG"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "klagomal.cli", *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+REGISTER = (
+    "--today", "2026-03-02", "register", "--kind", "klagomal", "--channel", "telefon",
+    "--unit", "soc-aldre-hemtjanst-norr", "--text", "Hemtjänsten kom inte.", "--anonymous",
+)  # fmt: skip
+
+BROKEN_ROUTE = """
+    from klagomal import hookimpl
+
+    class Trasig:
+        @hookimpl
+        def klagomal_route(self, intake):
+            raise RuntimeError("the directory did not answer")
+
+    plugin = Trasig()
+"""
+
+
+def test_a_plugin_route_that_raises_is_one_swedish_line_and_its_traceback_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    install(site, "trasig", BROKEN_ROUTE, "trasig")
+    assert klagomal(tmp_path, site, "init").returncode == 0
+    run = klagomal(tmp_path, site, *REGISTER)
+    assert run.returncode == 0, run.stderr
+    assert "2026-00001" in run.stdout
+    assert run.stderr == (
+        "klagomal: insticksmodulen 'trasig' fick ett fel i klagomal_route och hoppas över: "
+        "RuntimeError: the directory did not answer\n"
+    )
+    debug = klagomal(tmp_path, site, *REGISTER, debug=True)
+    assert debug.returncode == 0, debug.stderr
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "[ERROR klagomal.hooks.decisions]" in debug.stderr
+
+
+def _logging_calls() -> list[tuple[str, int, str, ast.Call]]:
+    """Every call of a logger's method in klagomal's source: the file, the
+    line, the level and the call."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("log", "logger", "logging")
+                and node.func.attr in SHOWN_LEVELS | {"info", "debug", "log"}
+            ):
+                found.append((str(path.relative_to(ROOT)), node.lineno, node.func.attr, node))
+    return found
+
+
+def test_the_source_logs_through_named_loggers() -> None:
+    calls = _logging_calls()
+    assert calls, "no logging call found: the test reads the wrong place"
+    # logging.warning() and friends go to the root logger, which the CLI
+    # does not treat as klagomal's; log.log(level, ...) hides the level.
+    assert [(f, n) for f, n, level, call in calls if call.func.value.id == "logging"] == []  # type: ignore[attr-defined]
+    assert [(f, n) for f, n, level, _call in calls if level == "log"] == []
+
+
+@pytest.mark.parametrize(
+    ("where", "call"),
+    [((f"{f}:{n}"), call) for f, n, level, call in _logging_calls() if level in SHOWN_LEVELS],
+)
+def test_every_message_a_user_can_see_on_stderr_is_swedish(where: str, call: ast.Call) -> None:
+    """A record of level WARNING or above reaches the command line's stderr
+    (:class:`klagomal.cli.base.StderrLog`): its message is translatable
+    Swedish, ``_("klagomal: ...")``."""
+    message = call.args[0] if call.args else None
+    swedish = (
+        isinstance(message, ast.Call)
+        and isinstance(message.func, ast.Name)
+        and message.func.id == "_"
+        and isinstance(message.args[0], ast.Constant)
+        and str(message.args[0].value).startswith("klagomal: ")
+    )
+    assert swedish, f"{where}: the message of a log record a user sees must be _('klagomal: ...')"
+
+
+def test_the_cli_and_the_outbox_agree_on_what_the_caller_reports() -> None:
+    assert CLI_REPORTED == REPORTED
+
+
+def test_no_source_writes_to_stderr_outside_the_cli() -> None:
+    """Only the command line writes to stderr, where it is made Swedish and
+    one line; a library part that printed there would bypass it."""
+    writers = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "cli" in path.relative_to(SRC).parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("sys.stderr", "print(", "traceback.print", "warnings.warn("):
+            if needle in text:
+                writers.append((str(path.relative_to(ROOT)), needle))
+    assert writers == []
