@@ -1393,12 +1393,45 @@ def test_remind_tells_each_person_once(seeded: Cli) -> None:
     )
     seeded.ok("acknowledge 2026-00001 --handler Hanna --respond-by 2026-03-31", today="2026-03-13")
     data = seeded.ok("remind", today="2026-03-17", json=True).json()
-    assert set(data) == {"today", "notifier", "created", "sent", "failed", "obsolete", "uncertain"}
+    assert set(data) == {
+        "today", "notifier", "created", "sent", "failed", "obsolete", "uncertain",
+        "undeliverable", "missing_mailbox",
+    }  # fmt: skip
     assert [(r["reference"], r["kind"], r["recipient"]) for r in data["sent"]] == [
         ("2026-00002", "overskriden", "Bibliotekschef Ulla Rydén"),
         ("2026-00003", "overskriden", "Enhetschef Maria Persson"),
     ]
     assert (data["today"], data["notifier"], data["created"], data["failed"]) == ("2026-03-17", "log", 2, [])
+
+
+def test_remind_names_a_unit_without_a_mailbox_once_and_does_not_promise_a_retry(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        org = tmp_path / "kommun.toml"
+        org.write_text(
+            ORG_FILE.read_text(encoding="utf-8").replace('epost = "hemtjanst.norr@exempelkommun.se"\n', "")
+            + f'\n[utskick.smtp]\nvard = "{server.host}"\nport = {server.port}\nsakerhet = "ingen"\n',
+            encoding="utf-8",
+        )
+        cli.ok("init")
+        for _ in range(2):
+            cli.ok(["--org", str(org), *argv_of(COMPLAINT)], today="2026-03-02")
+        run = cli(["--org", str(org), "remind"], today="2026-03-12")
+        assert run.status == 1
+        assert run.err == "klagomal: 2 påminnelser kunde inte skickas\n"
+        assert run.out == (
+            "Påminnelser 2026-03-12 via smtp: 0 skickade, 2 misslyckade, 0 inaktuella.\n"
+            "Enheten Hemtjänst Norr (soc-aldre-hemtjanst-norr) har ingen e-postadress: ange 'epost' för "
+            "enheten i organisationsfilen. 2 påminnelser (ärende 2026-00001, 2026-00002) kunde inte "
+            "skickas och skickas inte igen.\n"
+        )
+        assert "försöks igen" not in run.out
+        again = cli(["--org", str(org), "remind"], today="2026-03-12")
+        assert (again.status, again.err) == (0, "")
+        assert server.messages == []
 
 
 # -- the worked session in docs/cli.md ------------------------------------------------------------

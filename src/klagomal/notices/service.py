@@ -45,7 +45,14 @@ from klagomal.notices.outbox import (
     retry_delay,
     way_label,
 )
-from klagomal.notices.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
+from klagomal.notices.reminders import (
+    BREACH,
+    Reminder,
+    ReminderRun,
+    mailbox_unit,
+    owed_reminder,
+    staff_message,
+)
 from klagomal.records.access import Operation
 from klagomal.records.redaction import Redaction
 from klagomal.storage.base import CaseQuery
@@ -458,6 +465,17 @@ class NoticeService:
                 reminder, case, deadline, ctx.organisation, ctx.letters, Redaction.for_staff(case, history)
             )
             send(attrs.evolve(message, date=ctx.clock.now()))
+        except DeliveryError as exc:
+            reminder = self._reminder_failed(reminder, notifier, exc)
+            if not exc.permanent:
+                run.failed.append(reminder)
+            else:
+                # Trying again cannot help: said once, never sent again.
+                reminder = attrs.evolve(reminder, status="undeliverable")
+                run.undeliverable.append(reminder)
+                unit = mailbox_unit(case, reminder.kind, ctx.organisation)
+                if reminder.email is None and unit is not None:
+                    run.missing_mailbox.setdefault(unit, []).append(reminder)
         except Exception as exc:
             reminder = self._reminder_failed(reminder, notifier, exc)
             run.failed.append(reminder)
@@ -480,7 +498,8 @@ class NoticeService:
             exc_info=not isinstance(exc, KlagomalError),
             extra={REPORTED: True},  # the run returns it; 'klagomal remind' prints it
         )
-        return attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
+        reason = exc.reason if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        return attrs.evolve(reminder, status="failed", last_error=reason)
 
     def reminders(self, reference: str | None) -> list[Reminder]:
         """Every reminder and breach alert recorded, or those of one case."""
