@@ -1434,6 +1434,47 @@ def test_remind_names_a_unit_without_a_mailbox_once_and_does_not_promise_a_retry
         assert server.messages == []
 
 
+def test_organisation_example_is_the_packaged_file_and_checks_as_valid(cli: Cli, tmp_path: Path) -> None:
+    from klagomal.core.organisation import default_organisation, load_organisation
+
+    printed = cli.ok("organisation --example").out
+    assert printed == ORG_FILE.read_text(encoding="utf-8")
+    own = tmp_path / "kommun.toml"
+    own.write_text(printed, encoding="utf-8")
+    assert load_organisation(own).units == default_organisation().units
+    assert cli.ok(["--org", str(own), "organisation"], json=True).json()["units"] == len(
+        default_organisation().units
+    )
+    # The example is printed even where KLAGOMAL_ORG names a broken file.
+    broken = tmp_path / "trasig.toml"
+    broken.write_text("[kommun]\n", encoding="utf-8")
+    assert cli.ok(["--org", str(broken), "organisation", "--example"]).out == printed
+    assert "trasig.toml" in cli.refused(["--org", str(broken), "organisation"]).err
+
+
+def test_the_organisation_example_in_the_docs_runs_as_shown(tmp_path: Path) -> None:
+    """The block under '### organisation' in docs/cli.md, in a shell: the
+    redirection is the shell's, the commands are klagomal's."""
+    steps = console_block(heading="### organisation")
+    assert steps[0][0] == "$ klagomal organisation --example > min-kommun.toml"
+    env = {k: v for k, v in os.environ.items() if k not in KLAGOMAL_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent.parent / "src"), env.get("PYTHONPATH", "")]
+    )
+    for command, expected in steps:
+        run = subprocess.run(
+            ["bash", "-c", f'klagomal() {{ "{sys.executable}" -m klagomal.cli "$@"; }}; {command[2:]}'],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (run.returncode, run.stdout + run.stderr) == (0, expected), command
+    assert (tmp_path / "min-kommun.toml").read_text(encoding="utf-8") == ORG_FILE.read_text(encoding="utf-8")
+
+
 # -- the worked session in docs/cli.md ------------------------------------------------------------
 
 

@@ -54,6 +54,7 @@ from klagomal.cli.base import (
     add_global_options,
     command_parsers,
     debugging,
+    organisation,
     os_problem,
     print_error,
     user_facing_logs,
@@ -69,6 +70,7 @@ COMMANDS: dict[str, str] = {
     "init": "admin",
     "demo": "admin",
     "units": "admin",
+    "organisation": "admin",
     "register": "cases",
     "show": "cases",
     "list": "cases",
@@ -271,6 +273,8 @@ def _denial(exc: AccessDeniedError) -> AccessDeniedError:
 
 def _run(args: argparse.Namespace, out: Output) -> int:
     try:
+        if args.reads_organisation:
+            organisation(args)  # a file start-up would refuse is refused by every command alike
         status: int = args.run(args, out)
     except AccessDeniedError as exc:
         print_error(_denial(exc))

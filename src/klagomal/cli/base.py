@@ -36,6 +36,7 @@ from klagomal.core.text_rules import one_line, terminal_safe
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.core.model import Case
+    from klagomal.core.organisation import Organisation
     from klagomal.notices.outbox import Notice
 
 #: The exit status when the acting user may not do what was asked
@@ -222,12 +223,16 @@ class Command:
     run: Handler
     arguments: Arguments | None
     module: str
+    #: Whether the command reads the organisation file (``--org``): then it
+    #: is read and checked before the command runs (:func:`organisation`).
+    reads_organisation: bool = True
 
     def add_to(self, commands: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(
             self.name, help=self.help, description=self.help
         )
-        parser.set_defaults(run=self.run)  # not 'handler': acknowledge has a --handler option
+        # not 'handler': acknowledge has a --handler option
+        parser.set_defaults(run=self.run, reads_organisation=self.reads_organisation)
         if self.arguments is not None:
             self.arguments(parser)
         return parser
@@ -249,12 +254,18 @@ class CommandGroup:
         return iter(self._commands.values())
 
     def command(
-        self, name: str, help_text: str, arguments: Arguments | None = None
+        self,
+        name: str,
+        help_text: str,
+        arguments: Arguments | None = None,
+        *,
+        reads_organisation: bool = True,
     ) -> Callable[[Handler], Handler]:
-        """Register the decorated handler as the command *name*."""
+        """Register the decorated handler as the command *name*;
+        *reads_organisation* ``False`` for one that never reads ``--org``."""
 
         def register(run: Handler) -> Handler:
-            self._add(Command(name, help_text, run, arguments, self.module))
+            self._add(Command(name, help_text, run, arguments, self.module, reads_organisation))
             return run
 
         return register
@@ -354,16 +365,31 @@ class Output:
             self.stream.write(text.rstrip("\n") + "\n")
 
 
+def organisation(args: argparse.Namespace) -> Organisation:
+    """The organisation file ``--org`` names (or Exempelkommun), read once
+    per command and checked as a :class:`~klagomal.app.Klagomal` checks it
+    at start-up: disposal rules that contradict each other are refused
+    here, whichever command reads the file."""
+    found: Organisation | None = getattr(args, "_organisation", None)
+    if found is None:
+        from klagomal.core.disposal_rules import check_rules
+        from klagomal.core.organisation import load_organisation
+
+        found = load_organisation(args.org)
+        check_rules(found.disposal_rules, departments=list(found.departments))
+        args._organisation = found
+    return found
+
+
 def open_klagomal(args: argparse.Namespace) -> Klagomal:
     from klagomal.app import DEFAULT_DB, Klagomal
     from klagomal.core.clock import BusinessDate, SystemClock
-    from klagomal.core.organisation import load_organisation
 
     # --today is a business date set by hand: held to the rules of a real
     # system (never ahead of the real date; afterwards only for some roles).
     clock = BusinessDate(args.today) if args.today else SystemClock()
     return Klagomal(
-        args.db or DEFAULT_DB, organisation=load_organisation(args.org), clock=clock, user=args.user or None
+        args.db or DEFAULT_DB, organisation=organisation(args), clock=clock, user=args.user or None
     )
 
 
