@@ -14,6 +14,7 @@ klagomal (or a plugin) logs it; the technical detail only with
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -165,3 +166,98 @@ def test_no_source_writes_to_stderr_outside_the_cli() -> None:
             if needle in text:
                 writers.append((str(path.relative_to(ROOT)), needle))
     assert writers == []
+
+
+# -- docs/plugins.md: the tutorial's plugin, installed ------------------------------------
+
+PLUGINS_DOC = ROOT / "docs" / "plugins.md"
+
+
+def _tutorial_plugin() -> str:
+    """The tutorial's plugin class (the first Python block of docs/plugins.md),
+    as the module ``src/klagomal_kof/__init__.py`` the tutorial says to write."""
+    text = PLUGINS_DOC.read_text(encoding="utf-8")
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    code = "\n".join(line[4:] for line in block.splitlines() if line.startswith((">>> ", "... ", "...")))
+    return code + "\n\nplugin = KulturOchFritid()\n"
+
+
+def _console(doc: Path, command: str) -> str:
+    """The output under ``$ <command>`` in *doc*'s console block."""
+    text = doc.read_text(encoding="utf-8")
+    return text.split(f"```console\n$ {command}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_plugins_output_in_the_tutorial_is_the_real_one(tmp_path: Path) -> None:
+    """The tutorial's plugin, installed as its ``pyproject.toml`` says
+    (distribution klagomal-kof 0.1.0, entry point ``kof``): ``klagomal
+    plugins`` prints what the docs show, in the same order; the built-in
+    plugin's lines are elided there as ``  ...``."""
+    site = tmp_path / "site"
+    install(site, "kof", _tutorial_plugin(), "kof")
+    run = klagomal(tmp_path, site, "plugins")
+    assert (run.returncode, run.stderr) == (0, "")
+    shown: list[str] = []
+    for line in run.stdout.splitlines():
+        if line.startswith("  ") and shown and shown[-1] in ("klagomal.builtin", "  ..."):
+            line = "  ..."
+            if shown[-1] == line:
+                continue
+        shown.append(line)
+    assert "".join(f"{line}\n" for line in shown) == _console(PLUGINS_DOC, "klagomal plugins")
+
+
+def test_the_tutorial_plugin_reads_the_bath_from_the_organisation(tmp_path: Path) -> None:
+    """No unit id is written into the tutorial's plugin: it finds the bath in
+    the kommun's file, so a kommun whose bath has another id gets it routed."""
+    source = _tutorial_plugin()
+    assert "kof-badhus" not in source
+    site = tmp_path / "site"
+    install(site, "kof", source, "kof")
+    org = tmp_path / "kommun.toml"
+    example = (SRC / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
+    org.write_text(example.replace('"kof-badhus"', '"kof-simhallen"'), encoding="utf-8")
+    assert klagomal(tmp_path, site, "init").returncode == 0
+    run = klagomal(
+        tmp_path, site, "--org", str(org), "--json", "--today", "2026-03-02", "register",
+        "--kind", "klagomal", "--channel", "telefon", "--text", "Badhuset var stängt.", "--anonymous",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["unit"] == "kof-simhallen"
+
+
+# -- a plugin whose template folder is missing --------------------------------------------
+
+MISSING_TEMPLATES = """
+    import pathlib
+
+    from klagomal import hookimpl
+
+    class Mallar:
+        @hookimpl
+        def klagomal_template_dirs(self):
+            return [pathlib.Path(__file__).parent / "mallar"]  # left out of the wheel
+
+    plugin = Mallar()
+"""
+
+
+def test_a_plugin_whose_template_folder_is_missing_leaves_every_command_working(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    install(site, "mallar", MISSING_TEMPLATES, "mallar")
+    folder = site / "mallar"
+    warning = (
+        f"klagomal: insticksmodulen 'mallar' fick ett fel i klagomal_template_dirs och används inte där: "
+        f"ConfigurationError: mallmappen {folder} finns inte; insticksmodulens brevmallar används inte\n"
+    )
+    init = klagomal(tmp_path, site, "init")
+    assert (init.returncode, init.stderr) == (0, warning)
+    run = klagomal(tmp_path, site, *REGISTER)
+    assert (run.returncode, run.stderr) == (0, warning)
+    listed = klagomal(tmp_path, site, "list")
+    assert (listed.returncode, listed.stderr) == (0, warning)
+    assert "2026-00001" in listed.stdout
+    listed = klagomal(tmp_path, site, "plugins")
+    assert listed.returncode == 0
+    failure = "mallar: fel i klagomal_template_dirs, används inte: ConfigurationError: mallmappen"
+    assert f"{failure} {folder} finns inte" in listed.stdout

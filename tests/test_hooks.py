@@ -131,11 +131,28 @@ def test_klagomal_template_dirs_a_forvaltning_changes_its_own_letters_only(
     assert "Tack för att du har hört av dig till Exempelkommun" in k.letter(care).text
 
 
-def test_klagomal_template_dirs_a_missing_folder_stops_start_up_naming_the_plugin(
-    make_klagomal: Make, tmp_path: Path
+def test_klagomal_template_dirs_a_missing_folder_leaves_that_plugin_out_not_the_kommun(
+    make_klagomal: Make, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(ConfigurationError, match=r"mallmappen .*finns-inte från mallar"):
-        make_klagomal(plugins=[plugin("mallar", klagomal_template_dirs=lambda: [tmp_path / "finns-inte"])])
+    """A template folder not installed with its plugin (package data left out
+    of the wheel) is a plugin failure like any other: logged in Swedish with
+    the plugin's name, listed, and that plugin's folders left out; klagomal
+    and the other plugins' folders work on."""
+    good = tmp_path / "goda"
+    (good / "bou").mkdir(parents=True)
+    (good / "bou" / "besked.txt").write_text("Egen text.\n", encoding="utf-8")
+    broken = plugin("mallar", klagomal_template_dirs=lambda: [tmp_path / "finns-inte", good])
+    with caplog.at_level(logging.ERROR, logger="klagomal"):
+        k = make_klagomal(plugins=[broken, plugin("goda-mallar", klagomal_template_dirs=lambda: [good])])
+    assert k.registry.template_dirs[0] == good
+    assert k.registry.registered_by("mallar", "template_dirs") == []
+    [failure] = k.plugin_manager.failures
+    assert (failure.plugin, failure.hook) == ("mallar", "klagomal_template_dirs")
+    assert f"mallmappen {tmp_path / 'finns-inte'} finns inte" in failure.error
+    assert "insticksmodulen 'mallar' fick ett fel i klagomal_template_dirs" in caplog.text
+    case = register(k, unit="bou-grundskola-norrskolan").reference
+    k.acknowledge(case, "Rektor Siv Ek", dt.date(2026, 3, 20))
+    assert k.letter(case).text == "Egen text.\n"
 
 
 def _counts(scope: ReportScope) -> ReportTable:

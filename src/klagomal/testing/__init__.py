@@ -2,8 +2,9 @@
 SQLite database, a fixed clock, and plugins written inline.
 
 For plugin authors (and the plugin packages in ``plugins/``).  With pytest,
-the fixtures in :mod:`klagomal.testing.pytest_plugin` are available without
-any import, because klagomal registers them as a pytest plugin::
+the fixtures in :mod:`klagomal.testing.pytest_plugin` are available once the
+tests ask for them, in their top ``conftest.py``
+(``pytest_plugins = ["klagomal.testing.pytest_plugin"]``)::
 
     def test_my_dimension(make_klagomal):
         k = make_klagomal(plugins=[my_plugin])
