@@ -1075,8 +1075,12 @@ def test_import_refuses_cases_that_exist(seeded: Cli) -> None:
 def test_units(cli: Cli) -> None:
     lines = cli.ok("units").out.splitlines()
     assert lines[0] == "Exempelkommun (systemägare: Kommunledningsförvaltningen)"
-    assert "  soc                          Socialförvaltningen  (chef: Socialchef Eva Nyström)" in lines
-    assert "      soc-aldre-hemtjanst-norr     Hemtjänst Norr  (chef: Enhetschef Lena Holm)" in lines
+    # One table: ids indented by level, names and chefs in columns of their own.
+    soc = "  soc" + " " * 30 + "Socialförvaltningen" + " " * 17 + "(chef: Socialchef Eva Nyström)"
+    norr = "      soc-aldre-hemtjanst-norr     Hemtjänst Norr" + " " * 22 + "(chef: Enhetschef Lena Holm)"
+    assert soc in lines
+    assert norr in lines
+    assert len({line.index("(chef: ") for line in lines[1:]}) == 1
     units = {u["id"]: u for u in cli.ok("units", json=True).json()["units"]}
     assert units["soc"] == {
         "id": "soc",
@@ -1118,8 +1122,8 @@ def test_org_option_and_environment_variable(
     (tmp_path / "liten.toml").write_text(SMALL_ORG, encoding="utf-8")
     expected = (
         "Liten kommun (systemägare: Kommunkontoret)\n"
-        "  kk                           Kommunkontoret  (chef: Kommunchef Åsa Ek)\n"
-        "    kk-reception                 Receptionen  (chef: Enhetschef Bo Lund)\n"
+        "  kk              Kommunkontoret  (chef: Kommunchef Åsa Ek)\n"
+        "    kk-reception  Receptionen     (chef: Enhetschef Bo Lund)\n"
     )
     assert cli.ok("--org liten.toml units").out == expected
     monkeypatch.setenv("KLAGOMAL_ORG", "liten.toml")
@@ -1242,10 +1246,12 @@ def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:
     assert timeliness["delay_notices"] == figures["postponed_in_time"] + figures["postponed_late"]
     assert timeliness["delay_notices_in_time"] == figures["postponed_in_time"]
     share = round(100 * timeliness["acknowledged_in_time"] / timeliness["acknowledgements"])
-    assert (
-        f"  besked inom tidsfristen:         {share} % "
-        f"({timeliness['acknowledged_in_time']} av {timeliness['acknowledgements']})\n"
-    ) in demo_runs.first.stdout
+    assert re.search(
+        rf"^  besked inom tidsfristen: +{share} % "
+        rf"\({timeliness['acknowledged_in_time']} av {timeliness['acknowledgements']}\)$",
+        demo_runs.first.stdout,
+        re.MULTILINE,
+    )
     assert figures["overdue"] == figures["overdue_besked"] + figures["overdue_svar"]
     summary = data["summary"]
     assert set(summary["total"]) == {"2026-T1", "2026-T2", "2026-T3"}
@@ -1253,8 +1259,25 @@ def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:
     assert {channel for counts in summary["channel"].values() for channel in counts} == CHANNELS
     # The text and the JSON describe the same year.
     text = demo_runs.first.stdout
-    assert f"  lyfta till nivå 3 (R21):         {figures['level_3']}\n" in text
-    assert f"  anonyma ärenden:                 {figures['anonymous']}\n" in text
+    assert re.search(rf"^  lyfta till nivå 3 \(R21\): +{figures['level_3']}$", text, re.MULTILINE)
+    assert re.search(rf"^  anonyma ärenden: +{figures['anonymous']}$", text, re.MULTILINE)
+
+
+def test_the_demo_in_the_docs_is_what_it_prints(demo_runs: DemoRuns) -> None:
+    """docs/cli.md shows the demo's whole output; only the time it took differs."""
+    [(command, expected)] = console_block(command=" demo")
+    assert command == "$ klagomal demo"
+
+    def untimed(text: str) -> str:
+        return re.sub(r"^Klart på [0-9.]+ s\.$", "Klart på ... s.", text, flags=re.MULTILINE)
+
+    assert untimed(demo_runs.again.out) == untimed(expected)
+
+
+def test_units_in_the_docs_is_the_start_of_what_it_prints(cli: Cli) -> None:
+    [(command, expected)] = console_block(command=" units")
+    assert command == "$ klagomal units"
+    assert cli.ok("units").out.startswith(expected)
 
 
 def test_demo_refuses_a_database_with_cases(cli: Cli) -> None:

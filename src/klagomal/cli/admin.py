@@ -15,6 +15,7 @@ from klagomal.cli.base import (
     open_klagomal,
     organisation,
     os_reason,
+    table_lines,
 )
 from klagomal.core.i18n import _, ngettext
 
@@ -90,9 +91,11 @@ def _cmd_units(args: argparse.Namespace, out: Output) -> int:
         _("{name} (systemägare: {owner})").format(name=org.name, owner=org.departments[org.system_owner].name)
     ]
     units = []
+    rows = []
     for unit in org.units.values():
         depth = len(org.path(unit.id)) - 1
-        lines.append(f"{'  ' * (depth + 1)}{unit.id:<28} {unit.name}  ({_('chef')}: {unit.manager})")
+        # The tree: each level indents its ids; names and chefs line up.
+        rows.append(["  " * depth + unit.id, unit.name, _("(chef: {manager})").format(manager=unit.manager)])
         obj = {
             "id": unit.id,
             "name": unit.name,
@@ -105,6 +108,7 @@ def _cmd_units(args: argparse.Namespace, out: Output) -> int:
             dep = org.departments[unit.id]
             obj.update(head=dep.head, board=dep.board)
         units.append(obj)
+    lines += table_lines(rows, indent="  ")
     out.emit(
         {"organisation": org.id, "name": org.name, "system_owner": org.system_owner, "units": units},
         "\n".join(lines),

@@ -25,7 +25,7 @@ import re
 import socket
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import attrs
@@ -428,15 +428,28 @@ def case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[s
     return obj
 
 
-def table_lines(rows: list[list[str]]) -> list[str]:
-    """Rows as left-aligned columns; each cell is shown on one line
-    (:func:`~klagomal.core.text_rules.one_line`), so that no value can start a
-    row of its own."""
+def table_lines(
+    rows: Sequence[Sequence[object]], *, right: Collection[int] = (), gap: int = 2, indent: str = ""
+) -> list[str]:
+    """The one way the command line prints a table: rows as columns as wide
+    as their widest cell, *gap* spaces apart, left-aligned but for the
+    columns *right* (by index: counts, so that their digits line up), each
+    line after *indent* and without trailing blanks.  Every cell is shown on
+    one line (:func:`~klagomal.core.text_rules.one_line`), so that no value
+    can start a row of its own."""
     if not rows:
         return []
-    rows = [[one_line(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    cells = [[one_line(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    separator = " " * gap
+    return [
+        indent
+        + separator.join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
 
 
 def yes_no(value: bool | None) -> str:

@@ -252,13 +252,10 @@ def _cmd_remind(args: argparse.Namespace, out: Output) -> int:
             obsolete=len(run.obsolete),
         )
     ]
-    lines += ["  " + line for line in table_lines([_reminder_row(r) for r in run.sent])]
+    lines += table_lines([_reminder_row(r) for r in run.sent], indent="  ")
     if run.failed:
         lines.append(_("Kunde inte skickas (försöks igen vid nästa körning):"))
-        lines += [
-            "  " + line + f"  {one_line(r.last_error)}"
-            for line, r in zip(table_lines([_reminder_row(r) for r in run.failed]), run.failed, strict=True)
-        ]
+        lines += table_lines([[*_reminder_row(r), r.last_error or "-"] for r in run.failed], indent="  ")
     # A unit without a mailbox: said once for the unit, with what to add.
     for unit, found in run.missing_mailbox.items():
         lines.append(
@@ -281,13 +278,10 @@ def _cmd_remind(args: argparse.Namespace, out: Output) -> int:
     others = [r for r in run.undeliverable if id(r) not in addressed]
     if others:
         lines.append(_("Kunde inte skickas, och skickas inte igen (rätta felet):"))
-        lines += [
-            "  " + line + f"  {one_line(r.last_error)}"
-            for line, r in zip(table_lines([_reminder_row(r) for r in others]), others, strict=True)
-        ]
+        lines += table_lines([[*_reminder_row(r), r.last_error or "-"] for r in others], indent="  ")
     if run.uncertain:
         lines.append(_("Avbröts under ett tidigare utskick; kontrollera om de kom fram (skickas inte igen):"))
-        lines += ["  " + line for line in table_lines([_reminder_row(r) for r in run.uncertain])]
+        lines += table_lines([_reminder_row(r) for r in run.uncertain], indent="  ")
     out.emit(as_json, "\n".join(lines))
     unsent = len(run.failed) + len(run.undeliverable)
     if unsent:
