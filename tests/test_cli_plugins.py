@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -261,3 +262,66 @@ def test_a_plugin_whose_template_folder_is_missing_leaves_every_command_working(
     assert listed.returncode == 0
     failure = "mallar: fel i klagomal_template_dirs, används inte: ConfigurationError: mallmappen"
     assert f"{failure} {folder} finns inte" in listed.stdout
+
+
+# -- argparse's own words ------------------------------------------------------------------
+
+#: argparse's messages that only a program's own mistake in building its
+#: parser can raise, never a command line a user types.
+PARSER_BUILDING = {
+    "%(prog)s: error: %(message)s\n",  # Parser.error writes its own line
+    "%r is not callable",
+    "'required' is an invalid argument for positionals",
+    ".__call__() not defined",
+    'argument "-" with mode %r',
+    "cannot have multiple subparser arguments",
+    "cannot merge actions - two groups are named %r",
+    "conflicting option string: %s",
+    "conflicting subparser alias: %s",
+    "conflicting subparser: %s",
+    "dest= is required for options like %r",
+    "invalid conflict_resolution value: %r",
+    "invalid option string %(option)r: must start with a character %(prefix_chars)r",
+    "mutually exclusive arguments must be optional",
+    "unexpected option string: %s",
+    "can't open '%(filename)s': %(error)s",  # argparse.FileType, which klagomal does not use
+    "unknown parser %(parser_name)r (choices: %(choices)s)",  # the subparsers' choices check first
+    "argument %(argument_name)s: %(message)s",  # the frame of the others, below
+}
+#: Headings and help, which Parser.format_help makes Swedish.
+HEADINGS = {"options", "positional arguments", "show this help message and exit", "usage: "}
+
+
+def _argparse_messages() -> list[str]:
+    import argparse
+    import inspect
+
+    tree = ast.parse(inspect.getsource(argparse))
+    return sorted(
+        {
+            node.args[0].value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("_", "ngettext")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        }
+    )
+
+
+@pytest.mark.parametrize("template", [m for m in _argparse_messages() if m not in PARSER_BUILDING | HEADINGS])
+def test_every_argparse_message_a_command_line_can_cause_is_swedish(template: str) -> None:
+    """Read from the installed argparse, so that a message a new Python adds
+    is found: each, as argparse words it about an argument, comes out Swedish."""
+    from klagomal.cli.base import swedish_argparse_message
+
+    sample = re.sub(r"%\((\w+)\)[rs]|%r", "'x'", template).replace("%s", "2")
+    english = set(re.findall(r"[a-z]{3,}", re.sub(r"%\(\w+\)[rs]", " ", template))) - {"argument"}
+
+    def leftover(message: str) -> set[str]:
+        return set(re.findall(r"[a-z]{3,}", swedish_argparse_message(message))) & english
+
+    # argparse says it about an argument ("argument --flagga: ...") or about
+    # the whole command line; either way it reaches the user in Swedish.
+    assert not leftover(sample) or not leftover(f"argument --flagga: {sample}"), sample

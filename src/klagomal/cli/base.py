@@ -54,6 +54,12 @@ _ARGPARSE_MESSAGES: tuple[tuple[str, str], ...] = (
         "argument {0}: ogiltigt val {1} (välj bland {2})",
     ),
     (r"argument (\S+): expected one argument", "argument {0}: ett värde behövs"),
+    (r"argument (\S+): expected at most one argument", "argument {0}: högst ett värde"),
+    (r"argument (\S+): expected at least one argument", "argument {0}: minst ett värde behövs"),
+    (r"argument (\S+): expected (\d+) arguments?", "argument {0}: {1} värden behövs"),
+    (r"argument (\S+): ignored explicit argument (.*)", "argument {0} tar inget värde: {1}"),
+    (r"argument (\S+): invalid \S+ value: (.*)", "argument {0}: ogiltigt värde {1}"),
+    (r"ambiguous option: (\S+) could match (.*)", "flaggan {0} är tvetydig: den kan betyda {1}"),
     (r"argument (\S+): not allowed with argument (\S+)", "argument {0} kan inte kombineras med {1}"),
     (r"one of the arguments (.*) is required", "ett av argumenten {0} krävs"),
     (r"argument (\S+): (.*)", "argument {0}: {1}"),
@@ -88,11 +94,7 @@ class Parser(argparse.ArgumentParser):
         return text
 
     def error(self, message: str) -> NoReturn:
-        for pattern, swedish in _ARGPARSE_MESSAGES:
-            match = re.fullmatch(pattern, message)
-            if match:
-                message = _(swedish).format(*match.groups())
-                break
+        message = swedish_argparse_message(message)
         self.print_usage(sys.stderr)
         self.exit(2, terminal_safe(_("klagomal: fel: {message}\n").format(message=one_line(message))))
 
@@ -100,6 +102,15 @@ class Parser(argparse.ArgumentParser):
         # What an abbreviation means ("--u" for "--unit") stays as it was
         # before the global options were accepted after the command too.
         return [t for t in super()._get_option_tuples(option_string) if t[0] not in self.exact_only]
+
+
+def swedish_argparse_message(message: str) -> str:
+    """One of argparse's English messages about a command line, in Swedish."""
+    for pattern, swedish in _ARGPARSE_MESSAGES:
+        match = re.fullmatch(pattern, message)
+        if match:
+            return _(swedish).format(*match.groups())
+    return message
 
 
 def iso_date(value: str) -> dt.date:
