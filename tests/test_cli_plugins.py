@@ -325,3 +325,64 @@ def test_every_argparse_message_a_command_line_can_cause_is_swedish(template: st
     # argparse says it about an argument ("argument --flagga: ...") or about
     # the whole command line; either way it reaches the user in Swedish.
     assert not leftover(sample) or not leftover(f"argument --flagga: {sample}"), sample
+
+
+# -- a bug, and a database klagomal cannot name -------------------------------------------
+
+BROKEN_STORAGE = """
+    from klagomal import StorageBackend, hookimpl
+
+    def open_storage(db, converter):
+        raise RuntimeError("the storage plugin has a bug")
+
+    class Trasig:
+        @hookimpl
+        def klagomal_storage_backends(self):
+            return [StorageBackend(name="trasig", schemes=("sqlite",), open=open_storage)]
+
+    plugin = Trasig()
+"""
+
+
+def test_a_bug_is_one_swedish_line_and_its_english_detail_only_when_asked(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    install(site, "trasig", BROKEN_STORAGE, "trasig")
+    run = klagomal(tmp_path, site, "init")
+    assert run.returncode == 3
+    assert run.stderr == (
+        "klagomal: oväntat fel (RuntimeError) i klagomal; kör igen med KLAGOMAL_DEBUG=1 för detaljer, "
+        "och rapportera felet\n"
+    )
+    debug = klagomal(tmp_path, site, "init", debug=True)
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "RuntimeError: the storage plugin has a bug" in debug.stderr
+
+
+BROKEN_DATABASE = """
+    import sqlalchemy.exc
+
+    from klagomal import StorageBackend, hookimpl
+
+    def open_storage(db, converter):
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+    class Trasig:
+        @hookimpl
+        def klagomal_storage_backends(self):
+            return [StorageBackend(name="trasig", schemes=("sqlite",), open=open_storage)]
+
+    plugin = Trasig()
+"""
+
+
+def test_a_database_failure_klagomal_cannot_name_is_one_swedish_line(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    install(site, "trasig", BROKEN_DATABASE, "trasig")
+    run = klagomal(tmp_path, site, "init")
+    assert run.returncode == 3
+    assert run.stderr == (
+        "klagomal: databasfel (ConnectionError): databasen kunde inte användas; kör igen med "
+        "KLAGOMAL_DEBUG=1 för databasens eget meddelande\n"
+    )
+    debug = klagomal(tmp_path, site, "init", debug=True)
+    assert "server closed the connection" in debug.stderr

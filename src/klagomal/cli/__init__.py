@@ -46,6 +46,7 @@ from collections.abc import Sequence
 from typing import TextIO, cast
 
 from klagomal.cli.base import (
+    DEBUG_VARIABLE,
     EXIT_DENIED,
     Command,
     Output,
@@ -297,11 +298,23 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         if problem is not None:
             print_error(problem)
             return 1
+        # The reason is the driver's or Python's, in English: the
+        # technical detail, for whoever asks for it (KLAGOMAL_DEBUG=1).
         if isinstance(exc, SQLAlchemyError):
             reason = getattr(exc, "orig", None) or exc
-            print_error(_("databasfel: {reason}").format(reason=reason))
+            print_error(
+                _(
+                    "databasfel ({kind}): databasen kunde inte användas; kör igen med {variable}=1 "
+                    "för databasens eget meddelande"
+                ).format(kind=type(reason).__name__, variable=DEBUG_VARIABLE)
+            )
         else:
-            print_error(_("oväntat fel ({kind}): {reason}").format(kind=type(exc).__name__, reason=exc))
+            print_error(
+                _(
+                    "oväntat fel ({kind}) i klagomal; kör igen med {variable}=1 för detaljer, "
+                    "och rapportera felet"
+                ).format(kind=type(exc).__name__, variable=DEBUG_VARIABLE)
+            )
         if debugging():
             raise
         return 3
