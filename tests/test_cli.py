@@ -1075,8 +1075,12 @@ def test_import_refuses_cases_that_exist(seeded: Cli) -> None:
 def test_units(cli: Cli) -> None:
     lines = cli.ok("units").out.splitlines()
     assert lines[0] == "Exempelkommun (systemägare: Kommunledningsförvaltningen)"
-    assert "  soc                          Socialförvaltningen  (chef: Socialchef Eva Nyström)" in lines
-    assert "      soc-aldre-hemtjanst-norr     Hemtjänst Norr  (chef: Enhetschef Lena Holm)" in lines
+    # One table: ids indented by level, names and chefs in columns of their own.
+    soc = "  soc" + " " * 30 + "Socialförvaltningen" + " " * 17 + "(chef: Socialchef Eva Nyström)"
+    norr = "      soc-aldre-hemtjanst-norr     Hemtjänst Norr" + " " * 22 + "(chef: Enhetschef Lena Holm)"
+    assert soc in lines
+    assert norr in lines
+    assert len({line.index("(chef: ") for line in lines[1:]}) == 1
     units = {u["id"]: u for u in cli.ok("units", json=True).json()["units"]}
     assert units["soc"] == {
         "id": "soc",
@@ -1118,8 +1122,8 @@ def test_org_option_and_environment_variable(
     (tmp_path / "liten.toml").write_text(SMALL_ORG, encoding="utf-8")
     expected = (
         "Liten kommun (systemägare: Kommunkontoret)\n"
-        "  kk                           Kommunkontoret  (chef: Kommunchef Åsa Ek)\n"
-        "    kk-reception                 Receptionen  (chef: Enhetschef Bo Lund)\n"
+        "  kk              Kommunkontoret  (chef: Kommunchef Åsa Ek)\n"
+        "    kk-reception  Receptionen     (chef: Enhetschef Bo Lund)\n"
     )
     assert cli.ok("--org liten.toml units").out == expected
     monkeypatch.setenv("KLAGOMAL_ORG", "liten.toml")
@@ -1242,10 +1246,12 @@ def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:
     assert timeliness["delay_notices"] == figures["postponed_in_time"] + figures["postponed_late"]
     assert timeliness["delay_notices_in_time"] == figures["postponed_in_time"]
     share = round(100 * timeliness["acknowledged_in_time"] / timeliness["acknowledgements"])
-    assert (
-        f"  besked inom tidsfristen:         {share} % "
-        f"({timeliness['acknowledged_in_time']} av {timeliness['acknowledgements']})\n"
-    ) in demo_runs.first.stdout
+    assert re.search(
+        rf"^  besked inom tidsfristen: +{share} % "
+        rf"\({timeliness['acknowledged_in_time']} av {timeliness['acknowledgements']}\)$",
+        demo_runs.first.stdout,
+        re.MULTILINE,
+    )
     assert figures["overdue"] == figures["overdue_besked"] + figures["overdue_svar"]
     summary = data["summary"]
     assert set(summary["total"]) == {"2026-T1", "2026-T2", "2026-T3"}
@@ -1253,8 +1259,25 @@ def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:
     assert {channel for counts in summary["channel"].values() for channel in counts} == CHANNELS
     # The text and the JSON describe the same year.
     text = demo_runs.first.stdout
-    assert f"  lyfta till nivå 3 (R21):         {figures['level_3']}\n" in text
-    assert f"  anonyma ärenden:                 {figures['anonymous']}\n" in text
+    assert re.search(rf"^  lyfta till nivå 3 \(R21\): +{figures['level_3']}$", text, re.MULTILINE)
+    assert re.search(rf"^  anonyma ärenden: +{figures['anonymous']}$", text, re.MULTILINE)
+
+
+def test_the_demo_in_the_docs_is_what_it_prints(demo_runs: DemoRuns) -> None:
+    """docs/cli.md shows the demo's whole output; only the time it took differs."""
+    [(command, expected)] = console_block(command=" demo")
+    assert command == "$ klagomal demo"
+
+    def untimed(text: str) -> str:
+        return re.sub(r"^Klart på [0-9.]+ s\.$", "Klart på ... s.", text, flags=re.MULTILINE)
+
+    assert untimed(demo_runs.again.out) == untimed(expected)
+
+
+def test_units_in_the_docs_is_the_start_of_what_it_prints(cli: Cli) -> None:
+    [(command, expected)] = console_block(command=" units")
+    assert command == "$ klagomal units"
+    assert cli.ok("units").out.startswith(expected)
 
 
 def test_demo_refuses_a_database_with_cases(cli: Cli) -> None:
@@ -1393,12 +1416,86 @@ def test_remind_tells_each_person_once(seeded: Cli) -> None:
     )
     seeded.ok("acknowledge 2026-00001 --handler Hanna --respond-by 2026-03-31", today="2026-03-13")
     data = seeded.ok("remind", today="2026-03-17", json=True).json()
-    assert set(data) == {"today", "notifier", "created", "sent", "failed", "obsolete", "uncertain"}
+    assert set(data) == {
+        "today", "notifier", "created", "sent", "failed", "obsolete", "uncertain",
+        "undeliverable", "missing_mailbox",
+    }  # fmt: skip
     assert [(r["reference"], r["kind"], r["recipient"]) for r in data["sent"]] == [
         ("2026-00002", "overskriden", "Bibliotekschef Ulla Rydén"),
         ("2026-00003", "overskriden", "Enhetschef Maria Persson"),
     ]
     assert (data["today"], data["notifier"], data["created"], data["failed"]) == ("2026-03-17", "log", 2, [])
+
+
+def test_remind_names_a_unit_without_a_mailbox_once_and_does_not_promise_a_retry(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        org = tmp_path / "kommun.toml"
+        org.write_text(
+            ORG_FILE.read_text(encoding="utf-8").replace('epost = "hemtjanst.norr@exempelkommun.se"\n', "")
+            + f'\n[utskick.smtp]\nvard = "{server.host}"\nport = {server.port}\nsakerhet = "ingen"\n',
+            encoding="utf-8",
+        )
+        cli.ok("init")
+        for _ in range(2):
+            cli.ok(["--org", str(org), *argv_of(COMPLAINT)], today="2026-03-02")
+        run = cli(["--org", str(org), "remind"], today="2026-03-12")
+        assert run.status == 1
+        assert run.err == "klagomal: 2 påminnelser kunde inte skickas\n"
+        assert run.out == (
+            "Påminnelser 2026-03-12 via smtp: 0 skickade, 2 misslyckade, 0 inaktuella.\n"
+            "Enheten Hemtjänst Norr (soc-aldre-hemtjanst-norr) har ingen e-postadress: ange 'epost' för "
+            "enheten i organisationsfilen. 2 påminnelser (ärende 2026-00001, 2026-00002) kunde inte "
+            "skickas och skickas inte igen.\n"
+        )
+        assert "försöks igen" not in run.out
+        again = cli(["--org", str(org), "remind"], today="2026-03-12")
+        assert (again.status, again.err) == (0, "")
+        assert server.messages == []
+
+
+def test_organisation_example_is_the_packaged_file_and_checks_as_valid(cli: Cli, tmp_path: Path) -> None:
+    from klagomal.core.organisation import default_organisation, load_organisation
+
+    printed = cli.ok("organisation --example").out
+    assert printed == ORG_FILE.read_text(encoding="utf-8")
+    own = tmp_path / "kommun.toml"
+    own.write_text(printed, encoding="utf-8")
+    assert load_organisation(own).units == default_organisation().units
+    assert cli.ok(["--org", str(own), "organisation"], json=True).json()["units"] == len(
+        default_organisation().units
+    )
+    # The example is printed even where KLAGOMAL_ORG names a broken file.
+    broken = tmp_path / "trasig.toml"
+    broken.write_text("[kommun]\n", encoding="utf-8")
+    assert cli.ok(["--org", str(broken), "organisation", "--example"]).out == printed
+    assert "trasig.toml" in cli.refused(["--org", str(broken), "organisation"]).err
+
+
+def test_the_organisation_example_in_the_docs_runs_as_shown(tmp_path: Path) -> None:
+    """The block under '### organisation' in docs/cli.md, in a shell: the
+    redirection is the shell's, the commands are klagomal's."""
+    steps = console_block(heading="### organisation")
+    assert steps[0][0] == "$ klagomal organisation --example > min-kommun.toml"
+    env = {k: v for k, v in os.environ.items() if k not in KLAGOMAL_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent.parent / "src"), env.get("PYTHONPATH", "")]
+    )
+    for command, expected in steps:
+        run = subprocess.run(
+            ["bash", "-c", f'klagomal() {{ "{sys.executable}" -m klagomal.cli "$@"; }}; {command[2:]}'],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (run.returncode, run.stdout + run.stderr) == (0, expected), command
+    assert (tmp_path / "min-kommun.toml").read_text(encoding="utf-8") == ORG_FILE.read_text(encoding="utf-8")
 
 
 # -- the worked session in docs/cli.md ------------------------------------------------------------

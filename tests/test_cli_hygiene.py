@@ -183,6 +183,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("init",): ([], ["init"]),
     ("demo",): ([], ["demo", "--year", "1999", "--outbox", HOSTILE]),
     ("units",): ([], ["units"]),
+    ("organisation",): ([], ["organisation", "--example"]),
     ("register",): ([], [*REGISTER[:-1], HOSTILE, "--text", "Hej", "--name", "Eva"]),
     ("show",): ([], ["show", "2026-00001"]),
     ("list",): ([], ["list"]),

@@ -16,6 +16,7 @@ import importlib
 import io
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -253,3 +254,27 @@ def test_help_loads_no_database_layer_templates_or_plugins(argv: list[str]) -> N
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[-1] == "none"
+
+
+def test_the_cli_prints_tables_one_way() -> None:
+    """Columns are laid out by :func:`klagomal.cli.base.table_lines` alone:
+    no other module of the command line pads a cell by hand (``ljust``,
+    ``rjust``, ``center``, an aligned format such as ``{id:<28}``), nor
+    calls another table printer."""
+    cli = Path(klagomal.cli.__file__).parent
+    padding = re.compile(
+        r"\.(ljust|rjust|center)\("  # padding a cell
+        r"|\{[^{}]*:[^{}]*[<>^]\d*\}|:[<>^]\{"  # an aligned format: {id:<28}, {label:<{width}}
+        r"|%-?\d+s"  # the same, the old way
+        r"|:\s{4,}\{"  # a label padded by hand in a message: 'anonyma ärenden:        {n}'
+        r"|render\(self\.labels\)"  # the reports' own tables
+    )
+    found = []
+    for path in sorted(cli.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if path.name == "base.py":
+            start = source.index("def table_lines(")
+            end = source.index("\ndef ", start + 1)
+            source = source[:start] + source[end:]
+        found += [f"{path.name}: {m.group(0)}" for m in padding.finditer(source)]
+    assert found == []

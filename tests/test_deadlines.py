@@ -155,7 +155,7 @@ def test_a_policy_plugin_that_raises_is_logged_and_skipped(
     # The next plugin's policy is in force; the failure names the plugin and the hook.
     assert register_case(k).acknowledge_by == dt.date(2026, 3, 9)
     assert any(
-        "'trasig' failed in klagomal_deadline_policy" in record.getMessage() for record in caplog.records
+        "'trasig' fick ett fel i klagomal_deadline_policy" in record.getMessage() for record in caplog.records
     )
 
 

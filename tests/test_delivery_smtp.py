@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.header
+import json
 import os
 import signal
 import subprocess
@@ -299,3 +300,64 @@ def test_reminders_go_by_mail_once_a_server_is_configured(
     assert ref in received.message["Subject"]
     assert received.message.get_body(("html",)) is not None
     assert k.remind().sent == []  # once
+
+
+def test_a_failed_notice_waits_and_deliver_says_how_to_send_it_again(tmp_path: Path) -> None:
+    """A wrong password is a permanent failure.  Once the setting is
+    corrected, a plain ``deliver`` sends nothing and fails nothing, but says
+    that the failed notice waits and names ``--retry-failed``, which sends it."""
+    with SmtpServer(starttls=True, auth=("klagomal", "rätt lösenord")) as server:
+        org = _org_file(
+            tmp_path,
+            server,
+            'sakerhet = "starttls"\nanvandare = "klagomal"\nlosenord_miljovariabel = "TEST_SMTP_PW"\n',
+        )
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")},
+            "TEST_SMTP_PW": "fel lösenord",
+            "KLAGOMAL_USER": "system",
+            "SSL_CERT_FILE": server.write_ca(str(tmp_path / "ca.pem")),
+        }
+
+        def run(*argv: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                _cli(tmp_path, org, "--today", "2026-03-04", *argv),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+
+        assert run("init").returncode == 0
+        registered = run(
+            "register", "--kind", "klagomal", "--channel", "epost", "--unit", "soc-aldre-hemtjanst-norr",
+            "--text", "Hemtjänsten kom för sent.", "--name", "Eva Åström", "--email", "eva.astrom@example.se",
+        )  # fmt: skip
+        assert registered.returncode == 0, registered.stderr
+        assert run("acknowledge", "2026-00001", "--handler", "Hanna Lind").returncode == 0
+
+        failed = run("deliver")
+        assert failed.returncode == 1
+        assert "0 skickade, 0 försöks igen senare, 1 misslyckade" in failed.stdout
+        assert "'klagomal deliver --retry-failed'" in failed.stdout
+        assert failed.stderr == "klagomal: 1 meddelande kom inte fram\n"  # nothing in English
+
+        env["TEST_SMTP_PW"] = "rätt lösenord"  # the setting is corrected
+        plain = run("deliver")
+        assert plain.returncode == 0, plain.stderr
+        assert plain.stdout == (
+            "Utskick: 0 skickade, 0 försöks igen senare, 0 misslyckade, 0 osäkra.\n"
+            "1 misslyckat meddelande väntar i utkorgen och skickas inte av sig självt "
+            "(se 'klagomal outbox --status failed'); rätta felet och kör 'klagomal deliver --retry-failed'.\n"
+        )
+        assert json.loads(run("deliver", "--json").stdout)["failed_waiting"] == 1
+        assert server.messages == []
+
+        again = run("deliver", "--retry-failed")
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == (
+            "1 misslyckat meddelande köades om.\n"
+            "Utskick: 1 skickade, 0 försöks igen senare, 0 misslyckade, 0 osäkra.\n"
+        )
+        assert [r.rcpt_tos for r in server.messages] == [["eva.astrom@example.se"]]

@@ -131,11 +131,28 @@ def test_klagomal_template_dirs_a_forvaltning_changes_its_own_letters_only(
     assert "Tack för att du har hört av dig till Exempelkommun" in k.letter(care).text
 
 
-def test_klagomal_template_dirs_a_missing_folder_stops_start_up_naming_the_plugin(
-    make_klagomal: Make, tmp_path: Path
+def test_klagomal_template_dirs_a_missing_folder_leaves_that_plugin_out_not_the_kommun(
+    make_klagomal: Make, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(ConfigurationError, match=r"mallmappen .*finns-inte från mallar"):
-        make_klagomal(plugins=[plugin("mallar", klagomal_template_dirs=lambda: [tmp_path / "finns-inte"])])
+    """A template folder not installed with its plugin (package data left out
+    of the wheel) is a plugin failure like any other: logged in Swedish with
+    the plugin's name, listed, and that plugin's folders left out; klagomal
+    and the other plugins' folders work on."""
+    good = tmp_path / "goda"
+    (good / "bou").mkdir(parents=True)
+    (good / "bou" / "besked.txt").write_text("Egen text.\n", encoding="utf-8")
+    broken = plugin("mallar", klagomal_template_dirs=lambda: [tmp_path / "finns-inte", good])
+    with caplog.at_level(logging.ERROR, logger="klagomal"):
+        k = make_klagomal(plugins=[broken, plugin("goda-mallar", klagomal_template_dirs=lambda: [good])])
+    assert k.registry.template_dirs[0] == good
+    assert k.registry.registered_by("mallar", "template_dirs") == []
+    [failure] = k.plugin_manager.failures
+    assert (failure.plugin, failure.hook) == ("mallar", "klagomal_template_dirs")
+    assert f"mallmappen {tmp_path / 'finns-inte'} finns inte" in failure.error
+    assert "insticksmodulen 'mallar' fick ett fel i klagomal_template_dirs" in caplog.text
+    case = register(k, unit="bou-grundskola-norrskolan").reference
+    k.acknowledge(case, "Rektor Siv Ek", dt.date(2026, 3, 20))
+    assert k.letter(case).text == "Egen text.\n"
 
 
 def _counts(scope: ReportScope) -> ReportTable:
@@ -258,7 +275,7 @@ def test_klagomal_route_to_an_unknown_unit_is_skipped_and_noted(
     [note] = _notes(k, case.reference)
     assert note.startswith("felkonfig: kunde inte svara i klagomal_route")
     assert "soc-finns-inte" in note
-    assert "'felkonfig' failed in klagomal_route" in caplog.text
+    assert "'felkonfig' fick ett fel i klagomal_route" in caplog.text
 
 
 def test_klagomal_allows_anonymous_per_channel_and_forvaltning(make_klagomal: Make) -> None:
@@ -342,7 +359,7 @@ def test_klagomal_validate_intake_a_plugin_that_raises_never_loses_the_case(
         "folkbokforing: kunde inte svara i klagomal_validate_intake "
         "(ConnectionError: registret svarar inte); kontrollera detta för hand",
     )
-    assert "'folkbokforing' failed in klagomal_validate_intake" in caplog.text
+    assert "'folkbokforing' fick ett fel i klagomal_validate_intake" in caplog.text
 
 
 def test_klagomal_validate_intake_the_builtin_notes_another_route_r3(make_klagomal: Make) -> None:
@@ -394,7 +411,7 @@ def test_a_registration_hook_that_raises_leaves_only_that_plugin_out(
     assert failure.hook == "klagomal_quality_dimensions"
     assert failure.error == "RuntimeError: trasig"
     assert "_Crashing" in failure.plugin
-    assert "failed in klagomal_quality_dimensions" in caplog.text
+    assert "fick ett fel i klagomal_quality_dimensions" in caplog.text
     register(k)  # registration still works
 
 
@@ -418,7 +435,7 @@ def test_klagomal_disable_plugins_is_read_from_the_environment(
     with caplog.at_level(logging.WARNING, logger="klagomal"), Klagomal(db_url, plugins=[extra]) as k:
         assert "sms" not in k.channels
     # A name that matches no plugin is probably a typo, so it is logged.
-    assert "KLAGOMAL_DISABLE_PLUGINS names 'stavfel'" in caplog.text
+    assert "KLAGOMAL_DISABLE_PLUGINS nämner 'stavfel'" in caplog.text
 
 
 def test_the_testing_helpers_plugin_is_checked_by_pluggy(make_klagomal: Make) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import pathlib
 import re
@@ -485,3 +486,128 @@ def test_closed_days_belong_to_the_kommun_or_a_forvaltning_only() -> None:
         'chef = "Ekonomichef Per Ek"', 'chef = "Ekonomichef Per Ek"\nstangda_dagar = []', 1
     )
     assert "avdelning 'klf-ekonomi': okänd nyckel 'stangda_dagar'" in parse_error(text)
+
+
+# -- every command reads the file alike (the command line) -------------------------------
+
+CONFLICTING_RULES = """
+[[gallring]]
+id = "kontakt-24"
+beslut = "KS 2025-11-12 § 45"
+atgard = "pseudonymisera_kontakt"
+efter_manader = 24
+
+[[gallring]]
+id = "kontakt-36"
+beslut = "KS 2025-11-12 § 45"
+atgard = "pseudonymisera_kontakt"
+efter_manader = 36
+"""
+
+
+def _value(action: argparse.Action) -> list[str]:
+    """A value the parser accepts for *action*, or none for a flag."""
+    if action.nargs == 0:
+        return []
+    if action.choices is not None:
+        return [str(next(iter(action.choices)))]
+    if action.type is None:
+        return ["x"]
+    for candidate in ("1", "2026-03-02", "x"):
+        try:
+            action.type(candidate)  # type: ignore[operator]
+        except (argparse.ArgumentTypeError, ValueError, TypeError):
+            continue
+        return [candidate]
+    raise AssertionError(f"no value found for {action}")  # pragma: no cover
+
+
+def _required_arguments(parser: argparse.ArgumentParser) -> list[str]:
+    """The arguments a command cannot be parsed without, each with a value
+    it accepts: positionals, required options, one of a required group."""
+    argv: list[str] = []
+    required = [group for group in parser._mutually_exclusive_groups if group.required]
+    grouped = {action for group in required for action in group._group_actions}
+    for group in parser._mutually_exclusive_groups:
+        if group.required:
+            first = group._group_actions[0]
+            argv += [first.option_strings[0], *_value(first)] if first.option_strings else _value(first)
+    for action in parser._actions:
+        if action in grouped or isinstance(action, argparse._SubParsersAction):
+            continue
+        if not action.option_strings and action.nargs != "?" and action.nargs != "*":
+            argv += _value(action)
+        elif action.option_strings and action.required:
+            argv += [action.option_strings[0], *_value(action)]
+    return argv
+
+
+def _leaf_commands() -> list[tuple[tuple[str, ...], list[str]]]:
+    """Every command of the parser (subcommands of subcommands included),
+    with the arguments it needs to be parsed."""
+    from klagomal.cli import _build_parser
+
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            found.append((path, _required_arguments(parser)))
+            return
+        for name, sub in subs[0].choices.items():
+            walk(sub, (*path, name))
+
+    walk(_build_parser(), ())
+    return found
+
+
+def test_only_demo_and_organisation_read_the_file_in_their_own_way() -> None:
+    from klagomal.cli import defined_commands
+
+    assert {c.name for c in defined_commands().values() if not c.reads_organisation} == {
+        "demo",
+        "organisation",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "needed"),
+    _leaf_commands(),
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else "",
+)
+def test_every_command_refuses_a_file_with_conflicting_disposal_rules_alike(
+    path: tuple[str, ...], needed: list[str], tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What stops start-up (``Klagomal(...)``) stops every command that
+    reads the organisation file, before it does anything, with one message;
+    ``demo`` reads no file (it always simulates Exempelkommun)."""
+    from klagomal.cli import defined_commands
+    from test_cli import run_main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("KLAGOMAL_DB", "KLAGOMAL_ORG", "KLAGOMAL_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    org = tmp_path / "kommun.toml"
+    org.write_text(default_organisation_text() + CONFLICTING_RULES, encoding="utf-8")
+    with pytest.raises(ConfigurationError) as expected:
+        load_and_check(org)
+    if not defined_commands()[path[0]].reads_organisation and path[0] != "organisation":
+        return  # demo: see the test above
+    run = run_main(["--org", str(org), *path, *needed])
+    assert run.status == 1, (path, needed, run.status, run.err)
+    assert run.err == f"klagomal: {expected.value}\n"
+    assert run.out == ""
+    assert list(tmp_path.iterdir()) == [org]  # nothing written: no database, no file
+
+
+def default_organisation_text() -> str:
+    example = DOCS.parent.parent / "src" / "klagomal" / "data" / "exempelkommun.toml"
+    return example.read_text(encoding="utf-8")
+
+
+def load_and_check(path: pathlib.Path) -> Organisation:
+    """What ``Klagomal(...)`` checks at start-up, from the file alone."""
+    from klagomal.app import Klagomal
+
+    with Klagomal("sqlite://", organisation=load_organisation(path), load_entrypoints=False) as k:
+        return k.organisation

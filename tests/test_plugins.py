@@ -273,3 +273,21 @@ def test_registry_credits_an_overridden_channel_to_the_plugin_in_effect(
         builtin_channels = k.registry.registered_by("klagomal.builtin", "channels")
         assert "webbformular" not in builtin_channels
         assert "telefon" in builtin_channels
+
+
+# -- klagomal.testing's fixtures -------------------------------------------------------
+
+
+@pytest.mark.parametrize("klagomal_plugins", [[SocPlugin()]])
+def test_make_klagomal_registers_klagomal_plugins_unless_told_otherwise(
+    make_klagomal: Any, klagomal_instance: Klagomal, klagomal_plugins: list[object]
+) -> None:
+    """The fixture a plugin package overrides in its conftest.py reaches
+    every instance of the test, not only ``klagomal_instance``; ``plugins=``
+    replaces it, and ``load_entrypoints=True`` puts the installed plugins in
+    its place."""
+    assert "sms" in klagomal_instance.channels
+    assert "sms" in make_klagomal().channels
+    assert "sms" not in make_klagomal(plugins=[]).channels
+    assert "sms" in make_klagomal(plugins=[*klagomal_plugins]).channels
+    assert "sms" not in make_klagomal(load_entrypoints=True).channels

@@ -10,13 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import UNIT, register_case
 from klagomal import ConfigurationError, FixedClock, InvalidInputError, Klagomal, hookimpl
+from klagomal.core.organisation import load_organisation
 from klagomal.notices.notifiers import Notifier, StaffMessage
+from smtp_server import SmtpServer
+
+ORG_FILE = Path(__file__).parent.parent / "src" / "klagomal" / "data" / "exempelkommun.toml"
+#: Hemtjänst Norr's mailbox in Exempelkommun's file.
+NORR_MAILBOX = 'epost = "hemtjanst.norr@exempelkommun.se"\n'
 
 
 @pytest.fixture
@@ -175,7 +182,7 @@ def test_a_failed_delivery_is_retried_and_an_outgrown_one_is_not_sent(
         (outgrown, "failed", 1),
     ]
     assert run.failed[0].last_error == "ConnectionRefusedError: SMTP-servern svarar inte"
-    assert "notifier 'inbox' failed" in caplog.text
+    assert "aviseringssättet 'inbox' kunde inte skicka" in caplog.text
     # The second case is acknowledged before the next run: its reminder is obsolete.
     ki.acknowledge(outgrown, "Hanna", dt.date(2026, 3, 31))
     run = remind(ki, dt.date(2026, 3, 13), clock)
@@ -319,3 +326,50 @@ def test_an_alert_on_the_saturday_after_a_friday_deadline(
     inbox.take()
     remind(ki, dt.date(2026, 3, 17), clock)  # the same breach: not again
     assert inbox.take() == []
+
+
+# -- a unit without a mailbox ------------------------------------------------------------
+
+
+def test_a_unit_without_a_mailbox_is_named_once_and_its_reminders_are_not_retried(
+    db_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    """With SMTP set, a reminder to a unit without ``epost`` cannot be
+    addressed: it is refused for good (``undeliverable``), not retried on
+    every run, and the run names the unit once, whatever the number of
+    cases.  Once the file gives the unit a mailbox, the next reminder goes."""
+    with SmtpServer() as server:
+        smtp = f'\n[utskick.smtp]\nvard = "{server.host}"\nport = {server.port}\nsakerhet = "ingen"\n'
+        full = ORG_FILE.read_text(encoding="utf-8") + smtp
+        assert full.count(NORR_MAILBOX) == 1
+        without = tmp_path / "utan-epost.toml"
+        without.write_text(full.replace(NORR_MAILBOX, ""), encoding="utf-8")
+        k = Klagomal(db_url, clock=clock, organisation=load_organisation(without), load_entrypoints=False)
+        k.init()
+        first, second = register_case(k).reference, register_case(k).reference
+        clock.set(dt.date(2026, 3, 12))
+        run = k.remind()
+        assert run.notifier == "smtp"
+        assert run.failed == []
+        assert [(r.reference, r.status) for r in run.undeliverable] == [
+            (first, "undeliverable"),
+            (second, "undeliverable"),
+        ]
+        assert {unit: [r.reference for r in found] for unit, found in run.missing_mailbox.items()} == {
+            UNIT: [first, second]
+        }
+        assert server.messages == []
+        again = k.remind()  # not retried
+        assert (again.sent, again.failed, again.undeliverable) == ([], [], [])
+        assert [r.status for r in k.reminders(first)] == ["undeliverable"]
+        k.dispose()
+
+        fixed = tmp_path / "med-epost.toml"
+        fixed.write_text(full, encoding="utf-8")
+        k = Klagomal(db_url, clock=clock, organisation=load_organisation(fixed), load_entrypoints=False)
+        clock.set(dt.date(2026, 3, 17))  # the besked is overdue: a breach alert, a new reminder
+        run = k.remind()
+        assert run.undeliverable == []
+        assert sorted(r.reference for r in run.sent) == [first, second]
+        assert [m.rcpt_tos for m in server.messages] == [["hemtjanst.norr@exempelkommun.se"]] * 2
+        k.dispose()

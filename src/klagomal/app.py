@@ -380,7 +380,10 @@ class Klagomal:
                 raise plugin_configuration_error(impl.plugin_name, "klagomal_deadline_policy", exc) from exc
             except Exception:
                 log.exception(
-                    "klagomal: plugin %r failed in klagomal_deadline_policy for %r and is skipped",
+                    _(
+                        "klagomal: insticksmodulen %r fick ett fel i "
+                        "klagomal_deadline_policy för %r, hoppas över"
+                    ),
                     impl.plugin_name,
                     department,
                 )
@@ -412,7 +415,7 @@ class Klagomal:
                 self._internal().deliver(reference=case.reference)
             except Exception:
                 log.exception(
-                    "klagomal: immediate delivery for %s failed; the notices wait in the outbox",
+                    _("klagomal: det direkta utskicket för %s misslyckades; meddelandena väntar i utkorgen"),
                     case.reference,
                 )
         # Listeners cannot veto: the event is stored.  One failing listener
@@ -422,7 +425,7 @@ class Klagomal:
                 call_impl(impl, klagomal=self, case=case, event=event)
             except Exception:
                 log.exception(
-                    "klagomal: plugin %r failed in klagomal_on_event for %s (event %s)",
+                    _("klagomal: insticksmodulen %r fick ett fel i klagomal_on_event för %s (händelse %s)"),
                     impl.plugin_name,
                     case.reference,
                     event.type,

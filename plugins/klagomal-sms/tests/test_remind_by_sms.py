@@ -114,7 +114,7 @@ def test_a_500_from_the_gateway_fails_the_reminder_and_the_next_run_sends_it_onc
         f"SMS-tjänsten {gateway_server.url}/a1/sms svarade HTTP 500 Internal Server Error: "
         "Internal error, try again"
     )
-    assert "notifier 'sms' failed" in caplog.text
+    assert "aviseringssättet 'sms' kunde inte skicka" in caplog.text
     assert [(r.status, r.attempts) for r in k.reminders(ref)] == [("failed", 1)]
     assert gateway_server.received == []
     # The next day's run, the gateway healthy again: sent, exactly once (retried, not owed anew).

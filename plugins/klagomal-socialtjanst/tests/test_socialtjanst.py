@@ -78,7 +78,7 @@ def test_the_trygghet_dimension_registers_and_is_usable(klagomal_instance: Klago
 
 
 def test_without_the_plugin_trygghet_is_unknown(make_klagomal: MakeKlagomal) -> None:
-    k = make_klagomal()
+    k = make_klagomal(plugins=[])
     with pytest.raises(InvalidInputError, match="trygghet"):
         register(k, dimensions=["trygghet"])
 

@@ -40,13 +40,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO, cast
 
 from klagomal.cli.base import (
+    DEBUG_VARIABLE,
     EXIT_DENIED,
     Command,
     Output,
@@ -54,8 +54,11 @@ from klagomal.cli.base import (
     SafeStream,
     add_global_options,
     command_parsers,
+    debugging,
+    organisation,
     os_problem,
     print_error,
+    user_facing_logs,
 )
 from klagomal.core.errors import AccessDeniedError, KlagomalError
 from klagomal.core.i18n import _
@@ -68,6 +71,7 @@ COMMANDS: dict[str, str] = {
     "init": "admin",
     "demo": "admin",
     "units": "admin",
+    "organisation": "admin",
     "register": "cases",
     "show": "cases",
     "list": "cases",
@@ -253,7 +257,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     _not_text(parser, args)
     out = Output(args, cast(TextIO, SafeStream(stdout or sys.stdout)))
-    with contextlib.redirect_stderr(cast(TextIO, SafeStream(sys.stderr))):
+    with contextlib.redirect_stderr(cast(TextIO, SafeStream(sys.stderr))), user_facing_logs():
         return _run(args, out)
 
 
@@ -270,6 +274,8 @@ def _denial(exc: AccessDeniedError) -> AccessDeniedError:
 
 def _run(args: argparse.Namespace, out: Output) -> int:
     try:
+        if args.reads_organisation:
+            organisation(args)  # a file start-up would refuse is refused by every command alike
         status: int = args.run(args, out)
     except AccessDeniedError as exc:
         print_error(_denial(exc))
@@ -292,12 +298,24 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         if problem is not None:
             print_error(problem)
             return 1
+        # The reason is the driver's or Python's, in English: the
+        # technical detail, for whoever asks for it (KLAGOMAL_DEBUG=1).
         if isinstance(exc, SQLAlchemyError):
             reason = getattr(exc, "orig", None) or exc
-            print_error(_("databasfel: {reason}").format(reason=reason))
+            print_error(
+                _(
+                    "databasfel ({kind}): databasen kunde inte användas; kör igen med {variable}=1 "
+                    "för databasens eget meddelande"
+                ).format(kind=type(reason).__name__, variable=DEBUG_VARIABLE)
+            )
         else:
-            print_error(_("oväntat fel ({kind}): {reason}").format(kind=type(exc).__name__, reason=exc))
-        if os.environ.get("KLAGOMAL_DEBUG"):
+            print_error(
+                _(
+                    "oväntat fel ({kind}) i klagomal; kör igen med {variable}=1 för detaljer, "
+                    "och rapportera felet"
+                ).format(kind=type(exc).__name__, variable=DEBUG_VARIABLE)
+            )
+        if debugging():
             raise
         return 3
     return status

@@ -7,10 +7,22 @@ import argparse
 import json
 import sys
 
-from klagomal.cli.base import SQL_INT_MAX, CommandGroup, Output, integer, open_klagomal, os_reason
+from klagomal.cli.base import (
+    SQL_INT_MAX,
+    CommandGroup,
+    Output,
+    integer,
+    open_klagomal,
+    organisation,
+    os_reason,
+    table_lines,
+)
 from klagomal.core.i18n import _, ngettext
 
 commands = CommandGroup(__name__)
+
+#: Exempelkommun's organisation file in the package (``klagomal/data``).
+EXAMPLE_FILE = "exempelkommun.toml"
 
 
 @commands.command("init", _("skapa eller uppgradera databasen"))
@@ -56,6 +68,7 @@ def _demo_arguments(p: argparse.ArgumentParser) -> None:
     "demo",
     _("simulera ett år av synpunkter i Exempelkommun och visa en sammanställning"),
     _demo_arguments,
+    reads_organisation=False,  # always Exempelkommun
 )
 def _cmd_demo(args: argparse.Namespace, out: Output) -> int:
     from klagomal.cli.demo import DEMO_DB, DEMO_OUTBOX, run_demo
@@ -73,16 +86,16 @@ def _cmd_demo(args: argparse.Namespace, out: Output) -> int:
 
 @commands.command("units", _("visa organisationens enheter"))
 def _cmd_units(args: argparse.Namespace, out: Output) -> int:
-    from klagomal.core.organisation import load_organisation
-
-    org = load_organisation(args.org)
+    org = organisation(args)
     lines = [
         _("{name} (systemägare: {owner})").format(name=org.name, owner=org.departments[org.system_owner].name)
     ]
     units = []
+    rows = []
     for unit in org.units.values():
         depth = len(org.path(unit.id)) - 1
-        lines.append(f"{'  ' * (depth + 1)}{unit.id:<28} {unit.name}  ({_('chef')}: {unit.manager})")
+        # The tree: each level indents its ids; names and chefs line up.
+        rows.append(["  " * depth + unit.id, unit.name, _("(chef: {manager})").format(manager=unit.manager)])
         obj = {
             "id": unit.id,
             "name": unit.name,
@@ -95,9 +108,63 @@ def _cmd_units(args: argparse.Namespace, out: Output) -> int:
             dep = org.departments[unit.id]
             obj.update(head=dep.head, board=dep.board)
         units.append(obj)
+    lines += table_lines(rows, indent="  ")
     out.emit(
         {"organisation": org.id, "name": org.name, "system_owner": org.system_owner, "units": units},
         "\n".join(lines),
+    )
+    return 0
+
+
+def _organisation_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help=_(
+            "skriv ut Exempelkommuns organisationsfil att utgå från: "
+            "klagomal organisation --example > kommun.toml"
+        ),
+    )
+
+
+@commands.command(
+    "organisation",
+    _("kontrollera organisationsfilen, eller skriv ut ett exempel att utgå från"),
+    _organisation_arguments,
+    reads_organisation=False,  # --example reads none; the check reads it itself
+)
+def _cmd_organisation(args: argparse.Namespace, out: Output) -> int:
+    if args.example:
+        import importlib.resources
+
+        # The file klagomal loads when --org names none.
+        text = (importlib.resources.files("klagomal") / "data" / EXAMPLE_FILE).read_text(encoding="utf-8")
+        out.emit({"file": EXAMPLE_FILE, "toml": text}, text)
+        return 0
+    org = organisation(args)
+    source = args.org or _("Exempelkommun (inbyggd)")
+    units = len(org.units)
+    out.emit_line(
+        {
+            "file": args.org,
+            "organisation": org.id,
+            "name": org.name,
+            "departments": len(org.departments),
+            "units": units,
+            "users": len(org.users),
+            "disposal_rules": len(org.disposal_rules),
+        },
+        _(
+            "Organisationsfilen {source} är giltig: {name}, {departments} förvaltningar, {units} enheter "
+            "totalt, {users} användare, {rules} gallringsregler."
+        ).format(
+            source=source,
+            name=org.name,
+            departments=len(org.departments),
+            units=units,
+            users=len(org.users),
+            rules=len(org.disposal_rules),
+        ),
     )
     return 0
 

@@ -14,15 +14,18 @@ when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import errno
 import functools
 import json
+import logging
 import os
 import re
 import socket
 import sys
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import attrs
@@ -33,6 +36,7 @@ from klagomal.core.text_rules import one_line, terminal_safe
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.core.model import Case
+    from klagomal.core.organisation import Organisation
     from klagomal.notices.outbox import Notice
 
 #: The exit status when the acting user may not do what was asked
@@ -50,6 +54,12 @@ _ARGPARSE_MESSAGES: tuple[tuple[str, str], ...] = (
         "argument {0}: ogiltigt val {1} (välj bland {2})",
     ),
     (r"argument (\S+): expected one argument", "argument {0}: ett värde behövs"),
+    (r"argument (\S+): expected at most one argument", "argument {0}: högst ett värde"),
+    (r"argument (\S+): expected at least one argument", "argument {0}: minst ett värde behövs"),
+    (r"argument (\S+): expected (\d+) arguments?", "argument {0}: {1} värden behövs"),
+    (r"argument (\S+): ignored explicit argument (.*)", "argument {0} tar inget värde: {1}"),
+    (r"argument (\S+): invalid \S+ value: (.*)", "argument {0}: ogiltigt värde {1}"),
+    (r"ambiguous option: (\S+) could match (.*)", "flaggan {0} är tvetydig: den kan betyda {1}"),
     (r"argument (\S+): not allowed with argument (\S+)", "argument {0} kan inte kombineras med {1}"),
     (r"one of the arguments (.*) is required", "ett av argumenten {0} krävs"),
     (r"argument (\S+): (.*)", "argument {0}: {1}"),
@@ -84,11 +94,7 @@ class Parser(argparse.ArgumentParser):
         return text
 
     def error(self, message: str) -> NoReturn:
-        for pattern, swedish in _ARGPARSE_MESSAGES:
-            match = re.fullmatch(pattern, message)
-            if match:
-                message = _(swedish).format(*match.groups())
-                break
+        message = swedish_argparse_message(message)
         self.print_usage(sys.stderr)
         self.exit(2, terminal_safe(_("klagomal: fel: {message}\n").format(message=one_line(message))))
 
@@ -96,6 +102,15 @@ class Parser(argparse.ArgumentParser):
         # What an abbreviation means ("--u" for "--unit") stays as it was
         # before the global options were accepted after the command too.
         return [t for t in super()._get_option_tuples(option_string) if t[0] not in self.exact_only]
+
+
+def swedish_argparse_message(message: str) -> str:
+    """One of argparse's English messages about a command line, in Swedish."""
+    for pattern, swedish in _ARGPARSE_MESSAGES:
+        match = re.fullmatch(pattern, message)
+        if match:
+            return _(swedish).format(*match.groups())
+    return message
 
 
 def iso_date(value: str) -> dt.date:
@@ -219,12 +234,16 @@ class Command:
     run: Handler
     arguments: Arguments | None
     module: str
+    #: Whether the command reads the organisation file (``--org``): then it
+    #: is read and checked before the command runs (:func:`organisation`).
+    reads_organisation: bool = True
 
     def add_to(self, commands: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(
             self.name, help=self.help, description=self.help
         )
-        parser.set_defaults(run=self.run)  # not 'handler': acknowledge has a --handler option
+        # not 'handler': acknowledge has a --handler option
+        parser.set_defaults(run=self.run, reads_organisation=self.reads_organisation)
         if self.arguments is not None:
             self.arguments(parser)
         return parser
@@ -246,12 +265,18 @@ class CommandGroup:
         return iter(self._commands.values())
 
     def command(
-        self, name: str, help_text: str, arguments: Arguments | None = None
+        self,
+        name: str,
+        help_text: str,
+        arguments: Arguments | None = None,
+        *,
+        reads_organisation: bool = True,
     ) -> Callable[[Handler], Handler]:
-        """Register the decorated handler as the command *name*."""
+        """Register the decorated handler as the command *name*;
+        *reads_organisation* ``False`` for one that never reads ``--org``."""
 
         def register(run: Handler) -> Handler:
-            self._add(Command(name, help_text, run, arguments, self.module))
+            self._add(Command(name, help_text, run, arguments, self.module, reads_organisation))
             return run
 
         return register
@@ -351,16 +376,31 @@ class Output:
             self.stream.write(text.rstrip("\n") + "\n")
 
 
+def organisation(args: argparse.Namespace) -> Organisation:
+    """The organisation file ``--org`` names (or Exempelkommun), read once
+    per command and checked as a :class:`~klagomal.app.Klagomal` checks it
+    at start-up: disposal rules that contradict each other are refused
+    here, whichever command reads the file."""
+    found: Organisation | None = getattr(args, "_organisation", None)
+    if found is None:
+        from klagomal.core.disposal_rules import check_rules
+        from klagomal.core.organisation import load_organisation
+
+        found = load_organisation(args.org)
+        check_rules(found.disposal_rules, departments=list(found.departments))
+        args._organisation = found
+    return found
+
+
 def open_klagomal(args: argparse.Namespace) -> Klagomal:
     from klagomal.app import DEFAULT_DB, Klagomal
     from klagomal.core.clock import BusinessDate, SystemClock
-    from klagomal.core.organisation import load_organisation
 
     # --today is a business date set by hand: held to the rules of a real
     # system (never ahead of the real date; afterwards only for some roles).
     clock = BusinessDate(args.today) if args.today else SystemClock()
     return Klagomal(
-        args.db or DEFAULT_DB, organisation=load_organisation(args.org), clock=clock, user=args.user or None
+        args.db or DEFAULT_DB, organisation=organisation(args), clock=clock, user=args.user or None
     )
 
 
@@ -399,15 +439,28 @@ def case_obj(k: Klagomal, case: Case, events: list[Any] | None = None) -> dict[s
     return obj
 
 
-def table_lines(rows: list[list[str]]) -> list[str]:
-    """Rows as left-aligned columns; each cell is shown on one line
-    (:func:`~klagomal.core.text_rules.one_line`), so that no value can start a
-    row of its own."""
+def table_lines(
+    rows: Sequence[Sequence[object]], *, right: Collection[int] = (), gap: int = 2, indent: str = ""
+) -> list[str]:
+    """The one way the command line prints a table: rows as columns as wide
+    as their widest cell, *gap* spaces apart, left-aligned but for the
+    columns *right* (by index: counts, so that their digits line up), each
+    line after *indent* and without trailing blanks.  Every cell is shown on
+    one line (:func:`~klagomal.core.text_rules.one_line`), so that no value
+    can start a row of its own."""
     if not rows:
         return []
-    rows = [[one_line(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    cells = [[one_line(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    separator = " " * gap
+    return [
+        indent
+        + separator.join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
 
 
 def yes_no(value: bool | None) -> str:
@@ -483,6 +536,88 @@ def os_problem(exc: OSError) -> str:
     if exc.filename is not None:
         return _("kan inte använda {file}: {reason}").format(file=exc.filename, reason=reason)
     return _("systemfel: {reason}").format(reason=reason)
+
+
+# -- what the libraries log -----------------------------------------------------
+
+#: The environment variable that asks for the technical detail: every log
+#: record of klagomal with its logger, level and traceback, Python's
+#: warnings, and the traceback of an unexpected error.
+DEBUG_VARIABLE = "KLAGOMAL_DEBUG"
+
+#: A log record with this attribute set (``extra={REPORTED: True}``) is
+#: about something the call returns to its caller too (a notice or a
+#: reminder that failed): the command prints it already, so the log line
+#: is not repeated on stderr.
+REPORTED = "reported_to_caller"
+
+
+def debugging() -> bool:
+    """Whether ``KLAGOMAL_DEBUG`` asks for the technical detail."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+
+
+class StderrLog(logging.Handler):
+    """What is logged while a command runs, as a handler reads it on stderr.
+
+    klagomal's own records of level WARNING and above are written as one
+    Swedish line, ``klagomal: <message>``: their messages are Swedish
+    (``_()``), and the traceback a record may carry is left out.  Another
+    library's record is not shown in its words: one Swedish line names the
+    library and how to see the detail.  With ``KLAGOMAL_DEBUG=1`` every
+    record of klagomal from DEBUG up and every other library's from WARNING
+    up is written whole: logger, level, message and traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG if debugging() else logging.WARNING)
+        self.debug = debugging()
+        self.setFormatter(logging.Formatter("klagomal: [%(levelname)s %(name)s] %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.debug:
+                if _is_klagomal(record) or record.levelno >= logging.WARNING:
+                    sys.stderr.write(self.format(record) + "\n")
+                return
+            if getattr(record, REPORTED, False):
+                return
+            if _is_klagomal(record):
+                message = one_line(record.getMessage())
+                if not message.startswith("klagomal: "):
+                    message = _("klagomal: {message}").format(message=message)
+            else:
+                message = _(
+                    "klagomal: biblioteket {library} rapporterade ett problem; "
+                    "kör med {variable}=1 för detaljer"
+                ).format(library=record.name.split(".", 1)[0], variable=DEBUG_VARIABLE)
+            sys.stderr.write(message + "\n")
+        except Exception:  # pragma: no cover - as logging.Handler does
+            self.handleError(record)
+
+
+def _is_klagomal(record: logging.LogRecord) -> bool:
+    return record.name == "klagomal" or record.name.startswith("klagomal.")
+
+
+@contextlib.contextmanager
+def user_facing_logs() -> Iterator[None]:
+    """While a command runs: the log on stderr as :class:`StderrLog` writes
+    it, and Python's warnings (a library's deprecations, for developers)
+    shown only with ``KLAGOMAL_DEBUG=1``."""
+    handler = StderrLog()
+    root, ours = logging.getLogger(), logging.getLogger("klagomal")
+    level = ours.level
+    root.addHandler(handler)
+    if handler.debug:
+        ours.setLevel(logging.DEBUG)
+    try:
+        with warnings.catch_warnings():
+            if not handler.debug:
+                warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.removeHandler(handler)
+        ours.setLevel(level)
 
 
 def print_error(message: object) -> None:

@@ -239,24 +239,19 @@ def _cmd_show(args: argparse.Namespace, out: Output) -> int:
         files = k.attachments(args.reference)
         if files:
             lines.append(_("Bilagor:"))
-            lines += [
-                "  " + line
-                for line in table_lines(
-                    [[f.filename or "-", f.content_type, _("{n} byte").format(n=f.size)] for f in files]
-                )
-            ]
+            rows = [[f.filename or "-", f.content_type, _("{n} byte").format(n=f.size)] for f in files]
+            lines += table_lines(rows, indent="  ")
         notices = k.outbox(reference=args.reference)
         if notices:
             lines.append(_("Meddelanden:"))
             zone = k.clock.now().tzinfo
-            lines += ["  " + line for line in table_lines([notice_row(n, zone) for n in notices])]
+            lines += table_lines([notice_row(n, zone) for n in notices], indent="  ")
         disposed = k.disposals(args.reference)
         if disposed:
             lines.append(_("Gallrat:"))
-            lines += [
-                "  " + line
-                for line in table_lines([[str(d.day), d.action.label, d.rule, d.decision] for d in disposed])
-            ]
+            lines += table_lines(
+                [[str(d.day), d.action.label, d.rule, d.decision] for d in disposed], indent="  "
+            )
         related = k.related(args.reference)
         if related.any:
             lines.append(_("Relaterade ärenden:"))
@@ -288,7 +283,7 @@ def _history_lines(k: Klagomal, events: Sequence[Event]) -> list[str]:
         [str(e.seq), str(e.day), e.label, actor_label(e, users, channels), _event_details(k, e)]
         for e in events
     ]
-    return ["  " + line for line in table_lines(rows)]
+    return table_lines(rows, indent="  ")
 
 
 def _next_step_line(k: Klagomal, case: Case) -> str:
@@ -614,13 +609,16 @@ def _describe(k: Klagomal, case: Case) -> str:
     reason = case.overdue_reason(k.clock.today())
     if reason:
         fields.append((_("FÖRSENAT"), _("{what} har inte getts i tid").format(what=reason)))
-    width = max(len(label) for label, _value in [*fields, (_("Text"), "")]) + 1
     lines = [one_line(_("Ärende {reference}: {kind}").format(reference=case.reference, kind=case.kind.label))]
-    lines += [f"  {label + ':':<{width}} {one_line(value)}" for label, value in fields]
-    # The person's text keeps its lines, indented under the value column, so
-    # that no line of it can pass for a field or a record of its own.
-    lines.append(f"  {_('Text') + ':':<{width}} {several_lines(case.text, ' ' * (width + 3))}")
-    return "\n".join(lines)
+    # The fields as a table of label and value; the person's text last, with
+    # its lines kept, indented under the value column, so that no line of it
+    # can pass for a field or a record of its own.
+    # The text's row holds a mark where the value column starts.
+    rows = [[label + ":", value] for label, value in [*fields, (_("Text"), "|")]]
+    *field_lines, text_row = table_lines(rows, gap=1, indent="  ")
+    column = text_row[:-1]
+    text = column + several_lines(case.text, " " * len(column))
+    return "\n".join([*lines, *field_lines, text])
 
 
 def _event_details(k: Klagomal, event: Event) -> str:

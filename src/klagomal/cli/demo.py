@@ -26,10 +26,11 @@ from typing import Any
 import attrs
 
 from klagomal.app import Klagomal
+from klagomal.cli.base import table_lines
 from klagomal.core.clock import FixedClock
 from klagomal.core.errors import InvalidInputError, KlagomalError
 from klagomal.core.events import Escalated
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case, CaseState, Contact, Kind, Level
 from klagomal.core.organisation import default_organisation
 from klagomal.deadlines import policies as deadlines
@@ -123,7 +124,8 @@ class DemoResult:
     reports: tuple[str, ...] = ()
 
     def render(self) -> str:
-        """The Swedish text the CLI prints."""
+        """The Swedish text the CLI prints; every table through
+        :func:`klagomal.cli.base.table_lines`."""
         f = self.figures
         t = self.timeliness
 
@@ -137,48 +139,63 @@ class DemoResult:
         def median(value: float | None) -> str:
             return "-" if value is None else f"{value:g}".replace(".", ",")
 
+        def figures(rows: list[tuple[str, object]]) -> list[str]:
+            return table_lines([[label + ":", str(value)] for label, value in rows], indent="  ")
+
         lines = [
             _("Exempelkommun: ett år av synpunkter ({year})").format(year=self.year),
             "",
-            self.summary.render(self.labels),
+            *self._summary_lines(),
             "",
             _("Handläggning under året:"),
-            _("  anonyma ärenden:                 {n}").format(n=f["anonymous"]),
-            _("  vidarebefordrade (R12):          {n}").format(n=f["forwarded"]),
-            _("  allvarliga klagomål (R15):       {n}").format(n=f["serious"]),
-            _("  förseningsbesked i tid (R11):    {n}").format(n=f["postponed_in_time"]),
-            _("  förseningsbesked för sent:       {n}").format(n=f["postponed_late"]),
-            _("  pausade i väntan på personen:    {n}").format(n=f["paused"]),
-            _("  åtgärder (R16):                  {n}").format(n=f["actions"]),
-            _("  beröm vidarebefordrat (R22):     {n}").format(n=f["praise_passed_on"]),
-            _("  lyfta till nivå 2 (R20):         {n}").format(n=f["level_2"]),
-            _("  lyfta till nivå 3 (R21):         {n}").format(n=f["level_3"]),
-            _("  avslutade, nöjda / inte nöjda:   {a} / {b}").format(a=f["satisfied"], b=f["not_satisfied"]),
-            _("  brev och besked till personen:   {n}").format(n=f["notices"]),
-            _("  försenade vid årets slut:        {n} (besked {a}, svar {b})").format(
-                n=f["overdue"], a=f["overdue_besked"], b=f["overdue_svar"]
+            *figures(
+                [
+                    (_("anonyma ärenden"), f["anonymous"]),
+                    (_("vidarebefordrade (R12)"), f["forwarded"]),
+                    (_("allvarliga klagomål (R15)"), f["serious"]),
+                    (_("förseningsbesked i tid (R11)"), f["postponed_in_time"]),
+                    (_("förseningsbesked för sent"), f["postponed_late"]),
+                    (_("pausade i väntan på personen"), f["paused"]),
+                    (_("åtgärder (R16)"), f["actions"]),
+                    (_("beröm vidarebefordrat (R22)"), f["praise_passed_on"]),
+                    (_("lyfta till nivå 2 (R20)"), f["level_2"]),
+                    (_("lyfta till nivå 3 (R21)"), f["level_3"]),
+                    (_("avslutade, nöjda / inte nöjda"), f"{f['satisfied']} / {f['not_satisfied']}"),
+                    (_("brev och besked till personen"), f["notices"]),
+                    (
+                        _("försenade vid årets slut"),
+                        _("{n} (besked {a}, svar {b})").format(
+                            n=f["overdue"], a=f["overdue_besked"], b=f["overdue_svar"]
+                        ),
+                    ),
+                    (_("steg som rutinen vägrade (R2, R5)"), f["refused"]),
+                    (_("påminnelser / larm till chef"), f"{f['reminders']} / {f['breach_alerts']}"),
+                ]
             ),
-            _("  steg som rutinen vägrade (R2, R5): {n}").format(n=f["refused"]),
-            _("  påminnelser / larm till chef:    {a} / {b}").format(a=f["reminders"], b=f["breach_alerts"]),
             "",
             _("Tidsfrister (R7, R10, R11), räknat i arbetsdagar:"),
-            _("  besked inom tidsfristen:         {share}").format(
-                share=share(t.acknowledged_in_time, t.acknowledgements)
-            ),
-            _("  svar senast lovat datum:         {share}").format(
-                share=share(t.answered_in_time, t.answers)
-            ),
-            _("  förseningsbesked i tid:          {share}").format(
-                share=share(t.delay_notices_in_time, t.delay_notices)
-            ),
-            _("  median till besked / svar:       {a} / {b} arbetsdagar").format(
-                a=median(t.median_days_to_acknowledge), b=median(t.median_days_to_answer)
+            *figures(
+                [
+                    (_("besked inom tidsfristen"), share(t.acknowledged_in_time, t.acknowledgements)),
+                    (_("svar senast lovat datum"), share(t.answered_in_time, t.answers)),
+                    (_("förseningsbesked i tid"), share(t.delay_notices_in_time, t.delay_notices)),
+                    (
+                        _("median till besked / svar"),
+                        _("{a} / {b} arbetsdagar").format(
+                            a=median(t.median_days_to_acknowledge), b=median(t.median_days_to_answer)
+                        ),
+                    ),
+                ]
             ),
             "",
             _("Utskick (docs/notices.md):"),
-            _("  e-post som .eml-filer:           {n}").format(n=f["emails"]),
-            _("  brev att skriva ut (.html):      {n}").format(n=f["letters"]),
-            _("  uppgifter: ring personen:        {n}").format(n=f["tasks"]),
+            *figures(
+                [
+                    (_("e-post som .eml-filer"), f["emails"]),
+                    (_("brev att skriva ut (.html)"), f["letters"]),
+                    (_("uppgifter: ring personen"), f["tasks"]),
+                ]
+            ),
             _("  Öppna dem i mappen {folder}/").format(folder=self.outbox),
             "",
             _("Rapporter (R17, R18), som HTML:"),
@@ -191,6 +208,37 @@ class DemoResult:
             _("Klart på {seconds:.1f} s.").format(seconds=self.seconds),
         ]
         return "\n".join(lines)
+
+    def _summary_lines(self) -> list[str]:
+        """The cases per tertial, one table per grouping (most first; equal
+        totals by label, so that the order never depends on the process's
+        hash seed), and the year's total."""
+        summary = self.summary
+        tertials = (1, 2, 3)
+        heads = [f"T{n}" for n in tertials] + [_("År")]
+        lines: list[str] = []
+        for title, key, counts in (
+            (_("Typ"), "kind", summary.by_kind),
+            (_("Kvalitetsdimension"), "dimension", summary.by_dimension),
+            (_("Förvaltning"), "department", summary.by_department),
+            (_("Kanal"), "channel", summary.by_channel),
+        ):
+            names = {i: self.labels.get(key, {}).get(i, i) for c in counts.values() for i in c}
+            ids = sorted(names, key=lambda i: (-sum(c[i] for c in counts.values()), names[i]))
+            rows: list[list[object]] = [[title, *heads]]
+            for i in ids:
+                row = [counts[n][i] for n in tertials]
+                rows.append([names[i], *row, sum(row)])
+            lines += [*table_lines(rows, right=range(1, 5)), ""]
+        total = [summary.total[n] for n in tertials]
+        lines.append(
+            ngettext(
+                "Totalt {year}: {n} ärende (T1 {t1}, T2 {t2}, T3 {t3})",
+                "Totalt {year}: {n} ärenden (T1 {t1}, T2 {t2}, T3 {t3})",
+                sum(total),
+            ).format(year=summary.year, n=sum(total), t1=total[0], t2=total[1], t3=total[2])
+        )
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         """The result as one JSON object."""

@@ -80,6 +80,7 @@ def _cmd_deliver(args: argparse.Namespace, out: Output) -> int:
         as_json = {
             "requeued": len(queued),
             "tasks": run.tasks,
+            "failed_waiting": run.failed_waiting,
             **{
                 what: [k.converter.unstructure(n) for n in getattr(run, what)]
                 for what in ("sent", "retry", "failed", "uncertain")
@@ -101,6 +102,19 @@ def _cmd_deliver(args: argparse.Namespace, out: Output) -> int:
     )
     for notice in run.retry + run.failed + run.uncertain:
         lines.append("  " + one_line(describe_failure(notice)))
+    if run.failed_waiting:
+        # A failed notice is never tried again by itself: say so, and how.
+        lines.append(
+            ngettext(
+                "{n} misslyckat meddelande väntar i utkorgen och skickas inte av sig självt "
+                "(se 'klagomal outbox --status failed'); rätta felet och kör "
+                "'klagomal deliver --retry-failed'.",
+                "{n} misslyckade meddelanden väntar i utkorgen och skickas inte av sig självt "
+                "(se 'klagomal outbox --status failed'); rätta felet och kör "
+                "'klagomal deliver --retry-failed'.",
+                run.failed_waiting,
+            ).format(n=run.failed_waiting)
+        )
     if run.tasks:
         lines.append(
             ngettext(
@@ -219,9 +233,13 @@ def _cmd_remind(args: argparse.Namespace, out: Output) -> int:
             "created": len(run.created),
             **{
                 what: [k.converter.unstructure(r) for r in getattr(run, what)]
-                for what in ("sent", "failed", "obsolete", "uncertain")
+                for what in ("sent", "failed", "obsolete", "uncertain", "undeliverable")
+            },
+            "missing_mailbox": {
+                unit: [r.reference for r in found] for unit, found in run.missing_mailbox.items()
             },
         }
+        units = {unit: k.organisation.units[unit].name for unit in run.missing_mailbox}
     lines = [
         _(
             "Påminnelser {today} via {notifier}: {sent} skickade, {failed} misslyckade, "
@@ -230,28 +248,49 @@ def _cmd_remind(args: argparse.Namespace, out: Output) -> int:
             today=run.today,
             notifier=run.notifier,
             sent=len(run.sent),
-            failed=len(run.failed),
+            failed=len(run.failed) + len(run.undeliverable),
             obsolete=len(run.obsolete),
         )
     ]
-    lines += ["  " + line for line in table_lines([_reminder_row(r) for r in run.sent])]
+    lines += table_lines([_reminder_row(r) for r in run.sent], indent="  ")
     if run.failed:
         lines.append(_("Kunde inte skickas (försöks igen vid nästa körning):"))
-        lines += [
-            "  " + line + f"  {one_line(r.last_error)}"
-            for line, r in zip(table_lines([_reminder_row(r) for r in run.failed]), run.failed, strict=True)
-        ]
+        lines += table_lines([[*_reminder_row(r), r.last_error or "-"] for r in run.failed], indent="  ")
+    # A unit without a mailbox: said once for the unit, with what to add.
+    for unit, found in run.missing_mailbox.items():
+        lines.append(
+            ngettext(
+                "Enheten {name} ({unit}) har ingen e-postadress: ange 'epost' för enheten i "
+                "organisationsfilen. {n} påminnelse (ärende {references}) kunde inte skickas och "
+                "skickas inte igen.",
+                "Enheten {name} ({unit}) har ingen e-postadress: ange 'epost' för enheten i "
+                "organisationsfilen. {n} påminnelser (ärende {references}) kunde inte skickas och "
+                "skickas inte igen.",
+                len(found),
+            ).format(
+                name=units[unit],
+                unit=unit,
+                n=len(found),
+                references=", ".join(dict.fromkeys(r.reference for r in found)),
+            )
+        )
+    addressed = {id(r) for found in run.missing_mailbox.values() for r in found}
+    others = [r for r in run.undeliverable if id(r) not in addressed]
+    if others:
+        lines.append(_("Kunde inte skickas, och skickas inte igen (rätta felet):"))
+        lines += table_lines([[*_reminder_row(r), r.last_error or "-"] for r in others], indent="  ")
     if run.uncertain:
         lines.append(_("Avbröts under ett tidigare utskick; kontrollera om de kom fram (skickas inte igen):"))
-        lines += ["  " + line for line in table_lines([_reminder_row(r) for r in run.uncertain])]
+        lines += table_lines([_reminder_row(r) for r in run.uncertain], indent="  ")
     out.emit(as_json, "\n".join(lines))
-    if run.failed:
+    unsent = len(run.failed) + len(run.undeliverable)
+    if unsent:
         sys.stderr.write(
             ngettext(
                 "klagomal: {n} påminnelse kunde inte skickas\n",
                 "klagomal: {n} påminnelser kunde inte skickas\n",
-                len(run.failed),
-            ).format(n=len(run.failed))
+                unsent,
+            ).format(n=unsent)
         )
         return 1
     return 0

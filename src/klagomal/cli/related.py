@@ -43,7 +43,7 @@ def related_lines(k: Klagomal, related: Related, indent: str = "  ") -> list[str
                 ]
                 for c in found
             ]
-            lines += [indent + "  " + line for line in table_lines(rows)]
+            lines += table_lines(rows, indent=indent + "  ")
     return lines
 
 

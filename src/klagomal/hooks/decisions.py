@@ -85,7 +85,7 @@ class Decisions:
                     raise ValueError(problem)
             except Exception as exc:
                 log.error(
-                    "klagomal: plugin %r failed in %s and is skipped: %s: %s",
+                    _("klagomal: insticksmodulen %r fick ett fel i %s och hoppas över: %s: %s"),
                     impl.plugin_name,
                     hook_name,
                     type(exc).__name__,
@@ -235,7 +235,10 @@ class Decisions:
                     raise TypeError(f"returned {findings!r}, not Finding values")
             except Exception as exc:
                 log.error(
-                    "klagomal: plugin %r failed in klagomal_validate_intake and is skipped: %s: %s",
+                    _(
+                        "klagomal: insticksmodulen %r fick ett fel i "
+                        "klagomal_validate_intake, hoppas över: %s: %s"
+                    ),
                     impl.plugin_name,
                     type(exc).__name__,
                     exc,

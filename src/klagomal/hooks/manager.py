@@ -9,8 +9,9 @@ by the caller, then installed entry points of the group ``klagomal``.
 name, their distribution name (``klagomal-socialtjanst``) or, for plugins
 passed by the caller, the name they are registered under.
 
-A plugin that fails to import, or that raises inside a registration hook, is
-logged with its name and the hook and left out; what it failed with is kept
+A plugin that fails to import, that raises inside a registration hook, or
+whose template folder does not exist, is logged with its name and the hook
+and left out of it; what it failed with is kept
 (:attr:`PluginManager.failures`) so that ``klagomal plugins`` can show it.
 """
 
@@ -108,7 +109,7 @@ class PluginManager(pluggy.PluginManager):
         failure = PluginFailure(plugin, hook, _describe(exc))
         self.failures.append(failure)
         log.error(
-            "klagomal: plugin %r failed in %s and is left out of it: %s",
+            _("klagomal: insticksmodulen %r fick ett fel i %s och används inte där: %s"),
             plugin,
             hook,
             failure.error,
@@ -183,7 +184,7 @@ def create_plugin_manager(
             if ep.dist is not None:
                 pm.distributions[ep.name] = ep.dist
     for name in sorted(off - matched):
-        log.warning("klagomal: %s names %r, but no plugin has that name", DISABLE_VARIABLE, name)
+        log.warning(_("klagomal: %s nämner %r, men ingen insticksmodul heter så"), DISABLE_VARIABLE, name)
     # An implementation whose name matches no hook is a typo in a plugin.
     pm.check_pending()
     return pm
@@ -321,8 +322,24 @@ class Registry:
         template_dirs: list[pathlib.Path] = []
         template_owners: dict[str, str] = {}
         for plugin_name, items in _results(pm, hook.klagomal_template_dirs, org):
-            for folder in items:
-                template_dirs.append(pathlib.Path(folder))
+            folders = [pathlib.Path(folder) for folder in items]
+            missing = [folder for folder in folders if not folder.is_dir()]
+            if missing:
+                # A folder not installed with the plugin (package data left
+                # out of the wheel): the plugin's letters are left out, as
+                # any plugin failure is, not the kommun's every command.
+                pm.record_failure(
+                    plugin_name,
+                    "klagomal_template_dirs",
+                    ConfigurationError(
+                        _("mallmappen {path} finns inte; insticksmodulens brevmallar används inte").format(
+                            path=missing[0]
+                        )
+                    ),
+                )
+                continue
+            for folder in folders:
+                template_dirs.append(folder)
                 template_owners[str(folder)] = plugin_name
         channels: dict[str, Channel]
         dimensions: dict[str, QualityDimension]

@@ -88,12 +88,14 @@ class IntakeHandler:
         try:
             description = await loop.run_in_executor(None, self._receive, raw)
         except TransientStorageError as exc:
-            log.warning("klagomal: a received message was not stored, the sender will retry: %s", exc)
+            log.warning(
+                _("klagomal: ett mottaget meddelande sparades inte; avsändaren försöker igen: %s"), exc
+            )
             return "451 4.3.0 " + ascii_reply(
                 _("databasen är upptagen, meddelandet är inte sparat; försök igen om en stund")
             )
         except Exception:
-            log.exception("klagomal: a received message could not be stored; the sender will retry")
+            log.exception(_("klagomal: ett mottaget meddelande kunde inte sparas; avsändaren försöker igen"))
             return "451 4.3.0 " + ascii_reply(_("meddelandet kunde inte sparas, försök igen senare"))
         return "250 2.0.0 " + ascii_reply(description)
 

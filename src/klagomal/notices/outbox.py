@@ -177,6 +177,14 @@ class Notice:
         return status_label(self.status)
 
 
+#: Set on a log record (``extra={REPORTED: True}``) about a failure that the
+#: call also returns to its caller, in a :class:`DeliveryRun` or a
+#: :class:`~klagomal.notices.reminders.ReminderRun`: the command line, which
+#: prints the run, does not repeat the log line on stderr
+#: (:data:`klagomal.cli.base.REPORTED` is the same name).
+REPORTED = "reported_to_caller"
+
+
 @attrs.define
 class DeliveryRun:
     """What one :meth:`klagomal.Klagomal.deliver` did.
@@ -188,6 +196,9 @@ class DeliveryRun:
         over, or an earlier run stopped while sending); never sent again
         automatically.
     :param tasks: tasks waiting for handlers (phone the person, tell them at a visit).
+    :param failed_waiting: failed notices in the outbox, from this run or an
+        earlier one: they wait until someone corrects the cause and queues
+        them again (``klagomal deliver --retry-failed``).
     """
 
     now: dt.datetime
@@ -196,6 +207,7 @@ class DeliveryRun:
     failed: list[Notice] = attrs.Factory(list)
     uncertain: list[Notice] = attrs.Factory(list)
     tasks: int = 0
+    failed_waiting: int = 0
 
 
 def describe_failure(notice: Notice) -> str:

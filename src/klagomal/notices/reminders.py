@@ -31,7 +31,15 @@ from klagomal.notices.letters import Letters
 from klagomal.notices.notifiers import Recipient, StaffMessage
 from klagomal.records.redaction import Redaction
 
-__all__ = ["BREACH", "REMINDER", "Reminder", "ReminderRun", "owed_reminder", "staff_message"]
+__all__ = [
+    "BREACH",
+    "REMINDER",
+    "Reminder",
+    "ReminderRun",
+    "mailbox_unit",
+    "owed_reminder",
+    "staff_message",
+]
 
 #: A deadline is close.
 REMINDER = "paminnelse"
@@ -49,8 +57,11 @@ class Reminder:
     :param status: ``pending`` (owed, not yet handed to a notifier),
         ``sending`` (handed over; if a run stopped here, whether it arrived is
         unknown, and it is not sent again), ``sent``, ``failed`` (the notifier
-        raised; retried on the next run) or ``obsolete`` (the case moved on
-        before it was sent).
+        raised; retried on the next run), ``undeliverable`` (the notifier
+        refused it for good, such as a unit without a mailbox for ``smtp``;
+        never sent again, and the next reminder for the unit reads the
+        organisation file afresh) or ``obsolete`` (the case moved on before
+        it was sent).
     """
 
     reference: str
@@ -80,10 +91,16 @@ class ReminderRun:
     :param created: reminders owed for the first time today.
     :param sent: reminders the notifier accepted in this run (today's and
         earlier failures retried).
-    :param failed: reminders the notifier refused; retried on the next run.
+    :param failed: reminders the notifier could not send this time; retried
+        on the next run.
     :param obsolete: reminders not sent because the case moved on first.
     :param uncertain: reminders handed to a notifier by an earlier run that
         stopped before recording the result; never sent again automatically.
+    :param undeliverable: reminders the notifier refused for good
+        (``DeliveryError(permanent=True)``); never sent again.
+    :param missing_mailbox: of those, the ones refused because the
+        organisation file gives no mailbox (``epost``) for the unit the
+        reminder goes to, by that unit's id: what the kommun must add.
     """
 
     today: dt.date
@@ -93,10 +110,13 @@ class ReminderRun:
     failed: list[Reminder]
     obsolete: list[Reminder]
     uncertain: list[Reminder]
+    undeliverable: list[Reminder] = attrs.Factory(list)
+    missing_mailbox: dict[str, list[Reminder]] = attrs.Factory(dict)
 
 
-def _breach_recipient(case: Case, organisation: Organisation) -> tuple[str, str | None]:
-    """The manager responsible when *case* breaches its deadline.
+def _breach_recipient(case: Case, organisation: Organisation) -> tuple[str, str]:
+    """The manager responsible when *case* breaches its deadline, and the
+    unit whose mailbox reaches them.
 
     At level 1, the nearest chef above the case's unit who is not its handler
     (a chef handling a serious complaint themselves is reported to their own
@@ -107,9 +127,21 @@ def _breach_recipient(case: Case, organisation: Organisation) -> tuple[str, str 
         handler = (case.handler, handler_name(organisation.users, case.handler))
         for unit in reversed(organisation.path(case.unit)):
             if unit.manager not in handler:
-                return unit.manager, unit.email
+                return unit.manager, unit.id
     department = organisation.departments[case.department]
-    return department.head, organisation.units[department.id].email
+    return department.head, department.id
+
+
+def mailbox_unit(case: Case, kind: str, organisation: Organisation) -> str | None:
+    """The unit whose mailbox (``epost``) a reminder of *kind* about *case*
+    goes to, or ``None`` when it goes to a user's own address or the unit is
+    no longer in the organisation."""
+    if kind == BREACH:
+        return _breach_recipient(case, organisation)[1]
+    user = organisation.users.get(case.handler) if case.handler else None
+    if user is not None and user.email:
+        return None
+    return case.unit if case.unit in organisation.units else None
 
 
 def owed_reminder(
@@ -117,7 +149,8 @@ def owed_reminder(
 ) -> Reminder | None:
     """The reminder or breach alert *case* owes today, or ``None``."""
     if deadline.overdue:
-        recipient, email = _breach_recipient(case, organisation)
+        recipient, unit_id = _breach_recipient(case, organisation)
+        email = organisation.units[unit_id].email
         kind, role = BREACH, "chef"
     elif deadline.working_days_left <= reminder_days:
         kind = REMINDER

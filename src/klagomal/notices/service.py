@@ -35,6 +35,7 @@ from klagomal.notices.notifiers import (
 )
 from klagomal.notices.outbox import (
     AUTOMATIC_KINDS,
+    REPORTED,
     SENDING_LEASE,
     DeliveryRun,
     Notice,
@@ -44,7 +45,14 @@ from klagomal.notices.outbox import (
     retry_delay,
     way_label,
 )
-from klagomal.notices.reminders import BREACH, Reminder, ReminderRun, owed_reminder, staff_message
+from klagomal.notices.reminders import (
+    BREACH,
+    Reminder,
+    ReminderRun,
+    mailbox_unit,
+    owed_reminder,
+    staff_message,
+)
 from klagomal.records.access import Operation
 from klagomal.records.redaction import Redaction
 from klagomal.storage.base import CaseQuery
@@ -225,6 +233,9 @@ class NoticeService:
             self._deliver_one(notice, notifiers[notice.way or EMAIL], now, run)
         with ctx.transaction() as uow:
             run.tasks = len(uow.outbox(reference=reference, statuses=("task",), departments=departments))
+            run.failed_waiting = len(
+                uow.outbox(reference=reference, statuses=("failed",), departments=departments)
+            )
             # What the run tells its user, as they may see it.
             for name in ("sent", "retry", "failed", "uncertain"):
                 setattr(run, name, self.visible_notices(uow, getattr(run, name)))
@@ -244,7 +255,8 @@ class NoticeService:
         notice = attrs.evolve(notice, status="sending", attempts=notice.attempts + 1, attempted_at=now)
         notice = self._sent(notice, notifier, history, tuple(earlier), now, run)
         if notice.status != "sent":
-            log.warning("klagomal: %s", describe_failure(notice))
+            # The run returns it and 'klagomal deliver' prints it: no second line there.
+            log.warning(_("klagomal: %s"), describe_failure(notice), extra={REPORTED: True})
         with ctx.transaction() as uow:
             uow.update_notice(notice)
 
@@ -273,7 +285,12 @@ class NoticeService:
             notice = self._not_delivered(notice, reason, address, now, run, permanent=permanent)
         except Exception as exc:
             # A notifier's own failure: not delivered, so it is tried again.
-            log.exception("klagomal: notifier %r failed for notice %s", notifier.name, notice.id)
+            log.exception(
+                _("klagomal: aviseringssättet %r fick ett fel med meddelande %s"),
+                notifier.name,
+                notice.id,
+                extra={REPORTED: True},
+            )
             notice = self._not_delivered(notice, f"{type(exc).__name__}: {exc}", address, now, run)
         else:
             notice = attrs.evolve(
@@ -448,6 +465,17 @@ class NoticeService:
                 reminder, case, deadline, ctx.organisation, ctx.letters, Redaction.for_staff(case, history)
             )
             send(attrs.evolve(message, date=ctx.clock.now()))
+        except DeliveryError as exc:
+            reminder = self._reminder_failed(reminder, notifier, exc)
+            if not exc.permanent:
+                run.failed.append(reminder)
+            else:
+                # Trying again cannot help: said once, never sent again.
+                reminder = attrs.evolve(reminder, status="undeliverable")
+                run.undeliverable.append(reminder)
+                unit = mailbox_unit(case, reminder.kind, ctx.organisation)
+                if reminder.email is None and unit is not None:
+                    run.missing_mailbox.setdefault(unit, []).append(reminder)
         except Exception as exc:
             reminder = self._reminder_failed(reminder, notifier, exc)
             run.failed.append(reminder)
@@ -462,14 +490,16 @@ class NoticeService:
         # An expected refusal (a KlagomalError, such as a name missing
         # from a directory) needs no traceback in a daily cron log.
         log.error(
-            "klagomal: notifier %r failed for %s: %s: %s",
+            _("klagomal: aviseringssättet %r kunde inte skicka påminnelsen i ärende %s: %s: %s"),
             notifier,
             reminder.reference,
             type(exc).__name__,
             exc,
             exc_info=not isinstance(exc, KlagomalError),
+            extra={REPORTED: True},  # the run returns it; 'klagomal remind' prints it
         )
-        return attrs.evolve(reminder, status="failed", last_error=f"{type(exc).__name__}: {exc}")
+        reason = exc.reason if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        return attrs.evolve(reminder, status="failed", last_error=reason)
 
     def reminders(self, reference: str | None) -> list[Reminder]:
         """Every reminder and breach alert recorded, or those of one case."""

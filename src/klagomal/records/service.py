@@ -292,7 +292,7 @@ class RecordsService:
                 raise
             # A log broken so that nothing can be logged (its head row
             # deleted): the check that says so must still reach its reader.
-            log.warning("klagomal: the audit log check could not be logged: %s", error)
+            log.warning(_("klagomal: kontrollen av granskningsloggen kunde inte skrivas i loggen: %s"), error)
         return result
 
     def audit_log(

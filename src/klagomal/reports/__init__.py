@@ -132,7 +132,10 @@ def build_sections(
         except Exception as exc:
             plugin = (owners or {}).get(section.id, "?")
             log.exception(
-                "klagomal: plugin %r failed building report section %r (klagomal_report_sections)",
+                _(
+                    "klagomal: insticksmodulen %r kunde inte göra "
+                    "rapportavsnittet %r (klagomal_report_sections)"
+                ),
                 plugin,
                 section.id,
             )

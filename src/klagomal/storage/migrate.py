@@ -106,8 +106,11 @@ def upgrade(
     orphans = sorted(current - known)
     for orphan in orphans:
         log.warning(
-            "klagomal: alembic_version holds revision %r, which neither klagomal nor an installed "
-            "plugin has (a branch of a plugin no longer installed?); it and its tables are left as they are",
+            _(
+                "klagomal: alembic_version har revisionen %r, som varken klagomal eller en installerad "
+                "insticksmodul har (en gren från en avinstallerad insticksmodul?); den och dess tabeller "
+                "lämnas som de är"
+            ),
             orphan,
         )
     everything = revision in ("head", "heads")  # else klagomal's own schema only

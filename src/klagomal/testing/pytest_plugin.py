@@ -8,13 +8,17 @@ is no ``pytest11`` entry point: installing klagomal adds no fixtures to the
 other test suites of the kommun's environment.
 
 * ``klagomal_clock``: a :class:`~klagomal.FixedClock` at 2026-03-02;
-* ``klagomal_plugins``: the plugins every ``klagomal_instance`` gets;
+* ``klagomal_plugins``: the plugins every instance of the test gets;
   empty, override it in your ``conftest.py`` to add yours;
 * ``klagomal_instance``: a ready :class:`~klagomal.Klagomal` on a temporary
   SQLite file, with ``klagomal_plugins`` and the clock;
 * ``make_klagomal``: a factory, ``make_klagomal(plugins=[...], today=...,
   organisation=..., load_entrypoints=...)``, for tests that need another
-  set of plugins or a second instance.
+  set of plugins or a second instance.  Without ``plugins`` it registers
+  ``klagomal_plugins`` (with ``load_entrypoints=True``, the installed
+  plugins instead of them); ``plugins=[...]`` replaces them (write
+  ``plugins=[*klagomal_plugins, other]`` to add one), and ``plugins=[]``
+  gives an instance with the built-in parts only.
 
 Every instance is disposed of after the test.
 """
@@ -45,14 +49,20 @@ def klagomal_plugins() -> Sequence[object]:
 
 
 @pytest.fixture
-def make_klagomal(tmp_path: Path, klagomal_clock: FixedClock) -> Iterator[Callable[..., Klagomal]]:
+def make_klagomal(
+    tmp_path: Path, klagomal_clock: FixedClock, klagomal_plugins: Sequence[object]
+) -> Iterator[Callable[..., Klagomal]]:
     """``make_klagomal(**options)`` builds an instance as
     :func:`klagomal.testing.instance` does, on the test's clock unless
-    ``today`` is given, in the test's temporary directory."""
+    ``today`` is given, with ``klagomal_plugins`` unless ``plugins`` is
+    given (or ``load_entrypoints=True``), in the test's temporary directory."""
     made: list[Klagomal] = []
 
     def make(**options: Any) -> Klagomal:
         options.setdefault("today", klagomal_clock)
+        if not options.get("load_entrypoints"):
+            # With load_entrypoints=True the installed plugins stand in for them.
+            options.setdefault("plugins", klagomal_plugins)
         k = instance(tmp_path, **options)
         made.append(k)
         return k
@@ -63,6 +73,6 @@ def make_klagomal(tmp_path: Path, klagomal_clock: FixedClock) -> Iterator[Callab
 
 
 @pytest.fixture
-def klagomal_instance(make_klagomal: Callable[..., Klagomal], klagomal_plugins: Sequence[object]) -> Klagomal:
+def klagomal_instance(make_klagomal: Callable[..., Klagomal]) -> Klagomal:
     """A ready instance with ``klagomal_plugins``, on a temporary SQLite file."""
-    return make_klagomal(plugins=klagomal_plugins)
+    return make_klagomal()
