@@ -49,6 +49,7 @@ from klagomal.core.events import (
     ThreatFlagLifted,
     event_label,
 )
+from klagomal.core.formats import swedish_date
 from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case
 from klagomal.core.organisation import Organisation
@@ -245,18 +246,18 @@ def render_extract(extract: PublicExtract, organisation: Organisation) -> str:
         _("{kommun}: utdrag ur ärende {reference}").format(
             kommun=organisation.name, reference=extract.reference
         ),
-        _("Utlämnat {day}").format(day=extract.made.isoformat()),
+        _("Utlämnat {day}").format(day=swedish_date(extract.made)),
         "",
         f"{_('Typ')}: {extract.kind}",
         f"{_('Enhet')}: {extract.unit}",
-        f"{_('Inkom')}: {extract.received.isoformat()}",
+        f"{_('Inkom')}: {swedish_date(extract.received)}",
         f"{_('Status')}: {extract.state}",
         f"{_('Från')}: {extract.sender}",
         f"{_('Avser')}: {extract.summary}",
         "",
     ]
     for part in extract.parts:
-        lines.append(f"{part.day.isoformat()}  {part.label}")
+        lines.append(f"{swedish_date(part.day)}: {part.label}")
         lines.append(f"    {part.withheld}" if part.withheld else _indent(part.text))
         lines.append("")
     if extract.grounds:
