@@ -679,8 +679,7 @@ def test_the_kommuns_profile_appears_in_text_and_html(tmp_path: pathlib.Path, cl
         "Hemtjänst Norr, Socialförvaltningen\n"
         "Exempelkommun\n"
         "E-post: hemtjanst.norr@exempelkommun.se\n"
-        "\n"
-        "Tack för att du hjälper oss att bli bättre.\n"
+        # The kommun's signature line thanks, and the besked has thanked already (R23).
         "\n"
         "Adress: Exempelkommun, 123 45 Exempelstad\n"
         "Växel: 0123-45 00 00\n"
@@ -698,7 +697,8 @@ def test_the_kommuns_profile_appears_in_text_and_html(tmp_path: pathlib.Path, cl
         '<a href="https://www.exempelkommun.se">https://www.exempelkommun.se</a>',
     ):
         assert shown in footer
-    assert '<p class="halsning">Tack för att du hjälper oss att bli bättre.</p>' in letter.html
+    # The signature line thanks; the besked has thanked in its own words (R23).
+    assert "Tack för att du hjälper oss att bli bättre." not in letter.html
 
 
 def test_an_empty_profile_leaves_no_empty_lines_or_labels(tmp_path: pathlib.Path, clock: FixedClock) -> None:
@@ -959,6 +959,22 @@ def test_the_answer_thanks_once(
     if signature and not thanks_in(signature):
         assert signature in letter.text  # a line that does not thank stays
     k.dispose()
+
+
+def test_no_letter_to_the_person_thanks_more_than_once(letters: list[Letter]) -> None:
+    # R23: one thanks. Exempelkommun's signature line thanks too, so a letter
+    # that thanks in its own words leaves that line out.
+    assert thanks_in(default_organisation().profile.signature or "") == 1
+    thanking = template_kinds("Tack", "tack") & set(CITIZEN_NOTICES)
+    assert "besked" in thanking
+    seen = set()
+    for letter in letters:
+        if letter.kind not in CITIZEN_NOTICES:
+            continue  # a letter to staff quotes the person, whose thanks are theirs
+        for html_or_text in (letter.text, html_text(letter.html)):
+            assert thanks_in(html_or_text) <= 1, (letter.kind, html_or_text)
+        seen.add(letter.kind)
+    assert thanking <= seen  # every letter to the person that thanks was rendered
 
 
 def test_the_answer_says_whom_to_turn_to_how_and_by_when(k: Klagomal, clock: FixedClock) -> None:
