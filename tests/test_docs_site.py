@@ -49,7 +49,7 @@ def test_the_site_is_built_from_docs_with_warnings_as_errors() -> None:
 
 
 def test_the_api_reference_documents_every_public_name() -> None:
-    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    text = (DOCS / "reference.md").read_text(encoding="utf-8")
     documented = re.findall(r"^::: ([\w.]+)$", text, re.MULTILINE)
     public = [name for name in klagomal.__all__ if name != "__version__"]
     expected = {f"{klagomal._LOCATIONS[name]}.{name}" for name in public}
@@ -72,7 +72,7 @@ def test_the_built_reference_shows_the_signatures_and_no_sphinx_markup(tmp_path:
     for page in nav_pages():
         built = site / ("index.html" if page == "index.md" else page.removesuffix(".md") + "/index.html")
         assert built.is_file(), page
-    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "api" / "index.html").read_text(encoding="utf-8")))
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "reference" / "index.html").read_text(encoding="utf-8")))
     # The __init__ attrs writes (tools/griffe_klagomal.py) ...
     assert re.search(r"User\(\s*id: str,\s*name: str,\s*role: Role,", text)
     # ... every method of the facade ...
