@@ -17,6 +17,7 @@ from __future__ import annotations
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
@@ -52,19 +53,26 @@ def main(workdir: pathlib.Path) -> int:
     )
     # klagomal's fixtures are opt-in: installed, they enter no other test suite.
     # (Each plugin's tests below ask for them with `pytest_plugins`.)
-    bystander = workdir / "bystander"
-    bystander.mkdir(exist_ok=True)
-    (bystander / "test_other.py").write_text(
-        "def test_other(klagomal_instance):\n    pass\n", encoding="utf-8"
-    )
-    other = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_other.py"],
-        cwd=bystander,
-        capture_output=True,
-        text=True,
-    )
+    # The bystander lives outside this repository: below it, pytest would take
+    # the repository's own conftest.py, which asks for the fixtures.
+    with tempfile.TemporaryDirectory(prefix="klagomal-bystander-") as folder:
+        bystander = pathlib.Path(folder)
+        (bystander / "test_other.py").write_text(
+            "def test_other(klagomal_instance):\n    pass\n", encoding="utf-8"
+        )
+        pytest_argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", folder]
+        other = subprocess.run(
+            [*pytest_argv, "test_other.py"],
+            cwd=bystander,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     if "fixture 'klagomal_instance' not found" not in other.stdout:
-        print("klagomal's fixtures reached another test suite:\n" + other.stdout, file=sys.stderr)
+        print(
+            "klagomal's fixtures reached another test suite:\n" + other.stdout + other.stderr,
+            file=sys.stderr,
+        )
         return 1
     print("klagomal's fixtures are opt-in: another test suite does not get them", flush=True)
     for plugin in PLUGINS:

@@ -140,6 +140,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "init": (["init"], reader),
     "demo": (["--db", "sqlite:///{tmp}/demo.db", "demo", "--cases", "5"], reader),
     "units": (["units"], reader),
+    "organisation": (["organisation"], reader),
     "register": (
         [
             "register",
