@@ -10,11 +10,14 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
 from klagomal import Contact, FixedClock, Klagomal
@@ -344,3 +347,46 @@ def test_the_cli_adds_lists_shows_deliveries_and_removes(
 def test_the_tables_are_in_the_schema(kl: Klagomal) -> None:
     inspector = sa.inspect(sa.create_engine(kl.storage.url))
     assert {"webhook_subscriptions", "webhook_deliveries"} <= set(inspector.get_table_names())
+
+
+def test_a_delivery_cut_off_while_sending_is_sent_again_with_the_same_id(
+    kl: Klagomal, receiver: Receiver
+) -> None:
+    kl.webhooks.subscribe(receiver.url, user="nora.lind")
+    register(kl)
+    (pending,) = kl.webhooks.deliveries()
+    with kl.storage.transaction() as uow:  # a run that stopped after claiming it
+        assert uow.claim_webhook(pending.id, ("pending",), kl._utcnow())  # type: ignore[attr-defined]
+    assert kl.webhooks.deliver().sent == []  # within the lease: perhaps still being sent
+    clock = kl.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(1)
+    (sent,) = kl.webhooks.deliver().sent
+    assert (sent.webhook_id, sent.attempts) == (pending.webhook_id, 2)
+    assert [h["webhook-id"] for h, _ in receiver.requests] == [pending.webhook_id]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    msg_id=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=60),
+    body=st.text(max_size=300),
+)
+def test_every_signature_verifies_with_the_independent_implementation(msg_id: str, body: str) -> None:
+    secret = webhooks.new_secret()
+    now = int(time.time())
+    data = json.dumps({"type": "registered", "data": {"text": body}}, ensure_ascii=False).encode()
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(now),
+        "webhook-signature": webhooks.sign(secret, msg_id, now, data),
+    }
+    assert Webhook(secret).verify(data, headers)["data"]["text"] == body
+    with pytest.raises(Exception, match=r"(?i)signature"):
+        Webhook(webhooks.new_secret()).verify(data, headers)
+
+
+def test_the_list_of_deliveries_holds_the_newest(kl: Klagomal, receiver: Receiver) -> None:
+    kl.webhooks.subscribe(receiver.url, user="nora.lind")
+    references = [register(kl) for _ in range(3)]
+    assert [d.reference for d in kl.webhooks.deliveries(limit=2)] == references[1:]
+    assert [d.reference for d in kl.webhooks.deliveries(limit=0)] == references

@@ -138,8 +138,9 @@ class WebhookService:
                 )
             )
         with ctx.transaction() as uow:
-            found = self._store(uow).webhook_deliveries(statuses=statuses, subscription_id=subscription_id)
-        return found[-limit:] if limit else found
+            return self._store(uow).webhook_deliveries(
+                statuses=statuses, subscription_id=subscription_id, newest=limit or None
+            )
 
     def requeue(self, ids: Sequence[int]) -> list[WebhookDelivery]:
         """Queue failed deliveries again (after the receiver is mended);

@@ -201,6 +201,7 @@ class WebhookStorage(Protocol):
         subscription_id: int | None = None,
         ids: Sequence[int] | None = None,
         limit: int | None = None,
+        newest: int | None = None,
     ) -> list[WebhookDelivery]: ...
 
     def claim_webhook(self, delivery_id: int, expected: Sequence[str], now: dt.datetime) -> bool: ...

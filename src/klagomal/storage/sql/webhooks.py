@@ -117,11 +117,13 @@ class WebhookStore:
         subscription_id: int | None = None,
         ids: Sequence[int] | None = None,
         limit: int | None = None,
+        newest: int | None = None,
     ) -> list[WebhookDelivery]:
         """Deliveries, oldest first, filtered by status, subscription, id and
-        (with *due*) a next attempt not later than *due*."""
+        (with *due*) a next attempt not later than *due*: the first *limit*,
+        or the last *newest*."""
         table = webhook_deliveries
-        query = sa.select(table).order_by(table.c.id)
+        query = sa.select(table).order_by(table.c.id.desc() if newest else table.c.id)
         if statuses is not None:
             query = query.where(table.c.status.in_(list(statuses)))
         if subscription_id is not None:
@@ -130,9 +132,10 @@ class WebhookStore:
             query = query.where(table.c.id.in_(list(ids)))
         if due is not None:
             query = query.where(sa.or_(table.c.next_attempt.is_(None), table.c.next_attempt <= utc(due)))
-        if limit is not None:
-            query = query.limit(limit)
-        return [_delivery(row) for row in self.conn.execute(query)]
+        if limit is not None or newest:
+            query = query.limit(newest or limit)
+        found = [_delivery(row) for row in self.conn.execute(query)]
+        return found[::-1] if newest else found
 
     def claim_webhook(self, delivery_id: int, expected: Sequence[str], now: dt.datetime) -> bool:
         """Mark a delivery ``sending`` and count the attempt, if its status is
