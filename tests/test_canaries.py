@@ -208,7 +208,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "outbox": (["outbox", "--all"], reader),
     "remind": (["remind", "--notifier", "log"], reader),
     # Webhooks (issue 21): the payloads' own canaries are in tests/test_webhooks.py.
-    "webhook add": (["webhook", "add", "http://127.0.0.1:9/hook", "--for-user", "sven.ek", "--all"], reader),
+    "webhook add": (["webhook", "add", "http://127.0.0.1:9/hook", "--for-user", "omar.ali", "--all"], reader),
     "webhook list": (["webhook", "list"], reader),
     "webhook remove": (["webhook", "remove", "1"], reader),
     "webhook deliver": (["webhook", "deliver"], reader),

@@ -254,6 +254,10 @@ def test_bad_input_is_refused_in_swedish_and_writes_nothing(kl: Klagomal, receiv
         kl.webhooks.subscribe("ftp://example.se/x", user="nora.lind")
     with pytest.raises(InvalidInputError, match="okänd användare 'vem'"):
         kl.webhooks.subscribe(receiver.url, user="vem")
+    with pytest.raises(InvalidInputError, match="får inte läsa ärenden"):
+        kl.webhooks.subscribe(receiver.url, user="sven.ek")  # läsare: statistics only
+    with pytest.raises(InvalidInputError, match="mellanslag eller styrtecken"):
+        kl.webhooks.subscribe(receiver.url + "\nX-Forged: 1", user="nora.lind")
     with pytest.raises(InvalidInputError, match="ingen webhook 7"):
         kl.webhooks.unsubscribe(7)
     assert kl.webhooks.subscriptions() == []

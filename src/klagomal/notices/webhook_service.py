@@ -82,6 +82,13 @@ class WebhookService:
                     "[[anvandare]] i organisationsfilen"
                 ).format(user=user)
             )
+        bound = ctx.organisation.users[user]
+        if not ctx.access.allows(bound, Operation.READ):
+            raise InvalidInputError(
+                _(
+                    "{user} får inte läsa ärenden, så en webhook för användaren skulle aldrig skicka något"
+                ).format(user=bound.describe())
+            )
         secret = new_secret()
         now = ctx.utcnow()
         with ctx.transaction() as uow:

@@ -256,6 +256,8 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def check_url(url: str) -> str:
     """*url* if a webhook may be sent to it (``http`` or ``https``, with a
     host); else a Swedish :class:`ValueError` that says why."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ValueError(_("adressen får inte innehålla mellanslag eller styrtecken"))
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
