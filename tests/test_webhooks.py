@@ -394,3 +394,25 @@ def test_the_list_of_deliveries_holds_the_newest(kl: Klagomal, receiver: Receive
     references = [register(kl) for _ in range(3)]
     assert [d.reference for d in kl.webhooks.deliveries(limit=2)] == references[1:]
     assert [d.reference for d in kl.webhooks.deliveries(limit=0)] == references
+
+
+def test_two_runs_at_once_send_each_delivery_once(kl: Klagomal, receiver: Receiver) -> None:
+    kl.webhooks.subscribe(receiver.url, user="nora.lind")
+    for _ in range(6):
+        register(kl)
+    others = [
+        Klagomal(kl.storage.url, clock=kl.clock, load_entrypoints=False, user="nora.lind") for _ in range(2)
+    ]
+    runs: list[webhooks.WebhookRun] = []
+    try:
+        threads = [threading.Thread(target=lambda o=o: runs.append(o.webhooks.deliver())) for o in others]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for other in others:
+            other.dispose()
+    sent = [d.webhook_id for run in runs for d in run.sent]
+    assert sorted(sent) == sorted(d.webhook_id for d in kl.webhooks.deliveries())
+    assert sorted(h["webhook-id"] for h, _ in receiver.requests) == sorted(sent)
