@@ -147,7 +147,10 @@ def test_a_receiver_that_is_down_gets_the_delivery_later_with_the_same_id(kl: Kl
     run = kl.webhooks.deliver()
     (retry,) = run.retry
     assert retry.status == "pending"
-    assert "kunde inte ansluta" in (retry.last_error or "")
+    assert (retry.last_error or "").startswith(
+        "kunde inte ansluta till mottagaren: anslutningen nekades (ingen tar emot på adressen) "
+        "(försök 1 av 10"
+    )
     assert kl.webhooks.deliver().retry == []  # not due yet: back-off
     up = Receiver(port)
     try:
@@ -341,10 +344,32 @@ def test_the_cli_adds_lists_shows_deliveries_and_removes(
         0,
         "Webbhookar: 1 skickade, 0 försöks igen senare, 0 misslyckade, 0 inte skickade.",
     )
+    code, out = run("webhook", "add", "http://127.0.0.1:9/nere", "--for-user", "omar.ali", "--all")
+    assert (
+        run(
+            "register",
+            "--kind",
+            "forslag",
+            "--channel",
+            "telefon",
+            "--unit",
+            UNIT,
+            "--text",
+            "Nr 2.",
+            "--anonymous",
+        )[0]
+        == 0
+    )
+    code = main(["--db", db_url, "webhook", "deliver"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "kunde inte ansluta till mottagaren" in captured.out
+    assert captured.err == ""  # said once, on stdout, not again as a log line
     code, out = run("--json", "webhook", "deliveries", "--status", "sent")
-    assert [d["status"] for d in json.loads(out)["deliveries"]] == ["sent"]
+    assert [d["status"] for d in json.loads(out)["deliveries"]] == ["sent", "sent"]
     code, out = run("webhook", "remove", "1")
     assert "är borttagen" in out
+    assert run("webhook", "remove", "2")[0] == 0
     assert run("webhook", "list")[1].strip() == "Inga webbhookar."
 
 

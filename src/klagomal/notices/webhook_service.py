@@ -23,6 +23,7 @@ from klagomal.cases import lifecycle
 from klagomal.core.errors import CaseNotFoundError, InvalidInputError
 from klagomal.core.events import EventData
 from klagomal.core.i18n import _
+from klagomal.notices.outbox import REPORTED
 from klagomal.notices.webhooks import (
     ALL_EVENTS,
     MAX_ATTEMPTS,
@@ -216,6 +217,7 @@ class WebhookService:
                     done.reference,
                     subscription.url,
                     done.last_error,
+                    extra={REPORTED: True},  # the run returns it; the command line prints it once
                 )
         return run
 

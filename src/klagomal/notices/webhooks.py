@@ -46,6 +46,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -329,7 +331,22 @@ def post(url: str, secret: str, msg_id: str, body: bytes, *, timeout: float = TI
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         if isinstance(reason, TimeoutError):
             return WebhookResult(None, _("inget svar inom {seconds:g} sekunder").format(seconds=timeout))
-        return WebhookResult(None, _("kunde inte ansluta till mottagaren: {reason}").format(reason=reason))
+        return WebhookResult(
+            None, _("kunde inte ansluta till mottagaren: {reason}").format(reason=_why(reason))
+        )
+
+
+def _why(reason: object) -> str:
+    """Why a connection failed, in Swedish where the cause is a common one."""
+    if isinstance(reason, ConnectionRefusedError):
+        return _("anslutningen nekades (ingen tar emot på adressen)")
+    if isinstance(reason, socket.gaierror):
+        return _("värden finns inte")
+    if isinstance(reason, ssl.SSLError | ssl.CertificateError):
+        return _("TLS-fel ({reason})").format(reason=reason)
+    if isinstance(reason, ConnectionResetError):
+        return _("mottagaren bröt anslutningen")
+    return str(reason)
 
 
 def payload(event_type: str, recorded_at: dt.datetime, data: dict[str, Any]) -> bytes:
