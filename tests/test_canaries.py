@@ -208,6 +208,13 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "deliver": (["deliver"], reader),
     "outbox": (["outbox", "--all"], reader),
     "remind": (["remind", "--notifier", "log"], reader),
+    # Webhooks (issue 21): the payloads' own canaries are in tests/test_webhooks.py.
+    "webhook add": (["webhook", "add", "http://127.0.0.1:9/hook", "--for-user", "omar.ali", "--all"], reader),
+    "webhook list": (["webhook", "list"], reader),
+    "webhook remove": (["webhook", "remove", "1"], reader),
+    "webhook deliver": (["webhook", "deliver"], reader),
+    "webhook deliveries": (["webhook", "deliveries"], reader),
+    "webhook retry": (["webhook", "retry", "1"], reader),
 }
 
 #: More argument lists for commands whose options open other output paths.
@@ -626,6 +633,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     ),
     "related": (lambda k, r: [_related(k, ref) for ref in r.values() if ref.startswith("20")], reader),
     "with_lock_wait": (lambda k, r: k.with_lock_wait(5).get(r["A"]), reader),
+    "webhooks": (lambda k, r: [k.webhooks.subscriptions(), k.webhooks.deliveries()], reader),
     "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }

@@ -235,6 +235,12 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("deliver",): ([], ["deliver"]),
     ("outbox",): ([], ["outbox", "--all"]),
     ("remind",): ([], ["remind"]),
+    ("webhook", "add"): ([], ["webhook", "add", HOSTILE, "--for-user", HOSTILE, "--events", HOSTILE]),
+    ("webhook", "list"): ([], ["webhook", "list"]),
+    ("webhook", "remove"): ([], ["webhook", "remove", "1"]),
+    ("webhook", "deliver"): ([], ["webhook", "deliver"]),
+    ("webhook", "deliveries"): ([], ["webhook", "deliveries", "--status", "failed"]),
+    ("webhook", "retry"): ([], ["webhook", "retry", "1"]),
 }
 
 #: Documents whose layout another module renders (a letter's template, the

@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.outbox import DeliveryRun, Notice
     from klagomal.notices.reminders import Reminder, ReminderRun
     from klagomal.notices.service import NoticeService
+    from klagomal.notices.webhook_service import WebhookService
     from klagomal.records import audit, disposal
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
@@ -1180,6 +1181,15 @@ class Klagomal:
         """Record that the handler has carried out a task (phoned the person,
         or told them at a visit)."""
         return self._notices.complete_task(notice_id)
+
+    @property
+    def webhooks(self) -> WebhookService:
+        """Webhook subscriptions and their delivery (:mod:`klagomal.notices.webhooks`):
+        ``subscribe``, ``subscriptions``, ``unsubscribe``, ``deliver``,
+        ``deliveries`` and ``requeue``, acting as this instance's user."""
+        from klagomal.notices.webhook_service import WebhookService
+
+        return WebhookService(self._ctx)
 
     def rebuild(self, reference: str) -> Case:
         """The case replayed from its events alone, ignoring the stored projection."""

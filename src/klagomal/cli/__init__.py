@@ -116,6 +116,7 @@ COMMANDS: dict[str, str] = {
     "deliver": "notices",
     "outbox": "notices",
     "remind": "notices",
+    "webhook": "webhooks",
 }
 
 

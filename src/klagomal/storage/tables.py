@@ -28,12 +28,27 @@ __all__ = [
     "reference_counters",
     "reminders",
     "search_documents",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 ]
 
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
+SCHEMA_REVISIONS = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0012",
+)
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -349,4 +364,50 @@ search_documents = sa.Table(
     sa.Column("secret", sa.Boolean, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Index(None, "reference"),
+)
+
+# Webhooks (klagomal.notices.webhooks): a system's URL subscribed to event
+# types, bound to a user of the organisation file whose access decides what
+# a payload carries.  ``secret`` is the signing key (``whsec_...``), kept so
+# that it can sign; ``removed_at`` is set when the subscription is removed
+# (its deliveries stay, for the record).
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    # Event type ids separated by commas, or "*" for every type.
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("removed_at", Timestamp),
+)
+
+# One delivery of one event to one subscription: written in the transaction
+# of the event (klagomal.storage.sql.webhooks), so that none is lost, and
+# sent afterwards by ``klagomal webhook deliver``.  ``webhook_id`` is the
+# ``webhook-id`` header: the same on every attempt, unique per subscriber
+# and event.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.String(80), nullable=False),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("webhook_subscriptions.id"), nullable=False),
+    sa.Column("reference", sa.String(20), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("next_attempt", Timestamp),
+    sa.Column("attempted_at", Timestamp),
+    sa.Column("sent_at", Timestamp),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("webhook_id"),
+    sa.Index(None, "status", "next_attempt"),
+    sa.Index(None, "subscription_id"),
 )

@@ -11,11 +11,12 @@ from klagomal.storage.sql.received import ReceivedStore
 from klagomal.storage.sql.related import RelatedStore
 from klagomal.storage.sql.search import SearchStore
 from klagomal.storage.sql.transfer import TransferStore
+from klagomal.storage.sql.webhooks import WebhookStore
 
 __all__ = ["SqlUnitOfWork"]
 
 
-class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, RelatedStore):
+class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, RelatedStore, WebhookStore):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
     Its methods live with what they store: cases and events
@@ -23,8 +24,9 @@ class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, Rela
     :mod:`~klagomal.storage.sql.transfer`), received messages
     (:mod:`~klagomal.storage.sql.received`), the outbox
     (:mod:`~klagomal.storage.sql.outbox`), the search index
-    (:mod:`~klagomal.storage.sql.search`) and the related cases' look-ups
-    (:mod:`~klagomal.storage.sql.related`).
+    (:mod:`~klagomal.storage.sql.search`), the related cases' look-ups
+    (:mod:`~klagomal.storage.sql.related`) and the webhooks
+    (:mod:`~klagomal.storage.sql.webhooks`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:
