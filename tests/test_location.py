@@ -78,7 +78,14 @@ def _kruger(lat: float, lon: float) -> tuple[float, float]:
 
 
 #: Places across Sweden: Smygehuk, Stockholm, Göteborg, Kiruna, Treriksröset, Haparanda.
-CONTROL = [(55.3375, 13.3592), (59.3293, 18.0686), (57.7089, 11.9746), (67.8558, 20.2253), (69.0600, 20.5484), (65.8355, 24.1368)]
+CONTROL = [
+    (55.3375, 13.3592),
+    (59.3293, 18.0686),
+    (57.7089, 11.9746),
+    (67.8558, 20.2253),
+    (69.0600, 20.5484),
+    (65.8355, 24.1368),
+]
 
 
 @pytest.mark.parametrize(("lat", "lon"), CONTROL)
@@ -111,14 +118,20 @@ def test_conversion_round_trips_within_a_centimetre(lat: float, lon: float) -> N
 @settings(max_examples=200, deadline=None)
 @given(st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True, allow_infinity=True))
 def test_any_pair_is_either_a_place_in_sweden_or_refused(lat: float, lon: float) -> None:
-    inside = math.isfinite(lat) and math.isfinite(lon) and SWEDEN[1] <= lat <= SWEDEN[3] and SWEDEN[0] <= lon <= SWEDEN[2]
-    try:
-        found = check_location(latitude=lat, longitude=lon, step="locate", reference="2026-00001")
-    except InvalidInputError as exc:
-        assert not inside
-        assert str(exc).startswith("Ärende 2026-00001, steg 'ange plats': ")
+    inside = (
+        math.isfinite(lat)
+        and math.isfinite(lon)
+        and SWEDEN[1] <= lat <= SWEDEN[3]
+        and SWEDEN[0] <= lon <= SWEDEN[2]
+    )
+    if not inside:
+        with pytest.raises(InvalidInputError) as refused:
+            check_location(latitude=lat, longitude=lon, step="locate", reference="2026-00001")
+        assert str(refused.value).startswith("Ärende 2026-00001, steg 'ange plats': ")
         return
-    assert inside and found is not None and found.grid() is not None
+    found = check_location(latitude=lat, longitude=lon, step="locate", reference="2026-00001")
+    assert found is not None
+    assert found.grid() is not None
 
 
 # -- storage, steps and refusals -------------------------------------------------------------------
@@ -144,7 +157,8 @@ def test_locate_sets_corrects_and_removes_and_the_history_keeps_each(k: Klagomal
     north, east = to_grid(63.8258, 20.2630)
     k.locate(ref, Location(northing=north, easting=east))
     case = k.get(ref)
-    assert case.location is not None and case.location.address is None
+    assert case.location is not None
+    assert case.location.address is None
     assert (case.location.northing, case.location.easting) == (north, east)
     assert case.location.latitude == pytest.approx(63.8258, abs=1e-6)
     k.locate(ref, None)
@@ -197,7 +211,10 @@ def test_locating_to_the_same_place_is_refused(k: Klagomal) -> None:
 def test_a_given_grid_position_far_from_the_degrees_is_computed_again(k: Klagomal) -> None:
     wrong = Location(latitude=59.3293, longitude=18.0686, northing=1.0, easting=2.0)
     assert register(k, location=wrong).location == Location(
-        latitude=59.3293, longitude=18.0686, northing=to_grid(59.3293, 18.0686)[0], easting=to_grid(59.3293, 18.0686)[1]
+        latitude=59.3293,
+        longitude=18.0686,
+        northing=to_grid(59.3293, 18.0686)[0],
+        easting=to_grid(59.3293, 18.0686)[1],
     )
 
 
@@ -207,7 +224,9 @@ def test_without_pyproj_the_degrees_are_stored_and_the_grid_computed_when_read(
     monkeypatch.setattr(geo, "grid_available", lambda: False)
     ref = register(k, location=STOCKHOLM).reference
     stored = k.get(ref).location
-    assert stored is not None and stored.northing is None and stored.grid() is None
+    assert stored is not None
+    assert stored.northing is None
+    assert stored.grid() is None
     with pytest.raises(InvalidInputError, match=r"klagomal\[geo\]"):
         k.locate(ref, Location(northing=6580743.0, easting=674572.0))
     monkeypatch.undo()
@@ -239,7 +258,10 @@ def test_register_locate_and_show_on_the_command_line(
     )  # fmt: skip
     assert status == 0, err
     status, out, _err = _cli(["show", "2026-00001"], capsys)
-    assert "  Plats:           Stortorget (59.3293000, 18.0686000; SWEREF 99 TM N 6580743.008, E 674571.866)" in out
+    assert (
+        "  Plats:           Stortorget (59.3293000, 18.0686000; SWEREF 99 TM N 6580743.008, E 674571.866)"
+        in out
+    )
     status, out, _err = _cli(["--json", "show", "2026-00001"], capsys)
     assert json.loads(out)["location"] == {
         "latitude": 59.3293,
@@ -254,4 +276,5 @@ def test_register_locate_and_show_on_the_command_line(
     status, out, err = _cli(["locate", "2026-00001", "--remove", "--reason", "fel ärende"], capsys)
     assert (status, out.strip()) == (0, "Platsen för 2026-00001 är borttagen."), err
     status, out, _err = _cli(["show", "2026-00001"], capsys)
-    assert "Plats angiven" in out and "borttagen (fel ärende)" in out
+    assert "Plats angiven" in out
+    assert "borttagen (fel ärende)" in out

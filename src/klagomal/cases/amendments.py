@@ -51,8 +51,8 @@ from klagomal.core.formats import file_size
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
 from klagomal.core.location import Location
-from klagomal.core.photos import ImageRefused, clean_image, image_type
 from klagomal.core.model import Case
+from klagomal.core.photos import ImageRefused, clean_image, image_type
 from klagomal.core.text_rules import check_text
 
 __all__ = [
@@ -197,7 +197,9 @@ def check_document(
         try:
             data = clean_image(data, image)
         except ImageRefused as exc:
-            raise refuse(_("bilden {name} kan inte bifogas: {reason}").format(name=name, reason=exc)) from None
+            raise refuse(
+                _("bilden {name} kan inte bifogas: {reason}").format(name=name, reason=exc)
+            ) from None
     return Document(filename=name, media_type=kind, data=data)
 
 

@@ -313,7 +313,12 @@ class CaseService:
         )
 
     def locate(
-        self, reference: str, location: Location | None, reason: str, actor: str | None, expected_version: int | None
+        self,
+        reference: str,
+        location: Location | None,
+        reason: str,
+        actor: str | None,
+        expected_version: int | None,
     ) -> Case:
         """Set, correct or remove where the case is about (see
         :meth:`klagomal.app.Klagomal.locate`)."""

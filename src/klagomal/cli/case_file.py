@@ -167,7 +167,9 @@ def _locate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 @commands.command(
-    "locate", _("ange eller rätta platsen ärendet gäller (den förra finns kvar i historiken)"), _locate_arguments
+    "locate",
+    _("ange eller rätta platsen ärendet gäller (den förra finns kvar i historiken)"),
+    _locate_arguments,
 )
 def _cmd_locate(args: argparse.Namespace, out: Output) -> int:
     from klagomal.core.errors import InvalidInputError
@@ -177,14 +179,18 @@ def _cmd_locate(args: argparse.Namespace, out: Output) -> int:
         raise InvalidInputError(
             _("ange platsen (--lat och --long, --northing och --easting, --place) eller --remove, inte båda")
             if args.remove
-            else _("ange platsen: --lat och --long, --northing och --easting, eller --place (eller --remove)"),
+            else _(
+                "ange platsen: --lat och --long, --northing och --easting, eller --place (eller --remove)"
+            ),
             step="locate",
             reference=args.reference,
         )
     with open_klagomal(args) as k:
         case = k.locate(args.reference, location, reason=args.reason)
         text = (
-            _("Platsen för {reference}: {place}.").format(reference=case.reference, place=case.location.describe())
+            _("Platsen för {reference}: {place}.").format(
+                reference=case.reference, place=case.location.describe()
+            )
             if case.location is not None
             else _("Platsen för {reference} är borttagen.").format(reference=case.reference)
         )

@@ -210,7 +210,9 @@ def check_location(
     if (north is None) != (east is None):
         raise refuse(_("ange både nordkoordinat (N) och östkoordinat (E), eller ingen av dem"))
     if lat is not None and north is not None:
-        raise refuse(_("ange positionen antingen i WGS84 (latitud, longitud) eller i SWEREF 99 TM (N, E), inte båda"))
+        raise refuse(
+            _("ange positionen antingen i WGS84 (latitud, longitud) eller i SWEREF 99 TM (N, E), inte båda")
+        )
     if north is not None and east is not None:
         if not grid_available():
             raise refuse(
@@ -278,9 +280,8 @@ def checked(location: Location | None, *, step: str, reference: str | None = Non
         return found
     north, east = float(given[0]), float(given[1])
     computed = found.grid()
-    if computed is None or math.hypot(computed[0] - north, computed[1] - east) <= 1.0:
-        if math.isfinite(north) and math.isfinite(east) and computed is not None:
-            return attrs.evolve(
-                found, northing=round(north, _METRE_DECIMALS), easting=round(east, _METRE_DECIMALS)
-            )
+    if computed is not None and math.hypot(computed[0] - north, computed[1] - east) <= 1.0:
+        return attrs.evolve(
+            found, northing=round(north, _METRE_DECIMALS), easting=round(east, _METRE_DECIMALS)
+        )
     return found

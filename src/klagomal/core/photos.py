@@ -106,8 +106,8 @@ def clean_image(data: bytes, media_type: str) -> bytes:
     if kind not in CLEANED_TYPES:
         raise ImageRefused(
             _(
-                "bilder av typen {kind} lagras inte, eftersom deras metadata (plats, tid, kamera) inte kan tas "
-                "bort; spara bilden som JPEG eller PNG"
+                "bilder av typen {kind} lagras inte, eftersom deras metadata (plats, tid, kamera) "
+                "inte kan tas bort; spara bilden som JPEG eller PNG"
             ).format(kind=kind)
         )
     if len(data) > MAX_IMAGE_BYTES:
@@ -166,7 +166,7 @@ def _size(data: bytes, kind: str) -> tuple[int, int]:
                 return width, height
     except ImageRefused:
         raise
-    except Exception:  # noqa: BLE001 - Pillow raises many kinds for a broken file
+    except Exception:
         raise ImageRefused(_("filen är ingen läsbar {kind}-bild").format(kind=name)) from None
 
 

@@ -165,7 +165,6 @@ def _attachments(parsed: ParsedMail) -> list[StoredAttachment]:
     return kept
 
 
-
 #: How often a message is tried again when another receiver stored a message
 #: under the same key between our look-up and our insert.
 _STORE_ATTEMPTS = 3

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection
 from klagomal.core.errors import CaseNotFoundError, ConflictError, TransientStorageError
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
-from klagomal.core.model import AnswerMode, Case, CaseState, Contact, Kind, Level
 from klagomal.core.location import Location
+from klagomal.core.model import AnswerMode, Case, CaseState, Contact, Kind, Level
 from klagomal.core.person_keys import person_keys
 from klagomal.notices.outbox import OwedNotice
 from klagomal.storage.base import CaseQuery, DueWindow
