@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +26,8 @@ from klagomal.cli import main
 from klagomal.core import location as geo
 from klagomal.core.errors import InvalidInputError, InvalidStepError
 from klagomal.core.events import Located
-from klagomal.core.location import SWEDEN, Location, check_location, to_grid, to_wgs84
+from klagomal.core.location import SWEDEN, Location, to_grid, to_wgs84
+from klagomal.core.location_rules import check_location
 from klagomal.storage import tables
 from klagomal.testing import register
 
@@ -278,3 +280,16 @@ def test_register_locate_and_show_on_the_command_line(
     status, out, _err = _cli(["show", "2026-00001"], capsys)
     assert "Plats angiven" in out
     assert "borttagen (fel ärende)" in out
+
+
+def test_the_locate_example_in_the_docs_runs_as_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_cli import console_block, run_session
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KLAGOMAL_USER", "nora.lind")  # as the docs say
+    assert main(["init"]) == 0
+    steps = console_block(heading="### locate")
+    assert steps
+    assert run_session(steps) == steps

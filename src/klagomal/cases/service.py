@@ -31,7 +31,8 @@ from klagomal.core.errors import (
 )
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _, ngettext
-from klagomal.core.location import Location, checked
+from klagomal.core.location import Location
+from klagomal.core.location_rules import checked
 from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
 from klagomal.core.users import HANDLING_ROLES, User, find_user
 from klagomal.notices.outbox import DROPPED, kind_label, owed_notices, way_label

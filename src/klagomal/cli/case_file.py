@@ -146,7 +146,7 @@ def location_arguments(p: argparse.ArgumentParser) -> None:
 
 def location_of(args: argparse.Namespace, step: str, reference: str | None = None) -> Location | None:
     """The location the options of :func:`location_arguments` give, checked."""
-    from klagomal.core.location import check_location
+    from klagomal.core.location_rules import check_location
 
     return check_location(
         latitude=args.lat,
