@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import klagomal
@@ -201,3 +203,25 @@ def test_every_path_that_stores_an_attachment_cleans_images() -> None:
     assert writers == {"cases/service.py", "intake/service.py", "intake/importing.py"}, writers
     for name in writers:
         assert any(cleaner in builders[name] for cleaner in CLEANERS), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fmt=st.sampled_from(sorted(FORMATS)),
+    width=st.integers(min_value=1, max_value=80),
+    height=st.integers(min_value=1, max_value=80),
+    comment=st.binary(min_size=1, max_size=200),
+)
+def test_any_photo_is_cleaned_to_the_same_pixels_whatever_its_size_and_metadata(
+    fmt: str, width: int, height: int, comment: bytes
+) -> None:
+    original = photo(fmt, (width, height))
+    cleaned = clean_image(original, FORMATS[fmt][0])
+    assert_clean(cleaned, original)
+    assert clean_image(cleaned, FORMATS[fmt][0]) == cleaned  # cleaning twice changes nothing
+    if fmt == "JPEG":
+        # A comment segment (COM) goes too.
+        with_comment = (
+            original[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + original[2:]
+        )
+        assert clean_image(with_comment, "image/jpeg") == cleaned
