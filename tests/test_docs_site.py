@@ -72,9 +72,7 @@ def test_the_built_reference_shows_the_signatures_and_no_sphinx_markup(tmp_path:
     for page in nav_pages():
         built = site / ("index.html" if page == "index.md" else page.removesuffix(".md") + "/index.html")
         assert built.is_file(), page
-    text = html.unescape(
-        re.sub(r"<[^>]+>", "", (site / "reference" / "index.html").read_text(encoding="utf-8"))
-    )
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "reference" / "index.html").read_text(encoding="utf-8")))
     # The __init__ attrs writes (tools/griffe_klagomal.py) ...
     assert re.search(r"User\(\s*id: str,\s*name: str,\s*role: Role,", text)
     # ... every method of the facade ...
