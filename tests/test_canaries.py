@@ -38,6 +38,7 @@ import pytest
 
 from klagomal import Contact, FixedClock, Klagomal
 from klagomal.cli import _build_parser, main
+from klagomal.core.location import Location
 from klagomal.core.organisation import Organisation, parse_organisation
 from klagomal.core.settings import SmtpSettings
 from klagomal.notices.letters import BUILTIN_TEMPLATES, STAFF_NOTICES
@@ -179,6 +180,7 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "note": (["note", "{A}", "Ny anteckning."], reader),
     "attach": (["attach", "{A}", "{tmp}/brev.pdf"], reader),
     "correct-contact": (["correct-contact", "{B}", "--phone", "070-999 88 77"], reader),
+    "locate": (["locate", "{A}", "--place", "Kanarievägen 1", "--reason", "Ringde."], reader),
     "export": (["export"], without_protected),
     "import": (["import", "{tmp}/empty-export.json"], reader),
     "import-cases": (["import-cases", "{tmp}/old.csv", "--no-progress"], reader),
@@ -566,6 +568,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
         reader,
     ),
     "deliver": (lambda k, r: k.deliver(), reader),
+    "locate": (lambda k, r: k.locate(r["B"], Location(address="Kanarievägen 2"), reason="Ringde."), reader),
     "describe": (lambda k, r: k.describe(r["A"], "Synpunkt"), reader),
     "dimensions": (lambda k, r: k.dimensions, reader),
     "disposals": (lambda k, r: [k.disposals(ref) for ref in r.values()], reader),

@@ -208,6 +208,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("note",): ([], ["note", "2026-00001", HOSTILE]),
     ("attach",): ([], ["attach", "2026-00001", HOSTILE]),
     ("correct-contact",): ([], ["correct-contact", "2026-00001", "--name", HOSTILE, "--reason", HOSTILE]),
+    ("locate",): ([], ["locate", "2026-00001", "--place", HOSTILE, "--reason", HOSTILE]),
     ("export",): ([], ["export"]),
     ("import",): ([], ["import", HOSTILE]),
     ("import-cases",): ([], ["import-cases", HOSTILE, "--no-progress"]),

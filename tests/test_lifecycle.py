@@ -42,6 +42,7 @@ from klagomal.cases import lifecycle as lc
 from klagomal.cases import threats
 from klagomal.cases.amendments import NOTE_MAX
 from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
+from klagomal.core.location import Location
 from klagomal.core.organisation import default_organisation
 from klagomal.core.steps import step_label
 from klagomal.core.text_rules import TEXT_MAX
@@ -487,6 +488,11 @@ TEXT_STEPS: dict[tuple[str, str], tuple[Callable[[Klagomal], str] | None, Callab
     ("contact_corrected", "reason"): (
         _in_handling,
         lambda k, ref, text: k.correct_contact(ref, phone=f"070-{len(text) % 9999999:07d}", reason=text),
+    ),
+    # Issue 21: why where the case is about was changed.
+    ("located", "reason"): (
+        _in_handling,
+        lambda k, ref, text: k.locate(ref, Location(address=f"Storgatan {len(text)}"), reason=text),
     ),
 }
 

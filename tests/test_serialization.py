@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from conftest import register_case
 from klagomal import Contact, FixedClock, InvalidInputError, Klagomal, KlagomalError
 from klagomal.core.events import EVENT_TYPES
+from klagomal.core.location import Location
 
 RESPOND_BY = dt.date(2026, 3, 27)
 
@@ -88,6 +89,8 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.lift_secrecy(ref, "Prövat vid begäran om utlämnande")
     # Issue 19: a chef appoints another handler (tilldelning).
     k.assign(last, "omar.ali")
+    # Issue 21: where the case is about, set after registration.
+    k.locate(last, Location(latitude=59.3293, longitude=18.0686, address="Stortorget"))
     # R28: a flag for threatening treatment, set and lifted, and one left set.
     k.flag_threat(last, "hotfullt", about="kontakt", reason="Hotade handläggaren i telefon.")
     k.lift_threat_flag(last, "Utrett med personen.")

@@ -40,6 +40,7 @@ from klagomal.core.disposal_rules import DisposalRule, check_rules
 from klagomal.core.errors import AccessDeniedError, ConfigurationError
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
+from klagomal.core.location import Location
 from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.serialization import make_converter
@@ -455,6 +456,7 @@ class Klagomal:
         resolved: str | None = None,
         resolved_by: str | None = None,
         summary: str | None = None,
+        location: Location | None = None,
     ) -> Case:
         """Register new feedback and return the case with its new reference.
 
@@ -466,7 +468,8 @@ class Klagomal:
         (:mod:`klagomal.hooks.decisions`); their notes are stored with the case.
 
         *summary* is the register entry's short description of what the case
-        is about (:meth:`describe` writes it later).
+        is about (:meth:`describe` writes it later); *location* where it is
+        about (:meth:`locate` sets it later).
 
         The quick path for staff on the phone or at the counter (R14, R29):
         with *resolved* (what was done) and *resolved_by* (who did it), the
@@ -486,6 +489,7 @@ class Klagomal:
             resolved=resolved,
             resolved_by=resolved_by,
             summary=summary,
+            location=location,
         )
 
     def resolve_at_once(
@@ -838,6 +842,20 @@ class Klagomal:
                 data = stream.read()
             name = filename or os.path.basename(os.fspath(file))
         return self._cases.attach(reference, data, name, media_type, actor, expected_version)
+
+    def locate(
+        self,
+        reference: str,
+        location: Location | None,
+        *,
+        reason: str = "",
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Set, correct or (with ``None``) remove where the case is about, in
+        any state (:mod:`klagomal.core.location`): the position is checked
+        and converted; the previous one stays in the history."""
+        return self._cases.locate(reference, location, reason, actor, expected_version)
 
     def correct_contact(
         self,

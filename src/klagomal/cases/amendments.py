@@ -26,6 +26,12 @@ exporting and importing them, and disposal's dropping of their bytes need
 nothing new.  The limits are the intake's
 (:attr:`~klagomal.intake.mailparse.MailLimits.max_attachment_bytes`), and
 the types those of documents and pictures (:data:`ATTACHABLE_TYPES`).
+A picture is kept without its metadata (EXIF: where, when, with what;
+:mod:`klagomal.core.photos`), and one whose metadata cannot be removed
+(HEIC, TIFF) is refused.
+
+A case's location (``locate``, :mod:`klagomal.core.location`) is set and
+corrected here too: where the matter is, in any state.
 """
 
 from __future__ import annotations
@@ -40,11 +46,13 @@ import attrs
 
 from klagomal.cases.step_texts import check_contact, check_step_texts, required_text
 from klagomal.core.errors import InvalidInputError, InvalidPersonNumberError, InvalidStepError
-from klagomal.core.events import AttachmentAdded, ContactCorrected, NoteAdded
+from klagomal.core.events import AttachmentAdded, ContactCorrected, Located, NoteAdded
 from klagomal.core.formats import file_size
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
+from klagomal.core.location import Location
 from klagomal.core.model import Case
+from klagomal.core.photos import ImageRefused, clean_image, image_type
 from klagomal.core.text_rules import check_text
 
 __all__ = [
@@ -61,6 +69,7 @@ __all__ = [
     "correction_lines",
     "corrections",
     "document_key",
+    "locate",
     "max_document_bytes",
 ]
 
@@ -80,9 +89,7 @@ ATTACHABLE_TYPES: Mapping[str, str] = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
     "image/gif": "GIF",
-    "image/tiff": "TIFF",
     "image/webp": "WebP",
-    "image/heic": "HEIC",
     "text/plain": _("text"),
     "text/csv": "CSV",
     "message/rfc822": _("e-postmeddelande"),
@@ -184,6 +191,15 @@ def check_document(
                 name=name, kind=ATTACHABLE_TYPES[kind]
             )
         )
+    image = image_type(kind, data)
+    if image is not None:
+        # A photo is kept without its metadata: where, when, with what (klagomal.core.photos).
+        try:
+            data = clean_image(data, image)
+        except ImageRefused as exc:
+            raise refuse(
+                _("bilden {name} kan inte bifogas: {reason}").format(name=name, reason=exc)
+            ) from None
     return Document(filename=name, media_type=kind, data=data)
 
 
@@ -204,6 +220,28 @@ def attach(case: Case, document: Document) -> AttachmentAdded:
         message=document_key(case.reference, case.version + 1),
     )
     return check_step_texts(data, "attach", case.reference)
+
+
+def locate(case: Case, location: Location | None, reason: str = "") -> Located:
+    """Set, correct or (with ``None``) remove where *case* is about, in any
+    state; *location* is checked (:func:`klagomal.core.location.check_location`).
+    Refused when nothing changes."""
+    step = "locate"
+    if location == case.location:
+        raise InvalidStepError(
+            case.reference,
+            case.state.value,
+            step,
+            _("ärendet har ingen plats att ta bort")
+            if location is None
+            else _("ärendet har redan den platsen"),
+        )
+    reason = reason.strip()
+    if reason:
+        reason = required_text(reason, step, _("skälet"), case.reference)
+    return check_step_texts(
+        Located(location=location, previous=case.location, reason=reason), step, case.reference
+    )
 
 
 #: The contact fields a correction may change, with how an error names each.

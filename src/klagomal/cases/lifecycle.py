@@ -67,6 +67,7 @@ from klagomal.core.events import (
     Forwarded,
     Guided,
     Informed,
+    Located,
     MessageReceived,
     NoteAdded,
     Paused,
@@ -846,6 +847,7 @@ def evolve(case: Case | None, event: Event) -> Case:
             handler=data.handler,
             secrecy=data.secrecy,
             summary=data.summary,
+            location=data.location,
             version=event.seq,
         )
     if case is None:
@@ -922,6 +924,8 @@ def evolve(case: Case | None, event: Event) -> Case:
             return _changed(case, stamp, contact=contact)
         case Described(summary=summary):
             return _changed(case, stamp, summary=summary)
+        case Located(location=location):
+            return _changed(case, stamp, location=location)
         case SecrecyMarked(ground=ground, parts=parts):
             return _changed(case, stamp, secrecy=case.secrecy if parts else ground)
         case SecrecyLifted():

@@ -31,6 +31,8 @@ from klagomal.core.errors import (
 )
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _, ngettext
+from klagomal.core.location import Location
+from klagomal.core.location_rules import checked
 from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
 from klagomal.core.users import HANDLING_ROLES, User, find_user
 from klagomal.notices.outbox import DROPPED, kind_label, owed_notices, way_label
@@ -311,6 +313,25 @@ class CaseService:
             before_commit=store,
         )
 
+    def locate(
+        self,
+        reference: str,
+        location: Location | None,
+        reason: str,
+        actor: str | None,
+        expected_version: int | None,
+    ) -> Case:
+        """Set, correct or remove where the case is about (see
+        :meth:`klagomal.app.Klagomal.locate`)."""
+        location = checked(location, step="locate", reference=reference)
+        return self.step(
+            reference,
+            "locate",
+            lambda c, _today: amendments.locate(c, location, reason),
+            actor,
+            expected_version,
+        )
+
     def correct_contact(
         self,
         reference: str,
@@ -474,6 +495,7 @@ class CaseService:
         resolved: str | None,
         resolved_by: str | None,
         summary: str | None,
+        location: Location | None = None,
     ) -> Case:
         """Register new feedback (see :meth:`klagomal.app.Klagomal.register`)."""
         ctx = self.ctx
@@ -495,6 +517,8 @@ class CaseService:
                 # The register entry's short description (OSL 5 kap. 1 §, R27).
                 lifecycle.check_summary(summary.strip(), "register")
                 data = attrs.evolve(data, summary=summary.strip())
+            if location is not None:
+                data = attrs.evolve(data, location=checked(location, step="register"))
         if resolved is not None and not (resolved_by or actor):
             raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
         ctx.allowed(Operation.REGISTER)

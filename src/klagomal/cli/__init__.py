@@ -96,6 +96,7 @@ COMMANDS: dict[str, str] = {
     "note": "case_file",
     "attach": "case_file",
     "correct-contact": "case_file",
+    "locate": "case_file",
     "export": "admin",
     "import": "admin",
     "import-cases": "intake",

@@ -1,7 +1,8 @@
 """What is added to a case's file without moving it along the routine:
-``note`` (an internal note), ``attach`` (a document) and
-``correct-contact`` (the person's contact details), and how ``show``
-presents them (:mod:`klagomal.cases.amendments`)."""
+``note`` (an internal note), ``attach`` (a document),
+``correct-contact`` (the person's contact details) and ``locate`` (where
+the case is about), and how ``show`` presents them
+(:mod:`klagomal.cases.amendments`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from klagomal.cli.base import CommandGroup, Output, case_obj, open_klagomal
-from klagomal.core.events import AttachmentAdded, ContactCorrected, Event, NoteAdded
+from klagomal.core.events import AttachmentAdded, ContactCorrected, Event, Located, NoteAdded
 from klagomal.core.i18n import _
 from klagomal.core.text_rules import one_line, several_lines
 from klagomal.core.users import handler_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
+    from klagomal.core.location import Location
 
-__all__ = ["event_details", "note_lines", "notes_obj"]
+__all__ = ["event_details", "location_arguments", "location_of", "note_lines", "notes_obj"]
 
 commands = CommandGroup(__name__)
 
@@ -133,6 +135,69 @@ def _cmd_correct_contact(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def location_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that give where a case is about (``register``, ``locate``)."""
+    p.add_argument("--lat", metavar="GRADER", help=_("latitud i WGS84, t.ex. 59.3293 (som Open311 och GPS)"))
+    p.add_argument("--long", metavar="GRADER", help=_("longitud i WGS84, t.ex. 18.0686"))
+    p.add_argument("--northing", metavar="METER", help=_("nordkoordinat (N) i SWEREF 99 TM (kräver geo)"))
+    p.add_argument("--easting", metavar="METER", help=_("östkoordinat (E) i SWEREF 99 TM (kräver geo)"))
+    p.add_argument("--place", metavar="ADRESS", help=_("platsen med ord: gatuadress, korsning, park"))
+
+
+def location_of(args: argparse.Namespace, step: str, reference: str | None = None) -> Location | None:
+    """The location the options of :func:`location_arguments` give, checked."""
+    from klagomal.core.location_rules import check_location
+
+    return check_location(
+        latitude=args.lat,
+        longitude=args.long,
+        northing=args.northing,
+        easting=args.easting,
+        address=args.place,
+        step=step,
+        reference=reference,
+    )
+
+
+def _locate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("reference", metavar="ÄRENDE")
+    location_arguments(p)
+    p.add_argument("--remove", action="store_true", help=_("ta bort platsen"))
+    p.add_argument("--reason", default="", metavar="TEXT", help=_("varför platsen ändras"))
+
+
+@commands.command(
+    "locate",
+    _("ange eller rätta platsen ärendet gäller (den förra finns kvar i historiken)"),
+    _locate_arguments,
+)
+def _cmd_locate(args: argparse.Namespace, out: Output) -> int:
+    from klagomal.core.errors import InvalidInputError
+
+    location = location_of(args, "locate", args.reference)
+    if (location is None) != args.remove:
+        raise InvalidInputError(
+            _("ange platsen (--lat och --long, --northing och --easting, --place) eller --remove, inte båda")
+            if args.remove
+            else _(
+                "ange platsen: --lat och --long, --northing och --easting, eller --place (eller --remove)"
+            ),
+            step="locate",
+            reference=args.reference,
+        )
+    with open_klagomal(args) as k:
+        case = k.locate(args.reference, location, reason=args.reason)
+        text = (
+            _("Platsen för {reference}: {place}.").format(
+                reference=case.reference, place=case.location.describe()
+            )
+            if case.location is not None
+            else _("Platsen för {reference} är borttagen.").format(reference=case.reference)
+        )
+        out.emit_line(case_obj(k, case), one_line(text))
+    return 0
+
+
 # -- how show presents them ------------------------------------------------------
 
 
@@ -151,6 +216,9 @@ def event_details(k: Klagomal, event: Event) -> str | None:
     if isinstance(data, ContactCorrected):
         details = "; ".join(correction_lines(data))
         return f"{details} ({data.reason})" if data.reason else details
+    if isinstance(data, Located):
+        place = data.location.describe() if data.location is not None else _("borttagen")
+        return f"{place} ({data.reason})" if data.reason else place
     return None
 
 

@@ -121,6 +121,7 @@ def _register_arguments(p: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help=_("kort beskrivning för diariet: vad ärendet gäller, utan personuppgifter"),
     )
+    case_file.location_arguments(p)
 
 
 @commands.command("register", _("registrera en synpunkt"), _register_arguments)
@@ -144,6 +145,7 @@ def _cmd_register(args: argparse.Namespace, out: Output) -> int:
     if args.anonymous and args.protected:
         raise InvalidInputError(_("en anonym synpunkt har inga personuppgifter att skydda"), step="register")
     contact = None if args.anonymous else Contact(**details, preferred=args.prefer, protected=args.protected)
+    location = case_file.location_of(args, "register")
     with open_klagomal(args) as k:
         case = k.register(
             kind=args.kind,
@@ -157,6 +159,7 @@ def _cmd_register(args: argparse.Namespace, out: Output) -> int:
             resolved=args.resolved,
             resolved_by=args.resolved_by,
             summary=args.summary,
+            location=location,
         )
         if case.resolved_at_once:
             message = _(
@@ -602,6 +605,8 @@ def _describe(k: Klagomal, case: Case) -> str:
             fields.append((_("Skyddad"), _("ja, skyddade personuppgifter: lämna aldrig ut")))
     if case.summary:
         fields.append((_("Diariet"), case.summary))
+    if case.location is not None:
+        fields.append((_("Plats"), case.location.describe()))
     if case.secrecy:
         fields.append((_("Sekretess"), case.secrecy))
     if case.paused_since is not None:

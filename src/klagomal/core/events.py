@@ -15,6 +15,7 @@ from typing import ClassVar
 import attrs
 
 from klagomal.core.i18n import _
+from klagomal.core.location import Location
 from klagomal.core.model import AnswerMode, Contact, Kind, Level
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Forwarded",
     "Guided",
     "Informed",
+    "Located",
     "MessageReceived",
     "NoteAdded",
     "Paused",
@@ -90,6 +92,8 @@ class Registered:
     external_id: str | None = None
     #: The register entry's short description (OSL 5 kap. 1 §), by the registrar.
     summary: str | None = None
+    #: Where the case is about (a position and/or an address), if given.
+    location: Location | None = None
 
 
 @attrs.frozen
@@ -485,6 +489,22 @@ class ContactCorrected:
     reason: str = ""
 
 
+@attrs.frozen
+class Located:
+    """Where the case is about was set, corrected or removed (step
+    ``locate``, :mod:`klagomal.core.location`): *location* from now on
+    (``None``: removed), *previous* before, so the history keeps both.
+
+    :param reason: why, when the handler says.
+    """
+
+    TYPE: ClassVar[str] = "located"
+
+    location: Location | None
+    previous: Location | None = None
+    reason: str = ""
+
+
 EventData = (
     Registered
     | Reclassified
@@ -511,6 +531,7 @@ EventData = (
     | NoteAdded
     | AttachmentAdded
     | ContactCorrected
+    | Located
 )
 
 #: Every payload class by its stable type id.
@@ -542,6 +563,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         NoteAdded,
         AttachmentAdded,
         ContactCorrected,
+        Located,
     )
 }
 
@@ -585,6 +607,7 @@ TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     NoteAdded: ("text",),
     AttachmentAdded: (),
     ContactCorrected: ("reason",),
+    Located: ("reason",),
 }
 
 #: Text-valued fields that are never touched: what reports, deadlines and
@@ -600,6 +623,7 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
         "secrecy",
         "external_id",
         "summary",
+        "location",
     ),
     Forwarded: ("from_unit", "to_unit", "department", "handler", "secrecy"),
     Acknowledged: ("handler",),
@@ -618,6 +642,8 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     ThreatFlagLifted: ("kind", "about"),
     # The media type, and the key the attached document is stored under.
     AttachmentAdded: ("media_type", "message"),
+    # Where the matter is (the place, not the person's): kept like the unit.
+    Located: ("location", "previous"),
 }
 
 #: The fields handled on their own (the contact, the notes, a sender, file names).
@@ -658,6 +684,7 @@ def event_label(type_id: str) -> str:
         "note_added": _("Anteckning"),
         "attachment_added": _("Bilaga tillagd"),
         "contact_corrected": _("Kontaktuppgifter rättade"),
+        "located": _("Plats angiven"),
     }
     return labels.get(type_id, type_id)
 

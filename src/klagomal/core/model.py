@@ -18,6 +18,7 @@ import enum
 import attrs
 
 from klagomal.core.i18n import _
+from klagomal.core.location import Location
 
 __all__ = [
     "AnswerMode",
@@ -270,6 +271,8 @@ class Case:
     :param threat_flags: the flags for abusive or threatening treatment
         that are set (R28), by key (``"hotfullt:kontakt"``, see
         :func:`klagomal.core.events.threat_key`), sorted.
+    :param location: where the case is about, a position and/or an
+        address (:mod:`klagomal.core.location`); ``None`` when not given.
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -305,6 +308,7 @@ class Case:
     resolved_at_once: bool = False
     summary: str | None = None
     threat_flags: tuple[str, ...] = ()
+    location: Location | None = None
     version: int = 0
 
     @property

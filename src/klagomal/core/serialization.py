@@ -86,5 +86,7 @@ def case_to_json(
     data: dict[str, Any] = converter.unstructure(case)
     data["anonymous"] = case.anonymous
     data["level"] = int(case.level)
+    # SWEREF 99 TM computed where it was not stored and pyproj is there.
+    data["location"] = None if case.location is None else case.location.as_json()
     data["events"] = None if events is None else [converter.unstructure(e) for e in events]
     return data

@@ -46,6 +46,7 @@ STEP_LABELS: dict[str, str] = {
     "note": _("skriva anteckning"),
     "attach": _("bifoga handling"),
     "correct-contact": _("rätta kontaktuppgifter"),
+    "locate": _("ange plats"),
     # the other commands and services
     "list": _("lista ärenden"),
     "search": _("söka"),
@@ -91,6 +92,7 @@ STEP_LABELS: dict[str, str] = {
     "note_added": _("skriva anteckning"),
     "attachment_added": _("bifoga handling"),
     "contact_corrected": _("rätta kontaktuppgifter"),
+    "located": _("ange plats"),
 }
 
 

@@ -396,15 +396,17 @@ def _imported_received(
 
 def _received(item: Any) -> tuple[ReceivedMessage, list[StoredAttachment], list[Duplicate]]:
     """One received message of an export, with its attachments."""
-    files = [
-        StoredAttachment(
-            f["filename"],
-            str(f["content_type"]),
-            int(f["size"]),
-            None if f["data"] is None else base64.b64decode(f["data"], validate=True),
-        )
-        for f in item["attachments"]
-    ]
+    from klagomal.core.photos import cleaned_image
+
+    files = []
+    for f in item["attachments"]:
+        data = None if f["data"] is None else base64.b64decode(f["data"], validate=True)
+        if data is not None:
+            # A picture from an older export is kept without its metadata too;
+            # one whose metadata cannot be removed keeps its name, not its bytes.
+            data = cleaned_image(str(f["content_type"]), data)
+        size = int(f["size"]) if data is None else len(data)
+        files.append(StoredAttachment(f["filename"], str(f["content_type"]), size, data))
     message = ReceivedMessage(
         message_key=str(item["message_key"]),
         received_at=dt.datetime.fromisoformat(item["received_at"]),

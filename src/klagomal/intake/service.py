@@ -151,8 +151,18 @@ def kind_of(parsed: ParsedMail, default: str) -> tuple[Kind, str | None]:
 
 def _attachments(parsed: ParsedMail) -> list[StoredAttachment]:
     """The attachments to keep: the parser has already left out what is over
-    the limits, with a note (the raw message still holds them)."""
-    return [StoredAttachment(a.filename, a.content_type[:100], a.size, a.data) for a in parsed.attachments]
+    the limits, with a note (the raw message still holds them).  A picture
+    is kept without its metadata (EXIF: where, when, with what), and one
+    whose metadata cannot be removed is left out like what is over the
+    limits (:mod:`klagomal.core.photos`)."""
+    from klagomal.core.photos import cleaned_image
+
+    kept = []
+    for a in parsed.attachments:
+        data = cleaned_image(a.content_type, a.data)
+        if data is not None:
+            kept.append(StoredAttachment(a.filename, a.content_type[:100], len(data), data))
+    return kept
 
 
 #: How often a message is tried again when another receiver stored a message

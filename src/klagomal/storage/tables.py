@@ -48,6 +48,7 @@ SCHEMA_REVISIONS = (
     "0010",
     "0011",
     "0012",
+    "0013",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -121,6 +122,14 @@ cases = sa.Table(
     # event: the cases of one person are found by them (klagomal.cases.related).
     sa.Column("contact_email_key", sa.String(320)),
     sa.Column("contact_phone_key", sa.String(40)),
+    # Where the case is about (klagomal.core.location, migration 0013): WGS84
+    # degrees, SWEREF 99 TM (EPSG:3006) metres when computed, an address.
+    # Double precision: MariaDB's FLOAT is single and would move a point by metres.
+    sa.Column("location_latitude", sa.Double),
+    sa.Column("location_longitude", sa.Double),
+    sa.Column("location_northing", sa.Double),
+    sa.Column("location_easting", sa.Double),
+    sa.Column("location_address", sa.String(400)),
     # Worklists filter by unit and state, and a unit's overdue list by its
     # deadlines too: without the deadline in the index, the plan reads every
     # overdue case in the kommun and keeps the unit's.

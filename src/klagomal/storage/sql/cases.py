@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from klagomal.core.errors import CaseNotFoundError, ConflictError, TransientStorageError
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
+from klagomal.core.location import Location
 from klagomal.core.model import AnswerMode, Case, CaseState, Contact, Kind, Level
 from klagomal.core.person_keys import person_keys
 from klagomal.notices.outbox import OwedNotice
@@ -305,6 +306,7 @@ class CaseStore:
     def _case_row(case: Case) -> dict[str, Any]:
         contact = case.contact or Contact()
         keys = person_keys(case.contact)
+        place = case.location or Location()
         return {
             "reference": case.reference,
             "kind": case.kind.value,
@@ -346,6 +348,11 @@ class CaseStore:
             "resolved_at_once": case.resolved_at_once,
             "summary": case.summary,
             "threat_flags": ",".join(case.threat_flags) or None,
+            "location_latitude": place.latitude,
+            "location_longitude": place.longitude,
+            "location_northing": place.northing,
+            "location_easting": place.easting,
+            "location_address": place.address,
             "version": case.version,
         }
 
@@ -400,5 +407,19 @@ class CaseStore:
             resolved_at_once=bool(v["resolved_at_once"]),
             summary=v["summary"],
             threat_flags=tuple(v["threat_flags"].split(",")) if v["threat_flags"] else (),
+            location=_location(v),
             version=v["version"],
         )
+
+
+def _location(v: dict[str, Any]) -> Location | None:
+    """The case's location from its columns; ``None`` when they are empty."""
+    if v["location_latitude"] is None and v["location_northing"] is None and v["location_address"] is None:
+        return None
+    return Location(
+        latitude=v["location_latitude"],
+        longitude=v["location_longitude"],
+        northing=v["location_northing"],
+        easting=v["location_easting"],
+        address=v["location_address"],
+    )
