@@ -23,11 +23,14 @@ import pytest
 from klagomal import BusinessDate, Contact, FixedClock, Klagomal, hookimpl
 from klagomal.cli import main
 from klagomal.core.errors import AccessDeniedError, InvalidInputError
+from klagomal.core.events import Located
+from klagomal.core.location import Location
 from klagomal.core.organisation import Organisation
 from klagomal.core.steps import step_label
 from klagomal.records.access import PROTECTED_PLACEHOLDER, Role, User
 from klagomal.records.audit import entries
 from klagomal.records.gdpr import PersonQuery, render_html
+from klagomal.records.redaction import for_statistics
 from klagomal.reports.data import build_report
 from klagomal.reports.periods import parse_period
 from klagomal.reports.render import render_csv, render_text
@@ -233,6 +236,33 @@ def test_a_protected_persons_address_is_not_in_the_notices_shown_to_a_handler(
         assert main(["--db", db, "--user", "omar.ali", *argv], stdout=out) == 0
         for hidden in HIDDEN_STRINGS:
             assert hidden not in out.getvalue(), (argv, hidden)
+
+
+def test_a_protected_persons_place_is_withheld_like_their_address(k: Klagomal) -> None:
+    # A case's place (klagomal.core.location) can be where a person with
+    # skyddade personuppgifter lives: shown only to those who may see them.
+    place = Location(latitude=63.1792, longitude=14.6357, address="Hemliga vägen 7")
+    ref = _register(k, contact=HIDDEN, location=place)
+    k.locate(ref, Location(latitude=63.1801, longitude=14.6402, address="Hemliga vägen 9"), reason="Fel hus.")
+    assert k.get(ref).location is not None  # the system owner, with skyddade
+    located = [e.data for e in k.history(ref) if isinstance(e.data, Located)]
+    assert located
+    assert located[0].previous is not None
+    for user in ("omar.ali", "lena.holm"):
+        reader = k.as_user(user)
+        assert reader.get(ref).location is None
+        for event in reader.history(ref):
+            assert getattr(event.data, "location", None) is None, event
+            if isinstance(event.data, Located):
+                assert event.data.previous is None, event
+    db = k.storage.url
+    for argv in (["show", ref], ["--json", "show", ref], ["--json", "list"]):
+        out = io.StringIO()
+        assert main(["--db", db, "--user", "omar.ali", *argv], stdout=out) == 0
+        for hidden in ("Hemliga vägen", "63.17", "63.18", "14.63", "14.64"):
+            assert hidden not in out.getvalue(), (argv, hidden)
+    # Statistics never carry a place.
+    assert for_statistics(k.get(ref)).location is None
 
 
 def test_a_forvaltningsadmin_without_skyddade_gets_no_protected_contact_in_a_persons_export(

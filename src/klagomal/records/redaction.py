@@ -44,6 +44,7 @@ from klagomal.core.events import (
     ContactCorrected,
     Event,
     Forwarded,
+    Located,
     MessageReceived,
     Registered,
     SecrecyLifted,
@@ -191,6 +192,10 @@ class Redaction:
         ground = self.ground(1)
         if ground is not None:
             changes["text"] = withheld(ground)
+        if case.location is not None and (self.hides_contact or self.secret is not None):
+            # A place can be where the protected person lives, or part of
+            # what the secrecy covers: withheld with the rest.
+            changes["location"] = None
         if self.secret is not None and case.secrecy is None:
             changes["secrecy"] = self.secret
         return attrs.evolve(case, **changes) if changes else case
@@ -210,6 +215,14 @@ class Redaction:
                 changes["contact"] = protected_stand_in(data.contact)
             if isinstance(data, AttachmentAdded):
                 changes["filename"] = PROTECTED_PLACEHOLDER  # a file name may name the person
+        if self.hides_contact or self.secret is not None:
+            # The place, as in :meth:`case`: where a protected person may
+            # live, or part of what the secrecy covers.
+            if isinstance(data, Registered) and data.location is not None:
+                changes["location"] = None
+            if isinstance(data, Located):
+                changes["location"] = None
+                changes["previous"] = None
         ground = self.ground(event.seq)
         if ground is not None:
             note = withheld(ground)
@@ -279,4 +292,4 @@ def for_statistics(case: Case) -> Case:
     from klagomal.core.model import Contact
 
     contact = None if case.contact is None else Contact(protected=case.protected)
-    return attrs.evolve(case, text="", summary=None, contact=contact)
+    return attrs.evolve(case, text="", summary=None, contact=contact, location=None)
