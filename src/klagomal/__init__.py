@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
         UnknownUnitError,
     )
     from klagomal.core.events import Event
+    from klagomal.core.location import Location
     from klagomal.core.model import (
         AnswerMode,
         Case,
@@ -75,6 +76,7 @@ _LOCATIONS = {
     "TransientStorageError": "klagomal.core.errors",
     "UnknownUnitError": "klagomal.core.errors",
     "Event": "klagomal.core.events",
+    "Location": "klagomal.core.location",
     "hookimpl": "klagomal.hooks.specs",
     "AnswerMode": "klagomal.core.model",
     "Case": "klagomal.core.model",
@@ -132,6 +134,7 @@ __all__ = [
     "Klagomal",
     "KlagomalError",
     "Level",
+    "Location",
     "MigrationBranch",
     "Organisation",
     "OrganisationError",
