@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.outbox import Notice, OwedNotice
     from klagomal.notices.reminders import Reminder
     from klagomal.records.access import Scope
+    from klagomal.storage.sql.api_keys import ApiKey
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -346,6 +347,13 @@ class UnitOfWork(Protocol):
         """``(reference, text)`` of the newest *limit* cases at *unit* other
         than *exclude*, received in the window, in *scope* (the related cases)."""
         ...
+
+    # The HTTP API's keys (klagomal.storage.sql.api_keys, klagomal.web).
+    def add_api_key(self, key: str, *, name: str, user_id: str, at: dt.datetime, by: str) -> ApiKey: ...
+    def api_key(self, key_id: int) -> ApiKey | None: ...
+    def api_keys(self) -> list[ApiKey]: ...
+    def api_key_by_key(self, key: str) -> ApiKey | None: ...
+    def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

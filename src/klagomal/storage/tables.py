@@ -13,6 +13,7 @@ from sqlalchemy.dialects import mysql
 __all__ = [
     "SCHEMA_HEAD",
     "SCHEMA_REVISIONS",
+    "api_keys",
     "attachments",
     "audit_head",
     "audit_log",
@@ -33,7 +34,20 @@ __all__ = [
 #: Alembic revisions shipped with this version, oldest first.  Checked
 #: against the migration scripts by a test; read without importing Alembic so
 #: that every command can verify the schema cheaply.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
+SCHEMA_REVISIONS = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0012",
+)
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 metadata = sa.MetaData(
@@ -349,4 +363,26 @@ search_documents = sa.Table(
     sa.Column("secret", sa.Boolean, nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Index(None, "reference"),
+)
+
+# The API keys of the HTTP API (klagomal.web): one per system that calls it,
+# each acting as one user of the organisation file.  Only the SHA-256 of the
+# key is kept (the key is 256 random bits, so a plain hash is enough: there is
+# nothing to guess); ``prefix``, the key's first characters, lets a handler
+# tell keys apart in ``klagomal apikey list`` without the key itself.  A
+# revoked key keeps its row (``revoked``), so that the audit log's entries
+# made with it can still be traced to the system.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("revoked", Timestamp),
+    sa.Column("revoked_by", sa.String(200)),
+    sa.UniqueConstraint("hash"),
 )

@@ -1,0 +1,50 @@
+"""Who is calling: the API key in ``Authorization: Bearer …``.
+
+Each key is bound to one user of the organisation file
+(:meth:`klagomal.Klagomal.create_api_key`); a request with it acts as that
+user (:meth:`klagomal.Klagomal.as_user`), so that roles, scope, secrecy and
+protected identity apply exactly as in the library, which also writes the
+audit log.  No key, an unknown key or a revoked one: 401.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from klagomal.app import Klagomal
+from klagomal.core.i18n import _
+from klagomal.web.problems import ProblemError
+
+__all__ = ["LOCK_WAIT", "acting", "bearer_key"]
+
+#: The most seconds a request waits for a database lock: a system calling
+#: the API waits for an answer, and retries a 503 (its ``Retry-After``).
+LOCK_WAIT = 10.0
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="klagomal"'}
+
+
+def bearer_key(request: Request[Any, Any, Any]) -> str:
+    """The API key of *request*'s ``Authorization`` header, or a 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _sep, key = header.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise ProblemError(
+            401,
+            _("ange API-nyckeln i huvudet Authorization: Bearer NYCKEL (skapas med klagomal apikey create)"),
+            _CHALLENGE,
+        )
+    return key
+
+
+def acting(request: Request[Any, Any, Any]) -> Klagomal:
+    """The application's :class:`~klagomal.Klagomal`, acting as the user the
+    request's API key is bound to (a dependency of every endpoint)."""
+    base: Klagomal = request.app.state.klagomal
+    user = base.api_key_user(bearer_key(request))
+    if user is None:
+        raise ProblemError(401, _("API-nyckeln är okänd eller återkallad"), _CHALLENGE)
+    return base.as_user(user).with_lock_wait(LOCK_WAIT)
