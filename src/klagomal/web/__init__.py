@@ -20,7 +20,7 @@ that :func:`missing_extra` can say in Swedish what to install.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 from klagomal.core.i18n import _
 
@@ -33,7 +33,12 @@ WEB_PACKAGES = ("litestar", "uvicorn")
 def missing_extra() -> str | None:
     """A Swedish sentence saying what to install when the ``web`` extra is
     missing; ``None`` when it is there."""
-    missing = [name for name in WEB_PACKAGES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in WEB_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if not missing:
         return None
     return _(

@@ -12,12 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from klagomal.app import Klagomal
 from klagomal.core.i18n import _
 from klagomal.web.problems import ProblemError
 
-__all__ = ["LOCK_WAIT", "acting", "bearer_key"]
+__all__ = ["LOCK_WAIT", "Caller", "acting", "bearer_key"]
+
+#: How an endpoint asks for the caller's :class:`~klagomal.Klagomal` (:func:`acting`).
+Caller = NamedDependency[Klagomal]
 
 #: The most seconds a request waits for a database lock: a system calling
 #: the API waits for an answer, and retries a 503 (its ``Retry-After``).

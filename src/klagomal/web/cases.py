@@ -12,17 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from litestar import Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from klagomal.app import Klagomal
 from klagomal.core.i18n import _
 from klagomal.core.model import Contact
 from klagomal.core.serialization import case_to_json
 from klagomal.core.users import handler_name
+from klagomal.web.auth import Caller
 from klagomal.web.problems import ProblemError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +41,7 @@ def etag(case: Case) -> str:
     return f'"{case.version}"'
 
 
-def case_json(k: Klagomal, case: Case, *, history: bool = False) -> dict[str, Any]:
+def case_json(k: Caller, case: Case, *, history: bool = False) -> dict[str, Any]:
     """*case* as the API sends it: as ``klagomal show --json`` prints it."""
     obj = case_to_json(k.converter, case, k.history(case.reference) if history else None)
     obj["version"] = case.version
@@ -52,7 +53,7 @@ def case_json(k: Klagomal, case: Case, *, history: bool = False) -> dict[str, An
     return obj
 
 
-def case_response(k: Klagomal, case: Case, status: int = 200, **extra: Any) -> Response[dict[str, Any]]:
+def case_response(k: Caller, case: Case, status: int = 200, **extra: Any) -> Response[dict[str, Any]]:
     headers = {"ETag": etag(case), **extra.pop("headers", {})}
     return Response(case_json(k, case, **extra), status_code=status, headers=headers)
 
@@ -79,7 +80,7 @@ class RegisterBody:
 
 
 @post("/cases", status_code=201, sync_to_thread=True, summary="Registrera en synpunkt")
-def register(k: Klagomal, data: RegisterBody) -> Response[dict[str, Any]]:
+def register(k: Caller, data: JSONBody[RegisterBody]) -> Response[dict[str, Any]]:
     """Register new feedback; the new case, with its reference."""
     case = k.register(
         kind=data.kind,
@@ -98,22 +99,28 @@ def register(k: Klagomal, data: RegisterBody) -> Response[dict[str, Any]]:
 
 
 @get("/cases/{reference:str}", sync_to_thread=True, summary="Läs ett ärende")
-def read_case(k: Klagomal, reference: str) -> Response[dict[str, Any]]:
+def read_case(k: Caller, reference: FromPath[str]) -> Response[dict[str, Any]]:
     """The case as the caller may see it, with its ``ETag``."""
     return case_response(k, k.get(reference))
 
 
 @get("/cases/{reference:str}/history", sync_to_thread=True, summary="Läs ett ärendes historik")
-def read_history(k: Klagomal, reference: str) -> Response[dict[str, Any]]:
+def read_history(k: Caller, reference: FromPath[str]) -> Response[dict[str, Any]]:
     """The case with its events, as the caller may see them."""
     return case_response(k, k.get(reference), history=True)
 
 
 def _cursor(value: str | None) -> str:
-    if not value:
+    """What a cursor of :func:`_next_cursor` holds; a 422 for anything else."""
+    if value is None:
         return ""
     try:
-        return base64.urlsafe_b64decode(value.encode("ascii") + b"==").decode("utf-8")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            raise ValueError(value)
+        decoded = base64.urlsafe_b64decode(value.encode("ascii") + b"=" * (-len(value) % 4)).decode("utf-8")
+        if not decoded or _next_cursor(decoded) != value:
+            raise ValueError(value)
+        return decoded
     except (binascii.Error, UnicodeError, ValueError):
         raise ProblemError(
             422, _("pekaren '{cursor}' är ogiltig; använd next från förra sidan").format(cursor=value)
@@ -124,19 +131,19 @@ def _next_cursor(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="rader per sida")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="rader per sida")]
 
 
 @get("/cases", sync_to_thread=True, summary="Lista ärenden")
 def list_cases(
-    k: Klagomal,
-    unit: str | None = None,
+    k: Caller,
+    unit: FromQuery[str | None] = None,
     case_state: Annotated[
-        str | None, Parameter(query="state", description="ärendets tillstånd; open: alla utom avslutat")
+        str | None, QueryParameter(name="state", description="ärendets tillstånd; open: alla utom avslutat")
     ] = None,
-    overdue: bool = False,
-    handler: str | None = None,
-    cursor: str | None = None,
+    overdue: FromQuery[bool] = False,
+    handler: FromQuery[str | None] = None,
+    cursor: FromQuery[str | None] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """The cases the caller may read, by reference; ``next`` is the cursor
@@ -159,7 +166,7 @@ def list_cases(
 
 
 @get("/worklist", sync_to_thread=True, summary="Min arbetslista")
-def worklist(k: Klagomal, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
+def worklist(k: Caller, cursor: FromQuery[str | None] = None, limit: Limit = DEFAULT_LIMIT) -> dict[str, Any]:
     """The caller's worklist (``klagomal list --mine``), due first.  The
     order changes as days pass, so its cursor is a position in it."""
     start_text = _cursor(cursor)
@@ -192,7 +199,7 @@ def worklist(k: Klagomal, cursor: str | None = None, limit: Limit = DEFAULT_LIMI
 
 
 @get("/whoami", sync_to_thread=True, summary="Vem anropar")
-def whoami(k: Klagomal) -> dict[str, Any]:
+def whoami(k: Caller) -> dict[str, Any]:
     """The user the API key acts as: id, name and role."""
     user = k.user
     assert user is not None  # the key's user, or a 401 before

@@ -24,12 +24,14 @@ from typing import Any
 
 import attrs
 from litestar import Response, post
+from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import BodyKwarg, FromPath, HeaderParameter
 
 from klagomal.app import Klagomal
 from klagomal.core.i18n import _
 from klagomal.core.model import Kind
+from klagomal.web.auth import Caller
 from klagomal.web.cases import case_response
 from klagomal.web.problems import ProblemError
 
@@ -149,10 +151,10 @@ def _route(step: str, method: str) -> HTTPRouteHandler:
     handler.__name__ = f"step_{method}"
     handler.__doc__ = inspect.getdoc(function)
     handler.__annotations__ = {
-        "k": Klagomal,
-        "reference": str,
-        "data": body,
-        "if_match": typing.Annotated[str | None, Parameter(header="If-Match", required=False)],
+        "k": Caller,
+        "reference": FromPath[str],
+        "data": typing.Annotated[body, BodyKwarg(media_type=RequestEncodingType.JSON)],
+        "if_match": typing.Annotated[str | None, HeaderParameter(name="If-Match", required=False)],
         "return": Response[dict[str, Any]],
     }
     return post(

@@ -1,0 +1,365 @@
+"""The HTTP API end to end: ``klagomal serve`` started as a real process on
+a free loopback port, on SQLite and PostgreSQL (and MariaDB when it is
+configured), called with the standard library's HTTP client.
+
+Who is calling (API keys, 401), the problem details of each error class,
+ETag and If-Match, every step generated from the facade, the audit log of
+each request, and the OpenAPI document against the routes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+from tests.conftest import BACKENDS, server_url
+
+import klagomal
+from klagomal import Klagomal
+from klagomal.storage.tables import audit_log
+
+pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
+
+from klagomal.web import steps
+from klagomal.web.app import create_app
+
+#: How long the server may take to start.
+START_TIMEOUT = 60.0
+
+SRC = str(Path(klagomal.__file__).resolve().parents[1])
+
+HEMTJANST = "soc-aldre-hemtjanst-norr"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")}
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+@attrs.frozen
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@attrs.frozen
+class Server:
+    """A running ``klagomal serve`` and the keys of its users."""
+
+    base: str
+    db: str
+    keys: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        user: str | None = "omar.ali",
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if key is None and user is not None:
+            key = self.keys[user]
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Answer(response.status, dict(response.headers.items()), response.read())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, dict(error.headers.items()), error.read())
+
+
+def start_server(db: str, tmp: Path) -> Server:
+    """Initialise *db*, make a key per user of Exempelkommun, and start
+    ``klagomal serve`` on it; wait for the port with a bounded timeout."""
+    keys: dict[str, str] = {}
+    with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
+        k.init()
+        for user in k.organisation.users:
+            keys[user] = k.create_api_key(user, f"System för {user}")[1]
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "klagomal.cli", "--db", db, "serve", "--port", str(port)],
+        cwd=tmp,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(process.communicate()[1].decode())
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"klagomal serve did not answer within {START_TIMEOUT} s")
+        time.sleep(0.1)
+    return Server(f"http://127.0.0.1:{port}", db, keys, process)
+
+
+def stop(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    backend: str = request.param
+    tmp = tmp_path_factory.mktemp(f"web-{backend}")
+    if BACKENDS[backend] is None:
+        db = f"sqlite:///{tmp / 'klagomal.db'}"
+        admin = None
+    else:
+        admin = sa.create_engine(sa.make_url(server_url(backend)), isolation_level="AUTOCOMMIT")
+        name = f"klagomal_web_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        db = admin.url.set(database=name).render_as_string(hide_password=False)
+    running = start_server(db, tmp)
+    try:
+        yield running
+    finally:
+        stop(running)
+        if admin is not None:
+            with admin.connect() as conn:
+                force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+            admin.dispose()
+
+
+def register(server: Server, **changes: Any) -> Answer:
+    body = {
+        "kind": "klagomal",
+        "channel": "webbformular",
+        "text": "Hemtjänsten kom inte på tisdagen.",
+        "unit": HEMTJANST,
+        "contact": {"name": "Eva Svensson", "email": "eva@example.se"},
+        **changes,
+    }
+    return server.call("POST", "/api/v1/cases", body, user=changes.pop("user", "kontaktcenter"))
+
+
+def is_problem(answer: Answer, status: int, name: str) -> dict[str, Any]:
+    assert answer.status == status, answer.body
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = answer.json()
+    assert problem["status"] == status
+    assert problem["type"] == f"urn:klagomal:problem:{name}"
+    assert problem["title"]
+    assert problem["detail"]
+    return problem
+
+
+# -- who is calling ----------------------------------------------------------------------
+
+
+def test_no_key_an_unknown_key_and_a_malformed_header_get_401(server: Server) -> None:
+    for headers in ({}, {"Authorization": "Bearer klg_nope"}, {"Authorization": "Basic Zm9vOmJhcg=="}):
+        answer = server.call("GET", "/api/v1/whoami", user=None, headers=headers)
+        problem = is_problem(answer, 401, "unauthenticated")
+        assert problem["title"] == "API-nyckel saknas eller gäller inte"
+        assert answer.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_each_key_acts_as_its_user(server: Server) -> None:
+    for user, key in server.keys.items():
+        assert server.call("GET", "/api/v1/whoami", key=key).json()["id"] == user
+
+
+def test_a_key_revoked_by_the_cli_is_refused_by_the_running_server(server: Server, tmp_path: Path) -> None:
+    with Klagomal(server.db, user="nora.lind", load_entrypoints=False) as k:
+        stored, key = k.create_api_key("omar.ali", "Kortlivat system")
+    assert server.call("GET", "/api/v1/whoami", key=key).status == 200
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "klagomal.cli",
+            "--db",
+            server.db,
+            "--user",
+            "nora.lind",
+            "apikey",
+            "revoke",
+            str(stored.id),
+        ],
+        env=child_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    is_problem(server.call("GET", "/api/v1/whoami", key=key), 401, "unauthenticated")
+
+
+# -- cases, ETag and the steps -------------------------------------------------------------
+
+
+def test_register_read_and_step_with_etag_and_if_match(server: Server) -> None:
+    created = register(server)
+    assert created.status == 201, created.body
+    case = created.json()
+    ref = case["reference"]
+    assert created.headers["location"] == f"/api/v1/cases/{ref}"
+    assert created.headers["etag"] == f'"{case["version"]}"'
+    read = server.call("GET", f"/api/v1/cases/{ref}")
+    assert read.status == 200
+    assert read.headers["etag"] == created.headers["etag"]
+    assert read.json()["contact"]["email"] == "eva@example.se"
+
+    step = f"/api/v1/cases/{ref}/steps/acknowledge"
+    is_problem(server.call("POST", step, {}), 428, "precondition-required")
+    stale = is_problem(server.call("POST", step, {}, headers={"If-Match": '"99"'}), 412, "conflict")
+    assert "har ändrats" in stale["detail"]
+    done = server.call("POST", step, {}, headers={"If-Match": read.headers["etag"]})
+    assert done.status == 200, done.body
+    assert done.json()["handler_id"] == "omar.ali"
+    assert done.headers["etag"] == f'"{case["version"] + 1}"'
+
+    history = server.call("GET", f"/api/v1/cases/{ref}/history").json()
+    assert len(history["events"]) == case["version"] + 1
+
+
+def test_a_refused_step_is_409_and_writes_nothing(server: Server) -> None:
+    ref = register(server).json()["reference"]
+    before = server.call("GET", f"/api/v1/cases/{ref}")
+    # A case is not closed before it is answered.
+    refused = server.call(
+        "POST",
+        f"/api/v1/cases/{ref}/steps/close",
+        {"satisfied": True},
+        headers={"If-Match": before.headers["etag"]},
+    )
+    is_problem(refused, 409, "refused-step")
+    after = server.call("GET", f"/api/v1/cases/{ref}")
+    assert after.headers["etag"] == before.headers["etag"]
+    assert after.json() == before.json()
+
+
+def test_access_is_the_librarys_and_every_request_is_audited(server: Server) -> None:
+    ref = register(server).json()["reference"]
+    # The reader may not register; the handler of another unit may not read.
+    is_problem(register(server, user="sven.ek"), 403, "access-denied")
+    is_problem(server.call("GET", f"/api/v1/cases/{ref}", user="kontaktcenter"), 403, "access-denied")
+    assert server.call("GET", f"/api/v1/cases/{ref}", user="omar.ali").status == 200
+    engine = sa.create_engine(server.db)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(audit_log.c.user_id, audit_log.c.action, audit_log.c.outcome).where(
+                    audit_log.c.reference == ref
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    entries = {tuple(row) for row in rows}
+    assert ("omar.ali", "lasa", "allowed") in entries
+    assert ("kontaktcenter", "lasa", "denied") in entries
+    assert ("kontaktcenter", "registrera", "allowed") in entries
+
+
+def test_not_found_bad_input_and_bad_json_are_problems(server: Server) -> None:
+    is_problem(server.call("GET", "/api/v1/cases/2026-09999"), 404, "not-found")
+    bad = is_problem(register(server, channel="brevduva"), 422, "invalid-input")
+    assert "okänd kanal 'brevduva'" in bad["detail"]
+    is_problem(server.call("POST", "/api/v1/cases", {"text": "x"}), 422, "invalid-input")
+    broken = server.call("POST", "/api/v1/cases", raw=b"{", headers={"Content-Type": "application/json"})
+    assert broken.status in (400, 422)
+    assert broken.headers["content-type"].startswith("application/problem+json")
+    is_problem(server.call("GET", "/api/v1/ingenstans"), 404, "no-such-resource")
+
+
+def test_lists_are_paged_with_a_cursor(server: Server) -> None:
+    for _ in range(3):
+        register(server)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        path = "/api/v1/cases?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = server.call("GET", path, user="nora.lind").json()
+        assert len(page["cases"]) <= 2
+        seen += [c["reference"] for c in page["cases"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == sorted(set(seen))
+    assert len(seen) >= 3
+    is_problem(server.call("GET", "/api/v1/cases?cursor=%%%", user="nora.lind"), 422, "invalid-input")
+    worklist = server.call("GET", "/api/v1/worklist").json()
+    assert all(item["reference"] for item in worklist["worklist"])
+
+
+# -- the routes, the steps and the OpenAPI document ---------------------------------------
+
+
+def test_every_facade_step_has_a_route_or_a_reason() -> None:
+    facade = {
+        name
+        for name, function in inspect.getmembers(Klagomal, inspect.isfunction)
+        if "expected_version" in inspect.signature(function).parameters
+    }
+    assert facade == set(steps.STEPS.values()) | set(steps.NOT_HERE)
+    assert not set(steps.STEPS.values()) & set(steps.NOT_HERE)
+
+
+def test_every_route_is_in_the_openapi_document_and_no_operation_fails_without_a_key(server: Server) -> None:
+    document = server.call("GET", "/api/openapi.json", user=None).json()
+    assert document["openapi"].startswith("3.1")
+    app = create_app(Klagomal("sqlite://", load_entrypoints=False))
+    routes = {route.path for route in app.routes if route.path.startswith("/api/v1")}
+    documented = {path.replace("{reference}", "{reference:str}") for path in document["paths"]}
+    assert routes - documented == set()
+    for path, operations in document["paths"].items():
+        for method in operations:
+            answer = server.call(method.upper(), path.replace("{reference}", "2026-00001"), user=None)
+            assert answer.status < 500, (method, path, answer.body)
+            if path.startswith("/api/v1"):
+                is_problem(answer, 401, "unauthenticated")
+    assert server.call("GET", "/api/docs", user=None).status == 200
