@@ -138,3 +138,24 @@ def test_the_cli_creates_lists_and_revokes(cli: Cli) -> None:
     refused = cli.refused("apikey revoke 1")
     assert refused.err == "klagomal: API-nyckel 1 är redan återkallad\n"
     assert cli.refused("apikey list --user omar.ali", status=77).err.startswith("klagomal: Åtkomst nekad")
+
+
+def test_idempotent_answers_are_kept_a_day_and_no_longer(new_database: Callable[[], str]) -> None:
+    import datetime as dt
+
+    from klagomal.storage.sql.idempotency import KEPT
+
+    url = new_database()
+    with _owner(url) as k:
+        t0 = dt.datetime(2026, 3, 2, 12, 0)
+        with k.storage.transaction() as uow:
+            assert uow.claim_idempotency_key("s", "a", "r1", t0) is None
+            uow.store_idempotent_answer("s", "a", 201, "{}", b"svar")
+        with k.storage.transaction() as uow:
+            kept = uow.claim_idempotency_key("s", "a", "r1", t0 + KEPT)
+        assert kept is not None
+        assert (kept.status, kept.body) == (201, b"svar")
+        with k.storage.transaction() as uow:
+            # A day and a moment later the answer is gone: the key is new again.
+            assert uow.claim_idempotency_key("s", "b", "r2", t0 + KEPT + dt.timedelta(seconds=1)) is None
+            assert uow.claim_idempotency_key("s", "a", "r3", t0 + KEPT + dt.timedelta(seconds=1)) is None

@@ -311,8 +311,11 @@ def test_not_found_bad_input_and_bad_json_are_problems(server: Server) -> None:
     assert "okänd kanal 'brevduva'" in bad["detail"]
     is_problem(server.call("POST", "/api/v1/cases", {"text": "x"}), 422, "invalid-input")
     broken = server.call("POST", "/api/v1/cases", raw=b"{", headers={"Content-Type": "application/json"})
-    assert broken.status in (400, 422)
+    assert broken.status == 400
+    assert broken.json()["detail"] == "begärans innehåll kunde inte läsas som JSON"
     assert broken.headers["content-type"].startswith("application/problem+json")
+    missing = is_problem(server.call("GET", "/api/v1/register?start=2026-01-01"), 422, "invalid-input")
+    assert missing["detail"] == "begäran kunde inte läsas: parametern 'end' saknas"
     is_problem(server.call("GET", "/api/v1/ingenstans"), 404, "no-such-resource")
 
 
@@ -363,3 +366,144 @@ def test_every_route_is_in_the_openapi_document_and_no_operation_fails_without_a
             if path.startswith("/api/v1"):
                 is_problem(answer, 401, "unauthenticated")
     assert server.call("GET", "/api/docs", user=None).status == 200
+
+
+# -- Idempotency-Key -----------------------------------------------------------------------
+
+
+def _count(server: Server) -> int:
+    total, cursor = 0, None
+    while True:
+        page = server.call(
+            "GET", "/api/v1/cases?limit=500" + (f"&cursor={cursor}" if cursor else ""), user="nora.lind"
+        ).json()
+        total += len(page["cases"])
+        cursor = page["next"]
+        if cursor is None:
+            return total
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer_and_creates_nothing(
+    server: Server,
+) -> None:
+    before = _count(server)
+    key = {"Idempotency-Key": f"reg-{time.time_ns()}"}
+    body = {"kind": "forslag", "channel": "telefon", "text": "Fler bänkar.", "unit": HEMTJANST}
+    first = server.call("POST", "/api/v1/cases", body, user="kontaktcenter", headers=key)
+    assert first.status == 201, first.body
+    again = server.call("POST", "/api/v1/cases", body, user="kontaktcenter", headers=key)
+    assert (again.status, again.body) == (first.status, first.body)
+    assert (again.headers["etag"], again.headers["location"]) == (
+        first.headers["etag"],
+        first.headers["location"],
+    )
+    assert again.headers["idempotent-replayed"] == "true"
+    assert _count(server) == before + 1
+    other = server.call(
+        "POST", "/api/v1/cases", {**body, "text": "Annat."}, user="kontaktcenter", headers=key
+    )
+    assert "användes redan för en annan begäran" in is_problem(other, 422, "invalid-input")["detail"]
+    # Another system's key is another scope: the same key is free for it.
+    assert server.call("POST", "/api/v1/cases", body, user="nora.lind", headers=key).status == 201
+    assert _count(server) == before + 2
+
+
+def test_a_retried_step_is_taken_once_and_a_refusal_stays_the_answer(server: Server) -> None:
+    ref = register(server).json()["reference"]
+    headers = {"If-Match": '"1"', "Idempotency-Key": f"ack-{time.time_ns()}"}
+    first = server.call("POST", f"/api/v1/cases/{ref}/steps/acknowledge", {}, headers=headers)
+    again = server.call("POST", f"/api/v1/cases/{ref}/steps/acknowledge", {}, headers=headers)
+    assert first.status == again.status == 200
+    assert first.body == again.body
+    assert server.call("GET", f"/api/v1/cases/{ref}").headers["etag"] == '"2"'
+    refused = {"If-Match": '"2"', "Idempotency-Key": f"close-{time.time_ns()}"}
+    one = server.call("POST", f"/api/v1/cases/{ref}/steps/close", {"satisfied": True}, headers=refused)
+    two = server.call("POST", f"/api/v1/cases/{ref}/steps/close", {"satisfied": True}, headers=refused)
+    is_problem(one, 409, "refused-step")
+    assert (two.status, two.body) == (one.status, one.body)
+
+
+def test_concurrent_requests_with_one_key_create_one_case(server: Server) -> None:
+    import concurrent.futures
+
+    before = _count(server)
+    key = {"Idempotency-Key": f"race-{time.time_ns()}"}
+    body = {"kind": "berom", "channel": "telefon", "text": "Tack!", "unit": HEMTJANST}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda _: server.call("POST", "/api/v1/cases", body, user="kontaktcenter", headers=key),
+                range(8),
+            )
+        )
+    assert {a.status for a in answers} <= {201, 409}
+    for busy in (a for a in answers if a.status == 409):
+        assert is_problem(busy, 409, "in-progress")
+        assert busy.headers["retry-after"] == "1"
+    created = {a.body for a in answers if a.status == 201}
+    assert len(created) == 1
+    assert _count(server) == before + 1
+
+
+# -- letters, records, reports, e-mail intake ----------------------------------------------
+
+
+def test_letter_register_list_and_extract(server: Server) -> None:
+    ref = register(server).json()["reference"]
+    server.call("POST", f"/api/v1/cases/{ref}/steps/acknowledge", {}, headers={"If-Match": '"1"'})
+    letter = server.call("GET", f"/api/v1/cases/{ref}/letter")
+    assert letter.status == 200, letter.body
+    assert letter.json()["reference"] == ref
+    assert ref in letter.json()["subject"]
+    today = time.strftime("%Y-%m-%d")
+    entries = server.call("GET", f"/api/v1/register?start={today}&end={today}").json()
+    assert ref in [e["reference"] for e in entries]
+    extract = server.call("GET", f"/api/v1/cases/{ref}/extract").json()
+    assert extract["reference"] == ref
+    # The person is never named in what may be handed out to anyone.
+    assert "Eva Svensson" not in json.dumps(extract, ensure_ascii=False)
+    is_problem(server.call("GET", f"/api/v1/cases/{ref}/extract", user="kontaktcenter"), 403, "access-denied")
+
+
+def test_reports_as_json_html_and_csv(server: Server) -> None:
+    year = time.strftime("%Y")
+    as_json = server.call("GET", f"/api/v1/reports?period={year}", user="nora.lind")
+    assert as_json.status == 200, as_json.body
+    assert as_json.json()["audience"] == "staff"
+    html = server.call("GET", f"/api/v1/reports?period={year}&format=html", user="nora.lind")
+    assert html.headers["content-type"].startswith("text/html")
+    assert html.body.startswith(b"<!DOCTYPE html>")
+    missing = is_problem(
+        server.call("GET", f"/api/v1/reports?period={year}&format=csv", user="nora.lind"),
+        422,
+        "invalid-input",
+    )
+    table = missing["detail"].split("en av: ")[1].split(", ")[0]
+    csv = server.call("GET", f"/api/v1/reports?period={year}&format=csv&table={table}", user="nora.lind")
+    assert csv.headers["content-type"].startswith("text/csv")
+    is_problem(server.call("GET", "/api/v1/reports?period=snart", user="nora.lind"), 422, "invalid-input")
+
+
+def test_raw_email_intake_registers_once(server: Server) -> None:
+    message = (
+        "From: Eva Ek <eva@example.se>\r\nTo: synpunkter@exempelkommun.se\r\nSubject: Gatlampa\r\n"
+        f"Message-ID: <{time.time_ns()}@example.se>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0100\r\n"
+        "\r\nLampan vid busshållplatsen lyser inte.\r\n"
+    ).encode()
+    headers = {"Content-Type": "message/rfc822"}
+    first = server.call("POST", "/api/v1/intake/email", raw=message, user="kontaktcenter", headers=headers)
+    assert first.status == 200, first.body
+    assert first.json()["outcome"] == "registered"
+    again = server.call("POST", "/api/v1/intake/email", raw=message, user="kontaktcenter", headers=headers)
+    assert again.json()["outcome"] == "duplicate"
+    assert again.json()["reference"] == first.json()["reference"]
+    is_problem(
+        server.call("POST", "/api/v1/intake/email", raw=message, user="sven.ek", headers=headers),
+        403,
+        "access-denied",
+    )
+    is_problem(
+        server.call("POST", "/api/v1/intake/email", raw=b"", user="kontaktcenter", headers=headers),
+        422,
+        "invalid-input",
+    )

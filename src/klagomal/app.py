@@ -59,6 +59,7 @@ from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 from klagomal.storage.drivers import missing_driver_message
 from klagomal.storage.sql.api_keys import ApiKey, new_api_key
+from klagomal.storage.sql.idempotency import StoredAnswer
 
 if TYPE_CHECKING:  # pragma: no cover
     # Only named here: the services but the cases' are built, and their
@@ -1177,6 +1178,21 @@ class Klagomal:
         with self._snapshot() as uow:
             found: ApiKey | None = uow.api_key_by_key(key)
         return found.user_id if found is not None and found.active else None
+
+    def claim_idempotency_key(self, scope: str, key: str, request: str) -> StoredAnswer | None:
+        """For a face that takes retries (the HTTP API's ``Idempotency-Key``):
+        claim *key* of the caller *scope* for *request* (a hash of what is
+        asked); ``None`` when the request may go on, else what the key holds
+        (the first answer, or a claim whose request still runs)."""
+        return self._write(lambda uow: uow.claim_idempotency_key(scope, key, request, audit_time()))
+
+    def store_idempotent_answer(self, scope: str, key: str, status: int, headers: str, body: bytes) -> None:
+        """Keep the answer of the request that claimed *key*, for its retries."""
+        self._write(lambda uow: uow.store_idempotent_answer(scope, key, status, headers, body))
+
+    def release_idempotency_key(self, scope: str, key: str) -> None:
+        """Give up a claim whose request ended without an answer to keep."""
+        self._write(lambda uow: uow.release_idempotency_key(scope, key))
 
     # -- letters -----------------------------------------------------------
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.reminders import Reminder
     from klagomal.records.access import Scope
     from klagomal.storage.sql.api_keys import ApiKey
+    from klagomal.storage.sql.idempotency import StoredAnswer
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -354,6 +355,13 @@ class UnitOfWork(Protocol):
     def api_keys(self) -> list[ApiKey]: ...
     def api_key_by_key(self, key: str) -> ApiKey | None: ...
     def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None: ...
+    def claim_idempotency_key(
+        self, scope: str, key: str, request: str, at: dt.datetime
+    ) -> StoredAnswer | None: ...
+    def store_idempotent_answer(
+        self, scope: str, key: str, status: int, headers: str, body: bytes
+    ) -> None: ...
+    def release_idempotency_key(self, scope: str, key: str) -> None: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

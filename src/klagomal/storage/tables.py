@@ -22,6 +22,7 @@ __all__ = [
     "disposals",
     "events",
     "external_ids",
+    "idempotency_keys",
     "metadata",
     "notices",
     "received_duplicates",
@@ -385,4 +386,24 @@ api_keys = sa.Table(
     sa.Column("revoked", Timestamp),
     sa.Column("revoked_by", sa.String(200)),
     sa.UniqueConstraint("hash"),
+)
+
+# The answers of the HTTP API's POSTs by their Idempotency-Key (klagomal.web):
+# a retry with the same key gets the first answer, and nothing is done twice.
+# ``scope`` is the calling system (a hash of its API key), ``request`` a hash
+# of what was asked (the path and the body), so that the same key with
+# another request is refused.  ``status`` is NULL while the first request
+# runs.  An answer holds what the case held (a contact too), so it is kept
+# only a day (klagomal.storage.sql.idempotency.KEPT).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("headers", sa.Text),
+    sa.Column("body", Blob),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Index(None, "created"),
 )

@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from klagomal.core.i18n import _
@@ -24,6 +24,7 @@ from klagomal.core.model import Contact
 from klagomal.core.serialization import case_to_json
 from klagomal.core.users import handler_name
 from klagomal.web.auth import Caller
+from klagomal.web.idempotency import idempotent
 from klagomal.web.problems import ProblemError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,22 +81,26 @@ class RegisterBody:
 
 
 @post("/cases", status_code=201, sync_to_thread=True, summary="Registrera en synpunkt")
-def register(k: Caller, data: JSONBody[RegisterBody]) -> Response[dict[str, Any]]:
+def register(request: Request[Any, Any, Any], k: Caller, data: JSONBody[RegisterBody]) -> Response[Any]:
     """Register new feedback; the new case, with its reference."""
-    case = k.register(
-        kind=data.kind,
-        channel=data.channel,
-        text=data.text,
-        unit=data.unit,
-        received=data.received,
-        contact=data.contact,
-        dimensions=tuple(data.dimensions),
-        serious=data.serious,
-        summary=data.summary,
-        resolved=data.resolved,
-        resolved_by=data.resolved_by,
-    )
-    return case_response(k, case, 201, headers={"Location": f"/api/v1/cases/{case.reference}"})
+
+    def work() -> Response[Any]:
+        case = k.register(
+            kind=data.kind,
+            channel=data.channel,
+            text=data.text,
+            unit=data.unit,
+            received=data.received,
+            contact=data.contact,
+            dimensions=tuple(data.dimensions),
+            serious=data.serious,
+            summary=data.summary,
+            resolved=data.resolved,
+            resolved_by=data.resolved_by,
+        )
+        return case_response(k, case, 201, headers={"Location": f"/api/v1/cases/{case.reference}"})
+
+    return idempotent(request, k, data, work)
 
 
 @get("/cases/{reference:str}", sync_to_thread=True, summary="Läs ett ärende")

@@ -10,6 +10,7 @@ without reading the Swedish text (:data:`PROBLEMS`); HTTP's own errors
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import attrs
@@ -27,6 +28,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "exception_handlers",
+    "klagomal_problem",
     "problem_response",
 ]
 
@@ -72,6 +74,7 @@ HTTP_PROBLEMS: dict[int, Problem] = {
     401: Problem(401, "unauthenticated", _("API-nyckel saknas eller gäller inte")),
     404: Problem(404, "no-such-resource", _("Adressen finns inte")),
     405: Problem(405, "method-not-allowed", _("Metoden är inte tillåten här")),
+    409: Problem(409, "in-progress", _("Begäran pågår redan")),
     412: Problem(412, "conflict", _("Ärendet har ändrats")),
     413: Problem(413, "too-large", _("Begäran är för stor")),
     415: Problem(415, "unsupported-media-type", _("Innehållstypen stöds inte")),
@@ -111,7 +114,8 @@ def _http_problem(status: int) -> Problem:
     return HTTP_PROBLEMS.get(status) or Problem(status, f"http-{status}", _("Fel i begäran"))
 
 
-def _klagomal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def klagomal_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The problem response of a library error."""
     for cls, problem in PROBLEMS:
         if isinstance(exc, cls):
             headers = {"Retry-After": "1"} if problem.status == 503 else {}
@@ -132,6 +136,9 @@ def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
         if isinstance(item, dict):
             where = item.get("key") or item.get("source") or ""
             parts.append(f"{where}: {item.get('message', '')}".strip(": "))
+    missing = re.search(r"Missing required (\w+) parameter '([^']+)'", str(exc.detail))
+    if missing and not parts:
+        parts.append(_("parametern '{name}' saknas").format(name=missing.group(2)))
     detail = _("begäran kunde inte läsas: {parts}").format(parts="; ".join(parts) or _("fel form"))
     return problem_response(HTTP_PROBLEMS[422], detail, request)
 
@@ -151,7 +158,7 @@ def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     status = exc.status_code
     if status >= 500:
         return _unexpected(request, exc)
-    if status == 400 and "body" in str(exc.detail).lower():
+    if status == 400 and type(exc.__cause__).__name__ == "SerializationException":
         detail = _("begärans innehåll kunde inte läsas som JSON")
     else:
         detail = _HTTP_DETAILS.get(status, _("begäran kunde inte utföras"))
@@ -170,7 +177,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 #: The application's exception handlers, most specific first.
 exception_handlers: dict[type[Exception] | int, Any] = {
     ProblemError: _problem_error,
-    errors.KlagomalError: _klagomal_error,
+    errors.KlagomalError: klagomal_problem,
     ValidationException: _validation,
     HTTPException: _http_error,
     Exception: _unexpected,

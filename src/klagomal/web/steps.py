@@ -23,7 +23,7 @@ import typing
 from typing import Any
 
 import attrs
-from litestar import Response, post
+from litestar import Request, Response, post
 from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import BodyKwarg, FromPath, HeaderParameter
@@ -33,6 +33,7 @@ from klagomal.core.i18n import _
 from klagomal.core.model import Kind
 from klagomal.web.auth import Caller
 from klagomal.web.cases import case_response
+from klagomal.web.idempotency import idempotent
 from klagomal.web.problems import ProblemError
 
 __all__ = ["NOT_HERE", "STEPS", "routes", "step_body"]
@@ -140,22 +141,29 @@ def _route(step: str, method: str) -> HTTPRouteHandler:
     body = step_body(method)
     function = getattr(Klagomal, method)
 
-    def handler(k: Klagomal, reference: str, data: Any, if_match: str | None) -> Response[dict[str, Any]]:
+    def handler(
+        request: Request[Any, Any, Any], k: Klagomal, reference: str, data: Any, if_match: str | None
+    ) -> Response[Any]:
         version = _version(if_match)
         values = attrs.asdict(data, recurse=False)
         if method == "correct_contact":
             values = {n: v for n, v in values.items() if n == "reason" or v is not None}
-        case = getattr(k, method)(reference, **values, expected_version=version)
-        return case_response(k, case)
+
+        def work() -> Response[Any]:
+            case = getattr(k, method)(reference, **values, expected_version=version)
+            return case_response(k, case)
+
+        return idempotent(request, k, data, work)
 
     handler.__name__ = f"step_{method}"
     handler.__doc__ = inspect.getdoc(function)
     handler.__annotations__ = {
+        "request": Request[Any, Any, Any],
         "k": Caller,
         "reference": FromPath[str],
         "data": typing.Annotated[body, BodyKwarg(media_type=RequestEncodingType.JSON)],
         "if_match": typing.Annotated[str | None, HeaderParameter(name="If-Match", required=False)],
-        "return": Response[dict[str, Any]],
+        "return": Response[Any],
     }
     return post(
         f"/cases/{{reference:str}}/steps/{step}",

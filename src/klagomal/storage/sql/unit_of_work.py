@@ -7,6 +7,7 @@ from cattrs import Converter
 from sqlalchemy.engine import Connection
 
 from klagomal.storage.sql.api_keys import ApiKeyStore
+from klagomal.storage.sql.idempotency import IdempotencyStore
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.received import ReceivedStore
 from klagomal.storage.sql.related import RelatedStore
@@ -16,7 +17,9 @@ from klagomal.storage.sql.transfer import TransferStore
 __all__ = ["SqlUnitOfWork"]
 
 
-class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, RelatedStore, ApiKeyStore):
+class SqlUnitOfWork(
+    TransferStore, ReceivedStore, OutboxStore, SearchStore, RelatedStore, ApiKeyStore, IdempotencyStore
+):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
     Its methods live with what they store: cases and events
@@ -26,7 +29,7 @@ class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, Rela
     (:mod:`~klagomal.storage.sql.outbox`), the search index
     (:mod:`~klagomal.storage.sql.search`) and the related cases' look-ups
     (:mod:`~klagomal.storage.sql.related`), and the HTTP API's keys
-    (:mod:`~klagomal.storage.sql.api_keys`).
+    (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:

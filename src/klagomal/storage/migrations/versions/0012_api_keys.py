@@ -1,6 +1,7 @@
 """The API keys of the HTTP API (klagomal.web, ``klagomal apikey``): one
 row per key, with the SHA-256 of the key, never the key itself, the user it
-acts as, and when it was revoked.
+acts as, and when it was revoked; and the answers of its POSTs by their
+``Idempotency-Key``, so that a retry gets the first answer.
 
 Revision ID: 0012
 Revises: 0011
@@ -37,6 +38,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("hash", name="uq_api_keys_hash"),
     )
 
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(64), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("request", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer),
+        sa.Column("headers", sa.Text),
+        sa.Column("body", sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")),
+        sa.Column("created", _Timestamp, nullable=False),
+        sa.PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
+    )
+    op.create_index("ix_idempotency_keys_created", "idempotency_keys", ["created"])
+
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_table("api_keys")
