@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -507,3 +507,72 @@ def test_raw_email_intake_registers_once(server: Server) -> None:
         422,
         "invalid-input",
     )
+
+
+def test_a_body_over_the_limit_is_413(server: Server) -> None:
+    import http.client
+
+    from klagomal.web.app import MAX_BODY
+
+    # Announced too large: refused before a byte of it is read.
+    host, port = server.base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", "/api/v1/intake/email")
+        conn.putheader("Authorization", f"Bearer {server.keys['kontaktcenter']}")
+        conn.putheader("Content-Type", "message/rfc822")
+        conn.putheader("Content-Length", str(MAX_BODY + 1))
+        conn.endheaders()
+        response = conn.getresponse()
+        answer = Answer(response.status, dict(response.headers.items()), response.read())
+    finally:
+        conn.close()
+    is_problem(answer, 413, "too-large")
+
+
+# -- the production command of docs/web.md ----------------------------------------------------
+
+
+def production_command() -> list[str]:
+    """The uvicorn command line docs/web.md shows under "Production"."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    section = text[text.index("## Production") :]
+    line = next(line.strip() for line in section.splitlines() if line.strip().startswith("uvicorn "))
+    return line.split()
+
+
+def test_the_documented_production_command_serves_with_several_workers(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    argv = production_command()
+    assert argv[:3] == ["uvicorn", "--factory", "klagomal.web.app:create_app"]
+    assert "--workers" in argv
+    db = new_database()
+    with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
+        k.init()
+        key = k.create_api_key("omar.ali", "Prov")[1]
+    port = free_port()
+    argv[argv.index("--port") + 1] = str(port)
+    argv[argv.index("--workers") + 1] = "2"
+    process = subprocess.Popen(
+        [sys.executable, "-m", *argv],
+        env=child_env(KLAGOMAL_DB=db),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    server = Server(f"http://127.0.0.1:{port}", db, {"omar.ali": key}, process)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, process.communicate()[1].decode()
+            try:
+                if server.call("GET", "/api/v1/whoami").status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "uvicorn did not answer"
+            time.sleep(0.2)
+        assert server.call("GET", "/api/v1/whoami").json()["id"] == "omar.ali"
+    finally:
+        stop(server)
