@@ -49,3 +49,32 @@ def test_serve_without_the_web_extra_says_what_to_install(tmp_path: Path) -> Non
         "klagomal: webbservern behöver tillägget 'web', som saknas (litestar, uvicorn); "
         "installera det med pip install 'klagomal[web]'\n"
     )
+
+
+def test_serve_on_a_port_in_use_says_so_in_swedish(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "klagomal.cli",
+                "--db",
+                f"sqlite:///{tmp_path / 'k.db'}",
+                "serve",
+                "--port",
+                str(port),
+            ],
+            env=child_env(),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == f"klagomal: kan inte ta emot HTTP på 127.0.0.1:{port}: adressen används redan\n"

@@ -55,8 +55,7 @@ def _cmd_serve(args: argparse.Namespace, out: Output) -> int:
             raise InvalidInputError(
                 _("kan inte ta emot HTTP på {host}:{port}: {reason}").format(
                     host=args.host, port=args.port, reason=os_reason(exc)
-                ),
-                step="serve",
+                )
             ) from exc
         port = sock.getsockname()[1]
         print_error(

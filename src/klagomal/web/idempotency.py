@@ -34,7 +34,7 @@ HEADER = "Idempotency-Key"
 _KEPT = ("etag", "location", "content-type", "retry-after")
 
 
-def _fingerprint(request: Request[Any, Any, Any], data: Any) -> str:
+def _request_hash(request: Request[Any, Any, Any], data: Any) -> str:
     body = attrs.asdict(data) if attrs.has(type(data)) else data
     what = json.dumps([request.method, request.url.path, body], sort_keys=True, default=str)
     return hashlib.sha256(what.encode("utf-8")).hexdigest()
@@ -69,10 +69,10 @@ def idempotent(
             422, _("Idempotency-Key ska vara 1 till 200 skrivbara ASCII-tecken, till exempel ett UUID")
         )
     scope = hashlib.sha256(bearer_key(request).encode("utf-8")).hexdigest()
-    fingerprint = _fingerprint(request, data)
-    found = k.claim_idempotency_key(scope, key, fingerprint)
+    request_hash = _request_hash(request, data)
+    found = k.claim_idempotency_key(scope, key, request_hash)
     if found is not None:
-        if found.request != fingerprint:
+        if found.request != request_hash:
             raise ProblemError(
                 422,
                 _("Idempotency-Key '{key}' användes redan för en annan begäran; ta en ny nyckel").format(

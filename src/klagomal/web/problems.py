@@ -166,7 +166,9 @@ def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    log.error(
+        _("klagomal: oväntat fel i HTTP-API:t vid %s %s"), request.method, request.url.path, exc_info=exc
+    )
     return problem_response(
         HTTP_PROBLEMS[500],
         _("oväntat fel ({kind}) i klagomal; felet är loggat").format(kind=type(exc).__name__),
