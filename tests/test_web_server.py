@@ -576,3 +576,35 @@ def test_the_documented_production_command_serves_with_several_workers(
         assert server.call("GET", "/api/v1/whoami").json()["id"] == "omar.ali"
     finally:
         stop(server)
+
+
+def test_every_step_route_answers_without_a_5xx_and_a_routine_runs_through_them(server: Server) -> None:
+    ref = register(server).json()["reference"]
+    for step in steps.STEPS:
+        version = server.call("GET", f"/api/v1/cases/{ref}", user="nora.lind").headers["etag"]
+        answer = server.call(
+            "POST", f"/api/v1/cases/{ref}/steps/{step}", {}, user="nora.lind", headers={"If-Match": version}
+        )
+        assert answer.status < 500, (step, answer.body)
+        assert answer.status in (200, 403, 409, 422), (step, answer.body)
+    # A whole routine through the generated bodies, each step on the version before it.
+    ref = register(server).json()["reference"]
+    routine: list[tuple[str, dict[str, Any]]] = [
+        ("acknowledge", {}),
+        ("inform", {"text": "Vi utreder saken."}),
+        ("note", {"text": "Ringde enheten."}),
+        ("postpone", {"respond_by": "2099-01-30", "reason": "Vi väntar på ett yttrande."}),
+        ("correct-contact", {"phone": "070-123 45 67", "reason": "Personen ringde."}),
+        ("answer", {"mode": "skriftligt", "text": "Vi har pratat med personalen."}),
+        ("close", {"satisfied": True}),
+    ]
+    version = 1
+    for step, body in routine:
+        done = server.call(
+            "POST", f"/api/v1/cases/{ref}/steps/{step}", body, headers={"If-Match": f'"{version}"'}
+        )
+        assert done.status == 200, (step, done.body)
+        version = done.json()["version"]
+    final = server.call("GET", f"/api/v1/cases/{ref}").json()
+    assert final["state"] == "avslutat"
+    assert final["contact"]["phone"] == "070-123 45 67"
