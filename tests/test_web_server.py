@@ -608,3 +608,12 @@ def test_every_step_route_answers_without_a_5xx_and_a_routine_runs_through_them(
     final = server.call("GET", f"/api/v1/cases/{ref}").json()
     assert final["state"] == "avslutat"
     assert final["contact"]["phone"] == "070-123 45 67"
+
+
+def test_if_match_star_takes_the_step_on_any_version_and_a_malformed_one_is_412(server: Server) -> None:
+    ref = register(server).json()["reference"]
+    step = f"/api/v1/cases/{ref}/steps/acknowledge"
+    is_problem(server.call("POST", step, {}, headers={"If-Match": "gammal"}), 412, "conflict")
+    done = server.call("POST", step, {}, headers={"If-Match": "*"})
+    assert done.status == 200, done.body
+    assert done.headers["etag"] == '"2"'
