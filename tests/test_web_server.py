@@ -617,3 +617,28 @@ def test_if_match_star_takes_the_step_on_any_version_and_a_malformed_one_is_412(
     done = server.call("POST", step, {}, headers={"If-Match": "*"})
     assert done.status == 200, done.body
     assert done.headers["etag"] == '"2"'
+
+
+def test_a_protected_person_is_shown_only_to_a_user_who_may_see_protected_data(server: Server) -> None:
+    contact = {"name": "Skyddad Person", "email": "skyddad@example.se", "protected": True}
+    ref = register(server, contact=contact).json()["reference"]
+    library = Klagomal(server.db, load_entrypoints=False)
+    try:
+        for user in ("omar.ali", "nora.lind"):
+            expected = case_of(library.as_user(user), ref)
+            shown = server.call("GET", f"/api/v1/cases/{ref}", user=user).json()
+            assert shown["contact"] == expected, user
+    finally:
+        library.dispose()
+    as_omar = json.dumps(
+        server.call("GET", f"/api/v1/cases/{ref}/history", user="omar.ali").json(), ensure_ascii=False
+    )
+    assert "Skyddad Person" not in as_omar
+    assert "skyddad@example.se" not in as_omar
+    as_owner = server.call("GET", f"/api/v1/cases/{ref}", user="nora.lind").json()
+    assert as_owner["contact"]["name"] == "Skyddad Person"
+
+
+def case_of(k: Klagomal, ref: str) -> Any:
+    """The contact of case *ref* as the library shows it to *k*'s user."""
+    return k.converter.unstructure(k.get(ref))["contact"]
