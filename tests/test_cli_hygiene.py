@@ -233,6 +233,13 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("intake", "csv"): ([], ["intake", "csv", HOSTILE]),
     ("intake", "log"): ([], ["intake", "log"]),
     ("serve-smtp",): ([], ["serve-smtp", "--host", HOSTILE]),
+    ("serve",): ([], ["serve", "--host", HOSTILE]),
+    ("apikey", "create"): (
+        ["--user", "nora.lind"],
+        ["apikey", "create", "--for-user", HOSTILE, "--name", HOSTILE],
+    ),
+    ("apikey", "list"): (["--user", "nora.lind"], ["apikey", "list"]),
+    ("apikey", "revoke"): (["--user", "nora.lind"], ["apikey", "revoke", "1"]),
     ("deliver",): ([], ["deliver"]),
     ("outbox",): ([], ["outbox", "--all"]),
     ("remind",): ([], ["remind"]),

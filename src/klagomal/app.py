@@ -34,10 +34,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
 from klagomal.cases.worklist import WorkItem
-from klagomal.context import Context, identify, lock_wait_seconds
+from klagomal.context import Context, audit_time, identify, lock_wait_seconds
 from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.disposal_rules import DisposalRule, check_rules
-from klagomal.core.errors import AccessDeniedError, ConfigurationError
+from klagomal.core.errors import AccessDeniedError, ConfigurationError, InvalidInputError
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
 from klagomal.core.location import Location
@@ -59,6 +59,8 @@ from klagomal.notices.letters import Letter, Letters
 from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 from klagomal.storage.drivers import missing_driver_message
+from klagomal.storage.sql.api_keys import ApiKey, new_api_key
+from klagomal.storage.sql.idempotency import StoredAnswer
 
 if TYPE_CHECKING:  # pragma: no cover
     # Only named here: the services but the cases' are built, and their
@@ -1134,6 +1136,82 @@ class Klagomal:
         """The audit log's entries, oldest first: of one case, of one user,
         or the latest *limit*."""
         return self._records.audit_log(reference, user_id, limit)
+
+    # -- the HTTP API's keys -------------------------------------------------
+
+    def create_api_key(self, user_id: str, name: str) -> tuple[ApiKey, str]:
+        """A new key of the HTTP API for the system *name*, acting as
+        *user_id*, a user of the organisation file; return it and the key
+        itself, which is stored only as its hash and cannot be shown again
+        (``klagomal apikey create``).  Only the system owner may."""
+        actor = self._allowed(Operation.ADMINISTER)
+        name = name.strip()
+        if not name or len(name) > 200 or any(c in name for c in "\r\n\t"):
+            raise InvalidInputError(_("namnet på systemet ska vara en rad med 1 till 200 tecken"))
+        if user_id not in self.organisation.users:
+            raise InvalidInputError(
+                _("användaren '{user}' finns inte i organisationsfilen ([[anvandare]])").format(user=user_id)
+            )
+        key = new_api_key()
+
+        def body(uow: UnitOfWork) -> ApiKey:
+            stored = uow.add_api_key(key, name=name, user_id=user_id, at=audit_time(), by=actor.id)
+            self._audit(
+                uow, Operation.ADMINISTER, [None], f"API-nyckel {stored.id} skapad: {name}, {user_id}"
+            )
+            return stored
+
+        return self._write(body), key
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every key of the HTTP API, revoked ones too (``klagomal apikey
+        list``); never the keys themselves.  Only the system owner may."""
+        self._allowed(Operation.ADMINISTER)
+        with self._snapshot() as uow:
+            keys: list[ApiKey] = uow.api_keys()
+        return keys
+
+    def revoke_api_key(self, key_id: int) -> ApiKey:
+        """Revoke key *key_id*: from now on a request with it is refused.
+        Only the system owner may."""
+        actor = self._allowed(Operation.ADMINISTER)
+
+        def body(uow: UnitOfWork) -> ApiKey:
+            found = uow.api_key(key_id)
+            if found is None:
+                raise InvalidInputError(_("det finns ingen API-nyckel med id {id}").format(id=key_id))
+            if not found.active:
+                raise InvalidInputError(_("API-nyckel {id} är redan återkallad").format(id=key_id))
+            uow.revoke_api_key(key_id, at=audit_time(), by=actor.id)
+            self._audit(uow, Operation.ADMINISTER, [None], f"API-nyckel {key_id} återkallad: {found.name}")
+            revoked = uow.api_key(key_id)
+            assert revoked is not None
+            return revoked
+
+        return self._write(body)
+
+    def api_key_user(self, key: str) -> str | None:
+        """The id of the user an active API key acts as, or ``None`` for a
+        key that is unknown or revoked: how the HTTP API learns who is
+        calling (then :meth:`as_user`).  Needs no user: it is the log-in."""
+        with self._snapshot() as uow:
+            found: ApiKey | None = uow.api_key_by_key(key)
+        return found.user_id if found is not None and found.active else None
+
+    def claim_idempotency_key(self, scope: str, key: str, request: str) -> StoredAnswer | None:
+        """For a face that takes retries (the HTTP API's ``Idempotency-Key``):
+        claim *key* of the caller *scope* for *request* (a hash of what is
+        asked); ``None`` when the request may go on, else what the key holds
+        (the first answer, or a claim whose request still runs)."""
+        return self._write(lambda uow: uow.claim_idempotency_key(scope, key, request, audit_time()))
+
+    def store_idempotent_answer(self, scope: str, key: str, status: int, headers: str, body: bytes) -> None:
+        """Keep the answer of the request that claimed *key*, for its retries."""
+        self._write(lambda uow: uow.store_idempotent_answer(scope, key, status, headers, body))
+
+    def release_idempotency_key(self, scope: str, key: str) -> None:
+        """Give up a claim whose request ended without an answer to keep."""
+        self._write(lambda uow: uow.release_idempotency_key(scope, key))
 
     # -- letters -----------------------------------------------------------
 

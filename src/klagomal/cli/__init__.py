@@ -114,6 +114,8 @@ COMMANDS: dict[str, str] = {
     "resolve": "cases",
     "intake": "intake",
     "serve-smtp": "intake",
+    "serve": "serve",
+    "apikey": "apikeys",
     "deliver": "notices",
     "outbox": "notices",
     "remind": "notices",

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.outbox import Notice, OwedNotice
     from klagomal.notices.reminders import Reminder
     from klagomal.records.access import Scope
+    from klagomal.storage.sql.api_keys import ApiKey
+    from klagomal.storage.sql.idempotency import StoredAnswer
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -346,6 +348,20 @@ class UnitOfWork(Protocol):
         """``(reference, text)`` of the newest *limit* cases at *unit* other
         than *exclude*, received in the window, in *scope* (the related cases)."""
         ...
+
+    # The HTTP API's keys (klagomal.storage.sql.api_keys, klagomal.web).
+    def add_api_key(self, key: str, *, name: str, user_id: str, at: dt.datetime, by: str) -> ApiKey: ...
+    def api_key(self, key_id: int) -> ApiKey | None: ...
+    def api_keys(self) -> list[ApiKey]: ...
+    def api_key_by_key(self, key: str) -> ApiKey | None: ...
+    def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None: ...
+    def claim_idempotency_key(
+        self, scope: str, key: str, request: str, at: dt.datetime
+    ) -> StoredAnswer | None: ...
+    def store_idempotent_answer(
+        self, scope: str, key: str, status: int, headers: str, body: bytes
+    ) -> None: ...
+    def release_idempotency_key(self, scope: str, key: str) -> None: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import mysql
 __all__ = [
     "SCHEMA_HEAD",
     "SCHEMA_REVISIONS",
+    "api_keys",
     "attachments",
     "audit_head",
     "audit_log",
@@ -21,6 +22,7 @@ __all__ = [
     "disposals",
     "events",
     "external_ids",
+    "idempotency_keys",
     "metadata",
     "notices",
     "received_duplicates",
@@ -49,6 +51,7 @@ SCHEMA_REVISIONS = (
     "0011",
     "0012",
     "0013",
+    "0014",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -419,4 +422,46 @@ webhook_deliveries = sa.Table(
     sa.UniqueConstraint("webhook_id"),
     sa.Index(None, "status", "next_attempt"),
     sa.Index(None, "subscription_id"),
+)
+
+# The API keys of the HTTP API (klagomal.web): one per system that calls it,
+# each acting as one user of the organisation file.  Only the SHA-256 of the
+# key is kept (the key is 256 random bits, so a plain hash is enough: there is
+# nothing to guess); ``prefix``, the key's first characters, lets a handler
+# tell keys apart in ``klagomal apikey list`` without the key itself.  A
+# revoked key keeps its row (``revoked``), so that the audit log's entries
+# made with it can still be traced to the system.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("revoked", Timestamp),
+    sa.Column("revoked_by", sa.String(200)),
+    sa.UniqueConstraint("hash"),
+)
+
+# The answers of the HTTP API's POSTs by their Idempotency-Key (klagomal.web):
+# a retry with the same key gets the first answer, and nothing is done twice.
+# ``scope`` is the calling system (a hash of its API key), ``request`` a hash
+# of what was asked (the path and the body), so that the same key with
+# another request is refused.  ``status`` is NULL while the first request
+# runs.  An answer holds what the case held (a contact too), so it is kept
+# only a day (klagomal.storage.sql.idempotency.KEPT).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("headers", sa.Text),
+    sa.Column("body", Blob),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Index(None, "created"),
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from cattrs import Converter
 from sqlalchemy.engine import Connection
 
+from klagomal.storage.sql.api_keys import ApiKeyStore
+from klagomal.storage.sql.idempotency import IdempotencyStore
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.received import ReceivedStore
 from klagomal.storage.sql.related import RelatedStore
@@ -16,7 +18,16 @@ from klagomal.storage.sql.webhooks import WebhookStore
 __all__ = ["SqlUnitOfWork"]
 
 
-class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, RelatedStore, WebhookStore):
+class SqlUnitOfWork(
+    TransferStore,
+    ReceivedStore,
+    OutboxStore,
+    SearchStore,
+    RelatedStore,
+    WebhookStore,
+    ApiKeyStore,
+    IdempotencyStore,
+):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
     Its methods live with what they store: cases and events
@@ -25,8 +36,9 @@ class SqlUnitOfWork(TransferStore, ReceivedStore, OutboxStore, SearchStore, Rela
     (:mod:`~klagomal.storage.sql.received`), the outbox
     (:mod:`~klagomal.storage.sql.outbox`), the search index
     (:mod:`~klagomal.storage.sql.search`), the related cases' look-ups
-    (:mod:`~klagomal.storage.sql.related`) and the webhooks
-    (:mod:`~klagomal.storage.sql.webhooks`).
+    (:mod:`~klagomal.storage.sql.related`), the webhooks
+    (:mod:`~klagomal.storage.sql.webhooks`) and the HTTP API's keys
+    (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:

@@ -1,0 +1,69 @@
+"""``klagomal serve``: the HTTP API (:mod:`klagomal.web`) on one process,
+against ``--db`` and ``--org`` as every command.  Production runs several
+uvicorn workers on :func:`klagomal.web.app.create_app` instead (docs/web.md).
+
+Needs the ``web`` extra; without it the command says so in Swedish, and the
+rest of klagomal never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from klagomal.cli.base import CommandGroup, Output, integer, open_klagomal, os_reason, print_error
+from klagomal.cli.intake import _host  # the same check of an address to listen on as serve-smtp's
+from klagomal.core.i18n import _
+
+__all__ = ["commands"]
+
+commands = CommandGroup(__name__)
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host", type=_host, default="127.0.0.1", help=_("adressen att lyssna på (standard 127.0.0.1)")
+    )
+    p.add_argument(
+        "--port", type=integer(1, 65535, _("portnummer")), default=8000, help=_("porten (standard 8000)")
+    )
+
+
+@commands.command("serve", _("kör HTTP-API:t för kommunens andra system (kräver tillägget web)"), _arguments)
+def _cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    import socket
+
+    from klagomal.core.errors import ConfigurationError, InvalidInputError
+    from klagomal.web import missing_extra
+
+    problem = missing_extra()
+    if problem is not None:
+        raise ConfigurationError(problem)
+    import uvicorn
+
+    from klagomal.web.app import create_app
+
+    with open_klagomal(args) as k:
+        k.user = None  # each request acts as its API key's user, never as --user
+        app = create_app(k)
+        try:
+            family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((args.host, args.port))
+            sock.listen(128)
+        except OSError as exc:
+            raise InvalidInputError(
+                _("kan inte ta emot HTTP på {host}:{port}: {reason}").format(
+                    host=args.host, port=args.port, reason=os_reason(exc)
+                )
+            ) from exc
+        port = sock.getsockname()[1]
+        print_error(
+            _("tar emot HTTP på http://{host}:{port}/api/ (Ctrl-C avslutar)").format(
+                host=args.host, port=port
+            )
+        )
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        with sock:
+            server.run(sockets=[sock])
+    return 0

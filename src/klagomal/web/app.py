@@ -1,0 +1,95 @@
+"""The application: :func:`create_app`, which ``klagomal serve`` runs and
+which uvicorn imports in production (docs/web.md)::
+
+    uvicorn --factory klagomal.web.app:create_app --workers 4
+
+Configured as the command line is: ``KLAGOMAL_DB`` (the database URL;
+embedded SQLite ``klagomal.db`` by default) and ``KLAGOMAL_ORG`` (the
+organisation file; Exempelkommun by default).
+"""
+
+from __future__ import annotations
+
+import os
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from klagomal.app import DEFAULT_DB, Klagomal
+from klagomal.core.clock import SystemClock
+from klagomal.core.i18n import _
+from klagomal.web import cases, records, steps
+from klagomal.web.auth import acting, require_key
+from klagomal.web.problems import exception_handlers
+
+__all__ = ["API_PREFIX", "MAX_BODY", "create_app", "klagomal_from_environment"]
+
+#: Where the API lives; its OpenAPI document is ``/api/openapi.json``.
+API_PREFIX = "/api/v1"
+
+#: The largest request body, in bytes: a message with its attachments
+#: (raw e-mail intake) fits, a flood does not.
+MAX_BODY = 25 * 1024 * 1024
+
+
+def klagomal_from_environment(environ: dict[str, str] | None = None) -> Klagomal:
+    """The :class:`~klagomal.Klagomal` the environment configures, as the
+    command line reads it: ``KLAGOMAL_DB`` and ``KLAGOMAL_ORG``."""
+    from klagomal.core.disposal_rules import check_rules
+    from klagomal.core.organisation import load_organisation
+
+    env = os.environ if environ is None else environ
+    organisation = load_organisation(env.get("KLAGOMAL_ORG") or None)
+    check_rules(organisation.disposal_rules, departments=list(organisation.departments))
+    return Klagomal(env.get("KLAGOMAL_DB") or DEFAULT_DB, organisation=organisation, clock=SystemClock())
+
+
+def create_app(klagomal: Klagomal | None = None) -> Litestar:
+    """The web application, on *klagomal* (default: the one the environment
+    configures, :func:`klagomal_from_environment`).  Every endpoint acts as
+    the user of the request's API key (:mod:`klagomal.web.auth`)."""
+    k = klagomal if klagomal is not None else klagomal_from_environment()
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[*cases.routes, *steps.routes, *records.routes],
+        guards=[require_key],
+        dependencies={"k": Provide(acting, sync_to_thread=False)},
+        security=[{"apiKey": []}],
+    )
+    openapi = OpenAPIConfig(
+        title="klagomal",
+        version="1",
+        description=_(
+            "Klagomål, förslag och beröm: ett JSON-API för kommunens andra system. "
+            "Varje anrop görs med en API-nyckel (Authorization: Bearer …) som agerar som en användare."
+        ),
+        path="/api",
+        render_plugins=[SwaggerRenderPlugin(path="/docs")],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description=_("en nyckel från klagomal apikey create"),
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )
+
+    def dispose() -> None:
+        k.dispose()
+
+    app = Litestar(
+        route_handlers=[api],
+        openapi_config=openapi,
+        exception_handlers=exception_handlers,
+        request_max_body_size=MAX_BODY,
+        on_shutdown=[dispose],
+        debug=False,
+    )
+    app.state.klagomal = k
+    return app

@@ -1,0 +1,186 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), with
+``title`` and ``detail`` in Swedish.
+
+Each error class of the library has one problem type, so that a calling
+system can tell a refused step from a conflict, a denial or bad input
+without reading the Swedish text (:data:`PROBLEMS`); HTTP's own errors
+(no such route, a body that is no JSON, a body too large) get theirs too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import attrs
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from klagomal.core import errors
+from klagomal.core.i18n import _
+
+__all__ = [
+    "HTTP_PROBLEMS",
+    "PROBLEMS",
+    "PROBLEM_JSON",
+    "TYPE_BASE",
+    "Problem",
+    "ProblemError",
+    "exception_handlers",
+    "klagomal_problem",
+    "problem_response",
+]
+
+log = logging.getLogger(__name__)
+
+#: The media type of a problem (RFC 9457, section 3).
+PROBLEM_JSON = "application/problem+json"
+
+#: Where the problem types are named; each type is this and a short name.
+TYPE_BASE = "urn:klagomal:problem:"
+
+
+@attrs.frozen
+class Problem:
+    """One problem type: its HTTP status, name and Swedish title."""
+
+    status: int
+    name: str
+    title: str
+
+    @property
+    def type(self) -> str:
+        return TYPE_BASE + self.name
+
+
+#: The library's error classes, most specific first, and their problem types.
+PROBLEMS: tuple[tuple[type[Exception], Problem], ...] = (
+    (errors.AccessDeniedError, Problem(403, "access-denied", _("Åtkomst nekad"))),
+    (errors.CaseNotFoundError, Problem(404, "not-found", _("Ärendet finns inte"))),
+    (errors.UnknownUnitError, Problem(422, "unknown-unit", _("Okänd enhet"))),
+    (errors.InvalidInputError, Problem(422, "invalid-input", _("Ogiltiga uppgifter"))),
+    (errors.InvalidStepError, Problem(409, "refused-step", _("Steget kan inte tas"))),
+    (errors.ConflictError, Problem(412, "conflict", _("Ärendet har ändrats"))),
+    (errors.TransientStorageError, Problem(503, "busy", _("Databasen är upptagen"))),
+    (errors.StorageUnavailableError, Problem(503, "unavailable", _("Databasen kan inte nås"))),
+    (errors.SchemaError, Problem(503, "schema", _("Databasens schema passar inte"))),
+    (errors.KlagomalError, Problem(422, "refused", _("Begäran kunde inte utföras"))),
+)
+
+#: HTTP's own errors, by status.
+HTTP_PROBLEMS: dict[int, Problem] = {
+    400: Problem(400, "bad-request", _("Felaktig begäran")),
+    401: Problem(401, "unauthenticated", _("API-nyckel saknas eller gäller inte")),
+    404: Problem(404, "no-such-resource", _("Adressen finns inte")),
+    405: Problem(405, "method-not-allowed", _("Metoden är inte tillåten här")),
+    409: Problem(409, "in-progress", _("Begäran pågår redan")),
+    412: Problem(412, "conflict", _("Ärendet har ändrats")),
+    413: Problem(413, "too-large", _("Begäran är för stor")),
+    415: Problem(415, "unsupported-media-type", _("Innehållstypen stöds inte")),
+    422: Problem(422, "invalid-input", _("Ogiltiga uppgifter")),
+    428: Problem(428, "precondition-required", _("If-Match krävs")),
+    500: Problem(500, "internal", _("Oväntat fel")),
+}
+
+
+class ProblemError(Exception):
+    """An error the web face itself raises, as a problem of *status*."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def problem_response(
+    problem: Problem, detail: str, request: Request[Any, Any, Any] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    headers = extra.pop("headers", {})
+    body.update(extra)
+    return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _http_problem(status: int) -> Problem:
+    return HTTP_PROBLEMS.get(status) or Problem(status, f"http-{status}", _("Fel i begäran"))
+
+
+def klagomal_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The problem response of a library error."""
+    for cls, problem in PROBLEMS:
+        if isinstance(exc, cls):
+            headers = {"Retry-After": "1"} if problem.status == 503 else {}
+            return problem_response(problem, str(exc), request, headers=headers)
+    return _unexpected(request, exc)  # pragma: no cover - KlagomalError is the last entry
+
+
+def _problem_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    assert isinstance(exc, ProblemError)
+    return problem_response(_http_problem(exc.status), exc.detail, request, headers=exc.headers)
+
+
+def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    assert isinstance(exc, ValidationException)
+    found = exc.extra if isinstance(exc.extra, list) else []
+    parts = []
+    for item in found:
+        if isinstance(item, dict):
+            where = item.get("key") or item.get("source") or ""
+            parts.append(f"{where}: {item.get('message', '')}".strip(": "))
+    missing = re.search(r"Missing required (\w+) parameter '([^']+)'", str(exc.detail))
+    if missing and not parts:
+        parts.append(_("parametern '{name}' saknas").format(name=missing.group(2)))
+    detail = _("begäran kunde inte läsas: {parts}").format(parts="; ".join(parts) or _("fel form"))
+    return problem_response(HTTP_PROBLEMS[422], detail, request)
+
+
+#: Swedish details of HTTP's own errors.
+_HTTP_DETAILS = {
+    401: _("ange en giltig API-nyckel i huvudet Authorization: Bearer …"),
+    404: _("det finns ingen resurs på denna adress"),
+    405: _("metoden går inte att använda på denna adress"),
+    413: _("begärans innehåll är större än servern tar emot"),
+    415: _("innehållstypen stöds inte här"),
+}
+
+
+def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status >= 500:
+        return _unexpected(request, exc)
+    if status == 400 and type(exc.__cause__).__name__ == "SerializationException":
+        detail = _("begärans innehåll kunde inte läsas som JSON")
+    else:
+        detail = _HTTP_DETAILS.get(status, _("begäran kunde inte utföras"))
+    return problem_response(_http_problem(status), detail, request, headers=dict(exc.headers or {}))
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error(
+        _("klagomal: oväntat fel i HTTP-API:t vid %s %s"), request.method, request.url.path, exc_info=exc
+    )
+    return problem_response(
+        HTTP_PROBLEMS[500],
+        _("oväntat fel ({kind}) i klagomal; felet är loggat").format(kind=type(exc).__name__),
+        request,
+    )
+
+
+#: The application's exception handlers, most specific first.
+exception_handlers: dict[type[Exception] | int, Any] = {
+    ProblemError: _problem_error,
+    errors.KlagomalError: klagomal_problem,
+    ValidationException: _validation,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}
