@@ -210,6 +210,11 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "deliver": (["deliver"], reader),
     "outbox": (["outbox", "--all"], reader),
     "remind": (["remind", "--notifier", "log"], reader),
+    # The HTTP API's keys (issue 21): what each request may see is the
+    # key's user's, tested per endpoint in tests/test_web_server.py.
+    "apikey create": (["apikey", "create", "--for-user", "omar.ali", "--name", "e-tjanst"], reader),
+    "apikey list": (["apikey", "list"], reader),
+    "apikey revoke": (["apikey", "revoke", "1"], reader),
     # Webhooks (issue 21): the payloads' own canaries are in tests/test_webhooks.py.
     "webhook add": (["webhook", "add", "http://127.0.0.1:9/hook", "--for-user", "omar.ali", "--all"], reader),
     "webhook list": (["webhook", "list"], reader),
@@ -256,8 +261,8 @@ CLI_MORE: list[tuple[list[str], Callable[[str], frozenset[str]]]] = [
 ]
 
 #: Commands that start a server and never return; their output is a protocol's
-#: replies, tested in tests/test_serve_smtp.py.
-SERVERS = {"serve-smtp"}
+#: replies, tested in tests/test_serve_smtp.py and tests/test_web_server.py.
+SERVERS = {"serve-smtp", "serve"}
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
@@ -637,6 +642,18 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "related": (lambda k, r: [_related(k, ref) for ref in r.values() if ref.startswith("20")], reader),
     "with_lock_wait": (lambda k, r: k.with_lock_wait(5).get(r["A"]), reader),
     "webhooks": (lambda k, r: [k.webhooks.subscriptions(), k.webhooks.deliveries()], reader),
+    # The HTTP API's keys and idempotent answers (klagomal.web): the answers
+    # are stored as the API made them for the key's user (tests/test_web_server.py).
+    "create_api_key": (lambda k, r: k.create_api_key("omar.ali", "e-tjanst"), reader),
+    "api_keys": (lambda k, r: k.api_keys(), reader),
+    "revoke_api_key": (lambda k, r: k.revoke_api_key(1), reader),
+    "api_key_user": (lambda k, r: k.api_key_user("klagomal_ingen-nyckel"), reader),
+    "claim_idempotency_key": (lambda k, r: k.claim_idempotency_key("system", "nyckel", "fraga"), reader),
+    "release_idempotency_key": (lambda k, r: k.release_idempotency_key("system", "nyckel"), reader),
+    "store_idempotent_answer": (
+        lambda k, r: k.store_idempotent_answer("system", "nyckel", 201, "{}", b"{}"),
+        reader,
+    ),
     "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }

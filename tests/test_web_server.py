@@ -595,6 +595,7 @@ def test_every_step_route_answers_without_a_5xx_and_a_routine_runs_through_them(
         ("note", {"text": "Ringde enheten."}),
         ("postpone", {"respond_by": "2099-01-30", "reason": "Vi väntar på ett yttrande."}),
         ("correct-contact", {"phone": "070-123 45 67", "reason": "Personen ringde."}),
+        ("locate", {"location": {"latitude": 63.1792, "longitude": 14.6357, "address": "Storgatan 1"}}),
         ("answer", {"mode": "skriftligt", "text": "Vi har pratat med personalen."}),
         ("close", {"satisfied": True}),
     ]
@@ -608,6 +609,8 @@ def test_every_step_route_answers_without_a_5xx_and_a_routine_runs_through_them(
     final = server.call("GET", f"/api/v1/cases/{ref}").json()
     assert final["state"] == "avslutat"
     assert final["contact"]["phone"] == "070-123 45 67"
+    assert final["location"]["address"] == "Storgatan 1"
+    assert final["location"]["latitude"] == 63.1792
 
 
 def test_if_match_star_takes_the_step_on_any_version_and_a_malformed_one_is_412(server: Server) -> None:

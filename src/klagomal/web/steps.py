@@ -62,6 +62,7 @@ STEPS: dict[str, str] = {
     "mark-secret": "mark_secret",
     "lift-secrecy": "lift_secrecy",
     "resolve": "resolve_at_once",
+    "locate": "locate",
 }
 
 #: Facade methods that take ``expected_version`` but are no step of this
