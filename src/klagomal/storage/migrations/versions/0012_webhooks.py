@@ -67,7 +67,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_webhook_deliveries_subscription_id", "webhook_deliveries")
-    op.drop_index("ix_webhook_deliveries_status_next_attempt", "webhook_deliveries")
+    # Dropping a table drops its indexes.  MariaDB refuses to drop the index
+    # on subscription_id on its own, as its foreign key needs it.
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_subscriptions")
