@@ -72,6 +72,7 @@ PROBLEMS: tuple[tuple[type[Exception], Problem], ...] = (
 HTTP_PROBLEMS: dict[int, Problem] = {
     400: Problem(400, "bad-request", _("Felaktig begäran")),
     401: Problem(401, "unauthenticated", _("API-nyckel saknas eller gäller inte")),
+    403: Problem(403, "access-denied", _("Åtkomst nekad")),
     404: Problem(404, "no-such-resource", _("Adressen finns inte")),
     405: Problem(405, "method-not-allowed", _("Metoden är inte tillåten här")),
     409: Problem(409, "in-progress", _("Begäran pågår redan")),
