@@ -9,12 +9,16 @@ may see it; R30: a photo keeps no metadata).
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
 import io
 import json
 import urllib.parse
 import uuid
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from tests.test_web_server import Answer, Server, is_problem, register, server
@@ -209,6 +213,18 @@ def test_an_upload_of_the_wrong_form_gets_a_swedish_reason(server: Server) -> No
         upload(server, ref, b"x\n", "a.txt", "text/plain", field="fil"), 422, "invalid-input"
     )
     assert missing["detail"] == "begäran kunde inte läsas: fältet 'file' saknas"
+    boundary = uuid.uuid4().hex
+    text_part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"\r\n\r\nbara text\r\n--{boundary}--\r\n'
+    ).encode()
+    answer = server.call(
+        "POST",
+        f"/api/v1/cases/{ref}/attachments",
+        headers={"If-Match": "*", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        raw=text_part,
+    )
+    detail = is_problem(answer, 422, "invalid-input")["detail"]
+    assert detail == "begäran kunde inte läsas: fältet 'file' ska vara en fil (en del med filnamn), inte text"
     as_json = server.call(
         "POST", f"/api/v1/cases/{ref}/attachments", {"file": "x"}, headers={"If-Match": "*"}
     )
@@ -509,3 +525,60 @@ def test_every_query_parameter_of_the_wrong_form_gets_a_swedish_reason(
                 )
                 checked += 1
     assert checked >= 10
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True):
+    a: int
+
+
+#: Every form of msgspec's validation messages: a type and a value it refuses.
+MSGSPEC_FORMS: list[tuple[Any, Any]] = [
+    (int, "x"),
+    (str | None, 1),
+    (list[int], [1, "x"]),
+    (Annotated[int, msgspec.Meta(ge=1)], 0),
+    (Annotated[int, msgspec.Meta(gt=1)], 1),
+    (Annotated[int, msgspec.Meta(le=1)], 2),
+    (Annotated[int, msgspec.Meta(lt=1)], 1),
+    (Annotated[str, msgspec.Meta(min_length=2)], "a"),
+    (Annotated[str, msgspec.Meta(max_length=2)], "abc"),
+    (Annotated[list[int], msgspec.Meta(min_length=2)], [1]),
+    (Annotated[str, msgspec.Meta(pattern="^[a-z]+$")], "1"),
+    (Annotated[float, msgspec.Meta(multiple_of=2)], 3.0),
+    (tuple[int, int], [1]),
+    (dt.date, "igår"),
+    (dt.datetime, "igår"),
+    (dt.time, "x"),
+    (dt.timedelta, "x"),
+    (Annotated[dt.datetime, msgspec.Meta(tz=True)], "2026-01-01T00:00:00"),
+    (Annotated[dt.datetime, msgspec.Meta(tz=False)], "2026-01-01T00:00:00Z"),
+    (uuid.UUID, "x"),
+    (decimal.Decimal, "x"),
+    (bytes, "!"),
+    (_Colour, "blue"),
+    (Literal[1, 2], 3),
+    (_Strict, {}),
+    (_Strict, {"a": 1, "b": 2}),
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), MSGSPEC_FORMS)
+def test_every_form_of_msgspecs_messages_has_a_swedish_reason(kind: Any, value: Any) -> None:
+    from litestar.exceptions import ValidationException
+
+    from klagomal.web.problems import validation_parts
+
+    with pytest.raises(msgspec.ValidationError) as refused:
+        msgspec.convert(value, kind, strict=False)
+    message = str(refused.value)
+    (part,) = validation_parts(
+        ValidationException(extra=[{"message": message, "key": "x", "source": "body"}])
+    )
+    assert part.startswith("fältet 'x"), (message, part)
+    assert not any(word in part for word in ENGLISH), (message, part)
+    if "regex" not in message:
+        assert not part.endswith("har fel form"), message  # a reason of its own, not the fallback

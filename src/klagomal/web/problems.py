@@ -207,6 +207,13 @@ def _reason(message: str) -> tuple[str | None, str]:
         return None, _("ska vara en tidpunkt med tidszon") if with_zone else _(
             "ska vara en tidpunkt utan tidszon"
         )
+    m = re.fullmatch(r"Unsupported type: <class '(\w+)'>", message)
+    if m:  # a form's text part where a file is wanted
+        return None, _("ska vara en fil (en del med filnamn), inte {got}").format(
+            got=_type_name(
+                {"str": "str", "int": "int", "list": "array", "dict": "object"}.get(m.group(1), "str")
+            )
+        )
     m = re.fullmatch(r"Invalid enum value (.+)", message)
     if m:
         return None, _("har ett okänt värde {value}").format(value=m.group(1))
