@@ -7,7 +7,8 @@ route's body is an attrs class made from the method's own signature, so
 that its parameters, types and defaults are the library's and a parameter
 added there is in the API too.  A test reads every facade method that takes
 ``expected_version`` (that is what makes a step) and checks it is in the
-table or in :data:`NOT_HERE`, with the reason.
+table, in :data:`OWN_ROUTES` (``attach``, a file: :mod:`klagomal.web.attachments`)
+or in :data:`NOT_HERE`, with the reason.
 
 A step needs ``If-Match`` with the case's version (its ``ETag``): missing,
 428; another version than the case's, 412 (the library's
