@@ -27,7 +27,7 @@ from PIL import Image
 import klagomal
 from klagomal import FixedClock, Klagomal
 from klagomal.core.errors import InvalidInputError
-from klagomal.core.photos import MAX_PIXELS, clean_image
+from klagomal.core.photos import HEIF_BRANDS, MAX_PIXELS, ImageRefused, clean_image, cleaned_image, image_type
 from klagomal.storage import tables
 from klagomal.testing import register
 
@@ -139,7 +139,7 @@ def test_an_imported_photo_is_stored_without_exif(k: Klagomal, clock: FixedClock
     ("data", "media_type", "reason"),
     [
         (b"II*\x00" + bytes(60), "image/tiff", "typen image/tiff, som inte kan bifogas"),
-        (bytes(4) + b"ftypheic" + bytes(40), "image/heic", "typen image/heic, som inte kan bifogas"),
+        (bytes(4) + b"ftypheic" + bytes(40), "image/heic", "formatet HEIC/HEIF"),
         (
             b"\xff\xd8\xff\xe0 inte en bild",
             "image/jpeg",
@@ -159,6 +159,36 @@ def test_an_image_that_cannot_be_cleaned_is_refused_and_nothing_is_written(
     assert reason in str(refused.value)
     assert len(k.history(ref)) == before
     assert _stored(k, ref) == []
+
+
+@pytest.mark.parametrize("brand", sorted(HEIF_BRANDS))
+@pytest.mark.parametrize(
+    ("filename", "media_type"),
+    [
+        ("IMG_0001.HEIC", None),
+        ("IMG_0001.heif", "image/heif"),
+        ("gatan.jpg", "image/jpeg"),  # an iPhone's picture under another name: its bytes tell
+        ("gatan", "application/octet-stream"),
+    ],
+)
+def test_a_heic_or_heif_picture_is_refused_with_a_reason_of_its_own(
+    k: Klagomal, brand: bytes, filename: str, media_type: str | None
+) -> None:
+    ref = register(k).reference
+    before = len(k.history(ref))
+    data = b"\x00\x00\x00\x18ftyp" + brand + bytes(4) + b"mif1heic" + bytes(64)
+    with pytest.raises(InvalidInputError) as refused:
+        k.attach(ref, data, filename=filename, media_type=media_type)
+    message = str(refused.value)
+    assert message.startswith(f"Ärende {ref}, steg 'bifoga handling': bilden {filename} kan inte bifogas: ")
+    assert "HEIC/HEIF" in message
+    assert "JPEG" in message
+    assert len(k.history(ref)) == before
+    assert _stored(k, ref) == []
+    # The same reason from the photos' own check, and no attachment kept from an e-mail.
+    with pytest.raises(ImageRefused, match="HEIC/HEIF"):
+        clean_image(data, image_type(None, data) or "")
+    assert cleaned_image("application/octet-stream", data) is None
 
 
 def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded() -> None:

@@ -572,9 +572,15 @@ class Klagomal:
             outcomes=outcomes, reference=reference, ids=ids, with_raw=with_raw
         )
 
-    def attachments(self, reference: str) -> list[StoredAttachment]:
-        """The attachments kept with a case's messages (without their data)."""
-        return self._cases.attachments(reference)
+    def attachments(
+        self, reference: str, *, ids: Sequence[int] | None = None, with_data: bool = False
+    ) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages, as the acting user may
+        see them: only those of *ids* (their ``id``), and without their data
+        unless *with_data* (a download).  A protected person's attachments
+        are listed without their names and data to a reader who may not see
+        who they are."""
+        return self._cases.attachments(reference, ids, with_data)
 
     def registration(self, intake: Intake, ctx: lifecycle.Context) -> Registered:
         """The registration of checked feedback once the plugins have decided

@@ -28,7 +28,7 @@ nothing new.  The limits are the intake's
 the types those of documents and pictures (:data:`ATTACHABLE_TYPES`).
 A picture is kept without its metadata (EXIF: where, when, with what;
 :mod:`klagomal.core.photos`), and one whose metadata cannot be removed
-(HEIC, TIFF) is refused.
+(HEIC/HEIF, TIFF) is refused.
 
 A case's location (``locate``, :mod:`klagomal.core.location`) is set and
 corrected here too: where the matter is, in any state.
@@ -52,7 +52,7 @@ from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
 from klagomal.core.location import Location
 from klagomal.core.model import Case
-from klagomal.core.photos import ImageRefused, clean_image, image_type
+from klagomal.core.photos import ImageRefused, clean_image, heif_refused, image_type, is_heif
 from klagomal.core.text_rules import check_text
 
 __all__ = [
@@ -175,6 +175,9 @@ def check_document(
             ).format(name=name, size=file_size(len(data)), limit=file_size(limit))
         )
     kind = (media_type or mimetypes.guess_type(name, strict=False)[0] or "").strip().lower()
+    if is_heif(kind) or is_heif(image_type(None, data) or ""):
+        # An iPhone's photo, whatever its name says: a reason of its own (klagomal.core.photos).
+        raise refuse(_("bilden {name} kan inte bifogas: {reason}").format(name=name, reason=heif_refused()))
     if kind not in ATTACHABLE_TYPES:
         allowed = ", ".join(sorted(dict.fromkeys(ATTACHABLE_TYPES.values())))
         raise refuse(

@@ -603,11 +603,14 @@ class CaseService:
             notices: list[tuple[int, str]] = uow.notices(reference)
             return notices
 
-    def attachments(self, reference: str) -> list[StoredAttachment]:
+    def attachments(
+        self, reference: str, ids: Sequence[int] | None = None, with_data: bool = False
+    ) -> list[StoredAttachment]:
         """The attachments kept with a case's messages, as the acting user may see them."""
         with self.ctx.reading(reference, "attachments") as (uow, case):
             shown = self.ctx.redaction(case)
-            return [shown.attachment(f) for f in uow.attachments_of(reference)]
+            found = uow.attachments_of(reference, ids=ids, with_data=with_data)
+            return [shown.attachment(f) for f in found]
 
     def received_messages(
         self,

@@ -63,7 +63,8 @@ def _cmd_serve(args: argparse.Namespace, out: Output) -> int:
                 host=args.host, port=port
             )
         )
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        # The peer's own address, never X-Forwarded-For: the trusted header (web.auth) goes by it.
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False))
         with sock:
             server.run(sockets=[sock])
     return 0

@@ -19,9 +19,10 @@ are kept exactly, byte for byte of the compressed image data.
   flags and size set to match.
 * **GIF** holds no EXIF; its comment and application blocks other than the
   animation loop are dropped.
-* **HEIC** and **TIFF** keep their metadata inside the image structure,
+* **HEIC/HEIF** (an iPhone's photos) and **TIFF** keep their metadata inside the image structure,
   which klagomal does not rewrite: they are refused (a handler saves the
-  picture as JPEG or PNG instead) and, arriving by e-mail, not kept as
+  picture as JPEG or PNG instead; a HEIC/HEIF picture with a reason of its
+  own, saying how to send it as JPEG) and, arriving by e-mail, not kept as
   attachments (the raw message, which is the document as received, still
   holds them, as it holds what is over the intake's limits).
 
@@ -38,13 +39,17 @@ from collections.abc import Mapping
 
 __all__ = [
     "CLEANED_TYPES",
+    "HEIF_BRANDS",
+    "HEIF_TYPES",
     "IMAGE_SIGNATURES",
     "MAX_IMAGE_BYTES",
     "MAX_PIXELS",
     "ImageRefused",
     "clean_image",
     "cleaned_image",
+    "heif_refused",
     "image_type",
+    "is_heif",
 ]
 
 #: The largest image kept, in bytes: the intake's limit for one attachment.
@@ -73,6 +78,16 @@ IMAGE_SIGNATURES: Mapping[str, tuple[bytes, ...]] = {
 }
 
 
+#: The media types of HEIF pictures: HEIC (HEVC-coded, an iPhone's default)
+#: and HEIF with its sequences.
+HEIF_TYPES = frozenset(
+    {"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/x-heic", "image/x-heif"}
+)
+
+#: The ISO base media file ``ftyp`` brands of HEIF pictures.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+
+
 class ImageRefused(ValueError):
     """An image that cannot be stored without its metadata; the message is
     Swedish, a reason without the step (the caller names that)."""
@@ -87,9 +102,27 @@ def image_type(media_type: str | None, data: bytes) -> str | None:
     for name, starts in IMAGE_SIGNATURES.items():
         if data.startswith(starts) and (name != "image/webp" or data[8:12] == b"WEBP"):
             return name
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
-        return "image/heic"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "image/heic" if data[8:12].startswith(b"he") else "image/heif"
     return None
+
+
+def is_heif(media_type: str) -> bool:
+    """Whether *media_type* is a HEIC or HEIF picture (an iPhone's photos)."""
+    return media_type.strip().lower() in HEIF_TYPES
+
+
+def heif_refused() -> ImageRefused:
+    """Why a HEIC or HEIF picture is refused, and what to do instead."""
+    from klagomal.core.i18n import _
+
+    return ImageRefused(
+        _(
+            "bilder i formatet HEIC/HEIF (till exempel från en iPhone) tas inte emot, eftersom deras "
+            "metadata (plats, tid, kamera) inte kan tas bort; spara eller dela bilden som JPEG "
+            "(på iPhone: Inställningar > Kamera > Format > Mest kompatibel) och skicka den igen"
+        )
+    )
 
 
 def clean_image(data: bytes, media_type: str) -> bytes:
@@ -103,6 +136,8 @@ def clean_image(data: bytes, media_type: str) -> bytes:
     from klagomal.core.i18n import _
 
     kind = media_type.strip().lower()
+    if is_heif(kind):
+        raise heif_refused()
     if kind not in CLEANED_TYPES:
         raise ImageRefused(
             _(

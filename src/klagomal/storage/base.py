@@ -281,8 +281,11 @@ class UnitOfWork(Protocol):
         """Every received message with its raw bytes and its attachments, oldest first."""
         ...
 
-    def attachments_of(self, reference: str) -> list[StoredAttachment]:
-        """The attachments kept with a case's messages, without their data."""
+    def attachments_of(
+        self, reference: str, *, ids: Sequence[int] | None = None, with_data: bool = False
+    ) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages (only those of *ids*),
+        without their data unless *with_data*."""
         ...
 
     def case_of_message_ids(self, message_ids: Sequence[str]) -> str | None:

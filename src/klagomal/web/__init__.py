@@ -14,8 +14,11 @@ that :func:`missing_extra` can say in Swedish what to install.
 - :mod:`klagomal.web.app`: :func:`~klagomal.web.app.create_app`, the
   application and its configuration;
 - :mod:`klagomal.web.problems`: errors as RFC 9457 problem details;
-- :mod:`klagomal.web.auth`: who is calling (API keys);
-- :mod:`klagomal.web.cases`: the endpoints of cases.
+- :mod:`klagomal.web.auth`: who is calling (API keys, the proxy's trusted header);
+- :mod:`klagomal.web.cases`: the endpoints of cases;
+- :mod:`klagomal.web.attachments`: a case's attachments and photos;
+- :mod:`klagomal.web.finding`: search, related cases, a person's export;
+- :mod:`klagomal.web.webhooks`: webhook subscriptions and deliveries.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from klagomal.app import DEFAULT_DB, Klagomal
 from klagomal.core.clock import SystemClock
 from klagomal.core.i18n import _
-from klagomal.web import cases, records, steps
-from klagomal.web.auth import acting, require_key
+from klagomal.web import attachments, cases, finding, records, steps, webhooks
+from klagomal.web.auth import acting, require_key, trusted_header
 from klagomal.web.problems import exception_handlers
 
 __all__ = ["API_PREFIX", "MAX_BODY", "create_app", "klagomal_from_environment"]
@@ -54,7 +54,14 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
     k = klagomal if klagomal is not None else klagomal_from_environment()
     api = Router(
         path=API_PREFIX,
-        route_handlers=[*cases.routes, *steps.routes, *records.routes],
+        route_handlers=[
+            *cases.routes,
+            *steps.routes,
+            *records.routes,
+            *attachments.routes,
+            *finding.routes,
+            *webhooks.routes,
+        ],
         guards=[require_key],
         dependencies={"k": Provide(acting, sync_to_thread=False)},
         security=[{"apiKey": []}],
@@ -92,4 +99,5 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         debug=False,
     )
     app.state.klagomal = k
+    app.state.trusted_header = trusted_header()  # KLAGOMAL_TRUSTED_HEADER, KLAGOMAL_TRUSTED_PROXIES
     return app

@@ -72,6 +72,7 @@ PROBLEMS: tuple[tuple[type[Exception], Problem], ...] = (
 HTTP_PROBLEMS: dict[int, Problem] = {
     400: Problem(400, "bad-request", _("Felaktig begäran")),
     401: Problem(401, "unauthenticated", _("API-nyckel saknas eller gäller inte")),
+    403: Problem(403, "access-denied", _("Åtkomst nekad")),
     404: Problem(404, "no-such-resource", _("Adressen finns inte")),
     405: Problem(405, "method-not-allowed", _("Metoden är inte tillåten här")),
     409: Problem(409, "in-progress", _("Begäran pågår redan")),
@@ -128,17 +129,142 @@ def _problem_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem_response(_http_problem(exc.status), exc.detail, request, headers=exc.headers)
 
 
-def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    assert isinstance(exc, ValidationException)
-    found = exc.extra if isinstance(exc.extra, list) else []
+#: msgspec's names of JSON types, in Swedish ("ska vara ...").
+_TYPES = {
+    "str": "text",
+    "int": "ett heltal",
+    "float": "ett tal",
+    "decimal": "ett tal",
+    "bool": "true eller false",
+    "array": "en lista",
+    "object": "ett objekt",
+    "null": "null",
+    "date": "ett datum (ÅÅÅÅ-MM-DD)",
+    "datetime": "en tidpunkt (ÅÅÅÅ-MM-DDTHH:MM:SS)",
+    "time": "ett klockslag (HH:MM)",
+    "uuid": "ett UUID",
+    "bytes": "base64-kodade byte",
+    "duration": "en tidslängd",
+}
+
+#: Where a parameter is, in Swedish: a body's field, a query parameter, ...
+_WHERE = {
+    "body": "fältet",
+    "query": "parametern",
+    "header": "huvudet",
+    "path": "adressdelen",
+    "cookie": "kakan",
+}
+
+
+def _type_name(name: str) -> str:
+    names = [_(_TYPES[part.strip()]) if part.strip() in _TYPES else part.strip() for part in name.split("|")]
+    return _(" eller ").join(dict.fromkeys(names))
+
+
+def _bound(op: str) -> str:
+    return {">=": "minst", ">": "större än", "<=": "högst", "<": "mindre än"}[op]
+
+
+def _reason(message: str) -> tuple[str | None, str]:
+    """The Swedish reason of one msgspec/Litestar *message*, and the field a
+    message names itself (a missing or unknown field), if any."""
+    message = re.sub(r" - at `\$[^`]*`$", "", message.strip())
+    m = re.fullmatch(r"Object missing required field `([^`]+)`", message)
+    if m:
+        return m.group(1), _("saknas")
+    m = re.fullmatch(r"Object contains unknown field `([^`]+)`", message)
+    if m:
+        return m.group(1), _("finns inte här; ta bort det")
+    m = re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message)
+    if m:
+        return None, _("ska vara {expected}, inte {got}").format(
+            expected=_type_name(m.group(1)), got=_type_name(m.group(2))
+        )
+    m = re.fullmatch(r"Expected `([^`]+)` (>=|>|<=|<) (\S+)", message)
+    if m:
+        return None, _("ska vara {expected}, {bound} {n}").format(
+            expected=_type_name(m.group(1)), bound=_(_bound(m.group(2))), n=m.group(3)
+        )
+    m = re.fullmatch(r"Expected `([^`]+)` of length (>=|>|<=|<) (\d+)", message)
+    if m:
+        what = _("tecken") if m.group(1) == "str" else _("element")
+        return None, _("ska vara {expected} med {bound} {n} {what}").format(
+            expected=_type_name(m.group(1)), bound=_(_bound(m.group(2))), n=m.group(3), what=what
+        )
+    m = re.fullmatch(r"Expected `([^`]+)` of length (\d+), got (\d+)", message)
+    if m:
+        return None, _("ska ha {n} element, inte {got}").format(n=m.group(2), got=m.group(3))
+    m = re.fullmatch(r"Expected `([^`]+)` matching regex (.+)", message)
+    if m:
+        return None, _("har fel form (ska matcha {pattern})").format(pattern=m.group(2))
+    m = re.fullmatch(r"Expected `([^`]+)` that's a multiple of (\S+)", message)
+    if m:
+        return None, _("ska vara en multipel av {n}").format(n=m.group(2))
+    m = re.fullmatch(r"Expected `([^`]+)` with (a|no) timezone component", message)
+    if m:
+        with_zone = m.group(2) == "a"
+        return None, _("ska vara en tidpunkt med tidszon") if with_zone else _(
+            "ska vara en tidpunkt utan tidszon"
+        )
+    m = re.fullmatch(r"Unsupported type: <class '(\w+)'>", message)
+    if m:  # a form's text part where a file is wanted
+        return None, _("ska vara en fil (en del med filnamn), inte {got}").format(
+            got=_type_name(
+                {"str": "str", "int": "int", "list": "array", "dict": "object"}.get(m.group(1), "str")
+            )
+        )
+    m = re.fullmatch(r"Invalid enum value (.+)", message)
+    if m:
+        return None, _("har ett okänt värde {value}").format(value=m.group(1))
+    m = re.fullmatch(r"Invalid RFC3339 encoded (date|datetime|time)", message)
+    if m:
+        return None, _("ska vara {expected}").format(expected=_(_TYPES[m.group(1)]))
+    invalid = {
+        "Invalid ISO8601 duration": _("ska vara en tidslängd enligt ISO 8601 (till exempel P3D)"),
+        "Invalid UUID": _("ska vara ett UUID"),
+        "Invalid decimal string": _("ska vara ett tal"),
+        "Invalid base64 encoded string": _("ska vara base64-kodade byte"),
+        "Integer value out of range": _("är ett för stort heltal"),
+    }
+    if message in invalid:
+        return None, invalid[message]
+    return None, _("har fel form")
+
+
+def _source(item: dict[str, Any]) -> str:
+    source = item.get("source")
+    return str(getattr(source, "value", source) or "body")
+
+
+def validation_parts(exc: ValidationException) -> list[str]:
+    """Swedish reasons, one a field, of Litestar's and msgspec's
+    validation errors: which field, and what is wrong with it."""
     parts = []
-    for item in found:
-        if isinstance(item, dict):
-            where = item.get("key") or item.get("source") or ""
-            parts.append(f"{where}: {item.get('message', '')}".strip(": "))
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        named, reason = _reason(str(item.get("message", "")))
+        key = str(item.get("key") or "")
+        where = _WHERE.get(_source(item), "fältet")
+        if named is not None:  # a missing or unknown field: in the object at *key*
+            field = named if key in ("", "data") else f"{key}.{named}"
+        elif key in ("", "data") and where == "fältet":
+            parts.append(_("begärans innehåll {reason}").format(reason=reason))
+            continue
+        else:
+            field = key
+        parts.append(_("{where} '{field}' {reason}").format(where=_(where), field=field, reason=reason))
     missing = re.search(r"Missing required (\w+) parameter '([^']+)'", str(exc.detail))
     if missing and not parts:
-        parts.append(_("parametern '{name}' saknas").format(name=missing.group(2)))
+        where = _WHERE.get(missing.group(1), "parametern")
+        parts.append(_("{where} '{field}' saknas").format(where=_(where), field=missing.group(2)))
+    return parts
+
+
+def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    assert isinstance(exc, ValidationException)
+    parts = validation_parts(exc)
     detail = _("begäran kunde inte läsas: {parts}").format(parts="; ".join(parts) or _("fel form"))
     return problem_response(HTTP_PROBLEMS[422], detail, request)
 
@@ -160,6 +286,11 @@ def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
         return _unexpected(request, exc)
     if status == 400 and type(exc.__cause__).__name__ == "SerializationException":
         detail = _("begärans innehåll kunde inte läsas som JSON")
+    elif status == 400 and "multipart" in str(exc.detail):
+        detail = _(
+            "begärans innehåll ska vara multipart/form-data med filen i fältet 'file' "
+            "(till exempel curl -F file=@bild.jpg)"
+        )
     else:
         detail = _HTTP_DETAILS.get(status, _("begäran kunde inte utföras"))
     return problem_response(_http_problem(status), detail, request, headers=dict(exc.headers or {}))

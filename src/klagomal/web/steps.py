@@ -7,7 +7,8 @@ route's body is an attrs class made from the method's own signature, so
 that its parameters, types and defaults are the library's and a parameter
 added there is in the API too.  A test reads every facade method that takes
 ``expected_version`` (that is what makes a step) and checks it is in the
-table or in :data:`NOT_HERE`, with the reason.
+table, in :data:`OWN_ROUTES` (``attach``, a file: :mod:`klagomal.web.attachments`)
+or in :data:`NOT_HERE`, with the reason.
 
 A step needs ``If-Match`` with the case's version (its ``ETag``): missing,
 428; another version than the case's, 412 (the library's
@@ -36,7 +37,7 @@ from klagomal.web.cases import case_response
 from klagomal.web.idempotency import idempotent
 from klagomal.web.problems import ProblemError
 
-__all__ = ["NOT_HERE", "STEPS", "routes", "step_body"]
+__all__ = ["NOT_HERE", "OWN_ROUTES", "STEPS", "if_match_version", "routes", "step_body"]
 
 #: The steps, by their name in the API, and the facade method of each.
 STEPS: dict[str, str] = {
@@ -65,11 +66,15 @@ STEPS: dict[str, str] = {
     "locate": "locate",
 }
 
-#: Facade methods that take ``expected_version`` but are no step of this
-#: table, and why.
-NOT_HERE: dict[str, str] = {
-    "attach": "a file, not JSON: not yet in the API (docs/api.md)",
+#: Steps with a route of their own, not a JSON body: the facade method and
+#: the route's path under ``/api/v1``.
+OWN_ROUTES: dict[str, str] = {
+    "attach": "/cases/{reference:str}/attachments",  # multipart/form-data: klagomal.web.attachments
 }
+
+#: Facade methods that take ``expected_version`` but are no step of this
+#: table nor of :data:`OWN_ROUTES`, and why.
+NOT_HERE: dict[str, str] = {}
 
 #: The parameters that are not the body: the path, the acting user, If-Match.
 _NOT_BODY = {"self", "reference", "actor", "expected_version", "return", "changes"}
@@ -123,7 +128,7 @@ def step_body(method: str) -> type:
     return attrs.make_class(name, {**required, **optional}, frozen=True)
 
 
-def _version(if_match: str | None) -> int | None:
+def if_match_version(if_match: str | None) -> int | None:
     """The version ``If-Match`` names (``"3"``; ``*``: any), or 428/412."""
     if if_match is None or not if_match.strip():
         raise ProblemError(
@@ -145,7 +150,7 @@ def _route(step: str, method: str) -> HTTPRouteHandler:
     def handler(
         request: Request[Any, Any, Any], k: Klagomal, reference: str, data: Any, if_match: str | None
     ) -> Response[Any]:
-        version = _version(if_match)
+        version = if_match_version(if_match)
         values = attrs.asdict(data, recurse=False)
         if method == "correct_contact":
             values = {n: v for n, v in values.items() if n == "reason" or v is not None}

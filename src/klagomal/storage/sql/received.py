@@ -215,16 +215,22 @@ class ReceivedStore:
                 yield ReceivedMessage(**values), files[row.id]
             last = rows[-1].id
 
-    def attachments_of(self, reference: str) -> list[StoredAttachment]:
-        """The attachments kept with a case's messages, without their data."""
-        rows = self.conn.execute(
-            sa.select(
-                attachments.c.id, attachments.c.filename, attachments.c.content_type, attachments.c.size
-            )
-            .where(attachments.c.reference == reference)
-            .order_by(attachments.c.id)
-        )
-        return [StoredAttachment(r.filename, r.content_type, r.size, None, r.id) for r in rows]
+    def attachments_of(
+        self, reference: str, *, ids: Sequence[int] | None = None, with_data: bool = False
+    ) -> list[StoredAttachment]:
+        """The attachments kept with a case's messages (only those of *ids*),
+        without their data unless *with_data*."""
+        columns = [attachments.c.id, attachments.c.filename, attachments.c.content_type, attachments.c.size]
+        if with_data:
+            columns.append(attachments.c.data)
+        query = sa.select(*columns).where(attachments.c.reference == reference)
+        if ids is not None:
+            query = query.where(attachments.c.id.in_(list(ids)))
+        rows = self.conn.execute(query.order_by(attachments.c.id))
+        return [
+            StoredAttachment(r.filename, r.content_type, r.size, r.data if with_data else None, r.id)
+            for r in rows
+        ]
 
     def case_of_message_ids(self, message_ids: Sequence[str]) -> str | None:
         """The case a notice with one of these Message-IDs was sent from,
