@@ -27,6 +27,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import logging
 import re
 import xml.etree.ElementTree as ET
 import zoneinfo
@@ -37,6 +38,7 @@ import anyio.to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import FromPath, FromQuery
 
 from klagomal.app import Klagomal
 from klagomal.core import errors
@@ -57,6 +59,8 @@ __all__ = [
     "service_code",
     "services",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Where Open311 lives.
 PREFIX = "/open311"
@@ -130,8 +134,14 @@ def _xml_item(parent: ET.Element, tag: str, item: Any) -> None:
         _xml_value(parent, tag, item)
 
 
-def render(fmt: str, root: str, item: str, body: list[dict[str, Any]] | dict[str, Any], status: int = 200,
-           headers: Mapping[str, str] | None = None) -> Response[bytes]:  # fmt: skip
+def render(
+    fmt: str,
+    root: str,
+    item: str,
+    body: list[dict[str, Any]] | dict[str, Any],
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
     """*body* as JSON, or as XML with the root element *root* and one
     element *item* per entry (a dict: its fields under *root*)."""
     if fmt == "xml":
@@ -148,8 +158,9 @@ def render(fmt: str, root: str, item: str, body: list[dict[str, Any]] | dict[str
     return Response(content, status_code=status, media_type=_FORMATS[fmt], headers=dict(headers or {}))
 
 
-def error_response(path: str, status: int, description: str, headers: Mapping[str, str] | None = None
-                   ) -> Response[bytes]:  # fmt: skip
+def error_response(
+    path: str, status: int, description: str, headers: Mapping[str, str] | None = None
+) -> Response[bytes]:
     """An error in Open311's form, in the format the path asks for."""
     return render(
         _format_of(path), "errors", "error", [{"code": status, "description": description}], status, headers
@@ -194,10 +205,7 @@ def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
             headers["Retry-After"] = reset if reset and reset.isdigit() else "60"
         description = _HTTP_DESCRIPTIONS.get(status, _("begäran kunde inte utföras"))
         return error_response(path, status, description, headers)
-    import logging
-
-    logging.getLogger(__name__).error(_("klagomal: oväntat fel i Open311 vid %s %s"), request.method, path,
-                                      exc_info=exc)  # fmt: skip
+    log.error(_("klagomal: oväntat fel i Open311 vid %s %s"), request.method, path, exc_info=exc)
     return error_response(
         path, 500, _("oväntat fel ({kind}) i klagomal; felet är loggat").format(kind=type(exc).__name__)
     )
@@ -439,7 +447,9 @@ def discovery(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get(["/v2/services.json", "/v2/services.xml"], sync_to_thread=False)
-def list_services(request: Request[Any, Any, Any], jurisdiction_id: str | None = None) -> Response[bytes]:
+def list_services(
+    request: Request[Any, Any, Any], jurisdiction_id: FromQuery[str | None] = None
+) -> Response[bytes]:
     """The services: each kind of feedback and each quality dimension under it."""
     k: Klagomal = request.app.state.klagomal
     _check_jurisdiction(k, jurisdiction_id)
@@ -447,8 +457,9 @@ def list_services(request: Request[Any, Any, Any], jurisdiction_id: str | None =
 
 
 @get("/v2/services/{name:str}", sync_to_thread=False)
-def service_definition(request: Request[Any, Any, Any], name: str, jurisdiction_id: str | None = None
-                       ) -> Response[bytes]:  # fmt: skip
+def service_definition(
+    request: Request[Any, Any, Any], name: FromPath[str], jurisdiction_id: FromQuery[str | None] = None
+) -> Response[bytes]:
     """A service's definition: the attributes ``POST requests`` takes."""
     code, fmt = _split(name)
     k: Klagomal = request.app.state.klagomal
@@ -459,12 +470,12 @@ def service_definition(request: Request[Any, Any, Any], name: str, jurisdiction_
 @get(["/v2/requests.json", "/v2/requests.xml"])
 async def list_requests(
     request: Request[Any, Any, Any],
-    jurisdiction_id: str | None = None,
-    service_request_id: str | None = None,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    status: str | None = None,
-    limit: str | None = None,
+    jurisdiction_id: FromQuery[str | None] = None,
+    service_request_id: FromQuery[str | None] = None,
+    start_date: FromQuery[str | None] = None,
+    end_date: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    limit: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Requests, newest first: those named, or those received in the window."""
     # Run in a thread by hand: Litestar's sync_to_thread and a list of paths do not mix.
@@ -525,8 +536,9 @@ def _matches(found: PublicRequest, code: str) -> bool:
 
 
 @get("/v2/requests/{name:str}", sync_to_thread=True)
-def read_request(request: Request[Any, Any, Any], name: str, jurisdiction_id: str | None = None
-                 ) -> Response[bytes]:  # fmt: skip
+def read_request(
+    request: Request[Any, Any, Any], name: FromPath[str], jurisdiction_id: FromQuery[str | None] = None
+) -> Response[bytes]:
     """One request by its id (the case's reference)."""
     reference, fmt = _split(name)
     k = _public(request)
@@ -538,8 +550,9 @@ def read_request(request: Request[Any, Any, Any], name: str, jurisdiction_id: st
 
 
 @get("/v2/tokens/{name:str}", sync_to_thread=True)
-def read_token(request: Request[Any, Any, Any], name: str, jurisdiction_id: str | None = None
-               ) -> Response[bytes]:  # fmt: skip
+def read_token(
+    request: Request[Any, Any, Any], name: FromPath[str], jurisdiction_id: FromQuery[str | None] = None
+) -> Response[bytes]:
     """The request id a token stands for."""
     token, fmt = _split(name)
     k = _public(request)
@@ -565,7 +578,10 @@ def _intake(k: Klagomal, form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     code = _field(form, "service_code")
     if code is None:
         raise Open311Error(400, _("service_code saknas; se services.json för tjänsterna"))
-    kind, dimension = _service(k, code)
+    try:
+        kind, dimension = _service(k, code)
+    except Open311Error as exc:
+        raise Open311Error(400, exc.description) from None  # bad input of a POST, not a missing page
     unit: str | None = None
     dimensions: list[str] = [dimension] if dimension else []
     for key, values in form.items():
