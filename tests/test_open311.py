@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -623,3 +624,56 @@ def test_the_rate_limit_is_read_from_its_setting() -> None:
     for bad in ("mycket", "5/vecka", "0/minute", "-1/day"):
         with pytest.raises(ConfigurationError, match="KLAGOMAL_RATE_LIMIT"):
             parse_rate_limit(bad)
+
+
+# -- the docs' curl session --------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "open311.md"
+
+
+def curl_session() -> tuple[list[str], str]:
+    """The commands of the console block under "A curl session" in
+    docs/open311.md (a line ending in a backslash goes on) and its output."""
+    lines = DOCS.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## A curl session")
+    fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```console"))
+    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
+    commands: list[str] = []
+    output: list[str] = []
+    going_on = False
+    for line in lines[fence + 1 : end]:
+        if going_on or line.startswith("$ "):
+            if going_on:
+                commands[-1] += "\n" + line
+            else:
+                commands.append(line[2:])
+            going_on = line.endswith("\\")
+        else:
+            output.append(line)
+    return commands, "".join(f"{line}\n" for line in output)
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="the session uses curl and jq")
+def test_the_curl_session_in_the_docs_runs_as_shown(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
+        k.init()
+        key = k.create_api_key("kontaktcenter", "FixaMinGata")[1]
+    base, process = serve(db, tmp_path, "1000/minute")
+    commands, expected = curl_session()
+    assert len(commands) >= 8
+    try:
+        done = subprocess.run(
+            ["bash", "-c", "set -e\n" + "\n".join(commands) + "\n"],
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "BASE": base, "KEY": key},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        stop(process)
+    assert done.returncode == 0, done.stderr
+    # The reference's year is the server's; the docs show 2026.
+    assert done.stdout == expected.replace("2026-", f"{dt.date.today().year}-")
