@@ -314,6 +314,7 @@ def _request_json(k: Klagomal, found: PublicRequest) -> dict[str, Any]:
         "status_notes": found.notes,
         "service_name": found.kind.label,
         "service_code": service_code(found),
+        "description": None,  # the person's own text is not published
         "agency_responsible": found.department_name,
         "service_notice": "",
         "requested_datetime": _moment(found.received),
@@ -322,6 +323,7 @@ def _request_json(k: Klagomal, found: PublicRequest) -> dict[str, Any]:
         "address": found.address,
         "lat": found.latitude,
         "long": found.longitude,
+        "media_url": None,  # nor their photos
         "klagomal_kind": found.kind.value,
         "klagomal_state": found.state.value,
         "klagomal_level": found.level,
@@ -644,7 +646,7 @@ def _intake(k: Klagomal, form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
 async def post_request(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Report a problem: a new case through the channel ``open311``,
     registered by the user of ``api_key``.  The answer has the case's
-    reference as ``service_request_id`` and a ``token`` for it."""
+    reference as ``service_request_id``, and its token as ``klagomal_token``."""
     fmt = _format_of(request.url.path)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -668,9 +670,11 @@ async def post_request(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = [
         {
             "service_request_id": reference,
-            "token": token_of(reference),
             "service_notice": _("Tack! Ärendet har diarienummer {reference}.").format(reference=reference),
             "account_id": None,
+            # The spec: a token only where there is no id yet.  klagomal has
+            # one at once; its token is an extension, for tokens/{token}.
+            "klagomal_token": token_of(reference),
         }
     ]
     return render(fmt, "service_requests", "request", body)
