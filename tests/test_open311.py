@@ -36,10 +36,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.conftest import BACKENDS, server_url
 
+import klagomal
 from klagomal import Klagomal
-from klagomal.core.errors import ConfigurationError
+from klagomal.core.errors import ConfigurationError, OrganisationError
 from klagomal.core.location import Location
 from klagomal.core.model import Contact, Kind
+from klagomal.core.organisation import parse_organisation
 from klagomal.storage.tables import audit_log
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
@@ -124,13 +126,13 @@ def http(method: str, url: str, form: dict[str, Any] | None = None) -> Answer:
         return Answer(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
 
 
-def serve(db: str, tmp: Path, rate_limit: str) -> tuple[str, subprocess.Popen[bytes]]:
+def serve(db: str, tmp: Path, rate_limit: str, **env: str) -> tuple[str, subprocess.Popen[bytes]]:
     """Start ``klagomal serve`` on *db* with the rate limit *rate_limit*."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "klagomal.cli", "--db", db, "serve", "--port", str(port)],
         cwd=tmp,
-        env=child_env(KLAGOMAL_RATE_LIMIT=rate_limit),
+        env=child_env(KLAGOMAL_RATE_LIMIT=rate_limit, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -515,6 +517,94 @@ def test_no_open311_route_shows_a_secret_or_protected_part(world: World) -> None
     assert "gatlampan" in ordinary["status_notes"]
     assert "Anna" not in ordinary["status_notes"]
     assert shown[refs["closed"]]["status"] == "closed"
+
+
+# -- services as the kommun configures them -----------------------------------------------------------
+
+EXEMPEL = (Path(klagomal.__file__).parent / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
+
+CONFIGURED = """
+[[open311.tjanst]]
+kod = "gatubelysning"
+namn = "Gatubelysning"
+typ = "klagomal"
+dimension = "tillganglighet"
+enhet = "sbf-gatapark-gata"
+grupp = "Gata och park"
+
+[[open311.tjanst]]
+kod = "ide"
+namn = "Idé till kommunen"
+typ = "forslag"
+"""
+
+
+def test_the_kommun_may_configure_its_services(tmp_path: Path) -> None:
+    org = tmp_path / "kommun.toml"
+    org.write_text(EXEMPEL + CONFIGURED, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    key, refs = seed(db)
+    base, process = serve(db, tmp_path, "1000/minute", KLAGOMAL_ORG=str(org))
+    try:
+        found = http("GET", f"{base}{PREFIX}/v2/services.json").json()
+        assert [(s["service_code"], s["service_name"], s["group"]) for s in found] == [
+            ("gatubelysning", "Gatubelysning", "Gata och park"),
+            ("ide", "Idé till kommunen", "Förslag"),
+        ]
+        definition = http("GET", f"{base}{PREFIX}/v2/services/ide.json").json()
+        assert [a["code"] for a in definition["attributes"]] == ["enhet", "dimension"]
+        _is_open311_error(http("GET", f"{base}{PREFIX}/v2/services/klagomal.json"), 404)
+        form = {"api_key": key, "service_code": "gatubelysning", "description": "Lampan är släckt.",
+                "lat": "59.33", "long": "18.06"}  # fmt: skip
+        (posted,) = http("POST", f"{base}{PREFIX}/v2/requests.json", form).json()
+        reference = posted["service_request_id"]
+        (shown,) = http("GET", f"{base}{PREFIX}/v2/requests/{reference}.json").json()
+        assert shown["service_code"] == "gatubelysning"
+        assert shown["agency_responsible"] == "Samhällsbyggnadsförvaltningen"
+        listed = http("GET", f"{base}{PREFIX}/v2/requests.json?service_code=gatubelysning").json()
+        assert [r["service_request_id"] for r in listed] == [reference]
+        # A case that no configured service describes is shown under its kind.
+        (ordinary,) = http("GET", f"{base}{PREFIX}/v2/requests/{refs['ordinary']}.json").json()
+        assert ordinary["service_code"] == "klagomal"
+    finally:
+        stop(process)
+    with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
+        case = k.get(reference)
+    assert (case.kind.value, case.unit, case.dimensions) == (
+        "klagomal",
+        "sbf-gatapark-gata",
+        ("tillganglighet",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ('[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "fel"\n', "'typ'"),
+        ('[[open311.tjanst]]\nkod = "A B"\nnamn = "A"\ntyp = "berom"\n', "'kod'"),
+        ('[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "berom"\n' * 2, "unik"),
+        ('[[open311.tjanst]]\nkod = "a"\ntyp = "berom"\n', "'namn'"),
+        ('[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "berom"\nenhet = "nej"\n', "enheten 'nej'"),
+        ('[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "berom"\nfarg = "röd"\n', "'farg'"),
+        ("[open311]\ntjanster = 1\n", "'tjanster'"),
+    ],
+)
+def test_a_wrong_service_stops_the_organisation_file(table: str, words: str) -> None:
+    with pytest.raises(OrganisationError, match=re.escape(words)) as refused:
+        parse_organisation(EXEMPEL + "\n" + table, "kommun.toml")
+    assert "kommun.toml" in str(refused.value)
+
+
+def test_a_service_with_an_unknown_dimension_stops_the_application() -> None:
+    organisation = parse_organisation(
+        EXEMPEL + '\n[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "berom"\ndimension = "nej"\n',
+        "kommun.toml",
+    )
+    with (
+        Klagomal("sqlite://", organisation=organisation, load_entrypoints=False) as k,
+        pytest.raises(ConfigurationError, match="kvalitetsdimensionen 'nej'"),
+    ):
+        create_app(k)
 
 
 # -- the list and its window ----------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class PublicRequest:
     notes: str
     department: str
     department_name: str
+    unit: str
     unit_name: str
     level: int
     received: dt.date
@@ -116,6 +117,7 @@ def public_request(
         notes=notes,
         department=case.department,
         department_name=department.name if department is not None else case.department,
+        unit=case.unit,
         unit_name=unit.name if unit is not None else case.unit,
         level=int(case.level),
         received=case.received,

@@ -85,7 +85,7 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         k.dispose()
 
     app = Litestar(
-        route_handlers=[api, open311.create_router(rate_limit_config())],
+        route_handlers=[api, open311.create_router(k, rate_limit_config())],
         openapi_config=openapi,
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY,

@@ -42,9 +42,11 @@ from litestar.params import FromPath, FromQuery
 
 from klagomal.app import Klagomal
 from klagomal.core import errors
+from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
 from klagomal.core.location_rules import check_location
 from klagomal.core.model import Contact, Kind
+from klagomal.core.settings import Open311Service
 from klagomal.records.public_requests import PublicRequest
 from klagomal.web.auth import LOCK_WAIT
 from klagomal.web.problems import PROBLEMS, ProblemError
@@ -214,56 +216,98 @@ def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
 # -- services --------------------------------------------------------------------------------------
 
 
-def services(k: Klagomal) -> list[dict[str, Any]]:
-    """The service list: each kind, and under it each quality dimension."""
-    found: list[dict[str, Any]] = []
+def catalogue(k: Klagomal) -> dict[str, Open311Service]:
+    """The services by code: those the organisation file configures
+    (``[[open311.tjanst]]``), else each kind and each quality dimension
+    under it (``klagomal``, ``klagomal.bemotande``, ...)."""
+    if k.organisation.open311:
+        return {service.code: service for service in k.organisation.open311}
+    found: dict[str, Open311Service] = {}
     for kind in Kind:
-        found.append(
-            {
-                "service_code": kind.value,
-                "service_name": kind.label,
-                "description": _("{kind} till {kommun}").format(kind=kind.label, kommun=k.organisation.name),
-                "metadata": True,
-                "type": "realtime",
-                "keywords": kind.value,
-                "group": kind.label,
-            }
+        found[kind.value] = Open311Service(
+            code=kind.value,
+            name=kind.label,
+            kind=kind.value,
+            description=_("{kind} till {kommun}").format(kind=kind.label, kommun=k.organisation.name),
+            group=kind.label,
         )
         for dimension in k.dimensions.values():
-            found.append(
-                {
-                    "service_code": f"{kind.value}.{dimension.id}",
-                    "service_name": f"{kind.label}: {dimension.label}",
-                    "description": dimension.description or dimension.label,
-                    "metadata": True,
-                    "type": "realtime",
-                    "keywords": f"{kind.value}, {dimension.id}",
-                    "group": kind.label,
-                }
+            code = f"{kind.value}.{dimension.id}"
+            found[code] = Open311Service(
+                code=code,
+                name=f"{kind.label}: {dimension.label}",
+                kind=kind.value,
+                dimension=dimension.id,
+                description=dimension.description or dimension.label,
+                group=kind.label,
             )
     return found
 
 
-def _service(k: Klagomal, code: str) -> tuple[Kind, str | None]:
-    """The kind and the dimension (or ``None``) of service *code*; a 404 for an unknown one."""
-    kind_id, _dot, dimension = code.partition(".")
-    if kind_id in {kind.value for kind in Kind} and (not dimension or dimension in k.dimensions):
-        return Kind(kind_id), dimension or None
-    raise Open311Error(
-        404,
-        _("tjänsten '{code}' finns inte; se services.json för tjänsterna").format(code=code),
+def check_catalogue(k: Klagomal) -> None:
+    """Refuse, at start, a configured service whose dimension no plugin registers."""
+    for service in k.organisation.open311:
+        if service.dimension is not None and service.dimension not in k.dimensions:
+            raise ConfigurationError(
+                _(
+                    "{source}: [[open311.tjanst]] '{code}': kvalitetsdimensionen '{dimension}' finns inte "
+                    "(finns: {known})"
+                ).format(
+                    source=k.organisation.source,
+                    code=service.code,
+                    dimension=service.dimension,
+                    known=", ".join(k.dimensions),
+                )
+            )
+
+
+def services(k: Klagomal) -> list[dict[str, Any]]:
+    """The service list (:func:`catalogue`)."""
+    return [
+        {
+            "service_code": service.code,
+            "service_name": service.name,
+            "description": service.description or service.name,
+            "metadata": True,
+            "type": "realtime",
+            "keywords": ", ".join(p for p in (service.kind, service.dimension) if p),
+            "group": service.group or Kind(service.kind).label,
+        }
+        for service in catalogue(k).values()
+    ]
+
+
+def _service(k: Klagomal, code: str) -> Open311Service:
+    """Service *code*; a 404 for an unknown one."""
+    found = catalogue(k).get(code)
+    if found is None:
+        raise Open311Error(
+            404,
+            _("tjänsten '{code}' finns inte; se services.json för tjänsterna").format(code=code),
+        )
+    return found
+
+
+def _matches(found: PublicRequest, service: Open311Service) -> bool:
+    """Whether the case *found* is one of *service*'s."""
+    return (
+        found.kind.value == service.kind
+        and (service.dimension is None or service.dimension in found.dimensions)
+        and (service.unit is None or service.unit == found.unit)
     )
 
 
-def service_code(request: PublicRequest) -> str:
-    """The service code a case is shown under: its kind and its first dimension."""
-    if request.dimensions:
-        return f"{request.kind.value}.{request.dimensions[0]}"
-    return request.kind.value
+def service_code(k: Klagomal, found: PublicRequest) -> str:
+    """The service a case is shown under: the most specific that matches
+    it (a dimension and a unit count), else its kind."""
+    matching = [s for s in catalogue(k).values() if _matches(found, s)]
+    if not matching:
+        return found.kind.value
+    return max(matching, key=lambda s: (s.dimension is not None) + (s.unit is not None)).code
 
 
 def _definition(k: Klagomal, code: str) -> dict[str, Any]:
-    _kind, dimension = _service(k, code)
+    dimension = _service(k, code).dimension
     units = [
         {"key": unit.id, "name": unit.name}
         for unit in k.organisation.units.values()
@@ -313,7 +357,7 @@ def _request_json(k: Klagomal, found: PublicRequest) -> dict[str, Any]:
         "status": "closed" if found.closed else "open",
         "status_notes": found.notes,
         "service_name": found.kind.label,
-        "service_code": service_code(found),
+        "service_code": service_code(k, found),
         "description": None,  # the person's own text is not published
         "agency_responsible": found.department_name,
         "service_notice": "",
@@ -507,8 +551,7 @@ def _list_requests(
     else:
         start, end = window(k.clock.today(), _when("start_date", start_date), _when("end_date", end_date))
         codes = _list(request.query_params.get("service_code"))
-        for code in codes:
-            _service(k, code)
+        wanted = [_service(k, code) for code in codes]
         states = _list(status)
         for state in states:
             if state not in ("open", "closed"):
@@ -525,16 +568,11 @@ def _list_requests(
         found = [
             r
             for r in k.public_requests(start=start, end=end)
-            if (not codes or any(_matches(r, code) for code in codes))
+            if (not codes or any(_matches(r, service) for service in wanted))
             and (not states or ("closed" if r.closed else "open") in states)
         ]
         found = sorted(found, key=lambda r: (r.received, r.reference), reverse=True)[:most]
     return render(fmt, "service_requests", "request", [_request_json(k, r) for r in found])
-
-
-def _matches(found: PublicRequest, code: str) -> bool:
-    kind, _dot, dimension = code.partition(".")
-    return found.kind.value == kind and (not dimension or dimension in found.dimensions)
 
 
 @get("/v2/requests/{name:str}", sync_to_thread=True)
@@ -581,10 +619,10 @@ def _intake(k: Klagomal, form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     if code is None:
         raise Open311Error(400, _("service_code saknas; se services.json för tjänsterna"))
     try:
-        kind, dimension = _service(k, code)
+        service = _service(k, code)
     except Open311Error as exc:
         raise Open311Error(400, exc.description) from None  # bad input of a POST, not a missing page
-    unit: str | None = None
+    kind, dimension, unit = Kind(service.kind), service.dimension, service.unit
     dimensions: list[str] = [dimension] if dimension else []
     for key, values in form.items():
         found = _ATTRIBUTE.fullmatch(key)
@@ -691,9 +729,10 @@ ROUTES: list[Callable[..., Any]] = [
 ]
 
 
-def create_router(rate_limit: RateLimitConfig | None) -> Router:
-    """The Open311 endpoints under :data:`PREFIX`, public and rate limited
-    (*rate_limit*, or none), with Open311's errors."""
+def create_router(k: Klagomal, rate_limit: RateLimitConfig | None) -> Router:
+    """The Open311 endpoints under :data:`PREFIX` for *k*'s organisation,
+    public and rate limited (*rate_limit*, or none), with Open311's errors."""
+    check_catalogue(k)
     return Router(
         path=PREFIX,
         route_handlers=ROUTES,
