@@ -32,7 +32,7 @@ import re
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from litestar import Request, Response, Router, get, post
@@ -47,9 +47,11 @@ from klagomal.core.i18n import _
 from klagomal.core.location_rules import check_location
 from klagomal.core.model import Contact, Kind
 from klagomal.core.settings import Open311Service
-from klagomal.records.public_requests import PublicRequest
 from klagomal.web.auth import LOCK_WAIT
 from klagomal.web.problems import PROBLEMS, ProblemError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from klagomal.records.public_requests import PublicRequest
 
 __all__ = [
     "CHANNEL",
