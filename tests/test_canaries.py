@@ -625,6 +625,10 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "reclassify": (lambda k, r: k.reclassify(r["B"], "forslag", "Ett förslag."), reader),
     "record_action": (lambda k, r: k.record_action(r["A"], "Åtgärd."), reader),
     "register": (lambda k, r: k.register(kind="forslag", channel="telefon", unit=UNIT, text="Ny."), reader),
+    "public_requests": (
+        lambda k, r: k.public_requests(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31)),
+        leaving,
+    ),
     "register_list": (lambda k, r: k.register_list(dt.date(2026, 1, 1), dt.date(2026, 12, 31)), leaving),
     "registration": (lambda k, r: "pure: decides a registration from given input", reader),
     "release_from_quarantine": (lambda k, r: k.release_from_quarantine(1), reader),

@@ -59,7 +59,7 @@ CASE_KEYS = {
 }
 
 #: The routine's seven channels (R4) and how the demo's summary labels them.
-CHANNELS = {"telefon", "brev", "epost", "besok", "svarskort", "webbformular", "telefonsvarare"}
+CHANNELS = {"telefon", "brev", "epost", "besok", "svarskort", "webbformular", "telefonsvarare", "open311"}
 CHANNEL_LABELS = [
     "Telefon",
     "Brev",
@@ -1256,7 +1256,7 @@ def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:
     summary = data["summary"]
     assert set(summary["total"]) == {"2026-T1", "2026-T2", "2026-T3"}
     assert sum(summary["total"].values()) == figures["cases"]
-    assert {channel for counts in summary["channel"].values() for channel in counts} == CHANNELS
+    assert {channel for counts in summary["channel"].values() for channel in counts} == CHANNELS - {"open311"}
     # The text and the JSON describe the same year.
     text = demo_runs.first.stdout
     assert re.search(rf"^  lyfta till nivå 3 \(R21\): +{figures['level_3']}$", text, re.MULTILINE)

@@ -123,7 +123,7 @@ def test_plugin_may_override_a_builtin_channel(db_url: str, clock: FixedClock) -
     # R5: "a municipality may change it".
     with _make(db_url, clock, AnonymousWebForm()) as k:
         assert k.channels["webbformular"].allows_anonymous is True
-        assert len(k.channels) == 7
+        assert len(k.channels) == 8
         case = register_case(k, channel="webbformular", contact=None)
         assert case.anonymous
         assert case.channel == "webbformular"

@@ -81,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.records import audit, disposal
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
+    from klagomal.records.public_requests import PublicRequest
     from klagomal.records.service import RecordsService
     from klagomal.reports import SectionResult
     from klagomal.reports.service import ReportService
@@ -1095,6 +1096,24 @@ class Klagomal:
         data masked, the person never named (:mod:`klagomal.records.public_records`).
         Only for a user who may read the case; a denial is audited."""
         return self._records.public_extract(reference)
+
+    def public_requests(
+        self,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        references: Sequence[str] | None = None,
+    ) -> list[PublicRequest]:
+        """What anyone may see of the cases received from *start* to *end*
+        (both included) and/or with these *references*, oldest first: kind,
+        state, dates, the förvaltning and the masked register description,
+        never the person's text or who they are, nothing of a secret case
+        but the note that it is withheld, and no place where the redaction
+        withholds it (:mod:`klagomal.records.public_requests`).  Open311's
+        public ``GET requests`` (docs/open311.md).  Public like the register
+        list, so it needs no user; the read is audited like the register
+        list's, as the acting user or klagomal."""
+        return self._records.public_requests(start, end, references)
 
     def person_export(self, query: PersonQuery) -> dict[str, Any]:
         """Everything klagomal holds on one person (GDPR article 15), as a

@@ -36,9 +36,11 @@ from klagomal.core.settings import (
     DeliverySettings,
     IntakeSettings,
     KommunProfile,
+    Open311Service,
     ReportSettings,
     parse_delivery,
     parse_intake,
+    parse_open311,
     parse_profile,
     parse_reports,
 )
@@ -197,6 +199,9 @@ class Organisation:
     """How many days before the real date a chef or a förvaltning's
     administrator may date a step (``[behorighet] efterregistrering_dagar``;
     the system owner without bound, a handler not at all)."""
+    open311: tuple[Open311Service, ...] = ()
+    """The services Open311 offers, when the kommun configures them
+    (``[[open311.tjanst]]``, docs/open311.md); empty: each kind and dimension."""
     disposal_rules: tuple[DisposalRule, ...] = ()
     """The kommun's disposal rules (``[[gallring]]``, :mod:`klagomal.core.disposal_rules`)."""
     privacy: PrivacyNotice = attrs.field(factory=PrivacyNotice)
@@ -241,6 +246,13 @@ class Organisation:
                     source=self.source, unit=self.intake.unit
                 )
             )
+        for service in self.open311:
+            if service.unit is not None and service.unit not in self.units:
+                raise OrganisationError(
+                    _(
+                        "{source}: [[open311.tjanst]] '{code}': enheten '{unit}' finns inte i organisationen"
+                    ).format(source=self.source, code=service.code, unit=service.unit)
+                )
         if self.system_owner not in self.departments:
             raise OrganisationError(
                 _(
@@ -528,6 +540,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
             "anvandare",
             "behorighet",
             "gallring",
+            "open311",
             PRIVACY_TABLE,
         ),
         _("filen"),
@@ -552,6 +565,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     delivery = parse_delivery(document.get("utskick"), parser)
     intake = parse_intake(document.get("intag"), parser)
     reports = parse_reports(document.get("rapporter"), parser)
+    open311 = parse_open311(document.get("open311"), parser)
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
     if not forvaltningar:
@@ -597,6 +611,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         delivery=delivery,
         intake=intake,
         reports=reports,
+        open311=open311,
     )
 
 

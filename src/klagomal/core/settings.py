@@ -58,10 +58,12 @@ __all__ = [
     "DeliverySettings",
     "IntakeSettings",
     "KommunProfile",
+    "Open311Service",
     "ReportSettings",
     "SmtpSettings",
     "parse_delivery",
     "parse_intake",
+    "parse_open311",
     "parse_profile",
     "parse_reports",
 ]
@@ -356,3 +358,74 @@ def parse_reports(table: object, reader: TableReader) -> ReportSettings:
     # Below 3 protects nothing: "<2" can only be 1, and "<1" hides nothing.
     threshold = reader.number(table, "undertryck_under", where, 3, 100)
     return ReportSettings((month, day), int(threshold) if threshold is not None else 3)
+
+
+@attrs.frozen
+class Open311Service:
+    """One service of the Open311 list as the kommun configures it
+    (``[[open311.tjanst]]``, docs/open311.md): a code an app shows, and
+    the case it becomes."""
+
+    code: str
+    """``kod``: the ``service_code``, such as ``gatubelysning``."""
+    name: str
+    """``namn``: the ``service_name``."""
+    kind: str
+    """``typ``: ``klagomal``, ``forslag`` or ``berom``."""
+    dimension: str | None = None
+    """``dimension``: the quality dimension the case gets, if any."""
+    unit: str | None = None
+    """``enhet``: the unit the case goes to, unless the request names one."""
+    description: str | None = None
+    """``beskrivning``: the service's ``description``."""
+    group: str | None = None
+    """``grupp``: the service's ``group``."""
+
+
+_SERVICE_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def parse_open311(table: object, reader: TableReader) -> tuple[Open311Service, ...]:
+    """The table ``[open311]`` with its ``[[open311.tjanst]]``; the
+    organisation checks the units, the web face the dimensions."""
+    if table is None:
+        return ()
+    table = _table(table, "[open311]", reader)
+    reader.check_keys(table, ("tjanst",), "[open311]")
+    found = table.get("tjanst", [])
+    if not isinstance(found, list) or not all(isinstance(item, Mapping) for item in found):
+        reader.fail(_("[open311]: 'tjanst' ska vara en lista av tabeller, skrivna [[open311.tjanst]]"))
+    services: list[Open311Service] = []
+    for index, item in enumerate(found, 1):
+        where = f"[[open311.tjanst]] nr {index}"
+        reader.check_keys(item, ("kod", "namn", "typ", "dimension", "enhet", "beskrivning", "grupp"), where)
+        code = reader.optional_text(item, "kod", where)
+        name = reader.optional_text(item, "namn", where)
+        kind = reader.optional_text(item, "typ", where)
+        if code is None or name is None or kind is None:
+            reader.fail(_("{where}: 'kod', 'namn' och 'typ' måste anges").format(where=where))
+        if not _SERVICE_CODE.fullmatch(code) or code in {s.code for s in services}:
+            reader.fail(
+                _(
+                    "{where}: 'kod' '{code}' ska vara unik och bestå av små bokstäver a–z, siffror, "
+                    "'-' och '_'"
+                ).format(where=where, code=code)
+            )
+        if kind not in ("klagomal", "forslag", "berom"):
+            reader.fail(
+                _("{where}: 'typ' ska vara klagomal, forslag eller berom, inte '{kind}'").format(
+                    where=where, kind=kind
+                )
+            )
+        services.append(
+            Open311Service(
+                code=code,
+                name=name,
+                kind=kind,
+                dimension=reader.optional_text(item, "dimension", where),
+                unit=reader.optional_text(item, "enhet", where),
+                description=reader.optional_text(item, "beskrivning", where),
+                group=reader.optional_text(item, "grupp", where),
+            )
+        )
+    return tuple(services)

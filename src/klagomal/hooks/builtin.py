@@ -31,8 +31,9 @@ BUILTIN_DIMENSIONS = (
     QualityDimension("inflytande", _("Inflytande")),
 )
 
-#: The channels the routine names (R4).  The web form is the one channel
-#: through which the routine does not accept anonymous feedback (R5).
+#: The channels the routine names (R4), and Open311's (issue 21).  The web
+#: form is the one channel through which the routine does not accept
+#: anonymous feedback (R5).
 BUILTIN_CHANNELS = (
     Channel("telefon", _("Telefon")),
     Channel("brev", _("Brev")),
@@ -41,6 +42,15 @@ BUILTIN_CHANNELS = (
     Channel("svarskort", _("Svarskort")),
     Channel("webbformular", _("Webbformulär"), allows_anonymous=False),
     Channel("telefonsvarare", _("Telefonsvarare / gratisnummer")),
+    # Open311 GeoReport v2 (docs/open311.md): an app such as FixaMinGata
+    # posts for the person, who may leave name and e-mail out, as the
+    # standard allows; so anonymous feedback is accepted (R5).
+    Channel(
+        "open311",
+        _("Open311 (FixaMinGata m.fl.)"),
+        allows_anonymous=True,
+        description=_("Felanmälan från en app eller tjänst som talar Open311 GeoReport v2"),
+    ),
 )
 
 

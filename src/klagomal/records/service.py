@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.outbox import Notice
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
+    from klagomal.records.public_requests import PublicRequest
     from klagomal.storage.base import UnitOfWork
 
 __all__ = ["RecordsService"]
@@ -73,6 +74,29 @@ class RecordsService:
         from klagomal.records.public_records import register_entries
 
         return register_entries(found, ctx.organisation)
+
+    def public_requests(
+        self, start: dt.date | None, end: dt.date | None, references: Sequence[str] | None
+    ) -> list[PublicRequest]:
+        """The public view of the cases received from *start* to *end* and/or
+        with these *references*, for anyone, with or without a user."""
+        ctx = self.ctx
+        from klagomal.storage.base import CaseQuery
+
+        query = CaseQuery(
+            received_from=start, received_to=end, references=None if references is None else list(references)
+        )
+        with ctx.transaction() as uow:
+            found = sorted(uow.find(query), key=lambda c: (c.received, c.reference))
+            histories = uow.histories([c.reference for c in found]) if found else {}
+            ctx.audit_list(uow, Operation.REGISTER_LIST, [c.reference for c in found], "open311")
+        # Imported here, as for the register list: the masking loads phonenumbers' data.
+        from klagomal.records.public_requests import public_request
+
+        today = ctx.clock.today()
+        return [
+            public_request(case, histories.get(case.reference, []), ctx.organisation, today) for case in found
+        ]
 
     def public_extract(self, reference: str) -> PublicExtract:
         """The case as it may be handed out to anyone who asks."""

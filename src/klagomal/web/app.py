@@ -21,9 +21,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from klagomal.app import DEFAULT_DB, Klagomal
 from klagomal.core.clock import SystemClock
 from klagomal.core.i18n import _
-from klagomal.web import attachments, cases, finding, records, steps, webhooks
+from klagomal.web import attachments, cases, finding, open311, records, steps, webhooks
 from klagomal.web.auth import acting, require_key, trusted_header
 from klagomal.web.problems import exception_handlers
+from klagomal.web.ratelimit import rate_limit_config
 
 __all__ = ["API_PREFIX", "MAX_BODY", "create_app", "klagomal_from_environment"]
 
@@ -91,7 +92,7 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         k.dispose()
 
     app = Litestar(
-        route_handlers=[api],
+        route_handlers=[api, open311.create_router(k, rate_limit_config())],
         openapi_config=openapi,
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY,

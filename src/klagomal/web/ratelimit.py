@@ -1,0 +1,60 @@
+"""Rate limits on the public endpoints (docs/open311.md): Litestar's own
+:class:`~litestar.middleware.rate_limit.RateLimitConfig`, per client IP
+address, counted in each worker process's memory.
+
+``KLAGOMAL_RATE_LIMIT`` sets the limit as ``N/unit`` (``unit`` one of
+``second``, ``minute``, ``hour``, ``day``); ``av`` or ``0`` turns it off.
+With several worker processes each counts on its own, so a client may
+make up to the number of workers times the limit; behind a reverse proxy
+the proxy's address is the client's unless uvicorn is told to trust its
+``X-Forwarded-For`` (``--forwarded-allow-ips``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal, cast
+
+from litestar.middleware.rate_limit import RateLimitConfig
+
+from klagomal.core.errors import ConfigurationError
+from klagomal.core.i18n import _
+
+__all__ = ["DEFAULT_RATE_LIMIT", "ENV", "parse_rate_limit", "rate_limit_config"]
+
+#: The environment variable that sets the limit.
+ENV = "KLAGOMAL_RATE_LIMIT"
+
+#: The default: generous for an app that polls, low enough to stop a flood.
+DEFAULT_RATE_LIMIT = "120/minute"
+
+_UNITS = ("second", "minute", "hour", "day")
+Unit = Literal["second", "minute", "hour", "day"]
+
+
+def parse_rate_limit(text: str) -> tuple[Unit, int] | None:
+    """``"120/minute"`` as ``("minute", 120)``; ``None`` for ``av`` or ``0``
+    (no limit); a Swedish :class:`ConfigurationError` for anything else."""
+    value = text.strip().lower()
+    if value in ("av", "off", "0"):
+        return None
+    found = re.fullmatch(r"([0-9]+)\s*/\s*([a-z]+)", value)
+    if found is None or found.group(2) not in _UNITS or int(found.group(1)) < 1:
+        raise ConfigurationError(
+            _(
+                "{env}='{value}' är ingen gräns; skriv till exempel 120/minute "
+                "(per second, minute, hour eller day), eller av"
+            ).format(env=ENV, value=text)
+        )
+    return cast(Unit, found.group(2)), int(found.group(1))
+
+
+def rate_limit_config(environ: dict[str, str] | None = None) -> RateLimitConfig | None:
+    """The rate limit the environment sets (default :data:`DEFAULT_RATE_LIMIT`),
+    or ``None`` when it is off."""
+    env = os.environ if environ is None else environ
+    limit = parse_rate_limit(env.get(ENV) or DEFAULT_RATE_LIMIT)
+    if limit is None:
+        return None
+    return RateLimitConfig(rate_limit=limit, store="klagomal_rate_limit")
