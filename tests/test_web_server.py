@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -350,6 +351,40 @@ def test_lists_are_paged_with_a_cursor(server: Server) -> None:
     is_problem(server.call("GET", "/api/v1/cases?cursor=%%%", user="nora.lind"), 422, "invalid-input")
     worklist = server.call("GET", "/api/v1/worklist").json()
     assert all(item["reference"] for item in worklist["worklist"])
+
+
+def test_the_list_takes_every_filter_of_the_library_and_answers_as_it_does(server: Server) -> None:
+    """Every keyword of :meth:`Klagomal.cases` is a query parameter of
+    ``GET /api/v1/cases`` (read from the signature, so a filter added to
+    the library is missed here at once), and each answers the cases the
+    library answers for the same user."""
+    document = json.loads(server.call("GET", "/api/openapi.json", user=None).body)
+    documented = {p["name"] for p in document["paths"]["/api/v1/cases"]["get"]["parameters"]}
+    filters = set(inspect.signature(Klagomal.cases).parameters) - {"self"}
+    assert filters <= documented, filters - documented
+    for _ in range(2):
+        register(server)
+    queries: list[dict[str, Any]] = [
+        {},
+        {"unit": "soc-aldre", "subtree": True},
+        {"unit": "soc-aldre"},
+        {"state": "open"},
+        {"due_within": 10},
+        {"due_within": 0, "overdue": True},
+        {"manager": "lena.holm"},
+        {"manager": "Socialchef Eva Nyström"},
+        {"handler": "omar.ali"},
+    ]
+    with Klagomal(server.db, user="nora.lind", load_entrypoints=False) as k:
+        for query in queries:
+            expected = sorted(c.reference for c in k.cases(**query))
+            text = urllib.parse.urlencode(
+                {n: str(v).lower() if isinstance(v, bool) else v for n, v in query.items()}
+            )
+            answer = server.call("GET", f"/api/v1/cases?limit=500&{text}", user="nora.lind")
+            assert answer.status == 200, (query, answer.body)
+            assert [c["reference"] for c in answer.json()["cases"]] == expected, query
+    assert server.call("GET", "/api/v1/cases?due_within=-1", user="nora.lind").status == 422
 
 
 # -- the routes, the steps and the OpenAPI document ---------------------------------------

@@ -148,16 +148,33 @@ def list_cases(
     ] = None,
     overdue: FromQuery[bool] = False,
     handler: FromQuery[str | None] = None,
+    subtree: Annotated[bool, QueryParameter(description="med unit: också enheterna under den")] = False,
+    due_within: Annotated[
+        int | None,
+        QueryParameter(ge=0, le=366, description="tidsfristen går ut inom så många arbetsdagar (0: i dag)"),
+    ] = None,
+    manager: Annotated[
+        str | None, QueryParameter(description="ärendena i enheterna som denna chef leder (id eller namn)")
+    ] = None,
     cursor: FromQuery[str | None] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """The cases the caller may read, by reference; ``next`` is the cursor
-    of the next page (``null`` on the last)."""
+    of the next page (``null`` on the last).  The filters are those of
+    :meth:`klagomal.Klagomal.cases` (``klagomal list``)."""
     after = _cursor(cursor)
     found = sorted(
         (
             c
-            for c in k.cases(unit=unit, state=case_state, overdue=overdue, handler=handler)
+            for c in k.cases(
+                unit=unit,
+                subtree=subtree,
+                state=case_state,
+                overdue=overdue,
+                due_within=due_within,
+                handler=handler,
+                manager=manager,
+            )
             if c.reference > after
         ),
         key=lambda c: c.reference,
