@@ -11,11 +11,13 @@ they are: no second model layer.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
 from klagomal.core.errors import InvalidInputError
@@ -59,7 +61,20 @@ def extract(k: Caller, reference: FromPath[str]) -> PublicExtract:
     return k.public_extract(reference)
 
 
-@get("/reports", sync_to_thread=True, summary="Rapport för en period")
+@dataclasses.dataclass
+class _ReportOperation(Operation):
+    """The report's operation in the OpenAPI document: its 200 is JSON, HTML
+    or CSV (``format``), and the document says so."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        content = getattr(ok, "content", None)
+        if content is not None:
+            content["text/html"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            content["text/csv"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+
+
+@get("/reports", sync_to_thread=True, summary="Rapport för en period", operation_class=_ReportOperation)
 def report(
     k: Caller,
     period: FromQuery[str],
@@ -88,7 +103,7 @@ def report(
         k, parsed, department=department, unit=unit, audience=audience, threshold=settings.threshold
     )
     if report_format == "html":
-        return Response(render_html(built), media_type="text/html; charset=utf-8")
+        return Response(render_html(built), media_type="text/html")
     if report_format == "csv":
         tables = render_csv(built)
         if table not in tables:
@@ -96,7 +111,7 @@ def report(
                 _("ange tabellen med table=, en av: {tables}").format(tables=", ".join(sorted(tables))),
                 step="report",
             )
-        return Response(tables[table], media_type="text/csv; charset=utf-8")
+        return Response(tables[table], media_type="text/csv")
     return Response(render_json(built))
 
 
