@@ -1,8 +1,9 @@
 """Property-based tests of the HTTP API from its own OpenAPI document
 (schemathesis, issue 21): requests generated from the document's schemas,
 sent to a real ``klagomal serve`` on SQLite and on PostgreSQL, must never
-get a 5xx, and every answer must match the document (its content type, and
-the schema of a documented status).
+get a 5xx, and every answer must match the document: a documented status,
+its content type and its schema; errors are problems, as the document's
+``default`` response says.  A body that is no JSON gets a 400 of that form.
 
 Every operation of the document is generated against: the list is read
 from ``/api/openapi.json`` itself, so an endpoint added later is tested
@@ -43,8 +44,13 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 from tests.test_web_server import HEMTJANST, Server, register, start_server, stop  # noqa: E402
+
+#: What every answer is checked for: no 5xx; a status, content type and body as
+#: the document says (errors: ``default``, a problem of ``application/problem+json``).
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 #: Generated requests per operation and backend (see the module's docstring).
 MAX_EXAMPLES = 50
@@ -175,11 +181,29 @@ def _generate(web: Server, operation: Any, refs: list[str], reached: dict[str, s
         response = case.call_and_validate(
             base_url=web.base,
             headers=headers,
-            checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
+            checks=CHECKS,
         )
         reached.setdefault(f"{case.method.upper()} {operation.path}", set()).add(response.status_code)
 
     check()
+
+
+def _not_json(web: Server, operation: Any, ref: str) -> int | None:
+    """A body that is no JSON to *operation*, if it takes JSON: a 400, as the
+    document says errors are sent."""
+    if not any(body.media_type == "application/json" for body in operation.body):
+        return None
+    case = operation.Case(
+        path_parameters={"reference": ref} if "{reference}" in operation.path else {},
+        headers={"If-Match": "*"},
+        body=b'{"text": ',
+        media_type="application/octet-stream",
+    )
+    headers = {"Authorization": f"Bearer {web.keys['nora.lind']}", "Content-Type": "application/json"}
+    response = case.call(base_url=web.base, headers=headers)
+    case.validate_response(response, checks=CHECKS)
+    status: int = response.status_code
+    return status
 
 
 def test_no_generated_request_gets_a_5xx_or_an_answer_unlike_the_document(web: Server) -> None:
@@ -194,6 +218,7 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_unlike_the_document(web: S
 
     for operation in operations:
         _generate(web, operation, refs, reached)
+        assert _not_json(web, operation, refs[0]) in (None, 400), operation.path
 
     # Not vacuous: the generated requests reached the handlers; most
     # operations answered 200/201 at least once, and none only with the
