@@ -17,7 +17,7 @@ import hashlib
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
 from klagomal.core.errors import InvalidInputError
@@ -115,11 +115,26 @@ def report(
     return Response(render_json(built))
 
 
+@dataclasses.dataclass
+class _IntakeOperation(Operation):
+    """The intake's operation in the OpenAPI document: its body is the
+    message's bytes (a raw body, which Litestar does not document)."""
+
+    def __post_init__(self) -> None:
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            content={"message/rfc822": OpenAPIMediaType(schema=binary)},
+            description=_("e-postmeddelandet, byte för byte som det kom"),
+            required=True,
+        )
+
+
 @post(
     "/intake/email",
     status_code=200,
     sync_to_thread=True,
     summary="Ta emot ett e-postmeddelande",
+    operation_class=_IntakeOperation,
 )
 def intake_email(request: Request[Any, Any, Any], k: Caller, body: RawBody) -> Response[Any]:
     """One received e-mail, its bytes exactly as they arrived
