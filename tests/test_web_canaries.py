@@ -7,11 +7,13 @@ protected person's case with secret parts, wholly secret and flagged cases,
 a case at another förvaltning.  Each user gets a copy of it and a server of
 their own, and calls every route with their API key, on every case: the
 reads first, then the steps.  Each answer (its headers and body, errors
-too) may hold only the canaries the library shows that user:
+too) may hold only the canaries the library shows that user
+(:func:`library_shows`: :meth:`~klagomal.Klagomal.get` and
+:meth:`~klagomal.Klagomal.history` of each case, as that user):
 
-* a route of ``/api/v1`` answers with the cases as the user reads them in
-  the library (:func:`library_sees`: :meth:`~klagomal.Klagomal.get` and
-  :meth:`~klagomal.Klagomal.history` of every case, as that user);
+* a route of ``/api/v1`` on one case (``{reference}``) only those the
+  library shows of that case; any other route of ``/api/v1`` (lists, the
+  worklist, the intake) only those the library shows of any case;
 * :data:`PUBLIC` routes, and every route outside ``/api/v1`` (Open311, for
   anyone), hand things out: never a secret text, never who a protected person
   is, whoever asks.
@@ -58,15 +60,20 @@ from klagomal.web.app import create_app
 #: public too (:func:`policy`).
 PUBLIC = {"/api/v1/register", "/api/v1/cases/{reference}/extract", "/api/v1/reports"}
 
-#: Values of path parameters other than ``{reference}`` (which is every case
-#: of the canaries in turn), by name.
+#: Values of path parameters, by name; ``{reference}`` in a value is each
+#: case of the canaries in turn (the request is then on that case).
 PATH_VALUES: dict[str, list[str]] = {
+    "reference": ["{reference}"],
     "path": ["openapi.yaml"],
+    "attachment_id": ["1", "2"],
+    "subscription_id": ["1"],
+    # Open311 (/open311/v2/requests/{name}, tokens/{name}, services/{name}).
+    "name": ["{reference}.json", "{reference}.xml", "ingen.json"],
 }
 
-#: Values of query parameters, by name: required ones must have one; the
-#: others are sent too, one request each, as are the values of a parameter
-#: with an ``enum`` in the document.
+#: Values of query parameters, by name: a required one must have one (each
+#: value is one request, the other parameters at their first); the values of
+#: an optional one, and of a parameter with an ``enum``, are one request each.
 QUERY_VALUES: dict[str, list[str]] = {
     "start": ["2026-01-01"],
     "end": ["2026-12-31"],
@@ -75,6 +82,8 @@ QUERY_VALUES: dict[str, list[str]] = {
     "handler": ["omar.ali"],
     "unit": [UNIT],
     "department": ["soc"],
+    # Search (/api/v1/search): a secret text, the protected person's name and address.
+    "q": ["KANARIE", "Kanarie Skyddad", "skyddad.kanarie@example.se", "hemlig"],
 }
 
 #: Values of body fields, by name (any other field: a value of its type).
@@ -264,31 +273,57 @@ def instance(schema: dict[str, Any], document: dict[str, Any], name: str = "") -
     return {"boolean": True, "integer": 1, "number": 1.0, "null": None}.get(str(kind), "Prov.")
 
 
+def multipart(schema: dict[str, Any], document: dict[str, Any]) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body of *schema*'s required fields: a small
+    PDF for a file (``format: binary``), else as :func:`instance` makes it."""
+    schema = _resolve(schema, document)
+    boundary = "kanarie-grans-0123456789"
+    parts = []
+    for field in schema.get("required", []):
+        spec = _resolve(schema.get("properties", {}).get(field, {}), document)
+        if spec.get("format") == "binary" or "contentMediaType" in spec:
+            head = f'Content-Disposition: form-data; name="{field}"; filename="prov.pdf"\r\n'
+            parts.append((head + "Content-Type: application/pdf\r\n\r\n").encode() + b"%PDF-1.4 prov")
+        else:
+            value = instance(spec, document, field)
+            text = value if isinstance(value, str) else json.dumps(value)
+            parts.append(f'Content-Disposition: form-data; name="{field}"\r\n\r\n{text}'.encode())
+    body = b"".join(b"--" + boundary.encode() + b"\r\n" + part + b"\r\n" for part in parts)
+    return body + b"--" + boundary.encode() + b"--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
 def calls(document: dict[str, Any], method: str, path: str, refs: dict[str, str]) -> list[Call]:
     """The requests that call *method* *path* on every case of the canaries;
     a failed assertion names what a route needs from the tables above."""
     operation = document.get("paths", {}).get(path, {}).get(method.lower(), {})
     parameters = operation.get("parameters", [])
-    names = re.findall(r"\{(\w+)\}", path)
-    fills: list[dict[str, str]] = [{}]
-    for name in names:
-        values = list(refs.values()) if name == "reference" else PATH_VALUES.get(name)
-        assert values, f"{method} {path}: no value for the path parameter {{{name}}}; add it to PATH_VALUES"
-        fills = [{**fill, name: value} for fill in fills for value in values]
+    templates: dict[str, list[str]] = {}
+    for name in re.findall(r"\{(\w+)\}", path):
+        templates[name] = PATH_VALUES.get(name, [])
+        assert templates[name], (
+            f"{method} {path}: no value for the path parameter {{{name}}}; add it to PATH_VALUES"
+        )
+    per_case = any("{reference}" in t for values in templates.values() for t in values)
+    fills: list[tuple[str | None, dict[str, str]]] = []
+    for case in refs.values() if per_case else [None]:
+        combos: list[dict[str, str]] = [{}]
+        for name, values in templates.items():
+            filled = [value.format(reference=case) for value in values]
+            combos = [{**combo, name: value} for combo in combos for value in filled]
+        fills += [(case, combo) for combo in combos]
     queries: list[dict[str, str]] = [{}]
     required: dict[str, str] = {}
     for parameter in (p for p in parameters if p["in"] == "query"):
         name = parameter["name"]
-        values = QUERY_VALUES.get(name, []) + list(
-            _resolve(parameter.get("schema", {}), document).get("enum", [])
-        )
+        enum = _resolve(parameter.get("schema", {}), document).get("enum", [])
+        values = QUERY_VALUES.get(name, []) + [str(v) for v in enum if v is not None]
         if parameter.get("required"):
             assert values, (
                 f"{method} {path}: no value for the required query parameter {name!r}; add to QUERY_VALUES"
             )
             required[name] = values[0]
-        else:
-            queries += [{name: value} for value in values]
+            values = values[1:]
+        queries += [{name: value} for value in values]
     headers = {}
     if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
         headers["If-Match"] = "*"
@@ -297,14 +332,15 @@ def calls(document: dict[str, Any], method: str, path: str, refs: dict[str, str]
     if (method, path) in RAW_BODIES:
         body, media_type = RAW_BODIES[(method, path)]
         headers["Content-Type"] = media_type
-    elif content:
-        assert "application/json" in content, (
-            f"{method} {path}: a body of {sorted(content)}, not JSON; add one to RAW_BODIES"
-        )
+    elif "application/json" in content:
         body = json.dumps(instance(content["application/json"].get("schema", {}), document)).encode()
         headers["Content-Type"] = "application/json"
+    elif "multipart/form-data" in content:
+        body, headers["Content-Type"] = multipart(content["multipart/form-data"].get("schema", {}), document)
+    else:
+        assert not content, f"{method} {path}: a body of {sorted(content)}; add one to RAW_BODIES"
     found = []
-    for fill in fills:
+    for case, fill in fills:
         url = path.format(**{n: urllib.parse.quote(v, safe="") for n, v in fill.items()})
         for query in queries:
             sent = {**required, **query}
@@ -313,7 +349,7 @@ def calls(document: dict[str, Any], method: str, path: str, refs: dict[str, str]
                     method,
                     path,
                     url + ("?" + urllib.parse.urlencode(sent) if sent else ""),
-                    fill.get("reference"),
+                    case,
                     body,
                     headers,
                 )
@@ -393,7 +429,7 @@ def test_a_route_the_tables_cannot_call_fails_naming_what_to_add() -> None:
     document: dict[str, Any] = {
         "paths": {
             "/x/{token}": {"get": {}},
-            "/y": {"get": {"parameters": [{"name": "q", "in": "query", "required": True, "schema": {}}]}},
+            "/y": {"get": {"parameters": [{"name": "ord", "in": "query", "required": True, "schema": {}}]}},
             "/z": {"post": {"requestBody": {"content": {"image/jpeg": {"schema": {}}}}}},
         }
     }
