@@ -86,6 +86,18 @@ QUERY_VALUES: dict[str, list[str]] = {
     "q": ["KANARIE", "Kanarie Skyddad", "skyddad.kanarie@example.se", "hemlig"],
 }
 
+#: More queries, by (method, path), for what the document does not list:
+#: Open311's filters (GeoReport v2 keeps them out of the OpenAPI document),
+#: within the 90 days around the canaries' cases, and every case by id.
+#: ``{refs}`` is every case's reference, separated by commas.
+MORE_QUERIES: dict[tuple[str, str], list[dict[str, str]]] = {
+    ("GET", f"/open311/v2/requests.{fmt}"): [
+        {"start_date": "2026-03-01T00:00:00+01:00", "end_date": "2026-05-29T00:00:00+02:00"},
+        {"service_request_id": "{refs}"},
+    ]
+    for fmt in ("json", "xml")
+}
+
 #: Values of body fields, by name (any other field: a value of its type).
 BODY_VALUES: dict[str, Any] = {
     "kind": "krankande",
@@ -324,6 +336,10 @@ def calls(document: dict[str, Any], method: str, path: str, refs: dict[str, str]
             required[name] = values[0]
             values = values[1:]
         queries += [{name: value} for value in values]
+    queries += [
+        {name: value.format(refs=",".join(refs.values())) for name, value in query.items()}
+        for query in MORE_QUERIES.get((method, path), [])
+    ]
     headers = {}
     if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
         headers["If-Match"] = "*"
@@ -339,7 +355,7 @@ def calls(document: dict[str, Any], method: str, path: str, refs: dict[str, str]
         body, headers["Content-Type"] = multipart(content["multipart/form-data"].get("schema", {}), document)
     else:
         assert not content, f"{method} {path}: a body of {sorted(content)}; add one to RAW_BODIES"
-    found = []
+    found: list[Call] = []
     for case, fill in fills:
         url = path.format(**{n: urllib.parse.quote(v, safe="") for n, v in fill.items()})
         for query in queries:
@@ -354,7 +370,8 @@ def calls(document: dict[str, Any], method: str, path: str, refs: dict[str, str]
                     headers,
                 )
             )
-    return found
+    # Once each: a value that names no case is the same request on every case.
+    return list({(call.method, call.url): call for call in reversed(found)}.values())[::-1]
 
 
 def every_route() -> list[tuple[str, str]]:
