@@ -353,6 +353,31 @@ def test_webhooks_are_subscribed_listed_and_removed_through_the_library(server: 
     )
 
 
+def test_an_id_no_row_can_have_is_not_found_on_every_backend(server: Server) -> None:
+    """Ids beyond a 32-bit key (which PostgreSQL refuses to compare and
+    SQLite cannot bind) find nothing, as an unknown id does: found by
+    schemathesis as 5xx."""
+    huge = 2**63
+    ref = register(server).json()["reference"]
+    is_problem(
+        server.call("GET", f"/api/v1/cases/{ref}/attachments/{2**31}", user="nora.lind"),
+        404,
+        "no-such-resource",
+    )
+    is_problem(
+        server.call("GET", f"/api/v1/cases/{ref}/attachments/{huge}", user="nora.lind"),
+        404,
+        "no-such-resource",
+    )
+    gone = server.call("DELETE", f"/api/v1/webhooks/{2**31}", user="nora.lind")
+    assert f"det finns ingen webhook {2**31}" in is_problem(gone, 422, "invalid-input")["detail"]
+    retried = server.call("POST", "/api/v1/webhooks/deliveries/retry", {"ids": [2**40]}, user="kim.berg")
+    assert f"ingen webbhook-leverans {2**40}" in is_problem(retried, 422, "invalid-input")["detail"]
+    listed = server.call("GET", f"/api/v1/webhooks/deliveries?subscription={2**40}", user="kim.berg")
+    assert listed.status == 200
+    assert listed.json() == {"deliveries": []}
+
+
 # -- the Swedish reasons of a request of the wrong form, on every route ----------------------------
 
 

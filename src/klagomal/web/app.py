@@ -16,17 +16,25 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
 
 from klagomal.app import DEFAULT_DB, Klagomal
 from klagomal.core.clock import SystemClock
 from klagomal.core.i18n import _
 from klagomal.web import attachments, cases, finding, open311, records, steps, webhooks
 from klagomal.web.auth import acting, require_key, trusted_header
-from klagomal.web.problems import exception_handlers
+from klagomal.web.problems import PROBLEM_JSON, exception_handlers
 from klagomal.web.ratelimit import rate_limit_config
 
-__all__ = ["API_PREFIX", "MAX_BODY", "create_app", "klagomal_from_environment"]
+__all__ = ["API_PREFIX", "MAX_BODY", "create_app", "document_problems", "klagomal_from_environment"]
 
 #: Where the API lives; its OpenAPI document is ``/api/openapi.json``.
 API_PREFIX = "/api/v1"
@@ -46,6 +54,47 @@ def klagomal_from_environment(environ: dict[str, str] | None = None) -> Klagomal
     organisation = load_organisation(env.get("KLAGOMAL_ORG") or None)
     check_rules(organisation.disposal_rules, departments=list(organisation.departments))
     return Klagomal(env.get("KLAGOMAL_DB") or DEFAULT_DB, organisation=organisation, clock=SystemClock())
+
+
+def document_problems(app: Litestar) -> None:
+    """Say in the OpenAPI document how the API's errors are sent: every
+    operation of the API answers an error (any status but its success) as
+    an RFC 9457 problem, ``application/problem+json`` (:mod:`klagomal.web.problems`).
+    Litestar documents a ``400`` of its own shape instead, which the API
+    never sends; it goes.  Run when the app starts, after every route is in."""
+    document = app.openapi_schema
+    string = Schema(type=OpenAPIType.STRING)
+    components = document.components if isinstance(document.components, Components) else Components()
+    components.schemas = {
+        **(components.schemas or {}),
+        "Problem": Schema(
+            type=OpenAPIType.OBJECT,
+            title="Problem",
+            description=_("ett fel, som RFC 9457 problem details"),
+            properties={
+                "type": string,
+                "title": string,
+                "status": Schema(type=OpenAPIType.INTEGER),
+                "detail": string,
+                "instance": string,
+            },
+            required=["type", "title", "status", "detail"],
+        ),
+    }
+    document.components = components
+    error = OpenAPIResponse(
+        description=_("fel, som RFC 9457 problem details"),
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))},
+    )
+    for path, item in (document.paths or {}).items():
+        if not path.startswith(API_PREFIX):
+            continue
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            kept = {code: r for code, r in (operation.responses or {}).items() if code.startswith("2")}
+            operation.responses = {**kept, "default": error}
 
 
 def create_app(klagomal: Klagomal | None = None) -> Litestar:
@@ -96,9 +145,11 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         openapi_config=openapi,
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY,
+        on_startup=[document_problems],
         on_shutdown=[dispose],
         debug=False,
     )
     app.state.klagomal = k
     app.state.trusted_header = trusted_header()  # KLAGOMAL_TRUSTED_HEADER, KLAGOMAL_TRUSTED_PROXIES
+    document_problems(app)
     return app

@@ -20,6 +20,14 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import Body, FromPath, HeaderParameter
 
 from klagomal.core.i18n import _
@@ -105,11 +113,24 @@ def list_attachments(k: Caller, reference: FromPath[str]) -> dict[str, Any]:
     return {"attachments": [attachment_json(reference, a) for a in k.attachments(reference)]}
 
 
+@dataclasses.dataclass
+class _DownloadOperation(Operation):
+    """The download's operation in the OpenAPI document: its 200 is the
+    file with the type it was stored with, whatever that is."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            ok.content = {"*/*": OpenAPIMediaType(schema=binary)}
+
+
 @get(
     "/cases/{reference:str}/attachments/{attachment_id:int}",
     sync_to_thread=True,
     summary="Hämta en bilaga",
     media_type="application/octet-stream",
+    operation_class=_DownloadOperation,
 )
 def download(k: Caller, reference: FromPath[str], attachment_id: FromPath[int]) -> Response[bytes]:
     """The attachment's bytes as stored (a photo without its metadata),

@@ -11,11 +11,13 @@ they are: no second model layer.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
 from klagomal.core.errors import InvalidInputError
@@ -59,7 +61,20 @@ def extract(k: Caller, reference: FromPath[str]) -> PublicExtract:
     return k.public_extract(reference)
 
 
-@get("/reports", sync_to_thread=True, summary="Rapport för en period")
+@dataclasses.dataclass
+class _ReportOperation(Operation):
+    """The report's operation in the OpenAPI document: its 200 is JSON, HTML
+    or CSV (``format``), and the document says so."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        content = getattr(ok, "content", None)
+        if content is not None:
+            content["text/html"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            content["text/csv"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+
+
+@get("/reports", sync_to_thread=True, summary="Rapport för en period", operation_class=_ReportOperation)
 def report(
     k: Caller,
     period: FromQuery[str],
@@ -88,7 +103,7 @@ def report(
         k, parsed, department=department, unit=unit, audience=audience, threshold=settings.threshold
     )
     if report_format == "html":
-        return Response(render_html(built), media_type="text/html; charset=utf-8")
+        return Response(render_html(built), media_type="text/html")
     if report_format == "csv":
         tables = render_csv(built)
         if table not in tables:
@@ -96,8 +111,22 @@ def report(
                 _("ange tabellen med table=, en av: {tables}").format(tables=", ".join(sorted(tables))),
                 step="report",
             )
-        return Response(tables[table], media_type="text/csv; charset=utf-8")
+        return Response(tables[table], media_type="text/csv")
     return Response(render_json(built))
+
+
+@dataclasses.dataclass
+class _IntakeOperation(Operation):
+    """The intake's operation in the OpenAPI document: its body is the
+    message's bytes (a raw body, which Litestar does not document)."""
+
+    def __post_init__(self) -> None:
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            content={"message/rfc822": OpenAPIMediaType(schema=binary)},
+            description=_("e-postmeddelandet, byte för byte som det kom"),
+            required=True,
+        )
 
 
 @post(
@@ -105,6 +134,7 @@ def report(
     status_code=200,
     sync_to_thread=True,
     summary="Ta emot ett e-postmeddelande",
+    operation_class=_IntakeOperation,
 )
 def intake_email(request: Request[Any, Any, Any], k: Caller, body: RawBody) -> Response[Any]:
     """One received e-mail, its bytes exactly as they arrived

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
-from klagomal.storage.sql.rows import utc
+from klagomal.storage.sql.rows import row_ids, utc
 from klagomal.storage.tables import attachments, notices, received_duplicates, received_messages
 
 __all__ = ["ReceivedStore"]
@@ -225,7 +225,7 @@ class ReceivedStore:
             columns.append(attachments.c.data)
         query = sa.select(*columns).where(attachments.c.reference == reference)
         if ids is not None:
-            query = query.where(attachments.c.id.in_(list(ids)))
+            query = query.where(attachments.c.id.in_(row_ids(ids)))
         rows = self.conn.execute(query.order_by(attachments.c.id))
         return [
             StoredAttachment(r.filename, r.content_type, r.size, r.data if with_data else None, r.id)

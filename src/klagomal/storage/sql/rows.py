@@ -13,7 +13,18 @@ from sqlalchemy.engine import Connection
 
 from klagomal.notices.outbox import Notice
 
-__all__ = ["notice_from_row", "notice_row", "rows_of", "utc"]
+__all__ = ["MAX_ROW_ID", "notice_from_row", "notice_row", "row_ids", "rows_of", "utc"]
+
+#: The largest id an integer primary key holds on every backend (32 bits
+#: on PostgreSQL and MariaDB).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_ids(ids: Sequence[int]) -> list[int]:
+    """The ids of *ids* that a stored row can have: a larger one (which
+    PostgreSQL refuses to compare and SQLite cannot bind) finds nothing,
+    like any id that is not there."""
+    return [i for i in ids if 1 <= i <= MAX_ROW_ID]
 
 
 def utc(moment: dt.datetime) -> dt.datetime:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from klagomal.core.events import Event
 from klagomal.notices.webhooks import ALL_EVENTS, Subscription, WebhookDelivery, webhook_id
-from klagomal.storage.sql.rows import utc
+from klagomal.storage.sql.rows import row_ids, utc
 from klagomal.storage.tables import webhook_deliveries, webhook_subscriptions
 
 __all__ = ["WebhookStore", "after_event"]
@@ -100,6 +100,8 @@ class WebhookStore:
         """Mark a subscription removed; whether it was there to remove.  Its
         deliveries not yet sent fail (they would go to a system that no
         longer wants them)."""
+        if not row_ids([subscription_id]):
+            return False
         removed = self.conn.execute(
             sa.update(webhook_subscriptions)
             .where(
@@ -127,9 +129,9 @@ class WebhookStore:
         if statuses is not None:
             query = query.where(table.c.status.in_(list(statuses)))
         if subscription_id is not None:
-            query = query.where(table.c.subscription_id == subscription_id)
+            query = query.where(table.c.subscription_id.in_(row_ids([subscription_id])))
         if ids is not None:
-            query = query.where(table.c.id.in_(list(ids)))
+            query = query.where(table.c.id.in_(row_ids(ids)))
         if due is not None:
             query = query.where(sa.or_(table.c.next_attempt.is_(None), table.c.next_attempt <= utc(due)))
         if limit is not None or newest:
