@@ -247,6 +247,7 @@ class Done:
     lost: list[float] = attrs.field(factory=list)
     key: str | None = None
     reference: str | None = None
+    replayed: bool = False
 
 
 @attrs.define
@@ -301,6 +302,7 @@ async def client(
                     await asyncio.sleep(float(answer["retry-after"]))
                     continue
                 record.status = status
+                record.replayed = answer.get("idempotent-replayed") == "true"
                 if status == expected and kind == "register":
                     record.reference = json.loads(content)["reference"]
                     side.references.append(record.reference)
@@ -689,8 +691,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f" all within {late * 1000:.0f} ms of the kill"
                 )
                 retried_registrations = [d for d in lost if d.kind == "register"]
+                replayed = sum(1 for d in retried_registrations if d.replayed)
                 print(
-                    f"  retried with the same Idempotency-Key: {len(retried_registrations)} registrations;"
+                    f"  retried with the same Idempotency-Key: {len(retried_registrations)} registrations"
+                    f" ({replayed} answered from the key's row: written before the kill, not written again);"
                     f" unanswered in the end: {len(unanswered)}; other errors: {len(other)}"
                 )
                 print(
