@@ -594,8 +594,10 @@ def kill_run(
         async def kill() -> None:
             await asyncio.sleep(options.kill_duration / 2)
             # The worker holding the most connections (clients' and the database's).
-            pid = max(workers_of(process.pid), key=sockets)
+            counts = {pid: sockets(pid) for pid in workers_of(process.pid)}
+            pid = max(counts, key=lambda p: counts[p])
             os.kill(pid, signal.SIGKILL)
+            print(f"  sockets open at the kill, by worker: {counts}", flush=True)
             killed.append((time.monotonic() - t0, pid))
 
         killer = asyncio.create_task(kill())
