@@ -405,6 +405,17 @@ def sockets(pid: int) -> int:
     return count
 
 
+def server_cpu(pid: int) -> float:
+    """The CPU seconds (user and system) uvicorn's workers under *pid* have used."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for worker in workers_of(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
@@ -638,15 +649,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv_k = server_command("klagomal.web.app:create_app", port_k, options.workers)
             baseline = Side("baseline", port_b, {}, base_refs)
             klagomal = Side("klagomal", port_k, {"Authorization": f"Bearer {key}"}, references)
+            cpu: dict[str, float] = {}
             for side, argv_s, env in ((baseline, argv_b, env_b), (klagomal, argv_k, env_k)):
-                with serving(argv_s, env, tmp, side.name):
+                with serving(argv_s, env, tmp, side.name) as process:
+                    before = server_cpu(process.pid)
                     done = asyncio.run(
                         load(side, options.clients, options.duration, f"{run}-{side.name}", False)
                     )
+                    cpu[side.name] = server_cpu(process.pid) - before
                 results[side.name] = (figures(done, options.duration), done)
             print()
             for name in ("klagomal", "baseline"):
                 print(*side_lines(name, results[name][0]), sep="\n")
+            for name in ("klagomal", "baseline"):
+                per = cpu[name] / max(1, results[name][0].requests) * 1000
+                print(f"{name} workers' CPU: {cpu[name]:.1f} s, {per:.2f} ms a request")
             k, b = results["klagomal"][0], results["baseline"][0]
             throughput = k.per_second / b.per_second
             p99 = k.p99 / b.p99
