@@ -92,4 +92,7 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         debug=False,
     )
     app.state.klagomal = k
+    # How klagomal.web.idempotency makes a case step's answer again (it
+    # cannot import klagomal.web.cases, which imports it).
+    app.state.case_answer = cases.case_response
     return app

@@ -67,8 +67,7 @@ def _case_answer(
     """The answer a case step gives, made again from the case as the
     request's write left it, with the status of the route, and for a new
     case (``201``) its ``Location``."""
-    from klagomal.web.cases import case_response
-
+    case_response: Callable[..., Response[Any]] = request.app.state.case_answer  # web.cases.case_response
     status = request.route_handler.status_code or 200
     headers = {"Location": f"{request.url.path.rstrip('/')}/{outcome.reference}"} if status == 201 else {}
     return case_response(k, pending.written(outcome), status, headers=headers)
