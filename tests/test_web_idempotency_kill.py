@@ -21,11 +21,14 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from klagomal import Klagomal
 from klagomal.core.errors import KlagomalError
@@ -225,3 +228,55 @@ def test_answers_are_purged_by_the_disposal_run_once_expired(new_database: Calla
         assert len(_rows(db)[2]) == 2
         k.run_disposal()
         assert [status for status, _ in _rows(db)[2]] == [201]
+
+
+# The storage's rule, whatever the order of the requests' writes: the first
+# answer stored under a key stays, and a store is told whether its answer is
+# the key's or is given the one that is.
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["outcome", "answer", "rebuilt"]), st.sampled_from(["r1", "r2"]), st.integers(1, 3)
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_STEPS)
+def test_the_first_answer_stored_under_a_key_stays(steps: list[tuple[str, str, int]], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from klagomal.storage.sql.idempotency import IdempotencyKeyTaken, Outcome
+
+    db = f"sqlite:///{tmp_path / f'keys-{uuid.uuid4().hex}.db'}"
+    with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
+        k.init()
+        at = dt.datetime(2026, 3, 2, 12, 0)
+        first: tuple[str, int] | None = None
+        for what, request, n in steps:
+            with k.storage.transaction() as uow:
+                if what == "outcome":
+                    try:
+                        uow.record_idempotent_outcome("s", "k", request, Outcome("2026-00001", n), at)
+                    except IdempotencyKeyTaken:
+                        continue
+                    continue
+                answer = (200 + n, "{}", f"{request} {n}".encode())
+                kept = uow.store_idempotent_answer(
+                    "s", "k", request, answer, at, on_outcome=what == "rebuilt"
+                )
+            if first is None and kept is None:
+                first = (request, n)
+            if kept is not None:
+                # Told what the key holds instead: its answer, or another's outcome.
+                assert kept.status is not None or kept.request != request or what != "rebuilt"
+            with k.storage.snapshot() as uow:
+                found = uow.idempotent_answer("s", "k", at)
+            assert found is not None
+            if first is not None:
+                assert (found.request, found.status, found.body) == (
+                    first[0],
+                    200 + first[1],
+                    f"{first[0]} {first[1]}".encode(),
+                )

@@ -124,9 +124,9 @@ class IdempotencyStore:
     ) -> StoredAnswer | None:
         """Keep *answer* of *request*: ``None`` when it is now the key's
         answer, else what the key holds (the first answer stays).  With
-        *on_outcome*, the answer goes in the row of an outcome (the
-        request's own, or one a retry rebuilt the answer from); without, in
-        a new row."""
+        *on_outcome*, the answer goes in the row of an outcome of the same
+        request (its own, or one a retry rebuilt the answer from); else, or
+        when there is no such row, in a new row."""
         self.purge_idempotency_keys(at)
         status, headers, body = answer
         if on_outcome:
@@ -141,27 +141,23 @@ class IdempotencyStore:
             )
             if done.rowcount == 1:
                 return None
-        else:
-            try:
-                with self.conn.begin_nested():
-                    self.conn.execute(
-                        sa.insert(idempotency_keys).values(
-                            scope=scope,
-                            key=key,
-                            request=request,
-                            status=status,
-                            headers=headers,
-                            body=body,
-                            created=at,
-                        )
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    sa.insert(idempotency_keys).values(
+                        scope=scope,
+                        key=key,
+                        request=request,
+                        status=status,
+                        headers=headers,
+                        body=body,
+                        created=at,
                     )
-                return None
-            except IntegrityError:
-                pass
-        row = self.conn.execute(sa.select(idempotency_keys).where(_where(scope, key))).one_or_none()
-        if row is None:  # pragma: no cover - expired between the two statements
+                )
             return None
-        return StoredAnswer(row.request, row.status, row.headers, row.body)
+        except IntegrityError:
+            row = self.conn.execute(sa.select(idempotency_keys).where(_where(scope, key))).one()
+            return StoredAnswer(row.request, row.status, row.headers, row.body)
 
     def purge_idempotency_keys(self, at: dt.datetime) -> int:
         """Remove the rows that expired by *at*; how many."""
