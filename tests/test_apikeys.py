@@ -143,19 +143,35 @@ def test_the_cli_creates_lists_and_revokes(cli: Cli) -> None:
 def test_idempotent_answers_are_kept_a_day_and_no_longer(new_database: Callable[[], str]) -> None:
     import datetime as dt
 
-    from klagomal.storage.sql.idempotency import KEPT
+    from klagomal.storage.sql.idempotency import KEPT, Outcome
 
     url = new_database()
     with _owner(url) as k:
         t0 = dt.datetime(2026, 3, 2, 12, 0)
+        later = t0 + KEPT + dt.timedelta(seconds=1)
         with k.storage.transaction() as uow:
-            assert uow.claim_idempotency_key("s", "a", "r1", t0) is None
-            uow.store_idempotent_answer("s", "a", 201, "{}", b"svar")
-        with k.storage.transaction() as uow:
-            kept = uow.claim_idempotency_key("s", "a", "r1", t0 + KEPT)
+            assert (
+                uow.store_idempotent_answer("s", "a", "r1", (201, "{}", b"svar"), t0, on_outcome=False)
+                is None
+            )
+            uow.record_idempotent_outcome("s", "b", "r2", Outcome("2026-00001", 1), t0)
+        with k.storage.snapshot() as uow:
+            kept = uow.idempotent_answer("s", "a", t0 + KEPT)
+            outcome = uow.idempotent_answer("s", "b", t0 + KEPT)
         assert kept is not None
         assert (kept.status, kept.body) == (201, b"svar")
+        assert outcome is not None
+        assert outcome.outcome == Outcome("2026-00001", 1)
+        with k.storage.snapshot() as uow:
+            # A day and a moment later the answers are gone: the keys are new again.
+            assert uow.idempotent_answer("s", "a", later) is None
+            assert uow.idempotent_answer("s", "b", later) is None
         with k.storage.transaction() as uow:
-            # A day and a moment later the answer is gone: the key is new again.
-            assert uow.claim_idempotency_key("s", "b", "r2", t0 + KEPT + dt.timedelta(seconds=1)) is None
-            assert uow.claim_idempotency_key("s", "a", "r3", t0 + KEPT + dt.timedelta(seconds=1)) is None
+            assert (
+                uow.store_idempotent_answer("s", "c", "r3", (201, "{}", b"ny"), later, on_outcome=False)
+                is None
+            )
+        with k.storage.transaction() as uow:
+            # The purge took the expired rows: only the new one is left.
+            assert uow.purge_idempotency_keys(later) == 0
+            assert uow.idempotent_answer("s", "a", t0) is None

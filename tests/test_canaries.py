@@ -652,12 +652,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "api_keys": (lambda k, r: k.api_keys(), reader),
     "revoke_api_key": (lambda k, r: k.revoke_api_key(1), reader),
     "api_key_user": (lambda k, r: k.api_key_user("klagomal_ingen-nyckel"), reader),
-    "claim_idempotency_key": (lambda k, r: k.claim_idempotency_key("system", "nyckel", "fraga"), reader),
-    "release_idempotency_key": (lambda k, r: k.release_idempotency_key("system", "nyckel"), reader),
-    "store_idempotent_answer": (
-        lambda k, r: k.store_idempotent_answer("system", "nyckel", 201, "{}", b"{}"),
-        reader,
-    ),
+    "idempotent_request": (lambda k, r: k.idempotent_request("system", "nyckel", "fraga").found(), reader),
     "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }

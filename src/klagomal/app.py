@@ -22,9 +22,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
@@ -34,10 +35,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
 from klagomal.cases.worklist import WorkItem
-from klagomal.context import Context, audit_time, identify, lock_wait_seconds
+from klagomal.context import Context, IdempotencyClaim, audit_time, identify, lock_wait_seconds
 from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.disposal_rules import DisposalRule, check_rules
-from klagomal.core.errors import AccessDeniedError, ConfigurationError, InvalidInputError
+from klagomal.core.errors import AccessDeniedError, CaseNotFoundError, ConfigurationError, InvalidInputError
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _
 from klagomal.core.location import Location
@@ -60,7 +61,7 @@ from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 from klagomal.storage.drivers import missing_driver_message
 from klagomal.storage.sql.api_keys import ApiKey, new_api_key
-from klagomal.storage.sql.idempotency import StoredAnswer
+from klagomal.storage.sql.idempotency import IdempotencyKeyTaken, Outcome, StoredAnswer
 
 if TYPE_CHECKING:  # pragma: no cover
     # Only named here: the services but the cases' are built, and their
@@ -86,7 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.reports import SectionResult
     from klagomal.reports.service import ReportService
 
-__all__ = ["DEFAULT_DB", "Klagomal"]
+__all__ = ["DEFAULT_DB", "IdempotencyKeyTaken", "IdempotentRequest", "Klagomal", "Outcome", "StoredAnswer"]
 
 log = logging.getLogger(__name__)
 
@@ -1223,20 +1224,16 @@ class Klagomal:
             found: ApiKey | None = uow.api_key_by_key(key)
         return found.user_id if found is not None and found.active else None
 
-    def claim_idempotency_key(self, scope: str, key: str, request: str) -> StoredAnswer | None:
+    def idempotent_request(self, scope: str, key: str, request: str) -> IdempotentRequest:
         """For a face that takes retries (the HTTP API's ``Idempotency-Key``):
-        claim *key* of the caller *scope* for *request* (a hash of what is
-        asked); ``None`` when the request may go on, else what the key holds
-        (the first answer, or a claim whose request still runs)."""
-        return self._write(lambda uow: uow.claim_idempotency_key(scope, key, request, audit_time()))
-
-    def store_idempotent_answer(self, scope: str, key: str, status: int, headers: str, body: bytes) -> None:
-        """Keep the answer of the request that claimed *key*, for its retries."""
-        self._write(lambda uow: uow.store_idempotent_answer(scope, key, status, headers, body))
-
-    def release_idempotency_key(self, scope: str, key: str) -> None:
-        """Give up a claim whose request ended without an answer to keep."""
-        self._write(lambda uow: uow.release_idempotency_key(scope, key))
+        the request *request* (a hash of what is asked) under *key* of the
+        caller *scope* (a hash of its credential), for the acting user.  Its
+        answers are the acting user's alone (the scope is bound to the
+        user), so a request without a user is refused (:class:`NoUserError`).
+        See :class:`IdempotentRequest`."""
+        user = self._allowed_identity()
+        bound = hashlib.sha256(f"{user.id}\0{scope}".encode()).hexdigest()
+        return IdempotentRequest(self, IdempotencyClaim(bound, key, request))
 
     # -- letters -----------------------------------------------------------
 
@@ -1408,6 +1405,75 @@ class Klagomal:
             transform=transform,
             columns=columns,
             operation=_operation,
+        )
+
+
+class IdempotentRequest:
+    """One request of a face that takes retries, by its key
+    (:meth:`Klagomal.idempotent_request`; :mod:`klagomal.web.idempotency`).
+
+    :meth:`found` is what the key holds: an answer to send again, or the
+    outcome (the case and its version) of a request whose worker stopped
+    after its write and before its answer, to rebuild the answer from.
+    Within :meth:`running`, the facade's first case write records its
+    outcome in its own transaction; a second request with the key that
+    writes meanwhile is rolled back with :class:`IdempotencyKeyTaken`.
+    :meth:`keep` stores the answer; the first answer stored stays."""
+
+    def __init__(self, k: Klagomal, claim: IdempotencyClaim) -> None:
+        self._k = k
+        self._claim = claim
+
+    @property
+    def request(self) -> str:
+        return self._claim.request
+
+    def found(self) -> StoredAnswer | None:
+        claim = self._claim
+        with self._k._snapshot() as uow:
+            found: StoredAnswer | None = uow.idempotent_answer(claim.scope, claim.key, audit_time())
+        return found
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Let the facade's writes meanwhile record their outcome under the key."""
+        k = self._k
+        before = k._ctx
+        k._bind(attrs.evolve(before, idempotency=self._claim))
+        try:
+            yield
+        finally:
+            k._bind(before)
+
+    def written(self, outcome: Outcome) -> Case:
+        """The case as this request's write left it (its events up to the
+        outcome's version), as the acting user may see it: what the
+        request's own answer showed, to make it again.  The key's row shows
+        that the acting user wrote that version (its scope is bound to the
+        user), so it needs no read access to the case, as the answer did
+        not; the read is audited."""
+        ctx = self._k._ctx
+        with ctx.transaction() as uow:
+            events = [e for e in uow.history(outcome.reference) if e.seq <= outcome.version]
+            if not events:
+                raise CaseNotFoundError(outcome.reference)
+            case = lifecycle.replay(events)
+            ctx.audit(
+                uow, Operation.READ, [outcome.reference], f"svar på upprepad begäran ({outcome.version})"
+            )
+        return ctx.shown(case)
+
+    def keep(self, status: int, headers: str, body: bytes, *, rebuilt: bool = False) -> StoredAnswer | None:
+        """Keep the answer: ``None`` when it is now the key's, else what the
+        key holds (another request's answer, sent instead).  *rebuilt*: an
+        answer made from the outcome :meth:`found` gave."""
+        claim = self._claim
+        on_outcome = rebuilt or claim.done
+        answer = (status, headers, body)
+        return self._k._write(
+            lambda uow: uow.store_idempotent_answer(
+                claim.scope, claim.key, claim.request, answer, audit_time(), on_outcome=on_outcome
+            )
         )
 
 

@@ -84,6 +84,43 @@ def lock_wait_seconds(seconds: float) -> float:
     return float(seconds)
 
 
+@attrs.define(eq=False)
+class IdempotencyClaim:
+    """A request of a face that takes retries (the HTTP API's
+    ``Idempotency-Key``), while it runs: the first case write it commits
+    records its outcome under the key in the same transaction
+    (:mod:`klagomal.storage.sql.idempotency`).  Shared by the copies of the
+    facade the request makes (``_internal``), so that only its first write
+    is recorded."""
+
+    scope: str
+    key: str
+    request: str
+    #: The unit of work that recorded the outcome, until it commits.
+    uow: object | None = None
+    #: Whether the outcome is committed.
+    done: bool = False
+    #: The case of the outcome.
+    reference: str | None = None
+
+    def record(self, uow: UnitOfWork, case: Case) -> None:
+        """Record *case* as the outcome, in *uow*; a later event of the
+        same transaction (a registration resolved at once) replaces it."""
+        if self.done or (self.uow is uow and case.reference != self.reference):
+            return
+        from klagomal.storage.sql.idempotency import Outcome
+
+        outcome = Outcome(case.reference, case.version)
+        uow.record_idempotent_outcome(
+            self.scope, self.key, self.request, outcome, audit_time(), again=self.uow is uow
+        )
+        self.uow, self.reference = uow, case.reference
+
+    def committed(self, uow: object) -> None:
+        if self.uow is not None and self.uow is uow:
+            self.done = True
+
+
 def audit_time() -> dt.datetime:
     """When an audit entry is written: the machine's real time, never the
     business clock, which a handler may set (``--today``)."""
@@ -169,6 +206,8 @@ class Context:
     identity_error: AccessDeniedError | None = None
     disposal_rules: tuple[DisposalRule, ...] = ()
     schema: SchemaCheck = attrs.field(factory=SchemaCheck)
+    #: The retried request this context's writes belong to, if any.
+    idempotency: IdempotencyClaim | None = None
 
     # -- access ------------------------------------------------------------
 
@@ -405,7 +444,10 @@ class Context:
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self.transaction(deadline - time.monotonic()) as uow:
-                    return body(uow)
+                    result = body(uow)
+                if self.idempotency is not None:
+                    self.idempotency.committed(uow)
+                return result
             except TransientStorageError:
                 left = deadline - time.monotonic()
                 if attempt == WRITE_ATTEMPTS - 1 or left <= 0:

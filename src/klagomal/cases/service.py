@@ -133,6 +133,11 @@ class CaseService:
     def commit(self, case: Case, event: Event, uow: UnitOfWork) -> Case:
         ctx = self.ctx
         new_case = lifecycle.evolve(case, event)
+        if ctx.idempotency is not None:
+            # A retried request's outcome, in the same transaction as its
+            # event (klagomal.storage.sql.idempotency); first, so that a
+            # second request with the key waits here and then rolls back.
+            ctx.idempotency.record(uow, new_case)
         uow.append(new_case, event, owed_notices(new_case, event, ctx.organisation))
         # Every write of case text or personal data, in its own transaction (R27).
         # A step dated afterwards says so: the entry's own time is the real one.

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.reminders import Reminder
     from klagomal.records.access import Scope
     from klagomal.storage.sql.api_keys import ApiKey
-    from klagomal.storage.sql.idempotency import StoredAnswer
+    from klagomal.storage.sql.idempotency import Outcome, StoredAnswer
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -358,13 +358,21 @@ class UnitOfWork(Protocol):
     def api_keys(self) -> list[ApiKey]: ...
     def api_key_by_key(self, key: str) -> ApiKey | None: ...
     def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None: ...
-    def claim_idempotency_key(
-        self, scope: str, key: str, request: str, at: dt.datetime
-    ) -> StoredAnswer | None: ...
-    def store_idempotent_answer(
-        self, scope: str, key: str, status: int, headers: str, body: bytes
+    def idempotent_answer(self, scope: str, key: str, at: dt.datetime) -> StoredAnswer | None: ...
+    def record_idempotent_outcome(
+        self, scope: str, key: str, request: str, outcome: Outcome, at: dt.datetime, *, again: bool = False
     ) -> None: ...
-    def release_idempotency_key(self, scope: str, key: str) -> None: ...
+    def store_idempotent_answer(
+        self,
+        scope: str,
+        key: str,
+        request: str,
+        answer: tuple[int, str, bytes],
+        at: dt.datetime,
+        *,
+        on_outcome: bool,
+    ) -> StoredAnswer | None: ...
+    def purge_idempotency_keys(self, at: dt.datetime) -> int: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

@@ -152,4 +152,7 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
     app.state.klagomal = k
     app.state.trusted_header = trusted_header()  # KLAGOMAL_TRUSTED_HEADER, KLAGOMAL_TRUSTED_PROXIES
     document_problems(app)
+    # How klagomal.web.idempotency makes a case step's answer again (it
+    # cannot import klagomal.web.cases, which imports it).
+    app.state.case_answer = cases.case_response
     return app

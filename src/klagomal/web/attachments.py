@@ -31,6 +31,7 @@ from litestar.openapi.spec import (
 from litestar.params import Body, FromPath, HeaderParameter
 
 from klagomal.core.i18n import _
+from klagomal.core.model import Case
 from klagomal.intake.records import StoredAttachment
 from klagomal.web.auth import Caller
 from klagomal.web.cases import case_response
@@ -97,12 +98,19 @@ def upload(
     media = None if media_type in _UNKNOWN_TYPES else media_type
     what = {"filename": filename, "media_type": media, "sha256": hashlib.sha256(content).hexdigest()}
 
-    def work() -> Response[Any]:
-        case = k.attach(reference, content, filename=filename, media_type=media, expected_version=version)
+    def answer(case: Case) -> Response[Any]:
         newest = max((a.id or 0 for a in k.attachments(reference)), default=None)
         return case_response(k, case, 201, headers={"Location": _url(reference, newest)})
 
-    return idempotent(request, k, what, work)
+    def work() -> Response[Any]:
+        return answer(
+            k.attach(reference, content, filename=filename, media_type=media, expected_version=version)
+        )
+
+    # After a worker died between the write and the answer: the case as it
+    # is now, and the newest attachment (this request's, unless another
+    # upload came since).
+    return idempotent(request, k, what, work, lambda outcome: answer(k.get(outcome.reference)))
 
 
 @get("/cases/{reference:str}/attachments", sync_to_thread=True, summary="Ärendets bilagor")

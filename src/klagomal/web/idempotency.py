@@ -2,12 +2,17 @@
 first answer, byte for byte, and nothing is done twice; the same key with
 another request (another path or body) is a 422.
 
-The first request claims the key in a transaction of its own
-(:meth:`klagomal.Klagomal.claim_idempotency_key`), so that of two requests
-with one key only one runs; a retry while it runs gets a 409 with
-``Retry-After``.  The answer is kept, errors of the library too (a refused
-step stays refused); a request that ends without an answer to keep (the
-database busy, a bug) gives its claim up, and a retry runs it again.
+The request's write (its step's event) records its *outcome*, the case and
+its version, under the key in the same transaction
+(:meth:`klagomal.Klagomal.idempotent_request`); the answer is stored after.
+So a worker killed after the write leaves the outcome, and a retry rebuilds
+the answer from the case as the write left it (``Idempotent-Replayed:
+true``); one
+killed before leaves nothing, and the retry runs the step, once.  A retry
+while the first request still writes waits for it and then gets its
+answer.  Errors of the library are kept too (a refused step stays refused);
+a request that ends without an answer to keep (the database busy, a bug)
+leaves nothing, and a retry runs it again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 import attrs
 from litestar import Request, Response
 
-from klagomal.app import Klagomal
+from klagomal.app import IdempotencyKeyTaken, IdempotentRequest, Klagomal, Outcome, StoredAnswer
 from klagomal.core.errors import KlagomalError
 from klagomal.core.i18n import _
 from klagomal.web.auth import bearer_key
@@ -56,11 +61,63 @@ def _replay(status: int, headers: dict[str, str], body: bytes, replayed: bool) -
     return Response(body, status_code=status, headers=sent, media_type=headers["content-type"])
 
 
+def _case_answer(
+    request: Request[Any, Any, Any], k: Klagomal, pending: IdempotentRequest, outcome: Outcome
+) -> Response[Any]:
+    """The answer a case step gives, made again from the case as the
+    request's write left it, with the status of the route, and for a new
+    case (``201``) its ``Location``."""
+    case_response: Callable[..., Response[Any]] = request.app.state.case_answer  # web.cases.case_response
+    status = request.route_handler.status_code or 200
+    headers = {"Location": f"{request.url.path.rstrip('/')}/{outcome.reference}"} if status == 201 else {}
+    return case_response(k, pending.written(outcome), status, headers=headers)
+
+
+def _answer(
+    request: Request[Any, Any, Any],
+    k: Klagomal,
+    pending: IdempotentRequest,
+    found: StoredAnswer,
+    rebuild: Callable[[Outcome], Response[Any]] | None,
+) -> Response[Any]:
+    """What a request gets when its key holds *found*."""
+    key = request.headers.get(HEADER.lower())
+    if found.request != pending.request:
+        raise ProblemError(
+            422,
+            _("Idempotency-Key '{key}' användes redan för en annan begäran; ta en ny nyckel").format(key=key),
+        )
+    if found.status is not None and found.body is not None:
+        return _replay(found.status, json.loads(found.headers or "{}"), found.body, True)
+    outcome = found.outcome
+    if outcome is None:  # a claim of an older klagomal, whose request may still run
+        raise ProblemError(
+            409,
+            _("en begäran med Idempotency-Key '{key}' pågår redan; försök igen om en stund").format(key=key),
+            {"Retry-After": "1"},
+        )
+    try:
+        made = rebuild(outcome) if rebuild is not None else _case_answer(request, k, pending, outcome)
+    except KlagomalError as exc:  # the case is gone since (disposed of): say so, keep nothing
+        return klagomal_problem(request, exc)
+    status, headers, body = _as_bytes(made)
+    other = pending.keep(status, json.dumps(headers), body, rebuilt=True)
+    if other is not None and other.status is not None and other.body is not None:
+        return _replay(other.status, json.loads(other.headers or "{}"), other.body, True)
+    return _replay(status, headers, body, True)
+
+
 def idempotent(
-    request: Request[Any, Any, Any], k: Klagomal, data: Any, work: Callable[[], Response[Any]]
+    request: Request[Any, Any, Any],
+    k: Klagomal,
+    data: Any,
+    work: Callable[[], Response[Any]],
+    rebuild: Callable[[Outcome], Response[Any]] | None = None,
 ) -> Response[Any]:
     """Run *work* once per ``Idempotency-Key`` of the caller (every time
-    without one)."""
+    without one).  *rebuild* makes the answer again from the outcome of a
+    request whose worker stopped after its write (default: the case, as
+    a case step answers)."""
     key = request.headers.get(HEADER.lower())
     if key is None:
         return work()
@@ -69,37 +126,27 @@ def idempotent(
             422, _("Idempotency-Key ska vara 1 till 200 skrivbara ASCII-tecken, till exempel ett UUID")
         )
     scope = hashlib.sha256(bearer_key(request).encode("utf-8")).hexdigest()
-    request_hash = _request_hash(request, data)
-    found = k.claim_idempotency_key(scope, key, request_hash)
-    if found is not None:
-        if found.request != request_hash:
-            raise ProblemError(
-                422,
-                _("Idempotency-Key '{key}' användes redan för en annan begäran; ta en ny nyckel").format(
-                    key=key
-                ),
-            )
-        if found.status is None or found.body is None:
-            raise ProblemError(
-                409,
-                _("en begäran med Idempotency-Key '{key}' pågår redan; försök igen om en stund").format(
-                    key=key
-                ),
-                {"Retry-After": "1"},
-            )
-        return _replay(found.status, json.loads(found.headers or "{}"), found.body, True)
-    try:
-        response = work()
-    except KlagomalError as exc:
-        answer = klagomal_problem(request, exc)
-        if (answer.status_code or 500) >= 500:
-            k.release_idempotency_key(scope, key)
-            raise
-    except BaseException:
-        k.release_idempotency_key(scope, key)
-        raise
-    else:
-        answer = response
-    status, headers, body = _as_bytes(answer)
-    k.store_idempotent_answer(scope, key, status, json.dumps(headers), body)
-    return _replay(status, headers, body, False)
+    pending = k.idempotent_request(scope, key, _request_hash(request, data))
+    for _attempt in range(3):
+        found = pending.found()
+        if found is not None:
+            return _answer(request, k, pending, found, rebuild)
+        try:
+            with pending.running():
+                answer = work()
+        except IdempotencyKeyTaken:
+            continue  # another request with the key wrote first: its answer
+        except KlagomalError as exc:
+            answer = klagomal_problem(request, exc)
+            if (answer.status_code or 500) >= 500:
+                raise
+        status, headers, body = _as_bytes(answer)
+        other = pending.keep(status, json.dumps(headers), body)
+        if other is not None:
+            return _answer(request, k, pending, other, rebuild)
+        return _replay(status, headers, body, False)
+    raise ProblemError(
+        409,
+        _("en begäran med Idempotency-Key '{key}' pågår redan; försök igen om en stund").format(key=key),
+        {"Retry-After": "1"},
+    )

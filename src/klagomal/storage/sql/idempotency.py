@@ -1,15 +1,31 @@
 """The answers of the HTTP API's POSTs by their ``Idempotency-Key``
-(table ``idempotency_keys``, migration 0012; :mod:`klagomal.web`).
+(table ``idempotency_keys``, migration 0014; :mod:`klagomal.web`).
 
-The first request *claims* its key (a row without an answer), in a
-transaction of its own, so that of two requests with the same key only one
-goes on; it then stores its answer.  A retry finds the row: the stored
-answer, or, while the first still runs, a row without one.
+A row is written at one of two moments, whichever comes first:
+
+* in the transaction of the request's write (its step's event), as the
+  *outcome*: the case and the version the request produced, without an
+  answer yet (``status`` ``NULL``, ``headers`` the outcome as JSON).  The
+  key's row and the event commit together or not at all, so that a worker
+  killed after its write leaves a row a retry can rebuild the answer from,
+  and a worker killed before it leaves nothing: the retry runs the step, once.
+  Of two requests with one key writing at the same time, the second's
+  insert waits for the first's transaction and then finds the key taken
+  (:class:`IdempotencyKeyTaken`), which rolls its whole write back;
+* once the answer is made, as the *answer* (``status``, ``headers``,
+  ``body``): the request's own, or one rebuilt from the outcome by a retry.
+  The first answer stored stays: a later one finds it and sends it instead.
+
+Rows are kept :data:`KEPT` and no longer: they hold what the case held (the
+contact too), which disposal and anonymisation do not reach.  Every write
+of an answer purges the expired ones, a read never sees them, and
+:meth:`~klagomal.Klagomal.run_disposal` purges them too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import attrs
 import sqlalchemy as sa
@@ -18,23 +34,47 @@ from sqlalchemy.exc import IntegrityError
 
 from klagomal.storage.tables import idempotency_keys
 
-__all__ = ["KEPT", "IdempotencyStore", "StoredAnswer"]
+__all__ = ["KEPT", "IdempotencyKeyTaken", "IdempotencyStore", "Outcome", "StoredAnswer"]
 
-#: How long an answer is kept for retries.  It holds what the case held
-#: (the contact too), which disposal and anonymisation do not reach, so it
-#: is kept no longer than a retry needs: each claim removes older ones.
+#: How long an answer is kept for retries (see the module's docstring).
 KEPT = dt.timedelta(days=1)
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another request with the same key wrote first; this request's write
+    was rolled back, and the key's row holds the other's outcome."""
+
+
+@attrs.frozen
+class Outcome:
+    """What a request wrote: the case and the version it left the case at."""
+
+    reference: str
+    version: int
 
 
 @attrs.frozen
 class StoredAnswer:
     """What a key holds: the request's hash, and its answer (``status``
-    ``None`` while the first request still runs)."""
+    ``None`` while there is only the outcome, or, in a row of an older
+    version of klagomal, while the first request still runs)."""
 
     request: str
     status: int | None
     headers: str | None
     body: bytes | None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The outcome of a row without an answer, if it has one."""
+        if self.status is not None or not self.headers:
+            return None
+        found = json.loads(self.headers)
+        return Outcome(found["reference"], found["version"])
+
+
+def _where(scope: str, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
 
 
 class IdempotencyStore:
@@ -43,39 +83,83 @@ class IdempotencyStore:
 
     conn: Connection
 
-    def claim_idempotency_key(
-        self, scope: str, key: str, request: str, at: dt.datetime
-    ) -> StoredAnswer | None:
-        """Claim *key* of *scope* for *request*: ``None`` when it is now
-        this request's, else what the key already holds."""
-        self.conn.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.created < at - KEPT))
+    def idempotent_answer(self, scope: str, key: str, at: dt.datetime) -> StoredAnswer | None:
+        """What *key* of *scope* holds, unless it has expired by *at*."""
+        row = self.conn.execute(
+            sa.select(idempotency_keys).where(_where(scope, key), idempotency_keys.c.created >= at - KEPT)
+        ).one_or_none()
+        return None if row is None else StoredAnswer(row.request, row.status, row.headers, row.body)
+
+    def record_idempotent_outcome(
+        self, scope: str, key: str, request: str, outcome: Outcome, at: dt.datetime, *, again: bool = False
+    ) -> None:
+        """Record *outcome* of *request* in the write's own transaction, or
+        raise :class:`IdempotencyKeyTaken` when another request holds *key*;
+        *again*: a later outcome of the same transaction, which replaces it."""
+        headers = json.dumps({"reference": outcome.reference, "version": outcome.version})
+        if again:
+            self.conn.execute(sa.update(idempotency_keys).where(_where(scope, key)).values(headers=headers))
+            return
+        expired = idempotency_keys.c.created < at - KEPT
+        self.conn.execute(sa.delete(idempotency_keys).where(_where(scope, key), expired))
         try:
             with self.conn.begin_nested():
                 self.conn.execute(
-                    sa.insert(idempotency_keys).values(scope=scope, key=key, request=request, created=at)
+                    sa.insert(idempotency_keys).values(
+                        scope=scope, key=key, request=request, headers=headers, created=at
+                    )
                 )
         except IntegrityError:
-            row = self.conn.execute(
-                sa.select(idempotency_keys).where(
-                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            raise IdempotencyKeyTaken(key) from None
+
+    def store_idempotent_answer(
+        self,
+        scope: str,
+        key: str,
+        request: str,
+        answer: tuple[int, str, bytes],
+        at: dt.datetime,
+        *,
+        on_outcome: bool,
+    ) -> StoredAnswer | None:
+        """Keep *answer* of *request*: ``None`` when it is now the key's
+        answer, else what the key holds (the first answer stays).  With
+        *on_outcome*, the answer goes in the row of an outcome of the same
+        request (its own, or one a retry rebuilt the answer from); else, or
+        when there is no such row, in a new row."""
+        self.purge_idempotency_keys(at)
+        status, headers, body = answer
+        if on_outcome:
+            done = self.conn.execute(
+                sa.update(idempotency_keys)
+                .where(
+                    _where(scope, key),
+                    idempotency_keys.c.request == request,
+                    idempotency_keys.c.status.is_(None),
                 )
-            ).one()
-            return StoredAnswer(row.request, row.status, row.headers, row.body)
-        return None
-
-    def store_idempotent_answer(self, scope: str, key: str, status: int, headers: str, body: bytes) -> None:
-        self.conn.execute(
-            sa.update(idempotency_keys)
-            .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-            .values(status=status, headers=headers, body=body)
-        )
-
-    def release_idempotency_key(self, scope: str, key: str) -> None:
-        """Forget a claim whose request failed without an answer to keep."""
-        self.conn.execute(
-            sa.delete(idempotency_keys).where(
-                idempotency_keys.c.scope == scope,
-                idempotency_keys.c.key == key,
-                idempotency_keys.c.status.is_(None),
+                .values(status=status, headers=headers, body=body)
             )
-        )
+            if done.rowcount == 1:
+                return None
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    sa.insert(idempotency_keys).values(
+                        scope=scope,
+                        key=key,
+                        request=request,
+                        status=status,
+                        headers=headers,
+                        body=body,
+                        created=at,
+                    )
+                )
+            return None
+        except IntegrityError:
+            row = self.conn.execute(sa.select(idempotency_keys).where(_where(scope, key))).one()
+            return StoredAnswer(row.request, row.status, row.headers, row.body)
+
+    def purge_idempotency_keys(self, at: dt.datetime) -> int:
+        """Remove the rows that expired by *at*; how many."""
+        done = self.conn.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.created < at - KEPT))
+        return done.rowcount or 0
