@@ -48,6 +48,7 @@ __all__ = [
     "GRID_METRES",
     "HANDLING",
     "NO_PLACE",
+    "OTHER_PLACES",
     "PERIODS",
     "TIMELINESS",
     "Counts",
@@ -98,6 +99,8 @@ class Counts:
     :param places: the places counted (:func:`place_of`), :data:`NO_PLACE`
         last.
     :param by_place: the report's period's cases by (förvaltning, place).
+    :param places_by_department: whether the places are published per
+        förvaltning too, or for the whole count only (the politicians').
     """
 
     departments: tuple[str, ...]
@@ -111,7 +114,12 @@ class Counts:
     handling: Mapping[str, Mapping[str, Mapping[str, int]]]
     places: tuple[str, ...] = (NO_PLACE,)
     by_place: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+    places_by_department: bool = True
 
+
+#: The places of the politicians' report with fewer cases than the
+#: threshold in the whole kommun, counted together.
+OTHER_PLACES = "ovriga"
 
 #: The side of a square of the grid, in metres of SWEREF 99 TM.
 GRID_METRES = 1000
@@ -192,6 +200,7 @@ def count_cases(
     dimensions: Iterable[str] = (),
     detail: Iterable[str] = PERIODS,
     addresses: bool = True,
+    few: int | None = None,
 ) -> Counts:
     """The :class:`Counts` of the cases received in *periods* (by name, see
     :data:`PERIODS`), within *scoped* (a filter of a query on ``cases``),
@@ -202,7 +211,10 @@ def count_cases(
     period's counts as its own report publishes them).  *addresses*:
     whether a case's address is its place (:func:`place_of`); the
     politicians' report, which holds no text anyone wrote, counts by the
-    grid only."""
+    grid only.  *few*: places with fewer cases than this in the whole
+    count are counted together as :data:`OTHER_PLACES` (the politicians'
+    report: hundreds of squares of one or two cases each would be hundreds of
+    ``<3`` for disclosure control to protect, and tell nothing)."""
     detail = set(detail) | {"now"}
 
     def within(p: Period) -> Any:
@@ -259,6 +271,15 @@ def count_cases(
         }
 
     by_place = _count_places(conn, scoped, periods["now"], addresses=addresses)
+    if few is not None:
+        whole: dict[str, int] = defaultdict(int)
+        for (_department, place), n in by_place.items():
+            whole[place] += n
+        merged: dict[tuple[str, str], int] = defaultdict(int)
+        for (department, place), n in by_place.items():
+            rare = place != NO_PLACE and whole[place] < few
+            merged[department, OTHER_PLACES if rare else place] += n
+        by_place = dict(merged)
     found = {key for counted in by_case.values() for key in counted}
     seen = (
         {key[0] for key in found}
@@ -286,8 +307,13 @@ def count_cases(
         by_dimension=by_dimension,
         dimension_actions={name: dict(counted) for name, counted in dimension_actions.items()},
         handling=handling,
-        places=(*sorted({key[1] for key in by_place} - {NO_PLACE}), NO_PLACE),
+        places=(
+            *sorted({key[1] for key in by_place} - {NO_PLACE, OTHER_PLACES}),
+            *((OTHER_PLACES,) if any(key[1] == OTHER_PLACES for key in by_place) else ()),
+            NO_PLACE,
+        ),
         by_place=by_place,
+        places_by_department=few is None,
     )
 
 
@@ -431,7 +457,16 @@ def _cells(
                     [("handling", p, where, part) for part in parts],
                 )
     # The cases by place: a förvaltning's are the sum of its places', the
-    # kommun's place the sum of the förvaltningar's.
+    # kommun's place the sum of the förvaltningar's.  The politicians'
+    # report counts places for the kommun only: one line, since a table of
+    # hundreds of squares by förvaltning is more small counts than disclosure
+    # control can protect in reasonable time (and a förvaltning's report
+    # shows no places, so there is nothing to difference).
+    if not counts.places_by_department:
+        for place in counts.places:
+            values["place", "now", None, place] = sum(counts.by_place.get((d, place), 0) for d in departments)
+        lines.append((("total", "now", None), [("place", "now", None, place) for place in counts.places]))
+        return values, lines, unshown
     for department in departments:
         for place in counts.places:
             values["place", "now", department, place] = counts.by_place.get((department, place), 0)
@@ -543,10 +578,12 @@ class View:
         return self._listed([(c, ("channel", "now", self.at, c)) for c in self.counts.channels])
 
     def by_place(self) -> tuple[list[tuple[str, Cell]], bool]:
-        """The cases per place (:func:`place_of`) that are shown, the cases
-        without a place shown last; and whether they are withheld as a whole."""
+        """The cases per place (:func:`place_of`) that are shown, the other
+        places and the cases without a place shown last; and whether they
+        are withheld as a whole."""
         listed, withheld = self._listed([(p, ("place", "now", self.at, p)) for p in self.counts.places])
-        return sorted(listed, key=lambda row: row[0] == NO_PLACE), withheld
+        last = {OTHER_PLACES: 1, NO_PLACE: 2}
+        return sorted(listed, key=lambda row: last.get(row[0], 0)), withheld
 
     def anonymous_share(self) -> str:
         """The share of anonymous cases, when both counts behind it are shown."""

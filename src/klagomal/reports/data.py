@@ -54,7 +54,15 @@ from klagomal.core.model import Kind
 from klagomal.deadlines.calendars import swedish_calendar
 from klagomal.records.access import Operation
 from klagomal.reports import ReportScope, build_sections
-from klagomal.reports.counts import NO_PLACE, PERIODS, View, count_cases, publish, publish_section
+from klagomal.reports.counts import (
+    NO_PLACE,
+    OTHER_PLACES,
+    PERIODS,
+    View,
+    count_cases,
+    publish,
+    publish_section,
+)
 from klagomal.reports.disclosure import HIDDEN
 from klagomal.reports.messages import Figures, Problem, key_messages
 from klagomal.reports.model import AUDIENCES, Cell, Chart, Period, Report, Series, Table
@@ -160,6 +168,7 @@ def build_report(
             dimensions=k.dimensions,
             detail=PERIODS if public else ("now",),
             addresses=not public,
+            few=threshold if public else None,
         )
         view = View(
             counts,
@@ -408,7 +417,8 @@ def build_report(
         )
 
         # -- by place: the address, or the square kilometre (issue 21) -------
-        by_place, withheld = view.by_place()
+        # The politicians' counts of places are the kommun's only (counts.py).
+        by_place, withheld = view.by_place() if not (public and department) else ([], False)
         tables.append(
             Table(
                 "per-plats",
@@ -417,8 +427,13 @@ def build_report(
                 tuple((_place_label(place), n) for place, n in by_place),
                 " ".join(
                     [
-                        _place_note(public),
+                        _place_note(public, threshold),
                         *([_withheld_note(threshold)] if withheld else []),
+                        *(
+                            [_("Platser redovisas i rapporten för hela kommunen.")]
+                            if public and department
+                            else []
+                        ),
                     ]
                 ),
             )
@@ -673,6 +688,8 @@ def _place_label(place: str) -> str:
     """A place of :func:`~klagomal.reports.counts.place_of` for a reader."""
     if place == NO_PLACE:
         return _("Utan plats som visas")
+    if place == OTHER_PLACES:
+        return _("Övriga platser")
     kind, _sep, rest = place.partition(":")
     if kind == "ruta":
         north, east = rest.split(":")
@@ -680,13 +697,14 @@ def _place_label(place: str) -> str:
     return rest
 
 
-def _place_note(public: bool) -> str:
+def _place_note(public: bool, threshold: int) -> str:
     size = _("rutan om 1 × 1 km i SWEREF 99 TM som positionen ligger i")
     if public:
         return _(
-            "Plats är {size}; adresser visas inte i en allmän handling. "
+            "Plats är {size}; adresser visas inte i en allmän handling. Rutor med färre än "
+            "{threshold} ärenden i hela kommunen räknas som övriga platser. "
             "Ärenden med sekretess eller skyddade personuppgifter räknas utan plats."
-        ).format(size=size)
+        ).format(size=size, threshold=threshold)
     return _(
         "Plats är ärendets adress, annars {size}. "
         "Ärenden med sekretess eller skyddade personuppgifter räknas utan plats."
