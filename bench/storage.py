@@ -44,6 +44,14 @@ report).  Results are recorded in docs/performance.md.
     python bench/storage.py [--cases 1000000] [--batch-size 1000] [--no-goals]
     python bench/storage.py --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres [--keep]
 
+``--webhook-lookup N`` measures only the cost of the look-up of webhook
+subscriptions every stored event makes (klagomal.storage.sql.webhooks):
+N registrations through the facade with the look-up skipped (as before
+webhooks existed: the baseline), with it finding no subscription, and with
+one subscription to every event, in interleaved rounds on new databases.
+
+    python bench/storage.py --webhook-lookup 2000 [--rounds 3] [--db ...]
+
 ``--db`` is a SQLite URL of a file that does not exist yet (the baseline and
 the smaller import use files beside it), or a server URL: the benchmark then
 creates its own databases there and drops them at the end (``--keep`` keeps
@@ -705,6 +713,136 @@ def report(result: Result, batch_size: int) -> str:
     return "\n".join(lines)
 
 
+# -- the webhook subscriptions' look-up per stored event --------------------------------------
+
+#: The configurations of :func:`webhook_lookup`, the baseline first.
+LOOKUP_CONFIGS = ("skipped", "0 subscriptions", "1 subscription")
+
+
+@attrs.frozen
+class Registrations:
+    """One round of one configuration: wall and CPU seconds of the
+    registrations, and the seconds spent inside the look-up itself."""
+
+    count: int
+    seconds: float
+    cpu_seconds: float
+    lookup_seconds: float
+
+
+@attrs.frozen
+class LookupRun:
+    """Each of :data:`LOOKUP_CONFIGS`'s rounds, in the same run."""
+
+    backend: str
+    count: int
+    rounds: dict[str, list[Registrations]]
+
+    def _median(self, config: str, field: str) -> float:
+        return statistics.median(getattr(r, field) for r in self.rounds[config])
+
+    def rate(self, config: str) -> float:
+        """Registrations per second, the median round."""
+        return self.count / self._median(config, "seconds")
+
+    def ratio(self, config: str, field: str = "seconds") -> float:
+        """*config*'s time (``seconds`` or ``cpu_seconds``) against the baseline's (1.00: the same)."""
+        return self._median(config, field) / self._median(LOOKUP_CONFIGS[0], field)
+
+    def lookup_us(self, config: str) -> float:
+        """Microseconds inside the look-up per registration (one event each)."""
+        return 1e6 * self._median(config, "lookup_seconds") / self.count
+
+    def lookup_share(self, config: str) -> float:
+        """The look-up's share of the registrations' wall time."""
+        return self._median(config, "lookup_seconds") / self._median(config, "seconds")
+
+
+def _register_many(url: str, count: int, *, subscribe: bool, skip_lookup: bool) -> Registrations:
+    """Register *count* cases one by one through the facade on the new
+    database *url*, timing the look-up of subscriptions inside each."""
+    from klagomal.storage.sql import webhooks as webhook_store
+
+    k = Klagomal(url, clock=FixedClock(TODAY), load_entrypoints=False, user="system")
+    k.init()
+    if subscribe:
+        k.webhooks.subscribe("http://127.0.0.1:9/hook", user="nora.lind")
+    units = [u.id for u in k.organisation.units.values()][:5]
+    real = webhook_store.after_event
+    inside = 0.0
+
+    def timed(conn: Any, event: Any) -> None:
+        nonlocal inside
+        started = time.perf_counter()
+        real(conn, event)
+        inside += time.perf_counter() - started
+
+    # Skipped: as before webhooks, no look-up at all.
+    webhook_store.after_event = (lambda conn, event: None) if skip_lookup else timed  # type: ignore[assignment]
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(count):
+            k.register(
+                kind="klagomal",
+                channel="telefon",
+                unit=units[i % len(units)],
+                text=f"Ärende {i}: gatlampan är trasig.",
+                contact=None,
+            )
+        done = Registrations(count, time.perf_counter() - wall, time.process_time() - cpu, inside)
+    finally:
+        webhook_store.after_event = real
+        k.dispose()
+    return done
+
+
+def webhook_lookup(
+    db: str | None, count: int, folder: Path, *, rounds: int = 3, log: Callable[[str], None] = _progress
+) -> LookupRun:
+    """Time *count* registrations with the webhook look-up skipped (as before
+    webhooks), with it finding no subscription, and with one subscription
+    to every event (a delivery written per event): *rounds* rounds, the
+    configurations interleaved and their order rotated each round (so that
+    neither the machine's load nor the order favours one), every one on a
+    new database."""
+    databases = Databases(db, folder)
+    databases.file = None  # the files go in the folder
+    measured: dict[str, list[Registrations]] = {config: [] for config in LOOKUP_CONFIGS}
+    try:
+        for round_ in range(rounds):
+            for n in range(len(LOOKUP_CONFIGS)):
+                config = LOOKUP_CONFIGS[(n + round_) % len(LOOKUP_CONFIGS)]
+                url = databases.new(f"lookup{round_}{n}")
+                done = _register_many(
+                    url, count, subscribe=config == "1 subscription", skip_lookup=config == "skipped"
+                )
+                measured[config].append(done)
+                log(
+                    f"round {round_ + 1}, {config}: {count / done.seconds:,.0f} registrations/s, "
+                    f"look-up {1e6 * done.lookup_seconds / count:.0f} µs each"
+                )
+    finally:
+        databases.close()
+    return LookupRun(databases.backend, count, measured)
+
+
+def lookup_report(run: LookupRun) -> str:
+    """The text of ``--webhook-lookup``."""
+    lines = [
+        f"webhook look-up per stored event: {run.backend}, {run.count:,} registrations per round, "
+        f"{len(run.rounds[LOOKUP_CONFIGS[0]])} rounds, medians",
+        f"{'':<18} {'registrations/s':>16} {'wall vs skipped':>16} {'cpu vs skipped':>15} "
+        f"{'look-up':>10} {'share':>6}",
+    ]
+    for config in LOOKUP_CONFIGS:
+        lines.append(
+            f"{config:<18} {run.rate(config):16,.0f} {run.ratio(config):15.3f}x "
+            f"{run.ratio(config, 'cpu_seconds'):14.3f}x {run.lookup_us(config):7.0f} µs "
+            f"{100 * run.lookup_share(config):5.1f}%"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -718,7 +856,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--no-goals", action="store_true", help="only report; exit 0 when a goal is missed")
     parser.add_argument("--keep", action="store_true", help="keep the databases made on a server")
+    parser.add_argument(
+        "--webhook-lookup",
+        type=int,
+        metavar="N",
+        help="only time N registrations with and without the webhook look-up per event",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --webhook-lookup")
     args = parser.parse_args(argv)
+    if args.webhook_lookup:
+        with tempfile.TemporaryDirectory(prefix="klagomal-bench-") as tmp:
+            print(lookup_report(webhook_lookup(args.db, args.webhook_lookup, Path(tmp), rounds=args.rounds)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="klagomal-bench-") as tmp:
         result = run(args.db, args.cases, args.batch_size, Path(tmp), keep=args.keep)
     print(report(result, args.batch_size))

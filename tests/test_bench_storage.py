@@ -74,3 +74,15 @@ def test_a_missed_goal_fails_the_run(bench: ModuleType, tmp_path: Path, monkeypa
     monkeypatch.setattr(bench, "run", lambda *args, **kwargs: result)
     assert bench.main(["--cases", "10"]) == 1
     assert bench.main(["--cases", "10", "--no-goals"]) == 0
+
+
+def test_the_webhook_lookup_measure_runs_on_sqlite(bench: ModuleType, capsys: pytest.CaptureFixture[str]):
+    """``--webhook-lookup``: every configuration registered its cases, the
+    baseline without the look-up (0 µs inside it), the others with it."""
+    assert bench.main(["--webhook-lookup", "20", "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    for config in bench.LOOKUP_CONFIGS:
+        assert out.count(f", {config}: ") == 2
+    table = {line.split("  ")[0]: line for line in out.splitlines() if line.startswith(bench.LOOKUP_CONFIGS)}
+    assert table["skipped"].endswith("0 µs   0.0%")
+    assert not table["0 subscriptions"].endswith("0 µs   0.0%")

@@ -1315,7 +1315,7 @@ class Klagomal:
 
     # -- export and import -----------------------------------------------
 
-    def export(self, *, include_protected: bool = False) -> dict[str, Any]:
+    def export(self, *, include_protected: bool = False, include_secrets: bool = False) -> dict[str, Any]:
         """The whole database as one JSON-ready object.
 
         Events are the source of truth, so they are what is exported, with
@@ -1327,10 +1327,18 @@ class Klagomal:
         Skyddade personuppgifter are left out (the contact, the addresses
         notices went to, the person's e-mails) unless *include_protected*:
         for moving the database (R27).  Only the system owner may export.
-        """
-        return self._records.export(include_protected)
 
-    def export_to(self, stream: IO[str], *, include_protected: bool = False) -> int:
+        The webhook subscriptions and their deliveries are exported too; the
+        subscriptions' signing secrets only with *include_secrets* (to move
+        the database): one exported without its secret is imported removed
+        (:mod:`klagomal.notices.webhook_transfer`).  API keys are not
+        exported.
+        """
+        return self._records.export(include_protected, include_secrets)
+
+    def export_to(
+        self, stream: IO[str], *, include_protected: bool = False, include_secrets: bool = False
+    ) -> int:
         """Write :meth:`export`'s JSON to *stream*, as ``json.dumps(...,
         ensure_ascii=False, indent=1)`` would, a few hundred cases at a
         time, so that memory stays bounded; return the number of cases.
@@ -1339,7 +1347,7 @@ class Klagomal:
         :meth:`~klagomal.storage.base.Storage.snapshot`), while handlers go
         on writing.
         """
-        return self._records.export_to(stream, include_protected)
+        return self._records.export_to(stream, include_protected, include_secrets)
 
     def intake_cards(
         self,

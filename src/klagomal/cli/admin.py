@@ -176,6 +176,14 @@ def _export_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help=_("ta med skyddade personuppgifter, för att flytta databasen (annars utelämnas de)"),
     )
+    p.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help=_(
+            "ta med webhookarnas hemligheter, för att flytta databasen "
+            "(annars importeras prenumerationerna som borttagna)"
+        ),
+    )
 
 
 @commands.command("export", _("exportera hela databasen som JSON"), _export_arguments)
@@ -183,10 +191,10 @@ def _cmd_export(args: argparse.Namespace, out: Output) -> int:
     # Streamed: a million cases never sit in memory at once.
     with open_klagomal(args) as k:
         if not args.output:
-            k.export_to(out.stream, include_protected=args.with_protected)
+            k.export_to(out.stream, include_protected=args.with_protected, include_secrets=args.with_secrets)
             return 0
         with open(args.output, "w", encoding="utf-8") as fh:
-            n = k.export_to(fh, include_protected=args.with_protected)
+            n = k.export_to(fh, include_protected=args.with_protected, include_secrets=args.with_secrets)
     out.emit_line(
         {"file": args.output, "cases": n},
         ngettext("Exporterade {n} ärende till {file}.", "Exporterade {n} ärenden till {file}.", n).format(

@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import os
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import attrs
 import cattrs
@@ -26,11 +26,13 @@ from klagomal.intake import bulk
 from klagomal.intake.bulk import BulkImportResult
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.outbox import Notice, owed_notices
+from klagomal.notices.webhook_transfer import imported_webhooks, restore_webhooks
 from klagomal.records.access import Operation
 
 if TYPE_CHECKING:  # pragma: no cover
     from klagomal.context import Context
     from klagomal.core.model import Case
+    from klagomal.notices.webhooks import WebhookStorage
     from klagomal.storage.base import UnitOfWork
 
 __all__ = ["ImportService"]
@@ -65,6 +67,9 @@ class ImportService:
             for position, item in enumerate(cases)
         ]
         received = _imported_received(data.get("received", []), {c.reference for c, _h, _n in restored})
+        subscriptions, deliveries = imported_webhooks(
+            data, {c.reference: len(h) for c, h, _n in restored}, ctx.organisation.users, ctx.utcnow()
+        )
         with ctx.transaction() as uow:
             for case, history, notices in restored:
                 uow.restore(case, history, notices)
@@ -74,7 +79,11 @@ class ImportService:
                 stored = uow.store_received(message, files)
                 for at, source, file in duplicates:
                     uow.store_duplicate(stored, at, source, file)
-            ctx.audit(uow, operation, [None], f"{len(restored)} ärenden")
+            restore_webhooks(cast("WebhookStorage", uow), subscriptions, deliveries)
+            detail = f"{len(restored)} ärenden" + (
+                f", {len(subscriptions)} webhookar" if subscriptions else ""
+            )
+            ctx.audit(uow, operation, [None], detail)
         return len(restored)
 
     def _restored(self, position: int, item: Any, *, legacy: bool) -> Restored:

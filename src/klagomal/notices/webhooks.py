@@ -52,7 +52,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -211,6 +211,12 @@ class WebhookStorage(Protocol):
     def update_webhook(self, delivery: WebhookDelivery) -> None: ...
 
     def release_stale_webhooks(self, before: dt.datetime) -> int: ...
+
+    def iter_webhook_deliveries(self, chunk: int = 1000) -> Iterator[WebhookDelivery]: ...
+
+    def restore_subscription(self, subscription: Subscription) -> int: ...
+
+    def restore_webhook_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None: ...
 
 
 def status_label(status: str) -> str:

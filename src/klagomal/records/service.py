@@ -10,7 +10,7 @@ import base64
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import attrs
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from klagomal.core.events import (
 )
 from klagomal.core.i18n import _
 from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
+from klagomal.notices.webhook_transfer import export_delivery, export_subscription
 from klagomal.records import audit, disposal, gdpr
 from klagomal.records.access import SYSTEM_USER, Operation, Role
 from klagomal.records.redaction import Redaction
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.context import Context
     from klagomal.core.model import Case, Contact
     from klagomal.notices.outbox import Notice
+    from klagomal.notices.webhooks import WebhookStorage
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
     from klagomal.records.public_requests import PublicRequest
@@ -337,7 +339,7 @@ class RecordsService:
 
     # -- the whole database's export ------------------------------------------------
 
-    def export(self, include_protected: bool) -> dict[str, Any]:
+    def export(self, include_protected: bool, include_secrets: bool = False) -> dict[str, Any]:
         """The whole database as one JSON-ready object."""
         ctx = self.ctx
         ctx.allowed(Operation.EXPORT)
@@ -347,11 +349,13 @@ class RecordsService:
                 **_export_head(uow),
                 "cases": list(self._export_cases(uow, protected)),
                 "received": list(_export_received(uow, protected)),
+                "webhooks": list(_export_webhooks(uow, include_secrets)),
+                "webhook_deliveries": list(_export_deliveries(uow)),
             }
-        self._audit_export(len(exported["cases"]), include_protected)
+        self._audit_export(len(exported["cases"]), include_protected, include_secrets)
         return exported
 
-    def export_to(self, stream: IO[str], include_protected: bool) -> int:
+    def export_to(self, stream: IO[str], include_protected: bool, include_secrets: bool = False) -> int:
         """Write :meth:`export`'s JSON to *stream* a few hundred cases at a
         time, from one snapshot; return the number of cases."""
         ctx = self.ctx
@@ -365,12 +369,15 @@ class RecordsService:
             stream.write(head[: -len("\n}")])
             count = _write_array(stream, "cases", self._export_cases(uow, protected))
             _write_array(stream, "received", _export_received(uow, protected))
+            _write_array(stream, "webhooks", _export_webhooks(uow, include_secrets))
+            _write_array(stream, "webhook_deliveries", _export_deliveries(uow))
             stream.write("\n}\n")
-        self._audit_export(count, include_protected)
+        self._audit_export(count, include_protected, include_secrets)
         return count
 
-    def _audit_export(self, count: int, include_protected: bool) -> None:
+    def _audit_export(self, count: int, include_protected: bool, include_secrets: bool) -> None:
         detail = f"{count} ärenden" + (", med skyddade personuppgifter" if include_protected else "")
+        detail += ", med webhookarnas hemligheter" if include_secrets else ""
         with self.ctx.transaction() as uow:
             self.ctx.audit(uow, Operation.EXPORT, [None], detail)
 
@@ -474,6 +481,19 @@ def _export_head(uow: UnitOfWork) -> dict[str, Any]:
         "version": EXPORT_VERSION,
         "references": {str(year): last for year, last in uow.references().items()},
     }
+
+
+def _export_webhooks(uow: UnitOfWork, include_secrets: bool) -> Iterator[dict[str, Any]]:
+    """Every webhook subscription, also removed ones; the signing secrets
+    only with *include_secrets* (klagomal.notices.webhook_transfer)."""
+    store = cast("WebhookStorage", uow)
+    for subscription in store.subscriptions(removed=True):
+        yield export_subscription(subscription, include_secret=include_secrets)
+
+
+def _export_deliveries(uow: UnitOfWork) -> Iterator[dict[str, Any]]:
+    """Every webhook delivery with its state, oldest first."""
+    yield from map(export_delivery, cast("WebhookStorage", uow).iter_webhook_deliveries())
 
 
 def _export_received(uow: UnitOfWork, protected: frozenset[str]) -> Iterator[dict[str, Any]]:

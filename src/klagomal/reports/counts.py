@@ -7,7 +7,11 @@ shows (R16–R18, R31, R32), per förvaltning:
   earlier) by unit, kind, channel and whether anonymous;
 * the cases of the period by quality dimension and kind, with their actions;
 * the handling of the period's cases (forwarded, resolved at once, closed
-  satisfied, raised ...) and the counts behind the timeliness shares.
+  satisfied, raised ...) and the counts behind the timeliness shares;
+* the cases of the period by place (:func:`place_of`): the case's address,
+  else the square kilometre of SWEREF 99 TM its position is in, else none;
+  a secret case's and a protected person's place is never read (counted
+  as none).
 
 :func:`publish` makes them the cells of one
 :class:`~klagomal.reports.disclosure.Suppression`, linked by every sum a report
@@ -40,7 +44,20 @@ from klagomal.reports.disclosure import HIDDEN, Published, Status, Suppression
 from klagomal.reports.model import Period
 from klagomal.storage.tables import case_dimensions, cases
 
-__all__ = ["HANDLING", "PERIODS", "TIMELINESS", "Counts", "View", "count_cases", "publish", "publish_section"]
+__all__ = [
+    "GRID_METRES",
+    "HANDLING",
+    "NO_PLACE",
+    "OTHER_PLACES",
+    "PERIODS",
+    "TIMELINESS",
+    "Counts",
+    "View",
+    "count_cases",
+    "place_of",
+    "publish",
+    "publish_section",
+]
 
 #: The periods a report counts: its own, the one before, the same a year earlier.
 PERIODS = ("now", "previous", "last_year")
@@ -52,6 +69,11 @@ HANDLING = ("forwarded", "hops", "at_once", "actions", "satisfied", "not_satisfi
 TIMELINESS = ("ack_due", "ack_in_time", "answer_due", "answer_in_time", "postponements", "late")
 
 Cell = int | str
+
+#: The place of a case without one, or whose place is not shown (a secret
+#: case, a protected person's).
+NO_PLACE = ""
+
 Scoped = Callable[[Any], Any]
 
 
@@ -74,6 +96,11 @@ class Counts:
         (förvaltning, dimension).
     :param handling: per period counted in detail and förvaltning,
         :data:`HANDLING` and :data:`TIMELINESS` by name.
+    :param places: the places counted (:func:`place_of`), :data:`NO_PLACE`
+        last.
+    :param by_place: the report's period's cases by (förvaltning, place).
+    :param places_by_department: whether the places are published per
+        förvaltning too, or for the whole count only (the politicians').
     """
 
     departments: tuple[str, ...]
@@ -85,6 +112,80 @@ class Counts:
     by_dimension: Mapping[str, Mapping[tuple[str, str, str], int]]
     dimension_actions: Mapping[str, Mapping[tuple[str, str], int]]
     handling: Mapping[str, Mapping[str, Mapping[str, int]]]
+    places: tuple[str, ...] = (NO_PLACE,)
+    by_place: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+    places_by_department: bool = True
+
+
+#: The places of the politicians' report with fewer cases than the
+#: threshold in the whole kommun, counted together.
+OTHER_PLACES = "ovriga"
+
+#: The side of a square of the grid, in metres of SWEREF 99 TM.
+GRID_METRES = 1000
+
+
+def place_of(address: str | None, grid: tuple[float, float] | None, *, addresses: bool = True) -> str:
+    """The place a report counts a case under: ``"adress:Stortorget 3"``
+    (the address with its spaces normalised; only with *addresses*), else
+    ``"ruta:6580:674"`` (the square kilometre of SWEREF 99 TM, northing and
+    easting in km, the position is in), else :data:`NO_PLACE`."""
+    if addresses and address is not None and address.split():
+        return "adress:" + " ".join(address.split())
+    if grid is not None:
+        return f"ruta:{int(grid[0] // GRID_METRES)}:{int(grid[1] // GRID_METRES)}"
+    return NO_PLACE
+
+
+def _count_places(
+    conn: sa.Connection, scoped: Scoped, period: Period, *, addresses: bool
+) -> dict[tuple[str, str], int]:
+    """The cases received in *period* by (förvaltning, :func:`place_of`),
+    grouped in SQL by address and square kilometre.  A case that is secret,
+    had a step marked secret (even if lifted since) or whose person has
+    skyddade personuppgifter counts as :data:`NO_PLACE`: its place is never
+    read into a report (records/redaction.py withholds it the same way)."""
+    from klagomal.core.location import Location
+    from klagomal.storage.tables import events
+
+    markings = events.alias("place_markings")
+    hidden = (
+        cases.c.secrecy.is_not(None)
+        | cases.c.contact_protected
+        | sa.exists().where(markings.c.reference == cases.c.reference, markings.c.type == "secrecy_marked")
+    )
+
+    def km(column: Any) -> Any:
+        # SWEREF 99 TM coordinates in Sweden are positive: truncation is floor.
+        if conn.dialect.name == "sqlite":
+            return sa.cast(column / GRID_METRES, sa.Integer)
+        return sa.func.floor(column / GRID_METRES)
+
+    def unless_hidden(value: Any) -> Any:
+        return sa.case((hidden, sa.null()), else_=value)
+
+    without_grid = cases.c.location_northing.is_(None)
+    columns = (
+        cases.c.department,
+        unless_hidden(cases.c.location_address).label("address"),
+        unless_hidden(km(cases.c.location_northing)).label("n_km"),
+        unless_hidden(km(cases.c.location_easting)).label("e_km"),
+        # A position stored without pyproj: its grid is computed per group below.
+        unless_hidden(sa.case((without_grid, cases.c.location_latitude), else_=sa.null())).label("lat"),
+        unless_hidden(sa.case((without_grid, cases.c.location_longitude), else_=sa.null())).label("lon"),
+    )
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    query = sa.select(*columns, sa.func.count().label("n")).where(
+        cases.c.received.between(period.start, period.end)
+    )
+    for r in conn.execute(scoped(query.group_by(*columns))):
+        grid: tuple[float, float] | None = None
+        if r.n_km is not None and r.e_km is not None:
+            grid = (float(r.n_km) * GRID_METRES, float(r.e_km) * GRID_METRES)
+        elif r.lat is not None and r.lon is not None:
+            grid = Location(latitude=float(r.lat), longitude=float(r.lon)).grid()
+        counted[r.department, place_of(r.address, grid, addresses=addresses)] += int(r.n)
+    return dict(counted)
 
 
 def count_cases(
@@ -98,6 +199,8 @@ def count_cases(
     channels: Iterable[str] = (),
     dimensions: Iterable[str] = (),
     detail: Iterable[str] = PERIODS,
+    addresses: bool = True,
+    few: int | None = None,
 ) -> Counts:
     """The :class:`Counts` of the cases received in *periods* (by name, see
     :data:`PERIODS`), within *scoped* (a filter of a query on ``cases``),
@@ -105,7 +208,13 @@ def count_cases(
     *dimensions* counted even when it has no case.  The periods in *detail*
     are counted by unit, channel and anonymity too, the others by kind only
     (the staff report compares kinds only; the politicians' needs each
-    period's counts as its own report publishes them)."""
+    period's counts as its own report publishes them).  *addresses*:
+    whether a case's address is its place (:func:`place_of`); the
+    politicians' report, which holds no text anyone wrote, counts by the
+    grid only.  *few*: places with fewer cases than this in the whole
+    count are counted together as :data:`OTHER_PLACES` (the politicians'
+    report: hundreds of squares of one or two cases each would be hundreds of
+    ``<3`` for disclosure control to protect, and tell nothing)."""
     detail = set(detail) | {"now"}
 
     def within(p: Period) -> Any:
@@ -161,9 +270,20 @@ def count_cases(
             for r in conn.execute(scoped(_handling(today).where(within(p)).group_by(cases.c.department)))
         }
 
+    by_place = _count_places(conn, scoped, periods["now"], addresses=addresses)
+    if few is not None:
+        whole: dict[str, int] = defaultdict(int)
+        for (_department, place), n in by_place.items():
+            whole[place] += n
+        merged: dict[tuple[str, str], int] = defaultdict(int)
+        for (department, place), n in by_place.items():
+            rare = place != NO_PLACE and whole[place] < few
+            merged[department, OTHER_PLACES if rare else place] += n
+        by_place = dict(merged)
     found = {key for counted in by_case.values() for key in counted}
     seen = (
         {key[0] for key in found}
+        | {key[0] for key in by_place}
         | {key[0] for counted in by_kind.values() for key in counted}
         | {department for counted in handling.values() for department in counted}
     )
@@ -187,6 +307,13 @@ def count_cases(
         by_dimension=by_dimension,
         dimension_actions={name: dict(counted) for name, counted in dimension_actions.items()},
         handling=handling,
+        places=(
+            *sorted({key[1] for key in by_place} - {NO_PLACE, OTHER_PLACES}),
+            *((OTHER_PLACES,) if any(key[1] == OTHER_PLACES for key in by_place) else ()),
+            NO_PLACE,
+        ),
+        by_place=by_place,
+        places_by_department=few is None,
     )
 
 
@@ -329,6 +456,24 @@ def _cells(
                     ("total", p, where) if whole is None else ("handling", p, where, whole),
                     [("handling", p, where, part) for part in parts],
                 )
+    # The cases by place: a förvaltning's are the sum of its places', the
+    # kommun's place the sum of the förvaltningar's.  The politicians'
+    # report counts places for the kommun only: one line, since a table of
+    # hundreds of squares by förvaltning is more small counts than disclosure
+    # control can protect in reasonable time (and a förvaltning's report
+    # shows no places, so there is nothing to difference).
+    if not counts.places_by_department:
+        for place in counts.places:
+            values["place", "now", None, place] = sum(counts.by_place.get((d, place), 0) for d in departments)
+        lines.append((("total", "now", None), [("place", "now", None, place) for place in counts.places]))
+        return values, lines, unshown
+    for department in departments:
+        for place in counts.places:
+            values["place", "now", department, place] = counts.by_place.get((department, place), 0)
+    for place in counts.places:
+        column(("place", "now", None, place), [("place", "now", d, place) for d in departments])
+    for where in everywhere:
+        lines.append((("total", "now", where), [("place", "now", where, place) for place in counts.places]))
     return values, lines, unshown
 
 
@@ -431,6 +576,14 @@ class View:
     def channels(self) -> tuple[list[tuple[str, Cell]], bool]:
         """The cases per channel that are shown, and whether they are withheld as a whole."""
         return self._listed([(c, ("channel", "now", self.at, c)) for c in self.counts.channels])
+
+    def by_place(self) -> tuple[list[tuple[str, Cell]], bool]:
+        """The cases per place (:func:`place_of`) that are shown, the other
+        places and the cases without a place shown last; and whether they
+        are withheld as a whole."""
+        listed, withheld = self._listed([(p, ("place", "now", self.at, p)) for p in self.counts.places])
+        last = {OTHER_PLACES: 1, NO_PLACE: 2}
+        return sorted(listed, key=lambda row: last.get(row[0], 0)), withheld
 
     def anonymous_share(self) -> str:
         """The share of anonymous cases, when both counts behind it are shown."""

@@ -7,6 +7,9 @@ period's rows), never a Python loop over cases:
 
 * volume by kind, with the previous period and the same period last year;
 * volume by quality dimension, by förvaltning or unit, and by channel (R32);
+* volume by place: the case's address (staff only) or the square kilometre
+  of SWEREF 99 TM its position is in; never a secret case's or a protected
+  person's place (klagomal.reports.counts.place_of);
 * the actions taken (R16), counted per quality dimension and, for staff,
   listed;
 * how they were received (R17): closed satisfied or not, and how many cases
@@ -51,7 +54,15 @@ from klagomal.core.model import Kind
 from klagomal.deadlines.calendars import swedish_calendar
 from klagomal.records.access import Operation
 from klagomal.reports import ReportScope, build_sections
-from klagomal.reports.counts import PERIODS, View, count_cases, publish, publish_section
+from klagomal.reports.counts import (
+    NO_PLACE,
+    OTHER_PLACES,
+    PERIODS,
+    View,
+    count_cases,
+    publish,
+    publish_section,
+)
 from klagomal.reports.disclosure import HIDDEN
 from klagomal.reports.messages import Figures, Problem, key_messages
 from klagomal.reports.model import AUDIENCES, Cell, Chart, Period, Report, Series, Table
@@ -156,6 +167,8 @@ def build_report(
             channels=k.channels,
             dimensions=k.dimensions,
             detail=PERIODS if public else ("now",),
+            addresses=not public,
+            few=threshold if public else None,
         )
         view = View(
             counts,
@@ -403,6 +416,29 @@ def build_report(
             )
         )
 
+        # -- by place: the address, or the square kilometre (issue 21) -------
+        # The politicians' counts of places are the kommun's only (counts.py).
+        by_place, withheld = view.by_place() if not (public and department) else ([], False)
+        tables.append(
+            Table(
+                "per-plats",
+                _("Per plats"),
+                (_("Plats"), _("Antal")),
+                tuple((_place_label(place), n) for place, n in by_place),
+                " ".join(
+                    [
+                        _place_note(public, threshold),
+                        *([_withheld_note(threshold)] if withheld else []),
+                        *(
+                            [_("Platser redovisas i rapporten för hela kommunen.")]
+                            if public and department
+                            else []
+                        ),
+                    ]
+                ),
+            )
+        )
+
         # -- texts: only for staff, and never from a secret case -----------
         praise = view.kind("now", Kind.BEROM)
         if not public:
@@ -646,6 +682,33 @@ def _missing_comparison(labels: list[str]) -> str:
     return _("Det finns inga synpunkter från {periods} att jämföra med.").format(
         periods=_(" eller ").join(labels)
     )
+
+
+def _place_label(place: str) -> str:
+    """A place of :func:`~klagomal.reports.counts.place_of` for a reader."""
+    if place == NO_PLACE:
+        return _("Utan plats som visas")
+    if place == OTHER_PLACES:
+        return _("Övriga platser")
+    kind, _sep, rest = place.partition(":")
+    if kind == "ruta":
+        north, east = rest.split(":")
+        return _("Ruta N {north} km, E {east} km (SWEREF 99 TM)").format(north=north, east=east)
+    return rest
+
+
+def _place_note(public: bool, threshold: int) -> str:
+    size = _("rutan om 1 × 1 km i SWEREF 99 TM som positionen ligger i")
+    if public:
+        return _(
+            "Plats är {size}; adresser visas inte i en allmän handling. Rutor med färre än "
+            "{threshold} ärenden i hela kommunen räknas som övriga platser. "
+            "Ärenden med sekretess eller skyddade personuppgifter räknas utan plats."
+        ).format(size=size, threshold=threshold)
+    return _(
+        "Plats är ärendets adress, annars {size}. "
+        "Ärenden med sekretess eller skyddade personuppgifter räknas utan plats."
+    ).format(size=size)
 
 
 def _withheld_note(threshold: int) -> str:

@@ -5,7 +5,7 @@ their delivery state."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -175,3 +175,64 @@ class WebhookStore:
             .values(status="pending", next_attempt=None)
         )
         return int(released.rowcount)
+
+    # -- the database's export and import (klagomal.notices.webhook_transfer) --
+
+    def iter_webhook_deliveries(self, chunk: int = 1000) -> Iterator[WebhookDelivery]:
+        """Every delivery, oldest first, *chunk* at a time (keyset pagination
+        on the id), so that memory stays bounded."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                sa.select(webhook_deliveries)
+                .where(webhook_deliveries.c.id > last)
+                .order_by(webhook_deliveries.c.id)
+                .limit(chunk)
+            ).all()
+            if not rows:
+                return
+            yield from map(_delivery, rows)
+            last = rows[-1].id
+
+    def restore_subscription(self, subscription: Subscription) -> int:
+        """Store an imported subscription as it was (its new id is returned)."""
+        result = self.conn.execute(
+            sa.insert(webhook_subscriptions).values(
+                url=subscription.url,
+                user_id=subscription.user_id,
+                events=",".join(subscription.events),
+                secret=subscription.secret,
+                created_at=utc(subscription.created_at),
+                created_by=subscription.created_by,
+                removed_at=_stamp(subscription.removed_at),
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def restore_webhook_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Store imported deliveries with their state (new row ids)."""
+        if not deliveries:
+            return
+        self.conn.execute(
+            _INSERT,
+            [
+                {
+                    "webhook_id": d.webhook_id,
+                    "subscription_id": d.subscription_id,
+                    "reference": d.reference,
+                    "seq": d.seq,
+                    "event_type": d.event_type,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "created_at": utc(d.created_at),
+                    "next_attempt": _stamp(d.next_attempt),
+                    "attempted_at": _stamp(d.attempted_at),
+                    "sent_at": _stamp(d.sent_at),
+                    "response_status": d.response_status,
+                    "last_error": d.last_error,
+                }
+                for d in deliveries
+            ],
+        )
