@@ -220,3 +220,27 @@ def test_cli_list_mine_open_and_close_drop_tasks(run: Callable[..., tuple[int, s
     assert [r["what"] for r in json.loads(run("list --mine --json", user="omar.ali")[1])["worklist"]] == [
         "unassigned"
     ]
+
+
+def test_lists_give_each_case_its_own_dimensions_in_order(kk: Klagomal) -> None:
+    """A list reads the cases' dimensions by the list's own conditions
+    (issue 21's performance work): each case still has exactly its own, in
+    the order registered, as reading it alone gives them."""
+    dimension_lists = [
+        ("kompetens", "bemotande"),
+        (),
+        ("inflytande",),
+        ("bemotande", "inflytande", "kompetens"),
+    ]
+    mine = [register(kk, dimensions=d) for d in dimension_lists]
+    elsewhere = register(kk, unit="bou-forskola-ekorren", dimensions=("kompetens",))
+    kk.acknowledge(mine[0].reference, "omar.ali")
+    expected = {c.reference: c.dimensions for c in (*mine, elsewhere)}
+    assert [c.dimensions for c in mine] == dimension_lists
+    listed = {c.reference: c.dimensions for c in kk.cases()}
+    assert listed == expected
+    at_unit = {c.reference: c.dimensions for c in kk.cases(unit=UNIT)}
+    assert at_unit == {ref: d for ref, d in expected.items() if ref != elsewhere.reference}
+    worklist = {i.reference: i.case.dimensions for i in kk.as_user("omar.ali").worklist()}
+    assert worklist == {ref: kk.get(ref).dimensions for ref in worklist}
+    assert set(worklist) == {c.reference for c in mine}

@@ -148,9 +148,28 @@ class CaseStore:
             deadline_tests.append(_due_within(query.due))
         if deadline_tests:
             stmt = stmt.where(sa.or_(*deadline_tests))
-        rows = self.conn.execute(stmt).all()
-        dims = self._dimensions([r.reference for r in rows]) if rows else {}
-        return [self._case_from_row(r, dims.get(r.reference, ())) for r in rows]
+        result = self.conn.execute(stmt)
+        fields = tuple(result.keys())
+        rows = result.all()
+        if not rows:
+            return []
+        # The dimensions of the same cases by the same conditions, not by a
+        # list of their references: binding hundreds of references cost a
+        # worklist more than reading its cases (docs/performance.md, issue 21).
+        found = sa.select(cases.c.reference)
+        if stmt.whereclause is not None:
+            found = found.where(stmt.whereclause)
+        dims: dict[str, list[str]] = {}
+        for reference, dimension in self.conn.execute(
+            sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
+            .where(case_dimensions.c.reference.in_(found))
+            .order_by(case_dimensions.c.reference, case_dimensions.c.position)
+        ):
+            dims.setdefault(reference, []).append(dimension)
+        return [
+            self._case_from_values(dict(zip(fields, row, strict=True)), tuple(dims.get(row.reference, ())))
+            for row in rows
+        ]
 
     def references(self) -> dict[int, int]:
         """The last allocated number per year."""
@@ -296,12 +315,6 @@ class CaseStore:
             actor=row.actor,
         )
 
-    def _dimensions(self, references: Sequence[str]) -> dict[str, tuple[str, ...]]:
-        result: dict[str, list[str]] = {ref: [] for ref in references}
-        for row in rows_of(self.conn, case_dimensions, references, case_dimensions.c.position):
-            result[row.reference].append(row.dimension)
-        return {ref: tuple(dims) for ref, dims in result.items()}
-
     @staticmethod
     def _case_row(case: Case) -> dict[str, Any]:
         contact = case.contact or Contact()
@@ -360,7 +373,11 @@ class CaseStore:
     def _case_from_row(row: sa.Row[Any], dimensions: tuple[str, ...]) -> Case:
         # One dict, not 33 attribute look-ups on the Row: a worklist builds
         # hundreds of cases, and Row.__getattr__ cost most of the time (~20 µs a case).
-        v = dict(zip(row._fields, row, strict=True))
+        return CaseStore._case_from_values(dict(zip(row._fields, row, strict=True)), dimensions)
+
+    @staticmethod
+    def _case_from_values(v: dict[str, Any], dimensions: tuple[str, ...]) -> Case:
+        """The case of a row's values by column name."""
         contact = (
             None
             if v["anonymous"]
