@@ -62,6 +62,25 @@ def _open_deadline(test: Callable[[sa.Column[Any]], sa.ColumnElement[bool]]) -> 
     )
 
 
+def _open_due() -> sa.ColumnElement[Any]:
+    """The last day of a case's open deadline, ``NULL`` without one: the
+    same rule as :meth:`Case.deadline` and :func:`_open_deadline`."""
+    return sa.case(
+        (cases.c.state == CaseState.REGISTRERAT.value, cases.c.acknowledge_by),
+        (
+            sa.and_(cases.c.state == CaseState.HANDLAGGNING.value, cases.c.paused_since.is_(None)),
+            cases.c.respond_by,
+        ),
+        else_=sa.null(),
+    )
+
+
+def _by_due(case: Case) -> tuple[bool, dt.date, str]:
+    """The order of :attr:`CaseQuery.limit`: by open deadline, those without one last."""
+    deadline = case.deadline()
+    return (deadline is None, dt.date.min if deadline is None else deadline[1], case.reference)
+
+
 def _due_within(window: DueWindow) -> sa.ColumnElement[bool]:
     # The last day depends on the förvaltning's calendar: one CASE, not one
     # query per förvaltning.
@@ -117,11 +136,13 @@ class CaseStore:
                 for start in range(0, len(wanted), 500)
                 for case in self._find(query, wanted[start : start + 500])
             ]
-            return sorted(found, key=lambda c: c.reference)
+            if query.limit is None:
+                return sorted(found, key=lambda c: c.reference)
+            return sorted(found, key=_by_due)[: query.limit]
         return self._find(query)
 
     def _find(self, query: CaseQuery, references: Sequence[str] | None = None) -> list[Case]:
-        stmt = sa.select(cases).order_by(cases.c.reference)
+        stmt = sa.select(cases)
         if references is not None:
             stmt = stmt.where(cases.c.reference.in_(list(references)))
         if query.units is not None:
@@ -148,17 +169,29 @@ class CaseStore:
             deadline_tests.append(_due_within(query.due))
         if deadline_tests:
             stmt = stmt.where(sa.or_(*deadline_tests))
+        if query.unassigned:
+            stmt = stmt.where(cases.c.handler.is_(None))
+        # The dimensions of the same cases by the same conditions, not by a
+        # list of their references: binding hundreds of references cost a
+        # worklist more than reading its cases (docs/performance.md, issue 21).
+        found: Any = sa.select(cases.c.reference)
+        if stmt.whereclause is not None:
+            found = found.where(stmt.whereclause)
+        if query.limit is None:
+            stmt = stmt.order_by(cases.c.reference)
+        else:
+            due = _open_due()
+            stmt = stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, cases.c.reference).limit(
+                query.limit
+            )
         result = self.conn.execute(stmt)
         fields = tuple(result.keys())
         rows = result.all()
         if not rows:
             return []
-        # The dimensions of the same cases by the same conditions, not by a
-        # list of their references: binding hundreds of references cost a
-        # worklist more than reading its cases (docs/performance.md, issue 21).
-        found = sa.select(cases.c.reference)
-        if stmt.whereclause is not None:
-            found = found.where(stmt.whereclause)
+        if query.limit is not None:
+            # MariaDB/MySQL take no LIMIT in an IN subquery; a page's references are few.
+            found = [row.reference for row in rows]
         dims: dict[str, list[str]] = {}
         for reference, dimension in self.conn.execute(
             sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
