@@ -224,9 +224,10 @@ def test_cli_list_mine_open_and_close_drop_tasks(run: Callable[..., tuple[int, s
 
 
 def test_lists_give_each_case_its_own_dimensions_in_order(kk: Klagomal) -> None:
-    """A list reads the cases' dimensions by the list's own conditions
-    (issue 21's performance work): each case still has exactly its own, in
-    the order registered, as reading it alone gives them."""
+    """A list reads the cases' dimensions apart from the cases (on
+    PostgreSQL by an array of their references; issue 21's performance
+    work): each case still has exactly its own, in the order registered,
+    as reading it alone gives them, in a whole list and in a page."""
     dimension_lists = [
         ("kompetens", "bemotande"),
         (),
@@ -245,6 +246,10 @@ def test_lists_give_each_case_its_own_dimensions_in_order(kk: Klagomal) -> None:
     worklist = {i.reference: i.case.dimensions for i in kk.as_user("omar.ali").worklist()}
     assert worklist == {ref: kk.get(ref).dimensions for ref in worklist}
     assert set(worklist) == {c.reference for c in mine}
+    for start in range(len(mine)):
+        page = kk.as_user("omar.ali").worklist(start=start, limit=2)
+        for row in page:
+            assert row.case.dimensions == worklist[row.reference]
 
 
 def test_a_page_of_the_worklist_is_that_slice_of_the_whole_and_the_log_names_its_cases(

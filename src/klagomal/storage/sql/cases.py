@@ -171,12 +171,6 @@ class CaseStore:
             stmt = stmt.where(sa.or_(*deadline_tests))
         if query.unassigned:
             stmt = stmt.where(cases.c.handler.is_(None))
-        # The dimensions of the same cases by the same conditions, not by a
-        # list of their references: binding hundreds of references cost a
-        # worklist more than reading its cases (docs/performance.md, issue 21).
-        found: Any = sa.select(cases.c.reference)
-        if stmt.whereclause is not None:
-            found = found.where(stmt.whereclause)
         if query.limit is None:
             stmt = stmt.order_by(cases.c.reference)
         else:
@@ -189,18 +183,9 @@ class CaseStore:
         rows = result.all()
         if not rows:
             return []
-        if query.limit is not None:
-            # MariaDB/MySQL take no LIMIT in an IN subquery; a page's references are few.
-            found = [row.reference for row in rows]
-        dims: dict[str, list[str]] = {}
-        for reference, dimension in self.conn.execute(
-            sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
-            .where(case_dimensions.c.reference.in_(found))
-            .order_by(case_dimensions.c.reference, case_dimensions.c.position)
-        ):
-            dims.setdefault(reference, []).append(dimension)
+        dims = self._dimensions([row.reference for row in rows])
         return [
-            self._case_from_values(dict(zip(fields, row, strict=True)), tuple(dims.get(row.reference, ())))
+            self._case_from_values(dict(zip(fields, row, strict=True)), dims.get(row.reference, ()))
             for row in rows
         ]
 
@@ -347,6 +332,31 @@ class CaseStore:
             data=data,
             actor=row.actor,
         )
+
+    def _dimensions(self, references: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """The dimensions of the cases *references*, in order, in one statement
+        on PostgreSQL.  By their references, not by the query that found them:
+        a case that no longer matches it (another transaction committed
+        between the two statements) keeps its dimensions.
+
+        *Backend-specific:* PostgreSQL takes the references as one array
+        (``= ANY``); binding hundreds of them one by one, which SQLAlchemy
+        renders and psycopg converts anew for each length, cost a worklist
+        more than reading its cases (docs/performance.md, issue 21).  Other
+        backends bind them in chunks (:func:`rows_of`)."""
+        found: dict[str, list[str]] = {}
+        if self.conn.dialect.name == "postgresql":
+            wanted = sa.bindparam("references", list(references), type_=sa.ARRAY(sa.String))
+            rows: Any = self.conn.execute(
+                sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
+                .where(case_dimensions.c.reference == sa.any_(wanted))
+                .order_by(case_dimensions.c.reference, case_dimensions.c.position)
+            )
+        else:
+            rows = rows_of(self.conn, case_dimensions, references, case_dimensions.c.position)
+        for row in rows:
+            found.setdefault(row.reference, []).append(row.dimension)
+        return {reference: tuple(dimensions) for reference, dimensions in found.items()}
 
     @staticmethod
     def _case_row(case: Case) -> dict[str, Any]:
