@@ -10,6 +10,7 @@ done or dropped with a reason.  Storage tests run on the three backends.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 from collections.abc import Callable, Iterator
@@ -220,3 +221,77 @@ def test_cli_list_mine_open_and_close_drop_tasks(run: Callable[..., tuple[int, s
     assert [r["what"] for r in json.loads(run("list --mine --json", user="omar.ali")[1])["worklist"]] == [
         "unassigned"
     ]
+
+
+def test_lists_give_each_case_its_own_dimensions_in_order(kk: Klagomal) -> None:
+    """A list reads the cases' dimensions apart from the cases (on
+    PostgreSQL by an array of their references; issue 21's performance
+    work): each case still has exactly its own, in the order registered,
+    as reading it alone gives them, in a whole list and in a page."""
+    dimension_lists = [
+        ("kompetens", "bemotande"),
+        (),
+        ("inflytande",),
+        ("bemotande", "inflytande", "kompetens"),
+    ]
+    mine = [register(kk, dimensions=d) for d in dimension_lists]
+    elsewhere = register(kk, unit="bou-forskola-ekorren", dimensions=("kompetens",))
+    kk.acknowledge(mine[0].reference, "omar.ali")
+    expected = {c.reference: c.dimensions for c in (*mine, elsewhere)}
+    assert [c.dimensions for c in mine] == dimension_lists
+    listed = {c.reference: c.dimensions for c in kk.cases()}
+    assert listed == expected
+    at_unit = {c.reference: c.dimensions for c in kk.cases(unit=UNIT)}
+    assert at_unit == {ref: d for ref, d in expected.items() if ref != elsewhere.reference}
+    worklist = {i.reference: i.case.dimensions for i in kk.as_user("omar.ali").worklist()}
+    assert worklist == {ref: kk.get(ref).dimensions for ref in worklist}
+    assert set(worklist) == {c.reference for c in mine}
+    for start in range(len(mine)):
+        page = kk.as_user("omar.ali").worklist(start=start, limit=2)
+        for row in page:
+            assert row.case.dimensions == worklist[row.reference]
+
+
+def test_a_page_of_the_worklist_is_that_slice_of_the_whole_and_the_log_names_its_cases(
+    kk: Klagomal, clock: FixedClock
+) -> None:
+    """``worklist(start=, limit=)`` reads only the unassigned cases up to the
+    page's end, ordered by their open deadline in SQL (issue 21's
+    performance work): every page must equal that slice of the whole list,
+    whatever the mix of rows and deadlines, and the audit log (R27) names
+    the cases of the page's rows."""
+    refs = []
+    clock.advance(10)
+    for n in range(9):
+        # Each received before the one before it: the deadlines too, the
+        # reverse of the references' order.
+        received = clock.today() - dt.timedelta(days=n)
+        contact = {"contact": PHONE_ONLY} if n % 3 == 0 else {}
+        refs.append(register(kk, received=received, **contact).reference)
+    kk.acknowledge(refs[0], "omar.ali")  # mine, with a task
+    kk.acknowledge(refs[3], "omar.ali", clock.today())  # mine, due today
+    kk.acknowledge(refs[4], "Vikarie Per")  # someone else's
+    kk.acknowledge(refs[7], "omar.ali")
+    kk.pause(refs[7], "Väntar på underlag.")  # no open deadline: last
+    clock.advance(4)
+    omar = kk.as_user("omar.ali")
+    whole = [(i.reference, i.what, i.due) for i in omar.worklist()]
+    assert len(whole) >= 8
+    assert any(due is None for _r, _w, due in whole)
+    unassigned = [r for r, what, _due in whole if what == UNASSIGNED]
+    assert unassigned != sorted(unassigned)  # not merely by reference
+    for limit in range(1, len(whole) + 2):
+        for start in range(len(whole) + 2):
+            page = omar.worklist(start=start, limit=limit)
+            assert [(i.reference, i.what, i.due) for i in page] == whole[start : start + limit], (
+                start,
+                limit,
+            )
+    page = omar.worklist(start=2, limit=3)
+    entry = kk.audit_log(user_id="omar.ali")[-1]
+    assert entry.action == "lista"
+    assert entry.detail.endswith(" ".join(sorted({i.reference for i in page})))
+    with pytest.raises(InvalidInputError, match="arbetslistans sida"):
+        omar.worklist(start=-1, limit=3)
+    with pytest.raises(InvalidInputError, match="arbetslistans sida"):
+        omar.worklist(limit=0)

@@ -663,12 +663,15 @@ class Klagomal:
         may be left out when only one flag that is set matches."""
         return self._cases.lift_threat_flag(reference, reason, kind, about, actor, expected_version)
 
-    def worklist(self) -> list[WorkItem]:
+    def worklist(self, *, start: int = 0, limit: int | None = None) -> list[WorkItem]:
         """The acting user's own worklist, due first: their open cases,
         the open cases without a handler at their units, and their tasks
         (phone the person), each with the working days left or late
-        (:mod:`klagomal.cases.worklist`)."""
-        return self._cases.worklist()
+        (:mod:`klagomal.cases.worklist`).  With *limit*, only the rows
+        ``start`` to ``start + limit`` of it (a page), which reads no more
+        cases than those rows need; the audit log names the cases of the
+        rows returned."""
+        return self._cases.worklist(start, limit)
 
     def pause(
         self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None

@@ -87,6 +87,11 @@ class CaseQuery:
     :param received_from: only cases received on or after this day.
     :param received_to: only cases received on or before this day.
     :param references: only the cases with these references.
+    :param unassigned: only cases without a handler.
+    :param limit: at most this many cases, the first in the order of their
+        open deadline (:meth:`klagomal.core.model.Case.deadline`), those
+        without one last, then by reference; without it, every case
+        matching, by reference.
     """
 
     units: Collection[str] | None = None
@@ -100,6 +105,8 @@ class CaseQuery:
     references: Collection[str] | None = None
     states: Collection[CaseState] | None = None
     handlers: Collection[str] | None = None
+    unassigned: bool = False
+    limit: int | None = None
 
 
 @attrs.frozen

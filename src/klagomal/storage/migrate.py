@@ -151,6 +151,10 @@ def _by_branch_name(item: tuple[str, MigrationBranch]) -> str:
 def _run(engine: Engine, config: Config, target: str) -> None:
     """Upgrade to *target* in one transaction."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # A pooled connection may keep a unit of work's lock wait as its
+            # session's (SqlStorage._postgresql_lock_wait): a migration waits as long as it takes.
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
         config.attributes["connection"] = conn
         command.upgrade(config, target)
 

@@ -188,7 +188,9 @@ async def require_key(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
         connection.state.klagomal_user = user
         return
     key = bearer_key(connection)
-    user = await anyio.to_thread.run_sync(base.api_key_user, key)
+    # With the lock wait of the request's own transaction (acting): the
+    # pooled connection then keeps one lock_timeout for both.
+    user = await anyio.to_thread.run_sync(base.with_lock_wait(LOCK_WAIT).api_key_user, key)
     if user is None:
         raise ProblemError(401, _("API-nyckeln är okänd eller återkallad"), _CHALLENGE)
     connection.state.klagomal_user = user

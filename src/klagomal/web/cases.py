@@ -197,8 +197,9 @@ def worklist(k: Caller, cursor: FromQuery[str | None] = None, limit: Limit = DEF
         raise ProblemError(
             422, _("pekaren '{cursor}' är ogiltig; använd next från förra sidan").format(cursor=cursor)
         )
-    items = k.worklist()
-    page = items[start : start + limit]
+    # One row more than the page: whether there is a next page.
+    items = k.worklist(start=start, limit=limit + 1)
+    page = items[:limit]
     return {
         "worklist": [
             {
@@ -216,7 +217,7 @@ def worklist(k: Caller, cursor: FromQuery[str | None] = None, limit: Limit = DEF
             }
             for item in page
         ],
-        "next": _next_cursor(str(start + limit)) if start + limit < len(items) else None,
+        "next": _next_cursor(str(start + limit)) if len(items) > limit else None,
     }
 
 

@@ -62,6 +62,25 @@ def _open_deadline(test: Callable[[sa.Column[Any]], sa.ColumnElement[bool]]) -> 
     )
 
 
+def _open_due() -> sa.ColumnElement[Any]:
+    """The last day of a case's open deadline, ``NULL`` without one: the
+    same rule as :meth:`Case.deadline` and :func:`_open_deadline`."""
+    return sa.case(
+        (cases.c.state == CaseState.REGISTRERAT.value, cases.c.acknowledge_by),
+        (
+            sa.and_(cases.c.state == CaseState.HANDLAGGNING.value, cases.c.paused_since.is_(None)),
+            cases.c.respond_by,
+        ),
+        else_=sa.null(),
+    )
+
+
+def _by_due(case: Case) -> tuple[bool, dt.date, str]:
+    """The order of :attr:`CaseQuery.limit`: by open deadline, those without one last."""
+    deadline = case.deadline()
+    return (deadline is None, dt.date.min if deadline is None else deadline[1], case.reference)
+
+
 def _due_within(window: DueWindow) -> sa.ColumnElement[bool]:
     # The last day depends on the förvaltning's calendar: one CASE, not one
     # query per förvaltning.
@@ -117,11 +136,13 @@ class CaseStore:
                 for start in range(0, len(wanted), 500)
                 for case in self._find(query, wanted[start : start + 500])
             ]
-            return sorted(found, key=lambda c: c.reference)
+            if query.limit is None:
+                return sorted(found, key=lambda c: c.reference)
+            return sorted(found, key=_by_due)[: query.limit]
         return self._find(query)
 
     def _find(self, query: CaseQuery, references: Sequence[str] | None = None) -> list[Case]:
-        stmt = sa.select(cases).order_by(cases.c.reference)
+        stmt = sa.select(cases)
         if references is not None:
             stmt = stmt.where(cases.c.reference.in_(list(references)))
         if query.units is not None:
@@ -148,9 +169,25 @@ class CaseStore:
             deadline_tests.append(_due_within(query.due))
         if deadline_tests:
             stmt = stmt.where(sa.or_(*deadline_tests))
-        rows = self.conn.execute(stmt).all()
-        dims = self._dimensions([r.reference for r in rows]) if rows else {}
-        return [self._case_from_row(r, dims.get(r.reference, ())) for r in rows]
+        if query.unassigned:
+            stmt = stmt.where(cases.c.handler.is_(None))
+        if query.limit is None:
+            stmt = stmt.order_by(cases.c.reference)
+        else:
+            due = _open_due()
+            stmt = stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, cases.c.reference).limit(
+                query.limit
+            )
+        result = self.conn.execute(stmt)
+        fields = tuple(result.keys())
+        rows = result.all()
+        if not rows:
+            return []
+        dims = self._dimensions([row.reference for row in rows])
+        return [
+            self._case_from_values(dict(zip(fields, row, strict=True)), dims.get(row.reference, ()))
+            for row in rows
+        ]
 
     def references(self) -> dict[int, int]:
         """The last allocated number per year."""
@@ -297,10 +334,29 @@ class CaseStore:
         )
 
     def _dimensions(self, references: Sequence[str]) -> dict[str, tuple[str, ...]]:
-        result: dict[str, list[str]] = {ref: [] for ref in references}
-        for row in rows_of(self.conn, case_dimensions, references, case_dimensions.c.position):
-            result[row.reference].append(row.dimension)
-        return {ref: tuple(dims) for ref, dims in result.items()}
+        """The dimensions of the cases *references*, in order, in one statement
+        on PostgreSQL.  By their references, not by the query that found them:
+        a case that no longer matches it (another transaction committed
+        between the two statements) keeps its dimensions.
+
+        *Backend-specific:* PostgreSQL takes the references as one array
+        (``= ANY``); binding hundreds of them one by one, which SQLAlchemy
+        renders and psycopg converts anew for each length, cost a worklist
+        more than reading its cases (docs/performance.md, issue 21).  Other
+        backends bind them in chunks (:func:`rows_of`)."""
+        found: dict[str, list[str]] = {}
+        if self.conn.dialect.name == "postgresql":
+            wanted = sa.bindparam("references", list(references), type_=sa.ARRAY(sa.String))
+            rows: Any = self.conn.execute(
+                sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
+                .where(case_dimensions.c.reference == sa.any_(wanted))
+                .order_by(case_dimensions.c.reference, case_dimensions.c.position)
+            )
+        else:
+            rows = rows_of(self.conn, case_dimensions, references, case_dimensions.c.position)
+        for row in rows:
+            found.setdefault(row.reference, []).append(row.dimension)
+        return {reference: tuple(dimensions) for reference, dimensions in found.items()}
 
     @staticmethod
     def _case_row(case: Case) -> dict[str, Any]:
@@ -360,7 +416,11 @@ class CaseStore:
     def _case_from_row(row: sa.Row[Any], dimensions: tuple[str, ...]) -> Case:
         # One dict, not 33 attribute look-ups on the Row: a worklist builds
         # hundreds of cases, and Row.__getattr__ cost most of the time (~20 µs a case).
-        v = dict(zip(row._fields, row, strict=True))
+        return CaseStore._case_from_values(dict(zip(row._fields, row, strict=True)), dimensions)
+
+    @staticmethod
+    def _case_from_values(v: dict[str, Any], dimensions: tuple[str, ...]) -> Case:
+        """The case of a row's values by column name."""
         contact = (
             None
             if v["anonymous"]

@@ -84,6 +84,7 @@ _BEGINS_ITSELF = "klagomal_begins_itself"
 #: What klagomal last set on a pooled connection, in its ``info``.
 _BUSY_MS = "klagomal_busy_timeout_ms"
 _INNODB_WAIT = "klagomal_innodb_lock_wait_timeout"
+_PG_WAIT = "klagomal_postgresql_lock_timeout"
 #: A statement that changes nothing but takes SQLite's write lock.
 _TAKE_WRITE_LOCK = "UPDATE audit_head SET id = id WHERE 0"
 #: The least lock wait a unit of work gets: a lock held while another
@@ -496,16 +497,40 @@ class SqlStorage:
                 # The application's engine may be at another level, or autocommit.
                 conn.execution_options(isolation_level=_ISOLATION[dialect])
         restore = _nothing
+        session_wait = None
         try:
             with conn.begin():
                 if dialect == "postgresql":
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_milliseconds(wait)}")
+                    session_wait = self._postgresql_lock_wait(conn, wait)
                 elif dialect in ("mysql", "mariadb"):
                     restore = self._mysql_lock_wait(conn, wait)
                 yield
+            if session_wait is not None:
+                # Committed, so the session keeps it; a rollback undoes it.
+                conn.connection.info[_PG_WAIT] = session_wait
         finally:
             if not conn.invalidated:
                 restore()
+
+    def _postgresql_lock_wait(self, conn: Connection, wait: float) -> int | None:
+        """*Backend-specific.*  PostgreSQL's lock wait for this transaction.
+        On an application's engine, ``SET LOCAL``, which ends with the
+        transaction.  On klagomal's own, a session setting, set only when the
+        connection does not already have it: a statement less in every
+        transaction (each cost the HTTP API a round trip, docs/performance.md,
+        issue 21).  PostgreSQL undoes a ``SET`` of a transaction that rolls
+        back, so the value is known to be the session's only once this
+        transaction commits; returns it then to be noted (``None``: nothing to note)."""
+        milliseconds = _milliseconds(wait)
+        if not self.owns_engine:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+            return None
+        info = conn.connection.info
+        if info.get(_PG_WAIT) == milliseconds:
+            return None
+        info.pop(_PG_WAIT, None)
+        conn.exec_driver_sql(f"SET SESSION lock_timeout = {milliseconds}")
+        return milliseconds
 
     def _mysql_lock_wait(self, conn: Connection, wait: float) -> Callable[[], None]:
         """*Backend-specific.*  MariaDB/MySQL's lock wait is a session setting
