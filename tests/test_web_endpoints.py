@@ -20,12 +20,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
-import sqlalchemy as sa
-from tests.test_web_server import Answer, Server, is_problem, register, server
+from tests.test_web_server import Answer, Server, audited, is_problem, register, server
 
 from klagomal import Klagomal
 from klagomal.cases.amendments import max_document_bytes
-from klagomal.storage.tables import audit_log
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
 from PIL import Image
@@ -77,20 +75,6 @@ def photo_with_gps() -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif.tobytes(), comment=b"hemma hos Eva")
     return out.getvalue()
-
-
-def audited(server: Server, ref: str) -> set[tuple[str, str, str]]:
-    engine = sa.create_engine(server.db)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(audit_log.c.user_id, audit_log.c.action, audit_log.c.outcome).where(
-                    audit_log.c.reference == ref
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    return {(row[0], row[1], row[2]) for row in rows}
 
 
 # -- attachments and photos ----------------------------------------------------------------

@@ -20,11 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from tests.conftest import BACKENDS
-from tests.test_web_server import Answer, Server, child_env, free_port, is_problem, register, served
-
-from klagomal.storage.tables import audit_log
+from tests.test_web_server import Answer, Server, audited, child_env, free_port, is_problem, register, served
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
 
@@ -74,20 +71,6 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server as it starts by default: no trusted header."""
     with served("sqlite", tmp_path_factory.mktemp("proxy-off")) as running:
         yield running
-
-
-def audited(server: Server, ref: str) -> set[tuple[str, str, str]]:
-    engine = sa.create_engine(server.db)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(audit_log.c.user_id, audit_log.c.action, audit_log.c.outcome).where(
-                    audit_log.c.reference == ref
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    return {(row[0], row[1], row[2]) for row in rows}
 
 
 def test_the_header_is_ignored_by_default(plain: Server) -> None:

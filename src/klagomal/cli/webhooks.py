@@ -28,32 +28,15 @@ def _stamp(moment: Any) -> str:
 
 
 def _subscription_json(s: Subscription) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "url": s.url,
-        "user": s.user_id,
-        "events": list(s.events),
-        "created_at": s.created_at.isoformat(),
-        "created_by": s.created_by,
-        "removed_at": None if s.removed_at is None else s.removed_at.isoformat(),
-    }
+    from klagomal.notices.webhooks import subscription_json  # not at start-up (klagomal --help)
+
+    return subscription_json(s)
 
 
 def _delivery_json(d: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "webhook_id": d.webhook_id,
-        "subscription": d.subscription_id,
-        "reference": d.reference,
-        "seq": d.seq,
-        "type": d.event_type,
-        "status": d.status,
-        "attempts": d.attempts,
-        "next_attempt": None if d.next_attempt is None else d.next_attempt.isoformat(),
-        "sent_at": None if d.sent_at is None else d.sent_at.isoformat(),
-        "response_status": d.response_status,
-        "last_error": d.last_error,
-    }
+    from klagomal.notices.webhooks import delivery_json
+
+    return delivery_json(d)
 
 
 def _events(text: str) -> list[str]:

@@ -76,12 +76,14 @@ __all__ = [
     "WebhookStorage",
     "check_events",
     "check_url",
+    "delivery_json",
     "new_secret",
     "payload",
     "post",
     "retry_delay",
     "sign",
     "status_label",
+    "subscription_json",
     "webhook_id",
 ]
 
@@ -217,6 +219,43 @@ class WebhookStorage(Protocol):
     def restore_subscription(self, subscription: Subscription) -> int: ...
 
     def restore_webhook_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None: ...
+
+
+def _stamp(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def subscription_json(s: Subscription) -> dict[str, Any]:
+    """A subscription as ``klagomal webhook list --json`` and the HTTP API
+    show it: without its signing secret."""
+    return {
+        "id": s.id,
+        "url": s.url,
+        "user": s.user_id,
+        "events": list(s.events),
+        "created_at": _stamp(s.created_at),
+        "created_by": s.created_by,
+        "removed_at": _stamp(s.removed_at),
+    }
+
+
+def delivery_json(d: WebhookDelivery) -> dict[str, Any]:
+    """A delivery as ``klagomal webhook deliveries --json`` and the HTTP API
+    show it."""
+    return {
+        "id": d.id,
+        "webhook_id": d.webhook_id,
+        "subscription": d.subscription_id,
+        "reference": d.reference,
+        "seq": d.seq,
+        "type": d.event_type,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt": _stamp(d.next_attempt),
+        "sent_at": _stamp(d.sent_at),
+        "response_status": d.response_status,
+        "last_error": d.last_error,
+    }
 
 
 def status_label(status: str) -> str:

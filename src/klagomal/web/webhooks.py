@@ -16,46 +16,11 @@ import attrs
 from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from klagomal.notices.webhooks import Subscription, WebhookDelivery
+from klagomal.notices.webhooks import delivery_json, subscription_json
 from klagomal.web.auth import Caller
 from klagomal.web.idempotency import idempotent
 
 __all__ = ["RetryBody", "SubscribeBody", "routes"]
-
-
-def _stamp(moment: Any) -> str | None:
-    return None if moment is None else str(moment.isoformat())
-
-
-def subscription_json(s: Subscription) -> dict[str, Any]:
-    """A subscription as the API (and ``klagomal webhook list --json``) shows it."""
-    return {
-        "id": s.id,
-        "url": s.url,
-        "user": s.user_id,
-        "events": list(s.events),
-        "created_at": _stamp(s.created_at),
-        "created_by": s.created_by,
-        "removed_at": _stamp(s.removed_at),
-    }
-
-
-def delivery_json(d: WebhookDelivery) -> dict[str, Any]:
-    """A delivery as the API (and ``klagomal webhook deliveries --json``) shows it."""
-    return {
-        "id": d.id,
-        "webhook_id": d.webhook_id,
-        "subscription": d.subscription_id,
-        "reference": d.reference,
-        "seq": d.seq,
-        "type": d.event_type,
-        "status": d.status,
-        "attempts": d.attempts,
-        "next_attempt": _stamp(d.next_attempt),
-        "sent_at": _stamp(d.sent_at),
-        "response_status": d.response_status,
-        "last_error": d.last_error,
-    }
 
 
 @attrs.frozen
