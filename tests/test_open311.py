@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -46,10 +45,11 @@ from klagomal.storage.tables import audit_log
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
 
+from tests.test_web_server import launch
+
 from klagomal.web.app import create_app
 from klagomal.web.open311 import DEFAULT_WINDOW, PREFIX, Open311Error, token_of, window
 from klagomal.web.ratelimit import parse_rate_limit
-from test_web_server import START_TIMEOUT, child_env, free_port
 
 HEMTJANST = "soc-aldre-hemtjanst-norr"
 
@@ -128,28 +128,7 @@ def http(method: str, url: str, form: dict[str, Any] | None = None) -> Answer:
 
 def serve(db: str, tmp: Path, rate_limit: str, **env: str) -> tuple[str, subprocess.Popen[bytes]]:
     """Start ``klagomal serve`` on *db* with the rate limit *rate_limit*."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "klagomal.cli", "--db", db, "serve", "--port", str(port)],
-        cwd=tmp,
-        env=child_env(KLAGOMAL_RATE_LIMIT=rate_limit, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(process.communicate()[1].decode())
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5) as r:
-                if r.status == 200:
-                    return f"http://127.0.0.1:{port}", process
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"klagomal serve did not answer within {START_TIMEOUT} s")
-        time.sleep(0.1)
+    return launch(db, tmp, {"KLAGOMAL_RATE_LIMIT": rate_limit, **env})
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

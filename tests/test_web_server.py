@@ -117,6 +117,14 @@ def start_server(db: str, tmp: Path, env: dict[str, str] | None = None) -> Serve
         k.init()
         for user in k.organisation.users:
             keys[user] = k.create_api_key(user, f"System för {user}")[1]
+    base, process = launch(db, tmp, env)
+    return Server(base, db, keys, process)
+
+
+def launch(db: str, tmp: Path, env: dict[str, str] | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``klagomal serve`` on an initialised *db* (with the environment
+    variables *env*) on a free port; its address once it answers, within
+    a bounded time."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "klagomal.cli", "--db", db, "serve", "--port", str(port)],
@@ -132,14 +140,13 @@ def start_server(db: str, tmp: Path, env: dict[str, str] | None = None) -> Serve
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5) as r:
                 if r.status == 200:
-                    break
+                    return f"http://127.0.0.1:{port}", process
         except OSError:
             pass
         if time.monotonic() > deadline:
             process.kill()
             raise AssertionError(f"klagomal serve did not answer within {START_TIMEOUT} s")
         time.sleep(0.1)
-    return Server(f"http://127.0.0.1:{port}", db, keys, process)
 
 
 def stop(server: Server) -> None:
