@@ -40,7 +40,6 @@ from klagomal.core.events import (
     TEXT_FIELDS,
     ContactCorrected,
     Event,
-    MessageReceived,
     NoteAdded,
     PraisePassedOn,
     SecrecyLifted,
@@ -54,7 +53,7 @@ from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case
 from klagomal.core.organisation import Organisation
 from klagomal.records.masking import mask_text
-from klagomal.records.redaction import Markings, withheld
+from klagomal.records.redaction import Markings, known_names, withheld
 
 __all__ = [
     "ExtractPart",
@@ -178,16 +177,8 @@ def public_extract(
     """The public extract of *case* (see the module's description)."""
     markings = Markings.of(history)
     # The names known from the case: the person's, and whoever wrote to it.
-    names = [case.contact.name] if case.contact is not None and case.contact.name else []
-    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
+    names = known_names(history)
     names += [name for e in history if isinstance(e.data, PraisePassedOn) for name in e.data.recipients]
-    names += [
-        name
-        for e in history
-        if isinstance(e.data, ContactCorrected)
-        for name in (e.data.previous.name, e.data.contact.name)
-        if name
-    ]
     counts: dict[str, int] = {}
     parts = []
     grounds = []

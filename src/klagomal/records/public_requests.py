@@ -24,12 +24,12 @@ from collections.abc import Sequence
 
 import attrs
 
-from klagomal.core.events import ContactCorrected, Event, MessageReceived
+from klagomal.core.events import Event
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, CaseState, Kind
 from klagomal.core.organisation import Organisation
 from klagomal.records.masking import mask_text
-from klagomal.records.redaction import Redaction, withheld
+from klagomal.records.redaction import Redaction, known_names, withheld
 
 __all__ = ["PublicRequest", "public_request"]
 
@@ -71,20 +71,6 @@ class PublicRequest:
     withheld: bool = False
 
 
-def _names(case: Case, history: Sequence[Event]) -> list[str]:
-    """The names known from the case, to mask wherever they appear."""
-    names = [case.contact.name] if case.contact is not None and case.contact.name else []
-    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
-    names += [
-        name
-        for e in history
-        if isinstance(e.data, ContactCorrected)
-        for name in (e.data.previous.name, e.data.contact.name)
-        if name
-    ]
-    return names
-
-
 def public_request(
     case: Case, history: Sequence[Event], organisation: Organisation, today: dt.date
 ) -> PublicRequest:
@@ -97,7 +83,7 @@ def public_request(
     elif case.protected or not case.summary:
         notes = f"{case.state.label}."
     else:
-        masked = mask_text(case.summary, names=_names(case, history), today=today)
+        masked = mask_text(case.summary, names=known_names(history), today=today)
         notes = f"{case.state.label}. {_('Avser')}: {masked.text}"
     if case.state is CaseState.REGISTRERAT:
         expected: dt.date | None = case.acknowledge_by

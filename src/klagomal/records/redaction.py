@@ -64,6 +64,7 @@ __all__ = [
     "Markings",
     "Redaction",
     "for_statistics",
+    "known_names",
     "withheld",
 ]
 
@@ -77,6 +78,25 @@ PROTECTED_RAW = b"X-Klagomal: skyddade personuppgifter, utelamnat\r\n\r\n"
 def withheld(ground: str) -> str:
     """The note that information was withheld on *ground*."""
     return WITHHELD.format(ground=ground)
+
+
+def known_names(history: Sequence[Event]) -> list[str]:
+    """The names a history knows the person by, to mask wherever they
+    appear: the contact's as registered and as corrected (before and
+    after), and the senders of the messages they wrote to the case."""
+    first = history[0].data if history else None
+    names = (
+        [first.contact.name] if isinstance(first, Registered) and first.contact and first.contact.name else []
+    )
+    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
+    names += [
+        name
+        for e in history
+        if isinstance(e.data, ContactCorrected)
+        for name in (e.data.previous.name, e.data.contact.name)
+        if name
+    ]
+    return names
 
 
 class Audience(enum.Enum):

@@ -31,7 +31,7 @@ from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
 from klagomal.notices.webhook_transfer import export_delivery, export_subscription
 from klagomal.records import audit, disposal, gdpr
 from klagomal.records.access import SYSTEM_USER, Operation, Role
-from klagomal.records.redaction import Redaction
+from klagomal.records.redaction import Redaction, known_names
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -194,7 +194,7 @@ class RecordsService:
         if shown.hides_contact:
             from klagomal.records.masking import mask_text
 
-            names = names_in(history)
+            names = known_names(history)
             today = self.ctx.clock.today()
             texts = [mask_text(text, names=names, today=today).text for text in texts]
         return {
@@ -395,23 +395,6 @@ class RecordsService:
             }
 
 
-def names_in(history: Sequence[Event]) -> list[str]:
-    """The names a history knows the person by: the contact's, and the
-    senders of the messages they wrote to the case."""
-    first = history[0].data
-    contact = first.contact if isinstance(first, Registered) else None
-    names = [n for n in (contact.name if contact else None,) if n]
-    names += [e.data.sender for e in history if isinstance(e.data, MessageReceived) and e.data.sender]
-    names += [
-        name
-        for e in history
-        if isinstance(e.data, ContactCorrected)
-        for name in (e.data.previous.name, e.data.contact.name)
-        if name
-    ]
-    return names
-
-
 def _contact(contact: Contact | None, *, protected: bool) -> dict[str, Any]:
     """The contact of a person's case, as shown, under Swedish headings."""
     return {
@@ -560,7 +543,7 @@ def _protected_export(
     their address and number into their own words (R27)."""
     from klagomal.records.masking import mask_text
 
-    names = names_in(history)
+    names = known_names(history)
     hidden = Redaction(contact_visible=False, protected=True)
     shown = []
     for event, exported in zip(history, events, strict=True):
