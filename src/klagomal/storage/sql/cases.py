@@ -45,6 +45,13 @@ _SELECT_DIMENSIONS = (
     .where(case_dimensions.c.reference == sa.bindparam("reference"))
     .order_by(case_dimensions.c.position)
 )
+#: *Backend-specific:* the dimensions of many cases on PostgreSQL, their
+#: references bound as one array (:meth:`CaseStore._dimensions`).
+_SELECT_DIMENSIONS_ANY = (
+    sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
+    .where(case_dimensions.c.reference == sa.any_(sa.bindparam("references", type_=sa.ARRAY(sa.String))))
+    .order_by(case_dimensions.c.reference, case_dimensions.c.position)
+)
 
 
 def _open_deadline(test: Callable[[sa.Column[Any]], sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
@@ -346,12 +353,7 @@ class CaseStore:
         backends bind them in chunks (:func:`rows_of`)."""
         found: dict[str, list[str]] = {}
         if self.conn.dialect.name == "postgresql":
-            wanted = sa.bindparam("references", list(references), type_=sa.ARRAY(sa.String))
-            rows: Any = self.conn.execute(
-                sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
-                .where(case_dimensions.c.reference == sa.any_(wanted))
-                .order_by(case_dimensions.c.reference, case_dimensions.c.position)
-            )
+            rows: Any = self.conn.execute(_SELECT_DIMENSIONS_ANY, {"references": list(references)})
         else:
             rows = rows_of(self.conn, case_dimensions, references, case_dimensions.c.position)
         for row in rows:
