@@ -82,6 +82,15 @@ _LOCK_HEAD: Final = (
     .with_for_update()
 )
 
+#: The entries' rows, and the head moved past them (if it is where it was
+#: read), built once too.
+_INSERT_ENTRIES: Final = sa.insert(audit_log)
+_MOVE_HEAD: Final = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID, audit_head.c.last_id == sa.bindparam("read_id"))
+    .values(last_id=sa.bindparam("new_id"), last_hash=sa.bindparam("new_hash"))
+)
+
 
 def append(conn: Connection, entries: Sequence[AuditEntry]) -> list[int]:
     """Append *entries* to the log, in order, in the caller's transaction;
@@ -151,12 +160,8 @@ def append(conn: Connection, entries: Sequence[AuditEntry]) -> list[int]:
             }
         )
         last_id, last_hash = entry_id, new_hash
-    conn.execute(sa.insert(audit_log), rows)
-    updated = conn.execute(
-        sa.update(audit_head)
-        .where(audit_head.c.id == HEAD_ID, audit_head.c.last_id == head.last_id)
-        .values(last_id=last_id, last_hash=last_hash)
-    )
+    conn.execute(_INSERT_ENTRIES, rows)
+    updated = conn.execute(_MOVE_HEAD, {"read_id": head.last_id, "new_id": last_id, "new_hash": last_hash})
     if updated.rowcount != 1:  # pragma: no cover - the row is locked
         raise AssertionError("the audit head changed while it was locked")
     return [row["id"] for row in rows]

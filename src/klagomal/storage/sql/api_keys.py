@@ -77,6 +77,11 @@ def _key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
 
 _COLUMNS = [c for c in api_keys.c if c.name != "hash"]
 
+#: A key by its hash: every request of the HTTP API runs it, so it is built
+#: once (building a statement and its cache key cost more CPU than running
+#: it, docs/performance.md, issue 21).
+_BY_HASH = sa.select(*_COLUMNS).where(api_keys.c.hash == sa.bindparam("hash"))
+
 
 class ApiKeyStore:
     """The API keys in a unit of work (part of
@@ -111,7 +116,7 @@ class ApiKeyStore:
 
     def api_key_by_key(self, key: str) -> ApiKey | None:
         """The stored key whose hash is *key*'s, revoked or not."""
-        row = self.conn.execute(sa.select(*_COLUMNS).where(api_keys.c.hash == api_key_hash(key))).first()
+        row = self.conn.execute(_BY_HASH, {"hash": api_key_hash(key)}).first()
         return None if row is None else _key(row)
 
     def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None:

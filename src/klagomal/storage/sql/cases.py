@@ -45,6 +45,13 @@ _SELECT_DIMENSIONS = (
     .where(case_dimensions.c.reference == sa.bindparam("reference"))
     .order_by(case_dimensions.c.position)
 )
+#: *Backend-specific:* the dimensions of many cases on PostgreSQL, their
+#: references bound as one array (:meth:`CaseStore._dimensions`).
+_SELECT_DIMENSIONS_ANY = (
+    sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
+    .where(case_dimensions.c.reference == sa.any_(sa.bindparam("references", type_=sa.ARRAY(sa.String))))
+    .order_by(case_dimensions.c.reference, case_dimensions.c.position)
+)
 
 
 def _open_deadline(test: Callable[[sa.Column[Any]], sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
@@ -73,6 +80,85 @@ def _open_due() -> sa.ColumnElement[Any]:
         ),
         else_=sa.null(),
     )
+
+
+#: The statements of :func:`_find_statement`, by the filters they have.
+_FIND_STATEMENTS: dict[tuple[str, ...], sa.Select[Any]] = {}
+
+#: The filters of :func:`_find_statement` by the name of the value each binds.
+_FILTERS: dict[str, sa.ColumnElement[bool]] = {
+    "references": cases.c.reference.in_(sa.bindparam("references", expanding=True)),
+    "units": cases.c.unit.in_(sa.bindparam("units", expanding=True)),
+    "state": cases.c.state == sa.bindparam("state"),
+    "handler": cases.c.handler == sa.bindparam("handler"),
+    "states": cases.c.state.in_(sa.bindparam("states", expanding=True)),
+    "handlers": cases.c.handler.in_(sa.bindparam("handlers", expanding=True)),
+    "departments": cases.c.department.in_(sa.bindparam("departments", expanding=True)),
+    "received_from": cases.c.received >= sa.bindparam("received_from"),
+    "received_to": cases.c.received <= sa.bindparam("received_to"),
+}
+
+
+def _find_statement(
+    query: CaseQuery, references: Sequence[str] | None
+) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The statement of :meth:`CaseStore.find` for *query*, and its values.
+
+    Its values are bound, so that one statement serves every query with the
+    same filters and is built once in a process: a worklist page ran two
+    such statements, and building them and their cache keys anew cost more
+    CPU than running them (docs/performance.md, issue 21).  The deadline
+    filters, whose days are part of the expression, are built each time."""
+    params: dict[str, Any] = {}
+    if references is not None:
+        params["references"] = list(references)
+    if query.units is not None:
+        params["units"] = list(query.units)
+    if query.state is not None:
+        params["state"] = query.state.value
+    if query.handler is not None:
+        params["handler"] = query.handler
+    if query.states is not None:
+        params["states"] = [s.value for s in query.states]
+    if query.handlers is not None:
+        params["handlers"] = list(query.handlers)
+    if query.departments is not None:
+        params["departments"] = list(query.departments)
+    if query.received_from is not None:
+        params["received_from"] = query.received_from
+    if query.received_to is not None:
+        params["received_to"] = query.received_to
+    if query.limit is not None:
+        params["limit"] = query.limit
+    built = query.overdue_on is None and query.due is None
+    shape = (*sorted(params), "unassigned" if query.unassigned else "")
+    stmt = _FIND_STATEMENTS.get(shape) if built else None
+    if stmt is not None:
+        return stmt, params
+    stmt = sa.select(cases)
+    for name, test in _FILTERS.items():
+        if name in params:
+            stmt = stmt.where(test)
+    deadline_tests = []
+    if query.overdue_on is not None:
+        day = query.overdue_on
+        deadline_tests.append(_open_deadline(lambda column: column < day))
+    if query.due is not None:
+        deadline_tests.append(_due_within(query.due))
+    if deadline_tests:
+        stmt = stmt.where(sa.or_(*deadline_tests))
+    if query.unassigned:
+        stmt = stmt.where(cases.c.handler.is_(None))
+    if query.limit is None:
+        stmt = stmt.order_by(cases.c.reference)
+    else:
+        due = _open_due()
+        stmt = stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, cases.c.reference).limit(
+            sa.bindparam("limit", type_=sa.Integer)
+        )
+    if built:
+        _FIND_STATEMENTS[shape] = stmt
+    return stmt, params
 
 
 def _by_due(case: Case) -> tuple[bool, dt.date, str]:
@@ -142,43 +228,8 @@ class CaseStore:
         return self._find(query)
 
     def _find(self, query: CaseQuery, references: Sequence[str] | None = None) -> list[Case]:
-        stmt = sa.select(cases)
-        if references is not None:
-            stmt = stmt.where(cases.c.reference.in_(list(references)))
-        if query.units is not None:
-            stmt = stmt.where(cases.c.unit.in_(list(query.units)))
-        if query.state is not None:
-            stmt = stmt.where(cases.c.state == query.state.value)
-        if query.handler is not None:
-            stmt = stmt.where(cases.c.handler == query.handler)
-        if query.states is not None:
-            stmt = stmt.where(cases.c.state.in_([s.value for s in query.states]))
-        if query.handlers is not None:
-            stmt = stmt.where(cases.c.handler.in_(list(query.handlers)))
-        if query.departments is not None:
-            stmt = stmt.where(cases.c.department.in_(list(query.departments)))
-        if query.received_from is not None:
-            stmt = stmt.where(cases.c.received >= query.received_from)
-        if query.received_to is not None:
-            stmt = stmt.where(cases.c.received <= query.received_to)
-        deadline_tests = []
-        if query.overdue_on is not None:
-            day = query.overdue_on
-            deadline_tests.append(_open_deadline(lambda column: column < day))
-        if query.due is not None:
-            deadline_tests.append(_due_within(query.due))
-        if deadline_tests:
-            stmt = stmt.where(sa.or_(*deadline_tests))
-        if query.unassigned:
-            stmt = stmt.where(cases.c.handler.is_(None))
-        if query.limit is None:
-            stmt = stmt.order_by(cases.c.reference)
-        else:
-            due = _open_due()
-            stmt = stmt.order_by(sa.case((due.is_(None), 1), else_=0), due, cases.c.reference).limit(
-                query.limit
-            )
-        result = self.conn.execute(stmt)
+        stmt, params = _find_statement(query, references)
+        result = self.conn.execute(stmt, params)
         fields = tuple(result.keys())
         rows = result.all()
         if not rows:
@@ -346,12 +397,7 @@ class CaseStore:
         backends bind them in chunks (:func:`rows_of`)."""
         found: dict[str, list[str]] = {}
         if self.conn.dialect.name == "postgresql":
-            wanted = sa.bindparam("references", list(references), type_=sa.ARRAY(sa.String))
-            rows: Any = self.conn.execute(
-                sa.select(case_dimensions.c.reference, case_dimensions.c.dimension)
-                .where(case_dimensions.c.reference == sa.any_(wanted))
-                .order_by(case_dimensions.c.reference, case_dimensions.c.position)
-            )
+            rows: Any = self.conn.execute(_SELECT_DIMENSIONS_ANY, {"references": list(references)})
         else:
             rows = rows_of(self.conn, case_dimensions, references, case_dimensions.c.position)
         for row in rows:
