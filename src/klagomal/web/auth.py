@@ -22,8 +22,11 @@ The address is the TCP peer's, never ``X-Forwarded-For``.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import os
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +43,16 @@ from klagomal.core.i18n import _
 from klagomal.core.users import SYSTEM_USER
 from klagomal.web.problems import ProblemError
 
-__all__ = ["LOCK_WAIT", "Caller", "TrustedHeader", "acting", "bearer_key", "require_key", "trusted_header"]
+__all__ = [
+    "ACTING_TTL",
+    "LOCK_WAIT",
+    "Caller",
+    "TrustedHeader",
+    "acting",
+    "bearer_key",
+    "require_key",
+    "trusted_header",
+]
 
 #: How an endpoint asks for the caller's :class:`~klagomal.Klagomal` (:func:`acting`).
 Caller = NamedDependency[Klagomal]
@@ -50,6 +62,12 @@ Caller = NamedDependency[Klagomal]
 LOCK_WAIT = 10.0
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="klagomal"'}
+
+#: How many seconds a worker keeps the :class:`~klagomal.Klagomal` acting as
+#: a user (:func:`acting`) before it asks the ``klagomal_identify`` hook
+#: again.  Only who the user is (name, role, units) is kept: the API key
+#: is looked up on every request, so a revoked key is refused at once.
+ACTING_TTL = 5.0
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -190,14 +208,49 @@ async def require_key(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
     key = bearer_key(connection)
     # With the lock wait of the request's own transaction (acting): the
     # pooled connection then keeps one lock_timeout for both.
-    user = await anyio.to_thread.run_sync(base.with_lock_wait(LOCK_WAIT).api_key_user, key)
+    user = await anyio.to_thread.run_sync(_cache(connection).lookup.api_key_user, key)
     if user is None:
         raise ProblemError(401, _("API-nyckeln är okänd eller återkallad"), _CHALLENGE)
     connection.state.klagomal_user = user
 
 
+class _ActingCache:
+    """The application's instance acting as each user, with the lock wait
+    of a request: who the user is asked of the identify hook once per user
+    and :data:`ACTING_TTL`, not on every request.  Each request gets a copy
+    of its own (:func:`copy.copy`, one cheap copy instead of two and the
+    hook), since a request may bind its own state to it, as an
+    ``Idempotency-Key`` does (:meth:`klagomal.IdempotentRequest.running`)."""
+
+    def __init__(self, base: Klagomal) -> None:
+        self.lookup = base.with_lock_wait(LOCK_WAIT)
+        self.base = base
+        self._lock = threading.Lock()
+        self._acting: dict[str, tuple[float, Klagomal]] = {}
+
+    def get(self, user: str) -> Klagomal:
+        """A copy of the instance acting as *user*, for one request."""
+        now = time.monotonic()
+        found = self._acting.get(user)
+        if found is not None and found[0] > now:
+            return copy.copy(found[1])
+        k = self.base.as_user(user).with_lock_wait(LOCK_WAIT)
+        with self._lock:
+            if len(self._acting) > 10_000:  # users come and go; never grow without bound
+                self._acting.clear()
+            self._acting[user] = (now + ACTING_TTL, k)
+        return copy.copy(k)
+
+
+def _cache(connection: ASGIConnection[Any, Any, Any, Any]) -> _ActingCache:
+    state = connection.app.state
+    cache: _ActingCache | None = state.get("klagomal_acting")
+    if cache is None or cache.base is not state.klagomal:
+        cache = state.klagomal_acting = _ActingCache(state.klagomal)
+    return cache
+
+
 def acting(request: Request[Any, Any, Any]) -> Klagomal:
     """The application's :class:`~klagomal.Klagomal`, acting as the user the
     request's API key (or the trusted header) names (a dependency of every endpoint)."""
-    base: Klagomal = request.app.state.klagomal
-    return base.as_user(request.state.klagomal_user).with_lock_wait(LOCK_WAIT)
+    return _cache(request).get(request.state.klagomal_user)
