@@ -12,18 +12,27 @@ next request as soon as it has the answer to the last: 20 % registrations
   database made and dropped by the run; every request acts as the handler
   Omar Ali of Exempelkommun (his API key), who registers at his unit, reads
   its cases and has them in his worklist;
-* the baseline: a bare Litestar application under the same uvicorn with the
-  same workers, on a database of its own, doing the same SQL directly with
-  SQLAlchemy: insert a row (with the key in a unique column), select a row,
-  select the first 100 open cases of the unit by date.  No access check, no
-  audit, no events, no deadlines, no JSON of a case: the least the same
-  answers can cost.
+* the baseline (``bench/api_baseline.py``): a bare Litestar application
+  under the same uvicorn with the same workers, on a database klagomal
+  made (the same schema, indexes and seeded cases), running klagomal's own
+  SQL directly: the statements klagomal's HTTP API runs for each kind of
+  request, in the same transactions, captured from klagomal when the run
+  starts (:func:`capture_sql`: one request of each kind through the real
+  application, in this process).  What it leaves out is what klagomal
+  does in Python: access checks, rules, routing, deadlines, redaction,
+  klagomal's JSON of a case.  This is the baseline the issue names ("doing
+  the same SQL directly"), and the goals are measured against it;
+* the floor: a bare Litestar application doing one statement per request
+  on a table of its own (insert a row with the key in a unique column,
+  select a row, select the first 100 open cases of the unit by date): no
+  API key, no audit, no events.  The least the same answers can cost,
+  reported for reference (the baseline of the runs before 2026-12-06).
 
-Both start with the same number of cases (``--seed-cases``); the clients
+All three start with the same number of cases (``--seed-cases``); the clients
 read the seeded cases and those they registered.  Each side's answers are
 counted (requests per second, p50/p95/p99 of each request's time, errors:
 any answer but the expected status, or none) and compared as ratios
-klagomal/baseline.  Afterwards each registration the server acknowledged
+klagomal/baseline (and klagomal/floor).  Afterwards each registration the server acknowledged
 (``201``) is looked for in the database by the marker its text carries
 (``[bench KEY]``, KEY its ``Idempotency-Key``): it must be there exactly once.
 
@@ -58,6 +67,7 @@ import collections
 import contextlib
 import json
 import os
+import pickle
 import random
 import re
 import signal
@@ -71,6 +81,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -97,9 +108,12 @@ REQUEST_TIMEOUT = 60.0
 #: How often a request without an answer is sent again in the kill run.
 RETRIES = 8
 
-#: The bare application of the baseline (a module written to a temporary folder).
-BASELINE_APP = '''\
-"""The baseline of bench/api.py: the same SQL as klagomal's answers need, directly."""
+#: Seconds between one client's first connection and the next one's.
+RAMP = 0.02
+
+#: The bare application of the floor (a module written to a temporary folder).
+FLOOR_APP = '''\
+"""The floor of bench/api.py: one statement per request, the least the same answers can cost."""
 
 import datetime as dt
 import os
@@ -160,7 +174,7 @@ def create_app() -> Litestar:
     return Litestar([register, read, worklist], path="/api/v1")
 '''.replace("UNIT_ID", UNIT)
 
-BASELINE_SCHEMA = """\
+FLOOR_SCHEMA = """\
 CREATE TABLE cases (
     id serial PRIMARY KEY,
     unit varchar(80) NOT NULL,
@@ -171,6 +185,67 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_unit_state ON cases (unit, state, received)
 """
+
+
+def capture_sql(db: str, key: str, reference: str) -> dict[str, list[list[tuple[str, dict[str, Any]]]]]:
+    """The SQL klagomal's HTTP API runs for each kind of request: one request
+    of each, through the real application in this process, on *db*, as the
+    key's user; the statements of each transaction with their values.  The
+    second request of each kind is kept (the first also sets a pooled
+    connection's lock wait, once per connection)."""
+    import logging
+
+    from litestar.testing import TestClient
+
+    from klagomal.web.app import create_app, klagomal_from_environment
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    k = klagomal_from_environment({"KLAGOMAL_DB": db})
+    log: list[tuple[str, dict[str, Any]] | None] = []
+
+    def statement(conn: Any, cursor: Any, sql: str, values: Any, context: Any, many: bool) -> None:
+        if not sql.startswith("SET "):
+            log.append((" ".join(sql.split()), dict(values or {})))
+
+    engine = k.storage.engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", lambda conn: log.append(None))
+    headers = {"Authorization": f"Bearer {key}"}
+    captured: dict[str, list[list[tuple[str, dict[str, Any]]]]] = {}
+    try:
+        with TestClient(create_app(k)) as http:
+            for kind in (*captured_kinds(), *captured_kinds()):
+                log.clear()
+                if kind == "read":
+                    answer = http.get(f"/api/v1/cases/{reference}", headers=headers)
+                elif kind == "worklist":
+                    answer = http.get("/api/v1/worklist", headers=headers)
+                else:
+                    answer = http.post(
+                        "/api/v1/cases",
+                        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                        json={
+                            "kind": "klagomal",
+                            "channel": "telefon",
+                            "text": "Fångad för baslinjen.",
+                            "unit": UNIT,
+                        },
+                    )
+                assert answer.status_code in (200, 201), answer.text
+                transactions: list[list[tuple[str, dict[str, Any]]]] = [[]]
+                for entry in log:
+                    if entry is None:
+                        transactions.append([])
+                    else:
+                        transactions[-1].append(entry)
+                captured[kind] = [t for t in transactions if t]
+    finally:
+        k.dispose()
+    return captured
+
+
+def captured_kinds() -> tuple[str, ...]:
+    return tuple(kind for kind, _ in MIX)
 
 
 # -- the HTTP client --------------------------------------------------------------------
@@ -265,6 +340,10 @@ async def client(
 ) -> None:
     rng = random.Random(seed)
     connection = Connection(side.port)
+    # The clients connect one by one over the first second, as the kommun's
+    # systems would, not in one burst: uvicorn's worker that wakes first
+    # accepts a whole burst, and one worker would serve every client.
+    await asyncio.sleep(number * RAMP)
     kinds = [kind for kind, _ in MIX]
     weights = [weight for _, weight in MIX]
     sequence = 0
@@ -454,11 +533,11 @@ def seed_klagomal(db: str, cases: int) -> tuple[str, list[str]]:
     return key, references
 
 
-def seed_baseline(db: str, cases: int) -> list[str]:
+def seed_floor(db: str, cases: int) -> list[str]:
     engine = sa.create_engine(db)
     try:
         with engine.begin() as conn:
-            for statement in BASELINE_SCHEMA.split(";"):
+            for statement in FLOOR_SCHEMA.split(";"):
                 conn.exec_driver_sql(statement)
             if cases:
                 conn.execute(
@@ -626,7 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = f"{os.getpid()}_{int(time.time()) % 10**6}"
     run = uuid.uuid4().hex[:8]
     lines = [
-        f"klagomal HTTP API vs bare Litestar baseline: {options.clients} clients,"
+        f"klagomal HTTP API vs a bare Litestar baseline running klagomal's SQL: {options.clients} clients,"
         f" {options.duration:g} s each,"
         f" {options.workers} uvicorn workers, PostgreSQL {admin.url.host}:{admin.url.port},"
         f" {options.seed_cases} cases to start with",
@@ -637,20 +716,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         tmp = Path(folder)
-        (tmp / "bench_api_baseline.py").write_text(BASELINE_APP, encoding="utf-8")
-        with database(admin, f"bench_api_k_{stamp}") as kdb, database(admin, f"bench_api_b_{stamp}") as bdb:
+        (tmp / "bench_api_floor.py").write_text(FLOOR_APP, encoding="utf-8")
+        with (
+            database(admin, f"bench_api_k_{stamp}") as kdb,
+            database(admin, f"bench_api_b_{stamp}") as bdb,
+            database(admin, f"bench_api_f_{stamp}") as fdb,
+        ):
             key, references = seed_klagomal(kdb, options.seed_cases)
-            base_refs = seed_baseline(bdb, options.seed_cases)
-            env_b = child_env(BENCH_DB=bdb, PYTHONPATH=f"{tmp}{os.pathsep}{child_env()['PYTHONPATH']}")
+            base_key, base_refs = seed_klagomal(bdb, options.seed_cases)
+            (tmp / "sql.pickle").write_bytes(pickle.dumps(capture_sql(bdb, base_key, base_refs[0])))
+            floor_refs = seed_floor(fdb, options.seed_cases)
+            paths = child_env()["PYTHONPATH"]
+            env_b = child_env(
+                BENCH_DB=bdb,
+                BENCH_SQL=str(tmp / "sql.pickle"),
+                PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{paths}",
+            )
+            env_f = child_env(BENCH_DB=fdb, PYTHONPATH=f"{tmp}{os.pathsep}{paths}")
             env_k = child_env(KLAGOMAL_DB=kdb)
             results: dict[str, tuple[Figures, list[Done]]] = {}
-            port_b, port_k = free_port(), free_port()
-            argv_b = server_command("bench_api_baseline:create_app", port_b, options.workers)
-            argv_k = server_command("klagomal.web.app:create_app", port_k, options.workers)
-            baseline = Side("baseline", port_b, {}, base_refs)
-            klagomal = Side("klagomal", port_k, {"Authorization": f"Bearer {key}"}, references)
+            sides = (
+                (Side("floor", free_port(), {}, floor_refs), "bench_api_floor:create_app", env_f),
+                (
+                    Side("baseline", free_port(), {"Authorization": f"Bearer {base_key}"}, base_refs),
+                    "api_baseline:create_app",
+                    env_b,
+                ),
+                (
+                    Side("klagomal", free_port(), {"Authorization": f"Bearer {key}"}, references),
+                    "klagomal.web.app:create_app",
+                    env_k,
+                ),
+            )
             cpu: dict[str, float] = {}
-            for side, argv_s, env in ((baseline, argv_b, env_b), (klagomal, argv_k, env_k)):
+            for side, factory, env in sides:
+                argv_s = server_command(factory, side.port, options.workers)
                 with serving(argv_s, env, tmp, side.name) as process:
                     before = server_cpu(process.pid)
                     done = asyncio.run(
@@ -659,19 +759,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cpu[side.name] = server_cpu(process.pid) - before
                 results[side.name] = (figures(done, options.duration), done)
             print()
-            for name in ("klagomal", "baseline"):
+            for name in ("klagomal", "baseline", "floor"):
                 print(*side_lines(name, results[name][0]), sep="\n")
-            for name in ("klagomal", "baseline"):
+            for name in ("klagomal", "baseline", "floor"):
                 per = cpu[name] / max(1, results[name][0].requests) * 1000
                 print(f"{name} workers' CPU: {cpu[name]:.1f} s, {per:.2f} ms a request")
-            k, b = results["klagomal"][0], results["baseline"][0]
+            k, b, f = results["klagomal"][0], results["baseline"][0], results["floor"][0]
             throughput = k.per_second / b.per_second
             p99 = k.p99 / b.p99
             print(
                 f"klagomal/baseline: throughput {throughput:.2f}x, p50 {k.p50 / b.p50:.2f}x,"
                 f" p95 {k.p95 / b.p95:.2f}x, p99 {p99:.2f}x"
             )
-            for name, db in (("klagomal", kdb), ("baseline", bdb)):
+            print(
+                f"klagomal/floor: throughput {k.per_second / f.per_second:.2f}x, p50 {k.p50 / f.p50:.2f}x,"
+                f" p95 {k.p95 / f.p95:.2f}x, p99 {k.p99 / f.p99:.2f}x (for reference: the goals are"
+                " against the baseline)"
+            )
+            for name, db in (("klagomal", kdb), ("baseline", bdb), ("floor", fdb)):
                 acknowledged, once, missing, twice = exactly_once(results[name][1], stored_marks(db))
                 print(
                     f"{name} registrations: {acknowledged} acknowledged, {once} stored exactly once,"

@@ -24,17 +24,56 @@ import pytest
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "api.py"
+BASELINE = BENCH.with_name("api_baseline.py")
 
 
-@pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_api", BENCH)
+def load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return load("bench_api", BENCH)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> ModuleType:
+    return load("bench_api_baseline", BASELINE)
+
+
+def captured_like(shapes: dict[str, list[list[str]]]) -> dict[str, list[list[tuple[str, dict[str, object]]]]]:
+    """SQL of the shape the baseline was written for: each statement its expected start."""
+    return {
+        kind: [[(f"{start} ...", {}) for start in statements] for statements in transactions]
+        for kind, transactions in shapes.items()
+    }
+
+
+def test_the_baseline_takes_sql_of_the_shape_it_was_written_for(baseline: ModuleType) -> None:
+    statements = baseline.Statements(captured_like(baseline.SHAPES))
+    assert statements.counted.startswith("SELECT reference_counters.")
+    assert statements.audit.startswith("INSERT INTO audit_log")
+    assert statements.keep.startswith("UPDATE idempotency_keys")
+
+
+@pytest.mark.parametrize("kind", ["read", "worklist", "register"])
+def test_the_baseline_refuses_to_run_sql_klagomal_no_longer_runs(baseline: ModuleType, kind: str) -> None:
+    """A statement more, less or another in klagomal's SQL stops the
+    baseline instead of letting it measure something else."""
+    shapes = {k: [list(t) for t in v] for k, v in baseline.SHAPES.items()}
+    shapes[kind][-1].append("SELECT something_new.")
+    with pytest.raises(SystemExit, match=f"klagomal's SQL for a {kind} is no longer what the baseline runs"):
+        baseline.Statements(captured_like(shapes))
+    shapes[kind][-1][-1:] = []
+    shapes[kind][-1][0] = "DELETE FROM cases"
+    with pytest.raises(SystemExit, match=f"for a {kind}"):
+        baseline.Statements(captured_like(shapes))
 
 
 def test_a_short_run_stores_every_acknowledged_registration_exactly_once(
@@ -46,16 +85,17 @@ def test_a_short_run_stores_every_acknowledged_registration_exactly_once(
     argv = ["--server", server, "--clients", "4", "--duration", "3", "--kill-duration", "5"]
     assert bench.main([*argv, "--seed-cases", "10", "--no-goals"]) == 0
     out = capsys.readouterr().out
-    for side in ("klagomal", "baseline"):
+    for side in ("klagomal", "baseline", "floor"):
         assert re.search(rf"^{side} +\d+ requests .* errors 0$", out, re.MULTILINE), side
     counts = re.findall(
         r"registrations: (\d+) acknowledged, (\d+) stored exactly once, (\d+) missing, (\d+) stored more", out
     )
-    assert len(counts) == 3, out  # klagomal, the baseline, the kill run
+    assert len(counts) == 4, out  # klagomal, the baseline, the floor, the kill run
     for acknowledged, once, missing, twice in counts:
         assert int(acknowledged) > 0
         assert (once, missing, twice) == (acknowledged, "0", "0"), out
     assert "klagomal/baseline: throughput " in out
+    assert "klagomal/floor: throughput " in out
     kill = re.search(r"SIGKILL to worker (\d+) at", out)
     assert kill is not None, out
     assert re.search(r"unanswered in the end: 0; other errors: 0$", out, re.MULTILINE), out
