@@ -14,10 +14,14 @@ instead, because there they must run (``.ci/run`` sets both).
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -123,3 +127,19 @@ def k(db_url: str, clock: FixedClock) -> Iterator[Klagomal]:
 def new_case(k: Klagomal) -> Callable[..., Case]:
     """``new_case(**overrides)`` registers a case in ``k`` (see :func:`register_case`)."""
     return lambda **overrides: register_case(k, **overrides)
+
+
+#: The benchmark scripts, which the tests under tests/test_bench_*.py run briefly.
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load_bench(name: str) -> ModuleType:
+    """The script ``bench/<name>.py`` as a module (``bench_<name>``): the
+    benchmarks are scripts, not a package."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -12,39 +12,24 @@ off (``--no-goals``), on a machine shared with other work.
 from __future__ import annotations
 
 import collections
-import importlib.util
 import os
 import re
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tests.conftest import load_bench
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "api.py"
-BASELINE = BENCH.with_name("api_baseline.py")
-
-
-def load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return load("bench_api", BENCH)
+    return load_bench("api")
 
 
 @pytest.fixture(scope="module")
 def baseline() -> ModuleType:
-    return load("bench_api_baseline", BASELINE)
+    return load_bench("api_baseline")
 
 
 def captured_like(shapes: dict[str, list[list[str]]]) -> dict[str, list[list[tuple[str, dict[str, object]]]]]:

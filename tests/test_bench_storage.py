@@ -8,27 +8,18 @@ work), not any of its figures.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "storage.py"
+from tests.conftest import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_storage", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("storage")
 
 
 def test_the_generated_file_is_deterministic_and_covers_every_path(bench: ModuleType, tmp_path: Path):
