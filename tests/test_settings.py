@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from klagomal.core.errors import OrganisationError
+from klagomal.core.model import Kind
 from klagomal.core.organisation import Organisation, default_organisation, parse_organisation
 from klagomal.core.settings import DeliverySettings, KommunProfile, SmtpSettings
 
@@ -166,6 +167,19 @@ def test_the_receiving_unit_must_exist() -> None:
     with pytest.raises(OrganisationError) as error:
         org(rest='[intag]\ntyp = "fraga"')
     assert "[intag]: 'typ' ska vara klagomal, forslag eller berom, inte 'fraga'" in str(error.value)
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_kind_of_feedback_is_a_typ_of_intake_and_of_an_open311_service(kind: Kind) -> None:
+    """The two tables that take a ``typ`` read the kinds from :class:`Kind`,
+    so a kind added there is accepted in both, and named in their refusal."""
+    assert org(rest=f'[intag]\ntyp = "{kind.value}"').intake.kind == kind.value
+    service = org(rest=f'[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "{kind.value}"').open311[0]
+    assert service.kind == kind.value
+    for table in ('[intag]\ntyp = "fraga"', '[[open311.tjanst]]\nkod = "a"\nnamn = "A"\ntyp = "fraga"'):
+        with pytest.raises(OrganisationError) as error:
+            org(rest=table)
+        assert f"'{kind.value}" in str(error.value) or f" {kind.value}" in str(error.value)
 
 
 def test_the_second_half_year_and_the_threshold() -> None:

@@ -49,6 +49,7 @@ from typing import NoReturn, Protocol
 import attrs
 
 from klagomal.core.i18n import _
+from klagomal.core.model import Kind
 
 __all__ = [
     "DELIVERY_MODES",
@@ -299,19 +300,25 @@ def parse_intake(table: object, reader: TableReader) -> IntakeSettings:
     where = "[intag]"
     table = _table(table, where, reader)
     reader.check_keys(table, ("enhet", "typ", "domaner"), where)
-    kind = reader.optional_text(table, "typ", where) or "forslag"
-    if kind not in ("klagomal", "forslag", "berom"):
-        reader.fail(
-            _("{where}: 'typ' ska vara klagomal, forslag eller berom, inte '{kind}'").format(
-                where=where, kind=kind
-            )
-        )
+    kind = reader.optional_text(table, "typ", where) or Kind.FORSLAG.value
+    _check_kind(kind, where, reader)
     return IntakeSettings(
         unit=reader.optional_text(table, "enhet", where), kind=kind, domains=_domains(table, where, reader)
     )
 
 
 _DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _check_kind(kind: str, where: str, reader: TableReader) -> None:
+    """Refuse a ``typ`` that is none of the kinds of feedback (:class:`Kind`)."""
+    known = [k.value for k in Kind]
+    if kind not in known:
+        reader.fail(
+            _("{where}: 'typ' ska vara {kinds} eller {last}, inte '{kind}'").format(
+                where=where, kinds=", ".join(known[:-1]), last=known[-1], kind=kind
+            )
+        )
 
 
 def _domains(table: Mapping[str, object], where: str, reader: TableReader) -> tuple[str, ...]:
@@ -411,12 +418,7 @@ def parse_open311(table: object, reader: TableReader) -> tuple[Open311Service, .
                     "'-' och '_'"
                 ).format(where=where, code=code)
             )
-        if kind not in ("klagomal", "forslag", "berom"):
-            reader.fail(
-                _("{where}: 'typ' ska vara klagomal, forslag eller berom, inte '{kind}'").format(
-                    where=where, kind=kind
-                )
-            )
+        _check_kind(kind, where, reader)
         services.append(
             Open311Service(
                 code=code,
