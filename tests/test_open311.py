@@ -485,6 +485,19 @@ def test_an_idempotency_key_is_the_callers_own(world: World) -> None:
     assert "idempotent-replayed" not in theirs.headers
     assert mine.json()[0]["service_request_id"] != theirs.json()[0]["service_request_id"]
     assert _cases_in_database(world) == before + 2
+    # One key of the caller on both faces: taken by the JSON API, refused by Open311.
+    shared = {"Idempotency-Key": f"bada-ytorna-{uuid.uuid4()}"}
+    body = {"kind": "klagomal", "channel": "telefon", "text": "Via JSON-API:t.", "unit": HEMTJANST}
+    request = urllib.request.Request(
+        f"{world.base}/api/v1/cases",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={**shared, "Authorization": f"Bearer {world.key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+    assert "annan begäran" in _is_open311_error(_post(world, "json", shared), 422)
+    assert _cases_in_database(world) == before + 3
 
 
 def test_a_refused_post_with_an_idempotency_key_keeps_nothing(world: World) -> None:
