@@ -377,7 +377,9 @@ def test_a_request_posted_can_be_followed_by_token_id_and_date(world: World) -> 
 
 
 def test_a_post_answered_in_xml(world: World) -> None:
-    root = _post(world, "xml").xml()
+    answer = _post(world, "xml")
+    assert answer.headers["content-type"] == "text/xml; charset=utf-8"
+    root = answer.xml()
     assert root.tag == "service_requests"
     reference = root.findtext("request/service_request_id")
     assert reference
@@ -539,12 +541,12 @@ UNKNOWN = [
 def test_an_unknown_address_is_an_open311_404(world: World) -> None:
     for path in UNKNOWN:
         fmt = "xml" if path.endswith(".xml") else "json"
-        media = "text/xml" if fmt == "xml" else "application/json"
+        media = "text/xml; charset=utf-8" if fmt == "xml" else "application/json; charset=utf-8"
         for method in ("GET", "POST", "DELETE"):
             form = {"api_key": world.key} if method == "POST" else None
             answer = world.call(method, PREFIX + path, form)
             description = _is_open311_error(answer, 404, fmt)
-            assert answer.headers["content-type"].startswith(media), (method, path, answer.headers)
+            assert answer.headers["content-type"] == media, (method, path, answer.headers)
             assert "discovery.json" in description
             assert PREFIX + path.rstrip("/") in description
     # The real routes are still there, and the JSON API keeps its own 404.

@@ -90,7 +90,8 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: Dates are days in klagomal; Open311 wants moments: midnight, Swedish time.
 TIMEZONE = zoneinfo.ZoneInfo("Europe/Stockholm")
 
-_FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+#: The media types of the formats; Litestar adds ``; charset=utf-8`` to a ``text/`` type itself.
+_FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml"}
 
 
 class Open311Error(Exception):
