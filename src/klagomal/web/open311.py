@@ -868,7 +868,7 @@ def unknown_paths(handlers: Sequence[Any]) -> list[str]:
     that fails further on is the application's 404 (an RFC 9457 problem),
     not one of this router's.  So below every part of every route, unless a
     route's parameter already takes any segment there, a path parameter
-    takes the rest (``/v2/{rest:path}``, ``/v2/services/{name:str}/{rest:path}``),
+    takes the rest (``/v2/{path:path}``, ``/v2/services/{name:str}/{path:path}``),
     and every part that is no route itself (``/``, ``/v2``, ``/v2/services``)
     is one.  Static segments go first in Litestar's matching, so none of
     these shadows a route."""
@@ -881,7 +881,7 @@ def unknown_paths(handlers: Sequence[Any]) -> list[str]:
     }
     with_parameter = {part[:-1] for part in parts if part and part[-1].startswith("{")}
     exact = {"/" + "/".join(part) for part in parts} - paths
-    rest = {"/" + "/".join((*part, "{rest:path}")) for part in parts if part not in with_parameter}
+    rest = {"/" + "/".join((*part, "{path:path}")) for part in parts if part not in with_parameter}
     return sorted(exact | rest)
 
 
