@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +49,7 @@ pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web
 from tests.test_web_server import launch
 
 from klagomal.web.app import create_app
-from klagomal.web.open311 import DEFAULT_WINDOW, PREFIX, Open311Error, token_of, window
+from klagomal.web.open311 import DEFAULT_WINDOW, PREFIX, Open311Error, token_of, unknown, window
 from klagomal.web.ratelimit import parse_rate_limit
 
 HEMTJANST = "soc-aldre-hemtjanst-norr"
@@ -106,13 +107,21 @@ class World:
     refs: dict[str, str]
     process: subprocess.Popen[bytes]
 
-    def call(self, method: str, path: str, form: dict[str, Any] | None = None) -> Answer:
-        return http(method, self.base + path, form)
+    def call(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        return http(method, self.base + path, form, headers)
 
 
-def http(method: str, url: str, form: dict[str, Any] | None = None) -> Answer:
+def http(
+    method: str, url: str, form: dict[str, Any] | None = None, sent: dict[str, str] | None = None
+) -> Answer:
     data = None
-    headers = {}
+    headers = dict(sent or {})
     if form is not None:
         data = urllib.parse.urlencode(form, doseq=True).encode()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -283,8 +292,8 @@ def test_every_service_has_a_definition_with_attributes(world: World) -> None:
 # -- the round trip ---------------------------------------------------------------------------------------
 
 
-def _post(world: World, fmt: str = "json", **changes: Any) -> Answer:
-    """POST requests as the spec's example does."""
+def _post(world: World, fmt: str = "json", headers: dict[str, str] | None = None, **changes: Any) -> Answer:
+    """POST requests as the spec's example does (with *headers*)."""
     form: dict[str, Any] = {
         "api_key": world.key,
         "jurisdiction_id": "exempelkommun",
@@ -302,7 +311,9 @@ def _post(world: World, fmt: str = "json", **changes: Any) -> Answer:
         "attribute[enhet]": HEMTJANST,
     }
     form.update(changes)
-    return world.call("POST", f"{PREFIX}/v2/requests.{fmt}", {k: v for k, v in form.items() if v is not None})
+    return world.call(
+        "POST", f"{PREFIX}/v2/requests.{fmt}", {k: v for k, v in form.items() if v is not None}, headers
+    )
 
 
 def test_a_request_posted_can_be_followed_by_token_id_and_date(world: World) -> None:
@@ -366,7 +377,9 @@ def test_a_request_posted_can_be_followed_by_token_id_and_date(world: World) -> 
 
 
 def test_a_post_answered_in_xml(world: World) -> None:
-    root = _post(world, "xml").xml()
+    answer = _post(world, "xml")
+    assert answer.headers["content-type"] == "text/xml; charset=utf-8"
+    root = answer.xml()
     assert root.tag == "service_requests"
     reference = root.findtext("request/service_request_id")
     assert reference
@@ -420,19 +433,154 @@ def test_a_refused_post_is_an_open311_error_and_registers_nothing(
     assert _count(world) == before
 
 
+# -- retries with Idempotency-Key ---------------------------------------------------------------------
+
+
+def _cases_in_database(world: World) -> int:
+    engine = sa.create_engine(world.db)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_retry_with_the_same_idempotency_key_registers_one_case(world: World, fmt: str) -> None:
+    key = {"Idempotency-Key": f"fixamingata-{fmt}-{uuid.uuid4()}"}
+    before = _cases_in_database(world)
+    first = _post(world, fmt, key)
+    assert first.status == 200, first.body
+    assert "idempotent-replayed" not in first.headers
+    assert _cases_in_database(world) == before + 1
+    # The retry: the first answer, byte for byte, and no second case.
+    for _retry in range(2):
+        again = _post(world, fmt, key)
+        assert (again.status, again.body) == (first.status, first.body)
+        assert again.headers["content-type"] == first.headers["content-type"]
+        assert again.headers["idempotent-replayed"] == "true"
+    assert _cases_in_database(world) == before + 1
+    # The same key with another request: another form, or the other format.
+    other_fmt = "xml" if fmt == "json" else "json"
+    for answer, answered_in in (
+        (_post(world, fmt, key, description="Något helt annat."), fmt),
+        (_post(world, other_fmt, key), other_fmt),
+    ):
+        description = _is_open311_error(answer, 422, answered_in)
+        assert key["Idempotency-Key"] in description
+        assert "annan begäran" in description
+        assert answered_in in answer.headers["content-type"]
+    assert _cases_in_database(world) == before + 1
+    # Without the key, every POST is a case, as before.
+    assert _post(world, fmt).body != _post(world, fmt).body
+    assert _cases_in_database(world) == before + 3
+
+
+def test_an_idempotency_key_is_the_callers_own(world: World) -> None:
+    key = {"Idempotency-Key": f"delad-{uuid.uuid4()}"}
+    with Klagomal(world.db, user="nora.lind", load_entrypoints=False) as k:
+        other_key = k.create_api_key("kontaktcenter", "Annan Open311-klient")[1]
+    before = _cases_in_database(world)
+    mine = _post(world, "json", key)
+    theirs = _post(world, "json", key, api_key=other_key)
+    assert mine.status == theirs.status == 200, theirs.body
+    assert "idempotent-replayed" not in theirs.headers
+    assert mine.json()[0]["service_request_id"] != theirs.json()[0]["service_request_id"]
+    assert _cases_in_database(world) == before + 2
+    # One key of the caller on both faces: taken by the JSON API, refused by Open311.
+    shared = {"Idempotency-Key": f"bada-ytorna-{uuid.uuid4()}"}
+    body = {"kind": "klagomal", "channel": "telefon", "text": "Via JSON-API:t.", "unit": HEMTJANST}
+    request = urllib.request.Request(
+        f"{world.base}/api/v1/cases",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={**shared, "Authorization": f"Bearer {world.key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+    assert "annan begäran" in _is_open311_error(_post(world, "json", shared), 422)
+    assert _cases_in_database(world) == before + 3
+
+
+def test_a_refused_post_with_an_idempotency_key_keeps_nothing(world: World) -> None:
+    before = _cases_in_database(world)
+    key = {"Idempotency-Key": f"rattad-{uuid.uuid4()}"}
+    # Bad input is refused before the key is used: the corrected request may have it.
+    _is_open311_error(_post(world, "json", key, description=None), 400)
+    assert _post(world, "json", key).status == 200
+    assert _cases_in_database(world) == before + 1
+    for bad in ("x" * 201, "med\tflik"):
+        for fmt in ("json", "xml"):
+            answer = _post(world, fmt, {"Idempotency-Key": bad})
+            assert "Idempotency-Key" in _is_open311_error(answer, 422, fmt)
+    assert _cases_in_database(world) == before + 1
+
+
+# -- unknown addresses -----------------------------------------------------------------------------------
+
+UNKNOWN = [
+    "",
+    "/",
+    "/v2",
+    "/v2/",
+    "/v2/nothing.json",
+    "/v2/nothing.xml",
+    "/v2/services",
+    "/v2/services/klagomal.json/more.xml",
+    "/v2/requests",
+    "/v2/requests/ABC.json/x",
+    "/v2/tokens",
+    "/v2/services.json/x.xml",
+    "/discovery.json/x",
+    "/v3/requests.json",
+    "/v3/requests.xml",
+    "/open311/v2/services.xml",
+]
+
+
+def test_an_unknown_address_is_an_open311_404(world: World) -> None:
+    for path in UNKNOWN:
+        fmt = "xml" if path.endswith(".xml") else "json"
+        media = "text/xml; charset=utf-8" if fmt == "xml" else "application/json; charset=utf-8"
+        for method in ("GET", "POST", "DELETE"):
+            form = {"api_key": world.key} if method == "POST" else None
+            answer = world.call(method, PREFIX + path, form)
+            description = _is_open311_error(answer, 404, fmt)
+            assert answer.headers["content-type"] == media, (method, path, answer.headers)
+            assert "discovery.json" in description
+            assert PREFIX + path.rstrip("/") in description
+    # The real routes are still there, and the JSON API keeps its own 404.
+    assert world.call("GET", f"{PREFIX}/v2/services.json").status == 200
+    assert world.call("GET", f"{PREFIX}/v2/services/klagomal.xml").status == 200
+    outside = world.call("GET", "/api/v1/nothing")
+    assert (outside.status, outside.headers["content-type"]) == (404, "application/problem+json")
+    # Open311 is not in the JSON API's OpenAPI document, the unknown addresses neither.
+    schema = world.call("GET", "/api/openapi.json").json()
+    assert not [path for path in schema["paths"] if path.startswith(PREFIX) or "{path}" in path]
+
+
 # -- what the public may see ---------------------------------------------------------------------------
 
 
 def _get_routes() -> list[str]:
     """Every GET route of Open311, read from the application; the only
-    other one is POST requests, which answers an id and no case."""
+    other one is POST requests, which answers an id and no case.  The
+    routes of unknown addresses answer a 404 and nothing else (tested in
+    :func:`test_an_unknown_address_is_an_open311_404`)."""
     with Klagomal("sqlite://", load_entrypoints=False) as k:
         app = create_app(k)
         routes = {
-            route.path: set(getattr(route, "methods", ())) - {"HEAD", "OPTIONS"}
+            route.path: {
+                method
+                for handler in getattr(route, "route_handlers", ())
+                if handler.fn is not unknown
+                for method in handler.http_methods
+            }
+            - {"HEAD", "OPTIONS"}
             for route in app.routes
             if route.path.startswith(PREFIX)
         }
+        routes = {path: methods for path, methods in routes.items() if methods}
     others = {path: methods - {"GET"} for path, methods in routes.items() if methods - {"GET"}}
     assert others == {f"{PREFIX}/v2/requests.json": {"POST"}, f"{PREFIX}/v2/requests.xml": {"POST"}}
     return sorted(path for path, methods in routes.items() if "GET" in methods)

@@ -13,8 +13,12 @@ and ``.xml``.
   person, no place where the redaction withholds it.
 - ``POST requests`` needs ``api_key``: a klagomal API key, whose user
   registers the case through the channel ``open311``, audited as usual.
+- ``POST requests`` honours ``Idempotency-Key`` as every POST of the JSON
+  API does (:mod:`klagomal.web.idempotency`): a retry with the same key
+  gets the first answer again and registers nothing new.
 - Errors are Open311's: a list of ``{code, description}``, descriptions
-  in Swedish, with the HTTP status as code.
+  in Swedish, with the HTTP status as code; an unknown address under
+  ``/open311`` too (:func:`unknown`).
 - Rate limited per client IP (:mod:`klagomal.web.ratelimit`).
 
 Services are the kinds of feedback and, under each, its quality
@@ -26,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -35,12 +40,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-from litestar import Request, Response, Router, get, post
+from litestar import HttpMethod, Request, Response, Router, get, post, route
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, FromQuery
 
-from klagomal.app import Klagomal
+from klagomal.app import IdempotencyKeyTaken, IdempotentRequest, Klagomal, StoredAnswer
 from klagomal.core import errors
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
@@ -48,6 +53,7 @@ from klagomal.core.location_rules import check_location
 from klagomal.core.model import Contact, Kind
 from klagomal.core.settings import Open311Service
 from klagomal.web.auth import LOCK_WAIT
+from klagomal.web.idempotency import HEADER as IDEMPOTENCY_KEY
 from klagomal.web.problems import PROBLEMS, ProblemError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,7 +90,8 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: Dates are days in klagomal; Open311 wants moments: midnight, Swedish time.
 TIMEZONE = zoneinfo.ZoneInfo("Europe/Stockholm")
 
-_FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+#: The media types of the formats; Litestar adds ``; charset=utf-8`` to a ``text/`` type itself.
+_FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml"}
 
 
 class Open311Error(Exception):
@@ -187,18 +194,23 @@ _HTTP_DESCRIPTIONS = {
 }
 
 
+def _library_status(exc: errors.KlagomalError) -> int | None:
+    """The HTTP status of an error of the library, as Open311 uses it."""
+    for cls, problem in PROBLEMS:
+        if isinstance(exc, cls):
+            return _STATUS.get(problem.status, problem.status)
+    return None
+
+
 def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     path = request.url.path
     if isinstance(exc, Open311Error):
         return error_response(path, exc.status, exc.description, exc.headers)
     if isinstance(exc, ProblemError):
         return error_response(path, _STATUS.get(exc.status, exc.status), exc.detail, exc.headers)
-    if isinstance(exc, errors.KlagomalError):
-        for cls, problem in PROBLEMS:
-            if isinstance(exc, cls):
-                status = _STATUS.get(problem.status, problem.status)
-                headers = {"Retry-After": "1"} if status == 503 else {}
-                return error_response(path, status, str(exc), headers)
+    if isinstance(exc, errors.KlagomalError) and (status := _library_status(exc)) is not None:
+        headers = {"Retry-After": "1"} if status == 503 else {}
+        return error_response(path, status, str(exc), headers)
     if isinstance(exc, ValidationException):
         return error_response(path, 400, _("begäran kunde inte läsas: {detail}").format(detail=exc.detail))
     if isinstance(exc, HTTPException) and exc.status_code < 500:
@@ -682,31 +694,8 @@ def _intake(k: Klagomal, form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     }
 
 
-@post(["/v2/requests.json", "/v2/requests.xml"], status_code=200)
-async def post_request(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Report a problem: a new case through the channel ``open311``,
-    registered by the user of ``api_key``.  The answer has the case's
-    reference as ``service_request_id``, and its token as ``klagomal_token``."""
-    fmt = _format_of(request.url.path)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        raise Open311Error(415, _HTTP_DESCRIPTIONS[415])
-    raw = await request.form()
-    form = {key: [v for v in raw.getall(key) if isinstance(v, str)] for key in raw}
-    base: Klagomal = request.app.state.klagomal
-    key = _field(form, "api_key")
-    if key is None:
-        raise Open311Error(403, _("api_key saknas; kommunen ger ut nycklar (klagomal apikey create)"))
-    user = await anyio.to_thread.run_sync(base.api_key_user, key)
-    if user is None:
-        raise Open311Error(403, _("api_key är okänd eller återkallad"))
-    k = base.as_user(user).with_lock_wait(LOCK_WAIT)
-    _check_jurisdiction(k, _field(form, "jurisdiction_id"))
-
-    def work() -> str:
-        return k.register(**_intake(k, form)).reference
-
-    reference = await anyio.to_thread.run_sync(work)
+def _posted(fmt: str, reference: str) -> Response[bytes]:
+    """The answer to ``POST requests`` that registered *reference*."""
     body = [
         {
             "service_request_id": reference,
@@ -718,6 +707,182 @@ async def post_request(request: Request[Any, Any, Any]) -> Response[bytes]:
         }
     ]
     return render(fmt, "service_requests", "request", body)
+
+
+@post(["/v2/requests.json", "/v2/requests.xml"], status_code=200)
+async def post_request(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Report a problem: a new case through the channel ``open311``,
+    registered by the user of ``api_key``.  The answer has the case's
+    reference as ``service_request_id``, and its token as ``klagomal_token``.
+    With ``Idempotency-Key``, a retry gets the first answer (:func:`_idempotent`)."""
+    fmt = _format_of(request.url.path)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise Open311Error(415, _HTTP_DESCRIPTIONS[415])
+    raw = await request.form()
+    form = {key: [v for v in raw.getall(key) if isinstance(v, str)] for key in raw}
+    base: Klagomal = request.app.state.klagomal
+    api_key = _field(form, "api_key")
+    if api_key is None:
+        raise Open311Error(403, _("api_key saknas; kommunen ger ut nycklar (klagomal apikey create)"))
+    user = await anyio.to_thread.run_sync(base.api_key_user, api_key)
+    if user is None:
+        raise Open311Error(403, _("api_key är okänd eller återkallad"))
+    k = base.as_user(user).with_lock_wait(LOCK_WAIT)
+    _check_jurisdiction(k, _field(form, "jurisdiction_id"))
+    retry_key = request.headers.get(IDEMPOTENCY_KEY.lower())
+
+    def work() -> Response[bytes]:
+        intake = _intake(k, form)  # bad input is refused before the key is looked at: nothing kept
+        if retry_key is None:
+            return _posted(fmt, k.register(**intake).reference)
+        return _idempotent(request, k, api_key, retry_key, form, lambda: _register(request, k, fmt, intake))
+
+    return await anyio.to_thread.run_sync(work)
+
+
+# -- retries ---------------------------------------------------------------------------------------
+
+
+def _register(
+    request: Request[Any, Any, Any], k: Klagomal, fmt: str, intake: dict[str, Any]
+) -> Response[bytes]:
+    """Register a case for a request with an ``Idempotency-Key``: its answer,
+    or the error of a refused step as an answer to keep (a refused step
+    stays refused), as the JSON API does; an error of 500 or more is
+    raised, and nothing is kept."""
+    try:
+        return _posted(fmt, k.register(**intake).reference)
+    except errors.KlagomalError as exc:
+        status = _library_status(exc)
+        if status is None or status >= 500:
+            raise
+        return _handle(request, exc)
+
+
+def _kept(answer: Response[bytes]) -> tuple[int, str, bytes]:
+    """*answer* as the key keeps it: status, headers (its type) and body."""
+    return answer.status_code or 200, json.dumps({"content-type": str(answer.media_type)}), answer.content
+
+
+def _again(status: int, headers: str | None, body: bytes) -> Response[bytes]:
+    """A kept answer, sent again with ``Idempotent-Replayed: true``."""
+    media_type = json.loads(headers or "{}").get("content-type", _FORMATS["json"])
+    return Response(body, status_code=status, media_type=media_type, headers={"Idempotent-Replayed": "true"})
+
+
+def _busy(key: str) -> Open311Error:
+    return Open311Error(
+        409,
+        _("en begäran med Idempotency-Key '{key}' pågår redan; försök igen om en stund").format(key=key),
+        {"Retry-After": "1"},
+    )
+
+
+def _stored(pending: IdempotentRequest, key: str, found: StoredAnswer, fmt: str) -> Response[bytes]:
+    """What a request gets when its key holds *found*: a 422 for another
+    request, else the kept answer, or one made again from the outcome of a
+    request whose worker stopped after its write (the answer names only the
+    case's reference, so it is made again byte for byte)."""
+    if found.request != pending.request:
+        raise Open311Error(
+            422,
+            _("Idempotency-Key '{key}' användes redan för en annan begäran; ta en ny nyckel").format(key=key),
+        )
+    if found.status is not None and found.body is not None:
+        return _again(found.status, found.headers, found.body)
+    outcome = found.outcome
+    if outcome is None:  # a claim of an older klagomal, whose request may still run
+        raise _busy(key)
+    status, headers, body = _kept(_posted(fmt, outcome.reference))
+    other = pending.keep(status, headers, body, rebuilt=True)
+    if other is not None and other.status is not None and other.body is not None:
+        return _again(other.status, other.headers, other.body)
+    return _again(status, headers, body)
+
+
+def _idempotent(
+    request: Request[Any, Any, Any],
+    k: Klagomal,
+    api_key: str,
+    key: str,
+    form: Mapping[str, Sequence[str]],
+    work: Callable[[], Response[bytes]],
+) -> Response[bytes]:
+    """Run *work* once per ``Idempotency-Key`` *key* of the caller.
+
+    The JSON API's rules and storage (:mod:`klagomal.web.idempotency`,
+    :meth:`klagomal.Klagomal.idempotent_request`), with two differences of
+    Open311: the caller is named by the form's ``api_key``, not by
+    ``Authorization``, and answers and errors are Open311's.  The scope is
+    the JSON API's (a hash of the API key, bound to its user by the
+    facade), so a caller's key is one key on both faces; the request is the
+    path and the form without ``api_key``."""
+    if not 1 <= len(key) <= 200 or not key.isascii() or not key.isprintable():
+        raise Open311Error(
+            422, _("Idempotency-Key ska vara 1 till 200 skrivbara ASCII-tecken, till exempel ett UUID")
+        )
+    fmt = _format_of(request.url.path)
+    scope = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+    asked = {name: list(values) for name, values in form.items() if name != "api_key"}
+    what = json.dumps([request.method, request.url.path, asked], sort_keys=True)
+    pending = k.idempotent_request(scope, key, hashlib.sha256(what.encode("utf-8")).hexdigest())
+    for _attempt in range(3):
+        found = pending.found()
+        if found is not None:
+            return _stored(pending, key, found, fmt)
+        try:
+            with pending.running():
+                answer = work()
+        except IdempotencyKeyTaken:
+            continue  # another request with the key wrote first: its answer
+        status, headers, body = _kept(answer)
+        other = pending.keep(status, headers, body)
+        if other is not None:
+            return _stored(pending, key, other, fmt)
+        return answer
+    raise _busy(key)
+
+
+# -- unknown addresses -----------------------------------------------------------------------------
+
+
+def unknown(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Any other address under :data:`PREFIX`, with any method: Open311's
+    404, in XML for an address ending in ``.xml``, else JSON (the paths:
+    :func:`unknown_paths`)."""
+    raise Open311Error(
+        404,
+        _("det finns ingen Open311-resurs på {path}; se {prefix}/discovery.json").format(
+            path=request.url.path, prefix=PREFIX
+        ),
+    )
+
+
+def unknown_paths(handlers: Sequence[Any]) -> list[str]:
+    """The paths that lead :func:`unknown` every address under
+    :data:`PREFIX` that none of *handlers* has.
+
+    Litestar's router does not go back: once a segment matched a static
+    part of a route (``v2``, ``services``, ``discovery.json``), an address
+    that fails further on is the application's 404 (an RFC 9457 problem),
+    not one of this router's.  So below every part of every route, unless a
+    route's parameter already takes any segment there, a path parameter
+    takes the rest (``/v2/{path:path}``, ``/v2/services/{name:str}/{path:path}``),
+    and every part that is no route itself (``/``, ``/v2``, ``/v2/services``)
+    is one.  Static segments go first in Litestar's matching, so none of
+    these shadows a route."""
+    paths = {path for handler in handlers for path in handler.paths}
+    parts = {
+        tuple(segments[:i])
+        for path in paths
+        for segments in [[s for s in path.split("/") if s]]
+        for i in range(len(segments) + 1)
+    }
+    with_parameter = {part[:-1] for part in parts if part and part[-1].startswith("{")}
+    exact = {"/" + "/".join(part) for part in parts} - paths
+    rest = {"/" + "/".join((*part, "{path:path}")) for part in parts if part not in with_parameter}
+    return sorted(exact | rest)
 
 
 ROUTES: list[Callable[..., Any]] = [
@@ -737,7 +902,10 @@ def create_router(k: Klagomal, rate_limit: RateLimitConfig | None) -> Router:
     check_catalogue(k)
     return Router(
         path=PREFIX,
-        route_handlers=ROUTES,
+        route_handlers=[
+            *ROUTES,
+            route(unknown_paths(ROUTES), http_method=list(HttpMethod), sync_to_thread=False)(unknown),
+        ],
         # Every class the application handles too: the most specific one wins.
         exception_handlers=dict.fromkeys(
             (Open311Error, ProblemError, errors.KlagomalError, ValidationException, HTTPException, Exception),
