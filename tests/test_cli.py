@@ -696,7 +696,7 @@ def test_every_command_prints_exactly_one_json_object(cli: Cli, tmp_path: Path) 
     ]
 
     export = j("export")
-    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 2, 3)
+    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 3, 3)
     assert j("export -o backup.json") == {"file": "backup.json", "cases": 3}
     assert json.loads((tmp_path / "backup.json").read_text(encoding="utf-8")) == export
     cli.ok("init", db="sqlite:///copy.db")
@@ -1013,8 +1013,12 @@ def _event_unreadable(data: dict[str, Any]) -> None:
     data["cases"][1]["events"][0]["data"] = {"type": "registered"}
 
 
-def _wrong_version(data: dict[str, Any]) -> None:
-    data["version"] = 99
+def _newer_version(data: dict[str, Any]) -> None:
+    data["version"] = 4
+
+
+def _unknown_version(data: dict[str, Any]) -> None:
+    data["version"] = "2"
 
 
 def _cases_not_a_list(data: dict[str, Any]) -> None:
@@ -1030,7 +1034,16 @@ BAD_IMPORTS: list[Any] = [
     pytest.param("", ["är inte giltig JSON"], id="empty-file"),
     pytest.param("[1, 2, 3]", ["filen är ingen klagomal-export"], id="json-list"),
     pytest.param('{"a": 1}', ["filen är ingen klagomal-export"], id="json-not-an-export"),
-    pytest.param(_wrong_version, ["filen är ingen klagomal-export av version 1 eller 2"], id="wrong-version"),
+    pytest.param(
+        _newer_version,
+        ["klagomal-export av version 4, som är nyare än vad", "kan läsa (version 1, 2 och 3)"],
+        id="newer-version",
+    ),
+    pytest.param(
+        _unknown_version,
+        ['klagomal-export av okänd version "2" (kända versioner: 1, 2 och 3)'],
+        id="unknown-version",
+    ),
     pytest.param(
         _unknown_channel_in_the_last_case, ["2026-00003", "okänd kanal 'fax'"], id="unknown-channel"
     ),

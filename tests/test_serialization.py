@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,7 @@ from conftest import register_case
 from klagomal import Contact, FixedClock, InvalidInputError, Klagomal, KlagomalError
 from klagomal.core.events import EVENT_TYPES
 from klagomal.core.location import Location
+from klagomal.core.serialization import EXPORT_VERSION, EXPORT_VERSIONS
 
 RESPOND_BY = dt.date(2026, 3, 27)
 
@@ -227,8 +229,63 @@ def test_import_refuses_other_formats(fresh: Klagomal) -> None:
     with pytest.raises(InvalidInputError) as info:
         fresh.import_({"format": "klagomal-export", "version": 99, "cases": []})
     assert info.value.step == "import"
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError, match="filen är ingen klagomal-export"):
         fresh.import_({"cases": []})
+
+
+def test_an_export_is_written_in_the_newest_version(k: Klagomal) -> None:
+    # The version says which parts a file may carry (serialization.EXPORT_VERSION).
+    assert (EXPORT_VERSION, EXPORT_VERSIONS[-1]) == (3, 3)
+    assert list(EXPORT_VERSIONS) == list(range(1, EXPORT_VERSION + 1))
+    assert (k.export()["format"], k.export()["version"]) == ("klagomal-export", 3)
+    stream = io.StringIO()
+    k.export_to(stream)
+    assert json.loads(stream.getvalue())["version"] == 3
+
+
+@pytest.mark.parametrize("version", EXPORT_VERSIONS)
+def test_every_known_version_is_read(k: Klagomal, fresh: Klagomal, clock: FixedClock, version: int) -> None:
+    _populate(k, clock)
+    exported = k.export()
+    assert fresh.import_({**exported, "version": version}) == len(exported["cases"])
+    if version > 1:  # version 1 predates delivery: its pending notices become manual
+        assert fresh.export() == exported
+
+
+KNOWN = "1, 2 och 3"
+REFUSED_VERSIONS = [
+    pytest.param(
+        EXPORT_VERSION + 1,
+        f"version 4, som är nyare än vad den här versionen av klagomal kan läsa (version {KNOWN})",
+        id="newer",
+    ),
+    pytest.param(
+        99,
+        f"version 99, som är nyare än vad den här versionen av klagomal kan läsa (version {KNOWN})",
+        id="much-newer",
+    ),
+    pytest.param(0, f"okänd version 0 (kända versioner: {KNOWN})", id="zero"),
+    pytest.param(-2, f"okänd version -2 (kända versioner: {KNOWN})", id="negative"),
+    pytest.param("3", f'okänd version "3" (kända versioner: {KNOWN})', id="text"),
+    pytest.param(2.0, f"okänd version 2.0 (kända versioner: {KNOWN})", id="decimal"),
+    pytest.param(True, f"okänd version true (kända versioner: {KNOWN})", id="boolean"),
+    pytest.param(None, f"okänd version null (kända versioner: {KNOWN})", id="null"),
+]
+
+
+@pytest.mark.parametrize(("version", "message"), REFUSED_VERSIONS)
+def test_a_version_this_code_does_not_know_is_refused_and_nothing_is_written(
+    k: Klagomal, fresh: Klagomal, clock: FixedClock, version: Any, message: str
+) -> None:
+    _populate(k, clock)
+    register_case(fresh)  # the target is not empty; it must stay as it is
+    before = fresh.export()
+    with pytest.raises(InvalidInputError) as info:
+        fresh.import_({**k.export(), "version": version})
+    assert str(info.value).startswith("steg 'importera': filen är en klagomal-export av ")
+    assert message in str(info.value)
+    assert info.value.step == "import"
+    assert fresh.export() == before
 
 
 def test_reference_counters_continue_after_import(k: Klagomal, fresh: Klagomal, clock: FixedClock) -> None:

@@ -36,8 +36,11 @@ from klagomal.storage.tables import audit_log
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
 
+from litestar.middleware.rate_limit import RateLimitMiddleware
+
 from klagomal.web import steps
 from klagomal.web.app import create_app
+from klagomal.web.auth import require_key
 
 #: How long the server may take to start.
 START_TIMEOUT = 60.0
@@ -432,6 +435,92 @@ def test_every_route_is_in_the_openapi_document_and_no_operation_fails_without_a
             if path.startswith("/api/v1"):
                 is_problem(answer, 401, "unauthenticated")
     assert server.call("GET", "/api/docs", user=None).status == 200
+
+
+# -- the rate limit on the routes without a key ----------------------------------------------
+
+
+def _handlers(app: Any) -> list[tuple[str, str, Any]]:
+    """``(path, method, handler)`` of every route of *app*."""
+    return [
+        (route.path, method, handler)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        for method in sorted(handler.http_methods)
+    ]
+
+
+def _keyless(app: Any) -> list[tuple[str, str]]:
+    """The routes of *app* that need no API key (no ``require_key`` guard)."""
+    return [(path, method) for path, method, h in _handlers(app) if require_key not in h.resolve_guards()]
+
+
+def _rate_limited(handler: Any) -> bool:
+    return any(getattr(m, "middleware", None) is RateLimitMiddleware for m in handler.resolve_middleware())
+
+
+@pytest.mark.parametrize("setting", ["3/minute", "", "av"])
+def test_every_route_without_a_key_is_rate_limited_and_no_route_with_one(
+    monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    """Read from the application, so that a public route added later cannot
+    escape the limit (KLAGOMAL_RATE_LIMIT, docs/web.md)."""
+    monkeypatch.setenv("KLAGOMAL_RATE_LIMIT", setting)  # "": the default, 120/minute
+    app = create_app(Klagomal("sqlite://", load_entrypoints=False))
+    keyless = set(_keyless(app))
+    # Open311's and the OpenAPI documents', and every other route is the keyed API.
+    for public in (("/api/openapi.json", "GET"), ("/api/docs", "GET"), ("/open311/v2/requests.json", "POST")):
+        assert public in keyless
+    assert {path.split("/")[1] for path, _m in keyless} == {"api", "open311"}
+    assert [
+        path for path, m, _h in _handlers(app) if (path, m) not in keyless and not path.startswith("/api/v1/")
+    ] == []
+    limited = {(path, method) for path, method, h in _handlers(app) if _rate_limited(h)}
+    assert limited == (set() if setting == "av" else keyless)
+
+
+def test_past_the_limit_every_route_without_a_key_answers_429_and_the_keyed_api_goes_on(
+    tmp_path: Path,
+) -> None:
+    server = start_server(
+        f"sqlite:///{tmp_path / 'klagomal.db'}", tmp_path, {"KLAGOMAL_RATE_LIMIT": "3/minute"}
+    )
+    try:
+        # launch() waited for the first 200 of /api/openapi.json: that was the first request.
+        for _ in range(2):
+            assert server.call("GET", "/api/openapi.json", user=None).status == 200
+        fourth = server.call("GET", "/api/openapi.json", user=None)
+        problem = is_problem(fourth, 429, "too-many-requests")
+        assert (problem["title"], problem["detail"], problem["instance"]) == (
+            "För många anrop",
+            "för många anrop från din adress; vänta och försök igen (se Retry-After)",
+            "/api/openapi.json",
+        )
+        headers = {name.lower(): value for name, value in fourth.headers.items()}
+        assert 0 < int(headers["retry-after"]) <= 60
+        assert (headers["ratelimit-limit"], headers["ratelimit-remaining"]) == ("3", "0")
+        # Open311 counts on its own: reading the documents took nothing from it.
+        for _ in range(3):
+            assert server.call("GET", "/open311/v2/services.json", user=None).status == 200
+        # Now every route without a key, read from the application, answers 429.
+        with Klagomal("sqlite://", load_entrypoints=False) as k:
+            keyless = _keyless(create_app(k))
+        assert len(keyless) > 20
+        for path, method in keyless:
+            answer = server.call(method, re.sub(r"\{\w+:\w+\}", "x", path), user=None)
+            if method == "HEAD":  # an answer to HEAD has no body
+                assert answer.status == 429, (method, path)
+            elif path == "/open311" or path.startswith("/open311/"):  # Open311's own form (docs/open311.md)
+                assert answer.status == 429, (method, path)
+                assert "för många anrop" in answer.body.decode(), (method, path)
+            else:
+                is_problem(answer, 429, "too-many-requests")
+        # The keyed API is limited per key, not by this: it goes on answering.
+        for _ in range(5):
+            assert server.call("GET", "/api/v1/whoami").status == 200
+        assert server.call("GET", "/api/v1/cases").status == 200
+    finally:
+        stop(server)
 
 
 # -- Idempotency-Key -----------------------------------------------------------------------

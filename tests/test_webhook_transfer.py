@@ -50,6 +50,7 @@ def test_moved_with_its_secrets_a_database_goes_on_delivering(new_database: Call
     try:
         made = _source(src, receiver, f"http://127.0.0.1:{port}/hook")
         exported = src.export(include_secrets=True)
+        assert exported["version"] == 3  # a klagomal that reads only 1 and 2 refuses it
         assert all(w["secret"].startswith("whsec_") for w in exported["webhooks"])
         assert len(exported["webhook_deliveries"]) == 4
         assert dst.import_(exported) == 2
@@ -157,6 +158,40 @@ def test_bad_webhooks_in_an_import_are_refused_and_nothing_is_written(
         receiver.close()
         src.dispose()
         dst.dispose()
+
+
+def test_a_version_2_file_with_webhooks_is_read_as_before_and_a_newer_version_is_refused(
+    new_database: Callable[[], str],
+) -> None:
+    """Version 2 files carried webhooks before the version was raised to 3:
+    they are read with them.  A version this code does not know may carry
+    parts it would skip: refused, nothing written."""
+    receiver = Receiver()
+    src, old, new = _instance(new_database()), _instance(new_database()), _instance(new_database())
+    try:
+        _source(src, receiver, f"http://127.0.0.1:{free_port()}/hook")
+        exported = src.export(include_secrets=True)
+        assert old.import_({**exported, "version": 2}) == 2
+        again = old.export(include_secrets=True)
+        assert again["version"] == 3
+        assert (again["webhooks"], again["webhook_deliveries"]) == (
+            exported["webhooks"],
+            exported["webhook_deliveries"],
+        )
+        with pytest.raises(InvalidInputError) as info:
+            new.import_({**exported, "version": 4})
+        assert str(info.value) == (
+            "steg 'importera': filen är en klagomal-export av version 4, som är nyare än vad den här "
+            "versionen av klagomal kan läsa (version 1, 2 och 3); importera den med en nyare klagomal"
+        )
+        assert new.cases() == []
+        assert new.webhooks.subscriptions(removed=True) == []
+        assert new.webhooks.deliveries() == []
+        assert new.export()["references"] == {}
+    finally:
+        receiver.close()
+        for k in (src, old, new):
+            k.dispose()
 
 
 def test_the_cli_exports_the_secrets_only_when_asked(

@@ -1375,6 +1375,11 @@ class Klagomal:
         Every case is replayed from its events and checked against this
         instance's channels, dimensions and organisation before anything is
         written.  Returns the number of cases imported.
+
+        Exports of every version in
+        :data:`~klagomal.core.serialization.EXPORT_VERSIONS` are read; a
+        newer version (a newer klagomal's, with parts this one would skip)
+        is refused, and nothing is written.
         """
         return self._importing.import_(data, Operation.IMPORT)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -21,7 +22,7 @@ from klagomal.cases.service import CaseService
 from klagomal.core.errors import InvalidInputError
 from klagomal.core.events import THREAT_ABOUT, THREAT_KINDS, Event, Forwarded, Registered
 from klagomal.core.i18n import _
-from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
+from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION, EXPORT_VERSIONS
 from klagomal.intake import bulk
 from klagomal.intake.bulk import BulkImportResult
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
@@ -54,13 +55,7 @@ class ImportService:
         :meth:`klagomal.app.Klagomal.import_`); return the number of cases."""
         ctx = self.ctx
         ctx.allowed(operation)
-        if data.get("format") != EXPORT_FORMAT or data.get("version") not in (1, EXPORT_VERSION):
-            raise InvalidInputError(
-                _("filen är ingen klagomal-export av version {versions}").format(
-                    versions=_("{old} eller {new}").format(old=1, new=EXPORT_VERSION)
-                ),
-                step="import",
-            )
+        _check_format(data)
         cases, counters = _contents(data)
         restored = [
             self._restored(position, item, legacy=data.get("version") == 1)
@@ -317,6 +312,28 @@ def _readable(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return _("fältet {key} saknas").format(key=exc)
     return str(exc)
+
+
+def _check_format(data: dict[str, Any]) -> None:
+    """Refuse a file that is no klagomal export, or one of a version this
+    code does not read (a newer klagomal's, whose new parts it would skip)."""
+    if data.get("format") != EXPORT_FORMAT:
+        raise InvalidInputError(_("filen är ingen klagomal-export"), step="import")
+    version = data.get("version")
+    if type(version) is int and version in EXPORT_VERSIONS:
+        return
+    known = _("{first} och {last}").format(
+        first=", ".join(map(str, EXPORT_VERSIONS[:-1])), last=EXPORT_VERSIONS[-1]
+    )
+    if type(version) is int and version > EXPORT_VERSION:
+        reason = _(
+            "filen är en klagomal-export av version {found}, som är nyare än vad den här versionen "
+            "av klagomal kan läsa (version {known}); importera den med en nyare klagomal"
+        )
+    else:
+        reason = _("filen är en klagomal-export av okänd version {found} (kända versioner: {known})")
+    found = version if type(version) is int else json.dumps(version, ensure_ascii=False)
+    raise InvalidInputError(reason.format(found=found, known=known), step="import")
 
 
 def _contents(data: dict[str, Any]) -> tuple[list[Any], dict[int, int]]:

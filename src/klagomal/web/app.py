@@ -32,7 +32,7 @@ from klagomal.core.i18n import _
 from klagomal.web import attachments, cases, finding, open311, records, steps, webhooks
 from klagomal.web.auth import acting, require_key, trusted_header
 from klagomal.web.problems import PROBLEM_JSON, exception_handlers
-from klagomal.web.ratelimit import rate_limit_config
+from klagomal.web.ratelimit import DOCS, rate_limit_config
 
 __all__ = ["API_PREFIX", "MAX_BODY", "create_app", "document_problems", "klagomal_from_environment"]
 
@@ -116,6 +116,10 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         dependencies={"k": Provide(acting, sync_to_thread=False)},
         security=[{"apiKey": []}],
     )
+    # The routes without a key, Open311's and the OpenAPI documents', are
+    # limited per client address (each counted on its own); the keyed API
+    # is not limited this way.
+    docs_limit = rate_limit_config(store=DOCS)
     openapi = OpenAPIConfig(
         title="klagomal",
         version="1",
@@ -124,6 +128,12 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
             "Varje anrop görs med en API-nyckel (Authorization: Bearer …) som agerar som en användare."
         ),
         path="/api",
+        openapi_router=Router(
+            path="/api",
+            route_handlers=[],
+            include_in_schema=False,
+            middleware=[docs_limit.middleware] if docs_limit is not None else [],
+        ),
         render_plugins=[SwaggerRenderPlugin(path="/docs")],
         components=Components(
             security_schemes={

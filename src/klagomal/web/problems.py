@@ -81,6 +81,7 @@ HTTP_PROBLEMS: dict[int, Problem] = {
     415: Problem(415, "unsupported-media-type", _("Innehållstypen stöds inte")),
     422: Problem(422, "invalid-input", _("Ogiltiga uppgifter")),
     428: Problem(428, "precondition-required", _("If-Match krävs")),
+    429: Problem(429, "too-many-requests", _("För många anrop")),
     500: Problem(500, "internal", _("Oväntat fel")),
 }
 
@@ -276,6 +277,7 @@ _HTTP_DETAILS = {
     405: _("metoden går inte att använda på denna adress"),
     413: _("begärans innehåll är större än servern tar emot"),
     415: _("innehållstypen stöds inte här"),
+    429: _("för många anrop från din adress; vänta och försök igen (se Retry-After)"),
 }
 
 
@@ -293,7 +295,11 @@ def _http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
         )
     else:
         detail = _HTTP_DETAILS.get(status, _("begäran kunde inte utföras"))
-    return problem_response(_http_problem(status), detail, request, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 429 and "Retry-After" not in headers:  # the rate limit (klagomal.web.ratelimit)
+        reset = headers.get("RateLimit-Reset", "")
+        headers["Retry-After"] = str(max(int(reset), 1)) if reset.isdigit() else "60"
+    return problem_response(_http_problem(status), detail, request, headers=headers)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -1,6 +1,10 @@
-"""Rate limits on the public endpoints (docs/open311.md): Litestar's own
+"""Rate limits on the public endpoints, those without an API key
+(docs/web.md, docs/open311.md): Litestar's own
 :class:`~litestar.middleware.rate_limit.RateLimitConfig`, per client IP
-address, counted in each worker process's memory.
+address, counted in each worker process's memory.  Open311's endpoints and
+the OpenAPI documents (``/api/openapi.json``, ``/api/docs``, ...) each
+count on their own (:data:`OPEN311`, :data:`DOCS`), so that reading the
+documentation takes nothing from an app's Open311 calls.
 
 ``KLAGOMAL_RATE_LIMIT`` sets the limit as ``N/unit`` (``unit`` one of
 ``second``, ``minute``, ``hour``, ``day``); ``av`` or ``0`` turns it off.
@@ -21,13 +25,17 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
 
-__all__ = ["DEFAULT_RATE_LIMIT", "ENV", "parse_rate_limit", "rate_limit_config"]
+__all__ = ["DEFAULT_RATE_LIMIT", "DOCS", "ENV", "OPEN311", "parse_rate_limit", "rate_limit_config"]
 
 #: The environment variable that sets the limit.
 ENV = "KLAGOMAL_RATE_LIMIT"
 
 #: The default: generous for an app that polls, low enough to stop a flood.
 DEFAULT_RATE_LIMIT = "120/minute"
+
+#: The stores the requests are counted in: Open311's, and the OpenAPI documents'.
+OPEN311 = "klagomal_rate_limit"
+DOCS = "klagomal_rate_limit_docs"
 
 _UNITS = ("second", "minute", "hour", "day")
 Unit = Literal["second", "minute", "hour", "day"]
@@ -50,11 +58,13 @@ def parse_rate_limit(text: str) -> tuple[Unit, int] | None:
     return cast(Unit, found.group(2)), int(found.group(1))
 
 
-def rate_limit_config(environ: dict[str, str] | None = None) -> RateLimitConfig | None:
+def rate_limit_config(
+    environ: dict[str, str] | None = None, *, store: str = OPEN311
+) -> RateLimitConfig | None:
     """The rate limit the environment sets (default :data:`DEFAULT_RATE_LIMIT`),
-    or ``None`` when it is off."""
+    counted in *store*, or ``None`` when it is off."""
     env = os.environ if environ is None else environ
     limit = parse_rate_limit(env.get(ENV) or DEFAULT_RATE_LIMIT)
     if limit is None:
         return None
-    return RateLimitConfig(rate_limit=limit, store="klagomal_rate_limit")
+    return RateLimitConfig(rate_limit=limit, store=store)
