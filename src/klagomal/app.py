@@ -39,7 +39,7 @@ from klagomal.context import Context, IdempotencyClaim, audit_time, identify, lo
 from klagomal.core.clock import Clock, SystemClock
 from klagomal.core.disposal_rules import DisposalRule, check_rules
 from klagomal.core.errors import AccessDeniedError, CaseNotFoundError, ConfigurationError, InvalidInputError
-from klagomal.core.events import Event, EventData, Registered
+from klagomal.core.events import AttachmentAdded, Event, EventData, Registered
 from klagomal.core.i18n import _
 from klagomal.core.location import Location
 from klagomal.core.model import Case, CaseState, Channel, Contact, Intake, Kind, QualityDimension
@@ -61,7 +61,7 @@ from klagomal.records.access import SYSTEM_USER, AccessPolicy, Operation, User
 from klagomal.storage.base import DEFAULT_LOCK_WAIT, Storage, UnitOfWork, takes_lock_wait
 from klagomal.storage.drivers import missing_driver_message
 from klagomal.storage.sql.api_keys import ApiKey, new_api_key
-from klagomal.storage.sql.idempotency import IdempotencyKeyTaken, Outcome, StoredAnswer
+from klagomal.storage.sql.idempotency import IdempotencyKeyTaken, Outcome, StoredAnswer, SubscriptionOutcome
 
 if TYPE_CHECKING:  # pragma: no cover
     # Only named here: the services but the cases' are built, and their
@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.reminders import Reminder, ReminderRun
     from klagomal.notices.service import NoticeService
     from klagomal.notices.webhook_service import WebhookService
+    from klagomal.notices.webhooks import Subscription
     from klagomal.records import audit, disposal
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
@@ -87,7 +88,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.reports import SectionResult
     from klagomal.reports.service import ReportService
 
-__all__ = ["DEFAULT_DB", "IdempotencyKeyTaken", "IdempotentRequest", "Klagomal", "Outcome", "StoredAnswer"]
+__all__ = [
+    "DEFAULT_DB",
+    "IdempotencyKeyTaken",
+    "IdempotentRequest",
+    "Klagomal",
+    "Outcome",
+    "StoredAnswer",
+    "SubscriptionOutcome",
+]
 
 log = logging.getLogger(__name__)
 
@@ -1429,12 +1438,14 @@ class IdempotentRequest:
     (:meth:`Klagomal.idempotent_request`; :mod:`klagomal.web.idempotency`).
 
     :meth:`found` is what the key holds: an answer to send again, or the
-    outcome (the case and its version) of a request whose worker stopped
-    after its write and before its answer, to rebuild the answer from.
-    Within :meth:`running`, the facade's first case write records its
-    outcome in its own transaction; a second request with the key that
-    writes meanwhile is rolled back with :class:`IdempotencyKeyTaken`.
-    :meth:`keep` stores the answer; the first answer stored stays."""
+    outcome (the case and its version, or a webhook subscription) of a
+    request whose worker stopped after its write and before its answer, to
+    rebuild the answer from (:meth:`written`, :meth:`attachment`,
+    :meth:`subscription`).  Within :meth:`running`, the facade's first case
+    write or webhook subscription records its outcome in its own
+    transaction; a second request with the key that writes meanwhile is
+    rolled back with :class:`IdempotencyKeyTaken`.  :meth:`keep` stores the
+    answer; the first answer stored stays."""
 
     def __init__(self, k: Klagomal, claim: IdempotencyClaim) -> None:
         self._k = k
@@ -1443,6 +1454,11 @@ class IdempotentRequest:
     @property
     def request(self) -> str:
         return self._claim.request
+
+    @property
+    def recorded(self) -> bool:
+        """Whether this request's write committed with its outcome."""
+        return self._claim.done
 
     def found(self) -> StoredAnswer | None:
         claim = self._claim
@@ -1478,6 +1494,42 @@ class IdempotentRequest:
                 uow, Operation.READ, [outcome.reference], f"svar på upprepad begäran ({outcome.version})"
             )
         return ctx.shown(case)
+
+    def attachment(self, outcome: Outcome) -> int | None:
+        """The id of the attachment this request's write stored, when it was
+        an attach step: the document stored under the step's key
+        (:func:`klagomal.cases.amendments.document_key`, named by the event
+        at the outcome's version), not the case's newest attachment, which
+        may be another upload's since."""
+        with self._k._ctx.transaction() as uow:
+            events = [e for e in uow.history(outcome.reference) if e.seq == outcome.version]
+            if not events or not isinstance(events[0].data, AttachmentAdded):
+                return None
+            found: list[int] = uow.attachments_stored_under(events[0].data.message)
+        return found[0] if found else None
+
+    def subscription(self, outcome: SubscriptionOutcome) -> Subscription:
+        """The webhook subscription this request made, as it is now, to
+        make its answer again.  Its signing secret, which the first answer
+        showed, is read from the subscription (where signing needs it; the
+        key's row never holds it) and given while the subscription is
+        active; a removed one is given without it.  Needs ``administrera``
+        now, as subscribing did; audited, since the secret is shown again."""
+        ctx = self._k._ctx
+        ctx.allowed(Operation.ADMINISTER)
+        with ctx.transaction() as uow:  # a WebhookStore (klagomal.notices.webhooks.WebhookStorage)
+            found: list[Subscription] = uow.subscriptions(ids=[outcome.subscription], removed=True)
+            if not found:
+                raise InvalidInputError(
+                    _("det finns ingen webhook {id} (se klagomal webhook list)").format(
+                        id=outcome.subscription
+                    )
+                )
+            ctx.audit(
+                uow, Operation.ADMINISTER, [None], f"webhook {outcome.subscription}: svar på upprepad begäran"
+            )
+        (subscription,) = found
+        return subscription if subscription.removed_at is None else attrs.evolve(subscription, secret="")
 
     def keep(self, status: int, headers: str, body: bytes, *, rebuilt: bool = False) -> StoredAnswer | None:
         """Keep the answer: ``None`` when it is now the key's, else what the

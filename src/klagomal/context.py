@@ -87,8 +87,9 @@ def lock_wait_seconds(seconds: float) -> float:
 @attrs.define(eq=False)
 class IdempotencyClaim:
     """A request of a face that takes retries (the HTTP API's
-    ``Idempotency-Key``), while it runs: the first case write it commits
-    records its outcome under the key in the same transaction
+    ``Idempotency-Key``), while it runs: the first case write (or webhook
+    subscription) it commits records its outcome under the key in the same
+    transaction
     (:mod:`klagomal.storage.sql.idempotency`).  Shared by the copies of the
     facade the request makes (``_internal``), so that only its first write
     is recorded."""
@@ -115,6 +116,17 @@ class IdempotencyClaim:
             self.scope, self.key, self.request, outcome, audit_time(), again=self.uow is uow
         )
         self.uow, self.reference = uow, case.reference
+
+    def record_subscription(self, uow: UnitOfWork, subscription_id: int) -> None:
+        """Record a webhook subscription, which writes no case event, as the
+        outcome, in *uow*, the transaction that stored it."""
+        if self.done or self.uow is uow:
+            return
+        from klagomal.storage.sql.idempotency import SubscriptionOutcome
+
+        outcome = SubscriptionOutcome(subscription_id)
+        uow.record_idempotent_outcome(self.scope, self.key, self.request, outcome, audit_time())
+        self.uow = uow
 
     def committed(self, uow: object) -> None:
         if self.uow is not None and self.uow is uow:

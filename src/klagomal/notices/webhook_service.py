@@ -92,9 +92,17 @@ class WebhookService:
             )
         secret = new_secret()
         now = ctx.utcnow()
-        with ctx.transaction() as uow:
+
+        def store(uow: Any) -> int:
             new_id = self._store(uow).add_subscription(url, user, ",".join(wanted), secret, now, creator.id)
+            if ctx.idempotency is not None:
+                # A retried request's outcome (the HTTP API's Idempotency-Key),
+                # in the subscription's own transaction.
+                ctx.idempotency.record_subscription(uow, new_id)
             ctx.audit(uow, Operation.ADMINISTER, [None], f"webhook {new_id} {url} ({user})")
+            return new_id
+
+        new_id = ctx.write(store)
         return Subscription(new_id, url, user, wanted, secret, now, creator.id)
 
     def subscriptions(self, *, removed: bool = False) -> list[Subscription]:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.notices.reminders import Reminder
     from klagomal.records.access import Scope
     from klagomal.storage.sql.api_keys import ApiKey
-    from klagomal.storage.sql.idempotency import Outcome, StoredAnswer
+    from klagomal.storage.sql.idempotency import Outcome, StoredAnswer, SubscriptionOutcome
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -367,7 +367,14 @@ class UnitOfWork(Protocol):
     def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None: ...
     def idempotent_answer(self, scope: str, key: str, at: dt.datetime) -> StoredAnswer | None: ...
     def record_idempotent_outcome(
-        self, scope: str, key: str, request: str, outcome: Outcome, at: dt.datetime, *, again: bool = False
+        self,
+        scope: str,
+        key: str,
+        request: str,
+        outcome: Outcome | SubscriptionOutcome,
+        at: dt.datetime,
+        *,
+        again: bool = False,
     ) -> None: ...
     def store_idempotent_answer(
         self,
@@ -380,6 +387,7 @@ class UnitOfWork(Protocol):
         on_outcome: bool,
     ) -> StoredAnswer | None: ...
     def purge_idempotency_keys(self, at: dt.datetime) -> int: ...
+    def attachments_stored_under(self, message_key: str) -> list[int]: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

@@ -30,6 +30,7 @@ from litestar.openapi.spec import (
 )
 from litestar.params import Body, FromPath, HeaderParameter
 
+from klagomal.app import IdempotentRequest, Outcome, SubscriptionOutcome
 from klagomal.core.i18n import _
 from klagomal.core.model import Case
 from klagomal.intake.records import StoredAttachment
@@ -98,19 +99,22 @@ def upload(
     media = None if media_type in _UNKNOWN_TYPES else media_type
     what = {"filename": filename, "media_type": media, "sha256": hashlib.sha256(content).hexdigest()}
 
-    def answer(case: Case) -> Response[Any]:
-        newest = max((a.id or 0 for a in k.attachments(reference)), default=None)
-        return case_response(k, case, 201, headers={"Location": _url(reference, newest)})
+    def answer(case: Case, attachment: int | None) -> Response[Any]:
+        return case_response(k, case, 201, headers={"Location": _url(reference, attachment)})
 
     def work() -> Response[Any]:
-        return answer(
-            k.attach(reference, content, filename=filename, media_type=media, expected_version=version)
-        )
+        case = k.attach(reference, content, filename=filename, media_type=media, expected_version=version)
+        newest = max((a.id or 0 for a in k.attachments(reference)), default=None)
+        return answer(case, newest)
 
-    # After a worker died between the write and the answer: the case as it
-    # is now, and the newest attachment (this request's, unless another
-    # upload came since).
-    return idempotent(request, k, what, work, lambda outcome: answer(k.get(outcome.reference)))
+    def rebuild(pending: IdempotentRequest, outcome: Outcome | SubscriptionOutcome) -> Response[Any]:
+        # After a worker died between the write and the answer: the case as
+        # the write left it, and the attachment it stored (not the newest,
+        # which may be another upload's since).
+        assert isinstance(outcome, Outcome)
+        return answer(pending.written(outcome), pending.attachment(outcome))
+
+    return idempotent(request, k, what, work, rebuild)
 
 
 @get("/cases/{reference:str}/attachments", sync_to_thread=True, summary="Ärendets bilagor")

@@ -8,7 +8,10 @@ its version, under the key in the same transaction
 So a worker killed after the write leaves the outcome, and a retry rebuilds
 the answer from the case as the write left it (``Idempotent-Replayed:
 true``); one
-killed before leaves nothing, and the retry runs the step, once.  A retry
+killed before leaves nothing, and the retry runs the step, once.  A webhook
+subscription records the subscription as its outcome the same way; its
+answer, which holds the signing secret, is not stored at all: every retry
+makes it again from the subscription (``keep_answer=False``).  A retry
 while the first request still writes waits for it and then gets its
 answer.  Errors of the library are kept too (a refused step stays refused);
 a request that ends without an answer to keep (the database busy, a bug)
@@ -25,18 +28,30 @@ from typing import Any
 import attrs
 from litestar import Request, Response
 
-from klagomal.app import IdempotencyKeyTaken, IdempotentRequest, Klagomal, Outcome, StoredAnswer
+from klagomal.app import (
+    IdempotencyKeyTaken,
+    IdempotentRequest,
+    Klagomal,
+    Outcome,
+    StoredAnswer,
+    SubscriptionOutcome,
+)
 from klagomal.core.errors import KlagomalError
 from klagomal.core.i18n import _
 from klagomal.web.auth import bearer_key
 from klagomal.web.problems import ProblemError, klagomal_problem
 
-__all__ = ["HEADER", "idempotent"]
+__all__ = ["HEADER", "Rebuild", "idempotent"]
 
 HEADER = "Idempotency-Key"
 
 #: The headers of an answer that a retry gets again.
 _KEPT = ("etag", "location", "content-type", "retry-after")
+
+
+#: How a route makes its answer again from the outcome of a request whose
+#: worker stopped after its write (the default: the case, as a step answers).
+Rebuild = Callable[[IdempotentRequest, Outcome | SubscriptionOutcome], Response[Any]]
 
 
 def _request_hash(request: Request[Any, Any, Any], data: Any) -> str:
@@ -78,7 +93,8 @@ def _answer(
     k: Klagomal,
     pending: IdempotentRequest,
     found: StoredAnswer,
-    rebuild: Callable[[Outcome], Response[Any]] | None,
+    rebuild: Rebuild | None,
+    keep_answer: bool,
 ) -> Response[Any]:
     """What a request gets when its key holds *found*."""
     key = request.headers.get(HEADER.lower())
@@ -97,10 +113,16 @@ def _answer(
             {"Retry-After": "1"},
         )
     try:
-        made = rebuild(outcome) if rebuild is not None else _case_answer(request, k, pending, outcome)
+        if rebuild is not None:
+            made = rebuild(pending, outcome)
+        else:
+            assert isinstance(outcome, Outcome)  # the same request, so a case step's
+            made = _case_answer(request, k, pending, outcome)
     except KlagomalError as exc:  # the case is gone since (disposed of): say so, keep nothing
         return klagomal_problem(request, exc)
     status, headers, body = _as_bytes(made)
+    if not keep_answer:
+        return _replay(status, headers, body, True)
     other = pending.keep(status, json.dumps(headers), body, rebuilt=True)
     if other is not None and other.status is not None and other.body is not None:
         return _replay(other.status, json.loads(other.headers or "{}"), other.body, True)
@@ -112,12 +134,16 @@ def idempotent(
     k: Klagomal,
     data: Any,
     work: Callable[[], Response[Any]],
-    rebuild: Callable[[Outcome], Response[Any]] | None = None,
+    rebuild: Rebuild | None = None,
+    *,
+    keep_answer: bool = True,
 ) -> Response[Any]:
     """Run *work* once per ``Idempotency-Key`` of the caller (every time
     without one).  *rebuild* makes the answer again from the outcome of a
     request whose worker stopped after its write (default: the case, as
-    a case step answers)."""
+    a case step answers).  Without *keep_answer*, the answer of a request
+    whose write recorded its outcome is not stored (it holds a secret):
+    every retry gets it made again by *rebuild*; a refusal is stored."""
     key = request.headers.get(HEADER.lower())
     if key is None:
         return work()
@@ -130,7 +156,7 @@ def idempotent(
     for _attempt in range(3):
         found = pending.found()
         if found is not None:
-            return _answer(request, k, pending, found, rebuild)
+            return _answer(request, k, pending, found, rebuild, keep_answer)
         try:
             with pending.running():
                 answer = work()
@@ -141,9 +167,11 @@ def idempotent(
             if (answer.status_code or 500) >= 500:
                 raise
         status, headers, body = _as_bytes(answer)
+        if not keep_answer and pending.recorded:  # the outcome is kept, the answer made again
+            return _replay(status, headers, body, False)
         other = pending.keep(status, json.dumps(headers), body)
         if other is not None:
-            return _answer(request, k, pending, other, rebuild)
+            return _answer(request, k, pending, other, rebuild, keep_answer)
         return _replay(status, headers, body, False)
     raise ProblemError(
         409,

@@ -45,7 +45,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, FromQuery
 
-from klagomal.app import IdempotencyKeyTaken, IdempotentRequest, Klagomal, StoredAnswer
+from klagomal.app import IdempotencyKeyTaken, IdempotentRequest, Klagomal, Outcome, StoredAnswer
 from klagomal.core import errors
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
@@ -794,6 +794,7 @@ def _stored(pending: IdempotentRequest, key: str, found: StoredAnswer, fmt: str)
     outcome = found.outcome
     if outcome is None:  # a claim of an older klagomal, whose request may still run
         raise _busy(key)
+    assert isinstance(outcome, Outcome)  # the same request: a registration's
     status, headers, body = _kept(_posted(fmt, outcome.reference))
     other = pending.keep(status, headers, body, rebuilt=True)
     if other is not None and other.status is not None and other.body is not None:

@@ -158,7 +158,9 @@ def intake_email(request: Request[Any, Any, Any], k: Caller, body: RawBody) -> R
 
     # A retry after a worker died past the write: the intake knows the
     # message it stored and answers "duplicate" with its case, adding nothing.
-    return idempotent(request, k, {"sha256": hashlib.sha256(body).hexdigest()}, work, lambda _outcome: work())
+    return idempotent(
+        request, k, {"sha256": hashlib.sha256(body).hexdigest()}, work, lambda _pending, _outcome: work()
+    )
 
 
 routes = [letter, register_list, extract, report, intake_email]

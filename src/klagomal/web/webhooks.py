@@ -5,7 +5,9 @@ and queue failed ones again, as ``klagomal webhook`` does.
 Everything goes through :attr:`klagomal.Klagomal.webhooks`, so the library's
 permissions apply: subscriptions are the system owner's (``administrera``),
 deliveries need ``utskick``.  The signing secret is in the answer of the
-subscription only, once.
+subscription only, once; a retry with the subscription's
+``Idempotency-Key`` gets that answer again, made from the subscription
+(:func:`subscribe`), since the secret is never stored with the key.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import attrs
 from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from klagomal.notices.webhooks import delivery_json, subscription_json
+from klagomal.app import IdempotentRequest, Outcome, SubscriptionOutcome
+from klagomal.notices.webhooks import Subscription, delivery_json, subscription_json
 from klagomal.web.auth import Caller
 from klagomal.web.idempotency import idempotent
 
@@ -47,15 +50,25 @@ def subscribe(request: Request[Any, Any, Any], k: Caller, data: JSONBody[Subscri
     """Subscribe a URL to event types, bound to a user: the subscription with
     its signing ``secret`` (``whsec_…``), which is shown this once."""
 
-    def work() -> Response[Any]:
-        s = k.webhooks.subscribe(data.url, user=data.user, events=data.events)
+    def answer(s: Subscription) -> Response[Any]:
         return Response(
-            {**subscription_json(s), "secret": s.secret},
+            {**subscription_json(s), "secret": s.secret or None},
             status_code=201,
             headers={"Location": f"/api/v1/webhooks/{s.id}"},
         )
 
-    return idempotent(request, k, data, work)
+    def work() -> Response[Any]:
+        return answer(k.webhooks.subscribe(data.url, user=data.user, events=data.events))
+
+    def rebuild(pending: IdempotentRequest, outcome: Outcome | SubscriptionOutcome) -> Response[Any]:
+        # The subscription the request made (its write recorded it under the
+        # key), as it is now, with its secret while it is active.
+        assert isinstance(outcome, SubscriptionOutcome)
+        return answer(pending.subscription(outcome))
+
+    # The answer holds the secret, so it is not stored with the key: a retry
+    # makes it again from the subscription, which keeps the secret anyway.
+    return idempotent(request, k, data, work, rebuild, keep_answer=False)
 
 
 @get("/webhooks", sync_to_thread=True, summary="Prenumerationerna")
