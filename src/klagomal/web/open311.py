@@ -45,7 +45,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, FromQuery
 
-from klagomal.app import IdempotencyKeyTaken, IdempotentRequest, Klagomal, Outcome, StoredAnswer
+from klagomal.app import IdempotentRequest, Klagomal, Outcome, SubscriptionOutcome
 from klagomal.core import errors
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
@@ -54,6 +54,7 @@ from klagomal.core.model import Contact, Kind
 from klagomal.core.settings import Open311Service
 from klagomal.web.auth import LOCK_WAIT
 from klagomal.web.idempotency import HEADER as IDEMPOTENCY_KEY
+from klagomal.web.idempotency import check_key, run_once
 from klagomal.web.problems import PROBLEMS, ProblemError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -760,46 +761,8 @@ def _register(
         return _handle(request, exc)
 
 
-def _kept(answer: Response[bytes]) -> tuple[int, str, bytes]:
-    """*answer* as the key keeps it: status, headers (its type) and body."""
-    return answer.status_code or 200, json.dumps({"content-type": str(answer.media_type)}), answer.content
-
-
-def _again(status: int, headers: str | None, body: bytes) -> Response[bytes]:
-    """A kept answer, sent again with ``Idempotent-Replayed: true``."""
-    media_type = json.loads(headers or "{}").get("content-type", _FORMATS["json"])
-    return Response(body, status_code=status, media_type=media_type, headers={"Idempotent-Replayed": "true"})
-
-
-def _busy(key: str) -> Open311Error:
-    return Open311Error(
-        409,
-        _("en begäran med Idempotency-Key '{key}' pågår redan; försök igen om en stund").format(key=key),
-        {"Retry-After": "1"},
-    )
-
-
-def _stored(pending: IdempotentRequest, key: str, found: StoredAnswer, fmt: str) -> Response[bytes]:
-    """What a request gets when its key holds *found*: a 422 for another
-    request, else the kept answer, or one made again from the outcome of a
-    request whose worker stopped after its write (the answer names only the
-    case's reference, so it is made again byte for byte)."""
-    if found.request != pending.request:
-        raise Open311Error(
-            422,
-            _("Idempotency-Key '{key}' användes redan för en annan begäran; ta en ny nyckel").format(key=key),
-        )
-    if found.status is not None and found.body is not None:
-        return _again(found.status, found.headers, found.body)
-    outcome = found.outcome
-    if outcome is None:  # a claim of an older klagomal, whose request may still run
-        raise _busy(key)
-    assert isinstance(outcome, Outcome)  # the same request: a registration's
-    status, headers, body = _kept(_posted(fmt, outcome.reference))
-    other = pending.keep(status, headers, body, rebuilt=True)
-    if other is not None and other.status is not None and other.body is not None:
-        return _again(other.status, other.headers, other.body)
-    return _again(status, headers, body)
+def _refuse(status: int, description: str, headers: dict[str, str] | None) -> Exception:
+    return Open311Error(status, description, headers)
 
 
 def _idempotent(
@@ -809,40 +772,30 @@ def _idempotent(
     key: str,
     form: Mapping[str, Sequence[str]],
     work: Callable[[], Response[bytes]],
-) -> Response[bytes]:
+) -> Response[Any]:
     """Run *work* once per ``Idempotency-Key`` *key* of the caller.
 
-    The JSON API's rules and storage (:mod:`klagomal.web.idempotency`,
+    The JSON API's rules and storage (:func:`klagomal.web.idempotency.run_once`,
     :meth:`klagomal.Klagomal.idempotent_request`), with two differences of
     Open311: the caller is named by the form's ``api_key``, not by
     ``Authorization``, and answers and errors are Open311's.  The scope is
     the JSON API's (a hash of the API key, bound to its user by the
     facade), so a caller's key is one key on both faces; the request is the
-    path and the form without ``api_key``."""
-    if not 1 <= len(key) <= 200 or not key.isascii() or not key.isprintable():
-        raise Open311Error(
-            422, _("Idempotency-Key ska vara 1 till 200 skrivbara ASCII-tecken, till exempel ett UUID")
-        )
+    path and the form without ``api_key``.  The answer names only the
+    case's reference, so one made again from a write's outcome is the same,
+    byte for byte."""
+    check_key(key, _refuse)
     fmt = _format_of(request.url.path)
     scope = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
     asked = {name: list(values) for name, values in form.items() if name != "api_key"}
     what = json.dumps([request.method, request.url.path, asked], sort_keys=True)
     pending = k.idempotent_request(scope, key, hashlib.sha256(what.encode("utf-8")).hexdigest())
-    for _attempt in range(3):
-        found = pending.found()
-        if found is not None:
-            return _stored(pending, key, found, fmt)
-        try:
-            with pending.running():
-                answer = work()
-        except IdempotencyKeyTaken:
-            continue  # another request with the key wrote first: its answer
-        status, headers, body = _kept(answer)
-        other = pending.keep(status, headers, body)
-        if other is not None:
-            return _stored(pending, key, other, fmt)
-        return answer
-    raise _busy(key)
+
+    def posted(_pending: IdempotentRequest, outcome: Outcome | SubscriptionOutcome) -> Response[bytes]:
+        assert isinstance(outcome, Outcome)  # the same request: a registration's
+        return _posted(fmt, outcome.reference)
+
+    return run_once(pending, key, work, posted, refuse=_refuse, failure=lambda exc: _handle(request, exc))
 
 
 # -- unknown addresses -----------------------------------------------------------------------------
