@@ -67,7 +67,6 @@ import collections
 import contextlib
 import json
 import os
-import pickle
 import random
 import re
 import signal
@@ -242,6 +241,16 @@ def capture_sql(db: str, key: str, reference: str) -> dict[str, list[list[tuple[
     finally:
         k.dispose()
     return captured
+
+
+#: How the run captures klagomal's SQL: in a process of its own, since
+#: starting the application in-process sets up Litestar's logging there,
+#: whose handler outlives the stream it writes to (under pytest, a test's
+#: captured stderr) and then fails every later log record.
+CAPTURE = (
+    "import pathlib, pickle, sys, api; "
+    "pathlib.Path(sys.argv[4]).write_bytes(pickle.dumps(api.capture_sql(*sys.argv[1:4])))"
+)
 
 
 def captured_kinds() -> tuple[str, ...]:
@@ -724,12 +733,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             key, references = seed_klagomal(kdb, options.seed_cases)
             base_key, base_refs = seed_klagomal(bdb, options.seed_cases)
-            (tmp / "sql.pickle").write_bytes(pickle.dumps(capture_sql(bdb, base_key, base_refs[0])))
+            captured = tmp / "sql.pickle"
+            subprocess.run(
+                [sys.executable, "-c", CAPTURE, bdb, base_key, base_refs[0], str(captured)],
+                env=child_env(PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{child_env()['PYTHONPATH']}"),
+                check=True,
+                timeout=START_TIMEOUT,
+            )
             floor_refs = seed_floor(fdb, options.seed_cases)
             paths = child_env()["PYTHONPATH"]
             env_b = child_env(
                 BENCH_DB=bdb,
-                BENCH_SQL=str(tmp / "sql.pickle"),
+                BENCH_SQL=str(captured),
                 PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{paths}",
             )
             env_f = child_env(BENCH_DB=fdb, PYTHONPATH=f"{tmp}{os.pathsep}{paths}")
