@@ -18,7 +18,7 @@ next request as soon as it has the answer to the last: 20 % registrations
   SQL directly: the statements klagomal's HTTP API runs for each kind of
   request, in the same transactions, captured from klagomal when the run
   starts (:func:`capture_sql`: one request of each kind through the real
-  application, in this process).  What it leaves out is what klagomal
+  application, in a child process).  What it leaves out is what klagomal
   does in Python: access checks, rules, routing, deadlines, redaction,
   klagomal's JSON of a case.  This is the baseline the issue names ("doing
   the same SQL directly"), and the goals are measured against it;
@@ -188,7 +188,7 @@ CREATE INDEX cases_unit_state ON cases (unit, state, received)
 
 def capture_sql(db: str, key: str, reference: str) -> dict[str, list[list[tuple[str, dict[str, Any]]]]]:
     """The SQL klagomal's HTTP API runs for each kind of request: one request
-    of each, through the real application in this process, on *db*, as the
+    of each, through the real application in the calling process, on *db*, as the
     key's user; the statements of each transaction with their values.  The
     second request of each kind is kept (the first also sets a pooled
     connection's lock wait, once per connection)."""
