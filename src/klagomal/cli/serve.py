@@ -26,9 +26,28 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--port", type=integer(1, 65535, _("portnummer")), default=8000, help=_("porten (standard 8000)")
     )
+    p.add_argument(
+        "--demo-login",
+        action="store_true",
+        help=_(
+            "låt den som öppnar webbgränssnittet välja en användare ur organisationsfilen, utan "
+            "lösenord: bara för demonstration och test, och bara på den egna datorn (127.0.0.1)"
+        ),
+    )
 
 
-@commands.command("serve", _("kör HTTP-API:t för kommunens andra system (kräver tillägget web)"), _arguments)
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@commands.command("serve", _("kör webbgränssnittet och HTTP-API:t (kräver tillägget web)"), _arguments)
 def _cmd_serve(args: argparse.Namespace, out: Output) -> int:
     import socket
 
@@ -42,9 +61,16 @@ def _cmd_serve(args: argparse.Namespace, out: Output) -> int:
 
     from klagomal.web.app import create_app
 
+    if args.demo_login and not _loopback(args.host):
+        raise InvalidInputError(
+            _(
+                "--demo-login släpper in vem som helst som vilken användare som helst och går bara "
+                "på den egna datorn: lyssna på 127.0.0.1 eller ::1, inte {host}"
+            ).format(host=args.host)
+        )
     with open_klagomal(args) as k:
-        k.user = None  # each request acts as its API key's user, never as --user
-        app = create_app(k)
+        k.user = None  # each request acts as its API key's or page's user, never as --user
+        app = create_app(k, demo_login=args.demo_login)
         try:
             family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
@@ -59,9 +85,10 @@ def _cmd_serve(args: argparse.Namespace, out: Output) -> int:
             ) from exc
         port = sock.getsockname()[1]
         print_error(
-            _("tar emot HTTP på http://{host}:{port}/api/ (Ctrl-C avslutar)").format(
-                host=args.host, port=port
-            )
+            _(
+                "tar emot HTTP på http://{host}:{port}/ (webbgränssnittet) och "
+                "http://{host}:{port}/api/ (API:t); Ctrl-C avslutar"
+            ).format(host=args.host, port=port)
         )
         # The peer's own address, never X-Forwarded-For: the trusted header (web.auth) goes by it.
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False))

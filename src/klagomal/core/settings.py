@@ -14,6 +14,7 @@ the table ``[utskick]`` says (:class:`DeliverySettings`)::
     epost = "kommun@exempelkommun.se"
     webbplats = "https://www.exempelkommun.se"
     signatur = "Välkommen att höra av dig igen!"
+    farg = "#005a8c"                            # the web interface's colour (contrast 4.5:1 on white)
 
     [utskick]
     avsandare = "Exempelkommun <synpunkter@exempelkommun.se>"
@@ -76,7 +77,7 @@ DELIVERY_MODES = ("kommando", "direkt")
 #: How the SMTP connection is protected.
 SMTP_SECURITY = ("starttls", "ssl", "ingen")
 
-PROFILE_KEYS = ("logotyp", "adress", "telefon", "epost", "webbplats", "signatur")
+PROFILE_KEYS = ("logotyp", "adress", "telefon", "epost", "webbplats", "signatur", "farg")
 
 #: The environment variable that turns plugins off by name, comma-separated:
 #: read by the plugin machinery (:mod:`klagomal.hooks.manager`) and named in
@@ -102,6 +103,10 @@ class KommunProfile:
     """The kommun's website."""
     signature: str | None = None
     """A closing line under every letter's signature."""
+    colour: str | None = None
+    """The web interface's colour, ``#rrggbb`` (``farg``): its header, links
+    and buttons.  It must stand out from white by at least 4.5:1 (WCAG 2.1
+    AA), since white text is written on it."""
 
 
 @attrs.frozen
@@ -223,7 +228,38 @@ def parse_profile(kommun: Mapping[str, object], reader: TableReader) -> KommunPr
         email=values["epost"],
         website=values["webbplats"],
         signature=values["signatur"],
+        colour=_colour(values["farg"], reader),
     )
+
+
+def contrast_with_white(colour: str) -> float:
+    """The WCAG 2.1 contrast ratio of ``#rrggbb`` *colour* against white."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
+def _colour(value: str | None, reader: TableReader) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        reader.fail(
+            _("[kommun] farg '{value}' ska skrivas #rrggbb, till exempel #005a8c").format(value=value)
+        )
+    ratio = contrast_with_white(value)
+    if ratio < 4.5:
+        reader.fail(
+            _(
+                "[kommun] farg '{value}' har kontrasten {ratio:.1f}:1 mot vitt; webbgränssnittet "
+                "skriver vit text på färgen och behöver minst 4,5:1 (WCAG 2.1 AA). Välj en mörkare färg."
+            ).format(value=value, ratio=ratio)
+        )
+    return value.lower()
 
 
 def parse_delivery(table: object, reader: TableReader) -> DeliverySettings:

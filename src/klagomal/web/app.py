@@ -11,9 +11,11 @@ organisation file; Exempelkommun by default).
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Response, Router
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
@@ -29,7 +31,7 @@ from litestar.openapi.spec import (
 from klagomal.app import DEFAULT_DB, Klagomal
 from klagomal.core.clock import SystemClock
 from klagomal.core.i18n import _
-from klagomal.web import attachments, cases, finding, open311, records, steps, webhooks
+from klagomal.web import attachments, cases, finding, open311, records, steps, ui, webhooks
 from klagomal.web.auth import acting, require_key, trusted_header
 from klagomal.web.problems import PROBLEM_JSON, exception_handlers
 from klagomal.web.ratelimit import DOCS, rate_limit_config
@@ -97,10 +99,23 @@ def document_problems(app: Litestar) -> None:
             operation.responses = {**kept, "default": error}
 
 
-def create_app(klagomal: Klagomal | None = None) -> Litestar:
+def _http_error_either(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """HTTP's own errors outside every route (no such address, a method not
+    allowed): a problem for the API and Open311, a Swedish page elsewhere."""
+    if request.url.path.startswith(("/api", "/open311")):
+        handler = exception_handlers[HTTPException]
+        response: Response[Any] = handler(request, exc)
+        return response
+    return ui.html_error(request, exc)
+
+
+def create_app(klagomal: Klagomal | None = None, *, demo_login: bool = False) -> Litestar:
     """The web application, on *klagomal* (default: the one the environment
-    configures, :func:`klagomal_from_environment`).  Every endpoint acts as
-    the user of the request's API key (:mod:`klagomal.web.auth`)."""
+    configures, :func:`klagomal_from_environment`).  Every endpoint of the
+    API acts as the user of the request's API key (:mod:`klagomal.web.auth`);
+    every page of the web interface (:mod:`klagomal.web.ui`) as its
+    signed-in user.  *demo_login*: anyone on the loopback address may pick
+    a user of the organisation file (``klagomal serve --demo-login``)."""
     k = klagomal if klagomal is not None else klagomal_from_environment()
     api = Router(
         path=API_PREFIX,
@@ -151,9 +166,9 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
         k.dispose()
 
     app = Litestar(
-        route_handlers=[api, open311.create_router(k, rate_limit_config())],
+        route_handlers=[api, open311.create_router(k, rate_limit_config()), *ui.routers()],
         openapi_config=openapi,
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, HTTPException: _http_error_either},
         request_max_body_size=MAX_BODY,
         on_startup=[document_problems],
         on_shutdown=[dispose],
@@ -161,6 +176,7 @@ def create_app(klagomal: Klagomal | None = None) -> Litestar:
     )
     app.state.klagomal = k
     app.state.trusted_header = trusted_header()  # KLAGOMAL_TRUSTED_HEADER, KLAGOMAL_TRUSTED_PROXIES
+    ui.configure(app.state, k, demo_login=demo_login)
     document_problems(app)
     # How klagomal.web.idempotency makes a case step's answer again (it
     # cannot import klagomal.web.cases, which imports it).
