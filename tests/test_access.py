@@ -92,6 +92,10 @@ OPERATIONS: dict[Operation, Callable[[Klagomal, str], Any]] = {
     Operation.NOTE: lambda k, ref: k.add_note(ref, f"Anteckning nummer {next(_counter)}"),
     Operation.ATTACH: lambda k, ref: k.attach(ref, b"%PDF-1.4", filename=f"brev-{next(_counter)}.pdf"),
     Operation.CORRECT_CONTACT: lambda k, ref: k.correct_contact(ref, phone=f"070-{next(_counter):07d}"),
+    # R23: the phrase library of the case's förvaltning is kept by its administrator.
+    Operation.PHRASES: lambda k, ref: k.save_phrase(
+        k.organisation.unit(INSIDE).department, "tack", "Tack", f"Tack nummer {next(_counter)}"
+    ),
 }
 
 

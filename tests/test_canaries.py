@@ -215,6 +215,11 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "apikey create": (["apikey", "create", "--for-user", "omar.ali", "--name", "e-tjanst"], reader),
     "apikey list": (["apikey", "list"], reader),
     "apikey revoke": (["apikey", "revoke", "1"], reader),
+    # The phrase library (R23): wording, never case data.
+    "phrases list": (["phrases", "list", "--all"], reader),
+    "phrases add": (["phrases", "add", "soc", "tack", "--title", "Tack", "--text", "Tack!"], reader),
+    "phrases edit": (["phrases", "edit", "1", "--text", "Tack så mycket!"], reader),
+    "phrases retire": (["phrases", "retire", "1"], reader),
     # Webhooks (issue 21): the payloads' own canaries are in tests/test_webhooks.py.
     "webhook add": (["webhook", "add", "http://127.0.0.1:9/hook", "--for-user", "omar.ali", "--all"], reader),
     "webhook list": (["webhook", "list"], reader),
@@ -653,6 +658,14 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "revoke_api_key": (lambda k, r: k.revoke_api_key(1), reader),
     "api_key_user": (lambda k, r: k.api_key_user("klagomal_ingen-nyckel"), reader),
     "idempotent_request": (lambda k, r: k.idempotent_request("system", "nyckel", "fraga").found(), reader),
+    # The phrase library (R23): no case data in it, so nothing to leak.
+    "phrases": (lambda k, r: k.phrases(include_retired=True), reader),
+    "phrase": (lambda k, r: k.phrase(1), reader),
+    "save_phrase": (
+        lambda k, r: k.save_phrase("soc", "tack", "Tack", "Tack för att du hörde av dig."),
+        reader,
+    ),
+    "retire_phrase": (lambda k, r: k.retire_phrase(1), reader),
     "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -27,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from klagomal.cli import _build_parser
 from klagomal.notices.outbox import STATUSES, status_label
+from klagomal.storage import tables
 from test_cli import KLAGOMAL_ENV, Run, argv_of, run_main, script
 
 #: What a careless or hostile user, or an old system's data, holds.
@@ -170,6 +173,20 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "klagomal.db"
     _ok(f"sqlite:///{path}", "init")
     _ok(f"sqlite:///{path}", "import", str(folder / "hostile.json"))
+    # A phrase (R23) written before the text rule could refuse it.
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(tables.phrases).values(
+                department="soc",
+                purpose="tack",
+                title=HOSTILE,
+                text=HOSTILE,
+                created_by=HOSTILE,
+                created_at=dt.datetime(2026, 3, 5),
+            )
+        )
+    engine.dispose()
     # A denial of an unknown, hostile user id, in the audit log.
     assert run_main(["--db", f"sqlite:///{path}", "--user", HOSTILE, "list"]).status == 77
     return path
@@ -240,6 +257,13 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ),
     ("apikey", "list"): (["--user", "nora.lind"], ["apikey", "list"]),
     ("apikey", "revoke"): (["--user", "nora.lind"], ["apikey", "revoke", "1"]),
+    ("phrases", "list"): (["--user", "nora.lind"], ["phrases", "list", "--department", HOSTILE]),
+    ("phrases", "add"): (
+        ["--user", "nora.lind"],
+        ["phrases", "add", "soc", "tack", "--title", HOSTILE, "--text", HOSTILE],
+    ),
+    ("phrases", "edit"): (["--user", "nora.lind"], ["phrases", "edit", "1", "--title", HOSTILE]),
+    ("phrases", "retire"): (["--user", "nora.lind"], ["phrases", "retire", "1"]),
     ("deliver",): ([], ["deliver"]),
     ("outbox",): ([], ["outbox", "--all"]),
     ("remind",): ([], ["remind"]),

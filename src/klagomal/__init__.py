@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
         QualityDimension,
     )
     from klagomal.core.organisation import Organisation, load_organisation
+    from klagomal.core.phrases import Phrase, Purpose
     from klagomal.core.users import Role, User
     from klagomal.hooks.specs import hookimpl
     from klagomal.storage.base import MigrationBranch, StorageBackend
@@ -88,6 +89,8 @@ _LOCATIONS = {
     "QualityDimension": "klagomal.core.model",
     "Organisation": "klagomal.core.organisation",
     "load_organisation": "klagomal.core.organisation",
+    "Phrase": "klagomal.core.phrases",
+    "Purpose": "klagomal.core.phrases",
     "Role": "klagomal.core.users",
     "User": "klagomal.core.users",
     "MigrationBranch": "klagomal.storage.base",
@@ -138,6 +141,8 @@ __all__ = [
     "MigrationBranch",
     "Organisation",
     "OrganisationError",
+    "Phrase",
+    "Purpose",
     "QualityDimension",
     "Role",
     "SchemaError",

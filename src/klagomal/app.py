@@ -70,12 +70,14 @@ if TYPE_CHECKING:  # pragma: no cover
     # and the notices' only (issue 19, item 11).
     from klagomal.cases.related import Related
     from klagomal.cases.search import Found
+    from klagomal.core.phrases import Phrase, Purpose
     from klagomal.deadlines.timeliness import Timeliness
     from klagomal.intake.bulk import BulkImportResult
     from klagomal.intake.importing import ImportService
     from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
     from klagomal.intake.service import IntakeOutcome
     from klagomal.notices.outbox import DeliveryRun, Notice
+    from klagomal.notices.phrases import PhraseService
     from klagomal.notices.reminders import Reminder, ReminderRun
     from klagomal.notices.service import NoticeService
     from klagomal.notices.webhook_service import WebhookService
@@ -116,7 +118,7 @@ _SHARED = frozenset(field.name for field in attrs.fields(Context)) - {
 
 #: The services built when first used, each on the instance's context at
 #: the time: :meth:`Klagomal._bind` forgets them when the context changes.
-_LAZY_SERVICES = ("_records", "_notices", "_importing", "_reports")
+_LAZY_SERVICES = ("_records", "_notices", "_importing", "_reports", "_phrase_library")
 
 
 class Klagomal:
@@ -233,6 +235,12 @@ class Klagomal:
         from klagomal.reports.service import ReportService
 
         return ReportService(self._ctx)
+
+    @functools.cached_property
+    def _phrase_library(self) -> PhraseService:
+        from klagomal.notices.phrases import PhraseService
+
+        return PhraseService(self._ctx)
 
     def _acting(self, **changes: Any) -> Self:
         """A cheap copy of this instance whose context has *changes*."""
@@ -1246,6 +1254,69 @@ class Klagomal:
         user = self._allowed_identity()
         bound = hashlib.sha256(f"{user.id}\0{scope}".encode()).hexdigest()
         return IdempotentRequest(self, IdempotencyClaim(bound, key, request))
+
+    # -- the phrase library (R23) ---------------------------------------------
+
+    def phrases(
+        self,
+        department: str | None = None,
+        *,
+        purpose: Purpose | str | None = None,
+        include_retired: bool = False,
+    ) -> list[Phrase]:
+        """The phrase library (R23): a förvaltning's ready wordings for its
+        letters, a thanks, an apology, a common answer
+        (:mod:`klagomal.notices.phrases`), sorted by förvaltning, purpose
+        (:class:`~klagomal.core.phrases.Purpose`, in its order) and title.
+
+        :param department: a förvaltning's id in the organisation file;
+            ``None``: every förvaltning the acting user handles cases in.
+        :param purpose: only the phrases for this purpose (``"tack"``, ...).
+        :param include_retired: also the phrases taken out of use.
+        :raises AccessDeniedError: for a user who handles no case in
+            *department* (a ``lasare``, a handler of another förvaltning).
+        :raises InvalidInputError: an unknown förvaltning or purpose.
+
+        Anyone who handles cases in a förvaltning may read its phrases: a
+        handläggare or a chef for the förvaltningar of their units, a
+        förvaltningsadmin for their own, the systemägare for all."""
+        return self._phrase_library.phrases(department, purpose, include_retired)
+
+    def phrase(self, phrase_id: int) -> Phrase:
+        """Phrase *phrase_id*, retired or not (what a page that edits one
+        shows first), for a user who may read its förvaltning's phrases
+        (as :meth:`phrases`); an unknown id is :class:`InvalidInputError`."""
+        return self._phrase_library.phrase(phrase_id)
+
+    def save_phrase(
+        self,
+        department: str,
+        purpose: Purpose | str,
+        title: str,
+        text: str,
+        *,
+        phrase_id: int | None = None,
+    ) -> Phrase:
+        """Write a new phrase to *department*'s library, or, with
+        *phrase_id*, change that phrase (which may move it to another
+        förvaltning the user administers); return it as stored.
+
+        *title* is one line of 1 to 120 characters, *text* 1 to 5,000 with
+        line breaks; both are stripped of surrounding white space, and
+        neither may hold control characters (:mod:`klagomal.core.text_rules`).
+        Only the förvaltningsadmin of the phrase's förvaltning (old and new)
+        or the systemägare may (``fraser``); anyone else gets
+        :class:`AccessDeniedError`, bad input :class:`InvalidInputError`
+        naming the step and the reason, and either way nothing is written.
+        The write is audited."""
+        return self._phrase_library.save_phrase(department, purpose, title, text, phrase_id)
+
+    def retire_phrase(self, phrase_id: int) -> Phrase:
+        """Take phrase *phrase_id* out of use: from now on it is left out of
+        :meth:`phrases` (unless ``include_retired``), and it can no longer
+        be changed.  Nothing is deleted.  Same access as :meth:`save_phrase`;
+        retiring a retired phrase is refused.  Audited."""
+        return self._phrase_library.retire_phrase(phrase_id)
 
     # -- letters -----------------------------------------------------------
 

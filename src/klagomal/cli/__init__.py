@@ -102,6 +102,7 @@ COMMANDS: dict[str, str] = {
     "import-cases": "intake",
     "plugins": "admin",
     "letter": "notices",
+    "phrases": "phrases",
     "report": "reports",
     "whoami": "records",
     "describe": "records",

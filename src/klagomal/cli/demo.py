@@ -33,6 +33,7 @@ from klagomal.core.events import Escalated
 from klagomal.core.i18n import _, ngettext
 from klagomal.core.model import Case, CaseState, Contact, Kind, Level
 from klagomal.core.organisation import default_organisation
+from klagomal.core.phrases import Purpose
 from klagomal.deadlines import policies as deadlines
 from klagomal.deadlines.timeliness import Timeliness
 from klagomal.records.access import SYSTEM_USER
@@ -104,6 +105,110 @@ _TEXTS: dict[str, dict[Kind, list[str]]] = {
         Kind.BEROM: ["Biblioteket ordnade en underbar sagostund."],
     },
 }
+#: Each förvaltning's phrase library (R23, the gift principle): a thanks, an
+#: apology and the answers its handlers write most often, as a kommun would
+#: start one; ``klagomal phrases list`` shows them after the demo.
+_PHRASES: dict[str, list[tuple[Purpose, str, str]]] = {
+    "klf": [
+        (
+            Purpose.TACK,
+            "Tack för att du hörde av dig",
+            "Tack för att du tog dig tid att kontakta oss. Dina synpunkter hjälper oss att bli bättre.",
+        ),
+        (
+            Purpose.URSAKT,
+            "Ursäkt för sent svar",
+            "Vi ber om ursäkt för att du har fått vänta på svar. Det ska inte ta så lång tid.",
+        ),
+        (
+            Purpose.SVAR,
+            "Kontaktcenters öppettider",
+            "Kontaktcenter har öppet vardagar 8–17. Du når oss på telefon, e-post eller genom att besöka "
+            "kommunhuset.",
+        ),
+    ],
+    "soc": [
+        (
+            Purpose.TACK,
+            "Tack för din synpunkt på omsorgen",
+            "Tack för att du berättar hur du och din anhöriga upplever omsorgen. Det du skriver tar vi "
+            "med oss i arbetet.",
+        ),
+        (
+            Purpose.URSAKT,
+            "Ursäkt för sen hemtjänst",
+            "Vi ber om ursäkt för att personalen inte kom på utsatt tid. Så ska det inte vara, och vi ser "
+            "nu över planeringen.",
+        ),
+        (
+            Purpose.BESKED,
+            "Vi utreder och återkommer",
+            "Vi har tagit emot din synpunkt och utreder vad som hänt. Du får ett svar från oss senast det "
+            "datum som står i brevet.",
+        ),
+        (
+            Purpose.INFORMATION,
+            "Sekretess inom socialtjänsten",
+            "Uppgifter om enskildas personliga förhållanden omfattas av sekretess. Därför kan vi inte "
+            "berätta allt om hur vi har hanterat ärendet.",
+        ),
+    ],
+    "bou": [
+        (
+            Purpose.TACK,
+            "Tack för ditt förslag om skolan",
+            "Tack för ditt förslag. Vi tar gärna emot idéer från elever och vårdnadshavare.",
+        ),
+        (
+            Purpose.URSAKT,
+            "Ursäkt för utebliven skolskjuts",
+            "Vi ber om ursäkt för att skolskjutsen inte kom. Vi har kontaktat transportören så att det "
+            "inte händer igen.",
+        ),
+        (
+            Purpose.SVAR,
+            "Ansökan om förskoleplats",
+            "Du ansöker om förskoleplats i e-tjänsten senast fyra månader innan du behöver platsen.",
+        ),
+    ],
+    "sbf": [
+        (
+            Purpose.TACK,
+            "Tack för din felanmälan",
+            "Tack för att du meddelade oss. Det är tack vare invånare som du som vi hittar fel snabbt.",
+        ),
+        (
+            Purpose.URSAKT,
+            "Ursäkt för lång handläggningstid",
+            "Vi ber om ursäkt för att handläggningen har dragit ut på tiden. Vi har nu prioriterat ditt "
+            "ärende.",
+        ),
+        (
+            Purpose.SVAR,
+            "Snöröjning av cykelvägar",
+            "Gång- och cykelvägar plogas när det har fallit fem centimeter snö, före bilvägarna.",
+        ),
+    ],
+    "kof": [
+        (
+            Purpose.TACK,
+            "Tack för berömmet",
+            "Tack för dina fina ord! Vi har fört dem vidare till personalen, som blev mycket glada.",
+        ),
+        (
+            Purpose.URSAKT,
+            "Ursäkt för fel öppettider på webben",
+            "Vi ber om ursäkt för att webbplatsen visade fel öppettider. Vi har rättat uppgifterna.",
+        ),
+        (
+            Purpose.INFORMATION,
+            "Sommaröppettider",
+            "Under sommaren har biblioteket och badhuset kortare öppettider. Aktuella tider finns på "
+            "kommunens webbplats.",
+        ),
+    ],
+}
+
 _NAMES = ["Eva Lind", "Ahmed Hassan", "Karin Berg", "Johan Ek", "Maria Nilsson", "Ali Yilmaz", "Sara Holm"]
 _HANDLERS = ["Lisa Åberg", "Per Sund", "Mona Falk", "Erik Strand", "Nora Vik"]
 
@@ -475,6 +580,7 @@ def run_demo(
             raise InvalidInputError(
                 _("demon behöver en tom databas; {db} innehåller redan ärenden").format(db=db), step="demo"
             )
+        _seed_phrases(k)
         sim = _Simulation(k, clock, random.Random(seed))
         org = k.organisation
         leaves = [u for u in org.units.values() if not org.children(u.id)]
@@ -503,6 +609,15 @@ def run_demo(
         return attrs.evolve(result, reports=reports)
     finally:
         k.dispose()
+
+
+def _seed_phrases(k: Klagomal) -> None:
+    """Start each förvaltning's phrase library (R23) that the organisation
+    file names, so that the phrases have something to show."""
+    for department, phrases in _PHRASES.items():
+        if department in k.organisation.departments:
+            for purpose, title, text in phrases:
+                k.save_phrase(department, purpose, title, text)
 
 
 def _try_forbidden_steps(sim: _Simulation) -> None:

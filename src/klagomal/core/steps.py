@@ -67,6 +67,9 @@ STEP_LABELS: dict[str, str] = {
     "person": _("en persons uppgifter"),
     "anonymise": _("anonymisera"),
     "gallra": _("gallra"),
+    "phrases": _("lista fraser"),
+    "phrase-save": _("spara fras"),
+    "phrase-retire": _("ta fras ur bruk"),
     # the event types
     "registered": _("registrera"),
     "reclassified": _("ändra typ"),

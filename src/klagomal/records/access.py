@@ -127,6 +127,10 @@ class Operation(enum.StrEnum):
     CORRECT_CONTACT = "ratta_kontakt"
     """Correct the person's contact details (``klagomal correct-contact``,
     GDPR article 16)."""
+    PHRASES = "fraser"
+    """Write and retire the phrases of a förvaltning's phrase library
+    (``klagomal phrases``, R23): its administrator, and the system owner.
+    Reading them is part of handling cases (:meth:`AccessPolicy.handled_departments`)."""
 
     @property
     def label(self) -> str:
@@ -160,6 +164,7 @@ _OPERATION_LABELS = {
     "soka": _("söka bland ärenden"),
     "flagga": _("flagga kränkande eller hotfullt bemötande"),
     "avflagga": _("häva flaggor för kränkande eller hotfullt bemötande"),
+    "fraser": _("förvalta frasbiblioteket"),
 }
 
 #: What a handler does with the cases in their scope; the other roles add to it.
@@ -194,6 +199,7 @@ PERMISSIONS: Mapping[Role, frozenset[Operation]] = {
         Operation.BACKDATE,
         Operation.ASSIGN,
         Operation.UNFLAG,
+        Operation.PHRASES,
     },
     Role.MANAGER: _CASE_WORK
     | {Operation.STAFF_REPORT, Operation.BACKDATE, Operation.ASSIGN, Operation.UNFLAG},
@@ -266,6 +272,20 @@ class AccessPolicy:
         if user.role is Role.HANDLER:
             return Scope(units=frozenset(user.units), handler=user.name, handler_id=user.id)
         return Scope()
+
+    def handled_departments(self, user: User) -> frozenset[str] | None:
+        """The förvaltningar in which *user* handles cases: every one
+        (``None``) for the system owner; a förvaltning's administrator's
+        own; the förvaltningar of the units a chef or a handler has in
+        scope; none for a reader (who handles no case).  Whose phrase
+        library a user may read (:mod:`klagomal.notices.phrases`, R23)."""
+        scope = self.scope(user)
+        if scope.everything:
+            return None
+        if not self.allows(user, Operation.HANDLE):
+            return frozenset()
+        units = self.organisation.units
+        return scope.departments | {units[u].department for u in scope.units if u in units}
 
     def unit_name(self, unit: str) -> str:
         """How a member of staff knows *unit*: its name, not its id (an

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.core.events import Event
     from klagomal.core.model import Case, CaseState
     from klagomal.core.person_keys import PersonKeys
+    from klagomal.core.phrases import Phrase, Purpose
     from klagomal.intake.bulk import ImportedCase
     from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
     from klagomal.notices.outbox import Notice, OwedNotice
@@ -365,6 +366,31 @@ class UnitOfWork(Protocol):
     def api_keys(self) -> list[ApiKey]: ...
     def api_key_by_key(self, key: str) -> ApiKey | None: ...
     def revoke_api_key(self, key_id: int, *, at: dt.datetime, by: str) -> None: ...
+
+    # The phrase library (klagomal.storage.sql.phrases, klagomal.notices.phrases, R23).
+    def add_phrase(
+        self, *, department: str, purpose: Purpose, title: str, text: str, at: dt.datetime, by: str
+    ) -> Phrase: ...
+    def update_phrase(
+        self,
+        phrase_id: int,
+        *,
+        department: str,
+        purpose: Purpose,
+        title: str,
+        text: str,
+        at: dt.datetime,
+        by: str,
+    ) -> None: ...
+    def retire_phrase(self, phrase_id: int, *, at: dt.datetime, by: str) -> None: ...
+    def phrase(self, phrase_id: int) -> Phrase | None: ...
+    def phrases(
+        self,
+        *,
+        departments: Collection[str] | None = None,
+        purpose: Purpose | None = None,
+        include_retired: bool = False,
+    ) -> list[Phrase]: ...
     def idempotent_answer(self, scope: str, key: str, at: dt.datetime) -> StoredAnswer | None: ...
     def record_idempotent_outcome(
         self,

@@ -25,6 +25,7 @@ __all__ = [
     "idempotency_keys",
     "metadata",
     "notices",
+    "phrases",
     "received_duplicates",
     "received_messages",
     "reference_counters",
@@ -52,6 +53,7 @@ SCHEMA_REVISIONS = (
     "0012",
     "0013",
     "0014",
+    "0015",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -464,4 +466,22 @@ idempotency_keys = sa.Table(
     sa.Column("body", Blob),
     sa.Column("created", Timestamp, nullable=False),
     sa.Index(None, "created"),
+)
+
+# The phrase library (R23, klagomal.notices.phrases): each förvaltning's
+# ready wordings for its letters.  A row is never deleted: ``retired_at``
+# hides a phrase no longer wanted.
+phrases = sa.Table(
+    "phrases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("department", sa.String(80), nullable=False, index=True),
+    sa.Column("purpose", sa.String(20), nullable=False),
+    sa.Column("title", sa.String(120), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_by", sa.String(200)),
+    sa.Column("updated_at", Timestamp),
+    sa.Column("retired_at", Timestamp),
 )
