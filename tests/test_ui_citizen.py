@@ -12,17 +12,71 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from tests.held_lock import held_write_lock
 from tests.ui_support import UiServer, assert_accessible, browser, require_browser, served
 
-from klagomal import Klagomal
+from klagomal import InvalidInputError, Klagomal
 from klagomal.core.photos import HEIF_BRANDS
 from klagomal.intake import webform
+from klagomal.testing import instance, plugin
+from klagomal.web.ui.citizen import shown_fields
+from klagomal.web.ui.session import Session, session_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 TEXT = "Snöröjningen på <Storgatan> kom aldrig & ingen svarade."
+
+
+# -- without a server ---------------------------------------------------------------------
+
+
+def test_the_anonymous_box_is_offered_only_where_a_forvaltning_accepts_it(tmp_path: Path) -> None:
+    """R5: by default every field but ``anonym``; with a plugin's
+    ``klagomal_allows_anonymous`` for one förvaltning, every field."""
+    with instance(tmp_path) as k:
+        shown = [f["id"] for f in shown_fields(webform.form_schema(k.organisation, k))]
+        assert shown == [f.id for f in webform.FIELDS if f.id != "anonym"]
+
+    def kof_only(channel: Any, department: str) -> bool | None:
+        return True if (channel.id, department) == ("webbformular", "kof") else None
+
+    (tmp_path / "kof").mkdir()
+    with instance(tmp_path / "kof", plugins=[plugin(klagomal_allows_anonymous=kof_only)]) as k:
+        shown = [f["id"] for f in shown_fields(webform.form_schema(k.organisation, k))]
+        assert shown == [f.id for f in webform.FIELDS]
+
+
+def test_check_photos_takes_pictures_within_the_limits_and_refuses_the_rest() -> None:
+    from PIL import Image
+
+    jpeg = _jpeg_with_gps()
+    (cleaned,) = webform.check_photos([("gatan.jpg", jpeg, "image/jpeg"), ("", b"", None)])
+    assert cleaned.media_type == "image/jpeg"
+    with Image.open(io.BytesIO(cleaned.data)) as image:
+        assert dict(image.getexif()) == {}
+    too_many = [(f"{n}.jpg", jpeg, "image/jpeg") for n in range(webform.MAX_PHOTOS + 1)]
+    with pytest.raises(InvalidInputError, match=f"högst {webform.MAX_PHOTOS} bilder"):
+        webform.check_photos(too_many)
+    with pytest.raises(InvalidInputError, match="ingen bild"):
+        webform.check_photos([("brev.pdf", b"%PDF-1.4\n", "application/pdf")])
+    heic = b"\x00\x00\x00\x18ftyp" + sorted(HEIF_BRANDS)[0] + b"\x00" * 32
+    with pytest.raises(InvalidInputError, match="JPEG"):
+        webform.check_photos([("IMG_1.heic", heic, None)])
+
+
+def test_the_session_carries_the_receipt_reference_and_nothing_else_of_the_case() -> None:
+    config = session_config({})
+    session = attrs.evolve(Session(), receipt="2026-00042")
+    value = config.encode(session)
+    decoded = config.decode(value)
+    assert decoded is not None
+    assert decoded.receipt == "2026-00042"
+    assert config.decode(config.encode(Session())).receipt is None  # type: ignore[union-attr]
+
+
+# -- with a server and a browser ----------------------------------------------------------
 
 
 def _init(db: str) -> None:
