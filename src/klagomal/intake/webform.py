@@ -13,6 +13,10 @@ module knows what the form asks, checks what came in and registers it:
   busy database; when it gives up, show the form again with
   :func:`form_values`, :data:`BUSY_TEXT`, status 503 and a ``Retry-After``
   of :data:`RETRY_AFTER` seconds: nothing the person wrote is lost;
+* :data:`PHOTO_FIELD` is the form's photo upload (a web page's own: it is
+  not in :data:`FIELDS`, which are texts); :func:`check_photos` checks the
+  pictures before anything is registered and :func:`attach_photos` stores
+  them with the new case, without their metadata (EXIF, :mod:`klagomal.core.photos`);
 * :func:`receipt` is what the page after a registered form tells the
   person: the thanks (R23), the reference, the day it was received, what
   happens next and by when (R7), how the besked will reach them, and that
@@ -43,12 +47,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klagomal.cases.amendments import Document, check_document, max_document_bytes
 from klagomal.core.email_rules import check_person_address
-from klagomal.core.errors import InvalidInputError
-from klagomal.core.formats import number, swedish_date
+from klagomal.core.errors import InvalidInputError, TransientStorageError
+from klagomal.core.formats import file_size, number, swedish_date
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Contact, Kind
 from klagomal.core.organisation import Organisation
+from klagomal.core.photos import CLEANED_TYPES
 from klagomal.core.text_rules import bad_character
 from klagomal.notices.notifiers import EMAIL, LETTER
 from klagomal.notices.outbox import person_way
@@ -67,14 +73,21 @@ __all__ = [
     "FORM_INTRO",
     "FORM_TITLE",
     "LOCK_WAIT",
+    "MAX_PHOTOS",
+    "PHOTOS_AGAIN",
+    "PHOTOS_NOT_SAVED",
+    "PHOTO_FIELD",
     "RECEIPT_TITLE",
     "RETRY_AFTER",
+    "TOO_MANY_TEXT",
     "Choice",
     "FormErrors",
     "FormField",
     "FormSubmission",
     "Receipt",
     "anonymous_allowed",
+    "attach_photos",
+    "check_photos",
     "checked",
     "field",
     "form_schema",
@@ -103,6 +116,15 @@ BUSY_TEXT = _(
     "Vi kunde inte ta emot din synpunkt just nu, eftersom systemet är upptaget. Ingenting har "
     "skickats, men det du skrev finns kvar här nedan: försök igen om en stund genom att trycka på "
     "Skicka."
+)
+
+#: What the person is told, above the form they filled in, when they (or
+#: their network address) sent too many forms in a short while: nothing was
+#: registered, and what they wrote is still there.
+TOO_MANY_TEXT = _(
+    "Vi har fått många synpunkter från din uppkoppling på kort tid, så vi kunde inte ta emot den här "
+    "just nu. Ingenting har skickats, men det du skrev finns kvar här nedan: vänta en stund och "
+    "tryck sedan på Skicka igen."
 )
 
 #: The key of the contact details as a group in :attr:`FormErrors.messages`
@@ -393,6 +415,91 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
         },
         "fields": [f.to_json(units if f.id == "enhet" else None) for f in FIELDS],
     }
+
+
+# -- photos ------------------------------------------------------------------
+
+#: The most pictures one form may carry.  Each is limited as a handler's
+#: attachment is (:func:`klagomal.cases.amendments.max_document_bytes`).
+MAX_PHOTOS = 5
+
+#: The photo upload of a web page that takes files (``multipart/form-data``).
+#: Not in :data:`FIELDS`: those are texts, posted by any front end, and
+#: :func:`validate_form` checks them; :func:`check_photos` checks the pictures.
+PHOTO_FIELD = FormField(
+    "bilder",
+    _("Bilder"),
+    _(
+        "Du kan bifoga upp till {count} bilder, till exempel ett foto av platsen: JPEG, PNG, GIF eller "
+        "WebP, högst {size} var. Uppgifter i bilden om var och när den togs tas bort innan den sparas."
+    ).format(count=MAX_PHOTOS, size=file_size(max_document_bytes())),
+    type="file",
+    noun=_("Bilderna"),
+)
+
+#: Said at the photo upload when the form comes back (an error, a busy
+#: database): a browser cannot fill in a file field again.
+PHOTOS_AGAIN = _("Bilderna du valde har inte skickats. Välj dem igen innan du trycker på Skicka.")
+
+#: Said on the receipt when the case was registered but a picture could not
+#: be stored (the database was busy between the two).
+PHOTOS_NOT_SAVED = _(
+    "Din synpunkt är registrerad, men vi kunde inte spara alla bilder. Skicka dem gärna med e-post och "
+    "ange ärendenumret."
+)
+
+
+def check_photos(files: Sequence[tuple[str, bytes, str | None]]) -> list[Document]:
+    """The pictures posted with the form, as ``(filename, data, media type)``,
+    checked as :meth:`klagomal.Klagomal.attach` checks a document (size,
+    type, what the bytes are; a HEIC picture refused with how to send it as
+    JPEG) and cleaned of their metadata; only pictures, at most
+    :data:`MAX_PHOTOS`.  An empty part (a file field left empty) is skipped.
+    Check them before registering, so that a refused picture stores nothing.
+
+    :raises InvalidInputError: a Swedish reason naming the file.
+    """
+    chosen = [(name, data, media) for name, data, media in files if name or data]
+    if len(chosen) > MAX_PHOTOS:
+        raise InvalidInputError(
+            _("Du kan bifoga högst {count} bilder (du valde {chosen}).").format(
+                count=MAX_PHOTOS, chosen=len(chosen)
+            ),
+            step="register",
+        )
+    documents = []
+    for name, data, media in chosen:
+        document = check_document(name, data, media)
+        if document.media_type not in CLEANED_TYPES:
+            raise InvalidInputError(
+                _("Filen {name} är ingen bild. Bifoga bilder i JPEG, PNG, GIF eller WebP.").format(
+                    name=document.filename
+                ),
+                step="attach",
+            )
+        documents.append(document)
+    return documents
+
+
+def attach_photos(
+    klagomal: Klagomal,
+    reference: str,
+    photos: Sequence[Document],
+    *,
+    actor: str | None = CHANNEL,
+    lock_wait: float = LOCK_WAIT,
+) -> bool:
+    """Store the checked *photos* (:func:`check_photos`) with the case
+    *reference* that the form just registered; whether every one was stored.
+    A picture the busy database did not take is left out (the person is
+    told :data:`PHOTOS_NOT_SAVED` on the receipt); the case stays."""
+    k = klagomal.with_lock_wait(lock_wait)
+    for photo in photos:
+        try:
+            k.attach(reference, photo.data, filename=photo.filename, media_type=photo.media_type, actor=actor)
+        except TransientStorageError:
+            return False
+    return True
 
 
 # -- validation ------------------------------------------------------------

@@ -4,7 +4,9 @@
 address, counted in each worker process's memory.  Open311's endpoints and
 the OpenAPI documents (``/api/openapi.json``, ``/api/docs``, ...) each
 count on their own (:data:`OPEN311`, :data:`DOCS`), so that reading the
-documentation takes nothing from an app's Open311 calls.
+documentation takes nothing from an app's Open311 calls; so does the
+citizen's web form, each form sent (:data:`WEBFORM`,
+:mod:`klagomal.web.ui.citizen`).
 
 ``KLAGOMAL_RATE_LIMIT`` sets the limit as ``N/unit`` (``unit`` one of
 ``second``, ``minute``, ``hour``, ``day``); ``av`` or ``0`` turns it off.
@@ -25,7 +27,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
 
-__all__ = ["DEFAULT_RATE_LIMIT", "DOCS", "ENV", "OPEN311", "parse_rate_limit", "rate_limit_config"]
+__all__ = ["DEFAULT_RATE_LIMIT", "DOCS", "ENV", "OPEN311", "WEBFORM", "parse_rate_limit", "rate_limit_config"]
 
 #: The environment variable that sets the limit.
 ENV = "KLAGOMAL_RATE_LIMIT"
@@ -36,6 +38,8 @@ DEFAULT_RATE_LIMIT = "120/minute"
 #: The stores the requests are counted in: Open311's, and the OpenAPI documents'.
 OPEN311 = "klagomal_rate_limit"
 DOCS = "klagomal_rate_limit_docs"
+#: The store the citizen's web form's posts are counted in.
+WEBFORM = "klagomal_rate_limit_webform"
 
 _UNITS = ("second", "minute", "hour", "day")
 Unit = Literal["second", "minute", "hour", "day"]

@@ -199,10 +199,12 @@ class Ui:
         status: int = 200,
         errors: Sequence[FieldError] = (),
         headers: Mapping[str, str] | None = None,
+        citizen: bool = False,
         **context: Any,
     ) -> Response[str]:
         """The page *template* with *context*; with *errors*, the page's
-        title starts "Fel:" and the error summary lists them."""
+        title starts "Fel:" and the error summary lists them.  A *citizen*
+        page shows no staff navigation and nobody signed in, whoever is."""
         if errors:
             title = _("Fel: {title}").format(title=title)
         html = (
@@ -213,8 +215,8 @@ class Ui:
                 errors=list(errors),
                 error_for={e.field: e.text for e in errors},
                 flash=self.flash,
-                user=self.user,
-                nav=navigation(self.user),
+                user=None if citizen else self.user,
+                nav=[] if citizen else navigation(self.user),
                 kommun=self.base.organisation,
                 csrf_field=CSRF_FIELD,
                 csrf_token=self.session.csrf,

@@ -6,7 +6,8 @@ signed with HMAC-SHA256 under the application's secret
 servers can read it and nobody can forge it.  It holds no personal data:
 the signed-in user's id, when the session started and was last used, the
 CSRF token, and, during an OpenID Connect login, the login's state, nonce
-and PKCE verifier.
+and PKCE verifier; for a citizen, the reference of the case their form just
+registered (for the receipt page).
 
 * **Idle timeout**: a session not used for :attr:`SessionConfig.idle`
   seconds (``KLAGOMAL_SESSION_IDLE`` minutes, 30 by default) is over; each
@@ -67,6 +68,9 @@ class Session:
     login: Mapping[str, str] = attrs.field(factory=dict)
     #: A message for the next page (after a redirect): ``(kind, text)``.
     flash: tuple[str, str] | None = None
+    #: The reference of the case a citizen's form just registered, for its
+    #: receipt page (never in the address: :mod:`klagomal.web.ui.citizen`).
+    receipt: str | None = None
 
     def signed_in(self, user: str) -> Session:
         """A new session for *user*: a new token too, so that nothing of the
@@ -92,6 +96,7 @@ class SessionConfig:
             "s": round(session.seen),
             "l": dict(session.login),
             "f": list(session.flash) if session.flash else None,
+            "r": session.receipt,
         }
         body = (
             base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode())
@@ -117,6 +122,7 @@ class SessionConfig:
                 seen=float(document["s"]),
                 login={str(k): str(v) for k, v in dict(document["l"]).items()},
                 flash=None if not document.get("f") else (str(document["f"][0]), str(document["f"][1])),
+                receipt=None if not document.get("r") else str(document["r"]),
             )
         except (ValueError, KeyError, TypeError, IndexError):
             return None
