@@ -35,6 +35,13 @@ from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
 from klagomal.web.ui.session import CSRF_FIELD, Session, session_config
 
+#: The error classes the API's handlers answer as problem details (klagomal.web.problems).
+_PROBLEM_CLASSES: tuple[type[Exception], ...] = (
+    errors.KlagomalError,
+    HTTPException,
+    LoginRequired,
+)
+
 __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 
 log = logging.getLogger(__name__)
@@ -174,7 +181,10 @@ def routers() -> list[Any]:
             path="/",
             route_handlers=pages,
             include_in_schema=False,
-            exception_handlers={Exception: html_error},
+            # Every error class the application answers as a problem (the API's
+            # handlers, by class) is a page here: the more specific class would
+            # otherwise win over this router's catch-all.
+            exception_handlers=dict.fromkeys((*_PROBLEM_CLASSES, Exception), html_error),
             before_request=csrf_guard,
         ),
         create_static_files_router(

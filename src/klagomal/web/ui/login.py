@@ -25,8 +25,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 import attrs
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, QueryParameter
+from litestar.params import FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect
 
 from klagomal.core.i18n import _
@@ -35,8 +34,6 @@ from klagomal.web.ui.oidc import LoginError, OidcProvider
 from klagomal.web.ui.render import SECURITY_HEADERS, FieldError, Ui
 
 __all__ = ["LoginConfig", "LoginRequired", "routes", "staff", "start_page"]
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 @attrs.frozen
@@ -117,7 +114,7 @@ def login_page(
 
 
 @post("/logga-in", sync_to_thread=True, name="ui-login-demo", status_code=303)
-def login_demo(request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Response[Any]:
+def login_demo(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
     """The demo login: sign in as the chosen user of the organisation file."""
     ui = Ui(request)
     config: LoginConfig = request.app.state.ui_login
@@ -154,7 +151,7 @@ def _login_again(ui: Ui, users: dict[str, Any], chosen: str, message: str) -> Re
 
 
 @get("/logga-in/start", name="ui-login-start")
-async def login_start(request: Request[Any, Any, Any], till: str | None = None) -> Response[Any]:
+async def login_start(request: Request[Any, Any, Any], till: FromQuery[str | None] = None) -> Response[Any]:
     """Off to the kommun's identity provider, with a new state, nonce and
     PKCE verifier kept in the session."""
     ui = Ui(request)
@@ -177,9 +174,9 @@ async def login_start(request: Request[Any, Any, Any], till: str | None = None) 
 @get("/logga-in/oidc", name="ui-login-oidc")
 async def login_oidc(
     request: Request[Any, Any, Any],
-    code: str | None = None,
+    code: FromQuery[str | None] = None,
     sent_state: Annotated[str | None, QueryParameter(name="state")] = None,
-    error: str | None = None,
+    error: FromQuery[str | None] = None,
 ) -> Response[Any]:
     """Back from the identity provider: the code for the ID token, whose
     claim names the user."""
@@ -227,7 +224,7 @@ async def login_oidc(
 
 
 @post("/logga-ut", sync_to_thread=True, name="ui-logout", status_code=303)
-def logout(request: Request[Any, Any, Any], data: dict[str, str] = Form) -> Response[Any]:
+def logout(request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
     """Sign out: the session cookie is cleared."""
     ui = Ui(request)
     if not ui.form_ok(data):
