@@ -224,6 +224,18 @@ def test_the_quick_path_refuses_a_missing_text_with_the_librarys_error(site: Sit
     assert page.input_value("#namn") == "Karin Prov"
     assert page.is_checked("#typ")
     assert_accessible(page, "quick path without a text")
+
+    # A serious complaint is never resolved at once (R15): the registration is refused with it.
+    page.fill("#text", "Personalen var otrevlig")
+    page.check("#allvarligt")
+    page.fill("#lost", "Bad om ursäkt")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("main button:has-text('Registrera')")
+    assert answer.value.status == 422
+    assert "allvarligt klagomål" in error_of(page, "lost")
+    assert page.is_checked("#allvarligt")
+    assert page.input_value("#lost") == "Bad om ursäkt"
+    assert_accessible(page, "quick path, serious and resolved at once")
     with library(site) as k:
         assert len(k.cases()) == before  # nothing was written
 
@@ -438,6 +450,9 @@ def test_the_quick_path_and_assigning_write_on_every_backend(
         page.fill("#text", "Vill ha längre öppettider på lördagar")
         page.select_option("#enhet", NORR)
         page.fill("#namn", "Olle Prov")
+        page.click("main summary")  # the quality dimensions, folded away
+        page.check("#dimension-0")
+        page.check("#dimension-2")
         page.fill("#lost", "Förklarade öppettiderna och lämnade en broschyr")
         with page.expect_response(lambda r: r.request.method == "POST") as answer:
             page.click("main button:has-text('Registrera')")
@@ -457,6 +472,7 @@ def test_the_quick_path_and_assigning_write_on_every_backend(
         assert case.resolved_at_once
         assert case.state.value == "avslutat"
         assert case.handler == "omar.ali"
+        assert case.dimensions == tuple(list(k.dimensions)[i] for i in (0, 2))
         assert k.get(waiting.reference).handler == "omar.ali"
 
 

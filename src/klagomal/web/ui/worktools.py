@@ -283,7 +283,14 @@ def quick_register(request: Request[Any, Any, Any], data: dict[str, Any] = Form)
     except errors.AccessDeniedError as exc:
         return _denied(ui, exc)
     except (errors.InvalidInputError, errors.InvalidStepError, errors.UnknownUnitError) as exc:
-        return _quick_page(ui, form, errors_=[FieldError(_field_of(exc), _message(exc))], status=422)
+        reference = getattr(exc, "reference", None)
+        if reference:
+            # Refused while resolving at once: the registration was undone
+            # with it, so the reference the message names does not exist.
+            problem = FieldError("lost", _("Kan inte lösas direkt: {reason}").format(reason=exc.reason))  # type: ignore[union-attr]
+        else:
+            problem = FieldError(_field_of(exc), _message(exc))
+        return _quick_page(ui, form, errors_=[problem], status=422)
     unit = _unit_label(k, case.unit)
     if case.resolved_at_once:
         ui.say(
