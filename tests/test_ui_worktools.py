@@ -35,6 +35,13 @@ class Site:
     late: str
     elsewhere: str
     protected: str
+    #: A signed-in page per user, kept for the module (a login costs a second).
+    pages: dict[str, Any] = attrs.field(factory=dict)
+
+    def page(self, user: str) -> Any:
+        if user not in self.pages:
+            self.pages[user] = signed_in(self.browser, self.server, user)
+        return self.pages[user]
 
 
 def seed(db: str) -> tuple[str, str, str]:
@@ -115,7 +122,7 @@ def error_of(page: Any, field: str) -> str:
 
 
 def test_search_finds_a_case_by_post_and_never_shows_a_hidden_name(site: Site) -> None:
-    page = signed_in(site.browser, site.server, "omar.ali")
+    page = site.page("omar.ali")
     page.goto(site.server.url + "/arenden/sok")
     assert page.title().startswith("Sök ärenden")
     assert page.locator("#traffar").count() == 0
@@ -159,7 +166,7 @@ def test_search_finds_a_case_by_post_and_never_shows_a_hidden_name(site: Site) -
     assert_accessible(page, "search with an empty query")
 
     # A user who may see protected identities finds the case by the name.
-    admin = signed_in(site.browser, site.server, "kim.berg")
+    admin = site.page("kim.berg")
     admin.goto(site.server.url + "/arenden/sok")
     admin.fill("#q", "Hemligsson")
     admin.click("main button:has-text('Sök')")
@@ -169,7 +176,7 @@ def test_search_finds_a_case_by_post_and_never_shows_a_hidden_name(site: Site) -
 
 
 def test_search_filters_by_a_unit_of_the_users_scope(site: Site) -> None:
-    page = signed_in(site.browser, site.server, "nora.lind")
+    page = site.page("nora.lind")
     page.goto(site.server.url + "/arenden/sok")
     with library(site) as k:
         options = page.locator("#enhet option").evaluate_all("os => os.map(o => o.value)")
@@ -184,7 +191,7 @@ def test_search_filters_by_a_unit_of_the_users_scope(site: Site) -> None:
     assert page.locator(f"a[href='/arenden/{site.elsewhere}']").count() == 1
     assert_accessible(page, "search within a unit")
 
-    handler = signed_in(site.browser, site.server, "omar.ali")
+    handler = site.page("omar.ali")
     handler.goto(site.server.url + "/arenden/sok")
     options = handler.locator("#enhet option").evaluate_all("os => os.map(o => o.value)")
     assert options == ["", NORR]  # only the units whose cases they may read
@@ -194,7 +201,7 @@ def test_search_filters_by_a_unit_of_the_users_scope(site: Site) -> None:
 
 
 def test_the_quick_path_refuses_a_missing_text_with_the_librarys_error(site: Site) -> None:
-    page = signed_in(site.browser, site.server, "kontaktcenter")
+    page = site.page("kontaktcenter")
     page.goto(site.server.url + "/arenden/ny")
     assert page.input_value("#kanal") == "telefon"
     assert page.input_value("#enhet") == ""  # Vet inte
@@ -243,7 +250,7 @@ def test_the_quick_path_refuses_a_missing_text_with_the_librarys_error(site: Sit
 def test_the_quick_path_takes_few_keys_and_registers_at_the_intake_unit(site: Site) -> None:
     """A phone call to the contact centre, with the keyboard only: the
     form's keys besides the person's own words are counted (docs/web.md)."""
-    page = signed_in(site.browser, site.server, "kontaktcenter")
+    page = site.page("kontaktcenter")
     page.goto(site.server.url + "/arenden/ny")
     fields = page.locator("main form").first.locator(
         "input:not([type=hidden]):visible, select:visible, textarea:visible"
@@ -308,7 +315,7 @@ def row_of(page: Any, reference: str) -> Any:
 
 
 def test_the_chef_sees_overdue_cases_and_assigns_with_one_action(site: Site) -> None:
-    page = signed_in(site.browser, site.server, "lena.holm")
+    page = site.page("lena.holm")
     page.goto(site.server.url + "/chef")
     assert page.title().startswith("Chefsöversikt")
     assert_accessible(page, "chef's overview")
@@ -354,7 +361,7 @@ def test_the_chef_sees_overdue_cases_and_assigns_with_one_action(site: Site) -> 
 
 def test_the_overview_covers_a_förvaltning_and_refuses_a_stale_form(site: Site) -> None:
     for user in ("kim.berg", "nora.lind"):
-        page = signed_in(site.browser, site.server, user)
+        page = site.page(user)
         page.goto(site.server.url + "/chef")
         row = row_of(page, site.elsewhere)
         assert row.count() == 1, user
@@ -363,7 +370,7 @@ def test_the_overview_covers_a_förvaltning_and_refuses_a_stale_form(site: Site)
         assert "Ingen användare handlägger" in row.inner_text()
         assert_accessible(page, f"chef's overview for {user}")
     # kim.berg's page was drawn; someone writes a note on the case meanwhile.
-    page = signed_in(site.browser, site.server, "kim.berg")
+    page = site.page("kim.berg")
     page.goto(site.server.url + "/chef")
     with library(site) as k:
         k.add_note(site.late, "Ringt kocken")
@@ -383,7 +390,7 @@ def test_the_overview_covers_a_förvaltning_and_refuses_a_stale_form(site: Site)
 
 
 def test_a_handlaggare_is_refused_the_overview_and_its_assignment(site: Site) -> None:
-    page = signed_in(site.browser, site.server, "omar.ali")
+    page = site.page("omar.ali")
     response = page.goto(site.server.url + "/chef")
     assert response is not None
     assert response.status == 403
@@ -407,6 +414,13 @@ def test_a_handlaggare_is_refused_the_overview_and_its_assignment(site: Site) ->
     assert answer.status == 403
     with library(site) as k:
         assert k.get(site.elsewhere).version == before.version
+    # A läsare (statistics only) may neither search nor register.
+    reader = site.page("sven.ek")
+    for path in ("/arenden/sok", "/arenden/ny", "/chef"):
+        response = reader.goto(site.server.url + path)
+        assert response is not None
+        assert response.status == 403, path
+        assert reader.title().startswith("Du har inte behörighet"), path
 
 
 # -- every page, every role that sees it -------------------------------------------
@@ -417,7 +431,8 @@ def test_every_page_answers_is_accessible_and_fits_320_pixels(site: Site) -> Non
         visits = [(path, user, url(k)) for path, entries in PAGES.items() for user, url in entries]
     for path, user, url in visits:
         assert user is not None
-        page = signed_in(site.browser, site.server, user, width=320)
+        page = site.page(user)
+        page.set_viewport_size({"width": 320, "height": 800})
         response = page.goto(site.server.url + url)
         assert response is not None
         assert response.status == 200, (path, user)
@@ -426,7 +441,7 @@ def test_every_page_answers_is_accessible_and_fits_320_pixels(site: Site) -> Non
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, (path, user, overflow)
-        page.context.close()
+        page.set_viewport_size({"width": 1024, "height": 800})
 
 
 # -- the same writes on every backend ----------------------------------------------
@@ -465,6 +480,8 @@ def test_the_quick_path_and_assigning_write_on_every_backend(
         row.locator("select").select_option("omar.ali")
         row.locator("button").click()
         assert "har tilldelats Omar Ali" in chef.locator("[data-flash]").inner_text()
+        page.context.close()
+        chef.context.close()
     with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
         case = k.get(reference)
         assert (case.channel, case.kind.value, case.unit) == ("besok", "forslag", NORR)
