@@ -243,6 +243,15 @@ def test_the_quick_path_refuses_a_missing_text_with_the_librarys_error(site: Sit
     assert page.is_checked("#allvarligt")
     assert page.input_value("#lost") == "Bad om ursäkt"
     assert_accessible(page, "quick path, serious and resolved at once")
+
+    # Anonymous through a channel that takes no anonymous feedback (R5): at the name.
+    page.uncheck("#allvarligt")
+    page.fill("#lost", "")
+    page.fill("#namn", "")
+    page.select_option("#kanal", "webbformular")
+    page.click("main button:has-text('Registrera')")
+    assert "anonyma synpunkter tas inte emot" in error_of(page, "namn")
+    assert page.input_value("#kanal") == "webbformular"
     with library(site) as k:
         assert len(k.cases()) == before  # nothing was written
 
