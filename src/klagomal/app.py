@@ -977,6 +977,7 @@ class Klagomal:
         due_within: int | None = None,
         handler: str | None = None,
         manager: str | None = None,
+        unassigned: bool = False,
     ) -> list[Case]:
         """Cases: a worklist.
 
@@ -993,6 +994,8 @@ class Klagomal:
             leads: a ``chef`` user's id or display name (the units tied to
             them by ``enheter``, and those whose ``chef`` is their name), or
             a unit's ``chef`` as written.  A manager's whole worklist.
+        :param unassigned: only cases without a handler: with ``manager``,
+            what the chef has yet to assign (R28, the chef's overview).
         """
         return self._cases.cases(
             unit=unit,
@@ -1002,6 +1005,7 @@ class Klagomal:
             due_within=due_within,
             handler=handler,
             manager=manager,
+            unassigned=unassigned,
         )
 
     def search(self, text: str, *, limit: int = 20, unit: str | None = None) -> list[Found]:

@@ -680,6 +680,7 @@ class CaseService:
         due_within: int | None,
         handler: str | None,
         manager: str | None,
+        unassigned: bool = False,
     ) -> list[Case]:
         """A worklist (see :meth:`klagomal.app.Klagomal.cases`)."""
         ctx = self.ctx
@@ -702,6 +703,7 @@ class CaseService:
             due=due,
             handlers=handlers,
             departments=departments,
+            unassigned=unassigned,
         )
         scope = ctx.access.scope(user)
         with ctx.transaction() as uow:
