@@ -203,6 +203,16 @@ def test_every_step_of_the_code_has_a_form_or_a_reason() -> None:
         assert reason
 
 
+def test_the_answer_and_inform_forms_leave_room_for_a_phrase_picker() -> None:
+    """R23: another page adds phrases above the text the person reads."""
+    template = (Path(casepage.__file__).parent / "templates" / "step.html").read_text(encoding="utf-8")
+    block = template.index("{% block phrases %}{% endblock %}")
+    assert block < template.index("textarea(f.id")
+    for step in ("answer", "inform"):
+        texts = [f for f in casepage.step_forms()[step].fields if f.id == "text"]
+        assert [f.kind for f in texts] == ["textarea"], step
+
+
 # -- every form, drawn, refused and taken ------------------------------------------------------
 
 
@@ -338,7 +348,6 @@ def test_every_step_form_is_drawn_refused_and_taken(
         assert page.locator("main h1").inner_text() == casepage.step_forms()[step].title
         assert_accessible(page, f"the form of {step}")
         if valid.empty_refused:
-            answer = page.goto(f"{server.url}/arenden/{reference}/steg/{step}")
             with page.expect_navigation() as sent:
                 page.locator("main form button[type=submit]").first.click()
             assert sent.value.status in (409, 422), step
@@ -346,6 +355,8 @@ def test_every_step_form_is_drawn_refused_and_taken(
             assert page.locator(".error-summary a").count() == 1
             assert page.locator("[aria-invalid=true]").count() >= 1
             assert page.locator(".error-message").count() == 1
+            if step == "answer":  # what was written is refused: the error is at the text
+                assert page.get_attribute("#text", "aria-invalid") == "true"
             assert_accessible(page, f"the form of {step} with an error")
             with library(server) as k:
                 assert len(k.history(reference)) == before, "a refused step wrote something"
@@ -505,6 +516,8 @@ def test_a_refused_step_says_why_in_swedish_and_writes_nothing(
         assert f"Ärende {seeded.main}" in message
         assert "ÅÅÅÅ-MM-DD" in message
         assert page.get_attribute("#respond_by", "aria-invalid") == "true"
+        unknown = page.goto(f"{server.url}/arenden/{seeded.main}/steg/no-such-step")
+        assert unknown.status == 404
     finally:
         page.close()
 

@@ -133,6 +133,9 @@ class StepForm:
     call: Callable[[Klagomal, Case, Mapping[str, Any], int], Case | None]
     lead: str = ""
     warning: bool = False
+    #: The field the library's refusal of what was written concerns, when
+    #: it is not the first (a refusal of the step itself goes to the first).
+    error_field: str | None = None
 
 
 #: Facade steps that have no form on the case page, and why.
@@ -635,6 +638,7 @@ def _forms() -> dict[str, StepForm]:
             Operation.HANDLE,
             lambda c: _running(c) and _reachable(c),
             _answer,
+            error_field="text",
         ),
         StepForm(
             "action",
@@ -1260,7 +1264,10 @@ def _submit(ui: Ui, reference: str, form: StepForm, values: Mapping[str, Any]) -
             reason=str(exc)
         )
         return _step_page(ui, case, form, values, version, errors_=[FieldError(first, text)], status=409)
-    except (errors.InvalidInputError, errors.InvalidStepError, errors.UnknownUnitError) as exc:
+    except (errors.InvalidInputError, errors.UnknownUnitError) as exc:
+        field = form.error_field or first
+        return _step_page(ui, case, form, values, version, errors_=[FieldError(field, str(exc))], status=422)
+    except errors.InvalidStepError as exc:
         return _step_page(ui, case, form, values, version, errors_=[FieldError(first, str(exc))], status=422)
     ui.say("ok", form.done.format(reference=reference))
     if after is not None and not k.may_read(after):
