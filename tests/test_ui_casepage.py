@@ -457,6 +457,7 @@ def test_an_attachment_is_a_download_never_a_page(
             assert name in headers["content-disposition"]
             assert headers["x-content-type-options"] == "nosniff"
             assert "sandbox" in headers["content-security-policy"]
+            assert headers["x-frame-options"] == "DENY"
             assert "html" not in headers["content-type"]
             if body is not None:
                 assert answer.body() == body
