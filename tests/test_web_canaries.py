@@ -69,6 +69,10 @@ PATH_VALUES: dict[str, list[str]] = {
     "subscription_id": ["1"],
     # Open311 (/open311/v2/requests/{name}, tokens/{name}, services/{name}).
     "name": ["{reference}.json", "{reference}.xml", "ingen.json"],
+    # The web interface's case page (/arenden/{reference}/brev/{seq}, .../steg/{step}).
+    "seq": ["2"],
+    "step": ["note", "answer"],
+    "file_path": ["klagomal.css"],
 }
 
 #: Values of query parameters, by name: a required one must have one (each

@@ -47,6 +47,7 @@ STEP_LABELS: dict[str, str] = {
     "attach": _("bifoga handling"),
     "correct-contact": _("rätta kontaktuppgifter"),
     "locate": _("ange plats"),
+    "complete-task": _("markera uppgift som gjord"),
     # the other commands and services
     "list": _("lista ärenden"),
     "search": _("söka"),
