@@ -145,12 +145,34 @@ def canaries_in(text: str) -> frozenset[str]:
 def policy(call: Call, shows: dict[str, frozenset[str]]) -> frozenset[str]:
     """The canaries *call*'s answer may hold, for a user the library shows
     *shows* (canaries by case): those of its case, or of every case;
-    public routes never a secret text nor who a protected person is."""
+    public routes never a secret text nor who a protected person is.  The
+    web interface's staff pages are the API's equals (the user is signed
+    in); its public pages (:func:`public_pages`) are public."""
     everything = frozenset().union(*shows.values())
     allowed = shows.get(call.reference, frozenset()) if call.reference else everything
-    if call.path in PUBLIC or not call.path.startswith("/api/v1/"):
+    staff_page = interface(call.path) and call.path not in public_pages()
+    if not staff_page and (call.path in PUBLIC or not call.path.startswith("/api/v1/")):
         return frozenset(c for c in allowed if GROUP_OF[c] not in "SP")
     return allowed
+
+
+def interface(path: str) -> bool:
+    """Whether *path* is a page of the web interface (klagomal.web.ui)."""
+    return not path.startswith(("/api", "/open311"))
+
+
+def public_pages() -> frozenset[str]:
+    """The web interface's pages for anyone (its modules marked ``PUBLIC``:
+    the citizen's, the login), as the document would name their paths."""
+    from klagomal.web import ui
+
+    return frozenset(
+        _document_path(path)
+        for module in ui.PAGE_MODULES
+        if getattr(module, "PUBLIC", False)
+        for handler in module.routes
+        for path in handler.paths
+    ) | {"/", "/tema.css", "/static/{file_path}"}
 
 
 # -- the world and its servers ---------------------------------------------------------------
@@ -195,7 +217,7 @@ def serve(world: World, user: str) -> Server:
         [sys.executable, "-m", "klagomal.cli", "--org", str(world.org_file), "--db", url, "serve", "--port",
          str(port)],
         cwd=run,
-        env=child_env(),
+        env=child_env(KLAGOMAL_SESSION_SECRET=SESSION_SECRET),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -391,8 +413,31 @@ def every_route() -> list[tuple[str, str]]:
     )
 
 
-def send(server: Server, call: Call, key: str) -> Answer:
-    return server.call(call.method, call.url, key=key, headers=call.headers, raw=call.body)
+#: The session secret of the canaries' servers: the test signs each user's
+#: session cookie for the web interface's pages with it.
+SESSION_SECRET = "kanarie-" * 5
+
+
+def send(server: Server, call: Call, key: str, user: str) -> Answer:
+    """*call* as *user*: with their API key, or on a page of the web
+    interface signed in as them (a form with the session's CSRF token and
+    the body values above, so that its step is taken)."""
+    if not interface(call.path):
+        return server.call(call.method, call.url, key=key, headers=call.headers, raw=call.body)
+    from klagomal.web.ui.session import COOKIE, Session, SessionConfig
+
+    session = Session(user=user)
+    cookie = SessionConfig(secret=SESSION_SECRET.encode()).encode(session)
+    headers = {"Cookie": f"{COOKIE}={cookie}"}
+    raw = None
+    if call.method == "POST":
+        form = {"_csrf": session.csrf}
+        form.update(
+            {name: str(value) for name, value in BODY_VALUES.items() if isinstance(value, str | bool)}
+        )
+        raw = urllib.parse.urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return server.call(call.method, call.url, user=None, headers=headers, raw=raw)
 
 
 # -- the tests ----------------------------------------------------------------------------------------
@@ -434,7 +479,7 @@ def test_no_route_answers_a_user_what_the_library_does_not_show_them(
         seen: set[str] = set()
         for method, path in ordered:
             for call in calls(document, method, path, world.refs):
-                answer = send(server, call, world.keys[user])
+                answer = send(server, call, world.keys[user], user)
                 assert answer.status < 500, (user, call.method, call.url, answer.body[:500])
                 text = json.dumps(answer.headers, ensure_ascii=False) + answer.body.decode("utf-8", "replace")
                 leaked = sorted(canaries_in(text) - policy(call, shows))

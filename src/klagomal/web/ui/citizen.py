@@ -45,7 +45,10 @@ from klagomal.intake import webform
 from klagomal.web.ratelimit import WEBFORM, rate_limit_config
 from klagomal.web.ui.render import FieldError, Ui
 
-__all__ = ["FORM_PATH", "RECEIPT_PATH", "FormRateLimit", "routes", "shown_fields"]
+__all__ = ["FORM_PATH", "PUBLIC", "RECEIPT_PATH", "FormRateLimit", "routes", "shown_fields"]
+
+#: For anyone, signed in or not (the leak canaries hold these pages to what is public).
+PUBLIC = True
 
 #: Where the form is.
 FORM_PATH = "/tyck-till"

@@ -33,7 +33,10 @@ from klagomal.core.users import SYSTEM_USER, Role
 from klagomal.web.ui.oidc import LoginError, OidcProvider
 from klagomal.web.ui.render import SECURITY_HEADERS, FieldError, Ui
 
-__all__ = ["LoginConfig", "LoginRequired", "routes", "staff", "start_page"]
+__all__ = ["PUBLIC", "LoginConfig", "LoginRequired", "routes", "staff", "start_page"]
+
+#: For anyone, signed in or not (the leak canaries hold these pages to what is public).
+PUBLIC = True
 
 
 @attrs.frozen
