@@ -172,6 +172,9 @@ def live_token(k: Klagomal) -> str:
     max_examples=60, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture]
 )
 @hypothesis.given(token=st.text(max_size=200))
+@hypothesis.example(token="\ud800")  # a lone surrogate, as a broken request may carry
+@hypothesis.example(token="A" * 43)
+@hypothesis.example(token="")
 def test_no_other_token_opens_a_case_or_tells_whether_one_exists(
     k: Klagomal, live_token: str, token: str
 ) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -97,9 +98,9 @@ FOLLOW_PATH = "/folj/"
 _REGISTERED = 1
 _PERSON = "person"
 
-#: The longest token :meth:`FollowService.follow` looks up: a token is 43
-#: characters; anything much longer is no token, and is not hashed.
-_TOKEN_MAX = 100
+#: What :meth:`FollowService.follow` looks up: a token is 43 characters of
+#: URL-safe base64; anything else is no token, and is not hashed.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 def public_url(environ: Mapping[str, str] | None = None) -> str | None:
@@ -315,7 +316,8 @@ class FollowService:
 
     @staticmethod
     def _reference(uow: Any, token: object) -> str | None:
-        if not isinstance(token, str) or not 0 < len(token) <= _TOKEN_MAX:
+        # What cannot be a token is not looked up (nor hashed: a lone surrogate cannot be).
+        if not isinstance(token, str) or _TOKEN.fullmatch(token) is None:
             return None
         found: str | None = uow.follow_reference(token)
         return found
