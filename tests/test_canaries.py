@@ -31,6 +31,8 @@ import pathlib
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from json import dumps as json_dumps
+from json import loads as json_loads
 from typing import Any
 
 import attrs
@@ -41,6 +43,7 @@ from klagomal.cli import _build_parser, main
 from klagomal.core.location import Location
 from klagomal.core.organisation import Organisation, parse_organisation
 from klagomal.core.settings import SmtpSettings
+from klagomal.intake import webform
 from klagomal.notices.letters import BUILTIN_TEMPLATES, STAFF_NOTICES
 from klagomal.records.gdpr import PersonQuery
 from smtp_server import SmtpServer
@@ -127,6 +130,11 @@ def leaving(role: str) -> frozenset[str]:
     """What leaves klagomal for many readers (reports, the register, an extract):
     never a secret text, never who a protected person is."""
     return ROLES[role] - {"S", "P"}
+
+
+def nothing(role: str) -> frozenset[str]:
+    """The page of a follow link, open to whoever has it: no canary, for anyone."""
+    return frozenset()
 
 
 def without_protected(role: str) -> frozenset[str]:
@@ -386,7 +394,12 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
     k.mark_secret(a, GROUND, parts=[k.get(a).version])
     k.attach(a, b"%PDF-1.4 brev", filename="Kanarie Skyddad brev.pdf")
     k.correct_contact(a, address="Kanariegatan 9, 123 45 Exempelstad", reason="Hon har flyttat.")
-    return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f}
+    # A web form's case, whose kvittens waits in the outbox (klagomal.cases.follow).
+    posted = {"typ": "forslag", "text": "Fler bänkar.", "enhet": UNIT, "epost": "ny.person@example.se"}
+    form = webform.validate_form(posted | {"samtycke": "on"}, k.organisation, today=clock.today())
+    assert isinstance(form, webform.FormSubmission)
+    g = webform.register_submission(k, form, public_url="").case.reference
+    return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f, "G": g}
 
 
 @pytest.fixture(scope="module")
@@ -402,6 +415,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                   user="system") as k:  # fmt: skip
         k.init()
         refs = _build(k, clock)
+        # The private links of the protected person's case and the wholly secret one.
+        tokens = {name: k.follow_link(refs[name]) for name in "AC"}
+        (folder / "follow.json").write_text(json_dumps(tokens), encoding="utf-8")
     notices: dict[str, list[tuple[str, str]]] = {}
     remind_day = dt.date(2026, 3, 17)  # F's besked was due yesterday; E's answer is not due
 
@@ -592,6 +608,15 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
         reader,
     ),
     "get": (lambda k, r: [k.get(ref) for ref in r.values()], reader),
+    # "Följ ditt ärende" (klagomal.cases.follow): the page and what the person
+    # adds need no user and show nothing internal, secret or protected.
+    "follow": (lambda k, r: [k.follow(token) for token in _tokens(r)], nothing),
+    "add_information": (
+        lambda k, r: [k.add_information(token, "Jag vill lägga till en sak.") for token in _tokens(r)],
+        nothing,
+    ),
+    "follow_link": (lambda k, r: k.follow_link(r["A"]), reader),
+    "revoke_follow_link": (lambda k, r: k.revoke_follow_link(r["C"]), reader),
     "guide": (lambda k, r: k.guide(r["A"], "felanmalan", "Ring."), reader),
     "histories": (lambda k, r: k.histories(list(r.values())), reader),
     "history": (lambda k, r: [k.history(ref) for ref in r.values()], reader),
@@ -669,6 +694,30 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "worklist": (lambda k, r: k.worklist(), reader),
     "timeliness": (lambda k, r: k.timeliness(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),
 }
+
+
+def _tokens(r: dict[str, str]) -> list[str]:
+    """The follow links of A and C, as the world issued them."""
+    tokens: dict[str, str] = json_loads(pathlib.Path(r["tmp"], "follow.json").read_text(encoding="utf-8"))
+    return list(tokens.values())
+
+
+def test_the_follow_page_shows_the_person_their_letters_and_no_canary(
+    world: World, tmp_path: pathlib.Path
+) -> None:
+    # Not vacuous, as the table's "nothing" alone would be: the pages of A
+    # (protected, secret by part) and C (wholly secret) show their letters.
+    with Klagomal(world.copy(tmp_path), organisation=world.organisation, load_entrypoints=False) as k:
+        pages = [k.follow(token) for token in _tokens({"tmp": str(world.folder)})]
+        shown = repr(pages)
+        assert [[letter.kind for letter in page.letters] for page in pages if page is not None] == [
+            ["besked", "information", "forsening", "komplettering", "aterupptaget", "vagledning", "svar",
+             "besked", "svar"],
+            ["besked", "svar"],
+        ]  # fmt: skip
+        assert "Vi ber om ursäkt." in shown
+        assert "Vi har rättat beslutet." in shown
+        assert _leaks(shown, frozenset()) == []
 
 
 def _related(k: Klagomal, reference: str) -> object:

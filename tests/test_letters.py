@@ -24,6 +24,7 @@ from klagomal.core.model import Case, Contact
 from klagomal.core.organisation import Organisation, default_organisation
 from klagomal.core.settings import KommunProfile
 from klagomal.deadlines.policies import DeadlinePolicy
+from klagomal.intake import webform
 from klagomal.notices.letters import (
     BUILTIN_TEMPLATES,
     CITIZEN_NOTICES,
@@ -862,8 +863,18 @@ def every_letter(k: Klagomal, clock: FixedClock) -> list[Letter]:
     k.flag_threat(other, "krankande", reason="Svordomar i telefon.")
     praise = register(k, kind="berom", unit=MILJO, text="Tack för hjälpen med radonmätningen!").reference
     k.pass_on_praise(praise, ["Anna Lind"], "Vad roligt!")
+    # The web form's kvittens (klagomal.cases.follow), queued at registration.
+    posted = {
+        "typ": "forslag",
+        "text": "Fler papperskorgar.",
+        "enhet": MILJO,
+        "epost": "anna.berg@example.se",
+    }
+    form = webform.validate_form(posted | {"samtycke": "on"}, k.organisation, today=k.clock.today())
+    assert isinstance(form, webform.FormSubmission)
+    kvittens = webform.register_submission(k, form).case.reference
     letters = []
-    for ref in (complaint, other, praise):
+    for ref in (complaint, other, praise, kvittens):
         history = k.history(ref)
         for notice in k.outbox(reference=ref):
             case = replay(history[: notice.seq])

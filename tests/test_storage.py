@@ -58,13 +58,14 @@ TABLES = {
     "api_keys",
     "idempotency_keys",
     "phrases",
+    "follow_tokens",
 }
 
 #: The tables revisions after 0001 add: 0002 the reminders, 0004 the external
 #: ids, 0006 the received messages and their attachments, 0007 the audit log
 #: and the disposal log, 0008 the log of duplicates, 0009 the search index,
 #: 0012 the webhooks, 0014 the HTTP API's keys and idempotency keys, 0015 the
-#: phrase library.
+#: phrase library, 0016 the links of "Följ ditt ärende".
 LATER_TABLES = {
     "reminders",
     "external_ids",
@@ -80,6 +81,7 @@ LATER_TABLES = {
     "api_keys",
     "idempotency_keys",
     "phrases",
+    "follow_tokens",
 }
 
 

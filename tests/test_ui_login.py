@@ -615,8 +615,10 @@ def test_the_login_pages_are_accessible_and_work_by_keyboard(demo_server: UiServ
         assert_accessible(page, "the demo login")
         # Without choosing: the error summary, focused, and the title says "Fel:".
         page.click("button:has-text('Logga in')")
+        page.wait_for_selector("[data-error-summary]")
         assert page.title().startswith("Fel: ")
-        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        page.wait_for_load_state()
+        page.wait_for_function("document.activeElement.classList.contains('error-summary')", timeout=10_000)
         assert_accessible(page, "the demo login with an error")
         # Keyboard only: Tab to the first user, arrow to the next, Enter sends.
         page.goto(demo_server.url + "/logga-in")

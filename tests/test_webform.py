@@ -341,7 +341,7 @@ def test_register_submission_stores_a_real_case(k: Klagomal) -> None:
         today=k.clock.today(),
     )
     assert isinstance(sub, FormSubmission)
-    case = webform.register_submission(k, sub)
+    case = webform.register_submission(k, sub).case
     stored = k.get(case.reference)
     assert stored.channel == "webbformular"
     assert stored.kind is Kind.KLAGOMAL
@@ -366,17 +366,17 @@ def test_registration_gives_up_on_a_busy_database_within_seconds(any_db_url: str
             waited = time.monotonic() - start
         assert webform.LOCK_WAIT * 0.9 <= waited < webform.LOCK_WAIT + 1.5, waited
         assert k.cases() == []
-        assert webform.register_submission(k, sub).reference == "2026-00001"
+        assert webform.register_submission(k, sub).case.reference == "2026-00001"
 
 
 def test_feedback_without_a_unit_goes_to_the_fallback_unit(k: Klagomal) -> None:
     sub = submission()
     assert sub.unit is None
-    case = webform.register_submission(k, sub, fallback_unit="klf-kontaktcenter", actor="webb")
+    case = webform.register_submission(k, sub, fallback_unit="klf-kontaktcenter", actor="webb").case
     assert case.unit == "klf-kontaktcenter"
     assert k.history(case.reference)[0].actor == "webb"
     # Without a fallback, the organisation file's [intag] enhet receives it.
-    assert webform.register_submission(k, sub).unit == k.organisation.intake.unit == "klf-kontaktcenter"
+    assert webform.register_submission(k, sub).case.unit == k.organisation.intake.unit == "klf-kontaktcenter"
 
 
 def test_registration_refuses_anonymous_even_if_the_form_let_it_through(k: Klagomal) -> None:
@@ -411,7 +411,7 @@ def test_a_forvaltning_may_allow_anonymous_feedback_through_the_web_form(tmp_pat
             today=k.clock.today(),
         )
         assert isinstance(sub, FormSubmission)
-        case = webform.register_submission(k, sub)
+        case = webform.register_submission(k, sub).case
         assert k.get(case.reference).anonymous
 
 
@@ -434,9 +434,11 @@ def test_everywhere_allowed(tmp_path: Any) -> None:
 
 def test_the_receipt_says_what_happens_next_and_by_when_in_the_letters_date_style(k: Klagomal) -> None:
     # R7, R23: the thanks, the day received and the besked's last day as the
-    # letters write dates, how the besked comes, and that no e-mail receipt is sent.
-    case = webform.register_submission(k, submission(enhet="soc-aldre-solgarden"))
-    receipt = webform.receipt(case)
+    # letters write dates, how the besked comes, and that a kvittens is sent
+    # by e-mail, with the follow link (tests/test_follow.py).
+    registered = webform.register_submission(k, submission(enhet="soc-aldre-solgarden"))
+    case = registered.case
+    receipt = webform.receipt(registered)
     assert receipt.reference == case.reference
     assert (receipt.received, receipt.besked_by) == ("2 mars 2026", "16 mars 2026")
     assert case.acknowledge_by == dt.date(2026, 3, 16)
@@ -446,11 +448,16 @@ def test_the_receipt_says_what_happens_next_and_by_when_in_the_letters_date_styl
         "ärendet och när du kan vänta dig svar.",
         "Beskedet kommer med e-post till eva@example.se.",
     )
-    assert receipt.email_receipt is False
-    assert receipt.receipt_text.startswith(
+    assert receipt.email_receipt is True
+    assert receipt.receipt_text.startswith("Vi skickar en bekräftelse med ärendenumret till eva@example.se.")
+    assert receipt.follow_token == registered.follow_token is not None
+    assert "2026-03" not in repr(receipt)  # no ISO date for people
+    # From the case alone: no kvittens known, no link.
+    bare = webform.receipt(case)
+    assert (bare.email_receipt, bare.follow_token, bare.follow_text) == (False, None, "")
+    assert bare.receipt_text.startswith(
         "Du får ingen bekräftelse med e-post på att synpunkten har kommit in."
     )
-    assert "2026-03" not in repr(receipt)  # no ISO date for people
 
 
 @pytest.mark.parametrize(
@@ -471,8 +478,8 @@ def test_the_receipt_names_the_way_the_besked_will_come(
     k: Klagomal, contact: dict[str, str], way: str
 ) -> None:
     # The same way the outbox will send it (notices.outbox.person_way).
-    case = webform.register_submission(k, submission(**contact))
-    assert webform.receipt(case).next_steps[-1] == way
+    registered = webform.register_submission(k, submission(**contact))
+    assert webform.receipt(registered).next_steps[-1] == way
 
 
 def test_an_anonymous_receipt_promises_no_besked(tmp_path: Any) -> None:

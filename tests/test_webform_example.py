@@ -138,7 +138,9 @@ def test_feedback_becomes_a_case_and_the_person_is_thanked(site: Site) -> None:
     assert f"Vi tog emot din synpunkt {swedish_date(case.received)}." in page
     assert "<h2>Vad händer nu?</h2>" in page
     assert "Beskedet kommer med e-post till asa.oberg@example.se." in page
-    assert '<p id="kvitto">Du får ingen bekräftelse med e-post' in page
+    # A kvittens is queued for the e-mail address; without KLAGOMAL_PUBLIC_URL, no link on the page.
+    assert '<p id="kvitto">Vi skickar en bekräftelse med ärendenumret till asa.oberg@example.se.' in page
+    assert 'id="folj"' not in page
     assert case.channel == "webbformular"
     assert case.kind.value == "berom"
     assert case.unit == "soc-aldre-solgarden"

@@ -133,14 +133,16 @@ def create_app(
         # What the person wrote, for the form again if it cannot be registered.
         written = webform.form_values(data.to_dict(flat=False))
         try:
-            case = webform.register_submission(k, result, fallback_unit=fallback)
+            registered = webform.register_submission(k, result, fallback_unit=fallback)
         except InvalidInputError as exc:
             return form_page(written, {}, status=422, problem=exc.reason)
         except TransientStorageError:
             # The database was busy and nothing was stored.
             return form_page(written, {}, status=503, busy=True)
-        # The receipt: the reference, the day received, what happens next and by when.
-        return render_template("thanks.html", title=webform.RECEIPT_TITLE, receipt=webform.receipt(case)), 200
+        # The receipt: the reference, the day received, what happens next and by when,
+        # and the private "Följ ditt ärende" link (with KLAGOMAL_PUBLIC_URL set).
+        receipt = webform.receipt(registered)
+        return render_template("thanks.html", title=webform.RECEIPT_TITLE, receipt=receipt), 200
 
     return app
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and readers
     from klagomal.app import DEFAULT_DB, Klagomal
+    from klagomal.cases.follow import CaseForCitizen, CitizenLetter, InformationAdded
     from klagomal.core.clock import BusinessDate, Clock, FixedClock, SystemClock
     from klagomal.core.errors import (
         AccessDeniedError,
@@ -59,6 +60,9 @@ if TYPE_CHECKING:  # pragma: no cover - the real imports, for type checkers and 
 _LOCATIONS = {
     "DEFAULT_DB": "klagomal.app",
     "Klagomal": "klagomal.app",
+    "CaseForCitizen": "klagomal.cases.follow",
+    "CitizenLetter": "klagomal.cases.follow",
+    "InformationAdded": "klagomal.cases.follow",
     "BusinessDate": "klagomal.core.clock",
     "Clock": "klagomal.core.clock",
     "FixedClock": "klagomal.core.clock",
@@ -122,15 +126,18 @@ __all__ = [
     "BusinessDate",
     "CalendarError",
     "Case",
+    "CaseForCitizen",
     "CaseNotFoundError",
     "CaseState",
     "Channel",
+    "CitizenLetter",
     "Clock",
     "ConfigurationError",
     "ConflictError",
     "Contact",
     "Event",
     "FixedClock",
+    "InformationAdded",
     "InvalidInputError",
     "InvalidStepError",
     "Kind",

@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     # modules imported, when first used (see ``_LAZY_SERVICES``), so that a
     # handler's ``list --mine`` loads none of them and ``show`` the records'
     # and the notices' only (issue 19, item 11).
+    from klagomal.cases.follow import CaseForCitizen, FollowService, InformationAdded
     from klagomal.cases.related import Related
     from klagomal.cases.search import Found
     from klagomal.core.phrases import Phrase, Purpose
@@ -118,7 +119,7 @@ _SHARED = frozenset(field.name for field in attrs.fields(Context)) - {
 
 #: The services built when first used, each on the instance's context at
 #: the time: :meth:`Klagomal._bind` forgets them when the context changes.
-_LAZY_SERVICES = ("_records", "_notices", "_importing", "_reports", "_phrase_library")
+_LAZY_SERVICES = ("_records", "_notices", "_importing", "_reports", "_phrase_library", "_follow")
 
 
 class Klagomal:
@@ -223,6 +224,12 @@ class Klagomal:
         from klagomal.notices.service import NoticeService
 
         return NoticeService(self._ctx)
+
+    @functools.cached_property
+    def _follow(self) -> FollowService:
+        from klagomal.cases.follow import FollowService
+
+        return FollowService(self._ctx)
 
     @functools.cached_property
     def _importing(self) -> ImportService:
@@ -1329,6 +1336,54 @@ class Klagomal:
         latest event that owes one), in the wording of the case's förvaltning
         (``klagomal_template_dirs``)."""
         return self._notices.letter(reference, seq)
+
+    # -- "Följ ditt ärende": the person's private link -------------------------
+
+    def follow_link(self, reference: str) -> str:
+        """A new private link's token for case *reference*, for the person to
+        follow it with (:mod:`klagomal.cases.follow`): 43 random characters,
+        given once; the database keeps only its SHA-256.  The page is
+        ``<KLAGOMAL_PUBLIC_URL>/folj/<token>``
+        (:func:`klagomal.cases.follow.follow_url`).  A case has one live
+        link: the one it had stops working.  Needs the right to handle the
+        case (or the system, as the web form's registration,
+        :func:`klagomal.intake.webform.register_submission`); audited."""
+        return self._follow.issue(reference)[0]
+
+    def revoke_follow_link(self, reference: str) -> bool:
+        """Make the live link of case *reference* stop working at once (the
+        person asked, or it went astray); whether there was one.  Needs the
+        right to handle the case; audited."""
+        return self._follow.revoke(reference) > 0
+
+    def follow(self, token: str) -> CaseForCitizen | None:
+        """What the page of *token* shows the person
+        (:class:`~klagomal.cases.follow.CaseForCitizen`): the state, the
+        dates, who handles the case and the letters meant for them; never
+        its text, notes, history or anything secret.  ``None`` for a token
+        that is not a live link, with nothing that tells whether it ever
+        was one.  Needs no user: the token is the person's; every call is
+        written to the audit log as ``medborgare (följ-länk)`` (R27)."""
+        return self._follow.follow(token)
+
+    def add_information(self, token: str, text: str) -> InformationAdded | None:
+        """Add what the person writes on the page of *token* to its case, as
+        an e-mail reply from them would be (a ``message_received`` event,
+        and a received message with source ``folj``); ``None`` when *token*
+        is not a live link (nothing is written but the audit entry).
+        *text* must be 1 to 10,000 characters without control characters,
+        else :class:`~klagomal.core.errors.InvalidInputError` and nothing is
+        written.  Needs no user; audited as ``medborgare (följ-länk)``."""
+        return self._follow.add_information(token, text)
+
+    def _receipt_link(self, reference: str) -> tuple[str, int | None]:
+        """:meth:`follow_link`, and the kvittens to the person's e-mail
+        address queued with it (its notice id); for the web form."""
+        return self._follow.issue(reference, receipt=True)
+
+    def _deliver_receipt(self, notice_id: int, link: str | None) -> DeliveryRun:
+        """Deliver the kvittens *notice_id* now, with *link* in it."""
+        return self._notices.deliver_receipt(notice_id, link)
 
     # -- the outbox -----------------------------------------------------------
 

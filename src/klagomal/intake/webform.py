@@ -12,16 +12,19 @@ module knows what the form asks, checks what came in and registers it:
   ``webbformular`` (R4), waiting at most :data:`LOCK_WAIT` seconds for a
   busy database; when it gives up, show the form again with
   :func:`form_values`, :data:`BUSY_TEXT`, status 503 and a ``Retry-After``
-  of :data:`RETRY_AFTER` seconds: nothing the person wrote is lost;
+  of :data:`RETRY_AFTER` seconds: nothing the person wrote is lost.
+  It also gives the case its private "Följ ditt ärende" link
+  (:mod:`klagomal.cases.follow`) and, when the person gave an e-mail
+  address, sends them a kvittens with the reference and the link;
 * :data:`PHOTO_FIELD` is the form's photo upload (a web page's own: it is
   not in :data:`FIELDS`, which are texts); :func:`check_photos` checks the
   pictures before anything is registered and :func:`attach_photos` stores
   them with the new case, without their metadata (EXIF, :mod:`klagomal.core.photos`);
 * :func:`receipt` is what the page after a registered form tells the
   person: the thanks (R23), the reference, the day it was received, what
-  happens next and by when (R7), how the besked will reach them, and that
-  no e-mail receipt is sent (this page is the receipt).  Dates are written
-  as the letters write them (:mod:`klagomal.core.formats`).
+  happens next and by when (R7), how the besked will reach them, whether a
+  kvittens comes by e-mail, and the follow link.  Dates are written as the
+  letters write them (:mod:`klagomal.core.formats`).
 
 The form asks only for what is needed (R30): what kind of feedback, the
 text, and a way to reach the person; the unit is optional.  Anonymous
@@ -42,11 +45,13 @@ See ``docs/intake-webform.md`` and the example application in
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klagomal.cases import follow
 from klagomal.cases.amendments import Document, check_document, max_document_bytes
 from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError, TransientStorageError
@@ -85,6 +90,7 @@ __all__ = [
     "FormField",
     "FormSubmission",
     "Receipt",
+    "Registration",
     "anonymous_allowed",
     "attach_photos",
     "check_photos",
@@ -98,6 +104,8 @@ __all__ = [
     "validate_form",
 ]
 
+
+log = logging.getLogger(__name__)
 
 #: The channel web form feedback is registered through (R4).
 CHANNEL = "webbformular"
@@ -740,9 +748,11 @@ def register_submission(
     actor: str | None = CHANNEL,
     fallback_unit: str | None = None,
     lock_wait: float = LOCK_WAIT,
-) -> Case:
-    """Register *submission* through the channel ``webbformular`` and return
-    the new case.
+    public_url: str | None = None,
+) -> Registration:
+    """Register *submission* through the channel ``webbformular``, give the
+    new case its "Följ ditt ärende" link (:mod:`klagomal.cases.follow`), and
+    send the person a kvittens when they gave an e-mail address.
 
     :param actor: who the registration event names.
     :param fallback_unit: the unit that receives feedback where the person
@@ -752,6 +762,19 @@ def register_submission(
         must place such feedback, or registration is refused.  Note that a
         routing plugin then sees this unit, not ``None``.
     :param lock_wait: the most seconds to wait for a busy database.
+    :param public_url: the public address of the person's pages, which the
+        link in the kvittens starts with (``<public_url>/folj/<token>``); by
+        default :data:`~klagomal.cases.follow.PUBLIC_URL_VARIABLE`
+        (``KLAGOMAL_PUBLIC_URL``).  Without it, the kvittens has no link.
+
+    The link is issued by klagomal itself (the system user), after the
+    registration; the kvittens is queued in the outbox with it.  Since the
+    database keeps only the link's hash, the kvittens is delivered at once,
+    with the link, when there is a *public_url* (whatever ``[utskick]
+    leverans`` says); if that delivery fails, the outbox delivers it later
+    without the link.  A failure to issue the link or deliver the kvittens
+    is logged and leaves :attr:`Registration.follow_token` ``None`` or the
+    kvittens in the outbox: the case is registered either way.
 
     Raises :class:`~klagomal.core.errors.InvalidInputError` when registration
     refuses it, for example when a plugin's intake check rejects it
@@ -760,7 +783,8 @@ def register_submission(
     :class:`~klagomal.core.errors.TransientStorageError` when the database was
     busy for *lock_wait* seconds.  Either way nothing is stored.
     """
-    return klagomal.with_lock_wait(lock_wait).register(
+    waiting = klagomal.with_lock_wait(lock_wait)
+    case = waiting.register(
         kind=submission.kind,
         channel=CHANNEL,
         text=submission.text,
@@ -769,6 +793,42 @@ def register_submission(
         contact=submission.contact,
         actor=actor,
     )
+    system = waiting._internal()
+    base = public_url if public_url is not None else follow.public_url()
+    try:
+        token, kvittens = system._receipt_link(case.reference)
+    except Exception:
+        # The case is registered: the person must get its receipt page all the same.
+        log.exception(_("klagomal: ärende %s fick ingen följ-länk"), case.reference)
+        return Registration(case, None, None, None)
+    url = follow.follow_url(base, token) if base else None
+    if kvittens is not None and (url or klagomal.organisation.delivery.mode == "direkt"):
+        try:
+            system._deliver_receipt(kvittens, url)
+        except Exception:
+            # It waits in the outbox, and goes later without the link.
+            log.exception(_("klagomal: kvittensen för %s väntar i utkorgen"), case.reference)
+    return Registration(case, token, url, kvittens)
+
+
+@attrs.frozen
+class Registration:
+    """What :func:`register_submission` did.
+
+    :param case: the new case.
+    :param follow_token: the token of the case's "Följ ditt ärende" link
+        (:meth:`klagomal.Klagomal.follow`), to show on the receipt page;
+        ``None`` if it could not be issued.  The database keeps only its
+        hash: this is the only time it is known.
+    :param follow_url: the whole link, when the public address is known.
+    :param kvittens: the id of the kvittens in the outbox, or ``None``
+        (no e-mail address).
+    """
+
+    case: Case
+    follow_token: str | None
+    follow_url: str | None = None
+    kvittens: int | None = None
 
 
 # -- the receipt -------------------------------------------------------------
@@ -790,10 +850,14 @@ class Receipt:
     :param reference_text: the sentence after the reference.
     :param next_steps: what happens next and by when, and how the besked
         will reach them; for an anonymous case, that nobody can answer it.
-    :param email_receipt: whether an e-mail confirms that the form arrived:
-        never (klagomal sends the person nothing until the besked), so
-        :attr:`receipt_text` says that this page is the receipt.
+    :param email_receipt: whether an e-mail (a kvittens) confirms that the
+        form arrived: when the person gave an e-mail address and
+        :func:`register_submission` queued it.
     :param receipt_text: the sentence about the receipt.
+    :param follow_token: the token of the private "Följ ditt ärende" link,
+        for the page to link to (``/folj/<token>``), or ``None``.
+    :param follow_url: the whole link, when the public address is known.
+    :param follow_text: the sentence about the link, or ``""`` without one.
     """
 
     reference: str
@@ -804,10 +868,28 @@ class Receipt:
     next_steps: tuple[str, ...]
     email_receipt: bool
     receipt_text: str
+    follow_token: str | None = None
+    follow_url: str | None = None
+    follow_text: str = ""
 
 
-def receipt(case: Case) -> Receipt:
-    """What to tell the person whose form became *case* (see :class:`Receipt`)."""
+def receipt(registered: Registration | Case) -> Receipt:
+    """What to tell the person whose form was *registered* (see
+    :class:`Receipt`); from a bare :class:`~klagomal.core.model.Case`,
+    without a follow link."""
+    if isinstance(registered, Registration):
+        case, token, url = registered.case, registered.follow_token, registered.follow_url
+        kvittens = registered.kvittens is not None
+    else:
+        case, token, url, kvittens = registered, None, None, False
+    follow_text = (
+        _(
+            "Med den här länken kan du följa ditt ärende och lägga till information. Spara den, och "
+            "dela den inte med någon annan: den som har länken kan se hur ärendet går."
+        )
+        if token
+        else ""
+    )
     received = swedish_date(case.received)
     thanks = _("Vi tog emot din synpunkt {day}. Den hjälper oss att bli bättre.").format(day=received)
     reference_text = _("Ange det om du kontaktar oss om ärendet.")
@@ -829,6 +911,9 @@ def receipt(case: Case) -> Receipt:
                 "Du får ingen bekräftelse med e-post. Den här sidan är ditt kvitto: spara eller skriv ut "
                 "den om du vill kunna hänvisa till ärendenumret."
             ),
+            follow_token=token,
+            follow_url=url,
+            follow_text=follow_text,
         )
     besked_by = swedish_date(case.acknowledge_by)
     way = person_way(case)  # the way the outbox will send the besked
@@ -838,6 +923,7 @@ def receipt(case: Case) -> Receipt:
         how = _("Beskedet kommer med brev till den postadress du har lämnat.")
     else:
         how = _("Vi ringer dig på {phone} och ger dig beskedet.").format(phone=case.contact.phone)
+    email = case.contact.email if kvittens else None
     return Receipt(
         reference=case.reference,
         received=received,
@@ -851,9 +937,19 @@ def receipt(case: Case) -> Receipt:
             ).format(day=besked_by),
             how,
         ),
-        email_receipt=False,
-        receipt_text=_(
-            "Du får ingen bekräftelse med e-post på att synpunkten har kommit in. Den här sidan är ditt "
-            "kvitto: spara eller skriv ut den om du vill."
+        email_receipt=bool(email),
+        receipt_text=(
+            _(
+                "Vi skickar en bekräftelse med ärendenumret till {email}. Den här sidan är också ditt "
+                "kvitto: spara eller skriv ut den om du vill."
+            ).format(email=email)
+            if email
+            else _(
+                "Du får ingen bekräftelse med e-post på att synpunkten har kommit in. Den här sidan är ditt "
+                "kvitto: spara eller skriv ut den om du vill."
+            )
         ),
+        follow_token=token,
+        follow_url=url,
+        follow_text=follow_text,
     )

@@ -224,6 +224,7 @@ def _subjects() -> dict[str, str]:
         "aterupptaget": _("Ditt ärende {reference} handläggs igen"),
         "svar": _("Svar i ditt ärende {reference}"),
         "vagledning": _("Vägledning om vart du också kan vända dig, ärende {reference}"),
+        "kvittens": _("Vi har tagit emot din synpunkt, ärende {reference}"),
         "berom_vidare": _("Beröm till er, ärende {reference}"),
         "eskalering_chef": _("Ärende {reference} har lyfts till förvaltningschefen"),
         "eskalering_namnd": _("Ärende {reference} har lyfts till nämnden"),

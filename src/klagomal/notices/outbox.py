@@ -69,6 +69,7 @@ __all__ = [
     "CITIZEN_KINDS",
     "DROPPED",
     "OPEN_STATUSES",
+    "RECEIPT_KIND",
     "SENDING_LEASE",
     "STAFF_KINDS",
     "STATUSES",
@@ -90,6 +91,13 @@ __all__ = [
 
 #: Notices to the person who gave the feedback, by the event that causes them.
 CITIZEN_KINDS = ("besked", "information", "forsening", "komplettering", "aterupptaget", "svar", "vagledning")
+#: The kvittens: the e-mail that confirms to the person that their web form
+#: arrived, with the private link of "Följ ditt ärende" (:mod:`klagomal.cases.follow`).
+#: No event gives rise to it: the web form's registration queues it
+#: (:func:`klagomal.intake.webform.register_submission`), for the
+#: registration event.
+RECEIPT_KIND = "kvittens"
+
 #: Notices to staff caused by an event.
 STAFF_KINDS = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "tilldelning", "flaggning")
 
@@ -99,6 +107,7 @@ STAFF_KINDS = ("berom_vidare", "eskalering_chef", "eskalering_namnd", "tilldelni
 AUTOMATIC_KINDS = frozenset(
     {
         "besked",
+        "kvittens",
         "forsening",
         "komplettering",
         "aterupptaget",
@@ -265,6 +274,7 @@ def kind_label(kind: str) -> str:
         "aterupptaget": _("återupptaget"),
         "svar": _("svar"),
         "vagledning": _("vägledning"),
+        "kvittens": _("kvittens"),
         "berom_vidare": _("beröm vidare"),
         "eskalering_chef": _("eskalering (chef)"),
         "eskalering_namnd": _("eskalering (nämnd)"),

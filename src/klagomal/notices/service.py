@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -35,6 +35,7 @@ from klagomal.notices.notifiers import (
 )
 from klagomal.notices.outbox import (
     AUTOMATIC_KINDS,
+    RECEIPT_KIND,
     REPORTED,
     SENDING_LEASE,
     DeliveryRun,
@@ -76,6 +77,10 @@ class NoticeService:
     """Letters, the outbox, delivery and reminders, for one :class:`Context`."""
 
     ctx: Context
+    #: The follow links (:mod:`klagomal.cases.follow`) of the kvittens
+    #: notices being delivered, by notice id: known only while the web
+    #: form's registration runs, since the database keeps their hash alone.
+    links: Mapping[int, str] = attrs.field(factory=dict)
 
     # -- letters -------------------------------------------------------------------
 
@@ -208,6 +213,12 @@ class NoticeService:
                 )
             chosen[way] = notifier
         return chosen
+
+    def deliver_receipt(self, notice_id: int, link: str | None) -> DeliveryRun:
+        """Deliver the kvittens *notice_id* now, with the follow *link* in it
+        (:func:`klagomal.intake.webform.register_submission`)."""
+        links = {notice_id: link} if link else {}
+        return attrs.evolve(self, links=links).deliver(None, [notice_id], None)
 
     def deliver(self, reference: str | None, ids: Sequence[int] | None, limit: int | None) -> DeliveryRun:
         """Deliver the notices waiting in the outbox (see :meth:`klagomal.app.Klagomal.deliver`)."""
@@ -352,8 +363,11 @@ class NoticeService:
             if notice.to_person
             else Redaction.for_staff(case, history)
         )
+        # A kvittens carries its follow link only while the registration
+        # that made the link delivers it; later (a retry), none.
+        extra = {"folj_lank": self.links.get(notice.id)} if notice.kind == RECEIPT_KIND else None
         letter = self.ctx.letters.render(
-            case, event, notice.kind, event.day, recipient=recipient, redaction=shown
+            case, event, notice.kind, event.day, recipient=recipient, redaction=shown, extra=extra
         )
         settings = organisation.delivery
         return Message(

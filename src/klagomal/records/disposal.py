@@ -128,6 +128,7 @@ from klagomal.storage.tables import (
     cases,
     disposals,
     events,
+    follow_tokens,
     notices,
     received_duplicates,
     received_messages,
@@ -563,6 +564,13 @@ def redact_case(
     ).one_or_none()
     if locked is None:
         raise CaseNotFoundError(reference)
+    if contact:
+        # The person is no longer known: nobody follows the case by a link ("Följ ditt ärende").
+        conn.execute(
+            sa.update(follow_tokens)
+            .where(follow_tokens.c.reference == reference, follow_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        )
     rows = conn.execute(sa.select(events).where(events.c.reference == reference).order_by(events.c.seq)).all()
     history = [
         Event(

@@ -22,6 +22,7 @@ __all__ = [
     "disposals",
     "events",
     "external_ids",
+    "follow_tokens",
     "idempotency_keys",
     "metadata",
     "notices",
@@ -54,6 +55,7 @@ SCHEMA_REVISIONS = (
     "0013",
     "0014",
     "0015",
+    "0016",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -484,4 +486,23 @@ phrases = sa.Table(
     sa.Column("updated_by", sa.String(200)),
     sa.Column("updated_at", Timestamp),
     sa.Column("retired_at", Timestamp),
+)
+
+
+# The private links of "Följ ditt ärende" (klagomal.cases.follow, migration
+# 0016): only the SHA-256 of the link's token is kept (the token is 256
+# random bits, so a plain hash is enough: there is nothing to guess), never
+# the token.  One live row per case: issuing a new link revokes the old one,
+# which keeps its row (``revoked_at``) for the audit log's sake.
+follow_tokens = sa.Table(
+    "follow_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("revoked_at", Timestamp),
+    sa.UniqueConstraint("hash"),
+    sa.Index(None, "reference"),
 )

@@ -7,6 +7,7 @@ from cattrs import Converter
 from sqlalchemy.engine import Connection
 
 from klagomal.storage.sql.api_keys import ApiKeyStore
+from klagomal.storage.sql.follow import FollowTokenStore
 from klagomal.storage.sql.idempotency import IdempotencyStore
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.phrases import PhraseStore
@@ -29,6 +30,7 @@ class SqlUnitOfWork(
     ApiKeyStore,
     IdempotencyStore,
     PhraseStore,
+    FollowTokenStore,
 ):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
@@ -41,7 +43,8 @@ class SqlUnitOfWork(
     (:mod:`~klagomal.storage.sql.related`), the webhooks
     (:mod:`~klagomal.storage.sql.webhooks`) and the HTTP API's keys
     (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`)
-    and the phrase library (:mod:`~klagomal.storage.sql.phrases`).
+    the phrase library (:mod:`~klagomal.storage.sql.phrases`) and the links of
+    "Följ ditt ärende" (:mod:`~klagomal.storage.sql.follow`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:

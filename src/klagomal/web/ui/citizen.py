@@ -234,7 +234,7 @@ def _send(
         reason = exc.reason[:1].upper() + exc.reason[1:]
         return _form(ui, written, messages={webform.PHOTO_FIELD.id: reason}, status=422, photos_again=True)
     try:
-        case = webform.register_submission(k, result, fallback_unit=fallback)
+        case = webform.register_submission(k, result, fallback_unit=fallback).case
     except errors.TransientStorageError:
         return _form(
             ui,
