@@ -69,6 +69,10 @@ PATH_VALUES: dict[str, list[str]] = {
     "subscription_id": ["1"],
     # Open311 (/open311/v2/requests/{name}, tokens/{name}, services/{name}).
     "name": ["{reference}.json", "{reference}.xml", "ingen.json"],
+    # The web interface's administration (klagomal.web.ui.admin): an outbox
+    # notice, a received message.
+    "notice_id": ["1"],
+    "message_id": ["1"],
 }
 
 #: Values of query parameters, by name: a required one must have one (each

@@ -12,7 +12,8 @@ steps that cannot be undone.
   and the security headers of every page;
 - :mod:`klagomal.web.ui.session`: the signed session cookie and CSRF;
 - :mod:`klagomal.web.ui.login`, :mod:`klagomal.web.ui.oidc`: signing in;
-- :mod:`klagomal.web.ui.staff`: Mina ärenden.
+- :mod:`klagomal.web.ui.staff`: Mina ärenden;
+- :mod:`klagomal.web.ui.admin`: the administration's pages.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import login, staff
+from klagomal.web.ui import admin, login, staff
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -39,7 +40,7 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff)
+PAGE_MODULES = (login, staff, admin)
 
 
 @get("/", sync_to_thread=True, name="ui-home")
@@ -173,7 +174,9 @@ def routers() -> list[Any]:
             path="/",
             route_handlers=pages,
             include_in_schema=False,
-            exception_handlers={Exception: html_error},
+            # KlagomalError too: the application's handler for it (the API's
+            # problem JSON) is more specific than Exception, and would win.
+            exception_handlers={Exception: html_error, errors.KlagomalError: html_error},
             before_request=csrf_guard,
         ),
         create_static_files_router(
