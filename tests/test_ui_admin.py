@@ -139,13 +139,19 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    chromium = require_browser()
+def chromium() -> Iterator[Any]:
+    """One browser for the module (Playwright's sync API runs one at a time)."""
+    with browser(require_browser()) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("admin")
     db = f"sqlite:///{tmp / 'admin.db'}"
     seeded = seed(db, extra_cases=EXTRA_CASES)
-    with served(db, tmp) as server, browser(chromium) as b:
-        yield Site(server, b, seeded)
+    with served(db, tmp) as server:
+        yield Site(server, chromium, seeded)
 
 
 def library(site: Site, user: str = "nora.lind") -> Klagomal:
@@ -345,15 +351,14 @@ def test_the_plugins_page_lists_the_installed_plugins(site: Site) -> None:
 
 
 def test_requeue_release_and_no_case_on_every_backend(
-    new_database: Callable[[], str], tmp_path: Path
+    new_database: Callable[[], str], tmp_path: Path, chromium: Any
 ) -> None:
     """The pages' steps, read back through the library, on each backend
     (``new_database``: SQLite, PostgreSQL, MariaDB); a refusal writes nothing."""
-    chromium = require_browser()
     db = new_database()
     s = seed(db)
-    with served(db, tmp_path) as server, browser(chromium) as b:
-        site = Site(server, b, s)
+    with served(db, tmp_path) as server:
+        site = Site(server, chromium, s)
         k = library(site)
         page = site.page("kim.berg")
 
