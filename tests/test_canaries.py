@@ -662,6 +662,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "register_list": (lambda k, r: k.register_list(dt.date(2026, 1, 1), dt.date(2026, 12, 31)), leaving),
     "registration": (lambda k, r: "pure: decides a registration from given input", reader),
     "release_from_quarantine": (lambda k, r: k.release_from_quarantine(1), reader),
+    "dismiss_from_quarantine": (lambda k, r: k.dismiss_from_quarantine(1, reason="kanarie"), reader),
     "remind": (lambda k, r: k.remind(notifier="log"), reader),
     "reminders": (lambda k, r: k.reminders(), reader),
     "report_sections": (lambda k, r: k.report_sections(dt.date(2026, 1, 1), dt.date(2026, 6, 30)), leaving),

@@ -73,6 +73,10 @@ PATH_VALUES: dict[str, list[str]] = {
     "seq": ["2"],
     "step": ["note", "answer"],
     "file_path": ["klagomal.css"],
+    # The web interface's administration (klagomal.web.ui.admin): an outbox
+    # notice, a received message.
+    "notice_id": ["1"],
+    "message_id": ["1"],
 }
 
 #: Values of query parameters, by name: a required one must have one (each

@@ -580,6 +580,16 @@ class Klagomal:
         self._allowed(Operation.REGISTER)
         return release(self, message_id, unit=unit, into=into, new=new)
 
+    def dismiss_from_quarantine(self, message_id: int, *, reason: str) -> IntakeOutcome:
+        """Take a quarantined message out of the quarantine as no case (spam,
+        a message meant for someone else), with the *reason* a person gives:
+        nothing is deleted, the message's outcome becomes ``dismissed`` and
+        the audit log names who did it
+        (:func:`klagomal.intake.service.dismiss`)."""
+        from klagomal.intake.service import dismiss
+
+        return dismiss(self, message_id, reason)
+
     def received_messages(
         self,
         *,

@@ -14,8 +14,10 @@ __all__ = ["LOG_OUTCOMES", "OUTCOMES", "IntakeLogEntry", "ReceivedMessage", "Sto
 #: its sender is not known to; a person looks at it).  ``attached`` is no
 #: e-mail: a document a handler attached to a case (``klagomal attach``,
 #: source ``bifogad``), kept here as the attachments of e-mail are
-#: (:mod:`klagomal.cases.amendments`).
-OUTCOMES = ("registered", "reply", "automatic", "quarantined", "attached")
+#: (:mod:`klagomal.cases.amendments`).  ``dismissed`` is a message a person
+#: took out of the quarantine as no case (spam, a misdirected message), with
+#: the reason they gave: kept whole, like every other message.
+OUTCOMES = ("registered", "reply", "automatic", "quarantined", "attached", "dismissed")
 
 #: What the intake log shows: the arrivals that became no case.  A
 #: ``duplicate`` is a message that arrived again with the same bytes (the

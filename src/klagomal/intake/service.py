@@ -64,7 +64,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
     from klagomal.storage.base import UnitOfWork
 
-__all__ = ["IntakeOutcome", "digest_key", "forwarded", "kind_of", "message_key", "receive_email", "release"]
+__all__ = [
+    "IntakeOutcome",
+    "digest_key",
+    "dismiss",
+    "forwarded",
+    "kind_of",
+    "message_key",
+    "receive_email",
+    "release",
+]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,246}>")
 
@@ -584,3 +593,50 @@ def release(
         outcome, case, event = k._write(as_new_case)
     k._after_commit(case, event)
     return attrs.evolve(outcome, source_file=stored.source_file)
+
+
+#: The longest reason for taking a message out of the quarantine as no case.
+DISMISSAL_REASON_CHARS = 1000
+
+
+def dismiss(k: Klagomal, message_id: int, reason: str) -> IntakeOutcome:
+    """Take a quarantined message out of the quarantine as no case (spam, a
+    message meant for someone else), once a person has looked at it, with
+    the *reason* they give.  Nothing is deleted: the message keeps its raw
+    bytes and its quarantine reason, its outcome becomes ``dismissed`` and
+    the reason is added to it; the audit log names who did it, when, and
+    which message (R27).  A message no longer in the quarantine, or an empty reason, is
+    refused, and nothing changes."""
+    step = "dismiss"
+    why = " ".join(reason.split())
+    if not why:
+        raise InvalidInputError(
+            _("ange varför meddelande {id} inte är något ärende").format(id=message_id), step=step
+        )
+    if len(why) > DISMISSAL_REASON_CHARS:
+        raise InvalidInputError(
+            _("skälet för meddelande {id} är för långt: högst {n} tecken").format(
+                id=message_id, n=DISMISSAL_REASON_CHARS
+            ),
+            step=step,
+        )
+    k._allowed(Operation.REGISTER)
+    found = k.received_messages(ids=[message_id])
+    if not found or found[0].outcome != "quarantined":
+        raise InvalidInputError(_("meddelande {id} finns inte i karantänen").format(id=message_id), step=step)
+    stored = found[0]
+    kept = "; ".join(
+        part for part in (stored.reason, _("inte något ärende: {reason}").format(reason=why)) if part
+    )
+
+    def body(uow: UnitOfWork) -> IntakeOutcome:
+        if not uow.release_received(message_id, "dismissed", None, kept, ()):
+            raise InvalidInputError(
+                _("meddelande {id} har redan tagits ur karantänen").format(id=message_id), step=step
+            )
+        # The reason is kept with the message, not here: staff write it, and
+        # an audit entry's detail never holds what may be personal data.
+        k._ctx.audit(uow, Operation.REGISTER, [None], f"quarantine: message {message_id} is no case")
+        return IntakeOutcome("dismissed", stored.message_key, None, kept, stored.source_file)
+
+    return k._write(body)
