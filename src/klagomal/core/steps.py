@@ -47,6 +47,8 @@ STEP_LABELS: dict[str, str] = {
     "attach": _("bifoga handling"),
     "correct-contact": _("rätta kontaktuppgifter"),
     "locate": _("ange plats"),
+    "publish": _("publicera"),
+    "unpublish": _("återkalla publicering"),
     # the other commands and services
     "list": _("lista ärenden"),
     "search": _("söka"),
@@ -67,6 +69,7 @@ STEP_LABELS: dict[str, str] = {
     "person": _("en persons uppgifter"),
     "anonymise": _("anonymisera"),
     "gallra": _("gallra"),
+    "published-list": _("lista publicerade ärenden"),
     # the event types
     "registered": _("registrera"),
     "reclassified": _("ändra typ"),
@@ -94,6 +97,8 @@ STEP_LABELS: dict[str, str] = {
     "attachment_added": _("bifoga handling"),
     "contact_corrected": _("rätta kontaktuppgifter"),
     "located": _("ange plats"),
+    "published": _("publicera"),
+    "publication_withdrawn": _("återkalla publicering"),
 }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from klagomal.storage.sql.api_keys import ApiKeyStore
 from klagomal.storage.sql.idempotency import IdempotencyStore
 from klagomal.storage.sql.outbox import OutboxStore
+from klagomal.storage.sql.publications import PublicationStore
 from klagomal.storage.sql.received import ReceivedStore
 from klagomal.storage.sql.related import RelatedStore
 from klagomal.storage.sql.search import SearchStore
@@ -27,6 +28,7 @@ class SqlUnitOfWork(
     WebhookStore,
     ApiKeyStore,
     IdempotencyStore,
+    PublicationStore,
 ):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
@@ -38,7 +40,8 @@ class SqlUnitOfWork(
     (:mod:`~klagomal.storage.sql.search`), the related cases' look-ups
     (:mod:`~klagomal.storage.sql.related`), the webhooks
     (:mod:`~klagomal.storage.sql.webhooks`) and the HTTP API's keys
-    (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`).
+    (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`)
+    and the published cases (:mod:`~klagomal.storage.sql.publications`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:
