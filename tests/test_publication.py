@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import attrs
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from klagomal import Contact, FixedClock, Klagomal
+from klagomal.cli import main
 from klagomal.core.errors import AccessDeniedError, InvalidInputError, InvalidStepError
 from klagomal.core.events import PublicationWithdrawn, Published
 from klagomal.core.organisation import default_organisation, parse_organisation
@@ -466,3 +468,20 @@ def test_publication_is_off_unless_the_organisation_file_turns_it_on() -> None:
     with pytest.raises(Exception, match="publicering"):
         parse_organisation(text + "[publicering]\nokand = 1\n")
     assert UNIT.startswith("soc")
+
+
+def test_show_lists_the_steps_with_the_reason_of_a_withdrawal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path}/k.db"
+    with Klagomal(db, clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False, user="system") as k:
+        k.init()
+        ref = _answered(k)
+        k.publish(ref)
+        k.unpublish(ref, "Personen bad oss ta bort det.")
+    assert main(["--db", db, "--user", "nora.lind", "--today", "2026-03-02", "show", ref]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [published] = [line for line in lines if "Publicerat i listan över besvarade ärenden" in line]
+    [withdrawn] = [line for line in lines if "Publicering återkallad" in line]
+    assert "system" in published
+    assert withdrawn.rstrip().endswith("Personen bad oss ta bort det.")
