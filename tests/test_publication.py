@@ -21,13 +21,14 @@ from klagomal import Contact, FixedClock, Klagomal
 from klagomal.cli import main
 from klagomal.core.errors import AccessDeniedError, InvalidInputError, InvalidStepError
 from klagomal.core.events import PublicationWithdrawn, Published
-from klagomal.core.organisation import default_organisation, parse_organisation
+from klagomal.core.model import Route
+from klagomal.core.organisation import Organisation, default_organisation, parse_organisation
 from klagomal.core.steps import STEP_LABELS
 from klagomal.records.access import Operation
 from klagomal.records.gdpr import PersonQuery
 from klagomal.records.publication import PublishedCase
 from klagomal.storage import tables
-from klagomal.testing import UNIT, register
+from klagomal.testing import UNIT, plugin, register
 
 GROUND = "OSL 26 kap. 1 §"
 
@@ -295,6 +296,28 @@ def test_a_person_who_gets_protected_identity_is_withdrawn_from_the_list(k: Klag
     assert k.published_case(ref) is None
     [row] = _rows(k, ref)
     assert row.withdrawn_reason == "personen har skyddade personuppgifter"
+
+
+def test_a_published_case_forwarded_into_a_forvaltning_whose_cases_are_secret_is_withdrawn(
+    new_database: Callable[[], str],
+) -> None:
+    # Social services' cases are secret by default (klagomal_default_secrecy);
+    # a published case of bou, escalated and forwarded there, becomes secret.
+    def secrecy(route: Route, organisation: Organisation) -> str | None:
+        return GROUND if organisation.unit(route.unit).department == "soc" else None
+
+    with Klagomal(new_database(), clock=FixedClock(dt.date(2026, 3, 2)), load_entrypoints=False,
+                  user="system", plugins=[plugin(klagomal_default_secrecy=secrecy)]) as k:  # fmt: skip
+        k.init()
+        ref = _answered(k, unit="bou-forskola-ekorren")
+        k.close(ref, False)
+        k.publish(ref)
+        k.escalate(ref, "Inte nöjd.")
+        k.forward(ref, UNIT)
+        assert k.get(ref).secrecy == GROUND
+        assert k.published() == []
+        [row] = _rows(k, ref)
+        assert row.withdrawn_reason == f"sekretessmarkerat enligt {GROUND}"
 
 
 def test_the_list_never_shows_a_case_secret_or_protected_now_whatever_its_row_says(k: Klagomal) -> None:
