@@ -77,6 +77,7 @@ S = (
     "KANARIE-HEMLIG-PAMINNELSE",
     "KANARIE-HEMLIG-FLAGGA",
     "KANARIE-HEMLIG-ANTECKNING",
+    "KANARIE-HEMLIG-PUBLICERAD",
 )
 #: A case at another förvaltning (bou): its text and its person's address.
 OTHER = ("KANARIE-ANNAN-FORVALTNING", "annan.kanarie")
@@ -398,8 +399,19 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
     posted = {"typ": "forslag", "text": "Fler bänkar.", "enhet": UNIT, "epost": "ny.person@example.se"}
     form = webform.validate_form(posted | {"samtycke": "on"}, k.organisation, today=clock.today())
     assert isinstance(form, webform.FormSubmission)
-    g = webform.register_submission(k, form, public_url="").case.reference
-    return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f, "G": g}
+    i = webform.register_submission(k, form, public_url="").case.reference
+    # The public list of answered cases: G published, then marked secret by
+    # part (which withdraws it); H published and left so.
+    g = register(
+        kind="klagomal", text="Maten var kall. KANARIE-HEMLIG-PUBLICERAD", contact=Contact(name="Gun Publik")
+    )
+    h = register(kind="forslag", text="Fler bänkar i parken.", contact=Contact(name="Hans Publik"))
+    for case in (g, h):
+        k.acknowledge(case, "Omar Ali", dt.date(2026, 3, 27))
+        k.answer(case, "skriftligt", "Tack, vi ser över det.")
+        k.publish(case)
+    k.mark_secret(g, GROUND, parts=[1])
+    return {"A": a, "B": b, "C": c, "D": d, "E": e, "F": f, "G": g, "H": h, "I": i}
 
 
 @pytest.fixture(scope="module")
@@ -643,6 +655,15 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "person_export": (lambda k, r: k.person_export(PersonQuery(email=PROTECTED.email)), reader),
     "postpone": (lambda k, r: k.postpone(r["C"], dt.date(2026, 5, 29), "Semester."), reader),
     "public_extract": (lambda k, r: [k.public_extract(ref) for ref in r.values()], leaving),
+    # The public list of answered cases: never a secret text or who a protected
+    # person is, for anyone (H is published; G was, until it was marked secret).
+    "publish": (lambda k, r: [_each(k.publish, ref) for ref in r.values() if ref.startswith("20")], reader),
+    "unpublish": (lambda k, r: [_each(k.unpublish, r[c], "Tillbaka.") for c in "GH"], reader),
+    "published": (
+        lambda k, r: [k.published(), k.published(department="soc"), k.published(limit=1, offset=1)],
+        leaving,
+    ),
+    "published_case": (lambda k, r: [k.published_case(ref) for ref in r.values()], leaving),
     "rebuild": (lambda k, r: [k.rebuild(ref) for ref in r.values()], reader),
     "receive_email": (
         lambda k, r: k.receive_email(pathlib.Path(r["tmp"] + "/reply.eml").read_bytes()),
@@ -729,6 +750,14 @@ def _related(k: Klagomal, reference: str) -> object:
         return f"{type(exc).__name__}: {exc}"
 
 
+def _each(step: Callable[..., Any], *args: Any) -> object:
+    """A step on one case, or its refusal: each case on its own."""
+    try:
+        return step(*args)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
 def _stream(write: Callable[..., Any]) -> str:
     stream = io.StringIO()
     write(stream)
@@ -758,6 +787,21 @@ def test_no_method_returns_a_user_what_they_may_not_see(
         assert not leaked, f"{user}: {name} returns {leaked}"
         seen |= {group for group, found in CANARIES.items() for c in found if c in result}
     assert seen == ROLES[user], (user, seen)
+
+
+def test_the_public_list_shows_what_was_published_and_never_a_case_since_marked_secret(
+    world: World, tmp_path: pathlib.Path
+) -> None:
+    # Without a user, as the public page asks: H with its masked texts, G
+    # withdrawn by its marking, and no canary anywhere in the list.
+    url = world.copy(tmp_path)
+    with Klagomal(url, organisation=world.organisation, clock=FixedClock(dt.date(2026, 3, 17)),
+                  load_entrypoints=False, user="sven.ek") as k:  # fmt: skip
+        listed = k.published()
+        assert [p.reference for p in listed] == [world.refs["H"]]
+        assert listed[0].answer == "Tack, vi ser över det."
+        assert k.published_case(world.refs["G"]) is None
+        assert _leaks(repr(listed), frozenset()) == []
 
 
 # -- notices ---------------------------------------------------------------------------------------

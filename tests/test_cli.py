@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from klagomal import CaseState, Klagomal
 from klagomal.cli import main
 
 DOCS_CLI = Path(__file__).parent.parent / "docs" / "cli.md"
@@ -1232,6 +1233,25 @@ def test_demo_is_deterministic(demo_runs: DemoRuns) -> None:
     assert demo_runs.again.status == 0, demo_runs.again.err
     assert without_timing(demo_runs.again.out) == without_timing(demo_runs.first.stdout)
     assert len(without_timing(demo_runs.again.out)) == len(demo_runs.again.out.splitlines()) - 1
+
+
+def test_the_demo_publishes_some_answered_cases(tmp_path: Path) -> None:
+    # Exempelkommun turns the public list of answered cases on ([publicering]).
+    from klagomal.cli.demo import run_demo
+
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    run_demo(db, cases=120, outbox=str(tmp_path / "utskick"))
+    with Klagomal(db, load_entrypoints=False) as k:
+        published = k.published(limit=500)
+        assert published
+        for shown in published:
+            case = k.get(shown.reference)
+            assert (case.state, case.satisfied, case.secrecy, case.protected) == (
+                CaseState.AVSLUTAT,
+                True,
+                None,
+                False,
+            )
 
 
 def test_demo_json_shows_every_path(demo_runs: DemoRuns) -> None:

@@ -428,6 +428,12 @@ def _closed_not_satisfied(k: Klagomal) -> str:
     return ref
 
 
+def _published(k: Klagomal) -> str:
+    ref = _closed_not_satisfied(k)
+    k.publish(ref)
+    return ref
+
+
 #: For every free text of every step (disposal.TEXT_FIELDS): how to make a
 #: case where the step is allowed, and how to take the step through the API
 #: with *text* in that field.  None: the step registers the case itself.
@@ -489,6 +495,8 @@ TEXT_STEPS: dict[tuple[str, str], tuple[Callable[[Klagomal], str] | None, Callab
         _in_handling,
         lambda k, ref, text: k.correct_contact(ref, phone=f"070-{len(text) % 9999999:07d}", reason=text),
     ),
+    # Why a case was withdrawn from the public list of answered cases.
+    ("publication_withdrawn", "reason"): (_published, lambda k, ref, text: k.unpublish(ref, text)),
     # Issue 21: why where the case is about was changed.
     ("located", "reason"): (
         _in_handling,

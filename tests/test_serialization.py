@@ -101,6 +101,9 @@ def _populate(k: Klagomal, clock: FixedClock) -> None:
     k.add_note(last, "Anna ringde och bad om kopia av beslutet.")
     k.attach(last, b"%PDF-1.4 beslut", filename="beslut.pdf")
     k.correct_contact(last, email="anna@example.se", reason="Anna ringde")
+    # The public list of answered cases: the case resolved at once published, and withdrawn.
+    k.publish("2027-00001")
+    k.unpublish("2027-00001", "Personen bad oss ta bort det.")
 
 
 def _case_count(k: Klagomal) -> int:

@@ -64,6 +64,12 @@ def answered(k: Klagomal) -> str:
     return reference
 
 
+def published(k: Klagomal) -> str:
+    reference = answered(k)
+    k.as_user("omar.ali").publish(reference)
+    return reference
+
+
 def closed_unhappy(k: Klagomal) -> str:
     reference = answered(k)
     k.as_user("omar.ali").close(reference, False)
@@ -284,6 +290,10 @@ VALID: dict[str, Valid] = {
     ),
     "mark-secret": Valid(
         handling, {"ground": "OSL 26 kap. 1 §"}, lambda k, r: k.get(r).secrecy == "OSL 26 kap. 1 §"
+    ),
+    "publish": Valid(answered, {}, lambda k, r: k.published_case(r) is not None, empty_refused=False),
+    "unpublish": Valid(
+        published, {"reason": "Personen bad om det."}, lambda k, r: k.published_case(r) is None
     ),
     "lift-secrecy": Valid(secret, {"reason": "Inte längre hemligt."}, lambda k, r: k.get(r).secrecy is None),
     "flag": Valid(

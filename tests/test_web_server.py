@@ -772,6 +772,10 @@ def test_every_step_route_answers_without_a_5xx_and_a_routine_runs_through_them(
         ("locate", {"location": {"latitude": 63.1792, "longitude": 14.6357, "address": "Storgatan 1"}}),
         ("answer", {"mode": "skriftligt", "text": "Vi har pratat med personalen."}),
         ("close", {"satisfied": True}),
+        # Exempelkommun publishes answered cases: the handler's step, and its withdrawal.
+        ("publish", {}),
+        ("unpublish", {"reason": "Personen bad oss ta bort det."}),
+        ("publish", {}),
     ]
     version = 1
     for step, body in routine:
@@ -782,6 +786,9 @@ def test_every_step_route_answers_without_a_5xx_and_a_routine_runs_through_them(
         version = done.json()["version"]
     final = server.call("GET", f"/api/v1/cases/{ref}").json()
     assert final["state"] == "avslutat"
+    with Klagomal(server.db, load_entrypoints=False) as library:
+        [published] = [p for p in library.published() if p.reference == ref]
+    assert published.answer == "Vi har pratat med personalen."
     assert final["contact"]["phone"] == "070-123 45 67"
     assert final["location"]["address"] == "Storgatan 1"
     assert final["location"]["latitude"] == 63.1792

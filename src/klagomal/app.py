@@ -87,6 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
     from klagomal.records.public_requests import PublicRequest
+    from klagomal.records.publication import PublishedCase
     from klagomal.records.service import RecordsService
     from klagomal.reports import SectionResult
     from klagomal.reports.service import ReportService
@@ -1156,6 +1157,44 @@ class Klagomal:
         list, so it needs no user; the read is audited like the register
         list's, as the acting user or klagomal."""
         return self._records.public_requests(start, end, references)
+
+    # -- the public list of answered cases ("Tyck till", R27) -----------------
+
+    def publish(
+        self, reference: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Publish the answered case in the kommun's public list of answered
+        cases: the person's description and the answer, masked
+        (:func:`klagomal.records.masking.mask_text`) and kept as they are
+        today (:mod:`klagomal.records.publication`).  A handler's or chef's
+        step on a case they may handle, refused with the reason, and nothing
+        written, unless the kommun allows publication (``[publicering]
+        tillaten``), the case is answered or closed, nothing in it is marked
+        secret and its person has no skyddade personuppgifter.  A case marked
+        secret later, or whose person gets skyddade personuppgifter, is
+        withdrawn by that step."""
+        return self._records.publish(reference, actor, expected_version)
+
+    def unpublish(
+        self, reference: str, reason: str, *, actor: str | None = None, expected_version: int | None = None
+    ) -> Case:
+        """Withdraw the case from the public list of answered cases, for *reason*."""
+        return self._records.unpublish(reference, reason, actor, expected_version)
+
+    def published(
+        self, *, limit: int = 50, offset: int = 0, department: str | None = None
+    ) -> list[PublishedCase]:
+        """The public list of answered cases, newest published first, *limit*
+        from *offset*, of the whole kommun or of one förvaltning: what was
+        published, masked, never a case that is secret or of a protected
+        person now.  Public, so it needs no user; the read is audited like
+        the register list's, as the acting user or klagomal."""
+        return self._records.published(limit, offset, department)
+
+    def published_case(self, reference: str) -> PublishedCase | None:
+        """The case as the public list shows it, or ``None`` when it is not
+        published (or no longer may be).  Public, like :meth:`published`."""
+        return self._records.published_case(reference)
 
     def person_export(self, query: PersonQuery) -> dict[str, Any]:
         """Everything klagomal holds on one person (GDPR article 15), as a

@@ -73,6 +73,8 @@ from klagomal.core.events import (
     Paused,
     Postponed,
     PraisePassedOn,
+    PublicationWithdrawn,
+    Published,
     Reclassified,
     Registered,
     ResolvedAtOnce,
@@ -919,6 +921,8 @@ def evolve(case: Case | None, event: Event) -> Case:
         case PraisePassedOn():
             return _changed(case, stamp, praise_passed_on=True)
         case Guided() | MessageReceived() | NoteAdded() | AttachmentAdded():
+            return _changed(case, stamp)
+        case Published() | PublicationWithdrawn():
             return _changed(case, stamp)
         case ContactCorrected(contact=contact):
             return _changed(case, stamp, contact=contact)

@@ -40,6 +40,7 @@ from klagomal.core.events import (
     Paused,
     Postponed,
     PraisePassedOn,
+    PublicationWithdrawn,
     Reclassified,
     Registered,
     ResolvedAtOnce,
@@ -679,6 +680,8 @@ def _event_details(k: Klagomal, event: Event) -> str:
             return _("{handler}: {text}").format(handler=data.handler, text=_first_line(data.text))
         case Guided():
             return data.route
+        case PublicationWithdrawn():
+            return data.reason
     return case_file.event_details(k, event) or ""
 
 

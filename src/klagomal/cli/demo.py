@@ -516,9 +516,17 @@ class _Simulation:
         for task in self.k.outbox(reference=case.reference, statuses=["task"]):
             self.k.complete_task(task.id)
         c = self.k.close(case.reference, satisfied)
+        if satisfied and c.reference.endswith("0") and self.k.organisation.publication:
+            # Exempelkommun publishes some answered cases ("Tyck till"), each by
+            # a handler's step; decided by the number, so the seed's path stays.
+            self.publish(c)
         wants_more = plan == "escalate_3" or (plan == "escalate_2" and c.level is Level.ENHET)
         if not satisfied and wants_more and c.level < Level.NAMND:
             self.later(c, self.rng.randint(2, 10), self.escalate)
+
+    def publish(self, case: Case) -> None:
+        if case.secrecy is None and not case.protected:
+            self.k.publish(case.reference)
 
     def escalate(self, case: Case) -> None:
         plan = "escalate_3" if case.level is Level.ENHET or self.rng.random() < 0.5 else "normal"

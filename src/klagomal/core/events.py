@@ -48,6 +48,8 @@ __all__ = [
     "Paused",
     "Postponed",
     "PraisePassedOn",
+    "PublicationWithdrawn",
+    "Published",
     "Reclassified",
     "Registered",
     "ResolvedAtOnce",
@@ -505,6 +507,29 @@ class Located:
     reason: str = ""
 
 
+@attrs.frozen
+class Published:
+    """A handler published the answered case in the kommun's public list of
+    answered cases ("Tyck till", :mod:`klagomal.records.publication`): the
+    person's description and the answer, masked, as they stood that day.
+    What was published is kept exactly in the table ``publications``, not
+    here: the history says that and when, the table says what."""
+
+    TYPE: ClassVar[str] = "published"
+
+
+@attrs.frozen
+class PublicationWithdrawn:
+    """A handler withdrew the case from the public list of answered cases.
+
+    :param reason: why.
+    """
+
+    TYPE: ClassVar[str] = "publication_withdrawn"
+
+    reason: str
+
+
 EventData = (
     Registered
     | Reclassified
@@ -532,6 +557,8 @@ EventData = (
     | AttachmentAdded
     | ContactCorrected
     | Located
+    | Published
+    | PublicationWithdrawn
 )
 
 #: Every payload class by its stable type id.
@@ -564,6 +591,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         AttachmentAdded,
         ContactCorrected,
         Located,
+        Published,
+        PublicationWithdrawn,
     )
 }
 
@@ -608,6 +637,8 @@ TEXT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
     AttachmentAdded: (),
     ContactCorrected: ("reason",),
     Located: ("reason",),
+    Published: (),
+    PublicationWithdrawn: ("reason",),
 }
 
 #: Text-valued fields that are never touched: what reports, deadlines and
@@ -685,6 +716,8 @@ def event_label(type_id: str) -> str:
         "attachment_added": _("Bilaga tillagd"),
         "contact_corrected": _("Kontaktuppgifter rättade"),
         "located": _("Plats angiven"),
+        "published": _("Publicerat i listan över besvarade ärenden"),
+        "publication_withdrawn": _("Publicering återkallad"),
     }
     return labels.get(type_id, type_id)
 

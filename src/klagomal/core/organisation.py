@@ -207,6 +207,9 @@ class Organisation:
     privacy: PrivacyNotice = attrs.field(factory=PrivacyNotice)
     """What the person's page tells of the processing (GDPR art. 15,
     ``[dataskydd]``, :mod:`klagomal.core.privacy_notice`)."""
+    publication: bool = False
+    """Whether handlers may publish answered cases in the kommun's public
+    list (``[publicering] tillaten``, :mod:`klagomal.records.publication`); off by default."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -541,6 +544,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
             "behorighet",
             "gallring",
             "open311",
+            "publicering",
             PRIVACY_TABLE,
         ),
         _("filen"),
@@ -589,6 +593,14 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     ):
         _fail(source, _("[behorighet]: 'efterregistrering_dagar' ska vara ett heltal från 0 till 366"))
 
+    publishing = document.get("publicering", {})
+    if not isinstance(publishing, dict):
+        _fail(source, _("[publicering] ska vara en tabell"))
+    parser.check_keys(publishing, ("tillaten",), "[publicering]")
+    publication = publishing.get("tillaten", False)
+    if not isinstance(publication, bool):
+        _fail(source, _("[publicering]: 'tillaten' ska vara true eller false"))
+
     disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
     privacy = parse_privacy_notice(document.get(PRIVACY_TABLE), parser)
 
@@ -599,6 +611,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         users=users,
         system_user=system_user,
         backdating_days=backdating_days,
+        publication=publication,
         id=kommun_id,
         name=kommun_name,
         system_owner=system_owner,

@@ -48,6 +48,8 @@ STEP_LABELS: dict[str, str] = {
     "correct-contact": _("rätta kontaktuppgifter"),
     "locate": _("ange plats"),
     "complete-task": _("markera uppgift som gjord"),
+    "publish": _("publicera"),
+    "unpublish": _("återkalla publicering"),
     # the other commands and services
     "list": _("lista ärenden"),
     "search": _("söka"),
@@ -71,6 +73,8 @@ STEP_LABELS: dict[str, str] = {
     "phrases": _("lista fraser"),
     "phrase-save": _("spara fras"),
     "phrase-retire": _("ta fras ur bruk"),
+    "dismiss": _("markera som inget ärende"),
+    "published-list": _("lista publicerade ärenden"),
     # the event types
     "registered": _("registrera"),
     "reclassified": _("ändra typ"),
@@ -98,6 +102,8 @@ STEP_LABELS: dict[str, str] = {
     "attachment_added": _("bifoga handling"),
     "contact_corrected": _("rätta kontaktuppgifter"),
     "located": _("ange plats"),
+    "published": _("publicera"),
+    "publication_withdrawn": _("återkalla publicering"),
 }
 
 

@@ -557,6 +557,7 @@ def redact_case(
     """
     from klagomal.cases.lifecycle import replay
     from klagomal.storage.sql import SqlUnitOfWork, search
+    from klagomal.storage.sql.publications import redact_publications
 
     name_marker = name_marker if name_marker is not None else _("[gallrad]")
     locked = conn.execute(
@@ -639,6 +640,8 @@ def redact_case(
         conn.execute(sa.update(cases).where(cases.c.reference == reference).values(values))
         # A removed text or contact must not stay findable.
         search.index_case(conn, case, rewritten)
+        # Nor stay published: what was published is replaced and withdrawn.
+        redact_publications(conn, reference, marker, dt.datetime.now(dt.UTC))
 
     n_messages = n_attachments = n_notices = 0
     if contact or texts:

@@ -43,9 +43,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.records.gdpr import PersonQuery
     from klagomal.records.public_records import PublicExtract, RegisterEntry
     from klagomal.records.public_requests import PublicRequest
+    from klagomal.records.publication import PublishedCase
     from klagomal.storage.base import UnitOfWork
 
 __all__ = ["RecordsService"]
+
+#: The most cases one page of the public list of answered cases holds.
+PUBLISHED_MAX = 500
 
 # The facade's logger: what operators' logging configuration names.
 log = logging.getLogger("klagomal.app")
@@ -112,6 +116,112 @@ class RecordsService:
         from klagomal.records.public_records import public_extract
 
         return public_extract(case, history, ctx.organisation, ctx.clock.today())
+
+    # -- the public list of answered cases ---------------------------------------------
+
+    def publish(self, reference: str, actor: str | None, expected_version: int | None) -> Case:
+        """Publish the answered case (see :meth:`klagomal.app.Klagomal.publish`):
+        the event and the masked texts in one transaction."""
+        ctx = self.ctx
+        from klagomal.records import publication
+
+        def store(uow: UnitOfWork, case: Case) -> None:
+            history = uow.history(case.reference)
+            publication.check_history(case, history, uow.current_publication(case.reference) is not None)
+            description, answer = publication.masked_texts(case, history, ctx.organisation, ctx.clock.today())
+            by = actor or (ctx.user.id if ctx.user is not None else SYSTEM_USER.id)
+            uow.add_publication(case.reference, case.department, description, answer, at=ctx.utcnow(), by=by)
+
+        return CaseService(ctx).step(
+            reference,
+            publication.PUBLISH,
+            lambda c, _today: publication.publish(c, ctx.organisation),
+            actor,
+            expected_version,
+            before_commit=store,
+        )
+
+    def unpublish(self, reference: str, reason: str, actor: str | None, expected_version: int | None) -> Case:
+        """Withdraw the case from the public list (see :meth:`klagomal.app.Klagomal.unpublish`)."""
+        ctx = self.ctx
+        from klagomal.records import publication
+
+        def withdraw(uow: UnitOfWork, case: Case) -> None:
+            publication.check_published(case, uow.current_publication(case.reference) is not None)
+            by = actor or (ctx.user.id if ctx.user is not None else SYSTEM_USER.id)
+            uow.withdraw_publication(case.reference, at=ctx.utcnow(), by=by, reason=reason.strip())
+
+        return CaseService(ctx).step(
+            reference,
+            publication.UNPUBLISH,
+            lambda c, _today: publication.unpublish(c, reason),
+            actor,
+            expected_version,
+            before_commit=withdraw,
+        )
+
+    def published(self, limit: int, offset: int, department: str | None) -> list[PublishedCase]:
+        """The public list of answered cases, newest first, for anyone."""
+        ctx = self.ctx
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PUBLISHED_MAX:
+            raise InvalidInputError(
+                _("antalet ska vara ett heltal från 1 till {n}").format(n=PUBLISHED_MAX),
+                step="published-list",
+            )
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidInputError(_("början ska vara ett heltal från 0"), step="published-list")
+        if department is not None and department not in ctx.organisation.departments:
+            raise InvalidInputError(
+                _("{department} är ingen förvaltning i {kommun}").format(
+                    department=department, kommun=ctx.organisation.name
+                ),
+                step="published-list",
+            )
+        with ctx.transaction() as uow:
+            rows = uow.publications(limit=limit, offset=offset, department=department)
+            shown = self._publishable(uow, [row.reference for row in rows])
+            listed = [(row, shown[row.reference]) for row in rows if row.reference in shown]
+            ctx.audit_list(uow, Operation.REGISTER_LIST, [row.reference for row, _c in listed], "publicerade")
+        from klagomal.records.publication import published_case
+
+        return [
+            published_case(case, ctx.organisation, row.description, row.answer, row.published_at)
+            for row, case in listed
+        ]
+
+    def published_case(self, reference: str) -> PublishedCase | None:
+        """One case of the public list, or ``None``."""
+        ctx = self.ctx
+        with ctx.transaction() as uow:
+            row = uow.current_publication(reference)
+            if row is None:
+                return None
+            case = self._publishable(uow, [reference]).get(reference)
+            if case is None:
+                return None
+            ctx.audit(uow, Operation.REGISTER_LIST, [reference], "publicerat")
+        from klagomal.records.publication import published_case
+
+        return published_case(case, ctx.organisation, row.description, row.answer, row.published_at)
+
+    @staticmethod
+    def _publishable(uow: UnitOfWork, references: Sequence[str]) -> dict[str, Case]:
+        """The cases of *references* that may be shown in the public list now:
+        neither secret, wholly or in part, nor of a protected person.  The
+        table's withdrawals keep this so (:mod:`klagomal.storage.sql.publications`);
+        this is the second lock on the door."""
+        if not references:
+            return {}
+        from klagomal.records.redaction import Markings
+        from klagomal.storage.base import CaseQuery
+
+        found = uow.find(CaseQuery(references=list(references)))
+        histories = uow.histories([c.reference for c in found])
+        return {
+            c.reference: c
+            for c in found
+            if c.secrecy is None and not c.protected and not Markings.of(histories.get(c.reference, [])).any
+        }
 
     # -- a person's data (GDPR) ------------------------------------------------------
 

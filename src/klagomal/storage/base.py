@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.records.access import Scope
     from klagomal.storage.sql.api_keys import ApiKey
     from klagomal.storage.sql.idempotency import Outcome, StoredAnswer, SubscriptionOutcome
+    from klagomal.storage.sql.publications import Publication
 
 __all__ = [
     "DEFAULT_LOCK_WAIT",
@@ -414,6 +415,16 @@ class UnitOfWork(Protocol):
     ) -> StoredAnswer | None: ...
     def purge_idempotency_keys(self, at: dt.datetime) -> int: ...
     def attachments_stored_under(self, message_key: str) -> list[int]: ...
+
+    # The public list of answered cases (klagomal.storage.sql.publications).
+    def add_publication(
+        self, reference: str, department: str, description: str, answer: str, *, at: dt.datetime, by: str
+    ) -> None: ...
+    def current_publication(self, reference: str) -> Publication | None: ...
+    def withdraw_publication(self, reference: str, *, at: dt.datetime, by: str, reason: str) -> int: ...
+    def publications(
+        self, *, limit: int, offset: int, department: str | None = None
+    ) -> list[Publication]: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

@@ -27,6 +27,7 @@ __all__ = [
     "metadata",
     "notices",
     "phrases",
+    "publications",
     "received_duplicates",
     "received_messages",
     "reference_counters",
@@ -56,6 +57,7 @@ SCHEMA_REVISIONS = (
     "0014",
     "0015",
     "0016",
+    "0017",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -505,4 +507,28 @@ follow_tokens = sa.Table(
     sa.Column("revoked_at", Timestamp),
     sa.UniqueConstraint("hash"),
     sa.Index(None, "reference"),
+)
+
+
+# The public list of answered cases (klagomal.records.publication, migration
+# 0017): one row each time a case was published, with the person's
+# description and the answer as they were published, masked and frozen;
+# ``withdrawn_at`` is set when a handler withdraws it or when the case is
+# marked secret or its person gets skyddade personuppgifter.  A case has at
+# most one row that is not withdrawn.
+publications = sa.Table(
+    "publications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(20), sa.ForeignKey("cases.reference"), nullable=False),
+    sa.Column("department", sa.String(80), nullable=False),
+    sa.Column("published_at", Timestamp, nullable=False),
+    sa.Column("published_by", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("withdrawn_at", Timestamp),
+    sa.Column("withdrawn_by", sa.String(200)),
+    sa.Column("withdrawn_reason", sa.Text),
+    sa.Index(None, "reference"),
+    sa.Index(None, "withdrawn_at", "published_at"),
 )

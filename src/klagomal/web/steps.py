@@ -64,6 +64,8 @@ STEPS: dict[str, str] = {
     "lift-secrecy": "lift_secrecy",
     "resolve": "resolve_at_once",
     "locate": "locate",
+    "publish": "publish",
+    "unpublish": "unpublish",
 }
 
 #: Steps with a route of their own, not a JSON body: the facade method and

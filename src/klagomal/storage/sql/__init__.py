@@ -13,6 +13,7 @@
 * :mod:`~klagomal.storage.sql.received`: received messages and attachments;
 * :mod:`~klagomal.storage.sql.outbox`: notices and reminders to send;
 * :mod:`~klagomal.storage.sql.transfer`: export, restore and bulk import;
+* :mod:`~klagomal.storage.sql.publications`: the public list of answered cases;
 * :mod:`~klagomal.storage.sql.rows`: what the stores share.
 """
 

@@ -21,7 +21,7 @@ from klagomal.core.model import AnswerMode, Case, CaseState, Contact, Kind, Leve
 from klagomal.core.person_keys import person_keys
 from klagomal.notices.outbox import OwedNotice
 from klagomal.storage.base import CaseQuery, DueWindow
-from klagomal.storage.sql import search, webhooks
+from klagomal.storage.sql import publications, search, webhooks
 from klagomal.storage.sql.rows import rows_of, utc
 from klagomal.storage.tables import case_dimensions, cases, events, external_ids, notices, reference_counters
 
@@ -320,6 +320,7 @@ class CaseStore:
         self._insert_event(event, owed)
         webhooks.after_event(self.conn, event)
         search.after_event(self.conn, case, event, lambda: self.history(case.reference))
+        publications.after_event(self.conn, case, event)
 
     # -- translation -----------------------------------------------------
 

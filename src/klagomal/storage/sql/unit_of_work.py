@@ -11,6 +11,7 @@ from klagomal.storage.sql.follow import FollowTokenStore
 from klagomal.storage.sql.idempotency import IdempotencyStore
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.phrases import PhraseStore
+from klagomal.storage.sql.publications import PublicationStore
 from klagomal.storage.sql.received import ReceivedStore
 from klagomal.storage.sql.related import RelatedStore
 from klagomal.storage.sql.search import SearchStore
@@ -31,6 +32,7 @@ class SqlUnitOfWork(
     IdempotencyStore,
     PhraseStore,
     FollowTokenStore,
+    PublicationStore,
 ):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
@@ -43,8 +45,9 @@ class SqlUnitOfWork(
     (:mod:`~klagomal.storage.sql.related`), the webhooks
     (:mod:`~klagomal.storage.sql.webhooks`) and the HTTP API's keys
     (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`)
-    the phrase library (:mod:`~klagomal.storage.sql.phrases`) and the links of
-    "Följ ditt ärende" (:mod:`~klagomal.storage.sql.follow`).
+    the phrase library (:mod:`~klagomal.storage.sql.phrases`), the links of
+    "Följ ditt ärende" (:mod:`~klagomal.storage.sql.follow`) and the published
+    cases (:mod:`~klagomal.storage.sql.publications`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:

@@ -397,6 +397,20 @@ def _lift_secrecy(k: Klagomal, case: Case, v: Mapping[str, Any], version: int) -
     k.lift_secrecy(case.reference, _text(v, "reason"), expected_version=version)
 
 
+def _publish(k: Klagomal, case: Case, v: Mapping[str, Any], version: int) -> None:
+    k.publish(case.reference, expected_version=version)
+
+
+def _unpublish(k: Klagomal, case: Case, v: Mapping[str, Any], version: int) -> None:
+    k.unpublish(case.reference, _text(v, "reason"), expected_version=version)
+
+
+def _publishable(case: Case) -> bool:
+    """Whether the page offers publishing: answered or closed, nothing marked
+    secret, no protected person (the library checks the kommun's setting)."""
+    return case.answered is not None and case.secrecy is None and not case.protected
+
+
 def _resolve(k: Klagomal, case: Case, v: Mapping[str, Any], version: int) -> None:
     handler = _text(v, "handler") or (k.user.name if k.user is not None else "")
     k.resolve_at_once(
@@ -977,6 +991,34 @@ def _forms() -> dict[str, StepForm]:
             Operation.UNFLAG,
             lambda c: bool(c.threat_flags),
             _unflag,
+        ),
+        StepForm(
+            "publish",
+            "publish",
+            _("Publicera det besvarade ärendet"),
+            _("Publicera"),
+            _("Ärende {reference} är publicerat i listan över besvarade ärenden."),
+            (),
+            Operation.HANDLE,
+            _publishable,
+            _publish,
+            lead=_(
+                "Beskrivningen och svaret publiceras för alla att läsa, maskade: namn, "
+                "personnummer, telefonnummer, e-post- och gatuadresser tas bort. Publicera bara "
+                "när det hjälper andra, och aldrig något som är sekretessmarkerat."
+            ),
+        ),
+        StepForm(
+            "unpublish",
+            "unpublish",
+            _("Återkalla publiceringen"),
+            _("Återkalla"),
+            _("Ärende {reference} är inte längre publicerat."),
+            (_REASON,),
+            Operation.HANDLE,
+            lambda c: c.answered is not None,
+            _unpublish,
+            warning=True,
         ),
         StepForm(
             "complete-task",
