@@ -94,6 +94,9 @@ class Registered:
     summary: str | None = None
     #: Where the case is about (a position and/or an address), if given.
     location: Location | None = None
+    #: The language the person writes in and gets letters in (lag 2009:724);
+    #: an event stored before languages were known is Swedish.
+    language: str = "sv"
 
 
 @attrs.frozen
@@ -487,6 +490,10 @@ class ContactCorrected:
     previous: Contact
     contact: Contact
     reason: str = ""
+    #: The language the letters are written in from now on, when it was
+    #: corrected too (``None``: unchanged), and the one before.
+    language: str | None = None
+    previous_language: str | None = None
 
 
 @attrs.frozen

@@ -46,7 +46,7 @@ import attrs
 from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError
 from klagomal.core.formats import number, swedish_date
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, use_language
 from klagomal.core.model import Case, Contact, Kind
 from klagomal.core.organisation import Organisation
 from klagomal.core.text_rules import bad_character
@@ -633,6 +633,7 @@ def register_submission(
     actor: str | None = CHANNEL,
     fallback_unit: str | None = None,
     lock_wait: float = LOCK_WAIT,
+    language: str | None = None,
 ) -> Case:
     """Register *submission* through the channel ``webbformular`` and return
     the new case.
@@ -645,6 +646,10 @@ def register_submission(
         must place such feedback, or registration is refused.  Note that a
         routing plugin then sees this unit, not ``None``.
     :param lock_wait: the most seconds to wait for a busy database.
+    :param language: the language the person filled the form in and gets
+        their letters in (lag 2009:724): one of
+        :func:`klagomal.core.i18n.available_languages`, Swedish by default.
+        An unknown one is refused and nothing is stored.
 
     Raises :class:`~klagomal.core.errors.InvalidInputError` when registration
     refuses it, for example when a plugin's intake check rejects it
@@ -661,6 +666,7 @@ def register_submission(
         received=submission.received,
         contact=submission.contact,
         actor=actor,
+        language=language,
     )
 
 
@@ -700,7 +706,13 @@ class Receipt:
 
 
 def receipt(case: Case) -> Receipt:
-    """What to tell the person whose form became *case* (see :class:`Receipt`)."""
+    """What to tell the person whose form became *case* (see :class:`Receipt`),
+    in the case's language (:attr:`Case.language`, like its letters)."""
+    with use_language(case.language):
+        return _receipt(case)
+
+
+def _receipt(case: Case) -> Receipt:
     received = swedish_date(case.received)
     thanks = _("Vi tog emot din synpunkt {day}. Den hjälper oss att bli bättre.").format(day=received)
     reference_text = _("Ange det om du kontaktar oss om ärendet.")
