@@ -26,6 +26,7 @@ from klagomal import FixedClock, InvalidInputError, Klagomal
 from klagomal.core import formats, i18n
 from klagomal.core.i18n import _, available_languages, use_language
 from klagomal.core.model import CaseState, Kind, Level
+from klagomal.core.organisation import default_organisation
 from klagomal.intake import webform
 from klagomal.notices.letters import CITIZEN_NOTICES, STAFF_NOTICES
 from klagomal.storage import tables
@@ -194,6 +195,28 @@ def test_the_web_form_registers_in_a_language_and_its_receipt_follows(k: Klagoma
     assert swedish.thanks.startswith("Vi tog emot din synpunkt 2 mars 2026.")
     with pytest.raises(InvalidInputError, match="okänt språk 'de'"):
         webform.register_submission(k, form, fallback_unit=UNIT, language="de")
+
+
+def test_the_web_form_is_described_and_checked_in_the_active_language() -> None:
+    organisation = default_organisation()
+    with use_language("en"):
+        schema = webform.form_schema(organisation)
+        result = webform.validate_form(
+            {"typ": "klagomal", "text": "x" * 20_000, "samtycke": "on"}, organisation, today=START
+        )
+    assert schema["title"] == "Tell us what you think"
+    assert schema["consent_text"].startswith("How we handle your personal data\n\n")
+    labels = {f["id"]: f["label"] for f in schema["fields"]}
+    assert labels["text"] == "Your feedback"
+    assert [c["label"] for c in schema["fields"][0]["choices"]] == ["Complaint", "Suggestion", "Praise"]
+    # Every label, help text and own choice of the form is translated: none is left Swedish.
+    swedish = webform.form_schema(organisation)
+    for english_field, swedish_field in zip(schema["fields"], swedish["fields"], strict=True):
+        for key in ("label", "help"):
+            assert (english_field[key] != swedish_field[key]) == bool(swedish_field[key]), english_field["id"]
+    assert isinstance(result, webform.FormErrors)
+    assert result.messages["text"].startswith("The text may be at most ")
+    assert result.messages["text"].endswith("characters (you wrote 20\u00a0000).")
 
 
 def test_export_and_import_keep_the_language_and_older_files_are_swedish(

@@ -81,6 +81,7 @@ __all__ = [
     "form_values",
     "receipt",
     "register_submission",
+    "translated",
     "unit_choices",
     "validate_form",
 ]
@@ -150,6 +151,13 @@ CONSENT_TEXT = _(
 )
 
 
+def translated(text: str) -> str:
+    """*text*, a Swedish text of this module made when it was imported, in
+    the active language (:func:`klagomal.core.i18n.use_language`): the
+    form's texts are constants, translated where they are shown."""
+    return _(text) if text else text  # _("") would be the catalogue's header
+
+
 @attrs.frozen
 class Choice:
     """One choice of a field: the value posted and the Swedish label shown.
@@ -200,15 +208,19 @@ class FormField:
         """The field as a JSON-ready dict, with *choices* instead of its own."""
         return {
             "id": self.id,
-            "label": self.label,
-            "help": self.help,
+            "label": translated(self.label),
+            "help": translated(self.help),
             "type": self.type,
             "required": self.required,
             "required_when": self.required_when,
             "max_length": self.max_length,
             "multiline": self.multiline,
             "choices": [
-                {"value": c.value, "label": c.label, "group": c.group}
+                {
+                    "value": c.value,
+                    "label": translated(c.label) if choices is None else c.label,
+                    "group": c.group,
+                }
                 for c in (self.choices if choices is None else choices)
             ],
             "group": self.group,
@@ -369,6 +381,7 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
     plugins (``klagomal_allows_anonymous``): whether anonymous feedback is
     accepted whatever unit it concerns, and the units for which it is.
     Without, the built-in policy applies: never through the web form.
+    The texts are in the active language (:func:`translated`).
     """
     units = unit_choices(organisation)
     if klagomal is None:
@@ -378,17 +391,19 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
         anonymous_units = [c.value for c in units if anonymous_allowed(klagomal, c.value)]
     return {
         "id": "tala-om-vad-du-tycker",
-        "title": FORM_TITLE,
-        "intro": FORM_INTRO,
+        "title": translated(FORM_TITLE),
+        "intro": translated(FORM_INTRO),
         "kommun": organisation.name,
         "channel": CHANNEL,
-        "consent_text": CONSENT_TEXT,
+        "consent_text": translated(CONSENT_TEXT),
         "anonymous_allowed": everywhere,
         "anonymous_units": anonymous_units,
         "groups": {
             CONTACT_GROUP: {
                 "label": _("Hur når vi dig?"),
-                "help": CONTACT_HELP if everywhere else f"{CONTACT_HELP} {ANONYMOUS_ELSEWHERE}",
+                "help": translated(CONTACT_HELP)
+                if everywhere
+                else f"{translated(CONTACT_HELP)} {translated(ANONYMOUS_ELSEWHERE)}",
             }
         },
         "fields": [f.to_json(units if f.id == "enhet" else None) for f in FIELDS],
@@ -489,6 +504,10 @@ def validate_form(
         (R5; by default not through the web form).  Ask
         :func:`anonymous_allowed` for the kommun's policy.
     :param today: the day the form is received.
+
+    The messages are in the active language
+    (:func:`klagomal.core.i18n.use_language`), the language the form was
+    filled in.
     """
     values: dict[str, str] = {}
     messages: dict[str, str] = {}
@@ -502,17 +521,17 @@ def validate_form(
         values[f.id] = value
         if several and f.type != "checkbox":
             messages[f.id] = _("{noun} kom flera gånger. Ladda om sidan och skicka formuläret igen.").format(
-                noun=f.noun
+                noun=translated(f.noun)
             )
         elif bad_character(value, f.multiline):
             messages[f.id] = (
                 _("{noun} innehåller tecken som inte kan tas emot (radbrytning eller styrtecken).")
                 if not f.multiline
                 else _("{noun} innehåller styrtecken som inte kan tas emot. Ta bort dem och försök igen.")
-            ).format(noun=f.noun)
+            ).format(noun=translated(f.noun))
         elif f.max_length is not None and len(value) > f.max_length:
             messages[f.id] = _("{noun} får vara högst {limit} tecken (du skrev {count}).").format(
-                noun=f.noun, limit=number(f.max_length), count=number(len(value))
+                noun=translated(f.noun), limit=number(f.max_length), count=number(len(value))
             )
 
     def check(field_id: str, message: str) -> None:
