@@ -696,7 +696,7 @@ def test_every_command_prints_exactly_one_json_object(cli: Cli, tmp_path: Path) 
     ]
 
     export = j("export")
-    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 3, 3)
+    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 4, 3)
     assert j("export -o backup.json") == {"file": "backup.json", "cases": 3}
     assert json.loads((tmp_path / "backup.json").read_text(encoding="utf-8")) == export
     cli.ok("init", db="sqlite:///copy.db")

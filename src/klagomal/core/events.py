@@ -631,7 +631,11 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
         "external_id",
         "summary",
         "location",
+        # The person's language (lag 2009:724) names no one once the contact is
+        # gone, and the kommun counts the cases in each minority language.
+        "language",
     ),
+    ContactCorrected: ("language", "previous_language"),
     Forwarded: ("from_unit", "to_unit", "department", "handler", "secrecy"),
     Acknowledged: ("handler",),
     Escalated: ("handler",),

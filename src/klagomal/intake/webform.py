@@ -697,7 +697,7 @@ RECEIPT_TITLE = _("Tack för att du hör av dig!")
 
 @attrs.frozen
 class Receipt:
-    """What the page after a registered form tells the person, in Swedish.
+    """What the page after a registered form tells the person, in the case's language.
 
     :param reference: the case reference, to give when they contact the kommun.
     :param received: the day the form was received, as the letters write a
