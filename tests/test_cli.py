@@ -697,7 +697,7 @@ def test_every_command_prints_exactly_one_json_object(cli: Cli, tmp_path: Path) 
     ]
 
     export = j("export")
-    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 3, 3)
+    assert (export["format"], export["version"], len(export["cases"])) == ("klagomal-export", 4, 3)
     assert j("export -o backup.json") == {"file": "backup.json", "cases": 3}
     assert json.loads((tmp_path / "backup.json").read_text(encoding="utf-8")) == export
     cli.ok("init", db="sqlite:///copy.db")
@@ -1015,7 +1015,7 @@ def _event_unreadable(data: dict[str, Any]) -> None:
 
 
 def _newer_version(data: dict[str, Any]) -> None:
-    data["version"] = 4
+    data["version"] = 5
 
 
 def _unknown_version(data: dict[str, Any]) -> None:
@@ -1037,12 +1037,12 @@ BAD_IMPORTS: list[Any] = [
     pytest.param('{"a": 1}', ["filen är ingen klagomal-export"], id="json-not-an-export"),
     pytest.param(
         _newer_version,
-        ["klagomal-export av version 4, som är nyare än vad", "kan läsa (version 1, 2 och 3)"],
+        ["klagomal-export av version 5, som är nyare än vad", "kan läsa (version 1, 2, 3 och 4)"],
         id="newer-version",
     ),
     pytest.param(
         _unknown_version,
-        ['klagomal-export av okänd version "2" (kända versioner: 1, 2 och 3)'],
+        ['klagomal-export av okänd version "2" (kända versioner: 1, 2, 3 och 4)'],
         id="unknown-version",
     ),
     pytest.param(

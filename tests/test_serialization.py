@@ -238,12 +238,12 @@ def test_import_refuses_other_formats(fresh: Klagomal) -> None:
 
 def test_an_export_is_written_in_the_newest_version(k: Klagomal) -> None:
     # The version says which parts a file may carry (serialization.EXPORT_VERSION).
-    assert (EXPORT_VERSION, EXPORT_VERSIONS[-1]) == (3, 3)
+    assert (EXPORT_VERSION, EXPORT_VERSIONS[-1]) == (4, 4)
     assert list(EXPORT_VERSIONS) == list(range(1, EXPORT_VERSION + 1))
-    assert (k.export()["format"], k.export()["version"]) == ("klagomal-export", 3)
+    assert (k.export()["format"], k.export()["version"]) == ("klagomal-export", 4)
     stream = io.StringIO()
     k.export_to(stream)
-    assert json.loads(stream.getvalue())["version"] == 3
+    assert json.loads(stream.getvalue())["version"] == 4
 
 
 @pytest.mark.parametrize("version", EXPORT_VERSIONS)
@@ -255,11 +255,11 @@ def test_every_known_version_is_read(k: Klagomal, fresh: Klagomal, clock: FixedC
         assert fresh.export() == exported
 
 
-KNOWN = "1, 2 och 3"
+KNOWN = "1, 2, 3 och 4"
 REFUSED_VERSIONS = [
     pytest.param(
         EXPORT_VERSION + 1,
-        f"version 4, som är nyare än vad den här versionen av klagomal kan läsa (version {KNOWN})",
+        f"version 5, som är nyare än vad den här versionen av klagomal kan läsa (version {KNOWN})",
         id="newer",
     ),
     pytest.param(

@@ -826,3 +826,13 @@ def test_a_protected_person_is_shown_only_to_a_user_who_may_see_protected_data(s
 def case_of(k: Klagomal, ref: str) -> Any:
     """The contact of case *ref* as the library shows it to *k*'s user."""
     return k.converter.unstructure(k.get(ref))["contact"]
+
+
+def test_a_case_is_registered_in_the_persons_language(server: Server) -> None:
+    # lag 2009:724: the person's language is kept with the case, and their letters follow it.
+    made = register(server, language="en")
+    assert made.status == 201, made.body
+    assert made.json()["language"] == "en"
+    assert server.call("GET", made.headers["location"]).json()["language"] == "en"
+    refused = is_problem(register(server, language="tlh"), 422, "invalid-input")
+    assert "okänt språk 'tlh' (tillgängliga: en (English), sv (svenska))" in refused["detail"]

@@ -486,6 +486,7 @@ class Klagomal:
         resolved_by: str | None = None,
         summary: str | None = None,
         location: Location | None = None,
+        language: str | None = None,
     ) -> Case:
         """Register new feedback and return the case with its new reference.
 
@@ -498,7 +499,10 @@ class Klagomal:
 
         *summary* is the register entry's short description of what the case
         is about (:meth:`describe` writes it later); *location* where it is
-        about (:meth:`locate` sets it later).
+        about (:meth:`locate` sets it later).  *language* is the language the
+        person writes in and gets their letters in (lag 2009:724), one of
+        :func:`klagomal.core.i18n.available_languages`; Swedish by default,
+        and :meth:`correct_contact` changes it later.
 
         The quick path for staff on the phone or at the counter (R14, R29):
         with *resolved* (what was done) and *resolved_by* (who did it), the
@@ -519,6 +523,7 @@ class Klagomal:
             resolved_by=resolved_by,
             summary=summary,
             location=location,
+            language=language,
         )
 
     def resolve_at_once(
@@ -917,8 +922,9 @@ class Klagomal:
         """Correct the person's contact details (rättelse, GDPR article 16),
         in any state: ``name``, ``email``, ``phone``, ``address``,
         ``preferred``, ``personnummer`` or ``protected`` as keywords (an
-        empty text removes a value).  The old values stay in the history;
-        notices from now on go to the new ones."""
+        empty text removes a value), and ``language``, the language the
+        letters are written in from now on (lag 2009:724).  The old values
+        stay in the history; notices from now on go to the new ones."""
         return self._cases.correct_contact(reference, changes, reason, actor, expected_version)
 
     def describe(

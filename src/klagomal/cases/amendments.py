@@ -50,6 +50,7 @@ from klagomal.core.events import AttachmentAdded, ContactCorrected, Located, Not
 from klagomal.core.formats import file_size
 from klagomal.core.i18n import _
 from klagomal.core.identity_numbers import parse_person_number
+from klagomal.core.languages import check_language
 from klagomal.core.location import Location
 from klagomal.core.model import Case
 from klagomal.core.photos import ImageRefused, clean_image, heif_refused, image_type, is_heif
@@ -276,11 +277,17 @@ def correct_contact(
 
     if case.contact is None:
         raise refuse(_("ärendet är anonymt; det finns inga kontaktuppgifter att rätta"))
+    changes = dict(changes)
+    language = changes.pop("language", None)
+    if language is not None:
+        language = check_language(str(language), step=step, reference=case.reference)
+        if language == case.language:
+            language = None
     unknown = [name for name in changes if name not in CONTACT_FIELDS]
     if unknown:
         raise InvalidInputError(
             _("okänt fält '{field}' (giltiga: {valid})").format(
-                field=unknown[0], valid=", ".join(CONTACT_FIELDS)
+                field=unknown[0], valid=", ".join((*CONTACT_FIELDS, "language"))
             ),
             step=step,
             reference=case.reference,
@@ -325,14 +332,15 @@ def correct_contact(
             step=step,
             reference=case.reference,
         )
-    if contact == previous:
+    if contact == previous and language is None:
         raise refuse(_("rättelsen ändrar ingenting: uppgifterna är redan de angivna"))
     reason = reason.strip()
     if reason:
         reason = required_text(reason, step, _("skälet"), case.reference)
-    return check_step_texts(
-        ContactCorrected(previous=previous, contact=contact, reason=reason), step, case.reference
-    )
+    data = ContactCorrected(previous=previous, contact=contact, reason=reason)
+    if language is not None:
+        data = attrs.evolve(data, language=language, previous_language=case.language)
+    return check_step_texts(data, step, case.reference)
 
 
 #: How a correction names each field to a reader.

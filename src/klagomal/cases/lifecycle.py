@@ -850,6 +850,7 @@ def evolve(case: Case | None, event: Event) -> Case:
             secrecy=data.secrecy,
             summary=data.summary,
             location=data.location,
+            language=data.language,
             version=event.seq,
         )
     if case is None:
@@ -924,8 +925,8 @@ def evolve(case: Case | None, event: Event) -> Case:
             return _changed(case, stamp)
         case Published() | PublicationWithdrawn():
             return _changed(case, stamp)
-        case ContactCorrected(contact=contact):
-            return _changed(case, stamp, contact=contact)
+        case ContactCorrected(contact=contact, language=language):
+            return _changed(case, stamp, contact=contact, language=language or case.language)
         case Described(summary=summary):
             return _changed(case, stamp, summary=summary)
         case Located(location=location):

@@ -31,6 +31,7 @@ from klagomal.core.errors import (
 )
 from klagomal.core.events import Event, EventData, Registered
 from klagomal.core.i18n import _, ngettext
+from klagomal.core.languages import check_language
 from klagomal.core.location import Location
 from klagomal.core.location_rules import checked
 from klagomal.core.model import Case, CaseState, Contact, Intake, Kind
@@ -501,6 +502,7 @@ class CaseService:
         resolved_by: str | None,
         summary: str | None,
         location: Location | None = None,
+        language: str | None = None,
     ) -> Case:
         """Register new feedback (see :meth:`klagomal.app.Klagomal.register`)."""
         ctx = self.ctx
@@ -524,6 +526,9 @@ class CaseService:
                 data = attrs.evolve(data, summary=summary.strip())
             if location is not None:
                 data = attrs.evolve(data, location=checked(location, step="register"))
+            if language is not None:
+                # The person's language (lag 2009:724): their letters follow it.
+                data = attrs.evolve(data, language=check_language(language, step="register"))
         if resolved is not None and not (resolved_by or actor):
             raise InvalidInputError(_("ange vem som löste det direkt"), step="register")
         ctx.allowed(Operation.REGISTER)

@@ -96,6 +96,9 @@ class Registered:
     summary: str | None = None
     #: Where the case is about (a position and/or an address), if given.
     location: Location | None = None
+    #: The language the person writes in and gets letters in (lag 2009:724);
+    #: an event stored before languages were known is Swedish.
+    language: str = "sv"
 
 
 @attrs.frozen
@@ -489,6 +492,10 @@ class ContactCorrected:
     previous: Contact
     contact: Contact
     reason: str = ""
+    #: The language the letters are written in from now on, when it was
+    #: corrected too (``None``: unchanged), and the one before.
+    language: str | None = None
+    previous_language: str | None = None
 
 
 @attrs.frozen
@@ -655,7 +662,11 @@ KEPT_FIELDS: dict[type[EventData], tuple[str, ...]] = {
         "external_id",
         "summary",
         "location",
+        # The person's language (lag 2009:724) names no one once the contact is
+        # gone, and the kommun counts the cases in each minority language.
+        "language",
     ),
+    ContactCorrected: ("language", "previous_language"),
     Forwarded: ("from_unit", "to_unit", "department", "handler", "secrecy"),
     Acknowledged: ("handler",),
     Escalated: ("handler",),

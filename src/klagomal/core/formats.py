@@ -8,7 +8,9 @@ receipt and a report never disagree ("18 december 2026" in one place,
 uses, without depending on either:
 
 * **Dates** are written in words for people: ``18 december 2026``, the day
-  without a leading zero and the month in lower case (:func:`swedish_date`).
+  without a leading zero and the month in lower case (:func:`swedish_date`);
+  inside :func:`klagomal.core.i18n.use_language` the catalogue of that
+  language gives the month and the order ("8 January 2027").
   ISO 8601 (``2026-12-18``) stays for machines, files, command lines and
   tables meant to be sorted.
 * **Times** use a colon, ``kl. 14:30``, as the ISO style Språkrådet accepts
@@ -39,7 +41,7 @@ import decimal
 import re
 from collections.abc import Iterable
 
-from klagomal.core.i18n import _
+from klagomal.core.i18n import DEFAULT_LANGUAGE, _, active_language
 
 __all__ = [
     "MINUS",
@@ -126,7 +128,31 @@ def swedish_date(day: dt.date) -> str:
     :class:`TypeError` that names it.
     """
     day = _check_date(day, "datum")
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    if active_language() == DEFAULT_LANGUAGE:
+        return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    # A letter in another language (klagomal.core.i18n.use_language): the
+    # catalogue gives the month's name and the order ("8 January 2027").
+    # TRANSLATORS: a date in a letter; {day} and {year} are numbers, {month} a month's name.
+    return _("{day} {month} {year}").format(day=day.day, month=_month_names()[day.month - 1], year=day.year)
+
+
+def _month_names() -> tuple[str, ...]:
+    """The months' names in the active language (literal calls, so that the
+    catalogues' extraction finds them)."""
+    return (
+        _("januari"),
+        _("februari"),
+        _("mars"),
+        _("april"),
+        _("maj"),
+        _("juni"),
+        _("juli"),
+        _("augusti"),
+        _("september"),
+        _("oktober"),
+        _("november"),
+        _("december"),
+    )
 
 
 def swedish_date_time(moment: dt.datetime) -> str:
@@ -286,7 +312,25 @@ def amount(n: int) -> str:
     the number (``14``, ``5 000``)."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValueError(_("{value!r} är inget heltal").format(value=n))
-    return _WORDS[n - 1] if 1 <= n <= len(_WORDS) else number(n)
+    if not 1 <= n <= len(_WORDS):
+        return number(n)
+    if active_language() == DEFAULT_LANGUAGE:
+        return _WORDS[n - 1]
+    words = (
+        _("en"),
+        _("två"),
+        _("tre"),
+        _("fyra"),
+        _("fem"),
+        _("sex"),
+        _("sju"),
+        _("åtta"),
+        _("nio"),
+        _("tio"),
+        _("elva"),
+        _("tolv"),
+    )
+    return words[n - 1]
 
 
 # -- names and titles ------------------------------------------------------------

@@ -273,6 +273,9 @@ class Case:
         :func:`klagomal.core.events.threat_key`), sorted.
     :param location: where the case is about, a position and/or an
         address (:mod:`klagomal.core.location`); ``None`` when not given.
+    :param language: the language the person writes in and gets letters in
+        (``sv``, ``en`` or one a kommun's catalogue adds,
+        :func:`klagomal.core.i18n.available_languages`; lag 2009:724).
     :param version: the number of events, for optimistic concurrency.
     """
 
@@ -309,6 +312,7 @@ class Case:
     summary: str | None = None
     threat_flags: tuple[str, ...] = ()
     location: Location | None = None
+    language: str = "sv"
     version: int = 0
 
     @property

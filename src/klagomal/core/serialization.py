@@ -28,9 +28,13 @@ EXPORT_FORMAT = "klagomal-export"
 #: ``include_secrets``, and their deliveries), which a klagomal that reads
 #: only 1 and 2 would skip without a word; a version 2 file that carries
 #: them (written before the version was raised) is still read with them.
-EXPORT_VERSION = 3
+#: 4: a case's language (``language`` of the ``registered`` and
+#: ``contact_corrected`` events, lag 2009:724), which a klagomal that reads
+#: only 1 to 3 would drop without a word, writing the person's letters in
+#: Swedish; a file of an older version has none, and its cases are Swedish.
+EXPORT_VERSION = 4
 #: Every version an import reads, oldest first; a newer one is refused.
-EXPORT_VERSIONS = (1, 2, 3)
+EXPORT_VERSIONS = (1, 2, 3, 4)
 
 
 def _event_type(cls: type) -> str:

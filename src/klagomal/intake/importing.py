@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from klagomal.cases import lifecycle
 from klagomal.cases.service import CaseService
 from klagomal.core.errors import InvalidInputError
-from klagomal.core.events import THREAT_ABOUT, THREAT_KINDS, Event, Forwarded, Registered
-from klagomal.core.i18n import _
+from klagomal.core.events import THREAT_ABOUT, THREAT_KINDS, ContactCorrected, Event, Forwarded, Registered
+from klagomal.core.i18n import _, available_languages
 from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION, EXPORT_VERSIONS
 from klagomal.intake import bulk
 from klagomal.intake.bulk import BulkImportResult
@@ -149,6 +149,12 @@ class ImportService:
             if d not in registry.dimensions
         ]
         problems += self._unknown_places(history)
+        languages = available_languages()
+        problems += [
+            _("okänt språk '{language}'").format(language=language)
+            for language in dict.fromkeys(_languages(history))
+            if language not in languages
+        ]
         problems += [
             _("okänd flagga '{flag}'").format(flag=key)
             for key in case.threat_flags
@@ -456,3 +462,12 @@ def _received(item: Any) -> tuple[ReceivedMessage, list[StoredAttachment], list[
         for d in item.get("duplicates", [])  # exports before the intake log have none
     ]
     return message, files, duplicates
+
+
+def _languages(history: list[Event]) -> list[str]:
+    """Every language *history* gives the case (lag 2009:724)."""
+    found = [e.data.language for e in history if isinstance(e.data, Registered)]
+    for event in history:
+        if isinstance(event.data, ContactCorrected) and event.data.language is not None:
+            found.append(event.data.language)
+    return found

@@ -56,7 +56,7 @@ from klagomal.cases.amendments import Document, check_document, max_document_byt
 from klagomal.core.email_rules import check_person_address
 from klagomal.core.errors import InvalidInputError, TransientStorageError
 from klagomal.core.formats import file_size, number, swedish_date
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, use_language
 from klagomal.core.model import Case, Contact, Kind
 from klagomal.core.organisation import Organisation
 from klagomal.core.photos import CLEANED_TYPES
@@ -100,6 +100,7 @@ __all__ = [
     "form_values",
     "receipt",
     "register_submission",
+    "translated",
     "unit_choices",
     "validate_form",
 ]
@@ -180,6 +181,13 @@ CONSENT_TEXT = _(
 )
 
 
+def translated(text: str) -> str:
+    """*text*, a Swedish text of this module made when it was imported, in
+    the active language (:func:`klagomal.core.i18n.use_language`): the
+    form's texts are constants, translated where they are shown."""
+    return _(text) if text else text  # _("") would be the catalogue's header
+
+
 @attrs.frozen
 class Choice:
     """One choice of a field: the value posted and the Swedish label shown.
@@ -230,15 +238,19 @@ class FormField:
         """The field as a JSON-ready dict, with *choices* instead of its own."""
         return {
             "id": self.id,
-            "label": self.label,
-            "help": self.help,
+            "label": translated(self.label),
+            "help": translated(self.help),
             "type": self.type,
             "required": self.required,
             "required_when": self.required_when,
             "max_length": self.max_length,
             "multiline": self.multiline,
             "choices": [
-                {"value": c.value, "label": c.label, "group": c.group}
+                {
+                    "value": c.value,
+                    "label": translated(c.label) if choices is None else c.label,
+                    "group": c.group,
+                }
                 for c in (self.choices if choices is None else choices)
             ],
             "group": self.group,
@@ -399,6 +411,7 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
     plugins (``klagomal_allows_anonymous``): whether anonymous feedback is
     accepted whatever unit it concerns, and the units for which it is.
     Without, the built-in policy applies: never through the web form.
+    The texts are in the active language (:func:`translated`).
     """
     units = unit_choices(organisation)
     if klagomal is None:
@@ -408,17 +421,19 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
         anonymous_units = [c.value for c in units if anonymous_allowed(klagomal, c.value)]
     return {
         "id": "tala-om-vad-du-tycker",
-        "title": FORM_TITLE,
-        "intro": FORM_INTRO,
+        "title": translated(FORM_TITLE),
+        "intro": translated(FORM_INTRO),
         "kommun": organisation.name,
         "channel": CHANNEL,
-        "consent_text": CONSENT_TEXT,
+        "consent_text": translated(CONSENT_TEXT),
         "anonymous_allowed": everywhere,
         "anonymous_units": anonymous_units,
         "groups": {
             CONTACT_GROUP: {
                 "label": _("Hur når vi dig?"),
-                "help": CONTACT_HELP if everywhere else f"{CONTACT_HELP} {ANONYMOUS_ELSEWHERE}",
+                "help": translated(CONTACT_HELP)
+                if everywhere
+                else f"{translated(CONTACT_HELP)} {translated(ANONYMOUS_ELSEWHERE)}",
             }
         },
         "fields": [f.to_json(units if f.id == "enhet" else None) for f in FIELDS],
@@ -604,6 +619,10 @@ def validate_form(
         (R5; by default not through the web form).  Ask
         :func:`anonymous_allowed` for the kommun's policy.
     :param today: the day the form is received.
+
+    The messages are in the active language
+    (:func:`klagomal.core.i18n.use_language`), the language the form was
+    filled in.
     """
     values: dict[str, str] = {}
     messages: dict[str, str] = {}
@@ -617,17 +636,17 @@ def validate_form(
         values[f.id] = value
         if several and f.type != "checkbox":
             messages[f.id] = _("{noun} kom flera gånger. Ladda om sidan och skicka formuläret igen.").format(
-                noun=f.noun
+                noun=translated(f.noun)
             )
         elif bad_character(value, f.multiline):
             messages[f.id] = (
                 _("{noun} innehåller tecken som inte kan tas emot (radbrytning eller styrtecken).")
                 if not f.multiline
                 else _("{noun} innehåller styrtecken som inte kan tas emot. Ta bort dem och försök igen.")
-            ).format(noun=f.noun)
+            ).format(noun=translated(f.noun))
         elif f.max_length is not None and len(value) > f.max_length:
             messages[f.id] = _("{noun} får vara högst {limit} tecken (du skrev {count}).").format(
-                noun=f.noun, limit=number(f.max_length), count=number(len(value))
+                noun=translated(f.noun), limit=number(f.max_length), count=number(len(value))
             )
 
     def check(field_id: str, message: str) -> None:
@@ -749,6 +768,7 @@ def register_submission(
     fallback_unit: str | None = None,
     lock_wait: float = LOCK_WAIT,
     public_url: str | None = None,
+    language: str | None = None,
 ) -> Registration:
     """Register *submission* through the channel ``webbformular``, give the
     new case its "Följ ditt ärende" link (:mod:`klagomal.cases.follow`), and
@@ -775,6 +795,10 @@ def register_submission(
     without the link.  A failure to issue the link or deliver the kvittens
     is logged and leaves :attr:`Registration.follow_token` ``None`` or the
     kvittens in the outbox: the case is registered either way.
+    :param language: the language the person filled the form in and gets
+        their letters in (lag 2009:724): one of
+        :func:`klagomal.core.i18n.available_languages`, Swedish by default.
+        An unknown one is refused and nothing is stored.
 
     Raises :class:`~klagomal.core.errors.InvalidInputError` when registration
     refuses it, for example when a plugin's intake check rejects it
@@ -792,6 +816,7 @@ def register_submission(
         received=submission.received,
         contact=submission.contact,
         actor=actor,
+        language=language,
     )
     system = waiting._internal()
     base = public_url if public_url is not None else follow.public_url()
@@ -839,7 +864,7 @@ RECEIPT_TITLE = _("Tack för att du hör av dig!")
 
 @attrs.frozen
 class Receipt:
-    """What the page after a registered form tells the person, in Swedish.
+    """What the page after a registered form tells the person, in the case's language.
 
     :param reference: the case reference, to give when they contact the kommun.
     :param received: the day the form was received, as the letters write a
@@ -875,8 +900,15 @@ class Receipt:
 
 def receipt(registered: Registration | Case) -> Receipt:
     """What to tell the person whose form was *registered* (see
-    :class:`Receipt`); from a bare :class:`~klagomal.core.model.Case`,
-    without a follow link."""
+    :class:`Receipt`), in the case's language (:attr:`Case.language`, like
+    its letters); from a bare :class:`~klagomal.core.model.Case`, without a
+    follow link."""
+    case = registered.case if isinstance(registered, Registration) else registered
+    with use_language(case.language):
+        return _receipt(registered)
+
+
+def _receipt(registered: Registration | Case) -> Receipt:
     if isinstance(registered, Registration):
         case, token, url = registered.case, registered.follow_token, registered.follow_url
         kvittens = registered.kvittens is not None

@@ -61,7 +61,7 @@ from markupsafe import Markup, escape
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.events import Acknowledged, Assigned, Event, EventData
 from klagomal.core.formats import MONTHS, amount, join_names, name_and_title, number, percent, swedish_date
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, active_language, ngettext, use_language
 from klagomal.core.model import Case
 from klagomal.core.organisation import Department, Organisation, OrgUnit, UnitLevel
 from klagomal.core.users import handler_name
@@ -133,7 +133,7 @@ def person_title(text: object) -> str:
     return name_and_title(str(text))[1] or ""
 
 
-_THANKS = re.compile(r"\btack", re.IGNORECASE)
+_THANKS = re.compile(r"\btack|\bthank", re.IGNORECASE)  # a letter in English thanks once too
 
 
 def thanks(text: object) -> bool:
@@ -213,6 +213,14 @@ def paragraphs(text: object) -> Markup:
         Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in block))
         for block in _blocks(str(text))
     )
+
+
+def _to_person(kind: str, recipient: Recipient | None) -> bool:
+    """Whether notice *kind* is for the person who gave the feedback, and so
+    written in the case's language; staff read Swedish."""
+    if recipient is not None:
+        return recipient.role == "person"
+    return kind in CITIZEN_NOTICES
 
 
 def _subjects() -> dict[str, str]:
@@ -371,7 +379,12 @@ class Letters:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        # {{ _("Hej %(name)s!", name=name) }} translates to the language
+        # active while the letter renders (the case's, for the person) and
+        # escapes the values in HTML ("newstyle" gettext).
+        env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.filters["datum"] = swedish_date
         env.filters["tal"] = number
         env.filters["procent"] = percent
@@ -489,6 +502,7 @@ class Letters:
             "signer": signer(case, unit, department, organisation),
             "besked_days": besked_days,
             "mailbox": _mailbox(case, unit, department, organisation),
+            "language": active_language(),
         }
         context.update(extra or {})
         return context
@@ -515,9 +529,28 @@ class Letters:
         (:mod:`klagomal.records.redaction`): a letter to staff carries no secret
         text and never says who a person with skyddade personuppgifter is.
 
+        A notice to the person is written in the case's language
+        (:attr:`Case.language`, :func:`klagomal.core.i18n.use_language`):
+        the templates' ``_()`` texts, the subject and the dates; what a
+        handler wrote is quoted as it was written.
+
         :raises ConfigurationError: naming the template and the reason, when
             a template is missing, invalid or fails to render.
         """
+        language = case.language if _to_person(kind, recipient) else None
+        with use_language(language):
+            return self._render_letter(case, event, kind, today, recipient, extra, redaction)
+
+    def _render_letter(
+        self,
+        case: Case,
+        event: Event | None,
+        kind: str,
+        today: dt.date,
+        recipient: Recipient | None,
+        extra: Mapping[str, object] | None,
+        redaction: Redaction | None,
+    ) -> Letter:
         text_name, html_name = self._names(case.department, kind)
         context = self.context(case, event, today, recipient=recipient, extra=extra, redaction=redaction)
         details = {key: value for key, value in (extra or {}).items() if key != "reference"}

@@ -58,6 +58,7 @@ SCHEMA_REVISIONS = (
     "0015",
     "0016",
     "0017",
+    "0018",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -139,6 +140,9 @@ cases = sa.Table(
     sa.Column("location_northing", sa.Double),
     sa.Column("location_easting", sa.Double),
     sa.Column("location_address", sa.String(400)),
+    # The language the person writes in and gets letters in (lag 2009:724,
+    # klagomal.core.i18n, migration 0018): "sv", "en" or a kommun's own code.
+    sa.Column("language", sa.String(16), nullable=False, server_default="sv"),
     # Worklists filter by unit and state, and a unit's overdue list by its
     # deadlines too: without the deadline in the index, the plan reads every
     # overdue case in the kommun and keeps the unit's.

@@ -78,6 +78,9 @@ class RegisterBody:
     resolved: str | None = None
     """What was done, when the case was put right at once (with ``resolved_by``)."""
     resolved_by: str | None = None
+    language: str | None = None
+    """The language the person writes in and gets letters in: ``sv`` (by
+    default), ``en`` or one the kommun's catalogues add (lag 2009:724)."""
 
 
 @post("/cases", status_code=201, sync_to_thread=True, summary="Registrera en synpunkt")
@@ -97,6 +100,7 @@ def register(request: Request[Any, Any, Any], k: Caller, data: JSONBody[Register
             summary=data.summary,
             resolved=data.resolved,
             resolved_by=data.resolved_by,
+            language=data.language,
         )
         return case_response(k, case, 201, headers={"Location": f"/api/v1/cases/{case.reference}"})
 

@@ -456,6 +456,7 @@ class CaseStore:
             "location_northing": place.northing,
             "location_easting": place.easting,
             "location_address": place.address,
+            "language": case.language,
             "version": case.version,
         }
 
@@ -515,6 +516,7 @@ class CaseStore:
             summary=v["summary"],
             threat_flags=tuple(v["threat_flags"].split(",")) if v["threat_flags"] else (),
             location=_location(v),
+            language=v["language"],
             version=v["version"],
         )
 
