@@ -141,3 +141,61 @@ def test_the_recorder_keeps_the_outermost_calls_and_puts_the_facade_back(
         # Replayed on another instance acting as the same user, a call does the same.
         assert recorder.calls[1].replay(omar) == omar.get(reference)
     assert {name: vars(Klagomal)[name] for name in names} == before
+
+
+# -- what the benchmark led to: the rows of Mina ärenden made once per page ---------------
+
+
+def test_due_tag_says_how_urgent_in_words() -> None:
+    from klagomal.web.ui.render import due_tag
+
+    assert due_tag(3, True) == '<strong class="tag tag--late">3 arbetsdagar sen</strong>'
+    assert due_tag(1, True) == '<strong class="tag tag--late">1 arbetsdag sen</strong>'
+    assert due_tag(0, False) == '<strong class="tag tag--soon">i dag</strong>'
+    assert due_tag(1, False) == '<strong class="tag tag--soon">i morgon</strong>'
+    assert due_tag(5, False) == '<span class="tag">5 arbetsdagar kvar</span>'
+
+
+def test_the_worklist_rows_say_what_each_item_does(bench: ModuleType, tmp_path: Path) -> None:
+    from klagomal.core.formats import swedish_date
+    from klagomal.web.ui.render import due_tag
+    from klagomal.web.ui.staff import deadline_labels, worklist_rows
+
+    today = bench._storage_bench().TODAY
+    with Klagomal(
+        f"sqlite:///{tmp_path / 'k.db'}", clock=FixedClock(today), load_entrypoints=False, user="system"
+    ) as k:
+        k.init()
+        intake, omar = k.as_user("kontaktcenter"), k.as_user(bench.USER)
+        for i, contact in enumerate(
+            [
+                Contact(name="Eva Svensson", email="eva@example.se"),
+                Contact(name="Per Holm", phone="070-1234567", preferred="telefon"),
+                Contact(name="Ali Said", email="ali@example.se"),
+            ]
+        ):
+            reference = intake.register(
+                kind=("klagomal", "forslag", "berom")[i],
+                channel="telefon",
+                text="Hemtjänsten kom inte.",
+                unit=bench.UNIT,
+                contact=contact,
+                serious=i == 0,
+            ).reference
+            if i < 2:
+                omar.acknowledge(reference)
+        items = omar.worklist(limit=500)
+        rows = worklist_rows(items)
+    assert {item.what for item in items} == {"handler", "unassigned", "task"}
+    assert len(rows) == len(items)
+    for item, row in zip(items, rows, strict=True):
+        assert row.reference == item.case.reference
+        assert (row.kind, row.state) == (item.case.kind.label, item.case.state.label)
+        assert (row.threat, row.serious) == (bool(item.case.threat_flags), item.case.serious)
+        deadline = f": {deadline_labels()[item.deadline]}" if item.deadline else ""
+        assert row.what == item.label + deadline
+        assert row.task == (item.task.kind if item.task else None)
+        assert item.due is not None
+        assert row.due == swedish_date(item.due)
+        assert row.urgency == due_tag(item.days_late if item.overdue else item.days_left or 0, item.overdue)
+    assert any(row.serious for row in rows)
