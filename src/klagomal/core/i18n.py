@@ -41,6 +41,7 @@ __all__ = [
     "active_language",
     "available_languages",
     "ngettext",
+    "set_language",
     "use_language",
 ]
 
@@ -116,6 +117,13 @@ def available_languages() -> dict[str, str]:
 def active_language() -> str:
     """The language :func:`_` translates to in this context."""
     return _active.get()
+
+
+def set_language(language: str) -> None:
+    """Make *language* active for the rest of this context: a web request's
+    own task (its thread gets a copy of the context), which ends with it.
+    Elsewhere, prefer :func:`use_language`, which restores the one before."""
+    _active.set(language)
 
 
 @contextlib.contextmanager

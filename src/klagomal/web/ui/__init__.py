@@ -17,6 +17,7 @@ steps that cannot be undone.
 - :mod:`klagomal.web.ui.worktools`: search, the quick path, the chef's overview.
 - :mod:`klagomal.web.ui.casepage`: the case page and the routine's steps as forms.
 - :mod:`klagomal.web.ui.admin`: the administration's pages.
+- :mod:`klagomal.web.ui.language`: the citizen's language.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import admin, casepage, citizen, login, staff, worktools
+from klagomal.web.ui import admin, casepage, citizen, language, login, staff, worktools
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -50,7 +51,7 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin)
+PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, language)
 
 
 @get("/", sync_to_thread=True, name="ui-home")
@@ -128,6 +129,13 @@ def html_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+async def before_page(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """Before every page: the citizen's language on a public page
+    (:mod:`klagomal.web.ui.language`), then the CSRF guard."""
+    language.activate(request)
+    return await csrf_guard(request)
+
+
 async def csrf_guard(request: Request[Any, Any, Any]) -> Response[Any] | None:
     """Every form the interface receives must carry the session's CSRF
     token (:mod:`klagomal.web.ui.session`).  One without it is not acted
@@ -188,7 +196,7 @@ def routers() -> list[Any]:
             # handlers, by class) is a page here: the more specific class would
             # otherwise win over this router's catch-all.
             exception_handlers=dict.fromkeys((*_PROBLEM_CLASSES, Exception), html_error),
-            before_request=csrf_guard,
+            before_request=before_page,
         ),
         create_static_files_router(
             path="/static",

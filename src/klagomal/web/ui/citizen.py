@@ -39,7 +39,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.formats import number
-from klagomal.core.i18n import _
+from klagomal.core.i18n import _, active_language
 from klagomal.core.users import SYSTEM_USER
 from klagomal.intake import webform
 from klagomal.web.ratelimit import WEBFORM, rate_limit_config
@@ -108,7 +108,7 @@ def _form(
         for f in shown_fields(schema)
     ]
     sections = [(group, list(items)) for group, items in itertools.groupby(fields, lambda f: f["group"])]
-    consent = webform.CONSENT_TEXT.split("\n\n")
+    consent = webform.translated(webform.CONSENT_TEXT).split("\n\n")
     found = [FieldError(field, text) for field, text in (messages or {}).items()]
     return ui.page(
         "citizen_form.html",
@@ -128,7 +128,7 @@ def _form(
         consent=consent[1:],
         photo=webform.PHOTO_FIELD,
         photos_again=photos_again,
-        photos_again_text=webform.PHOTOS_AGAIN,
+        photos_again_text=webform.translated(webform.PHOTOS_AGAIN),
         form_path=FORM_PATH,
     )
 
@@ -208,7 +208,7 @@ def _send(
             ui,
             webform.form_values(texts),
             status=429,
-            notice=webform.TOO_MANY_TEXT,
+            notice=webform.translated(webform.TOO_MANY_TEXT),
             photos_again=photos_sent,
             headers={"Retry-After": str(limited)},
         )
@@ -234,20 +234,20 @@ def _send(
         reason = exc.reason[:1].upper() + exc.reason[1:]
         return _form(ui, written, messages={webform.PHOTO_FIELD.id: reason}, status=422, photos_again=True)
     try:
-        case = webform.register_submission(k, result, fallback_unit=fallback).case
+        case = webform.register_submission(k, result, fallback_unit=fallback, language=active_language()).case
     except errors.TransientStorageError:
         return _form(
             ui,
             written,
             status=503,
-            notice=webform.BUSY_TEXT,
+            notice=webform.translated(webform.BUSY_TEXT),
             photos_again=photos_sent,
             headers={"Retry-After": str(webform.RETRY_AFTER)},
         )
     except errors.InvalidInputError as exc:
         return _form(ui, written, messages={"text": exc.reason}, status=422, photos_again=photos_sent)
     if photos and not webform.attach_photos(k, case.reference, photos):
-        ui.say("info", webform.PHOTOS_NOT_SAVED)
+        ui.say("info", webform.translated(webform.PHOTOS_NOT_SAVED))
     ui.session = attrs.evolve(ui.session, receipt=case.reference)
     return ui.redirect(RECEIPT_PATH)
 
@@ -266,7 +266,7 @@ def receipt_page(request: Request[Any, Any, Any]) -> Response[Any]:
             ui.session = attrs.evolve(ui.session, receipt=None)
     return ui.page(
         "citizen_receipt.html",
-        title=webform.RECEIPT_TITLE,
+        title=webform.translated(webform.RECEIPT_TITLE),
         citizen=True,
         home=FORM_PATH,
         receipt=receipt,

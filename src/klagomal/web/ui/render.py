@@ -32,7 +32,7 @@ from litestar.response import Redirect
 
 from klagomal.app import Klagomal
 from klagomal.core.formats import swedish_date
-from klagomal.core.i18n import _, ngettext
+from klagomal.core.i18n import _, active_language, available_languages, ngettext
 from klagomal.core.users import Role, User
 from klagomal.web.ui.session import COOKIE, CSRF_FIELD, Session, SessionConfig, check_csrf
 
@@ -240,6 +240,8 @@ class Ui:
                 csrf_token=self.session.csrf,
                 path=self.request.url.path,
                 by_proxy=self.by_proxy,
+                language=active_language(),
+                languages=available_languages() if citizen else {},
                 **context,
             )
         )
