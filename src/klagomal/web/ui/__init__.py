@@ -18,6 +18,7 @@ steps that cannot be undone.
 - :mod:`klagomal.web.ui.casepage`: the case page and the routine's steps as forms.
 - :mod:`klagomal.web.ui.admin`: the administration's pages.
 - :mod:`klagomal.web.ui.language`: the citizen's language.
+- :mod:`klagomal.web.ui.phrases`: the phrase library's upkeep and its picker in the step forms (R23).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import admin, casepage, citizen, language, login, staff, worktools
+from klagomal.web.ui import admin, casepage, citizen, language, login, phrases, staff, worktools
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -51,7 +52,7 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, language)
+PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, phrases, language)
 
 
 @get("/", sync_to_thread=True, name="ui-home")

@@ -73,6 +73,7 @@ from klagomal.core.steps import step_label
 from klagomal.core.users import Role, handler_name
 from klagomal.records.access import Operation
 from klagomal.web.steps import OWN_ROUTES, STEPS
+from klagomal.web.ui import phrases
 from klagomal.web.ui.login import staff
 from klagomal.web.ui.render import SECURITY_HEADERS, FieldError, Ui
 
@@ -1263,11 +1264,15 @@ def _step_page(
     *,
     errors_: Sequence[FieldError] = (),
     status: int = 200,
+    inserted: bool = False,
 ) -> Response[Any]:
     k = ui.k
     choices = {f.id: f.choices(k, case) for f in form.fields if f.choices is not None}
+    # The phrase library's picker (R23, klagomal.web.ui.phrases): above the
+    # text the person reads, when the förvaltning has phrases for the user.
+    picker = phrases.picker(k, case, form.step, inserted=inserted)
     return ui.page(
-        "step.html",
+        picker.pop("template", "step.html"),
         title=_("{step} – ärende {reference}").format(step=form.title, reference=case.reference),
         status=status,
         errors=errors_,
@@ -1277,6 +1282,7 @@ def _step_page(
         choices=choices,
         version=version,
         multipart=any(f.kind == "file" for f in form.fields),
+        **picker,
     )
 
 
@@ -1295,6 +1301,21 @@ def _submit(ui: Ui, reference: str, form: StepForm, values: Mapping[str, Any]) -
     raw_version = values.get("version", "")
     version = int(raw_version) if isinstance(raw_version, str) and raw_version.isdigit() else case.version
     first = form.fields[0].id if form.fields else "skicka"
+    # The phrase library's picker (R23, klagomal.web.ui.phrases): "Infoga
+    # frasen" takes no step; the form comes back with the phrase after the
+    # text, everything else as it was written.
+    if values.get("atgard") == phrases.INSERT:
+        done = phrases.insert(k, case, form.step, values)
+        return _step_page(
+            ui,
+            case,
+            form,
+            done.values,
+            version,
+            errors_=done.errors,
+            status=422 if done.errors else 200,
+            inserted=not done.errors,
+        )
     try:
         after = form.call(k, case, values, version)
     except FormError as exc:
