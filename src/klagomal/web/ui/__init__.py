@@ -17,6 +17,7 @@ steps that cannot be undone.
 - :mod:`klagomal.web.ui.worktools`: search, the quick path, the chef's overview.
 - :mod:`klagomal.web.ui.casepage`: the case page and the routine's steps as forms.
 - :mod:`klagomal.web.ui.admin`: the administration's pages.
+- :mod:`klagomal.web.ui.published`: the public list of answered cases, "Besvarade synpunkter".
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import admin, casepage, citizen, login, staff, worktools
+from klagomal.web.ui import admin, casepage, citizen, login, published, staff, worktools
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -50,7 +51,7 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin)
+PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, published)
 
 
 @get("/", sync_to_thread=True, name="ui-home")
