@@ -19,6 +19,7 @@ steps that cannot be undone.
 - :mod:`klagomal.web.ui.admin`: the administration's pages.
 - :mod:`klagomal.web.ui.language`: the citizen's language.
 - :mod:`klagomal.web.ui.phrases`: the phrase library's upkeep and its picker in the step forms (R23).
+- :mod:`klagomal.web.ui.published`: the public list of answered cases, "Besvarade synpunkter".
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import admin, casepage, citizen, language, login, phrases, staff, worktools
+from klagomal.web.ui import admin, casepage, citizen, language, login, phrases, published, staff, worktools
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -52,7 +53,7 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, phrases, language)
+PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, phrases, published, language)
 
 
 @get("/", sync_to_thread=True, name="ui-home")
