@@ -24,6 +24,7 @@ steps that cannot be undone.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -134,8 +135,20 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def before_page(request: Request[Any, Any, Any]) -> Response[Any] | None:
     """Before every page: the citizen's language on a public page
     (:mod:`klagomal.web.ui.language`), then the CSRF guard."""
-    language.activate(request)
+    language.activate(request, public_paths())
     return await csrf_guard(request)
+
+
+@functools.cache
+def public_paths() -> frozenset[str]:
+    """The paths of the pages for anyone: those of the modules marked ``PUBLIC``."""
+    return frozenset(
+        path
+        for module in PAGE_MODULES
+        if getattr(module, "PUBLIC", False)
+        for handler in module.routes
+        for path in handler.paths
+    )
 
 
 async def csrf_guard(request: Request[Any, Any, Any]) -> Response[Any] | None:

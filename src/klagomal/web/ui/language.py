@@ -11,7 +11,6 @@ Staff pages stay Swedish.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from litestar import Request, Response, get
@@ -36,30 +35,17 @@ def chosen(request: Request[Any, Any, Any]) -> str:
     return code if code in available_languages() else "sv"
 
 
-@functools.cache
-def public_paths() -> frozenset[str]:
-    """The paths of the pages of the modules marked ``PUBLIC``."""
-    from klagomal.web import ui
-
-    return frozenset(
-        path
-        for module in ui.PAGE_MODULES
-        if getattr(module, "PUBLIC", False)
-        for handler in module.routes
-        for path in handler.paths
-    )
-
-
-def public(request: Request[Any, Any, Any]) -> bool:
-    """Whether the request is for a page of a module marked ``PUBLIC``."""
+def public(request: Request[Any, Any, Any], public_paths: frozenset[str]) -> bool:
+    """Whether the request is for one of *public_paths* (the pages of the
+    modules marked ``PUBLIC``, :func:`klagomal.web.ui.public_paths`)."""
     handler = request.scope.get("route_handler")
-    return bool(public_paths() & set(getattr(handler, "paths", ())))
+    return bool(public_paths & set(getattr(handler, "paths", ())))
 
 
-def activate(request: Request[Any, Any, Any]) -> None:
+def activate(request: Request[Any, Any, Any], public_paths: frozenset[str]) -> None:
     """Make the visitor's language active for the rest of the request, on a
     public page (the request's own context: the page's thread gets a copy)."""
-    if public(request):
+    if public(request, public_paths):
         set_language(chosen(request))
 
 
