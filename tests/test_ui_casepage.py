@@ -513,7 +513,8 @@ def test_a_refused_step_says_why_in_swedish_and_writes_nothing(
         assert f"Ärende {seeded.fresh}" in error
         assert "steget 'besvara' är inte tillåtet" in error
         assert page.locator("#mode-error").inner_text().endswith(error)
-        assert page.locator("fieldset[aria-invalid=true]").get_attribute("aria-describedby") == "mode-error"
+        assert page.get_attribute("#mode", "aria-invalid") == "true"
+        assert page.locator("fieldset:has(#mode)").get_attribute("aria-describedby") == "mode-error"
         assert page.input_value("#text") == "Ett svar före beskedet."  # kept
         with library(server) as k:
             assert len(k.history(seeded.fresh)) == before

@@ -109,9 +109,9 @@ def error_of(page: Any, field: str) -> str:
     """The error message shown at *field*, which must be marked invalid and
     described by it."""
     element = page.locator(f"#{field}")
-    if element.get_attribute("type") == "radio":  # the group carries it
-        element = page.locator(f"fieldset:has(#{field})")
     assert element.get_attribute("aria-invalid") == "true", field
+    if element.get_attribute("type") == "radio":  # the group is described by the message
+        element = page.locator(f"fieldset:has(#{field})")
     described = element.get_attribute("aria-describedby") or ""
     assert f"{field}-error" in described.split(), described
     text: str = page.locator(f"#{field}-error").inner_text()
