@@ -6,8 +6,9 @@
 
 The sources are what a person who gave feedback reads (``CITIZEN_SOURCES``):
 the letters to them and their templates, the web form and its receipt, the
-labels of kinds, states, levels and quality dimensions and the dates in
-words.  Staff texts stay Swedish and are not extracted here; a kommun that
+web interface's pages for the citizen (the form, the receipt, "Följ ditt
+ärende", the published answers), the labels of kinds, states, levels and
+quality dimensions and the dates in words.  Staff texts stay Swedish and are not extracted here; a kommun that
 wants them translated too extracts with ``pybabel extract`` over all of
 ``src/klagomal``.
 
@@ -45,6 +46,23 @@ CITIZEN_MODULES = (
     "hooks/builtin.py",
     "intake/webform.py",
     "notices/letters.py",
+    # The web interface's pages for the citizen (klagomal.web.ui, modules marked PUBLIC).
+    "web/ui/citizen.py",
+    "web/ui/published.py",
+    "web/ui/follow.py",
+)
+
+#: The web interface's templates a citizen's pages are drawn from
+#: (``src/klagomal/web/ui/templates``): the frame, the form parts, the
+#: citizen's pages, and the pages any visitor may meet (an error, sending again).
+WEB_TEMPLATES = (
+    "base.html",
+    "macros.html",
+    "error.html",
+    "resend.html",
+    "citizen_*.html",
+    "published_*.html",
+    "follow*.html",
 )
 
 #: The letters to the person, with the parts they include.
@@ -83,9 +101,13 @@ _JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstri
 def citizen_sources() -> Iterator[tuple[pathlib.Path, str]]:
     """The files to extract, each with its Babel method."""
     for module in CITIZEN_MODULES:
-        yield PACKAGE / module, "python"
+        if (PACKAGE / module).exists():
+            yield PACKAGE / module, "python"
     for template in CITIZEN_TEMPLATES:
         yield PACKAGE / "notices" / "templates" / template, "jinja2.ext:babel_extract"
+    for pattern in WEB_TEMPLATES:
+        for path in sorted((PACKAGE / "web" / "ui" / "templates").glob(pattern)):
+            yield path, "jinja2.ext:babel_extract"
 
 
 def extract() -> Catalog:
