@@ -118,7 +118,9 @@ def html_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         return ui.page(
             "error.html", title=_("Det gick inte"), status=exc.status_code, message=str(exc.detail)
         )
-    log.exception("ett fel på en sida i webbgränssnittet: %s %s", request.method, request.url.path)
+    log.exception(
+        _("klagomal: ett fel på en sida i webbgränssnittet: %s %s"), request.method, request.url.path
+    )
     return ui.page(
         "error.html",
         title=_("Något gick fel"),
