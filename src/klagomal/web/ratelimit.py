@@ -6,7 +6,8 @@ the OpenAPI documents (``/api/openapi.json``, ``/api/docs``, ...) each
 count on their own (:data:`OPEN311`, :data:`DOCS`), so that reading the
 documentation takes nothing from an app's Open311 calls; so does the
 citizen's web form, each form sent (:data:`WEBFORM`,
-:mod:`klagomal.web.ui.citizen`).
+:mod:`klagomal.web.ui.citizen`), and "Följ ditt ärende", each look and
+each addition (:data:`FOLLOW`, :mod:`klagomal.web.ui.follow`).
 
 ``KLAGOMAL_RATE_LIMIT`` sets the limit as ``N/unit`` (``unit`` one of
 ``second``, ``minute``, ``hour``, ``day``); ``av`` or ``0`` turns it off.
@@ -27,7 +28,16 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
 
-__all__ = ["DEFAULT_RATE_LIMIT", "DOCS", "ENV", "OPEN311", "WEBFORM", "parse_rate_limit", "rate_limit_config"]
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "DOCS",
+    "ENV",
+    "FOLLOW",
+    "OPEN311",
+    "WEBFORM",
+    "parse_rate_limit",
+    "rate_limit_config",
+]
 
 #: The environment variable that sets the limit.
 ENV = "KLAGOMAL_RATE_LIMIT"
@@ -40,6 +50,8 @@ OPEN311 = "klagomal_rate_limit"
 DOCS = "klagomal_rate_limit_docs"
 #: The store the citizen's web form's posts are counted in.
 WEBFORM = "klagomal_rate_limit_webform"
+#: The store the looks at and additions to "Följ ditt ärende" are counted in.
+FOLLOW = "klagomal_rate_limit_follow"
 
 _UNITS = ("second", "minute", "hour", "day")
 Unit = Literal["second", "minute", "hour", "day"]

@@ -16,6 +16,8 @@ steps that cannot be undone.
 - :mod:`klagomal.web.ui.citizen`: the citizen's form "Tala om vad du tycker" and its receipt.
 - :mod:`klagomal.web.ui.worktools`: search, the quick path, the chef's overview.
 - :mod:`klagomal.web.ui.casepage`: the case page and the routine's steps as forms.
+- :mod:`klagomal.web.ui.follow`: the citizen's "Följ ditt ärende" by the private link;
+  :mod:`klagomal.web.ui.followlink`: its new link and revocation on the case page.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import casepage, citizen, login, staff, worktools
+from klagomal.web.ui import casepage, citizen, follow, followlink, login, staff, worktools
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -49,7 +51,7 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff, citizen, worktools, casepage)
+PAGE_MODULES = (login, staff, citizen, worktools, casepage, follow, followlink)
 
 
 @get("/", sync_to_thread=True, name="ui-home")
