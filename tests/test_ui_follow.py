@@ -213,6 +213,8 @@ def test_from_the_receipt_to_the_besked_and_information_added_by_keyboard(
     assert "Omar Ali" in main
     assert _words(page.inner_text(".letter")) == _words(besked.text)
     assert besked.subject in main
+    assert page.inner_text("#brev-1").startswith("Besked, ")
+    assert page.get_attribute(".site-header__name", "href") == "/tyck-till"  # not the staff's login
     assert_accessible(page, "the follow page with the besked")
     _no_horizontal_scroll(page)
 

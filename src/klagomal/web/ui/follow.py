@@ -36,7 +36,7 @@ from klagomal.core import errors
 from klagomal.core.formats import number
 from klagomal.core.i18n import _
 from klagomal.web.ratelimit import FOLLOW
-from klagomal.web.ui.citizen import FormRateLimit, over_limit
+from klagomal.web.ui.citizen import FORM_PATH, FormRateLimit, over_limit
 from klagomal.web.ui.render import FieldError, Ui
 
 __all__ = ["FIELD", "PAGE_PATH", "PUBLIC", "FollowRateLimit", "routes"]
@@ -75,6 +75,7 @@ def _gone(ui: Ui) -> Response[Any]:
         title=_("Länken fungerar inte"),
         status=404,
         citizen=True,
+        home=FORM_PATH,
         message=_(
             "Länken till Följ ditt ärende fungerar inte. Kontrollera att du har fått med hela länken. "
             "Den kan också ha ersatts av en ny länk. Kontakta kommunen om du vill veta hur det går "
@@ -89,6 +90,7 @@ def _too_many(ui: Ui, seconds: int, action: str, text: str = "") -> Response[Any
         title=_("För många försök"),
         status=429,
         citizen=True,
+        home=FORM_PATH,
         headers={"Retry-After": str(seconds)},
         action=action,
         text=text,
@@ -112,6 +114,7 @@ def _page(
         status=status,
         errors=[FieldError(FIELD, error)] if error else [],
         citizen=True,
+        home=FORM_PATH,
         case=found,
         action=f"/folj/{token}/komplettera",
         text=text,
