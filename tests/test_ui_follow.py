@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 import pytest
+from tests.held_lock import held_write_lock
 from tests.ui_pages_follow import PAGES
 from tests.ui_support import UiServer, assert_accessible, browser, login, require_browser, served
 
@@ -420,15 +421,16 @@ def test_too_many_looks_and_information_added_on_every_backend(
     chrome: Any, new_database: Callable[[], str], tmp_path: Path
 ) -> None:
     """On SQLite, PostgreSQL and MariaDB: information added on the page is
-    threaded into the case; over ``KLAGOMAL_RATE_LIMIT`` the person gets a
-    Swedish 429 page with what they wrote kept, and nothing is written."""
+    threaded into the case; with the database locked by another transaction
+    the person gets a Swedish 503 page, and over ``KLAGOMAL_RATE_LIMIT`` a
+    429 page, with what they wrote kept, and nothing is written."""
     db = new_database()
     _init(db)
     k = Klagomal(db, user="system", load_entrypoints=False)
     try:
         case = k.register(kind="klagomal", channel="telefon", text="Sopbilen kom inte.", unit=UNIT)
         token = k.follow_link(case.reference)
-        with served(db, tmp_path, env={"KLAGOMAL_RATE_LIMIT": "3/minute"}) as server:
+        with served(db, tmp_path, env={"KLAGOMAL_RATE_LIMIT": "4/minute"}) as server:
             context = chrome.new_context()
             try:
                 page = context.new_page()
@@ -443,8 +445,17 @@ def test_too_many_looks_and_information_added_on_every_backend(
                 assert message.source == SOURCE
                 before = len(history)
                 page.fill(f"#{follow_module.FIELD}", "En sak till.")
+                with held_write_lock(db):
+                    with page.expect_navigation() as navigation:
+                        page.click("form button[type=submit]")  # 4: the database is busy
+                    assert navigation.value.status == 503
+                assert navigation.value.headers["retry-after"] == str(webform.RETRY_AFTER)
+                assert page.title() == f"Systemet är upptaget – {k.organisation.name}"
+                assert page.input_value(f"#{follow_module.FIELD}") == "En sak till."
+                assert_accessible(page, "the follow page when the database was busy")
+                assert len(k.history(case.reference)) == before
                 with page.expect_navigation() as navigation:
-                    page.click("form button[type=submit]")  # 4: over the limit
+                    page.click("form button[type=submit]")  # 5: over the limit
                 assert navigation.value.status == 429
                 assert int(navigation.value.headers["retry-after"]) >= 1
                 assert page.title() == f"För många försök – {k.organisation.name}"

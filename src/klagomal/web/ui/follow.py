@@ -16,7 +16,8 @@ page carries ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``
 (:data:`~klagomal.web.ui.render.SECURITY_HEADERS`), and both routes are
 rate-limited per client address (``KLAGOMAL_RATE_LIMIT``, counted on their
 own: :data:`~klagomal.web.ratelimit.FOLLOW`); over the limit the person gets
-a Swedish page (429, ``Retry-After``) with what they wrote kept.
+a Swedish page (429, ``Retry-After``) with what they wrote kept, as they do
+when the database is busy (503).
 
 The page acts as nobody (the base instance, whoever is signed in): the
 library audits each look and addition as ``medborgare (följ-länk)``.
@@ -35,6 +36,7 @@ from klagomal.cases.follow import TEXT_MAX, CaseForCitizen
 from klagomal.core import errors
 from klagomal.core.formats import number
 from klagomal.core.i18n import _
+from klagomal.intake import webform
 from klagomal.web.ratelimit import FOLLOW
 from klagomal.web.ui.citizen import FORM_PATH, FormRateLimit, over_limit
 from klagomal.web.ui.render import FieldError, Ui
@@ -60,11 +62,11 @@ class FollowRateLimit(FormRateLimit):
     store = FOLLOW
 
 
-def _library(ui: Ui) -> Klagomal:
+def _library(ui: Ui, lock_wait: float | None = None) -> Klagomal:
     """The library as nobody: the token is the person's, not a user's."""
     from klagomal.web.auth import LOCK_WAIT
 
-    return ui.base.with_lock_wait(LOCK_WAIT)
+    return ui.base.with_lock_wait(LOCK_WAIT if lock_wait is None else lock_wait)
 
 
 def _gone(ui: Ui) -> Response[Any]:
@@ -84,18 +86,27 @@ def _gone(ui: Ui) -> Response[Any]:
     )
 
 
-def _too_many(ui: Ui, seconds: int, action: str, text: str = "") -> Response[Any]:
+def _again(
+    ui: Ui, title: str, lead: str, status: int, seconds: int, action: str, text: str = ""
+) -> Response[Any]:
+    """Not now: the page says why, and keeps what the person wrote, ready to send again."""
     return ui.page(
-        "follow_limited.html",
-        title=_("För många försök"),
-        status=429,
+        "follow_again.html",
+        title=title,
+        status=status,
         citizen=True,
         home=FORM_PATH,
         headers={"Retry-After": str(seconds)},
+        lead=lead,
         action=action,
         text=text,
         field=FIELD,
     )
+
+
+def _too_many(ui: Ui, seconds: int, action: str, text: str = "") -> Response[Any]:
+    lead = _("Det har kommit för många försök från din uppkoppling. Vänta en stund och försök sedan igen.")
+    return _again(ui, _("För många försök"), lead, 429, seconds, action, text)
 
 
 def _page(
@@ -155,9 +166,12 @@ def add_information(
     limited = over_limit(request)
     if limited is not None:
         return _too_many(ui, limited, request.url.path, text)
-    k = _library(ui)
+    k = _library(ui, webform.LOCK_WAIT)
     try:
         added = k.add_information(token, text)
+    except errors.TransientStorageError:
+        lead = _("Vi kunde inte ta emot det du skrev just nu, eftersom systemet är upptaget.")
+        return _again(ui, _("Systemet är upptaget"), lead, 503, webform.RETRY_AFTER, request.url.path, text)
     except (errors.InvalidInputError, errors.InvalidStepError) as exc:
         found = k.follow(token)
         if found is None:
