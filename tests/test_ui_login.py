@@ -63,16 +63,21 @@ def _config(idle: float = 1800) -> SessionConfig:
     user=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9._@-]{1,40}", fullmatch=True)),
     login=st.dictionaries(st.text(max_size=20), st.text(max_size=40), max_size=4),
     flash=st.one_of(st.none(), st.tuples(st.sampled_from(["ok", "info"]), st.text(max_size=80))),
+    receipt=st.one_of(st.none(), st.from_regex(r"20[0-9]{2}-[0-9]{5}", fullmatch=True)),
+    follow=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9_-]{43}", fullmatch=True)),
 )
-def test_a_session_survives_its_cookie(user: str | None, login: dict[str, str], flash: Any) -> None:
+def test_a_session_survives_its_cookie(
+    user: str | None, login: dict[str, str], flash: Any, receipt: str | None, follow: str | None
+) -> None:
     config = _config()
-    session = Session(user=user, login=login, flash=flash)
+    session = Session(user=user, login=login, flash=flash, receipt=receipt, follow=follow)
     value = config.encode(session)
     # A cookie value needs no quoting (RFC 6265 cookie-octets): no '=', ',', ';', '"', space.
     assert re.fullmatch(r"[A-Za-z0-9_\-.]+", value)
     back = config.decode(value)
     assert back is not None
     assert (back.user, dict(back.login), back.csrf, back.flash) == (user, login, session.csrf, flash)
+    assert (back.receipt, back.follow) == (receipt, follow)
 
 
 @given(position=st.integers(min_value=0, max_value=10_000), replacement=st.sampled_from("AbZ09-_"))

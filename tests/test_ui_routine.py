@@ -4,7 +4,7 @@ in Mina ärenden and gives the besked → the citizen's "Följ ditt ärende"
 page shows it → the handläggare answers with a phrase from the phrase
 library (R23) → the citizen is not satisfied and says so on that page →
 the case is closed unsatisfied and escalated to the förvaltningschef
-(R21) → the chef assigns it → it is answered → closed.
+(R19) → the chef takes it on from the overview → answers it → closes it.
 
 Every step is taken through the pages, as the people would; the library is
 asked afterwards what happened.  axe-core checks every page on the way.
@@ -79,6 +79,9 @@ def test_the_whole_routine_across_roles(server: UiServer) -> None:
         handler = b.new_context().new_page()
         chef = b.new_context().new_page()
         admin = b.new_context().new_page()
+        for staff_page in (handler, chef, admin):
+            # "Är du säker? Steget kan inte ångras." before closing: yes.
+            staff_page.on("dialog", lambda dialog: dialog.accept())
 
         # The citizen sends the web form.
         citizen.goto(server.url + "/tyck-till")
@@ -126,9 +129,10 @@ def test_the_whole_routine_across_roles(server: UiServer) -> None:
         step(handler, server, reference, "answer")
         handler.check("input[name=mode][value=skriftligt]")
         handler.select_option("select[name=fras]", label="Ursäkt för uteblivet besök")
-        with handler.expect_navigation():
-            handler.click("button[name=atgard][value=infoga]")
-        assert "Vi ber om ursäkt för att vi inte kom som vi lovat." in handler.input_value("#text")
+        # With JavaScript the phrase goes in where the cursor is, without a round trip
+        # (tests/test_ui_phrases.py tests the same without it).
+        handler.click("button[name=atgard][value=infoga]")
+        handler.wait_for_function("document.querySelector('#text').value.includes('Vi ber om ursäkt')")
         handler.fill("#text", handler.input_value("#text") + "\n\nVi har ändrat schemat för tisdagar.")
         handler.check("input[name=mode][value=skriftligt]")
         send(handler)
@@ -136,7 +140,7 @@ def test_the_whole_routine_across_roles(server: UiServer) -> None:
         # The citizen reads the answer and is not satisfied.
         citizen.reload()
         assert "Vi ber om ursäkt för att vi inte kom som vi lovat." in citizen.inner_text("main")
-        citizen.fill("textarea#text", "Jag är inte nöjd: det har hänt tre gånger nu.")
+        citizen.fill("textarea#information", "Jag är inte nöjd: det har hänt tre gånger nu.")
         with citizen.expect_navigation():
             citizen.locator("form[action$='/komplettera'] button[type=submit]").click()
         assert_accessible(citizen, "Följ ditt ärende, after adding information")
@@ -157,18 +161,23 @@ def test_the_whole_routine_across_roles(server: UiServer) -> None:
         assert_accessible(chef, "the chef's overview")
         shot(chef, "chef-oversikt")
         step(chef, server, reference, "assign")
-        chef.select_option("#handler", "kim.berg")
+        chef.select_option("#handler", "lena.holm")
         send(chef)
 
-        # It is answered at level 2, and closed.
+        # At level 2 the case is new again: she gives the person a besked, answers, closes.
+        step(chef, server, reference, "acknowledge")
+        chef.select_option("#handler", "lena.holm")
+        send(chef)
+        step(chef, server, reference, "answer")
+        chef.check("input[name=mode][value=skriftligt]")
+        chef.fill("#text", "Förvaltningen har gått igenom ärendet och ändrat rutinen för hemtjänsten.")
+        send(chef)
+        step(chef, server, reference, "close")
+        chef.check("input[name=satisfied][value=ja]")
+        send(chef)
+
+        # The förvaltning's administrator sees to the rest.
         login(admin, server, "kim.berg")
-        step(admin, server, reference, "answer")
-        admin.check("input[name=mode][value=skriftligt]")
-        admin.fill("#text", "Förvaltningen har gått igenom ärendet och ändrat rutinen för hemtjänsten.")
-        send(admin)
-        step(admin, server, reference, "close")
-        admin.check("input[name=satisfied][value=ja]")
-        send(admin)
         admin.goto(server.url + "/admin")
         assert_accessible(admin, "the administration")
         shot(admin, "admin")
@@ -176,7 +185,7 @@ def test_the_whole_routine_across_roles(server: UiServer) -> None:
     with Klagomal(server.db, user="nora.lind") as k:
         case = k.get(reference)
         assert case.state.value == "avslutat"
-        assert case.handler == "kim.berg" or "Kim Berg" in (case.handler or "")
+        assert case.handler == "lena.holm"
         kinds = [event.type for event in k.history(reference)]
         for expected in ("registered", "acknowledged", "answered", "closed", "escalated", "assigned"):
             assert expected in kinds, (expected, kinds)

@@ -6,8 +6,9 @@ the OpenAPI documents (``/api/openapi.json``, ``/api/docs``, ...) each
 count on their own (:data:`OPEN311`, :data:`DOCS`), so that reading the
 documentation takes nothing from an app's Open311 calls; so does the
 citizen's web form, each form sent (:data:`WEBFORM`,
-:mod:`klagomal.web.ui.citizen`), and the public list of answered cases
-(:data:`PUBLISHED`, :mod:`klagomal.web.ui.published`).
+:mod:`klagomal.web.ui.citizen`), the public list of answered cases
+(:data:`PUBLISHED`, :mod:`klagomal.web.ui.published`), and "Följ ditt ärende",
+each look and each addition (:data:`FOLLOW`, :mod:`klagomal.web.ui.follow`).
 
 ``KLAGOMAL_RATE_LIMIT`` sets the limit as ``N/unit`` (``unit`` one of
 ``second``, ``minute``, ``hour``, ``day``); ``av`` or ``0`` turns it off.
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_RATE_LIMIT",
     "DOCS",
     "ENV",
+    "FOLLOW",
     "OPEN311",
     "PUBLISHED",
     "WEBFORM",
@@ -52,6 +54,8 @@ DOCS = "klagomal_rate_limit_docs"
 WEBFORM = "klagomal_rate_limit_webform"
 #: The store the public list of answered cases' pages are counted in.
 PUBLISHED = "klagomal_rate_limit_published"
+#: The store the looks at and additions to "Följ ditt ärende" are counted in.
+FOLLOW = "klagomal_rate_limit_follow"
 
 _UNITS = ("second", "minute", "hour", "day")
 Unit = Literal["second", "minute", "hour", "day"]

@@ -20,6 +20,8 @@ steps that cannot be undone.
 - :mod:`klagomal.web.ui.language`: the citizen's language.
 - :mod:`klagomal.web.ui.phrases`: the phrase library's upkeep and its picker in the step forms (R23).
 - :mod:`klagomal.web.ui.published`: the public list of answered cases, "Besvarade synpunkter".
+- :mod:`klagomal.web.ui.follow`: the citizen's "Följ ditt ärende" by the private link;
+  :mod:`klagomal.web.ui.followlink`: its new link and revocation on the case page.
 """
 
 from __future__ import annotations
@@ -36,7 +38,19 @@ from litestar.static_files import create_static_files_router
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
-from klagomal.web.ui import admin, casepage, citizen, language, login, phrases, published, staff, worktools
+from klagomal.web.ui import (
+    admin,
+    casepage,
+    citizen,
+    follow,
+    followlink,
+    language,
+    login,
+    phrases,
+    published,
+    staff,
+    worktools,
+)
 from klagomal.web.ui.login import LoginConfig, LoginRequired
 from klagomal.web.ui.oidc import OidcProvider, oidc_config
 from klagomal.web.ui.render import SECURITY_HEADERS, STATIC, FieldError, Ui
@@ -54,7 +68,19 @@ __all__ = ["PAGE_MODULES", "configure", "html_error", "routers"]
 log = logging.getLogger(__name__)
 
 #: The modules whose ``routes`` are the interface's pages.
-PAGE_MODULES = (login, staff, citizen, worktools, casepage, admin, phrases, published, language)
+PAGE_MODULES = (
+    login,
+    staff,
+    citizen,
+    worktools,
+    casepage,
+    admin,
+    phrases,
+    published,
+    follow,
+    followlink,
+    language,
+)
 
 
 @get("/", sync_to_thread=True, name="ui-home")

@@ -58,6 +58,7 @@ from klagomal.core.model import Case
 from klagomal.core.steps import step_label
 from klagomal.core.users import handler_name
 from klagomal.web.ui import phrases
+from klagomal.web.ui.followlink import may_give_link
 from klagomal.web.ui.login import staff
 from klagomal.web.ui.render import SECURITY_HEADERS, FieldError, Ui
 from klagomal.web.ui.stepforms import (
@@ -166,6 +167,8 @@ def case_page(request: Request[Any, Any, Any], reference: str) -> Response[Any]:
     """The case as the user may see it, with the steps they can take now."""
     ui = staff(request)
     context = _case_context(ui, reference)
+    # -- "Följ ditt ärende-länk" (klagomal.web.ui.followlink): for those who may handle the case.
+    context["follow_link"] = may_give_link(ui.k, context["case"])
     return ui.page("case.html", title=_("Ärende {reference}").format(reference=reference), **context)
 
 

@@ -15,8 +15,10 @@ and carries the person from one page to the next:
   (429, ``KLAGOMAL_RATE_LIMIT``, :mod:`klagomal.web.ratelimit`); else the case is
   registered, its photos stored without their metadata, and the browser goes
   on to the receipt (Post/Redirect/Get);
-* ``GET /tyck-till/tack``: the receipt (:func:`~klagomal.intake.webform.receipt`).
-  The case's reference travels in the signed session, never in the address.
+* ``GET /tyck-till/tack``: the receipt (:func:`~klagomal.intake.webform.receipt`),
+  with the private link "Följ ditt ärende" (:mod:`klagomal.web.ui.follow`).
+  The case's reference and the link's token travel in the signed session,
+  never in the address.
 
 The form registers on behalf of the public as klagomal itself (the system
 user), with ``webbformular`` as the actor of the registration, as the
@@ -37,6 +39,7 @@ from litestar.middleware.rate_limit import RateLimitMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from klagomal.app import Klagomal
+from klagomal.cases.follow import follow_url, public_url
 from klagomal.core import errors
 from klagomal.core.formats import number
 from klagomal.core.i18n import _, active_language
@@ -45,7 +48,16 @@ from klagomal.intake import webform
 from klagomal.web.ratelimit import WEBFORM, rate_limit_config
 from klagomal.web.ui.render import FieldError, Ui
 
-__all__ = ["FORM_PATH", "PUBLIC", "RECEIPT_PATH", "FormRateLimit", "routes", "shown_fields"]
+__all__ = [
+    "FORM_PATH",
+    "PUBLIC",
+    "RECEIPT_PATH",
+    "FormRateLimit",
+    "over_limit",
+    "private_link",
+    "routes",
+    "shown_fields",
+]
 
 #: For anyone, signed in or not (the leak canaries hold these pages to what is public).
 PUBLIC = True
@@ -155,14 +167,26 @@ class _Counting(RateLimitMiddleware):
 class FormRateLimit:
     """The rate limit of the form's posts: ``KLAGOMAL_RATE_LIMIT`` per client
     address, as Open311's (:mod:`klagomal.web.ratelimit`), counted on its
-    own (:data:`~klagomal.web.ratelimit.WEBFORM`); off with ``av``."""
+    own (:data:`~klagomal.web.ratelimit.WEBFORM`); off with ``av``.  A
+    subclass counts in its own :attr:`store` (:mod:`klagomal.web.ui.follow`);
+    the page asks :func:`over_limit`."""
+
+    #: The store the requests are counted in.
+    store = WEBFORM
 
     def __init__(self, app: ASGIApp) -> None:
-        config = rate_limit_config(store=WEBFORM)
+        config = rate_limit_config(store=self.store)
         self.app: ASGIApp = app if config is None else _Counting(app, config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+
+def over_limit(request: Request[Any, Any, Any]) -> int | None:
+    """The seconds to wait when *request*'s address is over a
+    :class:`FormRateLimit`, else ``None``."""
+    limited: int | None = cast(dict[str, Any], request.scope).get(_LIMITED)
+    return limited
 
 
 @get(FORM_PATH, sync_to_thread=True, name="ui-citizen-form")
@@ -170,7 +194,7 @@ def form_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """Tala om vad du tycker: the empty form.  A receipt of an earlier form
     in this browser is forgotten (a shared computer's next person)."""
     ui = Ui(request)
-    ui.session = attrs.evolve(ui.session, receipt=None)
+    ui.session = attrs.evolve(ui.session, receipt=None, follow=None)
     return _form(ui, {})
 
 
@@ -192,7 +216,7 @@ async def send(request: Request[Any, Any, Any]) -> Response[Any]:
         held = texts[key]
         assert isinstance(held, list)
         held.append(value)
-    limited: int | None = cast(dict[str, Any], request.scope).get(_LIMITED)
+    limited = over_limit(request)
     return await anyio.to_thread.run_sync(lambda: _send(Ui(request), texts, uploads, limited))
 
 
@@ -224,7 +248,7 @@ def _send(
     if isinstance(result, webform.FormErrors):
         if result.spam:
             # A robot: the receipt page without a reference, and nothing stored.
-            ui.session = attrs.evolve(ui.session, receipt=None)
+            ui.session = attrs.evolve(ui.session, receipt=None, follow=None)
             return ui.redirect(RECEIPT_PATH)
         return _form(ui, result.values, messages=result.messages, status=400, photos_again=photos_sent)
     written = webform.form_values(texts)
@@ -234,7 +258,10 @@ def _send(
         reason = exc.reason[:1].upper() + exc.reason[1:]
         return _form(ui, written, messages={webform.PHOTO_FIELD.id: reason}, status=422, photos_again=True)
     try:
-        case = webform.register_submission(k, result, fallback_unit=fallback, language=active_language()).case
+        registration = webform.register_submission(
+            k, result, fallback_unit=fallback, language=active_language()
+        )
+        case = registration.case
     except errors.TransientStorageError:
         return _form(
             ui,
@@ -248,8 +275,17 @@ def _send(
         return _form(ui, written, messages={"text": exc.reason}, status=422, photos_again=photos_sent)
     if photos and not webform.attach_photos(k, case.reference, photos):
         ui.say("info", webform.translated(webform.PHOTOS_NOT_SAVED))
-    ui.session = attrs.evolve(ui.session, receipt=case.reference)
+    # The private link, for the receipt page (klagomal.web.ui.follow): only its hash is stored.
+    ui.session = attrs.evolve(ui.session, receipt=case.reference, follow=registration.follow_token)
     return ui.redirect(RECEIPT_PATH)
+
+
+def private_link(request: Request[Any, Any, Any], token: str) -> str:
+    """The whole "Följ ditt ärende" link of *token*: below
+    ``KLAGOMAL_PUBLIC_URL`` when it is set, else below the address the
+    request came to (the kommun's own site)."""
+    base = public_url() or str(request.base_url)
+    return follow_url(base, token)
 
 
 @get(RECEIPT_PATH, sync_to_thread=True, name="ui-citizen-receipt")
@@ -259,18 +295,25 @@ def receipt_page(request: Request[Any, Any, Any]) -> Response[Any]:
     ui = Ui(request)
     reference = ui.session.receipt
     receipt = None
+    mailed = False
     if reference is not None:
         try:
-            receipt = webform.receipt(_registrar(ui).get(reference))
+            case = _registrar(ui).get(reference)
+            receipt = webform.receipt(case)
+            # The kvittens carries the link when the public address is known (webform.register_submission).
+            mailed = bool(case.contact and case.contact.email and public_url())
         except errors.CaseNotFoundError:
-            ui.session = attrs.evolve(ui.session, receipt=None)
+            ui.session = attrs.evolve(ui.session, receipt=None, follow=None)
+    token = ui.session.follow if receipt is not None else None
     return ui.page(
-        "citizen_receipt.html",
+        "follow_receipt.html",
         title=webform.translated(webform.RECEIPT_TITLE),
         citizen=True,
         home=FORM_PATH,
         receipt=receipt,
         form_path=FORM_PATH,
+        follow_link=private_link(request, token) if token else None,
+        mailed=mailed,
     )
 
 

@@ -7,7 +7,8 @@ servers can read it and nobody can forge it.  It holds no personal data:
 the signed-in user's id, when the session started and was last used, the
 CSRF token, and, during an OpenID Connect login, the login's state, nonce
 and PKCE verifier; for a citizen, the reference of the case their form just
-registered (for the receipt page).
+registered and the token of its private link "Följ ditt ärende" (for the
+receipt page, the one time the token is known: :mod:`klagomal.web.ui.follow`).
 
 * **Idle timeout**: a session not used for :attr:`SessionConfig.idle`
   seconds (``KLAGOMAL_SESSION_IDLE`` minutes, 30 by default) is over; each
@@ -71,6 +72,9 @@ class Session:
     #: The reference of the case a citizen's form just registered, for its
     #: receipt page (never in the address: :mod:`klagomal.web.ui.citizen`).
     receipt: str | None = None
+    #: The token of that case's "Följ ditt ärende" link, for the receipt
+    #: page to show once (:mod:`klagomal.web.ui.follow`).
+    follow: str | None = None
 
     def signed_in(self, user: str) -> Session:
         """A new session for *user*: a new token too, so that nothing of the
@@ -97,6 +101,7 @@ class SessionConfig:
             "l": dict(session.login),
             "f": list(session.flash) if session.flash else None,
             "r": session.receipt,
+            "j": session.follow,
         }
         body = (
             base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode())
@@ -123,6 +128,7 @@ class SessionConfig:
                 login={str(k): str(v) for k, v in dict(document["l"]).items()},
                 flash=None if not document.get("f") else (str(document["f"][0]), str(document["f"][1])),
                 receipt=None if not document.get("r") else str(document["r"]),
+                follow=None if not document.get("j") else str(document["j"]),
             )
         except (ValueError, KeyError, TypeError, IndexError):
             return None
