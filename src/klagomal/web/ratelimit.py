@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal, cast
+import time
+from typing import Any, Literal, cast
 
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar import Request
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from klagomal.core.errors import ConfigurationError
 from klagomal.core.i18n import _
@@ -88,3 +91,51 @@ def rate_limit_config(
     if limit is None:
         return None
     return RateLimitConfig(rate_limit=limit, store=store)
+
+
+#: The key of a request's scope where :class:`PageRateLimit` leaves the
+#: seconds to wait when the address has asked too often.
+_LIMITED = "klagomal_rate_limited"
+
+
+class _Marking(RateLimitMiddleware):
+    """Litestar's rate limit, counting as it does, but letting a request
+    over the limit through to its page, marked (:func:`over_limit`), so that
+    the page can say why in Swedish and give back what the person wrote
+    instead of an error."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope["litestar_app"]
+        request: Request[Any, Any, Any] = app.request_class(scope)
+        store = self.config.get_store_from_app(app)
+        key = self.cache_key_from_request(request)
+        async with self._lock:
+            history = await self.retrieve_cached_history(key, store)
+            if len(history.history) >= self.max_requests:
+                cast(dict[str, Any], scope)[_LIMITED] = max(1, history.reset - int(time.time()))
+            else:
+                await self.set_cached_history(key=key, cache_object=history, store=store)
+        await self.app(scope, receive, send)
+
+
+class PageRateLimit:
+    """The rate limit of a public page of the web interface:
+    ``KLAGOMAL_RATE_LIMIT`` per client address, counted in the subclass's
+    own :attr:`store`; off with ``av``.  The page asks :func:`over_limit`."""
+
+    #: The store the requests are counted in (each subclass names its own).
+    store: str = ""
+
+    def __init__(self, app: ASGIApp) -> None:
+        config = rate_limit_config(store=self.store)
+        self.app: ASGIApp = app if config is None else _Marking(app, config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def over_limit(request: Request[Any, Any, Any]) -> int | None:
+    """The seconds to wait when *request*'s address is over a
+    :class:`PageRateLimit`, else ``None``."""
+    limited: int | None = cast(dict[str, Any], request.scope).get(_LIMITED)
+    return limited

@@ -28,15 +28,12 @@ example application does (docs/intake-webform.md).
 from __future__ import annotations
 
 import itertools
-import time
-from typing import Any, cast
+from typing import Any
 
 import anyio.to_thread
 import attrs
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.middleware.rate_limit import RateLimitMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from klagomal.app import Klagomal
 from klagomal.cases.follow import follow_url, public_url
@@ -45,7 +42,7 @@ from klagomal.core.formats import number
 from klagomal.core.i18n import _, active_language
 from klagomal.core.users import SYSTEM_USER
 from klagomal.intake import webform
-from klagomal.web.ratelimit import WEBFORM, rate_limit_config
+from klagomal.web.ratelimit import WEBFORM, PageRateLimit, over_limit
 from klagomal.web.ui.render import FieldError, Ui
 
 __all__ = [
@@ -53,7 +50,6 @@ __all__ = [
     "PUBLIC",
     "RECEIPT_PATH",
     "FormRateLimit",
-    "over_limit",
     "private_link",
     "routes",
     "shown_fields",
@@ -67,9 +63,6 @@ FORM_PATH = "/tyck-till"
 #: Where the receipt is.
 RECEIPT_PATH = "/tyck-till/tack"
 
-#: The key of the request's scope where :class:`FormRateLimit` leaves the
-#: seconds to wait when the address has sent too many forms.
-_LIMITED = "klagomal_rate_limited"
 
 #: A part's type that says nothing: the type is then guessed from the file's name.
 _UNKNOWN_TYPES = {"", "application/octet-stream"}
@@ -145,48 +138,11 @@ def _form(
     )
 
 
-class _Counting(RateLimitMiddleware):
-    """Litestar's rate limit, counting as it does, but letting a post over
-    the limit through to the page, marked, so that the page can give the
-    form back with what the person wrote instead of an error."""
+class FormRateLimit(PageRateLimit):
+    """The rate limit of the form's posts, counted on its own
+    (:data:`~klagomal.web.ratelimit.WEBFORM`)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope["litestar_app"]
-        request: Request[Any, Any, Any] = app.request_class(scope)
-        store = self.config.get_store_from_app(app)
-        key = self.cache_key_from_request(request)
-        async with self._lock:
-            history = await self.retrieve_cached_history(key, store)
-            if len(history.history) >= self.max_requests:
-                cast(dict[str, Any], scope)[_LIMITED] = max(1, history.reset - int(time.time()))
-            else:
-                await self.set_cached_history(key=key, cache_object=history, store=store)
-        await self.app(scope, receive, send)
-
-
-class FormRateLimit:
-    """The rate limit of the form's posts: ``KLAGOMAL_RATE_LIMIT`` per client
-    address, as Open311's (:mod:`klagomal.web.ratelimit`), counted on its
-    own (:data:`~klagomal.web.ratelimit.WEBFORM`); off with ``av``.  A
-    subclass counts in its own :attr:`store` (:mod:`klagomal.web.ui.follow`);
-    the page asks :func:`over_limit`."""
-
-    #: The store the requests are counted in.
     store = WEBFORM
-
-    def __init__(self, app: ASGIApp) -> None:
-        config = rate_limit_config(store=self.store)
-        self.app: ASGIApp = app if config is None else _Counting(app, config)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
-def over_limit(request: Request[Any, Any, Any]) -> int | None:
-    """The seconds to wait when *request*'s address is over a
-    :class:`FormRateLimit`, else ``None``."""
-    limited: int | None = cast(dict[str, Any], request.scope).get(_LIMITED)
-    return limited
 
 
 @get(FORM_PATH, sync_to_thread=True, name="ui-citizen-form")

@@ -37,8 +37,8 @@ from klagomal.core import errors
 from klagomal.core.formats import number
 from klagomal.core.i18n import _
 from klagomal.intake import webform
-from klagomal.web.ratelimit import FOLLOW
-from klagomal.web.ui.citizen import FORM_PATH, FormRateLimit, over_limit
+from klagomal.web.ratelimit import FOLLOW, PageRateLimit, over_limit
+from klagomal.web.ui.citizen import FORM_PATH
 from klagomal.web.ui.render import FieldError, Ui
 
 __all__ = ["FIELD", "PAGE_PATH", "PUBLIC", "FollowRateLimit", "routes"]
@@ -55,7 +55,7 @@ FIELD = "information"
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
-class FollowRateLimit(FormRateLimit):
+class FollowRateLimit(PageRateLimit):
     """The rate limit of "Följ ditt ärende": each look and each addition,
     per client address, counted on its own."""
 

@@ -25,18 +25,15 @@ with status 429 and ``Retry-After``.
 
 from __future__ import annotations
 
-import time
-from typing import Any, cast
+from typing import Any
 
 from litestar import Request, Response, get
-from litestar.middleware.rate_limit import RateLimitMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from klagomal.app import Klagomal
 from klagomal.core import errors
 from klagomal.core.i18n import _
 from klagomal.records.publication import PublishedCase
-from klagomal.web.ratelimit import PUBLISHED, rate_limit_config
+from klagomal.web.ratelimit import PUBLISHED, PageRateLimit, over_limit
 from klagomal.web.ui.render import FieldError, Ui
 
 __all__ = ["LIST_PATH", "PER_PAGE", "PUBLIC", "SHORT", "PublishedRateLimit", "routes", "shorten"]
@@ -55,41 +52,12 @@ SHORT = 400
 #: Where the citizen gives feedback (:mod:`klagomal.web.ui.citizen`).
 FORM_PATH = "/tyck-till"
 
-#: The key of the request's scope where :class:`PublishedRateLimit` leaves
-#: the seconds to wait when the address has asked too often.
-_LIMITED = "klagomal_published_rate_limited"
 
+class PublishedRateLimit(PageRateLimit):
+    """The rate limit of the list's pages, counted on its own
+    (:data:`~klagomal.web.ratelimit.PUBLISHED`)."""
 
-class _Counting(RateLimitMiddleware):
-    """Litestar's rate limit, counting as it does, but letting a request
-    over the limit through to the page, marked, so that the page says why
-    in Swedish (as the citizen form's does)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope["litestar_app"]
-        request: Request[Any, Any, Any] = app.request_class(scope)
-        store = self.config.get_store_from_app(app)
-        key = self.cache_key_from_request(request)
-        async with self._lock:
-            history = await self.retrieve_cached_history(key, store)
-            if len(history.history) >= self.max_requests:
-                cast(dict[str, Any], scope)[_LIMITED] = max(1, history.reset - int(time.time()))
-            else:
-                await self.set_cached_history(key=key, cache_object=history, store=store)
-        await self.app(scope, receive, send)
-
-
-class PublishedRateLimit:
-    """The rate limit of the list's pages: ``KLAGOMAL_RATE_LIMIT`` per client
-    address, counted on its own (:data:`~klagomal.web.ratelimit.PUBLISHED`);
-    off with ``av``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        config = rate_limit_config(store=PUBLISHED)
-        self.app: ASGIApp = app if config is None else _Counting(app, config)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+    store = PUBLISHED
 
 
 def shorten(text: str, limit: int = SHORT) -> tuple[str, bool]:
@@ -169,7 +137,7 @@ def _address(page: int, department: str | None) -> str:
 def list_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """Besvarade synpunkter: the published cases, a page of them."""
     ui = Ui(request)
-    limited: int | None = cast(dict[str, Any], request.scope).get(_LIMITED)
+    limited = over_limit(request)
     if limited is not None:
         return _too_many(ui, limited)
     organisation = ui.base.organisation
@@ -236,7 +204,7 @@ def list_page(request: Request[Any, Any, Any]) -> Response[Any]:
 def case_page(request: Request[Any, Any, Any], reference: str) -> Response[Any]:
     """One published case, in full; 404 when it is not published, whether or not it exists."""
     ui = Ui(request)
-    limited: int | None = cast(dict[str, Any], request.scope).get(_LIMITED)
+    limited = over_limit(request)
     if limited is not None:
         return _too_many(ui, limited)
     if not ui.base.organisation.publication or len(reference) > 64:
