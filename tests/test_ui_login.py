@@ -218,7 +218,8 @@ def _routes() -> list[tuple[str, str]]:
 
 
 def _fill(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "x", path)
+    """A path of the route *path*: 1 for a number, x for anything else."""
+    return re.sub(r"\{[^}]+\}", "x", re.sub(r"\{[^}:]+:int\}", "1", path))
 
 
 @pytest.fixture(scope="module")

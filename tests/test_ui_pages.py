@@ -49,6 +49,7 @@ NOT_A_PAGE: dict[str, str] = {
     "/tema.css": "the kommun's colour, a stylesheet",
     "/logga-in/start": "redirects to the kommun's identity provider (tests/test_ui_login.py)",
     "/logga-in/oidc": "the identity provider's way back (tests/test_ui_login.py)",
+    "/sprak/{code:str}": "sets the citizen's language and goes back (tests/test_ui_language.py)",
 }
 
 

@@ -80,6 +80,9 @@ PATH_VALUES: dict[str, list[str]] = {
     # "Följ ditt ärende" (/folj/{token}): a token that is no live link; the
     # pages of live links are held to what is public in tests/test_ui_follow.py.
     "token": ["ingen-lank"],
+    # The phrase library's pages (klagomal.web.ui.phrases) and the citizen's language.
+    "phrase_id": ["1"],
+    "code": ["en"],
 }
 
 #: Values of query parameters, by name: a required one must have one (each

@@ -389,6 +389,8 @@ def test_the_list_takes_every_filter_of_the_library_and_answers_as_it_does(serve
         {"manager": "lena.holm"},
         {"manager": "Socialchef Eva Nyström"},
         {"handler": "omar.ali"},
+        {"unassigned": True},
+        {"unassigned": True, "manager": "lena.holm"},
     ]
     with Klagomal(server.db, user="nora.lind", load_entrypoints=False) as k:
         for query in queries:

@@ -160,6 +160,7 @@ def list_cases(
     manager: Annotated[
         str | None, QueryParameter(description="ärendena i enheterna som denna chef leder (id eller namn)")
     ] = None,
+    unassigned: Annotated[bool, QueryParameter(description="bara ärenden utan handläggare")] = False,
     cursor: FromQuery[str | None] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
@@ -178,6 +179,7 @@ def list_cases(
                 due_within=due_within,
                 handler=handler,
                 manager=manager,
+                unassigned=unassigned,
             )
             if c.reference > after
         ),

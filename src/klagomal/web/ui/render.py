@@ -241,6 +241,9 @@ class Ui:
                 path=self.request.url.path,
                 by_proxy=self.by_proxy,
                 language=active_language(),
+                # An error page's language links lead to the form, never back to the
+                # address asked for (a 404 must not differ by what was asked).
+                back=self.request.url.path if status < 400 else "/tyck-till",
                 languages=available_languages() if citizen else {},
                 **context,
             )
