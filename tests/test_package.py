@@ -112,6 +112,21 @@ def test_the_wheel_and_the_sdist_carry_the_mit_license(dists: dict[str, Path]) -
         assert extracted.read().decode("utf-8") == license_text
 
 
+def test_the_wheel_carries_every_file_of_the_package_that_is_not_code(dists: dict[str, Path]) -> None:
+    """Templates, stylesheets, catalogues, data: read from the source tree, so
+    that a file in a new folder (the web interface's admin/ templates) cannot
+    be left out of what a kommun installs."""
+    source = REPO / "src" / "klagomal"
+    wanted = {
+        "klagomal/" + path.relative_to(source).as_posix()
+        for path in source.rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    }
+    assert any(name.startswith("klagomal/web/ui/templates/admin/") for name in wanted)
+    names, _metadata = _wheel_metadata(dists["wheel"])
+    assert wanted - set(names) == set()
+
+
 def test_the_metadata_names_the_project_urls_and_the_driver_extras(dists: dict[str, Path]) -> None:
     _, metadata = _wheel_metadata(dists["wheel"])
     urls = dict(u.split(", ", 1) for u in metadata.get_all("Project-URL") or [])
