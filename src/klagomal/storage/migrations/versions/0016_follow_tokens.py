@@ -38,5 +38,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_follow_tokens_reference", table_name="follow_tokens")
+    # The table with its indexes: MariaDB refuses to drop the index on
+    # ``reference`` first, since its foreign key needs it.
     op.drop_table("follow_tokens")
