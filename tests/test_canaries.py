@@ -219,6 +219,9 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "deliver": (["deliver"], reader),
     "outbox": (["outbox", "--all"], reader),
     "remind": (["remind", "--notifier", "log"], reader),
+    # The worker (issue 23): once, then the record of its runs and leases.
+    "worker": (["worker", "--once"], reader),
+    "jobs": (["jobs"], reader),
     # The HTTP API's keys (issue 21): what each request may see is the
     # key's user's, tested per endpoint in tests/test_web_server.py.
     "apikey create": (["apikey", "create", "--for-user", "omar.ali", "--name", "e-tjanst"], reader),
@@ -641,6 +644,16 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "init": (lambda k, r: k.init(), reader),
     "intake_cards": (lambda k, r: k.intake_cards(r["tmp"] + "/cards.csv"), reader),
     "intake_log": (lambda k, r: k.intake_log(), reader),
+    # The worker's leases and runs (issue 23): counts, never case data.
+    "take_job_lease": (lambda k, r: k.take_job_lease("utskick", "w", 60), reader),
+    "release_job_leases": (lambda k, r: k.release_job_leases("w"), reader),
+    "start_job_run": (lambda k, r: k.start_job_run("utskick", "w", dt.date(2026, 3, 5)), reader),
+    "finish_job_run": (
+        lambda k, r: k.finish_job_run(k.start_job_run("utskick", "w", dt.date(2026, 3, 5)), "ok"),
+        reader,
+    ),
+    "job_runs": (lambda k, r: k.job_runs(), reader),
+    "job_status": (lambda k, r: k.job_status(), reader),
     "letter": (lambda k, r: [k.letter(r["A"]), k.letter(r["C"])], reader),
     "lift_threat_flag": (lambda k, r: k.lift_threat_flag(r["C"], "Utrett."), reader),
     "lift_secrecy": (lambda k, r: k.lift_secrecy(r["C"], "Utrett."), reader),

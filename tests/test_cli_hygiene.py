@@ -186,6 +186,18 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 created_at=dt.datetime(2026, 3, 5),
             )
         )
+        # A worker's run and lease, as `jobs` shows them.
+        conn.execute(sa.insert(tables.job_leases).values(job=HOSTILE, holder=HOSTILE))
+        conn.execute(
+            sa.insert(tables.job_runs).values(
+                job="utskick",
+                holder=HOSTILE,
+                day=dt.date(2026, 3, 5),
+                started_at=dt.datetime(2026, 3, 5),
+                outcome="failed",
+                detail=HOSTILE,
+            )
+        )
     engine.dispose()
     # A denial of an unknown, hostile user id, in the audit log.
     assert run_main(["--db", f"sqlite:///{path}", "--user", HOSTILE, "list"]).status == 77
@@ -267,6 +279,8 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("deliver",): ([], ["deliver"]),
     ("outbox",): ([], ["outbox", "--all"]),
     ("remind",): ([], ["remind"]),
+    ("worker",): ([], ["worker", "--once"]),
+    ("jobs",): ([], ["jobs"]),
     ("webhook", "add"): ([], ["webhook", "add", HOSTILE, "--for-user", HOSTILE, "--events", HOSTILE]),
     ("webhook", "list"): ([], ["webhook", "list"]),
     ("webhook", "remove"): ([], ["webhook", "remove", "1"]),

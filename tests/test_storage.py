@@ -60,13 +60,16 @@ TABLES = {
     "phrases",
     "follow_tokens",
     "publications",
+    "job_leases",
+    "job_runs",
 }
 
 #: The tables revisions after 0001 add: 0002 the reminders, 0004 the external
 #: ids, 0006 the received messages and their attachments, 0007 the audit log
 #: and the disposal log, 0008 the log of duplicates, 0009 the search index,
 #: 0012 the webhooks, 0014 the HTTP API's keys and idempotency keys, 0015 the
-#: phrase library, 0016 the links of "Följ ditt ärende", 0017 the published cases.
+#: phrase library, 0016 the links of "Följ ditt ärende", 0017 the published cases,
+#: 0019 the worker's job leases and runs.
 LATER_TABLES = {
     "reminders",
     "external_ids",
@@ -84,6 +87,8 @@ LATER_TABLES = {
     "phrases",
     "follow_tokens",
     "publications",
+    "job_leases",
+    "job_runs",
 }
 
 

@@ -71,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.cases.follow import CaseForCitizen, FollowService, InformationAdded
     from klagomal.cases.related import Related
     from klagomal.cases.search import Found
+    from klagomal.core.jobs import JobRun, JobStatus
     from klagomal.core.phrases import Phrase, Purpose
     from klagomal.deadlines.timeliness import Timeliness
     from klagomal.intake.bulk import BulkImportResult
@@ -1616,6 +1617,88 @@ class Klagomal:
             columns=columns,
             operation=_operation,
         )
+
+    # -- the worker's jobs (klagomal.worker) -------------------------------
+    #
+    # Leases and runs hold no case data and no personal data: they need no
+    # permission of their own.  What a job does is checked as its work is
+    # done (delivering, reminding, registering mail, gallring), as the user
+    # the worker acts as.
+
+    def take_job_lease(self, job: str, holder: str, seconds: float) -> bool:
+        """Make *holder* (one worker) the leader of *job* for *seconds* from
+        now, if no other worker leads it or its lease has run out; return
+        whether *holder* leads it.  Called again before the lease runs out,
+        it renews it.  A job unknown to the database is added first."""
+        from sqlalchemy.exc import IntegrityError
+
+        now = self._ctx.clock.now()
+        until = now + dt.timedelta(seconds=seconds)
+        with contextlib.suppress(IntegrityError):  # another worker added it at the same moment
+            self._write(lambda uow: uow.ensure_job(job))
+        return self._write(lambda uow: uow.take_job_lease(job, holder, now, until))
+
+    def release_job_leases(self, holder: str) -> int:
+        """Give up every job *holder* leads, so another worker takes them at
+        once (a worker that stops); return how many."""
+        return self._write(lambda uow: uow.release_job_leases(holder))
+
+    def start_job_run(self, job: str, holder: str, day: dt.date) -> int:
+        """Record that *holder* starts a run of *job* for the local *day*;
+        return the run's id for :meth:`finish_job_run`."""
+        now = self._ctx.clock.now()
+        return self._write(lambda uow: uow.start_job_run(job, holder, day, now))
+
+    def finish_job_run(self, run_id: int, outcome: str, detail: str | None = None) -> None:
+        """Record how a run ended: one of :data:`klagomal.core.jobs.OUTCOMES`."""
+        from klagomal.core.jobs import OUTCOMES
+
+        if outcome not in OUTCOMES:
+            raise InvalidInputError(
+                _("okänt utfall '{outcome}' (kända: {known})").format(
+                    outcome=outcome, known=", ".join(OUTCOMES)
+                ),
+                step="worker",
+            )
+        now = self._ctx.clock.now()
+        self._write(lambda uow: uow.finish_job_run(run_id, outcome, detail, now))
+
+    def job_runs(
+        self,
+        job: str | None = None,
+        *,
+        day: dt.date | None = None,
+        outcomes: Sequence[str] | None = None,
+        limit: int | None = 50,
+    ) -> list[JobRun]:
+        """The jobs' runs, newest first: of *job*, for the local *day*, with
+        one of *outcomes*, at most *limit*."""
+        with self._ctx.transaction() as uow:
+            found: list[JobRun] = uow.job_runs(job=job, day=day, outcomes=outcomes, limit=limit)
+            return found
+
+    def job_status(self) -> list[JobStatus]:
+        """Each job's leader, last run and last successful run, in the
+        order of :data:`klagomal.core.jobs.JOBS` (then any other job a
+        plugin's worker recorded)."""
+        from klagomal.core.jobs import JOBS, JobStatus
+
+        with self._ctx.transaction() as uow:
+            leases = {lease.job: lease for lease in uow.job_leases()}
+            names = list(JOBS) + sorted(set(leases) - set(JOBS))
+            status = []
+            for job in names:
+                last = uow.job_runs(job=job, limit=1)
+                success = uow.job_runs(job=job, outcomes=("ok",), limit=1)
+                status.append(
+                    JobStatus(
+                        job=job,
+                        lease=leases.get(job),
+                        last_run=last[0] if last else None,
+                        last_success=success[0] if success else None,
+                    )
+                )
+            return status
 
 
 class IdempotentRequest:

@@ -27,6 +27,7 @@ Each command lives in the module of its concept, which registers it
 - :mod:`klagomal.cli.records`: public records, secrecy, GDPR, disposal and
   the audit log: ``whoami``, ``describe``, ``secrecy``, ``register-extract``,
   ``extract``, ``person``, ``gallra``, ``audit``;
+- :mod:`klagomal.cli.worker`: the jobs that run by themselves: ``worker``, ``jobs``;
 - :mod:`klagomal.cli.admin`: the installation: ``init``, ``units``,
   ``plugins``, ``export``, ``import``, ``demo``.
 
@@ -116,6 +117,8 @@ COMMANDS: dict[str, str] = {
     "intake": "intake",
     "serve-smtp": "intake",
     "serve": "serve",
+    "worker": "worker",
+    "jobs": "worker",
     "apikey": "apikeys",
     "deliver": "notices",
     "outbox": "notices",

@@ -30,6 +30,7 @@ import attrs
 from klagomal.core.disposal_rules import DisposalRule, parse_rules
 from klagomal.core.errors import OrganisationError, UnknownUnitError
 from klagomal.core.i18n import _
+from klagomal.core.jobs import WorkerSettings, parse_worker
 from klagomal.core.privacy_notice import PRIVACY_TABLE, PrivacyNotice, parse_privacy_notice
 from klagomal.core.settings import (
     PROFILE_KEYS,
@@ -191,6 +192,8 @@ class Organisation:
     """Where feedback that names no unit lands (``[intag]``)."""
     reports: ReportSettings = attrs.field(factory=ReportSettings)
     """Half-years and disclosure control of reports (``[rapporter]``)."""
+    worker: WorkerSettings = attrs.field(factory=WorkerSettings)
+    """When ``klagomal worker`` runs each job (``[arbetare]``)."""
     users: Mapping[str, User] = attrs.field(factory=dict, converter=_read_only_users, hash=False)
     """The users of the ``[[anvandare]]`` tables, by id (:mod:`klagomal.core.users`)."""
     system_user: bool = True
@@ -540,6 +543,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
             "utskick",
             "intag",
             "rapporter",
+            "arbetare",
             "anvandare",
             "behorighet",
             "gallring",
@@ -569,6 +573,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     delivery = parse_delivery(document.get("utskick"), parser)
     intake = parse_intake(document.get("intag"), parser)
     reports = parse_reports(document.get("rapporter"), parser)
+    worker = parse_worker(document.get("arbetare"), parser)
     open311 = parse_open311(document.get("open311"), parser)
 
     forvaltningar = parser.tables(document, "forvaltning", "forvaltning", _("filen"))
@@ -624,6 +629,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         delivery=delivery,
         intake=intake,
         reports=reports,
+        worker=worker,
         open311=open311,
     )
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
     from klagomal.core.events import Event
+    from klagomal.core.jobs import JobLease, JobRun
     from klagomal.core.model import Case, CaseState
     from klagomal.core.person_keys import PersonKeys
     from klagomal.core.phrases import Phrase, Purpose
@@ -425,6 +426,22 @@ class UnitOfWork(Protocol):
     def publications(
         self, *, limit: int, offset: int, department: str | None = None
     ) -> list[Publication]: ...
+
+    # The worker's job leases and runs (klagomal.storage.sql.jobs, klagomal.worker).
+    def ensure_job(self, job: str) -> None: ...
+    def take_job_lease(self, job: str, holder: str, now: dt.datetime, until: dt.datetime) -> bool: ...
+    def release_job_leases(self, holder: str) -> int: ...
+    def job_leases(self) -> list[JobLease]: ...
+    def start_job_run(self, job: str, holder: str, day: dt.date, at: dt.datetime) -> int: ...
+    def finish_job_run(self, run_id: int, outcome: str, detail: str | None, at: dt.datetime) -> None: ...
+    def job_runs(
+        self,
+        *,
+        job: str | None = None,
+        day: dt.date | None = None,
+        outcomes: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[JobRun]: ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

@@ -24,6 +24,8 @@ __all__ = [
     "external_ids",
     "follow_tokens",
     "idempotency_keys",
+    "job_leases",
+    "job_runs",
     "metadata",
     "notices",
     "phrases",
@@ -59,6 +61,7 @@ SCHEMA_REVISIONS = (
     "0016",
     "0017",
     "0018",
+    "0019",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -535,4 +538,35 @@ publications = sa.Table(
     sa.Column("withdrawn_reason", sa.Text),
     sa.Index(None, "reference"),
     sa.Index(None, "withdrawn_at", "published_at"),
+)
+
+
+# The worker's jobs (klagomal.worker, migration 0019).  ``job_leases``: one
+# row per job, naming the worker that leads it and until when; a worker
+# takes a job only when the row is free, its own, or expired, in one
+# conditional UPDATE, so two workers never lead one job.  ``job_runs``: every
+# run with its outcome; ``day`` is the kommun's local date the run was for,
+# which decides whether a daily job has run today.
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("job", sa.String(40), primary_key=True),
+    sa.Column("holder", sa.String(200)),
+    sa.Column("expires_at", Timestamp),
+    sa.Column("acquired_at", Timestamp),
+)
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(40), nullable=False),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index(None, "job", "day"),
+    sa.Index(None, "job", "outcome", "started_at"),
 )

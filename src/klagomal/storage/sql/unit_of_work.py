@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from klagomal.storage.sql.api_keys import ApiKeyStore
 from klagomal.storage.sql.follow import FollowTokenStore
 from klagomal.storage.sql.idempotency import IdempotencyStore
+from klagomal.storage.sql.jobs import JobStore
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.phrases import PhraseStore
 from klagomal.storage.sql.publications import PublicationStore
@@ -33,6 +34,7 @@ class SqlUnitOfWork(
     PhraseStore,
     FollowTokenStore,
     PublicationStore,
+    JobStore,
 ):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
@@ -46,8 +48,9 @@ class SqlUnitOfWork(
     (:mod:`~klagomal.storage.sql.webhooks`) and the HTTP API's keys
     (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`)
     the phrase library (:mod:`~klagomal.storage.sql.phrases`), the links of
-    "Följ ditt ärende" (:mod:`~klagomal.storage.sql.follow`) and the published
-    cases (:mod:`~klagomal.storage.sql.publications`).
+    "Följ ditt ärende" (:mod:`~klagomal.storage.sql.follow`), the published
+    cases (:mod:`~klagomal.storage.sql.publications`) and the worker's job
+    leases and runs (:mod:`~klagomal.storage.sql.jobs`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:
