@@ -1632,7 +1632,7 @@ class Klagomal:
         it renews it.  A job unknown to the database is added first."""
         from sqlalchemy.exc import IntegrityError
 
-        now = self._ctx.clock.now()
+        now = dt.datetime.now(dt.UTC)  # the real time, never a business date (``--today``)
         until = now + dt.timedelta(seconds=seconds)
         with contextlib.suppress(IntegrityError):  # another worker added it at the same moment
             self._write(lambda uow: uow.ensure_job(job))
@@ -1646,7 +1646,7 @@ class Klagomal:
     def start_job_run(self, job: str, holder: str, day: dt.date) -> int:
         """Record that *holder* starts a run of *job* for the local *day*;
         return the run's id for :meth:`finish_job_run`."""
-        now = self._ctx.clock.now()
+        now = dt.datetime.now(dt.UTC)
         return self._write(lambda uow: uow.start_job_run(job, holder, day, now))
 
     def finish_job_run(self, run_id: int, outcome: str, detail: str | None = None) -> None:
@@ -1660,7 +1660,7 @@ class Klagomal:
                 ),
                 step="worker",
             )
-        now = self._ctx.clock.now()
+        now = dt.datetime.now(dt.UTC)
         self._write(lambda uow: uow.finish_job_run(run_id, outcome, detail, now))
 
     def job_runs(

@@ -17,6 +17,7 @@ thirds of a lease before it runs out, which is the skew tolerated.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -117,7 +118,7 @@ class Worker:
         for job in self.jobs:
             self.k.access.check(self.k.user, JOB_OPERATIONS[job])
         if self.k.storage.url.startswith("sqlite"):
-            now = self.k.clock.now()
+            now = dt.datetime.now(dt.UTC)
             for status in self.k.job_status():
                 lease = status.lease
                 if lease and lease.holder and lease.expires_at and lease.expires_at > now:
@@ -165,8 +166,10 @@ class Worker:
     # -- runs ---------------------------------------------------------------
 
     def _due(self, job: str) -> bool:
-        now = self.k.clock.now()
-        today = now.date()
+        # The day is the business day (``--today`` may set it); the time of
+        # day and the intervals are the machine's real clock.
+        now = dt.datetime.now().astimezone()
+        today = self.k.clock.today()
         runs_today = self.k.job_runs(job, day=today, limit=None)
         last = self.k.job_runs(job, limit=1)
         working = is_working_day(today) and today not in self.k.organisation.closed_days
@@ -195,7 +198,7 @@ class Worker:
     def run_job(self, job: str) -> Result | None:
         """Run *job* once and record it; ``None`` when it failed."""
         started = time.monotonic()
-        run_id = self.k.start_job_run(job, self.holder, self.k.clock.now().date())
+        run_id = self.k.start_job_run(job, self.holder, self.k.clock.today())
         try:
             result = RUNNERS[job](self.k, self.stopping.is_set)
         except Exception as exc:
