@@ -398,3 +398,39 @@ def test_a_killed_leader_s_jobs_are_taken_over_after_its_lease(server_db: str, t
                 process.communicate(timeout=WAIT)
     assert second is not None
     assert second.returncode == 0
+
+
+def test_sigterm_lets_the_job_in_hand_finish(tmp_path: Path) -> None:
+    """The mail server holds its answer while the worker sends; SIGTERM
+    arrives then.  The worker finishes the sending (the notice is sent, the
+    run ends ``ok``, not ``interrupted``), then stops with 0."""
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        db = f"sqlite:///{tmp_path / 'k.db'}"
+        org = _org(tmp_path)
+        org.write_text(
+            org.read_text(encoding="utf-8")
+            + f'\n[utskick.smtp]\nvard = "{server.host}"\nport = {server.port}\nsakerhet = "ingen"\n',
+            encoding="utf-8",
+        )
+        with Klagomal(db, organisation=load_organisation(org), user="nora.lind", load_entrypoints=False) as k:
+            k.init()
+            _register(k, 1)
+        server.stall.set()
+        worker = _worker(db, org, tmp_path)
+        try:
+            _until(lambda: server.messages, "the mail server received the notice", worker)
+            worker.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            assert worker.poll() is None  # still in the job: waiting for the server's answer
+        finally:
+            server.stall.clear()
+            _, err = worker.communicate(timeout=WAIT)
+        assert worker.returncode == 0, err
+    with Klagomal(db, organisation=load_organisation(org), user="nora.lind", load_entrypoints=False) as k:
+        [run] = k.job_runs(OUTBOX, limit=None)
+        assert run.outcome == "ok"
+        assert run.detail is not None
+        assert run.detail.startswith("1 skickade")
+        assert [n.status for n in k.outbox()] == ["sent"]

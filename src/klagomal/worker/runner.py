@@ -126,7 +126,8 @@ class Worker:
                         _(
                             "en annan arbetare ({holder}) kör redan jobbet {job} mot samma SQLite-databas; "
                             "SQLite tillåter en arbetare (flera arbetare kräver PostgreSQL eller MariaDB). "
-                            "Om den har stannat tar den här över efter {seconds} sekunder."
+                            "Har den stannat kan en ny arbetare starta när dess ledarskap har gått ut, "
+                            "inom {seconds} sekunder."
                         ).format(
                             holder=lease.holder,
                             job=job_label(status.job),
