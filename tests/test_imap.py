@@ -243,6 +243,28 @@ def test_a_database_that_will_not_store_leaves_the_message_and_stops_the_mailbox
     assert len(k.cases()) == 2
 
 
+def test_a_storage_failure_of_another_kind_is_named_by_its_type_without_the_messages_data(
+    server: ImapServer, user: str, k_for: Callable[[Organisation], Klagomal]
+) -> None:
+    """A database driver's error quotes the statement and its values (the
+    sender, the subject): the error a run reports and logs names its type."""
+    k = k_for(organisation(server, user))
+    sent = mail(1)
+    server.append(user, sent)
+    with k.storage.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON received_messages BEGIN SELECT RAISE(ABORT, 'nej'); END"
+        )
+
+    [error] = k.read_mailbox().errors
+
+    assert error == (
+        "brevlådan 'synpunkter': meddelande UID 1 kunde inte sparas och ligger kvar i INBOX till nästa "
+        "körning: oväntat fel (IntegrityError); meddelandet sparades inte"
+    )
+    assert server.messages(user, "INBOX") == [sent]
+
+
 # -- limits and stopping --------------------------------------------------------------------------
 
 

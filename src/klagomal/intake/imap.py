@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from klagomal.core.errors import KlagomalError
 from klagomal.core.i18n import _
 from klagomal.core.settings import ImapMailbox
 
@@ -222,13 +223,7 @@ def read_mailbox(
                     _(
                         "brevlådan '{name}': meddelande UID {uid} kunde inte sparas och ligger kvar i "
                         "{folder} till nästa körning: {reason}"
-                    ).format(
-                        name=mailbox.name,
-                        uid=uid,
-                        folder=mailbox.folder,
-                        # A driver's error may carry a whole statement: its start says enough.
-                        reason=_one_line(str(exc))[:500] or type(exc).__name__,
-                    )
+                    ).format(name=mailbox.name, uid=uid, folder=mailbox.folder, reason=_store_failure(exc))
                 ) from exc
             try:
                 moved = session.move(uid)
@@ -258,6 +253,17 @@ def read_mailbox(
         result.left,
     )
     return result
+
+
+def _store_failure(exc: Exception) -> str:
+    """Why *store* failed, fit for a log without personal data: klagomal's
+    own errors say it in Swedish; anything else (a database driver's error,
+    whose text may quote the statement and the message's values) is named
+    by its type, and its text is logged only at DEBUG."""
+    if isinstance(exc, KlagomalError):
+        return _one_line(str(exc))
+    log.debug("klagomal: storing a message read over IMAP failed", exc_info=exc)
+    return _("oväntat fel ({kind}); meddelandet sparades inte").format(kind=type(exc).__name__)
 
 
 def _one_line(text: str) -> str:
