@@ -213,6 +213,8 @@ CLI: dict[str, tuple[list[str], Callable[[str], frozenset[str]]]] = {
     "intake email": (["intake", "email", "{tmp}/reply.eml"], reader),
     "intake maildir": (["intake", "maildir", "{tmp}/maildir"], reader),
     "intake mbox": (["intake", "mbox", "{tmp}/mail.mbox"], reader),
+    # No [[intag.imap]] here (a mailbox's messages are receive_email's outcomes, covered above).
+    "intake imap": (["intake", "imap"], reader),
     "intake release": (["intake", "release", "1"], reader),
     "intake csv": (["intake", "csv", "{tmp}/cards.csv"], reader),
     "intake log": (["intake", "log"], reader),
@@ -678,6 +680,8 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     ),
     "published_case": (lambda k, r: [k.published_case(ref) for ref in r.values()], leaving),
     "rebuild": (lambda k, r: [k.rebuild(ref) for ref in r.values()], reader),
+    # No [[intag.imap]] here (a mailbox's messages are receive_email's outcomes, covered above).
+    "read_mailbox": (lambda k, r: k.read_mailbox(), reader),
     "receive_email": (
         lambda k, r: k.receive_email(pathlib.Path(r["tmp"] + "/reply.eml").read_bytes()),
         reader,

@@ -258,6 +258,7 @@ RUNS: dict[tuple[str, ...], tuple[list[str], list[str]]] = {
     ("intake", "email"): ([], ["intake", "email", HOSTILE]),
     ("intake", "maildir"): ([], ["intake", "maildir", HOSTILE]),
     ("intake", "mbox"): ([], ["intake", "mbox", HOSTILE]),
+    ("intake", "imap"): ([], ["intake", "imap", "--mailbox", HOSTILE]),
     ("intake", "release"): ([], ["intake", "release", "2"]),
     ("intake", "csv"): ([], ["intake", "csv", HOSTILE]),
     ("intake", "log"): ([], ["intake", "log"]),

@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.core.phrases import Phrase, Purpose
     from klagomal.deadlines.timeliness import Timeliness
     from klagomal.intake.bulk import BulkImportResult
+    from klagomal.intake.imap import MailboxRun
     from klagomal.intake.importing import ImportService
     from klagomal.intake.records import IntakeLogEntry, ReceivedMessage, StoredAttachment
     from klagomal.intake.service import IntakeOutcome
@@ -564,6 +565,80 @@ class Klagomal:
 
         self._allowed(Operation.REGISTER)
         return receive_email(self, raw, source=source, unit=unit, source_file=source_file)
+
+    def read_mailbox(
+        self,
+        name: str | None = None,
+        *,
+        limit: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> MailboxRun:
+        """Read the mailboxes of ``[[intag.imap]]`` over IMAP, or only the one
+        whose ``namn`` is *name* (:mod:`klagomal.intake.imap`).
+
+        Each message of the mailbox's folder (``mapp``), oldest UID first, is
+        stored through :meth:`receive_email` (``source="imap"``, its
+        ``source_file`` an IMAP URL naming the server, the user, the folder,
+        its UIDVALIDITY and the message's UID) and only then, once the
+        database has it, moved to ``klar_mapp``.  A message is never lost
+        and never a second case: a run that stops between the two (a killed
+        process, a lost connection) finds the message again next time, the
+        intake knows it as a ``duplicate``, and it is moved then.
+
+        :param limit: at most this many messages from each mailbox; the rest
+            wait for the next run (:attr:`MailboxResult.left`).
+        :param should_stop: asked before each message and each mailbox; once
+            it answers true the run stops, with the message in hand stored
+            and moved first.  A worker passes its SIGTERM flag.
+        :returns: one :class:`~klagomal.intake.imap.MailboxResult` per
+            mailbox: its messages with their outcomes, how many were moved,
+            and the Swedish error that stopped it (a server that cannot be
+            reached, a refused login, a password variable that is not set, a
+            database that would not store a message: that message stays in
+            the folder).  A mailbox's error never stops the others.
+        :raises ConfigurationError: when no ``[[intag.imap]]`` is configured.
+        :raises InvalidInputError: when no mailbox is called *name*, or
+            *limit* is below 1.
+        :raises AccessDeniedError: unless the acting user may register
+            feedback (:attr:`Operation.REGISTER`, as :meth:`receive_email`).
+        """
+        from klagomal.intake.imap import MailboxRun
+        from klagomal.intake.imap import read_mailbox as read
+
+        self._allowed(Operation.REGISTER)
+        configured = self.organisation.intake.imap
+        if not configured:
+            raise ConfigurationError(
+                _(
+                    "ingen brevlåda att läsa över IMAP är inställd: lägg till en tabell [[intag.imap]] "
+                    "i organisationsfilen ({source})"
+                ).format(source=self.organisation.source)
+            )
+        if limit is not None and limit < 1:
+            raise InvalidInputError(
+                _("'limit' ska vara minst 1, inte {limit}").format(limit=limit), step="intake"
+            )
+        chosen = configured
+        if name is not None:
+            found = self.organisation.intake.mailbox(name)
+            if found is None:
+                raise InvalidInputError(
+                    _("det finns ingen brevlåda '{name}' i [[intag.imap]]; de inställda är: {names}").format(
+                        name=name, names=", ".join(m.name for m in configured)
+                    ),
+                    step="intake",
+                )
+            chosen = (found,)
+
+        def store(raw: bytes, source_file: str) -> IntakeOutcome:
+            return self.receive_email(raw, source="imap", source_file=source_file)
+
+        results = []
+        for mailbox in chosen:
+            if should_stop is not None and should_stop():
+                break
+            results.append(read(mailbox, store, limit=limit, should_stop=should_stop))
+        return MailboxRun(tuple(results))
 
     def intake_log(
         self, *, since: dt.date | None = None, outcomes: Sequence[str] | None = None

@@ -121,6 +121,23 @@ def _intake_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("folder", metavar="FIL")
     q.set_defaults(run=_cmd_intake_mailbox, kind="mbox")
     q = intake.add_parser(
+        "imap",
+        help=_(
+            "läs brevlådorna i [[intag.imap]] över IMAP; varje meddelande sparas och flyttas sedan till "
+            "klar_mapp"
+        ),
+    )
+    q.add_argument(
+        "--mailbox", metavar="NAMN", help=_("bara brevlådan med detta namn (standard: alla i [[intag.imap]])")
+    )
+    q.add_argument(
+        "--limit",
+        type=integer(1, 2_147_483_647, _("antal meddelanden")),
+        metavar="N",
+        help=_("högst N meddelanden per brevlåda; resten tas vid nästa körning"),
+    )
+    q.set_defaults(run=_cmd_intake_imap)
+    q = intake.add_parser(
         "release", help=_("ta in ett meddelande ur karantänen, när det som stoppade det är rättat")
     )
     q.add_argument(
@@ -158,7 +175,7 @@ def _intake_arguments(p: argparse.ArgumentParser) -> None:
 
 commands.with_subcommands(
     "intake",
-    _("ta emot synpunkter: e-post, en brevlåda (Maildir, mbox) eller svarskort (CSV)"),
+    _("ta emot synpunkter: e-post, en brevlåda (Maildir, mbox, IMAP) eller svarskort (CSV)"),
     _intake_arguments,
 )
 
@@ -259,23 +276,68 @@ def _cmd_intake_mailbox(args: argparse.Namespace, out: Output) -> int:
                 )
                 outcomes.append(outcome)
                 lines.append(one_line(f"{key}: {outcome.describe()}"))
+    counts, summary = _counts_line(outcomes)
+    lines.append(summary)
+    out.emit({"messages": [_outcome_json(o) for o in outcomes], "counts": counts}, "\n".join(lines))
+    return 0
+
+
+def _counts_line(outcomes: list[Any]) -> tuple[dict[str, int], str]:
+    """How many messages had each outcome, and the summary line saying so."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    lines.append(
-        _(
-            "{n} meddelanden: {registered} nya ärenden, {reply} svar, {duplicate} redan mottagna, "
-            "{automatic} automatiska, {quarantined} i karantän"
-        ).format(
-            n=len(outcomes),
-            **{
-                name: counts.get(name, 0)
-                for name in ("registered", "reply", "duplicate", "automatic", "quarantined")
-            },
-        )
+    line = _(
+        "{n} meddelanden: {registered} nya ärenden, {reply} svar, {duplicate} redan mottagna, "
+        "{automatic} automatiska, {quarantined} i karantän"
+    ).format(
+        n=len(outcomes),
+        **{
+            name: counts.get(name, 0)
+            for name in ("registered", "reply", "duplicate", "automatic", "quarantined")
+        },
     )
-    out.emit({"messages": [_outcome_json(o) for o in outcomes], "counts": counts}, "\n".join(lines))
-    return 0
+    return counts, line
+
+
+def _cmd_intake_imap(args: argparse.Namespace, out: Output) -> int:
+    with open_klagomal(args) as k:
+        run = k.read_mailbox(args.mailbox, limit=args.limit)
+    lines = []
+    as_json = []
+    for mailbox in run.mailboxes:
+        for message in mailbox.messages:
+            line = f"{mailbox.name} UID {message.uid}: {message.outcome.describe()}"
+            if message.gone:
+                line += " " + _("(redan borta ur mappen: någon annan tog det under tiden)")
+            elif not message.moved:
+                line += " " + _("(inte flyttat)")
+            lines.append(one_line(line))
+        counts, summary = _counts_line(list(mailbox.outcomes))
+        summary = f"{mailbox.name}: {summary}; " + ngettext(
+            "{n} flyttat till {folder}", "{n} flyttade till {folder}", mailbox.moved
+        ).format(n=mailbox.moved, folder=mailbox.done_folder)
+        if mailbox.left:
+            summary += "; " + _("{n} ligger kvar till nästa körning").format(n=mailbox.left)
+        lines.append(one_line(summary))
+        as_json.append(
+            {
+                "name": mailbox.name,
+                "messages": [
+                    {"uid": m.uid, "moved": m.moved, "gone": m.gone, **_outcome_json(m.outcome)}
+                    for m in mailbox.messages
+                ],
+                "counts": counts,
+                "moved": mailbox.moved,
+                "left": mailbox.left,
+                "done_folder": mailbox.done_folder,
+                "error": mailbox.error,
+            }
+        )
+    out.emit({"mailboxes": as_json}, "\n".join(lines))
+    for error in run.errors:
+        print_error(error)
+    return 1 if run.errors else 0
 
 
 def _cmd_intake_release(args: argparse.Namespace, out: Output) -> int:

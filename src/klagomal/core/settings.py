@@ -55,14 +55,19 @@ from klagomal.core.model import Kind
 __all__ = [
     "DELIVERY_MODES",
     "DISABLE_PLUGINS_VARIABLE",
+    "IMAP_KEYS",
+    "IMAP_LOGIN",
+    "IMAP_SECURITY",
     "PROFILE_KEYS",
     "SMTP_SECURITY",
     "DeliverySettings",
+    "ImapMailbox",
     "IntakeSettings",
     "KommunProfile",
     "Open311Service",
     "ReportSettings",
     "SmtpSettings",
+    "is_loopback",
     "parse_delivery",
     "parse_intake",
     "parse_open311",
@@ -76,6 +81,13 @@ DELIVERY_MODES = ("kommando", "direkt")
 
 #: How the SMTP connection is protected.
 SMTP_SECURITY = ("starttls", "ssl", "ingen")
+
+#: How an IMAP connection is protected (``[[intag.imap]] sakerhet``):
+#: ``ingen`` only to a server on this machine (a loopback address).
+IMAP_SECURITY = ("ssl", "starttls", "ingen")
+
+#: How klagomal logs in to an IMAP mailbox (``[[intag.imap]] inloggning``).
+IMAP_LOGIN = ("losenord", "oauth2")
 
 PROFILE_KEYS = ("logotyp", "adress", "telefon", "epost", "webbplats", "signatur", "farg")
 
@@ -155,6 +167,49 @@ class DeliverySettings:
 
 
 @attrs.frozen
+class ImapMailbox:
+    """One mailbox klagomal reads over IMAP (``[[intag.imap]]``,
+    :mod:`klagomal.intake.imap`): every message in :attr:`folder` is stored
+    and then moved to :attr:`done_folder`.
+
+    Secrets are never in the file: the password is read from the environment
+    variable :attr:`password_variable`, an OAuth2 access token from
+    :attr:`token_variable` or from the output of :attr:`token_command`, when
+    the mailbox is read."""
+
+    name: str
+    """``namn``: what the mailbox is called in ``klagomal intake imap
+    --mailbox`` and in reports; unique."""
+    host: str
+    """``vard``: the IMAP server."""
+    user: str
+    """``anvandare``: the login, usually the mailbox's address."""
+    port: int = 993
+    """``port``: 993 with ``ssl``, else 143 by default."""
+    security: str = "ssl"
+    """``sakerhet``: one of :data:`IMAP_SECURITY`."""
+    login: str = "losenord"
+    """``inloggning``: one of :data:`IMAP_LOGIN`."""
+    password_variable: str = "KLAGOMAL_IMAP_LOSENORD"
+    """``losenord_miljovariabel``: the variable that holds the password."""
+    token_variable: str | None = None
+    """``token_miljovariabel``: the variable that holds an OAuth2 access token."""
+    token_command: str | None = None
+    """``token_kommando``: a command (run without a shell) whose standard
+    output is an OAuth2 access token, fetched afresh for every run."""
+    folder: str = "INBOX"
+    """``mapp``: the folder read."""
+    done_folder: str = "Hanterade"
+    """``klar_mapp``: where a message goes once stored; created if missing."""
+    timeout: float = 30.0
+    """``tidsgrans``: seconds any one network operation may take."""
+
+    def password(self) -> str | None:
+        """The password from the environment, or ``None`` when the variable is not set."""
+        return os.environ.get(self.password_variable) or None
+
+
+@attrs.frozen
 class IntakeSettings:
     """Where feedback that names no unit lands (``[intag]``): e-mail to the
     kommun's shared mailbox, reply cards without a unit.  That unit reads it
@@ -172,6 +227,8 @@ class IntakeSettings:
     from an address in one of them (or a subdomain) that forwards someone
     else's e-mail is a member of staff passing it on, and the forwarded
     original's sender becomes the case's contact (:mod:`klagomal.intake.mail.forwards`)."""
+    imap: tuple[ImapMailbox, ...] = ()
+    """The mailboxes read over IMAP (``[[intag.imap]]``), in the file's order."""
 
     def is_kommun_address(self, address: str | None) -> bool:
         """Whether *address* is in one of :attr:`domains` or a subdomain of one."""
@@ -179,6 +236,10 @@ class IntakeSettings:
             return False
         domain = address.rpartition("@")[2].strip().lower().rstrip(".")
         return any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+    def mailbox(self, name: str) -> ImapMailbox | None:
+        """The mailbox called *name*, or ``None``."""
+        return next((m for m in self.imap if m.name == name), None)
 
 
 @attrs.frozen
@@ -335,12 +396,192 @@ def parse_intake(table: object, reader: TableReader) -> IntakeSettings:
         return IntakeSettings()
     where = "[intag]"
     table = _table(table, where, reader)
-    reader.check_keys(table, ("enhet", "typ", "domaner"), where)
+    reader.check_keys(table, ("enhet", "typ", "domaner", "imap"), where)
     kind = reader.optional_text(table, "typ", where) or Kind.FORSLAG.value
     _check_kind(kind, where, reader)
     return IntakeSettings(
-        unit=reader.optional_text(table, "enhet", where), kind=kind, domains=_domains(table, where, reader)
+        unit=reader.optional_text(table, "enhet", where),
+        kind=kind,
+        domains=_domains(table, where, reader),
+        imap=_imap_mailboxes(table.get("imap", []), reader),
     )
+
+
+#: The keys of ``[[intag.imap]]``, in the order docs/organisation.md shows them.
+IMAP_KEYS = (
+    "namn",
+    "vard",
+    "anvandare",
+    "sakerhet",
+    "port",
+    "inloggning",
+    "losenord_miljovariabel",
+    "token_miljovariabel",
+    "token_kommando",
+    "mapp",
+    "klar_mapp",
+    "tidsgrans",
+)
+
+_MAILBOX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether *host* names this machine: ``localhost`` or a loopback address."""
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _imap_mailboxes(value: object, reader: TableReader) -> tuple[ImapMailbox, ...]:
+    """``[[intag.imap]]``: a list of tables, one per mailbox."""
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        reader.fail(_("[intag]: 'imap' ska vara en lista av tabeller, skrivna [[intag.imap]]"))
+    mailboxes: list[ImapMailbox] = []
+    for index, item in enumerate(value, 1):
+        mailboxes.append(_imap_mailbox(item, f"[[intag.imap]] nr {index}", mailboxes, reader))
+    return tuple(mailboxes)
+
+
+def _imap_mailbox(
+    table: Mapping[str, object], where: str, before: list[ImapMailbox], reader: TableReader
+) -> ImapMailbox:
+    name = reader.optional_text(table, "namn", where)
+    if name is None:
+        reader.fail(_("{where}: obligatorisk nyckel '{key}' saknas").format(where=where, key="namn"))
+    if not _MAILBOX_NAME.fullmatch(name):
+        reader.fail(
+            _(
+                "{where}: 'namn' '{name}' ska bestå av bokstäverna a–z och A–Z, siffror, '.', '-' och '_' "
+                "(högst 63 tecken)"
+            ).format(where=where, name=name)
+        )
+    if any(m.name == name for m in before):
+        reader.fail(
+            _("{where}: det finns redan en brevlåda med 'namn' '{name}'").format(where=where, name=name)
+        )
+    where = f"[[intag.imap]] '{name}'"
+    reader.check_keys(table, IMAP_KEYS, where)
+    required = {}
+    for key in ("vard", "anvandare"):
+        text = reader.optional_text(table, key, where)
+        if text is None:
+            reader.fail(_("{where}: obligatorisk nyckel '{key}' saknas").format(where=where, key=key))
+        required[key] = text
+    host = required["vard"]
+    if any(c.isspace() or c in "/@" for c in host):
+        reader.fail(
+            _("{where}: 'vard' '{host}' är inget värdnamn eller ip-adress").format(where=where, host=host)
+        )
+    security = reader.optional_text(table, "sakerhet", where) or "ssl"
+    if security not in IMAP_SECURITY:
+        reader.fail(
+            _("{where}: 'sakerhet' ska vara {allowed}, inte '{value}'").format(
+                where=where, allowed=", ".join(IMAP_SECURITY), value=security
+            )
+        )
+    if security == "ingen" and not is_loopback(host):
+        reader.fail(
+            _(
+                "{where}: 'sakerhet' = 'ingen' skickar lösenordet och meddelandena okrypterade; det går bara "
+                "till en server på samma dator (localhost, 127.0.0.1), inte till '{host}'. Använd 'ssl' "
+                "eller 'starttls'"
+            ).format(where=where, host=host)
+        )
+    port = reader.number(table, "port", where, 1, 65535)
+    if port is not None and not isinstance(port, int):
+        reader.fail(_("{where}: 'port' ska vara ett heltal").format(where=where))
+    login = reader.optional_text(table, "inloggning", where) or "losenord"
+    if login not in IMAP_LOGIN:
+        reader.fail(
+            _("{where}: 'inloggning' ska vara {allowed}, inte '{value}'").format(
+                where=where, allowed=" eller ".join(IMAP_LOGIN), value=login
+            )
+        )
+    variables = {}
+    for key in ("losenord_miljovariabel", "token_miljovariabel"):
+        variable = reader.optional_text(table, key, where)
+        if variable is not None and not _VARIABLE.fullmatch(variable):
+            reader.fail(
+                _(
+                    "{where}: '{key}' ska vara namnet på en miljövariabel (bokstäver a–z, siffror och '_', "
+                    "till exempel KLAGOMAL_IMAP_LOSENORD), inte '{value}'"
+                ).format(where=where, key=key, value=variable)
+            )
+        variables[key] = variable
+    command = reader.optional_text(table, "token_kommando", where)
+    if command is not None:
+        import shlex
+
+        try:
+            shlex.split(command)
+        except ValueError as exc:
+            reader.fail(
+                _("{where}: 'token_kommando' går inte att dela upp i ord: {reason}").format(
+                    where=where, reason=exc
+                )
+            )
+    token_keys = [key for key in ("token_miljovariabel", "token_kommando") if table.get(key) is not None]
+    if login == "losenord" and token_keys:
+        reader.fail(
+            _("{where}: '{key}' gäller bara inloggning = 'oauth2'").format(where=where, key=token_keys[0])
+        )
+    if login == "oauth2":
+        if variables["losenord_miljovariabel"] is not None:
+            reader.fail(
+                _("{where}: 'losenord_miljovariabel' gäller bara inloggning = 'losenord'").format(where=where)
+            )
+        if len(token_keys) == 2:
+            reader.fail(
+                _("{where}: ange antingen 'token_miljovariabel' eller 'token_kommando', inte båda").format(
+                    where=where
+                )
+            )
+    folder = reader.optional_text(table, "mapp", where) or "INBOX"
+    done = reader.optional_text(table, "klar_mapp", where) or "Hanterade"
+    for key, value in (("mapp", folder), ("klar_mapp", done)):
+        if any(not c.isprintable() for c in value) or len(value) > 200:
+            reader.fail(
+                _("{where}: '{key}' ska vara ett mappnamn på en rad, högst 200 tecken").format(
+                    where=where, key=key
+                )
+            )
+    if _same_folder(folder, done):
+        reader.fail(
+            _(
+                "{where}: 'klar_mapp' får inte vara samma mapp som 'mapp' ('{folder}'): dit flyttas "
+                "meddelandena när de är sparade"
+            ).format(where=where, folder=folder)
+        )
+    timeout = reader.number(table, "tidsgrans", where, 1, 600)
+    return ImapMailbox(
+        name=name,
+        host=host,
+        user=required["anvandare"],
+        port=int(port) if port is not None else (993 if security == "ssl" else 143),
+        security=security,
+        login=login,
+        password_variable=variables["losenord_miljovariabel"] or "KLAGOMAL_IMAP_LOSENORD",
+        token_variable=variables["token_miljovariabel"]
+        or ("KLAGOMAL_IMAP_TOKEN" if login == "oauth2" and command is None else None),
+        token_command=command,
+        folder=folder,
+        done_folder=done,
+        timeout=float(timeout) if timeout is not None else 30.0,
+    )
+
+
+def _same_folder(a: str, b: str) -> bool:
+    """Whether two folder names are the same folder: INBOX in any case is INBOX (RFC 3501 5.1)."""
+    if a.upper() == "INBOX" and b.upper() == "INBOX":
+        return True
+    return a == b
 
 
 _DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
