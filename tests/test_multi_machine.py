@@ -15,6 +15,8 @@ reminders' leader as soon as its run has started.  Then:
 * the day's reminders are each sent at most once, and each is sent or
   left as cut off mid-send (listed as uncertain for a person to check),
   none forgotten;
+* every message of the klagomål mailbox (IMAP, read by the outbox's
+  workers too) is stored once, one case each, and moved once;
 * the other workers took over the killed leaders' jobs.
 
 Each machine is a process with its own connection pool; they share only
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import email.message
+import itertools
 import json
 import signal
 import subprocess
@@ -39,11 +43,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from imap_server import PASSWORD, ImapServer
 from klagomal import Klagomal
 from klagomal.core.model import Contact
 from klagomal.core.organisation import load_organisation
 from klagomal.deadlines.policies import is_working_day
-from klagomal.storage.tables import cases
+from klagomal.storage.tables import cases, received_messages
 from smtp_server import SmtpServer
 
 pytest.importorskip("litestar", reason="the web extra: pip install 'klagomal[web]'")
@@ -59,6 +64,8 @@ REGISTRATIONS = 60
 BESKED = 20
 #: Cases owing a reminder on the reminders' day.
 REMINDERS = 25
+#: Messages in the klagomål mailbox: half before the machines start, half during the load.
+MAILS = 40
 
 
 @pytest.fixture
@@ -86,8 +93,8 @@ def _last_working_day() -> dt.date:
 class Machines:
     """The processes of the test, each killed or stopped at the end."""
 
-    def __init__(self, db: str, org: Path, tmp: Path) -> None:
-        self.db, self.org, self.tmp = db, org, tmp
+    def __init__(self, db: str, org: Path, tmp: Path, env: dict[str, str]) -> None:
+        self.db, self.org, self.tmp, self.env = db, org, tmp, env
         self.processes: list[subprocess.Popen[str]] = []
 
     def _start(self, args: list[str], name: str) -> subprocess.Popen[str]:
@@ -95,7 +102,7 @@ class Machines:
         process = subprocess.Popen(
             [sys.executable, "-m", "klagomal.cli", "--db", self.db, "--org", str(self.org), *args],
             cwd=self.tmp,
-            env=child_env(),
+            env=child_env(**self.env),
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -139,6 +146,22 @@ def smtp() -> Iterator[SmtpServer]:
         yield server
 
 
+@pytest.fixture
+def imap() -> Iterator[ImapServer]:
+    with ImapServer() as server:
+        yield server
+
+
+def _mail(n: int) -> bytes:
+    message = email.message.EmailMessage()
+    message["From"] = f"Person {n} <brev{n}@example.se>"
+    message["To"] = "synpunkter@exempelkommun.se"
+    message["Subject"] = f"Trasig gatlykta {n}"
+    message["Message-ID"] = f"<brev-{n}@example.se>"
+    message.set_content(f"Brev {n}: gatlyktan vid Storgatan {n} är trasig sedan en vecka.\n")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
 def _call(
     base: str, method: str, path: str, key: str, body: object, headers: dict[str, str]
 ) -> tuple[int, object]:
@@ -163,15 +186,20 @@ def _until(check: Callable[[], object], what: str) -> None:
 
 
 def test_two_servers_and_two_workers_lose_and_repeat_nothing_when_one_of_each_is_killed(
-    server_db: str, tmp_path: Path, smtp: SmtpServer
+    server_db: str, tmp_path: Path, smtp: SmtpServer, imap: ImapServer
 ) -> None:
+    mailbox = imap.new_user()
     org = tmp_path / "org.toml"
     org.write_text(
         ORG_FILE.read_text(encoding="utf-8")
         + f'\n[utskick.smtp]\nvard = "{smtp.host}"\nport = {smtp.port}\nsakerhet = "ingen"\n'
-        + '\n[arbetare]\nutskick_intervall = 1\nledarskap_sekunder = 3\npaminnelser_klockan = "00:00"\n',
+        + f'\n[[intag.imap]]\nnamn = "synpunkter"\nvard = "127.0.0.1"\nport = {imap.imap_port}\n'
+        + f'sakerhet = "ingen"\nanvandare = "{mailbox}"\ntidsgrans = 10\n'
+        + "\n[arbetare]\nutskick_intervall = 1\nbrevlada_intervall = 1\nledarskap_sekunder = 3\n"
+        + 'paminnelser_klockan = "00:00"\n',
         encoding="utf-8",
     )
+    imap.append(mailbox, *(_mail(n) for n in range(MAILS // 2)))
     organisation = load_organisation(org)
     day = _last_working_day()
     with Klagomal(server_db, organisation=organisation, user="system", load_entrypoints=False) as k:
@@ -201,11 +229,13 @@ def test_two_servers_and_two_workers_lose_and_repeat_nothing_when_one_of_each_is
             for i in range(BESKED)
         ]
 
-    machines = Machines(server_db, org, tmp_path)
+    machines = Machines(server_db, org, tmp_path, {"KLAGOMAL_IMAP_LOSENORD": PASSWORD})
     try:
         base_a, server_a = machines.serve("serve-a")
         base_b, _server_b = machines.serve("serve-b")
-        outbox_workers = {name: machines.worker(name, "--job", "utskick") for name in ("w1", "w2")}
+        outbox_workers = {
+            name: machines.worker(name, "--job", "utskick", "--job", "brevlada") for name in ("w1", "w2")
+        }
         reminder_workers = {
             name: machines.worker(name, "--job", "paminnelser", today=day) for name in ("r1", "r2")
         }
@@ -260,9 +290,12 @@ def test_two_servers_and_two_workers_lose_and_repeat_nothing_when_one_of_each_is
         def load(part: int) -> None:
             for i in range(part, REGISTRATIONS, 4):
                 register(i)
+                if part == 0:
+                    imap.append(mailbox, *(_mail(n) for n in itertools.islice(later_mail, 2)))
                 if i < BESKED:
                     give_besked(besked[i], i)
 
+        later_mail = iter(range(MAILS // 2, MAILS))
         threads = [threading.Thread(target=load, args=(p,)) for p in range(4)]
         for t in threads:
             t.start()
@@ -299,9 +332,14 @@ def test_two_servers_and_two_workers_lose_and_repeat_nothing_when_one_of_each_is
                 lambda: any(r.outcome == "ok" for r in k.job_runs("paminnelser", day=day, limit=None)),
                 "the day's reminders ran to the end",
             )
+            _until(
+                lambda: not imap.messages(mailbox) and len(imap.messages(mailbox, "Hanterade")) >= MAILS,
+                "every message was read and moved",
+            )
             notices = k.outbox()
             reminders = [r for r in k.reminders() if r.reference in set(owing)]
             runs = {job: k.job_runs(job, limit=None) for job in ("utskick", "paminnelser")}
+            moved = imap.messages(mailbox, "Hanterade")
     finally:
         machines.stop()
         for t in threads if "threads" in locals() else ():
@@ -315,10 +353,25 @@ def test_two_servers_and_two_workers_lose_and_repeat_nothing_when_one_of_each_is
             texts = collections.Counter(
                 conn.execute(sa.select(cases.c.text).where(cases.c.text.like("Last %"))).scalars()
             )
+            mail_texts = conn.execute(sa.select(cases.c.text).where(cases.c.text.like("%Brev %")))
+            letters_in = collections.Counter(text.split(":")[0] for text in mail_texts.scalars())
+            received = collections.Counter(
+                conn.execute(
+                    sa.select(received_messages.c.message_key).where(
+                        received_messages.c.message_key.like("<brev-%")
+                    )
+                ).scalars()
+            )
     finally:
         engine.dispose()
     assert {text: n for text, n in texts.items() if n != 1} == {}
     assert set(texts) == set(acknowledged)
+
+    # Every message of the mailbox stored once, one case each, and moved once.
+    assert received == {f"<brev-{n}@example.se>": 1 for n in range(MAILS)}
+    assert {text: n for text, n in letters_in.items() if n != 1} == {}
+    assert len(letters_in) == MAILS
+    assert len(moved) == MAILS
 
     # Every notice at most once by SMTP, none left waiting.
     sent = collections.Counter(str(m.message["Message-ID"]) for m in smtp.messages)

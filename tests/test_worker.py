@@ -311,7 +311,8 @@ def test_the_worker_sends_the_outbox_and_stops_on_sigterm(tmp_path: Path) -> Non
         assert runs
         assert all(r.outcome in ("ok", "partial") for r in runs)
         assert not k.outbox(statuses=["pending", "sending"])
-        # Gallring is not set up in this file: not run, and said why.
+        # The mailbox and gallring are not set up in this file: not run, and said why.
+    assert "brevlådor körs inte: ingen brevlåda är angiven" in err
     assert "gallring körs inte" in err
 
 

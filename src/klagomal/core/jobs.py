@@ -46,7 +46,7 @@ GALLRING = "gallring"
 """Dispose of what the disposal rules say is due (:meth:`klagomal.app.Klagomal.run_disposal`),
 daily when a time is set."""
 
-JOBS = (OUTBOX, REMINDERS, GALLRING)
+JOBS = (OUTBOX, REMINDERS, MAILBOX, GALLRING)
 """Every job a worker can run, in the order a worker looks at them."""
 
 OUTCOMES = ("running", "ok", "partial", "failed", "interrupted")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from klagomal.core.i18n import _
-from klagomal.core.jobs import GALLRING, OUTBOX, REMINDERS
+from klagomal.core.jobs import GALLRING, MAILBOX, OUTBOX, REMINDERS
 from klagomal.records.access import Operation
 
 if TYPE_CHECKING:
@@ -62,6 +62,28 @@ def _reminders(k: Klagomal, should_stop: StopCheck) -> Result:
     return Result("partial" if run.failed else "ok", detail)
 
 
+def _mailbox(k: Klagomal, should_stop: StopCheck) -> Result:
+    run = k.read_mailbox(should_stop=should_stop)
+    counts: dict[str, int] = {}
+    for outcome in run.outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    detail = _(
+        "{boxes} brevlådor, {registered} nya ärenden, {reply} svar, {duplicate} redan mottagna, "
+        "{automatic} automatiska, {quarantined} i karantän, {moved} flyttade, {errors} fel"
+    ).format(
+        boxes=len(run.mailboxes),
+        moved=run.moved,
+        errors=len(run.errors),
+        **{
+            name: counts.get(name, 0)
+            for name in ("registered", "reply", "duplicate", "automatic", "quarantined")
+        },
+    )
+    if should_stop() and any(m.left for m in run.mailboxes):
+        return Result("interrupted", detail)  # stopped between two messages; the rest wait
+    return Result("partial" if run.errors else "ok", detail)
+
+
 def _gallring(k: Klagomal, should_stop: StopCheck) -> Result:
     planned = k.run_disposal()
     return Result("ok", _("{n} ärenden gallrade").format(n=len(planned)))
@@ -70,6 +92,7 @@ def _gallring(k: Klagomal, should_stop: StopCheck) -> Result:
 RUNNERS: dict[str, Callable[[Klagomal, StopCheck], Result]] = {
     OUTBOX: _outbox,
     REMINDERS: _reminders,
+    MAILBOX: _mailbox,
     GALLRING: _gallring,
 }
 """Each job's work, by job."""
@@ -77,6 +100,7 @@ RUNNERS: dict[str, Callable[[Klagomal, StopCheck], Result]] = {
 JOB_OPERATIONS = {
     OUTBOX: Operation.DELIVER,
     REMINDERS: Operation.REMIND,
+    MAILBOX: Operation.REGISTER,
     GALLRING: Operation.DISPOSE,
 }
 """What the worker's user must be allowed to do for each job."""
@@ -89,7 +113,9 @@ def enabled_jobs(k: Klagomal) -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = []
     for job in RUNNERS:
         reason = None
-        if job == GALLRING and settings.gallring_at is None:
+        if job == MAILBOX and not k.organisation.intake.imap:
+            reason = _("ingen brevlåda är angiven ([[intag.imap]])")
+        elif job == GALLRING and settings.gallring_at is None:
             reason = _("ingen tid för gallring är angiven ([arbetare] gallring_klockan)")
         found.append((job, reason))
     return found
