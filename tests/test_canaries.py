@@ -664,6 +664,8 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
     "may_read": (lambda k, r: k.may_read(k.as_user("system").get(r["A"])), reader),
     "open_deadline": (lambda k, r: k.open_deadline(k.as_user("system").get(r["A"])), reader),
     "open_notices": (lambda k, r: k.open_notices(list(r.values())), reader),
+    # Numbers of the whole kommun for the metrics, without a user: no canary, for anyone.
+    "operations_counts": (lambda k, r: k.operations_counts(), nothing),
     "outbox": (lambda k, r: [k.outbox(), *(k.outbox(reference=ref) for ref in r.values())], reader),
     "pass_on_praise": (lambda k, r: k.pass_on_praise(r["B"], ["Omar Ali"]), reader),
     "pause": (lambda k, r: k.pause(r["C"], "Vi väntar."), reader),

@@ -93,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.records.service import RecordsService
     from klagomal.reports import SectionResult
     from klagomal.reports.service import ReportService
+    from klagomal.storage.sql.ops import OperationsCounts
 
 __all__ = [
     "DEFAULT_DB",
@@ -1528,6 +1529,29 @@ class Klagomal:
         The whole outbox holds only the cases of the förvaltningar the
         acting user delivers for."""
         return self._notices.outbox(reference, statuses)
+
+    def operations_counts(self) -> OperationsCounts:
+        """The numbers operations watches (:mod:`klagomal.observe.metrics`,
+        docs/web.md): notices in the outbox by status, deliveries that
+        failed, messages in quarantine, and open cases past their deadline
+        today at each förvaltning (every förvaltning of the organisation,
+        0 for one without).
+
+        Needs no user, as the public register list needs none to be read:
+        these are numbers of the whole kommun, not one case's or one
+        person's, with no text, name or reference in them, so there is
+        nothing a role could be allowed to see of them and nothing for the
+        audit log (R27), which records who read personal data.  A
+        monitoring system has no user of the organisation file either; who
+        may read the numbers is decided where they are served (``/metrics``
+        answers only the same machine, or the holder of
+        ``KLAGOMAL_METRICS_TOKEN``).  Each count is read through an index
+        (:mod:`klagomal.storage.sql.ops`)."""
+        with self._snapshot() as uow:
+            counts: OperationsCounts = uow.operations_counts(self.clock.today())
+        overdue = dict.fromkeys(self.organisation.departments, 0)
+        overdue.update(counts.overdue)
+        return attrs.evolve(counts, overdue=overdue)
 
     def open_notices(self, references: Sequence[str]) -> dict[str, list[Notice]]:
         """The notices of these cases that need a person's attention: failed,

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.records.access import Scope
     from klagomal.storage.sql.api_keys import ApiKey
     from klagomal.storage.sql.idempotency import Outcome, StoredAnswer, SubscriptionOutcome
+    from klagomal.storage.sql.ops import OperationsCounts
     from klagomal.storage.sql.publications import Publication
 
 __all__ = [
@@ -442,6 +443,12 @@ class UnitOfWork(Protocol):
         outcomes: Sequence[str] | None = None,
         limit: int | None = None,
     ) -> list[JobRun]: ...
+
+    # What operations watches (klagomal.storage.sql.ops, klagomal.observe.metrics).
+    def operations_counts(self, today: dt.date) -> OperationsCounts:
+        """The outbox by status, failed deliveries, the quarantine and the
+        overdue cases by förvaltning, each counted through an index."""
+        ...
 
 
 #: How many seconds a unit of work waits for a lock another transaction

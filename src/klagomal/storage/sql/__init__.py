@@ -14,6 +14,7 @@
 * :mod:`~klagomal.storage.sql.outbox`: notices and reminders to send;
 * :mod:`~klagomal.storage.sql.transfer`: export, restore and bulk import;
 * :mod:`~klagomal.storage.sql.publications`: the public list of answered cases;
+* :mod:`~klagomal.storage.sql.ops`: the counts operations watches (metrics);
 * :mod:`~klagomal.storage.sql.rows`: what the stores share.
 """
 

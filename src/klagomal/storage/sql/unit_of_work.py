@@ -10,6 +10,7 @@ from klagomal.storage.sql.api_keys import ApiKeyStore
 from klagomal.storage.sql.follow import FollowTokenStore
 from klagomal.storage.sql.idempotency import IdempotencyStore
 from klagomal.storage.sql.jobs import JobStore
+from klagomal.storage.sql.ops import OpsStore
 from klagomal.storage.sql.outbox import OutboxStore
 from klagomal.storage.sql.phrases import PhraseStore
 from klagomal.storage.sql.publications import PublicationStore
@@ -35,6 +36,7 @@ class SqlUnitOfWork(
     FollowTokenStore,
     PublicationStore,
     JobStore,
+    OpsStore,
 ):
     """A unit of work on one SQLAlchemy connection inside a transaction.
 
@@ -49,8 +51,9 @@ class SqlUnitOfWork(
     (:mod:`~klagomal.storage.sql.api_keys`, :mod:`~klagomal.storage.sql.idempotency`)
     the phrase library (:mod:`~klagomal.storage.sql.phrases`), the links of
     "Följ ditt ärende" (:mod:`~klagomal.storage.sql.follow`), the published
-    cases (:mod:`~klagomal.storage.sql.publications`) and the worker's job
-    leases and runs (:mod:`~klagomal.storage.sql.jobs`).
+    cases (:mod:`~klagomal.storage.sql.publications`), the worker's job
+    leases and runs (:mod:`~klagomal.storage.sql.jobs`) and operations' counts
+    (:mod:`~klagomal.storage.sql.ops`).
     """
 
     def __init__(self, conn: Connection, converter: Converter) -> None:
