@@ -41,6 +41,7 @@ from litestar.middleware.rate_limit import RateLimitMiddleware
 from klagomal.web import steps
 from klagomal.web.app import create_app
 from klagomal.web.auth import require_key
+from klagomal.web.observe import OPERATIONS_PATHS
 
 #: How long the server may take to start.
 START_TIMEOUT = 60.0
@@ -456,11 +457,14 @@ def _keyless(app: Any) -> list[tuple[str, str]]:
     """The routes of *app*'s API and Open311 that need no API key (no
     ``require_key`` guard).  The web interface's pages are not the API: a
     member of staff signs in to them, and its public forms have limits of
-    their own (tests/test_ui_*.py)."""
+    their own (tests/test_ui_*.py).  Nor are ``/healthz``, ``/readyz`` and
+    ``/metrics`` (klagomal.web.observe, tests/test_observe.py): a load
+    balancer's probe must never get a 429, and they read the database at
+    most once a second (readiness) or once in 15 s (the counts)."""
     return [
         (path, method)
         for path, method, h in _handlers(app)
-        if require_key not in h.resolve_guards() and not _interface(path)
+        if require_key not in h.resolve_guards() and not _interface(path) and path not in OPERATIONS_PATHS
     ]
 
 
@@ -492,12 +496,16 @@ def test_every_route_without_a_key_is_rate_limited_and_no_route_with_one(
     assert [
         path
         for path, m, _h in _handlers(app)
-        if (path, m) not in keyless and not path.startswith("/api/v1/") and not _interface(path)
+        if (path, m) not in keyless
+        and not path.startswith("/api/v1/")
+        and not _interface(path)
+        and path not in OPERATIONS_PATHS
     ] == []
     limited = {
         (path, method) for path, method, h in _handlers(app) if _rate_limited(h) and not _interface(path)
     }
     assert limited == (set() if setting == "av" else keyless)
+    assert {path for path, _m, _h in _handlers(app) if path in OPERATIONS_PATHS} == set(OPERATIONS_PATHS)
 
 
 def test_past_the_limit_every_route_without_a_key_answers_429_and_the_keyed_api_goes_on(

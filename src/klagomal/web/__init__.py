@@ -8,7 +8,7 @@ audit entry stays in the library.  Each request acts as the user its API key
 is bound to (:meth:`klagomal.Klagomal.as_user`).
 
 Its modules need the ``web`` extra (``pip install 'klagomal[web]'``:
-Litestar and uvicorn); this package's ``__init__`` imports none of them, so
+Litestar, uvicorn and prometheus_client); this package's ``__init__`` imports none of them, so
 that :func:`missing_extra` can say in Swedish what to install.
 
 - :mod:`klagomal.web.app`: :func:`~klagomal.web.app.create_app`, the
@@ -18,7 +18,9 @@ that :func:`missing_extra` can say in Swedish what to install.
 - :mod:`klagomal.web.cases`: the endpoints of cases;
 - :mod:`klagomal.web.attachments`: a case's attachments and photos;
 - :mod:`klagomal.web.finding`: search, related cases, a person's export;
-- :mod:`klagomal.web.webhooks`: webhook subscriptions and deliveries.
+- :mod:`klagomal.web.webhooks`: webhook subscriptions and deliveries;
+- :mod:`klagomal.web.observe`: ``/healthz``, ``/readyz``, ``/metrics`` and
+  every request counted and logged (:mod:`klagomal.observe`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from klagomal.core.i18n import _
 __all__ = ["WEB_PACKAGES", "missing_extra"]
 
 #: The packages of the ``web`` extra, by import name.
-WEB_PACKAGES = ("litestar", "uvicorn")
+WEB_PACKAGES = ("litestar", "uvicorn", "prometheus_client")
 
 
 def missing_extra() -> str | None:

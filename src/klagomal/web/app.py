@@ -31,7 +31,12 @@ from litestar.openapi.spec import (
 from klagomal.app import DEFAULT_DB, Klagomal
 from klagomal.core.clock import SystemClock
 from klagomal.core.i18n import _
+from klagomal.observe.health import Readiness
+from klagomal.observe.logs import log_format as chosen_log_format
+from klagomal.observe.logs import use_json_logs
+from klagomal.observe.metrics import RequestMetrics, metrics_token, new_registry
 from klagomal.web import attachments, cases, finding, open311, records, steps, ui, webhooks
+from klagomal.web import observe as operations
 from klagomal.web.auth import acting, require_key, trusted_header
 from klagomal.web.problems import PROBLEM_JSON, exception_handlers
 from klagomal.web.ratelimit import DOCS, rate_limit_config
@@ -109,13 +114,19 @@ def _http_error_either(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return ui.html_error(request, exc)
 
 
-def create_app(klagomal: Klagomal | None = None, *, demo_login: bool = False) -> Litestar:
+def create_app(
+    klagomal: Klagomal | None = None, *, demo_login: bool = False, log_format: str | None = None
+) -> Litestar:
     """The web application, on *klagomal* (default: the one the environment
     configures, :func:`klagomal_from_environment`).  Every endpoint of the
     API acts as the user of the request's API key (:mod:`klagomal.web.auth`);
     every page of the web interface (:mod:`klagomal.web.ui`) as its
     signed-in user.  *demo_login*: anyone on the loopback address may pick
-    a user of the organisation file (``klagomal serve --demo-login``)."""
+    a user of the organisation file (``klagomal serve --demo-login``).
+    *log_format*: ``json`` writes the process's log as JSON lines, a line
+    for each request (:mod:`klagomal.observe.logs`); default
+    ``KLAGOMAL_LOG_FORMAT``, else ``text``, the log as it was."""
+    log_json = chosen_log_format(log_format) == "json"
     k = klagomal if klagomal is not None else klagomal_from_environment()
     api = Router(
         path=API_PREFIX,
@@ -166,7 +177,12 @@ def create_app(klagomal: Klagomal | None = None, *, demo_login: bool = False) ->
         k.dispose()
 
     app = Litestar(
-        route_handlers=[api, open311.create_router(k, rate_limit_config()), *ui.routers()],
+        route_handlers=[
+            api,
+            open311.create_router(k, rate_limit_config()),
+            *ui.routers(),
+            *operations.routes,
+        ],
         openapi_config=openapi,
         exception_handlers={**exception_handlers, HTTPException: _http_error_either},
         request_max_body_size=MAX_BODY,
@@ -181,4 +197,15 @@ def create_app(klagomal: Klagomal | None = None, *, demo_login: bool = False) ->
     # How klagomal.web.idempotency makes a case step's answer again (it
     # cannot import klagomal.web.cases, which imports it).
     app.state.case_answer = cases.case_response
+    # Health, metrics and the requests' log (klagomal.web.observe): a registry
+    # of this application's own, and every request counted, outside the routing.
+    app.state.readiness = Readiness(k)
+    app.state.metrics_registry = registry = new_registry(k)
+    app.state.metrics_token = metrics_token()  # KLAGOMAL_METRICS_TOKEN
+    app.asgi_handler = operations.RequestObserver(
+        app.asgi_handler, RequestMetrics(registry), log_requests=log_json
+    )
+    if log_json:
+        # After Litestar, which configured the process's logging as it builds the app.
+        use_json_logs()
     return app
