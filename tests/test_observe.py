@@ -49,7 +49,7 @@ from tests.test_web_server import START_TIMEOUT, Answer, Server, child_env, free
 
 from klagomal.observe import health, logs, metrics
 from klagomal.observe.bounded import Bounded
-from klagomal.observe.server import start_observe_server
+from klagomal.observe.server import listen_address, start_observe_server
 from klagomal.storage.sql.ops import operations_statements
 
 #: What a client sends that must reach neither /metrics nor the log.
@@ -604,6 +604,15 @@ def test_the_observe_server_serves_the_same_without_the_web_application(k: Klago
         server.stop()
 
 
+def test_a_listen_address_is_host_and_port() -> None:
+    assert listen_address("127.0.0.1:9108") == ("127.0.0.1", 9108)
+    assert listen_address("[::1]:9108") == ("::1", 9108)
+    assert listen_address("localhost:0") == ("localhost", 0)
+    for wrong in ("9108", "127.0.0.1", "127.0.0.1:port", "::1:9108", "127.0.0.1:70000", ":9108", "[::1]"):
+        with pytest.raises(InvalidInputError, match="är ingen adress att lyssna på: skriv VÄRD:PORT"):
+            listen_address(wrong)
+
+
 def test_two_registries_share_nothing(k: Klagomal) -> None:
     first, second = metrics.new_registry(k, fresh=0), metrics.new_registry(k, fresh=0)
     metrics.RequestMetrics(first).observe("GET", "/healthz", 200, 0.01)
@@ -667,6 +676,52 @@ def test_json_logs_take_over_every_handler_and_give_them_back() -> None:
         "status": 404,
         "duration_ms": 12.3,
     }
+
+
+def test_the_application_under_uvicorn_writes_json_lines_when_asked(tmp_path: Path) -> None:
+    """The production command of docs/web.md with ``KLAGOMAL_LOG_FORMAT=json``:
+    uvicorn's own lines are JSON too, and its access log (paths) is off."""
+    db = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    with Klagomal(db, load_entrypoints=False, user="system") as k:
+        k.init()
+    port = free_port()
+    stderr = tmp_path / "stderr.txt"
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "klagomal.web.app:create_app",
+        "--port",
+        str(port),
+    ]
+    env = child_env(KLAGOMAL_DB=db, KLAGOMAL_LOG_FORMAT="json")
+    with stderr.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, stderr.read_text(encoding="utf-8")
+            try:
+                if _get(base + "/healthz").status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert _send(base, "GET", f"/folj/{CANARY}?q={CANARY_EMAIL}") == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    log = stderr.read_text(encoding="utf-8")
+    assert "kanarie" not in log.lower()
+    lines = [json.loads(line) for line in log.splitlines()]
+    assert {line["logger"] for line in lines} >= {"uvicorn.error", logs.REQUEST_LOGGER}
+    assert "uvicorn.access" not in {line["logger"] for line in lines}
+    assert {"method": "GET", "route": "/folj/{token}", "status": 404} in [
+        {key: line.get(key) for key in ("method", "route", "status")} for line in lines
+    ]
 
 
 def test_an_unknown_log_format_is_refused_in_swedish() -> None:

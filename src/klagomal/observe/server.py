@@ -35,7 +35,7 @@ from klagomal.observe.metrics import (
     metrics_token,
 )
 
-__all__ = ["SOCKET_TIMEOUT", "ObserveServer", "start_observe_server"]
+__all__ = ["SOCKET_TIMEOUT", "ObserveServer", "listen_address", "start_observe_server"]
 
 #: The most seconds a connection may wait for the client.
 SOCKET_TIMEOUT = 10.0
@@ -110,6 +110,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self._route(head=True)
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (an IPv6 address in brackets, ``[::1]:9108``) as a host
+    and a port, for an option such as ``klagomal worker --listen``.
+
+    :raises InvalidInputError: anything else, in Swedish.
+    """
+    host, colon, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if (
+        not colon
+        or not host
+        or not port.isdigit()
+        or not 0 <= int(port) < 65536
+        or (":" in host and "[" not in text)
+    ):
+        raise InvalidInputError(
+            _(
+                "'{text}' är ingen adress att lyssna på: skriv VÄRD:PORT, till exempel 127.0.0.1:9108 "
+                "eller [::1]:9108"
+            ).format(text=text)
+        )
+    return host, int(port)
 
 
 class ObserveServer:

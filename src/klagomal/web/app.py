@@ -5,7 +5,9 @@ which uvicorn imports in production (docs/web.md)::
 
 Configured as the command line is: ``KLAGOMAL_DB`` (the database URL;
 embedded SQLite ``klagomal.db`` by default) and ``KLAGOMAL_ORG`` (the
-organisation file; Exempelkommun by default).
+organisation file; Exempelkommun by default); ``KLAGOMAL_LOG_FORMAT``,
+``KLAGOMAL_METRICS_TOKEN`` and ``KLAGOMAL_METRICS_CACHE`` set the log and
+``/metrics`` (:mod:`klagomal.web.observe`, docs/web.md).
 """
 
 from __future__ import annotations
