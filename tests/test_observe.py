@@ -269,7 +269,7 @@ def _closed_port() -> int:
     return free_port()  # bound and closed again: nothing listens there
 
 
-def test_readiness_of_a_database_that_cannot_be_reached_is_not_ready_at_once(tmp_path: Path) -> None:
+def test_readiness_of_a_database_that_cannot_be_reached_is_not_ready_at_once() -> None:
     pytest.importorskip("psycopg")
     url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/klagomal"
     with Klagomal(url, load_entrypoints=False, user="system") as k:
