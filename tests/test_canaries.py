@@ -655,6 +655,7 @@ METHODS: dict[str, tuple[Callable[[Klagomal, dict[str, str]], Any], Callable[[st
         reader,
     ),
     "job_runs": (lambda k, r: k.job_runs(), reader),
+    "prune_job_runs": (lambda k, r: k.prune_job_runs(), reader),
     "job_status": (lambda k, r: k.job_status(), reader),
     "letter": (lambda k, r: [k.letter(r["A"]), k.letter(r["C"])], reader),
     "lift_threat_flag": (lambda k, r: k.lift_threat_flag(r["C"], "Utrett."), reader),

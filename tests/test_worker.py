@@ -435,3 +435,78 @@ def test_sigterm_lets_the_job_in_hand_finish(tmp_path: Path) -> None:
         assert run.detail is not None
         assert run.detail.startswith("1 skickade")
         assert [n.status for n in k.outbox()] == ["sent"]
+
+
+def test_the_worker_answers_health_and_metrics_and_logs_json_lines(tmp_path: Path) -> None:
+    """``--listen``: /healthz, /readyz and /metrics with each job's last
+    successful run; ``--log-format json``: every line of its log is a JSON
+    object, the runs' lines whole (they hold counts, never a person)."""
+    import json
+    import urllib.request
+
+    from test_web_server import free_port
+
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    org = _org(tmp_path)
+    with Klagomal(db, organisation=load_organisation(org), user="nora.lind", load_entrypoints=False) as k:
+        k.init()
+        _register(k, 2)
+    port = free_port()
+    worker = _worker(db, org, tmp_path, "--listen", f"127.0.0.1:{port}", "--log-format", "json")
+
+    def get(path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            return answer.status, answer.read().decode()
+
+    def scraped() -> str:
+        try:
+            return get("/metrics")[1]
+        except OSError:
+            return ""
+
+    try:
+        _until(
+            lambda: 'klagomal_job_last_success_timestamp_seconds{job="utskick"}' in scraped(),
+            "metrics",
+            worker,
+        )
+        assert get("/healthz")[0] == 200
+        status, ready = get("/readyz")
+        assert status == 200
+        assert json.loads(ready)["status"] == "ok"
+        _until(lambda: 'klagomal_outbox_notices{status="pending"} 0.0' in scraped(), "the counts", worker)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=WAIT)
+    assert worker.returncode == 0, err
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    messages = [line["message"] for line in lines]
+    assert any(m.startswith("jobbet utskick: ok efter") and "2 skickade" in m for m in messages), messages
+    assert any(m.startswith("svarar på http://127.0.0.1:") for m in messages), messages
+    assert not [m for m in messages if "person0@example.org" in m or "Person 0" in m]
+
+
+def test_old_runs_are_forgotten(db: str) -> None:
+    """An outbox sent every minute makes half a million runs a year: runs
+    older than 30 days are pruned, the newer kept (and so the last success)."""
+    import sqlalchemy as sa
+
+    from klagomal.storage.tables import job_runs
+
+    with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
+        old = k.start_job_run(OUTBOX, "a", dt.date(2026, 10, 1))
+        new = k.start_job_run(OUTBOX, "a", dt.date(2026, 12, 1))
+        k.finish_job_run(new, "ok", "1 skickade")
+        engine = sa.create_engine(db)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.update(job_runs)
+                    .where(job_runs.c.id == old)
+                    .values(started_at=dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=31))
+                )
+        finally:
+            engine.dispose()
+        assert k.prune_job_runs() == 1
+        assert [r.id for r in k.job_runs(OUTBOX, limit=None)] == [new]
+        assert k.operations_counts().job_last_success[OUTBOX] == k.job_runs(OUTBOX)[0].started_at

@@ -1762,6 +1762,13 @@ class Klagomal:
         now = dt.datetime.now(dt.UTC)
         self._write(lambda uow: uow.finish_job_run(run_id, outcome, detail, now))
 
+    def prune_job_runs(self, days: int = 30) -> int:
+        """Forget the runs of jobs that started more than *days* days ago (an
+        outbox sent every minute makes half a million a year); return how
+        many.  The worker does it once a day."""
+        before = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+        return self._write(lambda uow: uow.prune_job_runs(before))
+
     def job_runs(
         self,
         job: str | None = None,

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from klagomal.cli.base import CommandGroup, Output, local_time, open_klagomal, print_error, table_lines
+from klagomal.cli.base import CommandGroup, Output, local_time, open_klagomal, table_lines
 from klagomal.core.i18n import _
 from klagomal.core.jobs import JOBS, JobRun, job_label
 
@@ -32,10 +32,35 @@ def _worker_name(value: str) -> str:
     )
 
 
+def _listen(value: str) -> tuple[str, int]:
+    """An argparse type: ``HOST:PORT`` to answer health and metrics on."""
+    from klagomal.core.errors import InvalidInputError
+    from klagomal.observe.server import listen_address
+
+    try:
+        return listen_address(value)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 @contextlib.contextmanager
-def _worker_log() -> Iterator[logging.Logger]:
+def _worker_log(json_lines: bool) -> Iterator[logging.Logger]:
     """The worker's log on stderr, from INFO: each run with its outcome.  Not
-    through the command's own stderr log, which shows warnings only."""
+    through the command's own stderr log, which shows warnings only.  As
+    JSON lines without personal data with *json_lines* (:mod:`klagomal.observe.logs`)."""
+    if json_lines:
+        from klagomal.observe.logs import use_json_logs
+
+        logger = logging.getLogger("klagomal.worker")
+        saved_level = logger.level
+        logger.setLevel(logging.INFO)
+        restore = use_json_logs()
+        try:
+            yield logger
+        finally:
+            restore()
+            logger.setLevel(saved_level)
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("klagomal.worker")
@@ -68,6 +93,24 @@ def _worker_arguments(p: argparse.ArgumentParser) -> None:
         help=_("kör de jobb som står på tur en gång och avsluta (i stället för att köra tills den stoppas)"),
     )
     p.add_argument(
+        "--listen",
+        type=_listen,
+        metavar="VÄRD:PORT",
+        help=_(
+            "svara på /healthz, /readyz och /metrics (Prometheus) på denna adress, till exempel "
+            "127.0.0.1:9101 (standard: inte alls)"
+        ),
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help=_(
+            "loggen som text (standard) eller som JSON-rader utan personuppgifter "
+            "(standard: miljövariabeln KLAGOMAL_LOG_FORMAT, annars text)"
+        ),
+    )
+    p.add_argument(
         "--name",
         type=_worker_name,
         metavar="NAMN",
@@ -81,25 +124,44 @@ def _worker_arguments(p: argparse.ArgumentParser) -> None:
     _worker_arguments,
 )
 def _cmd_worker(args: argparse.Namespace, out: Output) -> int:
+    from klagomal.observe.logs import PUBLIC, log_format
     from klagomal.worker import Worker
 
-    with _worker_log() as logger, open_klagomal(args) as k:
+    with _worker_log(log_format(args.log_format) == "json") as logger, open_klagomal(args) as k:
         worker = Worker(k, jobs=args.jobs, name=args.name)
         worker.check()
+        observed = None
+        if args.listen:
+            from klagomal.observe.metrics import new_registry
+            from klagomal.observe.server import start_observe_server
+
+            host, port = args.listen
+            observed = start_observe_server(k, host, port, new_registry(k))
+            logger.info(
+                _("svarar på http://%s:%d/healthz, /readyz och /metrics"),
+                host,
+                observed.port,
+                extra={PUBLIC: True},
+            )
 
         def stop(signum: int, _frame: Any) -> None:
-            logger.info(_("stoppar efter jobbet som pågår (signal %d)"), signum)
+            logger.info(_("stoppar efter jobbet som pågår (signal %d)"), signum, extra={PUBLIC: True})
             worker.stop()
 
         if not args.once:
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
-            print_error(
-                _("arbetaren {holder} kör {jobs}; SIGTERM eller Ctrl-C avslutar").format(
-                    holder=worker.holder, jobs=", ".join(job_label(j) for j in worker.jobs) or "-"
-                )
+            logger.info(
+                _("arbetaren %s kör %s; SIGTERM eller Ctrl-C avslutar"),
+                worker.holder,
+                ", ".join(job_label(j) for j in worker.jobs) or "-",
+                extra={PUBLIC: True},
             )
-        worker.run(once=args.once)
+        try:
+            worker.run(once=args.once)
+        finally:
+            if observed is not None:
+                observed.stop()
     out.emit({"holder": worker.holder, "jobs": worker.jobs}, _("arbetaren har stannat"))
     return 0
 

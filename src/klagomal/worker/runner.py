@@ -38,6 +38,7 @@ from klagomal.core.errors import (
 from klagomal.core.i18n import _
 from klagomal.core.jobs import REMINDERS, job_label
 from klagomal.deadlines.policies import is_working_day
+from klagomal.observe.logs import PUBLIC
 from klagomal.worker.jobs import JOB_OPERATIONS, RUNNERS, Result, enabled_jobs
 from klagomal.worker.schedule import is_due
 
@@ -47,6 +48,11 @@ if TYPE_CHECKING:
 __all__ = ["Worker", "holder_name"]
 
 log = logging.getLogger("klagomal.worker")
+#: The worker's lines name jobs, workers and counts, never a person: a JSON
+#: log (``--log-format json``) writes them whole (:mod:`klagomal.observe.logs`).
+_PUBLIC = {PUBLIC: True}
+#: Seconds between two prunings of old runs (:meth:`klagomal.app.Klagomal.prune_job_runs`).
+PRUNE_EVERY = 24 * 3600
 
 #: Errors whose message describes the system, never a person: kept in a
 #: failed run's record.  Of any other error only its kind is kept.
@@ -109,6 +115,7 @@ class Worker:
         self.led: set[str] = set()
         self._lock = threading.Lock()
         self._unfinished: list[tuple[int, str, str | None]] = []
+        self._pruned = -float(PRUNE_EVERY)
 
     # -- checks before the first run ----------------------------------------
 
@@ -144,15 +151,18 @@ class Worker:
                 held = self.k.take_job_lease(job, self.holder, self.settings.lease_seconds)
             except KlagomalError as exc:
                 log.warning(
-                    _("kunde inte förnya ledarskapet för jobbet %s: %s"), job_label(job), _reason(exc)
+                    _("kunde inte förnya ledarskapet för jobbet %s: %s"),
+                    job_label(job),
+                    _reason(exc),
+                    extra=_PUBLIC,
                 )
                 held = False
             with self._lock:
                 if held and job not in self.led:
-                    log.info(_("leder jobbet %s (%s)"), job_label(job), self.holder)
+                    log.info(_("leder jobbet %s (%s)"), job_label(job), self.holder, extra=_PUBLIC)
                     self.led.add(job)
                 elif not held and job in self.led:
-                    log.warning(_("leder inte längre jobbet %s"), job_label(job))
+                    log.warning(_("leder inte längre jobbet %s"), job_label(job), extra=_PUBLIC)
                     self.led.discard(job)
 
     def _heartbeat(self) -> None:
@@ -192,7 +202,7 @@ class Worker:
             try:
                 self.k.finish_job_run(*item)
             except KlagomalError as exc:
-                log.warning(_("kunde inte spara hur körningen slutade: %s"), _reason(exc))
+                log.warning(_("kunde inte spara hur körningen slutade: %s"), _reason(exc), extra=_PUBLIC)
                 kept.append(item)
         self._unfinished = kept
 
@@ -210,6 +220,7 @@ class Worker:
                 job_label(job),
                 time.monotonic() - started,
                 reason,
+                extra=_PUBLIC,
             )
             if self.on_run:
                 self.on_run(job, "failed")
@@ -222,13 +233,21 @@ class Worker:
             outcome,
             time.monotonic() - started,
             result.detail,
+            extra=_PUBLIC,
         )
         if self.on_run:
             self.on_run(job, outcome)
         return result
 
     def run_due(self) -> list[str]:
-        """Run each job this worker leads that is due; return which ran."""
+        """Run each job this worker leads that is due; return which ran.
+        Once a day, it also forgets runs older than 30 days."""
+        if self.led and time.monotonic() - self._pruned >= PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            try:
+                self.k.prune_job_runs()
+            except KlagomalError as exc:
+                log.warning(_("kunde inte gallra gamla körningar: %s"), _reason(exc), extra=_PUBLIC)
         ran = []
         for job in self.jobs:
             if self.stopping.is_set():
@@ -238,7 +257,12 @@ class Worker:
             try:
                 due = self._due(job)
             except KlagomalError as exc:
-                log.warning(_("kunde inte läsa schemat för jobbet %s: %s"), job_label(job), _reason(exc))
+                log.warning(
+                    _("kunde inte läsa schemat för jobbet %s: %s"),
+                    job_label(job),
+                    _reason(exc),
+                    extra=_PUBLIC,
+                )
                 continue
             if due:
                 self.run_job(job)
@@ -248,7 +272,7 @@ class Worker:
     def run(self, *, once: bool = False) -> None:
         """Run until :meth:`stop` (or, with *once*, look once and run what is due)."""
         for job, reason in self.skipped.items():
-            log.info(_("jobbet %s körs inte: %s"), job_label(job), reason)
+            log.info(_("jobbet %s körs inte: %s"), job_label(job), reason, extra=_PUBLIC)
         self._take_leases()
         heart = None
         if not once:
@@ -266,7 +290,7 @@ class Worker:
             with contextlib.suppress(KlagomalError):
                 freed = self.k.release_job_leases(self.holder)
                 if freed:
-                    log.info(_("lämnade ledarskapet för %d jobb"), freed)
+                    log.info(_("lämnade ledarskapet för %d jobb"), freed, extra=_PUBLIC)
 
     def stop(self) -> None:
         """Finish the job in hand, then stop (a signal handler may call it)."""

@@ -123,6 +123,11 @@ class JobStore:
             .values(outcome=outcome, detail=detail, finished_at=utc(at))
         )
 
+    def prune_job_runs(self, before: dt.datetime) -> int:
+        """Delete the runs that started before *before*; return how many."""
+        gone = self.conn.execute(sa.delete(job_runs).where(job_runs.c.started_at < utc(before)))
+        return int(gone.rowcount)
+
     def job_runs(
         self,
         *,

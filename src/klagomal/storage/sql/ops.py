@@ -31,7 +31,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from klagomal.core.model import CaseState
-from klagomal.storage.tables import cases, notices, received_messages, reminders, webhook_deliveries
+from klagomal.storage.tables import (
+    cases,
+    job_runs,
+    notices,
+    received_messages,
+    reminders,
+    webhook_deliveries,
+)
 
 __all__ = ["FAILED_KINDS", "OUTBOX_STATUSES", "OperationsCounts", "OpsStore", "operations_statements"]
 
@@ -138,11 +145,11 @@ class OpsStore:
         )
 
     def job_last_success(self) -> dict[str, dt.datetime]:
-        """When each job of ``klagomal worker`` last ran to its end, by job
-        name, in UTC.
-
-        The hook for the worker's job tables (``storage/sql/jobs.py``,
-        migration 0019): until they exist there is nothing to read, and
-        the metric ``klagomal_job_last_success_timestamp_seconds{job}``
-        (:func:`klagomal.observe.metrics.job_metrics`) has no samples."""
-        return {}
+        """When each job of ``klagomal worker`` last started a run that
+        ended ``ok``, by job name, in UTC (table ``job_runs``, read through
+        its index on job, outcome and start)."""
+        runs = job_runs.c
+        rows = self.conn.execute(
+            sa.select(runs.job, sa.func.max(runs.started_at)).where(runs.outcome == "ok").group_by(runs.job)
+        )
+        return {job: at.replace(tzinfo=dt.UTC) for job, at in rows if at is not None}
