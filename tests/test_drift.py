@@ -5,16 +5,13 @@ Everything is enumerated from the files: every command in the systemd units,
 the Containerfile and the page's console blocks parses with klagomal's own
 parser (or uvicorn's), and the factory they name exists; every variable of
 the env file is one klagomal reads, and every variable klagomal reads is in
-the env file or in :data:`NOT_FOR_A_KOMMUN`; the proxy takes bodies as large
-as the application does; the page names every file.  Where the tools are on
+the env file or in :data:`NOT_FOR_A_KOMMUN`, and its values are accepted;
+the proxy takes bodies as large as the application does; the container's
+health check answers against a real ``/healthz``; the page names every
+file, and the figures it quotes are the benchmarks'.  Where the tools are on
 the machine, the units pass ``systemd-analyze verify``, nginx runs the
 proxy's file in front of a stand-in for klagomal, and each database's dump
 tool restores a database whose audit anchor still holds.
-
-What other parts of issue 23 bring is written with its settled name and
-checked with ``xfail(strict=True)`` until it lands (:data:`ANNOUNCED_OPTIONS`,
-:data:`ANNOUNCED_VARIABLES`): when it does, the check passes, the strict
-xfail fails, and the mark goes.
 """
 
 from __future__ import annotations
@@ -48,6 +45,7 @@ import sqlalchemy as sa
 
 from klagomal import Klagomal
 from klagomal.cli import _build_parser
+from klagomal.core.settings import SmtpSettings
 from klagomal.core.users import SYSTEM_USER
 from klagomal.testing import register
 
@@ -62,23 +60,6 @@ UNITS = sorted(DRIFT.glob("*.service"))
 #: Where the units and the page install klagomal; the tests put the running
 #: environment's prefix in its place.
 PREFIX = "/opt/klagomal/current"
-
-#: Options the other helpers of issue 23 bring, by their settled names: a
-#: command that uses one is checked without it now, and as written under a
-#: strict xfail until it lands.
-ANNOUNCED_OPTIONS = {
-    "--listen": "klagomal worker --listen HOST:PORT (the worker's health and metrics) is not on main yet",
-    "--log-format": "klagomal serve --log-format json|text is not on main yet",
-}
-
-#: Variables the other helpers of issue 23 bring: in the env file, not yet read by the code on main.
-ANNOUNCED_VARIABLES = {
-    "KLAGOMAL_IMAP_LOSENORD": "the IMAP intake ([[intag.imap]], the job brevlada) is not on main yet",
-    "KLAGOMAL_IMAP_TOKEN": "the IMAP intake's OAuth2 token is not on main yet",
-    "KLAGOMAL_METRICS_TOKEN": "/metrics and its token are not on main yet",
-    "KLAGOMAL_METRICS_CACHE": "the metrics' cache of the counts is not on main yet",
-    "KLAGOMAL_LOG_FORMAT": "the JSON log (KLAGOMAL_LOG_FORMAT) is not on main yet",
-}
 
 #: Variables klagomal reads that a kommun does not set in its services'
 #: environment, with why: they are for a developer, a test run or a support
@@ -258,18 +239,6 @@ def _id(item: tuple[str, list[str]]) -> str:
     return f"{where}: {shlex.join([_program(argv), *argv[1:]])}"
 
 
-def _announced(argv: list[str]) -> list[str]:
-    return [a.split("=", 1)[0] for a in argv if a.split("=", 1)[0] in ANNOUNCED_OPTIONS]
-
-
-def _without_announced(arguments: list[str]) -> list[str]:
-    """*arguments* without the options of :data:`ANNOUNCED_OPTIONS` and their values."""
-    for option in _announced(arguments):
-        i = next(i for i, a in enumerate(arguments) if a.split("=", 1)[0] == option)
-        arguments = arguments[:i] + arguments[i + (1 if "=" in arguments[i] else 2) :]
-    return arguments
-
-
 @functools.cache
 def _parser() -> argparse.ArgumentParser:
     return _build_parser()
@@ -298,32 +267,9 @@ def test_the_files_hold_the_commands_they_should() -> None:
 
 
 @pytest.mark.parametrize("command", klagomal_commands(), ids=_id)
-def test_every_klagomal_command_parses_without_the_options_still_to_come(
-    command: tuple[str, list[str]],
-) -> None:
+def test_every_klagomal_command_parses(command: tuple[str, list[str]]) -> None:
     _where, argv = command
-    args = _parse(_without_announced(argv[1:]))
-    assert args.command
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            c,
-            marks=pytest.mark.xfail(
-                strict=True, reason="; ".join(ANNOUNCED_OPTIONS[o] for o in _announced(c[1]))
-            ),
-        )
-        if _announced(c[1])
-        else c
-        for c in klagomal_commands()
-    ],
-    ids=_id,
-)
-def test_every_klagomal_command_parses_as_written(command: tuple[str, list[str]]) -> None:
-    _where, argv = command
-    _parse(argv[1:])
+    assert _parse(argv[1:]).command
 
 
 def test_no_unit_upgrades_the_schema_when_it_starts() -> None:
@@ -332,7 +278,7 @@ def test_no_unit_upgrades_the_schema_when_it_starts() -> None:
         where
         for where, line in exec_lines()
         for argv in simple_commands(line.lstrip("-@+!:"))
-        if _program(argv) == "klagomal" and _parse(_without_announced(argv[1:])).command == "init"
+        if _program(argv) == "klagomal" and _parse(argv[1:]).command == "init"
     ]
     assert runs_init == []
 
@@ -401,15 +347,7 @@ def test_each_variable_of_the_env_file_is_there_once_and_explained() -> None:
         assert explained, f"{name} has no comment of its own"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=ANNOUNCED_VARIABLES[n]))
-        if n in ANNOUNCED_VARIABLES
-        else n
-        for n in env_names()
-    ],
-)
+@pytest.mark.parametrize("name", env_names())
 def test_every_variable_of_the_env_file_is_read_by_klagomal(name: str) -> None:
     assert name in source_variables()
 
@@ -473,6 +411,13 @@ def test_the_env_file_holds_values_klagomal_accepts_once_the_placeholders_are_re
     assert re.search(
         rf"proxy_set_header {re.escape(left_off['KLAGOMAL_TRUSTED_HEADER'])} ", NGINX.read_text()
     )
+    # The metrics' and the log's settings, as they are left off.
+    pytest.importorskip("prometheus_client", reason="the extra ops (the web extra brings it)")
+    from klagomal.observe.logs import log_format
+    from klagomal.observe.metrics import counts_fresh
+
+    assert counts_fresh(left_off) == float(left_off["KLAGOMAL_METRICS_CACHE"])
+    assert log_format(None, left_off) == "json"
 
 
 # -- the units -----------------------------------------------------------------------------------
@@ -490,14 +435,14 @@ def test_the_units_run_as_the_page_says() -> None:
         for key in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):
             assert settings[key] == "yes", (unit.name, key)
         assert settings["ProtectSystem"] == "strict"
-        assert all(v.split()[0].lstrip("-@+!:").startswith(PREFIX + "/bin/") for _w, v in exec_lines())
+    assert all(v.split()[0].lstrip("-@+!:").startswith(PREFIX + "/bin/") for _w, v in exec_lines())
     assert unit_value(web, "Restart") == "on-failure"
     assert unit_value(worker, "Restart") == "always"
     assert unit_value(worker, "KillSignal") == "SIGTERM"
-    # Long enough for the job in hand: at least ten of the SMTP timeout's 30 s.
+    # Long enough for the job in hand: at least ten notices each waiting the SMTP timeout out.
     minutes = re.fullmatch(r"(\d+)min", unit_value(worker, "TimeoutStopSec"))
     assert minutes is not None
-    assert int(minutes.group(1)) * 60 >= 10 * 30
+    assert int(minutes.group(1)) * 60 >= 10 * SmtpSettings().timeout
     # The worker's stop timeout in the container is the unit's.
     assert f"--stop-timeout {int(minutes.group(1)) * 60}" in CONTAINERFILE.read_text()
 
@@ -557,6 +502,35 @@ def test_the_container_runs_as_a_user_and_checks_its_health_without_curl() -> No
     assert re.search(r"HEALTHCHECK_URL=http://127\.0\.0\.1:8000/healthz\b", env)
     assert "curl" not in health
     assert "wget" not in health
+
+
+def test_the_container_health_check_answers_against_a_real_healthz(tmp_path: Path) -> None:
+    # The HEALTHCHECK's own command, against the health server the worker's
+    # --listen starts (the web application's /healthz answers the same).
+    pytest.importorskip("prometheus_client", reason="the extra ops (the web extra brings it)")
+    from klagomal.observe.metrics import new_registry
+    from klagomal.observe.server import start_observe_server
+
+    (health,) = [a for i, a in containerfile_instructions() if i == "HEALTHCHECK"]
+    argv = json.loads(health[health.index("CMD") + 3 :].strip())
+    with Klagomal(f"sqlite:///{tmp_path / 'k.db'}", user="system", load_entrypoints=False) as k:
+        k.init()
+        server = start_observe_server(k, "127.0.0.1", 0, new_registry(k), token=None)
+        try:
+            for url, healthy in (
+                (f"http://127.0.0.1:{server.port}/healthz", True),
+                (f"http://127.0.0.1:{_free_port()}/healthz", False),
+            ):
+                done = subprocess.run(
+                    [sys.executable, *argv[1:]],
+                    env={**os.environ, "HEALTHCHECK_URL": url},
+                    capture_output=True,
+                    timeout=30,
+                    check=False,
+                )
+                assert (done.returncode == 0) is healthy, (url, done.stderr)
+        finally:
+            server.stop()
 
 
 # -- the proxy ---------------------------------------------------------------------------------------
