@@ -721,8 +721,14 @@ def production_command() -> list[str]:
     """The uvicorn command line docs/web.md shows under "Production"."""
     text = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
     section = text[text.index("## Production") :]
-    line = next(line.strip() for line in section.splitlines() if line.strip().startswith("uvicorn "))
-    return line.split()
+    lines = [line.strip() for line in section.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("uvicorn "))
+    command = ""
+    for line in lines[start:]:
+        command += " " + line.removesuffix("\\")
+        if not line.endswith("\\"):
+            break
+    return command.split()
 
 
 def test_the_documented_production_command_serves_with_several_workers(
@@ -731,6 +737,8 @@ def test_the_documented_production_command_serves_with_several_workers(
     argv = production_command()
     assert argv[:3] == ["uvicorn", "--factory", "klagomal.web.app:create_app"]
     assert "--workers" in argv
+    # The peer's own address, never X-Forwarded-For; no access log with the paths' secrets.
+    assert {"--no-proxy-headers", "--no-access-log"} <= set(argv)
     db = new_database()
     with Klagomal(db, user="nora.lind", load_entrypoints=False) as k:
         k.init()

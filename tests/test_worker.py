@@ -510,3 +510,46 @@ def test_old_runs_are_forgotten(db: str) -> None:
         assert k.prune_job_runs() == 1
         assert [r.id for r in k.job_runs(OUTBOX, limit=None)] == [new]
         assert k.operations_counts().job_last_success[OUTBOX] == k.job_runs(OUTBOX)[0].started_at
+
+
+def test_the_worker_sends_the_webhooks(tmp_path: Path) -> None:
+    """A subscribed system hears of a new case from the worker, once."""
+    from test_webhooks import Receiver
+
+    receiver = Receiver()
+    try:
+        db = f"sqlite:///{tmp_path / 'k.db'}"
+        org = _org(tmp_path)
+        with Klagomal(db, organisation=load_organisation(org), user="nora.lind", load_entrypoints=False) as k:
+            k.init()
+            k.webhooks.subscribe(receiver.url, user="nora.lind", events=["registered"])
+            _register(k, 1)
+        for _ in range(2):
+            done = subprocess.run(
+                [
+                    sys.executable, "-m", "klagomal.cli", "--db", db, "--org", str(org), "--user", "system",
+                    "worker", "--once", "--job", "webhooks",
+                ],
+                cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=WAIT,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+        assert len(receiver.requests) == 1
+        assert b'"registered"' in receiver.requests[0][1]
+    finally:
+        receiver.close()
+
+
+def test_every_job_and_setting_is_documented() -> None:
+    """Read from the code: each job has its row in docs/drift.md and is
+    named in docs/cli.md's worker section; each key of ``[arbetare]`` has
+    its row in docs/organisation.md."""
+    from klagomal.core.jobs import WORKER_KEYS
+
+    docs = Path(SRC).parent / "docs"
+    drift = (docs / "drift.md").read_text(encoding="utf-8")
+    cli = (docs / "cli.md").read_text(encoding="utf-8").split("\n### worker\n", 1)[1].split("\n### ", 1)[0]
+    organisation = (docs / "organisation.md").read_text(encoding="utf-8").split("### `[arbetare]`", 1)[1]
+    organisation = organisation.split("\n### ", 1)[0]
+    assert [job for job in JOBS if f"\n| `{job}` |" not in drift] == []
+    assert [job for job in JOBS if f"`{job}`" not in cli] == []
+    assert [key for key in WORKER_KEYS if f"\n| `{key}` |" not in organisation] == []

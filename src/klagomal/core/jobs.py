@@ -28,6 +28,8 @@ __all__ = [
     "MAILBOX",
     "OUTBOX",
     "REMINDERS",
+    "WEBHOOKS",
+    "WORKER_KEYS",
     "JobLease",
     "JobRun",
     "JobStatus",
@@ -38,6 +40,9 @@ __all__ = [
 
 OUTBOX = "utskick"
 """Send what waits in the outbox (:meth:`klagomal.app.Klagomal.deliver`), at an interval."""
+WEBHOOKS = "webhooks"
+"""Send the webhooks' deliveries to the kommun's other systems (``klagomal webhook deliver``),
+at an interval."""
 REMINDERS = "paminnelser"
 """Remind handlers and tell managers (:meth:`klagomal.app.Klagomal.remind`), once each working day."""
 MAILBOX = "brevlada"
@@ -46,7 +51,7 @@ GALLRING = "gallring"
 """Dispose of what the disposal rules say is due (:meth:`klagomal.app.Klagomal.run_disposal`),
 daily when a time is set."""
 
-JOBS = (OUTBOX, REMINDERS, MAILBOX, GALLRING)
+JOBS = (OUTBOX, WEBHOOKS, REMINDERS, MAILBOX, GALLRING)
 """Every job a worker can run, in the order a worker looks at them."""
 
 OUTCOMES = ("running", "ok", "partial", "failed", "interrupted")
@@ -59,6 +64,7 @@ def job_label(job: str) -> str:
     """The job as staff read it, in Swedish."""
     return {
         OUTBOX: _("utskick"),
+        WEBHOOKS: _("webhooks"),
         REMINDERS: _("påminnelser"),
         MAILBOX: _("brevlådor"),
         GALLRING: _("gallring"),
@@ -71,6 +77,8 @@ class WorkerSettings:
 
     outbox_interval: int = 60
     """Seconds between two sendings of the outbox (``utskick_intervall``)."""
+    webhook_interval: int = 60
+    """Seconds between two sendings of the webhooks' deliveries (``webhook_intervall``)."""
     mailbox_interval: int = 120
     """Seconds between two readings of the mailboxes (``brevlada_intervall``)."""
     reminders_at: dt.time = dt.time(7, 0)
@@ -84,6 +92,17 @@ class WorkerSettings:
     retry_seconds: int = 900
     """Seconds before a daily job that failed is tried again the same day (``omforsok_sekunder``)."""
 
+
+#: The keys of ``[arbetare]``.
+WORKER_KEYS = (
+    "utskick_intervall",
+    "webhook_intervall",
+    "brevlada_intervall",
+    "paminnelser_klockan",
+    "gallring_klockan",
+    "ledarskap_sekunder",
+    "omforsok_sekunder",
+)
 
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
@@ -108,21 +127,11 @@ def parse_worker(table: object, reader: TableReader) -> WorkerSettings:
     where = "[arbetare]"
     if not isinstance(table, Mapping):
         reader.fail(_("{where} ska vara en tabell").format(where=where))
-    reader.check_keys(
-        table,
-        (
-            "utskick_intervall",
-            "brevlada_intervall",
-            "paminnelser_klockan",
-            "gallring_klockan",
-            "ledarskap_sekunder",
-            "omforsok_sekunder",
-        ),
-        where,
-    )
+    reader.check_keys(table, WORKER_KEYS, where)
     numbers: dict[str, int] = {}
     for key, low, high in (
         ("utskick_intervall", 1, 86400),
+        ("webhook_intervall", 1, 86400),
         ("brevlada_intervall", 1, 86400),
         ("ledarskap_sekunder", 3, 3600),
         ("omforsok_sekunder", 1, 86400),
@@ -135,6 +144,7 @@ def parse_worker(table: object, reader: TableReader) -> WorkerSettings:
     defaults = WorkerSettings()
     return WorkerSettings(
         outbox_interval=numbers.get("utskick_intervall", defaults.outbox_interval),
+        webhook_interval=numbers.get("webhook_intervall", defaults.webhook_interval),
         mailbox_interval=numbers.get("brevlada_intervall", defaults.mailbox_interval),
         reminders_at=_clock(table.get("paminnelser_klockan"), "paminnelser_klockan", where, reader)
         or defaults.reminders_at,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from klagomal.core.i18n import _
-from klagomal.core.jobs import GALLRING, MAILBOX, OUTBOX, REMINDERS
+from klagomal.core.jobs import GALLRING, MAILBOX, OUTBOX, REMINDERS, WEBHOOKS
 from klagomal.records.access import Operation
 
 if TYPE_CHECKING:
@@ -44,6 +44,14 @@ def _outbox(k: Klagomal, should_stop: StopCheck) -> Result:
         tasks=run.tasks,
     )
     return Result("partial" if run.failed or run.uncertain else "ok", detail)
+
+
+def _webhooks(k: Klagomal, should_stop: StopCheck) -> Result:
+    run = k.webhooks.deliver()
+    detail = _(
+        "{sent} skickade, {retry} försöks igen senare, {failed} misslyckade, {skipped} hoppades över"
+    ).format(sent=len(run.sent), retry=len(run.retry), failed=len(run.failed), skipped=len(run.skipped))
+    return Result("partial" if run.failed else "ok", detail)
 
 
 def _reminders(k: Klagomal, should_stop: StopCheck) -> Result:
@@ -91,6 +99,7 @@ def _gallring(k: Klagomal, should_stop: StopCheck) -> Result:
 
 RUNNERS: dict[str, Callable[[Klagomal, StopCheck], Result]] = {
     OUTBOX: _outbox,
+    WEBHOOKS: _webhooks,
     REMINDERS: _reminders,
     MAILBOX: _mailbox,
     GALLRING: _gallring,
@@ -99,6 +108,7 @@ RUNNERS: dict[str, Callable[[Klagomal, StopCheck], Result]] = {
 
 JOB_OPERATIONS = {
     OUTBOX: Operation.DELIVER,
+    WEBHOOKS: Operation.DELIVER,
     REMINDERS: Operation.REMIND,
     MAILBOX: Operation.REGISTER,
     GALLRING: Operation.DISPOSE,

@@ -1,7 +1,7 @@
 """When a job is due: pure decisions over the settings, the local time and
 the job's recorded runs, so that they can be tested without a clock.
 
-Interval jobs (the outbox, the mailboxes) are due when their last run
+Interval jobs (the outbox, the webhooks, the mailboxes) are due when their last run
 started at least the interval ago.  Daily jobs (reminders, gallring) are
 due once a day from their time of day, until a run of the day ends ``ok``;
 after a failed or partial run they are tried again after
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from klagomal.core.jobs import GALLRING, MAILBOX, OUTBOX, REMINDERS, JobRun, WorkerSettings
+from klagomal.core.jobs import GALLRING, MAILBOX, OUTBOX, REMINDERS, WEBHOOKS, JobRun, WorkerSettings
 
 __all__ = ["DAILY", "daily_time", "interval", "is_due"]
 
@@ -24,7 +24,11 @@ DAILY = (REMINDERS, GALLRING)
 
 def interval(job: str, settings: WorkerSettings) -> int | None:
     """Seconds between runs of an interval job; ``None`` for a daily one."""
-    return {OUTBOX: settings.outbox_interval, MAILBOX: settings.mailbox_interval}.get(job)
+    return {
+        OUTBOX: settings.outbox_interval,
+        WEBHOOKS: settings.webhook_interval,
+        MAILBOX: settings.mailbox_interval,
+    }.get(job)
 
 
 def daily_time(job: str, settings: WorkerSettings) -> dt.time | None:
