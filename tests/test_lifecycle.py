@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import pytest
@@ -41,7 +42,16 @@ from klagomal import (
 from klagomal.cases import lifecycle as lc
 from klagomal.cases import threats
 from klagomal.cases.amendments import NOTE_MAX
-from klagomal.core.events import Acknowledged, Answered, Closed, Forwarded, Informed, Postponed, Registered
+from klagomal.core.events import (
+    Acknowledged,
+    Answered,
+    Closed,
+    Forwarded,
+    Guided,
+    Informed,
+    Postponed,
+    Registered,
+)
 from klagomal.core.location import Location
 from klagomal.core.organisation import default_organisation
 from klagomal.core.steps import step_label
@@ -591,3 +601,233 @@ def test_an_e_mail_address_is_kept_as_the_library_normalises_it(k: Klagomal) -> 
     assert case.contact == Contact(
         name="Åsa Öberg", email="Åsa.Öberg@exempel.se", address="Storgatan 1\n123 45 Ort"
     )
+
+
+# -- refusals of single steps, each with its message and nothing written ---------------------------------
+#
+# Each refusal is asserted by its whole message, as the handler reads it, and
+# the tables are compared before and after: a refused step writes no event,
+# no audit entry and no new version.
+
+
+def _not_allowed(ref: str, state: str, step: str, reason: str) -> str:
+    """The message of an :class:`InvalidStepError`, written out."""
+    return f"Ärende {ref} (status {state}): steget '{step}' är inte tillåtet: {reason}"
+
+
+def test_describe_with_the_description_the_case_already_has_is_refused(k: Klagomal) -> None:
+    ref = register_case(k).reference
+    k.describe(ref, "Klagomål på hemtjänstens tider")
+    for same in ("Klagomål på hemtjänstens tider", "  Klagomål på hemtjänstens tider \t"):
+        before = _written(k)
+        with pytest.raises(InvalidStepError) as refused:
+            k.describe(ref, same)
+        assert str(refused.value) == _not_allowed(
+            ref, "registrerat", "beskriva i diariet", "ärendet har redan den beskrivningen"
+        )
+        assert _written(k) == before
+    # Another description is taken, and replaces the first.
+    assert k.describe(ref, "Klagomål på hemtjänsten").summary == "Klagomål på hemtjänsten"
+
+
+def test_a_secrecy_ground_longer_than_200_characters_is_refused(k: Klagomal) -> None:
+    ref = register_case(k).reference
+    ground = "OSL 26 kap. 1 § " + "x" * 184
+    assert len(ground) == 200
+    before = _written(k)
+    with pytest.raises(InvalidInputError) as refused:
+        k.mark_secret(ref, ground + "x")
+    assert str(refused.value) == (
+        f"Ärende {ref}, steg 'sekretessmarkera': sekretessgrunden är för lång (högst 200 tecken)"
+    )
+    assert _written(k) == before
+    # 200 characters are taken, the blanks around them removed, and stored whole.
+    assert k.mark_secret(ref, f"  {ground}  ").secrecy == ground
+    assert _stored(k, ref).secrecy == ground
+
+
+def test_a_respond_by_date_before_the_received_date_is_refused(k: Klagomal) -> None:
+    received = dt.date(2026, 2, 16)
+    ref = register_case(k, received=received).reference
+    before = _written(k)
+    with pytest.raises(InvalidInputError) as refused:
+        k.acknowledge(ref, "Hanna", dt.date(2026, 2, 13))
+    assert str(refused.value) == (
+        f"Ärende {ref}, steg 'ge besked': svarsdatum 2026-02-13 ligger före mottagningsdatum 2026-02-16"
+    )
+    # The received day itself, before today, has passed: another refusal.
+    with pytest.raises(InvalidInputError) as passed:
+        k.acknowledge(ref, "Hanna", received)
+    assert str(passed.value) == f"Ärende {ref}, steg 'ge besked': svarsdatum 2026-02-16 har redan passerat"
+    assert _written(k) == before
+    # A case received today may be promised an answer today.
+    today = register_case(k).reference
+    assert k.acknowledge(today, "Hanna", START).respond_by == START
+
+
+def _appeal(k: Klagomal, ref: str, **changes: object) -> Case:
+    args: dict[str, object] = {
+        "decision": "Beslut om hemtjänst, 2026-02-20",
+        "appeal_to": "Socialnämnden",
+        "notified": START,
+    }
+    args.update(changes)
+    return k.guide(ref, "overklagande", "Så överklagar du beslutet.", **args)  # type: ignore[arg-type]
+
+
+def test_guidance_to_appeal_a_decision_notified_in_the_future_is_refused(k: Klagomal, clock) -> None:
+    ref = _in_handling(k)
+    before = _written(k)
+    with pytest.raises(InvalidInputError) as refused:
+        _appeal(k, ref, notified=START + dt.timedelta(days=1))
+    assert str(refused.value) == (
+        f"Ärende {ref}, steg 'vägleda': personen kan inte ha fått del av beslutet i framtiden (2026-03-03)"
+    )
+    assert _written(k) == before
+    # Notified today: the three weeks end on midsommarafton, Friday 19 June
+    # 2026, and the last day moves past midsommar to Monday 22 June (lag 1930:173).
+    clock.set(dt.date(2026, 5, 29))
+    _appeal(k, ref, notified=clock.today())
+    guided: Any = k.history(ref)[-1].data
+    assert (guided.route, guided.appeal_by) == ("overklagande", dt.date(2026, 6, 22))
+
+
+#: The guide step's refusals: how to make the case (anonymous or not, which
+#: state), the arguments that differ from a valid appeal, and the message
+#: after "Ärende <ref>" (and a comma, when it names the step first).
+GUIDE_REFUSALS: dict[str, tuple[Callable[[Klagomal], str], dict[str, object], str]] = {
+    "unknown-route": (
+        _in_handling,
+        {"route": "domstol"},
+        "steg 'vägleda': okänd väg 'domstol' (giltiga: overklagande, felanmalan)",
+    ),
+    "no-text": (_in_handling, {"text": " \n "}, "steg 'vägleda': vägledningen saknas"),
+    "no-decision": (
+        _in_handling,
+        {"decision": None},
+        "steg 'vägleda': beslutet som kan överklagas saknas",
+    ),
+    "no-appeal-to": (
+        _in_handling,
+        {"appeal_to": "  "},
+        "steg 'vägleda': vart överklagandet ska skickas saknas",
+    ),
+    "no-notified": (
+        _in_handling,
+        {"notified": None},
+        "steg 'vägleda': ange dagen då personen fick del av beslutet",
+    ),
+    "anonymous": (
+        lambda k: register_case(k, contact=None).reference,
+        {},
+        "(status registrerat): steget 'vägleda' är inte tillåtet: "
+        "ärendet är anonymt; personen kan inte nås med vägledning",
+    ),
+    "closed": (
+        _closed_not_satisfied,
+        {},
+        "(status avslutat): steget 'vägleda' är inte tillåtet: kräver status registrerat, "
+        "under handläggning, besvarat",
+    ),
+}
+
+
+def test_every_refusal_of_the_guide_step(k: Klagomal) -> None:
+    # One test for all of them: a database per refusal on three backends costs seconds.
+    for refusal, (prepare, changes, expected) in GUIDE_REFUSALS.items():
+        ref = prepare(k)
+        args: dict[str, object] = {
+            "route": "overklagande",
+            "text": "Så överklagar du beslutet.",
+            "decision": "Beslut om hemtjänst, 2026-02-20",
+            "appeal_to": "Socialnämnden",
+            "notified": START,
+        }
+        args.update(changes)
+        before = _written(k)
+        with pytest.raises((InvalidInputError, InvalidStepError)) as refused:
+            k.guide(ref, **args)  # type: ignore[arg-type]
+        separator = "" if expected.startswith("(") else ","
+        assert str(refused.value) == f"Ärende {ref}{separator} {expected}", refusal
+        assert _written(k) == before, refusal
+    # A fault report needs no decision, nobody to appeal to and no day.
+    ref = _in_handling(k)
+    k.guide(ref, "felanmalan", "Felanmäl gatlampan på kommunens webbplats.")
+    assert k.history(ref)[-1].data == Guided("felanmalan", "Felanmäl gatlampan på kommunens webbplats.")
+
+
+def test_a_message_with_neither_text_nor_attachments_is_refused(k: Klagomal) -> None:
+    ref = _in_handling(k)
+    case = _stored(k, ref)
+    before = _written(k)
+    for blank in ("", "  \n\t "):
+        with pytest.raises(InvalidInputError) as refused:
+            lc.receive_message(case, k._context(), blank, "eva@example.se", None)
+        assert str(refused.value) == (
+            f"Ärende {ref}, steg 'ta emot meddelande': meddelandet har varken text eller bilagor"
+        )
+    assert _written(k) == before
+    # A text alone, or attachments alone, is a message.
+    assert lc.receive_message(case, k._context(), "Hej igen", None, None).text == "Hej igen"
+    only_files = lc.receive_message(case, k._context(), " ", None, None, ("kvitto.pdf",))
+    assert only_files.attachments == ("kvitto.pdf",)
+
+
+def test_an_escalated_case_cannot_be_resolved_at_once(k: Klagomal) -> None:
+    ref = _closed_not_satisfied(k)
+    escalated = k.escalate(ref, "Inte nöjd med svaret")
+    assert (escalated.state, escalated.level) == (R, Level.FORVALTNINGSCHEF)
+    before = _written(k)
+    with pytest.raises(InvalidStepError) as refused:
+        k.resolve_at_once(ref, "Ringde och bad om ursäkt.", "Hanna")
+    assert str(refused.value) == _not_allowed(
+        ref, "registrerat", "lösa direkt", "ett ärende som lyfts till en högre nivå kan inte lösas direkt"
+    )
+    assert _written(k) == before
+    # A serious complaint goes to the nearest manager (R15).
+    serious = register_case(k, serious=True).reference
+    before = _written(k)
+    with pytest.raises(InvalidStepError) as refused:
+        k.resolve_at_once(serious, "Ringde och bad om ursäkt.", "Hanna")
+    assert str(refused.value) == _not_allowed(
+        serious,
+        "registrerat",
+        "lösa direkt",
+        "ett allvarligt klagomål går till närmaste chef och löses inte direkt (R15)",
+    )
+    assert _written(k) == before
+    # A new case at its first level is resolved at once.
+    resolved = k.resolve_at_once(register_case(k).reference, "Ringde och bad om ursäkt.", "Hanna")
+    assert (resolved.state, resolved.resolved_at_once) == (A, True)
+
+
+#: Every way a person may want to be reached, and the contact field it needs.
+WAYS = {"epost": "email", "brev": "address", "telefon": "phone"}
+
+#: A contact with every way filled in.
+EVERY_WAY = Contact(name="Eva Svensson", email="eva@example.se", phone="070-123 45 67", address="Storgatan 1")
+
+
+def test_a_preferred_way_of_contact_unknown_or_without_its_detail_is_refused(k: Klagomal) -> None:
+    def register(contact: Contact) -> Case:
+        return k.register(kind="klagomal", channel="telefon", unit=UNIT, text="Hej", contact=contact)
+
+    before = _written(k)
+    with pytest.raises(InvalidInputError) as refused:
+        register(attrs.evolve(EVERY_WAY, preferred="sms"))
+    assert str(refused.value) == "steg 'registrera': okänt kontaktsätt 'sms' (giltiga: epost, brev, telefon)"
+    assert _written(k) == before
+    for way, field in WAYS.items():
+        # The other ways are there: the check looks at the right one.
+        for missing in (None, "   "):
+            with pytest.raises(InvalidInputError) as refused:
+                register(attrs.evolve(EVERY_WAY, preferred=way, **{field: missing}))
+            assert str(refused.value) == (
+                f"steg 'registrera': personen vill bli kontaktad via {way}, men den uppgiften saknas"
+            )
+            assert _written(k) == before, (way, missing)
+        # With only that detail, the way is taken.
+        case = register(Contact(preferred=way, **{field: getattr(EVERY_WAY, field)}))
+        assert case.contact is not None
+        assert (case.contact.preferred, getattr(case.contact, field)) == (way, getattr(EVERY_WAY, field))
+        before = _written(k)
