@@ -26,7 +26,7 @@ from klagomal import Contact, FixedClock, Klagomal
 from klagomal.cases import lifecycle
 from klagomal.core.errors import CaseNotFoundError, ConfigurationError, OrganisationError
 from klagomal.core.events import EVENT_TYPES
-from klagomal.core.model import Case, Kind
+from klagomal.core.model import Case, CaseState, Kind, Level
 from klagomal.core.organisation import _Parser
 from klagomal.records.disposal import (
     GDPR_RULE,
@@ -732,6 +732,51 @@ def test_a_case_reopened_between_plan_and_apply_is_left_alone(k: Klagomal, clock
         assert k.disposals(ref) == []
     # The case closed again is due under the rule from its new closing day.
     assert planned(k, rules, today) == [(closed_again, "allt", "anonymisera", today)]
+
+
+@pytest.mark.parametrize("new_database", ["postgresql", "mariadb"], indirect=True)
+def test_steps_taken_during_the_run_are_not_lost(k: Klagomal, clock: FixedClock) -> None:
+    # 'klagomal gallra' plans and applies in one transaction.  On a server a
+    # handler may take a step meanwhile, in a transaction of their own that
+    # commits first (on SQLite the step waits for the run).  A case raised
+    # to the next level is left alone; a closed case that got an action is
+    # disposed of with it, as a plan made a moment later would say.  Either
+    # way the step stays in the history and in the case, which still equals
+    # the replay of its events (on MariaDB's REPEATABLE READ the run must
+    # not work on what its snapshot showed).
+    rules = [rule("allt", Action.ANONYMISE, 0)]
+    reopened = closed_case(k, clock, dt.date(2026, 1, 12), satisfied=False)
+    acted_on = closed_case(k, clock, dt.date(2026, 1, 12))
+    replied = closed_case(k, clock, dt.date(2026, 1, 12), contact=Contact(NAME, EMAIL))
+    today = dt.date(2026, 2, 2)
+    clock.set(today)
+    at = dt.datetime(2026, 2, 2, 12, tzinfo=dt.UTC)
+    with k.storage.transaction() as uow:
+        due = plan(uow.conn, rules, today)
+        assert [p.reference for p in due] == [reopened, acted_on, replied]
+        # Other connections, committed before the run goes on.
+        k.escalate(reopened, "Inte nöjd med svaret")
+        k.record_action(acted_on, "Rutinen för nycklar är ändrad")
+        reply = mail(f"Tack! /{NAME}", subject=f"Re: Ärende {replied}", attachment=("lindqvist.pdf", b"%PDF"))
+        assert k.receive_email(reply).outcome == "reply"
+        before = case_rows(k, reopened)
+        applied = apply(uow.conn, k.converter, due, user_id="arkivarie", at=at, day=today)
+    assert [a.planned.reference for a in applied] == [acted_on, replied]
+    # The reply that came meanwhile went with the rest of the case.
+    assert NAME.lower() not in dump(k)
+    stored_equals_replay(k, replied)
+    with k.storage.transaction() as uow:
+        [message] = uow.received(reference=replied, with_raw=True)
+    assert message.raw == b"X-Klagomal-Gallrat: [gallrad]\r\n\r\n"
+    assert case_rows(k, reopened) == before
+    case = stored_equals_replay(k, reopened)
+    assert (case.state, case.level) == (CaseState.REGISTRERAT, Level.FORVALTNINGSCHEF)
+    assert k.history(reopened)[-1].data.reason == "Inte nöjd med svaret"
+    acted = stored_equals_replay(k, acted_on)
+    marker = f"[gallrat 2026-02-02 enligt {DECISION}]"
+    assert (acted.version, acted.contact) == (5, Contact("[gallrad]"))
+    assert [e.type for e in k.history(acted_on)][-1] == "action_recorded"
+    assert k.history(acted_on)[-1].data.text == marker
 
 
 # The personnummer of contacts kept as they were written, by a system an
