@@ -542,6 +542,38 @@ def test_a_user_table_gives_its_user() -> None:
     assert parse_organisation(_org("")).users == {}
 
 
+@pytest.mark.parametrize("user_id", ["a", "Nora.Lind_2@exempel-kommun.se", "x" * 200])
+def test_a_user_id_of_letters_digits_and_dot_underscore_at_dash_is_valid(user_id: str) -> None:
+    assert User(id=user_id, name="N", role=Role.READER).id == user_id
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    ["", "x" * 201, "nora lind", "åsa", "nora/lind", "nora\\lind", "nora\n", "\nnora", "nora\tlind"],
+    ids=[
+        "empty",
+        "too-long",
+        "space",
+        "a-with-ring",
+        "slash",
+        "backslash",
+        "newline-after",
+        "newline-before",
+        "tab",
+    ],
+)
+def test_a_user_id_of_anything_else_is_refused(user_id: str) -> None:
+    # The id is recorded as the actor of steps and in the audit log: a line
+    # break would forge a line in any log written from it.
+    with pytest.raises(AccessDeniedError) as refused:
+        User(id=user_id, name="N", role=Role.READER)
+    assert str(refused.value) == (
+        f"Åtkomst nekad: '{user_id}' är inget giltigt användar-id (bokstäver a–z, siffror, . _ @ -)"
+    )
+    assert refused.value.operation is None
+    assert refused.value.reference is None
+
+
 def test_klagomal_disposal_rules_that_contradict_stop_start_up(db_url: str, clock: FixedClock) -> None:
     from klagomal.records.disposal import Action, DisposalRule
     from klagomal.testing import plugin
