@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import inspect
 import itertools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from klagomal.core.errors import AccessDeniedError, ConfigurationError, Organisa
 from klagomal.core.model import Contact
 from klagomal.core.organisation import parse_organisation
 from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
+from klagomal.core.users import parse_users
 from klagomal.records.access import (
     PERMISSIONS,
     PROTECTED_PLACEHOLDER,
@@ -509,6 +512,18 @@ def test_user_tables_are_checked(users: str, message: str) -> None:
     with pytest.raises(OrganisationError) as refused:
         parse_organisation(_org(users))
     assert str(refused.value) == message
+
+
+def test_every_refusal_of_parse_users_is_in_the_table() -> None:
+    # Enumerated from the code: each message parse_users writes itself must
+    # be one of USER_TABLE_ERRORS (those of the parser's readers are listed
+    # there by hand: unknown key, not a text, empty, not an address).
+    templates = re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', inspect.getsource(parse_users))
+    assert len(templates) >= 9  # the extraction finds them
+    messages = [message for _users, message in USER_TABLE_ERRORS.values()]
+    for template in templates:
+        pattern = ".*".join(re.escape(part) for part in re.split(r"\{\w+\}", template))
+        assert any(re.search(pattern, message) for message in messages), template
 
 
 def test_user_tables_that_are_not_tables_are_refused() -> None:
