@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import inspect
 import itertools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +23,18 @@ from klagomal.core.errors import AccessDeniedError, ConfigurationError, Organisa
 from klagomal.core.model import Contact
 from klagomal.core.organisation import parse_organisation
 from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
-from klagomal.records.access import PERMISSIONS, SYSTEM_USER, Operation, Role, User
-from klagomal.records.audit import DENIED
+from klagomal.core.users import parse_users
+from klagomal.records.access import (
+    PERMISSIONS,
+    PROTECTED_PLACEHOLDER,
+    SYSTEM_USER,
+    AccessPolicy,
+    Operation,
+    Role,
+    Scope,
+    User,
+)
+from klagomal.records.audit import ALLOWED, DENIED
 from klagomal.records.gdpr import PersonQuery
 from klagomal.reports.data import build_report
 from klagomal.reports.periods import parse_period
@@ -41,6 +53,9 @@ INSIDE = "soc-aldre-hemtjanst-norr"
 OUTSIDE = "bou-forskola-ekorren"
 
 _counter = itertools.count()
+
+#: A contact who is not protected.
+EVA_LUND = Contact(name="Eva Lund", email="eva.lund@example.se")
 
 
 @pytest.fixture
@@ -186,10 +201,75 @@ def test_a_case_outside_the_scope_is_denied_and_logged(
     assert k.get(outside) == cases["outside"]
 
 
+#: The operations on a case that only read it; the others add an event.
+READING = {Operation.READ, Operation.EXTRACT}
+
+
 def test_the_system_owner_reaches_every_case(k: Klagomal, cases: dict[str, Case]) -> None:
-    owner = k.as_user(USERS[Role.SYSTEM_OWNER])
+    # The case outside every other role's scope: each operation is done,
+    # logged as allowed under its own action, and never denied.
+    owner_id = USERS[Role.SYSTEM_OWNER]
+    owner = k.as_user(owner_id)
+    outside = cases["outside"].reference
     for operation in CASE_SCOPED:
-        OPERATIONS[operation](owner, cases["outside"].reference)
+        logged = len(k.audit_log(reference=outside))
+        version = k.get(outside).version
+        result = OPERATIONS[operation](owner, outside)
+        mine = [e for e in k.audit_log(reference=outside)[logged:] if e.user_id == owner_id]
+        assert [(e.action, e.outcome) for e in mine] == [(operation.value, ALLOWED)], operation
+        if operation in READING:
+            assert k.get(outside).version == version, operation
+            assert result.reference == outside
+        else:
+            assert k.get(outside).version == version + 1, operation
+            assert k.history(outside)[-1].actor == owner_id, operation
+    assert _denials(k, owner_id) == []
+    # What was done is there: the register entry, the secrecy, the flag, the
+    # note, the attachment and the corrected contact, and the contact is shown.
+    case = owner.get(outside)
+    assert case.contact == Contact(name="Eva Lund", email="eva.lund@example.se", phone=case.contact.phone)
+    assert (case.contact.phone or "").startswith("070-")
+    assert (case.summary or "").startswith("Synpunkt nummer ")
+    assert (case.secrecy or "").startswith("OSL 26 kap. ")
+    assert case.threat_flags
+    assert [e.type for e in k.history(outside)][-4:] == [
+        "threat_flagged",
+        "note_added",
+        "attachment_added",
+        "contact_corrected",
+    ]
+
+
+def test_a_protected_contact_is_never_shown_without_a_user(k: Klagomal) -> None:
+    # Where no user acts (nobody is logged in), the protected person is hidden;
+    # a contact that is not protected needs no one's permission.
+    policy = AccessPolicy(k.organisation)
+    contact = Contact(name="Eva Lund", email="eva.lund@example.se", protected=True)
+    hidden = k.register(kind="klagomal", channel="telefon", unit=INSIDE, text="Ingen kom.", contact=contact)
+    open_ = k.register(kind="klagomal", channel="telefon", unit=INSIDE, text="Ingen kom.", contact=EVA_LUND)
+    assert policy.sees_protected(None, hidden) is False
+    assert policy.shown_contact(None, hidden) == Contact(name=PROTECTED_PLACEHOLDER, protected=True)
+    assert policy.sees_protected(None, open_) is True
+    assert policy.shown_contact(None, open_) == EVA_LUND
+    # The system owner, who may read every case, sees it.
+    assert policy.sees_protected(SYSTEM_USER, hidden) is True
+    assert policy.shown_contact(SYSTEM_USER, hidden) == contact
+
+
+def test_a_role_without_cases_reaches_none(k: Klagomal, cases: dict[str, Case]) -> None:
+    # A reader, and a role the policy does not know (an identity source's
+    # own, which klagomal refuses before it asks for a scope), get the
+    # empty scope: no case, no förvaltning.
+    policy = AccessPolicy(k.organisation)
+    reader = k.organisation.users[USERS[Role.READER]]
+    soc_reader = User(id="r", name="R", role=Role.READER, departments=("soc",))  # soc's statistics only
+    stranger = User(id="x", name="X", role="superadmin")  # type: ignore[arg-type]
+    for user in (reader, soc_reader, stranger):
+        scope = policy.scope(user)
+        assert scope == Scope(), user.role
+        assert not any(scope.covers(case) for case in cases.values())
+    assert policy.handled_departments(reader) == frozenset()
+    assert not policy.sees_protected_at_all(reader)
 
 
 def test_lists_hold_only_the_cases_in_scope(k: Klagomal, cases: dict[str, Case]) -> None:
@@ -294,7 +374,13 @@ def test_the_system_user_can_be_turned_off(db_url: str, clock: FixedClock) -> No
 
 
 def _small_org(role_line: str, extra: str = "") -> str:
-    return f"""
+    return _org(f'[[anvandare]]\nid = "x"\nnamn = "X"\n{role_line}\n', extra)
+
+
+def _org(users: str, extra: str = "", *, top: str = "") -> str:
+    """A small organisation (one förvaltning, klf, with one unit, klf-kc)
+    with the ``[[anvandare]]`` tables *users*; *top* goes before every table."""
+    return f"""{top}
 [kommun]
 id = "liten"
 namn = "Lilla kommunen"
@@ -311,27 +397,196 @@ namnd = "Kommunstyrelsen"
   namn = "Kontaktcenter"
   chef = "Enhetschef"
 
-[[anvandare]]
-id = "x"
-namn = "X"
-{role_line}
+{users}
 
 {extra}"""
 
 
+def _user(*lines: str) -> str:
+    return "\n".join(["[[anvandare]]", *lines])
+
+
+X = 'id = "x"'
+NAMED = 'namn = "X"'
+READER = 'roll = "lasare"'
+ROLES = "systemagare, forvaltningsadmin, chef, handlaggare, lasare"
+
+#: Every refusal of parse_users (klagomal.core.users) and of the parser's
+#: readers it calls, with its whole message: the file, the table (by number
+#: until it has an id, then by id) and what is wrong.
+USER_TABLE_ERRORS = {
+    "not-tables": (
+        '[anvandare]\nid = "x"',
+        "<string>: 'anvandare' ska vara tabeller: [[anvandare]]",
+    ),
+    "unknown-key": (
+        _user(X, NAMED, READER, 'losen = "x"'),
+        "<string>: [[anvandare]] 1: okänd nyckel 'losen' (tillåtna nycklar: enheter, epost, "
+        "forvaltningar, id, namn, roll, skyddade)",
+    ),
+    "missing-id": (_user(NAMED, READER), "<string>: [[anvandare]] 1: 'id', 'namn' och 'roll' måste anges"),
+    "missing-name": (_user(X, READER), "<string>: [[anvandare]] 1: 'id', 'namn' och 'roll' måste anges"),
+    "missing-role": (_user(X, NAMED), "<string>: [[anvandare]] 1: 'id', 'namn' och 'roll' måste anges"),
+    "missing-in-the-second": (
+        _user(X, NAMED, READER) + "\n" + _user('id = "y"', 'namn = "Y"'),
+        "<string>: [[anvandare]] 2: 'id', 'namn' och 'roll' måste anges",
+    ),
+    "id-not-text": (
+        _user("id = 5", NAMED, READER),
+        "<string>: [[anvandare]] 1: 'id' ska vara en text inom citattecken, inte 5",
+    ),
+    "empty-name": (_user(X, 'namn = "  "', READER), "<string>: [[anvandare]] 1: 'namn' är tom"),
+    "role-not-text": (
+        _user(X, NAMED, "roll = true"),
+        "<string>: [[anvandare]] 1: 'roll' ska vara en text inom citattecken, inte True",
+    ),
+    "duplicate": (
+        _user(X, NAMED, READER) + "\n" + _user(X, 'namn = "X igen"', READER),
+        "<string>: [[anvandare]] 'x': användaren finns redan",
+    ),
+    "the-system-user": (
+        _user('id = "system"', NAMED, READER),
+        "<string>: [[anvandare]] 'system': användaren finns redan",
+    ),
+    "unknown-role": (
+        _user(X, NAMED, 'roll = "superadmin"'),
+        f"<string>: [[anvandare]] 'x': okänd roll 'superadmin' (roller: {ROLES})",
+    ),
+    "departments-not-a-list": (
+        _user(X, NAMED, READER, 'forvaltningar = "klf"'),
+        "<string>: [[anvandare]] 'x': 'forvaltningar' ska vara en lista med id",
+    ),
+    "units-not-texts": (
+        _user(X, NAMED, READER, "enheter = [1]"),
+        "<string>: [[anvandare]] 'x': 'enheter' ska vara en lista med id",
+    ),
+    "unknown-department": (
+        _user(X, NAMED, READER, 'forvaltningar = ["soc"]'),
+        "<string>: [[anvandare]] 'x': 'forvaltningar' nämner okänt id 'soc'",
+    ),
+    "unknown-unit": (
+        _user(X, NAMED, 'roll = "handlaggare"', 'enheter = ["nope"]'),
+        "<string>: [[anvandare]] 'x': 'enheter' nämner okänt id 'nope'",
+    ),
+    "protected-not-a-bool": (
+        _user(X, NAMED, READER, 'skyddade = "ja"'),
+        "<string>: [[anvandare]] 'x': 'skyddade' ska vara true eller false",
+    ),
+    "not-an-address": (
+        _user(X, NAMED, READER, 'epost = "x.exempelkommun.se"'),
+        "<string>: [[anvandare]] 'x': 'epost' är ingen e-postadress: 'x.exempelkommun.se'",
+    ),
+    "address-with-a-space": (
+        _user(X, NAMED, READER, 'epost = "x @exempelkommun.se"'),
+        "<string>: [[anvandare]] 'x': 'epost' är ingen e-postadress: 'x @exempelkommun.se'",
+    ),
+    "empty-address": (
+        _user(X, NAMED, READER, 'epost = ""'),
+        "<string>: [[anvandare]] 'x': 'epost' är tom",
+    ),
+    "administrator-without-departments": (
+        _user(X, NAMED, 'roll = "forvaltningsadmin"'),
+        "<string>: [[anvandare]] 'x': en förvaltningsadministratör måste ha 'forvaltningar'",
+    ),
+    "handler-without-units": (
+        _user(X, NAMED, 'roll = "handlaggare"'),
+        "<string>: [[anvandare]] 'x': en handläggare måste ha 'enheter'",
+    ),
+    "handler-with-departments-only": (
+        _user(X, NAMED, 'roll = "handlaggare"', 'forvaltningar = ["klf"]'),
+        "<string>: [[anvandare]] 'x': en handläggare måste ha 'enheter'",
+    ),
+    "administrator-with-units-only": (
+        _user(X, NAMED, 'roll = "forvaltningsadmin"', 'enheter = ["klf-kc"]'),
+        "<string>: [[anvandare]] 'x': en förvaltningsadministratör måste ha 'forvaltningar'",
+    ),
+    "invalid-id": (
+        _user('id = "x y"', NAMED, READER),
+        "<string>: [[anvandare]] 'x y': 'x y' är inget giltigt användar-id (bokstäver a–z, siffror, . _ @ -)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("users", "message"), list(USER_TABLE_ERRORS.values()), ids=list(USER_TABLE_ERRORS))
+def test_user_tables_are_checked(users: str, message: str) -> None:
+    with pytest.raises(OrganisationError) as refused:
+        parse_organisation(_org(users))
+    assert str(refused.value) == message
+
+
+def test_every_refusal_of_parse_users_is_in_the_table() -> None:
+    # Enumerated from the code: each message parse_users writes itself must
+    # be one of USER_TABLE_ERRORS (those of the parser's readers are listed
+    # there by hand: unknown key, not a text, empty, not an address).
+    templates = re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', inspect.getsource(parse_users))
+    assert len(templates) >= 9  # the extraction finds them
+    messages = [message for _users, message in USER_TABLE_ERRORS.values()]
+    for template in templates:
+        pattern = ".*".join(re.escape(part) for part in re.split(r"\{\w+\}", template))
+        assert any(re.search(pattern, message) for message in messages), template
+
+
+def test_user_tables_that_are_not_tables_are_refused() -> None:
+    # An array of anything but tables, written before the first table.
+    with pytest.raises(OrganisationError) as refused:
+        parse_organisation(_org("", top='anvandare = ["x"]'))
+    assert str(refused.value) == "<string>: 'anvandare' ska vara tabeller: [[anvandare]]"
+
+
+def test_a_user_table_gives_its_user() -> None:
+    users = _user(
+        'id = "anna.ek@exempelkommun.se"',
+        'namn = " Anna Ek "',
+        'roll = "handlaggare"',
+        'enheter = ["klf-kc"]',
+        'forvaltningar = ["klf"]',
+        "skyddade = true",
+        'epost = "anna.ek@exempelkommun.se"',
+    )
+    assert parse_organisation(_org(users)).users == {
+        "anna.ek@exempelkommun.se": User(
+            id="anna.ek@exempelkommun.se",
+            name="Anna Ek",
+            role=Role.HANDLER,
+            departments=("klf",),
+            units=("klf-kc",),
+            sees_protected=True,
+            email="anna.ek@exempelkommun.se",
+        )
+    }
+    assert parse_organisation(_org("")).users == {}
+
+
+@pytest.mark.parametrize("user_id", ["a", "Nora.Lind_2@exempel-kommun.se", "x" * 200])
+def test_a_user_id_of_letters_digits_and_dot_underscore_at_dash_is_valid(user_id: str) -> None:
+    assert User(id=user_id, name="N", role=Role.READER).id == user_id
+
+
 @pytest.mark.parametrize(
-    ("table", "message"),
-    [
-        ('roll = "handlaggare"', "en handläggare måste ha 'enheter'"),
-        ('roll = "forvaltningsadmin"', "förvaltningsadministratör måste ha 'forvaltningar'"),
-        ('roll = "handlaggare"\nenheter = ["nope"]', "'enheter' nämner okänt id 'nope'"),
-        ('roll = "lasare"\nskyddade = "ja"', "'skyddade' ska vara true eller false"),
-        ('roll = "lasare"\nlosen = "x"', "okänd nyckel 'losen'"),
+    "user_id",
+    ["", "x" * 201, "nora lind", "åsa", "nora/lind", "nora\\lind", "nora\n", "\nnora", "nora\tlind"],
+    ids=[
+        "empty",
+        "too-long",
+        "space",
+        "a-with-ring",
+        "slash",
+        "backslash",
+        "newline-after",
+        "newline-before",
+        "tab",
     ],
 )
-def test_user_tables_are_checked(table: str, message: str) -> None:
-    with pytest.raises(OrganisationError, match=message):
-        parse_organisation(_small_org(table))
+def test_a_user_id_of_anything_else_is_refused(user_id: str) -> None:
+    # The id is recorded as the actor of steps and in the audit log: a line
+    # break would forge a line in any log written from it.
+    with pytest.raises(AccessDeniedError) as refused:
+        User(id=user_id, name="N", role=Role.READER)
+    assert str(refused.value) == (
+        f"Åtkomst nekad: '{user_id}' är inget giltigt användar-id (bokstäver a–z, siffror, . _ @ -)"
+    )
+    assert refused.value.operation is None
+    assert refused.value.reference is None
 
 
 def test_klagomal_disposal_rules_that_contradict_stop_start_up(db_url: str, clock: FixedClock) -> None:

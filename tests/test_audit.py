@@ -525,6 +525,53 @@ def test_a_deleted_head_is_reported_and_stops_the_writers_with_a_swedish_error(k
     assert not k.audit_verify().ok
 
 
+#: What every writer is told when the head is gone.
+NO_HEAD = (
+    "Granskningsloggens huvud (tabellen audit_head) saknas, så inget kan loggas. Databasen har "
+    "ändrats utanför klagomal; kör 'klagomal audit verify'."
+)
+
+
+def _rows(k: Klagomal, *names: str) -> dict[str, int]:
+    from klagomal.storage import tables
+
+    with engine(k).connect() as conn:
+        return {
+            name: conn.execute(
+                sa.select(sa.func.count()).select_from(tables.metadata.tables[name])
+            ).scalar_one()
+            for name in names
+        }
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [sa.delete(audit_head), sa.update(audit_head).values(id=2)],
+    ids=["deleted", "another-id"],
+)
+def test_without_the_head_row_nothing_is_appended_and_no_step_is_taken(
+    k: Klagomal, loss: sa.Executable
+) -> None:
+    # R27: a step that cannot be logged is not taken.  The head is the one
+    # row with id 1; a row under another id is not it.
+    log(k, 3)
+    execute(k, loss)
+    with pytest.raises(SchemaError) as refused:
+        log(k, 1, first=4)
+    assert str(refused.value) == NO_HEAD
+    assert [e.id for e in _entries(k)] == [1, 2, 3]
+    before = _rows(k, "cases", "events", "reference_counters", "audit_log")
+    with pytest.raises(SchemaError) as step:
+        k.register(kind="klagomal", channel="telefon", unit="kof-badhus", text="Kallt vatten", contact=None)
+    assert str(step.value) == NO_HEAD
+    assert _rows(k, "cases", "events", "reference_counters", "audit_log") == before
+
+
+def _entries(k: Klagomal) -> list[Any]:
+    with engine(k).connect() as conn:
+        return entries(conn)
+
+
 def test_a_rewritten_chain_is_caught_by_the_hash_kept_outside_the_database(k: Klagomal) -> None:
     # R27: whoever can write the tables can rewrite the chain from an edited
     # entry on; only the last hash noted in the diarium shows it.

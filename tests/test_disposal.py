@@ -21,12 +21,12 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from conftest import register_case
+from conftest import EVA, register_case
 from klagomal import Contact, FixedClock, Klagomal
 from klagomal.cases import lifecycle
 from klagomal.core.errors import CaseNotFoundError, ConfigurationError, OrganisationError
 from klagomal.core.events import EVENT_TYPES
-from klagomal.core.model import Case, Kind
+from klagomal.core.model import Case, CaseState, Kind, Level
 from klagomal.core.organisation import _Parser
 from klagomal.records.disposal import (
     GDPR_RULE,
@@ -38,6 +38,7 @@ from klagomal.records.disposal import (
     DisposalRule,
     Planned,
     _last_closing_due,
+    _personnummer_spellings,
     _scrubber,
     add_months,
     anonymise,
@@ -397,6 +398,29 @@ def test_contact_data_in_a_kept_text_is_recognised() -> None:
     assert scrub(kept) == kept
 
 
+@pytest.mark.parametrize(
+    ("number", "spellings"),
+    [
+        (
+            "191212121213",
+            ["191212121213", "191212121213", "19121212-1213", "121212-1213", "1212121213"],
+        ),
+        (
+            "19121212-1213",
+            ["19121212-1213", "191212121213", "19121212-1213", "121212-1213", "1212121213"],
+        ),
+        ("1212121213", ["1212121213", "1212121213", "121212-1213"]),
+        ("121212-1213", ["121212-1213", "1212121213", "121212-1213"]),
+        ("121212+1213", ["121212+1213", "1212121213", "121212-1213"]),
+        ("12345", ["12345"]),  # not a personnummer: only as it is written
+    ],
+)
+def test_the_contacts_personnummer_is_looked_for_in_every_usual_spelling(
+    number: str, spellings: list[str]
+) -> None:
+    assert _personnummer_spellings(number) == spellings
+
+
 def test_a_disposal_is_never_logged_without_its_decision(k: Klagomal, clock: FixedClock) -> None:
     reference = closed_case(k, clock, dt.date(2024, 1, 10))
     with k.storage.transaction() as uow:
@@ -603,6 +627,201 @@ def test_what_was_done_is_not_done_again(k: Klagomal, clock: FixedClock) -> None
         ("kontakter-12", Action.PSEUDONYMISE_CONTACT, dt.date(2024, 2, 1)),
         ("allt-36", Action.REMOVE_TEXTS, dt.date(2026, 6, 1)),
     ]
+
+
+# -- a rule's förvaltningar, and a case reopened after it was planned ---------------------------
+
+
+def case_rows(k: Klagomal, reference: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row of the case in every table that names it, but the
+    audit log (which reading the case adds to)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with k.storage.engine.connect() as conn:
+        for table in tables.metadata.sorted_tables:
+            if "reference" not in table.c or table is tables.audit_log:
+                continue
+            query = sa.select(table).where(table.c.reference == reference)
+            rows = conn.execute(query.order_by(*table.primary_key.columns))
+            found[table.name] = [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows
+            ]
+    return found
+
+
+def test_a_rules_forvaltningar_limit_it_to_their_cases(k: Klagomal, clock: FixedClock) -> None:
+    # R27: a kommun decides per förvaltning; a rule for one never reaches
+    # another's cases, in the database's own query.
+    soc = closed_case(k, clock, dt.date(2024, 2, 5), unit="soc-aldre-solgarden")
+    bou = closed_case(k, clock, dt.date(2024, 2, 5), unit="bou-forskola-blaklinten")
+    kof = closed_case(k, clock, dt.date(2024, 2, 5), unit="kof-badhus")
+    sbf = closed_case(k, clock, dt.date(2024, 2, 5), unit="sbf-gatapark-park")
+    rules = [
+        rule("soc-texter", Action.REMOVE_TEXTS, 12, departments=["soc"]),
+        rule("bevara-bou", Action.KEEP, departments=["bou"]),
+        rule("kof-kontakter", Action.PSEUDONYMISE_CONTACT, 12, departments=["kof", "klf"]),
+    ]
+    check_rules(rules, departments=DEPARTMENTS)
+    due = dt.date(2025, 2, 5)
+    assert planned(k, rules, dt.date(2026, 1, 1)) == [
+        (soc, "soc-texter", "ta_bort_texter", due),
+        (kof, "kof-kontakter", "pseudonymisera_kontakt", due),
+    ]
+    # A decision to keep one förvaltning's cases keeps them from a rule for all.
+    everything = rule("allt", Action.ANONYMISE, 12)
+    assert [p[0] for p in planned(k, [everything, rules[1]], dt.date(2026, 1, 1))] == [soc, kof, sbf]
+    before = {ref: case_rows(k, ref) for ref in (bou, sbf)}
+
+    applied = dispose(k, rules, dt.date(2026, 1, 1))
+
+    assert [(a.planned.reference, a.planned.action) for a in applied] == [
+        (soc, Action.REMOVE_TEXTS),
+        (kof, Action.PSEUDONYMISE_CONTACT),
+    ]
+    assert k.get(soc).text == f"[gallrat 2026-01-01 enligt {DECISION}]"
+    assert k.get(soc).contact == EVA
+    assert k.get(kof).contact == Contact("[gallrad]")
+    assert k.get(kof).text == "Hemtjänsten kom inte som utlovat."
+    # The other förvaltningar's cases are as they were, row for row.
+    assert {ref: case_rows(k, ref) for ref in (bou, sbf)} == before
+    with k.storage.transaction() as uow:
+        assert [disposed(uow.conn, ref) for ref in (bou, sbf)] == [[], []]
+
+
+def test_a_case_reopened_between_plan_and_apply_is_left_alone(k: Klagomal, clock: FixedClock) -> None:
+    # Disposal cannot be undone: a case raised to the next level after the
+    # plan was made, or raised and closed again on a later day, is not
+    # disposed of under that plan, and nothing of it changes.
+    rules = [rule("allt", Action.ANONYMISE, 0)]
+    closed = dt.date(2026, 1, 12)
+    contact = Contact(NAME, EMAIL, PHONE, personnummer=PERSONNUMMER)
+    reopened = closed_case(k, clock, closed, satisfied=False, contact=contact)
+    closed_again = closed_case(k, clock, closed, satisfied=False, contact=contact)
+    untouched = closed_case(k, clock, closed, contact=contact)
+    today = dt.date(2026, 2, 2)
+    with k.storage.transaction() as uow:
+        due = plan(uow.conn, rules, today)
+    assert [(p.reference, p.action, p.closed) for p in due] == [
+        (reopened, Action.ANONYMISE, closed),
+        (closed_again, Action.ANONYMISE, closed),
+        (untouched, Action.ANONYMISE, closed),
+    ]
+    clock.set(today)
+    k.escalate(reopened, f"Inte nöjd. /{NAME}")
+    k.escalate(closed_again, f"Inte nöjd. /{NAME}")
+    k.acknowledge(closed_again, "Förvaltningschefen")
+    k.answer(closed_again, "skriftligt", "Förvaltningschefens svar")
+    k.close(closed_again, True)
+    assert (k.get(closed_again).state.value, k.get(closed_again).closed) == ("avslutat", today)
+    before = {ref: case_rows(k, ref) for ref in (reopened, closed_again)}
+
+    with k.storage.transaction() as uow:
+        applied = apply(
+            uow.conn,
+            k.converter,
+            due,
+            user_id="arkivarie",
+            at=dt.datetime(2026, 2, 2, 12, tzinfo=dt.UTC),
+            day=today,
+        )
+
+    assert [a.planned.reference for a in applied] == [untouched]
+    assert k.get(untouched).contact == Contact("[gallrad]")
+    for ref in (reopened, closed_again):
+        assert case_rows(k, ref) == before[ref], ref
+        assert k.get(ref).contact == contact
+        assert k.disposals(ref) == []
+    # The case closed again is due under the rule from its new closing day.
+    assert planned(k, rules, today) == [(closed_again, "allt", "anonymisera", today)]
+
+
+@pytest.mark.parametrize("new_database", ["postgresql", "mariadb"], indirect=True)
+def test_steps_taken_during_the_run_are_not_lost(k: Klagomal, clock: FixedClock) -> None:
+    # 'klagomal gallra' plans and applies in one transaction.  On a server a
+    # handler may take a step meanwhile, in a transaction of their own that
+    # commits first (on SQLite the step waits for the run).  A case raised
+    # to the next level is left alone; a closed case that got an action is
+    # disposed of with it, as a plan made a moment later would say.  Either
+    # way the step stays in the history and in the case, which still equals
+    # the replay of its events (on MariaDB's REPEATABLE READ the run must
+    # not work on what its snapshot showed).
+    rules = [rule("allt", Action.ANONYMISE, 0)]
+    reopened = closed_case(k, clock, dt.date(2026, 1, 12), satisfied=False)
+    acted_on = closed_case(k, clock, dt.date(2026, 1, 12))
+    replied = closed_case(k, clock, dt.date(2026, 1, 12), contact=Contact(NAME, EMAIL))
+    today = dt.date(2026, 2, 2)
+    clock.set(today)
+    at = dt.datetime(2026, 2, 2, 12, tzinfo=dt.UTC)
+    with k.storage.transaction() as uow:
+        due = plan(uow.conn, rules, today)
+        assert [p.reference for p in due] == [reopened, acted_on, replied]
+        # Other connections, committed before the run goes on.
+        k.escalate(reopened, "Inte nöjd med svaret")
+        k.record_action(acted_on, "Rutinen för nycklar är ändrad")
+        reply = mail(f"Tack! /{NAME}", subject=f"Re: Ärende {replied}", attachment=("lindqvist.pdf", b"%PDF"))
+        assert k.receive_email(reply).outcome == "reply"
+        before = case_rows(k, reopened)
+        applied = apply(uow.conn, k.converter, due, user_id="arkivarie", at=at, day=today)
+    assert [a.planned.reference for a in applied] == [acted_on, replied]
+    # The reply that came meanwhile went with the rest of the case.
+    assert NAME.lower() not in dump(k)
+    stored_equals_replay(k, replied)
+    with k.storage.transaction() as uow:
+        [message] = uow.received(reference=replied, with_raw=True)
+    assert message.raw == b"X-Klagomal-Gallrat: [gallrad]\r\n\r\n"
+    assert case_rows(k, reopened) == before
+    case = stored_equals_replay(k, reopened)
+    assert (case.state, case.level) == (CaseState.REGISTRERAT, Level.FORVALTNINGSCHEF)
+    assert k.history(reopened)[-1].data.reason == "Inte nöjd med svaret"
+    acted = stored_equals_replay(k, acted_on)
+    marker = f"[gallrat 2026-02-02 enligt {DECISION}]"
+    assert (acted.version, acted.contact) == (5, Contact("[gallrad]"))
+    assert [e.type for e in k.history(acted_on)][-1] == "action_recorded"
+    assert k.history(acted_on)[-1].data.text == marker
+
+
+# The personnummer of contacts kept as they were written, by a system an
+# export came from (klagomal itself normalises them to twelve digits when
+# it registers them) and mistyped, so that no check digit makes them look
+# like a personnummer to the rule for anyone's: only the contact's own
+# spellings find them.  Each text holds the number in other spellings than
+# the stored one (which the column holds in at most twelve characters).
+LEGACY_NUMBERS = {
+    "191212121213": "Pnr 19121212-1213, även skrivet 121212-1213 eller 1212121213.",
+    "1212121213": "Pnr 121212-1213.",
+    "121212-1213": "Pnr 1212121213.",
+}
+
+
+def test_the_contacts_personnummer_goes_from_the_texts_in_every_spelling(
+    k: Klagomal, clock: FixedClock, tmp_path: Path
+) -> None:
+    with Klagomal(f"sqlite:///{tmp_path / 'other.db'}", clock=clock, load_entrypoints=False) as source:
+        source.init()
+        for text in LEGACY_NUMBERS.values():
+            closed_case(
+                source,
+                clock,
+                dt.date(2024, 1, 10),
+                contact=Contact(NAME, EMAIL, personnummer=PERSONNUMMER),
+                text=f"{text} Någon annans: 121212-1214.",
+            )
+        exported = source.export()
+    for item, number in zip(exported["cases"], LEGACY_NUMBERS, strict=True):
+        item["events"][0]["data"]["contact"]["personnummer"] = number
+    k.import_(exported)
+    references = [item["reference"] for item in exported["cases"]]
+    assert [k.get(ref).contact.personnummer for ref in references] == list(LEGACY_NUMBERS)
+
+    dispose(k, [rule("kontakter", Action.PSEUDONYMISE_CONTACT, 0)], dt.date(2024, 2, 1))
+
+    assert [k.get(ref).text for ref in references] == [
+        "Pnr [gallrad], även skrivet [gallrad] eller [gallrad]. Någon annans: 121212-1214.",
+        "Pnr [gallrad]. Någon annans: 121212-1214.",
+        "Pnr [gallrad]. Någon annans: 121212-1214.",
+    ]
+    after = dump(k)
+    for spelling in ("1212121213", "121212-1213"):
+        assert spelling not in after
 
 
 # -- what is left afterwards ---------------------------------------------------------------------

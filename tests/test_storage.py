@@ -33,6 +33,7 @@ from klagomal import (
 )
 from klagomal.cases import lifecycle as lc
 from klagomal.core.events import Informed
+from klagomal.core.serialization import EXPORT_FORMAT, EXPORT_VERSION
 from klagomal.storage import migrate, tables
 from klagomal.storage.sql import SqlStorage, search
 
@@ -274,6 +275,27 @@ def test_references_sequential_per_year(k: Klagomal, clock: FixedClock) -> None:
     # The counters are kept per year.
     with k.storage.transaction() as uow:
         assert uow.references() == {2026: 4, 2027: 2}
+
+
+def test_an_import_raises_the_counters_and_never_lowers_them(k: Klagomal) -> None:
+    # R8: numbers go on after the highest the export or this database gave:
+    # a year the database has not numbered in gets the export's counter, a
+    # lower counter is raised to the export's, a higher one is kept.
+    for _ in range(2):
+        register_case(k)
+    export = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "cases": []}
+    assert k.import_(export | {"references": {"2025": 40, "2026": 7}}) == 0
+
+    def counters() -> dict[int, int]:
+        with k.storage.transaction() as uow:
+            return uow.references()
+
+    assert counters() == {2025: 40, 2026: 7}
+    k.import_(export | {"references": {"2025": 39, "2026": 1}})
+    assert counters() == {2025: 40, 2026: 7}
+    k.import_(export | {"references": {"2026": 7}})  # the same: nothing to change
+    assert counters() == {2025: 40, 2026: 7}
+    assert register_case(k).reference == "2026-00008"
 
 
 def test_refused_registration_uses_no_number(k: Klagomal) -> None:

@@ -283,9 +283,28 @@ def test_a_valid_form_becomes_a_submission() -> None:
 
 
 def test_lists_of_values_as_frameworks_give_them() -> None:
+    # Each field's one value; of a checkbox that comes after a hidden field
+    # of the same name ("0" when it is not ticked), the last value; an
+    # empty list is an empty field.
     data = {k: [v] for k, v in VALID.items()} | {"samtycke": ["0", "on"], "webbplats": []}
     result = validate_form(data, ORG, today=TODAY)
-    assert isinstance(result, FormSubmission)
+    assert result == FormSubmission(
+        kind=Kind.KLAGOMAL,
+        text="Hemtjänsten kom inte.",
+        unit=None,
+        contact=Contact(email="eva@example.se"),
+        received=TODAY,
+    )
+    unticked = validate_form(data | {"samtycke": ["on", "0"]}, ORG, today=TODAY)
+    assert isinstance(unticked, FormErrors)
+    assert list(unticked.messages) == ["samtycke"]
+    assert unticked.values["samtycke"] == "0"
+    # Any other field posted twice is refused, whichever value came last.
+    twice = validate_form(data | {"epost": ["eva@example.se", "eva@example.se"]}, ORG, today=TODAY)
+    assert isinstance(twice, FormErrors)
+    assert twice.messages == {
+        "epost": "E-postadressen kom flera gånger. Ladda om sidan och skicka formuläret igen."
+    }
 
 
 def test_swedish_text_and_markup_are_kept_verbatim() -> None:

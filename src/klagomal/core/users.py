@@ -44,7 +44,8 @@ class Role(enum.StrEnum):
         }[self.value]
 
 
-_USER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
+#: A user id, whole: ``fullmatch``, since ``$`` would also let a line break end it.
+_USER_ID = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 
 
 @attrs.frozen
@@ -77,7 +78,7 @@ class User:
     email: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not _USER_ID.match(self.id):
+        if not _USER_ID.fullmatch(self.id):
             raise AccessDeniedError(
                 None,
                 None,

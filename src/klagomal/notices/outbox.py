@@ -398,6 +398,18 @@ def _missing(what: str, where: str) -> DeliveryError:
     )
 
 
+def _missing_in_contact(what: str) -> DeliveryError:
+    """The person's address is missing: it was removed from the contact
+    (a correction) after the notice was owed, or never given."""
+    return DeliveryError(
+        _(
+            "{what} saknas i kontaktuppgifterna; rätta dem i ärendet (klagomal correct-contact) "
+            "och skicka igen (klagomal deliver --retry-failed)"
+        ).format(what=what),
+        permanent=True,
+    )
+
+
 def resolve_recipient(notice: Notice, case: Case, event: Event, organisation: Organisation) -> Recipient:
     """Name and address of the recipient of *notice*; *case* is the case as it
     was right after *event*.  A missing address or setting is a permanent
@@ -474,10 +486,12 @@ def resolve_recipient(notice: Notice, case: Case, event: Event, organisation: Or
         recipient = Recipient("namnd", department.board_secretary or department.board, department.board_email)
     else:
         raise DeliveryError(_("okänd mottagare '{role}'").format(role=role), permanent=True)
+    # Only the person's address can be missing here (staff's were checked
+    # above), and it is given in the case, not in the organisation file.
     if notice.way == EMAIL and not recipient.email:
-        raise _missing(_("personens e-postadress"), _("e-post i kontaktuppgifterna"))
+        raise _missing_in_contact(_("personens e-postadress"))
     if notice.way == LETTER and not recipient.address:
-        raise _missing(_("personens postadress"), _("adress i kontaktuppgifterna"))
+        raise _missing_in_contact(_("personens postadress"))
     return recipient
 
 

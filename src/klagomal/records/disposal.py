@@ -572,7 +572,13 @@ def redact_case(
             .where(follow_tokens.c.reference == reference, follow_tokens.c.revoked_at.is_(None))
             .values(revoked_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
         )
-    rows = conn.execute(sa.select(events).where(events.c.reference == reference).order_by(events.c.seq)).all()
+    # Locking reads from here on: they see what a step committed since this
+    # transaction's snapshot was taken (a non-locking read at MariaDB's
+    # REPEATABLE READ would not), so that it is rewritten too and the case
+    # row is written from the whole history, never from part of it.
+    rows = conn.execute(
+        sa.select(events).where(events.c.reference == reference).order_by(events.c.seq).with_for_update()
+    ).all()
     history = [
         Event(
             reference=row.reference,
@@ -585,14 +591,14 @@ def redact_case(
         for row in rows
     ]
     messages = conn.execute(
-        sa.select(received_messages.c.id, received_messages.c.sender, received_messages.c.subject).where(
-            received_messages.c.reference == reference
-        )
+        sa.select(received_messages.c.id, received_messages.c.sender, received_messages.c.subject)
+        .where(received_messages.c.reference == reference)
+        .with_for_update()
     ).all()
     files = conn.execute(
-        sa.select(attachments.c.filename).where(
-            attachments.c.reference == reference, attachments.c.filename.is_not(None)
-        )
+        sa.select(attachments.c.filename)
+        .where(attachments.c.reference == reference, attachments.c.filename.is_not(None))
+        .with_for_update()
     ).scalars()
     registered = history[0].data if history and isinstance(history[0].data, Registered) else None
     person = _identifying(
@@ -808,14 +814,21 @@ def apply(
 ) -> list[Applied]:
     """Perform and log each of *planned* (from :func:`plan`), on *conn* in
     the caller's transaction.  A case that is no longer closed on the day it
-    was planned for (raised to the next level meanwhile) is left alone and
+    was planned for (raised to the next level meanwhile, also by a step
+    another transaction committed while this one ran) is left alone and
     not in the result.  Irreversible once committed."""
     done: list[Applied] = []
     for item in planned:
         if item.action is Action.KEEP:
             continue
+        # A locking read: it sees the case as it is now, with a step another
+        # transaction committed since the plan was made (MariaDB's
+        # REPEATABLE READ would show the plan's snapshot), and keeps the
+        # case as it is until the disposal is committed.
         state = conn.execute(
-            sa.select(cases.c.state, cases.c.closed).where(cases.c.reference == item.reference)
+            sa.select(cases.c.state, cases.c.closed)
+            .where(cases.c.reference == item.reference)
+            .with_for_update()
         ).one_or_none()
         if state is None or state.state != CaseState.AVSLUTAT.value or state.closed != item.closed:
             continue
