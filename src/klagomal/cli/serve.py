@@ -89,7 +89,7 @@ def _serve_logging_json(args: argparse.Namespace) -> int:
     except KlagomalError as exc:
         # The command's own error (an address in use, a database without the
         # schema): its Swedish message, as the command line would print it.
-        log.error("klagomal: %s", exc, extra={PUBLIC: True})
+        log.error(_("klagomal: %s"), exc, extra={PUBLIC: True})
         return 1
     finally:
         restore()

@@ -63,6 +63,7 @@ STEP_LABELS: dict[str, str] = {
     "intake": _("ta emot e-post"),
     "intake log": _("mottagningsloggen"),
     "serve-smtp": _("ta emot e-post via SMTP"),
+    "worker": _("arbetarens jobb"),
     "webhook": _("webhook-utskick till andra system"),
     "release": _("släppa ur karantän"),
     "webform": _("webbformuläret"),

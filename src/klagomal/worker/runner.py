@@ -151,7 +151,7 @@ class Worker:
                 held = self.k.take_job_lease(job, self.holder, self.settings.lease_seconds)
             except KlagomalError as exc:
                 log.warning(
-                    _("kunde inte förnya ledarskapet för jobbet %s: %s"),
+                    _("klagomal: kunde inte förnya ledarskapet för jobbet %s: %s"),
                     job_label(job),
                     _reason(exc),
                     extra=_PUBLIC,
@@ -162,7 +162,7 @@ class Worker:
                     log.info(_("leder jobbet %s (%s)"), job_label(job), self.holder, extra=_PUBLIC)
                     self.led.add(job)
                 elif not held and job in self.led:
-                    log.warning(_("leder inte längre jobbet %s"), job_label(job), extra=_PUBLIC)
+                    log.warning(_("klagomal: leder inte längre jobbet %s"), job_label(job), extra=_PUBLIC)
                     self.led.discard(job)
 
     def _heartbeat(self) -> None:
@@ -202,7 +202,9 @@ class Worker:
             try:
                 self.k.finish_job_run(*item)
             except KlagomalError as exc:
-                log.warning(_("kunde inte spara hur körningen slutade: %s"), _reason(exc), extra=_PUBLIC)
+                log.warning(
+                    _("klagomal: kunde inte spara hur körningen slutade: %s"), _reason(exc), extra=_PUBLIC
+                )
                 kept.append(item)
         self._unfinished = kept
 
@@ -216,7 +218,7 @@ class Worker:
             reason = _reason(exc)
             self._finish(run_id, "failed", reason)
             log.error(
-                _("jobbet %s misslyckades efter %.1f s: %s"),
+                _("klagomal: jobbet %s misslyckades efter %.1f s: %s"),
                 job_label(job),
                 time.monotonic() - started,
                 reason,
@@ -247,7 +249,7 @@ class Worker:
             try:
                 self.k.prune_job_runs()
             except KlagomalError as exc:
-                log.warning(_("kunde inte gallra gamla körningar: %s"), _reason(exc), extra=_PUBLIC)
+                log.warning(_("klagomal: kunde inte gallra gamla körningar: %s"), _reason(exc), extra=_PUBLIC)
         ran = []
         for job in self.jobs:
             if self.stopping.is_set():
@@ -258,7 +260,7 @@ class Worker:
                 due = self._due(job)
             except KlagomalError as exc:
                 log.warning(
-                    _("kunde inte läsa schemat för jobbet %s: %s"),
+                    _("klagomal: kunde inte läsa schemat för jobbet %s: %s"),
                     job_label(job),
                     _reason(exc),
                     extra=_PUBLIC,
