@@ -721,14 +721,8 @@ def production_command() -> list[str]:
     """The uvicorn command line docs/web.md shows under "Production"."""
     text = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
     section = text[text.index("## Production") :]
-    lines = [line.strip() for line in section.splitlines()]
-    start = next(i for i, line in enumerate(lines) if line.startswith("uvicorn "))
-    command = ""
-    for line in lines[start:]:
-        command += " " + line.removesuffix("\\")
-        if not line.endswith("\\"):
-            break
-    return command.split()
+    line = next(line.strip() for line in section.splitlines() if line.strip().startswith("uvicorn "))
+    return line.split()
 
 
 def test_the_documented_production_command_serves_with_several_workers(
