@@ -330,16 +330,20 @@ class _Session:
             )
         )
 
+    def _refused(self, step: str, typ: str, data: list[Any]) -> _Stop:
+        """The stop for a command the server answered with something else than OK."""
+        reply = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+        return self._stop(
+            _("IMAP-servern {server} avvisade {step}: {typ} {reply}").format(
+                server=self.server, step=step, typ=typ, reply=_one_line(reply)
+            )
+        )
+
     def _command(self, step: str, run: Callable[[imaplib.IMAP4], tuple[str, Any]]) -> list[Any]:
         """Run one command; a refusal or a lost connection stops the run, naming *step*."""
         typ, data = self._run(step, run)
         if typ != "OK":
-            reply = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
-            raise self._stop(
-                _("IMAP-servern {server} avvisade {step}: {typ} {reply}").format(
-                    server=self.server, step=step, typ=typ, reply=_one_line(reply)
-                )
-            )
+            raise self._refused(step, typ, data)
         return data
 
     def _run(self, step: str, run: Callable[[imaplib.IMAP4], tuple[str, Any]]) -> tuple[str, list[Any]]:
@@ -562,12 +566,7 @@ class _Session:
         typ, data = self._run(creating, lambda imap: imap.create(done))
         # Another reader may have created it meanwhile.
         if typ != "OK" and not exists():
-            reply = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
-            raise self._stop(
-                _("IMAP-servern {server} avvisade {step}: {typ} {reply}").format(
-                    server=self.server, step=creating, typ=typ, reply=_one_line(reply)
-                )
-            )
+            raise self._refused(creating, typ, data)
         self._run(step, lambda imap: imap.subscribe(done))  # so that mail programs show it
 
     def _gone(self, step: str, run: Callable[[imaplib.IMAP4], tuple[str, Any]]) -> list[Any] | None:
@@ -578,12 +577,7 @@ class _Session:
         if typ == "NO" and any(isinstance(d, bytes) and d.startswith(b"[EXPUNGEISSUED]") for d in data):
             return None
         if typ != "OK":
-            reply = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
-            raise self._stop(
-                _("IMAP-servern {server} avvisade {step}: {typ} {reply}").format(
-                    server=self.server, step=step, typ=typ, reply=_one_line(reply)
-                )
-            )
+            raise self._refused(step, typ, data)
         return data
 
     def fetch(self, uid: int) -> bytes | None:
