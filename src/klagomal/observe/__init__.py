@@ -28,21 +28,27 @@ import importlib
 
 from klagomal.core.i18n import _
 
-__all__ = ["OPS_PACKAGES", "missing_extra"]
+__all__ = ["OPS_PACKAGES", "missing_extra", "missing_packages"]
 
 #: The packages of the ``ops`` extra, by import name.
 OPS_PACKAGES = ("prometheus_client",)
 
 
-def missing_extra() -> str | None:
-    """A Swedish sentence saying what to install when the ``ops`` extra is
-    missing; ``None`` when it is there."""
+def missing_packages(names: tuple[str, ...]) -> list[str]:
+    """Those of the packages *names* (import names) that cannot be imported."""
     missing = []
-    for name in OPS_PACKAGES:
+    for name in names:
         try:
             importlib.import_module(name)
         except ImportError:
             missing.append(name)
+    return missing
+
+
+def missing_extra() -> str | None:
+    """A Swedish sentence saying what to install when the ``ops`` extra is
+    missing; ``None`` when it is there."""
+    missing = missing_packages(OPS_PACKAGES)
     if not missing:
         return None
     return _(

@@ -25,9 +25,8 @@ that :func:`missing_extra` can say in Swedish what to install.
 
 from __future__ import annotations
 
-import importlib
-
 from klagomal.core.i18n import _
+from klagomal.observe import missing_packages
 
 __all__ = ["WEB_PACKAGES", "missing_extra"]
 
@@ -38,12 +37,7 @@ WEB_PACKAGES = ("litestar", "uvicorn", "prometheus_client")
 def missing_extra() -> str | None:
     """A Swedish sentence saying what to install when the ``web`` extra is
     missing; ``None`` when it is there."""
-    missing = []
-    for name in WEB_PACKAGES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
+    missing = missing_packages(WEB_PACKAGES)
     if not missing:
         return None
     return _(
