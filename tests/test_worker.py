@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -553,3 +553,35 @@ def test_every_job_and_setting_is_documented() -> None:
     assert [job for job in JOBS if f"\n| `{job}` |" not in drift] == []
     assert [job for job in JOBS if f"`{job}`" not in cli] == []
     assert [key for key in WORKER_KEYS if f"\n| `{key}` |" not in organisation] == []
+
+
+def test_a_worker_that_cannot_record_a_run_stays_up(
+    new_database: Callable[[], str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another connection holds a lock on the table of runs (PostgreSQL's
+    LOCK TABLE, which lets reads through): the run cannot even be recorded.
+    The worker says so and stays up; the job runs once the lock is gone."""
+    import sqlalchemy as sa
+
+    from klagomal.worker import Worker
+
+    db = new_database()
+    if not db.startswith("postgresql"):
+        pytest.skip("LOCK TABLE ... IN EXCLUSIVE MODE, which blocks writes and not reads, is PostgreSQL's")
+    org = load_organisation(_org(tmp_path))
+    with Klagomal(db, organisation=org, user="system", load_entrypoints=False, lock_wait=0.5) as k:
+        k.init()
+        worker = Worker(k, jobs=[OUTBOX])
+        worker.led.add(OUTBOX)
+        engine = sa.create_engine(db)
+        try:
+            with engine.connect() as conn, caplog.at_level("WARNING", logger="klagomal.worker"):
+                conn.execute(sa.text("BEGIN"))
+                conn.execute(sa.text("LOCK TABLE job_runs IN EXCLUSIVE MODE"))
+                assert worker.run_due() == []
+                conn.execute(sa.text("ROLLBACK"))
+        finally:
+            engine.dispose()
+        assert any("kunde inte starta jobbet utskick" in r.getMessage() for r in caplog.records)
+        assert worker.run_due() == [OUTBOX]
+        assert [r.outcome for r in k.job_runs(OUTBOX, limit=None)] == ["ok"]

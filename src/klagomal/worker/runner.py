@@ -267,7 +267,18 @@ class Worker:
                 )
                 continue
             if due:
-                self.run_job(job)
+                try:
+                    self.run_job(job)
+                except KlagomalError as exc:
+                    # The run could not even be recorded (the database is away):
+                    # the worker stays up, and the job is due again next tick.
+                    log.warning(
+                        _("klagomal: kunde inte starta jobbet %s: %s"),
+                        job_label(job),
+                        _reason(exc),
+                        extra=_PUBLIC,
+                    )
+                    continue
                 ran.append(job)
         return ran
 
