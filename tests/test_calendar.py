@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,19 @@ dates_in_range = st.dates(min_value=FIRST, max_value=LAST)
 
 
 @pytest.fixture(scope="module")
-def se() -> WorkingCalendar:
-    return swedish_calendar()
+def se() -> Iterator[WorkingCalendar]:
+    """The Swedish calendar, built anew for this module from workalendar.
+
+    Not the process's cached one: whatever built that (an earlier test, or
+    the parent process of a mutation run) would otherwise be what these
+    tests check, and the construction of the index would go untested.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for cached in ("_swedish", "_non_working", "_workalendar_sweden"):
+            patch.setattr(calendars, cached, None)
+        built = swedish_calendar()
+        assert built is swedish_calendar()
+        yield built
 
 
 def days(first: dt.date, last: dt.date) -> list[dt.date]:

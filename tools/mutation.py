@@ -11,6 +11,7 @@ on SQLite only, and the result is written as JSON::
     python tools/mutation.py                 # every module
     python tools/mutation.py lifecycle audit # some
     python tools/mutation.py --list          # the modules and their tests
+    python tools/mutation.py --again audit   # only what the last run left alive
 
 The score is killed / (killed + survived + no tests + timeout), as mutmut
 counts them; surviving mutants are listed with ``mutmut show`` in the copy
@@ -35,14 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "lifecycle": (
         "src/klagomal/cases/lifecycle.py",
-        ("tests/test_lifecycle.py", "tests/test_appeal_deadline.py"),
+        ("tests/test_lifecycle.py", "tests/test_lifecycle_decisions.py", "tests/test_appeal_deadline.py"),
     ),
     "calendars": ("src/klagomal/deadlines/calendars.py", ("tests/test_calendar.py",)),
     "deadlines": (
         "src/klagomal/deadlines/policies.py",
-        ("tests/test_deadlines.py", "tests/test_timeliness.py"),
+        ("tests/test_deadlines.py", "tests/test_deadline_policies.py", "tests/test_timeliness.py"),
     ),
-    "access": ("src/klagomal/records/access.py", ("tests/test_access.py",)),
+    "access": ("src/klagomal/records/access.py", ("tests/test_access.py", "tests/test_access_policy.py")),
     "disposal": ("src/klagomal/records/disposal.py", ("tests/test_disposal.py",)),
     "audit": ("src/klagomal/records/audit/*", ("tests/test_audit.py",)),
 }
@@ -60,6 +61,27 @@ def _config(target: str, tests: tuple[str, ...]) -> str:
     )
 
 
+#: Run in a copy after mutmut: every mutant not killed, as the lines it
+#: changes, into one file to read through (``mutmut show`` one by one
+#: starts Python once for each).
+_SHOW = """
+import sys
+from mutmut.__main__ import SourceFileMutationData, status_by_exit_code, walk_mutatable_files
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    for path in walk_mutatable_files():
+        data = SourceFileMutationData(path=path)
+        data.load()
+        for name, code in data.exit_code_by_key.items():
+            status = status_by_exit_code[code]
+            if status != "killed":
+                changed = get_diff_for_mutant(name, path=data.path).splitlines()[2:]
+                out.write(f"## {name} [{status}]\\n")
+                out.writelines(line + "\\n" for line in changed if line[:1] in "-+")
+"""
+
+
 def _copy(where: Path) -> None:
     """The repository's tracked files, as they are in the work tree."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout.split(
@@ -73,32 +95,51 @@ def _copy(where: Path) -> None:
             shutil.copy2(source, target)
 
 
-def run(module: str, keep: Path) -> dict[str, object]:
+def _not_killed(where: Path, env: dict[str, str]) -> list[str]:
+    listed = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results"],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [s.rstrip(":") for s in listed if "__mutmut_" in s]
+
+
+def run(module: str, keep: Path, *, again: bool = False) -> dict[str, object]:
+    """Mutate *module* in a copy under *keep*.  With *again*, reuse the copy
+    of an earlier run: bring the tests up to date and run only the mutants
+    it did not kill (after a test was added for them)."""
     target, tests = MODULES[module]
     where = keep / module
-    if where.exists():
-        shutil.rmtree(where)
-    where.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_TEST_")}  # SQLite only
+    env["PYTHONPATH"] = str(where / "src")
+    again = again and (where / "mutants").is_dir()
+    names = _not_killed(where, env) if again else []
+    if not again:
+        if where.exists():
+            shutil.rmtree(where)
+        where.mkdir(parents=True)
     _copy(where)
     with (where / "pyproject.toml").open("a", encoding="utf-8") as fh:
         fh.write(_config(target, tests))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAGOMAL_TEST_")}  # SQLite only
-    env["PYTHONPATH"] = str(where / "src")
-    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=where, env=env, check=False)
+    if not again or names:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=where, env=env, check=False)
     subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=where, env=env, check=True)
     stats = json.loads((where / "mutants" / "mutmut-cicd-stats.json").read_text(encoding="utf-8"))
     judged = stats["killed"] + stats["survived"] + stats["no_tests"] + stats["timeout"]
-    survivors = subprocess.run(
-        [sys.executable, "-m", "mutmut", "results"], cwd=where, env=env, capture_output=True, text=True
-    ).stdout.split()
+    diffs = where / "survivors.diff"
+    subprocess.run([sys.executable, "-c", _SHOW, str(diffs)], cwd=where, env=env, check=True)
     return {
         "module": module,
         "target": target,
         "tests": list(tests),
         **stats,
         "score": round(stats["killed"] / judged, 3) if judged else None,
-        "survivors": [s.rstrip(":") for s in survivors if "__mutmut_" in s],
+        "survivors": _not_killed(where, env),
         "copy": str(where),
+        "diffs": str(diffs),
     }
 
 
@@ -108,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"of {', '.join(MODULES)}")
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="rerun only the mutants an earlier run (its copy under --keep) did not kill",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "mutation-results.json")
     parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "klagomal-mutation")
     args = parser.parse_args(argv)
@@ -118,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.modules) - set(MODULES))
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
-    results = [run(module, args.keep) for module in args.modules or MODULES]
+    results = [run(module, args.keep, again=args.again) for module in args.modules or MODULES]
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     for r in results:
         print(
