@@ -29,8 +29,10 @@ from klagomal import (
     Level,
 )
 from klagomal.cases import lifecycle as lc
+from klagomal.cases import step_texts
 from klagomal.core.errors import CalendarError, InvalidPersonNumberError
 from klagomal.core.events import (
+    TEXT_FIELDS,
     Acknowledged,
     ActionRecorded,
     Answered,
@@ -1218,3 +1220,31 @@ def test_a_payload_the_projection_does_not_know_is_a_type_error() -> None:
 
     with pytest.raises(TypeError, match=r"^unknown event payload Unknown$"):
         _apply(new(), Unknown())
+
+
+def test_what_plugins_add_at_registration_is_checked_as_part_of_the_registration() -> None:
+    # A secrecy ground and notes come from plugins, not from the person: the
+    # registration's closing check is the only one they pass.
+    intake = lc.check_intake(CTX, kind="klagomal", channel="telefon", unit=UNIT, text="x", contact=EVA)
+    route = Route(UNIT, None)
+    assert input_refused(
+        lambda: lc.registered(CTX, intake, route, serious=False, notes=("bra\x00",)), "register", None
+    ).startswith("steg 'registrera': noteringen ")
+    assert (
+        input_refused(
+            lambda: lc.registered(CTX, intake, route, serious=False, secrecy="OSL\n26 kap."), "register", None
+        )
+        == "steg 'registrera': sekretessgrunden får inte innehålla radbrytningar (tecken 4)"
+    )
+
+
+def test_every_text_a_step_carries_is_named_in_swedish_when_refused() -> None:
+    # Read from the payload classes, so that a field added later is named too.
+    unnamed = []
+    for cls in TEXT_FIELDS:
+        single, several = step_texts._one_line_fields(cls)
+        for name in (*TEXT_FIELDS[cls], *single, *several):
+            swedish = step_texts._FIELD_NAMES.get(name)
+            if swedish is None or swedish == name:
+                unnamed.append(f"{cls.__name__}.{name}")
+    assert unnamed == []

@@ -68,6 +68,26 @@ _FIELD_NAMES = {
     "attachments": _("bilagans namn"),
     "notes": _("noteringen"),
     "route": _("vägen"),
+    # Ids and names a step carries besides its texts: a refusal names them
+    # in Swedish too (every one is listed; tests/test_lifecycle_decisions.py).
+    "previous": _("den tidigare handläggaren"),
+    "filename": _("filnamnet"),
+    "media_type": _("filtypen"),
+    "language": _("språket"),
+    "previous_language": _("det tidigare språket"),
+    "department": _("förvaltningen"),
+    "from_unit": _("enheten som skickade ärendet vidare"),
+    "to_unit": _("enheten som tog emot ärendet"),
+    "secrecy": _("sekretessgrunden"),
+    "channel": _("kanalen"),
+    "unit": _("enheten"),
+    "dimensions": _("kvalitetsdimensionen"),
+    "external_id": _("id:t i det andra systemet"),
+    "kind": _("typen av bemötande"),
+    "about": _("vad flaggan gäller"),
+    "alert_users": _("användaren som ska underrättas"),
+    "declined": _("kanalen som personalen kan avböja"),
+    "routine": _("rutinen"),
 }
 
 _Payload = TypeVar("_Payload", bound=EventData)
