@@ -263,8 +263,125 @@ def test_a_holiday_workalendar_adds_that_klagomal_does_not_know_is_an_error(monk
         FIXED_HOLIDAYS = (*Sweden.FIXED_HOLIDAYS, (3, 8, "Women's Day"))
 
     monkeypatch.setattr(calendars, "_workalendar_sweden", SwedenWithANewHoliday())
-    with pytest.raises(CalendarError, match=r"Women's Day \(2026-03-08\)"):
+    with pytest.raises(CalendarError) as caught:
         swedish_holidays(2026)
+    assert str(caught.value) == (
+        "workalendar anger en helgdag som klagomal inte känner till: Women's Day (2026-03-08); "
+        "den svenska kalendern måste ses över"
+    )
+
+
+def test_a_fresh_index_agrees_with_workalendar_and_the_two_corrections_every_day(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The whole construction of the Swedish index, in one test: every day
+    of the hundred years, and every year's holidays in date order."""
+    for cached in ("_swedish", "_non_working", "_workalendar_sweden"):
+        monkeypatch.setattr(calendars, cached, None)
+    fresh = swedish_calendar()
+    assert fresh.label == "Sverige (lag 1930:173 om beräkning av lagstadgad tid)"
+    corrected = {
+        **{dt.date(year, 6, 6): dt.date(year, 6, 6).weekday() < 5 for year in range(2000, 2005)},
+        **dict.fromkeys((dt.date(2000, 6, 12), dt.date(2001, 6, 4), dt.date(2002, 5, 20)), False),
+        **dict.fromkeys((dt.date(2003, 6, 9), dt.date(2004, 5, 31)), False),
+    }
+    differ = [
+        day
+        for day in days(FIRST, LAST)
+        if fresh.is_working_day(day) != corrected.get(day, WORKALENDAR.is_working_day(day))
+    ]
+    assert differ == []
+    for year in range(2000, 2101):
+        listed = list(swedish_holidays(year))
+        assert listed == sorted(listed), year
+
+
+# -- exact messages ----------------------------------------------------------------
+
+
+def test_a_calendar_that_ends_before_it_starts_is_refused():
+    with pytest.raises(CalendarError) as caught:
+        WorkingCalendar("bakvänd", "Bakvänd", dt.date(2027, 1, 1), dt.date(2026, 12, 31), lambda day: True)
+    assert str(caught.value) == "kalendern 'bakvänd' slutar (2026-12-31) före sin första dag (2027-01-01)"
+
+
+def test_the_range_errors_word_for_word(se: WorkingCalendar):
+    range_ = "kalendern 'se', Sverige (lag 1930:173 om beräkning av lagstadgad tid), "
+    range_ += "som gäller från 2000-01-01 till och med 2100-12-31"
+    with pytest.raises(CalendarError) as caught:
+        se.is_working_day(AFTER)
+    assert str(caught.value) == f"datumet 2101-01-01 ligger utanför {range_}"
+    with pytest.raises(CalendarError) as caught:
+        se.add_working_days(dt.date(2100, 12, 30), 1)
+    assert str(caught.value) == f"1 arbetsdag efter 2100-12-30 ligger utanför {range_}"
+    with pytest.raises(CalendarError) as caught:
+        se.add_working_days_many([MID, MID], [1])
+    assert str(caught.value) == "add_working_days_many: listorna har olika längd (2 och 1)"
+    with pytest.raises(CalendarError) as caught:
+        se.working_days_between_many([MID], [MID, MID])
+    assert str(caught.value) == "working_days_between_many: listorna har olika längd (1 och 2)"
+    with pytest.raises(CalendarError) as caught:
+        swedish_holidays(2101)
+    assert str(caught.value) == "den svenska kalendern gäller åren 2000–2100, inte 2101"
+    assert se.with_closed_days([MID]).label == f"{se.label}, med 1 egen stängd dag"
+
+
+def test_the_first_negative_count_is_the_one_named(se: WorkingCalendar):
+    with pytest.raises(CalendarError) as caught:
+        se.add_working_days_many([MID, MID, MID], [3, 0, -2])
+    assert str(caught.value) == "antalet arbetsdagar kan inte vara negativt: -2"
+
+
+def test_counts_may_be_any_iterable(se: WorkingCalendar):
+    assert se.add_working_days_many([MID, MID], iter([1, 2])) == [dt.date(2026, 3, 3), dt.date(2026, 3, 4)]
+    assert se.add_working_days_many([MID, MID], range(2)) == [MID, dt.date(2026, 3, 3)]
+
+
+def test_a_reversed_pair_among_others_counts_zero_and_leaves_the_others(se: WorkingCalendar):
+    assert se.working_days_between_many(
+        [MID, MID, MID], [MID - dt.timedelta(days=3), dt.date(2026, 3, 3), MID]
+    ) == [
+        0,
+        1,
+        0,
+    ]
+
+
+def test_the_first_answer_of_a_fresh_calendar_builds_its_index():
+    for ask in (
+        lambda c: c.working_days_between(dt.date(2026, 1, 2), dt.date(2026, 1, 9)),
+        lambda c: c.add_working_days(dt.date(2026, 1, 2), 5),
+        lambda c: c.working_days_left(dt.date(2026, 1, 9), dt.date(2026, 1, 2)),
+        lambda c: c.add_working_days_many([dt.date(2026, 1, 2)], 5)[0],
+    ):
+        fresh = WorkingCalendar(
+            "v", "Vardagar", dt.date(2026, 1, 1), dt.date(2026, 12, 31), lambda d: d.weekday() < 5
+        )
+        assert ask(fresh) in (5, dt.date(2026, 1, 9))
+
+
+def test_answers_within_the_range_never_take_the_slow_path(
+    se: WorkingCalendar, monkeypatch: pytest.MonkeyPatch
+):
+    """The index answers in-range questions itself; the checked path is for
+    n = 0 and for errors.  (The bulk paths fall back on it for any failure,
+    so a broken fast path would give right answers a hundred times slower.)"""
+
+    def slow(*args: object) -> object:
+        raise AssertionError(f"the slow path was taken for {args[1:]}")
+
+    days_ = [FIRST, MID, dt.date(2026, 12, 24), dt.date(2100, 12, 1)]
+    expected_one = [se.add_working_days(day, 1) for day in days_]
+    expected_mixed = [se.add_working_days(day, n) for day, n in zip(days_, [1, 0, 2, 3], strict=True)]
+    expected_between = [se.working_days_between(FIRST, day) for day in days_]
+    monkeypatch.setattr(WorkingCalendar, "_add_working_days_checked", slow)
+    monkeypatch.setattr(WorkingCalendar, "working_days_between", slow)
+    assert se.add_working_days(FIRST, 1) == dt.date(2000, 1, 3)
+    assert se.add_working_days_many(days_, 1) == expected_one
+    assert se.add_working_days_many(days_, [1, 1, 1, 1]) == expected_one
+    assert se.add_working_days_many(days_, [1, 0, 2, 3]) == expected_mixed
+    assert se.working_days_between_many([FIRST] * 4, days_) == expected_between
+    assert se.working_days_between_many(days_, [FIRST] * 4) == [0, 0, 0, 0]
 
 
 # -- the range -------------------------------------------------------------------

@@ -155,6 +155,14 @@ def test_an_invalid_policy_names_forvaltning_plugin_and_every_problem() -> None:
         "besked ska ges inom 1–10 arbetsdagar (R7), inte 11; "
         "kalendern 'mars' finns inte (kända kalendrar: se)"
     )
+    weekdays = WorkingCalendar(
+        "vardagar", "Vardagar", MONDAY, dt.date(2026, 12, 31), lambda d: d.weekday() < 5
+    )
+    with pytest.raises(ConfigurationError) as info:
+        Deadlines(
+            ORG, {"se": swedish_calendar(), "vardagar": weekdays}, lambda d: (DeadlinePolicy("mars"), "p")
+        )
+    assert str(info.value).endswith("kalendern 'mars' finns inte (kända kalendrar: se, vardagar)")
     with pytest.raises(ConfigurationError) as info:
         Deadlines(ORG, {}, lambda department: (DeadlinePolicy(), "p"))
     assert str(info.value) == (
