@@ -332,6 +332,13 @@ def test_the_first_negative_count_is_the_one_named(se: WorkingCalendar):
     assert str(caught.value) == "antalet arbetsdagar kan inte vara negativt: -2"
 
 
+def test_a_datetime_before_the_range_is_refused_by_the_bulk_path_too(se: WorkingCalendar):
+    # A datetime cannot be compared with the range's dates; it must not slip
+    # past the check into the index, where a negative offset counts from the end.
+    with pytest.raises(CalendarError, match=r"^datumet 1990-01-01 00:00:00 ligger utanför kalendern 'se'"):
+        se.add_working_days_many([dt.datetime(1990, 1, 1)], 1)
+
+
 def test_counts_may_be_any_iterable(se: WorkingCalendar):
     assert se.add_working_days_many([MID, MID], iter([1, 2])) == [dt.date(2026, 3, 3), dt.date(2026, 3, 4)]
     assert se.add_working_days_many([MID, MID], range(2)) == [MID, dt.date(2026, 3, 3)]
@@ -380,6 +387,8 @@ def test_answers_within_the_range_never_take_the_slow_path(
     assert se.add_working_days_many(days_, 1) == expected_one
     assert se.add_working_days_many(days_, [1, 1, 1, 1]) == expected_one
     assert se.add_working_days_many(days_, [1, 0, 2, 3]) == expected_mixed
+    # The last day of the range, counted 0 days from, is answered by the index too.
+    assert se.add_working_days_many([MID, LAST], [1, 0]) == [dt.date(2026, 3, 3), LAST]
     assert se.working_days_between_many([FIRST] * 4, days_) == expected_between
     assert se.working_days_between_many(days_, [FIRST] * 4) == [0, 0, 0, 0]
 
