@@ -259,6 +259,26 @@ def test_entries_by_case_user_and_time_newest_last(k: Klagomal) -> None:
     assert all(e.reference == "2026-00002" for e in by_case)
 
 
+def test_a_cases_entries_include_the_lists_that_name_it_and_no_other_cases(k: Klagomal) -> None:
+    # R27: a list read is one entry without a case, naming the cases listed.
+    with k.storage.transaction() as uow:
+        append(
+            uow.conn,
+            [
+                sample(1, reference="2026-00002", detail="läst"),
+                sample(2, reference=None, detail="lista: 2026-00002, 2026-00003"),
+                sample(3, reference="2026-00003", detail="jämfört med 2026-00002"),
+                sample(4, reference=None, detail="lista: 2026-00003"),
+            ],
+        )
+    with engine(k).connect() as conn:
+        assert [e.id for e in entries(conn, reference="2026-00002")] == [1, 2]
+        assert [e.id for e in entries(conn, reference="2026-00003")] == [2, 3, 4]
+        # The reference is searched for as it is written: "_" and "%" match only themselves.
+        assert entries(conn, reference="2026_00002") == []
+        assert entries(conn, reference="2026%") == []
+
+
 # -- tampering -----------------------------------------------------------------
 
 
@@ -382,6 +402,38 @@ def test_a_forged_entry_inserted_in_the_middle_breaks_the_next_link(k: Klagomal)
     result = check(k)
     assert found(result) == [(4, off_chain(4, 5, 3))]
     assert result.checked == 7
+
+
+def test_rows_behind_a_head_that_says_the_log_is_empty_are_each_reported(k: Klagomal) -> None:
+    log(k, 2)
+    execute(k, sa.update(audit_head).values(last_id=0, last_hash=GENESIS))
+    past_empty = (
+        "post {} ligger efter huvudet, som anger att loggen är tom; den har förts in utanför klagomal, "
+        "eller huvudet har skrivits tillbaka"
+    )
+    assert found(check(k)) == [(1, past_empty.format(1)), (2, past_empty.format(2))]
+
+
+def test_a_row_below_a_chain_that_was_made_to_start_later_is_reported(k: Klagomal) -> None:
+    # Entry 2 rewritten as the chain's first, entry 3 relinked to it and the
+    # head to entry 3: entry 1 is left below the chain's beginning.
+    log(k, 3)
+    two, three = as_entry(row(k, 2)), as_entry(row(k, 3))
+    two_hash = entry_hash(GENESIS, 2, two)
+    three_hash = entry_hash(two_hash, 3, three)
+    execute(
+        k,
+        edit(2, prev_hash=GENESIS, hash=two_hash),
+        edit(3, prev_hash=two_hash, hash=three_hash),
+        sa.update(audit_head).values(last_id=3, last_hash=three_hash),
+    )
+    assert found(check(k)) == [
+        (
+            1,
+            "post 1 hör inte till kedjan: post 2 pekar förbi den, på kedjans början; den har förts in eller "
+            "flyttats utanför klagomal",
+        )
+    ]
 
 
 def off_chain(entry_id: int, after: int, before: int) -> str:
@@ -523,6 +575,16 @@ def test_a_deleted_head_is_reported_and_stops_the_writers_with_a_swedish_error(k
         log(k, 1, first=5)
     # The check that says so is still returned, though it cannot be logged.
     assert not k.audit_verify().ok
+
+
+def test_a_problem_of_no_one_entry_is_listed_before_those_of_entries(k: Klagomal) -> None:
+    log(k, 4)
+    execute(k, edit(3, detail="ändrad"), edit(2, detail="ändrad"), sa.delete(audit_head))
+    assert found(check(k)) == [
+        (None, "huvudet (tabellen audit_head) saknas"),
+        (2, checksum(2)),
+        (3, checksum(3)),
+    ]
 
 
 #: What every writer is told when the head is gone.
@@ -767,8 +829,27 @@ def test_a_row_that_cannot_be_read_is_reported_not_raised(k: Klagomal) -> None:
     ]
     assert log(k, 1, first=5) == [5]
     # Reading the log says what is wrong and where to look, in Swedish, not a traceback.
-    with pytest.raises(SchemaError, match="granskningsloggen har en post som inte kan läsas"):
+    with pytest.raises(SchemaError) as caught:
         k.audit_log()
+    assert re.fullmatch(
+        r"granskningsloggen har en post som inte kan läsas \((?P<reason>.+)\); "
+        r"'klagomal audit verify' visar vilken",
+        str(caught.value),
+    )
+    assert str(caught.value.__cause__) in str(caught.value)
+
+
+@pytest.mark.parametrize("new_database", ["sqlite"], indirect=True)
+def test_what_makes_a_row_unreadable_is_named_whatever_the_case_reference_holds(k: Klagomal) -> None:
+    log(k, 5)  # entry 4 has no case
+    with engine(k).begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_log SET at = 'i morgon' WHERE id = 4")
+        conn.exec_driver_sql("UPDATE audit_log SET reference = X'00ff' WHERE id = 5")
+    unreadable = "post {} går inte att läsa: {}; raden har ändrats utanför klagomal"
+    assert found(check(k)) == [
+        (4, unreadable.format(4, "tidpunkten 'i morgon' går inte att tolka")),
+        (5, unreadable.format(5, "fältet reference håller bytes, inte text")),
+    ]
 
 
 def test_problems_are_listed_up_to_a_limit_and_counted_beyond_it(k: Klagomal) -> None:
@@ -842,6 +923,25 @@ def test_the_summary_gives_the_last_entry_to_keep_outside_the_database() -> None
         "Granskningsloggen är inte hel: 1 fel bland 5 kontrollerade poster.",
         "  - post 3: kontrollsumman stämmer inte; raden har ändrats",
     ]
+
+
+def test_every_line_of_the_summary_word_for_word() -> None:
+    one = AuditVerification(1, (AuditProblem(1, checksum(1)),), 1, "ef" * 32, anchored=(1,))
+    assert one.summary() == (
+        "Granskningsloggen är inte hel: 1 fel bland 1 kontrollerad post.\n"
+        "  - post 1: kontrollsumman stämmer inte; raden har ändrats\n"
+        "Loggen har ändrats utanför klagomal. Ändra ingenting i den; spara en kopia av databasen och "
+        "kontakta den som ansvarar för informationssäkerheten.\n"
+        "Post 1 har samma kontrollsumma som antecknades vid en tidigare kontroll.\n"
+        f"Sista posten: nummer 1, kontrollsumma {'ef' * 32}."
+    )
+    several = AuditVerification(1200, (), 1200, "ab" * 32, anchored=(7, 1200))
+    assert several.summary().splitlines()[1] == (
+        "Posterna 7, 1200 har samma kontrollsummor som antecknades vid tidigare kontroller."
+    )
+    assert (
+        AuditVerification(0, (), 0, GENESIS).summary() == "Granskningsloggen är hel: 0 poster kontrollerade."
+    )
 
 
 # -- properties (SQLite) -------------------------------------------------------
