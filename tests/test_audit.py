@@ -353,6 +353,16 @@ def test_a_deleted_last_entry_is_reported_through_the_head(k: Klagomal) -> None:
     assert result.checked == 5
 
 
+def test_a_log_of_one_entry_emptied_is_reported_and_verify_wants_chunks_of_one_or_more(k: Klagomal) -> None:
+    log(k, 1)
+    execute(k, sa.delete(audit_log))
+    assert found(check(k)) == [
+        (1, "tabellen audit_log är tom men huvudet anger post 1; loggens poster har tagits bort")
+    ]
+    with k.storage.snapshot() as uow, pytest.raises(ValueError, match=r"^chunk must be at least 1$"):
+        verify(uow.conn, chunk=0)
+
+
 def test_a_log_emptied_behind_the_heads_back_is_reported(k: Klagomal) -> None:
     log(k, 3)
     execute(k, sa.delete(audit_log))
