@@ -414,6 +414,23 @@ def test_a_forged_entry_inserted_in_the_middle_breaks_the_next_link(k: Klagomal)
     assert result.checked == 7
 
 
+def test_an_entry_deleted_and_the_chain_relinked_over_it_is_still_missing(k: Klagomal) -> None:
+    # Someone who deletes entry 3 and recomputes the links and hashes of the
+    # entries after it leaves a chain that holds, but not the numbering.
+    log(k, 5)
+    two = row(k, 2).hash
+    four_hash = entry_hash(two, 4, as_entry(row(k, 4)))
+    five_hash = entry_hash(four_hash, 5, as_entry(row(k, 5)))
+    execute(
+        k,
+        sa.delete(audit_log).where(audit_log.c.id == 3),
+        edit(4, prev_hash=two, hash=four_hash),
+        edit(5, prev_hash=four_hash, hash=five_hash),
+        sa.update(audit_head).values(last_hash=five_hash),
+    )
+    assert found(check(k)) == [(3, "post 3 saknas (nummerföljden hoppar från 2 till 4)")]
+
+
 def test_rows_behind_a_head_that_says_the_log_is_empty_are_each_reported(k: Klagomal) -> None:
     log(k, 2)
     execute(k, sa.update(audit_head).values(last_id=0, last_hash=GENESIS))
