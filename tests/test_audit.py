@@ -43,6 +43,7 @@ from klagomal.records.audit import (
     entry_hash,
     verify,
 )
+from klagomal.records.audit.chain import naive_utc
 from klagomal.records.audit.verification import _LOOKAHEAD
 from klagomal.storage.tables import audit_head, audit_log
 from test_cli import Cli
@@ -226,6 +227,7 @@ def test_nothing_is_logged_by_a_transaction_that_is_rolled_back(k: Klagomal) -> 
         ({"reference": "2026-" + "1" * 16}, "reference är längre än 20 tecken"),
         ({"detail": "d" * 4001}, "beskrivning är längre än 4000 tecken"),
     ],
+    ids=["outcome", "user_id", "action", "reference", "detail"],
 )
 def test_an_entry_that_does_not_fit_is_refused_before_anything_is_written(
     k: Klagomal, changes: dict[str, Any], words: str
@@ -235,6 +237,49 @@ def test_an_entry_that_does_not_fit_is_refused_before_anything_is_written(
         append(uow.conn, [sample(1), sample(2, **changes)])
     assert head(k) == (0, GENESIS)
     assert check(k).checked == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"outcome": "maybe"},
+            "Granskningsposten har utfallet 'maybe'; det ska vara 'allowed' eller 'denied'.",
+        ),
+        ({"at": None}, "Granskningsposten saknar tidpunkt."),
+        ({"action": "a" * 41}, "Granskningspostens fält action är längre än 40 tecken."),
+        ({"detail": "d" * 4001}, "Granskningspostens beskrivning är längre än 4000 tecken."),
+    ],
+    ids=["outcome", "at", "action", "detail"],
+)
+def test_each_refusal_of_an_entry_word_for_word(k: Klagomal, changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError) as caught, k.storage.transaction() as uow:
+        append(uow.conn, [sample(1, **changes)])
+    assert str(caught.value) == message
+
+
+def test_an_entry_exactly_as_long_as_its_columns_is_kept_whole(k: Klagomal) -> None:
+    longest = sample(1, action="a" * 40, user_id="u" * 200, detail="d" * 4000)
+    with k.storage.transaction() as uow:
+        assert append(uow.conn, [longest]) == [1]
+    with engine(k).connect() as conn:
+        (stored,) = entries(conn)
+    assert (stored.action, stored.user_id, stored.detail) == (longest.action, longest.user_id, longest.detail)
+    assert check(k).ok
+
+
+def test_a_moment_is_stored_as_utc_whatever_the_machines_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Stockholm")
+    time.tzset()
+    try:
+        noon_in_stockholm = dt.datetime(2026, 3, 2, 12, 0, tzinfo=STOCKHOLM_WINTER)
+        assert naive_utc(noon_in_stockholm) == dt.datetime(2026, 3, 2, 11, 0)
+        assert naive_utc(dt.datetime(2026, 3, 2, 12, 0)) == dt.datetime(
+            2026, 3, 2, 12, 0
+        )  # already naive UTC
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_appending_nothing_writes_nothing(k: Klagomal) -> None:
@@ -414,6 +459,40 @@ def test_a_forged_entry_inserted_in_the_middle_breaks_the_next_link(k: Klagomal)
     assert result.checked == 7
 
 
+def test_a_head_that_names_an_entry_but_points_at_the_beginning_is_reported(k: Klagomal) -> None:
+    log(k, 2)
+    execute(k, sa.update(audit_head).values(last_hash=GENESIS))
+    past_empty = (
+        "post {} ligger efter huvudet, som anger att loggen är tom; den har förts in utanför klagomal, "
+        "eller huvudet har skrivits tillbaka"
+    )
+    assert found(check(k)) == [
+        (None, "huvudet anger post 2 men pekar på kedjans början; huvudet har ändrats"),
+        (1, past_empty.format(1)),
+        (2, past_empty.format(2)),
+    ]
+
+
+def test_a_missing_first_entry_below_a_chain_made_to_start_later_is_reported(k: Klagomal) -> None:
+    log(k, 3)
+    three = as_entry(row(k, 3))
+    three_hash = entry_hash(GENESIS, 3, three)
+    execute(
+        k,
+        sa.delete(audit_log).where(audit_log.c.id == 1),
+        edit(3, prev_hash=GENESIS, hash=three_hash),
+        sa.update(audit_head).values(last_hash=three_hash),
+    )
+    assert found(check(k)) == [
+        (1, "post 1 saknas (nummerföljden hoppar från 0 till 2)"),
+        (
+            2,
+            "post 2 hör inte till kedjan: post 3 pekar förbi den, på kedjans början; den har förts in eller "
+            "flyttats utanför klagomal",
+        ),
+    ]
+
+
 def test_an_entry_deleted_and_the_chain_relinked_over_it_is_still_missing(k: Klagomal) -> None:
     # Someone who deletes entry 3 and recomputes the links and hashes of the
     # entries after it leaves a chain that holds, but not the numbering.
@@ -533,6 +612,12 @@ def test_an_entry_numbered_below_1_is_reported(k: Klagomal) -> None:
     result = check(k)
     assert found(result) == [(-1, "post -1 har ett nummer utanför nummerföljden, som börjar på 1")]
     assert result.checked == 3
+    # A problem of no one entry is listed first, also before an entry numbered below 1.
+    execute(k, sa.delete(audit_head))
+    assert found(check(k)) == [
+        (None, "huvudet (tabellen audit_head) saknas"),
+        (-1, "post -1 har ett nummer utanför nummerföljden, som börjar på 1"),
+    ]
 
 
 def test_two_swapped_entries_are_reported(k: Klagomal) -> None:

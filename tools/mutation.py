@@ -57,6 +57,10 @@ def _config(target: str, tests: tuple[str, ...]) -> str:
         f"only_mutate = [{json.dumps(target)}]\n"
         f"pytest_add_cli_args_test_selection = [{listed}]\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        # A mutant that loops (a 'while' whose step is gone) is stopped after
+        # four times its tests' time, not mutmut's fifteen: the audit walk's
+        # loops otherwise cost minutes each.
+        "timeout_multiplier = 4.0\n"
         'also_copy = ["conftest.py", "tests", "docs", "README.md", "examples", "bench", "tools", "plugins"]\n'
     )
 
