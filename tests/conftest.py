@@ -14,6 +14,7 @@ instead, because there they must run (``.ci/run`` sets both).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import itertools
 import os
@@ -26,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from klagomal import Case, FixedClock, Klagomal
+from klagomal import Case, Event, FixedClock, Klagomal
+from klagomal.cases.lifecycle import evolve
 from klagomal.testing import CONTACT, START, UNIT, register  # noqa: F401 - re-exported for the tests
 
 # Every test acts as the reserved system owner, ``system``, unless it says
@@ -39,6 +41,19 @@ os.environ["KLAGOMAL_USER"] = "system"
 # under the names the core's tests have always used.
 EVA = CONTACT
 register_case = register
+
+
+def stored(case: Case | None, data: object, *, reference: str = "2026-00001", day: dt.date = START) -> Case:
+    """*case* after the step *data* was stored on *day*, projected without a
+    database (``lifecycle.evolve``); *case* ``None`` for a registration."""
+    event = Event(
+        reference=reference,
+        seq=1 if case is None else case.version + 1,
+        day=day,
+        recorded_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
+        data=data,  # type: ignore[arg-type]
+    )
+    return evolve(case, event)
 
 
 @pytest.fixture

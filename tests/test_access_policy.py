@@ -13,7 +13,8 @@ import datetime as dt
 
 import pytest
 
-from klagomal import Case, Contact, Event
+from conftest import stored
+from klagomal import Case, Contact
 from klagomal.cases import lifecycle as lc
 from klagomal.core.errors import AccessDeniedError, NoUserError
 from klagomal.core.organisation import default_organisation
@@ -61,28 +62,10 @@ PROTECTED = Contact(
 
 def case_in(unit: str, *, handler: str | None = None, contact: Contact | None = None) -> Case:
     data = lc.register(CTX, kind="klagomal", channel="telefon", unit=unit, text="x", contact=contact)
-    event = Event(
-        reference="2026-00007",
-        seq=1,
-        day=DAY,
-        recorded_at=dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.UTC),
-        data=data,
-    )
-    case = lc.evolve(None, event)
-    return (
-        case
-        if handler is None
-        else lc.evolve(
-            case,
-            Event(
-                reference=case.reference,
-                seq=2,
-                day=DAY,
-                recorded_at=event.recorded_at,
-                data=lc.acknowledge(case, CTX, handler, DAY),
-            ),
-        )
-    )
+    case = stored(None, data, reference="2026-00007", day=DAY)
+    if handler is None:
+        return case
+    return stored(case, lc.acknowledge(case, CTX, handler, DAY), reference="2026-00007", day=DAY)
 
 
 # -- scopes ---------------------------------------------------------------------------

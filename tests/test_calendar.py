@@ -294,6 +294,10 @@ def test_a_fresh_index_agrees_with_workalendar_and_the_two_corrections_every_day
     for year in range(2000, 2101):
         listed = list(swedish_holidays(year))
         assert listed == sorted(listed), year
+        # Where two holidays share a day, the law's order is also the
+        # alphabetical one (docs/testing.md, the equivalent mutants).
+        raw = calendars._holiday_list(year)
+        assert raw == sorted(raw), year
 
 
 # -- exact messages ----------------------------------------------------------------

@@ -15,7 +15,8 @@ import datetime as dt
 import attrs
 import pytest
 
-from klagomal import Case, Contact, Event, Kind
+from conftest import stored
+from klagomal import Case, Contact, Kind
 from klagomal.cases import lifecycle as lc
 from klagomal.core.errors import CalendarError, ConfigurationError
 from klagomal.core.events import Acknowledged, Paused
@@ -292,17 +293,9 @@ def _case(rules: Deadlines, *steps: object) -> Case:
     data = lc.register(
         ctx, kind="klagomal", channel="telefon", unit="soc-aldre", text="x", contact=Contact(name="Eva")
     )
-    case = None
-    for seq, payload in enumerate((data, *steps), start=1):
-        event = Event(
-            reference="2026-00001",
-            seq=seq,
-            day=MONDAY,
-            recorded_at=dt.datetime.combine(MONDAY, dt.time(12), tzinfo=dt.UTC),
-            data=payload,  # type: ignore[arg-type]
-        )
-        case = lc.evolve(case, event)
-    assert case is not None
+    case = stored(None, data, day=MONDAY)
+    for payload in steps:
+        case = stored(case, payload, day=MONDAY)
     return case
 
 

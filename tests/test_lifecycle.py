@@ -25,7 +25,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from conftest import EVA, START, UNIT, register_case
+from conftest import EVA, START, UNIT, register_case, stored
 from klagomal import (
     AnswerMode,
     Case,
@@ -76,15 +76,7 @@ def _ctx(k: Klagomal, today: dt.date = START) -> lc.Context:
 
 
 def _apply(case: Case | None, data: object, reference: str = "2026-00001", day: dt.date = START) -> Case:
-    seq = 1 if case is None else case.version + 1
-    event = Event(
-        reference=reference,
-        seq=seq,
-        day=day,
-        recorded_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
-        data=data,  # type: ignore[arg-type]
-    )
-    return lc.evolve(case, event)
+    return stored(case, data, reference=reference, day=day)
 
 
 def _case_in(k: Klagomal, state: CaseState, *, kind: str = "berom", anonymous: bool = False) -> Case:

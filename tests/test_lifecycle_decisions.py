@@ -17,6 +17,7 @@ from collections.abc import Callable
 import attrs
 import pytest
 
+from conftest import stored
 from klagomal import (
     AnswerMode,
     Case,
@@ -114,14 +115,7 @@ def on(day: dt.date, ctx: lc.Context = CTX) -> lc.Context:
 
 
 def _apply(case: Case | None, data: object, day: dt.date = START) -> Case:
-    event = Event(
-        reference=REF,
-        seq=1 if case is None else case.version + 1,
-        day=day,
-        recorded_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
-        data=data,  # type: ignore[arg-type]
-    )
-    return lc.evolve(case, event)
+    return stored(case, data, reference=REF, day=day)
 
 
 def new(
