@@ -20,6 +20,8 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import EVA, register_case
 from klagomal import Contact, FixedClock, Klagomal
@@ -37,6 +39,7 @@ from klagomal.records.disposal import (
     Applied,
     DisposalRule,
     Planned,
+    _is_personnummer,
     _last_closing_due,
     _personnummer_spellings,
     _scrubber,
@@ -419,6 +422,54 @@ def test_the_contacts_personnummer_is_looked_for_in_every_usual_spelling(
     number: str, spellings: list[str]
 ) -> None:
     assert _personnummer_spellings(number) == spellings
+
+
+def _luhn(nine: str) -> str:
+    """The check digit of nine digits: every other digit doubled, from the
+    first, and the digits of all the products summed."""
+    total = sum(int(c) for i, d in enumerate(nine) for c in str(int(d) * (2 if i % 2 == 0 else 1)))
+    return str((10 - total % 10) % 10)
+
+
+@pytest.mark.parametrize(
+    ("yymmdd", "looks_like_one"),
+    [
+        ("991231", True),
+        ("000101", True),
+        ("851201", True),
+        ("851261", True),  # a samordningsnummer: the day plus 60
+        ("851291", True),
+        ("850001", False),  # month 0
+        ("851301", False),  # month 13
+        ("851200", False),  # day 0
+        ("851232", False),  # day 32
+        ("851260", False),  # neither a day nor a day plus 60
+        ("851292", False),
+    ],
+)
+def test_ten_digits_are_scrubbed_as_a_personnummer_by_month_day_and_check_digit(
+    yymmdd: str, looks_like_one: bool
+) -> None:
+    for serial in ("998", "123", "575", "909"):  # doubled digits of 10 or more, and check digits 0 to 9
+        nine = yymmdd + serial
+        assert _is_personnummer(nine + _luhn(nine)) is looks_like_one, nine
+        wrong = str((int(_luhn(nine)) + 1) % 10)
+        assert _is_personnummer(nine + wrong) is False, nine
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    yy=st.integers(0, 99),
+    month=st.integers(1, 12),
+    day=st.one_of(st.integers(1, 31), st.integers(61, 91)),
+    serial=st.integers(0, 999),
+    check=st.integers(0, 9),
+)
+def test_any_date_like_ten_digits_are_a_personnummer_exactly_when_the_check_digit_holds(
+    yy: int, month: int, day: int, serial: int, check: int
+) -> None:
+    nine = f"{yy:02d}{month:02d}{day:02d}{serial:03d}"
+    assert _is_personnummer(f"{nine}{check}") is (str(check) == _luhn(nine))
 
 
 def test_a_disposal_is_never_logged_without_its_decision(k: Klagomal, clock: FixedClock) -> None:
