@@ -1121,6 +1121,38 @@ def test_gdpr_anonymisation_on_request(k: Klagomal, clock: FixedClock) -> None:
     assert (again.fields, again.events) == (0, 0)
 
 
+def test_anonymisation_marks_a_corrected_contact_an_attached_file_and_a_replys_sender(
+    k: Klagomal, clock: FixedClock
+) -> None:
+    # Each kind of step that names the person is rewritten to the marker,
+    # not emptied: the history must still say that a contact was corrected,
+    # a file attached and a reply received, only no longer by whom or what.
+    reference = closed_case(k, clock, dt.date(2026, 2, 2), contact=Contact(NAME, EMAIL))
+    k.correct_contact(reference, name="Karin Berg", email="karin.berg@example.se", reason="Nytt efternamn")
+    k.attach(reference, b"%PDF-1.4 intyg", filename="intyg-karin-berg.pdf", media_type="application/pdf")
+    reply = mail(f"Tack! /{NAME}", subject=f"Re: Ärende {reference}")
+    assert k.receive_email(reply).outcome == "reply"
+    with k.storage.transaction() as uow:
+        anonymise(
+            uow.conn,
+            k.converter,
+            reference,
+            decision="Begäran om radering, dnr KS 2026/78",
+            user_id="dataskyddsombud",
+            at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
+            day=dt.date(2026, 3, 2),
+        )
+    marker = "[anonymiserad]"
+    by_type = {event.data.TYPE: event.data for event in k.history(reference)}
+    corrected = by_type["contact_corrected"]
+    assert (corrected.previous, corrected.contact) == (Contact(marker), Contact(marker))
+    assert by_type["attachment_added"].filename == marker
+    assert by_type["message_received"].sender == marker
+    after = dump(k)
+    for gone in (NAME, EMAIL, "karin berg", "karin.berg@example.se", "intyg-karin-berg"):
+        assert gone.lower() not in after, gone
+
+
 # -- reports over past periods still add up (R27) ------------------------------------------------
 
 UNITS = [
