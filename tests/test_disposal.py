@@ -1105,6 +1105,13 @@ def test_gdpr_anonymisation_on_request(k: Klagomal, clock: FixedClock) -> None:
     assert case.contact == Contact("[anonymiserad]")
     assert case.text == "[anonymiserat 2026-03-02 enligt Begäran om radering, dnr KS 2026/77]"
     assert (done.disposal.rule, done.disposal.action) == (GDPR_RULE, Action.ANONYMISE)
+    gdpr = DisposalRule(
+        GDPR_RULE, "Begäran om radering, dnr KS 2026/77", Action.ANONYMISE, source="begäran om radering"
+    )
+    assert done.planned == Planned(
+        reference, gdpr, Action.ANONYMISE, dt.date(2026, 2, 2), dt.date(2026, 3, 2)
+    )
+    assert (done.result.reference, done.result.contact) == (reference, True)
     # Done is done: no rule anonymises it again.
     assert planned(k, [rule("allt", Action.ANONYMISE, 0)], dt.date(2026, 3, 3)) == []
     # A second redaction changes nothing more.
@@ -1119,6 +1126,36 @@ def test_gdpr_anonymisation_on_request(k: Klagomal, clock: FixedClock) -> None:
             name_marker="[anonymiserad]",
         )
     assert (again.fields, again.events) == (0, 0)
+
+
+def test_an_open_case_is_anonymised_as_of_the_day_and_an_unknown_one_is_named(
+    k: Klagomal, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2026, 2, 2))
+    reference = register_case(k, contact=Contact(NAME, EMAIL)).reference
+    day = dt.date(2026, 3, 2)
+    with k.storage.transaction() as uow:
+        done = anonymise(
+            uow.conn,
+            k.converter,
+            reference,
+            decision="KS 2026/79",
+            user_id="dpo",
+            at=dt.datetime(2026, 3, 2, 9),
+            day=day,
+        )
+        assert (done.planned.closed, done.planned.due) == (day, day)  # not closed: as of the decision's day
+        with pytest.raises(CaseNotFoundError) as caught:
+            anonymise(
+                uow.conn,
+                k.converter,
+                "2026-99999",
+                decision="x",
+                user_id="dpo",
+                at=dt.datetime(2026, 3, 2),
+                day=day,
+            )
+    assert caught.value.reference == "2026-99999"
 
 
 def test_anonymisation_marks_a_corrected_contact_an_attached_file_and_a_replys_sender(
