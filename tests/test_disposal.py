@@ -10,6 +10,9 @@ The database tests run on SQLite, PostgreSQL and MariaDB (``new_database``).
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from email.message import EmailMessage
@@ -39,10 +42,13 @@ from klagomal.records.disposal import (
     Applied,
     DisposalRule,
     Planned,
+    _identifying,
     _is_personnummer,
     _last_closing_due,
     _personnummer_spellings,
     _scrubber,
+    _stub,
+    _utc,
     add_months,
     anonymise,
     apply,
@@ -422,6 +428,49 @@ def test_the_contacts_personnummer_is_looked_for_in_every_usual_spelling(
     number: str, spellings: list[str]
 ) -> None:
     assert _personnummer_spellings(number) == spellings
+
+
+def test_what_names_or_reaches_the_person_is_every_detail_and_sender_given() -> None:
+    full = Contact(NAME, EMAIL, PHONE, ADDRESS, personnummer="191212121212")
+    assert _identifying(full, ["Karin L <karin@example.net>", None, ""]) == [
+        NAME,
+        EMAIL,
+        PHONE,
+        ADDRESS,
+        *_personnummer_spellings("191212121212"),
+        "Karin L <karin@example.net>",
+        "Karin L",
+        "karin@example.net",
+    ]
+    # What the contact leaves out is not looked for.
+    assert _identifying(Contact(phone=PHONE), []) == [PHONE]
+    assert _identifying(Contact(NAME), []) == [NAME]
+    assert _identifying(None, ["karin@example.net"]) == ["karin@example.net", "karin@example.net"]
+
+
+@pytest.mark.parametrize("marker", ["[gallrad]", "[gallrat 2026-03-02 enligt beslut § 45 för förvaltningen]"])
+def test_a_disposed_messages_stub_is_a_valid_message_naming_the_marker(marker: str) -> None:
+    stub = _stub(marker)
+    assert stub.endswith(b"\r\n\r\n")
+    assert stub.isascii()
+    parsed = email.message_from_bytes(stub, policy=email.policy.default)
+    assert str(parsed["X-Klagomal-Gallrat"]) == marker
+    assert parsed.get_content() == ""
+
+
+def test_a_disposals_moment_is_naive_utc_whatever_the_machines_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Europe/Stockholm")
+    time.tzset()
+    try:
+        noon_in_stockholm = dt.datetime(2026, 3, 2, 12, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+        assert _utc(noon_in_stockholm) == dt.datetime(2026, 3, 2, 11)
+        assert _utc(noon_in_stockholm).tzinfo is None
+        assert _utc(dt.datetime(2026, 3, 2, 12)) == dt.datetime(2026, 3, 2, 12)  # naive is UTC already
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def _luhn(nine: str) -> str:
