@@ -1219,7 +1219,7 @@ def test_anonymisation_marks_a_corrected_contact_an_attached_file_and_a_replys_s
     reply = mail(f"Tack! /{NAME}", subject=f"Re: Ärende {reference}")
     assert k.receive_email(reply).outcome == "reply"
     with k.storage.transaction() as uow:
-        anonymise(
+        done = anonymise(
             uow.conn,
             k.converter,
             reference,
@@ -1228,6 +1228,9 @@ def test_anonymisation_marks_a_corrected_contact_an_attached_file_and_a_replys_s
             at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
             day=dt.date(2026, 3, 2),
         )
+    # The person's text and contact; the answer; the correction's previous
+    # and new contact and its reason; the file name; the reply's text and sender.
+    assert (done.result.fields, done.result.events) == (9, 5)
     marker = "[anonymiserad]"
     by_type = {event.data.TYPE: event.data for event in k.history(reference)}
     corrected = by_type["contact_corrected"]
