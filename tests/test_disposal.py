@@ -1133,20 +1133,25 @@ def test_text_removal_leaves_no_trace_of_the_texts(k: Klagomal, clock: FixedCloc
     assert [a.result.fields for a in applied if a.planned.reference == ref] == [15 + notes]
 
 
+def anonymised(k: Klagomal, reference: str, decision: str, day: dt.date = dt.date(2026, 3, 2)) -> Applied:
+    """What a request for erasure does: anonymise one case, in a transaction of its own."""
+    with k.storage.transaction() as uow:
+        return anonymise(
+            uow.conn,
+            k.converter,
+            reference,
+            decision=decision,
+            user_id="dataskyddsombud",
+            at=dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC),
+            day=day,
+        )
+
+
 def test_gdpr_anonymisation_on_request(k: Klagomal, clock: FixedClock) -> None:
     reference = closed_case(
         k, clock, dt.date(2026, 2, 2), contact=Contact(NAME, EMAIL, personnummer=PERSONNUMMER)
     )
-    with k.storage.transaction() as uow:
-        done = anonymise(
-            uow.conn,
-            k.converter,
-            reference,
-            decision="Begäran om radering, dnr KS 2026/77",
-            user_id="dataskyddsombud",
-            at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
-            day=dt.date(2026, 3, 2),
-        )
+    done = anonymised(k, reference, "Begäran om radering, dnr KS 2026/77")
     after = dump(k)
     assert NAME.lower() not in after
     assert PERSONNUMMER not in after
@@ -1183,27 +1188,10 @@ def test_an_open_case_is_anonymised_as_of_the_day_and_an_unknown_one_is_named(
     clock.set(dt.date(2026, 2, 2))
     reference = register_case(k, contact=Contact(NAME, EMAIL)).reference
     day = dt.date(2026, 3, 2)
-    with k.storage.transaction() as uow:
-        done = anonymise(
-            uow.conn,
-            k.converter,
-            reference,
-            decision="KS 2026/79",
-            user_id="dpo",
-            at=dt.datetime(2026, 3, 2, 9),
-            day=day,
-        )
-        assert (done.planned.closed, done.planned.due) == (day, day)  # not closed: as of the decision's day
-        with pytest.raises(CaseNotFoundError) as caught:
-            anonymise(
-                uow.conn,
-                k.converter,
-                "2026-99999",
-                decision="x",
-                user_id="dpo",
-                at=dt.datetime(2026, 3, 2),
-                day=day,
-            )
+    done = anonymised(k, reference, "KS 2026/79", day)
+    assert (done.planned.closed, done.planned.due) == (day, day)  # not closed: as of the decision's day
+    with pytest.raises(CaseNotFoundError) as caught:
+        anonymised(k, "2026-99999", "x", day)
     assert caught.value.reference == "2026-99999"
 
 
@@ -1218,16 +1206,7 @@ def test_anonymisation_marks_a_corrected_contact_an_attached_file_and_a_replys_s
     k.attach(reference, b"%PDF-1.4 intyg", filename="intyg-karin-berg.pdf", media_type="application/pdf")
     reply = mail(f"Tack! /{NAME}", subject=f"Re: Ärende {reference}")
     assert k.receive_email(reply).outcome == "reply"
-    with k.storage.transaction() as uow:
-        done = anonymise(
-            uow.conn,
-            k.converter,
-            reference,
-            decision="Begäran om radering, dnr KS 2026/78",
-            user_id="dataskyddsombud",
-            at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
-            day=dt.date(2026, 3, 2),
-        )
+    done = anonymised(k, reference, "Begäran om radering, dnr KS 2026/78")
     # The person's text and contact; the answer; the correction's previous
     # and new contact and its reason; the file name; the reply's text and sender.
     assert (done.result.fields, done.result.events) == (9, 5)
