@@ -44,7 +44,7 @@ from klagomal.records.audit import (
     verify,
 )
 from klagomal.records.audit.chain import naive_utc
-from klagomal.records.audit.verification import _LOOKAHEAD
+from klagomal.records.audit.verification import _LOOKAHEAD, _check_fields, _Problems
 from klagomal.storage.tables import audit_head, audit_log
 from test_cli import Cli
 
@@ -659,7 +659,10 @@ def test_two_swapped_entries_are_reported(k: Klagomal) -> None:
 def test_an_edited_head_is_reported(k: Klagomal, values: dict[str, Any], problem: tuple[int, str]) -> None:
     log(k, 6)
     execute(k, sa.update(audit_head).values(**values))
-    assert found(check(k)) == [problem]
+    result = check(k)
+    assert found(result) == [problem]
+    # The anchor to note is still the chain's own last entry, not the head's word.
+    assert (result.last_id, result.last_hash) == (6, row(k, 6).hash)
 
 
 def test_the_head_of_an_empty_log_is_checked_too(k: Klagomal) -> None:
@@ -775,6 +778,23 @@ def test_a_rewritten_chain_is_caught_by_the_hash_kept_outside_the_database(k: Kl
     ]
 
 
+def test_an_entry_whose_hash_was_overwritten_is_reported_by_its_checksum_then_its_anchor(k: Klagomal) -> None:
+    # The problems of one entry in a fixed order: its place in the chain,
+    # its own hash, then the anchor noted for it.
+    log(k, 5)
+    noted = row(k, 3).hash
+    execute(k, edit(3, hash="a" * 64))
+    assert found(check(k, anchors=[(3, noted)])) == [
+        (3, checksum(3)),
+        (
+            3,
+            "post 3 har inte den kontrollsumma som antecknades vid en tidigare kontroll; "
+            "kedjan har skrivits om",
+        ),
+        (4, link(4)),
+    ]
+
+
 # -- rows written behind klagomal's back: the writers go on -------------------
 
 
@@ -825,6 +845,16 @@ def test_runs_of_rows_past_the_head_are_passed_over_and_reported_one_by_one(k: K
     assert result.checked == 10
 
 
+def test_rows_past_the_head_written_out_of_order_are_passed_over_in_id_order(k: Klagomal) -> None:
+    # Written highest first, the rows lie in the table out of id order; a
+    # server reading them without an ORDER BY (PostgreSQL's table scan)
+    # would hand out an id twice.
+    log(k, 2)
+    execute(k, intruder(7), intruder(5), intruder(3))
+    assert log(k, 4, first=3) == [4, 6, 8, 9]
+    assert [problem.entry for problem in check(k).problems] == [3, 3, 5, 5, 7, 7]
+
+
 def test_a_row_at_the_top_of_the_id_range_does_not_stop_the_writers(k: Klagomal) -> None:
     top = 2**31 - 1  # the largest INTEGER of PostgreSQL and MariaDB
     log(k, 2)
@@ -870,6 +900,85 @@ def test_more_rows_in_a_run_than_verify_looks_ahead_are_still_passed_over(k: Kla
     result = check(k)
     assert len(result.problems) + result.omitted == 2 * count
     assert found(result)[0] == (3, past_head(3, 2))
+
+
+def made_up(k: Klagomal, first: int, count: int) -> None:
+    """*count* rows with made-up links and hashes from id *first* on, in one
+    statement (linked to no row, and not to the chain's beginning either)."""
+    with engine(k).begin() as conn:
+        conn.execute(
+            sa.insert(audit_log),
+            [
+                {"id": i, **attrs_dict(sample(i)), "prev_hash": "d" * 64, "hash": "e" * 64}
+                for i in range(first, first + count)
+            ],
+        )
+
+
+#: Just past the lookahead: every row passed by is passed in one step, so
+#: that the lowest entries listed are the ones that step reports.
+PAST_LOOKAHEAD = _LOOKAHEAD + 1
+
+
+def test_past_the_lookahead_the_entry_named_is_sought_below_the_rows_passed_by(k: Klagomal) -> None:
+    # Entry 1 and a chained entry above a run of forged rows: the search for
+    # the entry the link names starts below the rows read (a copy of entry 1
+    # past the head, with its hash, is not it) and reaches entry 1 itself.
+    log(k, 1)
+    made_up(k, 2, PAST_LOOKAHEAD)
+    top = PAST_LOOKAHEAD + 2
+    assert log(k, 1, first=2) == [top]
+    one = row(k, 1)
+    execute(
+        k,
+        sa.insert(audit_log).values(
+            id=top + 1, **attrs_dict(as_entry(one)), prev_hash=one.prev_hash, hash=one.hash
+        ),
+    )
+    result = check(k)
+    assert found(result)[:4] == [
+        (2, off_chain(2, top, 1)),
+        (2, checksum(2)),
+        (3, off_chain(3, top, 1)),
+        (3, checksum(3)),
+    ]
+    assert (
+        len(result.problems) + result.omitted == 2 * PAST_LOOKAHEAD + 2
+    )  # and the copy: past the head, its hash
+    assert (result.last_id, result.last_hash) == (top, row(k, top).hash)
+
+
+def test_past_the_lookahead_an_entry_moved_below_1_is_not_the_one_the_link_names(k: Klagomal) -> None:
+    # Entry 1 moved to -1 keeps its hash, but ids below 1 are off the
+    # numbering: the link above the forged rows is broken, and entry 1 missing.
+    log(k, 1)
+    made_up(k, 2, PAST_LOOKAHEAD)
+    top = PAST_LOOKAHEAD + 2
+    assert log(k, 1, first=2) == [top]
+    execute(k, edit(1, id=-1))
+    result = check(k)
+    assert found(result)[:5] == [
+        (-1, "post -1 har ett nummer utanför nummerföljden, som börjar på 1"),
+        (-1, checksum(-1)),
+        (1, "post 1 saknas (nummerföljden hoppar från 0 till 2)"),
+        (2, checksum(2)),
+        (3, link(3)),
+    ]
+    assert (top, link(top)) not in found(result)[:5]
+
+
+def test_past_the_lookahead_an_edited_entry_is_reported_broken_not_vouching_for_rows(k: Klagomal) -> None:
+    # The top entry is edited: its link cannot be trusted to name entry 1, so
+    # the rows below it are not passed by as off the chain but taken as the
+    # chain going on, each link reported.
+    log(k, 1)
+    made_up(k, 2, PAST_LOOKAHEAD)
+    top = PAST_LOOKAHEAD + 2
+    assert log(k, 1, first=2) == [top]
+    execute(k, edit(top, detail="ändrad"))
+    result = check(k)
+    assert found(result)[:4] == [(2, link(2)), (2, checksum(2)), (3, link(3)), (3, checksum(3))]
+    assert not any("hör inte till kedjan" in problem.reason for problem in result.problems)
 
 
 def test_a_chain_that_starts_past_entry_1_is_reported(k: Klagomal) -> None:
@@ -962,6 +1071,58 @@ def test_what_makes_a_row_unreadable_is_named_whatever_the_case_reference_holds(
         (4, unreadable.format(4, "tidpunkten 'i morgon' går inte att tolka")),
         (5, unreadable.format(5, "fältet reference håller bytes, inte text")),
     ]
+
+
+@pytest.mark.parametrize("new_database", ["sqlite"], indirect=True)
+def test_an_unreadable_entry_whose_link_was_edited_cannot_vouch_for_the_rows_it_passes_by(
+    k: Klagomal,
+) -> None:
+    # Entry 4 made unreadable and linked past entry 3 to entry 2: a row that
+    # cannot be read is no sounder than one whose hash is wrong, so its link
+    # is reported broken, and entry 3 is not called a row put in from outside.
+    log(k, 5)
+    two = row(k, 2).hash
+    with engine(k).begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_log SET at = 'i morgon', prev_hash = ? WHERE id = 4", (two,))
+    assert found(check(k)) == [
+        (4, link(4)),
+        (
+            4,
+            "post 4 går inte att läsa: tidpunkten 'i morgon' går inte att tolka; raden har ändrats "
+            "utanför klagomal",
+        ),
+    ]
+
+
+def test_a_moment_the_server_returns_as_a_timestamp_is_read_as_it_is(k: Klagomal) -> None:
+    # verify reads the moment as SQLite's text; PostgreSQL and MariaDB return
+    # their own timestamps whatever the query says, and a row read with the
+    # table's own types has one on every backend.
+    log(k, 2)
+    problems = _Problems()
+    stored = row(k, 2)
+    assert isinstance(stored.at, dt.datetime)
+    assert _check_fields(stored, problems) is True
+    assert problems.listed() == ()
+
+
+def test_problems_are_listed_by_entry_and_those_of_one_entry_as_found() -> None:
+    problems = _Problems()
+    problems.add(3, "tredje, först funnen")
+    problems.add(1, "ett")
+    problems.add(0, "noll")
+    problems.add(3, "tredje, sist funnen")
+    problems.add(None, "ingen post")
+    problems.add(3, "tredje, kontrollsumman", rank=1)
+    assert [(p.entry, p.reason) for p in problems.listed()] == [
+        (None, "ingen post"),
+        (0, "noll"),
+        (1, "ett"),
+        (3, "tredje, först funnen"),
+        (3, "tredje, sist funnen"),
+        (3, "tredje, kontrollsumman"),
+    ]
+    assert problems.omitted == 0
 
 
 def test_problems_are_listed_up_to_a_limit_and_counted_beyond_it(k: Klagomal) -> None:
