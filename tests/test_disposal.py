@@ -36,16 +36,20 @@ from klagomal.core.organisation import _Parser
 from klagomal.records.disposal import (
     GDPR_RULE,
     KEPT_FIELDS,
+    NAME_MARKER_LENGTH,
     OWN_FIELDS,
     TEXT_FIELDS,
     Action,
     Applied,
+    Disposal,
     DisposalRule,
     Planned,
+    RedactionResult,
     _identifying,
     _is_personnummer,
     _last_closing_due,
     _personnummer_spellings,
+    _Redactor,
     _scrubber,
     _stub,
     _utc,
@@ -1365,3 +1369,480 @@ def test_reports_over_past_periods_are_the_same_after_disposal(k: Klagomal, cloc
     kept = [ref for ref in references if k.get(ref).serious]
     assert kept
     assert not {a.planned.reference for a in applied} & set(kept)
+
+
+# -- every row of the case, and none of another's -------------------------------------------------
+
+
+def reply_from(reference: str, sender: str, text: str, filename: str) -> bytes:
+    """An e-mail about case *reference* from *sender*, with a file attached."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "synpunkter@exempelkommun.se"
+    message["Subject"] = f"Re: Ärende {reference}"
+    message["Message-ID"] = make_msgid(domain="mail.example.net")
+    message.set_content(text)
+    message.add_attachment(b"%PDF-1.4 bild", maintype="application", subtype="pdf", filename=filename)
+    return message.as_bytes()
+
+
+@attrs.frozen
+class Person:
+    name: str
+    phone: str
+    new_name: str
+    new_email: str
+    #: Who wrote from another address, signing with a shorter name.
+    signed: str
+    signed_email: str
+
+
+KARIN = Person(
+    "Karin Lindqvist", "070-123 45 67", "Karin Berg", "karin.berg@example.se", "K. L", "kl@example.net"
+)
+OLLE = Person("Olle Berg", "070-765 43 21", "Olle Ek", "olle.ek@example.se", "O. B", "ob@example.net")
+
+
+def full_case(k: Klagomal, clock: FixedClock, person: Person) -> tuple[str, str]:
+    """A case with a row in every table redaction writes, and its live
+    private link's token.
+
+    Registered by phone with only a phone number (so that the person's
+    notices are tasks for the handler), followed by a link issued twice
+    (the first revoked), a reply from another address taken in from the
+    quarantine (so its row keeps the reason it was held) with a file, read
+    from one file, again from another and once without a file, the contact
+    corrected to a new name and an e-mail address, answered by e-mail
+    naming both the new name and the signature, published, delivered, and
+    closed with the open task dropped for a reason that names the person."""
+    clock.set(dt.date(2024, 4, 8))
+    reference = register_case(
+        k,
+        channel="telefon",
+        text=f"{person.name} ringde: matlådan kom inte.",
+        contact=Contact(person.name, phone=person.phone),
+    ).reference
+    k.acknowledge(reference, "Hanna Holm")
+    k.follow_link(reference)
+    token = k.follow_link(reference)
+    raw = reply_from(
+        reference,
+        f"{person.signed} <{person.signed_email}>",
+        f"Den kom inte i dag heller. /{person.signed}",
+        f"bild-{person.phone[-2:]}.pdf",
+    )
+    held = k.receive_email(raw, source_file=f"/var/mail/{person.phone[-2:]}-1.eml")
+    assert held.outcome == "quarantined"
+    assert k.receive_email(raw, source_file=f"/var/mail/{person.phone[-2:]}-2.eml").outcome == "duplicate"
+    assert k.receive_email(raw).outcome == "duplicate"
+    with k.storage.engine.connect() as conn:
+        message_id = conn.execute(
+            sa.select(tables.received_messages.c.id).where(
+                tables.received_messages.c.message_key == held.message_key
+            )
+        ).scalar_one()
+    assert k.release_from_quarantine(message_id, into=reference).reference == reference
+    k.correct_contact(reference, name=person.new_name, email=person.new_email, reason="Nytt efternamn")
+    k.answer(reference, "skriftligt", f"Hej {person.new_name} ({person.signed})! Vi har ordnat det.")
+    k.publish(reference)
+    k.deliver()
+    k.close(reference, True, drop_tasks=f"{person.name} svarar inte i telefon.")
+    return reference, token
+
+
+#: The tables redaction writes besides ``events``, ``cases`` and the search
+#: index (whose rows the case's replay and search say), each with what
+#: chooses a case's rows.
+def redacted_rows(k: Klagomal, reference: str) -> dict[str, list[dict[str, Any]]]:
+    t = tables
+    messages = sa.select(t.received_messages.c.id).where(t.received_messages.c.reference == reference)
+    chosen = {
+        t.follow_tokens: t.follow_tokens.c.reference == reference,
+        t.notices: t.notices.c.reference == reference,
+        t.publications: t.publications.c.reference == reference,
+        t.received_messages: t.received_messages.c.reference == reference,
+        t.received_duplicates: t.received_duplicates.c.message_id.in_(messages),
+        t.attachments: t.attachments.c.reference == reference,
+    }
+    with k.storage.engine.connect() as conn:
+        return {
+            table.name: [
+                {key: bytes(v) if isinstance(v, memoryview) else v for key, v in row._mapping.items()}
+                for row in conn.execute(sa.select(table).where(where).order_by(table.c.id))
+            ]
+            for table, where in chosen.items()
+        }
+
+
+@pytest.mark.parametrize(
+    ("contact", "texts"), [(True, False), (False, True), (True, True)], ids=["contact", "texts", "both"]
+)
+def test_redaction_rewrites_every_row_of_its_case_and_no_other(
+    k: Klagomal, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, contact: bool, texts: bool
+) -> None:
+    mine, token = full_case(k, clock, KARIN)
+    theirs, their_token = full_case(k, clock, OLLE)
+    before = redacted_rows(k, mine)
+    assert {name: len(rows) for name, rows in before.items()} == {
+        "follow_tokens": 2,
+        "notices": 2,
+        "publications": 1,
+        "received_messages": 1,
+        "received_duplicates": 2,
+        "attachments": 1,
+    }
+    others = (case_rows(k, theirs), redacted_rows(k, theirs))
+    history = k.history(mine)
+    marker = f"[gallrat 2026-05-04 enligt {DECISION}]"
+    # On a machine set to Swedish time, the moments written are still UTC.
+    monkeypatch.setenv("TZ", "Europe/Stockholm")
+    time.tzset()
+    try:
+        start = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        with k.storage.transaction() as uow:
+            result = redact_case(uow.conn, k.converter, mine, contact=contact, texts=texts, marker=marker)
+        end = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    after = redacted_rows(k, mine)
+
+    # What it says it did.
+    #   contact: the registration's text and contact, the reply's text,
+    #   sender and file, the correction's two contacts, the answer's text (8);
+    #   texts: the registration's text, the reply's text and file, the
+    #   correction's reason, the answer's text (5);
+    #   both: each of these once (9).  Four events each time: the
+    #   registration, the reply, the correction and the answer.
+    fields, events = {(True, False): (8, 4), (False, True): (5, 4), (True, True): (9, 4)}[contact, texts]
+    assert result == RedactionResult(
+        reference=mine,
+        contact=contact,
+        fields=fields,
+        events=events,
+        messages=1,
+        attachments=1,
+        notices=2 if contact else 0,
+    )
+
+    # Nothing of the other person's case changed, row for row.
+    assert (case_rows(k, theirs), redacted_rows(k, theirs)) == others
+    assert k.follow(their_token) is not None
+
+    # The private link: the live one is revoked now (in UTC), the revoked one keeps its moment.
+    revoked, live = after["follow_tokens"]
+    assert revoked == before["follow_tokens"][0]
+    if contact:
+        assert start <= live["revoked_at"] <= end
+        assert k.follow(token) is None
+    else:
+        assert live == before["follow_tokens"][1]
+        assert k.follow(token) is not None
+    assert {**live, "revoked_at": None} == before["follow_tokens"][1]
+
+    # The outbox forgets where the notices went and why a task was dropped.
+    cleared = [{**n, "address": None, "last_error": None} for n in before["notices"]]
+    assert after["notices"] == (cleared if contact else before["notices"])
+    assert before["notices"][0]["last_error"] == f"{KARIN.name} svarar inte i telefon."
+    assert before["notices"][1]["address"] == KARIN.new_email
+
+    # The publication is withdrawn, its texts replaced, in UTC.
+    [published] = after["publications"]
+    assert start <= published["withdrawn_at"] <= end
+    assert published == {
+        **before["publications"][0],
+        "description": marker,
+        "answer": marker,
+        "withdrawn_at": published["withdrawn_at"],
+        "withdrawn_by": "klagomal",
+        "withdrawn_reason": marker,
+    }
+
+    # The message, its copies and its file keep nothing that names the person.
+    name = "[gallrad]"
+    [message] = before["received_messages"]
+    assert all(message[key] for key in ("sender", "subject", "reason", "source_file"))
+    assert after["received_messages"] == [
+        {
+            **message,
+            "raw": f"X-Klagomal-Gallrat: {name}\r\n\r\n".encode(),
+            "sender": name,
+            "subject": name,
+            "reason": name,
+            "source_file": name,
+        }
+    ]
+    assert [d["source_file"] for d in before["received_duplicates"]] == ["/var/mail/67-2.eml", None]
+    assert after["received_duplicates"] == [
+        {**before["received_duplicates"][0], "source_file": name},
+        before["received_duplicates"][1],
+    ]
+    assert after["attachments"] == [{**before["attachments"][0], "filename": name, "data": None}]
+
+    # The history: the same steps, each text replaced or scrubbed.
+    case = stored_equals_replay(k, mine)
+    new = k.history(mine)
+    assert [(e.seq, e.type, e.day, e.actor, e.recorded_at) for e in new] == [
+        (e.seq, e.type, e.day, e.actor, e.recorded_at) for e in history
+    ]
+    by_type = {e.data.TYPE: e.data for e in new}
+    kept = {e.data.TYPE: e.data for e in history}
+    if texts:
+        expected_texts = [marker] * 4
+    else:
+        expected_texts = [
+            "[gallrad] ringde: matlådan kom inte.",
+            "Den kom inte i dag heller. /[gallrad]",
+            "Nytt efternamn",
+            "Hej [gallrad] ([gallrad])! Vi har ordnat det.",
+        ]
+    assert [
+        by_type["registered"].text,
+        by_type["message_received"].text,
+        by_type["contact_corrected"].reason,
+        by_type["answered"].text,
+    ] == expected_texts
+    assert case.text == expected_texts[0]
+    if contact:
+        assert (by_type["registered"].contact, case.contact) == (Contact(name), Contact(name))
+        assert by_type["contact_corrected"].previous == by_type["contact_corrected"].contact == Contact(name)
+        assert by_type["message_received"].sender == name
+    else:
+        assert case.contact == Contact(KARIN.new_name, KARIN.new_email, KARIN.phone)
+        assert by_type["message_received"].sender == kept["message_received"].sender
+    assert by_type["message_received"].attachments == (name,)
+
+
+# -- the edges of planning, logging and applying --------------------------------------------------
+
+
+def test_a_disposal_at_the_moment_of_the_cases_last_step_is_done(k: Klagomal, clock: FixedClock) -> None:
+    # With the business date set by hand every step is at noon of the day,
+    # and so is a disposal run on it: the case is disposed of, not due again.
+    rules = [rule("allt", Action.ANONYMISE, 0)]
+    reference = closed_case(k, clock, dt.date(2026, 2, 2))
+    [done] = dispose(k, rules, dt.date(2026, 2, 2))
+    assert done.disposal.at == k.history(reference)[-1].recorded_at
+    assert planned(k, rules, dt.date(2026, 2, 2)) == []
+
+
+def test_a_keep_rule_for_every_case_keeps_every_case(k: Klagomal, clock: FixedClock) -> None:
+    closed_case(k, clock, dt.date(2024, 2, 5))
+    closed_case(k, clock, dt.date(2024, 2, 5), kind="berom")
+    everything = [rule("allt", Action.ANONYMISE, 12), rule("texter", Action.REMOVE_TEXTS, 12)]
+    assert len(planned(k, everything, dt.date(2026, 1, 1))) == 2
+    assert planned(k, [*everything, rule("bevara-allt", Action.KEEP)], dt.date(2026, 1, 1)) == []
+
+
+def test_after_the_texts_went_an_anonymisation_only_replaces_the_contact(
+    k: Klagomal, clock: FixedClock
+) -> None:
+    texts = rule("texter-12", Action.REMOVE_TEXTS, 12)
+    everything = rule("allt-36", Action.ANONYMISE, 36)
+    reference = closed_case(k, clock, dt.date(2023, 1, 9))
+    anonymous = closed_case(k, clock, dt.date(2023, 1, 9), contact=None)
+    assert len(dispose(k, [texts], dt.date(2024, 2, 1))) == 2
+    assert planned(k, [everything], dt.date(2026, 6, 1)) == [
+        (reference, "allt-36", "pseudonymisera_kontakt", dt.date(2026, 1, 9)),
+    ]
+    [done] = dispose(k, [everything], dt.date(2026, 6, 1))
+    assert (done.planned.reference, done.result.contact, k.get(reference).contact) == (
+        reference,
+        True,
+        Contact("[gallrad]"),
+    )
+    assert planned(k, [texts, everything], dt.date(2026, 6, 2)) == []
+    assert k.get(anonymous).contact is None
+
+
+def test_the_keep_rule_a_request_for_erasure_is_weighed_against(k: Klagomal, clock: FixedClock) -> None:
+    keep_soc = rule("bevara-soc", Action.KEEP, departments=["soc"])
+    keep_praise = rule("bevara-berom", Action.KEEP, kinds=[Kind.BEROM])
+    soc = closed_case(k, clock, dt.date(2024, 2, 5), unit="soc-aldre-solgarden")
+    kof = closed_case(k, clock, dt.date(2024, 2, 5), unit="kof-badhus")
+    praise = closed_case(k, clock, dt.date(2024, 2, 5), unit="kof-badhus", kind="berom")
+    rules = [rule("allt", Action.ANONYMISE, 12), keep_soc, keep_praise]
+    with k.storage.transaction() as uow:
+        assert [keeping_rule(uow.conn, rules, ref) for ref in (soc, kof, praise)] == [
+            keep_soc,
+            None,
+            keep_praise,
+        ]
+        with pytest.raises(CaseNotFoundError) as unknown:
+            keeping_rule(uow.conn, rules, "2024-99999")
+    assert unknown.value.reference == "2024-99999"
+
+
+def test_a_disposal_is_logged_under_a_manual_rule_with_its_decision_and_read_back_whole(
+    k: Klagomal, clock: FixedClock
+) -> None:
+    reference = closed_case(k, clock, dt.date(2024, 1, 10))
+    at = dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC)
+    with k.storage.transaction() as uow:
+        first = record(
+            uow.conn,
+            reference,
+            "manuell",
+            Action.REMOVE_TEXTS,
+            decision="  Beslut av arkivarien, dnr KS 2026/1  ",
+            user_id="arkivarie",
+            at=at,
+            day=dt.date(2026, 1, 1),
+            detail="fält ersatta: 2",
+        )
+        # A rule's own decision is logged unless another is given.
+        second = record(
+            uow.conn,
+            reference,
+            rule("allt", Action.ANONYMISE),
+            Action.ANONYMISE,
+            user_id="arkivarie",
+            at=at,
+            day=dt.date(2026, 1, 1),
+            detail="",
+        )
+        with pytest.raises(ConfigurationError) as refused:
+            record(
+                uow.conn,
+                reference,
+                "manuell",
+                Action.ANONYMISE,
+                user_id="arkivarie",
+                at=at,
+                day=dt.date(2026, 1, 1),
+                detail="",
+            )
+        assert str(refused.value) == f"Gallring av {reference} loggas inte utan det beslut den sker enligt"
+    assert first == Disposal(
+        reference=reference,
+        rule="manuell",
+        decision="Beslut av arkivarien, dnr KS 2026/1",
+        action=Action.REMOVE_TEXTS,
+        user_id="arkivarie",
+        detail="fält ersatta: 2",
+        at=at,
+        day=dt.date(2026, 1, 1),
+        id=first.id,
+    )
+    assert (second.rule, second.decision) == ("allt", DECISION)
+    assert isinstance(first.id, int)
+    assert isinstance(second.id, int)
+    assert second.id > first.id
+    with k.storage.transaction() as uow:
+        assert disposed(uow.conn, reference) == [first, second]
+
+
+def test_apply_passes_over_what_it_cannot_do_and_logs_the_rest_whole(k: Klagomal, clock: FixedClock) -> None:
+    closed = dt.date(2024, 1, 10)
+    reference = closed_case(k, clock, closed)
+    texts = rule("texter", Action.REMOVE_TEXTS, 12)
+    keep = rule("bevara", Action.KEEP)
+    items = [
+        Planned(reference, keep, Action.KEEP, closed, closed),  # nothing to do
+        Planned("2024-99999", texts, Action.REMOVE_TEXTS, closed, closed),  # no such case
+        Planned(reference, texts, Action.REMOVE_TEXTS, closed, dt.date(2025, 1, 10)),
+    ]
+    at = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    with k.storage.transaction() as uow:
+        [applied] = apply(uow.conn, k.converter, items, user_id="arkivarie", at=at, day=dt.date(2026, 1, 1))
+        log = disposed(uow.conn, reference)
+    assert applied.planned == items[2]
+    assert applied.disposal == log[0]
+    assert len(log) == 1
+    assert applied.disposal.detail == (
+        "Ta bort texter enligt regeln 'texter', 12 månader efter avslut 2024-01-10: fält ersatta: 2; "
+        "händelser ändrade: 2; e-postmeddelanden rensade: 0; bilagor rensade: 0"
+    )
+
+
+def test_a_request_for_erasure_is_logged_as_its_own_rule(k: Klagomal, clock: FixedClock) -> None:
+    reference = closed_case(k, clock, dt.date(2026, 2, 2))
+    done = anonymised(k, reference, "Begäran om radering, dnr KS 2026/80")
+    assert (done.planned.rule.id, done.planned.rule.source, done.planned.rule.decision) == (
+        GDPR_RULE,
+        "begäran om radering",
+        "Begäran om radering, dnr KS 2026/80",
+    )
+
+
+# -- redaction's own edges ----------------------------------------------------------------------
+
+
+def test_redaction_names_an_unknown_case_and_refuses_a_name_marker_that_does_not_fit(
+    k: Klagomal, clock: FixedClock
+) -> None:
+    reference = closed_case(k, clock, dt.date(2024, 1, 10))
+    with k.storage.transaction() as uow, pytest.raises(CaseNotFoundError) as unknown:
+        redact_case(uow.conn, k.converter, "2024-99999", contact=True, texts=True, marker="x")
+    assert unknown.value.reference == "2024-99999"
+    before = case_rows(k, reference)
+    for name_marker in ("", "x" * (NAME_MARKER_LENGTH + 1), "[gallrad]\n"):
+        with k.storage.transaction() as uow, pytest.raises(ValueError, match=r"^name_marker") as refused:
+            redact_case(
+                uow.conn,
+                k.converter,
+                reference,
+                contact=True,
+                texts=True,
+                marker="x",
+                name_marker=name_marker,
+            )
+        assert str(refused.value) == "name_marker must be one line of 1 to 200 characters"
+    assert case_rows(k, reference) == before
+    # The longest that fits is written whole.
+    longest = "x" * NAME_MARKER_LENGTH
+    with k.storage.transaction() as uow:
+        redact_case(
+            uow.conn, k.converter, reference, contact=True, texts=False, marker="x", name_marker=longest
+        )
+    assert k.get(reference).contact == Contact(longest)
+
+
+def test_redaction_asked_to_replace_nothing_changes_nothing(k: Klagomal, clock: FixedClock) -> None:
+    # Not even the e-mail addresses and phone numbers any text holds.
+    reference = closed_case(k, clock, dt.date(2024, 1, 10), text=f"Ring mig på {PHONE} eller mejla {EMAIL}.")
+    before = case_rows(k, reference)
+    with k.storage.transaction() as uow:
+        result = redact_case(uow.conn, k.converter, reference, contact=False, texts=False, marker="x")
+    assert result == RedactionResult(reference)
+    assert case_rows(k, reference) == before
+
+
+def test_a_longer_value_is_replaced_before_a_shorter_one_it_begins_with_in_any_case() -> None:
+    # "karin" sorts after "Karin Lindqvist" and is shorter: the full name
+    # must still be replaced whole, not as "[gallrad] Lindqvist".
+    for values in (["Karin Lindqvist", "karin"], ["karin", "Karin Lindqvist"]):
+        scrub = _scrubber(values, "[gallrad]")
+        assert scrub("Karin Lindqvist ringde, sedan ringde karin igen.") == (
+            "[gallrad] ringde, sedan ringde [gallrad] igen."
+        )
+
+
+def test_values_shorter_than_three_characters_and_the_replacement_itself_are_not_looked_for() -> None:
+    scrub = _scrubber(["Ek", " Eva ", "[gallrad]", None, ""], "[gallrad]")
+    assert scrub("Ek och Eva vid eken; [gallrad] redan.") == "Ek och [gallrad] vid eken; [gallrad] redan."
+    # Without values only the patterns are looked for, and nothing else is touched.
+    bare = _scrubber([], "[x]")
+    assert bare(" - (070-123 45 67) - ") == " - ([x]) - "
+    assert bare("") == ""
+
+
+def test_the_redactor_leaves_a_missing_sender_and_counts_only_notes_it_changed() -> None:
+    redactor = _Redactor(
+        contact=True,
+        texts=False,
+        marker="[gallrat]",
+        name_marker="[gallrad]",
+        scrub=_scrubber(["Karin"], "[gallrad]"),
+        scrub_notes=_scrubber(["Karin"], "[gallrad]"),
+    )
+    assert redactor.name(None) is None
+    assert redactor.notes(("Karin ringde", "Ingen kontakt", "Karin igen")) == (
+        "[gallrad] ringde",
+        "Ingen kontakt",
+        "[gallrad] igen",
+    )
+    assert redactor.fields == 2
+    with pytest.raises(TypeError) as unknown:
+        redactor.payload(Contact())  # type: ignore[arg-type]
+    assert str(unknown.value) == "disposal does not know the event payload Contact"

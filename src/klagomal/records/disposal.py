@@ -289,7 +289,7 @@ def plan(conn: Connection, rules: Sequence[DisposalRule], today: dt.date) -> lis
             query = query.where(
                 sa.not_(sa.and_(texts_done, sa.or_(contact_done, cases.c.anonymous == sa.true())))
             )
-        for row in conn.execute(query.order_by(cases.c.reference)):
+        for row in conn.execute(query):  # in any order: the result is sorted below
             contact = rule.action.contact and not row.anonymous and not row.contact_done
             texts = rule.action.texts and not row.texts_done
             action = (
@@ -440,16 +440,14 @@ class _Redactor:
     scrub_notes: Callable[[str], str]
     fields: int = 0
 
-    def text(self, value: str) -> str:
-        """A free text: the marker when texts go, else scrubbed of the contact."""
+    def text(self, value: str | None) -> str | None:
+        """A free text: the marker when texts go, else scrubbed of the
+        contact; an empty or missing one stays as it is."""
         if not value:
             return value
         new = self.marker if self.texts else self.scrub(value) if self.contact else value
         self.fields += new != value
         return new
-
-    def optional(self, value: str | None) -> str | None:
-        return None if value is None else self.text(value)
 
     def name(self, value: str | None) -> str | None:
         """Something that names the person: the sender of a reply."""
@@ -485,9 +483,9 @@ class _Redactor:
         """*data* with its texts replaced as :data:`TEXT_FIELDS` says;
         everything else is left as it is."""
         fields = TEXT_FIELDS.get(type(data))
-        if fields is None:  # pragma: no cover - test_every_event_field_is_classified
+        if fields is None:  # test_every_event_field_is_classified keeps this from happening
             raise TypeError(f"disposal does not know the event payload {type(data).__name__}")
-        changes: dict[str, Any] = {name: self.optional(getattr(data, name)) for name in fields}
+        changes: dict[str, Any] = {name: self.text(getattr(data, name)) for name in fields}
         if isinstance(data, Registered):
             changes["contact"] = self.contact_value(data.contact)
             changes["notes"] = self.notes(data.notes)
@@ -500,7 +498,12 @@ class _Redactor:
             changes["contact"] = self.contact_value(data.contact)
         elif isinstance(data, AttachmentAdded):
             changes["filename"] = self.files((data.filename,))[0]
-        return attrs.evolve(data, **changes) if changes else data
+        return attrs.evolve(data, **changes)
+
+
+#: The longest name marker :func:`redact_case` takes: the narrowest column it
+#: replaces a value in, the contact's name in ``cases``.
+NAME_MARKER_LENGTH: int = cases.c.contact_name.type.length  # type: ignore[attr-defined]
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -549,7 +552,10 @@ def redact_case(
     :param marker: what replaces a text, such as
         ``"[gallrat 2026-03-02 enligt KS 2025-11-12 § 45]"``.
     :param name_marker: what replaces the contact's name, a sender, a
-        subject or a file name; default: :func:`_` ``("[gallrad]")``.
+        subject or a file name; default: :func:`_` ``("[gallrad]")``.  One
+        line of at most :data:`NAME_MARKER_LENGTH` characters, so that it
+        fits every column it is written to (``ValueError`` otherwise,
+        before anything is written).
 
     The case row is locked first, then written from the replay of the
     rewritten events, so it equals :func:`klagomal.cases.lifecycle.replay`.
@@ -560,6 +566,8 @@ def redact_case(
     from klagomal.storage.sql.publications import redact_publications
 
     name_marker = name_marker if name_marker is not None else _("[gallrad]")
+    if not 0 < len(name_marker) <= NAME_MARKER_LENGTH or "\n" in name_marker:
+        raise ValueError(f"name_marker must be one line of 1 to {NAME_MARKER_LENGTH} characters")
     locked = conn.execute(
         sa.select(cases.c.reference).where(cases.c.reference == reference).with_for_update()
     ).one_or_none()
@@ -651,15 +659,14 @@ def redact_case(
 
     n_messages = n_attachments = n_notices = 0
     if contact or texts:
-        short = name_marker[:320]
         for message in messages:
             conn.execute(
                 sa.update(received_messages)
                 .where(received_messages.c.id == message.id)
                 .values(
                     raw=_stub(name_marker),
-                    sender=sa.case((received_messages.c.sender.is_(None), None), else_=short),
-                    subject=sa.case((received_messages.c.subject.is_(None), None), else_=name_marker[:400]),
+                    sender=sa.case((received_messages.c.sender.is_(None), None), else_=name_marker),
+                    subject=sa.case((received_messages.c.subject.is_(None), None), else_=name_marker),
                     reason=sa.case((received_messages.c.reason.is_(None), None), else_=name_marker),
                     # The file a message was read from may be named after the person.
                     source_file=sa.case((received_messages.c.source_file.is_(None), None), else_=name_marker),
@@ -679,7 +686,7 @@ def redact_case(
             .where(attachments.c.reference == reference)
             .values(
                 data=None,
-                filename=sa.case((attachments.c.filename.is_(None), None), else_=name_marker[:255]),
+                filename=sa.case((attachments.c.filename.is_(None), None), else_=name_marker),
             )
         ).rowcount
     if contact:
@@ -841,7 +848,6 @@ def apply(
             marker=_("[gallrat {day} enligt {decision}]").format(
                 day=day.isoformat(), decision=item.rule.decision
             ),
-            name_marker=_("[gallrad]"),
         )
         detail = _("{action} enligt regeln '{rule}', {months} månader efter avslut {closed}: {what}").format(
             action=item.action.label,
