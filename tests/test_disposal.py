@@ -1789,7 +1789,10 @@ def test_redaction_names_an_unknown_case_and_refuses_a_name_marker_that_does_not
             )
         assert str(refused.value) == "name_marker must be one line of 1 to 200 characters"
     assert case_rows(k, reference) == before
-    # The longest that fits is written whole.
+    # The shortest and the longest that fit are written whole.
+    with k.storage.transaction() as uow:
+        redact_case(uow.conn, k.converter, reference, contact=True, texts=False, marker="x", name_marker="–")
+    assert k.get(reference).contact == Contact("–")
     longest = "x" * NAME_MARKER_LENGTH
     with k.storage.transaction() as uow:
         redact_case(
@@ -1846,3 +1849,40 @@ def test_the_redactor_leaves_a_missing_sender_and_counts_only_notes_it_changed()
     with pytest.raises(TypeError) as unknown:
         redactor.payload(Contact())  # type: ignore[arg-type]
     assert str(unknown.value) == "disposal does not know the event payload Contact"
+
+
+def test_a_file_name_is_scrubbed_from_the_texts_of_its_own_case_only(k: Klagomal, clock: FixedClock) -> None:
+    # The registration's e-mail names no file in its event: the names come
+    # from the stored attachments, of this case and no other.
+    clock.set(dt.date(2024, 4, 8))
+    theirs = k.receive_email(
+        mail("Protokollet bifogas.", subject="Protokoll", attachment=("protokoll-2024.pdf", b"%PDF-1.4 P"))
+    ).reference
+    mine = k.receive_email(
+        mail(
+            "Se min bild karin-bild-7.pdf. Jag har också läst protokoll-2024.pdf.",
+            subject="Snöröjning",
+            attachment=("karin-bild-7.pdf", b"%PDF-1.4 K"),
+        )
+    ).reference
+    assert mine is not None
+    assert theirs is not None
+    with k.storage.transaction() as uow:
+        result = redact_case(uow.conn, k.converter, mine, contact=True, texts=False, marker="x")
+    assert k.get(mine).text == "Se min bild [gallrad]. Jag har också läst protokoll-2024.pdf."
+    assert result.attachments == 1
+
+
+def test_a_notice_with_nothing_to_forget_is_not_counted(k: Klagomal, clock: FixedClock) -> None:
+    # A task done by phone has no address and no error: pseudonymisation
+    # clears nothing in it, and does not say it did.
+    clock.set(dt.date(2024, 4, 8))
+    reference = register_case(k, contact=Contact(NAME, phone=PHONE)).reference
+    k.acknowledge(reference, "Hanna Holm")
+    [task] = k.outbox(reference=reference)
+    k.complete_task(task.id or 0)
+    before = k.outbox(reference=reference)
+    with k.storage.transaction() as uow:
+        result = redact_case(uow.conn, k.converter, reference, contact=True, texts=False, marker="x")
+    assert result.notices == 0
+    assert k.outbox(reference=reference) == before
