@@ -353,6 +353,75 @@ def test_auto_replies_and_bounces_make_no_case(k: Klagomal) -> None:
     assert [m.outcome for m in k.received_messages()] == ["automatic"]  # kept all the same
 
 
+@pytest.mark.parametrize(
+    ("sender", "headers", "reason"),
+    [
+        # A list passing on a neighbour's post, with only Mailman's header to say so.
+        ("Grannar <grannar@lists.example.org>", {"X-Mailman-Version": "2.1.39"}, "mailing-list"),
+        # A bounce that is no delivery report, from a server that signs with its name.
+        ("Mail Delivery Subsystem <bounces@mx.example.net>", {}, "bounce"),
+        ("MAILER-DAEMON (Mail Delivery System)", {}, "bounce"),
+        # One of klagomal's own notices come back: answered, it would come back again.
+        ("Exempelkommun <synpunkter@exempelkommun.se>", {}, "own-address"),
+        ("SYNPUNKTER@Exempelkommun.SE", {}, "own-address"),
+    ],
+    ids=["list", "delivery-subsystem", "bare-mailer-daemon", "own-address", "own-address-any-case"],
+)
+def test_mail_no_person_wrote_is_kept_makes_no_case_and_is_never_answered(
+    k: Klagomal, sender: str, headers: dict[str, str], reason: str
+) -> None:
+    raw = mail("Hej! Snöröjningen på Storgatan är dålig.", sender=sender, headers=headers)
+    outcome = k.receive_email(raw)
+    assert (outcome.outcome, outcome.reference, outcome.reason) == ("automatic", None, reason)
+    assert k.cases() == []
+    assert k.outbox() == []
+    [kept] = k.received_messages(with_raw=True)
+    assert (kept.outcome, kept.reason, kept.raw) == ("automatic", reason, raw)
+
+
+def test_the_loop_guard_holds_for_a_reply_naming_a_case_and_not_for_the_kommuns_staff(k: Klagomal) -> None:
+    case = k.receive_email(mail()).reference or ""
+    back = mail("Kopia av beskedet", subject=f"Re: Ärende {case}", sender="synpunkter@exempelkommun.se")
+    assert k.receive_email(back).outcome == "automatic"
+    assert [e.type for e in k.history(case)] == ["registered"]
+    # A member of staff writing from the kommun's domain is a person.
+    staff = mail(
+        "Gatlyktan vid skolan är trasig.",
+        subject="Gatlykta",
+        sender="Hanna Holm <hanna.holm@exempelkommun.se>",
+    )
+    assert k.receive_email(staff).outcome == "registered"
+
+
+def test_the_quarantine_shows_the_sender_and_subject_of_a_message_it_could_not_parse(k: Klagomal) -> None:
+    # A NUL byte in the Subject keeps the message from being parsed, but
+    # its From can be read: the quarantine shows it, so she can be reached.
+    raw = (
+        b"From: Karin Lindqvist <Karin.Lindqvist@Example.SE>\r\nTo: synpunkter@exempelkommun.se\r\n"
+        b"Subject: Klagom\x00l p\xc3\xa5 sn\xc3\xb6r\xc3\xb6jningen\r\nMessage-ID: <nul@example.se>\r\n"
+        b"\r\nGatan har inte plogats.\r\n"
+    )
+    outcome = k.receive_email(raw)
+    assert (outcome.outcome, outcome.reason) == ("quarantined", "rubrikerna innehåller NUL-tecken")
+    [held] = k.received_messages(with_raw=True)
+    assert (held.sender, held.subject, held.raw) == (
+        "Karin.Lindqvist@example.se",
+        "Klagoml på snöröjningen",
+        raw,
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"\x00" * 10, b"Subject: \x00\r\n\r\n", b"From: \xff\xfe\r\n\r\n", b"not a message at all"],
+    ids=["empty", "nuls", "nul-subject", "undecodable-from", "no-headers"],
+)
+def test_what_cannot_be_read_of_an_unparsable_message_is_left_empty(k: Klagomal, raw: bytes) -> None:
+    assert k.receive_email(raw).outcome == "quarantined"
+    [held] = k.received_messages(with_raw=True)
+    assert (held.sender, held.subject, held.raw) == (None, None, raw)
+
+
 def test_what_cannot_be_read_goes_to_quarantine_never_dropped(k: Klagomal) -> None:
     junk = b"\x00\x01\x02 not a message \xff\xfe" * 40
     outcome = k.receive_email(junk)

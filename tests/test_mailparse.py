@@ -31,7 +31,14 @@ from hypothesis import strategies as st
 
 from klagomal.core.formats import file_size
 from klagomal.intake import mailparse
-from klagomal.intake.mailparse import Attachment, MailLimits, MailParseError, ParsedMail, parse_mail
+from klagomal.intake.mailparse import (
+    Attachment,
+    MailLimits,
+    MailParseError,
+    ParsedMail,
+    parse_mail,
+    readable_headers,
+)
 
 DATA = Path(__file__).parent / "data" / "mail"
 PDF = (
@@ -808,6 +815,15 @@ def test_references_in_subject(subject: str, references: tuple[str, ...]) -> Non
         ("X-Auto-Response-Suppress: All\n", None),  # our own notices carry it: alone it means nothing
         ("List-Id: <grannar.example.org>\n", "mailing-list"),
         ("List-Unsubscribe: <mailto:bort@example.org>\n", "mailing-list"),
+        # The other list headers, each alone, and the list servers' own.
+        ("List-Post: <mailto:grannar@example.org>\n", "mailing-list"),
+        ("List-Help: <mailto:grannar-request@example.org?subject=help>\n", "mailing-list"),
+        ("List-Subscribe: <mailto:grannar-join@example.org>\n", "mailing-list"),
+        ("List-Owner: <mailto:grannar-owner@example.org>\n", "mailing-list"),
+        ("List-Archive: <https://lists.example.org/grannar/>\n", "mailing-list"),
+        ("X-Mailman-Version: 2.1.39\n", "mailing-list"),
+        ("Mailing-List: contact grannar-help@example.org; run by ezmlm\n", "mailing-list"),
+        ("X-Mailing-List: <grannar@example.org>\n", "mailing-list"),
         ("Return-Path: <>\n", "bounce"),
         ("Return-Path: <eva@example.se>\n", None),
         ("Subject: Frånvaro: SV: Besked om ditt ärende 2026-00042\n", "out-of-office"),
@@ -830,11 +846,31 @@ def test_automatic(headers: str, automatic: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "sender", ["MAILER-DAEMON@mx.example.se", "postmaster@example.se", "Mailer-Daemon@x.se"]
+    "sender",
+    [
+        "MAILER-DAEMON@mx.example.se",
+        "postmaster@example.se",
+        "Mailer-Daemon@x.se",
+        # A bounce that is no delivery report, under the server's own name.
+        "Mail Delivery Subsystem <bounces+x@mx.example.net>",
+        "Mail Delivery System <noreply@mx.example.net>",
+        '"Mail Delivery Service" <nrp@example.net>',
+        "MAILER-DAEMON (Mail Delivery System)",
+        "MAILER-DAEMON",
+    ],
 )
 def test_bounce_by_sender(sender: str) -> None:
-    raw = f"From: {sender}\nSubject: Delivery failure\n\nDelivery failed.\n".encode()
+    raw = f"From: {sender}\nSubject: Undelivered Mail Returned to Sender\n\nDelivery failed.\n".encode()
     assert parse_mail(raw).automatic == "bounce"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["Maja Delivery <maja@example.se>", "Mail Delivery Subsystem-fan <fan@example.se>", "Post Master"],
+)
+def test_a_person_whose_name_only_resembles_a_mail_server_is_a_person(sender: str) -> None:
+    raw = f"From: {sender}\nSubject: Posten kommer inte\n\nBrevbäraren hoppar över oss.\n".encode()
+    assert parse_mail(raw).automatic is None
 
 
 def test_an_automatic_message_may_have_no_text() -> None:
@@ -1524,6 +1560,16 @@ def test_property_any_bytes_give_a_parse_or_a_reason(raw: bytes) -> None:
 @given(header_soup())
 def test_property_headers_mixed_with_junk(raw: bytes) -> None:
     _parses_or_refuses(raw)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(header_soup(), st.binary(max_size=600)))
+def test_property_what_can_be_read_of_any_bytes_is_one_clean_line_or_nothing(raw: bytes) -> None:
+    # For the quarantine list: never a crash, never a NUL, a line break or an empty string.
+    sender, subject = readable_headers(raw)
+    for value in (sender, subject):
+        assert value is None or (value and value == value.strip() and not {"\x00", "\n", "\r"} & set(value))
+    assert sender is None or "@" in sender
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -76,7 +76,15 @@ from klagomal.intake.mail.quotes import FORWARD_SUBJECT, split_quoted
 from klagomal.intake.mail.references import case_references, message_ids_in
 from klagomal.intake.mail.text import looks_binary, normalise_text, unflow
 
-__all__ = ["Attachment", "Forward", "MailLimits", "MailParseError", "ParsedMail", "parse_mail"]
+__all__ = [
+    "Attachment",
+    "Forward",
+    "MailLimits",
+    "MailParseError",
+    "ParsedMail",
+    "parse_mail",
+    "readable_headers",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -450,7 +458,7 @@ def _interpret(message: email.message.Message, limits: MailLimits) -> ParsedMail
     if ctx.binary_text and not text:
         notes.append(_("en textdel innehöll binära data och kunde inte läsas som text"))
 
-    automatic = automatic_kind(message, subject, sender_address, bool(in_reply_to or references))
+    automatic = automatic_kind(message, subject, sender_address, bool(in_reply_to or references), sender_name)
     if not text:
         if sender_address is None and raw_header(message, "From") is None:
             raise MailParseError(_("inget avsändarfält (From) och ingen text"))
@@ -549,6 +557,30 @@ def _parse(raw: bytes, limits: MailLimits) -> ParsedMail:
     # plain strings.  Everything below reads raw headers either way.
     message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
     return _interpret(message, limits)
+
+
+#: How much of a message that cannot be parsed :func:`readable_headers` reads.
+_READABLE_HEADER_BYTES = 256 * 1024
+
+
+def readable_headers(raw: bytes) -> tuple[str | None, str | None]:
+    """The sender's address and the subject of a message :func:`parse_mail`
+    refused, as far as they can be read, for the quarantine list: so that
+    the person can still be reached when, say, a NUL byte in the Subject
+    keeps the message from being parsed.  NUL bytes are dropped; ``None``
+    for what cannot be read.  Never raises."""
+    try:
+        head = bytes(raw[:_READABLE_HEADER_BYTES])
+        ends = [i for i in (head.find(b"\n\n"), head.find(b"\n\r\n")) if i >= 0]
+        block = head[: min(ends)] if ends else head
+        message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+            block.replace(b"\x00", b"") + b"\n\n"
+        )
+        address = sender_of(message)[1]
+        subject = decoded_header(message, "Subject")[:_MAX_SUBJECT_CHARS].strip()
+        return address, subject or None
+    except Exception:  # whatever the bytes: the quarantine keeps them all the same
+        return None, None
 
 
 def parse_mail(raw: bytes, limits: MailLimits = _DEFAULT_LIMITS) -> ParsedMail:

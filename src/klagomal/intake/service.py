@@ -22,7 +22,10 @@ stored at all (and the sender's server tries again).
   reference is no secret and klagomal's Message-IDs can be guessed from it,
   so naming a case proves nothing about who writes.)
 * An auto-reply, a bounce or a mailing-list message is **automatic**: kept,
-  makes no case.
+  makes no case, and is never answered.  So is a message from the
+  kommun's own addresses (``[utskick] avsandare`` and ``svarsadress``, the
+  IMAP mailboxes' logins): one of klagomal's own notices come back, which
+  as a case would be answered, come back again, and loop.
 * Anything else **registers** a new case through the ``epost`` channel, at
   the unit ``[intag] enhet`` (or the one a plugin routes to), with the
   sender as contact.
@@ -55,7 +58,7 @@ from klagomal.core.errors import CaseNotFoundError, InvalidInputError, KlagomalE
 from klagomal.core.events import Event, MessageReceived, Registered
 from klagomal.core.i18n import _
 from klagomal.core.model import Case, Contact, Kind
-from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail
+from klagomal.intake.mailparse import MailLimits, MailParseError, ParsedMail, parse_mail, readable_headers
 from klagomal.intake.records import ReceivedMessage, StoredAttachment
 from klagomal.notices.notifiers import EMAIL
 from klagomal.records.access import Operation
@@ -179,6 +182,24 @@ def _attachments(parsed: ParsedMail) -> list[StoredAttachment]:
 _STORE_ATTEMPTS = 3
 
 
+#: The reason stored for a message from one of the kommun's own addresses.
+OWN_ADDRESS = "own-address"
+
+
+def own_addresses(k: Klagomal) -> frozenset[str]:
+    """The kommun's own addresses, lower-cased: what notices are sent from
+    and answered to (``[utskick] avsandare``, ``svarsadress``) and the
+    IMAP mailboxes read (``[[intag.imap]] anvandare``, where it is one)."""
+    organisation = k.organisation
+    values = (
+        organisation.delivery.sender,
+        organisation.delivery.reply_to,
+        *(mailbox.user for mailbox in organisation.intake.imap),
+    )
+    found = (email.utils.parseaddr(value)[1].lower() for value in values if value)
+    return frozenset(address for address in found if "@" in address)
+
+
 def receive_email(
     k: Klagomal,
     raw: bytes,
@@ -205,6 +226,11 @@ def receive_email(
     first_key = message_key(raw, parsed)
     # The message's real sender, stored with it even when a forward stands for another's e-mail.
     real_sender = parsed.sender_address if parsed is not None else None
+    # Of a message that cannot be parsed, what can be read of its From and Subject.
+    unread_sender, unread_subject = readable_headers(raw) if parsed is None else (None, None)
+    if parsed is not None and not parsed.automatic and (real_sender or "").lower() in own_addresses(k):
+        # A loop guard: whatever it says, it is not a person writing.
+        parsed = attrs.evolve(parsed, automatic=OWN_ADDRESS)
     if parsed is not None:
         parsed = forwarded(k, parsed)
 
@@ -252,8 +278,8 @@ def receive_email(
                     outcome=outcome,
                     size=len(raw),
                     raw=raw,
-                    sender=real_sender,
-                    subject=(parsed.subject[:400] if parsed else None),
+                    sender=real_sender or unread_sender,
+                    subject=parsed.subject[:400] if parsed else (unread_subject or "")[:400] or None,
                     reason=reason,
                     reference=reference,
                     source_file=source_file,

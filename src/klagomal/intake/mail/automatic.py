@@ -22,6 +22,27 @@ _OOO_WEAK = re.compile(
 )
 _REPLY_PREFIX = re.compile(r"^\s*(?:sv|re|svar|aw)\s*:", re.IGNORECASE)
 _FALSE = frozenset({"no", "false", "0", "off"})
+# The local parts, and the names, that mail servers send their bounces
+# under: "MAILER-DAEMON@mx.example.se", "Mail Delivery Subsystem
+# <mailer-daemon@googlemail.com>", a bare "MAILER-DAEMON (Mail Delivery System)".
+_BOUNCE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster"})
+_BOUNCE_NAME = re.compile(
+    r"^\s*(?:mailer-daemon\b|mail delivery (?:subsystem|system|service)\s*$)", re.IGNORECASE
+)
+# What list servers add to the messages they pass on: the list headers of
+# RFC 2369 and RFC 2919, and those of Mailman, ezmlm and SmartList.
+_LIST_HEADERS = (
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Subscribe",
+    "List-Post",
+    "List-Help",
+    "List-Owner",
+    "List-Archive",
+    "X-Mailman-Version",
+    "Mailing-List",
+    "X-Mailing-List",
+)
 
 
 def _token(value: bytes | None) -> str:
@@ -36,18 +57,22 @@ def automatic_kind(
     subject: str,
     sender_address: str | None,
     threaded: bool,
+    sender_name: str | None = None,
 ) -> str | None:
     """What machine made *message*: ``"bounce"``, ``"out-of-office"``, ``"auto-reply"``,
     ``"auto-submitted"`` or ``"mailing-list"``; ``None`` if a person wrote it.
 
     *threaded* says whether it replies to something (a weak out-of-office
-    subject counts only then).
+    subject counts only then); *sender_name* is the name in the From field
+    (or the whole field, when it holds no address).
     """
     mime = mime_of(message)
     report_type = mime.params.get("report-type", "").strip().lower()
     if mime.content_type == "multipart/report" and report_type == "delivery-status":
         return "bounce"
-    if sender_address and sender_address.rpartition("@")[0].lower() in ("mailer-daemon", "postmaster"):
+    if sender_address and sender_address.rpartition("@")[0].lower() in _BOUNCE_LOCAL_PARTS:
+        return "bounce"
+    if sender_name and _BOUNCE_NAME.match(sender_name):
         return "bounce"
     auto_submitted = _token(raw_header(message, "Auto-Submitted"))
     precedence = _token(raw_header(message, "Precedence"))
@@ -68,7 +93,7 @@ def automatic_kind(
         return "auto-submitted"
     if precedence in ("bulk", "junk", "list"):
         return "mailing-list"
-    if raw_header(message, "List-Id") is not None or raw_header(message, "List-Unsubscribe") is not None:
+    if any(raw_header(message, name) is not None for name in _LIST_HEADERS):
         return "mailing-list"
     return_path = raw_header(message, "Return-Path")
     if return_path is not None and re.fullmatch(rb"\s*<\s*>\s*", return_path):
