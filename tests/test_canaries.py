@@ -402,7 +402,7 @@ def _build(k: Klagomal, clock: FixedClock) -> dict[str, str]:
     k.correct_contact(a, address="Kanariegatan 9, 123 45 Exempelstad", reason="Hon har flyttat.")
     # A web form's case, whose kvittens waits in the outbox (klagomal.cases.follow).
     posted = {"typ": "forslag", "text": "Fler bänkar.", "enhet": UNIT, "epost": "ny.person@example.se"}
-    form = webform.validate_form(posted | {"samtycke": "on"}, k.organisation, today=clock.today())
+    form = webform.validate_form(posted, k.organisation, today=clock.today())
     assert isinstance(form, webform.FormSubmission)
     i = webform.register_submission(k, form, public_url="").case.reference
     # The public list of answered cases: G published, then marked secret by

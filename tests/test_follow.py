@@ -390,7 +390,6 @@ def _submission(k: Klagomal, **fields: str) -> webform.FormSubmission:
         "text": "Ingen kom.",
         "enhet": UNIT,
         "epost": "eva@example.se",
-        "samtycke": "on",
     }
     result = webform.validate_form(posted | fields, k.organisation, today=k.clock.today())
     assert isinstance(result, webform.FormSubmission), result

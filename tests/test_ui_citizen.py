@@ -37,7 +37,7 @@ def test_the_anonymous_box_is_offered_only_where_a_forvaltning_accepts_it(tmp_pa
     ``klagomal_allows_anonymous`` for one förvaltning, every field."""
     with instance(tmp_path) as k:
         shown = [f["id"] for f in shown_fields(webform.form_schema(k.organisation, k))]
-        assert shown == [f.id for f in webform.FIELDS if f.id != "anonym"]
+        assert shown == [f.id for f in webform.fields_for(k.organisation) if f.id != "anonym"]
 
     def kof_only(channel: Any, department: str) -> bool | None:
         return True if (channel.id, department) == ("webbformular", "kof") else None
@@ -45,7 +45,7 @@ def test_the_anonymous_box_is_offered_only_where_a_forvaltning_accepts_it(tmp_pa
     (tmp_path / "kof").mkdir()
     with instance(tmp_path / "kof", plugins=[plugin(klagomal_allows_anonymous=kof_only)]) as k:
         shown = [f["id"] for f in shown_fields(webform.form_schema(k.organisation, k))]
-        assert shown == [f.id for f in webform.FIELDS]
+        assert shown == [f.id for f in webform.fields_for(k.organisation)]
 
 
 def test_check_photos_takes_pictures_within_the_limits_and_refuses_the_rest() -> None:
@@ -135,7 +135,6 @@ def _fill_valid(page: Any, *, text: str = TEXT) -> None:
     page.fill("#text", text)
     page.fill("#namn", "Eva Svensson")
     page.fill("#epost", "eva@example.se")
-    page.check("#samtycke")
 
 
 def _reference(page: Any) -> str:
@@ -167,7 +166,7 @@ def test_every_field_of_the_module_is_drawn_with_its_label_and_type(
     schema = webform.form_schema(library.organisation, library)
     offered = schema["anonymous_allowed"] or bool(schema["anonymous_units"])
     order = []
-    for f in (*webform.FIELDS, webform.PHOTO_FIELD):
+    for f in (*webform.fields_for(org), webform.PHOTO_FIELD):
         if f.id == "anonym" and not offered:
             # R5: not offered; the ways to be anonymous are told instead.
             assert page.locator("#anonym").count() == 0
@@ -207,7 +206,7 @@ def test_every_field_of_the_module_is_drawn_with_its_label_and_type(
         order.append(f.id)
     drawn = page.locator("form[action='/tyck-till'] [id]").evaluate_all("es => es.map(e => e.id)")
     # In the module's order, the photos after the text.
-    expected_order = [f.id for f in webform.FIELDS if f.id in order]
+    expected_order = [f.id for f in webform.fields_for(org) if f.id in order]
     expected_order.insert(expected_order.index("text") + 1, webform.PHOTO_FIELD.id)
     assert [i for i in drawn if i in order] == expected_order
     heading, *paragraphs = webform.CONSENT_TEXT.split("\n\n")
@@ -273,7 +272,6 @@ def test_too_long_text_and_a_bad_address_keep_what_was_written(
         "telefon": "08-12 34 56",
         "enhet": "kof-badhus",
         "kontaktsatt": "telefon",
-        "samtycke": "ja",
     }
     expected = webform.validate_form(posted, library.organisation, today=library.clock.today())
     assert isinstance(expected, webform.FormErrors)
@@ -288,7 +286,6 @@ def test_too_long_text_and_a_bad_address_keep_what_was_written(
     assert page.input_value("#enhet") == "kof-badhus"
     assert page.is_checked("input[name=typ][value=klagomal]")
     assert page.is_checked("input[name=kontaktsatt][value=telefon]")
-    assert page.is_checked("#samtycke")
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     assert_accessible(page, "the form with a too long text and a bad e-mail address")
     assert len(library.cases()) == before
@@ -369,10 +366,12 @@ def test_the_form_can_be_filled_in_and_sent_with_the_keyboard_alone(
     page.keyboard.type("Gatlyktan vid skolan lyser inte.")
     _tab_to(page, "epost")
     page.keyboard.type("eva@example.se")
-    _tab_to(page, "samtycke")
-    page.keyboard.press("Space")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent.trim()") == "Skicka"
+    for _press in range(20):  # past the other contact details, optional, to the button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Skicka":
+            break
+    else:
+        raise AssertionError("Skicka cannot be reached with Tab")
     with page.expect_navigation() as navigation:
         page.keyboard.press("Enter")
     assert navigation.value.status == 200
@@ -448,7 +447,6 @@ def test_registered_busy_and_too_many_on_every_backend(
             assert webform.BUSY_TEXT in page.inner_text("main")
             assert page.input_value("#text") == TEXT
             assert page.input_value("#epost") == "eva@example.se"
-            assert page.is_checked("#samtycke")
             assert k.cases() == []
             assert_accessible(page, "the form when the database was busy")
 
@@ -474,3 +472,65 @@ def test_registered_busy_and_too_many_on_every_backend(
         finally:
             context.close()
             k.dispose()
+
+
+# -- personal data: informed, never asked for consent ---------------------------------------------
+
+#: What the form tells every person about their personal data (GDPR art. 13).
+PRIVACY = webform.translated(webform.CONSENT_TEXT).split("\n\n")
+
+
+def test_the_form_informs_about_personal_data_and_asks_for_no_consent(
+    server: UiServer, library: Klagomal, page: Any
+) -> None:
+    # A kommun handles feedback as a task in the public interest (GDPR art.
+    # 6.1 e): consent would suggest it can be withdrawn and the case erased,
+    # which archive law does not allow.  The form informs and asks nothing.
+    page.goto(server.url + "/tyck-till")
+    panel = page.locator("section[aria-labelledby=personuppgifter]")
+    assert panel.locator("h2").inner_text() == PRIVACY[0]
+    assert [_words(p) for p in panel.locator("p").all_inner_texts()] == PRIVACY[1:]
+    main = page.inner_text("main").lower()
+    for word in ("samtycke", "godkänn", "medgiv"):
+        assert word not in main, word
+    assert page.locator(f"#{webform.ACKNOWLEDGEMENT}").count() == 0
+    # The information comes before the button that sends.
+    assert page.evaluate(
+        "document.querySelector('#personuppgifter').compareDocumentPosition("
+        "document.querySelector('form button[type=submit]')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    assert_accessible(page, "the form with its information on personal data")
+    _fill_valid(page)
+    assert _submit(page).status == 200
+    assert library.get(_reference(page)).contact is not None
+
+
+def test_a_kommun_that_asks_has_the_person_tick_that_they_read_the_information(
+    chrome: Any, tmp_path: Path
+) -> None:
+    text = (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
+    org_file = tmp_path / "kommun.toml"
+    org_file.write_text(text + "\n[webbformular]\nlasbekraftelse = true\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    _init(db)
+    env = {"KLAGOMAL_ORG": str(org_file), "KLAGOMAL_RATE_LIMIT": "av"}
+    with served(db, tmp_path, demo_login=False, env=env) as ticking:
+        context = chrome.new_context()
+        try:
+            page = context.new_page()
+            page.goto(ticking.url + "/tyck-till")
+            box = page.locator(f"section[aria-labelledby=personuppgifter] #{webform.ACKNOWLEDGEMENT}")
+            assert box.count() == 1
+            label = page.inner_text(f"label[for={webform.ACKNOWLEDGEMENT}]")
+            assert _words(label) == "Jag har läst hur kommunen hanterar mina personuppgifter"
+            _fill_valid(page)
+            assert _submit(page).status == 400
+            message = "Kryssa i att du har läst hur kommunen hanterar dina personuppgifter."
+            assert _words(page.inner_text(f"#{webform.ACKNOWLEDGEMENT}-error")) == f"Fel: {message}"
+            assert message in _words(page.inner_text(".error-summary"))
+            assert_accessible(page, "the form when the box was not ticked")
+            page.check(f"#{webform.ACKNOWLEDGEMENT}")
+            assert _submit(page).status == 200
+            assert _reference(page)
+        finally:
+            context.close()

@@ -8,29 +8,36 @@ import json
 import time
 from typing import Any
 
+import attrs
 import pytest
 
 from held_lock import held_write_lock
 from klagomal import Contact, FixedClock, InvalidInputError, Kind, Klagomal, TransientStorageError
-from klagomal.core.organisation import default_organisation
+from klagomal.core.errors import OrganisationError
+from klagomal.core.organisation import default_organisation, parse_organisation
 from klagomal.intake import webform
 from klagomal.intake.webform import FormErrors, FormSubmission, validate_form
 from klagomal.testing import instance, plugin
 
 TODAY = dt.date(2026, 3, 2)
 ORG = default_organisation()
+#: A kommun that asks the person to tick that they read the information on
+#: personal data ([webbformular] lasbekraftelse).
+TICKING = attrs.evolve(ORG, form_acknowledgement=True)
 
 #: A valid form as a browser posts it: what a person must fill in, no more (R30).
-VALID = {"typ": "klagomal", "text": "Hemtjänsten kom inte.", "epost": "eva@example.se", "samtycke": "on"}
+VALID = {"typ": "klagomal", "text": "Hemtjänsten kom inte.", "epost": "eva@example.se"}
 
 
-def validate(allow_anonymous: bool = False, **changes: Any) -> FormSubmission | FormErrors:
+def validate(
+    allow_anonymous: bool = False, organisation: Any = ORG, **changes: Any
+) -> FormSubmission | FormErrors:
     data = {**VALID, **changes}
-    return validate_form(data, ORG, allow_anonymous=allow_anonymous, today=TODAY)
+    return validate_form(data, organisation, allow_anonymous=allow_anonymous, today=TODAY)
 
 
-def errors(allow_anonymous: bool = False, **changes: Any) -> dict[str, str]:
-    result = validate(allow_anonymous, **changes)
+def errors(allow_anonymous: bool = False, organisation: Any = ORG, **changes: Any) -> dict[str, str]:
+    result = validate(allow_anonymous, organisation, **changes)
     assert isinstance(result, FormErrors), result
     assert not result.spam
     return result.messages
@@ -57,13 +64,13 @@ def test_fields_are_the_form_in_order_with_ascii_ids() -> None:
         "adress",
         "kontaktsatt",
         "anonym",
-        "samtycke",
+        "lasbekraftelse",
         "webbplats",
     ]
     assert all(i.isascii() for i in ids)
     # R30: only the kind and the text are always required.
     assert [f.id for f in webform.FIELDS if f.required] == ["typ", "text"]
-    assert webform.field("samtycke").required_when == "kontakt"
+    assert webform.field("lasbekraftelse").required_when == "kontakt"
     assert [f.id for f in webform.FIELDS if f.honeypot] == ["webbplats"]
     assert [(c.value, c.label) for c in webform.field("typ").choices] == [
         ("klagomal", "Klagomål"),
@@ -72,7 +79,7 @@ def test_fields_are_the_form_in_order_with_ascii_ids() -> None:
     ]
 
 
-def test_schema_is_json_with_the_units_and_the_consent_text() -> None:
+def test_schema_is_json_with_the_units_and_the_privacy_text() -> None:
     schema = webform.form_schema(ORG)
     assert json.loads(json.dumps(schema)) == schema
     assert schema["title"] == "Tala om vad du tycker"
@@ -80,7 +87,7 @@ def test_schema_is_json_with_the_units_and_the_consent_text() -> None:
     assert schema["anonymous_allowed"] is False
     assert schema["anonymous_units"] == []
     fields = {f["id"]: f for f in schema["fields"]}
-    assert list(fields) == [f.id for f in webform.FIELDS]
+    assert list(fields) == [f.id for f in webform.fields_for(ORG)]
     assert fields["text"]["max_length"] == 5000
     units = {c["value"]: c for c in fields["enhet"]["choices"]}
     assert list(units) == list(ORG.units)
@@ -153,23 +160,9 @@ LONG = "a" * 5213
             "Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt.",
             id="unknown-unit",
         ),
-        pytest.param(
-            {"epost": "", "samtycke": ""}, "kontakt", "Fyll i minst ett sätt att nå dig", id="no-contact"
-        ),
+        pytest.param({"epost": ""}, "kontakt", "Fyll i minst ett sätt att nå dig", id="no-contact"),
         pytest.param(
             {"epost": "", "namn": "Eva"}, "kontakt", "Fyll i minst ett sätt att nå dig", id="name-only"
-        ),
-        pytest.param(
-            {"samtycke": ""},
-            "samtycke",
-            "Du behöver godkänna att vi sparar dina kontaktuppgifter",
-            id="consent",
-        ),
-        pytest.param(
-            {"epost": "", "telefon": "070-123 45 67", "samtycke": "off"},
-            "samtycke",
-            "Du behöver godkänna",
-            id="consent-phone",
         ),
         pytest.param({"kontaktsatt": "brev"}, "adress", "Fyll i din postadress", id="prefers-letter"),
         pytest.param({"kontaktsatt": "telefon"}, "telefon", "Fyll i ditt telefonnummer", id="prefers-phone"),
@@ -229,13 +222,70 @@ def test_email_that_looks_right_is_accepted(address: str) -> None:
 
 
 def test_every_message_is_given_at_once_in_form_order() -> None:
-    messages = errors(typ="", text="", epost="fel", samtycke="")
-    assert list(messages) == ["typ", "text", "epost", "samtycke"]
+    messages = errors(typ="", text="", epost="fel", organisation=TICKING)
+    assert list(messages) == ["typ", "text", "epost", "lasbekraftelse"]
+
+
+# -- no consent: the information on personal data, and a tick only if the kommun asks -----------
+
+
+READ = "Kryssa i att du har läst hur kommunen hanterar dina personuppgifter."
+
+
+def test_the_form_asks_for_no_consent_and_no_tick_by_default() -> None:
+    # A kommun handles feedback as a task in the public interest (GDPR art.
+    # 6.1 e), not on consent: the form informs, and asks nothing back.
+    assert "lasbekraftelse" not in [f.id for f in webform.fields_for(ORG)]
+    assert "lasbekraftelse" not in [f["id"] for f in webform.form_schema(ORG)["fields"]]
+    assert isinstance(validate(), FormSubmission)
+    assert isinstance(validate(epost="", telefon="070-123 45 67"), FormSubmission)
+    for f in webform.FIELDS:
+        assert "godkänn" not in f.label.lower()
+        assert "samtycke" not in f.label.lower()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"epost": "", "telefon": "070-123 45 67"},
+        {"epost": "", "adress": "Storgatan 1"},
+        {"lasbekraftelse": "off"},
+    ],
+    ids=["email", "phone", "address", "off"],
+)
+def test_a_kommun_that_asks_for_the_tick_gets_it_with_contact_details(changes: dict[str, str]) -> None:
+    assert [f.id for f in webform.fields_for(TICKING)] == [f.id for f in webform.FIELDS]
+    assert [f["id"] for f in webform.form_schema(TICKING)["fields"]][-2:] == ["lasbekraftelse", "webbplats"]
+    assert errors(organisation=TICKING, **changes) == {"lasbekraftelse": READ}
+    assert isinstance(validate(organisation=TICKING, **(changes | {"lasbekraftelse": "on"})), FormSubmission)
+
+
+def test_the_tick_is_off_unless_the_organisation_file_asks_for_it() -> None:
+    text = (
+        '[kommun]\nid = "k"\nnamn = "K"\nsystemagare = "a"\n'
+        '[[forvaltning]]\nid = "a"\nnamn = "A"\nchef = "C"\nnamnd = "N"\nepost = "a@k.se"\n'
+    )
+    assert ORG.form_acknowledgement is False  # Exempelkommun asks for nothing either
+    assert parse_organisation(text).form_acknowledgement is False
+    assert parse_organisation(text + "[webbformular]\nlasbekraftelse = true\n").form_acknowledgement is True
+    with pytest.raises(OrganisationError) as wrong:
+        parse_organisation(text + '[webbformular]\nlasbekraftelse = "ja"\n')
+    assert str(wrong.value) == "<string>: [webbformular]: 'lasbekraftelse' ska vara true eller false"
+    with pytest.raises(OrganisationError) as unknown:
+        parse_organisation(text + "[webbformular]\nsamtycke = true\n")
+    assert str(unknown.value).startswith("<string>: [webbformular]: okänd nyckel 'samtycke'")
+
+
+def test_the_tick_is_not_asked_of_a_person_who_stays_anonymous() -> None:
+    sub = validate(allow_anonymous=True, organisation=TICKING, epost="", anonym="on")
+    assert isinstance(sub, FormSubmission)
+    assert sub.anonymous
 
 
 def test_anonymous_is_refused_through_the_web_form_with_the_other_ways() -> None:
     # R5: not through the web form by default; say where it can be given.
-    messages = errors(epost="", samtycke="", anonym="on")
+    messages = errors(epost="", anonym="on")
     assert list(messages) == ["anonym"]
     assert messages["anonym"] == (
         "Det går inte att lämna en anonym synpunkt via webbformuläret. Fyll i hur vi kan nå dig, "
@@ -245,7 +295,7 @@ def test_anonymous_is_refused_through_the_web_form_with_the_other_ways() -> None
 
 
 def test_anonymous_when_allowed() -> None:
-    sub = submission(allow_anonymous=True, epost="", samtycke="", anonym="ja")
+    sub = submission(allow_anonymous=True, epost="", anonym="ja")
     assert sub.contact is None
     assert sub.anonymous
     # Without the box ticked, the person is asked for a way or to choose anonymity.
@@ -286,8 +336,8 @@ def test_lists_of_values_as_frameworks_give_them() -> None:
     # Each field's one value; of a checkbox that comes after a hidden field
     # of the same name ("0" when it is not ticked), the last value; an
     # empty list is an empty field.
-    data = {k: [v] for k, v in VALID.items()} | {"samtycke": ["0", "on"], "webbplats": []}
-    result = validate_form(data, ORG, today=TODAY)
+    data = {k: [v] for k, v in VALID.items()} | {"lasbekraftelse": ["0", "on"], "webbplats": []}
+    result = validate_form(data, TICKING, today=TODAY)
     assert result == FormSubmission(
         kind=Kind.KLAGOMAL,
         text="Hemtjänsten kom inte.",
@@ -295,10 +345,10 @@ def test_lists_of_values_as_frameworks_give_them() -> None:
         contact=Contact(email="eva@example.se"),
         received=TODAY,
     )
-    unticked = validate_form(data | {"samtycke": ["on", "0"]}, ORG, today=TODAY)
+    unticked = validate_form(data | {"lasbekraftelse": ["on", "0"]}, TICKING, today=TODAY)
     assert isinstance(unticked, FormErrors)
-    assert list(unticked.messages) == ["samtycke"]
-    assert unticked.values["samtycke"] == "0"
+    assert list(unticked.messages) == ["lasbekraftelse"]
+    assert unticked.values["lasbekraftelse"] == "0"
     # Any other field posted twice is refused, whichever value came last.
     twice = validate_form(data | {"epost": ["eva@example.se", "eva@example.se"]}, ORG, today=TODAY)
     assert isinstance(twice, FormErrors)
@@ -346,7 +396,7 @@ def test_form_values_are_what_the_person_wrote_to_fill_the_form_in_again() -> No
     assert list(values) == [f.id for f in webform.FIELDS if not f.honeypot]
     assert values["text"] == "<b>Hej</b>\nigen"
     assert values["epost"] == "eva@example.se"
-    assert values["samtycke"] == "on"
+    assert values["lasbekraftelse"] == ""
     assert values["namn"] == ""
 
 
@@ -400,7 +450,7 @@ def test_feedback_without_a_unit_goes_to_the_fallback_unit(k: Klagomal) -> None:
 
 def test_registration_refuses_anonymous_even_if_the_form_let_it_through(k: Klagomal) -> None:
     # R5 is enforced by registration too, not only by the form.
-    sub = submission(allow_anonymous=True, epost="", samtycke="", anonym="on", enhet="kof-badhus")
+    sub = submission(allow_anonymous=True, epost="", anonym="on", enhet="kof-badhus")
     with pytest.raises(InvalidInputError, match="anonyma synpunkter tas inte emot"):
         webform.register_submission(k, sub)
 
@@ -504,7 +554,7 @@ def test_the_receipt_names_the_way_the_besked_will_come(
 def test_an_anonymous_receipt_promises_no_besked(tmp_path: Any) -> None:
     # R5: nobody to answer, so no date is promised.
     with instance(tmp_path, plugins=[plugin(klagomal_allows_anonymous=lambda: True)]) as k:
-        sub = submission(allow_anonymous=True, epost="", samtycke="", anonym="on")
+        sub = submission(allow_anonymous=True, epost="", anonym="on")
         receipt = webform.receipt(webform.register_submission(k, sub))
         assert receipt.besked_by is None
         assert receipt.next_steps == (

@@ -106,7 +106,6 @@ FEEDBACK = {
     "namn": "Åsa Öberg",
     "epost": "asa.oberg@example.se",
     "kontaktsatt": "epost",
-    "samtycke": "ja",
     "webbplats": "",
 }
 
@@ -174,7 +173,7 @@ def test_mistakes_are_explained_and_the_input_kept_escaped(site: Site) -> None:
 
 
 def test_anonymous_feedback_is_refused_with_the_other_ways(site: Site) -> None:
-    fields = {**FEEDBACK, "namn": "", "epost": "", "kontaktsatt": "", "samtycke": ""}
+    fields = {**FEEDBACK, "namn": "", "epost": "", "kontaktsatt": ""}
     status, page = site.post(fields)
     assert status == 422
     assert "Via webbformuläret tar vi inte emot anonyma synpunkter" in page
@@ -248,7 +247,6 @@ def test_a_busy_database_gives_the_form_back_with_everything_written(tmp_path: P
         assert 'value="asa.oberg@example.se"' in page
         assert 'value="070-123 45 67"' in page
         assert 'id="kontaktsatt-epost" name="kontaktsatt" value="epost" checked' in page
-        assert 'id="samtycke" name="samtycke" value="ja" checked' in page
         assert site.cases() == []
         status, page = site.post(fields)
         assert status == 200

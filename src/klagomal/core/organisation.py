@@ -213,6 +213,13 @@ class Organisation:
     publication: bool = False
     """Whether handlers may publish answered cases in the kommun's public
     list (``[publicering] tillaten``, :mod:`klagomal.records.publication`); off by default."""
+    form_acknowledgement: bool = False
+    """Whether the web form asks the person who gives contact details to tick
+    that they have read how their personal data is handled
+    (``[webbformular] lasbekraftelse``, :mod:`klagomal.intake.webform`).  Off
+    by default: the kommun handles feedback as a task in the public interest
+    (GDPR art. 6.1 e), never on consent, and informs (art. 13) in the form
+    whether or not it asks for the tick."""
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -549,6 +556,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
             "gallring",
             "open311",
             "publicering",
+            "webbformular",
             PRIVACY_TABLE,
         ),
         _("filen"),
@@ -606,6 +614,14 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     if not isinstance(publication, bool):
         _fail(source, _("[publicering]: 'tillaten' ska vara true eller false"))
 
+    form = document.get("webbformular", {})
+    if not isinstance(form, dict):
+        _fail(source, _("[webbformular] ska vara en tabell"))
+    parser.check_keys(form, ("lasbekraftelse",), "[webbformular]")
+    form_acknowledgement = form.get("lasbekraftelse", False)
+    if not isinstance(form_acknowledgement, bool):
+        _fail(source, _("[webbformular]: 'lasbekraftelse' ska vara true eller false"))
+
     disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
     privacy = parse_privacy_notice(document.get(PRIVACY_TABLE), parser)
 
@@ -617,6 +633,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         system_user=system_user,
         backdating_days=backdating_days,
         publication=publication,
+        form_acknowledgement=form_acknowledgement,
         id=kommun_id,
         name=kommun_name,
         system_owner=system_owner,

@@ -33,6 +33,12 @@ told that it can be given by telephone, letter or reply card instead.  A
 förvaltning may allow it with the hook ``klagomal_allows_anonymous``;
 :func:`anonymous_allowed` asks that hook as registration will.
 
+It is longer than a thousand lines because it is the form's one contract
+with every front end: the fields, each check with its exact Swedish
+message, the registration and the receipt are read together by whoever
+builds a front end, and much of it is those texts.  The receipt (about 130
+lines, at the end) is the part that could stand alone, if it grows.
+
 The person's text is kept as written: whitespace at the ends is stripped,
 line breaks are normalised to ``\\n``, and control characters are refused,
 but nothing is escaped here.  Escaping belongs to whatever renders the text
@@ -68,6 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from klagomal.app import Klagomal
 
 __all__ = [
+    "ACKNOWLEDGEMENT",
     "ANONYMOUS_ELSEWHERE",
     "BUSY_TEXT",
     "CHANNEL",
@@ -96,6 +103,7 @@ __all__ = [
     "check_photos",
     "checked",
     "field",
+    "fields_for",
     "form_schema",
     "form_values",
     "receipt",
@@ -139,6 +147,9 @@ TOO_MANY_TEXT = _(
 #: The key of the contact details as a group in :attr:`FormErrors.messages`
 #: and in the schema: "at least one way to reach you" is about all of them.
 CONTACT_GROUP = "kontakt"
+#: The box that says the person has read how their personal data is handled
+#: (:func:`fields_for`; never consent, which a kommun does not ask for).
+ACKNOWLEDGEMENT = "lasbekraftelse"
 
 FORM_TITLE = _("Tala om vad du tycker")
 
@@ -350,12 +361,15 @@ FIELDS: tuple[FormField, ...] = (
         type="checkbox",
         noun=_("Anonymiteten"),
     ),
+    # Not consent, which a kommun does not ask for: that the person has read
+    # the information.  Only when the organisation file asks for it
+    # ([webbformular] lasbekraftelse, :func:`fields_for`).
     FormField(
-        "samtycke",
-        _("Jag har läst informationen om personuppgifter och godkänner att mina kontaktuppgifter sparas"),
+        ACKNOWLEDGEMENT,
+        _("Jag har läst hur kommunen hanterar mina personuppgifter"),
         _("Krävs när du lämnar kontaktuppgifter."),
         type="checkbox",
-        noun=_("Godkännandet"),
+        noun=_("Bekräftelsen"),
         required_when=CONTACT_GROUP,
     ),
     FormField(
@@ -370,6 +384,16 @@ FIELDS: tuple[FormField, ...] = (
 )
 
 _BY_ID = {f.id: f for f in FIELDS}
+
+
+def fields_for(organisation: Organisation) -> tuple[FormField, ...]:
+    """The form's fields for *organisation*: every field of :data:`FIELDS`,
+    but the box saying the person has read the information on personal
+    data only when the organisation file asks for it
+    (``[webbformular] lasbekraftelse``)."""
+    if organisation.form_acknowledgement:
+        return FIELDS
+    return tuple(f for f in FIELDS if f.id != ACKNOWLEDGEMENT)
 
 
 def field(field_id: str) -> FormField:
@@ -436,7 +460,7 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
                 else f"{translated(CONTACT_HELP)} {translated(ANONYMOUS_ELSEWHERE)}",
             }
         },
-        "fields": [f.to_json(units if f.id == "enhet" else None) for f in FIELDS],
+        "fields": [f.to_json(units if f.id == "enhet" else None) for f in fields_for(organisation)],
     }
 
 
@@ -720,11 +744,10 @@ def validate_form(
                     "ringa, skriva ett brev eller lämna ett svarskort."
                 ),
             )
-    consent = checked(values["samtycke"])
-    if given and not consent and not anonymous:
+    if organisation.form_acknowledgement and given and not anonymous and not checked(values[ACKNOWLEDGEMENT]):
         check(
-            "samtycke",
-            _("Du behöver godkänna att vi sparar dina kontaktuppgifter, så att vi kan svara dig."),
+            ACKNOWLEDGEMENT,
+            _("Kryssa i att du har läst hur kommunen hanterar dina personuppgifter."),
         )
 
     if messages or kind is None:

@@ -113,7 +113,7 @@ def _form(
         for f in shown_fields(schema)
     ]
     sections = [(group, list(items)) for group, items in itertools.groupby(fields, lambda f: f["group"])]
-    consent = webform.translated(webform.CONSENT_TEXT).split("\n\n")
+    privacy = webform.translated(webform.CONSENT_TEXT).split("\n\n")
     found = [FieldError(field, text) for field, text in (messages or {}).items()]
     return ui.page(
         "citizen_form.html",
@@ -129,8 +129,9 @@ def _form(
         values=values,
         checked=webform.checked,
         notice=notice,
-        consent_heading=consent[0],
-        consent=consent[1:],
+        privacy_heading=privacy[0],
+        privacy=privacy[1:],
+        acknowledgement=webform.ACKNOWLEDGEMENT,
         photo=webform.PHOTO_FIELD,
         photos_again=photos_again,
         photos_again_text=webform.translated(webform.PHOTOS_AGAIN),
