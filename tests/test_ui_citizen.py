@@ -534,3 +534,48 @@ def test_a_kommun_that_asks_has_the_person_tick_that_they_read_the_information(
             assert _reference(page)
         finally:
             context.close()
+
+
+def test_a_kommuns_own_choices_are_offered_in_a_persons_words_and_route_the_case(
+    chrome: Any, tmp_path: Path
+) -> None:
+    text = (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
+    org_file = tmp_path / "kommun.toml"
+    org_file.write_text(
+        text + '\n[[webbformular.val]]\nid = "hemtjanst"\nnamn = "Hemtjänst"\ngrupp = "Omsorg och stöd"\n'
+        'enhet = "soc-aldre-hemtjanst-norr"\n'
+        '\n[[webbformular.val]]\nid = "gator"\nnamn = "Gator och snöröjning"\ngrupp = "Trafik och gator"\n'
+        'enhet = "sbf-gatapark-gata"\n',
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'klagomal.db'}"
+    _init(db)
+    env = {"KLAGOMAL_ORG": str(org_file), "KLAGOMAL_RATE_LIMIT": "av"}
+    with served(db, tmp_path, demo_login=False, env=env) as own:
+        context = chrome.new_context()
+        try:
+            page = context.new_page()
+            page.goto(own.url + "/tyck-till")
+            options = page.locator("#enhet option")
+            assert [(o.get_attribute("value"), _words(o.inner_text())) for o in options.all()] == [
+                ("", "Vet inte"),
+                ("hemtjanst", "Hemtjänst"),
+                ("gator", "Gator och snöröjning"),
+            ]
+            assert page.locator("#enhet optgroup").evaluate_all("gs => gs.map(g => g.label)") == [
+                "Omsorg och stöd",
+                "Trafik och gator",
+            ]
+            assert page.input_value("#enhet") == ""  # "Vet inte" until the person chooses
+            assert_accessible(page, "the form with the kommun's own choices")
+            _fill_valid(page)
+            page.select_option("#enhet", "gator")
+            assert _submit(page).status == 200
+            reference = _reference(page)
+        finally:
+            context.close()
+    k = Klagomal(db, user="system", load_entrypoints=False)
+    try:
+        assert k.get(reference).unit == "sbf-gatapark-gata"
+    finally:
+        k.dispose()

@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from held_lock import held_write_lock
 from klagomal import Contact, FixedClock, InvalidInputError, Kind, Klagomal, TransientStorageError
@@ -563,3 +566,115 @@ def test_an_anonymous_receipt_promises_no_besked(tmp_path: Any) -> None:
         )
         assert "besked" not in " ".join(receipt.next_steps)
         assert receipt.email_receipt is False
+
+
+# -- what a person may choose, in their words -------------------------------------------------
+
+CHOICES_TOML = """
+[[webbformular.val]]
+id = "hemtjanst"
+namn = "Hemtjänst"
+grupp = "Omsorg och stöd"
+enhet = "soc-aldre-hemtjanst-norr"
+
+[[webbformular.val]]
+id = "gator"
+namn = "Gator, cykelvägar och snöröjning"
+grupp = "Trafik och gator"
+enhet = "sbf-gatapark-gata"
+
+[[webbformular.val]]
+id = "bibliotek"
+namn = "Bibliotek"
+enhet = "kof-bibliotek"
+"""
+
+
+def _exempelkommun() -> str:
+    return (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
+
+
+def test_the_organisation_file_gives_the_choices_in_a_persons_words_and_routes_them() -> None:
+    org = parse_organisation(_exempelkommun() + CHOICES_TOML)
+    assert webform.unit_choices(org) == (
+        webform.Choice("hemtjanst", "Hemtjänst", "Omsorg och stöd"),
+        webform.Choice("gator", "Gator, cykelvägar och snöröjning", "Trafik och gator"),
+        webform.Choice("bibliotek", "Bibliotek", None),
+    )
+    [unit_field] = [f for f in webform.form_schema(org)["fields"] if f["id"] == "enhet"]
+    assert [c["value"] for c in unit_field["choices"]] == ["hemtjanst", "gator", "bibliotek"]
+    # The choice routes the case; "Vet inte" (nothing) leaves it to routing.
+    for posted, unit in [
+        ("hemtjanst", "soc-aldre-hemtjanst-norr"),
+        ("gator", "sbf-gatapark-gata"),
+        ("", None),
+        ("kof-badhus", "kof-badhus"),  # a unit id, as an integration may post it
+    ]:
+        result = validate_form({**VALID, "enhet": posted}, org, today=TODAY)
+        assert isinstance(result, FormSubmission), posted
+        assert result.unit == unit, posted
+    refused = validate_form({**VALID, "enhet": "simhall"}, org, today=TODAY)
+    assert isinstance(refused, FormErrors)
+    assert refused.messages == {
+        "enhet": "Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt."
+    }
+    assert refused.values["enhet"] == "simhall"
+    assert webform.chosen_unit(org, "gator") == "sbf-gatapark-gata"
+    assert webform.chosen_unit(org, None) is None
+    # Without choices in the file, every unit by its name in the organisation.
+    assert [c.value for c in webform.unit_choices(ORG)] == list(ORG.units)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            'id = "hemtjanst"\nnamn = "Hemtjänst"\nenhet = "finns-inte"',
+            "enheten 'finns-inte' finns inte i organisationen",
+        ),
+        (
+            'id = "Hemtjänst"\nnamn = "Hemtjänst"\nenhet = "kof-badhus"',
+            "'id' ska vara gemena a–z, siffror och bindestreck",
+        ),
+        ('id = "bad"\nenhet = "kof-badhus"', "'namn' ska vara en text på en rad"),
+        ('id = "bad"\nnamn = "Bad"\nenhet = "kof-badhus"\ngrupp = ""', "'grupp' ska vara en text på en rad"),
+        ('id = "bad"\nnamn = "Bad"\nenhet = "kof-badhus"\nlank = "x"', "okänd nyckel 'lank'"),
+    ],
+    ids=["unknown-unit", "id", "no-name", "empty-group", "unknown-key"],
+)
+def test_a_wrong_choice_in_the_organisation_file_is_refused_naming_it(table: str, message: str) -> None:
+    with pytest.raises(OrganisationError) as wrong:
+        parse_organisation(_exempelkommun() + "\n[[webbformular.val]]\n" + table + "\n")
+    assert str(wrong.value).startswith(f"<string>: [[webbformular.val]] 1: {message}")
+
+
+def test_two_choices_with_one_id_are_refused() -> None:
+    twice = '\n[[webbformular.val]]\nid = "bad"\nnamn = "Bad"\nenhet = "kof-badhus"\n' * 2
+    with pytest.raises(OrganisationError) as wrong:
+        parse_organisation(_exempelkommun() + twice)
+    assert str(wrong.value) == "<string>: [[webbformular.val]] 2: det finns redan ett val med 'id' 'bad'"
+
+
+@given(
+    st.one_of(st.text(max_size=40), st.sampled_from(["hemtjanst", "gator", "bibliotek", "kof-badhus", ""]))
+)
+def test_whatever_is_posted_routes_to_a_unit_the_organisation_has_or_to_none(posted: str) -> None:
+    # The answer routes the case to its unit, "Vet inte" (nothing) to
+    # routing, and anything else is refused at the field: never a case at a
+    # unit the kommun does not have.
+    cleaned = webform.form_values({"enhet": posted})["enhet"]
+    unit = webform.chosen_unit(_CHOSEN, cleaned)
+    assert unit is None or _CHOSEN.has_unit(unit)
+    result = validate_form({**VALID, "enhet": posted}, _CHOSEN, today=TODAY)
+    if unit is not None or not cleaned:
+        assert isinstance(result, FormSubmission)
+        assert result.unit == unit
+    else:
+        assert isinstance(result, FormErrors)
+        assert list(result.messages) == ["enhet"]
+
+
+_CHOSEN = parse_organisation(
+    (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
+    + CHOICES_TOML
+)

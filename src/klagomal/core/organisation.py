@@ -49,6 +49,7 @@ from klagomal.core.users import User, parse_users
 
 __all__ = [
     "Department",
+    "FormChoice",
     "OrgUnit",
     "Organisation",
     "UnitLevel",
@@ -154,6 +155,19 @@ def _read_only_settings(settings: Mapping[str, Mapping[str, object]]) -> Mapping
 
 
 @attrs.frozen
+class FormChoice:
+    """One answer to the web form's "Vilken verksamhet gäller det?" in words
+    a person uses (``[[webbformular.val]]``): what is posted (:attr:`id`),
+    shown (:attr:`label`, under :attr:`group`), and the unit a case with
+    this answer is routed to."""
+
+    id: str
+    label: str
+    unit: str
+    group: str | None = None
+
+
+@attrs.frozen
 class Organisation:
     """A kommun's whole organisation, with look-ups by unit id.
 
@@ -213,6 +227,10 @@ class Organisation:
     publication: bool = False
     """Whether handlers may publish answered cases in the kommun's public
     list (``[publicering] tillaten``, :mod:`klagomal.records.publication`); off by default."""
+    form_choices: tuple[FormChoice, ...] = ()
+    """What a person may answer to "Vilken verksamhet gäller det?" in the
+    web form, in the file's order (``[[webbformular.val]]``), each routed to
+    a unit; empty: every unit, by its name in the organisation."""
     form_acknowledgement: bool = False
     """Whether the web form asks the person who gives contact details to tick
     that they have read how their personal data is handled
@@ -527,6 +545,49 @@ class _Parser:
                 self.unit(child, child_level, child_header, child_index, unit)
 
 
+_CHOICE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _form_choices(parser: _Parser, tables: object, source: str) -> tuple[FormChoice, ...]:
+    """The ``[[webbformular.val]]`` tables: each an ``id``, a ``namn`` and
+    an ``enhet`` the organisation has, and optionally a ``grupp``."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        _fail(source, _("'webbformular.val' ska vara tabeller: [[webbformular.val]]"))
+    choices: list[FormChoice] = []
+    for number, table in enumerate(tables, start=1):
+        where = f"[[webbformular.val]] {number}"
+        parser.check_keys(table, ("id", "namn", "grupp", "enhet"), where)
+        values: dict[str, str] = {}
+        for key in ("id", "namn", "enhet", "grupp"):
+            value = table.get(key)
+            if value is None and key == "grupp":
+                continue
+            if not isinstance(value, str) or not value.strip() or "\n" in value:
+                _fail(source, _("{where}: '{key}' ska vara en text på en rad").format(where=where, key=key))
+            values[key] = value.strip()
+        if not _CHOICE_ID.fullmatch(values["id"]):
+            _fail(
+                source,
+                _(
+                    "{where}: 'id' ska vara gemena a–z, siffror och bindestreck, som 'hemtjanst': '{id}'"
+                ).format(where=where, id=values["id"]),
+            )
+        if any(c.id == values["id"] for c in choices):
+            _fail(
+                source,
+                _("{where}: det finns redan ett val med 'id' '{id}'").format(where=where, id=values["id"]),
+            )
+        if values["enhet"] not in parser.units:
+            _fail(
+                source,
+                _("{where}: enheten '{unit}' finns inte i organisationen").format(
+                    where=where, unit=values["enhet"]
+                ),
+            )
+        choices.append(FormChoice(values["id"], values["namn"], values["enhet"], values.get("grupp")))
+    return tuple(choices)
+
+
 def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     """Build an :class:`Organisation` from the text of an organisation TOML file.
 
@@ -617,10 +678,11 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     form = document.get("webbformular", {})
     if not isinstance(form, dict):
         _fail(source, _("[webbformular] ska vara en tabell"))
-    parser.check_keys(form, ("lasbekraftelse",), "[webbformular]")
+    parser.check_keys(form, ("lasbekraftelse", "val"), "[webbformular]")
     form_acknowledgement = form.get("lasbekraftelse", False)
     if not isinstance(form_acknowledgement, bool):
         _fail(source, _("[webbformular]: 'lasbekraftelse' ska vara true eller false"))
+    form_choices = _form_choices(parser, form.get("val", []), source)
 
     disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
     privacy = parse_privacy_notice(document.get(PRIVACY_TABLE), parser)
@@ -634,6 +696,7 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         backdating_days=backdating_days,
         publication=publication,
         form_acknowledgement=form_acknowledgement,
+        form_choices=form_choices,
         id=kommun_id,
         name=kommun_name,
         system_owner=system_owner,

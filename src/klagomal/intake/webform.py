@@ -5,7 +5,8 @@ module knows what the form asks, checks what came in and registers it:
 
 * :data:`FIELDS` is the form as data (ids, Swedish labels, help texts, limits,
   choices), and :func:`form_schema` gives it as JSON for a front end, with the
-  organisation's units as choices;
+  kommun's own answers to "Vilken verksamhet gäller det?" (or its units) as
+  choices, which :func:`chosen_unit` routes;
 * :func:`validate_form` turns the posted fields into a :class:`FormSubmission`,
   or a :class:`FormErrors` with one Swedish message per field;
 * :func:`register_submission` registers a submission through the channel
@@ -102,6 +103,7 @@ __all__ = [
     "attach_photos",
     "check_photos",
     "checked",
+    "chosen_unit",
     "field",
     "fields_for",
     "form_schema",
@@ -402,15 +404,34 @@ def field(field_id: str) -> FormField:
 
 
 def unit_choices(organisation: Organisation) -> tuple[Choice, ...]:
-    """Every unit of *organisation* as a choice, in file order, labelled
-    with its path below the förvaltning ("Äldreomsorg – Hemtjänst Norr") and
-    grouped by förvaltning."""
+    """What a person may answer to "Vilken verksamhet gäller det?": the
+    organisation file's own answers in words a person uses
+    (``[[webbformular.val]]``, "Hemtjänst" under "Omsorg och stöd"), in its
+    order; without them, every unit of *organisation* in file order,
+    labelled with its path below the förvaltning ("Äldreomsorg – Hemtjänst
+    Norr") and grouped by förvaltning.  "Vet inte" (no value) comes first
+    in every form; it is not one of these."""
+    if organisation.form_choices:
+        return tuple(Choice(c.id, c.label, c.group) for c in organisation.form_choices)
     choices = []
     for unit in organisation.units.values():
         path = organisation.path(unit.id)
         label = " – ".join(u.name for u in path[1:]) or path[0].name
         choices.append(Choice(unit.id, label, organisation.departments[unit.department].name))
     return tuple(choices)
+
+
+def chosen_unit(organisation: Organisation, value: str | None) -> str | None:
+    """The unit a posted answer to "Vilken verksamhet gäller det?" routes
+    to: the unit of the organisation file's answer with that id, or the unit
+    with that id (what an integration may post); ``None`` for "Vet inte"
+    and for what is neither."""
+    if not value:
+        return None
+    for choice in organisation.form_choices:
+        if choice.id == value:
+            return choice.unit
+    return value if organisation.has_unit(value) else None
 
 
 def anonymous_allowed(klagomal: Klagomal, unit: str | None = None) -> bool:
@@ -442,7 +463,9 @@ def form_schema(organisation: Organisation, klagomal: Klagomal | None = None) ->
         everywhere, anonymous_units = False, []
     else:
         everywhere = anonymous_allowed(klagomal)
-        anonymous_units = [c.value for c in units if anonymous_allowed(klagomal, c.value)]
+        anonymous_units = [
+            c.value for c in units if anonymous_allowed(klagomal, chosen_unit(organisation, c.value))
+        ]
     return {
         "id": "tala-om-vad-du-tycker",
         "title": translated(FORM_TITLE),
@@ -686,8 +709,8 @@ def validate_form(
             check("typ", _("Välj Klagomål, Förslag eller Beröm."))
     if not values["text"]:
         check("text", _("Skriv din synpunkt."))
-    unit = values["enhet"] or None
-    if unit is not None and not organisation.has_unit(unit):
+    unit = chosen_unit(organisation, values["enhet"])
+    if values["enhet"] and unit is None:
         check("enhet", _("Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt."))
 
     email, phone, address, name = values["epost"], values["telefon"], values["adress"], values["namn"]

@@ -195,7 +195,7 @@ def _send(
         )
     k = _registrar(ui)
     fallback = _fallback_unit(k)
-    chosen = webform.form_values(texts).get("enhet") or fallback
+    chosen = webform.chosen_unit(k.organisation, webform.form_values(texts).get("enhet")) or fallback
     result = webform.validate_form(
         texts,
         k.organisation,
