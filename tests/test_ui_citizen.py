@@ -259,7 +259,7 @@ def test_too_long_text_and_a_bad_address_keep_what_was_written(
     _fill_valid(page, text=long_text)
     page.fill("#epost", "eva@")
     page.fill("#telefon", "08-12 34 56")
-    page.select_option("#enhet", "kof-badhus")
+    page.select_option("#enhet", "bad")  # Badhuset
     page.check("input[name=kontaktsatt][value=telefon]")
     response = _submit(page)
     assert response.status == 400
@@ -270,7 +270,7 @@ def test_too_long_text_and_a_bad_address_keep_what_was_written(
         "namn": "Eva Svensson",
         "epost": "eva@",
         "telefon": "08-12 34 56",
-        "enhet": "kof-badhus",
+        "enhet": "bad",
         "kontaktsatt": "telefon",
     }
     expected = webform.validate_form(posted, library.organisation, today=library.clock.today())
@@ -283,7 +283,7 @@ def test_too_long_text_and_a_bad_address_keep_what_was_written(
     assert page.input_value("#epost") == "eva@"
     assert page.input_value("#telefon") == "08-12 34 56"
     assert page.input_value("#namn") == "Eva Svensson"
-    assert page.input_value("#enhet") == "kof-badhus"
+    assert page.input_value("#enhet") == "bad"
     assert page.is_checked("input[name=typ][value=klagomal]")
     assert page.is_checked("input[name=kontaktsatt][value=telefon]")
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
@@ -537,45 +537,28 @@ def test_a_kommun_that_asks_has_the_person_tick_that_they_read_the_information(
 
 
 def test_a_kommuns_own_choices_are_offered_in_a_persons_words_and_route_the_case(
-    chrome: Any, tmp_path: Path
+    server: UiServer, library: Klagomal, page: Any
 ) -> None:
-    text = (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
-    org_file = tmp_path / "kommun.toml"
-    org_file.write_text(
-        text + '\n[[webbformular.val]]\nid = "hemtjanst"\nnamn = "Hemtjänst"\ngrupp = "Omsorg och stöd"\n'
-        'enhet = "soc-aldre-hemtjanst-norr"\n'
-        '\n[[webbformular.val]]\nid = "gator"\nnamn = "Gator och snöröjning"\ngrupp = "Trafik och gator"\n'
-        'enhet = "sbf-gatapark-gata"\n',
-        encoding="utf-8",
-    )
-    db = f"sqlite:///{tmp_path / 'klagomal.db'}"
-    _init(db)
-    env = {"KLAGOMAL_ORG": str(org_file), "KLAGOMAL_RATE_LIMIT": "av"}
-    with served(db, tmp_path, demo_login=False, env=env) as own:
-        context = chrome.new_context()
-        try:
-            page = context.new_page()
-            page.goto(own.url + "/tyck-till")
-            options = page.locator("#enhet option")
-            assert [(o.get_attribute("value"), _words(o.inner_text())) for o in options.all()] == [
-                ("", "Vet inte"),
-                ("hemtjanst", "Hemtjänst"),
-                ("gator", "Gator och snöröjning"),
-            ]
-            assert page.locator("#enhet optgroup").evaluate_all("gs => gs.map(g => g.label)") == [
-                "Omsorg och stöd",
-                "Trafik och gator",
-            ]
-            assert page.input_value("#enhet") == ""  # "Vet inte" until the person chooses
-            assert_accessible(page, "the form with the kommun's own choices")
-            _fill_valid(page)
-            page.select_option("#enhet", "gator")
-            assert _submit(page).status == 200
-            reference = _reference(page)
-        finally:
-            context.close()
-    k = Klagomal(db, user="system", load_entrypoints=False)
-    try:
-        assert k.get(reference).unit == "sbf-gatapark-gata"
-    finally:
-        k.dispose()
+    # Exempelkommun's [[webbformular.val]]: services as a person names them,
+    # under headings, after "Vet inte"; never the organisation's own units.
+    page.goto(server.url + "/tyck-till")
+    choices = library.organisation.form_choices
+    options = [
+        (o.get_attribute("value"), _words(o.inner_text())) for o in page.locator("#enhet option").all()
+    ]
+    assert options == [("", "Vet inte"), *((c.id, c.label) for c in choices)]
+    assert options[1] == ("hemtjanst-norr", "Hemtjänst i norra kommundelen")
+    groups = page.locator("#enhet optgroup").evaluate_all("gs => gs.map(g => g.label)")
+    assert groups == [
+        "Omsorg och stöd",
+        "Förskola och skola",
+        "Gator, parker och miljö",
+        "Kultur och fritid",
+        "Kommunen",
+    ]
+    assert "Löneenheten" not in page.inner_text("#enhet")
+    assert page.input_value("#enhet") == ""  # "Vet inte" until the person chooses
+    _fill_valid(page)
+    page.select_option("#enhet", label="Gator, cykelvägar och snöröjning")
+    assert _submit(page).status == 200
+    assert library.get(_reference(page)).unit == "sbf-gatapark-gata"

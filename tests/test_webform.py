@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ ORG = default_organisation()
 #: A kommun that asks the person to tick that they read the information on
 #: personal data ([webbformular] lasbekraftelse).
 TICKING = attrs.evolve(ORG, form_acknowledgement=True)
+#: A kommun that gives no answers of its own: the form lists its units.
+UNITS_ONLY = attrs.evolve(ORG, form_choices=())
 
 #: A valid form as a browser posts it: what a person must fill in, no more (R30).
 VALID = {"typ": "klagomal", "text": "Hemtjänsten kom inte.", "epost": "eva@example.se"}
@@ -92,7 +95,16 @@ def test_schema_is_json_with_the_units_and_the_privacy_text() -> None:
     fields = {f["id"]: f for f in schema["fields"]}
     assert list(fields) == [f.id for f in webform.fields_for(ORG)]
     assert fields["text"]["max_length"] == 5000
-    units = {c["value"]: c for c in fields["enhet"]["choices"]}
+    choices = {c["value"]: c for c in fields["enhet"]["choices"]}
+    assert list(choices) == [c.id for c in ORG.form_choices]
+    assert choices["hemtjanst-norr"] == {
+        "value": "hemtjanst-norr",
+        "label": "Hemtjänst i norra kommundelen",
+        "group": "Omsorg och stöd",
+    }
+    # Without the kommun's own answers: every unit, by its place in the organisation.
+    [unit_field] = [f for f in webform.form_schema(UNITS_ONLY)["fields"] if f["id"] == "enhet"]
+    units = {c["value"]: c for c in unit_field["choices"]}
     assert list(units) == list(ORG.units)
     assert units["soc-aldre-hemtjanst-norr"] == {
         "value": "soc-aldre-hemtjanst-norr",
@@ -470,7 +482,7 @@ def test_a_forvaltning_may_allow_anonymous_feedback_through_the_web_form(tmp_pat
         assert not webform.anonymous_allowed(k, "finns-inte")
         schema = webform.form_schema(k.organisation, k)
         assert schema["anonymous_allowed"] is False
-        assert schema["anonymous_units"] == ["kof", "kof-bibliotek", "kof-badhus", "kof-fritidsgardar"]
+        assert schema["anonymous_units"] == ["bibliotek", "bad", "fritidsgardar"]
         sub = validate_form(
             {
                 "typ": "forslag",
@@ -570,59 +582,44 @@ def test_an_anonymous_receipt_promises_no_besked(tmp_path: Any) -> None:
 
 # -- what a person may choose, in their words -------------------------------------------------
 
-CHOICES_TOML = """
-[[webbformular.val]]
-id = "hemtjanst"
-namn = "Hemtjänst"
-grupp = "Omsorg och stöd"
-enhet = "soc-aldre-hemtjanst-norr"
-
-[[webbformular.val]]
-id = "gator"
-namn = "Gator, cykelvägar och snöröjning"
-grupp = "Trafik och gator"
-enhet = "sbf-gatapark-gata"
-
-[[webbformular.val]]
-id = "bibliotek"
-namn = "Bibliotek"
-enhet = "kof-bibliotek"
-"""
-
 
 def _exempelkommun() -> str:
     return (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
 
 
 def test_the_organisation_file_gives_the_choices_in_a_persons_words_and_routes_them() -> None:
-    org = parse_organisation(_exempelkommun() + CHOICES_TOML)
-    assert webform.unit_choices(org) == (
-        webform.Choice("hemtjanst", "Hemtjänst", "Omsorg och stöd"),
-        webform.Choice("gator", "Gator, cykelvägar och snöröjning", "Trafik och gator"),
-        webform.Choice("bibliotek", "Bibliotek", None),
+    org = parse_organisation(
+        _exempelkommun()
+        + '\n[[webbformular.val]]\nid = "simhall"\nnamn = "Simhallen"\nenhet = "kof-badhus"\n'
     )
+    assert webform.unit_choices(org)[:2] == (
+        webform.Choice("hemtjanst-norr", "Hemtjänst i norra kommundelen", "Omsorg och stöd"),
+        webform.Choice("hemtjanst-soder", "Hemtjänst i södra kommundelen", "Omsorg och stöd"),
+    )
+    assert webform.unit_choices(org)[-1] == webform.Choice("simhall", "Simhallen", None)
     [unit_field] = [f for f in webform.form_schema(org)["fields"] if f["id"] == "enhet"]
-    assert [c["value"] for c in unit_field["choices"]] == ["hemtjanst", "gator", "bibliotek"]
+    assert [c["value"] for c in unit_field["choices"]] == [c.id for c in org.form_choices]
     # The choice routes the case; "Vet inte" (nothing) leaves it to routing.
     for posted, unit in [
-        ("hemtjanst", "soc-aldre-hemtjanst-norr"),
+        ("hemtjanst-soder", "soc-aldre-hemtjanst-soder"),
         ("gator", "sbf-gatapark-gata"),
+        ("simhall", "kof-badhus"),
         ("", None),
         ("kof-badhus", "kof-badhus"),  # a unit id, as an integration may post it
     ]:
         result = validate_form({**VALID, "enhet": posted}, org, today=TODAY)
         assert isinstance(result, FormSubmission), posted
         assert result.unit == unit, posted
-    refused = validate_form({**VALID, "enhet": "simhall"}, org, today=TODAY)
+    refused = validate_form({**VALID, "enhet": "simhallen"}, org, today=TODAY)
     assert isinstance(refused, FormErrors)
     assert refused.messages == {
         "enhet": "Den valda verksamheten finns inte. Välj en i listan eller lämna fältet tomt."
     }
-    assert refused.values["enhet"] == "simhall"
+    assert refused.values["enhet"] == "simhallen"
     assert webform.chosen_unit(org, "gator") == "sbf-gatapark-gata"
     assert webform.chosen_unit(org, None) is None
     # Without choices in the file, every unit by its name in the organisation.
-    assert [c.value for c in webform.unit_choices(ORG)] == list(ORG.units)
+    assert [c.value for c in webform.unit_choices(UNITS_ONLY)] == list(ORG.units)
 
 
 @pytest.mark.parametrize(
@@ -644,19 +641,22 @@ def test_the_organisation_file_gives_the_choices_in_a_persons_words_and_routes_t
 )
 def test_a_wrong_choice_in_the_organisation_file_is_refused_naming_it(table: str, message: str) -> None:
     with pytest.raises(OrganisationError) as wrong:
-        parse_organisation(_exempelkommun() + "\n[[webbformular.val]]\n" + table + "\n")
+        parse_organisation(_UNITS_FILE + "\n[[webbformular.val]]\n" + table + "\n")
     assert str(wrong.value).startswith(f"<string>: [[webbformular.val]] 1: {message}")
 
 
 def test_two_choices_with_one_id_are_refused() -> None:
     twice = '\n[[webbformular.val]]\nid = "bad"\nnamn = "Bad"\nenhet = "kof-badhus"\n' * 2
     with pytest.raises(OrganisationError) as wrong:
-        parse_organisation(_exempelkommun() + twice)
+        parse_organisation(_UNITS_FILE + twice)
     assert str(wrong.value) == "<string>: [[webbformular.val]] 2: det finns redan ett val med 'id' 'bad'"
 
 
 @given(
-    st.one_of(st.text(max_size=40), st.sampled_from(["hemtjanst", "gator", "bibliotek", "kof-badhus", ""]))
+    st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["hemtjanst-norr", "gator", "bibliotek", "kof-badhus", "bad", ""]),
+    )
 )
 def test_whatever_is_posted_routes_to_a_unit_the_organisation_has_or_to_none(posted: str) -> None:
     # The answer routes the case to its unit, "Vet inte" (nothing) to
@@ -674,7 +674,7 @@ def test_whatever_is_posted_routes_to_a_unit_the_organisation_has_or_to_none(pos
         assert list(result.messages) == ["enhet"]
 
 
-_CHOSEN = parse_organisation(
-    (Path(webform.__file__).parents[1] / "data" / "exempelkommun.toml").read_text(encoding="utf-8")
-    + CHOICES_TOML
-)
+_CHOSEN = ORG
+
+#: Exempelkommun's file without its own answers, for new ones to be numbered from 1.
+_UNITS_FILE = re.sub(r"\[\[webbformular\.val\]\]\n(?:\w+ = .*\n)+", "", _exempelkommun())

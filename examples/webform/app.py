@@ -118,7 +118,8 @@ def create_app(
     @app.post("/")
     def submit() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         data: MultiDict[str, str] = request.form
-        unit = data.get("enhet", "").strip() or fallback
+        # The answer the person chose, as the unit it routes to ("Vet inte": the fallback).
+        unit = webform.chosen_unit(org, data.get("enhet", "").strip()) or fallback
         result = webform.validate_form(
             data.to_dict(flat=False),
             org,
