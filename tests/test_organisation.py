@@ -611,3 +611,30 @@ def load_and_check(path: pathlib.Path) -> Organisation:
 
     with Klagomal("sqlite://", organisation=load_organisation(path), load_entrypoints=False) as k:
         return k.organisation
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('behorighet = "ja"\n', "[behorighet] ska vara en tabell"),
+        ('publicering = "ja"\n', "[publicering] ska vara en tabell"),
+        ('webbformular = "ja"\n', "[webbformular] ska vara en tabell"),
+        (
+            '[behorighet]\nsystemanvandare = "ja"\n',
+            "[behorighet]: 'systemanvandare' ska vara true eller false",
+        ),
+        ("[publicering]\ntillaten = 1\n", "[publicering]: 'tillaten' ska vara true eller false"),
+        (
+            '[webbformular]\nlasbekraftelse = "nej"\n',
+            "[webbformular]: 'lasbekraftelse' ska vara true eller false",
+        ),
+    ],
+    ids=["access-table", "publication-table", "form-table", "system-user", "publication", "acknowledgement"],
+)
+def test_each_optional_table_and_flag_is_refused_whole_when_wrong(extra: str, message: str) -> None:
+    # A key = value line must come before the first table to be the file's own.
+    text = extra + MINIMAL if not extra.startswith("[") else MINIMAL + "\n" + extra
+    with pytest.raises(OrganisationError) as wrong:
+        parse_organisation(text, "kommun.toml")
+    assert str(wrong.value) == f"kommun.toml: {message}"
+    assert parse_organisation(MINIMAL).system_user is True

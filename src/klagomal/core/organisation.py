@@ -23,7 +23,7 @@ import re
 import tomllib
 import types
 from collections.abc import Iterable, Mapping
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
@@ -545,6 +545,25 @@ class _Parser:
                 self.unit(child, child_level, child_header, child_index, unit)
 
 
+def _table(
+    parser: _Parser, document: Mapping[str, object], name: str, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """The optional table ``[name]`` of the file, with only *keys* in it; empty if absent."""
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        _fail(parser.source, _("[{name}] ska vara en tabell").format(name=name))
+    parser.check_keys(table, keys, f"[{name}]")
+    return table
+
+
+def _flag(source: str, table: Mapping[str, object], name: str, key: str, *, default: bool) -> bool:
+    """The true-or-false *key* of the table ``[name]``, *default* if absent."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        _fail(source, _("[{name}]: '{key}' ska vara true eller false").format(name=name, key=key))
+    return value
+
+
 _CHOICE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -652,13 +671,8 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
         parser.unit(table, UnitLevel.FORVALTNING, "forvaltning", index, None)
 
     users = parse_users(document.get("anvandare"), parser, parser.units, parser.departments)
-    access = document.get("behorighet", {})
-    if not isinstance(access, dict):
-        _fail(source, _("[behorighet] ska vara en tabell"))
-    parser.check_keys(access, ("systemanvandare", "efterregistrering_dagar"), "[behorighet]")
-    system_user = access.get("systemanvandare", True)
-    if not isinstance(system_user, bool):
-        _fail(source, _("[behorighet]: 'systemanvandare' ska vara true eller false"))
+    access = _table(parser, document, "behorighet", ("systemanvandare", "efterregistrering_dagar"))
+    system_user = _flag(source, access, "behorighet", "systemanvandare", default=True)
     backdating_days = access.get("efterregistrering_dagar", 10)
     if (
         isinstance(backdating_days, bool)
@@ -667,21 +681,15 @@ def parse_organisation(text: str, source: str = "<string>") -> Organisation:
     ):
         _fail(source, _("[behorighet]: 'efterregistrering_dagar' ska vara ett heltal från 0 till 366"))
 
-    publishing = document.get("publicering", {})
-    if not isinstance(publishing, dict):
-        _fail(source, _("[publicering] ska vara en tabell"))
-    parser.check_keys(publishing, ("tillaten",), "[publicering]")
-    publication = publishing.get("tillaten", False)
-    if not isinstance(publication, bool):
-        _fail(source, _("[publicering]: 'tillaten' ska vara true eller false"))
-
-    form = document.get("webbformular", {})
-    if not isinstance(form, dict):
-        _fail(source, _("[webbformular] ska vara en tabell"))
-    parser.check_keys(form, ("lasbekraftelse", "val"), "[webbformular]")
-    form_acknowledgement = form.get("lasbekraftelse", False)
-    if not isinstance(form_acknowledgement, bool):
-        _fail(source, _("[webbformular]: 'lasbekraftelse' ska vara true eller false"))
+    publication = _flag(
+        source,
+        _table(parser, document, "publicering", ("tillaten",)),
+        "publicering",
+        "tillaten",
+        default=False,
+    )
+    form = _table(parser, document, "webbformular", ("lasbekraftelse", "val"))
+    form_acknowledgement = _flag(source, form, "webbformular", "lasbekraftelse", default=False)
     form_choices = _form_choices(parser, form.get("val", []), source)
 
     disposal_rules = parse_rules(parser, document.get("gallring"), "[[gallring]]", parser.departments)
